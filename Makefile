@@ -1,0 +1,39 @@
+# One task runner. Everything runs inside the uv workspace (.venv), created on first use.
+UV ?= uv
+RUN := $(UV) run --frozen
+
+.PHONY: setup demo test test-fast lint format bench up examples clean
+
+setup:
+	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
+	$(UV) sync --frozen
+
+demo: setup
+	$(RUN) opseval evaluate examples/guangzhou-2023
+
+test: setup
+	$(RUN) pytest
+
+test-fast: setup
+	$(RUN) pytest -m "not slow"
+
+lint: setup
+	$(RUN) ruff check .
+	$(RUN) ruff format --check .
+	$(RUN) mypy
+
+format: setup
+	$(RUN) ruff format .
+	$(RUN) ruff check --fix .
+
+bench: setup
+	$(RUN) python bench/evaluate_scale.py
+
+up: setup
+	$(RUN) opseval up
+
+examples: setup
+	$(RUN) python examples/build.py
+
+clean:
+	rm -rf out .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,181 @@
+"""Reading an evaluation bundle: YAML definitions and JSON Lines evidence.
+
+A bundle is a directory with `project.yaml`, `contracts.yaml`, `indicators.yaml` (or
+`indicators: {template: NAME}` naming a built-in template) and any number of `.jsonl` files of
+evidence events, anywhere below it. Every error names the file, the line and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from opseval_shared.evidence import Evidence, parse_evidence_json
+from opseval_shared.project import ProjectDefinition
+
+MAX_YAML_BYTES = 5 * 1024 * 1024
+MAX_LINE_BYTES = 1024 * 1024
+DEFINITION_FILES = ("project.yaml", "contracts.yaml", "indicators.yaml")
+
+
+class BundleError(Exception):
+    """Bad input, located: `path:line: field: message`."""
+
+    def __init__(self, path: Path | str, line: int | None, field: str | None, message: str) -> None:
+        self.path, self.line, self.field, self.message = str(path), line, field, message
+        where = self.path + (f":{line}" if line else "")
+        super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+
+@dataclass(frozen=True)
+class RawLine:
+    path: Path
+    line: int
+    data: bytes
+
+
+# ---------------------------------------------------------------- YAML
+
+
+def _reject_aliases(text: str, path: Path) -> None:
+    for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        if isinstance(event, yaml.AliasEvent):
+            raise BundleError(path, event.start_mark.line + 1, None, "YAML aliases (*name) are not accepted")
+
+
+def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
+    if not path.is_file():
+        raise BundleError(path, None, None, "file not found")
+    size = path.stat().st_size
+    if size > MAX_YAML_BYTES:
+        raise BundleError(path, None, None, f"file is {size} bytes; definitions are limited to {MAX_YAML_BYTES}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise BundleError(path, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+    try:
+        _reject_aliases(text, path)
+        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise BundleError(path, line, None, f"invalid YAML: {exc.problem}") from exc
+    except yaml.YAMLError as exc:
+        raise BundleError(path, None, None, f"invalid YAML: {exc}") from exc
+
+
+def _node_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
+    """The YAML line of the value at a pydantic error location (best effort: the deepest found)."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            match = next((v for k, v in node.value if getattr(k, "value", None) == key), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            match = node.value[key]
+        else:
+            match = None
+        if match is None:
+            break
+        node = match
+        line = node.start_mark.line + 1
+    return line
+
+
+def _field(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def template_names() -> list[str]:
+    folder = resources.files("opseval_shared") / "templates"
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+
+
+def template_text(name: str) -> str:
+    if name not in template_names():
+        raise KeyError(name)
+    return (resources.files("opseval_shared") / "templates" / f"{name}.yaml").read_text(encoding="utf-8")
+
+
+def load_definition(bundle: Path) -> ProjectDefinition:
+    if not bundle.is_dir():
+        raise BundleError(bundle, None, None, "bundle directory not found")
+    docs: dict[str, tuple[Any, yaml.Node | None, Path]] = {}
+    for name in DEFINITION_FILES:
+        data, node = read_yaml(bundle / name)
+        docs[name.removesuffix(".yaml")] = (data, node, bundle / name)
+    indicators = docs["indicators"][0]
+    if isinstance(indicators, dict) and set(indicators) == {"template"}:
+        name = indicators["template"]
+        try:
+            text = template_text(str(name))
+        except KeyError:
+            raise BundleError(bundle / "indicators.yaml", 1, "template",
+                              f"unknown template {name!r} (built-in: {', '.join(template_names())})") from None
+        docs["indicators"] = (yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader),
+                              Path(f"<template {name}>"))
+    try:
+        return ProjectDefinition.model_validate({k: v[0] for k, v in docs.items()})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = tuple(err["loc"])
+        if loc and loc[0] in docs:
+            _, node, path = docs[str(loc[0])]
+            inner = loc[1:]
+            raise BundleError(path, _node_line(node, inner), _field(inner) or None, _message(err)) from exc
+        raise BundleError(bundle, None, _field(loc) or None, _message(err)) from exc
+
+
+def _message(err: Any) -> str:
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+# ---------------------------------------------------------------- JSON Lines
+
+
+def evidence_files(bundle: Path) -> list[Path]:
+    return sorted(p for p in bundle.rglob("*.jsonl") if p.is_file())
+
+
+def iter_lines(bundle: Path) -> Iterator[RawLine]:
+    files = evidence_files(bundle)
+    for path in files:
+        with path.open("rb") as fh:
+            for number, data in enumerate(fh, start=1):
+                if len(data) > MAX_LINE_BYTES:
+                    raise BundleError(path, number, None, f"line longer than {MAX_LINE_BYTES} bytes")
+                if data.strip():
+                    yield RawLine(path, number, data)
+
+
+def parse_line(raw: RawLine) -> Evidence:
+    try:
+        return parse_evidence_json(raw.data)
+    except ValidationError as exc:
+        err = exc.errors(include_url=False)[0]
+        loc = tuple(err["loc"])
+        if err["type"] == "json_invalid":
+            raise BundleError(raw.path, raw.line, None, f"invalid JSON: {err['msg']}") from exc
+        # Drop the discriminator tag pydantic puts in the location of union members.
+        loc = tuple(p for i, p in enumerate(loc) if not (i == 0 and isinstance(p, str) and _is_kind(p)))
+        raise BundleError(raw.path, raw.line, _field(loc) or None, _message(err)) from exc
+
+
+def _is_kind(tag: str) -> bool:
+    from opseval_shared.evidence import EvidenceKind
+
+    return tag in EvidenceKind._value2member_map_
+
+
+def dump_line(event: Evidence) -> str:
+    """One event as a JSON line (sorted keys for stable files)."""
+    return json.dumps(event.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False, sort_keys=True)

@@ -1,0 +1,244 @@
+"""Score the indicator tree from measurements, judgments and findings.
+
+Each leaf explains itself: its method, target, actual value, the arithmetic, and the evidence and
+findings behind the score. Parents are the exact sum of their children; rounding happens only
+where a leaf's own precision asks for it (the field rounds ratio scores to 2 decimals per leaf,
+and keeps every digit of exact deductions such as 6 − 3 × 2.5% = 5.925).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+from fnmatch import fnmatchcase
+
+from opseval_shared.indicators import (
+    Band,
+    ChecklistMethod,
+    DeductionMethod,
+    Indicator,
+    IndicatorSystem,
+    JudgmentMethod,
+    RateMethod,
+    RatioMethod,
+    SlaMethod,
+    ThresholdMethod,
+    TieredMethod,
+)
+from opseval_shared.metrics import Measurement, MetricContext, fmt, pct
+from opseval_shared.results import Finding, ScoredIndicator
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+RATE_PLACES = Decimal("0.0001")
+
+METHOD_LABEL = {
+    "ratio": "比率法",
+    "checklist": "要点评分法",
+    "deduction": "扣分法",
+    "tiered": "分档计分法",
+    "threshold": "达标法",
+    "rate": "满意率分档法",
+    "sla": "分级时限扣分法",
+    "judgment": "评价组判定",
+}
+
+
+@dataclass
+class LeafScore:
+    score: Decimal
+    actual: str
+    explanation: str
+    evidence: list[str] = field(default_factory=list)
+
+
+def band_fraction(bands: tuple[Band, ...], value: Decimal) -> tuple[Decimal, Band | None]:
+    for band in sorted(bands, key=lambda b: b.min, reverse=True):
+        if value >= band.min:
+            return band.fraction, band
+    return ZERO, None
+
+
+def _bands_text(bands: tuple[Band, ...]) -> str:
+    ordered = sorted(bands, key=lambda b: b.min, reverse=True)
+    return "；".join(f"≥{pct(b.min, 0)} 得 {pct(b.fraction, 0)}" for b in ordered) + "；其余不得分"
+
+
+def _compare(op: str, value: Decimal, target: Decimal) -> bool:
+    return {
+        ">=": value >= target,
+        "<=": value <= target,
+        ">": value > target,
+        "<": value < target,
+        "==": value == target,
+    }[op]
+
+
+def _is_rate(m: Measurement) -> bool:
+    return m.unit == "%" or (m.rate is not None and m.value == m.rate)
+
+
+def _show(m: Measurement, value: Decimal) -> str:
+    """A value on the measurement's own scale: a percentage for rates, a count with its unit else."""
+    return pct(value) if _is_rate(m) else f"{fmt(value)}{m.unit}"
+
+
+class Scorer:
+    def __init__(self, ctx: MetricContext, findings: list[Finding]) -> None:
+        self.ctx = ctx
+        self.findings = findings
+
+    # ------------------------------------------------------------ leaves
+
+    def leaf(self, node: Indicator) -> LeafScore:
+        method = node.method
+        w = node.weight
+        if isinstance(method, RatioMethod):
+            m = self.ctx.measure(method.metric)
+            if method.target is not None:
+                target = method.target
+                note = ""
+                if node.prorate:
+                    fraction = self.ctx.service_fraction(method.metric.contract)
+                    step = Decimal(1).scaleb(min(0, int(target.as_tuple().exponent)))
+                    scaled = max(step, (target * fraction).quantize(step, ROUND_HALF_UP))
+                    note = f"（目标 {fmt(target)} 按服务期占比 {pct(fraction, 1)} 折算为 {fmt(scaled)}）"
+                    target = scaled
+                ratio = m.value / target
+                expl = f"{fmt(w)} × min({_show(m, m.value)} ÷ {_show(m, target)}, 1){note}"
+            else:
+                ratio = m.rate if m.rate is not None else m.value
+                expl = f"{fmt(w)} × min({m.actual}, 1)"
+            ratio = max(ZERO, min(ratio, ONE))
+            score = w * ratio
+            return LeafScore(score, m.actual, f"{expl} = {fmt(score, 4)}。{m.detail}", list(m.evidence))
+        if isinstance(method, ChecklistMethod):
+            parts = []
+            total = ZERO
+            ids = []
+            for point in method.points:
+                rec = self.ctx.ledger.judgments.get((node.id, point.id))
+                if rec is None:
+                    parts.append(f"{point.text}：无评价记录，得 0 分（满分 {fmt(point.max)}）")
+                    continue
+                awarded = min(rec.payload.awarded, point.max)
+                total += awarded
+                ids.append(rec.event_id)
+                parts.append(f"{point.text}：得 {fmt(awarded)}/{fmt(point.max)} 分，{rec.payload.reason}")
+            return LeafScore(total, f"{fmt(total)} 分", "；".join(parts), ids)
+        if isinstance(method, JudgmentMethod):
+            rec = self.ctx.ledger.judgments.get((node.id, None))
+            if rec is None:
+                return LeafScore(ZERO, "无评价记录", "本项由评价组判定，未见判定记录，暂得 0 分")
+            awarded = min(rec.payload.awarded, w)
+            return LeafScore(awarded, f"{fmt(awarded)} 分", rec.payload.reason, [rec.event_id])
+        if isinstance(method, DeductionMethod):
+            m = self.ctx.measure(method.metric)
+            deduct = m.value * method.per_occurrence
+            if method.cap is not None:
+                deduct = min(deduct, method.cap)
+            score = max(ZERO, w - deduct)
+            return LeafScore(score, m.actual,
+                             f"{fmt(w)} − {fmt(m.value)} × {fmt(method.per_occurrence)} = {fmt(score, 4)}（扣完为止）。"
+                             f"{m.detail}", list(m.evidence))
+        if isinstance(method, SlaMethod):
+            m = self.ctx.measure(method.metric)
+            score = max(ZERO, w - m.value * method.per_breach)
+            return LeafScore(score, m.actual,
+                             f"{fmt(w)} − 超时 {fmt(m.value)} 次 × {fmt(method.per_breach)} = {fmt(score, 4)}。{m.detail}",
+                             list(m.evidence))
+        if isinstance(method, TieredMethod | RateMethod):
+            shares = getattr(method, "per_contract", ())
+            if shares:
+                total = ZERO
+                parts = []
+                ids = []
+                for share in shares:
+                    m = self.ctx.measure(method.metric.model_copy(update={"contract": share.contract}))
+                    fraction, _ = band_fraction(method.bands, m.value)
+                    total += share.share * fraction
+                    ids.extend(m.evidence)
+                    parts.append(f"{share.contract}：{m.actual}，得 {fmt(share.share)} × {pct(fraction, 2)} = "
+                                 f"{fmt(share.share * fraction, 4)}（{m.detail}）")
+                return LeafScore(total, "；".join(p.split("，得")[0] for p in parts),
+                                 "；".join(parts) + f"。分档：{_bands_text(method.bands)}", ids)
+            m = self.ctx.measure(method.metric)
+            fraction, _ = band_fraction(method.bands, m.value)
+            score = w * fraction
+            return LeafScore(score, m.actual,
+                             f"{m.actual}，按分档（{_bands_text(method.bands)}）得 {fmt(w)} × {pct(fraction, 2)} = "
+                             f"{fmt(score, 4)}。{m.detail}", list(m.evidence))
+        if isinstance(method, ThresholdMethod):
+            m = self.ctx.measure(method.metric)
+            ok = _compare(method.op, m.value, method.target)
+            fraction = ONE if ok else method.else_fraction
+            score = w * fraction
+            target = _show(m, method.target)
+            verdict = "达标，得满分" if ok else f"未达标，得 {pct(fraction, 0)}"
+            return LeafScore(score, m.actual, f"实际 {_show(m, m.value)}，目标 {method.op}{target}，{verdict}"
+                             f" = {fmt(score, 4)}。{m.detail}", list(m.evidence))
+        raise TypeError(f"unknown scoring method on {node.id}")
+
+    # ------------------------------------------------------------ tree
+
+    def findings_for(self, node: Indicator) -> list[Finding]:
+        if not node.rules:
+            return []
+        return [
+            f
+            for f in self.findings
+            if any(fnmatchcase(f.rule, pattern) for pattern in node.rules)
+            and (node.contract is None or f.contract in (None, node.contract))
+        ]
+
+    def node(self, node: Indicator) -> ScoredIndicator:
+        if node.is_leaf:
+            result = self.leaf(node)
+            score = max(ZERO, min(result.score, node.weight))
+            if node.precision is not None:
+                score = score.quantize(Decimal(1).scaleb(-node.precision), ROUND_HALF_UP)
+            method = node.method
+            assert method is not None
+            findings = self.findings_for(node)
+            explanation = f"【{METHOD_LABEL[method.type]}】{result.explanation}"
+            if node.precision is not None:
+                explanation += f" 得分保留 {node.precision} 位小数：{fmt(score, node.precision)}。"
+            return ScoredIndicator(
+                id=node.id, name=node.name, weight=node.weight, score=score, rate=_rate(score, node.weight),
+                method=method.type, target=node.target, actual=result.actual, explanation=explanation,
+                evidence=tuple(sorted(set(result.evidence))), findings=tuple(f.id for f in findings),
+            )
+        children = tuple(self.node(child) for child in node.children)
+        score = sum((c.score for c in children), ZERO)
+        return ScoredIndicator(id=node.id, name=node.name, weight=node.weight, score=score,
+                               rate=_rate(score, node.weight), children=children)
+
+
+def _rate(score: Decimal, weight: Decimal) -> Decimal:
+    return (score / weight).quantize(RATE_PLACES, ROUND_HALF_UP) if weight else ZERO
+
+
+def score_tree(
+    system: IndicatorSystem, ctx: MetricContext, findings: list[Finding]
+) -> tuple[tuple[ScoredIndicator, ...], Decimal, str]:
+    scorer = Scorer(ctx, findings)
+    top = tuple(scorer.node(i) for i in system.indicators)
+    total = sum((t.score for t in top), ZERO)
+    return top, total, system.grade(total)
+
+
+def attach_findings(system: IndicatorSystem, findings: list[Finding]) -> list[Finding]:
+    """Name, on each finding, the first leaf whose rules it bears on."""
+    leaves = system.leaves()
+    out = []
+    for f in findings:
+        leaf = next(
+            (
+                n
+                for n in leaves
+                if any(fnmatchcase(f.rule, p) for p in n.rules) and (n.contract is None or f.contract in (None, n.contract))
+            ),
+            None,
+        )
+        out.append(f.model_copy(update={"indicator": leaf.id if leaf else None}))
+    return out

@@ -1,0 +1,349 @@
+"""Evidence events (佐证材料): the envelope every upstream system sends, and one payload per kind.
+
+An event is immutable and identified by `id`, the idempotency key: the same id sent twice is
+one event. Upstream systems own `occurred_at` (when it happened) and `recorded_at` (when their
+system registered it, e.g. when an inspection was entered into the log).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field, TypeAdapter, field_validator, model_validator
+
+from .base import Frozen, NonNegNum, Num
+
+EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-/]*$")]
+Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class EvidenceKind(StrEnum):
+    ROSTER_ENTRY = "roster_entry"
+    CLOCK_IN = "clock_in"
+    DELIVERABLE_SUBMITTED = "deliverable_submitted"
+    INSPECTION_DONE = "inspection_done"
+    TRAINING_HELD = "training_held"
+    INCIDENT = "incident"
+    TICKET_VOLUME = "ticket_volume"
+    SURVEY_RESPONSE = "survey_response"
+    BUDGET_FIGURE = "budget_figure"
+    UNIT_RATE = "unit_rate"
+    BUDGET_CALCULATION = "budget_calculation"
+    VENDOR_ASSESSMENT = "vendor_assessment"
+    ACCEPTANCE_RESULT = "acceptance_result"
+    ASSET_COUNT = "asset_count"
+    JUDGMENT = "judgment"
+    SELF_EVALUATION_ROW = "self_evaluation_row"
+
+
+# ---------------------------------------------------------------- payloads
+
+
+class RosterEntryPayload(Frozen):
+    """One person actually on site (实际驻场人员), as the vendor's roster or HR system lists them."""
+
+    name: Text
+    role: Text
+    education: str | None = None
+    years: NonNegNum | None = Field(default=None, description="years of relevant full-time experience")
+    certificates: tuple[str, ...] = ()
+    fresh_graduate: bool = False
+    on_site: bool = True
+
+
+class ClockInPayload(Frozen):
+    """One attendance clock record (打卡); occurred_at is the clock time."""
+
+    staff: Text
+    site: str | None = None
+    direction: Literal["in", "out"] = "in"
+
+
+class DeliverableSubmittedPayload(Frozen):
+    """A report or document delivered (周报, 月报, 方案 …); occurred_at is when it was submitted."""
+
+    deliverable: Slug = Field(description="id of the deliverable term in the contract")
+    title: Text
+    period_start: date | None = None
+    period_end: date | None = None
+    document_ref: Text
+    quantity: Annotated[int, Field(ge=1)] = 1
+    sections: tuple[str, ...] = Field(default=(), description="the document's outline, for near-duplicate checks")
+
+    @model_validator(mode="after")
+    def _period_ordered(self) -> DeliverableSubmittedPayload:
+        if self.period_start and self.period_end and self.period_end < self.period_start:
+            raise ValueError("period_end is before period_start")
+        return self
+
+
+class InspectionDonePayload(Frozen):
+    """An inspection (巡检/晨检) performed; occurred_at when done, recorded_at when registered."""
+
+    plan: Slug = Field(description="id of the inspection plan in the contract")
+    asset_class: str | None = None
+    scope: str | None = None
+    items: Annotated[int, Field(ge=1)] = 1
+
+
+class Attendee(Frozen):
+    organisation: Text
+    count: Annotated[int, Field(ge=0)]
+    level: str | None = Field(default=None, description="市 / 镇 / 村 … for coverage checks")
+
+
+class TrainingHeldPayload(Frozen):
+    topic: Text
+    scope: Literal["city", "district", "town", "internal", "other"] = "other"
+    units_covered: Annotated[int, Field(ge=0)] = 0
+    attendees: tuple[Attendee, ...] = ()
+    courseware: bool = False
+
+    @property
+    def attendee_count(self) -> int:
+        return sum(a.count for a in self.attendees)
+
+
+class IncidentPayload(Frozen):
+    """A fault or incident ticket with its timestamps; occurred_at is when it was reported.
+
+    A later event with the same ticket (a higher recorded_at) supersedes an earlier one, so a
+    ticketing system may send the ticket as it is opened, reached and closed.
+    """
+
+    ticket: Text
+    severity: Slug
+    cause: Literal["internal", "external", "unknown"] = "unknown"
+    system: str | None = None
+    title: str = ""
+    responded_at: AwareDatetime | None = None
+    on_site_at: AwareDatetime | None = None
+    resolved_at: AwareDatetime | None = None
+
+
+class TicketVolumePayload(Frozen):
+    period_start: date
+    period_end: date
+    category: Text
+    count: Annotated[int, Field(ge=0)]
+
+
+class SurveyResponsePayload(Frozen):
+    survey: Slug
+    group: Text = Field(description="respondent group, e.g. 使用单位 / 办事人 / 采购人")
+    level: str | None = Field(default=None, description="市 / 镇 / 村 where the duty names levels")
+    respondent: str | None = None
+    satisfied: bool
+    aspects: dict[str, bool] = Field(default_factory=dict)
+
+
+class BudgetFigurePayload(Frozen):
+    """A budget or fund figure in 万元. `adjustment` is signed (negative = 调减)."""
+
+    item: Literal["approved", "adjustment", "arrived", "spent", "contract_price"]
+    amount: Num = Field(description="万元")
+    fiscal_year: Annotated[int, Field(ge=1990, le=2100)]
+    note: str = ""
+
+
+class UnitRatePayload(Frozen):
+    """A unit rate used to build the budget (万元/人月)."""
+
+    module: Text
+    rate: NonNegNum
+    person_months: NonNegNum | None = None
+    grade: str | None = None
+
+
+class BudgetCalculationPayload(Frozen):
+    """A calculation written in a budget document, checked for arithmetic slips."""
+
+    description: Text
+    operation: Literal["product", "sum"]
+    factors: tuple[Num, ...] = Field(min_length=2)
+    stated_result: Num
+    precision: Annotated[int, Field(ge=0, le=6)] = 2
+
+
+class VendorAssessmentPayload(Frozen):
+    """One rater's score on one item of a periodic vendor assessment (考核打分表)."""
+
+    period_start: date
+    period_end: date
+    rater: Text
+    item: Text
+    score: NonNegNum
+    max_score: Annotated[Num, Field(gt=0)]
+    evidence_refs: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _score_within_max(self) -> VendorAssessmentPayload:
+        if self.score > self.max_score:
+            raise ValueError(f"score {self.score} exceeds max_score {self.max_score}")
+        return self
+
+
+class AcceptanceResultPayload(Frozen):
+    """An acceptance (验收) of a service period."""
+
+    period_start: date
+    period_end: date
+    score: NonNegNum | None = None
+    passed: bool
+
+
+class AssetCountPayload(Frozen):
+    asset_class: Slug
+    count: Annotated[int, Field(ge=0)]
+
+
+class JudgmentPayload(Frozen):
+    """An evaluator's judgment on a checklist point (评价要点) of an indicator, with the reason."""
+
+    indicator: Slug
+    point: Slug | None = None
+    awarded: NonNegNum
+    reason: Text
+    evaluator: str | None = None
+
+
+class SelfEvaluationRowPayload(Frozen):
+    """One row of a submitted self-evaluation form (绩效自评表)."""
+
+    indicator: Text
+    target: str | None = None
+    actual: str | None = None
+    claimed_rate: NonNegNum | None = Field(default=None, description="the rate the row claims, 0..1")
+    weight: NonNegNum | None = None
+    score: NonNegNum | None = None
+    metric: str | None = Field(default=None, description="optional link: the metric the claim is about")
+
+
+# ---------------------------------------------------------------- envelope
+
+
+class _Envelope(Frozen):
+    id: EventId
+    project: Slug
+    contract: Slug | None = Field(default=None, description="the contract within the project, if any")
+    occurred_at: AwareDatetime
+    recorded_at: AwareDatetime
+    source: Text
+
+    @field_validator("occurred_at", "recorded_at")
+    @classmethod
+    def _plausible_year(cls, value: datetime) -> datetime:
+        if not 1990 <= value.year <= 2100:
+            raise ValueError("year must be between 1990 and 2100")
+        return value
+
+
+class RosterEntry(_Envelope):
+    kind: Literal[EvidenceKind.ROSTER_ENTRY]
+    payload: RosterEntryPayload
+
+
+class ClockIn(_Envelope):
+    kind: Literal[EvidenceKind.CLOCK_IN]
+    payload: ClockInPayload
+
+
+class DeliverableSubmitted(_Envelope):
+    kind: Literal[EvidenceKind.DELIVERABLE_SUBMITTED]
+    payload: DeliverableSubmittedPayload
+
+
+class InspectionDone(_Envelope):
+    kind: Literal[EvidenceKind.INSPECTION_DONE]
+    payload: InspectionDonePayload
+
+
+class TrainingHeld(_Envelope):
+    kind: Literal[EvidenceKind.TRAINING_HELD]
+    payload: TrainingHeldPayload
+
+
+class Incident(_Envelope):
+    kind: Literal[EvidenceKind.INCIDENT]
+    payload: IncidentPayload
+
+
+class TicketVolume(_Envelope):
+    kind: Literal[EvidenceKind.TICKET_VOLUME]
+    payload: TicketVolumePayload
+
+
+class SurveyResponse(_Envelope):
+    kind: Literal[EvidenceKind.SURVEY_RESPONSE]
+    payload: SurveyResponsePayload
+
+
+class BudgetFigure(_Envelope):
+    kind: Literal[EvidenceKind.BUDGET_FIGURE]
+    payload: BudgetFigurePayload
+
+
+class UnitRate(_Envelope):
+    kind: Literal[EvidenceKind.UNIT_RATE]
+    payload: UnitRatePayload
+
+
+class BudgetCalculation(_Envelope):
+    kind: Literal[EvidenceKind.BUDGET_CALCULATION]
+    payload: BudgetCalculationPayload
+
+
+class VendorAssessment(_Envelope):
+    kind: Literal[EvidenceKind.VENDOR_ASSESSMENT]
+    payload: VendorAssessmentPayload
+
+
+class AcceptanceResult(_Envelope):
+    kind: Literal[EvidenceKind.ACCEPTANCE_RESULT]
+    payload: AcceptanceResultPayload
+
+
+class AssetCount(_Envelope):
+    kind: Literal[EvidenceKind.ASSET_COUNT]
+    payload: AssetCountPayload
+
+
+class Judgment(_Envelope):
+    kind: Literal[EvidenceKind.JUDGMENT]
+    payload: JudgmentPayload
+
+
+class SelfEvaluationRow(_Envelope):
+    kind: Literal[EvidenceKind.SELF_EVALUATION_ROW]
+    payload: SelfEvaluationRowPayload
+
+
+Evidence = Annotated[
+    RosterEntry
+    | ClockIn
+    | DeliverableSubmitted
+    | InspectionDone
+    | TrainingHeld
+    | Incident
+    | TicketVolume
+    | SurveyResponse
+    | BudgetFigure
+    | UnitRate
+    | BudgetCalculation
+    | VendorAssessment
+    | AcceptanceResult
+    | AssetCount
+    | Judgment
+    | SelfEvaluationRow,
+    Field(discriminator="kind"),
+]
+
+EVIDENCE_ADAPTER: TypeAdapter[Evidence] = TypeAdapter(Evidence)
+
+
+def parse_evidence_json(raw: str | bytes) -> Evidence:
+    """Validate one JSON document as an evidence event (raises pydantic.ValidationError)."""
+    return EVIDENCE_ADAPTER.validate_json(raw)

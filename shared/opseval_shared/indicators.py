@@ -1,0 +1,246 @@
+"""The indicator system (绩效评价指标体系): a weighted tree whose leaves name their scoring method."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from .base import Frozen, NonNegNum, Num
+from .evidence import Slug, Text
+
+MetricName = Literal[
+    "obligations.completion",
+    "deliverables.count",
+    "deliverables.on_time_rate",
+    "inspections.completion",
+    "inspections.on_time_rate",
+    "staffing.compliance",
+    "incidents.response_rate",
+    "incidents.resolve_rate",
+    "incidents.sla_breaches",
+    "incidents.mtbf_hours",
+    "survey.satisfaction",
+    "budget.execution_rate",
+    "budget.arrival_rate",
+    "budget.adjustment_rate",
+    "budget.cost_control_rate",
+    "assets.count",
+    "assets.coverage",
+    "assessment.score_rate",
+    "acceptance.pass_rate",
+    "acceptance.average_score",
+    "training.count",
+]
+
+
+class MetricRef(Frozen):
+    """Which measurement of the evidence a leaf scores, and on what slice of it."""
+
+    name: MetricName
+    contract: Slug | None = None
+    deliverable: Slug | None = None
+    deliverables: tuple[Slug, ...] = ()
+    plan: Slug | None = None
+    survey: Slug | None = None
+    groups: tuple[str, ...] = ()
+    asset_class: Slug | None = None
+    asset_classes: tuple[Slug, ...] = ()
+    items: tuple[str, ...] = ()
+    measures: tuple[Literal["response", "on_site", "resolve"], ...] = ("response", "on_site", "resolve")
+    basis: Literal["adjusted", "arrived", "approved"] = Field(
+        default="adjusted", description="budget.execution_rate: spent over the adjusted budget or the funds arrived"
+    )
+    fiscal_year: int | None = None
+
+
+class Band(Frozen):
+    """A rate at or above `min` earns `fraction` of the weight (bands are tried from the highest)."""
+
+    min: Num
+    fraction: NonNegNum = Field(le=1)
+
+
+class ContractShare(Frozen):
+    contract: Slug
+    share: NonNegNum
+
+
+class RatioMethod(Frozen):
+    """weight × min(actual / target, 1)."""
+
+    type: Literal["ratio"]
+    metric: MetricRef
+    target: Annotated[Num, Field(gt=0)] | None = Field(
+        default=None, description="actual/target; without one a rate metric scores its own rate"
+    )
+
+
+class ChecklistPoint(Frozen):
+    id: Slug
+    text: Text
+    max: NonNegNum
+
+
+class ChecklistMethod(Frozen):
+    """Σ points judged met (评价要点), each judgment an evidence event with its reason."""
+
+    type: Literal["checklist"]
+    points: tuple[ChecklistPoint, ...] = Field(min_length=1)
+
+
+class DeductionMethod(Frozen):
+    """weight − Σ per-occurrence deductions, floor 0 (扣完为止)."""
+
+    type: Literal["deduction"]
+    metric: MetricRef
+    per_occurrence: Annotated[Num, Field(gt=0)]
+    cap: NonNegNum | None = None
+
+
+class TieredMethod(Frozen):
+    """A rate mapped through bands to a fraction of the weight; optionally per contract shares."""
+
+    type: Literal["tiered"]
+    metric: MetricRef
+    bands: tuple[Band, ...] = Field(min_length=1)
+    per_contract: tuple[ContractShare, ...] = ()
+
+
+class ThresholdMethod(Frozen):
+    """Full weight when the target is met, else `else_fraction` of it."""
+
+    type: Literal["threshold"]
+    metric: MetricRef
+    op: Literal[">=", "<=", ">", "<", "=="]
+    target: Num
+    else_fraction: NonNegNum = Field(default=Decimal(0), le=1)
+
+
+class RateMethod(Frozen):
+    """Satisfied ÷ sampled (a survey) mapped through bands."""
+
+    type: Literal["rate"]
+    metric: MetricRef
+    bands: tuple[Band, ...] = Field(min_length=1)
+
+
+class SlaMethod(Frozen):
+    """Each fault measured against its severity's limits; each breach deducts `per_breach`."""
+
+    type: Literal["sla"]
+    metric: MetricRef
+    per_breach: Annotated[Num, Field(gt=0)]
+
+
+class JudgmentMethod(Frozen):
+    """The whole leaf scored by an evaluator's judgment event (with its reason)."""
+
+    type: Literal["judgment"]
+
+
+ScoringMethod = Annotated[
+    RatioMethod
+    | ChecklistMethod
+    | DeductionMethod
+    | TieredMethod
+    | ThresholdMethod
+    | RateMethod
+    | SlaMethod
+    | JudgmentMethod,
+    Field(discriminator="type"),
+]
+
+
+class Indicator(Frozen):
+    id: Slug
+    name: Text
+    weight: NonNegNum
+    children: tuple[Indicator, ...] = ()
+    method: ScoringMethod | None = None
+    target: str | None = Field(default=None, description="指标值 as written, e.g. ≥12")
+    precision: Annotated[int, Field(ge=0, le=6)] | None = Field(
+        default=None, description="decimals the leaf score is rounded to (half up); None keeps every digit"
+    )
+    prorate: bool = Field(default=False, description="scale the target to the part of the period under service")
+    rules: tuple[str, ...] = Field(default=(), description="finding rules (id or prefix*) that bear on this leaf")
+    contract: Slug | None = Field(default=None, description="findings attach only from this contract")
+    description: str = ""
+
+    @model_validator(mode="after")
+    def _leaf_or_parent(self) -> Indicator:
+        if self.children and self.method is not None:
+            raise ValueError(f"indicator {self.id}: a parent sums its children and takes no method")
+        if not self.children and self.method is None:
+            raise ValueError(f"indicator {self.id}: a leaf needs a scoring method")
+        if self.children:
+            total = sum((c.weight for c in self.children), Decimal(0))
+            if total != self.weight:
+                raise ValueError(f"indicator {self.id}: children weights sum to {total}, not {self.weight}")
+        if isinstance(self.method, ChecklistMethod):
+            total = sum((p.max for p in self.method.points), Decimal(0))
+            if total != self.weight:
+                raise ValueError(f"indicator {self.id}: checklist points sum to {total}, not {self.weight}")
+        return self
+
+    @property
+    def is_leaf(self) -> bool:
+        return not self.children
+
+    def walk(self) -> list[Indicator]:
+        out: list[Indicator] = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
+
+class GradeBand(Frozen):
+    min: NonNegNum
+    grade: Text
+
+
+DEFAULT_GRADES = (
+    GradeBand(min=Decimal(90), grade="优"),
+    GradeBand(min=Decimal(80), grade="良"),
+    GradeBand(min=Decimal(60), grade="中"),
+    GradeBand(min=Decimal(0), grade="差"),
+)
+
+
+class IndicatorSystem(Frozen):
+    id: Slug
+    name: Text
+    form: Literal["third_party", "department", "self_evaluation", "key_project"]
+    total: NonNegNum = Decimal(100)
+    grades: tuple[GradeBand, ...] = DEFAULT_GRADES
+    indicators: tuple[Indicator, ...] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> IndicatorSystem:
+        total = sum((i.weight for i in self.indicators), Decimal(0))
+        if total != self.total:
+            raise ValueError(f"level-1 weights sum to {total}, not {self.total}")
+        ids = [n.id for top in self.indicators for n in top.walk()]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"duplicate indicator ids: {dupes}")
+        for top in self.indicators:
+            _check_depth(top, 1)
+        return self
+
+    def leaves(self) -> list[Indicator]:
+        return [n for top in self.indicators for n in top.walk() if n.is_leaf]
+
+    def grade(self, score: Decimal) -> str:
+        for band in sorted(self.grades, key=lambda b: b.min, reverse=True):
+            if score >= band.min:
+                return band.grade
+        return self.grades[-1].grade
+
+
+def _check_depth(node: Indicator, level: int) -> None:
+    if level > 3:
+        raise ValueError(f"indicator {node.id}: the tree has at most three levels")
+    for child in node.children:
+        _check_depth(child, level + 1)

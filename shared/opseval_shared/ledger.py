@@ -1,0 +1,301 @@
+"""The evidence ledger: a fold of evidence events into the compact state rules and scores read.
+
+Raw events are not kept: a year of a large building is a million events, and what the rules and
+the scores need is per-duty counts, per-day first clock-ins, per-ticket latest state and the ids
+that prove each of them. Folding is order-independent (latest `recorded_at`, then id, wins
+wherever one record supersedes another), so the same events in any order give the same ledger.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Generic, TypeVar
+
+from .base import CHINA_TZ, DateRange, end_of_day
+from .calendar import at
+from .evidence import (
+    AcceptanceResultPayload,
+    AssetCountPayload,
+    BudgetCalculationPayload,
+    BudgetFigurePayload,
+    Evidence,
+    EvidenceKind,
+    IncidentPayload,
+    JudgmentPayload,
+    RosterEntryPayload,
+    SelfEvaluationRowPayload,
+    TicketVolumePayload,
+    TrainingHeldPayload,
+    UnitRatePayload,
+    VendorAssessmentPayload,
+)
+from .project import ProjectDefinition
+
+
+class EvidenceReferenceError(ValueError):
+    """An event refers to something its project does not define (a contract, a plan …)."""
+
+    def __init__(self, field_path: str, message: str) -> None:
+        super().__init__(message)
+        self.field_path = field_path
+
+
+class DuplicateEventConflict(ValueError):
+    """The same event id arrived with different content."""
+
+    field_path = "id"
+
+
+T = TypeVar("T")
+
+
+@dataclass(slots=True)
+class Recorded(Generic[T]):
+    """A payload with the event that proves it."""
+
+    event_id: str
+    occurred_at: datetime
+    recorded_at: datetime
+    contract: str | None
+    payload: T
+
+
+@dataclass(slots=True)
+class Submission:
+    event_id: str
+    submitted_at: datetime
+    period_start: date | None
+    period_end: date | None
+    quantity: int
+    title: str
+    sections: tuple[str, ...]
+
+
+@dataclass(slots=True)
+class InspectionLog:
+    per_day: dict[int, int] = field(default_factory=lambda: defaultdict(int))
+    ids: list[str] = field(default_factory=list)
+    late_done: list[str] = field(default_factory=list)
+    late_registered: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class SurveyTally:
+    satisfied: int = 0
+    total: int = 0
+    ids: list[str] = field(default_factory=list)
+
+
+def _newer(a: Recorded[object] | None, recorded_at: datetime, event_id: str) -> bool:
+    return a is None or (recorded_at, event_id) > (a.recorded_at, a.event_id)
+
+
+class Ledger:
+    """Fold state of one project's evidence up to the end of an as-of day."""
+
+    def __init__(self, definition: ProjectDefinition, as_of: date) -> None:
+        self.definition = definition
+        self.project_id = definition.project.id
+        self.as_of = as_of
+        self.cutoff = end_of_day(as_of)
+        self._contracts = {c.id: c for c in definition.contracts.contracts}
+        self._default_contract = definition.contracts.contracts[0].id if len(self._contracts) == 1 else None
+        self._inspection_limits = {
+            (c.id, p.id): (p.done_by, p.register_by, p.register_within_days)
+            for c in definition.contracts.contracts
+            for p in c.inspections
+        }
+        self._deliverable_ids = {(c.id, d.id) for c in definition.contracts.contracts for d in c.deliverables}
+        self._seen: dict[str, int] = {}
+        self.events = 0
+        self.duplicates = 0
+        self.after_as_of = 0
+        self.by_kind: dict[str, int] = defaultdict(int)
+
+        self.roster: dict[tuple[str, str], Recorded[RosterEntryPayload]] = {}
+        # (contract, staff) -> day ordinal -> (earliest clock-in minute of day, event id, site)
+        self.first_clock_in: dict[tuple[str, str], dict[int, tuple[int, str, str | None]]] = defaultdict(dict)
+        self.submissions: dict[tuple[str, str], list[Submission]] = defaultdict(list)
+        self.inspections: dict[tuple[str, str], InspectionLog] = defaultdict(InspectionLog)
+        self.trainings: list[Recorded[TrainingHeldPayload]] = []
+        self.incidents: dict[tuple[str, str], Recorded[IncidentPayload]] = {}
+        self.ticket_volumes: list[Recorded[TicketVolumePayload]] = []
+        self.surveys: dict[tuple[str, str, str | None], SurveyTally] = defaultdict(SurveyTally)
+        self.survey_aspects: dict[tuple[str, str, str], SurveyTally] = defaultdict(SurveyTally)
+        self.budget: list[Recorded[BudgetFigurePayload]] = []
+        self.unit_rates: list[Recorded[UnitRatePayload]] = []
+        self.calculations: list[Recorded[BudgetCalculationPayload]] = []
+        self.assessments: list[Recorded[VendorAssessmentPayload]] = []
+        self.acceptances: list[Recorded[AcceptanceResultPayload]] = []
+        self.assets: dict[str, Recorded[AssetCountPayload]] = {}
+        self.judgments: dict[tuple[str, str | None], Recorded[JudgmentPayload]] = {}
+        self.self_rows: list[Recorded[SelfEvaluationRowPayload]] = []
+
+    # ------------------------------------------------------------ folding
+
+    def add(self, event: Evidence, content_hash: int | None = None) -> bool:
+        """Fold one event in. False when it is a replay of an event already folded or after as-of."""
+        if event.project != self.project_id:
+            raise EvidenceReferenceError(
+                "project", f"event belongs to project {event.project!r}, the bundle defines {self.project_id!r}"
+            )
+        known = self._seen.get(event.id)
+        if known is not None:
+            if content_hash is not None and known != content_hash:
+                raise DuplicateEventConflict(f"event id {event.id!r} was already used for different content")
+            self.duplicates += 1
+            return False
+        self._seen[event.id] = content_hash if content_hash is not None else 0
+        if event.occurred_at > self.cutoff or event.recorded_at > self.cutoff:
+            self.after_as_of += 1
+            return False
+        contract = event.contract or self._default_contract
+        if contract is not None and contract not in self._contracts:
+            raise EvidenceReferenceError("contract", f"unknown contract {event.contract!r}")
+        self.events += 1
+        self.by_kind[event.kind] += 1
+        getattr(self, "_add_" + event.kind)(event, contract)
+        return True
+
+    def _need_contract(self, contract: str | None) -> str:
+        if contract is None:
+            raise EvidenceReferenceError("contract", "the project has several contracts: name one")
+        return contract
+
+    def _add_inspection_done(self, event: Evidence, contract: str | None) -> None:
+        contract = self._need_contract(contract)
+        plan = event.payload.plan  # type: ignore[union-attr]
+        limits = self._inspection_limits.get((contract, plan))
+        if limits is None:
+            raise EvidenceReferenceError("payload.plan", f"contract {contract!r} has no inspection plan {plan!r}")
+        done_by, register_by, register_days = limits
+        log = self.inspections[(contract, plan)]
+        done = event.occurred_at.astimezone(CHINA_TZ)
+        day = done.date()
+        log.per_day[day.toordinal()] += event.payload.items  # type: ignore[union-attr]
+        log.ids.append(event.id)
+        if done_by is not None and done.time() > done_by:
+            log.late_done.append(event.id)
+        if register_by is not None and event.recorded_at > at(day, register_by):
+            log.late_registered.append(event.id)
+        elif register_days is not None and (event.recorded_at - event.occurred_at).days >= register_days + 1:
+            log.late_registered.append(event.id)
+
+    def _add_clock_in(self, event: Evidence, contract: str | None) -> None:
+        contract = self._need_contract(contract)
+        payload = event.payload
+        if payload.direction != "in":  # type: ignore[union-attr]
+            return
+        local = event.occurred_at.astimezone(CHINA_TZ)
+        days = self.first_clock_in[(contract, payload.staff)]  # type: ignore[union-attr]
+        ordinal = local.toordinal()
+        minute = local.hour * 60 + local.minute
+        current = days.get(ordinal)
+        if current is None or (minute, event.id) < current[:2]:
+            days[ordinal] = (minute, event.id, payload.site)  # type: ignore[union-attr]
+
+    def _add_deliverable_submitted(self, event: Evidence, contract: str | None) -> None:
+        contract = self._need_contract(contract)
+        p = event.payload
+        if (contract, p.deliverable) not in self._deliverable_ids:  # type: ignore[union-attr]
+            raise EvidenceReferenceError(
+                "payload.deliverable", f"contract {contract!r} has no deliverable {p.deliverable!r}"  # type: ignore[union-attr]
+            )
+        self.submissions[(contract, p.deliverable)].append(  # type: ignore[union-attr]
+            Submission(event.id, event.occurred_at, p.period_start, p.period_end, p.quantity, p.title, p.sections)  # type: ignore[union-attr]
+        )
+
+    def _recorded(self, event: Evidence, contract: str | None) -> Recorded:  # type: ignore[type-arg]
+        return Recorded(event.id, event.occurred_at, event.recorded_at, contract, event.payload)
+
+    def _add_roster_entry(self, event: Evidence, contract: str | None) -> None:
+        contract = self._need_contract(contract)
+        key = (contract, event.payload.name)  # type: ignore[union-attr]
+        if _newer(self.roster.get(key), event.recorded_at, event.id):
+            self.roster[key] = self._recorded(event, contract)
+
+    def _add_training_held(self, event: Evidence, contract: str | None) -> None:
+        self.trainings.append(self._recorded(event, contract))
+
+    def _add_incident(self, event: Evidence, contract: str | None) -> None:
+        contract = self._need_contract(contract)
+        key = (contract, event.payload.ticket)  # type: ignore[union-attr]
+        if _newer(self.incidents.get(key), event.recorded_at, event.id):
+            self.incidents[key] = self._recorded(event, contract)
+
+    def _add_ticket_volume(self, event: Evidence, contract: str | None) -> None:
+        self.ticket_volumes.append(self._recorded(event, contract))
+
+    def _add_survey_response(self, event: Evidence, contract: str | None) -> None:
+        p = event.payload
+        tally = self.surveys[(p.survey, p.group, p.level)]  # type: ignore[union-attr]
+        tally.total += 1
+        tally.satisfied += p.satisfied  # type: ignore[union-attr]
+        tally.ids.append(event.id)
+        for aspect, ok in p.aspects.items():  # type: ignore[union-attr]
+            a = self.survey_aspects[(p.survey, p.group, aspect)]  # type: ignore[union-attr]
+            a.total += 1
+            a.satisfied += ok
+            a.ids.append(event.id)
+
+    def _add_budget_figure(self, event: Evidence, contract: str | None) -> None:
+        self.budget.append(self._recorded(event, contract))
+
+    def _add_unit_rate(self, event: Evidence, contract: str | None) -> None:
+        self.unit_rates.append(self._recorded(event, contract))
+
+    def _add_budget_calculation(self, event: Evidence, contract: str | None) -> None:
+        self.calculations.append(self._recorded(event, contract))
+
+    def _add_vendor_assessment(self, event: Evidence, contract: str | None) -> None:
+        self.assessments.append(self._recorded(event, self._need_contract(contract)))
+
+    def _add_acceptance_result(self, event: Evidence, contract: str | None) -> None:
+        self.acceptances.append(self._recorded(event, contract))
+
+    def _add_asset_count(self, event: Evidence, contract: str | None) -> None:
+        key = event.payload.asset_class  # type: ignore[union-attr]
+        if _newer(self.assets.get(key), event.recorded_at, event.id):
+            self.assets[key] = self._recorded(event, contract)
+
+    def _add_judgment(self, event: Evidence, contract: str | None) -> None:
+        p = event.payload
+        key = (p.indicator, p.point)  # type: ignore[union-attr]
+        if _newer(self.judgments.get(key), event.recorded_at, event.id):
+            self.judgments[key] = self._recorded(event, contract)
+
+    def _add_self_evaluation_row(self, event: Evidence, contract: str | None) -> None:
+        self.self_rows.append(self._recorded(event, contract))
+
+    # ------------------------------------------------------------ reading
+
+    def budget_sum(self, item: str, contract: str | None = None, fiscal_year: int | None = None) -> tuple[Decimal, list[str]]:
+        """Sum of a budget item, or the latest figure for point-in-time items (approved, price)."""
+        rows = [
+            r
+            for r in self.budget
+            if r.payload.item == item
+            and (contract is None or r.contract == contract)
+            and (fiscal_year is None or r.payload.fiscal_year == fiscal_year)
+        ]
+        if item in ("approved", "contract_price"):
+            latest: dict[str | None, Recorded[BudgetFigurePayload]] = {}
+            for r in rows:
+                if _newer(latest.get(r.contract), r.recorded_at, r.event_id):  # type: ignore[arg-type]
+                    latest[r.contract] = r
+            rows = list(latest.values())
+        total = sum((r.payload.amount for r in rows), Decimal(0))
+        return total, sorted(r.event_id for r in rows)
+
+    def service_span(self, contract_id: str | None) -> DateRange:
+        contracts = [self._contracts[contract_id]] if contract_id else list(self._contracts.values())
+        return DateRange(
+            start=min(c.service_period.start for c in contracts), end=max(c.service_period.end for c in contracts)
+        )
+
+    @property
+    def evaluation_window(self) -> DateRange:
+        return self.definition.project.evaluation.period

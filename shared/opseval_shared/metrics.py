@@ -1,0 +1,642 @@
+"""Measurements of the ledger: the actual values indicators score and rules judge.
+
+Every measurement carries the ids of the events behind it and says, in Chinese, how it was
+obtained, so a score or a finding can always be traced to its evidence.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+
+from .base import CHINA_TZ, DateRange
+from .calendar import WorkCalendar, periods
+from .contract import Contract, SlaTerm
+from .indicators import MetricRef
+from .ledger import Ledger
+from .schedule import DeliverableStatus, InspectionStatus, deliverable_status, inspection_status, service_workdays
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+EDUCATION_ORDER = {"中专": 1, "高中": 1, "大专": 2, "专科": 2, "本科": 3, "硕士": 4, "研究生": 4, "博士": 5}
+
+
+class MetricError(ValueError):
+    """A metric reference the project cannot answer (unknown deliverable, plan, contract …)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    value: Decimal
+    numerator: Decimal | None = None
+    denominator: Decimal | None = None
+    unit: str = ""
+    actual: str = ""
+    detail: str = ""
+    evidence: tuple[str, ...] = ()
+
+    @property
+    def rate(self) -> Decimal | None:
+        if self.numerator is None or not self.denominator:
+            return None
+        return self.numerator / self.denominator
+
+
+def pct(value: Decimal | None, places: int = 2) -> str:
+    if value is None:
+        return "—"
+    return f"{(value * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)}%"
+
+
+def fmt(value: Decimal, places: int = 2) -> str:
+    q = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
+    text = format(q, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def rate_measurement(num: int | Decimal, den: int | Decimal, unit: str, detail: str, evidence: list[str]) -> Measurement:
+    n, d = Decimal(num), Decimal(den)
+    value = n / d if d else ZERO
+    actual = f"{fmt(n)}/{fmt(d)} = {pct(value)}" if d else f"{fmt(n)}/0（无应完成项）"
+    return Measurement(value, n, d, unit, actual, detail, tuple(sorted(set(evidence))))
+
+
+@dataclass(slots=True)
+class Obligation:
+    contract: str
+    key: str
+    name: str
+    met: bool
+    due: int
+    delivered: int
+    detail: str
+    evidence: list[str]
+
+
+@dataclass(slots=True)
+class StaffCheck:
+    key: str
+    name: str
+    met: bool
+    detail: str
+    evidence: list[str]
+    failing: int = 0
+
+
+@dataclass(slots=True)
+class FaultMeasure:
+    ticket: str
+    event_id: str
+    severity: str
+    measure: str
+    minutes: Decimal | None
+    limit: Decimal
+    breached: bool
+
+
+@dataclass
+class MetricContext:
+    """Memoised measurements over one ledger."""
+
+    ledger: Ledger
+    work: WorkCalendar = field(default_factory=WorkCalendar)
+    _cache: dict[tuple[str, ...], object] = field(default_factory=dict)
+
+    def _memo(self, key: tuple[str, ...], compute: Callable[[], object]) -> object:
+        if key not in self._cache:
+            self._cache[key] = compute()
+        return self._cache[key]
+
+    # ------------------------------------------------------------ lookups
+
+    def contract(self, contract_id: str | None) -> Contract:
+        contracts = self.ledger.definition.contracts
+        if contract_id is None:
+            if len(contracts.contracts) == 1:
+                return contracts.contracts[0]
+            raise MetricError("the project has several contracts: the metric must name one")
+        found = contracts.contract(contract_id)
+        if found is None:
+            raise MetricError(f"unknown contract {contract_id!r}")
+        return found
+
+    def contracts(self, contract_id: str | None) -> list[Contract]:
+        if contract_id is None:
+            return list(self.ledger.definition.contracts.contracts)
+        return [self.contract(contract_id)]
+
+    def deliverable(self, contract: Contract, deliverable_id: str) -> DeliverableStatus:
+        term = contract.deliverable(deliverable_id)
+        if term is None:
+            raise MetricError(f"contract {contract.id!r} has no deliverable {deliverable_id!r}")
+        return self._memo(  # type: ignore[return-value]
+            ("deliverable", contract.id, deliverable_id),
+            lambda: deliverable_status(self.ledger, contract, term, self.work),
+        )
+
+    def inspection(self, contract: Contract, plan_id: str) -> InspectionStatus:
+        plan = contract.inspection(plan_id)
+        if plan is None:
+            raise MetricError(f"contract {contract.id!r} has no inspection plan {plan_id!r}")
+        return self._memo(  # type: ignore[return-value]
+            ("inspection", contract.id, plan_id),
+            lambda: inspection_status(self.ledger, contract, plan, self.work),
+        )
+
+    def service_fraction(self, contract_id: str | None) -> Decimal:
+        """Share of the evaluation period under service (for prorating annual targets)."""
+        window = self.ledger.evaluation_window
+        covered = self.ledger.service_span(contract_id).intersect(window)
+        return Decimal(covered.days) / Decimal(window.days) if covered else ZERO
+
+    # ------------------------------------------------------------ obligations
+
+    def obligations(self, contract: Contract) -> list[Obligation]:
+        return self._memo(("obligations", contract.id), lambda: self._obligations(contract))  # type: ignore[return-value]
+
+    def _obligations(self, contract: Contract) -> list[Obligation]:
+        out: list[Obligation] = []
+        for term in contract.deliverables:
+            if not term.obligation:
+                continue
+            st = self.deliverable(contract, term.id)
+            missing = st.missing
+            detail = f"应交 {st.required_units} 份，按期交付 {st.delivered_units} 份"
+            if missing:
+                detail += "；缺 " + "、".join(_period_label(m.period) for m in missing[:6]) + ("等" if len(missing) > 6 else "")
+            out.append(
+                Obligation(contract.id, f"deliverable:{term.id}", term.name, not missing, st.required_units,
+                           st.delivered_units, detail, st.evidence)
+            )
+        for plan in contract.inspections:
+            if not plan.obligation:
+                continue
+            ins = self.inspection(contract, plan.id)
+            out.append(
+                Obligation(contract.id, f"inspection:{plan.id}", plan.name, ins.done >= ins.planned, ins.planned,
+                           ins.done, f"计划 {ins.planned} 次，完成 {ins.done} 次", ins.ids)
+            )
+        if contract.training is not None:
+            tr = self.training(contract)
+            out.append(
+                Obligation(contract.id, "training", contract.training.description or "培训服务",
+                           tr.numerator is not None and tr.denominator is not None and tr.numerator >= tr.denominator,
+                           int(tr.denominator or 0), int(tr.numerator or 0), tr.detail, list(tr.evidence))
+            )
+        for index, duty in enumerate(contract.surveys):
+            sv = self.survey_duty(contract, index)
+            out.append(
+                Obligation(contract.id, f"survey:{index}", duty.description or "满意度调查", sv[0], sv[1], sv[2],
+                           sv[3], sv[4])
+            )
+        return out
+
+    # ------------------------------------------------------------ training and surveys
+
+    def training(self, contract: Contract) -> Measurement:
+        duty = contract.training
+        if duty is None:
+            raise MetricError(f"contract {contract.id!r} has no training duty")
+        spans = [
+            p
+            for p in periods(duty.frequency, "calendar", contract.service_period, self.ledger.evaluation_window,
+                             self.work)
+            if p.end <= self.ledger.as_of
+        ]
+        required = len(spans) * duty.times_per_period
+        held = [t for t in self.ledger.trainings if t.contract in (None, contract.id)]
+        qualifying = [
+            t
+            for t in held
+            if (duty.scope == "other" or t.payload.scope == duty.scope)
+            and t.payload.units_covered >= duty.min_units_covered
+            and t.payload.attendee_count >= duty.min_attendees
+            and any(s.contains(t.occurred_at.astimezone(CHINA_TZ).date()) for s in spans)
+        ]
+        attendees = sum(t.payload.attendee_count for t in held)
+        detail = (
+            f"应开展 {required} 次（{_freq_label(duty.frequency)}{duty.times_per_period} 次"
+            f"{'，全市范围' if duty.scope == 'city' else ''}），实际开展 {len(held)} 次、参训 {attendees} 人，"
+            f"符合要求 {len(qualifying)} 次"
+        )
+        return Measurement(Decimal(len(qualifying)), Decimal(len(qualifying)), Decimal(required), "次",
+                           f"{len(qualifying)}/{required}", detail, tuple(sorted(t.event_id for t in held)))
+
+    def survey_duty(self, contract: Contract, index: int) -> tuple[bool, int, int, str, list[str]]:
+        duty = contract.surveys[index]
+        spans = [
+            p
+            for p in periods(duty.frequency, duty.anchor, contract.service_period, self.ledger.evaluation_window,
+                             self.work)
+            if p.end <= self.ledger.as_of
+        ]
+        tallies = {k: v for k, v in self.ledger.surveys.items() if duty.survey is None or k[0] == duty.survey}
+        surveys_held = {k[0] for k in tallies}
+        levels = Counter[str]()
+        ids: list[str] = []
+        for (_, _, level), tally in tallies.items():
+            levels[level or "未标注"] += tally.total
+            ids.extend(tally.ids)
+        missing_levels = [lvl for lvl in duty.required_levels if levels.get(lvl, 0) < max(1, duty.min_responses)]
+        held_ok = min(len(surveys_held), len(spans)) if not missing_levels else 0
+        level_text = "、".join(f"{lvl} {n} 份" for lvl, n in sorted(levels.items())) or "无"
+        detail = f"应开展 {len(spans)} 次，已开展 {len(surveys_held)} 次，回收问卷：{level_text}"
+        if missing_levels:
+            detail += f"；缺少{'、'.join(missing_levels)}级样本"
+        return held_ok >= len(spans), len(spans), held_ok, detail, sorted(ids)
+
+    def survey_levels(self, survey: str | None) -> Counter[str]:
+        levels = Counter[str]()
+        for (sid, _, level), tally in self.ledger.surveys.items():
+            if survey is None or sid == survey:
+                levels[level or "未标注"] += tally.total
+        return levels
+
+    # ------------------------------------------------------------ staffing
+
+    def staff_checks(self, contract: Contract) -> list[StaffCheck]:
+        return self._memo(("staff", contract.id), lambda: self._staff_checks(contract))  # type: ignore[return-value]
+
+    def roster(self, contract: Contract) -> list[tuple[str, str, str, Decimal | None, str | None, bool]]:
+        """(event id, name, normalised role, years, education, fresh graduate) of on-site staff."""
+        aliases = contract.staffing.role_aliases
+        out = []
+        for (cid, name), rec in sorted(self.ledger.roster.items()):
+            if cid != contract.id or not rec.payload.on_site:
+                continue
+            p = rec.payload
+            out.append((rec.event_id, name, aliases.get(p.role, p.role), p.years, p.education, p.fresh_graduate))
+        return out
+
+    def coverage(self, contract: Contract) -> dict[str, tuple[Decimal, date | None, list[str]]]:
+        """Per on-site staff: share of service workdays with a clock-in, first day, clock-in ids."""
+        workdays = service_workdays(self.ledger, contract, self.work)
+        ordinals = {d.toordinal() for d in workdays}
+        out: dict[str, tuple[Decimal, date | None, list[str]]] = {}
+        for _, name, *_ in self.roster(contract):
+            days = self.ledger.first_clock_in.get((contract.id, name), {})
+            present = [o for o in days if o in ordinals]
+            share = Decimal(len(present)) / Decimal(len(ordinals)) if ordinals else ONE
+            first = date.fromordinal(min(days)) if days else None
+            out[name] = (share, first, sorted(v[1] for v in days.values()))
+        return out
+
+    def late_arrivals(self, contract: Contract) -> list[tuple[str, date, int, str]]:
+        """(staff, day, minutes late, event id) for first clock-ins after the shift start on workdays."""
+        terms = contract.staffing
+        if terms.shift_start is None:
+            return []
+        limit = terms.shift_start.hour * 60 + terms.shift_start.minute + terms.grace_minutes
+        out = []
+        for (cid, staff), days in self.ledger.first_clock_in.items():
+            if cid != contract.id:
+                continue
+            for ordinal, (minute, event_id, _) in days.items():
+                day = date.fromordinal(ordinal)
+                if minute > limit and self.work.is_workday(day):
+                    out.append((staff, day, minute - limit + terms.grace_minutes, event_id))
+        return sorted(out)
+
+    def _staff_checks(self, contract: Contract) -> list[StaffCheck]:
+        terms = contract.staffing
+        roster = self.roster(contract)
+        roster_ids = [r[0] for r in roster]
+        checks: list[StaffCheck] = []
+
+        sites = Counter[str | None]()
+        site_ids: list[str] = []
+        for (cid, _), days in self.ledger.first_clock_in.items():
+            if cid == contract.id:
+                for _, event_id, site in days.values():
+                    sites[site] += 1
+                    site_ids.append(event_id)
+        if terms.site is not None:
+            total = sum(sites.values())
+            off = total - sites.get(terms.site, 0)
+            checks.append(StaffCheck("site", "驻场地点", total > 0 and off == 0,
+                                     f"打卡 {total} 条，其中非驻场地点 {off} 条" if total else "无打卡记录", site_ids))
+
+        cov = self.coverage(contract)
+        short = {n: c for n, c in cov.items() if c[0] < terms.min_coverage}
+        detail = f"{len(cov)} 名驻场人员中 {len(short)} 名出勤覆盖率低于 {pct(terms.min_coverage, 0)}"
+        if short:
+            detail += "（" + "；".join(
+                f"{n} {pct(c[0], 1)}，首次打卡 {c[1] or '无'}" for n, c in sorted(short.items())) + "）"
+        checks.append(StaffCheck("period", "驻场时间", bool(cov) and not short, detail,
+                                 [i for c in cov.values() for i in c[2]] if short else roster_ids))
+
+        checks.append(StaffCheck("headcount", "驻场人员数量", len(roster) >= terms.min_on_site,
+                                 f"实际驻场 {len(roster)} 人，要求不少于 {terms.min_on_site} 人", roster_ids))
+
+        reqs = {r.role: r for r in terms.role_requirements}
+        below: list[str] = []
+        for _, name, role, years, _, fresh in roster:
+            need = reqs[role].min_years if role in reqs else terms.default_min_years
+            if fresh and need > 0:
+                below.append(f"{name}（{role}，应届毕业生，要求 {fmt(need)} 年以上）")
+            elif years is not None and years < need:
+                below.append(f"{name}（{role}，{fmt(years)} 年，要求 {fmt(need)} 年以上）")
+        known_years = [r[3] for r in roster if r[3] is not None]
+        avg = sum(known_years, ZERO) / len(known_years) if known_years else None
+        avg_ok = True
+        detail = f"{len(below)} 人工作年限不达要求" + ("：" + "；".join(below) if below else "")
+        if terms.promised_avg_years and avg is not None:
+            avg_ok = avg >= terms.promised_avg_years * terms.min_avg_years_ratio
+            detail += f"；平均工作年限 {fmt(avg)} 年，投标承诺 {fmt(terms.promised_avg_years)} 年"
+        checks.append(StaffCheck("experience", "工作经验", not below and avg_ok, detail, roster_ids, len(below)))
+
+        if terms.min_education is not None:
+            floor = EDUCATION_ORDER.get(terms.min_education, 0)
+            low = [f"{r[1]}（{r[4] or '未提供'}）" for r in roster if EDUCATION_ORDER.get(r[4] or "", 0) < floor]
+            checks.append(StaffCheck("education", "学历", not low,
+                                     f"{len(low)} 人学历低于{terms.min_education}" + ("：" + "、".join(low) if low else ""),
+                                     roster_ids))
+
+        committed = Counter(terms.role_aliases.get(s.role, s.role) for s in terms.committed)
+        if committed:
+            actual = Counter(r[2] for r in roster)
+            diffs = [f"{role} 承诺 {committed.get(role, 0)} 人、实际 {actual.get(role, 0)} 人"
+                     for role in sorted(set(committed) | set(actual)) if committed.get(role, 0) != actual.get(role, 0)]
+            checks.append(StaffCheck("role_mix", "岗位结构（工作内容）", not diffs,
+                                     "；".join(diffs) if diffs else "与投标承诺一致", roster_ids, len(diffs)))
+
+        if terms.required_roles:
+            actual_roles = {r[2] for r in roster}
+            absent = [r for r in terms.required_roles if r not in actual_roles]
+            checks.append(StaffCheck("required_roles", "招标要求岗位", not absent,
+                                     f"缺少{'、'.join(absent)}岗位" if absent else "招标要求岗位均已配置", roster_ids))
+        return checks
+
+    # ------------------------------------------------------------ incidents
+
+    def fault_measures(self, contract: Contract) -> list[FaultMeasure]:
+        return self._memo(("faults", contract.id), lambda: self._fault_measures(contract))  # type: ignore[return-value]
+
+    def _fault_measures(self, contract: Contract) -> list[FaultMeasure]:
+        out: list[FaultMeasure] = []
+        for (cid, ticket), rec in sorted(self.ledger.incidents.items()):
+            if cid != contract.id:
+                continue
+            sla = contract.sla(rec.payload.severity)
+            if sla is None:
+                continue
+            opened = rec.occurred_at
+            for measure, at_, limit in (
+                ("response", rec.payload.responded_at, sla.response_minutes),
+                ("on_site", rec.payload.on_site_at, sla.on_site_minutes),
+                ("resolve", rec.payload.resolved_at, sla.resolve_minutes),
+            ):
+                if limit is None:
+                    continue
+                if at_ is None:
+                    # Still open at as-of: breached only once the limit has passed.
+                    elapsed = _window_minutes(opened, self.ledger.cutoff, sla, self.work)
+                    out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, None, limit, elapsed > limit))
+                    continue
+                minutes = _window_minutes(opened, at_, sla, self.work)
+                out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, minutes, limit, minutes > limit))
+        return out
+
+    def mtbf(self, contract: Contract) -> Measurement:
+        start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
+        end = min(self.ledger.cutoff, datetime.combine(contract.service_period.end + timedelta(days=1),
+                                                        datetime.min.time(), tzinfo=CHINA_TZ))
+        internal = sorted(
+            (r.occurred_at, r.event_id)
+            for (cid, _), r in self.ledger.incidents.items()
+            if cid == contract.id and r.payload.cause == "internal" and r.occurred_at >= start
+        )
+        all_ids = sorted(r.event_id for (cid, _), r in self.ledger.incidents.items() if cid == contract.id)
+        observed = Decimal((end - start).total_seconds()) / 3600
+        if not internal:
+            return Measurement(observed, None, None, "h", f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
+                               f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
+                               tuple(all_ids))
+        marks = [start] + [t for t, _ in internal]
+        gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in zip(marks, marks[1:], strict=False)]
+        value = sum(gaps, ZERO) / len(gaps)
+        total = len(all_ids)
+        return Measurement(value, None, None, "h", f"约 {fmt(value, 0)}h",
+                           f"{start.date()} 至 {end.date()} 共记录故障 {total} 宗，其中内部原因 {len(internal)} 宗；"
+                           f"按内部原因故障计，平均无故障时间约 {fmt(value, 0)} 小时",
+                           tuple(all_ids))
+
+    # ------------------------------------------------------------ the metric registry
+
+    def measure(self, ref: MetricRef) -> Measurement:
+        key = ("metric", ref.model_dump_json())
+        return self._memo(key, lambda: self._measure(ref))  # type: ignore[return-value]
+
+    def _measure(self, ref: MetricRef) -> Measurement:
+        name = ref.name
+        if name == "obligations.completion":
+            obs = [o for c in self.contracts(ref.contract) for o in self.obligations(c)]
+            met = [o for o in obs if o.met]
+            detail = "；".join(f"{o.name}{'✓' if o.met else '✗'}（{o.detail}）" for o in obs)
+            return rate_measurement(len(met), len(obs), "项", f"{len(obs)} 项合同产出中完成 {len(met)} 项：{detail}",
+                                    [i for o in obs for i in o.evidence])
+        if name == "deliverables.count":
+            contract = self.contract(ref.contract)
+            if ref.deliverable is None:
+                raise MetricError("deliverables.count needs a deliverable")
+            st = self.deliverable(contract, ref.deliverable)
+            m = rate_measurement(st.delivered_units, st.required_units, "份",
+                                 f"{st.term.name}：按合同周期应交 {st.required_units} 份，已交 {st.delivered_units} 份",
+                                 st.evidence)
+            return Measurement(Decimal(st.delivered_units), m.numerator, m.denominator, "份",
+                               f"{st.delivered_units} 份", m.detail, m.evidence)
+        if name == "deliverables.on_time_rate":
+            on_time = required = 0
+            ids: list[str] = []
+            parts = []
+            for c in self.contracts(ref.contract):
+                for term in c.deliverables:
+                    if ref.deliverables and term.id not in ref.deliverables:
+                        continue
+                    st = self.deliverable(c, term.id)
+                    on_time += st.on_time_units
+                    required += st.required_units
+                    ids.extend(st.evidence)
+                    if st.required_units:
+                        parts.append(f"{term.name} {st.on_time_units}/{st.required_units}")
+            return rate_measurement(on_time, required, "份", "按时交付：" + "；".join(parts), ids)
+        if name in ("inspections.completion", "inspections.on_time_rate"):
+            done = planned = late = 0
+            ids = []
+            parts = []
+            for c in self.contracts(ref.contract):
+                for plan in c.inspections:
+                    if ref.plan and plan.id != ref.plan:
+                        continue
+                    ins = self.inspection(c, plan.id)
+                    done += ins.done
+                    planned += ins.planned
+                    late += len(set(ins.late_done) | set(ins.late_registered))
+                    ids.extend(ins.ids)
+                    parts.append(f"{plan.name} {ins.done}/{ins.planned}")
+            if name == "inspections.completion":
+                return rate_measurement(done, planned, "次", "巡检完成：" + "；".join(parts), ids)
+            return rate_measurement(done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", ids)
+        if name == "staffing.compliance":
+            contract = self.contract(ref.contract)
+            checks = self.staff_checks(contract)
+            met = [c for c in checks if c.met]
+            detail = "；".join(f"{c.name}{'✓' if c.met else '✗'}（{c.detail}）" for c in checks)
+            return rate_measurement(len(met), len(checks), "项", f"{len(checks)} 项驻场要求中满足 {len(met)} 项：{detail}",
+                                    [i for c in checks for i in c.evidence])
+        if name in ("incidents.response_rate", "incidents.resolve_rate", "incidents.sla_breaches"):
+            wanted = {"incidents.response_rate": ("response",), "incidents.resolve_rate": ("resolve",)}.get(
+                name, ref.measures)
+            fms = [f for c in self.contracts(ref.contract) for f in self.fault_measures(c) if f.measure in wanted]
+            breaches = [f for f in fms if f.breached]
+            ids = sorted({f.event_id for f in fms})
+            if name == "incidents.sla_breaches":
+                detail = f"{len({f.ticket for f in fms})} 宗故障共考核 {len(fms)} 项时限，超时 {len(breaches)} 项" + (
+                    "：" + "；".join(_breach_text(f) for f in breaches) if breaches else "")
+                return Measurement(Decimal(len(breaches)), None, None, "次", f"超时 {len(breaches)} 次", detail,
+                                   tuple(ids))
+            label = "响应" if wanted == ("response",) else "修复"
+            return rate_measurement(len(fms) - len(breaches), len(fms), "宗",
+                                    f"{len(fms)} 宗故障中 {len(fms) - len(breaches)} 宗在限时内{label}", ids)
+        if name == "incidents.mtbf_hours":
+            return self.mtbf(self.contract(ref.contract))
+        if name == "survey.satisfaction":
+            sat = total = 0
+            ids = []
+            parts = []
+            for (sid, group, level), tally in sorted(self.ledger.surveys.items(), key=lambda kv: str(kv[0])):
+                if (ref.survey and sid != ref.survey) or (ref.groups and group not in ref.groups):
+                    continue
+                sat += tally.satisfied
+                total += tally.total
+                ids.extend(tally.ids)
+                parts.append(f"{group}{('（' + level + '）') if level else ''} {tally.satisfied}/{tally.total}")
+            return rate_measurement(sat, total, "人", "满意或比较满意：" + "；".join(parts) if parts else "无调查样本", ids)
+        if name.startswith("budget."):
+            return self._budget(ref)
+        if name in ("assets.count", "assets.coverage"):
+            return self._assets(ref)
+        if name == "assessment.score_rate":
+            score = maximum = ZERO
+            ids = []
+            for rec in self.ledger.assessments:
+                if (ref.contract and rec.contract != ref.contract) or (ref.items and rec.payload.item not in ref.items):
+                    continue
+                if not self.ledger.evaluation_window.contains(rec.payload.period_start):
+                    continue
+                score += rec.payload.score
+                maximum += rec.payload.max_score
+                ids.append(rec.event_id)
+            items = "、".join(f"“{i}”" for i in ref.items) or "全部考核项"
+            return rate_measurement(score, maximum, "分", f"考核打分表中{items}得分 {fmt(score)}/满分 {fmt(maximum)}", ids)
+        if name in ("acceptance.pass_rate", "acceptance.average_score"):
+            recs = [r for r in self.ledger.acceptances if ref.contract is None or r.contract == ref.contract]
+            ids = [r.event_id for r in recs]
+            if name == "acceptance.pass_rate":
+                passed = sum(1 for r in recs if r.payload.passed)
+                return rate_measurement(passed, len(recs), "次", f"验收 {len(recs)} 次，通过 {passed} 次", ids)
+            scores = [r.payload.score for r in recs if r.payload.score is not None]
+            avg = sum(scores, ZERO) / len(scores) if scores else ZERO
+            return Measurement(avg, None, None, "分", f"{fmt(avg)} 分", f"验收考核 {len(scores)} 次，平均得分 {fmt(avg)} 分",
+                               tuple(sorted(ids)))
+        if name == "training.count":
+            return self.training(self.contract(ref.contract))
+        raise MetricError(f"unknown metric {name!r}")
+
+    def _budget(self, ref: MetricRef) -> Measurement:
+        led, fy, c = self.ledger, ref.fiscal_year, ref.contract
+        approved, a_ids = led.budget_sum("approved", c, fy)
+        adjustment, adj_ids = led.budget_sum("adjustment", c, fy)
+        arrived, arr_ids = led.budget_sum("arrived", c, fy)
+        spent, s_ids = led.budget_sum("spent", c, fy)
+        adjusted = approved + adjustment
+        if ref.name == "budget.adjustment_rate":
+            return rate_measurement(abs(adjustment), approved, "万元",
+                                    f"批复预算 {fmt(approved, 3)} 万元，调整 {fmt(adjustment, 3)} 万元", a_ids + adj_ids)
+        if ref.name == "budget.arrival_rate":
+            return rate_measurement(arrived, approved, "万元",
+                                    f"预算 {fmt(approved, 3)} 万元，实际到位 {fmt(arrived, 3)} 万元", a_ids + arr_ids)
+        if ref.name == "budget.cost_control_rate":
+            basis = adjusted if adjustment else approved
+            value = ONE if spent <= basis else (basis / spent if spent else ONE)
+            return Measurement(value, None, None, "%", pct(value),
+                               f"预算 {fmt(basis, 3)} 万元，实际支出 {fmt(spent, 3)} 万元" + ("，无超支" if spent <= basis else ""),
+                               tuple(sorted(a_ids + adj_ids + s_ids)))
+        basis_amount, basis_ids, label = {
+            "adjusted": (adjusted, a_ids + adj_ids, "调整后预算"),
+            "arrived": (arrived, arr_ids, "实际到位资金"),
+            "approved": (approved, a_ids, "批复预算"),
+        }[ref.basis]
+        return rate_measurement(spent, basis_amount, "万元",
+                                f"{label} {fmt(basis_amount, 3)} 万元，实际支出 {fmt(spent, 3)} 万元", basis_ids + s_ids)
+
+    def _assets(self, ref: MetricRef) -> Measurement:
+        classes = list(ref.asset_classes) or ([ref.asset_class] if ref.asset_class else [])
+        if not classes:
+            raise MetricError(f"{ref.name} needs asset_class or asset_classes")
+        terms = {a.asset_class: a for c in self.contracts(ref.contract) for a in c.assets}
+        maintained = contracted = 0
+        ids = []
+        parts = []
+        for cls in classes:
+            term = terms.get(cls)
+            if term is None:
+                raise MetricError(f"no contract lists assets of class {cls!r}")
+            rec = self.ledger.assets.get(cls)
+            n = rec.payload.count if rec else 0
+            if rec:
+                ids.append(rec.event_id)
+            maintained += min(n, term.count) if ref.name == "assets.coverage" else n
+            contracted += term.count
+            parts.append(f"{term.name} 实际运维 {n}，合同 {term.count}")
+        m = rate_measurement(maintained, contracted, "台", "；".join(parts), ids)
+        if ref.name == "assets.count":
+            return Measurement(Decimal(maintained), m.numerator, m.denominator, "台", f"{maintained} 台", m.detail,
+                               m.evidence)
+        return m
+
+
+def _period_label(p: DateRange) -> str:
+    if p.start == p.end:
+        return str(p.start)
+    if p.start.day == 1 and (p.end + timedelta(days=1)).day == 1 and p.start.month == p.end.month:
+        return f"{p.start.year}年{p.start.month}月"
+    return f"{p.start}~{p.end}"
+
+
+def _freq_label(freq: str) -> str:
+    return {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half_year": "每半年", "yearly": "每年"}.get(freq, "")
+
+
+MEASURE_LABEL = {"response": "响应", "on_site": "到场", "resolve": "修复"}
+
+
+def _breach_text(f: FaultMeasure) -> str:
+    took = f"{fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日未完成"
+    return f"{f.ticket}（{f.severity}）{MEASURE_LABEL[f.measure]}用时 {took}，限时 {fmt(f.limit, 0)} 分钟"
+
+
+def _window_minutes(start: datetime, end: datetime, sla: SlaTerm, work: WorkCalendar) -> Decimal:
+    """Minutes between two moments that fall inside the SLA's service window."""
+    if end <= start:
+        return ZERO
+    if sla.window == "7x24":
+        return Decimal((end - start).total_seconds()) / 60
+    days_per_week, hours = (int(x) for x in sla.window.split("x"))
+    open_at = 9 * 60
+    close_at = open_at + hours * 60
+    s, e = start.astimezone(CHINA_TZ), end.astimezone(CHINA_TZ)
+    total = ZERO
+    day = s.date()
+    while day <= e.date():
+        in_service = work.is_workday(day) if days_per_week == 5 else True
+        if in_service:
+            lo = max(open_at, s.hour * 60 + s.minute if day == s.date() else 0)
+            hi = min(close_at, e.hour * 60 + e.minute if day == e.date() else 24 * 60)
+            if hi > lo:
+                total += hi - lo
+        day += timedelta(days=1)
+    return total

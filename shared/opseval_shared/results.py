@@ -1,0 +1,75 @@
+"""What an evaluation produces: findings and the scored indicator tree."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from .base import Frozen, Num
+
+Severity = Literal["high", "medium", "low"]
+
+
+class Finding(Frozen):
+    """A compliance finding (存在的问题) with the evidence behind it."""
+
+    id: str
+    rule: str
+    indicator: str | None = None
+    contract: str | None = None
+    severity: Severity
+    message: str
+    measured: str
+    required: str
+    evidence: tuple[str, ...] = ()
+    domain_ref: int | None = Field(default=None, description="row of the field's finding table (DOMAIN.md)")
+
+
+class ScoredIndicator(Frozen):
+    id: str
+    name: str
+    weight: Num
+    score: Num
+    rate: Num
+    children: tuple[ScoredIndicator, ...] = ()
+    method: str | None = None
+    target: str | None = None
+    actual: str | None = None
+    explanation: str | None = None
+    evidence: tuple[str, ...] | None = None
+    findings: tuple[str, ...] | None = None
+
+
+class EvidenceStats(Frozen):
+    events: int = 0
+    duplicates: int = 0
+    after_as_of: int = 0
+    other_project: int = 0
+    by_kind: dict[str, int] = Field(default_factory=dict)
+
+
+class BudgetLine(Frozen):
+    """Funds of one contract (or the whole project, contract None), 万元."""
+
+    contract: str | None
+    label: str
+    approved: Num
+    adjustment: Num
+    arrived: Num
+    spent: Num
+
+
+class EvaluationResult(Frozen):
+    project: str
+    name: str
+    form: str
+    as_of: date
+    total: Num
+    grade: str
+    indicators: tuple[ScoredIndicator, ...]
+    findings: tuple[Finding, ...]
+    warnings: tuple[str, ...] = ()
+    evidence_stats: EvidenceStats = EvidenceStats()
+    budget: tuple[BudgetLine, ...] = ()

@@ -1,0 +1,138 @@
+"""`opseval`: the one command for people."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+from opseval_intake.bundle import BundleError, template_names, template_text
+from opseval_shared.metrics import fmt, pct
+
+EXIT_BAD_INPUT = 2
+
+
+class _Bar:
+    """A progress bar on stderr, only when it is a terminal and the run is long enough to need one."""
+
+    def __init__(self) -> None:
+        self.enabled = sys.stderr.isatty()
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.started < 1.0 or (now - self.last < 0.2 and done < total):
+            return
+        self.last = now
+        share = done / total if total else 1.0
+        filled = int(share * 30)
+        sys.stderr.write(f"\r读取佐证材料 [{'#' * filled}{'.' * (30 - filled)}] {share:6.1%}")
+        sys.stderr.flush()
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            sys.stderr.write("\n")
+
+
+def _date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from opseval_reporting.output import render_files
+
+    from .embedded import evaluate_bundle, write_atomically
+
+    bar = _Bar()
+    try:
+        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar)
+    except BundleError as exc:
+        bar.close()
+        print(f"opseval: bad input: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    bar.close()
+    out = Path(args.out) if args.out else Path("out") / result.project
+    write_atomically(out, render_files(result, definition))
+    print(f"{result.name}")
+    print(f"评价基准日 {result.as_of}  总分 {fmt(result.total, 3)}  等级 {result.grade}")
+    for top in result.indicators:
+        print(f"  {top.name:<8} {fmt(top.weight, 3):>6} {fmt(top.score, 3):>8} {pct(top.rate):>8}")
+    print(f"发现问题 {len(result.findings)} 项" + ("：" if result.findings else ""))
+    for f in result.findings[: args.show]:
+        print(f"  [{f.rule}] {f.message}")
+    if len(result.findings) > args.show:
+        print(f"  … 其余 {len(result.findings) - args.show} 项见 findings.json")
+    for warning in result.warnings:
+        print(f"注意：{warning}", file=sys.stderr)
+    print(f"输出：{out}/ (scores.json findings.json report.md report.html)")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from .synth import write_bundle
+
+    stats = write_bundle(Path(args.out), args.events, seed=args.seed)
+    print(f"wrote {stats} events to {args.out}")
+    return 0
+
+
+def cmd_template(args: argparse.Namespace) -> int:
+    if not args.name:
+        for name in template_names():
+            print(name)
+        return 0
+    try:
+        sys.stdout.write(template_text(args.name))
+    except KeyError:
+        print(f"opseval: unknown template {args.name!r} (built-in: {', '.join(template_names())})", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return 0
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    print("opseval up: the service fleet is not built yet (issue: the fleet on NATS JetStream). "
+          "Use `opseval evaluate BUNDLE`, which runs the whole evaluation in-process.", file=sys.stderr)
+    return 1
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="opseval", description="Performance evaluation of IT O&M outsourcing (绩效评价)")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    ev = sub.add_parser("evaluate", help="evaluate a bundle in-process and write scores, findings and the report")
+    ev.add_argument("bundle", help="bundle directory (project.yaml, contracts.yaml, indicators.yaml, *.jsonl)")
+    ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default: the project's as-of or period end)")
+    ev.add_argument("--out", default=None, help="output directory (default: out/<project>/)")
+    ev.add_argument("--show", type=int, default=10, help="findings to print (default 10)")
+    ev.set_defaults(func=cmd_evaluate)
+
+    sy = sub.add_parser("synth", help="write a realistic synthetic bundle for benchmarks and tests")
+    sy.add_argument("--events", type=int, required=True, help="approximate number of evidence events")
+    sy.add_argument("--out", required=True, help="bundle directory to create")
+    sy.add_argument("--seed", type=int, default=7)
+    sy.set_defaults(func=cmd_synth)
+
+    tp = sub.add_parser("template", help="list the built-in indicator templates, or print one")
+    tp.add_argument("name", nargs="?")
+    tp.set_defaults(func=cmd_template)
+
+    up = sub.add_parser("up", help="run the service fleet on this machine (not built yet)")
+    up.set_defaults(func=cmd_up)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

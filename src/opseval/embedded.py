@@ -1,0 +1,71 @@
+"""The embedded evaluation: read a bundle from disk, fold it, evaluate, write the files atomically."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line
+from opseval_reporting.output import render_files
+from opseval_shared.ledger import DuplicateEventConflict, EvidenceReferenceError, Ledger
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
+
+from .pipeline import evaluate_ledger
+
+Progress = Callable[[int, int], None]
+
+
+def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
+    definition = load_definition(bundle)
+    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of)
+    total = sum(p.stat().st_size for p in evidence_files(bundle))
+    done = 0
+    for raw in iter_lines(bundle):
+        event = parse_line(raw)
+        try:
+            ledger.add(event, hash(raw.data.strip()))
+        except (EvidenceReferenceError, DuplicateEventConflict) as exc:
+            raise BundleError(raw.path, raw.line, exc.field_path, str(exc)) from exc
+        if progress is not None:
+            done += len(raw.data)
+            if done & 0xFFFF < len(raw.data):
+                progress(done, total)
+    if progress is not None:
+        progress(total, total)
+    return ledger
+
+
+def evaluate_bundle(
+    bundle: Path, as_of: date | None = None, progress: Progress | None = None
+) -> tuple[EvaluationResult, ProjectDefinition]:
+    ledger = fold_bundle(bundle, as_of, progress)
+    return evaluate_ledger(ledger), ledger.definition
+
+
+def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
+    """All files appear together or none do: written to a sibling temp dir, then swapped in."""
+    out_dir = out_dir.resolve()
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        for name, data in files.items():
+            with open(tmp / name, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+        if out_dir.exists():
+            old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+            old.rmdir()
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
