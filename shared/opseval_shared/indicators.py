@@ -21,6 +21,7 @@ MetricName = Literal[
     "incidents.resolve_rate",
     "incidents.sla_breaches",
     "incidents.mtbf_hours",
+    "incidents.availability",
     "survey.satisfaction",
     "budget.execution_rate",
     "budget.arrival_rate",

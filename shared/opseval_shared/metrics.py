@@ -424,6 +424,32 @@ class MetricContext:
                            f"按内部原因故障计，平均无故障时间约 {fmt(value, 0)} 小时",
                            tuple(all_ids))
 
+    def availability(self, contract: Contract) -> Measurement:
+        """1 − (time with a fault open) ÷ (time under service up to as-of); overlapping faults count once."""
+        start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
+        end = min(self.ledger.cutoff, datetime.combine(contract.service_period.end + timedelta(days=1),
+                                                        datetime.min.time(), tzinfo=CHINA_TZ))
+        spans = sorted(
+            (max(r.occurred_at, start), min(r.payload.resolved_at or end, end), r.event_id)
+            for (cid, _), r in self.ledger.incidents.items()
+            if cid == contract.id
+        )
+        down = 0.0
+        cursor = start
+        for s_, e_, _ in spans:
+            s_ = max(s_, cursor)
+            if e_ > s_:
+                down += (e_ - s_).total_seconds()
+                cursor = e_
+        total = max((end - start).total_seconds(), 1.0)
+        minutes_down = Decimal(round(down / 60))
+        minutes_total = Decimal(round(total / 60))
+        m = rate_measurement(minutes_total - minutes_down, minutes_total, "分钟",
+                             f"服务期 {start.date()} 至 {end.date()} 共 {fmt(minutes_total, 0)} 分钟，"
+                             f"{len(spans)} 宗故障累计影响 {fmt(minutes_down, 0)} 分钟",
+                             [x[2] for x in spans])
+        return m
+
     # ------------------------------------------------------------ the metric registry
 
     def measure(self, ref: MetricRef) -> Measurement:
@@ -449,7 +475,8 @@ class MetricContext:
             return Measurement(Decimal(st.delivered_units), m.numerator, m.denominator, "份",
                                f"{st.delivered_units} 份", m.detail, m.evidence)
         if name == "deliverables.on_time_rate":
-            on_time = required = 0
+            # Timeliness of what was delivered; what was never delivered is a completeness matter.
+            on_time = delivered = 0
             ids: list[str] = []
             parts = []
             for c in self.contracts(ref.contract):
@@ -458,11 +485,11 @@ class MetricContext:
                         continue
                     st = self.deliverable(c, term.id)
                     on_time += st.on_time_units
-                    required += st.required_units
+                    delivered += st.delivered_units
                     ids.extend(st.evidence)
-                    if st.required_units:
-                        parts.append(f"{term.name} {st.on_time_units}/{st.required_units}")
-            return rate_measurement(on_time, required, "份", "按时交付：" + "；".join(parts), ids)
+                    if st.delivered_units:
+                        parts.append(f"{term.name} {st.on_time_units}/{st.delivered_units}")
+            return rate_measurement(on_time, delivered, "份", "按时交付：" + "；".join(parts), ids)
         if name in ("inspections.completion", "inspections.on_time_rate"):
             done = planned = late = 0
             ids = []
@@ -503,6 +530,8 @@ class MetricContext:
                                     f"{len(fms)} 宗故障中 {len(fms) - len(breaches)} 宗在限时内{label}", ids)
         if name == "incidents.mtbf_hours":
             return self.mtbf(self.contract(ref.contract))
+        if name == "incidents.availability":
+            return self.availability(self.contract(ref.contract))
         if name == "survey.satisfaction":
             sat = total = 0
             ids = []

@@ -255,32 +255,41 @@ def describe_inspection_short(o: Observation, c: Contract | None) -> Described:
 
 
 def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]:
+    """Approved annual targets against what was delivered, and whether they were prorated at all."""
     assert c is not None
-    out = []
     fraction = ctx.service_fraction(c.id)
+    below: list[tuple[str, str, int]] = []
+    unprorated: list[tuple[str, str, Decimal]] = []
+    ids: list[str] = []
     for row in c.performance_targets:
-        if row.deliverable is None or row.value is None:
+        term = c.deliverable(row.deliverable) if row.deliverable else None
+        if term is None or row.value is None:
             continue
-        st = ctx.deliverable(c, row.deliverable)
+        st = ctx.deliverable(c, term.id)
+        if st.delivered_units < row.value:
+            below.append((row.name, row.target, st.delivered_units))
+            ids.extend(st.evidence)
         prorated = (row.value * fraction).to_integral_value() if row.annual else row.value
-        out.append(_obs("deliverable.below_target", c, f"target:{row.name}",
-                        {"shortfall": _f(row.value - st.submitted_units)}, st.evidence, name=row.name,
-                        target=row.target, got=st.submitted_units))
-        out.append(_obs("targets.not_prorated", c, f"prorate:{row.name}",
-                        {"excess": _f(row.value - prorated), "fraction": _f(fraction)}, [], name=row.name,
-                        target=row.target, prorated=prorated, fraction=fraction))
-    return out
+        if term.frequency != "once" and prorated < row.value:
+            unprorated.append((row.name, row.target, prorated))
+    return [
+        _obs("deliverable.below_target", c, "targets", {"shortfall": len(below)}, ids, rows=below),
+        _obs("targets.not_prorated", c, "proration", {"excess": len(unprorated), "fraction": _f(fraction)}, [],
+             rows=unprorated, fraction=fraction),
+    ]
 
 
 def describe_below_target(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：绩效目标表设定“{o.info['name']}{o.info['target']}”，当年实际完成 {o.info['got']}，"
-            "未完成该绩效指标。", f"{o.info['got']}", o.info["target"])
+    rows = "；".join(f"{name}{target}，实际 {got}" for name, target, got in o.info["rows"])
+    return (f"{_vendor(c)}：{len(o.info['rows'])} 项数量指标未达到绩效目标表的指标值（{rows}）。",
+            "、".join(f"{got}/{target}" for _, target, got in o.info["rows"]), "达到绩效目标表的指标值")
 
 
 def describe_not_prorated(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：当年服务期仅占评价期的 {pct(o.info['fraction'], 1)}，绩效目标“{o.info['name']}"
-            f"{o.info['target']}”仍按全年设置，未按实施周期折算（折算后约 {fmt(o.info['prorated'], 0)}）。",
-            o.info["target"], f"按服务期折算约 {fmt(o.info['prorated'], 0)}")
+    rows = "；".join(f"“{name}{target}”（折算后约 {fmt(p, 0)}）" for name, target, p in o.info["rows"])
+    return (f"{_vendor(c)}：当年服务期仅占评价期的 {pct(o.info['fraction'], 1)}，绩效目标表中 {len(o.info['rows'])} 项"
+            f"指标值仍按全年设置，未按实施周期折算：{rows}。",
+            f"{len(o.info['rows'])} 项按全年设置", "指标值按当年实施周期折算")
 
 
 # ---------------------------------------------------------------- scores against evidence (9–11)
@@ -298,7 +307,6 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
     assert c is not None
     rules = {r.item: r for r in c.assessment_items}
     late = ctx.late_arrivals(c)
-    incidents = ctx.ledger.incidents
     out = []
     for (item, start), recs in sorted(_assessment_rows(ctx, c).items(), key=lambda kv: (kv[0][0], kv[0][1])):
         rule = rules.get(item)
@@ -328,12 +336,7 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
                             late=in_period))
         if rule.needs_evidence:
             deducted = [r for r in recs if r.payload.score < maximum and not r.payload.evidence_refs]
-            supporting = [
-                i for (cid, _), i in incidents.items()
-                if cid == c.id and period[0] <= i.occurred_at.date() <= period[1]
-            ]
-            out.append(_obs("evidence.unsupported_deduction", c, key,
-                            {"unsupported": len(deducted) if not supporting else 0},
+            out.append(_obs("evidence.unsupported_deduction", c, key, {"unsupported": len(deducted)},
                             [r.event_id for r in deducted], item=item, period=period,
                             raters=[r.payload.rater for r in deducted]))
     return out
@@ -394,14 +397,15 @@ def describe_self_claim(o: Observation, c: Contract | None) -> Described:
 
 
 def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    approved = {t.name: t for ct in ctx.ledger.definition.contracts.contracts for t in ct.performance_targets}
-    rows = {r.payload.indicator: r for r in ctx.ledger.self_rows}
+    assert c is not None
+    approved = {t.name: t for t in c.performance_targets}
+    rows = {r.payload.indicator: r for r in ctx.ledger.self_rows if r.contract == c.id}
     if not approved or not rows:
         return []
     missing = sorted(set(approved) - set(rows))
     extra = sorted(set(rows) - set(approved))
     changed = sorted(n for n in set(approved) & set(rows) if rows[n].payload.target not in (None, approved[n].target))
-    return [_obs("self_eval.table_mismatch", None, "table",
+    return [_obs("self_eval.table_mismatch", c, "table",
                  {"differences": len(missing) + len(extra) + len(changed)},
                  [r.event_id for r in rows.values()], missing=missing, extra=extra,
                  changed=[(n, approved[n].target, rows[n].payload.target) for n in changed])]
@@ -415,7 +419,7 @@ def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
         parts.append("自评表新增了目标表中没有的" + "、".join(f"“{n}”" for n in o.info["extra"]))
     if o.info["changed"]:
         parts.append("指标值被调整：" + "；".join(f"“{n}”由 {a} 改为 {b}" for n, a, b in o.info["changed"]))
-    return ("绩效自评表与批复的绩效目标表不一致：" + "；".join(parts) + "。",
+    return (f"{_vendor(c)}：绩效自评表与批复的绩效目标表不一致：" + "；".join(parts) + "。",
             f"{o.fields['differences']} 处差异", "自评指标与批复目标表一致")
 
 
@@ -472,16 +476,19 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
                                    {"rate": _f(abs(adjustment) / approved)}, sorted(a_ids + adj_ids),
                                    {"label": label, "approved": approved, "adjustment": adjustment}))
         basis = approved + adjustment
-        if spent and basis:
+        if spent and basis and cid is not None:
             out.append(Observation("budget.execution_rate_low", None, f"exec:{scope}", {"rate": _f(spent / basis)},
                                    sorted(a_ids + adj_ids + s_ids),
                                    {"label": label, "basis": basis, "spent": spent}))
         if arrived:
             out.append(Observation("budget.arrival_rate_low", None, f"arr:{scope}", {"rate": _f(arrived / approved)},
                                    sorted(a_ids + arr_ids), {"label": label, "approved": approved, "arrived": arrived}))
+    terms = led.definition.contracts.reporting
     for rec in led.unit_rates:
         out.append(Observation("budget.unit_rate_above_ceiling", None, f"rate:{rec.event_id}",
-                               {"rate": _f(rec.payload.rate)}, [rec.event_id], {"p": rec.payload}))
+                               {"rate": _f(rec.payload.rate)}, [rec.event_id],
+                               {"p": rec.payload, "ceiling": terms.unit_rate_ceiling,
+                                "standard": terms.unit_rate_standard}))
     for rec in led.calculations:
         p = rec.payload
         computed = Decimal(1)
@@ -518,8 +525,9 @@ def describe_arrival(o: Observation, c: Contract | None) -> Described:
 
 def describe_unit_rate(o: Observation, c: Contract | None) -> Described:
     p = o.info["p"]
-    return (f"“{p.module}”按 {fmt(p.rate)} 万元/人月测算，高于{o.info.get('standard') or '标准'}的人月费率上限。",
-            f"{fmt(p.rate)} 万元/人月", "不高于标准上限")
+    ceiling = o.info["ceiling"]
+    return (f"“{p.module}”按 {fmt(p.rate)} 万元/人月测算，超出{o.info['standard'] or '标准'}的最高人月费率"
+            f" {fmt(ceiling)} 万元/人月。", f"{fmt(p.rate)} 万元/人月", f"≤{fmt(ceiling)} 万元/人月")
 
 
 def describe_slip(o: Observation, c: Contract | None) -> Described:
@@ -613,16 +621,19 @@ def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observatio
             sim = len(a & b) / len(a | b)
             if sim >= 0.5:
                 first, second = sorted([(ca, sa), (cb, sb)], key=lambda x: x[1].event_id)
+                names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
+                common = [x for x in first[1].sections if x in (a & b)]
                 out.append(Observation("documents.near_duplicate", None, f"{first[1].event_id}~{second[1].event_id}",
                                        {"similarity": round(sim, 4)}, [sa.event_id, sb.event_id],
-                                       {"a": first, "b": second, "common": sorted(a & b)}))
+                                       {"a": (names[first[0]], first[1]), "b": (names[second[0]], second[1]),
+                                        "common": common}))
     return out
 
 
 def describe_documents(o: Observation, c: Contract | None) -> Described:
     (ca, sa), (cb, sb) = o.info["a"], o.info["b"]
     common = "、".join(o.info["common"][:8])
-    return (f"{ca} 合同提交的《{sa.title}》与 {cb} 合同提交的《{sb.title}》框架和主要内容基本一致"
+    return (f"{ca}提交的《{sa.title}》与{cb}提交的《{sb.title}》框架和主要内容基本一致"
             f"（相同章节 {len(o.info['common'])} 个：{common}），两个合同的成果物存在重叠，责任归属有待明确。",
             f"章节重合度 {pct(Decimal(str(o.fields['similarity'])), 0)}", "各合同交付物相互独立")
 
@@ -681,7 +692,7 @@ RULES: tuple[Rule, ...] = (
     Rule("score.contradicts_evidence", 9, "high", observe_self_claims,
          lambda c, t: {"$gt": {"gap": 0.0001}}, describe_self_claim, per_contract=False),
     Rule("self_eval.table_mismatch", 16, "medium", observe_table_mismatch, gt0("differences"),
-         describe_table_mismatch, per_contract=False),
+         describe_table_mismatch),
     Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
     Rule("fault.mtbf_below_target", 12, "medium", lambda ctx, c: [],
          _when(lambda c: c.mtbf_hours_min is not None,
