@@ -434,7 +434,12 @@ def observe_faults(ctx: MetricContext, c: Contract | None) -> list[Observation]:
                     breaches=breaches))
     if c.mtbf_hours_min is not None:
         m = ctx.mtbf(c)
-        out.append(_obs("fault.mtbf_below_target", c, "mtbf", {"hours": _f(m.value)}, list(m.evidence),
+        # Without an internal failure the window is only a lower bound: nothing to conclude.
+        failures = sum(
+            1 for (cid, _), r in ctx.ledger.incidents.items() if cid == c.id and r.payload.cause == "internal"
+        )
+        out.append(_obs("fault.mtbf_below_target", c, "mtbf", {"hours": _f(m.value), "failures": failures},
+                        list(m.evidence),
                         actual=m.actual, detail=m.detail))
     return out
 
@@ -696,7 +701,8 @@ RULES: tuple[Rule, ...] = (
     Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
     Rule("fault.mtbf_below_target", 12, "medium", lambda ctx, c: [],
          _when(lambda c: c.mtbf_hours_min is not None,
-               lambda c, t: {"$lt": {"hours": _f(c.mtbf_hours_min or 0)}}), describe_mtbf),
+               lambda c, t: {"$and": [{"$lt": {"hours": _f(c.mtbf_hours_min or 0)}}, {"$gt": {"failures": 0}}]}),
+         describe_mtbf),
     Rule("budget.adjustment_rate_high", 13, "medium", observe_budget,
          lambda c, t: {"$gt": {"rate": _f(t.max_adjustment_rate)}}, describe_adjustment, per_contract=False),
     Rule("budget.execution_rate_low", 13, "low", lambda ctx, c: [],
