@@ -27,7 +27,8 @@ class WorkCalendar:
     @property
     def warnings(self) -> list[str]:
         return [
-            f"{year} 年不在 chinesecalendar 节假日数据覆盖范围内：该年按周一至周五为工作日计算，法定节假日与调休未计入。"
+            f"{year} 年不在 chinesecalendar 节假日数据覆盖范围内："
+            "该年按周一至周五为工作日计算，法定节假日与调休未计入。"
             for year in sorted(self._uncovered_years)
         ]
 

@@ -11,9 +11,7 @@ from pydantic import Field, model_validator
 from .base import DateRange, Frozen, NonNegNum, Num
 from .evidence import Slug, Text
 
-Frequency = Literal[
-    "daily", "workday", "weekly", "monthly", "quarterly", "half_year", "yearly", "once"
-]
+Frequency = Literal["daily", "workday", "weekly", "monthly", "quarterly", "half_year", "yearly", "once"]
 
 
 class CommittedStaff(Frozen):
@@ -42,8 +40,12 @@ class StaffingTerms(Frozen):
     role_aliases: dict[str, str] = Field(default_factory=dict, description="roster role name -> bid role name")
     default_min_years: NonNegNum = Num(0)
     promised_avg_years: NonNegNum | None = None
-    min_avg_years_ratio: NonNegNum = Field(default=Num("0.8"), description="actual/promised average below this is a finding")
-    min_coverage: NonNegNum = Field(default=Num("0.8"), description="share of service workdays a staff member must clock in")
+    min_avg_years_ratio: NonNegNum = Field(
+        default=Num("0.8"), description="actual/promised average below this is a finding"
+    )
+    min_coverage: NonNegNum = Field(
+        default=Num("0.8"), description="share of service workdays a staff member must clock in"
+    )
     shift_start: TimeOfDay | None = Field(default=None, description="clock-ins after this on a workday are late")
     grace_minutes: Annotated[int, Field(ge=0)] = 0
 
@@ -179,7 +181,9 @@ class ReportingTerms(Frozen):
     min_arrival_rate: NonNegNum = Num("0.9")
     min_execution_rate: NonNegNum = Num("1")
     max_rater_spread: NonNegNum = Field(default=Num("0.3"), description="raters' score spread over the item maximum")
-    duplicate_similarity: NonNegNum = Field(default=Num("0.8"), description="outline overlap that makes documents near-duplicates")
+    duplicate_similarity: NonNegNum = Field(
+        default=Num("0.8"), description="outline overlap that makes documents near-duplicates"
+    )
 
 
 class PerformanceTarget(Frozen):

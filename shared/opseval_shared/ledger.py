@@ -12,7 +12,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .base import CHINA_TZ, DateRange, end_of_day
 from .calendar import at
@@ -22,7 +22,6 @@ from .evidence import (
     BudgetCalculationPayload,
     BudgetFigurePayload,
     Evidence,
-    EvidenceKind,
     IncidentPayload,
     JudgmentPayload,
     RosterEntryPayload,
@@ -89,7 +88,7 @@ class SurveyTally:
     ids: list[str] = field(default_factory=list)
 
 
-def _newer(a: Recorded[object] | None, recorded_at: datetime, event_id: str) -> bool:
+def _newer(a: Recorded[Any] | None, recorded_at: datetime, event_id: str) -> bool:
     return a is None or (recorded_at, event_id) > (a.recorded_at, a.event_id)
 
 
@@ -179,9 +178,10 @@ class Ledger:
         log.ids.append(event.id)
         if done_by is not None and done.time() > done_by:
             log.late_done.append(event.id)
-        if register_by is not None and event.recorded_at > at(day, register_by):
-            log.late_registered.append(event.id)
-        elif register_days is not None and (event.recorded_at - event.occurred_at).days >= register_days + 1:
+        registered_late = register_by is not None and event.recorded_at > at(day, register_by)
+        if register_days is not None and (event.recorded_at - event.occurred_at).days > register_days:
+            registered_late = True
+        if registered_late:
             log.late_registered.append(event.id)
 
     def _add_clock_in(self, event: Evidence, contract: str | None) -> None:
@@ -202,7 +202,8 @@ class Ledger:
         p = event.payload
         if (contract, p.deliverable) not in self._deliverable_ids:  # type: ignore[union-attr]
             raise EvidenceReferenceError(
-                "payload.deliverable", f"contract {contract!r} has no deliverable {p.deliverable!r}"  # type: ignore[union-attr]
+                "payload.deliverable",
+                f"contract {contract!r} has no deliverable {p.deliverable!r}",  # type: ignore[union-attr]
             )
         self.submissions[(contract, p.deliverable)].append(  # type: ignore[union-attr]
             Submission(event.id, event.occurred_at, p.period_start, p.period_end, p.quantity, p.title, p.sections)  # type: ignore[union-attr]
@@ -257,7 +258,7 @@ class Ledger:
         self.acceptances.append(self._recorded(event, contract))
 
     def _add_asset_count(self, event: Evidence, contract: str | None) -> None:
-        key = event.payload.asset_class  # type: ignore[union-attr]
+        key: str = event.payload.asset_class  # type: ignore[union-attr,assignment]
         if _newer(self.assets.get(key), event.recorded_at, event.id):
             self.assets[key] = self._recorded(event, contract)
 
@@ -272,7 +273,9 @@ class Ledger:
 
     # ------------------------------------------------------------ reading
 
-    def budget_sum(self, item: str, contract: str | None = None, fiscal_year: int | None = None) -> tuple[Decimal, list[str]]:
+    def budget_sum(
+        self, item: str, contract: str | None = None, fiscal_year: int | None = None
+    ) -> tuple[Decimal, list[str]]:
         """Sum of a budget item, or the latest figure for point-in-time items (approved, price)."""
         rows = [
             r
@@ -284,7 +287,7 @@ class Ledger:
         if item in ("approved", "contract_price"):
             latest: dict[str | None, Recorded[BudgetFigurePayload]] = {}
             for r in rows:
-                if _newer(latest.get(r.contract), r.recorded_at, r.event_id):  # type: ignore[arg-type]
+                if _newer(latest.get(r.contract), r.recorded_at, r.event_id):
                     latest[r.contract] = r
             rows = list(latest.values())
         total = sum((r.payload.amount for r in rows), Decimal(0))

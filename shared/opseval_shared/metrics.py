@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable
+from itertools import pairwise
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,6 +38,7 @@ class Measurement:
     actual: str = ""
     detail: str = ""
     evidence: tuple[str, ...] = ()
+    is_rate: bool = False  # the value is numerator ÷ denominator (shown as a percentage)
 
     @property
     def rate(self) -> Decimal | None:
@@ -57,11 +59,13 @@ def fmt(value: Decimal, places: int = 2) -> str:
     return text.rstrip("0").rstrip(".") if "." in text else text
 
 
-def rate_measurement(num: int | Decimal, den: int | Decimal, unit: str, detail: str, evidence: list[str]) -> Measurement:
+def rate_measurement(
+    num: int | Decimal, den: int | Decimal, unit: str, detail: str, evidence: list[str]
+) -> Measurement:
     n, d = Decimal(num), Decimal(den)
     value = n / d if d else ZERO
     actual = f"{fmt(n)}/{fmt(d)} = {pct(value)}" if d else f"{fmt(n)}/0（无应完成项）"
-    return Measurement(value, n, d, unit, actual, detail, tuple(sorted(set(evidence))))
+    return Measurement(value, n, d, unit, actual, detail, tuple(sorted(set(evidence))), is_rate=True)
 
 
 @dataclass(slots=True)
@@ -166,31 +170,59 @@ class MetricContext:
             missing = st.missing
             detail = f"应交 {st.required_units} 份，按期交付 {st.delivered_units} 份"
             if missing:
-                detail += "；缺 " + "、".join(_period_label(m.period) for m in missing[:6]) + ("等" if len(missing) > 6 else "")
+                detail += (
+                    "；缺 "
+                    + "、".join(_period_label(m.period) for m in missing[:6])
+                    + ("等" if len(missing) > 6 else "")
+                )
             out.append(
-                Obligation(contract.id, f"deliverable:{term.id}", term.name, not missing, st.required_units,
-                           st.delivered_units, detail, st.evidence)
+                Obligation(
+                    contract.id,
+                    f"deliverable:{term.id}",
+                    term.name,
+                    not missing,
+                    st.required_units,
+                    st.delivered_units,
+                    detail,
+                    st.evidence,
+                )
             )
         for plan in contract.inspections:
             if not plan.obligation:
                 continue
             ins = self.inspection(contract, plan.id)
             out.append(
-                Obligation(contract.id, f"inspection:{plan.id}", plan.name, ins.done >= ins.planned, ins.planned,
-                           ins.done, f"计划 {ins.planned} 次，完成 {ins.done} 次", ins.ids)
+                Obligation(
+                    contract.id,
+                    f"inspection:{plan.id}",
+                    plan.name,
+                    ins.done >= ins.planned,
+                    ins.planned,
+                    ins.done,
+                    f"计划 {ins.planned} 次，完成 {ins.done} 次",
+                    ins.ids,
+                )
             )
         if contract.training is not None:
             tr = self.training(contract)
             out.append(
-                Obligation(contract.id, "training", contract.training.description or "培训服务",
-                           tr.numerator is not None and tr.denominator is not None and tr.numerator >= tr.denominator,
-                           int(tr.denominator or 0), int(tr.numerator or 0), tr.detail, list(tr.evidence))
+                Obligation(
+                    contract.id,
+                    "training",
+                    contract.training.description or "培训服务",
+                    tr.numerator is not None and tr.denominator is not None and tr.numerator >= tr.denominator,
+                    int(tr.denominator or 0),
+                    int(tr.numerator or 0),
+                    tr.detail,
+                    list(tr.evidence),
+                )
             )
         for index, duty in enumerate(contract.surveys):
             sv = self.survey_duty(contract, index)
             out.append(
-                Obligation(contract.id, f"survey:{index}", duty.description or "满意度调查", sv[0], sv[1], sv[2],
-                           sv[3], sv[4])
+                Obligation(
+                    contract.id, f"survey:{index}", duty.description or "满意度调查", sv[0], sv[1], sv[2], sv[3], sv[4]
+                )
             )
         return out
 
@@ -202,8 +234,9 @@ class MetricContext:
             raise MetricError(f"contract {contract.id!r} has no training duty")
         spans = [
             p
-            for p in periods(duty.frequency, "calendar", contract.service_period, self.ledger.evaluation_window,
-                             self.work)
+            for p in periods(
+                duty.frequency, "calendar", contract.service_period, self.ledger.evaluation_window, self.work
+            )
             if p.end <= self.ledger.as_of
         ]
         required = len(spans) * duty.times_per_period
@@ -222,15 +255,23 @@ class MetricContext:
             f"{'，全市范围' if duty.scope == 'city' else ''}），实际开展 {len(held)} 次、参训 {attendees} 人，"
             f"符合要求 {len(qualifying)} 次"
         )
-        return Measurement(Decimal(len(qualifying)), Decimal(len(qualifying)), Decimal(required), "次",
-                           f"{len(qualifying)}/{required}", detail, tuple(sorted(t.event_id for t in held)))
+        return Measurement(
+            Decimal(len(qualifying)),
+            Decimal(len(qualifying)),
+            Decimal(required),
+            "次",
+            f"{len(qualifying)}/{required}",
+            detail,
+            tuple(sorted(t.event_id for t in held)),
+        )
 
     def survey_duty(self, contract: Contract, index: int) -> tuple[bool, int, int, str, list[str]]:
         duty = contract.surveys[index]
         spans = [
             p
-            for p in periods(duty.frequency, duty.anchor, contract.service_period, self.ledger.evaluation_window,
-                             self.work)
+            for p in periods(
+                duty.frequency, duty.anchor, contract.service_period, self.ledger.evaluation_window, self.work
+            )
             if p.end <= self.ledger.as_of
         ]
         tallies = {k: v for k, v in self.ledger.surveys.items() if duty.survey is None or k[0] == duty.survey}
@@ -316,20 +357,44 @@ class MetricContext:
         if terms.site is not None:
             total = sum(sites.values())
             off = total - sites.get(terms.site, 0)
-            checks.append(StaffCheck("site", "驻场地点", total > 0 and off == 0,
-                                     f"打卡 {total} 条，其中非驻场地点 {off} 条" if total else "无打卡记录", site_ids))
+            checks.append(
+                StaffCheck(
+                    "site",
+                    "驻场地点",
+                    total > 0 and off == 0,
+                    f"打卡 {total} 条，其中非驻场地点 {off} 条" if total else "无打卡记录",
+                    site_ids,
+                )
+            )
 
         cov = self.coverage(contract)
         short = {n: c for n, c in cov.items() if c[0] < terms.min_coverage}
         detail = f"{len(cov)} 名驻场人员中 {len(short)} 名出勤覆盖率低于 {pct(terms.min_coverage, 0)}"
         if short:
-            detail += "（" + "；".join(
-                f"{n} {pct(c[0], 1)}，首次打卡 {c[1] or '无'}" for n, c in sorted(short.items())) + "）"
-        checks.append(StaffCheck("period", "驻场时间", bool(cov) and not short, detail,
-                                 [i for c in cov.values() for i in c[2]] if short else roster_ids))
+            detail += (
+                "（"
+                + "；".join(f"{n} {pct(c[0], 1)}，首次打卡 {c[1] or '无'}" for n, c in sorted(short.items()))
+                + "）"
+            )
+        checks.append(
+            StaffCheck(
+                "period",
+                "驻场时间",
+                bool(cov) and not short,
+                detail,
+                [i for c in cov.values() for i in c[2]] if short else roster_ids,
+            )
+        )
 
-        checks.append(StaffCheck("headcount", "驻场人员数量", len(roster) >= terms.min_on_site,
-                                 f"实际驻场 {len(roster)} 人，要求不少于 {terms.min_on_site} 人", roster_ids))
+        checks.append(
+            StaffCheck(
+                "headcount",
+                "驻场人员数量",
+                len(roster) >= terms.min_on_site,
+                f"实际驻场 {len(roster)} 人，要求不少于 {terms.min_on_site} 人",
+                roster_ids,
+            )
+        )
 
         reqs = {r.role: r for r in terms.role_requirements}
         below: list[str] = []
@@ -351,23 +416,47 @@ class MetricContext:
         if terms.min_education is not None:
             floor = EDUCATION_ORDER.get(terms.min_education, 0)
             low = [f"{r[1]}（{r[4] or '未提供'}）" for r in roster if EDUCATION_ORDER.get(r[4] or "", 0) < floor]
-            checks.append(StaffCheck("education", "学历", not low,
-                                     f"{len(low)} 人学历低于{terms.min_education}" + ("：" + "、".join(low) if low else ""),
-                                     roster_ids))
+            checks.append(
+                StaffCheck(
+                    "education",
+                    "学历",
+                    not low,
+                    f"{len(low)} 人学历低于{terms.min_education}" + ("：" + "、".join(low) if low else ""),
+                    roster_ids,
+                )
+            )
 
         committed = Counter(terms.role_aliases.get(s.role, s.role) for s in terms.committed)
         if committed:
             actual = Counter(r[2] for r in roster)
-            diffs = [f"{role} 承诺 {committed.get(role, 0)} 人、实际 {actual.get(role, 0)} 人"
-                     for role in sorted(set(committed) | set(actual)) if committed.get(role, 0) != actual.get(role, 0)]
-            checks.append(StaffCheck("role_mix", "岗位结构（工作内容）", not diffs,
-                                     "；".join(diffs) if diffs else "与投标承诺一致", roster_ids, len(diffs)))
+            diffs = [
+                f"{role} 承诺 {committed.get(role, 0)} 人、实际 {actual.get(role, 0)} 人"
+                for role in sorted(set(committed) | set(actual))
+                if committed.get(role, 0) != actual.get(role, 0)
+            ]
+            checks.append(
+                StaffCheck(
+                    "role_mix",
+                    "岗位结构（工作内容）",
+                    not diffs,
+                    "；".join(diffs) if diffs else "与投标承诺一致",
+                    roster_ids,
+                    len(diffs),
+                )
+            )
 
         if terms.required_roles:
             actual_roles = {r[2] for r in roster}
             absent = [r for r in terms.required_roles if r not in actual_roles]
-            checks.append(StaffCheck("required_roles", "招标要求岗位", not absent,
-                                     f"缺少{'、'.join(absent)}岗位" if absent else "招标要求岗位均已配置", roster_ids))
+            checks.append(
+                StaffCheck(
+                    "required_roles",
+                    "招标要求岗位",
+                    not absent,
+                    f"缺少{'、'.join(absent)}岗位" if absent else "招标要求岗位均已配置",
+                    roster_ids,
+                )
+            )
         return checks
 
     # ------------------------------------------------------------ incidents
@@ -402,8 +491,10 @@ class MetricContext:
 
     def mtbf(self, contract: Contract) -> Measurement:
         start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
-        end = min(self.ledger.cutoff, datetime.combine(contract.service_period.end + timedelta(days=1),
-                                                        datetime.min.time(), tzinfo=CHINA_TZ))
+        end = min(
+            self.ledger.cutoff,
+            datetime.combine(contract.service_period.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ),
+        )
         internal = sorted(
             (r.occurred_at, r.event_id)
             for (cid, _), r in self.ledger.incidents.items()
@@ -412,23 +503,37 @@ class MetricContext:
         all_ids = sorted(r.event_id for (cid, _), r in self.ledger.incidents.items() if cid == contract.id)
         observed = Decimal((end - start).total_seconds()) / 3600
         if not internal:
-            return Measurement(observed, None, None, "h", f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
-                               f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
-                               tuple(all_ids))
+            return Measurement(
+                observed,
+                None,
+                None,
+                "h",
+                f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
+                f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
+                tuple(all_ids),
+            )
         marks = [start] + [t for t, _ in internal]
-        gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in zip(marks, marks[1:], strict=False)]
+        gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in pairwise(marks)]
         value = sum(gaps, ZERO) / len(gaps)
         total = len(all_ids)
-        return Measurement(value, None, None, "h", f"约 {fmt(value, 0)}h",
-                           f"{start.date()} 至 {end.date()} 共记录故障 {total} 宗，其中内部原因 {len(internal)} 宗；"
-                           f"按内部原因故障计，平均无故障时间约 {fmt(value, 0)} 小时",
-                           tuple(all_ids))
+        return Measurement(
+            value,
+            None,
+            None,
+            "h",
+            f"约 {fmt(value, 0)}h",
+            f"{start.date()} 至 {end.date()} 共记录故障 {total} 宗，其中内部原因 {len(internal)} 宗；"
+            f"按内部原因故障计，平均无故障时间约 {fmt(value, 0)} 小时",
+            tuple(all_ids),
+        )
 
     def availability(self, contract: Contract) -> Measurement:
         """1 − (time with a fault open) ÷ (time under service up to as-of); overlapping faults count once."""
         start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
-        end = min(self.ledger.cutoff, datetime.combine(contract.service_period.end + timedelta(days=1),
-                                                        datetime.min.time(), tzinfo=CHINA_TZ))
+        end = min(
+            self.ledger.cutoff,
+            datetime.combine(contract.service_period.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ),
+        )
         spans = sorted(
             (max(r.occurred_at, start), min(r.payload.resolved_at or end, end), r.event_id)
             for (cid, _), r in self.ledger.incidents.items()
@@ -444,10 +549,14 @@ class MetricContext:
         total = max((end - start).total_seconds(), 1.0)
         minutes_down = Decimal(round(down / 60))
         minutes_total = Decimal(round(total / 60))
-        m = rate_measurement(minutes_total - minutes_down, minutes_total, "分钟",
-                             f"服务期 {start.date()} 至 {end.date()} 共 {fmt(minutes_total, 0)} 分钟，"
-                             f"{len(spans)} 宗故障累计影响 {fmt(minutes_down, 0)} 分钟",
-                             [x[2] for x in spans])
+        m = rate_measurement(
+            minutes_total - minutes_down,
+            minutes_total,
+            "分钟",
+            f"服务期 {start.date()} 至 {end.date()} 共 {fmt(minutes_total, 0)} 分钟，"
+            f"{len(spans)} 宗故障累计影响 {fmt(minutes_down, 0)} 分钟",
+            [x[2] for x in spans],
+        )
         return m
 
     # ------------------------------------------------------------ the metric registry
@@ -460,20 +569,36 @@ class MetricContext:
         name = ref.name
         if name == "obligations.completion":
             obs = [o for c in self.contracts(ref.contract) for o in self.obligations(c)]
-            met = [o for o in obs if o.met]
+            met_obs = [o for o in obs if o.met]
             detail = "；".join(f"{o.name}{'✓' if o.met else '✗'}（{o.detail}）" for o in obs)
-            return rate_measurement(len(met), len(obs), "项", f"{len(obs)} 项合同产出中完成 {len(met)} 项：{detail}",
-                                    [i for o in obs for i in o.evidence])
+            return rate_measurement(
+                len(met_obs),
+                len(obs),
+                "项",
+                f"{len(obs)} 项合同产出中完成 {len(met_obs)} 项：{detail}",
+                [i for o in obs for i in o.evidence],
+            )
         if name == "deliverables.count":
             contract = self.contract(ref.contract)
             if ref.deliverable is None:
                 raise MetricError("deliverables.count needs a deliverable")
             st = self.deliverable(contract, ref.deliverable)
-            m = rate_measurement(st.delivered_units, st.required_units, "份",
-                                 f"{st.term.name}：按合同周期应交 {st.required_units} 份，已交 {st.delivered_units} 份",
-                                 st.evidence)
-            return Measurement(Decimal(st.delivered_units), m.numerator, m.denominator, "份",
-                               f"{st.delivered_units} 份", m.detail, m.evidence)
+            m = rate_measurement(
+                st.delivered_units,
+                st.required_units,
+                "份",
+                f"{st.term.name}：按合同周期应交 {st.required_units} 份，已交 {st.delivered_units} 份",
+                st.evidence,
+            )
+            return Measurement(
+                Decimal(st.delivered_units),
+                m.numerator,
+                m.denominator,
+                "份",
+                f"{st.delivered_units} 份",
+                m.detail,
+                m.evidence,
+            )
         if name == "deliverables.on_time_rate":
             # Timeliness of what was delivered; what was never delivered is a completeness matter.
             on_time = delivered = 0
@@ -506,28 +631,43 @@ class MetricContext:
                     parts.append(f"{plan.name} {ins.done}/{ins.planned}")
             if name == "inspections.completion":
                 return rate_measurement(done, planned, "次", "巡检完成：" + "；".join(parts), ids)
-            return rate_measurement(done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", ids)
+            return rate_measurement(
+                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", ids
+            )
         if name == "staffing.compliance":
             contract = self.contract(ref.contract)
             checks = self.staff_checks(contract)
-            met = [c for c in checks if c.met]
+            met = [chk for chk in checks if chk.met]
             detail = "；".join(f"{c.name}{'✓' if c.met else '✗'}（{c.detail}）" for c in checks)
-            return rate_measurement(len(met), len(checks), "项", f"{len(checks)} 项驻场要求中满足 {len(met)} 项：{detail}",
-                                    [i for c in checks for i in c.evidence])
+            return rate_measurement(
+                len(met),
+                len(checks),
+                "项",
+                f"{len(checks)} 项驻场要求中满足 {len(met)} 项：{detail}",
+                [i for chk in checks for i in chk.evidence],
+            )
         if name in ("incidents.response_rate", "incidents.resolve_rate", "incidents.sla_breaches"):
             wanted = {"incidents.response_rate": ("response",), "incidents.resolve_rate": ("resolve",)}.get(
-                name, ref.measures)
+                name, ref.measures
+            )
             fms = [f for c in self.contracts(ref.contract) for f in self.fault_measures(c) if f.measure in wanted]
             breaches = [f for f in fms if f.breached]
             ids = sorted({f.event_id for f in fms})
             if name == "incidents.sla_breaches":
                 detail = f"{len({f.ticket for f in fms})} 宗故障共考核 {len(fms)} 项时限，超时 {len(breaches)} 项" + (
-                    "：" + "；".join(_breach_text(f) for f in breaches) if breaches else "")
-                return Measurement(Decimal(len(breaches)), None, None, "次", f"超时 {len(breaches)} 次", detail,
-                                   tuple(ids))
+                    "：" + "；".join(_breach_text(f) for f in breaches) if breaches else ""
+                )
+                return Measurement(
+                    Decimal(len(breaches)), None, None, "次", f"超时 {len(breaches)} 次", detail, tuple(ids)
+                )
             label = "响应" if wanted == ("response",) else "修复"
-            return rate_measurement(len(fms) - len(breaches), len(fms), "宗",
-                                    f"{len(fms)} 宗故障中 {len(fms) - len(breaches)} 宗在限时内{label}", ids)
+            return rate_measurement(
+                len(fms) - len(breaches),
+                len(fms),
+                "宗",
+                f"{len(fms)} 宗故障中 {len(fms) - len(breaches)} 宗在限时内{label}",
+                ids,
+            )
         if name == "incidents.mtbf_hours":
             return self.mtbf(self.contract(ref.contract))
         if name == "incidents.availability":
@@ -543,7 +683,9 @@ class MetricContext:
                 total += tally.total
                 ids.extend(tally.ids)
                 parts.append(f"{group}{('（' + level + '）') if level else ''} {tally.satisfied}/{tally.total}")
-            return rate_measurement(sat, total, "人", "满意或比较满意：" + "；".join(parts) if parts else "无调查样本", ids)
+            return rate_measurement(
+                sat, total, "人", "满意或比较满意：" + "；".join(parts) if parts else "无调查样本", ids
+            )
         if name.startswith("budget."):
             return self._budget(ref)
         if name in ("assets.count", "assets.coverage"):
@@ -560,7 +702,9 @@ class MetricContext:
                 maximum += rec.payload.max_score
                 ids.append(rec.event_id)
             items = "、".join(f"“{i}”" for i in ref.items) or "全部考核项"
-            return rate_measurement(score, maximum, "分", f"考核打分表中{items}得分 {fmt(score)}/满分 {fmt(maximum)}", ids)
+            return rate_measurement(
+                score, maximum, "分", f"考核打分表中{items}得分 {fmt(score)}/满分 {fmt(maximum)}", ids
+            )
         if name in ("acceptance.pass_rate", "acceptance.average_score"):
             recs = [r for r in self.ledger.acceptances if ref.contract is None or r.contract == ref.contract]
             ids = [r.event_id for r in recs]
@@ -569,8 +713,15 @@ class MetricContext:
                 return rate_measurement(passed, len(recs), "次", f"验收 {len(recs)} 次，通过 {passed} 次", ids)
             scores = [r.payload.score for r in recs if r.payload.score is not None]
             avg = sum(scores, ZERO) / len(scores) if scores else ZERO
-            return Measurement(avg, None, None, "分", f"{fmt(avg)} 分", f"验收考核 {len(scores)} 次，平均得分 {fmt(avg)} 分",
-                               tuple(sorted(ids)))
+            return Measurement(
+                avg,
+                None,
+                None,
+                "分",
+                f"{fmt(avg)} 分",
+                f"验收考核 {len(scores)} 次，平均得分 {fmt(avg)} 分",
+                tuple(sorted(ids)),
+            )
         if name == "training.count":
             return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")
@@ -583,24 +734,45 @@ class MetricContext:
         spent, s_ids = led.budget_sum("spent", c, fy)
         adjusted = approved + adjustment
         if ref.name == "budget.adjustment_rate":
-            return rate_measurement(abs(adjustment), approved, "万元",
-                                    f"批复预算 {fmt(approved, 3)} 万元，调整 {fmt(adjustment, 3)} 万元", a_ids + adj_ids)
+            return rate_measurement(
+                abs(adjustment),
+                approved,
+                "万元",
+                f"批复预算 {fmt(approved, 3)} 万元，调整 {fmt(adjustment, 3)} 万元",
+                a_ids + adj_ids,
+            )
         if ref.name == "budget.arrival_rate":
-            return rate_measurement(arrived, approved, "万元",
-                                    f"预算 {fmt(approved, 3)} 万元，实际到位 {fmt(arrived, 3)} 万元", a_ids + arr_ids)
+            return rate_measurement(
+                arrived,
+                approved,
+                "万元",
+                f"预算 {fmt(approved, 3)} 万元，实际到位 {fmt(arrived, 3)} 万元",
+                a_ids + arr_ids,
+            )
         if ref.name == "budget.cost_control_rate":
             basis = adjusted if adjustment else approved
             value = ONE if spent <= basis else (basis / spent if spent else ONE)
-            return Measurement(value, None, None, "%", pct(value),
-                               f"预算 {fmt(basis, 3)} 万元，实际支出 {fmt(spent, 3)} 万元" + ("，无超支" if spent <= basis else ""),
-                               tuple(sorted(a_ids + adj_ids + s_ids)))
+            return Measurement(
+                value,
+                None,
+                None,
+                "%",
+                pct(value),
+                f"预算 {fmt(basis, 3)} 万元，实际支出 {fmt(spent, 3)} 万元" + ("，无超支" if spent <= basis else ""),
+                tuple(sorted(a_ids + adj_ids + s_ids)),
+            )
         basis_amount, basis_ids, label = {
             "adjusted": (adjusted, a_ids + adj_ids, "调整后预算"),
             "arrived": (arrived, arr_ids, "实际到位资金"),
             "approved": (approved, a_ids, "批复预算"),
         }[ref.basis]
-        return rate_measurement(spent, basis_amount, "万元",
-                                f"{label} {fmt(basis_amount, 3)} 万元，实际支出 {fmt(spent, 3)} 万元", basis_ids + s_ids)
+        return rate_measurement(
+            spent,
+            basis_amount,
+            "万元",
+            f"{label} {fmt(basis_amount, 3)} 万元，实际支出 {fmt(spent, 3)} 万元",
+            basis_ids + s_ids,
+        )
 
     def _assets(self, ref: MetricRef) -> Measurement:
         classes = list(ref.asset_classes) or ([ref.asset_class] if ref.asset_class else [])
@@ -623,8 +795,9 @@ class MetricContext:
             parts.append(f"{term.name} 实际运维 {n}，合同 {term.count}")
         m = rate_measurement(maintained, contracted, "台", "；".join(parts), ids)
         if ref.name == "assets.count":
-            return Measurement(Decimal(maintained), m.numerator, m.denominator, "台", f"{maintained} 台", m.detail,
-                               m.evidence)
+            return Measurement(
+                Decimal(maintained), m.numerator, m.denominator, "台", f"{maintained} 台", m.detail, m.evidence
+            )
         return m
 
 
@@ -637,7 +810,9 @@ def _period_label(p: DateRange) -> str:
 
 
 def _freq_label(freq: str) -> str:
-    return {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half_year": "每半年", "yearly": "每年"}.get(freq, "")
+    return {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half_year": "每半年", "yearly": "每年"}.get(
+        freq, ""
+    )
 
 
 MEASURE_LABEL = {"response": "响应", "on_site": "到场", "resolve": "修复"}

@@ -45,9 +45,7 @@ class DeliverableStatus:
 
     @property
     def submitted_units(self) -> int:
-        return sum(s.quantity for subs in self.matched.values() for s in subs) + sum(
-            s.quantity for s in self.unmatched
-        )
+        return sum(s.quantity for subs in self.matched.values() for s in subs) + sum(s.quantity for s in self.unmatched)
 
     @property
     def evidence(self) -> list[str]:
@@ -131,7 +129,9 @@ class InspectionStatus:
 
     @property
     def short_periods(self) -> list[tuple[DateRange, int]]:
-        return [(p, n) for p, n in zip(self.periods, self.done_per_period, strict=True) if n < self.plan.times_per_period]
+        return [
+            (p, n) for p, n in zip(self.periods, self.done_per_period, strict=True) if n < self.plan.times_per_period
+        ]
 
 
 def inspection_status(ledger: Ledger, contract: Contract, plan: InspectionPlan, work: WorkCalendar) -> InspectionStatus:

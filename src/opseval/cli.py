@@ -98,8 +98,11 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    print("opseval up: the service fleet is not built yet (issue: the fleet on NATS JetStream). "
-          "Use `opseval evaluate BUNDLE`, which runs the whole evaluation in-process.", file=sys.stderr)
+    print(
+        "opseval up: the service fleet is not built yet (issue: the fleet on NATS JetStream). "
+        "Use `opseval evaluate BUNDLE`, which runs the whole evaluation in-process.",
+        file=sys.stderr,
+    )
     return 1
 
 
@@ -109,7 +112,9 @@ def parser() -> argparse.ArgumentParser:
 
     ev = sub.add_parser("evaluate", help="evaluate a bundle in-process and write scores, findings and the report")
     ev.add_argument("bundle", help="bundle directory (project.yaml, contracts.yaml, indicators.yaml, *.jsonl)")
-    ev.add_argument("--as-of", type=_date, default=None, help="evaluation date (default: the project's as-of or period end)")
+    ev.add_argument(
+        "--as-of", type=_date, default=None, help="evaluation date (default: the project's as-of or period end)"
+    )
     ev.add_argument("--out", default=None, help="output directory (default: out/<project>/)")
     ev.add_argument("--show", type=int, default=10, help="findings to print (default 10)")
     ev.set_defaults(func=cmd_evaluate)

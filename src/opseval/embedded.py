@@ -10,7 +10,6 @@ from datetime import date
 from pathlib import Path
 
 from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line
-from opseval_reporting.output import render_files
 from opseval_shared.ledger import DuplicateEventConflict, EvidenceReferenceError, Ledger
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult

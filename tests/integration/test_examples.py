@@ -11,27 +11,52 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from opseval_shared.results import EvaluationResult, ScoredIndicator
 
 from opseval.embedded import evaluate_bundle
-from opseval_shared.results import EvaluationResult, ScoredIndicator
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "examples"
 
 # 附件2 of seed 002: every leaf's score as the evaluators' tables give it.
 DONGGUAN_LEAVES = {
-    "立项依据充分性": "2", "立项程序规范性": "1", "目标合理性": "1.75", "绩效指标明确性": "1.1",
-    "预算科学性": "0.9", "分配合理性": "0.5",
-    "资金管理制度完善性": "1", "预算调整率": "0", "预算执行率": "5.925", "资金使用合规性": "4.5",
-    "管理制度健全性": "3.5", "制度执行有效性": "3", "项目档案管理规范性": "2.5", "项目调整合理性": "2",
+    "立项依据充分性": "2",
+    "立项程序规范性": "1",
+    "目标合理性": "1.75",
+    "绩效指标明确性": "1.1",
+    "预算科学性": "0.9",
+    "分配合理性": "0.5",
+    "资金管理制度完善性": "1",
+    "预算调整率": "0",
+    "预算执行率": "5.925",
+    "资金使用合规性": "4.5",
+    "管理制度健全性": "3.5",
+    "制度执行有效性": "3",
+    "项目档案管理规范性": "2.5",
+    "项目调整合理性": "2",
     "绩效自评管理规范性": "1.5",
-    "运维成果完成率": "3.5", "运营成果完成率": "1.6", "运维服务驻场服务完成率": "2.14", "运营服务驻场服务完成率": "0.71",
-    "服务质量达标率": "3", "项目验收合格率": "4", "成果提交及时率": "4", "故障处置和需求响应及时性": "1.89",
-    "项目实施经济性": "1.5", "项目单价预算合理性": "2.5",
-    "服务覆盖面和活跃度": "3", "平台功能完善性": "2", "数据预警监测应用有效性": "1.5", "平台对接和数据汇聚完成度": "1.5",
-    "政务服务效能提升度": "3", "评估排名优越性": "3", "改革创新和重点工作支撑度": "3", "一体化平台应用便利性": "1.5",
+    "运维成果完成率": "3.5",
+    "运营成果完成率": "1.6",
+    "运维服务驻场服务完成率": "2.14",
+    "运营服务驻场服务完成率": "0.71",
+    "服务质量达标率": "3",
+    "项目验收合格率": "4",
+    "成果提交及时率": "4",
+    "故障处置和需求响应及时性": "1.89",
+    "项目实施经济性": "1.5",
+    "项目单价预算合理性": "2.5",
+    "服务覆盖面和活跃度": "3",
+    "平台功能完善性": "2",
+    "数据预警监测应用有效性": "1.5",
+    "平台对接和数据汇聚完成度": "1.5",
+    "政务服务效能提升度": "3",
+    "评估排名优越性": "3",
+    "改革创新和重点工作支撑度": "3",
+    "一体化平台应用便利性": "1.5",
     "项目后续运行可持续性": "2.4",
-    "政数局对供应商项目实施的满意度": "1", "使用部门满意度": "1.5", "政务服务对象满意度": "2",
+    "政数局对供应商项目实施的满意度": "1",
+    "使用部门满意度": "1.5",
+    "政务服务对象满意度": "2",
 }
 
 
@@ -68,7 +93,10 @@ def guangzhou_2021() -> EvaluationResult:
 
 def test_dongguan_reproduces_the_level1_table_and_total(dongguan: EvaluationResult) -> None:
     assert [(t.name, t.score) for t in dongguan.indicators] == [
-        ("决策", Decimal("7.25")), ("过程", Decimal("23.925")), ("产出", Decimal("24.84")), ("效益", Decimal("25.4")),
+        ("决策", Decimal("7.25")),
+        ("过程", Decimal("23.925")),
+        ("产出", Decimal("24.84")),
+        ("效益", Decimal("25.4")),
     ]
     assert dongguan.total == Decimal("81.415")
     assert dongguan.grade == "良"
@@ -178,10 +206,18 @@ def test_on_time_clock_ins_remove_the_attendance_contradiction(tmp_path: Path) -
 
 def test_proof_of_the_mobile_release_raises_ops_output(tmp_path: Path) -> None:
     event = {
-        "id": "dg-doc-ops-mobile", "project": "dongguan-2022", "contract": "ops", "kind": "deliverable_submitted",
-        "occurred_at": "2022-12-28T16:00:00+08:00", "recorded_at": "2022-12-28T16:00:00+08:00",
+        "id": "dg-doc-ops-mobile",
+        "project": "dongguan-2022",
+        "contract": "ops",
+        "kind": "deliverable_submitted",
+        "occurred_at": "2022-12-28T16:00:00+08:00",
+        "recorded_at": "2022-12-28T16:00:00+08:00",
         "source": "doc-system",
-        "payload": {"deliverable": "mobile_release", "title": "移动端同源上线发布清单（236个事项）", "document_ref": "YW-YD"},
+        "payload": {
+            "deliverable": "mobile_release",
+            "title": "移动端同源上线发布清单（236个事项）",
+            "document_ref": "YW-YD",
+        },
     }
     result = add_events(tmp_path, "dongguan-2022", [event])
     assert leaves(result.indicators)["运维成果完成率"].score == Decimal("4")
@@ -192,11 +228,19 @@ def test_proof_of_the_mobile_release_raises_ops_output(tmp_path: Path) -> None:
 def test_monthly_city_wide_training_clears_the_training_finding(tmp_path: Path) -> None:
     events = [
         {
-            "id": f"dg-training-city-{m}", "project": "dongguan-2022", "contract": "operation", "kind": "training_held",
-            "occurred_at": f"2022-{m:02d}-20T14:00:00+08:00", "recorded_at": f"2022-{m:02d}-20T18:00:00+08:00",
+            "id": f"dg-training-city-{m}",
+            "project": "dongguan-2022",
+            "contract": "operation",
+            "kind": "training_held",
+            "occurred_at": f"2022-{m:02d}-20T14:00:00+08:00",
+            "recorded_at": f"2022-{m:02d}-20T18:00:00+08:00",
             "source": "doc-system",
-            "payload": {"topic": "系统操作培训", "scope": "city", "units_covered": 36,
-                        "attendees": [{"organisation": "各镇街政务服务中心", "count": 80}]},
+            "payload": {
+                "topic": "系统操作培训",
+                "scope": "city",
+                "units_covered": 36,
+                "attendees": [{"organisation": "各镇街政务服务中心", "count": 80}],
+            },
         }
         for m in (9, 10, 11, 12)
     ]

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from pydantic import ValidationError
-
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.project import ProjectDefinition
+from pydantic import ValidationError
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024
@@ -47,7 +46,8 @@ class RawLine:
 def _reject_aliases(text: str, path: Path) -> None:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
-            raise BundleError(path, event.start_mark.line + 1, None, "YAML aliases (*name) are not accepted")
+            line = event.start_mark.line + 1 if event.start_mark else None
+            raise BundleError(path, line, None, "YAML aliases (*name) are not accepted")
 
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
@@ -118,10 +118,17 @@ def load_definition(bundle: Path) -> ProjectDefinition:
         try:
             text = template_text(str(name))
         except KeyError:
-            raise BundleError(bundle / "indicators.yaml", 1, "template",
-                              f"unknown template {name!r} (built-in: {', '.join(template_names())})") from None
-        docs["indicators"] = (yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader),
-                              Path(f"<template {name}>"))
+            raise BundleError(
+                bundle / "indicators.yaml",
+                1,
+                "template",
+                f"unknown template {name!r} (built-in: {', '.join(template_names())})",
+            ) from None
+        docs["indicators"] = (
+            yaml.safe_load(text),
+            yaml.compose(text, Loader=yaml.SafeLoader),
+            Path(f"<template {name}>"),
+        )
     try:
         return ProjectDefinition.model_validate({k: v[0] for k, v in docs.items()})
     except ValidationError as exc:

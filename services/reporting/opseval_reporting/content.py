@@ -52,7 +52,8 @@ ADVICE = {
     "evidence": "完善项目档案管理，合同要求的各项成果和考核扣分均应有直接佐证材料。",
     "self_eval": "自评指标应与批复的绩效目标表保持一致，确需调整的履行调整程序。",
     "fault": "加强故障分级管理，按级别时限响应、到场和修复，定期分析故障原因，提升系统稳定性。",
-    "budget": "科学测算预算：按当年实施周期和工作量编制预算，采用规定的计费标准，复核测算过程，提高预算执行与资金到位水平。",
+    "budget": "科学测算预算：按当年实施周期和工作量编制预算，采用规定的计费标准，复核测算过程，"
+    "提高预算执行与资金到位水平。",
     "payment": "完善合同付款与考核条款，提高全额支付的考核门槛，使付款与履约质量挂钩。",
     "survey": "按合同要求开展覆盖各层级用户的满意度调查，保证样本的广度和深度。",
     "documents": "明确多个合同之间的工作边界和交付物责任主体，避免成果物重复。",
@@ -107,7 +108,7 @@ def level1_table(result: EvaluationResult) -> Table:
 def score_table(result: EvaluationResult) -> Table:
     rows = _rows(result.indicators)
     weight = sum((t.weight for t in result.indicators), Decimal(0))
-    rows.append(["合计", "", "", fmt(weight, 3), fmt(result.total, 3), pct(result.total / weight if weight else 0)])
+    rows.append(["合计", "", "", fmt(weight, 3), fmt(result.total, 3), pct(result.total / weight if weight else Decimal(0))])
     return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2)
 
 
@@ -132,9 +133,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     summary.blocks.append(level1_table(result))
     if result.findings:
         high = sum(1 for f in result.findings if f.severity == "high")
-        summary.blocks.append(
-            f"评价共发现问题 {len(result.findings)} 项（其中严重 {high} 项），主要包括："
-        )
+        summary.blocks.append(f"评价共发现问题 {len(result.findings)} 项（其中严重 {high} 项），主要包括：")
         summary.blocks.append([f.message for f in result.findings[:5]])
     else:
         summary.blocks.append("评价未发现合同履约和资金管理方面的问题。")
@@ -148,8 +147,12 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
         Table(
             ["合同", "服务商", "服务期", "合同金额（万元）"],
             [
-                [c.name, c.vendor, f"{c.service_period.start} 至 {c.service_period.end}",
-                 fmt(c.price, 3) if c.price is not None else "—"]
+                [
+                    c.name,
+                    c.vendor,
+                    f"{c.service_period.start} 至 {c.service_period.end}",
+                    fmt(c.price, 3) if c.price is not None else "—",
+                ]
                 for c in definition.contracts.contracts
             ],
         )
@@ -159,8 +162,10 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
         funds.blocks.append(
             Table(
                 ["范围", "批复预算", "预算调整", "实际到位", "实际支出"],
-                [[b.label, fmt(b.approved, 3), fmt(b.adjustment, 3), fmt(b.arrived, 3), fmt(b.spent, 3)]
-                 for b in result.budget],
+                [
+                    [b.label, fmt(b.approved, 3), fmt(b.adjustment, 3), fmt(b.arrived, 3), fmt(b.spent, 3)]
+                    for b in result.budget
+                ],
             )
         )
         funds.blocks.append("单位：万元。数据来自预算批复、资金拨付和支付记录等佐证材料。")
@@ -181,8 +186,10 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     )
     stats = result.evidence_stats
     work.blocks.append(
-        Table(["佐证材料类别", "条数"],
-              [[KIND_LABEL.get(k, k), str(n)] for k, n in stats.by_kind.items()] + [["合计", str(stats.events)]])
+        Table(
+            ["佐证材料类别", "条数"],
+            [[KIND_LABEL.get(k, k), str(n)] for k, n in stats.by_kind.items()] + [["合计", str(stats.events)]],
+        )
     )
     sections.append(work)
 

@@ -16,8 +16,7 @@ def _md_table(table: Table) -> list[str]:
     previous: list[str] = []
     for row in table.rows:
         shown = [
-            "" if i < table.merge_first and previous[: i + 1] == row[: i + 1] else cell
-            for i, cell in enumerate(row)
+            "" if i < table.merge_first and previous[: i + 1] == row[: i + 1] else cell for i, cell in enumerate(row)
         ]
         previous = row
         lines.append("| " + " | ".join(_md_cell(c) for c in shown) + " |")
@@ -53,8 +52,11 @@ td.num { text-align: right; font-variant-numeric: tabular-nums; }
 
 
 def _html_table(table: Table) -> str:
-    out = ["<table>", "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr></thead>",
-           "<tbody>"]
+    out = [
+        "<table>",
+        "<thead><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in table.header) + "</tr></thead>",
+        "<tbody>",
+    ]
     rows = table.rows
     # rowspan for the leading merged columns, as the field's score tables are laid out
     spans = [[1] * len(r) for r in rows]
@@ -99,6 +101,6 @@ def to_html(report: Report) -> str:
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(report.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-        f"<h1>{html.escape(report.title)}</h1>\n<p class=\"subtitle\">{html.escape(report.subtitle)}</p>\n"
+        f'<h1>{html.escape(report.title)}</h1>\n<p class="subtitle">{html.escape(report.subtitle)}</p>\n'
         f"{body}\n</body>\n</html>\n"
     )

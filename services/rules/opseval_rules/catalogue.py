@@ -49,8 +49,9 @@ def _f(value: Decimal | int | float) -> float:
     return float(value)
 
 
-def _obs(rule: str, contract: Contract | None, key: str, fields: dict[str, Any], evidence: list[str],
-         **info: Any) -> Observation:
+def _obs(
+    rule: str, contract: Contract | None, key: str, fields: dict[str, Any], evidence: list[str], **info: Any
+) -> Observation:
     cid = contract.id if contract else None
     return Observation(rule, cid, key, fields, sorted(set(evidence)), info)
 
@@ -70,19 +71,31 @@ def observe_names(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     roster = ctx.roster(c)
     names = {r[1] for r in roster}
     matched = committed & names
-    return [_obs("staff.names_mismatch", c, "names",
-                 {"committed": len(committed), "matched": len(matched), "unmatched": len(committed - names)},
-                 [r[0] for r in roster], actual=len(names), matched=sorted(matched))]
+    return [
+        _obs(
+            "staff.names_mismatch",
+            c,
+            "names",
+            {"committed": len(committed), "matched": len(matched), "unmatched": len(committed - names)},
+            [r[0] for r in roster],
+            actual=len(names),
+            matched=sorted(matched),
+        )
+    ]
 
 
 def describe_names(o: Observation, c: Contract | None) -> Described:
     f = o.fields
     if f["matched"] == 0:
-        msg = (f"{_vendor(c)}：投标文件承诺的 {f['committed']} 名驻场人员与实际驻场的 {o.info['actual']} 名人员"
-               "姓名无一相符，驻场人员与投标承诺不一致。")
+        msg = (
+            f"{_vendor(c)}：投标文件承诺的 {f['committed']} 名驻场人员与实际驻场的 {o.info['actual']} 名人员"
+            "姓名无一相符，驻场人员与投标承诺不一致。"
+        )
     else:
-        msg = (f"{_vendor(c)}：投标文件承诺的 {f['committed']} 名驻场人员中仅 {f['matched']} 人实际驻场"
-               f"（{'、'.join(o.info['matched'])}），其余 {f['unmatched']} 人未到岗。")
+        msg = (
+            f"{_vendor(c)}：投标文件承诺的 {f['committed']} 名驻场人员中仅 {f['matched']} 人实际驻场"
+            f"（{'、'.join(o.info['matched'])}），其余 {f['unmatched']} 人未到岗。"
+        )
     return msg, f"相符 {f['matched']}/{f['committed']} 人", "实际驻场人员与投标承诺名单一致"
 
 
@@ -92,15 +105,21 @@ def observe_required_roles(ctx: MetricContext, c: Contract | None) -> list[Obser
     out = []
     for role in c.staffing.required_roles:
         present = sum(1 for r in roster if r[2] == role)
-        out.append(_obs("staff.required_role_absent", c, f"role:{role}", {"present": present},
-                        [r[0] for r in roster], role=role))
+        out.append(
+            _obs(
+                "staff.required_role_absent", c, f"role:{role}", {"present": present}, [r[0] for r in roster], role=role
+            )
+        )
     return out
 
 
 def describe_required_role(o: Observation, c: Contract | None) -> Described:
     role = o.info["role"]
-    return (f"{_vendor(c)}：招标文件要求实质响应的“{role}”岗位，实际驻场人员中无人担任，岗位缺失。",
-            f"{role} {o.fields['present']} 人", f"配置{role}岗位")
+    return (
+        f"{_vendor(c)}：招标文件要求实质响应的“{role}”岗位，实际驻场人员中无人担任，岗位缺失。",
+        f"{role} {o.fields['present']} 人",
+        f"配置{role}岗位",
+    )
 
 
 def observe_role_mix(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -108,12 +127,17 @@ def observe_role_mix(ctx: MetricContext, c: Contract | None) -> list[Observation
     check = next((k for k in ctx.staff_checks(c) if k.key == "role_mix"), None)
     if check is None:
         return []
-    return [_obs("staff.role_mix_deviation", c, "mix", {"deviating": check.failing}, check.evidence, detail=check.detail)]
+    return [
+        _obs("staff.role_mix_deviation", c, "mix", {"deviating": check.failing}, check.evidence, detail=check.detail)
+    ]
 
 
 def describe_role_mix(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：实际驻场岗位结构与投标承诺不符：{o.info['detail']}。",
-            o.info["detail"], "岗位结构与投标文件一致")
+    return (
+        f"{_vendor(c)}：实际驻场岗位结构与投标承诺不符：{o.info['detail']}。",
+        o.info["detail"],
+        "岗位结构与投标文件一致",
+    )
 
 
 def observe_experience(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -126,8 +150,18 @@ def observe_experience(ctx: MetricContext, c: Contract | None) -> list[Observati
     avg = sum(years, Decimal(0)) / len(years) if years else Decimal(0)
     promised = c.staffing.promised_avg_years
     ratio = avg / promised if promised else Decimal(1)
-    return [_obs("staff.qualification_shortfall", c, "experience", {"below": check.failing, "avg_ratio": _f(ratio)},
-                 check.evidence, detail=check.detail, avg=avg, promised=promised)]
+    return [
+        _obs(
+            "staff.qualification_shortfall",
+            c,
+            "experience",
+            {"below": check.failing, "avg_ratio": _f(ratio)},
+            check.evidence,
+            detail=check.detail,
+            avg=avg,
+            promised=promised,
+        )
+    ]
 
 
 def cond_experience(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
@@ -136,8 +170,11 @@ def cond_experience(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | N
 
 
 def describe_experience(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：驻场人员资质缩水：{o.info['detail']}。", o.info["detail"],
-            "驻场人员工作年限、资质符合合同与投标承诺")
+    return (
+        f"{_vendor(c)}：驻场人员资质缩水：{o.info['detail']}。",
+        o.info["detail"],
+        "驻场人员工作年限、资质符合合同与投标承诺",
+    )
 
 
 def observe_coverage(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -148,8 +185,17 @@ def observe_coverage(ctx: MetricContext, c: Contract | None) -> list[Observation
     lowest = min(v[0] for v in cov.values())
     short = {n: v for n, v in cov.items() if v[0] < c.staffing.min_coverage}
     ids = [i for v in short.values() for i in v[2]]
-    return [_obs("staff.onsite_period_incomplete", c, "coverage", {"min_share": _f(lowest), "short": len(short)},
-                 ids, short=short, total=len(cov))]
+    return [
+        _obs(
+            "staff.onsite_period_incomplete",
+            c,
+            "coverage",
+            {"min_share": _f(lowest), "short": len(short)},
+            ids,
+            short=short,
+            total=len(cov),
+        )
+    ]
 
 
 def cond_coverage(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
@@ -161,11 +207,15 @@ def describe_coverage(o: Observation, c: Contract | None) -> Described:
     assert c is not None
     short = o.info["short"]
     parts = "；".join(
-        f"{n}出勤覆盖 {pct(v[0], 1)}" + (f"，首次打卡 {v[1]}" if v[1] else "，无打卡记录") for n, v in sorted(short.items()))
-    return (f"{_vendor(c)}：{o.info['total']} 名驻场人员中有 {len(short)} 名驻场时间不完整（{parts}），"
-            f"未按合同在服务期（{c.service_period.start} 起）全程驻场。",
-            f"{len(short)} 人出勤覆盖率低于 {pct(c.staffing.min_coverage, 0)}",
-            f"服务期内工作日出勤覆盖率不低于 {pct(c.staffing.min_coverage, 0)}")
+        f"{n}出勤覆盖 {pct(v[0], 1)}" + (f"，首次打卡 {v[1]}" if v[1] else "，无打卡记录")
+        for n, v in sorted(short.items())
+    )
+    return (
+        f"{_vendor(c)}：{o.info['total']} 名驻场人员中有 {len(short)} 名驻场时间不完整（{parts}），"
+        f"未按合同在服务期（{c.service_period.start} 起）全程驻场。",
+        f"{len(short)} 人出勤覆盖率低于 {pct(c.staffing.min_coverage, 0)}",
+        f"服务期内工作日出勤覆盖率不低于 {pct(c.staffing.min_coverage, 0)}",
+    )
 
 
 # ---------------------------------------------------------------- training, deliverables (6–8)
@@ -177,8 +227,17 @@ def observe_training(ctx: MetricContext, c: Contract | None) -> list[Observation
         return []
     m = ctx.training(c)
     required, qualifying = int(m.denominator or 0), int(m.numerator or 0)
-    return [_obs("training.below_duty", c, "training", {"shortfall": required - qualifying}, list(m.evidence),
-                 detail=m.detail, duty=c.training.description)]
+    return [
+        _obs(
+            "training.below_duty",
+            c,
+            "training",
+            {"shortfall": required - qualifying},
+            list(m.evidence),
+            detail=m.detail,
+            duty=c.training.description,
+        )
+    ]
 
 
 def describe_training(o: Observation, c: Contract | None) -> Described:
@@ -192,38 +251,76 @@ def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observa
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
         shortfall = st.required_units - st.delivered_units
-        out.append(_obs("deliverable.count_below_due", c, f"count:{term.id}",
-                        {"shortfall": shortfall, "delivered": st.submitted_units}, st.evidence,
-                        name=term.name, due=st.required_units, got=st.delivered_units,
-                        missing=[m.period for m in st.missing]))
-        out.append(_obs("evidence.obligation_unproven", c, f"proof:{term.id}",
-                        {"due": st.required_units, "proof": st.submitted_units}, [], name=term.name,
-                        due=st.required_units))
+        out.append(
+            _obs(
+                "deliverable.count_below_due",
+                c,
+                f"count:{term.id}",
+                {"shortfall": shortfall, "delivered": st.submitted_units},
+                st.evidence,
+                name=term.name,
+                due=st.required_units,
+                got=st.delivered_units,
+                missing=[m.period for m in st.missing],
+            )
+        )
+        out.append(
+            _obs(
+                "evidence.obligation_unproven",
+                c,
+                f"proof:{term.id}",
+                {"due": st.required_units, "proof": st.submitted_units},
+                [],
+                name=term.name,
+                due=st.required_units,
+            )
+        )
         late = sorted(st.late, key=lambda x: x[0].submitted_at)
-        out.append(_obs("deliverable.late", c, f"late:{term.id}", {"late": len(late)},
-                        [s.event_id for s, _, _ in late], name=term.name, late=late))
+        out.append(
+            _obs(
+                "deliverable.late",
+                c,
+                f"late:{term.id}",
+                {"late": len(late)},
+                [s.event_id for s, _, _ in late],
+                name=term.name,
+                late=late,
+            )
+        )
     return out
 
 
 def describe_count_below_due(o: Observation, c: Contract | None) -> Described:
     labels = "、".join(_period(p) for p in o.info["missing"][:8]) + ("等" if len(o.info["missing"]) > 8 else "")
-    return (f"{_vendor(c)}：{o.info['name']}按合同周期应交 {o.info['due']} 份，按期交付 {o.info['got']} 份，"
-            f"缺 {o.fields['shortfall']} 份（{labels}）。",
-            f"{o.info['got']} 份", f"{o.info['due']} 份")
+    return (
+        f"{_vendor(c)}：{o.info['name']}按合同周期应交 {o.info['due']} 份，按期交付 {o.info['got']} 份，"
+        f"缺 {o.fields['shortfall']} 份（{labels}）。",
+        f"{o.info['got']} 份",
+        f"{o.info['due']} 份",
+    )
 
 
 def describe_unproven(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：合同要求的“{o.info['name']}”（应完成 {o.info['due']} 项/份）未见任何佐证材料，"
-            "难以确认完成情况。", "无佐证材料", f"{o.info['due']} 项/份及其佐证")
+    return (
+        f"{_vendor(c)}：合同要求的“{o.info['name']}”（应完成 {o.info['due']} 项/份）未见任何佐证材料，"
+        "难以确认完成情况。",
+        "无佐证材料",
+        f"{o.info['due']} 项/份及其佐证",
+    )
 
 
 def describe_late(o: Observation, c: Contract | None) -> Described:
     parts = "；".join(
         f"{_period(item.period)}的{o.info['name']}应于 {item.due.strftime('%Y-%m-%d %H:%M')} 前提交，"
         f"实际 {s.submitted_at.astimezone(item.due.tzinfo).strftime('%Y-%m-%d %H:%M')} 提交"
-        for s, item, _ in o.info["late"][:6])
+        for s, item, _ in o.info["late"][:6]
+    )
     more = f"等 {len(o.info['late'])} 份" if len(o.info["late"]) > 6 else ""
-    return (f"{_vendor(c)}：{o.info['name']}未按时提交：{parts}{more}。", f"逾期 {o.fields['late']} 份", "按合同时限提交")
+    return (
+        f"{_vendor(c)}：{o.info['name']}未按时提交：{parts}{more}。",
+        f"逾期 {o.fields['late']} 份",
+        "按合同时限提交",
+    )
 
 
 def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -231,12 +328,31 @@ def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observat
     out = []
     for plan in c.inspections:
         ins = ctx.inspection(c, plan.id)
-        out.append(_obs("inspection.late", c, f"late:{plan.id}",
-                        {"late": len(set(ins.late_done) | set(ins.late_registered))},
-                        ins.late_done + ins.late_registered, name=plan.name, late_done=len(ins.late_done),
-                        late_registered=len(ins.late_registered)))
-        out.append(_obs("inspection.below_plan", c, f"count:{plan.id}", {"shortfall": ins.planned - ins.done},
-                        ins.ids, name=plan.name, planned=ins.planned, done=ins.done, short=ins.short_periods))
+        out.append(
+            _obs(
+                "inspection.late",
+                c,
+                f"late:{plan.id}",
+                {"late": len(set(ins.late_done) | set(ins.late_registered))},
+                ins.late_done + ins.late_registered,
+                name=plan.name,
+                late_done=len(ins.late_done),
+                late_registered=len(ins.late_registered),
+            )
+        )
+        out.append(
+            _obs(
+                "inspection.below_plan",
+                c,
+                f"count:{plan.id}",
+                {"shortfall": ins.planned - ins.done},
+                ins.ids,
+                name=plan.name,
+                planned=ins.planned,
+                done=ins.done,
+                short=ins.short_periods,
+            )
+        )
     return out
 
 
@@ -250,8 +366,12 @@ def describe_inspection_late(o: Observation, c: Contract | None) -> Described:
 
 
 def describe_inspection_short(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：{o.info['name']}计划 {o.info['planned']} 次，实际完成 {o.info['done']} 次，"
-            f"{len(o.info['short'])} 个周期未按计划完成。", f"{o.info['done']} 次", f"{o.info['planned']} 次")
+    return (
+        f"{_vendor(c)}：{o.info['name']}计划 {o.info['planned']} 次，实际完成 {o.info['done']} 次，"
+        f"{len(o.info['short'])} 个周期未按计划完成。",
+        f"{o.info['done']} 次",
+        f"{o.info['planned']} 次",
+    )
 
 
 def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -274,22 +394,35 @@ def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]
             unprorated.append((row.name, row.target, prorated))
     return [
         _obs("deliverable.below_target", c, "targets", {"shortfall": len(below)}, ids, rows=below),
-        _obs("targets.not_prorated", c, "proration", {"excess": len(unprorated), "fraction": _f(fraction)}, [],
-             rows=unprorated, fraction=fraction),
+        _obs(
+            "targets.not_prorated",
+            c,
+            "proration",
+            {"excess": len(unprorated), "fraction": _f(fraction)},
+            [],
+            rows=unprorated,
+            fraction=fraction,
+        ),
     ]
 
 
 def describe_below_target(o: Observation, c: Contract | None) -> Described:
     rows = "；".join(f"{name}{target}，实际 {got}" for name, target, got in o.info["rows"])
-    return (f"{_vendor(c)}：{len(o.info['rows'])} 项数量指标未达到绩效目标表的指标值（{rows}）。",
-            "、".join(f"{got}/{target}" for _, target, got in o.info["rows"]), "达到绩效目标表的指标值")
+    return (
+        f"{_vendor(c)}：{len(o.info['rows'])} 项数量指标未达到绩效目标表的指标值（{rows}）。",
+        "、".join(f"{got}/{target}" for _, target, got in o.info["rows"]),
+        "达到绩效目标表的指标值",
+    )
 
 
 def describe_not_prorated(o: Observation, c: Contract | None) -> Described:
     rows = "；".join(f"“{name}{target}”（折算后约 {fmt(p, 0)}）" for name, target, p in o.info["rows"])
-    return (f"{_vendor(c)}：当年服务期仅占评价期的 {pct(o.info['fraction'], 1)}，绩效目标表中 {len(o.info['rows'])} 项"
-            f"指标值仍按全年设置，未按实施周期折算：{rows}。",
-            f"{len(o.info['rows'])} 项按全年设置", "指标值按当年实施周期折算")
+    return (
+        f"{_vendor(c)}：当年服务期仅占评价期的 {pct(o.info['fraction'], 1)}，绩效目标表中 {len(o.info['rows'])} 项"
+        f"指标值仍按全年设置，未按实施周期折算：{rows}。",
+        f"{len(o.info['rows'])} 项按全年设置",
+        "指标值按当年实施周期折算",
+    )
 
 
 # ---------------------------------------------------------------- scores against evidence (9–11)
@@ -316,29 +449,68 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
         scores = [r.payload.score for r in recs]
         maximum = recs[0].payload.max_score
         spread = (max(scores) - min(scores)) / maximum
-        out.append(_obs("assessment.rater_divergence", c, key, {"spread": _f(spread), "raters": len(recs)}, ids,
-                        item=item, period=period, scores=[(r.payload.rater, r.payload.score) for r in recs],
-                        maximum=maximum))
+        out.append(
+            _obs(
+                "assessment.rater_divergence",
+                c,
+                key,
+                {"spread": _f(spread), "raters": len(recs)},
+                ids,
+                item=item,
+                period=period,
+                scores=[(r.payload.rater, r.payload.score) for r in recs],
+                maximum=maximum,
+            )
+        )
         if rule is None:
             continue
         if rule.allowed_deductions:
             allowed = {Decimal(a) for a in rule.allowed_deductions}
-            off = [(r.payload.rater, maximum - r.payload.score) for r in recs if maximum - r.payload.score not in allowed]
-            out.append(_obs("assessment.deduction_off_rule", c, key, {"off": len(off)},
-                            [r.event_id for r in recs if maximum - r.payload.score not in allowed],
-                            item=item, period=period, off=off, allowed=sorted(allowed)))
+            off = [
+                (r.payload.rater, maximum - r.payload.score) for r in recs if maximum - r.payload.score not in allowed
+            ]
+            out.append(
+                _obs(
+                    "assessment.deduction_off_rule",
+                    c,
+                    key,
+                    {"off": len(off)},
+                    [r.event_id for r in recs if maximum - r.payload.score not in allowed],
+                    item=item,
+                    period=period,
+                    off=off,
+                    allowed=sorted(allowed),
+                )
+            )
         if rule.attendance:
             in_period = [x for x in late if period[0] <= x[1] <= period[1]]
             full = [r for r in recs if r.payload.score >= maximum]
-            out.append(_obs("score.contradicts_attendance", c, key,
-                            {"full": len(full), "late": len(in_period)},
-                            [r.event_id for r in full] + [x[3] for x in in_period], item=item, period=period,
-                            late=in_period))
+            out.append(
+                _obs(
+                    "score.contradicts_attendance",
+                    c,
+                    key,
+                    {"full": len(full), "late": len(in_period)},
+                    [r.event_id for r in full] + [x[3] for x in in_period],
+                    item=item,
+                    period=period,
+                    late=in_period,
+                )
+            )
         if rule.needs_evidence:
             deducted = [r for r in recs if r.payload.score < maximum and not r.payload.evidence_refs]
-            out.append(_obs("evidence.unsupported_deduction", c, key, {"unsupported": len(deducted)},
-                            [r.event_id for r in deducted], item=item, period=period,
-                            raters=[r.payload.rater for r in deducted]))
+            out.append(
+                _obs(
+                    "evidence.unsupported_deduction",
+                    c,
+                    key,
+                    {"unsupported": len(deducted)},
+                    [r.event_id for r in deducted],
+                    item=item,
+                    period=period,
+                    raters=[r.payload.rater for r in deducted],
+                )
+            )
     return out
 
 
@@ -348,29 +520,42 @@ def cond_divergence(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | N
 
 def describe_divergence(o: Observation, c: Contract | None) -> Described:
     scores = " / ".join(fmt(s) for _, s in o.info["scores"])
-    return (f"{_vendor(c)}：{_period_of(o.info['period'])}考核“{o.info['item']}”（满分 {fmt(o.info['maximum'])} 分），"
-            f"{len(o.info['scores'])} 位评价者分别给出 {scores} 分，差异较大且未说明打分依据。",
-            scores, "各评价者按同一依据打分，差异有据可查")
+    return (
+        f"{_vendor(c)}：{_period_of(o.info['period'])}考核“{o.info['item']}”（满分 {fmt(o.info['maximum'])} 分），"
+        f"{len(o.info['scores'])} 位评价者分别给出 {scores} 分，差异较大且未说明打分依据。",
+        scores,
+        "各评价者按同一依据打分，差异有据可查",
+    )
 
 
 def describe_off_rule(o: Observation, c: Contract | None) -> Described:
     off = "、".join(f"{rater}扣 {fmt(d)} 分" for rater, d in o.info["off"])
     allowed = "、".join(fmt(a) for a in o.info["allowed"])
-    return (f"{_vendor(c)}：{_period_of(o.info['period'])}考核“{o.info['item']}”未按考核规则打分（{off}），"
-            f"规则只允许扣 {allowed} 分。", off, f"扣分 ∈ {{{allowed}}}")
+    return (
+        f"{_vendor(c)}：{_period_of(o.info['period'])}考核“{o.info['item']}”未按考核规则打分（{off}），"
+        f"规则只允许扣 {allowed} 分。",
+        off,
+        f"扣分 ∈ {{{allowed}}}",
+    )
 
 
 def describe_attendance(o: Observation, c: Contract | None) -> Described:
     staff = sorted({x[0] for x in o.info["late"]})
-    return (f"{_vendor(c)}：{_period_of(o.info['period'])}打卡记录显示 {len(staff)} 名驻场人员共迟到 "
-            f"{o.fields['late']} 次，但考核“{o.info['item']}”给了满分，评分与佐证材料相矛盾。",
-            f"迟到 {o.fields['late']} 次、得满分", "按迟到次数扣分")
+    return (
+        f"{_vendor(c)}：{_period_of(o.info['period'])}打卡记录显示 {len(staff)} 名驻场人员共迟到 "
+        f"{o.fields['late']} 次，但考核“{o.info['item']}”给了满分，评分与佐证材料相矛盾。",
+        f"迟到 {o.fields['late']} 次、得满分",
+        "按迟到次数扣分",
+    )
 
 
 def describe_unsupported(o: Observation, c: Contract | None) -> Described:
-    return (f"{_vendor(c)}：{_period_of(o.info['period'])}考核“{o.info['item']}”有扣分"
-            f"（{'、'.join(o.info['raters'])}），但未提供任何佐证记录，扣分依据不足。",
-            f"{o.fields['unsupported']} 项扣分无记录", "扣分须附佐证记录")
+    return (
+        f"{_vendor(c)}：{_period_of(o.info['period'])}考核“{o.info['item']}”有扣分"
+        f"（{'、'.join(o.info['raters'])}），但未提供任何佐证记录，扣分依据不足。",
+        f"{o.fields['unsupported']} 项扣分无记录",
+        "扣分须附佐证记录",
+    )
 
 
 def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -384,16 +569,29 @@ def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observat
         except (MetricError, ValueError):
             continue
         actual = m.rate if m.rate is not None else m.value
-        out.append(_obs("score.contradicts_evidence", None, f"self:{p.indicator}",
-                        {"gap": _f(p.claimed_rate - actual)}, [row.event_id, *m.evidence],
-                        indicator=p.indicator, claimed=p.claimed_rate, actual=actual, detail=m.detail))
+        out.append(
+            _obs(
+                "score.contradicts_evidence",
+                None,
+                f"self:{p.indicator}",
+                {"gap": _f(p.claimed_rate - actual)},
+                [row.event_id, *m.evidence],
+                indicator=p.indicator,
+                claimed=p.claimed_rate,
+                actual=actual,
+                detail=m.detail,
+            )
+        )
     return out
 
 
 def describe_self_claim(o: Observation, c: Contract | None) -> Described:
-    return (f"自评表“{o.info['indicator']}”填报 {pct(o.info['claimed'])}，但佐证材料显示仅为 {pct(o.info['actual'])}"
-            f"（{o.info['detail']}），自评结果与佐证材料不符。",
-            pct(o.info["actual"]), f"自评填报 {pct(o.info['claimed'])}")
+    return (
+        f"自评表“{o.info['indicator']}”填报 {pct(o.info['claimed'])}，但佐证材料显示仅为 {pct(o.info['actual'])}"
+        f"（{o.info['detail']}），自评结果与佐证材料不符。",
+        pct(o.info["actual"]),
+        f"自评填报 {pct(o.info['claimed'])}",
+    )
 
 
 def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -405,10 +603,18 @@ def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Obser
     missing = sorted(set(approved) - set(rows))
     extra = sorted(set(rows) - set(approved))
     changed = sorted(n for n in set(approved) & set(rows) if rows[n].payload.target not in (None, approved[n].target))
-    return [_obs("self_eval.table_mismatch", c, "table",
-                 {"differences": len(missing) + len(extra) + len(changed)},
-                 [r.event_id for r in rows.values()], missing=missing, extra=extra,
-                 changed=[(n, approved[n].target, rows[n].payload.target) for n in changed])]
+    return [
+        _obs(
+            "self_eval.table_mismatch",
+            c,
+            "table",
+            {"differences": len(missing) + len(extra) + len(changed)},
+            [r.event_id for r in rows.values()],
+            missing=missing,
+            extra=extra,
+            changed=[(n, approved[n].target, rows[n].payload.target) for n in changed],
+        )
+    ]
 
 
 def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
@@ -419,8 +625,11 @@ def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
         parts.append("自评表新增了目标表中没有的" + "、".join(f"“{n}”" for n in o.info["extra"]))
     if o.info["changed"]:
         parts.append("指标值被调整：" + "；".join(f"“{n}”由 {a} 改为 {b}" for n, a, b in o.info["changed"]))
-    return (f"{_vendor(c)}：绩效自评表与批复的绩效目标表不一致：" + "；".join(parts) + "。",
-            f"{o.fields['differences']} 处差异", "自评指标与批复目标表一致")
+    return (
+        f"{_vendor(c)}：绩效自评表与批复的绩效目标表不一致：" + "；".join(parts) + "。",
+        f"{o.fields['differences']} 处差异",
+        "自评指标与批复目标表一致",
+    )
 
 
 # ---------------------------------------------------------------- faults (12)
@@ -430,17 +639,28 @@ def observe_faults(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     out = []
     breaches = [f for f in ctx.fault_measures(c) if f.breached]
-    out.append(_obs("fault.sla_breach", c, "sla", {"breaches": len(breaches)}, [f.event_id for f in breaches],
-                    breaches=breaches))
+    out.append(
+        _obs(
+            "fault.sla_breach", c, "sla", {"breaches": len(breaches)}, [f.event_id for f in breaches], breaches=breaches
+        )
+    )
     if c.mtbf_hours_min is not None:
         m = ctx.mtbf(c)
         # Without an internal failure the window is only a lower bound: nothing to conclude.
         failures = sum(
             1 for (cid, _), r in ctx.ledger.incidents.items() if cid == c.id and r.payload.cause == "internal"
         )
-        out.append(_obs("fault.mtbf_below_target", c, "mtbf", {"hours": _f(m.value), "failures": failures},
-                        list(m.evidence),
-                        actual=m.actual, detail=m.detail))
+        out.append(
+            _obs(
+                "fault.mtbf_below_target",
+                c,
+                "mtbf",
+                {"hours": _f(m.value), "failures": failures},
+                list(m.evidence),
+                actual=m.actual,
+                detail=m.detail,
+            )
+        )
     return out
 
 
@@ -448,15 +668,29 @@ def describe_sla(o: Observation, c: Contract | None) -> Described:
     parts = "；".join(
         f"{f.ticket}（{f.severity}）{MEASURE_LABEL[f.measure]}"
         + (f"用时 {fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日仍未完成")
-        + f"，超过 {fmt(f.limit, 0)} 分钟时限" for f in o.info["breaches"][:8])
-    return (f"{_vendor(c)}：{o.fields['breaches']} 项故障处理超出 SLA 时限：{parts}。",
-            f"超时 {o.fields['breaches']} 项", "按故障级别在时限内响应、到场、修复")
+        + f"，超过 {fmt(f.limit, 0)} 分钟时限"
+        for f in o.info["breaches"][:8]
+    )
+    return (
+        f"{_vendor(c)}：{o.fields['breaches']} 项故障处理超出 SLA 时限：{parts}。",
+        f"超时 {o.fields['breaches']} 项",
+        "按故障级别在时限内响应、到场、修复",
+    )
+
+
+def cond_mtbf(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
+    if c is None or c.mtbf_hours_min is None:
+        return None
+    return {"$and": [{"$lt": {"hours": _f(c.mtbf_hours_min)}}, {"$gt": {"failures": 0}}]}
 
 
 def describe_mtbf(o: Observation, c: Contract | None) -> Described:
     assert c is not None and c.mtbf_hours_min is not None
-    return (f"{_vendor(c)}：{o.info['detail']}，未达到 ≥{fmt(c.mtbf_hours_min, 0)}h 的指标值。",
-            o.info["actual"], f"≥{fmt(c.mtbf_hours_min, 0)}h")
+    return (
+        f"{_vendor(c)}：{o.info['detail']}，未达到 ≥{fmt(c.mtbf_hours_min, 0)}h 的指标值。",
+        o.info["actual"],
+        f"≥{fmt(c.mtbf_hours_min, 0)}h",
+    )
 
 
 # ---------------------------------------------------------------- budget (13)
@@ -477,25 +711,53 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
         spent, s_ids = led.budget_sum("spent", cid)
         scope = cid or "all"
         if adjustment:
-            out.append(Observation("budget.adjustment_rate_high", None, f"adj:{scope}",
-                                   {"rate": _f(abs(adjustment) / approved)}, sorted(a_ids + adj_ids),
-                                   {"label": label, "approved": approved, "adjustment": adjustment}))
+            out.append(
+                Observation(
+                    "budget.adjustment_rate_high",
+                    None,
+                    f"adj:{scope}",
+                    {"rate": _f(abs(adjustment) / approved)},
+                    sorted(a_ids + adj_ids),
+                    {"label": label, "approved": approved, "adjustment": adjustment},
+                )
+            )
         basis = approved + adjustment
         if spent and basis and cid is not None:
-            out.append(Observation("budget.execution_rate_low", None, f"exec:{scope}", {"rate": _f(spent / basis)},
-                                   sorted(a_ids + adj_ids + s_ids),
-                                   {"label": label, "basis": basis, "spent": spent}))
+            out.append(
+                Observation(
+                    "budget.execution_rate_low",
+                    None,
+                    f"exec:{scope}",
+                    {"rate": _f(spent / basis)},
+                    sorted(a_ids + adj_ids + s_ids),
+                    {"label": label, "basis": basis, "spent": spent},
+                )
+            )
         if arrived:
-            out.append(Observation("budget.arrival_rate_low", None, f"arr:{scope}", {"rate": _f(arrived / approved)},
-                                   sorted(a_ids + arr_ids), {"label": label, "approved": approved, "arrived": arrived}))
+            out.append(
+                Observation(
+                    "budget.arrival_rate_low",
+                    None,
+                    f"arr:{scope}",
+                    {"rate": _f(arrived / approved)},
+                    sorted(a_ids + arr_ids),
+                    {"label": label, "approved": approved, "arrived": arrived},
+                )
+            )
     terms = led.definition.contracts.reporting
     for rec in led.unit_rates:
-        out.append(Observation("budget.unit_rate_above_ceiling", None, f"rate:{rec.event_id}",
-                               {"rate": _f(rec.payload.rate)}, [rec.event_id],
-                               {"p": rec.payload, "ceiling": terms.unit_rate_ceiling,
-                                "standard": terms.unit_rate_standard}))
-    for rec in led.calculations:
-        p = rec.payload
+        out.append(
+            Observation(
+                "budget.unit_rate_above_ceiling",
+                None,
+                f"rate:{rec.event_id}",
+                {"rate": _f(rec.payload.rate)},
+                [rec.event_id],
+                {"p": rec.payload, "ceiling": terms.unit_rate_ceiling, "standard": terms.unit_rate_standard},
+            )
+        )
+    for calc in led.calculations:
+        p = calc.payload
         computed = Decimal(1)
         if p.operation == "product":
             for x in p.factors:
@@ -503,45 +765,70 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
         else:
             computed = sum(p.factors, Decimal(0))
         rounded = computed.quantize(Decimal(1).scaleb(-p.precision))
-        out.append(Observation("budget.calculation_slip", None, f"calc:{rec.event_id}",
-                               {"diff": _f(abs(rounded - p.stated_result))}, [rec.event_id],
-                               {"p": p, "computed": rounded}))
+        out.append(
+            Observation(
+                "budget.calculation_slip",
+                None,
+                f"calc:{calc.event_id}",
+                {"diff": _f(abs(rounded - p.stated_result))},
+                [calc.event_id],
+                {"p": p, "computed": rounded},
+            )
+        )
     return out
 
 
 def describe_adjustment(o: Observation, c: Contract | None) -> Described:
     i = o.info
-    return (f"{i['label']}：批复预算 {fmt(i['approved'], 3)} 万元，调整 {fmt(i['adjustment'], 3)} 万元，"
-            f"预算调整率 {pct(Decimal(str(o.fields['rate'])))}，预算编制与实际实施周期不匹配。",
-            pct(Decimal(str(o.fields["rate"]))), "预算调整率不超过规定比例")
+    return (
+        f"{i['label']}：批复预算 {fmt(i['approved'], 3)} 万元，调整 {fmt(i['adjustment'], 3)} 万元，"
+        f"预算调整率 {pct(Decimal(str(o.fields['rate'])))}，预算编制与实际实施周期不匹配。",
+        pct(Decimal(str(o.fields["rate"]))),
+        "预算调整率不超过规定比例",
+    )
 
 
 def describe_execution(o: Observation, c: Contract | None) -> Described:
     i = o.info
-    return (f"{i['label']}：调整后预算 {fmt(i['basis'], 3)} 万元，实际支出 {fmt(i['spent'], 3)} 万元，"
-            f"预算执行率 {pct(Decimal(str(o.fields['rate'])))}。", pct(Decimal(str(o.fields["rate"]))), "100%")
+    return (
+        f"{i['label']}：调整后预算 {fmt(i['basis'], 3)} 万元，实际支出 {fmt(i['spent'], 3)} 万元，"
+        f"预算执行率 {pct(Decimal(str(o.fields['rate'])))}。",
+        pct(Decimal(str(o.fields["rate"]))),
+        "100%",
+    )
 
 
 def describe_arrival(o: Observation, c: Contract | None) -> Described:
     i = o.info
-    return (f"{i['label']}：全年预算 {fmt(i['approved'], 3)} 万元，实际到位 {fmt(i['arrived'], 3)} 万元，"
-            f"资金到位率 {pct(Decimal(str(o.fields['rate'])))}。", pct(Decimal(str(o.fields["rate"]))), "资金及时足额到位")
+    return (
+        f"{i['label']}：全年预算 {fmt(i['approved'], 3)} 万元，实际到位 {fmt(i['arrived'], 3)} 万元，"
+        f"资金到位率 {pct(Decimal(str(o.fields['rate'])))}。",
+        pct(Decimal(str(o.fields["rate"]))),
+        "资金及时足额到位",
+    )
 
 
 def describe_unit_rate(o: Observation, c: Contract | None) -> Described:
     p = o.info["p"]
     ceiling = o.info["ceiling"]
-    return (f"“{p.module}”按 {fmt(p.rate)} 万元/人月测算，超出{o.info['standard'] or '标准'}的最高人月费率"
-            f" {fmt(ceiling)} 万元/人月。", f"{fmt(p.rate)} 万元/人月", f"≤{fmt(ceiling)} 万元/人月")
+    return (
+        f"“{p.module}”按 {fmt(p.rate)} 万元/人月测算，超出{o.info['standard'] or '标准'}的最高人月费率"
+        f" {fmt(ceiling)} 万元/人月。",
+        f"{fmt(p.rate)} 万元/人月",
+        f"≤{fmt(ceiling)} 万元/人月",
+    )
 
 
 def describe_slip(o: Observation, c: Contract | None) -> Described:
     p = o.info["p"]
     sym = "×" if p.operation == "product" else "+"
     expr = sym.join(fmt(x, 4) for x in p.factors)
-    return (f"{p.description}：{expr} 应为 {fmt(o.info['computed'], p.precision)}，文件中写作 "
-            f"{fmt(p.stated_result, p.precision)}，存在计算错误。",
-            fmt(p.stated_result, p.precision), fmt(o.info["computed"], p.precision))
+    return (
+        f"{p.description}：{expr} 应为 {fmt(o.info['computed'], p.precision)}，文件中写作 "
+        f"{fmt(p.stated_result, p.precision)}，存在计算错误。",
+        fmt(p.stated_result, p.precision),
+        fmt(o.info["computed"], p.precision),
+    )
 
 
 # ---------------------------------------------------------------- payment and assessment design (14)
@@ -554,37 +841,65 @@ def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]
         full = min((r.min_score for r in c.payment_rules if r.pay_fraction >= 1), default=None)
         floor = min(c.payment_rules, key=lambda r: r.min_score)
         if full is not None:
-            out.append(_obs("payment.weak_rule", c, "full", {"full_pay_score": _f(full), "floor_pay": 0}, [],
-                            full=full, floor=floor))
+            out.append(
+                _obs(
+                    "payment.weak_rule",
+                    c,
+                    "full",
+                    {"full_pay_score": _f(full), "floor_pay": 0},
+                    [],
+                    full=full,
+                    floor=floor,
+                )
+            )
         if floor.pay_fraction > 0:
-            out.append(_obs("payment.weak_rule", c, "floor", {"full_pay_score": 100, "floor_pay": _f(floor.pay_fraction)},
-                            [], full=full, floor=floor))
+            out.append(
+                _obs(
+                    "payment.weak_rule",
+                    c,
+                    "floor",
+                    {"full_pay_score": 100, "floor_pay": _f(floor.pay_fraction)},
+                    [],
+                    full=full,
+                    floor=floor,
+                )
+            )
     for item in c.assessment_items:
         if item.max_deduction is None:
             continue
         floor_share = (item.max_score - item.max_deduction) / item.max_score
-        out.append(_obs("assessment.cap_too_low", c, f"cap:{item.item}", {"floor_share": _f(floor_share)}, [],
-                        item=item))
+        out.append(
+            _obs("assessment.cap_too_low", c, f"cap:{item.item}", {"floor_share": _f(floor_share)}, [], item=item)
+        )
     return out
 
 
 def describe_payment(o: Observation, c: Contract | None) -> Described:
     if o.key == "full":
-        return (f"{_vendor(c)}：合同约定考核得分 ≥{fmt(o.info['full'])} 分即全额支付当期费用，"
-                f"供应商只需按 {fmt(o.info['full'])}% 的程度履约即可收到全款，付款标准过低。",
-                f"≥{fmt(o.info['full'])} 分全额支付", "全额支付门槛与合同履约要求相符")
+        return (
+            f"{_vendor(c)}：合同约定考核得分 ≥{fmt(o.info['full'])} 分即全额支付当期费用，"
+            f"供应商只需按 {fmt(o.info['full'])}% 的程度履约即可收到全款，付款标准过低。",
+            f"≥{fmt(o.info['full'])} 分全额支付",
+            "全额支付门槛与合同履约要求相符",
+        )
     floor = o.info["floor"]
-    return (f"{_vendor(c)}：合同约定考核得分低于 {fmt(min(r.min_score for r in c.payment_rules if r.min_score > 0) if c else 0)}"
-            f" 分仍支付当期 {pct(floor.pay_fraction, 0)} 费用，服务严重不达标时仍可获得大部分款项。",
-            f"最低支付 {pct(floor.pay_fraction, 0)}", "严重不达标时不予支付或大幅扣减")
+    return (
+        f"{_vendor(c)}：合同约定考核得分低于 {fmt(min(r.min_score for r in c.payment_rules if r.min_score > 0) if c else Decimal(0))}"
+        f" 分仍支付当期 {pct(floor.pay_fraction, 0)} 费用，服务严重不达标时仍可获得大部分款项。",
+        f"最低支付 {pct(floor.pay_fraction, 0)}",
+        "严重不达标时不予支付或大幅扣减",
+    )
 
 
 def describe_cap(o: Observation, c: Contract | None) -> Described:
     item = o.info["item"]
     share = Decimal(str(o.fields["floor_share"]))
-    return (f"{_vendor(c)}：考核项“{item.item}”分值 {fmt(item.max_score)} 分，每期最多扣 {fmt(item.max_deduction)} 分，"
-            f"即使完全未完成也可获得该项 {pct(share, 0)} 的得分，考核力度不足。",
-            f"最低得分率 {pct(share, 0)}", "未完成时该项不得分")
+    return (
+        f"{_vendor(c)}：考核项“{item.item}”分值 {fmt(item.max_score)} 分，每期最多扣 {fmt(item.max_deduction)} 分，"
+        f"即使完全未完成也可获得该项 {pct(share, 0)} 的得分，考核力度不足。",
+        f"最低得分率 {pct(share, 0)}",
+        "未完成时该项不得分",
+    )
 
 
 # ---------------------------------------------------------------- surveys (15), documents (17)
@@ -599,16 +914,29 @@ def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]
         levels = ctx.survey_levels(duty.survey)
         missing = [lvl for lvl in duty.required_levels if levels.get(lvl, 0) < max(1, duty.min_responses)]
         ids = [i for (sid, _, _), t in ctx.ledger.surveys.items() if duty.survey in (None, sid) for i in t.ids]
-        out.append(_obs("survey.coverage_gap", c, f"survey:{index}", {"missing": len(missing)}, ids,
-                        missing=missing, levels=dict(levels), required=duty.required_levels))
+        out.append(
+            _obs(
+                "survey.coverage_gap",
+                c,
+                f"survey:{index}",
+                {"missing": len(missing)},
+                ids,
+                missing=missing,
+                levels=dict(levels),
+                required=duty.required_levels,
+            )
+        )
     return out
 
 
 def describe_survey(o: Observation, c: Contract | None) -> Described:
     got = "、".join(f"{k}级 {v} 份" for k, v in sorted(o.info["levels"].items())) or "无问卷"
-    return (f"{_vendor(c)}：合同要求开展{'、'.join(o.info['required'])}三级用户满意度调查，实际回收问卷为{got}，"
-            f"未收集{'、'.join(o.info['missing'])}级用户的评价，调查覆盖面不足。",
-            got, "、".join(o.info["required"]) + " 各级均有样本")
+    return (
+        f"{_vendor(c)}：合同要求开展{'、'.join(o.info['required'])}三级用户满意度调查，实际回收问卷为{got}，"
+        f"未收集{'、'.join(o.info['missing'])}级用户的评价，调查覆盖面不足。",
+        got,
+        "、".join(o.info["required"]) + " 各级均有样本",
+    )
 
 
 def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -618,8 +946,8 @@ def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observatio
             if len(s.sections) >= 3:
                 docs.append((cid, did, s))
     out = []
-    for i, (ca, da, sa) in enumerate(docs):
-        for cb, db, sb in docs[i + 1:]:
+    for i, (ca, _, sa) in enumerate(docs):
+        for cb, _, sb in docs[i + 1 :]:
             if ca == cb:
                 continue
             a, b = set(sa.sections), set(sb.sections)
@@ -628,19 +956,28 @@ def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observatio
                 first, second = sorted([(ca, sa), (cb, sb)], key=lambda x: x[1].event_id)
                 names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
                 common = [x for x in first[1].sections if x in (a & b)]
-                out.append(Observation("documents.near_duplicate", None, f"{first[1].event_id}~{second[1].event_id}",
-                                       {"similarity": round(sim, 4)}, [sa.event_id, sb.event_id],
-                                       {"a": (names[first[0]], first[1]), "b": (names[second[0]], second[1]),
-                                        "common": common}))
+                out.append(
+                    Observation(
+                        "documents.near_duplicate",
+                        None,
+                        f"{first[1].event_id}~{second[1].event_id}",
+                        {"similarity": round(sim, 4)},
+                        [sa.event_id, sb.event_id],
+                        {"a": (names[first[0]], first[1]), "b": (names[second[0]], second[1]), "common": common},
+                    )
+                )
     return out
 
 
 def describe_documents(o: Observation, c: Contract | None) -> Described:
     (ca, sa), (cb, sb) = o.info["a"], o.info["b"]
     common = "、".join(o.info["common"][:8])
-    return (f"{ca}提交的《{sa.title}》与{cb}提交的《{sb.title}》框架和主要内容基本一致"
-            f"（相同章节 {len(o.info['common'])} 个：{common}），两个合同的成果物存在重叠，责任归属有待明确。",
-            f"章节重合度 {pct(Decimal(str(o.fields['similarity'])), 0)}", "各合同交付物相互独立")
+    return (
+        f"{ca}提交的《{sa.title}》与{cb}提交的《{sb.title}》框架和主要内容基本一致"
+        f"（相同章节 {len(o.info['common'])} 个：{common}），两个合同的成果物存在重叠，责任归属有待明确。",
+        f"章节重合度 {pct(Decimal(str(o.fields['similarity'])), 0)}",
+        "各合同交付物相互独立",
+    )
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -665,62 +1002,162 @@ def gt0(name: str) -> Callable[[Contract | None, ReportingTerms], dict[str, Any]
     return lambda c, t: {"$gt": {name: 0}}
 
 
-def _when(pred: Callable[[Contract], bool], cond: Callable[[Contract | None, ReportingTerms], dict[str, Any]]
-          ) -> Callable[[Contract | None, ReportingTerms], dict[str, Any] | None]:
+def _when(
+    pred: Callable[[Contract], bool], cond: Callable[[Contract | None, ReportingTerms], dict[str, Any]]
+) -> Callable[[Contract | None, ReportingTerms], dict[str, Any] | None]:
     return lambda c, t: cond(c, t) if c is not None and pred(c) else None
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("staff.names_mismatch", 1, "high", observe_names,
-         _when(lambda c: bool(c.staffing.committed), gt0("unmatched")), describe_names),
-    Rule("staff.required_role_absent", 2, "high", observe_required_roles,
-         lambda c, t: {"$lt": {"present": 1}}, describe_required_role),
+    Rule(
+        "staff.names_mismatch",
+        1,
+        "high",
+        observe_names,
+        _when(lambda c: bool(c.staffing.committed), gt0("unmatched")),
+        describe_names,
+    ),
+    Rule(
+        "staff.required_role_absent",
+        2,
+        "high",
+        observe_required_roles,
+        lambda c, t: {"$lt": {"present": 1}},
+        describe_required_role,
+    ),
     Rule("staff.role_mix_deviation", 3, "medium", observe_role_mix, gt0("deviating"), describe_role_mix),
     Rule("staff.qualification_shortfall", 4, "high", observe_experience, cond_experience, describe_experience),
     Rule("staff.onsite_period_incomplete", 5, "high", observe_coverage, cond_coverage, describe_coverage),
     Rule("training.below_duty", 6, "medium", observe_training, gt0("shortfall"), describe_training),
-    Rule("deliverable.count_below_due", 7, "medium", observe_deliverables,
-         lambda c, t: {"$and": [{"$gt": {"shortfall": 0}}, {"$gt": {"delivered": 0}}]}, describe_count_below_due),
-    Rule("evidence.obligation_unproven", 11, "high", lambda ctx, c: [],
-         lambda c, t: {"$and": [{"$gt": {"due": 0}}, {"$lt": {"proof": 1}}]}, describe_unproven),
+    Rule(
+        "deliverable.count_below_due",
+        7,
+        "medium",
+        observe_deliverables,
+        lambda c, t: {"$and": [{"$gt": {"shortfall": 0}}, {"$gt": {"delivered": 0}}]},
+        describe_count_below_due,
+    ),
+    Rule(
+        "evidence.obligation_unproven",
+        11,
+        "high",
+        lambda ctx, c: [],
+        lambda c, t: {"$and": [{"$gt": {"due": 0}}, {"$lt": {"proof": 1}}]},
+        describe_unproven,
+    ),
     Rule("deliverable.late", 8, "medium", lambda ctx, c: [], gt0("late"), describe_late),
     Rule("deliverable.below_target", 7, "medium", observe_targets, gt0("shortfall"), describe_below_target),
-    Rule("targets.not_prorated", 7, "low", lambda ctx, c: [],
-         lambda c, t: {"$and": [{"$gt": {"excess": 0}}, {"$lt": {"fraction": 1}}]}, describe_not_prorated),
+    Rule(
+        "targets.not_prorated",
+        7,
+        "low",
+        lambda ctx, c: [],
+        lambda c, t: {"$and": [{"$gt": {"excess": 0}}, {"$lt": {"fraction": 1}}]},
+        describe_not_prorated,
+    ),
     Rule("inspection.late", 8, "medium", observe_inspections, gt0("late"), describe_inspection_late),
     Rule("inspection.below_plan", 7, "medium", lambda ctx, c: [], gt0("shortfall"), describe_inspection_short),
-    Rule("score.contradicts_attendance", 9, "high", observe_assessments,
-         lambda c, t: {"$and": [{"$gt": {"full": 0}}, {"$gt": {"late": 0}}]}, describe_attendance),
+    Rule(
+        "score.contradicts_attendance",
+        9,
+        "high",
+        observe_assessments,
+        lambda c, t: {"$and": [{"$gt": {"full": 0}}, {"$gt": {"late": 0}}]},
+        describe_attendance,
+    ),
     Rule("assessment.rater_divergence", 10, "medium", lambda ctx, c: [], cond_divergence, describe_divergence),
     Rule("assessment.deduction_off_rule", 10, "medium", lambda ctx, c: [], gt0("off"), describe_off_rule),
     Rule("evidence.unsupported_deduction", 11, "medium", lambda ctx, c: [], gt0("unsupported"), describe_unsupported),
-    Rule("score.contradicts_evidence", 9, "high", observe_self_claims,
-         lambda c, t: {"$gt": {"gap": 0.0001}}, describe_self_claim, per_contract=False),
-    Rule("self_eval.table_mismatch", 16, "medium", observe_table_mismatch, gt0("differences"),
-         describe_table_mismatch),
+    Rule(
+        "score.contradicts_evidence",
+        9,
+        "high",
+        observe_self_claims,
+        lambda c, t: {"$gt": {"gap": 0.0001}},
+        describe_self_claim,
+        per_contract=False,
+    ),
+    Rule("self_eval.table_mismatch", 16, "medium", observe_table_mismatch, gt0("differences"), describe_table_mismatch),
     Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
-    Rule("fault.mtbf_below_target", 12, "medium", lambda ctx, c: [],
-         _when(lambda c: c.mtbf_hours_min is not None,
-               lambda c, t: {"$and": [{"$lt": {"hours": _f(c.mtbf_hours_min or 0)}}, {"$gt": {"failures": 0}}]}),
-         describe_mtbf),
-    Rule("budget.adjustment_rate_high", 13, "medium", observe_budget,
-         lambda c, t: {"$gt": {"rate": _f(t.max_adjustment_rate)}}, describe_adjustment, per_contract=False),
-    Rule("budget.execution_rate_low", 13, "low", lambda ctx, c: [],
-         lambda c, t: {"$lt": {"rate": _f(t.min_execution_rate)}}, describe_execution, per_contract=False),
-    Rule("budget.arrival_rate_low", 13, "medium", lambda ctx, c: [],
-         lambda c, t: {"$lt": {"rate": _f(t.min_arrival_rate)}}, describe_arrival, per_contract=False),
-    Rule("budget.unit_rate_above_ceiling", 13, "medium", lambda ctx, c: [],
-         lambda c, t: None if t.unit_rate_ceiling is None else {"$gt": {"rate": _f(t.unit_rate_ceiling)}},
-         describe_unit_rate, per_contract=False),
-    Rule("budget.calculation_slip", 13, "medium", lambda ctx, c: [], lambda c, t: {"$gt": {"diff": 0}},
-         describe_slip, per_contract=False),
-    Rule("payment.weak_rule", 14, "medium", observe_payment,
-         lambda c, t: {"$or": [{"$lt": {"full_pay_score": 90}}, {"$gt": {"floor_pay": 0}}]}, describe_payment),
-    Rule("assessment.cap_too_low", 14, "medium", lambda ctx, c: [],
-         lambda c, t: {"$gte": {"floor_share": 0.5}}, describe_cap),
+    Rule(
+        "fault.mtbf_below_target",
+        12,
+        "medium",
+        lambda ctx, c: [],
+        cond_mtbf,
+        describe_mtbf,
+    ),
+    Rule(
+        "budget.adjustment_rate_high",
+        13,
+        "medium",
+        observe_budget,
+        lambda c, t: {"$gt": {"rate": _f(t.max_adjustment_rate)}},
+        describe_adjustment,
+        per_contract=False,
+    ),
+    Rule(
+        "budget.execution_rate_low",
+        13,
+        "low",
+        lambda ctx, c: [],
+        lambda c, t: {"$lt": {"rate": _f(t.min_execution_rate)}},
+        describe_execution,
+        per_contract=False,
+    ),
+    Rule(
+        "budget.arrival_rate_low",
+        13,
+        "medium",
+        lambda ctx, c: [],
+        lambda c, t: {"$lt": {"rate": _f(t.min_arrival_rate)}},
+        describe_arrival,
+        per_contract=False,
+    ),
+    Rule(
+        "budget.unit_rate_above_ceiling",
+        13,
+        "medium",
+        lambda ctx, c: [],
+        lambda c, t: None if t.unit_rate_ceiling is None else {"$gt": {"rate": _f(t.unit_rate_ceiling)}},
+        describe_unit_rate,
+        per_contract=False,
+    ),
+    Rule(
+        "budget.calculation_slip",
+        13,
+        "medium",
+        lambda ctx, c: [],
+        lambda c, t: {"$gt": {"diff": 0}},
+        describe_slip,
+        per_contract=False,
+    ),
+    Rule(
+        "payment.weak_rule",
+        14,
+        "medium",
+        observe_payment,
+        lambda c, t: {"$or": [{"$lt": {"full_pay_score": 90}}, {"$gt": {"floor_pay": 0}}]},
+        describe_payment,
+    ),
+    Rule(
+        "assessment.cap_too_low",
+        14,
+        "medium",
+        lambda ctx, c: [],
+        lambda c, t: {"$gte": {"floor_share": 0.5}},
+        describe_cap,
+    ),
     Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey),
-    Rule("documents.near_duplicate", 17, "low", observe_documents,
-         lambda c, t: {"$gte": {"similarity": _f(t.duplicate_similarity)}}, describe_documents, per_contract=False),
+    Rule(
+        "documents.near_duplicate",
+        17,
+        "low",
+        observe_documents,
+        lambda c, t: {"$gte": {"similarity": _f(t.duplicate_similarity)}},
+        describe_documents,
+        per_contract=False,
+    ),
 )
 
 RULES_BY_ID = {r.id: r for r in RULES}

@@ -21,6 +21,7 @@ durable_rules 2.0.28 has hazards that would corrupt findings silently; each is g
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import sys
@@ -167,10 +168,8 @@ class RulesEngine:
         raise HashCollision("could not allocate a session id without a hash collision")
 
     def _close_session(self, ruleset: str, sid: str) -> None:
-        try:
+        with contextlib.suppress(Exception):  # a session that never got a fact has no state
             self._host.delete_state(ruleset, sid)
-        except Exception:  # a session that never got a fact has no state
-            pass
         self._live[ruleset].pop(fnv1a_32(sid), None)
 
     def live_sessions(self, ruleset: str) -> int:
@@ -186,12 +185,16 @@ class RulesEngine:
             registered.sink.clear()
             registered.errors.clear()
             try:
-                fact_hashes: dict[int, str] = {}
+                # Engine-side fact ids are ours: unique by hash within the session, mapped back to the
+                # caller's facts so firings never show them.
+                originals: dict[str, dict[str, Any]] = {}
+                fact_hashes: set[int] = set()
                 for index, fact in enumerate(facts):
                     fid = str(fact.get("id") or f"f{index}")
                     while fnv1a_32(fid) in fact_hashes:
                         fid += "~"
-                    fact_hashes[fnv1a_32(fid)] = fid
+                    fact_hashes.add(fnv1a_32(fid))
+                    originals[fid] = fact
                     body = {**fact, "id": fid, "sid": sid}
                     try:
                         self._host.assert_fact(ruleset, body)
@@ -202,7 +205,7 @@ class RulesEngine:
                 self._drain(ruleset)
                 if registered.errors:
                     raise RuleActionError(f"{len(registered.errors)} rule action(s) failed") from registered.errors[0]
-                firings = list(registered.sink)
+                firings = [Firing(f.rule, originals[f.fact["id"]]) for f in registered.sink]
             finally:
                 registered.sink.clear()
                 self._close_session(ruleset, sid)

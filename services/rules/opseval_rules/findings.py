@@ -28,9 +28,7 @@ def compile_ruleset(definition: ProjectDefinition) -> tuple[CompiledRule, ...]:
                 continue
             scope = contract.id if contract else NO_CONTRACT
             name = re.sub(r"[^A-Za-z0-9_]", "_", f"{rule.id}__{scope}")
-            compiled.append(
-                CompiledRule(name, {"$and": [{"t": rule.id}, {"c": scope}, condition]})
-            )
+            compiled.append(CompiledRule(name, {"$and": [{"t": rule.id}, {"c": scope}, condition]}))
     return tuple(compiled)
 
 

@@ -9,7 +9,7 @@ and keeps every digit of exact deductions such as 6 − 3 × 2.5% = 5.925).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
 
 from opseval_shared.indicators import (
@@ -61,7 +61,12 @@ def band_fraction(bands: tuple[Band, ...], value: Decimal) -> tuple[Decimal, Ban
 
 def _bands_text(bands: tuple[Band, ...]) -> str:
     ordered = sorted(bands, key=lambda b: b.min, reverse=True)
-    return "；".join(f"≥{pct(b.min, 0)} 得 {pct(b.fraction, 0)}" for b in ordered) + "；其余不得分"
+    return "；".join(f"≥{_pct_short(b.min)} 得 {_pct_short(b.fraction)}" for b in ordered) + "；其余不得分"
+
+
+def _pct_short(value: Decimal) -> str:
+    """A percentage with only the digits it has: 0.975 → 97.5%, 0.9 → 90%."""
+    return f"{fmt(value * 100, 4)}%"
 
 
 def _compare(op: str, value: Decimal, target: Decimal) -> bool:
@@ -75,7 +80,7 @@ def _compare(op: str, value: Decimal, target: Decimal) -> bool:
 
 
 def _is_rate(m: Measurement) -> bool:
-    return m.unit == "%" or (m.rate is not None and m.value == m.rate)
+    return m.is_rate or m.unit == "%"
 
 
 def _show(m: Measurement, value: Decimal) -> str:
@@ -135,18 +140,27 @@ class Scorer:
         if isinstance(method, DeductionMethod):
             m = self.ctx.measure(method.metric)
             deduct = m.value * method.per_occurrence
-            if method.cap is not None:
-                deduct = min(deduct, method.cap)
+            arithmetic = f"{fmt(m.value)} × {fmt(method.per_occurrence, 6)}"
+            if method.cap is not None and deduct > method.cap:
+                deduct = method.cap
+                arithmetic += f"，封顶扣 {fmt(method.cap, 6)}"
             score = max(ZERO, w - deduct)
-            return LeafScore(score, m.actual,
-                             f"{fmt(w)} − {fmt(m.value)} × {fmt(method.per_occurrence)} = {fmt(score, 4)}（扣完为止）。"
-                             f"{m.detail}", list(m.evidence))
+            floor = "（扣完为止）" if w - deduct < 0 else ""
+            return LeafScore(
+                score,
+                m.actual,
+                f"{fmt(w)} − {arithmetic} = {fmt(score, 6)}{floor}。{m.detail}",
+                list(m.evidence),
+            )
         if isinstance(method, SlaMethod):
             m = self.ctx.measure(method.metric)
             score = max(ZERO, w - m.value * method.per_breach)
-            return LeafScore(score, m.actual,
-                             f"{fmt(w)} − 超时 {fmt(m.value)} 次 × {fmt(method.per_breach)} = {fmt(score, 4)}。{m.detail}",
-                             list(m.evidence))
+            return LeafScore(
+                score,
+                m.actual,
+                f"{fmt(w)} − 超时 {fmt(m.value)} 次 × {fmt(method.per_breach)} = {fmt(score, 4)}。{m.detail}",
+                list(m.evidence),
+            )
         if isinstance(method, TieredMethod | RateMethod):
             shares = getattr(method, "per_contract", ())
             if shares:
@@ -158,25 +172,39 @@ class Scorer:
                     fraction, _ = band_fraction(method.bands, m.value)
                     total += share.share * fraction
                     ids.extend(m.evidence)
-                    parts.append(f"{share.contract}：{m.actual}，得 {fmt(share.share)} × {pct(fraction, 2)} = "
-                                 f"{fmt(share.share * fraction, 4)}（{m.detail}）")
-                return LeafScore(total, "；".join(p.split("，得")[0] for p in parts),
-                                 "；".join(parts) + f"。分档：{_bands_text(method.bands)}", ids)
+                    parts.append(
+                        f"{share.contract}：{m.actual}，得 {fmt(share.share)} × {pct(fraction, 2)} = "
+                        f"{fmt(share.share * fraction, 4)}（{m.detail}）"
+                    )
+                return LeafScore(
+                    total,
+                    "；".join(p.split("，得")[0] for p in parts),
+                    "；".join(parts) + f"。分档：{_bands_text(method.bands)}",
+                    ids,
+                )
             m = self.ctx.measure(method.metric)
             fraction, _ = band_fraction(method.bands, m.value)
             score = w * fraction
-            return LeafScore(score, m.actual,
-                             f"{m.actual}，按分档（{_bands_text(method.bands)}）得 {fmt(w)} × {pct(fraction, 2)} = "
-                             f"{fmt(score, 4)}。{m.detail}", list(m.evidence))
+            return LeafScore(
+                score,
+                m.actual,
+                f"{m.actual}，按分档（{_bands_text(method.bands)}）得 {fmt(w)} × {pct(fraction, 2)} = "
+                f"{fmt(score, 4)}。{m.detail}",
+                list(m.evidence),
+            )
         if isinstance(method, ThresholdMethod):
             m = self.ctx.measure(method.metric)
             ok = _compare(method.op, m.value, method.target)
             fraction = ONE if ok else method.else_fraction
             score = w * fraction
-            target = _show(m, method.target)
-            verdict = "达标，得满分" if ok else f"未达标，得 {pct(fraction, 0)}"
-            return LeafScore(score, m.actual, f"实际 {_show(m, m.value)}，目标 {method.op}{target}，{verdict}"
-                             f" = {fmt(score, 4)}。{m.detail}", list(m.evidence))
+            shown_target = _show(m, method.target)
+            verdict = "达标，得满分" if ok else f"未达标，得 {_pct_short(fraction)}"
+            return LeafScore(
+                score,
+                m.actual,
+                f"实际 {_show(m, m.value)}，目标 {method.op}{shown_target}，{verdict} = {fmt(score, 4)}。{m.detail}",
+                list(m.evidence),
+            )
         raise TypeError(f"unknown scoring method on {node.id}")
 
     # ------------------------------------------------------------ tree
@@ -196,7 +224,10 @@ class Scorer:
             result = self.leaf(node)
             score = max(ZERO, min(result.score, node.weight))
             if node.precision is not None:
-                score = score.quantize(Decimal(1).scaleb(-node.precision), ROUND_HALF_UP)
+                step = Decimal(1).scaleb(-node.precision)
+                rounded = score.quantize(step, ROUND_HALF_UP)
+                # Rounding never lifts a leaf above its weight (2.25 at one decimal is 2.2, not 2.3).
+                score = rounded if rounded <= node.weight else score.quantize(step, ROUND_DOWN)
             method = node.method
             assert method is not None
             findings = self.findings_for(node)
@@ -204,14 +235,28 @@ class Scorer:
             if node.precision is not None:
                 explanation += f" 得分保留 {node.precision} 位小数：{fmt(score, node.precision)}。"
             return ScoredIndicator(
-                id=node.id, name=node.name, weight=node.weight, score=score, rate=_rate(score, node.weight),
-                method=method.type, target=node.target, actual=result.actual, explanation=explanation,
-                evidence=tuple(sorted(set(result.evidence))), findings=tuple(f.id for f in findings),
+                id=node.id,
+                name=node.name,
+                weight=node.weight,
+                score=score,
+                rate=_rate(score, node.weight),
+                method=method.type,
+                target=node.target,
+                actual=result.actual,
+                explanation=explanation,
+                evidence=tuple(sorted(set(result.evidence))),
+                findings=tuple(f.id for f in findings),
             )
         children = tuple(self.node(child) for child in node.children)
         score = sum((c.score for c in children), ZERO)
-        return ScoredIndicator(id=node.id, name=node.name, weight=node.weight, score=score,
-                               rate=_rate(score, node.weight), children=children)
+        return ScoredIndicator(
+            id=node.id,
+            name=node.name,
+            weight=node.weight,
+            score=score,
+            rate=_rate(score, node.weight),
+            children=children,
+        )
 
 
 def _rate(score: Decimal, weight: Decimal) -> Decimal:
@@ -236,7 +281,8 @@ def attach_findings(system: IndicatorSystem, findings: list[Finding]) -> list[Fi
             (
                 n
                 for n in leaves
-                if any(fnmatchcase(f.rule, p) for p in n.rules) and (n.contract is None or f.contract in (None, n.contract))
+                if any(fnmatchcase(f.rule, p) for p in n.rules)
+                and (n.contract is None or f.contract in (None, n.contract))
             ),
             None,
         )
