@@ -500,7 +500,95 @@ def guangzhou_2023() -> Bundle:
     return b
 
 
-BUILDERS = {"guangzhou-2023": guangzhou_2023, "guangzhou-2021": guangzhou_2021, "dongguan-2022": dongguan_2022}
+# ====================================================================== seed 004
+
+
+def urumqi_2023() -> Bundle:
+    b = Bundle("urumqi-2023", "urumqi-2023")
+    year = [d for d in days(date(2023, 1, 1), date(2023, 12, 31))]
+    # 2,969 inspections: six classes every day (365 each) and the A-building hall 414 times (workdays + extras)
+    for plan, label in (("room_daily", "14个机房温湿度、配电、消防、门禁"), ("network_daily", "路由器、核心及汇聚交换机"),
+                        ("security_daily", "安全设备策略和日志"), ("server_daily", "服务器运行状态、杀毒"),
+                        ("desktop_daily", "云桌面系统"), ("storage_daily", "存储设备读写性能")):
+        for n, d in enumerate(year):
+            b.add(f"inspections-{plan}.jsonl", f"ym-insp-{plan}-{d}", "inspection_done", ts(d, f"09:{n % 50:02d}"),
+                  {"plan": plan, "scope": label}, recorded=ts(d, "18:00"), source="ops-platform")
+    hall_days = workdays(date(2023, 1, 1), date(2023, 12, 31))
+    extra = hall_days[:: max(1, len(hall_days) // (414 - len(hall_days)))][: 414 - len(hall_days)]
+    for n, d in enumerate(hall_days + extra):
+        clock = "09:30" if n < len(hall_days) else "15:30"
+        b.add("inspections-hall.jsonl", f"ym-insp-hall-{n + 1:03d}", "inspection_done", ts(d, clock),
+              {"plan": "hall_workday", "scope": "排队叫号、信息发布、电子监察、开评标、音视频会议系统"},
+              recorded=ts(d, "18:00"), source="ops-platform")
+    for start, end in month_ends(2023, range(1, 13)):
+        sent = next_workday(end + timedelta(days=5))
+        for key, title in (("security_monthly", "安全月总结"), ("vulnerability_scan", "漏洞扫描服务报告")):
+            b.add("deliverables.jsonl", f"ym-{key}-{start:%Y%m}", "deliverable_submitted", ts(sent, "17:00"),
+                  {"deliverable": key, "title": f"{start.month}月{title}", "period_start": str(start),
+                   "period_end": str(end), "document_ref": f"{key}-{start:%Y%m}"}, source="doc-system")
+    for q in range(4):
+        start, end = month_ends(2023, range(q * 3 + 1, q * 3 + 4))[0][0], month_ends(2023, range(q * 3 + 3, q * 3 + 4))[0][1]
+        for k, device in enumerate(["精密空调", "UPS", "网络设备", "服务器", "存储设备", "安全设备", "光纤交换机", "A座信息化设备",
+                                    "设备网"], start=1):
+            b.add("deliverables.jsonl", f"ym-quarterly-{q + 1}-{k}", "deliverable_submitted",
+                  ts(next_workday(end + timedelta(days=10)), "16:00"),
+                  {"deliverable": "quarterly_service_report", "title": f"{device}季度服务报告（{q + 1}季度）",
+                   "period_start": str(start), "period_end": str(end), "document_ref": f"QSR-2023Q{q + 1}-{k}"},
+                  source="doc-system")
+    # 2,050 faults over the year, every one answered and fixed within its limits
+    for n in range(2050):
+        d = year[(n * 7) % len(year)]
+        opened = f"{9 + n % 9:02d}:{(n * 13) % 60:02d}"
+        security = n % 41 == 0
+        payload: dict[str, Any] = {"ticket": f"YM-2023-{n + 1:04d}", "severity": "security" if security else "fault",
+                                   "cause": "external",
+                                   "responded_at": add_minutes(d, opened, 3 + n % 7 if security else 5 + n % 20)}
+        if security:
+            payload["on_site_at"] = add_minutes(d, opened, 15 + n % 10)
+        payload["resolved_at"] = add_minutes(d, opened, 40 + n % 200)
+        b.add("incidents.jsonl", f"ym-inc-{n + 1:04d}", "incident", ts(d, opened), payload,
+              recorded=add_minutes(d, opened, 260), source="ops-platform")
+    for cls, count in (("precision_ac", 35), ("ups", 8), ("network", 697), ("server", 70), ("storage", 59),
+                       ("security", 40)):
+        b.add("assets.jsonl", f"ym-assets-{cls}", "asset_count", ts(date(2023, 12, 31), "17:00"),
+              {"asset_class": cls, "count": count}, source="cmdb")
+    for item, amount in (("approved", 2180), ("arrived", 400), ("spent", 400), ("contract_price", 2100)):
+        b.add("budget.jsonl", f"ym-budget-{item}", "budget_figure", ts(date(2023, 12, 29), "17:00"),
+              {"item": item, "amount": amount, "fiscal_year": 2023}, source="finance")
+    b.add("acceptance.jsonl", "ym-acceptance-2023", "acceptance_result", ts(date(2024, 1, 20), "16:00"),
+          {"period_start": "2023-01-01", "period_end": "2023-12-31", "score": 97.4, "passed": True}, source="acceptance")
+    for n in range(16):
+        b.add("survey.jsonl", f"ym-survey-{n + 1:02d}", "survey_response", ts(date(2024, 1, 10), "10:00"),
+              {"survey": "tenants-2023", "group": "驻楼单位", "satisfied": True,
+               "aspects": {"服务响应及时性": True, "工程师工作态度及责任心": True, "工程师技术水平": True}},
+              source="survey")
+    full = "依据评价要点核查佐证材料，符合要求"
+    points = {
+        "basis": ["law", "sector", "duty", "fiscal", "overlap"], "procedure": ["process", "documents", "feasibility", "approval"],
+        "objective_fit": ["exists", "relevance", "level"], "indicator_clarity": ["breakdown", "measurable", "match"],
+        "budget_science": ["argued", "content", "standard"], "allocation": ["basis", "amount"],
+        "fund_compliance": ["rules", "approval", "purpose", "no_misuse"], "rules_soundness": ["exists", "lawful"],
+        "rules_execution": ["law", "adjustment", "archive", "conditions"],
+    }
+    weights = {"basis": 4, "procedure": 4, "objective_fit": 3, "indicator_clarity": 3, "budget_science": 3, "allocation": 3,
+               "fund_compliance": 9, "rules_soundness": 3, "rules_execution": 4}
+    for indicator, ids in points.items():
+        share = round(weights[indicator] / len(ids), 4)
+        for point in ids:
+            b.add("judgments.jsonl", f"ym-judge-{indicator}-{point}", "judgment", ts(date(2024, 3, 20), "10:00"),
+                  {"indicator": indicator, "point": point, "awarded": share, "reason": full, "evaluator": "评价小组"},
+                  source="evaluator")
+    for indicator, awarded, reason in (
+        ("all_weather", 10, "提供7×24小时故障响应服务，电话、现场和远程支持到位"),
+        ("safe_operation", 9.74, "全年未出现事故，信息系统安全稳定运行；业务流程仍可进一步优化，酌情扣减0.26分"),
+        ("energy", 4.87, "服务能力提高，但在减少基建、能源消耗方面仍有提升空间，酌情扣减0.13分"),
+    ):
+        b.add("judgments.jsonl", f"ym-judge-{indicator}", "judgment", ts(date(2024, 3, 20), "10:00"),
+              {"indicator": indicator, "awarded": awarded, "reason": reason, "evaluator": "评价小组"}, source="evaluator")
+    return b
+
+
+BUILDERS = {"urumqi-2023": urumqi_2023, "guangzhou-2023": guangzhou_2023, "guangzhou-2021": guangzhou_2021, "dongguan-2022": dongguan_2022}
 
 
 def main(names: list[str]) -> None:

@@ -150,6 +150,18 @@ def test_guangzhou_2021_reproduces_the_self_evaluation(guangzhou_2021: Evaluatio
     assert "运维工作产出物质量" in claim.message and "95.24%" in claim.message
 
 
+def test_urumqi_reproduces_the_department_evaluation() -> None:
+    result, _ = evaluate_bundle(EXAMPLES / "urumqi-2023")
+    assert [t.score for t in result.indicators] == [Decimal(x) for x in ("20", "18.37", "40", "14.61", "5")]
+    assert (result.total, result.grade) == (Decimal("97.98"), "优")
+    arrival = leaves(result.indicators)["资金到位率"]
+    # 400/2180 = 18.35% of the funds arrived; 2 × 18.35% = 0.367 → 0.37, i.e. 18.5% of the leaf's weight —
+    # the seed's text (18.35%) and table (18.5%) are both right: one is the rate, the other the score rate.
+    assert (arrival.score, arrival.rate) == (Decimal("0.37"), Decimal("0.185"))
+    assert "18.35%" in arrival.actual
+    assert rules(result) == {"budget.arrival_rate_low"}
+
+
 def test_guangzhou_2023_demo_scores_100_with_findings() -> None:
     result, _ = evaluate_bundle(EXAMPLES / "guangzhou-2023")
     assert (result.total, result.grade) == (Decimal("100"), "优")

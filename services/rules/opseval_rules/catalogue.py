@@ -721,7 +721,11 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
                     {"label": label, "approved": approved, "adjustment": adjustment},
                 )
             )
-        basis = approved + adjustment
+        # 预算执行率 = 实际支出 ÷ 实际到位资金 where arrivals are reported, else ÷ 调整后预算:
+        # a shortfall of arrived funds is the arrival rule's finding, not a second one here.
+        basis, basis_ids, basis_label = (
+            (arrived, arr_ids, "实际到位资金") if arrived else (approved + adjustment, a_ids + adj_ids, "调整后预算")
+        )
         if spent and basis and cid is not None:
             out.append(
                 Observation(
@@ -729,8 +733,8 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
                     None,
                     f"exec:{scope}",
                     {"rate": _f(spent / basis)},
-                    sorted(a_ids + adj_ids + s_ids),
-                    {"label": label, "basis": basis, "spent": spent},
+                    sorted(basis_ids + s_ids),
+                    {"label": label, "basis": basis, "spent": spent, "basis_label": basis_label},
                 )
             )
         if arrived:
@@ -791,7 +795,7 @@ def describe_adjustment(o: Observation, c: Contract | None) -> Described:
 def describe_execution(o: Observation, c: Contract | None) -> Described:
     i = o.info
     return (
-        f"{i['label']}：调整后预算 {fmt(i['basis'], 3)} 万元，实际支出 {fmt(i['spent'], 3)} 万元，"
+        f"{i['label']}：{i['basis_label']} {fmt(i['basis'], 3)} 万元，实际支出 {fmt(i['spent'], 3)} 万元，"
         f"预算执行率 {pct(Decimal(str(o.fields['rate'])))}。",
         pct(Decimal(str(o.fields["rate"]))),
         "100%",
