@@ -55,10 +55,10 @@ class BudgetLine(Frozen):
 
     contract: str | None
     label: str
-    approved: Num
-    adjustment: Num
-    arrived: Num
-    spent: Num
+    approved: Num | None = None
+    adjustment: Num | None = None
+    arrived: Num | None = None
+    spent: Num | None = None
 
 
 class EvaluationResult(Frozen):

@@ -45,7 +45,10 @@ def budget_lines(ledger: Ledger) -> tuple[BudgetLine, ...]:
         scopes.append((None, "合计"))
     lines = []
     for cid, label in scopes:
-        figures = {item: ledger.budget_sum(item, cid)[0] for item in ("approved", "adjustment", "arrived", "spent")}
-        if any(v != Decimal(0) for v in figures.values()):
+        figures: dict[str, Decimal | None] = {}
+        for item in ("approved", "adjustment", "arrived", "spent"):
+            amount, ids = ledger.budget_sum(item, cid)
+            figures[item] = amount if ids else None  # unreported, not zero
+        if any(v is not None for v in figures.values()):
             lines.append(BudgetLine(contract=cid, label=label, **figures))
     return tuple(lines)

@@ -6,6 +6,7 @@ out. The outline is the official one (财预〔2020〕10号 report outline, as s
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -108,7 +109,9 @@ def level1_table(result: EvaluationResult) -> Table:
 def score_table(result: EvaluationResult) -> Table:
     rows = _rows(result.indicators)
     weight = sum((t.weight for t in result.indicators), Decimal(0))
-    rows.append(["合计", "", "", fmt(weight, 3), fmt(result.total, 3), pct(result.total / weight if weight else Decimal(0))])
+    rows.append(
+        ["合计", "", "", fmt(weight, 3), fmt(result.total, 3), pct(result.total / weight if weight else Decimal(0))]
+    )
     return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2)
 
 
@@ -142,7 +145,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     basic = Section("一、基本情况", 1)
     overview = Section("（一）项目概况", 2)
     if project.background:
-        overview.blocks.append(project.background)
+        overview.blocks.append(_cjk_text(project.background))
     overview.blocks.append(
         Table(
             ["合同", "服务商", "服务期", "合同金额（万元）"],
@@ -163,12 +166,12 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
             Table(
                 ["范围", "批复预算", "预算调整", "实际到位", "实际支出"],
                 [
-                    [b.label, fmt(b.approved, 3), fmt(b.adjustment, 3), fmt(b.arrived, 3), fmt(b.spent, 3)]
+                    [b.label, *(_amount(x) for x in (b.approved, b.adjustment, b.arrived, b.spent))]
                     for b in result.budget
                 ],
             )
         )
-        funds.blocks.append("单位：万元。数据来自预算批复、资金拨付和支付记录等佐证材料。")
+        funds.blocks.append("单位：万元；“—”表示佐证材料未提供该项数据。数据来自预算批复、资金拨付和支付记录。")
     else:
         funds.blocks.append("佐证材料中未提供预算资金数据。")
     goals = Section("（三）绩效目标", 2)
@@ -276,6 +279,18 @@ def _cite(ids: tuple[str, ...] | None, limit: int = 3) -> str:
     ids = ids or ()
     shown = "、".join(ids[:limit])
     return shown + (f" 等 {len(ids)} 条" if len(ids) > limit else "")
+
+
+def _amount(value: Decimal | None) -> str:
+    return "—" if value is None else fmt(value, 3)
+
+
+_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+
+
+def _cjk_text(text: str) -> str:
+    """Drop the spaces YAML folding puts between Chinese lines."""
+    return re.sub(rf"(?<=[{_CJK}])\s+(?=[{_CJK}\w])|(?<=[\w])\s+(?=[{_CJK}])", "", text.strip())
 
 
 def _cn(n: int) -> str:
