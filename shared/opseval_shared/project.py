@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from .base import DateRange, Frozen
 from .contract import ContractProfile
 from .evidence import Slug, Text
-from .indicators import IndicatorSystem
+from .indicators import Indicator, IndicatorSystem
 
 
 class EvaluationTerms(Frozen):
@@ -44,13 +44,30 @@ class ProjectDefinition(Frozen):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectDefinition:
-        contract_ids = {c.id for c in self.contracts.contracts}
-        for leaf in self.indicators.leaves():
-            method = leaf.method
-            metric = getattr(method, "metric", None)
-            refs = [leaf.contract, getattr(metric, "contract", None)]
-            refs += [s.contract for s in getattr(method, "per_contract", ())]
-            for ref in refs:
-                if ref is not None and ref not in contract_ids:
-                    raise ValueError(f"indicator {leaf.id}: unknown contract {ref!r} (known: {sorted(contract_ids)})")
+        for loc, message in unresolved_references(self.contracts, self.indicators):
+            raise ValueError(f"indicators.{'.'.join(map(str, loc))}: {message}")
         return self
+
+
+def unresolved_references(
+    contracts: ContractProfile, indicators: IndicatorSystem
+) -> list[tuple[tuple[str | int, ...], str]]:
+    """Contract ids the indicator tree names but the profile lacks, with their location in the tree."""
+    known = sorted(c.id for c in contracts.contracts)
+    out: list[tuple[tuple[str | int, ...], str]] = []
+
+    def visit(node: Indicator, loc: tuple[str | int, ...]) -> None:
+        refs: list[tuple[tuple[str | int, ...], str | None]] = [(("contract",), node.contract)]
+        metric = getattr(node.method, "metric", None)
+        refs.append((("method", "metric", "contract"), getattr(metric, "contract", None)))
+        for i, share in enumerate(getattr(node.method, "per_contract", ())):
+            refs.append((("method", "per_contract", i, "contract"), share.contract))
+        for suffix, ref in refs:
+            if ref is not None and ref not in known:
+                out.append((loc + suffix, f"unknown contract {ref!r} (known: {', '.join(known)})"))
+        for i, child in enumerate(node.children):
+            visit(child, (*loc, "children", i))
+
+    for i, top in enumerate(indicators.indicators):
+        visit(top, ("indicators", i))
+    return out

@@ -51,6 +51,9 @@ def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    umask = os.umask(0)
+    os.umask(umask)
+    tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; the result should be as readable as any new directory
     try:
         for name, data in files.items():
             with open(tmp / name, "wb") as fh:

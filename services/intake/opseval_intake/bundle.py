@@ -12,16 +12,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
-from opseval_shared.evidence import Evidence, parse_evidence_json
-from opseval_shared.project import ProjectDefinition
-from pydantic import ValidationError
+from opseval_shared.contract import ContractProfile
+from opseval_shared.evidence import Evidence, EvidenceKind, parse_evidence_json
+from opseval_shared.indicators import IndicatorSystem
+from opseval_shared.project import Project, ProjectDefinition, unresolved_references
+from pydantic import BaseModel, ValidationError
 
 MAX_YAML_BYTES = 5 * 1024 * 1024
 MAX_LINE_BYTES = 1024 * 1024
 DEFINITION_FILES = ("project.yaml", "contracts.yaml", "indicators.yaml")
+M = TypeVar("M", bound=BaseModel)
 
 
 class BundleError(Exception):
@@ -43,6 +46,19 @@ class RawLine:
 # ---------------------------------------------------------------- YAML
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """Safe YAML that refuses duplicate keys (a silent 'last one wins' hides a typo)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def _reject_aliases(text: str, path: Path) -> None:
     for event in yaml.parse(text, Loader=yaml.SafeLoader):
         if isinstance(event, yaml.AliasEvent):
@@ -62,7 +78,7 @@ def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
         raise BundleError(path, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
     try:
         _reject_aliases(text, path)
-        return yaml.safe_load(text), yaml.compose(text, Loader=yaml.SafeLoader)
+        return yaml.load(text, Loader=_StrictLoader), yaml.compose(text, Loader=yaml.SafeLoader)
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise BundleError(path, line, None, f"invalid YAML: {exc.problem}") from exc
@@ -129,16 +145,24 @@ def load_definition(bundle: Path) -> ProjectDefinition:
             yaml.compose(text, Loader=yaml.SafeLoader),
             Path(f"<template {name}>"),
         )
+    # Each file on its own first, so an error is located in it; then the references across files.
+    contracts = _validate(ContractProfile, docs["contracts"])
+    indicators = _validate(IndicatorSystem, docs["indicators"])
+    for loc, message in unresolved_references(contracts, indicators):
+        _, node, path = docs["indicators"]
+        raise BundleError(path, _node_line(node, loc), _field(loc), message)
+    return ProjectDefinition(project=_validate(Project, docs["project"]), contracts=contracts, indicators=indicators)
+
+
+def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path]) -> M:
+    data, node, path = doc
     try:
-        return ProjectDefinition.model_validate({k: v[0] for k, v in docs.items()})
+        validated: M = model.model_validate(data)
+        return validated
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        if loc and loc[0] in docs:
-            _, node, path = docs[str(loc[0])]
-            inner = loc[1:]
-            raise BundleError(path, _node_line(node, inner), _field(inner) or None, _message(err)) from exc
-        raise BundleError(bundle, None, _field(loc) or None, _message(err)) from exc
+        raise BundleError(path, _node_line(node, loc), _field(loc) or None, _message(err)) from exc
 
 
 def _message(err: Any) -> str:
@@ -158,6 +182,8 @@ def iter_lines(bundle: Path) -> Iterator[RawLine]:
     for path in files:
         with path.open("rb") as fh:
             for number, data in enumerate(fh, start=1):
+                if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+                    data = data[3:]  # a UTF-8 byte-order mark some editors write
                 if len(data) > MAX_LINE_BYTES:
                     raise BundleError(path, number, None, f"line longer than {MAX_LINE_BYTES} bytes")
                 if data.strip():
@@ -172,14 +198,17 @@ def parse_line(raw: RawLine) -> Evidence:
         loc = tuple(err["loc"])
         if err["type"] == "json_invalid":
             raise BundleError(raw.path, raw.line, None, f"invalid JSON: {err['msg']}") from exc
+        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+            kinds = ", ".join(k.value for k in EvidenceKind)
+            got = err.get("ctx", {}).get("tag")
+            what = f"unknown kind {got!r}" if got is not None else "missing kind"
+            raise BundleError(raw.path, raw.line, "kind", f"{what} (known: {kinds})") from exc
         # Drop the discriminator tag pydantic puts in the location of union members.
         loc = tuple(p for i, p in enumerate(loc) if not (i == 0 and isinstance(p, str) and _is_kind(p)))
         raise BundleError(raw.path, raw.line, _field(loc) or None, _message(err)) from exc
 
 
 def _is_kind(tag: str) -> bool:
-    from opseval_shared.evidence import EvidenceKind
-
     return tag in EvidenceKind._value2member_map_
 
 
