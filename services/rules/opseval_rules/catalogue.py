@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from opseval_shared.contract import Contract, ReportingTerms
@@ -147,9 +147,10 @@ def observe_experience(ctx: MetricContext, c: Contract | None) -> list[Observati
         return []
     roster = ctx.roster(c)
     years = [r[3] for r in roster if r[3] is not None]
-    avg = sum(years, Decimal(0)) / len(years) if years else Decimal(0)
+    avg = sum(years, Decimal(0)) / len(years) if years else None
     promised = c.staffing.promised_avg_years
-    ratio = avg / promised if promised else Decimal(1)
+    # No stated years on the roster is no evidence of shrinkage: only compare what is known.
+    ratio = avg / promised if promised and avg is not None else Decimal(1)
     return [
         _obs(
             "staff.qualification_shortfall",
@@ -184,7 +185,8 @@ def observe_coverage(ctx: MetricContext, c: Contract | None) -> list[Observation
         return []
     lowest = min(v[0] for v in cov.values())
     short = {n: v for n, v in cov.items() if v[0] < c.staffing.min_coverage}
-    ids = [i for v in short.values() for i in v[2]]
+    roster_ids = {r[1]: r[0] for r in ctx.roster(c)}
+    ids = [i for v in short.values() for i in v[2]] + [roster_ids[n] for n in short]
     return [
         _obs(
             "staff.onsite_period_incomplete",
@@ -441,7 +443,8 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
     rules = {r.item: r for r in c.assessment_items}
     late = ctx.late_arrivals(c)
     out = []
-    for (item, start), recs in sorted(_assessment_rows(ctx, c).items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (item, start), unordered in sorted(_assessment_rows(ctx, c).items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        recs = sorted(unordered, key=lambda r: (r.payload.rater, r.event_id))  # stable whatever the arrival order
         rule = rules.get(item)
         period = (recs[0].payload.period_start, recs[0].payload.period_end)
         key = f"{item}@{start}"
@@ -573,7 +576,7 @@ def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observat
             _obs(
                 "score.contradicts_evidence",
                 None,
-                f"self:{p.indicator}",
+                f"self:{row.contract or '-'}:{p.indicator}",
                 {"gap": _f(p.claimed_rate - actual)},
                 [row.event_id, *m.evidence],
                 indicator=p.indicator,
@@ -768,7 +771,7 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
                 computed *= x
         else:
             computed = sum(p.factors, Decimal(0))
-        rounded = computed.quantize(Decimal(1).scaleb(-p.precision))
+        rounded = computed.quantize(Decimal(1).scaleb(-p.precision), ROUND_HALF_UP)  # 四舍五入
         out.append(
             Observation(
                 "budget.calculation_slip",
@@ -841,33 +844,25 @@ def describe_slip(o: Observation, c: Contract | None) -> Described:
 def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     out = []
-    if c.payment_rules:
-        full = min((r.min_score for r in c.payment_rules if r.pay_fraction >= 1), default=None)
-        floor = min(c.payment_rules, key=lambda r: r.min_score)
-        if full is not None:
-            out.append(
-                _obs(
-                    "payment.weak_rule",
-                    c,
-                    "full",
-                    {"full_pay_score": _f(full), "floor_pay": 0},
-                    [],
-                    full=full,
-                    floor=floor,
-                )
+    rules = sorted(c.payment_rules, key=lambda r: r.min_score)
+    full = min((r.min_score for r in rules if r.pay_fraction >= 1), default=None)
+    if full is not None:
+        out.append(_obs("payment.weak_rule", c, "full", {"full_pay_score": _f(full), "floor_pay": 0}, [], full=full))
+    # The floor is what a score of 0 still earns: the band starting at 0, below the next band's threshold.
+    floor = next((r for r in rules if r.min_score == 0), None)
+    if floor is not None and floor.pay_fraction > 0:
+        above = next((r.min_score for r in rules if r.min_score > 0), None)
+        out.append(
+            _obs(
+                "payment.weak_rule",
+                c,
+                "floor",
+                {"full_pay_score": 100, "floor_pay": _f(floor.pay_fraction)},
+                [],
+                floor=floor,
+                above=above,
             )
-        if floor.pay_fraction > 0:
-            out.append(
-                _obs(
-                    "payment.weak_rule",
-                    c,
-                    "floor",
-                    {"full_pay_score": 100, "floor_pay": _f(floor.pay_fraction)},
-                    [],
-                    full=full,
-                    floor=floor,
-                )
-            )
+        )
     for item in c.assessment_items:
         if item.max_deduction is None:
             continue
@@ -886,10 +881,11 @@ def describe_payment(o: Observation, c: Contract | None) -> Described:
             f"≥{fmt(o.info['full'])} 分全额支付",
             "全额支付门槛与合同履约要求相符",
         )
-    floor = o.info["floor"]
+    floor, above = o.info["floor"], o.info["above"]
+    when = f"考核得分低于 {fmt(above)} 分" if above is not None else "无论考核得分多少"
     return (
-        f"{_vendor(c)}：合同约定考核得分低于 {fmt(min(r.min_score for r in c.payment_rules if r.min_score > 0) if c else Decimal(0))}"
-        f" 分仍支付当期 {pct(floor.pay_fraction, 0)} 费用，服务严重不达标时仍可获得大部分款项。",
+        f"{_vendor(c)}：合同约定{when}仍支付当期 {pct(floor.pay_fraction, 0)} 费用，"
+        "服务严重不达标时仍可获得大部分款项。",
         f"最低支付 {pct(floor.pay_fraction, 0)}",
         "严重不达标时不予支付或大幅扣减",
     )
@@ -933,10 +929,14 @@ def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]
     return out
 
 
+_LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
+
+
 def describe_survey(o: Observation, c: Contract | None) -> Described:
     got = "、".join(f"{k}级 {v} 份" for k, v in sorted(o.info["levels"].items())) or "无问卷"
     return (
-        f"{_vendor(c)}：合同要求开展{'、'.join(o.info['required'])}三级用户满意度调查，实际回收问卷为{got}，"
+        f"{_vendor(c)}：合同要求开展{'、'.join(o.info['required'])}"
+        f"{_LEVELS.get(len(o.info['required']), '各')}级用户满意度调查，实际回收问卷为{got}，"
         f"未收集{'、'.join(o.info['missing'])}级用户的评价，调查覆盖面不足。",
         got,
         "、".join(o.info["required"]) + " 各级均有样本",
@@ -966,7 +966,7 @@ def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observatio
                         None,
                         f"{first[1].event_id}~{second[1].event_id}",
                         {"similarity": round(sim, 4)},
-                        [sa.event_id, sb.event_id],
+                        sorted([sa.event_id, sb.event_id]),
                         {"a": (names[first[0]], first[1]), "b": (names[second[0]], second[1]), "common": common},
                     )
                 )

@@ -32,6 +32,9 @@ from itertools import count
 from typing import Any
 
 MAX_SESSIONS_PER_RULESET = 1024
+# Every session gets one fact that always fires: deleting a session whose facts all went unhandled
+# crashes durable_rules 2.0.28 (double free), so no session is ever left without a handled fact.
+SESSION_MARK = "__session_open__"
 
 
 class RulesEngineUnavailable(RuntimeError):
@@ -128,12 +131,15 @@ class RulesEngine:
         names = [r.name for r in rules]
         if len(set(names)) != len(names):
             raise ValueError("rule names must be unique within a ruleset")
+        if SESSION_MARK in names:
+            raise ValueError(f"{SESSION_MARK} is a reserved rule name")
         name = "rs_" + ruleset_hash(rules)
         with self._lock:
             if name in self._rulesets:
                 return name
             registered = _Registered(name, rules)
             definition = {r.name: {"all": [{"m": r.condition}], "run": self._action(registered, r.name)} for r in rules}
+            definition[SESSION_MARK] = {"all": [{"m": {"t": SESSION_MARK}}], "run": lambda c: None}
             self._host.set_rulesets({name: definition})
             self._rulesets[name] = registered
             self._live[name] = {}
@@ -188,7 +194,8 @@ class RulesEngine:
                 # Engine-side fact ids are ours: unique by hash within the session, mapped back to the
                 # caller's facts so firings never show them.
                 originals: dict[str, dict[str, Any]] = {}
-                fact_hashes: set[int] = set()
+                fact_hashes: set[int] = {fnv1a_32(SESSION_MARK)}
+                self._host.assert_fact(ruleset, {"t": SESSION_MARK, "id": SESSION_MARK, "sid": sid})
                 for index, fact in enumerate(facts):
                     fid = str(fact.get("id") or f"f{index}")
                     while fnv1a_32(fid) in fact_hashes:
