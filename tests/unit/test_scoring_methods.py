@@ -97,9 +97,7 @@ def surveys(prefix: str, satisfied: int, total: int) -> list[Evidence]:
 
 
 def budget(eid: str, item: str, amount: str, *, recorded: str = "2021-12-31T17:00:00+08:00") -> Evidence:
-    return event(
-        eid, "budget_figure", {"item": item, "amount": amount, "fiscal_year": 2021}, recorded=recorded
-    )
+    return event(eid, "budget_figure", {"item": item, "amount": amount, "fiscal_year": 2021}, recorded=recorded)
 
 
 def judgment(
@@ -239,9 +237,7 @@ def test_ratio_with_target_caps_at_full_weight() -> None:
 
 
 def test_ratio_without_samples_scores_zero() -> None:
-    d = make_definition(
-        [leaf("sat", "5", {"type": "ratio", "metric": {"name": "survey.satisfaction"}}, precision=2)]
-    )
+    d = make_definition([leaf("sat", "5", {"type": "ratio", "metric": {"name": "survey.satisfaction"}}, precision=2)])
     nodes, _, _ = score(d, [])
     assert nodes["sat"].score == 0
     assert nodes["sat"].evidence == ()
@@ -251,9 +247,7 @@ def test_ratio_without_samples_scores_zero() -> None:
 def _monthly_report_contract(start: str) -> Contract:
     return make_contract(
         service_period={"start": start, "end": "2021-12-31"},
-        deliverables=[
-            {"id": "monthly", "name": "运维月报", "frequency": "monthly", "due": {"day_of_month": 5}}
-        ],
+        deliverables=[{"id": "monthly", "name": "运维月报", "frequency": "monthly", "due": {"day_of_month": 5}}],
     )
 
 
@@ -417,9 +411,7 @@ SLAS = [
 ]
 
 
-def incident(
-    eid: str, ticket: str, severity: str, opened: str, recorded: str | None = None, **times: str
-) -> Evidence:
+def incident(eid: str, ticket: str, severity: str, opened: str, recorded: str | None = None, **times: str) -> Evidence:
     payload: dict[str, Any] = {"ticket": ticket, "severity": severity, **times}
     return event(eid, "incident", payload, at=opened, recorded=recorded or opened)
 
@@ -526,9 +518,7 @@ def test_deduction_floors_at_zero_and_keeps_exact_digits() -> None:
     used, unused = incident_events()
     # T5 answered in time but still open at as-of: 3 breaches count (T2 response + resolve, T5 resolve)
     used = [e for e in used if e.id != "inc-5-open"] + [
-        incident(
-            "inc-5-open", "T5", "L2", "2021-12-01T10:00:00+08:00", responded_at="2021-12-01T10:05:00+08:00"
-        ),
+        incident("inc-5-open", "T5", "L2", "2021-12-01T10:00:00+08:00", responded_at="2021-12-01T10:05:00+08:00"),
     ]
     nodes, _, _ = score(d, used + unused)
 

@@ -66,9 +66,7 @@ def iso(dt: datetime) -> str:
     return dt.isoformat()
 
 
-def event(
-    eid: str, kind: str, payload: dict[str, Any], at: datetime, recorded: datetime | None = None
-) -> Evidence:
+def event(eid: str, kind: str, payload: dict[str, Any], at: datetime, recorded: datetime | None = None) -> Evidence:
     return parse_evidence_json(
         json.dumps(
             {
@@ -85,9 +83,7 @@ def event(
     )
 
 
-def run(
-    definition: ProjectDefinition, events: list[Evidence]
-) -> tuple[tuple[ScoredIndicator, ...], Decimal, str]:
+def run(definition: ProjectDefinition, events: list[Evidence]) -> tuple[tuple[ScoredIndicator, ...], Decimal, str]:
     ledger = Ledger(definition, definition.project.evaluation.default_as_of)
     for e in events:
         ledger.add(e)
@@ -103,9 +99,7 @@ def walk(node: ScoredIndicator) -> list[ScoredIndicator]:
 
 def decimals(min_units: int = 0, max_units: int = 9999) -> st.SearchStrategy[Decimal]:
     """Decimals with one or two decimal places, e.g. 0.5, 12.25, 37.1."""
-    return st.builds(
-        lambda n, places: D(n).scaleb(-places), st.integers(min_units, max_units), st.sampled_from([1, 2])
-    )
+    return st.builds(lambda n, places: D(n).scaleb(-places), st.integers(min_units, max_units), st.sampled_from([1, 2]))
 
 
 # ---------------------------------------------------------------- (a) random judgment trees
@@ -253,9 +247,7 @@ def test_ratio_stays_in_range_and_is_monotone_in_satisfied_responses(
 
 RICH_CONTRACT: dict[str, Any] = {
     "staffing": {"min_on_site": 2, "site": "机房", "shift_start": "09:00:00"},
-    "deliverables": [
-        {"id": "monthly", "name": "运维月报", "frequency": "monthly", "due": {"day_of_month": 5}}
-    ],
+    "deliverables": [{"id": "monthly", "name": "运维月报", "frequency": "monthly", "due": {"day_of_month": 5}}],
     "inspections": [
         {
             "id": "weekly",
@@ -321,9 +313,7 @@ RICH_TREE: list[dict[str, Any]] = [
                 {"type": "tiered", "metric": {"name": "inspections.on_time_rate"}, "bands": BANDS},
             ),
             _leaf("staffing", "6", {"type": "ratio", "metric": {"name": "staffing.compliance"}}, precision=2),
-            _leaf(
-                "sla", "8", {"type": "sla", "metric": {"name": "incidents.sla_breaches"}, "per_breach": "0.5"}
-            ),
+            _leaf("sla", "8", {"type": "sla", "metric": {"name": "incidents.sla_breaches"}, "per_breach": "0.5"}),
             _leaf(
                 "response",
                 "6",
@@ -510,9 +500,7 @@ def rich_events(draw: st.DrawFn) -> list[Evidence]:
 RICH_DEFINITION = make_definition(RICH_TREE, RICH_CONTRACT)
 
 
-@settings(
-    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
-)
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_ledger_fold_is_order_independent(data: st.DataObject) -> None:
     events = data.draw(rich_events(), label="events")
