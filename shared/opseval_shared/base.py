@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
+from itertools import chain, pairwise
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 # China has kept one offset (UTC+8) without daylight saving since 1991; a fixed offset keeps the
 # domain free of tz database reads.
-CHINA_TZ = timezone(timedelta(hours=8), "Asia/Shanghai")
+CHINA_OFFSET = timedelta(hours=8)
+CHINA_TZ = timezone(CHINA_OFFSET, "Asia/Shanghai")
 
 
 class Frozen(BaseModel):
@@ -50,6 +53,34 @@ class DateRange(Frozen):
     def intersect(self, other: DateRange) -> DateRange | None:
         start, end = max(self.start, other.start), min(self.end, other.end)
         return DateRange(start=start, end=end) if start <= end else None
+
+
+class Ids(tuple[str, ...]):
+    """Event ids known to be sorted and distinct (so they are never sorted again)."""
+
+    __slots__ = ()
+
+
+def unique_sorted(ids: Iterable[str]) -> Ids:
+    """Distinct ids in order. Cheap on the usual input (concatenated sorted runs), where
+    `sorted(set(...))` would throw the order away and pay a full sort of every large list again."""
+    if type(ids) is Ids:
+        return ids
+    return Ids(sorted(dict.fromkeys(ids)))
+
+
+def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
+    """The union of several id lists. Runs from different sources rarely interleave (different id
+    prefixes): then the sorted runs are simply laid end to end, without hashing or sorting anew."""
+    parts = [unique_sorted(run) for run in runs]
+    parts = sorted((p for p in parts if p), key=lambda p: p[0])
+    if not parts:
+        return Ids()
+    if len(parts) == 1:
+        return parts[0]
+    if all(a[-1] < b[0] for a, b in pairwise(parts)):
+        return Ids(chain.from_iterable(parts))
+    return unique_sorted(chain.from_iterable(parts))
 
 
 def local(dt: datetime) -> datetime:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated, Literal
+from typing import Annotated, Literal, get_args
 
 from pydantic import AwareDatetime, Field, TypeAdapter, field_validator, model_validator
 
@@ -342,6 +342,12 @@ Evidence = Annotated[
 ]
 
 EVIDENCE_ADAPTER: TypeAdapter[Evidence] = TypeAdapter(Evidence)
+
+# Each event class with its kind, for code that dispatches on the class (a C-level hash; the
+# StrEnum's own hash is a Python call per event).
+KIND_OF_CLASS: dict[type, EvidenceKind] = {
+    cls: get_args(cls.model_fields["kind"].annotation)[0] for cls in get_args(get_args(Evidence)[0])
+}
 
 
 def parse_evidence_json(raw: str | bytes) -> Evidence:

@@ -23,6 +23,7 @@ MetricName = Literal[
     "incidents.mtbf_hours",
     "incidents.availability",
     "survey.satisfaction",
+    "survey.aspect_satisfaction",
     "budget.execution_rate",
     "budget.arrival_rate",
     "budget.adjustment_rate",

@@ -10,19 +10,23 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from datetime import time as TimeOfDay
 from decimal import Decimal
+from enum import IntEnum
 from typing import Any, Generic, TypeVar
 
-from .base import CHINA_TZ, DateRange, end_of_day
+from .base import CHINA_OFFSET, CHINA_TZ, DateRange, end_of_day
 from .calendar import at
 from .evidence import (
+    KIND_OF_CLASS,
     AcceptanceResultPayload,
     AssetCountPayload,
     BudgetCalculationPayload,
     BudgetFigurePayload,
     Evidence,
     IncidentPayload,
+    InspectionDonePayload,
     JudgmentPayload,
     RosterEntryPayload,
     SelfEvaluationRowPayload,
@@ -42,10 +46,10 @@ class EvidenceReferenceError(ValueError):
         self.field_path = field_path
 
 
-class DuplicateEventConflict(ValueError):
-    """The same event id arrived with different content."""
-
-    field_path = "id"
+class Outcome(IntEnum):
+    ADDED = 1
+    REPLAYED = 2  # the id was folded before: the caller decides whether the content is the same
+    AFTER_AS_OF = 3
 
 
 T = TypeVar("T")
@@ -82,6 +86,17 @@ class InspectionLog:
 
 
 @dataclass(slots=True)
+class _PlanSink:
+    """Where one plan's inspections fold to, with its limits and registration deadlines per day."""
+
+    log: InspectionLog
+    done_by: TimeOfDay | None
+    register_by: TimeOfDay | None
+    register_days: int | None
+    deadlines: dict[int, datetime] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
 class SurveyTally:
     satisfied: int = 0
     total: int = 0
@@ -100,25 +115,27 @@ class Ledger:
         self.project_id = definition.project.id
         self.as_of = as_of
         self.cutoff = end_of_day(as_of)
+        self._as_of_next = as_of + timedelta(days=1)
         self._contracts = {c.id: c for c in definition.contracts.contracts}
         self._default_contract = definition.contracts.contracts[0].id if len(self._contracts) == 1 else None
-        self._inspection_limits = {
-            (c.id, p.id): (p.done_by, p.register_by, p.register_within_days)
-            for c in definition.contracts.contracts
-            for p in c.inspections
-        }
+        self.inspections: dict[tuple[str, str], InspectionLog] = {}
+        self._plans: dict[tuple[str, str], _PlanSink] = {}
+        for c in definition.contracts.contracts:
+            for p in c.inspections:
+                log = self.inspections[(c.id, p.id)] = InspectionLog()
+                self._plans[(c.id, p.id)] = _PlanSink(log, p.done_by, p.register_by, p.register_within_days)
         self._deliverable_ids = {(c.id, d.id) for c in definition.contracts.contracts for d in c.deliverables}
         self._seen: dict[str, int] = {}
+        self._fold = {cls: getattr(self, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()}
+        self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.events = 0
         self.duplicates = 0
         self.after_as_of = 0
-        self.by_kind: dict[str, int] = defaultdict(int)
 
         self.roster: dict[tuple[str, str], Recorded[RosterEntryPayload]] = {}
         # (contract, staff) -> day ordinal -> (earliest clock-in minute of day, event id, site)
         self.first_clock_in: dict[tuple[str, str], dict[int, tuple[int, str, str | None]]] = defaultdict(dict)
         self.submissions: dict[tuple[str, str], list[Submission]] = defaultdict(list)
-        self.inspections: dict[tuple[str, str], InspectionLog] = defaultdict(InspectionLog)
         self.trainings: list[Recorded[TrainingHeldPayload]] = []
         self.incidents: dict[tuple[str, str], Recorded[IncidentPayload]] = {}
         self.ticket_volumes: list[Recorded[TicketVolumePayload]] = []
@@ -135,29 +152,49 @@ class Ledger:
 
     # ------------------------------------------------------------ folding
 
-    def add(self, event: Evidence, content_hash: int | None = None) -> bool:
-        """Fold one event in. False when it is a replay of an event already folded or after as-of."""
+    def add(self, event: Evidence, origin: int = 0) -> Outcome:
+        """Fold one event in, remembering `origin` (where the caller got it) under its id.
+
+        An id seen before is not folded again (REPLAYED): the caller compares the content with the
+        first event, found through `origin_of`, since only it can fetch that event back.
+        """
         if event.project != self.project_id:
             raise EvidenceReferenceError(
                 "project", f"event belongs to project {event.project!r}, the bundle defines {self.project_id!r}"
             )
-        known = self._seen.get(event.id)
-        if known is not None:
-            if content_hash is not None and known != content_hash:
-                raise DuplicateEventConflict(f"event id {event.id!r} was already used for different content")
+        eid = event.id
+        if eid in self._seen:
             self.duplicates += 1
-            return False
-        self._seen[event.id] = content_hash if content_hash is not None else 0
-        if event.occurred_at > self.cutoff or event.recorded_at > self.cutoff:
+            return Outcome.REPLAYED
+        self._seen[eid] = origin
+        if self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at):
             self.after_as_of += 1
-            return False
+            return Outcome.AFTER_AS_OF
         contract = event.contract or self._default_contract
         if contract is not None and contract not in self._contracts:
             raise EvidenceReferenceError("contract", f"unknown contract {event.contract!r}")
         self.events += 1
-        self.by_kind[event.kind] += 1
-        getattr(self, "_add_" + event.kind)(event, contract)
-        return True
+        cls = type(event)
+        self._counts[cls] += 1
+        self._fold[cls](event, contract)
+        return Outcome.ADDED
+
+    def _after_cutoff(self, moment: datetime) -> bool:
+        # Comparing aware datetimes of different tzinfo objects is slow; a date compare is not.
+        # Whatever its UTC offset (−12…+14 h), a moment dated before the as-of day is before the
+        # end of that day in China, and one dated two days after it is after: only the two days
+        # in between need the exact comparison.
+        day = moment.date()
+        if day < self.as_of:
+            return False
+        return day > self._as_of_next or moment > self.cutoff
+
+    def origin_of(self, event_id: str) -> int | None:
+        return self._seen.get(event_id)
+
+    @property
+    def by_kind(self) -> dict[str, int]:
+        return {KIND_OF_CLASS[cls].value: n for cls, n in self._counts.items() if n}
 
     def _need_contract(self, contract: str | None) -> str:
         if contract is None:
@@ -165,24 +202,31 @@ class Ledger:
         return contract
 
     def _add_inspection_done(self, event: Evidence, contract: str | None) -> None:
-        contract = self._need_contract(contract)
-        plan = event.payload.plan  # type: ignore[union-attr]
-        limits = self._inspection_limits.get((contract, plan))
-        if limits is None:
-            raise EvidenceReferenceError("payload.plan", f"contract {contract!r} has no inspection plan {plan!r}")
-        done_by, register_by, register_days = limits
-        log = self.inspections[(contract, plan)]
-        done = event.occurred_at.astimezone(CHINA_TZ)
-        day = done.date()
-        log.per_day[day.toordinal()] += event.payload.items  # type: ignore[union-attr]
-        log.ids.append(event.id)
-        if done_by is not None and done.time() > done_by:
-            log.late_done.append(event.id)
-        registered_late = register_by is not None and event.recorded_at > at(day, register_by)
-        if register_days is not None and (event.recorded_at - event.occurred_at).days > register_days:
-            registered_late = True
-        if registered_late:
-            log.late_registered.append(event.id)
+        payload: InspectionDonePayload = event.payload  # type: ignore[assignment]
+        plan = self._plans.get((contract, payload.plan))  # type: ignore[arg-type]
+        if plan is None:
+            contract = self._need_contract(contract)
+            raise EvidenceReferenceError(
+                "payload.plan", f"contract {contract!r} has no inspection plan {payload.plan!r}"
+            )
+        done = event.occurred_at
+        if done.utcoffset() != CHINA_OFFSET:
+            done = done.astimezone(CHINA_TZ)
+        ordinal = done.toordinal()
+        log = plan.log
+        log.per_day[ordinal] += payload.items
+        eid = event.id
+        log.ids.append(eid)
+        if plan.done_by is not None and done.time() > plan.done_by:
+            log.late_done.append(eid)
+        if plan.register_by is not None:
+            deadline = plan.deadlines.get(ordinal)
+            if deadline is None:
+                deadline = plan.deadlines[ordinal] = at(done.date(), plan.register_by)
+            if event.recorded_at > deadline:
+                log.late_registered.append(eid)
+        elif plan.register_days is not None and (event.recorded_at - event.occurred_at).days > plan.register_days:
+            log.late_registered.append(eid)
 
     def _add_clock_in(self, event: Evidence, contract: str | None) -> None:
         contract = self._need_contract(contract)

@@ -7,13 +7,13 @@ obtained, so a score or a finding can always be traced to its evidence.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
 
-from .base import CHINA_TZ, DateRange
+from .base import CHINA_TZ, DateRange, merge_ids, unique_sorted
 from .calendar import WorkCalendar, periods
 from .contract import Contract, SlaTerm
 from .indicators import MetricRef
@@ -60,12 +60,12 @@ def fmt(value: Decimal, places: int = 2) -> str:
 
 
 def rate_measurement(
-    num: int | Decimal, den: int | Decimal, unit: str, detail: str, evidence: list[str]
+    num: int | Decimal, den: int | Decimal, unit: str, detail: str, evidence: Iterable[str]
 ) -> Measurement:
     n, d = Decimal(num), Decimal(den)
     value = n / d if d else ZERO
     actual = f"{fmt(n)}/{fmt(d)} = {pct(value)}" if d else f"{fmt(n)}/0（无应完成项）"
-    return Measurement(value, n, d, unit, actual, detail, tuple(sorted(set(evidence))), is_rate=True)
+    return Measurement(value, n, d, unit, actual, detail, unique_sorted(evidence), is_rate=True)
 
 
 @dataclass(slots=True)
@@ -77,7 +77,7 @@ class Obligation:
     due: int
     delivered: int
     detail: str
-    evidence: list[str]
+    evidence: Sequence[str]
 
 
 @dataclass(slots=True)
@@ -576,7 +576,7 @@ class MetricContext:
                 len(obs),
                 "项",
                 f"{len(obs)} 项合同产出中完成 {len(met_obs)} 项：{detail}",
-                [i for o in obs for i in o.evidence],
+                merge_ids(o.evidence for o in obs),
             )
         if name == "deliverables.count":
             contract = self.contract(ref.contract)
@@ -617,7 +617,7 @@ class MetricContext:
             return rate_measurement(on_time, delivered, "份", "按时交付：" + "；".join(parts), ids)
         if name in ("inspections.completion", "inspections.on_time_rate"):
             done = planned = late = 0
-            ids = []
+            runs: list[Sequence[str]] = []
             parts = []
             for c in self.contracts(ref.contract):
                 for plan in c.inspections:
@@ -627,12 +627,13 @@ class MetricContext:
                     done += ins.done
                     planned += ins.planned
                     late += len(set(ins.late_done) | set(ins.late_registered))
-                    ids.extend(ins.ids)
+                    runs.append(ins.ids)
                     parts.append(f"{plan.name} {ins.done}/{ins.planned}")
+            inspected = merge_ids(runs)
             if name == "inspections.completion":
-                return rate_measurement(done, planned, "次", "巡检完成：" + "；".join(parts), ids)
+                return rate_measurement(done, planned, "次", "巡检完成：" + "；".join(parts), inspected)
             return rate_measurement(
-                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", ids
+                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", inspected
             )
         if name == "staffing.compliance":
             contract = self.contract(ref.contract)
@@ -644,7 +645,7 @@ class MetricContext:
                 len(checks),
                 "项",
                 f"{len(checks)} 项驻场要求中满足 {len(met)} 项：{detail}",
-                [i for chk in checks for i in chk.evidence],
+                merge_ids(chk.evidence for chk in checks),
             )
         if name in ("incidents.response_rate", "incidents.resolve_rate", "incidents.sla_breaches"):
             wanted = {"incidents.response_rate": ("response",), "incidents.resolve_rate": ("resolve",)}.get(
@@ -686,6 +687,22 @@ class MetricContext:
             return rate_measurement(
                 sat, total, "人", "满意或比较满意：" + "；".join(parts) if parts else "无调查样本", ids
             )
+        if name == "survey.aspect_satisfaction":
+            # Satisfaction with named aspects of the service (系统稳定性, 操作便利性 …), pooled.
+            sat = total = 0
+            runs = []
+            parts = []
+            for (sid, group, aspect), tally in sorted(self.ledger.survey_aspects.items()):
+                if (ref.survey and sid != ref.survey) or (ref.groups and group not in ref.groups):
+                    continue
+                if ref.items and aspect not in ref.items:
+                    continue
+                sat += tally.satisfied
+                total += tally.total
+                runs.append(tally.ids)
+                parts.append(f"{group}·{aspect} {tally.satisfied}/{tally.total}")
+            detail = "对" + "；".join(parts) + "表示满意" if parts else "无调查样本"
+            return rate_measurement(sat, total, "人次", detail, merge_ids(runs))
         if name.startswith("budget."):
             return self._budget(ref)
         if name in ("assets.count", "assets.coverage"):

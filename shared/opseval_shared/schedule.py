@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
-from .base import DateRange, end_of_day
+from .base import DateRange, Ids, end_of_day, unique_sorted
 from .calendar import WorkCalendar, at, due_at, periods
 from .contract import Contract, DeliverableTerm, InspectionPlan
 from .ledger import Ledger, Submission
@@ -48,9 +48,9 @@ class DeliverableStatus:
         return sum(s.quantity for subs in self.matched.values() for s in subs) + sum(s.quantity for s in self.unmatched)
 
     @property
-    def evidence(self) -> list[str]:
+    def evidence(self) -> Ids:
         ids = [s.event_id for subs in self.matched.values() for s in subs]
-        return sorted(ids + [s.event_id for s in self.unmatched])
+        return unique_sorted(ids + [s.event_id for s in self.unmatched])
 
     @property
     def on_time_units(self) -> int:
@@ -115,9 +115,9 @@ class InspectionStatus:
     plan: InspectionPlan
     periods: list[DateRange]
     done_per_period: list[int]
-    ids: list[str]
-    late_done: list[str]
-    late_registered: list[str]
+    ids: Ids
+    late_done: Ids
+    late_registered: Ids
 
     @property
     def planned(self) -> int:
@@ -154,9 +154,9 @@ def inspection_status(ledger: Ledger, contract: Contract, plan: InspectionPlan, 
         plan,
         spans,
         done,
-        sorted(log.ids) if log else [],
-        sorted(log.late_done) if log else [],
-        sorted(log.late_registered) if log else [],
+        unique_sorted(log.ids if log else ()),
+        unique_sorted(log.late_done if log else ()),
+        unique_sorted(log.late_registered if log else ()),
     )
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line
-from opseval_shared.ledger import DuplicateEventConflict, EvidenceReferenceError, Ledger
+from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line, read_line_at
+from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -22,14 +22,31 @@ Progress = Callable[[int, int], None]
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
     definition = load_definition(bundle)
     ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of)
-    total = sum(p.stat().st_size for p in evidence_files(bundle))
+    files = evidence_files(bundle)
+    index = {path: i for i, path in enumerate(files)}
+    total = sum(p.stat().st_size for p in files)
     done = 0
+    path, file_no = None, 0
     for raw in iter_lines(bundle):
         event = parse_line(raw)
+        if raw.path is not path:
+            path, file_no = raw.path, index[raw.path] << 40
         try:
-            ledger.add(event, hash(raw.data.strip()))
-        except (EvidenceReferenceError, DuplicateEventConflict) as exc:
+            # The origin (file, byte offset) lets a replayed id be checked against its first event.
+            outcome = ledger.add(event, file_no | raw.offset)
+        except EvidenceReferenceError as exc:
             raise BundleError(raw.path, raw.line, exc.field_path, str(exc)) from exc
+        if outcome is Outcome.REPLAYED:
+            origin = ledger.origin_of(event.id)
+            assert origin is not None
+            first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
+            if parse_line(first) != event:
+                raise BundleError(
+                    raw.path,
+                    raw.line,
+                    "id",
+                    f"event id {event.id!r} was already used for different content at {first.path}:{first.line}",
+                )
         if progress is not None:
             done += len(raw.data)
             if done & 0xFFFF < len(raw.data):
@@ -46,7 +63,7 @@ def evaluate_bundle(
     return evaluate_ledger(ledger), ledger.definition
 
 
-def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
+def write_atomically(out_dir: Path, files: Mapping[str, Iterable[bytes]]) -> None:
     """All files appear together or none do: written to a sibling temp dir, then swapped in."""
     out_dir = out_dir.resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
@@ -55,9 +72,9 @@ def write_atomically(out_dir: Path, files: dict[str, bytes]) -> None:
     os.umask(umask)
     tmp.chmod(0o777 & ~umask)  # mkdtemp makes it 0700; the result should be as readable as any new directory
     try:
-        for name, data in files.items():
+        for name, chunks in files.items():
             with open(tmp / name, "wb") as fh:
-                fh.write(data)
+                fh.writelines(chunks)
                 fh.flush()
                 os.fsync(fh.fileno())
         if out_dir.exists():

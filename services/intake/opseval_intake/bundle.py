@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NamedTuple, TypeVar
 
 import yaml
 from opseval_shared.contract import ContractProfile
@@ -36,10 +35,10 @@ class BundleError(Exception):
         super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
 
 
-@dataclass(frozen=True)
-class RawLine:
+class RawLine(NamedTuple):
     path: Path
     line: int
+    offset: int  # byte offset of the line in its file
     data: bytes
 
 
@@ -181,13 +180,25 @@ def iter_lines(bundle: Path) -> Iterator[RawLine]:
     files = evidence_files(bundle)
     for path in files:
         with path.open("rb") as fh:
+            offset = 0
             for number, data in enumerate(fh, start=1):
+                start, offset = offset, offset + len(data)
                 if number == 1 and data.startswith(b"\xef\xbb\xbf"):
                     data = data[3:]  # a UTF-8 byte-order mark some editors write
                 if len(data) > MAX_LINE_BYTES:
                     raise BundleError(path, number, None, f"line longer than {MAX_LINE_BYTES} bytes")
                 if data.strip():
-                    yield RawLine(path, number, data)
+                    yield RawLine(path, number, start, data)
+
+
+def read_line_at(path: Path, offset: int) -> RawLine:
+    """The line that starts at a byte offset (to fetch an earlier event back)."""
+    with path.open("rb") as fh:
+        number = fh.read(offset).count(b"\n") + 1
+        data = fh.readline()
+    if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    return RawLine(path, number, offset, data)
 
 
 def parse_line(raw: RawLine) -> Evidence:

@@ -10,11 +10,12 @@ turns an observation the engine fired on into a finding's message, measured and 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from opseval_shared.base import unique_sorted
 from opseval_shared.contract import Contract, ReportingTerms
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
@@ -27,7 +28,7 @@ class Observation:
     contract: str | None
     key: str
     fields: dict[str, Any]
-    evidence: list[str]
+    evidence: Sequence[str]
     info: dict[str, Any] = field(default_factory=dict)
 
 
@@ -50,10 +51,10 @@ def _f(value: Decimal | int | float) -> float:
 
 
 def _obs(
-    rule: str, contract: Contract | None, key: str, fields: dict[str, Any], evidence: list[str], **info: Any
+    rule: str, contract: Contract | None, key: str, fields: dict[str, Any], evidence: Sequence[str], **info: Any
 ) -> Observation:
     cid = contract.id if contract else None
-    return Observation(rule, cid, key, fields, sorted(set(evidence)), info)
+    return Observation(rule, cid, key, fields, unique_sorted(evidence), info)
 
 
 def _vendor(contract: Contract | None) -> str:

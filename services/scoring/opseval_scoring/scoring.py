@@ -8,10 +8,12 @@ and keeps every digit of exact deductions such as 6 − 3 × 2.5% = 5.925).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
 
+from opseval_shared.base import unique_sorted
 from opseval_shared.indicators import (
     Band,
     ChecklistMethod,
@@ -49,7 +51,7 @@ class LeafScore:
     score: Decimal
     actual: str
     explanation: str
-    evidence: list[str] = field(default_factory=list)
+    evidence: Sequence[str] = ()
 
 
 def band_fraction(bands: tuple[Band, ...], value: Decimal) -> tuple[Decimal, Band | None]:
@@ -116,7 +118,7 @@ class Scorer:
                 expl = f"{fmt(w)} × min({m.actual}, 1)"
             ratio = max(ZERO, min(ratio, ONE))
             score = w * ratio
-            return LeafScore(score, m.actual, f"{expl} = {fmt(score, 4)}。{m.detail}", list(m.evidence))
+            return LeafScore(score, m.actual, f"{expl} = {fmt(score, 4)}。{m.detail}", m.evidence)
         if isinstance(method, ChecklistMethod):
             parts = []
             total = ZERO
@@ -150,7 +152,7 @@ class Scorer:
                 score,
                 m.actual,
                 f"{fmt(w)} − {arithmetic} = {fmt(score, 6)}{floor}。{m.detail}",
-                list(m.evidence),
+                m.evidence,
             )
         if isinstance(method, SlaMethod):
             m = self.ctx.measure(method.metric)
@@ -159,7 +161,7 @@ class Scorer:
                 score,
                 m.actual,
                 f"{fmt(w)} − 超时 {fmt(m.value)} 次 × {fmt(method.per_breach)} = {fmt(score, 4)}。{m.detail}",
-                list(m.evidence),
+                m.evidence,
             )
         if isinstance(method, TieredMethod | RateMethod):
             shares = getattr(method, "per_contract", ())
@@ -190,7 +192,7 @@ class Scorer:
                 m.actual,
                 f"{m.actual}，按分档（{_bands_text(method.bands)}）得 {fmt(w)} × {pct(fraction, 2)} = "
                 f"{fmt(score, 4)}。{m.detail}",
-                list(m.evidence),
+                m.evidence,
             )
         if isinstance(method, ThresholdMethod):
             m = self.ctx.measure(method.metric)
@@ -203,7 +205,7 @@ class Scorer:
                 score,
                 m.actual,
                 f"实际 {_show(m, m.value)}，目标 {method.op}{shown_target}，{verdict} = {fmt(score, 4)}。{m.detail}",
-                list(m.evidence),
+                m.evidence,
             )
         raise TypeError(f"unknown scoring method on {node.id}")
 
@@ -244,7 +246,7 @@ class Scorer:
                 target=node.target,
                 actual=result.actual,
                 explanation=explanation,
-                evidence=tuple(sorted(set(result.evidence))),
+                evidence=unique_sorted(result.evidence),
                 findings=tuple(f.id for f in findings),
             )
         children = tuple(self.node(child) for child in node.children)
