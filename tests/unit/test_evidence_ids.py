@@ -1,0 +1,35 @@
+"""Evidence id lists: sorted once, merged by runs, never losing or duplicating an id."""
+
+from __future__ import annotations
+
+import random
+
+from hypothesis import given
+from hypothesis import strategies as st
+from opseval_shared.base import Ids, merge_ids, unique_sorted
+
+ids = st.lists(st.text(alphabet="abcxyz0123-", min_size=1, max_size=6), max_size=40)
+
+
+def test_unique_sorted_returns_an_ids_list_unchanged() -> None:
+    ready = unique_sorted(["b", "a", "b"])
+    assert ready == ("a", "b") and type(ready) is Ids
+    assert unique_sorted(ready) is ready
+
+
+def test_disjoint_runs_are_laid_end_to_end() -> None:
+    merged = merge_ids([Ids(("m1", "m2")), Ids(("a1", "a2")), Ids(()), Ids(("z1",))])
+    assert merged == ("a1", "a2", "m1", "m2", "z1")
+
+
+def test_interleaved_and_overlapping_runs_are_merged_without_duplicates() -> None:
+    assert merge_ids([["a", "c", "e"], ["b", "c", "d"]]) == ("a", "b", "c", "d", "e")
+
+
+@given(st.lists(ids, max_size=6))
+def test_merge_equals_the_sorted_union(runs: list[list[str]]) -> None:
+    expected = tuple(sorted(set().union(*runs))) if runs else ()
+    assert merge_ids(runs) == expected
+    shuffled = runs[:]
+    random.Random(1).shuffle(shuffled)
+    assert merge_ids(shuffled) == expected
