@@ -1,0 +1,98 @@
+"""The `opseval` command as a person uses it."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from opseval_intake.bundle import template_names, template_text
+from opseval_shared.indicators import IndicatorSystem
+
+from opseval import cli
+from opseval.embedded import evaluate_bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_evaluate_prints_the_result_and_writes_the_four_files(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    run = subprocess.run(
+        [sys.executable, "-m", "opseval.cli", "evaluate", str(ROOT / "examples" / "guangzhou-2023"), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "总分 100  等级 优" in run.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["findings.json", "report.html", "report.md", "scores.json"]
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    assert (scores["project"], scores["as_of"], scores["total"], scores["grade"]) == (
+        "guangzhou-2023",
+        "2024-06-30",
+        100,
+        "优",
+    )
+    report = (out / "report.md").read_text(encoding="utf-8")
+    for heading in (
+        "## 摘要",
+        "## 一、基本情况",
+        "## 四、绩效评价指标分析",
+        "## 六、有关建议",
+        "## 七、其他需要说明的问题",
+    ):
+        assert heading in report
+    assert '<html lang="zh-CN">' in (out / "report.html").read_text(encoding="utf-8")
+
+
+def test_every_built_in_template_is_a_valid_indicator_system() -> None:
+    assert template_names() == ["department-2020", "self-evaluation"]
+    for name in template_names():
+        system = IndicatorSystem.model_validate(yaml.safe_load(template_text(name)))
+        assert system.total == 100 and system.leaves()
+
+
+def test_a_bundle_can_score_with_a_built_in_template(tmp_path: Path) -> None:
+    bundle = tmp_path / "bundle"
+    shutil.copytree(ROOT / "examples" / "guangzhou-2021", bundle)
+    (bundle / "indicators.yaml").write_text("template: self-evaluation\n", encoding="utf-8")
+    result, _ = evaluate_bundle(bundle)
+    assert [t.name for t in result.indicators] == ["预算执行率", "产出指标", "效益指标", "满意度指标"]
+    assert 0 < result.total <= 100
+    assert {"fault.sla_breach", "deliverable.late"} <= {f.rule for f in result.findings}
+
+
+def test_template_command_lists_and_prints(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["template"]) == 0
+    assert capsys.readouterr().out.split() == ["department-2020", "self-evaluation"]
+    assert cli.main(["template", "self-evaluation"]) == 0
+    assert "预算执行率" in capsys.readouterr().out
+    assert cli.main(["template", "nope"]) == 2
+
+
+def test_progress_bar_draws_only_on_a_terminal_and_only_on_long_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Terminal(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+    clock = iter([0.0, 0.5, 2.0, 2.1, 3.0])
+    monkeypatch.setattr(cli.time, "monotonic", lambda: next(clock))
+    screen = Terminal()
+    monkeypatch.setattr(cli.sys, "stderr", screen)
+    bar = cli._Bar()  # started at 0.0
+    bar(10, 100)  # 0.5 s: too early to bother
+    assert screen.getvalue() == ""
+    bar(50, 100)  # 2.0 s
+    assert "50.0%" in screen.getvalue()
+    bar.close()
+    assert screen.getvalue().endswith("\n")
+
+    monkeypatch.setattr(cli.sys, "stderr", io.StringIO())  # not a terminal
+    quiet = cli._Bar()
+    quiet(50, 100)
+    assert cli.sys.stderr.getvalue() == ""
