@@ -83,10 +83,5 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     return unique_sorted(chain.from_iterable(parts))
 
 
-def local(dt: datetime) -> datetime:
-    """The same instant on China's wall clock."""
-    return dt.astimezone(CHINA_TZ)
-
-
 def end_of_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=CHINA_TZ)

@@ -4,7 +4,7 @@ measured against the ledger."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from .base import DateRange, Ids, end_of_day, unique_sorted
 from .calendar import WorkCalendar, at, due_at, periods
@@ -167,10 +167,3 @@ def service_workdays(ledger: Ledger, contract: Contract, work: WorkCalendar) -> 
         return []
     return work.workdays(DateRange(start=contract.service_period.start, end=end))
 
-
-def days_between(a: date, b: date) -> int:
-    return (b - a).days + 1
-
-
-def shift_day(day: date, n: int) -> date:
-    return day + timedelta(days=n)

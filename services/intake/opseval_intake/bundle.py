@@ -7,7 +7,6 @@ evidence events, anywhere below it. Every error names the file, the line and the
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -221,8 +220,3 @@ def parse_line(raw: RawLine) -> Evidence:
 
 def _is_kind(tag: str) -> bool:
     return tag in EvidenceKind._value2member_map_
-
-
-def dump_line(event: Evidence) -> str:
-    """One event as a JSON line (sorted keys for stable files)."""
-    return json.dumps(event.model_dump(mode="json", exclude_defaults=True), ensure_ascii=False, sort_keys=True)

@@ -713,44 +713,26 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
         adjustment, adj_ids = led.budget_sum("adjustment", cid)
         arrived, arr_ids = led.budget_sum("arrived", cid)
         spent, s_ids = led.budget_sum("spent", cid)
-        scope = cid or "all"
+        rates: list[tuple[str, str, Decimal, list[str], dict[str, Any]]] = []
+        info: dict[str, Any]
         if adjustment:
-            out.append(
-                Observation(
-                    "budget.adjustment_rate_high",
-                    None,
-                    f"adj:{scope}",
-                    {"rate": _f(abs(adjustment) / approved)},
-                    sorted(a_ids + adj_ids),
-                    {"label": label, "approved": approved, "adjustment": adjustment},
-                )
-            )
+            info = {"approved": approved, "adjustment": adjustment}
+            rates.append(("budget.adjustment_rate_high", "adj", abs(adjustment) / approved, a_ids + adj_ids, info))
         # 预算执行率 = 实际支出 ÷ 实际到位资金 where arrivals are reported, else ÷ 调整后预算:
         # a shortfall of arrived funds is the arrival rule's finding, not a second one here.
         basis, basis_ids, basis_label = (
             (arrived, arr_ids, "实际到位资金") if arrived else (approved + adjustment, a_ids + adj_ids, "调整后预算")
         )
         if spent and basis and cid is not None:
-            out.append(
-                Observation(
-                    "budget.execution_rate_low",
-                    None,
-                    f"exec:{scope}",
-                    {"rate": _f(spent / basis)},
-                    sorted(basis_ids + s_ids),
-                    {"label": label, "basis": basis, "spent": spent, "basis_label": basis_label},
-                )
-            )
+            info = {"basis": basis, "spent": spent, "basis_label": basis_label}
+            rates.append(("budget.execution_rate_low", "exec", spent / basis, basis_ids + s_ids, info))
         if arrived:
+            info = {"approved": approved, "arrived": arrived}
+            rates.append(("budget.arrival_rate_low", "arr", arrived / approved, a_ids + arr_ids, info))
+        for rule, prefix, rate, ids, info in rates:
+            key = f"{prefix}:{cid or 'all'}"
             out.append(
-                Observation(
-                    "budget.arrival_rate_low",
-                    None,
-                    f"arr:{scope}",
-                    {"rate": _f(arrived / approved)},
-                    sorted(a_ids + arr_ids),
-                    {"label": label, "approved": approved, "arrived": arrived},
-                )
+                Observation(rule, None, key, {"rate": _f(rate)}, sorted(ids), {"label": label, "rate": rate, **info})
             )
     terms = led.definition.contracts.reporting
     for rec in led.unit_rates:
@@ -790,8 +772,8 @@ def describe_adjustment(o: Observation, c: Contract | None) -> Described:
     i = o.info
     return (
         f"{i['label']}：批复预算 {fmt(i['approved'], 3)} 万元，调整 {fmt(i['adjustment'], 3)} 万元，"
-        f"预算调整率 {pct(Decimal(str(o.fields['rate'])))}，预算编制与实际实施周期不匹配。",
-        pct(Decimal(str(o.fields["rate"]))),
+        f"预算调整率 {pct(i['rate'])}，预算编制与实际实施周期不匹配。",
+        pct(i["rate"]),
         "预算调整率不超过规定比例",
     )
 
@@ -800,8 +782,8 @@ def describe_execution(o: Observation, c: Contract | None) -> Described:
     i = o.info
     return (
         f"{i['label']}：{i['basis_label']} {fmt(i['basis'], 3)} 万元，实际支出 {fmt(i['spent'], 3)} 万元，"
-        f"预算执行率 {pct(Decimal(str(o.fields['rate'])))}。",
-        pct(Decimal(str(o.fields["rate"]))),
+        f"预算执行率 {pct(i['rate'])}。",
+        pct(i["rate"]),
         "100%",
     )
 
@@ -810,8 +792,8 @@ def describe_arrival(o: Observation, c: Contract | None) -> Described:
     i = o.info
     return (
         f"{i['label']}：全年预算 {fmt(i['approved'], 3)} 万元，实际到位 {fmt(i['arrived'], 3)} 万元，"
-        f"资金到位率 {pct(Decimal(str(o.fields['rate'])))}。",
-        pct(Decimal(str(o.fields["rate"]))),
+        f"资金到位率 {pct(i['rate'])}。",
+        pct(i["rate"]),
         "资金及时足额到位",
     )
 
