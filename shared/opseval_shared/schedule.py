@@ -166,4 +166,3 @@ def service_workdays(ledger: Ledger, contract: Contract, work: WorkCalendar) -> 
     if end < contract.service_period.start:
         return []
     return work.workdays(DateRange(start=contract.service_period.start, end=end))
-
