@@ -19,6 +19,12 @@ class EvaluationTerms(Frozen):
     )
     evaluator: str | None = None
 
+    @model_validator(mode="after")
+    def _as_of_not_before_the_period(self) -> EvaluationTerms:
+        if self.as_of is not None and self.as_of < self.period.start:
+            raise ValueError(f"as_of {self.as_of} is before the evaluation period starts ({self.period.start})")
+        return self
+
     @property
     def default_as_of(self) -> date:
         return self.as_of or self.period.end
