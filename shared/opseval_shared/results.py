@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
+from fnmatch import fnmatchcase
 from typing import Literal
 
 from pydantic import Field
 
 from .base import Frozen, Num
+from .indicators import Indicator, IndicatorSystem
 
 Severity = Literal["high", "medium", "low"]
 
@@ -73,3 +75,21 @@ class EvaluationResult(Frozen):
     warnings: tuple[str, ...] = ()
     evidence_stats: EvidenceStats = EvidenceStats()
     budget: tuple[BudgetLine, ...] = ()
+
+
+def bears_on(leaf: Indicator, finding: Finding) -> bool:
+    """Whether a finding bears on an indicator leaf: its rule matches one of the leaf's rule
+    patterns, and it is of the leaf's contract (or of none)."""
+    return any(fnmatchcase(finding.rule, pattern) for pattern in leaf.rules) and (
+        leaf.contract is None or finding.contract in (None, leaf.contract)
+    )
+
+
+def attach_findings(system: IndicatorSystem, findings: list[Finding]) -> list[Finding]:
+    """Name, on each finding, the first leaf it bears on."""
+    leaves = system.leaves()
+    out = []
+    for f in findings:
+        leaf = next((n for n in leaves if bears_on(n, f)), None)
+        out.append(f.model_copy(update={"indicator": leaf.id if leaf else None}))
+    return out

@@ -98,12 +98,15 @@ def cmd_template(args: argparse.Namespace) -> int:
 
 
 def cmd_up(args: argparse.Namespace) -> int:
-    print(
-        "opseval up: the service fleet is not built yet (issue: the fleet on NATS JetStream). "
-        "Use `opseval evaluate BUNDLE`, which runs the whole evaluation in-process.",
-        file=sys.stderr,
-    )
-    return 1
+    from .fleet import up
+
+    return up(Path(args.data), args.nats_port, args.port)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from .fleet import serve
+
+    return serve(args.service)
 
 
 def parser() -> argparse.ArgumentParser:
@@ -129,8 +132,15 @@ def parser() -> argparse.ArgumentParser:
     tp.add_argument("name", nargs="?")
     tp.set_defaults(func=cmd_template)
 
-    up = sub.add_parser("up", help="run the service fleet on this machine (not built yet)")
+    up = sub.add_parser("up", help="run nats-server and the four services on this machine (Ctrl-C stops all)")
+    up.add_argument("--data", default=".opseval", help="data directory (JetStream files, store, logs)")
+    up.add_argument("--nats-port", type=int, default=4223, help="port of the nats-server it starts")
+    up.add_argument("--port", type=int, default=8080, help="first HTTP port: reporting, then intake, rules, scoring")
     up.set_defaults(func=cmd_up)
+
+    sv = sub.add_parser("serve", help="run one service (configured by OPSEVAL_* environment variables)")
+    sv.add_argument("service", choices=["intake", "rules", "scoring", "reporting"])
+    sv.set_defaults(func=cmd_serve)
     return p
 
 

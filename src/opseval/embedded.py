@@ -10,11 +10,10 @@ from datetime import date
 from pathlib import Path
 
 from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line, read_line_at
+from opseval_reporting.pipeline import evaluate_ledger
 from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
-
-from .pipeline import evaluate_ledger
 
 Progress = Callable[[int, int], None]
 

@@ -15,14 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from opseval_scoring.scoring import attach_findings, score_tree
+from opseval_scoring.scoring import score_tree
 from opseval_shared.contract import Contract, ContractProfile
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.indicators import Indicator, IndicatorSystem
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import Finding, ScoredIndicator
+from opseval_shared.results import Finding, ScoredIndicator, attach_findings
 
 D = Decimal
 PROJECT = "p1"

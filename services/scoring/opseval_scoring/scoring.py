@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from fnmatch import fnmatchcase
 
 from opseval_shared.base import unique_sorted
 from opseval_shared.indicators import (
@@ -28,7 +27,7 @@ from opseval_shared.indicators import (
     TieredMethod,
 )
 from opseval_shared.metrics import Measurement, MetricContext, fmt, pct
-from opseval_shared.results import Finding, ScoredIndicator
+from opseval_shared.results import Finding, ScoredIndicator, bears_on
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -212,14 +211,7 @@ class Scorer:
     # ------------------------------------------------------------ tree
 
     def findings_for(self, node: Indicator) -> list[Finding]:
-        if not node.rules:
-            return []
-        return [
-            f
-            for f in self.findings
-            if any(fnmatchcase(f.rule, pattern) for pattern in node.rules)
-            and (node.contract is None or f.contract in (None, node.contract))
-        ]
+        return [f for f in self.findings if bears_on(node, f)]
 
     def node(self, node: Indicator) -> ScoredIndicator:
         if node.is_leaf:
@@ -272,21 +264,3 @@ def score_tree(
     top = tuple(scorer.node(i) for i in system.indicators)
     total = sum((t.score for t in top), ZERO)
     return top, total, system.grade(total)
-
-
-def attach_findings(system: IndicatorSystem, findings: list[Finding]) -> list[Finding]:
-    """Name, on each finding, the first leaf whose rules it bears on."""
-    leaves = system.leaves()
-    out = []
-    for f in findings:
-        leaf = next(
-            (
-                n
-                for n in leaves
-                if any(fnmatchcase(f.rule, p) for p in n.rules)
-                and (n.contract is None or f.contract in (None, n.contract))
-            ),
-            None,
-        )
-        out.append(f.model_copy(update={"indicator": leaf.id if leaf else None}))
-    return out

@@ -7,10 +7,10 @@ from decimal import Decimal
 
 from opseval_rules.engine import RulesEngine
 from opseval_rules.findings import find
-from opseval_scoring.scoring import attach_findings, score_tree
+from opseval_scoring.scoring import score_tree
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
-from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats
+from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, attach_findings
 
 
 def evaluate_ledger(ledger: Ledger, engine: RulesEngine | None = None) -> EvaluationResult:

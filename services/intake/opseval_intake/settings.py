@@ -1,0 +1,12 @@
+"""Settings of the intake service (environment variables OPSEVAL_*)."""
+
+from __future__ import annotations
+
+from opseval_infra.settings import ServiceSettings
+
+
+class IntakeSettings(ServiceSettings):
+    service_name: str = "intake"
+    http_port: int = 8081
+    max_batch: int = 10_000
+    max_body_bytes: int = 32 * 1024 * 1024

@@ -1,0 +1,210 @@
+"""The results API: projects, score trees, findings and the evidence behind them, and the report
+as of any date. Reads the store the consumers keep current; computes as-of reports with the same
+domain functions as `opseval evaluate`."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import FastAPI, HTTPException, Query, Response
+from opseval_infra.fleet import Fleet, fleet_app, make_broker
+from opseval_infra.projects import today_in_china
+from opseval_infra.store.base import Store
+from opseval_shared.evidence import parse_evidence_json
+from opseval_shared.ledger import Ledger
+from opseval_shared.messaging import FindingsChanged, ScoreChanged
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import ScoredIndicator
+
+from .content import build_report
+from .output import findings_document, scores_document
+from .pipeline import evaluate_ledger
+from .render import to_html, to_markdown
+from .settings import ReportingSettings
+
+PAGE = 1000
+
+
+def _json(data: Any) -> Response:
+    return Response(orjson.dumps(data), media_type="application/json")
+
+
+def _leaf(nodes: tuple[ScoredIndicator, ...], leaf_id: str) -> ScoredIndicator | None:
+    for node in nodes:
+        if node.id == leaf_id:
+            return node
+        found = _leaf(node.children, leaf_id)
+        if found:
+            return found
+    return None
+
+
+def create_app(settings: ReportingSettings | None = None) -> FastAPI:
+    settings = settings or ReportingSettings()
+    fleet = Fleet(settings, make_broker(settings))
+    app = fleet_app(fleet, "opseval results API", evaluate=None)
+    app.state.fleet = fleet
+
+    def store() -> Store:
+        assert fleet.store is not None
+        return fleet.store
+
+    async def definition(project: str) -> ProjectDefinition:
+        stored = await store().get_project(project)
+        if stored is None:
+            raise HTTPException(404, f"no project {project!r}")
+        return ProjectDefinition.model_validate_json(stored.definition)
+
+    async def scores(project: str) -> ScoreChanged:
+        await definition(project)
+        snap = await store().get_snapshot("scores", project)
+        if snap is None:
+            raise HTTPException(404, f"project {project!r} has no score yet")
+        return ScoreChanged.model_validate_json(snap.body)
+
+    async def findings(project: str) -> FindingsChanged:
+        await definition(project)
+        snap = await store().get_snapshot("findings", project)
+        if snap is None:
+            raise HTTPException(404, f"project {project!r} has no findings yet")
+        return FindingsChanged.model_validate_json(snap.body)
+
+    async def events(project: str, ids: list[str]) -> list[Any]:
+        rows = await store().get_events(project, ids)
+        return [orjson.loads(r.body) for r in rows]
+
+    @app.get("/v1/projects")
+    async def list_projects() -> Response:
+        """Every registered project, with its current total and grade when scored."""
+        out = []
+        for stored in await store().list_projects():
+            d = ProjectDefinition.model_validate_json(stored.definition)
+            snap = await store().get_snapshot("scores", stored.id)
+            score = ScoreChanged.model_validate_json(snap.body) if snap else None
+            out.append(
+                {
+                    "id": stored.id,
+                    "name": d.project.name,
+                    "revision": stored.revision,
+                    "evidence": await store().count_events(stored.id),
+                    "total": float(score.total) if score else None,
+                    "grade": score.grade if score else None,
+                    "as_of": score.as_of.isoformat() if score else None,
+                }
+            )
+        return _json(out)
+
+    @app.get("/v1/projects/{project}/scores")
+    async def get_scores(project: str) -> Response:
+        """Today's score tree: total, grade, and every leaf with its explanation and evidence ids."""
+        return _json((await scores(project)).model_dump(mode="json", exclude_none=True))
+
+    @app.get("/v1/projects/{project}/findings")
+    async def get_findings(
+        project: str,
+        indicator: str | None = None,
+        rule: str | None = None,
+        severity: Literal["high", "medium", "low"] | None = None,
+        contract: str | None = None,
+    ) -> Response:
+        """The findings so far, filtered by indicator, rule (prefix with a trailing *), severity, contract."""
+        current = await findings(project)
+        selected = [
+            f
+            for f in current.findings
+            if (indicator is None or f.indicator == indicator)
+            and (rule is None or (f.rule.startswith(rule[:-1]) if rule.endswith("*") else f.rule == rule))
+            and (severity is None or f.severity == severity)
+            and (contract is None or f.contract == contract)
+        ]
+        return _json(
+            {
+                "project": project,
+                "revision": current.revision,
+                "as_of": current.as_of.isoformat(),
+                "findings": [f.model_dump(mode="json") for f in selected],
+            }
+        )
+
+    @app.get("/v1/projects/{project}/findings/{finding_id}/evidence")
+    async def finding_evidence(project: str, finding_id: str) -> Response:
+        """The evidence events behind one finding."""
+        current = await findings(project)
+        finding = next((f for f in current.findings if f.id == finding_id), None)
+        if finding is None:
+            raise HTTPException(404, f"no finding {finding_id!r} in project {project!r}")
+        evidence = await events(project, list(finding.evidence))
+        return _json({"finding": finding.model_dump(mode="json"), "evidence": evidence})
+
+    @app.get("/v1/projects/{project}/indicators/{indicator}/evidence")
+    async def indicator_evidence(
+        project: str,
+        indicator: str,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+    ) -> Response:
+        """The evidence events behind one leaf's score, a page at a time."""
+        leaf = _leaf((await scores(project)).indicators, indicator)
+        if leaf is None:
+            raise HTTPException(404, f"no indicator {indicator!r} in project {project!r}")
+        ids = list(leaf.evidence or ())
+        return _json(
+            {
+                "indicator": leaf.id,
+                "name": leaf.name,
+                "score": float(leaf.score),
+                "explanation": leaf.explanation,
+                "total": len(ids),
+                "offset": offset,
+                "evidence": await events(project, ids[offset : offset + limit]),
+            }
+        )
+
+    @app.get("/v1/projects/{project}/evidence/{event_id}")
+    async def one_event(project: str, event_id: str) -> Response:
+        """One evidence event as accepted."""
+        found = await events(project, [event_id])
+        if not found:
+            raise HTTPException(404, f"no event {event_id!r} in project {project!r}")
+        return _json(found[0])
+
+    @app.get("/v1/projects/{project}/report")
+    async def report(
+        project: str,
+        as_of: date | None = None,
+        format: Literal["md", "html", "scores", "findings"] = "html",
+    ) -> Response:
+        """The evaluation documents as of a date (default: today, or the end of the period)."""
+        d = await definition(project)
+        rows = []
+        seq = 0
+        while batch := await store().events_after(project, seq):
+            rows.extend(batch)
+            seq = batch[-1].seq
+
+        def compute() -> Any:
+            ledger = Ledger(d, as_of or min(today_in_china(), d.project.evaluation.default_as_of))
+            for row in rows:
+                ledger.add(parse_evidence_json(row.body))
+            return evaluate_ledger(ledger)
+
+        result = await asyncio.to_thread(compute)
+        if format == "scores":
+            return _json(scores_document(result))
+        if format == "findings":
+            return _json(findings_document(result))
+        content = build_report(result, d)
+        if format == "md":
+            return Response(to_markdown(content), media_type="text/markdown; charset=utf-8")
+        return Response(to_html(content), media_type="text/html; charset=utf-8")
+
+    @app.get("/v1/dead-letters")
+    async def dead_letters(service: str | None = None, limit: Annotated[int, Query(ge=1, le=PAGE)] = 100) -> Response:
+        """Messages no consumer could handle, with the error."""
+        letters = await store().list_dead_letters(service, limit)
+        return _json([orjson.loads(letter.body) for letter in letters])
+
+    return app

@@ -1,0 +1,10 @@
+"""Settings of the reporting service (environment variables OPSEVAL_*)."""
+
+from __future__ import annotations
+
+from opseval_infra.settings import ServiceSettings
+
+
+class ReportingSettings(ServiceSettings):
+    service_name: str = "reporting"
+    http_port: int = 8080

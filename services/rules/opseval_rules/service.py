@@ -1,0 +1,96 @@
+"""The rules service: consumes evidence, keeps each project's findings current, publishes them.
+
+settings → broker → subscriber and publisher → app. The domain call is `find`, the same function
+`opseval evaluate` runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import FastAPI
+from faststream import AckPolicy, Context
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsBatchMessage
+from opseval_infra.consumer import DeadLetterOffice, EvidenceConsumer
+from opseval_infra.fleet import Fleet, fleet_app, make_broker
+from opseval_infra.store.base import Snapshot
+from opseval_shared.messaging import (
+    EVIDENCE_STREAM,
+    EVIDENCE_SUBJECTS,
+    RESULTS_STREAM,
+    RULES_EVIDENCE_CONSUMER,
+    FindingsChanged,
+    findings_subject,
+)
+from opseval_shared.metrics import MetricContext
+from opseval_shared.results import attach_findings
+
+from .findings import find
+from .settings import RulesSettings
+
+BATCH = PullSub(batch_size=500, timeout=0.2, batch=True)
+
+
+def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
+    broker = make_broker(settings)
+    fleet = Fleet(settings, broker)
+
+    findings_out = broker.publisher(
+        "opseval.findings.{project}",
+        stream=JStream(RESULTS_STREAM.name, declare=False),
+        schema=FindingsChanged,
+        title="findings changed",
+        description="A project's findings, recomputed from all its evidence so far.",
+    )
+    fleet.extras["findings_out"] = findings_out
+
+    @broker.subscriber(
+        EVIDENCE_SUBJECTS,
+        stream=JStream(EVIDENCE_STREAM.name, declare=False),
+        durable=RULES_EVIDENCE_CONSUMER,
+        pull_sub=BATCH,
+        ack_policy=AckPolicy.MANUAL,
+        title="evidence for the rules",
+        description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
+    )
+    async def on_evidence(bodies: list[Any], msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+        await fleet.extras["consumer"].handle(msg.raw_message)
+
+    return fleet, broker
+
+
+async def evaluate(fleet: Fleet, project: str) -> None:
+    assert fleet.ledgers is not None and fleet.store is not None
+    folded = await fleet.ledgers.refresh(project)
+    if folded is None:  # evidence before its project was registered: evaluated once it is
+        return
+    ledger = folded.ledger
+    findings = await asyncio.to_thread(lambda: find(MetricContext(ledger)))
+    findings = attach_findings(ledger.definition.indicators, findings)
+    message = FindingsChanged(project=project, revision=folded.folded, as_of=ledger.as_of, findings=tuple(findings))
+    stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.folded, message.model_dump_json()))
+    if stored:
+        await fleet.extras["findings_out"].publish(
+            message,
+            subject=findings_subject(project),
+            headers={"Nats-Msg-Id": f"findings:{project}:{folded.folded}:{ledger.as_of}"},
+        )
+
+
+async def on_started(fleet: Fleet) -> None:
+    assert fleet.store is not None
+    dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
+    assert fleet.dirty is not None
+    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, fleet.dirty.mark)
+    # Projects evaluated before a restart are evaluated again: nothing waits for new evidence.
+    fleet.dirty.mark({p.id for p in await fleet.store.list_projects()})
+
+
+def create_app(settings: RulesSettings | None = None) -> FastAPI:
+    settings = settings or RulesSettings()
+    fleet, _ = build(settings)
+    app = fleet_app(fleet, "opseval rules", evaluate, on_started)
+    app.state.fleet = fleet
+    return app

@@ -1,0 +1,122 @@
+"""The scoring service: consumes evidence and findings, keeps each project's score tree current,
+publishes score changes. The domain call is `score_tree`, as in `opseval evaluate`."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any
+
+from fastapi import FastAPI
+from faststream import AckPolicy, Context
+from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats.message import NatsBatchMessage
+from opseval_infra.consumer import DeadLetterOffice, EvidenceConsumer
+from opseval_infra.fleet import Fleet, fleet_app, make_broker
+from opseval_infra.store.base import Snapshot
+from opseval_shared.messaging import (
+    EVIDENCE_STREAM,
+    EVIDENCE_SUBJECTS,
+    FINDINGS_SUBJECTS,
+    RESULTS_STREAM,
+    SCORING_EVIDENCE_CONSUMER,
+    SCORING_FINDINGS_CONSUMER,
+    FindingsChanged,
+    ScoreChanged,
+    scores_subject,
+)
+from opseval_shared.metrics import MetricContext
+
+from .scoring import score_tree
+from .settings import ScoringSettings
+
+BATCH = PullSub(batch_size=500, timeout=0.2, batch=True)
+
+
+def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
+    broker = make_broker(settings)
+    fleet = Fleet(settings, broker)
+
+    fleet.extras["scores_out"] = broker.publisher(
+        "opseval.scores.{project}",
+        stream=JStream(RESULTS_STREAM.name, declare=False),
+        schema=ScoreChanged,
+        title="score changed",
+        description="A project's score tree, total and grade, recomputed after new evidence or findings.",
+    )
+
+    @broker.subscriber(
+        EVIDENCE_SUBJECTS,
+        stream=JStream(EVIDENCE_STREAM.name, declare=False),
+        durable=SCORING_EVIDENCE_CONSUMER,
+        pull_sub=BATCH,
+        ack_policy=AckPolicy.MANUAL,
+        title="evidence for scoring",
+        description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
+    )
+    async def on_evidence(bodies: list[Any], msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+        await fleet.extras["consumer"].handle(msg.raw_message)
+
+    @broker.subscriber(
+        FINDINGS_SUBJECTS,
+        stream=JStream(RESULTS_STREAM.name, declare=False),
+        durable=SCORING_FINDINGS_CONSUMER,
+        pull_sub=PullSub(batch_size=50, timeout=0.2),
+        ack_policy=AckPolicy.NACK_ON_ERROR,
+        title="findings for scoring",
+        description="The rules service's findings; the newest revision of each project is kept.",
+    )
+    async def on_findings(changed: FindingsChanged) -> None:
+        assert fleet.store is not None and fleet.dirty is not None
+        await fleet.store.put_snapshot(
+            "findings", Snapshot(changed.project, changed.revision, changed.model_dump_json())
+        )
+        fleet.dirty.mark({changed.project})
+
+    return fleet, broker
+
+
+async def evaluate(fleet: Fleet, project: str) -> None:
+    assert fleet.ledgers is not None and fleet.store is not None
+    folded = await fleet.ledgers.refresh(project)
+    if folded is None:
+        return
+    snapshot = await fleet.store.get_snapshot("findings", project)
+    findings = FindingsChanged.model_validate_json(snapshot.body) if snapshot else None
+    ledger = folded.ledger
+    indicators, total, grade = await asyncio.to_thread(
+        lambda: score_tree(
+            ledger.definition.indicators, MetricContext(ledger), list(findings.findings if findings else ())
+        )
+    )
+    message = ScoreChanged(
+        project=project,
+        revision=folded.folded,
+        findings_revision=findings.revision if findings else 0,
+        as_of=ledger.as_of,
+        total=total,
+        grade=grade,
+        indicators=indicators,
+    )
+    # A score is as new as the older of its two inputs; the stored revision orders both.
+    revision = folded.folded * 10**9 + message.findings_revision
+    if await fleet.store.put_snapshot("scores", Snapshot(project, revision, message.model_dump_json())):
+        await fleet.extras["scores_out"].publish(
+            message,
+            subject=scores_subject(project),
+            headers={"Nats-Msg-Id": f"scores:{project}:{revision}:{ledger.as_of}"},
+        )
+
+
+async def on_started(fleet: Fleet) -> None:
+    assert fleet.store is not None and fleet.dirty is not None
+    dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
+    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, fleet.dirty.mark)
+    fleet.dirty.mark({p.id for p in await fleet.store.list_projects()})
+
+
+def create_app(settings: ScoringSettings | None = None) -> FastAPI:
+    settings = settings or ScoringSettings()
+    fleet, _ = build(settings)
+    app = fleet_app(fleet, "opseval scoring", evaluate, on_started)
+    app.state.fleet = fleet
+    return app

@@ -1,0 +1,111 @@
+"""Consuming evidence from JetStream: persisted before acknowledged, retried with back-off,
+dead-lettered when it cannot be handled — and the rest keeps flowing."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from nats.aio.msg import Msg
+from nats.js import JetStreamContext
+from opseval_shared.evidence import Evidence, parse_evidence_json
+from opseval_shared.messaging import DeadLettered, dead_letter_subject
+from pydantic import ValidationError
+
+from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES
+from .settings import ServiceSettings
+from .store.base import DeadLetter, EventConflict, Store, StoredEvent
+
+log = logging.getLogger(__name__)
+
+
+def validation_reason(exc: ValidationError) -> str:
+    err = exc.errors(include_url=False)[0]
+    where = ".".join(str(p) for p in err["loc"])
+    return f"invalid evidence: {where + ': ' if where else ''}{err['msg']}"
+
+
+class DeadLetterOffice:
+    """Moves a message that cannot be handled to `opseval.dlq.<service>`, with the error."""
+
+    def __init__(self, service: str, js: JetStreamContext, store: Store) -> None:
+        self.service, self.js, self.store = service, js, store
+
+    async def send(self, msg: Msg, error: str) -> None:
+        meta = msg.metadata
+        letter = DeadLettered(
+            id=f"{meta.stream}:{meta.sequence.stream}",
+            service=self.service,
+            stream=meta.stream,
+            subject=msg.subject,
+            deliveries=meta.num_delivered,
+            error=error[:2000],
+            payload=msg.data.decode("utf-8", errors="replace")[:100_000],
+            at=datetime.now(UTC),
+        )
+        body = letter.model_dump_json()
+        await self.js.publish(
+            dead_letter_subject(self.service), body.encode(), headers={"Nats-Msg-Id": f"{self.service}:{letter.id}"}
+        )
+        try:
+            await self.store.add_dead_letter(DeadLetter(letter.id, self.service, body))
+        except Exception:  # the subject holds it even when the store is down
+            log.exception("dead letter %s not stored (it is on the subject)", letter.id)
+        await msg.term()
+        DEAD_LETTERS.labels(self.service).inc()
+        log.warning("dead-lettered %s after %s deliveries: %s", letter.id, meta.num_delivered, error)
+
+
+class EvidenceConsumer:
+    """Persists a fetched batch of evidence in one store transaction, then acknowledges it."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        store: Store,
+        dead_letters: DeadLetterOffice,
+        on_persisted: Callable[[set[str]], None],
+    ) -> None:
+        self.settings, self.store, self.dead_letters = settings, store, dead_letters
+        self.on_persisted = on_persisted
+        self.service = settings.service_name
+
+    async def handle(self, msgs: list[Msg]) -> None:
+        pending: list[tuple[Msg, Evidence]] = []
+        for msg in msgs:
+            try:
+                pending.append((msg, parse_evidence_json(msg.data)))
+            except ValidationError as exc:  # a poison message: no retry can fix it
+                await self.dead_letters.send(msg, validation_reason(exc))
+        while pending:
+            rows = [StoredEvent(e.id, e.project, e.kind.value, e.model_dump_json()) for _, e in pending]
+            try:
+                inserted = await self.store.add_events(rows)
+            except EventConflict as conflict:
+                for msg, event in pending:
+                    if event.id == conflict.event_id:
+                        await self.dead_letters.send(msg, str(conflict))
+                pending = [(m, e) for m, e in pending if e.id != conflict.event_id]
+                continue
+            except Exception as exc:
+                await self.retry_or_dead_letter([m for m, _ in pending], exc)
+                return
+            new = sum(inserted)
+            EVENTS_CONSUMED.labels(self.service).inc(new)
+            EVENTS_REPLAYED.labels(self.service).inc(len(inserted) - new)
+            self.on_persisted({e.project for _, e in pending})
+            for msg, _ in pending:
+                await msg.ack()
+            return
+
+    async def retry_or_dead_letter(self, msgs: list[Msg], exc: Exception) -> None:
+        for msg in msgs:
+            deliveries = msg.metadata.num_delivered
+            if deliveries >= self.settings.max_deliver:
+                await self.dead_letters.send(msg, f"{type(exc).__name__}: {exc}")
+            else:
+                delay = self.settings.retry_backoff_s * 2 ** (deliveries - 1)
+                await msg.nak(delay=delay)
+                REDELIVERIES.labels(self.service).inc()
+        log.warning("batch of %d not persisted (%s): handed back for redelivery", len(msgs), exc)

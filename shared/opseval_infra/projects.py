@@ -1,0 +1,104 @@
+"""Each project's ledger, folded incrementally from the store and re-evaluated when dirty.
+
+The store is the source of truth: a replica folds every event of the project that any replica
+stored, in store order, so two replicas never hold half a project each.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from opseval_shared.base import CHINA_TZ
+from opseval_shared.evidence import parse_evidence_json
+from opseval_shared.ledger import Ledger
+from opseval_shared.project import ProjectDefinition
+
+from .http import DIRTY_PROJECTS, EVALUATIONS
+from .store.base import Store
+
+log = logging.getLogger(__name__)
+
+
+def today_in_china() -> date:
+    return datetime.now(CHINA_TZ).date()
+
+
+@dataclass
+class Folded:
+    ledger: Ledger
+    revision: str  # the definition's revision
+    last_seq: int = 0
+    folded: int = 0  # events read from the store (the evaluation's revision)
+
+
+class LedgerCache:
+    def __init__(self, store: Store, today: Callable[[], date] = today_in_china) -> None:
+        self.store = store
+        self.today = today
+        self._folded: dict[str, Folded] = {}
+
+    async def refresh(self, project: str) -> Folded | None:
+        stored = await self.store.get_project(project)
+        if stored is None:
+            return None
+        current = self._folded.get(project)
+        definition = current.ledger.definition if current and current.revision == stored.revision else None
+        if definition is None:
+            definition = ProjectDefinition.model_validate_json(stored.definition)
+        # Continuous evaluation: as of today while the period runs, as of its default after.
+        as_of = min(self.today(), definition.project.evaluation.default_as_of)
+        if current is None or current.revision != stored.revision or current.ledger.as_of != as_of:
+            current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
+        while True:
+            batch = await self.store.events_after(project, current.last_seq)
+            if not batch:
+                return current
+            for row in batch:
+                current.ledger.add(parse_evidence_json(row.body))
+            current.last_seq = batch[-1].seq
+            current.folded += len(batch)
+
+
+class DirtyProjects:
+    """Projects to re-evaluate, worked off in the background after a short debounce."""
+
+    def __init__(self, service: str, debounce_s: float, evaluate: Callable[[str], Awaitable[None]]) -> None:
+        self.service, self.debounce_s, self.evaluate = service, debounce_s, evaluate
+        self._dirty: set[str] = set()
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def mark(self, projects: set[str]) -> None:
+        self._dirty |= projects
+        DIRTY_PROJECTS.labels(self.service).set(len(self._dirty))
+        self._wake.set()
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name=f"{self.service}-evaluations")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self.debounce_s)
+            self._wake.clear()
+            projects, self._dirty = self._dirty, set()
+            DIRTY_PROJECTS.labels(self.service).set(0)
+            for project in sorted(projects):
+                try:
+                    with EVALUATIONS.labels(self.service).time():
+                        await self.evaluate(project)
+                except Exception:
+                    log.exception("evaluating %s failed; it stays dirty", project)
+                    self._dirty.add(project)
+                    self._wake.set()

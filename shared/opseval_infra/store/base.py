@@ -1,0 +1,97 @@
+"""The repository contract every backend implements, and the records it stores."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    id: str
+    project: str
+    kind: str
+    body: str  # the event as canonical JSON (model_dump_json)
+    seq: int = 0  # assigned by the store on insert: the order events were accepted in
+
+
+@dataclass(frozen=True)
+class StoredProject:
+    id: str
+    revision: str
+    definition: str  # ProjectDefinition as JSON
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A project's findings or score tree as of a number of folded events (the revision)."""
+
+    project: str
+    revision: int
+    body: str  # FindingsChanged / ScoreChanged as JSON
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    id: str
+    service: str
+    body: str  # DeadLettered as JSON
+
+
+class EventConflict(Exception):
+    """An event id already stored with a different body."""
+
+    def __init__(self, event_id: str) -> None:
+        super().__init__(f"event id {event_id!r} is already stored with different content")
+        self.event_id = event_id
+
+
+class Store(Protocol):
+    """Everything the services persist. Every write is idempotent."""
+
+    async def open(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def ping(self) -> bool: ...
+
+    # projects
+    async def put_project(self, project: StoredProject) -> bool:
+        """Insert or replace a project's definition; False when the same revision was already stored."""
+        ...
+
+    async def get_project(self, project_id: str) -> StoredProject | None: ...
+
+    async def list_projects(self) -> list[StoredProject]: ...
+
+    # evidence
+    async def add_events(self, events: list[StoredEvent]) -> list[bool]:
+        """Insert events; per event True when inserted, False when the same id and body were already
+        stored. Raises EventConflict (inserting none of the batch) when an id is stored with another
+        body. Atomic: the whole batch or nothing."""
+        ...
+
+    async def count_events(self, project_id: str) -> int: ...
+
+    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
+        """The project's events with store sequence > seq, in sequence order (for incremental folding)."""
+        ...
+
+    async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        """The project's events with these ids (unknown ids are left out), in id order."""
+        ...
+
+    # snapshots: kind is "findings" or "scores"
+    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
+        """Keep the snapshot unless one of a higher revision is already stored (a replica that lags
+        never overwrites newer results). True when stored."""
+        ...
+
+    async def get_snapshot(self, kind: str, project_id: str) -> Snapshot | None: ...
+
+    # dead letters
+    async def add_dead_letter(self, letter: DeadLetter) -> bool:
+        """False when a dead letter with this id is already stored."""
+        ...
+
+    async def list_dead_letters(self, service: str | None = None, limit: int = 100) -> list[DeadLetter]: ...

@@ -1,0 +1,310 @@
+"""The MongoDB backend, on PyMongo's native async API (`AsyncMongoClient`, PyMongo 4.10+).
+
+Collections: `projects` (_id = project id), `events` (_id = event id, seq from a counter),
+`snapshots` (unique on kind + project), `dead_letters` (_id = letter id, created from a counter) and
+`counters` (the sequence counters). Nothing connects at import or construction: `open()` does, and
+creates the indexes.
+
+Atomicity without transactions (a standalone server has none): `add_events` checks the stored
+copies of the batch's ids before inserting anything, so a conflict with what is stored inserts
+nothing; a conflict only a concurrent writer could cause (it stored the id in between) is detected
+on the duplicate-key error and undone by deleting exactly the documents this call inserted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import pymongo
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
+
+from .base import DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
+
+__all__ = ["MongoStore"]
+
+Document = dict[str, Any]
+
+DUPLICATE_KEY = 11000
+PING_TIMEOUT_S = 5.0
+_IDS_PER_QUERY = 1_000
+_EVENTS_COUNTER = "events"
+_DEAD_LETTERS_COUNTER = "dead_letters"
+
+
+def _event(doc: Mapping[str, Any]) -> StoredEvent:
+    return StoredEvent(
+        id=str(doc["_id"]), project=doc["project"], kind=doc["kind"], body=doc["body"], seq=int(doc["seq"])
+    )
+
+
+def _same(doc: Mapping[str, Any], event: StoredEvent) -> bool:
+    return (doc.get("project"), doc.get("kind"), doc.get("body")) == (event.project, event.kind, event.body)
+
+
+def _chunks(ids: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(ids), _IDS_PER_QUERY):
+        yield ids[start : start + _IDS_PER_QUERY]
+
+
+class MongoStore:
+    """`Store` on a MongoDB database. Any number of store objects and processes may share it."""
+
+    def __init__(self, url: str, database: str = "opseval") -> None:
+        if not database:
+            raise ValueError("MongoStore needs a database name")
+        self.url = url
+        self.database = database
+        self._client: AsyncMongoClient[Document] | None = None
+        self._db: AsyncDatabase[Document] | None = None
+
+    def __repr__(self) -> str:
+        return f"MongoStore(database={self.database!r})"  # the URL may hold credentials
+
+    # plumbing
+
+    def _collection(self, name: str) -> AsyncCollection[Document]:
+        if self._db is None:
+            raise RuntimeError(f"{self!r} is not open: await store.open() first")
+        return self._db[name]
+
+    @property
+    def _projects(self) -> AsyncCollection[Document]:
+        return self._collection("projects")
+
+    @property
+    def _events(self) -> AsyncCollection[Document]:
+        return self._collection("events")
+
+    @property
+    def _snapshots(self) -> AsyncCollection[Document]:
+        return self._collection("snapshots")
+
+    @property
+    def _dead_letters(self) -> AsyncCollection[Document]:
+        return self._collection("dead_letters")
+
+    @property
+    def _counters(self) -> AsyncCollection[Document]:
+        return self._collection("counters")
+
+    async def _reserve(self, counter: str, count: int) -> int:
+        """Reserve `count` consecutive sequence numbers; returns the first."""
+        for attempt in range(2):
+            try:
+                doc = await self._counters.find_one_and_update(
+                    {"_id": counter},
+                    {"$inc": {"value": count}},
+                    upsert=True,
+                    return_document=ReturnDocument.AFTER,
+                )
+            except DuplicateKeyError:
+                # two first-ever upserts raced; the counter exists now, so the retry updates it
+                if attempt:
+                    raise
+                continue
+            if doc is None:  # pragma: no cover - upsert with AFTER always returns the document
+                raise RuntimeError(f"counter {counter!r} was not returned")
+            return int(doc["value"]) - count + 1
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    # lifecycle
+
+    async def open(self) -> None:
+        if self._client is not None:
+            return
+        client: AsyncMongoClient[Document] = AsyncMongoClient(self.url, appname="opseval")
+        try:
+            db = client[self.database]
+            await db["events"].create_index(
+                [("project", ASCENDING), ("seq", ASCENDING)], unique=True, name="project_seq"
+            )
+            await db["snapshots"].create_index(
+                [("kind", ASCENDING), ("project", ASCENDING)], unique=True, name="kind_project"
+            )
+            await db["dead_letters"].create_index(
+                [("service", ASCENDING), ("created", DESCENDING)], name="service_created"
+            )
+            await db["dead_letters"].create_index([("created", DESCENDING)], name="created")
+            # event and dead-letter ids are the _id: unique by MongoDB's own _id index
+        except BaseException:
+            await client.close()
+            raise
+        self._client, self._db = client, db
+
+    async def close(self) -> None:
+        client, self._client, self._db = self._client, None, None
+        if client is not None:
+            await client.close()
+
+    async def ping(self) -> bool:
+        if self._db is None:
+            return False
+        try:
+            with pymongo.timeout(PING_TIMEOUT_S):
+                reply = await self._db.command("ping")
+        except PyMongoError:
+            return False
+        return bool(reply.get("ok"))
+
+    # projects
+
+    async def put_project(self, project: StoredProject) -> bool:
+        # Matches the stored project only when its revision differs; when it is the same, the upsert
+        # tries to insert a second document with that _id and fails: nothing to store.
+        query = {"_id": project.id, "revision": {"$ne": project.revision}}
+        update = {"$set": {"revision": project.revision, "definition": project.definition}}
+        try:
+            result = await self._projects.update_one(query, update, upsert=True)
+        except DuplicateKeyError:
+            # The same revision is stored, or a concurrent first insert won the race: update it
+            # unless it has this revision.
+            result = await self._projects.update_one(query, update)
+        return result.upserted_id is not None or result.matched_count == 1
+
+    async def get_project(self, project_id: str) -> StoredProject | None:
+        doc = await self._projects.find_one({"_id": project_id})
+        if doc is None:
+            return None
+        return StoredProject(id=str(doc["_id"]), revision=doc["revision"], definition=doc["definition"])
+
+    async def list_projects(self) -> list[StoredProject]:
+        docs = await self._projects.find().sort("_id", ASCENDING).to_list()
+        return [StoredProject(id=str(d["_id"]), revision=d["revision"], definition=d["definition"]) for d in docs]
+
+    # evidence
+
+    async def add_events(self, events: list[StoredEvent]) -> list[bool]:
+        if not events:
+            return []
+        # The batch itself may repeat an id: the first occurrence is the one to insert.
+        first: dict[str, StoredEvent] = {}
+        for event in events:
+            seen = first.setdefault(event.id, event)
+            if seen is not event and (seen.project, seen.kind, seen.body) != (event.project, event.kind, event.body):
+                raise EventConflict(event.id)
+
+        # 1. Conflicts with what is already stored: refuse before writing anything.
+        stored: dict[str, Document] = {}
+        for chunk in _chunks(list(first)):
+            async for doc in self._events.find({"_id": {"$in": chunk}}, {"project": 1, "kind": 1, "body": 1}):
+                stored[str(doc["_id"])] = doc
+        for event_id, doc in stored.items():
+            if not _same(doc, first[event_id]):
+                raise EventConflict(event_id)
+        new = [event for event_id, event in first.items() if event_id not in stored]
+
+        # 2. Insert the new ones under a freshly reserved block of sequence numbers.
+        raced: set[str] = set()
+        if new:
+            start = await self._reserve(_EVENTS_COUNTER, len(new))
+            docs: list[Document] = [
+                {"_id": e.id, "project": e.project, "kind": e.kind, "body": e.body, "seq": start + i}
+                for i, e in enumerate(new)
+            ]
+            try:
+                await self._events.insert_many(docs, ordered=False)
+            except BulkWriteError as error:
+                raced = await self._resolve_races(error, docs, new)
+
+        inserted = {event.id for event in new} - raced
+        claimed: set[str] = set()
+        results: list[bool] = []
+        for event in events:
+            results.append(event.id in inserted and event.id not in claimed)
+            claimed.add(event.id)
+        return results
+
+    async def _resolve_races(self, error: BulkWriteError, docs: list[Document], new: list[StoredEvent]) -> set[str]:
+        """After a partial insert_many: the ids a concurrent writer stored first with the same content
+        (already stored: fine). Anything else undoes this call's inserts and raises."""
+        details: Mapping[str, Any] = error.details
+        failed: dict[int, Mapping[str, Any]] = {int(e["index"]): e for e in details.get("writeErrors", [])}
+        unexpected = [
+            e
+            for e in failed.values()
+            if e.get("code") != DUPLICATE_KEY or dict(e.get("keyPattern") or {"_id": 1}) != {"_id": 1}
+        ]
+        raced = {str(docs[index]["_id"]) for index in failed}
+        conflict: str | None = None
+        if not unexpected and not details.get("writeConcernErrors"):
+            by_id = {event.id: event for event in new}
+            for chunk in _chunks(sorted(raced)):
+                async for doc in self._events.find({"_id": {"$in": chunk}}, {"project": 1, "kind": 1, "body": 1}):
+                    if not _same(doc, by_id[str(doc["_id"])]):
+                        conflict = str(doc["_id"])
+            if conflict is None:
+                return raced
+        # all or nothing: delete exactly what this call inserted (its ids under its own seqs)
+        mine = [doc for index, doc in enumerate(docs) if index not in failed]
+        if mine:
+            await self._events.delete_many(
+                {"_id": {"$in": [d["_id"] for d in mine]}, "seq": {"$in": [d["seq"] for d in mine]}}
+            )
+        if conflict is not None:
+            raise EventConflict(conflict) from error
+        raise error
+
+    async def count_events(self, project_id: str) -> int:
+        return await self._events.count_documents({"project": project_id})
+
+    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
+        if limit <= 0:  # MongoDB reads limit 0 as "no limit"
+            return []
+        cursor = self._events.find({"project": project_id, "seq": {"$gt": seq}}).sort("seq", ASCENDING).limit(limit)
+        return [_event(doc) for doc in await cursor.to_list()]
+
+    async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        found: list[StoredEvent] = []
+        for chunk in _chunks(sorted(set(ids))):
+            async for doc in self._events.find({"_id": {"$in": chunk}, "project": project_id}):
+                found.append(_event(doc))
+        return sorted(found, key=lambda event: event.id)
+
+    # snapshots
+
+    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
+        key = {"kind": kind, "project": snapshot.project}
+        update = {"$set": {"revision": snapshot.revision, "body": snapshot.body}}
+        try:
+            # Matches only a stored snapshot of no higher revision. A higher one makes the upsert
+            # insert a second (kind, project) document, which the unique index refuses.
+            result = await self._snapshots.update_one(
+                {**key, "revision": {"$lte": snapshot.revision}}, update, upsert=True
+            )
+        except DuplicateKeyError:
+            # Either a higher revision is stored, or a concurrent first insert won the race: try again
+            # as a plain conditional update.
+            result = await self._snapshots.update_one({**key, "revision": {"$lte": snapshot.revision}}, update)
+        return result.upserted_id is not None or result.matched_count == 1
+
+    async def get_snapshot(self, kind: str, project_id: str) -> Snapshot | None:
+        doc = await self._snapshots.find_one({"kind": kind, "project": project_id})
+        if doc is None:
+            return None
+        return Snapshot(project=doc["project"], revision=int(doc["revision"]), body=doc["body"])
+
+    # dead letters
+
+    async def add_dead_letter(self, letter: DeadLetter) -> bool:
+        if await self._dead_letters.find_one({"_id": letter.id}, {"_id": 1}) is not None:
+            return False
+        created = await self._reserve(_DEAD_LETTERS_COUNTER, 1)
+        try:
+            await self._dead_letters.insert_one(
+                {"_id": letter.id, "service": letter.service, "body": letter.body, "created": created}
+            )
+        except DuplicateKeyError:
+            return False
+        return True
+
+    async def list_dead_letters(self, service: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        """The most recent dead letters first (of one service, or of all)."""
+        if limit <= 0:
+            return []
+        query: Document = {} if service is None else {"service": service}
+        cursor = self._dead_letters.find(query).sort("created", DESCENDING).limit(limit)
+        return [DeadLetter(id=str(d["_id"]), service=d["service"], body=d["body"]) for d in await cursor.to_list()]

@@ -1,0 +1,327 @@
+"""The embedded backend: one SQLite file shared by every service process (`opseval up`, tests).
+
+stdlib `sqlite3` only. Each store object owns one connection, used only from its own worker thread
+(and guarded by a lock), so the event loop never blocks on the database. The file is in WAL mode
+with a busy timeout, and every write runs in a `BEGIN IMMEDIATE` transaction, so several processes
+can read and write the same file at once: writers queue on the file lock instead of failing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
+from pathlib import Path
+from typing import TypeVar
+
+from .base import DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
+
+__all__ = ["SqliteStore"]
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+BUSY_TIMEOUT_MS = 30_000
+SCHEMA_VERSION = 1
+_IDS_PER_QUERY = 500  # well under SQLITE_MAX_VARIABLE_NUMBER
+
+_SCHEMA = (
+    """CREATE TABLE IF NOT EXISTS projects (
+        id TEXT PRIMARY KEY,
+        revision TEXT NOT NULL,
+        definition TEXT NOT NULL
+    )""",
+    # seq is the rowid (AUTOINCREMENT: never reused, always above every seq ever handed out), so the
+    # order of seq is the order in which write transactions committed; the event id is the unique key.
+    """CREATE TABLE IF NOT EXISTS events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        project TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS events_by_project_seq ON events (project, seq)",
+    """CREATE TABLE IF NOT EXISTS snapshots (
+        kind TEXT NOT NULL,
+        project TEXT NOT NULL,
+        revision INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (kind, project)
+    )""",
+    """CREATE TABLE IF NOT EXISTS dead_letters (
+        created INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        service TEXT NOT NULL,
+        body TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS dead_letters_by_service ON dead_letters (service, created)",
+)
+
+
+def _write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
+    """Run `work` in one write transaction: all of it is committed, or none of it (any exception)."""
+    # IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so a transaction
+    # never has to upgrade a read lock, which SQLite cannot wait for and fails with SQLITE_BUSY.
+    conn.execute("BEGIN")
+    try:
+        result = work(conn)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def _event(row: tuple[int, str, str, str, str]) -> StoredEvent:
+    seq, event_id, project, kind, body = row
+    return StoredEvent(id=event_id, project=project, kind=kind, body=body, seq=seq)
+
+
+class SqliteStore:
+    """`Store` on a SQLite file. Several store objects, in several processes, may share the file."""
+
+    def __init__(self, path: str) -> None:
+        if not path or path == ":memory:" or path.startswith("file::memory:"):
+            raise ValueError(
+                f"SqliteStore needs a file path, not {path!r}: the services are separate processes and "
+                "must share one database file"
+            )
+        self.path = os.path.abspath(path)
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()
+        self._executor: ThreadPoolExecutor | None = None
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({self.path!r})"
+
+    # plumbing
+
+    async def _run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        executor = self._executor
+        if executor is None:
+            raise RuntimeError(f"{self!r} is not open: await store.open() first")
+        return await asyncio.get_running_loop().run_in_executor(executor, self._with_connection, fn)
+
+    def _with_connection(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        with self._lock:
+            if self._conn is None:
+                raise RuntimeError(f"{self!r} is closed")
+            return fn(self._conn)
+
+    async def _write(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run(partial(_write, work=work))
+
+    # lifecycle
+
+    async def open(self) -> None:
+        if self._executor is not None:
+            return
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="opseval-sqlite")
+        try:
+            await asyncio.get_running_loop().run_in_executor(self._executor, self._open_connection)
+        except BaseException:
+            self._executor.shutdown(wait=False)
+            self._executor = None
+            raise
+
+    def _open_connection(self) -> None:
+        Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: no implicit transactions; writes open theirs explicitly (_write).
+        conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            if str(mode).lower() != "wal":
+                log.warning("%s: journal_mode is %s, not WAL; concurrent access will be slower", self.path, mode)
+            # FULL (the default) keeps a committed batch across a power loss: the services ack a
+            # message only after storing it.
+            conn.execute("PRAGMA synchronous = FULL")
+            _write(conn, self._create_schema)
+        except BaseException:
+            conn.close()
+            raise
+        with self._lock:
+            self._conn = conn
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise RuntimeError(f"{self.path} has schema version {version}, newer than this opseval ({SCHEMA_VERSION})")
+        for statement in _SCHEMA:
+            conn.execute(statement)
+        if version < SCHEMA_VERSION:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    async def close(self) -> None:
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        await asyncio.get_running_loop().run_in_executor(executor, self._close_connection)
+        executor.shutdown(wait=False)
+
+    def _close_connection(self) -> None:
+        with self._lock:
+            conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.close()
+
+    async def ping(self) -> bool:
+        if self._executor is None:
+            return False
+        try:
+            return await self._run(lambda conn: conn.execute("SELECT 1").fetchone() == (1,))
+        except (sqlite3.Error, RuntimeError):
+            return False
+
+    # projects
+
+    async def put_project(self, project: StoredProject) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """INSERT INTO projects (id, revision, definition) VALUES (?, ?, ?)
+                   ON CONFLICT (id) DO UPDATE SET revision = excluded.revision, definition = excluded.definition
+                   WHERE projects.revision IS NOT excluded.revision""",
+                (project.id, project.revision, project.definition),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(work)
+
+    async def get_project(self, project_id: str) -> StoredProject | None:
+        def work(conn: sqlite3.Connection) -> StoredProject | None:
+            row = conn.execute("SELECT id, revision, definition FROM projects WHERE id = ?", (project_id,)).fetchone()
+            return None if row is None else StoredProject(id=row[0], revision=row[1], definition=row[2])
+
+        return await self._run(work)
+
+    async def list_projects(self) -> list[StoredProject]:
+        def work(conn: sqlite3.Connection) -> list[StoredProject]:
+            rows = conn.execute("SELECT id, revision, definition FROM projects ORDER BY id").fetchall()
+            return [StoredProject(id=i, revision=r, definition=d) for i, r, d in rows]
+
+        return await self._run(work)
+
+    # evidence
+
+    async def add_events(self, events: list[StoredEvent]) -> list[bool]:
+        if not events:
+            return []
+        batch = list(events)
+
+        def work(conn: sqlite3.Connection) -> list[bool]:
+            inserted: list[bool] = []
+            for event in batch:
+                cursor = conn.execute(
+                    "INSERT INTO events (id, project, kind, body) VALUES (?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                    (event.id, event.project, event.kind, event.body),
+                )
+                if cursor.rowcount == 1:
+                    inserted.append(True)
+                    continue
+                stored = conn.execute("SELECT project, kind, body FROM events WHERE id = ?", (event.id,)).fetchone()
+                if stored != (event.project, event.kind, event.body):
+                    raise EventConflict(event.id)  # _write rolls the whole batch back
+                inserted.append(False)
+            return inserted
+
+        return await self._write(work)
+
+    async def count_events(self, project_id: str) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            return int(conn.execute("SELECT COUNT(*) FROM events WHERE project = ?", (project_id,)).fetchone()[0])
+
+        return await self._run(work)
+
+    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
+        if limit <= 0:  # SQLite reads a negative LIMIT as "no limit"
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            rows = conn.execute(
+                """SELECT seq, id, project, kind, body FROM events
+                   WHERE project = ? AND seq > ? ORDER BY seq LIMIT ?""",
+                (project_id, seq, limit),
+            ).fetchall()
+            return [_event(row) for row in rows]
+
+        return await self._run(work)
+
+    async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(ids))
+        if not wanted:
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            found: list[StoredEvent] = []
+            for start in range(0, len(wanted), _IDS_PER_QUERY):
+                chunk = wanted[start : start + _IDS_PER_QUERY]
+                marks = ", ".join("?" * len(chunk))
+                rows = conn.execute(
+                    f"SELECT seq, id, project, kind, body FROM events WHERE project = ? AND id IN ({marks})",
+                    (project_id, *chunk),
+                ).fetchall()
+                found.extend(_event(row) for row in rows)
+            return sorted(found, key=lambda event: event.id)
+
+        return await self._run(work)
+
+    # snapshots
+
+    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                """INSERT INTO snapshots (kind, project, revision, body) VALUES (?, ?, ?, ?)
+                   ON CONFLICT (kind, project) DO UPDATE SET revision = excluded.revision, body = excluded.body
+                   WHERE excluded.revision >= snapshots.revision""",
+                (kind, snapshot.project, snapshot.revision, snapshot.body),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(work)
+
+    async def get_snapshot(self, kind: str, project_id: str) -> Snapshot | None:
+        def work(conn: sqlite3.Connection) -> Snapshot | None:
+            row = conn.execute(
+                "SELECT project, revision, body FROM snapshots WHERE kind = ? AND project = ?", (kind, project_id)
+            ).fetchone()
+            return None if row is None else Snapshot(project=row[0], revision=row[1], body=row[2])
+
+        return await self._run(work)
+
+    # dead letters
+
+    async def add_dead_letter(self, letter: DeadLetter) -> bool:
+        def work(conn: sqlite3.Connection) -> bool:
+            cursor = conn.execute(
+                "INSERT INTO dead_letters (id, service, body) VALUES (?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                (letter.id, letter.service, letter.body),
+            )
+            return cursor.rowcount == 1
+
+        return await self._write(work)
+
+    async def list_dead_letters(self, service: str | None = None, limit: int = 100) -> list[DeadLetter]:
+        """The most recent dead letters first (of one service, or of all)."""
+        if limit <= 0:
+            return []
+
+        def work(conn: sqlite3.Connection) -> list[DeadLetter]:
+            if service is None:
+                rows = conn.execute(
+                    "SELECT id, service, body FROM dead_letters ORDER BY created DESC LIMIT ?", (limit,)
+                ).fetchall()
+            else:
+                rows = conn.execute(
+                    "SELECT id, service, body FROM dead_letters WHERE service = ? ORDER BY created DESC LIMIT ?",
+                    (service, limit),
+                ).fetchall()
+            return [DeadLetter(id=i, service=s, body=b) for i, s, b in rows]
+
+        return await self._run(work)

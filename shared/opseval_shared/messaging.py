@@ -1,0 +1,107 @@
+"""Message contracts of the fleet: streams, subjects, durable consumers and message models.
+
+Defined once here; every service and the generated AsyncAPI documents take them from this module.
+Events are named in the past tense. Subjects carry the project so a consumer (or an upstream
+system's credentials) can be limited to some projects' subjects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from pydantic import AwareDatetime, Field
+
+from .base import Frozen, Num
+from .evidence import Slug
+from .project import ProjectDefinition
+from .results import Finding, ScoredIndicator
+
+PREFIX = "opseval"
+
+
+def evidence_subject(project: str, kind: str) -> str:
+    return f"{PREFIX}.evidence.{project}.{kind}"
+
+
+def project_subject(project: str) -> str:
+    return f"{PREFIX}.projects.{project}"
+
+
+def findings_subject(project: str) -> str:
+    return f"{PREFIX}.findings.{project}"
+
+
+def scores_subject(project: str) -> str:
+    return f"{PREFIX}.scores.{project}"
+
+
+def dead_letter_subject(service: str) -> str:
+    return f"{PREFIX}.dlq.{service}"
+
+
+EVIDENCE_SUBJECTS = f"{PREFIX}.evidence.>"
+PROJECT_SUBJECTS = f"{PREFIX}.projects.>"
+FINDINGS_SUBJECTS = f"{PREFIX}.findings.>"
+SCORES_SUBJECTS = f"{PREFIX}.scores.>"
+DEAD_LETTER_SUBJECTS = f"{PREFIX}.dlq.>"
+
+
+@dataclass(frozen=True)
+class StreamSpec:
+    name: str
+    subjects: tuple[str, ...]
+    description: str
+    duplicate_window_s: float = 120.0
+
+
+EVIDENCE_STREAM = StreamSpec("OPSEVAL_EVIDENCE", (EVIDENCE_SUBJECTS,), "accepted evidence events, one per id")
+PROJECTS_STREAM = StreamSpec("OPSEVAL_PROJECTS", (PROJECT_SUBJECTS,), "project definitions as registered")
+RESULTS_STREAM = StreamSpec(
+    "OPSEVAL_RESULTS", (FINDINGS_SUBJECTS, SCORES_SUBJECTS), "findings and score trees as they change"
+)
+DEAD_LETTER_STREAM = StreamSpec("OPSEVAL_DLQ", (DEAD_LETTER_SUBJECTS,), "messages no consumer could handle")
+STREAMS = (EVIDENCE_STREAM, PROJECTS_STREAM, RESULTS_STREAM, DEAD_LETTER_STREAM)
+
+# Durable consumers: one per (service, stream); replicas of a service share it (work queue).
+RULES_EVIDENCE_CONSUMER = "rules-evidence"
+SCORING_EVIDENCE_CONSUMER = "scoring-evidence"
+SCORING_FINDINGS_CONSUMER = "scoring-findings"
+REPORTING_SCORES_CONSUMER = "reporting-scores"
+
+
+class ProjectRegistered(Frozen):
+    project: Slug
+    revision: str = Field(description="content hash of the definition")
+    definition: ProjectDefinition
+
+
+class FindingsChanged(Frozen):
+    project: Slug
+    revision: int = Field(ge=0, description="number of evidence events the findings were computed from")
+    as_of: date
+    findings: tuple[Finding, ...]
+
+
+class ScoreChanged(Frozen):
+    project: Slug
+    revision: int = Field(ge=0, description="number of evidence events the score was computed from")
+    findings_revision: int = Field(ge=0)
+    as_of: date
+    total: Num
+    grade: str
+    indicators: tuple[ScoredIndicator, ...]
+    evidence_accepted_at: AwareDatetime | None = Field(
+        default=None, description="when the newest evidence in this revision was accepted (for latency)"
+    )
+
+
+class DeadLettered(Frozen):
+    id: str = Field(description="stream and sequence of the original message")
+    service: str
+    stream: str
+    subject: str
+    deliveries: int
+    error: str
+    payload: str = Field(description="the message body as received (UTF-8, replaced where invalid)")
+    at: datetime

@@ -1,0 +1,171 @@
+"""Running the services: `opseval serve SERVICE` (one process, as in a container) and
+`opseval up` (nats-server and all four services on this machine, stopped together by Ctrl-C)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+SERVICES = ("intake", "rules", "scoring", "reporting")
+
+
+def create_app(service: str, settings: Any) -> Any:
+    """The ASGI app of one service."""
+    if service == "intake":
+        from opseval_intake.app import create_app as intake
+
+        return intake(settings)
+    if service == "rules":
+        from opseval_rules.service import create_app as rules
+
+        return rules(settings)
+    if service == "scoring":
+        from opseval_scoring.service import create_app as scoring
+
+        return scoring(settings)
+    if service == "reporting":
+        from opseval_reporting.app import create_app as reporting
+
+        return reporting(settings)
+    raise ValueError(f"unknown service {service!r} (one of {', '.join(SERVICES)})")
+
+
+def settings_for(service: str) -> Any:
+    if service == "intake":
+        from opseval_intake.settings import IntakeSettings
+
+        return IntakeSettings()
+    if service == "rules":
+        from opseval_rules.settings import RulesSettings
+
+        return RulesSettings()
+    if service == "scoring":
+        from opseval_scoring.settings import ScoringSettings
+
+        return ScoringSettings()
+    from opseval_reporting.settings import ReportingSettings
+
+    return ReportingSettings()
+
+
+def serve(service: str) -> int:
+    import uvicorn
+
+    settings = settings_for(service)
+    app = create_app(service, settings)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=settings.log_level.lower(),
+        timeout_graceful_shutdown=20,
+    )
+    return 0
+
+
+def _port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex((host, port)) == 0
+
+
+def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status == 200:
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.2)
+    return False
+
+
+def up(data_dir: Path, nats_port: int, base_port: int) -> int:
+    """Start nats-server with JetStream in `data_dir`, then the four services; stop all on Ctrl-C."""
+    binary = shutil.which("nats-server") or (
+        "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
+    )
+    if binary is None:
+        print(
+            "opseval up: nats-server is not installed. On Debian/Ubuntu: `sudo apt-get install nats-server`; "
+            "elsewhere see https://docs.nats.io/running-a-nats-service/introduction/installation",
+            file=sys.stderr,
+        )
+        return 1
+    data_dir.mkdir(parents=True, exist_ok=True)
+    children: list[tuple[str, subprocess.Popen[bytes]]] = []
+    ports = {"reporting": base_port, "intake": base_port + 1, "rules": base_port + 2, "scoring": base_port + 3}
+
+    def stop_all() -> None:
+        # Services first (they drain their NATS connections), the server last.
+        for group in (children[1:], children[:1]):
+            for _, proc in group:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for _, proc in group:
+                try:
+                    proc.wait(timeout=25)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+
+    try:
+        if _port_open("127.0.0.1", nats_port):
+            print(f"opseval up: port {nats_port} is taken; pass --nats-port", file=sys.stderr)
+            return 1
+        nats = subprocess.Popen(
+            [binary, "-js", "-a", "127.0.0.1", "-p", str(nats_port), "-sd", str(data_dir / "nats")],
+            stdout=subprocess.DEVNULL,
+            stderr=open(data_dir / "nats-server.log", "ab"),  # noqa: SIM115 - lives as long as the server
+        )
+        children.append(("nats-server", nats))
+        deadline = time.monotonic() + 10
+        while not _port_open("127.0.0.1", nats_port):
+            if nats.poll() is not None or time.monotonic() > deadline:
+                print(f"opseval up: nats-server did not start (see {data_dir / 'nats-server.log'})", file=sys.stderr)
+                return 1
+            time.sleep(0.1)
+        env = {
+            **os.environ,
+            "OPSEVAL_NATS_URL": f"nats://127.0.0.1:{nats_port}",
+            "OPSEVAL_STORE_URL": f"sqlite:///{(data_dir / 'opseval.db').resolve()}",
+        }
+        for service in SERVICES:
+            env_s = {**env, "OPSEVAL_HTTP_PORT": str(ports[service])}
+            log = open(data_dir / f"{service}.log", "ab")  # noqa: SIM115
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "opseval.cli", "serve", service], env=env_s, stdout=log, stderr=subprocess.STDOUT
+            )
+            children.append((service, proc))
+        for service, proc in children[1:]:
+            if not wait_ready(f"http://127.0.0.1:{ports[service]}/readyz", 60, proc):
+                print(
+                    f"opseval up: {service} did not become ready (see {data_dir / (service + '.log')})", file=sys.stderr
+                )
+                return 1
+        print(f"opseval fleet is up (data in {data_dir}):")
+        print(f"  nats-server   nats://127.0.0.1:{nats_port}")
+        for service in SERVICES:
+            print(f"  {service:<12}  http://127.0.0.1:{ports[service]}  (/docs, /healthz, /readyz, /metrics)")
+        print("Ctrl-C stops everything.")
+        while all(proc.poll() is None for _, proc in children):
+            time.sleep(0.5)
+        dead = [name for name, proc in children if proc.poll() is not None]
+        print(f"opseval up: {', '.join(dead)} stopped; stopping the rest", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\nstopping…")
+        return 0
+    finally:
+        stop_all()

@@ -1,0 +1,500 @@
+"""The `Store` contract, one test per behaviour, run against every backend.
+
+SQLite always runs (a file under tmp_path); MongoDB runs when OPSEVAL_MONGO_URL points at a server
+(each test gets its own database, dropped afterwards, so tests can share the server). A `Backend`
+makes any number of store objects on the same database: a second object stands for a second
+process (or a restart).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import threading
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from opseval_infra.store.base import DeadLetter, EventConflict, Snapshot, Store, StoredEvent, StoredProject
+from opseval_infra.store.factory import open_store
+from opseval_infra.store.mongo import MongoStore
+from opseval_infra.store.sqlite import SqliteStore
+
+MONGO_URL = os.environ.get("OPSEVAL_MONGO_URL")
+NO_MONGO = "OPSEVAL_MONGO_URL is not set: no MongoDB on this machine"
+
+Scenario = Callable[[Store], Awaitable[None]]
+
+
+# backends
+
+
+@dataclass(frozen=True)
+class Spec:
+    """Where a backend's database is: picklable, so a spawned process can open it too."""
+
+    kind: str  # "sqlite" | "mongo"
+    location: str  # the SQLite file, or the MongoDB URL
+    database: str = ""
+
+    def make(self) -> Store:
+        if self.kind == "sqlite":
+            return open_store(f"sqlite:///{self.location}")  # an absolute path: sqlite:////tmp/...
+        return MongoStore(self.location, database=self.database)
+
+
+@dataclass(frozen=True)
+class Backend:
+    spec: Spec
+
+    def make(self) -> Store:
+        """A new, unopened store object on this backend's database."""
+        return self.spec.make()
+
+    def run(self, scenario: Scenario) -> None:
+        """Run `scenario` on a freshly opened store object, closing it afterwards."""
+
+        async def main() -> None:
+            store = self.make()
+            await store.open()
+            try:
+                await scenario(store)
+            finally:
+                await store.close()
+
+        asyncio.run(main())
+
+
+async def _drop_mongo_database(url: str, database: str) -> None:
+    from pymongo import AsyncMongoClient
+
+    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url)
+    try:
+        await client.drop_database(database)
+    finally:
+        await client.close()
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("sqlite"),
+        pytest.param("mongo", marks=pytest.mark.skipif(MONGO_URL is None, reason=NO_MONGO)),
+    ]
+)
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
+    if request.param == "sqlite":
+        path = tmp_path / "store" / "opseval.db"  # the directory does not exist yet: open() makes it
+        yield Backend(Spec("sqlite", str(path)))
+        return
+    assert MONGO_URL is not None
+    database = f"opseval_test_{uuid.uuid4().hex[:16]}"
+    try:
+        yield Backend(Spec("mongo", MONGO_URL, database))
+    finally:
+        asyncio.run(_drop_mongo_database(MONGO_URL, database))
+
+
+def event(project: str, name: str, body: str | None = None, kind: str = "incident") -> StoredEvent:
+    return StoredEvent(
+        id=f"{project}:{name}", project=project, kind=kind, body=body or f'{{"event":"{project}:{name}"}}'
+    )
+
+
+def without_seq(events: list[StoredEvent]) -> list[tuple[str, str, str, str]]:
+    return [(e.id, e.project, e.kind, e.body) for e in events]
+
+
+# evidence
+
+
+def test_adding_events_is_idempotent(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        a, b, c = event("p", "a"), event("p", "b"), event("p", "c")
+        assert await store.add_events([a, b]) == [True, True]
+        assert await store.add_events([a, b]) == [False, False]  # a replay
+        assert await store.add_events([b, c]) == [False, True]  # part replay, part new
+        assert await store.add_events([c, event("p", "d"), event("p", "d")]) == [False, True, False]
+        assert await store.add_events([]) == []
+        stored = await store.events_after("p", 0)
+        assert without_seq(stored) == without_seq([a, b, c, event("p", "d")])
+        assert all(e.seq > 0 for e in stored)
+
+    backend.run(scenario)
+
+
+def test_a_conflict_anywhere_in_a_batch_inserts_nothing(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        stored = event("p", "stored")
+        assert await store.add_events([stored]) == [True]
+        changed = event("p", "stored", body='{"event":"something else"}')
+        fresh = [event("p", "new-1"), event("p", "new-2")]
+
+        with pytest.raises(EventConflict) as refused:
+            await store.add_events([fresh[0], changed, fresh[1]])  # conflicts with what is stored
+        assert refused.value.event_id == "p:stored"
+
+        other_kind = event("p", "stored", kind="budget")  # same id and body, another kind: not the same event
+        with pytest.raises(EventConflict):
+            await store.add_events([fresh[0], other_kind])
+
+        twin = event("p", "twin")
+        with pytest.raises(EventConflict) as refused:  # conflicts within the batch itself
+            await store.add_events([*fresh, twin, event("p", "twin", body='{"other":1}')])
+        assert refused.value.event_id == "p:twin"
+
+        assert await store.count_events("p") == 1
+        assert await store.get_events("p", [e.id for e in [*fresh, twin]]) == []
+        assert without_seq(await store.events_after("p", 0)) == without_seq([stored])
+        # the refused batches left nothing behind: the valid events go in afterwards
+        assert await store.add_events([*fresh, twin]) == [True, True, True]
+
+    backend.run(scenario)
+
+
+def test_events_come_back_in_sequence_order_page_by_page(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        expected: list[StoredEvent] = []
+        for batch in range(5):  # two projects interleaved, ids deliberately out of alphabetical order
+            mine = [event("p", f"{9 - batch}-{i}") for i in range(5)]
+            await store.add_events([*mine, event("other", f"{batch}")])
+            expected.extend(mine)
+
+        everything = await store.events_after("p", 0)
+        assert without_seq(everything) == without_seq(expected)
+        seqs = [e.seq for e in everything]
+        assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+        paged: list[StoredEvent] = []
+        cursor = 0
+        while page := await store.events_after("p", cursor, limit=4):
+            assert len(page) <= 4
+            paged.extend(page)
+            cursor = page[-1].seq
+        assert paged == everything
+
+        assert await store.events_after("p", seqs[-1]) == []
+        assert await store.events_after("p", seqs[9], limit=3) == everything[10:13]
+        assert await store.events_after("p", 0, limit=0) == []
+        assert await store.events_after("nobody", 0) == []
+
+        later = event("p", "0-later")
+        await store.add_events([later])
+        newest = await store.events_after("p", seqs[-1])
+        assert without_seq(newest) == without_seq([later]) and newest[0].seq > seqs[-1]
+
+    backend.run(scenario)
+
+
+def test_count_events_counts_one_project(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.count_events("p") == 0
+        await store.add_events([event("p", str(i)) for i in range(7)] + [event("q", str(i)) for i in range(3)])
+        await store.add_events([event("p", "0"), event("p", "1")])  # replays are not counted twice
+        assert await store.count_events("p") == 7
+        assert await store.count_events("q") == 3
+        assert await store.count_events("nobody") == 0
+
+    backend.run(scenario)
+
+
+def test_get_events_returns_the_projects_known_ids_in_id_order(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        mine = [event("p", name) for name in ("c", "a", "b")]
+        theirs = event("q", "x")
+        await store.add_events([*mine, theirs])
+
+        found = await store.get_events("p", ["p:b", "p:unknown", theirs.id, "p:a", "p:c", "p:a"])
+        assert [e.id for e in found] == ["p:a", "p:b", "p:c"]
+        assert without_seq(found) == without_seq(sorted(mine, key=lambda e: e.id))
+        by_id = {e.id: e.seq for e in await store.events_after("p", 0)}
+        assert all(e.seq == by_id[e.id] for e in found)
+        assert await store.get_events("q", [e.id for e in mine]) == []
+        assert await store.get_events("p", []) == []
+        many = [f"p:missing-{i}" for i in range(1_200)] + ["p:b"]  # more ids than one query takes
+        assert [e.id for e in await store.get_events("p", many)] == ["p:b"]
+
+    backend.run(scenario)
+
+
+# projects
+
+
+def test_projects_are_put_replaced_and_listed(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.get_project("b") is None
+        assert await store.list_projects() == []
+        b1 = StoredProject(id="b", revision="r1", definition='{"name":"b"}')
+        assert await store.put_project(b1) is True
+        assert await store.put_project(b1) is False  # the same revision again
+        assert await store.get_project("b") == b1
+
+        b2 = StoredProject(id="b", revision="r2", definition='{"name":"b","v":2}')
+        assert await store.put_project(b2) is True
+        assert await store.get_project("b") == b2
+        assert await store.put_project(b1) is True  # another revision, even an older one, replaces it
+        assert await store.get_project("b") == b1
+
+        a = StoredProject(id="a", revision="r1", definition='{"name":"a"}')
+        assert await store.put_project(a) is True
+        assert await store.list_projects() == [a, b1]
+
+    backend.run(scenario)
+
+
+# snapshots
+
+
+def test_snapshots_never_regress_to_a_lower_revision(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.get_snapshot("findings", "p") is None
+        r5 = Snapshot(project="p", revision=5, body='{"r":5}')
+        assert await store.put_snapshot("findings", r5) is True
+        assert await store.put_snapshot("findings", Snapshot(project="p", revision=3, body='{"r":3}')) is False
+        assert await store.get_snapshot("findings", "p") == r5
+
+        r5_again = Snapshot(project="p", revision=5, body='{"r":5,"again":true}')
+        assert await store.put_snapshot("findings", r5_again) is True  # the same revision: replaced
+        assert await store.get_snapshot("findings", "p") == r5_again
+        assert await store.put_snapshot("findings", r5_again) is True
+
+        r9 = Snapshot(project="p", revision=9, body='{"r":9}')
+        assert await store.put_snapshot("findings", r9) is True
+        assert await store.get_snapshot("findings", "p") == r9
+
+        # kinds and projects are separate
+        scores = Snapshot(project="p", revision=1, body='{"score":1}')
+        assert await store.put_snapshot("scores", scores) is True
+        assert await store.get_snapshot("scores", "p") == scores
+        assert await store.get_snapshot("findings", "p") == r9
+        assert await store.get_snapshot("findings", "q") is None
+
+    backend.run(scenario)
+
+
+# dead letters
+
+
+def test_dead_letters_are_idempotent_and_filtered_by_service(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.list_dead_letters() == []
+        letters = [
+            DeadLetter(id=f"dl-{i}", service="rules" if i % 2 else "scoring", body=f'{{"n":{i}}}') for i in range(6)
+        ]
+        for letter in letters:
+            assert await store.add_dead_letter(letter) is True
+        assert await store.add_dead_letter(letters[0]) is False
+        assert await store.add_dead_letter(DeadLetter(id="dl-0", service="rules", body="{}")) is False  # first wins
+
+        newest_first = list(reversed(letters))
+        assert await store.list_dead_letters() == newest_first
+        assert await store.list_dead_letters("rules") == [x for x in newest_first if x.service == "rules"]
+        assert await store.list_dead_letters("scoring", limit=2) == [letters[4], letters[2]]
+        assert await store.list_dead_letters("intake") == []
+        assert await store.list_dead_letters(limit=0) == []
+
+    backend.run(scenario)
+
+
+# lifecycle
+
+
+def test_ping(backend: Backend) -> None:
+    async def main() -> None:
+        store = backend.make()
+        assert await store.ping() is False  # not open yet
+        await store.open()
+        await store.open()  # opening twice is harmless
+        assert await store.ping() is True
+        await store.close()
+        assert await store.ping() is False
+        await store.close()  # so is closing twice
+
+    asyncio.run(main())
+
+
+def test_reopening_keeps_everything(backend: Backend) -> None:
+    project = StoredProject(id="p", revision="r1", definition="{}")
+    snapshot = Snapshot(project="p", revision=4, body="{}")
+    letter = DeadLetter(id="dl", service="rules", body="{}")
+    first = [event("p", str(i)) for i in range(10)]
+    before: list[StoredEvent] = []
+
+    async def write(store: Store) -> None:
+        await store.add_events(first)
+        await store.put_project(project)
+        await store.put_snapshot("scores", snapshot)
+        await store.add_dead_letter(letter)
+        before.extend(await store.events_after("p", 0))
+
+    async def read(store: Store) -> None:
+        assert await store.events_after("p", 0) == before
+        assert await store.count_events("p") == 10
+        assert await store.get_project("p") == project
+        assert await store.list_projects() == [project]
+        assert await store.get_snapshot("scores", "p") == snapshot
+        assert await store.list_dead_letters() == [letter]
+        # still idempotent across the restart, and new events sort after the old ones
+        assert await store.add_events(first) == [False] * 10
+        assert await store.add_dead_letter(letter) is False
+        await store.add_events([event("p", "after-restart")])
+        assert (await store.events_after("p", before[-1].seq))[0].id == "p:after-restart"
+
+    backend.run(write)
+    backend.run(read)
+
+
+# concurrency
+
+
+def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> None:
+    """Two store objects on one database (two services), each in its own thread and event loop."""
+    shared = [event("p", f"shared-{i}") for i in range(100)]  # both write these: each goes in once
+    start = threading.Barrier(2)
+    inserted: dict[int, list[bool]] = {}
+    failures: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        async def main() -> None:
+            store = backend.make()
+            await store.open()
+            try:
+                start.wait()
+                mine = [event("p", f"w{n}-{i}") for i in range(200)]
+                results: list[bool] = []
+                for i in range(0, 200, 4):
+                    results += await store.add_events(mine[i : i + 4])
+                    results += await store.add_events(shared[i // 2 : i // 2 + 2])
+                    await store.put_snapshot("findings", Snapshot(project="p", revision=i, body=f'{{"w":{n}}}'))
+                inserted[n] = results
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(main())
+        except BaseException as error:
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not failures, failures
+    # own events always inserted; each shared event inserted by exactly one of the two
+    for n in (1, 2):
+        assert len(inserted[n]) == 300
+    own = [r for n in (1, 2) for i, r in enumerate(inserted[n]) if i % 6 < 4]
+    races = [r for n in (1, 2) for i, r in enumerate(inserted[n]) if i % 6 >= 4]
+    assert all(own) and races.count(True) == 100 and races.count(False) == 100
+
+    async def check(store: Store) -> None:
+        stored = await store.events_after("p", 0)
+        assert len(stored) == 500 and await store.count_events("p") == 500
+        assert len({e.id for e in stored}) == 500
+        seqs = [e.seq for e in stored]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 500
+        latest = await store.get_snapshot("findings", "p")
+        assert latest is not None and latest.revision == 196
+
+    backend.run(check)
+
+
+def _insert_from_another_process(spec: Spec, worker: int, count: int, start: threading.Barrier) -> list[bool]:
+    async def main() -> list[bool]:
+        store = spec.make()
+        await store.open()
+        try:
+            start.wait()
+            results: list[bool] = []
+            for i in range(count):
+                results += await store.add_events([event("p", f"proc{worker}-{i}")])
+            return results
+        finally:
+            await store.close()
+
+    return asyncio.run(main())
+
+
+def _child(spec: Spec, worker: int, count: int, start: threading.Barrier, done: multiprocessing.Queue[object]) -> None:
+    try:
+        results = _insert_from_another_process(spec, worker, count, start)
+        done.put((worker, results.count(True)))
+    except BaseException as error:
+        done.put((worker, repr(error)))
+        raise
+
+
+def test_two_processes_writing_at_once_lose_nothing(backend: Backend) -> None:
+    """Two spawned processes open the same (new) database and insert 500 distinct events each, one
+    transaction per event; both create the schema at the same moment."""
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(2)
+    done: multiprocessing.Queue[object] = context.Queue()
+    processes = [context.Process(target=_child, args=(backend.spec, n, 500, start, done)) for n in (1, 2)]
+    for process in processes:
+        process.start()
+    reports = dict(done.get(timeout=240) for _ in processes)  # type: ignore[misc]
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    assert reports == {1: 500, 2: 500}
+
+    async def check(store: Store) -> None:
+        stored = await store.events_after("p", 0)
+        assert await store.count_events("p") == 1_000 and len(stored) == 1_000
+        assert len({e.id for e in stored}) == 1_000
+        seqs = [e.seq for e in stored]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 1_000
+
+    backend.run(check)
+
+
+# the factory
+
+
+def test_open_store_picks_the_backend_from_the_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    relative = open_store("sqlite:///.opseval/opseval.db")
+    assert isinstance(relative, SqliteStore) and relative.path == str(tmp_path / ".opseval" / "opseval.db")
+    absolute = open_store("sqlite:////var/lib/opseval/store.db")
+    assert isinstance(absolute, SqliteStore) and absolute.path == "/var/lib/opseval/store.db"
+
+    mongo = open_store("mongodb://user:pw@db-1:27017,db-2:27017/?replicaSet=rs0")
+    assert isinstance(mongo, MongoStore) and mongo.database == "opseval"
+    named = open_store("mongodb+srv://user:pw@cluster.example.org/evaluations?retryWrites=true")
+    assert isinstance(named, MongoStore) and named.database == "evaluations"
+    assert "pw" not in repr(named)
+
+
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("sqlite:///:memory:", "in-memory"),
+        ("sqlite://", "no host"),
+        ("sqlite:///", "names no database file"),
+        ("sqlite://server/data.db", "no host"),
+        ("postgresql://db/opseval", "'postgresql'"),
+        ("/var/lib/opseval.db", "'(none)'"),
+    ],
+)
+def test_open_store_refuses_urls_no_backend_takes(url: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        open_store(url)
+
+
+def test_a_sqlite_store_is_opened_by_its_owner_not_at_construction(tmp_path: Path) -> None:
+    path = tmp_path / "later" / "opseval.db"
+    store = open_store(f"sqlite:///{path}")
+    assert not path.parent.exists()
+
+    async def main() -> None:
+        with pytest.raises(RuntimeError, match="not open"):
+            await store.count_events("p")
+        await store.open()
+        await store.close()
+
+    asyncio.run(main())
+    assert path.exists()
