@@ -35,7 +35,7 @@ class DeadLetterOffice:
     async def send(self, msg: Msg, error: str) -> None:
         meta = msg.metadata
         letter = DeadLettered(
-            id=f"{meta.stream}:{meta.sequence.stream}",
+            id=f"{self.service}:{meta.stream}:{meta.sequence.stream}",
             service=self.service,
             stream=meta.stream,
             subject=msg.subject,
@@ -45,9 +45,7 @@ class DeadLetterOffice:
             at=datetime.now(UTC),
         )
         body = letter.model_dump_json()
-        await self.js.publish(
-            dead_letter_subject(self.service), body.encode(), headers={"Nats-Msg-Id": f"{self.service}:{letter.id}"}
-        )
+        await self.js.publish(dead_letter_subject(self.service), body.encode(), headers={"Nats-Msg-Id": letter.id})
         try:
             await self.store.add_dead_letter(DeadLetter(letter.id, self.service, body))
         except Exception:  # the subject holds it even when the store is down

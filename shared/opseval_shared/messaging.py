@@ -97,7 +97,7 @@ class ScoreChanged(Frozen):
 
 
 class DeadLettered(Frozen):
-    id: str = Field(description="stream and sequence of the original message")
+    id: str = Field(description="service, stream and sequence of the original message")
     service: str
     stream: str
     subject: str

@@ -1,0 +1,216 @@
+"""A real fleet for the end-to-end tests: a nats-server started here (free loopback port,
+temporary JetStream directory) and the four services as processes, which the tests kill and
+restart."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from opseval_intake.bundle import evidence_files, load_definition
+
+ROOT = Path(__file__).resolve().parents[2]
+SERVICES = ("intake", "rules", "scoring", "reporting")
+NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+class NatsServer:
+    def __init__(self, store_dir: Path) -> None:
+        self.port = free_port()
+        self.store_dir = store_dir
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"nats://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen(
+            [NATS_BINARY, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        wait_for(lambda: port_open(self.port), 15, "nats-server to listen")
+
+    def stop(self, sig: int = signal.SIGTERM) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            self.proc.wait(timeout=20)
+        wait_for(lambda: not port_open(self.port), 10, "nats-server to stop")
+
+
+class Fleet:
+    def __init__(self, nats: NatsServer, workdir: Path) -> None:
+        self.nats = nats
+        self.workdir = workdir
+        self.ports = {name: free_port() for name in SERVICES}
+        self.procs: dict[str, subprocess.Popen[bytes]] = {}
+        self.http = httpx.Client(timeout=60)
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    def env(self, service: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "OPSEVAL_ENVIRONMENT": "test",
+            "OPSEVAL_SECRET_KEY": "e2e-test-secret-not-a-placeholder",
+            "OPSEVAL_NATS_URL": self.nats.url,
+            "OPSEVAL_STORE_URL": f"sqlite:///{self.workdir / 'store.db'}",
+            "OPSEVAL_HTTP_PORT": str(self.ports[service]),
+            "OPSEVAL_DEBOUNCE_S": "0.1",
+            "OPSEVAL_RETRY_BACKOFF_S": "0.2",
+            "OPSEVAL_MAX_DELIVER": "4",
+            "OPSEVAL_LOG_LEVEL": "WARNING",
+        }
+
+    def start(self, service: str) -> None:
+        log = open(self.workdir / f"{service}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.procs[service] = subprocess.Popen(
+            [sys.executable, "-m", "opseval.cli", "serve", service],
+            env=self.env(service),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+        )
+
+    def wait_ready(self, service: str, timeout: float = 60) -> None:
+        proc = self.procs[service]
+
+        def ready() -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{service} exited: {(self.workdir / (service + '.log')).read_text()[-3000:]}")
+            try:
+                return self.http.get(self.url(service) + "/readyz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_for(ready, timeout, f"{service} to be ready", 0.2)
+
+    def start_all(self) -> None:
+        for service in SERVICES:
+            self.start(service)
+        for service in SERVICES:
+            self.wait_ready(service)
+
+    def kill(self, service: str, sig: int = signal.SIGKILL) -> None:
+        proc = self.procs[service]
+        proc.send_signal(sig)
+        proc.wait(timeout=30)
+
+    def stop_all(self) -> None:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        for proc in self.procs.values():
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+        self.http.close()
+
+    # ------------------------------------------------------------ using it
+
+    def register(self, bundle: Path) -> str:
+        definition = load_definition(bundle)
+        response = self.http.post(
+            self.url("intake") + "/v1/projects",
+            content=definition.model_dump_json(),
+            headers={"content-type": "application/json"},
+        )
+        assert response.status_code in (200, 201), response.text
+        return definition.project.id
+
+    def push(self, events: list[dict[str, Any]], retry_for: float = 60) -> dict[str, int]:
+        """Push one batch, retrying while intake answers 503 (NATS away) — replays are safe."""
+        deadline = time.monotonic() + retry_for
+        while True:
+            try:
+                response = self.http.post(self.url("intake") + "/v1/evidence", json={"events": events})
+            except httpx.HTTPError:
+                response = None
+            if response is not None and response.status_code == 200:
+                body: dict[str, int] = response.json()
+                return body
+            if time.monotonic() > deadline:
+                raise AssertionError(f"push kept failing: {response and response.text[:500]}")
+            time.sleep(0.5)
+
+    def scores(self, project: str) -> dict[str, Any] | None:
+        response = self.http.get(self.url("reporting") + f"/v1/projects/{project}/scores")
+        return response.json() if response.status_code == 200 else None
+
+    def findings(self, project: str) -> dict[str, Any]:
+        response = self.http.get(self.url("reporting") + f"/v1/projects/{project}/findings")
+        assert response.status_code == 200, response.text
+        data: dict[str, Any] = response.json()
+        return data
+
+    def wait_scored(self, project: str, events: int, timeout: float = 120) -> dict[str, Any]:
+        def done() -> dict[str, Any] | None:
+            s = self.scores(project)
+            ok = s is not None and s["revision"] == events and s["findings_revision"] == events
+            return s if ok else None
+
+        result: dict[str, Any] = wait_for(done, timeout, f"{project} scored over {events} events", 0.3)
+        return result
+
+
+def bundle_events(bundle: Path) -> list[dict[str, Any]]:
+    return [
+        json.loads(line)
+        for path in evidence_files(bundle)
+        for line in path.read_text(encoding="utf-8").splitlines()
+        if line.strip()
+    ]
+
+
+@pytest.fixture
+def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
+    if not Path(NATS_BINARY).exists():
+        pytest.skip("nats-server is not installed (apt-get install nats-server; .ci/run installs it)")
+    server = NatsServer(tmp_path / "jetstream")
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def fleet(nats_server: NatsServer, tmp_path: Path) -> Iterator[Fleet]:
+    running = Fleet(nats_server, tmp_path)
+    running.start_all()
+    yield running
+    running.stop_all()

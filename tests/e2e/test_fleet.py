@@ -1,0 +1,159 @@
+"""The fleet serves what `opseval evaluate` computes — after duplicates, killed consumers and a
+restarted nats-server — and a poison event is dead-lettered while the rest flows."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from opseval_shared.messaging import evidence_subject
+from opseval_shared.results import EvaluationResult
+
+from opseval.embedded import evaluate_bundle
+
+from .conftest import Fleet, bundle_events, wait_for
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+DONGGUAN = ROOT / "examples" / "dongguan-2022"
+BATCH = 500
+
+
+def leaf_scores(nodes: list[dict[str, Any]]) -> dict[str, Decimal]:
+    out: dict[str, Decimal] = {}
+    for node in nodes:
+        if node.get("children"):
+            out.update(leaf_scores(node["children"]))
+        else:
+            out[node["id"]] = Decimal(str(node["score"]))
+    return out
+
+
+def embedded_leaves(result: EvaluationResult) -> dict[str, Decimal]:
+    return leaf_scores([i.model_dump(mode="json") for i in result.indicators])
+
+
+@pytest.fixture(scope="module")
+def expected() -> EvaluationResult:
+    return evaluate_bundle(DONGGUAN)[0]
+
+
+def assert_same_as_embedded(fleet: Fleet, project: str, events: int, expected: EvaluationResult) -> None:
+    scores = fleet.wait_scored(project, events)
+    assert Decimal(str(scores["total"])) == expected.total == Decimal("81.415")
+    assert scores["grade"] == expected.grade
+    assert leaf_scores(scores["indicators"]) == embedded_leaves(expected)
+    findings = fleet.findings(project)["findings"]
+    assert [f["id"] for f in findings] == [f.id for f in expected.findings]
+    assert findings == [f.model_dump(mode="json") for f in expected.findings]
+
+
+def push_all(fleet: Fleet, events: list[dict[str, Any]], between: Any = None) -> int:
+    accepted = 0
+    for n, start in enumerate(range(0, len(events), BATCH)):
+        result = fleet.push(events[start : start + BATCH])
+        assert result["rejected"] == 0, result
+        accepted += result["accepted"]
+        if between is not None:
+            between(n)
+    return accepted
+
+
+def test_pushed_evidence_scores_as_opseval_evaluate_and_a_duplicate_push_changes_nothing(
+    fleet: Fleet, expected: EvaluationResult
+) -> None:
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+    assert push_all(fleet, events) == len(events)
+    assert_same_as_embedded(fleet, project, len(events), expected)
+
+    again = fleet.push(events[:BATCH])
+    assert (again["accepted"], again["duplicate"]) == (0, BATCH)
+    listed = fleet.http.get(fleet.url("reporting") + "/v1/projects").json()
+    assert [(p["id"], p["evidence"], p["total"]) for p in listed] == [(project, len(events), 81.415)]
+    assert_same_as_embedded(fleet, project, len(events), expected)
+
+
+def test_consumers_killed_mid_stream_lose_nothing_and_count_nothing_twice(
+    fleet: Fleet, expected: EvaluationResult
+) -> None:
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+
+    def chaos(batch: int) -> None:
+        victim = {1: "rules", 3: "scoring", 5: "rules"}.get(batch)
+        if victim:
+            fleet.kill(victim, signal.SIGKILL)
+            fleet.start(victim)
+            fleet.wait_ready(victim)
+
+    assert push_all(fleet, events, chaos) == len(events)
+    assert_same_as_embedded(fleet, project, len(events), expected)
+
+
+def test_a_nats_server_restart_loses_nothing_acknowledged(fleet: Fleet, expected: EvaluationResult) -> None:
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+    half = len(events) // 2
+    assert push_all(fleet, events[:half]) == half
+    fleet.nats.stop()
+    fleet.nats.start()  # same port, same JetStream directory
+    for service in ("intake", "rules", "scoring", "reporting"):
+        fleet.wait_ready(service)
+    assert push_all(fleet, events[half:]) == len(events) - half
+    assert_same_as_embedded(fleet, project, len(events), expected)
+
+
+def test_a_poison_event_is_dead_lettered_and_the_rest_keeps_flowing(fleet: Fleet, expected: EvaluationResult) -> None:
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+
+    async def publish_poison() -> None:
+        nc = await nats.connect(fleet.nats.url)
+        js = nc.jetstream()
+        poison = {"id": "poison-1", "project": project, "kind": "clock_in", "payload": {"staff": 42}}
+        await js.publish(
+            evidence_subject(project, "clock_in"), json.dumps(poison).encode(), headers={"Nats-Msg-Id": "poison-1"}
+        )
+        await js.publish(evidence_subject(project, "clock_in"), b"\xff not json", headers={"Nats-Msg-Id": "poison-2"})
+        await nc.close()
+
+    asyncio.run(publish_poison())
+    assert push_all(fleet, events) == len(events)
+    assert_same_as_embedded(fleet, project, len(events), expected)
+
+    def dead_letters() -> list[dict[str, Any]] | None:
+        letters: list[dict[str, Any]] = fleet.http.get(fleet.url("reporting") + "/v1/dead-letters").json()
+        return letters if len(letters) >= 4 else None  # two poisons, each seen by rules and scoring
+
+    letters = wait_for(dead_letters, 30, "the poison events in the dead-letter list")
+    assert {(d["service"], d["error"].split(":")[0]) for d in letters} == {
+        ("rules", "invalid evidence"),
+        ("scoring", "invalid evidence"),
+    }
+    assert any('"poison-1"' in d["payload"] for d in letters)
+
+
+def test_intake_answers_each_event_and_refuses_bad_bodies(fleet: Fleet) -> None:
+    project = fleet.register(DONGGUAN)
+    good = bundle_events(DONGGUAN)[0]
+    bad_field = {**good, "id": "bad-1", "payload": {**good["payload"], "item": "x"}}
+    other_project = {**good, "id": "bad-2", "project": "nowhere"}
+    result = fleet.push([good, bad_field, other_project, good])
+    statuses = [(r["index"], r["status"]) for r in result["results"]]
+    assert statuses == [(0, "accepted"), (1, "rejected"), (2, "rejected"), (3, "duplicate")]
+    assert result["results"][1]["errors"][0]["field"].startswith(good["kind"])
+    assert result["results"][2]["errors"] == [{"field": "project", "reason": "unknown project"}]
+    intake = fleet.url("intake") + "/v1/evidence"
+    assert (
+        fleet.http.post(intake, content=b"{not json", headers={"content-type": "application/json"}).status_code == 422
+    )
+    assert fleet.http.post(intake, content=b"[]", headers={"content-type": "text/plain"}).status_code == 415
+    assert project == "dongguan-2022"
