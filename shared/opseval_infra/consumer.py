@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.messaging import DeadLettered, dead_letter_subject
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError, WithJsonSchema
 
 from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES
 from .settings import ServiceSettings
@@ -107,3 +108,26 @@ class EvidenceConsumer:
                 await msg.nak(delay=delay)
                 REDELIVERIES.labels(self.service).inc()
         log.warning("batch of %d not persisted (%s): handed back for redelivery", len(msgs), exc)
+
+
+# A batch of evidence as a handler receives it: documented (AsyncAPI) as evidence events, but not
+# validated by the framework — EvidenceConsumer validates each message, so one poison message is
+# dead-lettered instead of failing the whole batch before the handler runs.
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every `$ref` replaced by its definition (no `$defs` left to clash)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
+EvidenceBatch = Annotated[list[Any], WithJsonSchema(_inlined(TypeAdapter(list[Evidence]).json_schema()))]

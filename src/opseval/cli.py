@@ -109,6 +109,14 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(args.service)
 
 
+def cmd_asyncapi(args: argparse.Namespace) -> int:
+    from .asyncapi import write_all
+
+    for written in write_all():
+        print(f"wrote {written}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="opseval", description="Performance evaluation of IT O&M outsourcing (绩效评价)")
     sub = p.add_subparsers(dest="command", required=True)
@@ -141,6 +149,9 @@ def parser() -> argparse.ArgumentParser:
     sv = sub.add_parser("serve", help="run one service (configured by OPSEVAL_* environment variables)")
     sv.add_argument("service", choices=["intake", "rules", "scoring", "reporting"])
     sv.set_defaults(func=cmd_serve)
+
+    aa = sub.add_parser("asyncapi", help="regenerate each service's AsyncAPI document (services/*/asyncapi.json)")
+    aa.set_defaults(func=cmd_asyncapi)
     return p
 
 

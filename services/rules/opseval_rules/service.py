@@ -7,13 +7,13 @@ settings → broker → subscriber and publisher → app. The domain call is `fi
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI
 from faststream import AckPolicy, Context
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from opseval_infra.consumer import DeadLetterOffice, EvidenceConsumer
+from opseval_infra.consumer import DeadLetterOffice, EvidenceBatch, EvidenceConsumer
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
@@ -55,7 +55,7 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
         title="evidence for the rules",
         description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
     )
-    async def on_evidence(bodies: list[Any], msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+    async def on_evidence(bodies: EvidenceBatch, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
         await fleet.extras["consumer"].handle(msg.raw_message)
 
     return fleet, broker

@@ -4,13 +4,13 @@ publishes score changes. The domain call is `score_tree`, as in `opseval evaluat
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import FastAPI
 from faststream import AckPolicy, Context
 from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from opseval_infra.consumer import DeadLetterOffice, EvidenceConsumer
+from opseval_infra.consumer import DeadLetterOffice, EvidenceBatch, EvidenceConsumer
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
@@ -53,7 +53,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         title="evidence for scoring",
         description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
     )
-    async def on_evidence(bodies: list[Any], msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+    async def on_evidence(bodies: EvidenceBatch, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
         await fleet.extras["consumer"].handle(msg.raw_message)
 
     @broker.subscriber(
