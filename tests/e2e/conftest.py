@@ -97,11 +97,14 @@ class Fleet:
             "OPSEVAL_LOG_LEVEL": "WARNING",
         }
 
-    def start(self, service: str) -> None:
-        log = open(self.workdir / f"{service}.log", "ab")  # noqa: SIM115 - closed with the process
-        self.procs[service] = subprocess.Popen(
+    def start(self, service: str, replica: str | None = None) -> None:
+        """Start a service; `replica` names a further instance of it (its own port, same consumers)."""
+        name = replica or service
+        self.ports.setdefault(name, free_port())
+        log = open(self.workdir / f"{name}.log", "ab")  # noqa: SIM115 - closed with the process
+        self.procs[name] = subprocess.Popen(
             [sys.executable, "-m", "opseval.cli", "serve", service],
-            env=self.env(service),
+            env=self.env(name),
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,

@@ -98,6 +98,29 @@ def test_consumers_killed_mid_stream_lose_nothing_and_count_nothing_twice(
     assert_same_as_embedded(fleet, project, len(events), expected)
 
 
+def test_two_replicas_of_each_consumer_share_the_work_and_agree(fleet: Fleet, expected: EvaluationResult) -> None:
+    for service in ("rules", "scoring"):
+        fleet.start(service, replica=f"{service}-2")
+        fleet.wait_ready(f"{service}-2")
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+    assert push_all(fleet, events) == len(events)
+    assert_same_as_embedded(fleet, project, len(events), expected)
+    handled = {}
+    for name in ("rules", "rules-2", "scoring", "scoring-2"):
+        metrics = fleet.http.get(fleet.url(name) + "/metrics").text
+        counters = [
+            x
+            for x in metrics.splitlines()
+            if x.startswith(("opseval_events_consumed_total{", "opseval_events_replayed_total{"))
+        ]
+        handled[name] = sum(float(x.rsplit(" ", 1)[1]) for x in counters)
+    # Each event reached exactly one replica of each service, and both replicas took part.
+    for service in ("rules", "scoring"):
+        assert handled[service] + handled[f"{service}-2"] == len(events)
+        assert min(handled[service], handled[f"{service}-2"]) > 0
+
+
 def test_a_nats_server_restart_loses_nothing_acknowledged(fleet: Fleet, expected: EvaluationResult) -> None:
     project = fleet.register(DONGGUAN)
     events = bundle_events(DONGGUAN)
