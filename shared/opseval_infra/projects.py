@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 
 from opseval_shared.base import CHINA_TZ
-from opseval_shared.evidence import parse_evidence_json
+from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.ledger import Ledger
 from opseval_shared.project import ProjectDefinition
 
@@ -41,6 +41,13 @@ class LedgerCache:
         self.store = store
         self.today = today
         self._folded: dict[str, Folded] = {}
+        # Events this process just consumed, already validated: folding them needs no second parse.
+        self._recent: dict[str, Evidence] = {}
+
+    def remember(self, events: list[Evidence]) -> None:
+        if len(self._recent) > 200_000:  # events another replica stored are parsed from the store
+            self._recent.clear()
+        self._recent.update((e.id, e) for e in events)
 
     async def refresh(self, project: str) -> Folded | None:
         stored = await self.store.get_project(project)
@@ -58,8 +65,10 @@ class LedgerCache:
             batch = await self.store.events_after(project, current.last_seq)
             if not batch:
                 return current
+            recent = self._recent
             for row in batch:
-                current.ledger.add(parse_evidence_json(row.body))
+                event = recent.pop(row.id, None)
+                current.ledger.add(event if event is not None else parse_evidence_json(row.body))
             current.last_seq = batch[-1].seq
             current.folded += len(batch)
 

@@ -11,11 +11,12 @@ from typing import Annotated
 
 from fastapi import FastAPI
 from faststream import AckPolicy, Context
-from faststream.nats import JStream, NatsBroker, PullSub
+from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from opseval_infra.consumer import DeadLetterOffice, EvidenceBatch, EvidenceConsumer
+from opseval_infra.consumer import DeadLetterOffice, EvidenceBatch, EvidenceConsumer, undecoded
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.store.base import Snapshot
+from opseval_shared.evidence import Evidence
 from opseval_shared.messaging import (
     EVIDENCE_STREAM,
     EVIDENCE_SUBJECTS,
@@ -30,7 +31,10 @@ from opseval_shared.results import attach_findings
 from .findings import find
 from .settings import RulesSettings
 
-BATCH = PullSub(batch_size=500, timeout=0.2, batch=True)
+BATCH = PullSub(batch_size=500, timeout=0.5, batch=True)
+# A delivery lost in flight (a pull request that expired as the server answered it) comes back
+# after ack_wait: keep it short, but longer than the slowest batch takes to persist.
+CONSUMER = ConsumerConfig(ack_wait=10)
 
 
 def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
@@ -51,7 +55,9 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
         stream=JStream(EVIDENCE_STREAM.name, declare=False),
         durable=RULES_EVIDENCE_CONSUMER,
         pull_sub=BATCH,
+        config=CONSUMER,
         ack_policy=AckPolicy.MANUAL,
+        decoder=undecoded,
         title="evidence for the rules",
         description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
     )
@@ -83,7 +89,14 @@ async def on_started(fleet: Fleet) -> None:
     assert fleet.store is not None
     dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
     assert fleet.dirty is not None
-    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, fleet.dirty.mark)
+    ledgers, dirty = fleet.ledgers, fleet.dirty
+    assert ledgers is not None
+
+    def persisted(events: list[Evidence]) -> None:
+        ledgers.remember(events)
+        dirty.mark({e.project for e in events})
+
+    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
     # Projects evaluated before a restart are evaluated again: nothing waits for new evidence.
     fleet.dirty.mark({p.id for p in await fleet.store.list_projects()})
 

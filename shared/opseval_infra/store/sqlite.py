@@ -68,7 +68,7 @@ def _write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) ->
     """Run `work` in one write transaction: all of it is committed, or none of it (any exception)."""
     # IMMEDIATE takes the write lock up front (waiting up to the busy timeout), so a transaction
     # never has to upgrade a read lock, which SQLite cannot wait for and fails with SQLITE_BUSY.
-    conn.execute("BEGIN")
+    conn.execute("BEGIN IMMEDIATE")
     try:
         result = work(conn)
         conn.execute("COMMIT")
