@@ -6,7 +6,7 @@ password stops the service at start-up instead of running exposed.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -19,8 +19,9 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="OPSEVAL_", extra="ignore")
 
+    # Fixed per service, not configurable: NATS permissions name its subjects (opseval.dlq.<name>).
+    service_name: ClassVar[str] = "opseval"
     environment: Literal["development", "test", "production"] = "development"
-    service_name: str = "opseval"
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: SecretStr | None = None

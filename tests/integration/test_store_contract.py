@@ -349,6 +349,42 @@ def test_reopening_keeps_everything(backend: Backend) -> None:
 # concurrency
 
 
+def test_many_store_objects_can_open_a_new_database_at_once(backend: Backend) -> None:
+    """Eight services starting together: the schema (or the indexes) are created once, without errors."""
+    start = threading.Barrier(8)
+    failures: list[BaseException] = []
+
+    def worker(n: int) -> None:
+        async def main() -> None:
+            store = backend.make()
+            start.wait(timeout=60)
+            await store.open()
+            try:
+                assert await store.ping()
+                assert await store.add_events([event("p", f"opener-{n}")]) == [True]
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(main())
+        except BaseException as error:
+            start.abort()
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "an opener is stuck"
+    assert not failures, failures
+
+    async def check(store: Store) -> None:
+        assert await store.count_events("p") == 8
+
+    backend.run(check)
+
+
 def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> None:
     """Two store objects on one database (two services), each in its own thread and event loop."""
     shared = [event("p", f"shared-{i}") for i in range(100)]  # both write these: each goes in once
@@ -359,9 +395,9 @@ def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> Non
     def worker(n: int) -> None:
         async def main() -> None:
             store = backend.make()
+            start.wait(timeout=60)  # both open the new database at the same moment, then write at once
             await store.open()
             try:
-                start.wait()
                 mine = [event("p", f"w{n}-{i}") for i in range(200)]
                 results: list[bool] = []
                 for i in range(0, 200, 4):
@@ -375,13 +411,15 @@ def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> Non
         try:
             asyncio.run(main())
         except BaseException as error:
+            start.abort()  # the other worker must not wait for this one forever
             failures.append(error)
 
-    threads = [threading.Thread(target=worker, args=(n,)) for n in (1, 2)]
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in (1, 2)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a writer is stuck"
     assert not failures, failures
     # own events always inserted; each shared event inserted by exactly one of the two
     for n in (1, 2):
@@ -405,9 +443,9 @@ def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> Non
 def _insert_from_another_process(spec: Spec, worker: int, count: int, start: threading.Barrier) -> list[bool]:
     async def main() -> list[bool]:
         store = spec.make()
+        start.wait(timeout=60)  # both open the new database (create the schema) at the same moment
         await store.open()
         try:
-            start.wait()
             results: list[bool] = []
             for i in range(count):
                 results += await store.add_events([event("p", f"proc{worker}-{i}")])
@@ -418,11 +456,14 @@ def _insert_from_another_process(spec: Spec, worker: int, count: int, start: thr
     return asyncio.run(main())
 
 
-def _child(spec: Spec, worker: int, count: int, start: threading.Barrier, done: multiprocessing.Queue[object]) -> None:
+def _child(
+    spec: Spec, worker: int, count: int, start: threading.Barrier, done: multiprocessing.Queue[tuple[int, int | str]]
+) -> None:
     try:
         results = _insert_from_another_process(spec, worker, count, start)
         done.put((worker, results.count(True)))
     except BaseException as error:
+        start.abort()  # the other process must not wait for this one forever
         done.put((worker, repr(error)))
         raise
 
@@ -432,11 +473,11 @@ def test_two_processes_writing_at_once_lose_nothing(backend: Backend) -> None:
     transaction per event; both create the schema at the same moment."""
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(2)
-    done: multiprocessing.Queue[object] = context.Queue()
-    processes = [context.Process(target=_child, args=(backend.spec, n, 500, start, done)) for n in (1, 2)]
+    done: multiprocessing.Queue[tuple[int, int | str]] = context.Queue()
+    processes = [context.Process(target=_child, args=(backend.spec, n, 500, start, done), daemon=True) for n in (1, 2)]
     for process in processes:
         process.start()
-    reports = dict(done.get(timeout=240) for _ in processes)  # type: ignore[misc]
+    reports = dict(done.get(timeout=240) for _ in processes)
     for process in processes:
         process.join(timeout=60)
         assert process.exitcode == 0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from opseval_infra.settings import ServiceSettings
 
 
 class IntakeSettings(ServiceSettings):
-    service_name: str = "intake"
+    service_name: ClassVar[str] = "intake"
     http_port: int = 8081
     max_batch: int = 10_000
     max_body_bytes: int = 32 * 1024 * 1024

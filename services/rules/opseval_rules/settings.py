@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from opseval_infra.settings import ServiceSettings
 
 
 class RulesSettings(ServiceSettings):
-    service_name: str = "rules"
+    service_name: ClassVar[str] = "rules"
     http_port: int = 8082

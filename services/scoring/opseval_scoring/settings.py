@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from opseval_infra.settings import ServiceSettings
 
 
 class ScoringSettings(ServiceSettings):
-    service_name: str = "scoring"
+    service_name: ClassVar[str] = "scoring"
     http_port: int = 8083

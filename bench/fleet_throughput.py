@@ -1,0 +1,1112 @@
+"""Throughput and latency of the running fleet (intake → JetStream → rules and scoring → ScoreChanged),
+measured against the raw JetStream throughput of the same nats-server with the same payloads.
+
+In one run, on a nats-server it starts itself (free loopback port, temporary JetStream directory):
+
+  baseline   publish the N evidence lines of a synthetic bundle to a scratch stream (nats-py
+             `publish_async`, acks awaited per window of 1,000), then consume them with a durable pull
+             consumer (fetch 500, ack each): publish msg/s, consume msg/s and N / (publish + consume)
+  end to end intake, rules, scoring and reporting as processes (`python -m opseval.cli serve ...`,
+             OPSEVAL_DEBOUNCE_S=0.05); the synthetic project registered, N events pushed through
+             `POST /v1/evidence` in batches of 2,000 by a few concurrent requests, until scoring has
+             published a ScoreChanged whose revision is N: N / elapsed, and the ratio to the baseline
+  latency    a fresh project fed at about half that rate in small batches every 100 ms: per batch the
+             time from intake's answer to the first ScoreChanged whose revision covers the batch (p50/p99)
+
+Targets (the fleet issue): end to end ≥ 0.25 × baseline, p99 ≤ 500 ms. A benchmark, not a test: it
+asserts nothing about time; it exits non-zero only when something it runs fails (a process does not
+start, a push is refused, or a ScoreChanged it waits for never arrives). Every process it starts is
+stopped on exit, Ctrl-C included. Run:
+
+  uv run --frozen python bench/fleet_throughput.py [--events 100k] [--json bench/out/fleet.json]
+  uv run --frozen --with py-spy python bench/fleet_throughput.py --profile bench/out/fleet-profile
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import itertools
+import math
+import os
+import platform
+import re
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import nats
+import orjson
+
+# Shares the bundle cache (bench/out/synth-<size>-seed<seed>/, rebuilt when synth.py changes).
+from evaluate_scale import ensure_bundle, parse_size
+from nats.aio.msg import Msg
+from nats.js.api import StorageType, StreamConfig
+from opseval_intake.bundle import evidence_files, load_definition
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "bench" / "out"
+NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
+SERVICES = ("intake", "rules", "scoring", "reporting")
+TARGET_RATIO = 0.25
+TARGET_P99_MS = 500.0
+PUBLISH_WINDOW = 1_000
+FETCH_BATCH = 500
+SETTLE_TIMEOUT_S = 90.0  # after the bulk phase: how long to wait for both consumers to catch up
+QUIET_S = 1.0  # … and for no more results to be published
+STORED_GRACE_S = 15.0  # how long a stored score may go unpublished before the wait gives up
+LATENCY_PROJECT = "bench-latency"
+EVIDENCE_STREAM = "OPSEVAL_EVIDENCE"
+CONSUMERS = {"rules": "rules-evidence", "scoring": "scoring-evidence"}
+# ScoreChanged / FindingsChanged are serialised field by field: project, then revision (and findings_revision).
+REVISIONS = re.compile(rb'"revision":(\d+)(?:,"findings_revision":(\d+))?')
+
+
+class Failure(Exception):
+    """Something the benchmark ran did not work (as opposed to a slow measurement)."""
+
+
+# ---------------------------------------------------------------- small helpers
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.2)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def pct(values: list[float], p: float) -> float:
+    """The p-th percentile (0-100), linear interpolation between closest ranks."""
+    if not values:
+        return math.nan
+    ordered = sorted(values)
+    k = (len(ordered) - 1) * p / 100
+    lo, hi = math.floor(k), math.ceil(k)
+    return ordered[lo] + (ordered[hi] - ordered[lo]) * (k - lo)
+
+
+def parse_bytes(text: str) -> int:
+    text = text.strip().upper().removesuffix("B")
+    factor = {"K": 1024, "M": 1024**2}.get(text[-1:], 1)
+    return int(float(text[:-1] if factor > 1 else text) * factor)
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU of a running process (Linux /proc); NaN when it cannot be read."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return math.nan
+    fields = stat[stat.rindex(")") + 2 :].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+# ---------------------------------------------------------------- evidence
+
+
+@dataclass(frozen=True)
+class Line:
+    id: str
+    kind: str
+    data: bytes  # the JSONL line as the bundle holds it
+
+
+def load_events(bundle: Path) -> list[Line]:
+    """Every evidence line of the bundle, in the order upstream systems recorded them (recorded_at)."""
+    keyed: list[tuple[datetime, str, Line]] = []
+    for path in evidence_files(bundle):
+        for raw in path.read_bytes().splitlines():
+            if raw.strip():
+                event = orjson.loads(raw)
+                line = Line(event["id"], event["kind"], raw)
+                keyed.append((datetime.fromisoformat(event["recorded_at"]), event["id"], line))
+    keyed.sort(key=lambda k: (k[0], k[1]))
+    return [line for _, _, line in keyed]
+
+
+def renamed(lines: list[Line], project: str, prefix: str) -> list[Line]:
+    """The same events for another project, under other ids (event ids are unique across the store)."""
+    out = []
+    for line in lines:
+        event = orjson.loads(line.data)
+        event["project"], event["id"] = project, prefix + event["id"]
+        out.append(Line(event["id"], line.kind, orjson.dumps(event)))
+    return out
+
+
+def body(lines: list[Line]) -> bytes:
+    return b'{"events":[' + b",".join(line.data for line in lines) + b"]}"
+
+
+def definition_json(bundle: Path, project: str | None = None) -> tuple[str, bytes]:
+    definition = load_definition(bundle).model_dump(mode="json")
+    if project is not None:
+        definition["project"]["id"] = project
+    return definition["project"]["id"], orjson.dumps(definition)
+
+
+# ---------------------------------------------------------------- processes
+
+
+@dataclass
+class Cluster:
+    """nats-server and the four services as child processes in their own sessions (so Ctrl-C reaches
+    only the benchmark, which then stops them in order: services first, the server last)."""
+
+    workdir: Path
+    max_payload: int | None
+    debounce_s: float
+    nats_port: int = field(default_factory=free_port)
+    ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
+    procs: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def nats_url(self) -> str:
+        return f"nats://127.0.0.1:{self.nats_port}"
+
+    def url(self, service: str) -> str:
+        return f"http://127.0.0.1:{self.ports[service]}"
+
+    @property
+    def store_path(self) -> Path:
+        return self.workdir / "store.db"
+
+    def log(self, name: str) -> Path:
+        return self.workdir / f"{name}.log"
+
+    def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
+        with self.log(name).open("ab") as log:
+            self.procs[name] = subprocess.Popen(
+                cmd, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, start_new_session=True
+            )
+
+    def start_nats(self) -> None:
+        if not Path(NATS_BINARY).exists():
+            raise Failure("nats-server is not installed (apt-get install nats-server)")
+        cmd = [NATS_BINARY, "-js", "-a", "127.0.0.1", "-p", str(self.nats_port), "-sd", str(self.workdir / "js")]
+        if self.max_payload is not None:
+            conf = self.workdir / "nats.conf"
+            conf.write_text(f"max_payload: {self.max_payload}\n")
+            cmd += ["-c", str(conf)]
+        self._spawn("nats-server", cmd)
+        deadline = time.monotonic() + 15
+        while not port_open(self.nats_port):
+            if self.procs["nats-server"].poll() is not None or time.monotonic() > deadline:
+                raise Failure(f"nats-server did not start: {self.tail('nats-server')}")
+            time.sleep(0.05)
+
+    def env(self, service: str) -> dict[str, str]:
+        return {
+            **os.environ,
+            "OPSEVAL_ENVIRONMENT": "test",
+            "OPSEVAL_SECRET_KEY": "fleet-bench-secret-not-a-placeholder",
+            "OPSEVAL_NATS_URL": self.nats_url,
+            "OPSEVAL_STORE_URL": f"sqlite:///{self.store_path}",
+            "OPSEVAL_HTTP_PORT": str(self.ports[service]),
+            "OPSEVAL_DEBOUNCE_S": str(self.debounce_s),
+            "OPSEVAL_LOG_LEVEL": "WARNING",
+        }
+
+    def start_services(self) -> None:
+        for service in SERVICES:
+            self._spawn(service, [sys.executable, "-m", "opseval.cli", "serve", service], self.env(service))
+
+    async def wait_ready(self, http: httpx.AsyncClient, timeout: float = 90) -> None:
+        deadline = time.monotonic() + timeout
+        for service in SERVICES:
+            while True:
+                if self.procs[service].poll() is not None:
+                    raise Failure(f"{service} exited at start-up: {self.tail(service)}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await http.get(self.url(service) + "/readyz", timeout=2)).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise Failure(f"{service} not ready after {timeout:.0f} s: {self.tail(service)}")
+                await asyncio.sleep(0.2)
+
+    def tail(self, name: str, chars: int = 2_000) -> str:
+        try:
+            return self.log(name).read_text(errors="replace")[-chars:]
+        except OSError:
+            return "(no log)"
+
+    def dead(self) -> list[str]:
+        return [name for name, proc in self.procs.items() if proc.poll() is not None]
+
+    def cpu(self) -> dict[str, float]:
+        usage = {name: cpu_seconds(proc.pid) for name, proc in self.procs.items()}
+        times = os.times()
+        usage["bench"] = times.user + times.system
+        return usage
+
+    def stop(self) -> None:
+        services = [p for name, p in self.procs.items() if name != "nats-server"]
+        server = [p for name, p in self.procs.items() if name == "nats-server"]
+        for group in (services, server):
+            for proc in group:
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+            for proc in group:
+                try:
+                    proc.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait(timeout=10)
+
+
+class Profiler:
+    """py-spy sampling the services during one phase (collapsed stacks), when --profile is given."""
+
+    def __init__(self, cluster: Cluster, out: Path | None, services: tuple[str, ...] = ("intake", "rules", "scoring")):
+        self.cluster, self.out, self.services = cluster, out, services
+        self.procs: dict[str, tuple[subprocess.Popen[bytes], Path]] = {}
+
+    def start(self, phase: str) -> None:
+        if self.out is None:
+            return
+        binary = shutil.which("py-spy")
+        if binary is None:
+            raise Failure("--profile needs py-spy: uv run --frozen --with py-spy python bench/fleet_throughput.py ...")
+        self.out.mkdir(parents=True, exist_ok=True)
+        for service in self.services:
+            path = self.out / f"{phase}-{service}.txt"
+            cmd = [binary, "record", "--pid", str(self.cluster.procs[service].pid), "--rate", "100"]
+            cmd += ["--format", "raw", "--output", str(path), "--nonblocking"]
+            proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+            self.procs[service] = (proc, path)
+
+    def stop(self) -> dict[str, Path]:
+        done = {}
+        for service, (proc, path) in self.procs.items():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+            try:
+                proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
+            if path.exists():
+                done[service] = path
+            elif proc.stderr is not None:
+                print(f"  py-spy {service}: {proc.stderr.read().decode(errors='replace')[-500:]}", file=sys.stderr)
+        self.procs = {}
+        return done
+
+
+# Where a sample's CPU went, by the frames on its stack: the first category any frame matches wins
+# (so a SQLite write made during an evaluation counts as a store write, not as the evaluation).
+CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("store: insert events (SQLite)", ("add_events",)),
+    ("store: write snapshot (SQLite)", ("put_snapshot",)),
+    ("store: read (SQLite)", ("events_after", "get_snapshot", "get_project", "list_projects", "_with_connection")),
+    ("intake: validate events", ("validate_python",)),
+    ("intake: publish to JetStream", ("JetStreamContext.publish (",)),
+    ("fold new events into the ledger", ("LedgerCache.refresh",)),
+    ("rules: find (observe + durable_rules)", ("find (opseval_rules",)),
+    ("scoring: score_tree", ("score_tree",)),
+    ("results: build, serialise, publish", ("evaluate (opseval_",)),
+    ("consume: parse, persist, ack", ("EvidenceConsumer", "_consume_pull", "BatchPullStreamSubscriber")),
+    ("HTTP request handling (rest)", ("RequestResponseCycle", "h11_impl", "httptools_impl")),
+)
+OTHER = "event loop, NATS client, other"
+
+
+def profile_stacks(path: Path) -> list[tuple[list[str], int]]:
+    stacks = []
+    for line in path.read_text(errors="replace").splitlines():
+        stack, _, count = line.rpartition(" ")
+        if stack and count.isdigit():
+            stacks.append(([_short(f) for f in stack.split(";")], int(count)))
+    return stacks
+
+
+def categorise(stacks: list[tuple[list[str], int]]) -> dict[str, int]:
+    counts: collections.Counter[str] = collections.Counter()
+    for frames, n in stacks:
+        joined = "\n".join(frames)
+        counts[next((name for name, marks in CATEGORIES if any(m in joined for m in marks)), OTHER)] += n
+    return dict(counts)
+
+
+def summarise_profile(path: Path, top: int, cpu_s: float | None = None) -> list[str]:
+    """Shares of the samples per category (and CPU seconds, given the process's CPU time), then the
+    frames with the most own samples and the opseval frames with the most samples below them."""
+    stacks = profile_stacks(path)
+    samples = sum(n for _, n in stacks)
+    if not samples:
+        return ["    no samples"]
+    own: collections.Counter[str] = collections.Counter()
+    total: collections.Counter[str] = collections.Counter()
+    for frames, n in stacks:
+        own[frames[-1]] += n
+        for frame in set(frames):
+            total[frame] += n
+    cpu = f", {cpu_s:.1f} CPU-s measured" if cpu_s is not None else ""
+    lines = [f"    {samples} samples at 100/s (threads on CPU){cpu}; by category:"]
+    for name, n in sorted(categorise(stacks).items(), key=lambda kv: -kv[1]):
+        seconds = f"{n / samples * cpu_s:6.1f} CPU-s" if cpu_s is not None else ""
+        lines.append(f"      {n / samples:6.1%} {seconds}  {name}")
+    lines.append("    own time:")
+    lines += [f"      {n / samples:6.1%}  {f}" for f, n in own.most_common(top)]
+    lines.append("    including callees (opseval code):")
+    ours = [(f, n) for f, n in total.most_common() if "opseval" in f and not _entry(f)]
+    lines += [f"      {n / samples:6.1%}  {f}" for f, n in ours[:top]]
+    return lines
+
+
+def _short(frame: str) -> str:
+    # "func (/long/path/site-packages/pkg/mod.py:123)" -> "func (pkg/mod.py)"
+    match = re.match(r"(.*) \((.*?):?(\d*)\)$", frame)
+    if not match:
+        return frame
+    func, path = match.group(1), match.group(2)
+    parts = Path(path).parts
+    for anchor in ("site-packages", "opseval_shared", "opseval_infra", "lib"):
+        if anchor in parts:
+            i = parts.index(anchor)
+            parts = parts[i + 1 :] if anchor in ("site-packages", "lib") else parts[i:]
+            break
+    else:
+        parts = parts[-2:]
+    return f"{func} ({'/'.join(parts)})"
+
+
+def _entry(frame: str) -> bool:
+    return any(s in frame for s in ("opseval/cli.py", "opseval/fleet.py"))
+
+
+# ---------------------------------------------------------------- watching results
+
+
+@dataclass
+class Arrival:
+    t: float
+    revision: int
+    findings_revision: int
+    size: int
+
+
+class Watch:
+    """A plain core-NATS subscription on a project's score (or findings) subject."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[Arrival] = []
+        self.changed = asyncio.Event()
+
+    async def on_msg(self, msg: Msg) -> None:
+        t = time.perf_counter()
+        match = REVISIONS.search(msg.data[:400])
+        if match:
+            revision, findings_revision = int(match.group(1)), int(match.group(2) or 0)
+        else:
+            data = orjson.loads(msg.data)
+            revision, findings_revision = data["revision"], data.get("findings_revision", 0)
+        self.arrivals.append(Arrival(t, revision, findings_revision, len(msg.data)))
+        self.changed.set()
+
+    def first(self, revision: int, findings: bool = False) -> float | None:
+        """Arrival time of the first message whose revision (and findings revision) reaches `revision`."""
+        for a in self.arrivals:
+            if a.revision >= revision and (not findings or a.findings_revision >= revision):
+                return a.t
+        return None
+
+    async def wait(
+        self, revision: int, timeout: float, cluster: Cluster, findings: bool = False, stored: Any = None
+    ) -> float | None:
+        """Waits for `first(revision)`; gives up after `timeout`, when a process died, or STORED_GRACE s
+        after `stored()` (when the score was stored, relative to the clock) if no message followed."""
+        deadline = time.perf_counter() + timeout
+        while (t := self.first(revision, findings)) is None:
+            left = deadline - time.perf_counter()
+            stored_at = stored() if stored is not None else None
+            if stored_at is not None:
+                left = min(left, stored_at + STORED_GRACE_S - time.perf_counter())
+            if left <= 0 or cluster.dead():
+                return None
+            self.changed.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.changed.wait(), min(left, 1.0))
+        return t
+
+
+@dataclass
+class Sample:
+    t: float
+    acked: dict[str, int]  # durable consumer -> ack floor (stream sequence)
+    snapshots: dict[str, int]  # "findings"/"scores" -> stored revision (scores: events, not ×1e9)
+
+
+class Monitor:
+    """Samples the durable consumers' ack floors and the stored snapshot revisions every 0.5 s."""
+
+    def __init__(self, cluster: Cluster, js: Any, project: str, t0: float) -> None:
+        self.cluster, self.js, self.project, self.t0 = cluster, js, project, t0
+        self.samples: list[Sample] = []
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            acked = {}
+            for service, durable in CONSUMERS.items():
+                with contextlib.suppress(Exception):
+                    info = await self.js.consumer_info(EVIDENCE_STREAM, durable)
+                    acked[service] = int(info.ack_floor.stream_seq or 0)
+            snapshots = await asyncio.to_thread(self._snapshots)
+            self.samples.append(Sample(time.perf_counter() - self.t0, acked, snapshots))
+            await asyncio.sleep(0.5)
+
+    def _snapshots(self) -> dict[str, int]:
+        try:
+            with contextlib.closing(sqlite3.connect(self.cluster.store_path, timeout=5)) as conn:
+                rows = conn.execute(
+                    "SELECT kind, revision FROM snapshots WHERE project = ?", (self.project,)
+                ).fetchall()
+        except sqlite3.Error:
+            return {}
+        return {kind: (rev // 10**9 if kind == "scores" else rev) for kind, rev in rows}
+
+    def first(self, what: str, key: str, value: int) -> float | None:
+        for s in self.samples:
+            got = (s.acked if what == "acked" else s.snapshots).get(key, -1)
+            if got >= value:
+                return s.t
+        return None
+
+
+# ---------------------------------------------------------------- phase 1: raw JetStream
+
+
+@dataclass
+class Baseline:
+    events: int
+    publish_s: float
+    consume_s: float
+
+    @property
+    def publish_rate(self) -> float:
+        return self.events / self.publish_s
+
+    @property
+    def consume_rate(self) -> float:
+        return self.events / self.consume_s
+
+    @property
+    def combined_rate(self) -> float:
+        return self.events / (self.publish_s + self.consume_s)
+
+
+async def baseline(cluster: Cluster, lines: list[Line]) -> Baseline:
+    """Publish every line to a scratch stream (windowed async acks), then pull them all (fetch 500, ack each)."""
+    nc = await nats.connect(cluster.nats_url)
+    try:
+        js = nc.jetstream(publish_async_max_pending=2 * PUBLISH_WINDOW)
+        stream = "BENCH_BASELINE"
+        await js.add_stream(
+            StreamConfig(name=stream, subjects=["bench.evidence.>"], storage=StorageType.FILE, duplicate_window=120)
+        )
+        start = time.perf_counter()
+        for i in range(0, len(lines), PUBLISH_WINDOW):
+            futures = [
+                await js.publish_async(f"bench.evidence.p.{line.kind}", line.data, headers={"Nats-Msg-Id": line.id})
+                for line in lines[i : i + PUBLISH_WINDOW]
+            ]
+            acks = await asyncio.gather(*futures)
+            if any(ack.duplicate for ack in acks):
+                raise Failure("baseline: JetStream reported a duplicate")
+        publish_s = time.perf_counter() - start
+
+        sub = await js.pull_subscribe("bench.evidence.>", durable="bench-baseline", stream=stream)
+        start = time.perf_counter()
+        got = 0
+        while got < len(lines):
+            try:
+                msgs = await sub.fetch(FETCH_BATCH, timeout=5)
+            except TimeoutError:
+                raise Failure(f"baseline: consumer stalled after {got} of {len(lines)} messages") from None
+            for msg in msgs:
+                await msg.ack()
+            got += len(msgs)
+        await nc.flush()
+        consume_s = time.perf_counter() - start
+        await sub.unsubscribe()
+        await js.delete_stream(stream)
+    finally:
+        await nc.close()
+    return Baseline(len(lines), publish_s, consume_s)
+
+
+# ---------------------------------------------------------------- phase 2: the fleet, flat out
+
+
+@dataclass
+class Bulk:
+    events: int
+    batch: int
+    concurrency: int
+    accept_s: float  # first request sent → last answer received
+    wall_s: float  # until both consumers caught up and results stopped (the CPU figures cover this)
+    score_s: float | None  # → first ScoreChanged with revision == events (None: never arrived)
+    consistent_s: float | None  # → first ScoreChanged with revision and findings_revision == events
+    rules_acked_s: float | None  # → rules' durable consumer acked every event (0.5 s resolution)
+    scoring_acked_s: float | None
+    findings_stored_s: float | None  # → findings snapshot at revision == events stored (0.5 s resolution)
+    score_stored_s: float | None  # → score snapshot at revision == events stored (0.5 s resolution)
+    score_messages: int
+    largest_score_bytes: int
+    findings_messages: int
+    largest_findings_bytes: int
+    retries: int
+    cpu_s: dict[str, float]
+    evaluation_errors: dict[str, int]
+
+    @property
+    def intake_rate(self) -> float:
+        return self.events / self.accept_s
+
+    @property
+    def rate(self) -> float | None:
+        return self.events / self.score_s if self.score_s else None
+
+
+async def post(http: httpx.AsyncClient, url: str, payload: bytes, expect: int) -> tuple[float, int]:
+    """POST one batch, retrying while intake answers 503 (replays are safe); (answer time, retries)."""
+    retries = 0
+    while True:
+        try:
+            response = await http.post(url, content=payload, headers={"content-type": "application/json"})
+        except httpx.HTTPError as exc:
+            response, error = None, repr(exc)
+        else:
+            error = response.text[:300]
+        if response is not None and response.status_code == 200:
+            counts = orjson.loads(response.content)
+            if counts["accepted"] + counts["duplicate"] != expect or counts["rejected"]:
+                raise Failure(f"intake did not accept the batch: { {k: counts[k] for k in list(counts)[:4]} }")
+            return time.perf_counter(), retries
+        retries += 1
+        if retries > 20 or (response is not None and response.status_code != 503):
+            raise Failure(f"push failed: {response.status_code if response else ''} {error}")
+        await asyncio.sleep(0.5)
+
+
+def log_errors(cluster: Cluster) -> dict[str, int]:
+    """Evaluations that raised, per service (the DirtyProjects loop logs and retries them)."""
+    counts = {}
+    for service in ("rules", "scoring"):
+        text = cluster.log(service).read_text(errors="replace") if cluster.log(service).exists() else ""
+        counts[service] = text.count("failed; it stays dirty")
+    return counts
+
+
+def first_error(cluster: Cluster, service: str) -> str | None:
+    text = cluster.log(service).read_text(errors="replace") if cluster.log(service).exists() else ""
+    at = text.find("failed; it stays dirty")
+    if at < 0:
+        return None
+    errors = re.findall(r"^\w[\w.]*(?:Error|Exception|Exceeded)\b.*$", text[at:], re.MULTILINE)
+    return errors[0][:200] if errors else None
+
+
+async def bulk(
+    cluster: Cluster,
+    http: httpx.AsyncClient,
+    nc: Any,
+    project: str,
+    lines: list[Line],
+    batch: int,
+    concurrency: int,
+    timeout: float,
+    profiler: Profiler,
+) -> Bulk:
+    scores, findings = Watch(), Watch()
+    await nc.subscribe(f"opseval.scores.{project}", cb=scores.on_msg)
+    await nc.subscribe(f"opseval.findings.{project}", cb=findings.on_msg)
+    await nc.flush()
+    bodies = [(body(lines[i : i + batch]), len(lines[i : i + batch])) for i in range(0, len(lines), batch)]
+    url = cluster.url("intake") + "/v1/evidence"
+    pending = iter(bodies)
+    retries = 0
+
+    async def worker() -> None:
+        nonlocal retries
+        for payload, n in pending:
+            _, r = await post(http, url, payload, n)
+            retries += r
+
+    cpu0 = cluster.cpu()
+    profiler.start("bulk")
+    start = time.perf_counter()
+    monitor = Monitor(cluster, nc.jetstream(), project, start)
+    monitor.start()
+    try:
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        accepted = time.perf_counter()
+        print(f"  intake answered every batch after {accepted - start:.1f} s; waiting for the score …", flush=True)
+        n = len(lines)
+
+        def stored() -> float | None:
+            t = monitor.first("snapshots", "scores", n)
+            return None if t is None else start + t
+
+        score_t = await scores.wait(n, timeout, cluster, stored=stored)
+        consistent_t = await scores.wait(n, 10 if score_t else 0, cluster, findings=True)
+        # Let the fleet finish what it still does for these events (a consumer still behind, the
+        # evaluations after the last batch), so the CPU figures cover all of it and the latency phase
+        # starts on an idle fleet.
+        settle_by = time.perf_counter() + SETTLE_TIMEOUT_S
+        while time.perf_counter() < settle_by and not cluster.dead():
+            caught_up = all(monitor.first("acked", s, n) is not None for s in CONSUMERS)
+            last = max((a.t for a in scores.arrivals + findings.arrivals), default=start)
+            if caught_up and time.perf_counter() - last >= QUIET_S:
+                break
+            await asyncio.sleep(0.25)
+        end = time.perf_counter()
+    finally:
+        await monitor.stop()
+        profiles = profiler.stop()
+    cpu1 = cluster.cpu()
+
+    def since(t: float | None) -> float | None:
+        return None if t is None else t - start
+
+    result = Bulk(
+        events=n,
+        batch=batch,
+        concurrency=concurrency,
+        accept_s=accepted - start,
+        wall_s=end - start,
+        score_s=since(score_t),
+        consistent_s=since(consistent_t),
+        rules_acked_s=monitor.first("acked", "rules", n),
+        scoring_acked_s=monitor.first("acked", "scoring", n),
+        findings_stored_s=monitor.first("snapshots", "findings", n),
+        score_stored_s=monitor.first("snapshots", "scores", n),
+        score_messages=len(scores.arrivals),
+        largest_score_bytes=max((a.size for a in scores.arrivals), default=0),
+        findings_messages=len(findings.arrivals),
+        largest_findings_bytes=max((a.size for a in findings.arrivals), default=0),
+        retries=retries,
+        cpu_s={k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
+        evaluation_errors=log_errors(cluster),
+    )
+    PROFILES["bulk"] = profiles
+    return result
+
+
+PROFILES: dict[str, dict[str, Path]] = {}  # phase -> service -> collapsed stacks (py-spy)
+
+
+# ---------------------------------------------------------------- phase 3: latency at half the rate
+
+
+@dataclass
+class Latency:
+    project: str
+    project_events: int
+    rate: float  # events/s asked for
+    interval_s: float
+    batch: int
+    batches: int
+    measured: int  # batches whose ScoreChanged arrived
+    late_sends: int  # batches sent more than half an interval behind schedule
+    achieved_rate: float
+    wall_s: float  # the whole phase, waits included (the CPU figures cover this)
+    latencies_ms: list[float]
+    consistent_ms: list[float]
+    arrivals: list[Arrival]  # every ScoreChanged of the project in this phase
+    answer_ms: list[float]
+    cpu_s: dict[str, float]
+
+    def p(self, q: float, values: list[float] | None = None) -> float:
+        return pct(self.latencies_ms if values is None else values, q)
+
+
+async def latency(
+    cluster: Cluster,
+    http: httpx.AsyncClient,
+    nc: Any,
+    project: str,
+    lines: list[Line],
+    rate: float,
+    interval: float,
+    batches: int,
+    profiler: Profiler,
+) -> Latency:
+    size = max(1, round(rate * interval))
+    lines = lines[: size * batches]
+    batches = math.ceil(len(lines) / size)
+    scores = Watch()
+    await nc.subscribe(f"opseval.scores.{project}", cb=scores.on_msg)
+    await nc.flush()
+    url = cluster.url("intake") + "/v1/evidence"
+    sent: list[tuple[float, float, int]] = []  # (sent, answered, cumulative events)
+    cumulative, late = 0, 0
+    cpu0 = cluster.cpu()
+    profiler.start("latency")
+    start = next_at = time.perf_counter()
+    try:
+        for k in range(batches):
+            now = time.perf_counter()
+            if now < next_at:
+                await asyncio.sleep(next_at - now)
+            elif now - next_at > interval / 2:
+                late += 1
+            chunk = lines[k * size : (k + 1) * size]
+            t_sent = time.perf_counter()
+            answered, _ = await post(http, url, body(chunk), len(chunk))
+            cumulative += len(chunk)
+            sent.append((t_sent, answered, cumulative))
+            next_at += interval
+        elapsed = time.perf_counter() - start
+        await scores.wait(cumulative, 30, cluster)
+        await scores.wait(cumulative, 10, cluster, findings=True)
+        wall = time.perf_counter() - start
+    finally:
+        profiles = profiler.stop()
+    cpu1 = cluster.cpu()
+    PROFILES["latency"] = profiles
+    latencies, consistent, answers = [], [], []
+    for t_sent, answered, cum in sent:
+        answers.append((answered - t_sent) * 1000)
+        if (t := scores.first(cum)) is not None:
+            latencies.append((t - answered) * 1000)
+        if (t := scores.first(cum, findings=True)) is not None:
+            consistent.append((t - answered) * 1000)
+    return Latency(
+        project=project,
+        project_events=cumulative,
+        rate=rate,
+        interval_s=interval,
+        batch=size,
+        batches=len(sent),
+        measured=len(latencies),
+        late_sends=late,
+        achieved_rate=cumulative / elapsed,
+        wall_s=wall,
+        latencies_ms=latencies,
+        consistent_ms=consistent,
+        arrivals=[Arrival(a.t - start, a.revision, a.findings_revision, a.size) for a in scores.arrivals],
+        answer_ms=answers,
+        cpu_s={k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
+    )
+
+
+async def register(http: httpx.AsyncClient, cluster: Cluster, definition: bytes) -> None:
+    response = await http.post(
+        cluster.url("intake") + "/v1/projects", content=definition, headers={"content-type": "application/json"}
+    )
+    if response.status_code not in (200, 201):
+        raise Failure(f"registering the project failed: {response.status_code} {response.text[:500]}")
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(value: float | None, spec: str = ".1f", unit: str = "") -> str:
+    return "—" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:{spec}}{unit}"
+
+
+def cpu_line(cpu: dict[str, float], wall: float, events: int) -> list[str]:
+    order = ["intake", "rules", "scoring", "reporting", "nats-server", "bench"]
+    known = [name for name in order if name in cpu and not math.isnan(cpu[name])]
+    used = sum(cpu[name] for name in known)
+    return [
+        f"CPU s: {', '.join(f'{name} {cpu[name]:.1f}' for name in known)} — {used:.1f} CPU-s in {wall:.1f} s wall "
+        f"({used / wall:.2f} of {os.cpu_count()} cores busy)",
+        f"CPU µs per event: {', '.join(f'{name} {cpu[name] / events * 1e6:.0f}' for name in known)} — "
+        f"{used / events * 1e6:.0f} in all",
+    ]
+
+
+def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: int | None) -> list[str]:
+    out = ["", "Raw JetStream (same nats-server, same payloads)"]
+    out.append(
+        f"  {'events':>8} {'publish msg/s':>14} {'consume msg/s':>14} {'combined msg/s':>15}\n"
+        f"  {base.events:>8,} {base.publish_rate:>14,.0f} {base.consume_rate:>14,.0f} {base.combined_rate:>15,.0f}"
+        f"   (publish {base.publish_s:.2f} s + consume {base.consume_s:.2f} s)"
+    )
+    if run is not None:
+        out += ["", f"Fleet end to end ({run.events:,} events, batches of {run.batch:,}, {run.concurrency} at once)"]
+        rows = [
+            ("intake answered every batch", run.accept_s),
+            ("rules acked every event", run.rules_acked_s),
+            ("scoring acked every event", run.scoring_acked_s),
+            ("findings stored at revision N", run.findings_stored_s),
+            ("score stored at revision N", run.score_stored_s),
+            ("ScoreChanged revision N arrived", run.score_s),
+            ("… with findings_revision N too", run.consistent_s),
+        ]
+        for name, t in rows:
+            rate = f"{run.events / t:>9,.0f} events/s" if t else ""
+            out.append(f"  {name:<34} {fmt(t, '8.1f', ' s')} {rate}")
+        out.append(
+            f"  ScoreChanged messages: {run.score_messages} (largest {run.largest_score_bytes / 2**20:.2f} MiB); "
+            f"FindingsChanged: {run.findings_messages} (largest {run.largest_findings_bytes / 2**20:.2f} MiB)"
+        )
+        if any(run.evaluation_errors.values()):
+            out.append(f"  evaluations that failed (logged, retried): {run.evaluation_errors}")
+        out += ["  " + line for line in cpu_line(run.cpu_s, run.wall_s, run.events)]
+        rate = run.rate
+        ratio = rate / base.combined_rate if rate else None
+        verdict = "—" if ratio is None else ("met" if ratio >= TARGET_RATIO else "MISSED")
+        out.append(
+            f"  end to end {fmt(rate, ',.0f')} events/s = {fmt(ratio, '.2f')} × baseline combined "
+            f"(target ≥ {TARGET_RATIO}: {verdict})"
+        )
+    if lat is not None:
+        out += [
+            "",
+            f"Latency at ~half that rate: project {lat.project}, {lat.batches} batches of {lat.batch} every "
+            f"{lat.interval_s * 1000:.0f} ms (asked {lat.rate:,.0f}/s, achieved {lat.achieved_rate:,.0f}/s; "
+            f"{lat.project_events:,} events, {lat.late_sends} sends late)",
+        ]
+        out.append(f"  {'from intake answer to':<44} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'n':>5}")
+        for name, values in (
+            ("first ScoreChanged covering the batch", lat.latencies_ms),
+            ("… whose findings_revision covers it too", lat.consistent_ms),
+        ):
+            out.append(
+                f"  {name:<44} {fmt(pct(values, 50), '8.0f')} {fmt(pct(values, 90), '8.0f')} "
+                f"{fmt(pct(values, 99), '8.0f')} {fmt(max(values, default=None), '8.0f')} {len(values):>5}"
+            )
+        a = lat.answer_ms
+        out.append(
+            f"  {'(intake answer itself, from sending)':<44} {fmt(pct(a, 50), '8.0f')} {fmt(pct(a, 90), '8.0f')} "
+            f"{fmt(pct(a, 99), '8.0f')} {fmt(max(a, default=None), '8.0f')} {len(a):>5}"
+        )
+        gaps = [b.t - a.t for a, b in itertools.pairwise(lat.arrivals)]
+        every = fmt(statistics.fmean(gaps) * 1000 if gaps else None, ".0f")
+        largest = max((a.size for a in lat.arrivals), default=0) / 2**20
+        out.append(
+            f"  ScoreChanged messages: {len(lat.arrivals)}, one every {every} ms on average (largest {largest:.2f} MiB)"
+        )
+        out += ["  " + line for line in cpu_line(lat.cpu_s, lat.wall_s, lat.project_events)]
+        p99 = lat.p(99)
+        ok = lat.measured == lat.batches and p99 <= TARGET_P99_MS
+        out.append(
+            f"  p99 {fmt(p99, '.0f')} ms over {lat.measured} of {lat.batches} batches "
+            f"(target ≤ {TARGET_P99_MS:.0f} ms over ≥ 100 batches: {'met' if ok and lat.measured >= 100 else 'MISSED'})"
+        )
+    payload = f"{max_payload / 2**20:g} MiB (-c nats.conf)" if max_payload else "server default (1 MiB)"
+    out += ["", f"nats-server max_payload: {payload}"]
+    return out
+
+
+# ---------------------------------------------------------------- main
+
+
+@contextlib.contextmanager
+def terminate_as_interrupt() -> Iterator[None]:
+    """SIGTERM/SIGHUP become KeyboardInterrupt, so the same clean-up runs as on Ctrl-C."""
+
+    def handler(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = {s: signal.signal(s, handler) for s in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for s, h in old.items():
+            signal.signal(s, h)
+
+
+@dataclass
+class Results:
+    base: Baseline | None = None
+    bulk: Bulk | None = None
+    latency: Latency | None = None
+    problems: list[str] = field(default_factory=list)
+    profiler: Profiler | None = None  # stopped by main() too, should a phase not get to stop it
+
+
+async def run(args: argparse.Namespace, cluster: Cluster, results: Results) -> None:
+    problems = results.problems
+    bundle = ensure_bundle(args.events, args.seed)
+    lines = load_events(bundle)
+    if len(lines) != args.events:
+        raise Failure(f"{bundle} holds {len(lines)} events, not {args.events}")
+    project, definition = definition_json(bundle)
+    print(f"  {len(lines):,} events of {bundle.relative_to(ROOT)}, {sum(len(x.data) for x in lines) / 2**20:.0f} MiB")
+
+    cluster.start_nats()
+    print("1. raw JetStream baseline …", flush=True)
+    base = results.base = await baseline(cluster, lines)
+    print(
+        f"  publish {base.publish_rate:,.0f} msg/s, consume {base.consume_rate:,.0f} msg/s, "
+        f"combined {base.combined_rate:,.0f} msg/s",
+        flush=True,
+    )
+
+    print("2. fleet end to end …", flush=True)
+    cluster.start_services()
+    profiler = results.profiler = Profiler(cluster, Path(args.profile).resolve() if args.profile else None)
+    limits = httpx.Limits(max_connections=args.concurrency + 2)
+    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+        await cluster.wait_ready(http)
+        nc = await nats.connect(cluster.nats_url)
+        try:
+            await register(http, cluster, definition)
+            run_ = results.bulk = await bulk(
+                cluster, http, nc, project, lines, args.batch, args.concurrency, args.timeout, profiler
+            )
+            if run_.score_s is None:
+                why = first_error(cluster, "scoring")
+                problems.append(
+                    f"no ScoreChanged with revision {args.events} arrived within {args.timeout:.0f} s"
+                    + (f" (scoring stored it after {run_.score_stored_s:.1f} s)" if run_.score_stored_s else "")
+                    + (f"; scoring log: {why}" if why else "")
+                )
+            if run_.rate:
+                print(f"  ScoreChanged revision {args.events:,} after {run_.score_s:.1f} s: {run_.rate:,.0f} events/s")
+
+            print("3. latency at half the rate …", flush=True)
+            rate = args.latency_rate or (run_.rate or run_.intake_rate) / 2
+            need = max(1, round(rate * args.interval)) * args.latency_batches
+            if args.latency_project == "bulk":
+                lat_project = project
+                source = ensure_bundle(max(1_000, math.ceil(need / 10_000) * 10_000), args.seed + 1)
+                lat_lines = renamed(load_events(source)[:need], project, "more-")
+            else:
+                lat_project = LATENCY_PROJECT
+                source = ensure_bundle(max(1_000, math.ceil(need / 10_000) * 10_000), args.seed)
+                lat_lines = renamed(load_events(source)[:need], lat_project, "lat-")
+                await register(http, cluster, definition_json(source, lat_project)[1])
+            lat = results.latency = await latency(
+                cluster, http, nc, lat_project, lat_lines, rate, args.interval, args.latency_batches, profiler
+            )
+            if lat.measured < lat.batches:
+                problems.append(f"latency: {lat.batches - lat.measured} batches never got a covering ScoreChanged")
+        finally:
+            await nc.close()
+    if cluster.dead():
+        problems.append(f"processes exited during the run: {', '.join(cluster.dead())}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
+    p.add_argument("--events", type=parse_size, default=100_000, help="events pushed in bulk (default 100k)")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--batch", type=int, default=2_000, help="events per POST in the bulk phase (default 2000)")
+    p.add_argument("--concurrency", type=int, default=4, help="concurrent POSTs in the bulk phase (default 4)")
+    p.add_argument("--timeout", type=float, default=180, help="s to wait for the final ScoreChanged (default 180)")
+    p.add_argument("--debounce", type=float, default=0.05, help="OPSEVAL_DEBOUNCE_S of rules and scoring")
+    p.add_argument(
+        "--latency-rate", type=float, default=None, help="events/s of the latency phase (default: half the measured)"
+    )
+    p.add_argument("--interval", type=float, default=0.1, help="s between latency batches (default 0.1)")
+    p.add_argument("--latency-batches", type=int, default=120, help="batches in the latency phase (default 120)")
+    p.add_argument(
+        "--latency-project",
+        choices=["fresh", "bulk"],
+        default="fresh",
+        help="fresh: a new project (default); bulk: more events for the bulk project",
+    )
+    p.add_argument(
+        "--max-payload",
+        type=parse_bytes,
+        default=None,
+        help="nats-server max_payload, e.g. 8MB (default: the server's 1 MiB, as deployed)",
+    )
+    p.add_argument("--profile", default=None, metavar="DIR", help="py-spy the services per phase into DIR")
+    p.add_argument("--top", type=int, default=12, help="frames listed per profile")
+    p.add_argument("--keep", action="store_true", help="keep the work directory (logs, store, JetStream)")
+    p.add_argument("--json", default=None, metavar="FILE", help="also write the measurements as JSON")
+    args = p.parse_args(argv)
+
+    print(
+        f"opseval fleet throughput — Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}"
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="opseval-fleet-bench-"))
+    cluster = Cluster(workdir, args.max_payload, args.debounce)
+    results = Results()
+    problems = results.problems
+    failed = False
+    try:
+        with terminate_as_interrupt():
+            asyncio.run(run(args, cluster, results))
+    except Failure as exc:
+        problems.append(str(exc))
+        failed = True
+    except KeyboardInterrupt:
+        print("\ninterrupted; stopping the fleet …", file=sys.stderr)
+        failed = True
+    finally:
+        if results.profiler is not None:
+            results.profiler.stop()
+        cluster.stop()
+    base, run_, lat = results.base, results.bulk, results.latency
+    if base is not None:
+        for line in report(base, run_, lat, args.max_payload):
+            print(line)
+    phase_cpu = {"bulk": run_.cpu_s if run_ else {}, "latency": lat.cpu_s if lat else {}}
+    for name, profiles in PROFILES.items():
+        for service, path in profiles.items():
+            print(f"\nProfile of {service} during the {name} phase ({path}):")
+            for line in summarise_profile(path, args.top, phase_cpu[name].get(service)):
+                print(line)
+    if args.json and base is not None:
+        data: dict[str, Any] = {
+            "baseline": asdict(base)
+            | {"publish_rate": base.publish_rate, "consume_rate": base.consume_rate, "combined": base.combined_rate},
+            "max_payload": args.max_payload,
+            "problems": problems,
+        }
+        if run_ is not None:
+            data["end_to_end"] = asdict(run_) | {
+                "intake_rate": run_.intake_rate,
+                "rate": run_.rate,
+                "ratio": run_.rate / base.combined_rate if run_.rate else None,
+            }
+        if lat is not None:
+            data["latency"] = asdict(lat) | {
+                f"{name}_p{q}_ms": pct(values, q)
+                for name, values in (("score", lat.latencies_ms), ("consistent", lat.consistent_ms))
+                for q in (50, 90, 99)
+            }
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
+    keep = args.keep or bool(problems) or failed
+    if keep:
+        print(f"\nwork directory kept: {workdir} (service logs, store.db, JetStream files)")
+    else:
+        shutil.rmtree(workdir, ignore_errors=True)
+    for problem in problems:
+        print(f"PROBLEM: {problem}", file=sys.stderr)
+    return 1 if problems or failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
