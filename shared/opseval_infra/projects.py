@@ -61,10 +61,16 @@ class LedgerCache:
         as_of = min(self.today(), definition.project.evaluation.default_as_of)
         if current is None or current.revision != stored.revision or current.ledger.as_of != as_of:
             current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
-        while True:
-            batch = await self.store.events_after(project, current.last_seq)
-            if not batch:
-                return current
+        await self._fold_new(project, current)
+        if await self.store.count_events(project) > current.folded:
+            # A concurrent writer committed an event below a sequence number already folded
+            # (possible where sequence order is not commit order): fold the project afresh.
+            current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
+            await self._fold_new(project, current)
+        return current
+
+    async def _fold_new(self, project: str, current: Folded) -> None:
+        while batch := await self.store.events_after(project, current.last_seq):
             recent = self._recent
             for row in batch:
                 event = recent.pop(row.id, None)

@@ -74,7 +74,11 @@ class Store(Protocol):
     async def count_events(self, project_id: str) -> int: ...
 
     async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-        """The project's events with store sequence > seq, in sequence order (for incremental folding)."""
+        """The project's events with store sequence > seq, in sequence order (for incremental folding).
+
+        Sequence numbers start at 1 and increase with each insert. A backend whose concurrent
+        writers can commit out of sequence order (MongoDB without a transaction) may show an event
+        below a sequence already read; readers detect that by `count_events` and fold afresh."""
         ...
 
     async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:

@@ -13,6 +13,7 @@ import logging
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -62,6 +63,21 @@ _SCHEMA = (
     )""",
     "CREATE INDEX IF NOT EXISTS dead_letters_by_service ON dead_letters (service, created)",
 )
+
+
+def _when_unlocked(work: Callable[[], T]) -> T:
+    """Retry what SQLite refuses with 'database is locked' without consulting the busy timeout
+    (switching a new database to WAL while another process opens it does), up to that timeout."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    delay = 0.005
+    while True:
+        try:
+            return work()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.25)
 
 
 def _write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) -> T:
@@ -137,7 +153,7 @@ class SqliteStore:
         conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         try:
             conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-            mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            mode = _when_unlocked(lambda: conn.execute("PRAGMA journal_mode = WAL").fetchone()[0])
             if str(mode).lower() != "wal":
                 log.warning("%s: journal_mode is %s, not WAL; concurrent access will be slower", self.path, mode)
             # FULL (the default) keeps a committed batch across a power loss: the services ack a
