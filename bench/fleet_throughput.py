@@ -997,9 +997,14 @@ async def run(args: argparse.Namespace, cluster: Cluster, results: Results) -> N
             )
             if run_.score_s is None:
                 why = first_error(cluster, "scoring")
+                waited = (
+                    f"scoring stored that score after {run_.score_stored_s:.1f} s, but published none in the "
+                    f"{STORED_GRACE_S:.0f} s after"
+                    if run_.score_stored_s
+                    else f"none within {args.timeout:.0f} s"
+                )
                 problems.append(
-                    f"no ScoreChanged with revision {args.events} arrived within {args.timeout:.0f} s"
-                    + (f" (scoring stored it after {run_.score_stored_s:.1f} s)" if run_.score_stored_s else "")
+                    f"no ScoreChanged with revision {args.events} arrived ({waited})"
                     + (f"; scoring log: {why}" if why else "")
                 )
             if run_.rate:

@@ -112,7 +112,8 @@ def test_two_replicas_of_each_consumer_share_the_work_and_agree(fleet: Fleet, ex
         prefixes = ("opseval_events_consumed_total{", "opseval_events_replayed_total{")
         return sum(float(x.rsplit(" ", 1)[1]) for x in metrics.splitlines() if x.startswith(prefixes))
 
-    # Each event reaches exactly one replica of each service, and both replicas take part. (The
+    # Both replicas of each service take part, every event reaches one of them (a redelivery
+    # may bring one back: it is counted as a replay), and the store holds each event once. (The
     # scores can be complete before a service has consumed everything: the store is shared.)
     for service in ("rules", "scoring"):
         counts = wait_for(
@@ -120,8 +121,10 @@ def test_two_replicas_of_each_consumer_share_the_work_and_agree(fleet: Fleet, ex
             90,
             f"{service} replicas to consume every event",
         )
-        assert sum(counts) == len(events)
+        assert sum(counts) >= len(events)
         assert min(counts) > 0
+    listed = fleet.http.get(fleet.url("reporting") + "/v1/projects").json()
+    assert [(p["id"], p["evidence"]) for p in listed] == [(project, len(events))]
 
 
 def test_a_nats_server_restart_loses_nothing_acknowledged(fleet: Fleet, expected: EvaluationResult) -> None:
