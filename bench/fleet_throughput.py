@@ -71,6 +71,7 @@ STORED_GRACE_S = 15.0  # how long a stored score may go unpublished before the w
 LATENCY_PROJECT = "bench-latency"
 EVIDENCE_STREAM = "OPSEVAL_EVIDENCE"
 CONSUMERS = {"rules": "rules-evidence", "scoring": "scoring-evidence"}
+MACHINE = "machine"  # key of the machine-wide busy CPU seconds next to the per-process ones
 # ScoreChanged / FindingsChanged are serialised field by field: project, then revision (and findings_revision).
 REVISIONS = re.compile(rb'"revision":(\d+)(?:,"findings_revision":(\d+))?')
 
@@ -111,6 +112,16 @@ def parse_bytes(text: str) -> int:
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+
+
+def machine_busy_seconds() -> float:
+    """CPU seconds all processes of the machine spent busy so far (Linux /proc/stat); NaN elsewhere."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]
+    except OSError:
+        return math.nan
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / CLOCK_TICKS
 
 
 def cpu_seconds(pid: int) -> float:
@@ -259,6 +270,7 @@ class Cluster:
         usage = {name: cpu_seconds(proc.pid) for name, proc in self.procs.items()}
         times = os.times()
         usage["bench"] = times.user + times.system
+        usage[MACHINE] = machine_busy_seconds()
         return usage
 
     def stop(self) -> None:
@@ -846,9 +858,11 @@ def cpu_line(cpu: dict[str, float], wall: float, events: int) -> list[str]:
     order = ["intake", "rules", "scoring", "reporting", "nats-server", "bench"]
     known = [name for name in order if name in cpu and not math.isnan(cpu[name])]
     used = sum(cpu[name] for name in known)
+    machine = cpu.get(MACHINE, math.nan)
+    others = "" if math.isnan(machine) else f"; other processes on the machine {(machine - used) / wall:.2f}"
     return [
         f"CPU s: {', '.join(f'{name} {cpu[name]:.1f}' for name in known)} — {used:.1f} CPU-s in {wall:.1f} s wall "
-        f"({used / wall:.2f} of {os.cpu_count()} cores busy)",
+        f"({used / wall:.2f} of {os.cpu_count()} cores busy{others})",
         f"CPU µs per event: {', '.join(f'{name} {cpu[name] / events * 1e6:.0f}' for name in known)} — "
         f"{used / events * 1e6:.0f} in all",
     ]

@@ -74,6 +74,23 @@ def test_pushed_evidence_scores_as_opseval_evaluate_and_a_duplicate_push_changes
     assert push_all(fleet, events) == len(events)
     assert_same_as_embedded(fleet, project, len(events), expected)
 
+    # The evidence behind a finding and behind a leaf, one event, and the report as of a date.
+    reporting = fleet.url("reporting") + f"/v1/projects/{project}"
+    finding = expected.findings[0]
+    behind = fleet.http.get(f"{reporting}/findings/{finding.id}/evidence").json()
+    assert sorted(e["id"] for e in behind["evidence"]) == sorted(finding.evidence)
+    leaf = fleet.http.get(f"{reporting}/indicators/ops_onsite/evidence", params={"limit": 5}).json()
+    assert (leaf["score"], len(leaf["evidence"])) == (2.14, 5) and leaf["total"] > 5
+    one = fleet.http.get(f"{reporting}/evidence/{events[0]['id']}").json()
+    assert one["id"] == events[0]["id"]
+    assert fleet.http.get(f"{reporting}/evidence/no-such-event").status_code == 404
+    filtered = fleet.http.get(f"{reporting}/findings", params={"rule": "staff.*", "severity": "high"}).json()
+    assert {f["rule"].split(".")[0] for f in filtered["findings"]} == {"staff"}
+    report = fleet.http.get(f"{reporting}/report", params={"format": "md"}).text
+    assert "81.415" in report and "## 四、绩效评价指标分析" in report
+    early = fleet.http.get(f"{reporting}/report", params={"format": "scores", "as_of": "2022-10-31"}).json()
+    assert early["as_of"] == "2022-10-31" and early["total"] != 81.415
+
     again = fleet.push(events[:BATCH])
     assert (again["accepted"], again["duplicate"]) == (0, BATCH)
     listed = fleet.http.get(fleet.url("reporting") + "/v1/projects").json()
