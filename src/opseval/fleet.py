@@ -71,6 +71,13 @@ def serve(service: str) -> int:
     return 0
 
 
+NATS_LOCATIONS = ("/usr/sbin/nats-server", "/usr/local/bin/nats-server")
+
+
+def find_nats_server() -> str | None:
+    return shutil.which("nats-server") or next((p for p in NATS_LOCATIONS if Path(p).exists()), None)
+
+
 def _port_open(host: str, port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -94,9 +101,7 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None
 
 def up(data_dir: Path, nats_port: int, base_port: int) -> int:
     """Start nats-server with JetStream in `data_dir`, then the four services; stop all on Ctrl-C."""
-    binary = shutil.which("nats-server") or (
-        "/usr/sbin/nats-server" if Path("/usr/sbin/nats-server").exists() else None
-    )
+    binary = find_nats_server()
     if binary is None:
         print(
             "opseval up: nats-server is not installed. On Debian/Ubuntu: `sudo apt-get install nats-server`; "

@@ -1,0 +1,131 @@
+"""A batch the store cannot take is handed back with growing delays and, after the delivery limit,
+moved to the dead-letter subject with the error — against a real nats-server."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import shutil
+import socket
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from nats.js.api import AckPolicy, ConsumerConfig
+from opseval_infra.consumer import DeadLetterOffice, EvidenceConsumer
+from opseval_infra.nats import ensure_streams
+from opseval_infra.settings import ServiceSettings
+from opseval_infra.store.base import DeadLetter, StoredEvent
+from opseval_shared.evidence import Evidence
+from opseval_shared.messaging import DEAD_LETTER_SUBJECTS, EVIDENCE_STREAM, EVIDENCE_SUBJECTS, evidence_subject
+
+NATS = shutil.which("nats-server") or "/usr/sbin/nats-server"
+EVENT = {
+    "id": "e-1",
+    "project": "p1",
+    "kind": "clock_in",
+    "occurred_at": "2023-03-01T08:55:00+08:00",
+    "recorded_at": "2023-03-01T08:55:00+08:00",
+    "source": "clock",
+    "payload": {"staff": "张三"},
+}
+
+
+class FlakyStore:
+    """Refuses the first `failures` writes, then stores."""
+
+    def __init__(self, failures: int) -> None:
+        self.failures = failures
+        self.attempts: list[float] = []
+        self.events: dict[str, StoredEvent] = {}
+        self.letters: list[DeadLetter] = []
+
+    async def add_events(self, events: list[StoredEvent]) -> list[bool]:
+        self.attempts.append(time.monotonic())
+        if len(self.attempts) <= self.failures:
+            raise ConnectionError("store unavailable")
+        out = [e.id not in self.events for e in events]
+        self.events.update((e.id, e) for e in events)
+        return out
+
+    async def add_dead_letter(self, letter: DeadLetter) -> bool:
+        self.letters.append(letter)
+        return True
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Any:
+    if not Path(NATS).exists():
+        pytest.skip("nats-server is not installed (apt-get install nats-server; .ci/run installs it)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [NATS, "-js", "-a", "127.0.0.1", "-p", str(port), "-sd", str(tmp_path / "js")],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while socket.socket().connect_ex(("127.0.0.1", port)) != 0:
+        assert time.monotonic() < deadline, "nats-server did not start"
+        time.sleep(0.05)
+    yield f"nats://127.0.0.1:{port}"
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+async def run(url: str, failures: int, max_deliver: int) -> tuple[FlakyStore, list[dict[str, Any]], list[str]]:
+    settings = ServiceSettings(nats_url=url, max_deliver=max_deliver, retry_backoff_s=0.1)
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await ensure_streams(js, 1)
+    store = FlakyStore(failures)
+    persisted: list[str] = []
+
+    def mark(events: list[Evidence]) -> None:
+        persisted.extend(e.id for e in events)
+
+    consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)  # type: ignore[arg-type]
+    await js.publish(evidence_subject("p1", "clock_in"), json.dumps(EVENT).encode(), headers={"Nats-Msg-Id": "e-1"})
+    sub = await js.pull_subscribe(
+        EVIDENCE_SUBJECTS,
+        durable="test",
+        stream=EVIDENCE_STREAM.name,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
+    )
+    deadline = time.monotonic() + 20
+    while not persisted and not store.letters and time.monotonic() < deadline:
+        try:
+            msgs = await sub.fetch(10, timeout=0.5)
+        except TimeoutError:
+            continue
+        await consumer.handle(msgs)
+    letters: list[dict[str, Any]] = []
+    dlq = await js.pull_subscribe(DEAD_LETTER_SUBJECTS, durable="dlq-reader", stream="OPSEVAL_DLQ")
+    try:
+        for m in await dlq.fetch(10, timeout=1):
+            letters.append(json.loads(m.data))
+    except TimeoutError:
+        pass
+    await nc.close()
+    return store, letters, persisted
+
+
+def test_a_store_outage_shorter_than_the_limit_is_ridden_out_with_growing_delays(server: str) -> None:
+    store, letters, persisted = asyncio.run(run(server, failures=2, max_deliver=5))
+    assert persisted == ["e-1"] and letters == []
+    first_gap, second_gap = (b - a for a, b in zip(store.attempts, store.attempts[1:], strict=False))
+    assert first_gap >= 0.1 and second_gap >= 0.2  # 0.1 s, then 0.2 s: back-off doubles
+
+
+def test_past_the_delivery_limit_the_message_goes_to_the_dead_letter_subject_with_the_error(server: str) -> None:
+    store, letters, persisted = asyncio.run(run(server, failures=99, max_deliver=3))
+    assert persisted == [] and len(store.attempts) == 3
+    [letter] = letters
+    assert (letter["service"], letter["deliveries"]) == ("rules", 3)
+    assert letter["error"] == "ConnectionError: store unavailable"
+    assert json.loads(letter["payload"])["id"] == "e-1"
+    assert [json.loads(dl.body)["id"] for dl in store.letters] == [letter["id"]]
