@@ -62,11 +62,15 @@ class LedgerCache:
         if current is None or current.revision != stored.revision or current.ledger.as_of != as_of:
             current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
         await self._fold_new(project, current)
-        if await self.store.count_events(project) > current.folded:
-            # A concurrent writer committed an event below a sequence number already folded
-            # (possible where sequence order is not commit order): fold the project afresh.
-            current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
-            await self._fold_new(project, current)
+        count = await self.store.count_events(project)
+        if count > current.folded:
+            await self._fold_new(project, current)  # events committed since the first pass
+            if count > current.folded:
+                # Still short of a count taken before this pass: an event was committed below a
+                # sequence number already folded (a backend whose sequence order is not commit
+                # order). Fold the project afresh.
+                current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
+                await self._fold_new(project, current)
         return current
 
     async def _fold_new(self, project: str, current: Folded) -> None:
@@ -87,6 +91,8 @@ class DirtyProjects:
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._failures: dict[str, int] = {}
+        self._not_before: dict[str, float] = {}
 
     def mark(self, projects: set[str]) -> None:
         self._dirty |= projects
@@ -107,13 +113,26 @@ class DirtyProjects:
             await self._wake.wait()
             await asyncio.sleep(self.debounce_s)
             self._wake.clear()
-            projects, self._dirty = self._dirty, set()
-            DIRTY_PROJECTS.labels(self.service).set(0)
-            for project in sorted(projects):
+            now = asyncio.get_running_loop().time()
+            due = {p for p in self._dirty if self._not_before.get(p, 0.0) <= now}
+            self._dirty -= due
+            DIRTY_PROJECTS.labels(self.service).set(len(self._dirty))
+            for project in sorted(due):
                 try:
                     with EVALUATIONS.labels(self.service).time():
                         await self.evaluate(project)
+                    self._failures.pop(project, None)
+                    self._not_before.pop(project, None)
                 except Exception:
-                    log.exception("evaluating %s failed; it stays dirty", project)
+                    # It stays dirty, retried after a growing pause (not after every debounce).
+                    n = self._failures[project] = self._failures.get(project, 0) + 1
+                    pause = min(60.0, self.debounce_s * 2**n)
+                    self._not_before[project] = asyncio.get_running_loop().time() + pause
+                    if n == 1 or n % 10 == 0:
+                        log.exception("evaluating %s failed (%d times); retrying in %.1f s", project, n, pause)
                     self._dirty.add(project)
-                    self._wake.set()
+            if self._dirty:
+                # Projects still waiting on a pause: look again when the first one is due.
+                soonest = min(self._not_before.get(p, 0.0) for p in self._dirty)
+                delay = max(0.0, soonest - asyncio.get_running_loop().time())
+                asyncio.get_running_loop().call_later(delay, self._wake.set)

@@ -77,6 +77,9 @@ class ProjectRegistered(Frozen):
 
 
 class FindingsChanged(Frozen):
+    """A project's findings. On the wire without their evidence ids (a year of evidence would not
+    fit a message); the store and the results API keep them."""
+
     project: Slug
     revision: int = Field(ge=0, description="number of evidence events the findings were computed from")
     as_of: date
@@ -84,6 +87,9 @@ class FindingsChanged(Frozen):
 
 
 class ScoreChanged(Frozen):
+    """A project's score tree. On the wire without the leaves' evidence ids; the store and the
+    results API keep them."""
+
     project: Slug
     revision: int = Field(ge=0, description="number of evidence events the score was computed from")
     findings_revision: int = Field(ge=0)
@@ -94,6 +100,22 @@ class ScoreChanged(Frozen):
     evidence_accepted_at: AwareDatetime | None = Field(
         default=None, description="when the newest evidence in this revision was accepted (for latency)"
     )
+
+
+def without_evidence(message: FindingsChanged | ScoreChanged) -> FindingsChanged | ScoreChanged:
+    """The message as published: the same results, the evidence ids left to the results API."""
+    if isinstance(message, FindingsChanged):
+        return message.model_copy(
+            update={"findings": tuple(f.model_copy(update={"evidence": ()}) for f in message.findings)}
+        )
+
+    def strip(node: ScoredIndicator) -> ScoredIndicator:
+        update = {"children": tuple(strip(c) for c in node.children)}
+        if node.evidence is not None:
+            update["evidence"] = ()
+        return node.model_copy(update=update)
+
+    return message.model_copy(update={"indicators": tuple(strip(i) for i in message.indicators)})
 
 
 class DeadLettered(Frozen):

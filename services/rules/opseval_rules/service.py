@@ -24,6 +24,7 @@ from opseval_shared.messaging import (
     RULES_EVIDENCE_CONSUMER,
     FindingsChanged,
     findings_subject,
+    without_evidence,
 )
 from opseval_shared.metrics import MetricContext
 from opseval_shared.results import attach_findings
@@ -79,7 +80,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.folded, message.model_dump_json()))
     if stored:
         await fleet.extras["findings_out"].publish(
-            message,
+            without_evidence(message),
             subject=findings_subject(project),
             headers={"Nats-Msg-Id": f"findings:{project}:{folded.folded}:{ledger.as_of}"},
         )

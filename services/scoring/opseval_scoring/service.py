@@ -24,6 +24,7 @@ from opseval_shared.messaging import (
     FindingsChanged,
     ScoreChanged,
     scores_subject,
+    without_evidence,
 )
 from opseval_shared.metrics import MetricContext
 
@@ -69,13 +70,11 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         pull_sub=PullSub(batch_size=50, timeout=0.2),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="findings for scoring",
-        description="The rules service's findings; the newest revision of each project is kept.",
+        description="The rules service's findings changed: the project's score is recomputed.",
     )
     async def on_findings(changed: FindingsChanged) -> None:
-        assert fleet.store is not None and fleet.dirty is not None
-        await fleet.store.put_snapshot(
-            "findings", Snapshot(changed.project, changed.revision, changed.model_dump_json())
-        )
+        # The message is the signal; the findings with their evidence are in the rules' snapshot.
+        assert fleet.dirty is not None
         fleet.dirty.mark({changed.project})
 
     return fleet, broker
@@ -107,7 +106,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     revision = folded.folded * 10**9 + message.findings_revision
     if await fleet.store.put_snapshot("scores", Snapshot(project, revision, message.model_dump_json())):
         await fleet.extras["scores_out"].publish(
-            message,
+            without_evidence(message),
             subject=scores_subject(project),
             headers={"Nats-Msg-Id": f"scores:{project}:{revision}:{ledger.as_of}"},
         )
