@@ -25,6 +25,17 @@ SERVICES = ("intake", "rules", "scoring", "reporting")
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
+def die_with_parent() -> None:
+    """In the child: be killed when the test process dies, however it dies (Linux prctl), so an
+    interrupted run leaves no service or server behind."""
+    try:
+        import ctypes
+
+        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -62,6 +73,7 @@ class NatsServer:
             [NATS_BINARY, "-js", "-a", "127.0.0.1", "-p", str(self.port), "-sd", str(self.store_dir)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
+            preexec_fn=die_with_parent,
         )
         wait_for(lambda: port_open(self.port), 15, "nats-server to listen")
 
@@ -108,6 +120,7 @@ class Fleet:
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=self.workdir,
+            preexec_fn=die_with_parent,
         )
 
     def wait_ready(self, service: str, timeout: float = 60) -> None:
