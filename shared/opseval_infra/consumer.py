@@ -8,6 +8,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
+from faststream.nats import ConsumerConfig, PullSub
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence, parse_evidence_json
@@ -19,6 +20,12 @@ from .settings import ServiceSettings
 from .store.base import DeadLetter, EventConflict, Store, StoredEvent
 
 log = logging.getLogger(__name__)
+
+# How rules and scoring pull evidence: batches of up to 500, waiting at most 0.5 s to fill one.
+EVIDENCE_BATCH = PullSub(batch_size=500, timeout=0.5, batch=True)
+# A delivery lost in flight (a pull request that expired as the server answered it) comes back
+# after ack_wait: keep it short, but longer than the slowest batch takes to persist.
+EVIDENCE_CONSUMER = ConsumerConfig(ack_wait=10)
 
 
 def validation_reason(exc: ValidationError) -> str:

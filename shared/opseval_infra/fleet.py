@@ -15,7 +15,9 @@ from faststream.nats import NatsBroker
 from faststream.security import SASLPlaintext
 from nats.aio.client import Client
 from nats.js import JetStreamContext
+from opseval_shared.evidence import Evidence
 
+from .consumer import DeadLetterOffice, EvidenceConsumer
 from .http import health_router
 from .nats import check_server, ensure_streams
 from .projects import DirtyProjects, LedgerCache
@@ -71,6 +73,21 @@ class Fleet:
 
     async def store_ready(self) -> bool:
         return self.store is not None and await self.store.ping()
+
+
+async def start_evidence_consumer(fleet: Fleet) -> None:
+    """Wire the evidence consumer of rules or scoring, and re-evaluate every known project (after a
+    restart nothing waits for new evidence to be current again)."""
+    assert fleet.store is not None and fleet.dirty is not None and fleet.ledgers is not None
+    ledgers, dirty = fleet.ledgers, fleet.dirty
+
+    def persisted(events: list[Evidence]) -> None:
+        ledgers.remember(events)
+        dirty.mark({e.project for e in events})
+
+    dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
+    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
+    dirty.mark({p.id for p in await fleet.store.list_projects()})
 
 
 def fleet_app(

@@ -8,12 +8,11 @@ from typing import Annotated
 
 from fastapi import FastAPI
 from faststream import AckPolicy, Context
-from faststream.nats import ConsumerConfig, JStream, NatsBroker, PullSub
+from faststream.nats import JStream, NatsBroker, PullSub
 from faststream.nats.message import NatsBatchMessage
-from opseval_infra.consumer import DeadLetterOffice, EvidenceBatch, EvidenceConsumer, undecoded
-from opseval_infra.fleet import Fleet, fleet_app, make_broker
+from opseval_infra.consumer import EVIDENCE_BATCH, EVIDENCE_CONSUMER, EvidenceBatch, undecoded
+from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer
 from opseval_infra.store.base import Snapshot
-from opseval_shared.evidence import Evidence
 from opseval_shared.messaging import (
     EVIDENCE_STREAM,
     EVIDENCE_SUBJECTS,
@@ -30,11 +29,6 @@ from opseval_shared.metrics import MetricContext
 
 from .scoring import score_tree
 from .settings import ScoringSettings
-
-BATCH = PullSub(batch_size=500, timeout=0.5, batch=True)
-# A delivery lost in flight (a pull request that expired as the server answered it) comes back
-# after ack_wait: keep it short, but longer than the slowest batch takes to persist.
-CONSUMER = ConsumerConfig(ack_wait=10)
 
 
 def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
@@ -53,8 +47,8 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         EVIDENCE_SUBJECTS,
         stream=JStream(EVIDENCE_STREAM.name, declare=False),
         durable=SCORING_EVIDENCE_CONSUMER,
-        pull_sub=BATCH,
-        config=CONSUMER,
+        pull_sub=EVIDENCE_BATCH,
+        config=EVIDENCE_CONSUMER,
         ack_policy=AckPolicy.MANUAL,
         decoder=undecoded,
         title="evidence for scoring",
@@ -112,23 +106,9 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         )
 
 
-async def on_started(fleet: Fleet) -> None:
-    assert fleet.store is not None and fleet.dirty is not None
-    dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
-    ledgers, dirty = fleet.ledgers, fleet.dirty
-    assert ledgers is not None
-
-    def persisted(events: list[Evidence]) -> None:
-        ledgers.remember(events)
-        dirty.mark({e.project for e in events})
-
-    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
-    fleet.dirty.mark({p.id for p in await fleet.store.list_projects()})
-
-
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     settings = settings or ScoringSettings()
     fleet, _ = build(settings)
-    app = fleet_app(fleet, "opseval scoring", evaluate, on_started)
+    app = fleet_app(fleet, "opseval scoring", evaluate, start_evidence_consumer)
     app.state.fleet = fleet
     return app
