@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from .settings import IntakeSettings
 
 PUBLISH_WINDOW = 1000  # outstanding publish acks at once
+ACK_TIMEOUT_S = 10.0
 
 
 def _errors(exc: ValidationError) -> list[dict[str, str]]:
@@ -137,17 +138,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
             accepted.append((index, event))
         for start in range(0, len(accepted), PUBLISH_WINDOW):
             window = accepted[start : start + PUBLISH_WINDOW]
-            acks = await asyncio.gather(
-                *(
-                    fleet.js.publish(
-                        evidence_subject(e.project, e.kind.value),
-                        e.model_dump_json().encode(),
-                        headers={"Nats-Msg-Id": e.id},
-                    )
-                    for _, e in window
-                ),
-                return_exceptions=True,
-            )
+            acks = await _publish_window(fleet, [e for _, e in window])
             for (index, _), ack in zip(window, acks, strict=True):
                 if isinstance(ack, BaseException):
                     # Not acknowledged: not accepted. Sending the batch again is safe (ids dedupe).
@@ -166,6 +157,37 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         )
 
     return app
+
+
+async def _publish_window(fleet: Fleet, events: list[Evidence]) -> list[Any]:
+    """Publish a window of events with asynchronous acks (one round trip for the window, not one
+    per event); each result is the PubAck or the error. An ack that never comes is an error."""
+    futures: list[asyncio.Future[Any]] = []
+    try:
+        for e in events:
+            futures.append(
+                await fleet.js.publish_async(
+                    evidence_subject(e.project, e.kind.value),
+                    e.model_dump_json().encode(),
+                    wait_stall=ACK_TIMEOUT_S,
+                    headers={"Nats-Msg-Id": e.id},
+                )
+            )
+    except Exception as exc:  # could not even send: the rest of the window failed
+        futures.extend(_failed(exc) for _ in range(len(events) - len(futures)))
+    done, pending = await asyncio.wait(futures, timeout=ACK_TIMEOUT_S)
+    for future in pending:
+        future.cancel()
+    return [
+        f.exception() or f.result() if f in done and not f.cancelled() else TimeoutError("no ack from JetStream")
+        for f in futures
+    ]
+
+
+def _failed(exc: BaseException) -> asyncio.Future[Any]:
+    future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+    future.set_exception(exc)
+    return future
 
 
 def _id(item: Any) -> str | None:
