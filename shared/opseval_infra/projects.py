@@ -10,12 +10,14 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from opseval_shared.base import CHINA_TZ
+from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.ledger import Ledger
+from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 
 from .http import DIRTY_PROJECTS, EVALUATIONS
@@ -34,6 +36,10 @@ class Folded:
     revision: str  # the definition's revision
     last_seq: int = 0
     folded: int = 0  # events read from the store (the evaluation's revision)
+    work: WorkCalendar = field(default_factory=WorkCalendar)  # kept: its caches outlive an evaluation
+
+    def context(self) -> MetricContext:
+        return MetricContext(self.ledger, self.work)
 
 
 class LedgerCache:

@@ -23,6 +23,9 @@ class WorkCalendar:
     def __init__(self) -> None:
         self._cache: dict[date, bool] = {}
         self._uncovered_years: set[int] = set()
+        # periods() depend on the contract and the calendar only, not on evidence: a calendar kept
+        # across re-evaluations (the fleet keeps one per project) computes them once.
+        self.periods_cache: dict[tuple[str, str, DateRange, DateRange], list[DateRange]] = {}
 
     @property
     def warnings(self) -> list[str]:
@@ -104,6 +107,20 @@ def periods(
     A period that ends after the window (a service year running into next year) is not due in
     this window; a period the service only grazes (one day of a month) is not due at all.
     """
+    key = (frequency, anchor, service, window)
+    cached = work.periods_cache.get(key)
+    if cached is None:
+        cached = work.periods_cache[key] = _periods(frequency, anchor, service, window, work)
+    return list(cached)
+
+
+def _periods(
+    frequency: PeriodFrequency,
+    anchor: Literal["calendar", "service"],
+    service: DateRange,
+    window: DateRange,
+    work: WorkCalendar,
+) -> list[DateRange]:
     span = service.intersect(window)
     if span is None:
         return []

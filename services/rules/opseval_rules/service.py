@@ -25,7 +25,6 @@ from opseval_shared.messaging import (
     findings_subject,
     without_evidence,
 )
-from opseval_shared.metrics import MetricContext
 from opseval_shared.results import attach_findings
 
 from .findings import find
@@ -68,7 +67,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     if folded is None:  # evidence before its project was registered: evaluated once it is
         return
     ledger = folded.ledger
-    findings = await asyncio.to_thread(lambda: find(MetricContext(ledger)))
+    findings = await asyncio.to_thread(lambda: find(folded.context()))
     findings = attach_findings(ledger.definition.indicators, findings)
     message = FindingsChanged(project=project, revision=folded.folded, as_of=ledger.as_of, findings=tuple(findings))
     stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.folded, message.model_dump_json()))

@@ -25,7 +25,6 @@ from opseval_shared.messaging import (
     scores_subject,
     without_evidence,
 )
-from opseval_shared.metrics import MetricContext
 
 from .scoring import score_tree
 from .settings import ScoringSettings
@@ -83,9 +82,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     findings = FindingsChanged.model_validate_json(snapshot.body) if snapshot else None
     ledger = folded.ledger
     indicators, total, grade = await asyncio.to_thread(
-        lambda: score_tree(
-            ledger.definition.indicators, MetricContext(ledger), list(findings.findings if findings else ())
-        )
+        lambda: score_tree(ledger.definition.indicators, folded.context(), list(findings.findings if findings else ()))
     )
     message = ScoreChanged(
         project=project,
