@@ -72,7 +72,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"  … 其余 {len(result.findings) - args.show} 项见 findings.json")
     for warning in result.warnings:
         print(f"注意：{warning}", file=sys.stderr)
-    print(f"输出：{out}/ (scores.json findings.json report.md report.html)")
+    print(f"输出：{out}/ ({' '.join(sorted(p.name for p in out.iterdir()))})")
     return 0
 
 

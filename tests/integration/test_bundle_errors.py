@@ -20,7 +20,15 @@ from opseval_intake.bundle import BundleError, iter_lines, load_definition, pars
 from opseval.cli import main
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "guangzhou-2021"
-OUTPUT_FILES = ("findings.json", "report.html", "report.md", "scores.json")
+OUTPUT_FILES = (
+    "findings.json",
+    "report.docx",
+    "report.html",
+    "report.md",
+    "scores.json",
+    "scores.xlsx",
+    "selfeval.xlsx",
+)  # the example is a self-evaluation: it also gets the 自评表
 
 
 # ---------------------------------------------------------------- helpers

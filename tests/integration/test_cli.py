@@ -30,7 +30,14 @@ def test_evaluate_prints_the_result_and_writes_the_four_files(tmp_path: Path) ->
     )
     assert run.returncode == 0, run.stderr
     assert "总分 100  等级 优" in run.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["findings.json", "report.html", "report.md", "scores.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "findings.json",
+        "report.docx",
+        "report.html",
+        "report.md",
+        "scores.json",
+        "scores.xlsx",
+    ]
     scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     assert (scores["project"], scores["as_of"], scores["total"], scores["grade"]) == (
         "guangzhou-2023",

@@ -10,7 +10,9 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from .content import build_report
+from .docx import report_docx
 from .render import to_html, to_markdown
+from .xlsx import scores_xlsx, selfeval_xlsx
 
 _MARK = "@@evidence@@"  # '@' cannot occur in an event id
 
@@ -58,9 +60,15 @@ def findings_document(result: EvaluationResult) -> list[dict[str, Any]]:
 def render_files(result: EvaluationResult, definition: ProjectDefinition) -> dict[str, list[bytes]]:
     """Each output file as the chunks of its bytes."""
     report = build_report(result, definition)
-    return {
+    files = {
         "scores.json": to_json(scores_document(result)),
         "findings.json": to_json(findings_document(result)),
         "report.md": [to_markdown(report).encode("utf-8")],
         "report.html": [to_html(report).encode("utf-8")],
+        "report.docx": [report_docx(result, definition)],
+        "scores.xlsx": [scores_xlsx(result, definition)],
     }
+    selfeval = selfeval_xlsx(result, definition)
+    if selfeval is not None:
+        files["selfeval.xlsx"] = [selfeval]
+    return files

@@ -1,0 +1,161 @@
+"""The 绩效评价报告 as DOCX, rendered with docxtpl from a Word template a user can restyle.
+
+The content comes from :func:`content.build_report` unchanged; the template (``templates/report.docx``,
+built by ``templates/build_report_template.py``) holds the title placeholders, all styles (标题 1–3,
+正文, 列表项目符号, 表格文字, the 报告表格 table style) and a Jinja loop over the sections and their
+blocks. Tables are docxtpl subdocuments built with python-docx in the template's 报告表格 style, with the
+leading columns of hierarchical tables merged vertically as in the field's score tables.
+
+Same result and template → same bytes: core properties are pinned to the evaluation's 基准日 and the
+zip is rewritten with fixed entry timestamps.
+"""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.table import Table as DocxTable
+from docx.table import _Cell
+from docxtpl import DocxTemplate  # type: ignore[import-untyped]
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
+
+from .content import Report, Table, build_report
+
+TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
+TABLE_STYLE = "Report Table"
+TABLE_TEXT = "Table Text"
+TOTAL_LABEL = "合计"
+
+
+def _merged_above(table: Table, index: int, col: int) -> bool:
+    """Whether cell ``col`` of row ``index`` continues the vertically merged cell above it."""
+    if col >= table.merge_first or index == 0:
+        return False
+    row, previous = table.rows[index], table.rows[index - 1]
+    return bool(row[col]) and previous[: col + 1] == row[: col + 1]
+
+
+def _set_vmerge(cell: Any, value: str | None) -> None:
+    tcpr = cell._tc.get_or_add_tcPr()
+    vmerge = OxmlElement("w:vMerge")
+    if value is not None:
+        vmerge.set(qn("w:val"), value)
+    tcpr.append(vmerge)
+
+
+def _fill(table: DocxTable, content: Table) -> None:
+    header = table.rows[0]
+    for cell, text in zip(header.cells, content.header, strict=True):
+        cell.paragraphs[0].text = text
+        cell.paragraphs[0].style = TABLE_TEXT
+    trpr = header._tr.get_or_add_trPr()
+    trpr.append(OxmlElement("w:tblHeader"))  # repeat the header row on every page
+
+    n = len(content.rows)
+    span = _total_span(content)
+    for i, values in enumerate(content.rows):
+        # the row's own cells (``row.cells`` would resolve merged cells to the one above)
+        cells = [_Cell(tc, table) for tc in table.rows[i + 1]._tr.tc_lst]
+        if i == n - 1 and span > 1:  # 合计 spans the empty hierarchy columns
+            cells[0].merge(cells[span - 1])
+            cells = [_Cell(tc, table) for tc in table.rows[i + 1]._tr.tc_lst]
+            values = values[:1] + values[span:]
+        for col, (cell, text) in enumerate(zip(cells, values, strict=True)):
+            paragraph = cell.paragraphs[0]
+            paragraph.style = TABLE_TEXT
+            if span <= 1 or i < n - 1:
+                if _merged_above(content, i, col):
+                    _set_vmerge(cell, None)
+                    continue
+                if i + 1 < n and _merged_above(content, i + 1, col):
+                    _set_vmerge(cell, "restart")
+            paragraph.text = text
+
+
+def _total_span(content: Table) -> int:
+    """How many leading columns the 合计 label of a hierarchical table spans (1: no span)."""
+    last = content.rows[-1] if content.rows else []
+    if not last or last[0] != TOTAL_LABEL or not content.merge_first:
+        return 1
+    span = 1
+    while span <= content.merge_first and span < len(last) and not last[span]:
+        span += 1
+    return span
+
+
+def _table_subdoc(tpl: DocxTemplate, content: Table) -> Any:
+    subdoc = tpl.new_subdoc()
+    table = subdoc.add_table(rows=len(content.rows) + 1, cols=len(content.header))
+    table.style = TABLE_STYLE
+    look = table._tbl.tblPr.find(qn("w:tblLook"))
+    if look is None:
+        look = OxmlElement("w:tblLook")
+        table._tbl.tblPr.append(look)
+    has_total = bool(content.rows) and content.rows[-1][0] == TOTAL_LABEL
+    for attr, on in (
+        ("firstRow", True),
+        ("lastRow", has_total),
+        ("firstColumn", False),
+        ("lastColumn", False),
+        ("noHBand", True),
+        ("noVBand", True),
+    ):
+        look.set(qn(f"w:{attr}"), "1" if on else "0")
+    look.attrib.pop(qn("w:val"), None)
+    _fill(table, content)
+    return subdoc
+
+
+def _context(tpl: DocxTemplate, report: Report) -> dict[str, Any]:
+    sections = []
+    for section in report.sections:
+        blocks: list[dict[str, Any]] = []
+        for block in section.blocks:
+            if isinstance(block, Table):
+                blocks.append({"kind": "table", "table": _table_subdoc(tpl, block)})
+            elif isinstance(block, list):
+                blocks.append({"kind": "list", "entries": block})
+            else:
+                blocks.append({"kind": "paragraph", "text": block})
+        sections.append({"title": section.title, "level": section.level, "blocks": blocks})
+    return {"title": report.title, "subtitle": report.subtitle, "sections": sections}
+
+
+def _fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()
+
+
+def report_docx(result: EvaluationResult, definition: ProjectDefinition, template: Path | None = None) -> bytes:
+    """The 绩效评价报告 of ``result`` as DOCX bytes, laid out by ``template`` (default: the bundled one)."""
+    report = build_report(result, definition)
+    tpl = DocxTemplate(str(template or TEMPLATE))
+    tpl.render(_context(tpl, report), autoescape=True)
+
+    stamp = datetime(result.as_of.year, result.as_of.month, result.as_of.day)
+    props = tpl.docx.core_properties
+    props.title = report.title
+    props.subject = "绩效评价报告"
+    props.author = definition.project.evaluation.evaluator or "opseval"
+    props.last_modified_by = "opseval"
+    props.created = stamp
+    props.modified = stamp
+    props.last_printed = stamp
+    props.revision = 1
+
+    raw = io.BytesIO()
+    tpl.save(raw)
+    return _fixed_zip(raw.getvalue(), (stamp.year, stamp.month, stamp.day, 0, 0, 0))

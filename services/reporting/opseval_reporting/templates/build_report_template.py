@@ -1,0 +1,348 @@
+"""Build ``report.docx``, the Word template the DOCX 绩效评价报告 is rendered from.
+
+Run ``uv run --frozen python services/reporting/opseval_reporting/templates/build_report_template.py`` to
+regenerate it. The template is meant to be restyled in Word afterwards: everything visual lives in its
+styles (标题/副标题, 标题 1–3, 正文, 列表项目符号, 表格文字 and the 报告表格 table style); the body only
+holds the Jinja (docxtpl) loop over the report content's sections and blocks.
+
+Chinese must come out in mainland (SC) glyph forms, so the document defaults and every style used carry
+``w:lang w:eastAsia="zh-CN"`` and an explicit East-Asian font (宋体 for text, 黑体 for headings).
+"""
+
+from __future__ import annotations
+
+import io
+import sys
+import zipfile
+from datetime import datetime
+from pathlib import Path
+
+from docx import Document
+from docx.document import Document as DocxDocument
+from docx.enum.style import WD_STYLE_TYPE
+from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
+from docx.oxml.ns import qn
+from docx.oxml.xmlchemy import BaseOxmlElement
+from docx.shared import Pt, RGBColor
+from docx.styles.style import BaseStyle, CharacterStyle
+
+TEMPLATE = Path(__file__).with_name("report.docx")
+
+BODY_FONT = "宋体"  # SimSun; rendered with Noto Serif CJK SC / Source Han Serif SC where SimSun is absent
+HEADING_FONT = "黑体"  # SimHei; falls back to Noto Sans CJK SC
+LATIN_FONT = "Times New Roman"
+TABLE_STYLE = "Report Table"  # shown in Word as “报告表格”
+TABLE_TEXT = "Table Text"  # paragraph style of table cells
+FIXED_TIME = datetime(2020, 1, 1)
+ZIP_TIME = (2020, 1, 1, 0, 0, 0)
+
+# The body: one Jinja statement per paragraph ({%p ...%} removes its paragraph), so every visible
+# paragraph is a placeholder whose look comes from its style.
+BODY: list[tuple[str, str | None]] = [
+    ("{{ title }}", "Title"),
+    ("{{ subtitle }}", "Subtitle"),
+    ("{%p for section in sections %}", None),
+    ("{%p if section.level == 1 %}", None),
+    ("{{ section.title }}", "Heading 1"),
+    ("{%p elif section.level == 2 %}", None),
+    ("{{ section.title }}", "Heading 2"),
+    ("{%p else %}", None),
+    ("{{ section.title }}", "Heading 3"),
+    ("{%p endif %}", None),
+    ("{%p for block in section.blocks %}", None),
+    ('{%p if block.kind == "paragraph" %}', None),
+    ("{{ block.text }}", "Normal"),
+    ('{%p elif block.kind == "list" %}', None),
+    ("{%p for item in block.entries %}", None),
+    ("{{ item }}", "List Bullet"),
+    ("{%p endfor %}", None),
+    ("{%p else %}", None),
+    ("{{p block.table }}", None),
+    ("{%p endif %}", None),
+    ("{%p endfor %}", None),
+    ("{%p endfor %}", None),
+]
+
+
+def _child(parent: BaseOxmlElement, tag: str, before: tuple[str, ...] = ()) -> BaseOxmlElement:
+    """The ``tag`` child of ``parent``, created (ahead of any of ``before``) when missing."""
+    found = parent.find(qn(tag))
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    new: BaseOxmlElement = OxmlElement(tag)
+    for name in before:
+        anchor = parent.find(qn(name))
+        if anchor is not None:
+            anchor.addprevious(new)
+            return new
+    parent.append(new)
+    return new
+
+
+# rPr children that must follow rFonts / lang in schema order (CT_RPr sequence).
+_AFTER_RFONTS = (
+    "w:b",
+    "w:bCs",
+    "w:i",
+    "w:iCs",
+    "w:caps",
+    "w:smallCaps",
+    "w:strike",
+    "w:dstrike",
+    "w:outline",
+    "w:shadow",
+    "w:emboss",
+    "w:imprint",
+    "w:noProof",
+    "w:snapToGrid",
+    "w:vanish",
+    "w:webHidden",
+    "w:color",
+    "w:spacing",
+    "w:w",
+    "w:kern",
+    "w:position",
+    "w:sz",
+    "w:szCs",
+    "w:highlight",
+    "w:u",
+    "w:effect",
+    "w:bdr",
+    "w:shd",
+    "w:fitText",
+    "w:vertAlign",
+    "w:rtl",
+    "w:cs",
+    "w:em",
+    "w:lang",
+    "w:eastAsianLayout",
+    "w:specVanish",
+    "w:oMath",
+)
+_AFTER_LANG = ("w:eastAsianLayout", "w:specVanish", "w:oMath")
+
+
+def set_cjk(rpr: BaseOxmlElement, east_asia: str, latin: str = LATIN_FONT) -> None:
+    """Explicit fonts (no theme fonts) and zh-CN East-Asian language on a ``w:rPr``."""
+    fonts = _child(rpr, "w:rFonts", _AFTER_RFONTS)
+    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
+        fonts.attrib.pop(qn(attr), None)
+    fonts.set(qn("w:ascii"), latin)
+    fonts.set(qn("w:hAnsi"), latin)
+    fonts.set(qn("w:cs"), latin)
+    fonts.set(qn("w:eastAsia"), east_asia)
+    fonts.set(qn("w:hint"), "eastAsia")
+    lang = _child(rpr, "w:lang", _AFTER_LANG)
+    lang.set(qn("w:val"), "en-US")
+    lang.set(qn("w:eastAsia"), "zh-CN")
+    lang.set(qn("w:bidi"), "ar-SA")
+
+
+def _style_rpr(style: BaseStyle) -> BaseOxmlElement:
+    return style.element.get_or_add_rPr()  # type: ignore[no-any-return]
+
+
+def _doc_defaults(document: DocxDocument) -> None:
+    styles_el = document.styles.element
+    defaults = _child(styles_el, "w:docDefaults")
+    if styles_el.index(defaults) != 0:
+        styles_el.remove(defaults)
+        styles_el.insert(0, defaults)
+    rpr_default = _child(defaults, "w:rPrDefault")
+    rpr = _child(rpr_default, "w:rPr")
+    set_cjk(rpr, BODY_FONT)
+    size = _child(rpr, "w:sz", _AFTER_RFONTS[_AFTER_RFONTS.index("w:szCs") :])
+    size.set(qn("w:val"), "24")  # 小四 (12 pt)
+
+
+def _no_theme_color(style: CharacterStyle) -> None:
+    style.font.color.rgb = RGBColor(0, 0, 0)
+    color = _style_rpr(style).find(qn("w:color"))
+    if color is not None:
+        for attr in ("w:themeColor", "w:themeShade", "w:themeTint"):
+            color.attrib.pop(qn(attr), None)
+
+
+def _paragraph_styles(document: DocxDocument) -> None:
+    styles = document.styles
+    normal = styles["Normal"]
+    set_cjk(_style_rpr(normal), BODY_FONT)
+    normal.font.size = Pt(12)
+    fmt = normal.paragraph_format
+    fmt.line_spacing = 1.5
+    fmt.space_before = Pt(0)
+    fmt.space_after = Pt(0)
+    fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
+    ind = _child(normal.element.get_or_add_pPr(), "w:ind", ("w:contextualSpacing", "w:mirrorIndents", "w:jc"))
+    ind.set(qn("w:firstLineChars"), "200")  # 首行缩进 2 字符
+    ind.set(qn("w:firstLine"), "480")
+
+    for name, size, align in (("Title", 22, WD_ALIGN_PARAGRAPH.CENTER), ("Subtitle", 14, WD_ALIGN_PARAGRAPH.CENTER)):
+        style = styles[name]
+        set_cjk(_style_rpr(style), HEADING_FONT if name == "Title" else BODY_FONT)
+        style.font.size = Pt(size)
+        style.font.bold = name == "Title"
+        style.font.italic = False
+        _no_theme_color(style)
+        style.paragraph_format.alignment = align
+        style.paragraph_format.first_line_indent = Pt(0)
+        style.paragraph_format.space_after = Pt(18)
+        pbdr = style.element.get_or_add_pPr().find(qn("w:pBdr"))
+        if pbdr is not None:  # the default Title has a bottom rule
+            pbdr.getparent().remove(pbdr)
+
+    for level, size in ((1, 16), (2, 14), (3, 12)):
+        style = styles[f"Heading {level}"]
+        set_cjk(_style_rpr(style), HEADING_FONT)
+        style.font.size = Pt(size)
+        style.font.bold = level != 1
+        _no_theme_color(style)
+        style.paragraph_format.first_line_indent = Pt(0)
+        style.paragraph_format.space_before = Pt(12)
+        style.paragraph_format.space_after = Pt(6)
+        style.paragraph_format.keep_with_next = True
+
+    bullet = styles["List Bullet"]
+    set_cjk(_style_rpr(bullet), BODY_FONT)
+    bullet.paragraph_format.first_line_indent = None
+
+    if TABLE_TEXT not in [s.name for s in styles]:
+        cell = styles.add_style(TABLE_TEXT, WD_STYLE_TYPE.PARAGRAPH)
+    else:
+        cell = styles[TABLE_TEXT]
+    cell.base_style = normal
+    cell.quick_style = True
+    set_cjk(_style_rpr(cell), BODY_FONT)
+    cell.font.size = Pt(10.5)  # 五号
+    cell.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    cell.paragraph_format.line_spacing = 1.0
+    cell.paragraph_format.first_line_indent = Pt(0)
+    ind = cell.element.get_or_add_pPr().find(qn("w:ind"))
+    if ind is not None:
+        ind.set(qn("w:firstLineChars"), "0")
+        ind.set(qn("w:firstLine"), "0")
+
+
+def _table_style(document: DocxDocument) -> None:
+    styles = document.styles
+    style = styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.TABLE)
+    style.quick_style = True
+    el = style.element
+    el.set(qn("w:customStyle"), "1")
+    alias = OxmlElement("w:aliases")
+    alias.set(qn("w:val"), "报告表格")
+    el.name.addnext(alias)
+
+    ppr = el.get_or_add_pPr()
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:line"), "240")
+    spacing.set(qn("w:lineRule"), "auto")
+    ppr.append(spacing)
+    ind = OxmlElement("w:ind")
+    ind.set(qn("w:firstLineChars"), "0")
+    ind.set(qn("w:firstLine"), "0")
+    ppr.append(ind)
+    jc = OxmlElement("w:jc")
+    jc.set(qn("w:val"), "center")
+    ppr.append(jc)
+    rpr = el.get_or_add_rPr()
+    set_cjk(rpr, BODY_FONT)
+    size = OxmlElement("w:sz")
+    size.set(qn("w:val"), "21")
+    rpr.find(qn("w:lang")).addprevious(size)
+
+    tblpr = OxmlElement("w:tblPr")
+    jc_tbl = OxmlElement("w:jc")
+    jc_tbl.set(qn("w:val"), "center")
+    tblpr.append(jc_tbl)
+    borders = OxmlElement("w:tblBorders")
+    for edge in ("top", "left", "bottom", "right", "insideH", "insideV"):
+        border = OxmlElement(f"w:{edge}")
+        border.set(qn("w:val"), "single")
+        border.set(qn("w:sz"), "4")
+        border.set(qn("w:space"), "0")
+        border.set(qn("w:color"), "000000")
+        borders.append(border)
+    tblpr.append(borders)
+    margins = OxmlElement("w:tblCellMar")
+    for edge in ("left", "right"):
+        mar = OxmlElement(f"w:{edge}")
+        mar.set(qn("w:w"), "85")
+        mar.set(qn("w:type"), "dxa")
+        margins.append(mar)
+    tblpr.append(margins)
+    el.append(tblpr)
+    tcpr = OxmlElement("w:tcPr")
+    valign = OxmlElement("w:vAlign")
+    valign.set(qn("w:val"), "center")
+    tcpr.append(valign)
+    el.append(tcpr)
+
+    # Header row: bold 黑体 on light grey; total row (合计): bold.
+    for kind, shaded in (("firstRow", True), ("lastRow", False)):
+        cond = OxmlElement("w:tblStylePr")
+        cond.set(qn("w:type"), kind)
+        crpr = OxmlElement("w:rPr")
+        set_cjk(crpr, HEADING_FONT if kind == "firstRow" else BODY_FONT)
+        bold = OxmlElement("w:b")
+        crpr.find(qn("w:lang")).addprevious(bold)
+        cond.append(crpr)
+        ctcpr = OxmlElement("w:tcPr")
+        if shaded:
+            shd = OxmlElement("w:shd")
+            shd.set(qn("w:val"), "clear")
+            shd.set(qn("w:color"), "auto")
+            shd.set(qn("w:fill"), "D9D9D9")
+            ctcpr.append(shd)
+        cond.append(ctcpr)
+        el.append(cond)
+
+
+def _fix_metadata(document: DocxDocument) -> None:
+    props = document.core_properties
+    props.title = "绩效评价报告模板"
+    props.author = "opseval"
+    props.last_modified_by = "opseval"
+    props.created = FIXED_TIME
+    props.modified = FIXED_TIME
+    props.revision = 1
+
+
+def fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int] = ZIP_TIME) -> bytes:
+    """Rewrite a DOCX (a zip) with a fixed timestamp on every entry, so equal content gives equal bytes."""
+    out = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(data)) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            entry = zipfile.ZipInfo(info.filename, date_time=date_time)
+            entry.compress_type = zipfile.ZIP_DEFLATED
+            entry.external_attr = 0o644 << 16
+            dst.writestr(entry, src.read(info.filename))
+    return out.getvalue()
+
+
+def build_template() -> bytes:
+    document = Document()
+    _doc_defaults(document)
+    _paragraph_styles(document)
+    _table_style(document)
+    body = document.element.body
+    for p in list(body.iterchildren(qn("w:p"))):
+        body.remove(p)
+    for text, style in BODY:
+        document.add_paragraph(text, style=style)
+    _fix_metadata(document)
+    raw = io.BytesIO()
+    document.save(raw)
+    return fixed_zip(raw.getvalue())
+
+
+def main(argv: list[str]) -> int:
+    target = Path(argv[1]) if len(argv) > 1 else TEMPLATE
+    target.write_bytes(build_template())
+    print(f"wrote {target}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

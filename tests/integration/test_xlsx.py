@@ -1,0 +1,188 @@
+"""The Excel workbooks: the 绩效评价指标得分表 (seed 002's 附件1) and the 项目支出绩效自评表 (seed 001)."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from openpyxl import load_workbook  # type: ignore[import-untyped]
+from opseval_reporting.xlsx import SATISFIED, scores_xlsx, selfeval_xlsx
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
+
+from opseval.embedded import evaluate_bundle
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@cache
+def evaluated(name: str) -> tuple[EvaluationResult, ProjectDefinition]:
+    return evaluate_bundle(EXAMPLES / name)
+
+
+def _open(data: bytes) -> Any:
+    return load_workbook(io.BytesIO(data), data_only=False)
+
+
+def _find(sheet: Any, text: str) -> int:
+    """The first row whose column A reads text."""
+    return next(r for r in range(1, sheet.max_row + 1) if sheet.cell(r, 1).value == text)
+
+
+def _all_values(sheet: Any) -> list[Any]:
+    return [c.value for row in sheet.iter_rows() for c in row if c.value is not None]
+
+
+def _assert_one_page_wide(sheet: Any) -> None:
+    """Fit to page, 1 page wide (fitToWidth's default, which the file leaves out), any number tall."""
+    assert sheet.sheet_properties.pageSetUpPr.fitToPage
+    assert sheet.page_setup.fitToWidth in (None, 1)
+    assert sheet.page_setup.fitToHeight == 0
+
+
+@pytest.fixture(scope="module")
+def dongguan() -> tuple[EvaluationResult, Any]:
+    result, definition = evaluated("dongguan-2022")
+    return result, _open(scores_xlsx(result, definition))
+
+
+def test_scores_sheet_layout_and_totals(dongguan: tuple[EvaluationResult, Any]) -> None:
+    result, book = dongguan
+    assert book.sheetnames == ["指标得分", "问题清单"]
+    sheet = book["指标得分"]
+    assert "绩效评价指标得分表" in sheet["A1"].value
+    assert [sheet.cell(2, c).value for c in range(1, 7)] == [
+        "一级指标",
+        "二级指标",
+        "三级指标",
+        "权重",
+        "得分",
+        "得分率",
+    ]
+    total = _find(sheet, "合计")
+    leaves = range(3, total)
+    scores = [sheet.cell(r, 5).value for r in leaves]
+    assert all(isinstance(v, int | float) for v in scores)
+    assert sum(Decimal(str(v)) for v in scores) == Decimal("81.415")
+    assert Decimal(str(sheet.cell(total, 5).value)) == result.total == Decimal("81.415")
+    assert sheet.cell(total, 4).value == 100
+    assert sheet.cell(total, 6).number_format == "0.00%"
+    assert sheet.cell(total, 6).value == pytest.approx(0.81415)
+    # one row per leaf of the indicator tree
+    n_leaves = sum(1 for top in result.indicators for mid in top.children for _ in (mid.children or (mid,)))
+    assert len(leaves) == n_leaves
+
+
+def test_numbers_are_values_not_formulas(dongguan: tuple[EvaluationResult, Any]) -> None:
+    _, book = dongguan
+    for sheet in book.worksheets:
+        for value in _all_values(sheet):
+            assert not (isinstance(value, str) and value.startswith("=")), value
+    sheet = book["指标得分"]
+    for r in range(3, _find(sheet, "合计") + 1):
+        for c in (4, 5, 6):
+            assert isinstance(sheet.cell(r, c).value, int | float), (r, c)
+    assert sheet.cell(3, 6).number_format == "0.00%"
+
+
+def test_level1_and_level2_names_are_merged(dongguan: tuple[EvaluationResult, Any]) -> None:
+    result, book = dongguan
+    sheet = book["指标得分"]
+    merged = sorted(sheet.merged_cells.ranges, key=lambda r: (r.min_col, r.min_row))
+    level1 = [r for r in merged if r.min_col == r.max_col == 1 and r.max_row > r.min_row]
+    assert [sheet.cell(r.min_row, 1).value for r in level1] == [t.name for t in result.indicators]
+    for r in level1:
+        assert sheet.cell(r.min_row, 1).alignment.vertical == "center"
+    level2 = [r for r in merged if r.min_col == r.max_col == 2]
+    assert level2, "二级指标 spanning several leaves are merged too"
+    # each 一级指标 spans exactly its leaves' rows, in the tree's order, from the first leaf row down
+    row = 3
+    for r, top in zip(level1, result.indicators, strict=True):
+        n = sum(len(mid.children) or 1 for mid in top.children)
+        assert (r.min_row, r.max_row) == (row, row + n - 1)
+        row += n
+    decision = next(r for r in level1 if sheet.cell(r.min_row, 1).value == "决策")
+    assert decision.max_row - decision.min_row + 1 == 6  # 项目立项(2) + 绩效目标(2) + 资金投入(2)
+
+
+def test_print_setup_one_page_wide_cjk_font(dongguan: tuple[EvaluationResult, Any]) -> None:
+    _, book = dongguan
+    for sheet in book.worksheets:
+        assert sheet.page_setup.paperSize == 9  # A4
+        assert sheet.sheet_properties.pageSetUpPr.fitToPage
+        _assert_one_page_wide(sheet)
+        assert sheet.print_title_rows
+    assert book["问题清单"].page_setup.orientation == "landscape"
+    assert book["指标得分"]["A2"].font.name == "宋体"
+
+
+def test_findings_sheet_one_row_per_finding(dongguan: tuple[EvaluationResult, Any]) -> None:
+    result, book = dongguan
+    sheet = book["问题清单"]
+    assert [sheet.cell(1, c).value for c in range(1, 7)] == ["编号", "规则", "指标", "严重程度", "问题描述", "佐证条数"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert len(rows) == len(result.findings) == 35
+    assert [r[0] for r in rows] == [f.id for f in result.findings]
+    assert [r[5] for r in rows] == [len(f.evidence) for f in result.findings]
+    assert {r[3] for r in rows} <= {"严重", "一般", "提示"}
+    names = {ind.name for top in result.indicators for mid in top.children for ind in (mid, *mid.children)}
+    assert all(r[2] in names or r[2] == "—" for r in rows)
+
+
+@pytest.mark.parametrize("example", ["dongguan-2022", "guangzhou-2021"])
+def test_same_result_same_bytes(example: str) -> None:
+    result, definition = evaluated(example)
+    assert scores_xlsx(result, definition) == scores_xlsx(result, definition)
+    assert selfeval_xlsx(result, definition) == selfeval_xlsx(result, definition)
+
+
+def test_selfeval_only_for_self_evaluation() -> None:
+    for example in ("dongguan-2022", "urumqi-2023"):
+        result, definition = evaluated(example)
+        assert result.form != "self_evaluation"
+        assert selfeval_xlsx(result, definition) is None
+
+
+def test_guangzhou_selfeval_form() -> None:
+    result, definition = evaluated("guangzhou-2021")
+    data = selfeval_xlsx(result, definition)
+    assert data is not None
+    sheet = _open(data).active
+    assert sheet["A1"].value == "2021 年度项目支出绩效自评表"
+    values = _all_values(sheet)
+    assert definition.project.name in values
+    assert "广州市人民政府办公厅" in values  # 主管部门
+    # 项目资金: 年初 350, 调整后 348, 执行 348, 分值 10, 执行率 100%, 得分 10
+    budget = _find(sheet, "项目资金（万元）")
+    assert [sheet.cell(budget, c).value for c in range(3, 9)] == [
+        "年初预算数",
+        "全年预算数（调整后）",
+        "全年执行数",
+        "分值",
+        "执行率",
+        "得分",
+    ]
+    assert [sheet.cell(budget + 1, c).value for c in range(3, 9)] == [350, 348, 348, 10, 1, 10]
+    # 绩效目标: the project's goals beside what was achieved
+    goals = _find(sheet, "绩效目标")
+    assert definition.project.goals[0] in sheet.cell(goals + 1, 2).value
+    # 绩效指标 rows, then 总分 99
+    header = _find(sheet, "一级指标")
+    assert sheet.cell(header, 8).value == "偏差原因分析及改进措施"
+    total = _find(sheet, "总分")
+    rows = {sheet.cell(r, 2).value: r for r in range(header + 1, total)}
+    assert len(rows) == 8
+    assert sheet.cell(total, 6).value == 100
+    assert sheet.cell(total, 7).value == 99
+    mttr = rows["平均故障恢复时间"]
+    assert (sheet.cell(mttr, 6).value, sheet.cell(mttr, 7).value) == (10, 9)
+    assert "超过 25 分钟时限" in sheet.cell(mttr, 8).value
+    assert sheet.cell(rows["故障响应及时率"], 8).value == SATISFIED
+    assert sum(sheet.cell(r, 7).value for r in rows.values()) + 10 == 99
+    level1 = {sheet.cell(r.min_row, 1).value for r in sheet.merged_cells.ranges if r.min_col == r.max_col == 1}
+    assert {"产出", "效益"} <= level1
+    _assert_one_page_wide(sheet)
