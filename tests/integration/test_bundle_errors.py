@@ -27,6 +27,7 @@ OUTPUT_FILES = (
     "report.md",
     "scores.json",
     "scores.xlsx",
+    "selfeval.docx",
     "selfeval.xlsx",
 )  # the example is a self-evaluation: it also gets the 自评表
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date
+from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
@@ -26,6 +27,7 @@ from .render import to_html, to_markdown
 from .settings import ReportingSettings
 
 PAGE = 1000
+DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
 
 
 def _json(data: Any) -> Response:
@@ -200,6 +202,15 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         if format == "md":
             return Response(to_markdown(content), media_type="text/markdown; charset=utf-8")
         return Response(to_html(content), media_type="text/html; charset=utf-8")
+
+    @app.get("/", include_in_schema=False)
+    async def root() -> Response:
+        return Response(status_code=307, headers={"location": "/dashboard"})
+
+    @app.get("/dashboard", include_in_schema=False)
+    async def dashboard() -> Response:
+        """The evaluators' dashboard (Chinese UI) over this API."""
+        return Response(DASHBOARD.read_bytes(), media_type="text/html; charset=utf-8")
 
     @app.get("/v1/dead-letters")
     async def dead_letters(service: str | None = None, limit: Annotated[int, Query(ge=1, le=PAGE)] = 100) -> Response:

@@ -12,6 +12,7 @@ from opseval_shared.results import EvaluationResult
 from .content import build_report
 from .docx import report_docx
 from .render import to_html, to_markdown
+from .selfeval_docx import selfeval_docx
 from .xlsx import scores_xlsx, selfeval_xlsx
 
 _MARK = "@@evidence@@"  # '@' cannot occur in an event id
@@ -71,4 +72,7 @@ def render_files(result: EvaluationResult, definition: ProjectDefinition) -> dic
     selfeval = selfeval_xlsx(result, definition)
     if selfeval is not None:
         files["selfeval.xlsx"] = [selfeval]
+    selfeval_word = selfeval_docx(result, definition)
+    if selfeval_word is not None:
+        files["selfeval.docx"] = [selfeval_word]
     return files

@@ -1,0 +1,69 @@
+"""The evaluators' dashboard in a real browser (headless Chromium from Debian) against a running
+fleet with the Dongguan example: what a person sees — total, grade, a leaf's findings and the
+evidence behind one of them."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from opseval.embedded import evaluate_bundle
+
+from .conftest import Fleet, bundle_events
+
+pytestmark = pytest.mark.slow
+DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+def rendered(url: str) -> str:
+    """The page's DOM after its scripts ran (Chromium's virtual time lets the fetches finish)."""
+    assert CHROMIUM is not None
+    run = subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    return run.stdout
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_the_dashboard_shows_total_grade_findings_and_evidence(fleet: Fleet) -> None:
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+    for start in range(0, len(events), 1000):
+        fleet.push(events[start : start + 1000])
+    fleet.wait_scored(project, len(events))
+    expected, _ = evaluate_bundle(DONGGUAN)
+    leaf = next(n for top in expected.indicators for mid in top.children for n in mid.children if n.id == "ops_onsite")
+    finding = next(
+        f for f in expected.findings if f.id in (leaf.findings or ()) and f.rule == "staff.required_role_absent"
+    )
+
+    dom = rendered(f"{fleet.url('reporting')}/dashboard?project={project}&leaf=ops_onsite&finding={finding.id}")
+    assert '<span class="total" id="total">81.415</span>' in dom
+    assert '<span class="grade" id="grade">良</span>' in dom
+    assert "运维服务驻场服务完成率" in dom and "2.14 / 3" in dom
+    assert finding.message in dom
+    for event_id in finding.evidence[:3]:
+        assert f'data-id="{event_id}"' in dom  # the evidence events behind the finding are listed
+    assert "2022年东莞市一体化政务服务平台运维与运营服务项目" in dom
