@@ -173,7 +173,20 @@ def measure(bundle: Path, events: int, repeat: int) -> Row:
     for _ in range(repeat):  # interleaved, so drift in machine load touches both alike
         baselines.append(measured([sys.executable, "-c", BASELINE, str(bundle)]))
         evaluations.append(
-            measured([sys.executable, "-m", "opseval.cli", "evaluate", str(bundle), "--out", str(out), "--show", "0"])
+            measured(
+                [
+                    sys.executable,
+                    "-m",
+                    "opseval.cli",
+                    "evaluate",
+                    str(bundle),
+                    "--out",
+                    str(out),
+                    "--show",
+                    "0",
+                    "--core-only",
+                ]
+            )
         )
     return Row(
         events=events,

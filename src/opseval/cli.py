@@ -60,7 +60,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     bar.close()
     out = Path(args.out) if args.out else Path("out") / result.project
-    write_atomically(out, render_files(result, definition))
+    write_atomically(out, render_files(result, definition, documents=not args.core_only))
     print(f"{result.name}")
     print(f"评价基准日 {result.as_of}  总分 {fmt(result.total, 3)}  等级 {result.grade}")
     for top in result.indicators:
@@ -128,6 +128,11 @@ def parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--out", default=None, help="output directory (default: out/<project>/)")
     ev.add_argument("--show", type=int, default=10, help="findings to print (default 10)")
+    ev.add_argument(
+        "--core-only",
+        action="store_true",
+        help="write only scores, findings and the Markdown/HTML report (no DOCX/XLSX/PDF)",
+    )
     ev.set_defaults(func=cmd_evaluate)
 
     sy = sub.add_parser("synth", help="write a realistic synthetic bundle for benchmarks and tests")

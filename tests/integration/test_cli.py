@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 from opseval_intake.bundle import template_names, template_text
+from opseval_reporting.output import pdf_available
 from opseval_shared.indicators import IndicatorSystem
 
 from opseval import cli
@@ -20,7 +21,7 @@ from opseval.embedded import evaluate_bundle
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def test_evaluate_prints_the_result_and_writes_the_four_files(tmp_path: Path) -> None:
+def test_evaluate_prints_the_result_and_writes_every_document(tmp_path: Path) -> None:
     out = tmp_path / "out"
     run = subprocess.run(
         [sys.executable, "-m", "opseval.cli", "evaluate", str(ROOT / "examples" / "guangzhou-2023"), "--out", str(out)],
@@ -30,14 +31,8 @@ def test_evaluate_prints_the_result_and_writes_the_four_files(tmp_path: Path) ->
     )
     assert run.returncode == 0, run.stderr
     assert "总分 100  等级 优" in run.stdout
-    assert sorted(p.name for p in out.iterdir()) == [
-        "findings.json",
-        "report.docx",
-        "report.html",
-        "report.md",
-        "scores.json",
-        "scores.xlsx",
-    ]
+    expected = ["findings.json", "report.docx", "report.html", "report.md", "scores.json", "scores.xlsx"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected + (["report.pdf"] if pdf_available() else []))
     scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
     assert (scores["project"], scores["as_of"], scores["total"], scores["grade"]) == (
         "guangzhou-2023",

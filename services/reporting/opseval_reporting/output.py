@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any
 
 import orjson
@@ -15,6 +16,7 @@ from .render import to_html, to_markdown
 from .selfeval_docx import selfeval_docx
 from .xlsx import scores_xlsx, selfeval_xlsx
 
+log = logging.getLogger(__name__)
 _MARK = "@@evidence@@"  # '@' cannot occur in an event id
 
 
@@ -58,17 +60,51 @@ def findings_document(result: EvaluationResult) -> list[dict[str, Any]]:
     return [f.model_dump(mode="json") for f in result.findings]
 
 
-def render_files(result: EvaluationResult, definition: ProjectDefinition) -> dict[str, list[bytes]]:
-    """Each output file as the chunks of its bytes."""
+class PdfUnavailable(RuntimeError):
+    """WeasyPrint cannot run: its Debian libraries (Pango) are missing."""
+
+
+def pdf_available() -> bool:
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # noqa: F401 - loads Pango
+    except (ImportError, OSError):
+        return False
+    return True
+
+
+def pdf_bytes(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
+    try:
+        from .pdf import report_pdf
+
+        return report_pdf(result, definition)
+    except (ImportError, OSError) as exc:  # WeasyPrint loads Pango when first used
+        raise PdfUnavailable(
+            "report.pdf needs WeasyPrint's libraries: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
+            f"libharfbuzz-subset0 fonts-noto-cjk ({exc})"
+        ) from exc
+
+
+def render_files(
+    result: EvaluationResult, definition: ProjectDefinition, documents: bool = True
+) -> dict[str, list[bytes]]:
+    """Each output file as the chunks of its bytes. `documents=False` leaves out the office
+    documents (DOCX, XLSX, PDF): their cost does not grow with the evidence, and a scale benchmark
+    of the evaluation itself should not be dominated by it."""
     report = build_report(result, definition)
     files = {
         "scores.json": to_json(scores_document(result)),
         "findings.json": to_json(findings_document(result)),
         "report.md": [to_markdown(report).encode("utf-8")],
         "report.html": [to_html(report).encode("utf-8")],
-        "report.docx": [report_docx(result, definition)],
-        "scores.xlsx": [scores_xlsx(result, definition)],
     }
+    if not documents:
+        return files
+    files["report.docx"] = [report_docx(result, definition)]
+    files["scores.xlsx"] = [scores_xlsx(result, definition)]
+    try:
+        files["report.pdf"] = [pdf_bytes(result, definition)]
+    except PdfUnavailable as exc:
+        log.warning("%s", exc)
     selfeval = selfeval_xlsx(result, definition)
     if selfeval is not None:
         files["selfeval.xlsx"] = [selfeval]

@@ -1,0 +1,105 @@
+"""The PDF 绩效评价报告: the same sections as the HTML report, laid out for A4 print with WeasyPrint.
+
+A print-specific HTML wrapper around ``render``'s sections plus the charts (SVG, text drawn as paths),
+in mainland Chinese glyph forms (``lang="zh-CN"``, "Noto Sans CJK SC"/"Noto Serif CJK SC"). WeasyPrint
+embeds subsets of the fonts it uses. Page footer "第 N 页 共 M 页". The creation/modification dates
+are the evaluation's 基准日, so the bytes depend only on the input (and the installed fonts/WeasyPrint).
+
+Needs the system libraries Pango (``libpango-1.0-0``, ``libpangoft2-1.0-0``), HarfBuzz subsetting
+(``libharfbuzz-subset0``, else font subsetting is ~20x slower) and the CJK fonts (``fonts-noto-cjk``).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+from datetime import date
+
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
+
+from . import charts
+from .content import Report, build_report
+from .render import _html_section
+
+PRINT_CSS = """
+@page {
+  size: A4;
+  margin: 25mm 20mm 22mm 20mm;
+  @bottom-center { content: "第 " counter(page) " 页 共 " counter(pages) " 页";
+                   font-family: "Noto Sans CJK SC", sans-serif; font-size: 9pt; color: #555; }
+}
+html { font-family: "Noto Serif CJK SC", "Noto Sans CJK SC", serif; font-size: 10.5pt; line-height: 1.6;
+       color: #222; }
+h1, h2, h3, h4, th, .subtitle, figcaption { font-family: "Noto Sans CJK SC", sans-serif; }
+h1 { text-align: center; font-size: 20pt; margin: 60mm 0 8mm; }
+.subtitle { text-align: center; color: #555; font-size: 12pt; page-break-after: always; }
+h2 { font-size: 15pt; border-bottom: 1.5pt solid #444; padding-bottom: 2pt; margin-top: 1.4em;
+     page-break-after: avoid; }
+h3 { font-size: 13pt; page-break-after: avoid; }
+h4 { font-size: 11pt; page-break-after: avoid; }
+p { text-indent: 2em; margin: .4em 0; text-align: justify; }
+table { border-collapse: collapse; width: 100%; margin: .6em 0; font-size: 9pt; }
+thead { display: table-header-group; }
+tr { page-break-inside: avoid; }
+th, td { border: .6pt solid #888; padding: 2pt 4pt; vertical-align: middle; }
+th { background: #eef; }
+td.num { text-align: right; font-variant-numeric: tabular-nums; }
+figure { margin: 1em 0; text-align: center; page-break-inside: avoid; }
+figure img { max-width: 100%; }
+figure.bar img { width: 150mm; }
+figure.radar img { width: 100mm; }
+figcaption { font-size: 9pt; color: #444; }
+"""
+
+CHARTS_AFTER = "三、"  # the charts follow the section 综合评价情况及评价结论 (else the 摘要)
+
+
+def _figure(svg: bytes, caption: str, cls: str) -> str:
+    src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+    return (
+        f'<figure class="{cls}"><img src="{src}" alt="{html.escape(caption)}">'
+        f"<figcaption>{html.escape(caption)}</figcaption></figure>"
+    )
+
+
+def _as_datetime(day: date) -> str:
+    return f"{day.isoformat()}T00:00:00+08:00"
+
+
+def print_html(report: Report, result: EvaluationResult) -> str:
+    """The report as one HTML page for print: the ``render`` sections, the charts, print CSS."""
+    figures = "\n".join(
+        [
+            _figure(charts.level1_radar(result), "图1 一级指标得分率", "radar"),
+            _figure(charts.rate_by_level2(result), "图2 二级指标得分率", "bar"),
+        ]
+    )
+    anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
+    parts = []
+    for i, section in enumerate(report.sections):
+        parts.append(_html_section(section))
+        if i == anchor:
+            parts.append(figures)
+    stamp = _as_datetime(result.as_of)
+    return (
+        '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{html.escape(report.title)}</title>\n"
+        '<meta name="generator" content="opseval">\n'
+        f'<meta name="dcterms.created" content="{stamp}">\n'
+        f'<meta name="dcterms.modified" content="{stamp}">\n'
+        f"<style>{PRINT_CSS}</style>\n</head>\n<body>\n"
+        f'<h1>{html.escape(report.title)}</h1>\n<p class="subtitle">{html.escape(report.subtitle)}</p>\n'
+        + "\n".join(parts)
+        + "\n</body>\n</html>\n"
+    )
+
+
+def report_pdf(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
+    """The 绩效评价报告 as A4 PDF bytes."""
+    from weasyprint import HTML  # type: ignore[import-untyped]  # late: needs Pango at import time
+
+    document = print_html(build_report(result, definition), result)
+    data = HTML(string=document).write_pdf()
+    assert data is not None
+    return bytes(data)

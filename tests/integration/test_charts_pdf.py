@@ -1,0 +1,153 @@
+"""Charts (matplotlib, SVG/PNG) and the PDF 绩效评价报告 (WeasyPrint): mainland Chinese glyph forms, no
+missing glyphs, reproducible bytes, A4 pages numbered "第 N 页 共 M 页", CJK SC fonts embedded.
+
+Needs the Debian packages fonts-noto-cjk (charts and PDF), libpango-1.0-0 libpangoft2-1.0-0
+libharfbuzz-subset0 (PDF) and poppler-utils (pdftotext/pdffonts checks); skips with the reason otherwise.
+"""
+
+from __future__ import annotations
+
+import ctypes.util
+import re
+import shutil
+import subprocess
+import time
+import warnings
+from pathlib import Path
+
+import pytest
+from matplotlib import font_manager
+from opseval_reporting import charts
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
+
+from opseval.embedded import evaluate_bundle
+
+ROOT = Path(__file__).resolve().parents[2]
+DONGGUAN = ROOT / "examples" / "dongguan-2022"
+
+
+def _has_matplotlib_font(name: str) -> bool:
+    try:
+        font_manager.findfont(font_manager.FontProperties(family=name), fallback_to_default=False)
+    except ValueError:
+        return False
+    return True
+
+
+def _weasyprint_missing() -> str | None:
+    for lib in ("pango-1.0", "pangoft2-1.0", "harfbuzz-subset"):
+        if ctypes.util.find_library(lib) is None:
+            return f"lib{lib} not installed (Debian: libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0)"
+    try:
+        import weasyprint  # type: ignore[import-untyped]  # noqa: F401
+    except OSError as exc:  # pragma: no cover - depends on the machine
+        return f"WeasyPrint cannot load its system libraries: {exc}"
+    return None
+
+
+needs_cjk_font = pytest.mark.skipif(
+    not _has_matplotlib_font("Noto Sans CJK SC"),
+    reason="font 'Noto Sans CJK SC' not found by matplotlib (Debian: fonts-noto-cjk; "
+    "if installed, clear fontlist-v*.json in matplotlib's cache dir)",
+)
+_missing = _weasyprint_missing()
+needs_weasyprint = pytest.mark.skipif(_missing is not None, reason=_missing or "")
+needs_poppler = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdffonts") is None,
+    reason="pdftotext/pdffonts not installed (Debian: poppler-utils)",
+)
+
+
+@pytest.fixture(scope="module")
+def evaluated() -> tuple[EvaluationResult, ProjectDefinition]:
+    return evaluate_bundle(DONGGUAN)
+
+
+@needs_cjk_font
+@pytest.mark.parametrize("chart", [charts.rate_by_level2, charts.level1_radar])
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_chart_renders_without_missing_glyphs_and_reproducibly(
+    evaluated: tuple[EvaluationResult, ProjectDefinition], chart: charts.Chart, fmt: str
+) -> None:
+    result, _ = evaluated
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # "Glyph ... missing from font(s)" / "findfont: Font family ... not found"
+        first = chart(result, fmt)
+        second = chart(result, fmt)
+    assert first == second
+    if fmt == "svg":
+        assert first.startswith(b"<?xml")
+        assert b"<dc:date>" not in first
+        assert b"opseval" in first  # Creator
+    else:
+        assert first.startswith(b"\x89PNG")
+
+
+@needs_cjk_font
+def test_chart_svg_uses_sc_font(evaluated: tuple[EvaluationResult, ProjectDefinition]) -> None:
+    """The glyphs come from the SC face (text as paths; the glyph ids name the font)."""
+    result, _ = evaluated
+    svg = charts.rate_by_level2(result).decode()
+    assert "NotoSansCJKsc" in svg or "Noto Sans CJK SC" in svg or "NotoSansCJK" in svg
+
+
+@needs_cjk_font
+def test_chart_depends_on_rates(evaluated: tuple[EvaluationResult, ProjectDefinition]) -> None:
+    result, _ = evaluated
+    top = result.indicators[0]
+    changed = result.model_copy(update={"indicators": (top.model_copy(update={"rate": 0}), *result.indicators[1:])})
+    assert charts.level1_radar(changed) != charts.level1_radar(result)
+
+
+@pytest.fixture(scope="module")
+def pdf(evaluated: tuple[EvaluationResult, ProjectDefinition]) -> bytes:
+    if _missing is not None:
+        pytest.skip(_missing)
+    if not _has_matplotlib_font("Noto Sans CJK SC"):
+        pytest.skip("fonts-noto-cjk not installed")
+    from opseval_reporting.pdf import report_pdf
+
+    start = time.perf_counter()
+    data = report_pdf(*evaluated)
+    print(f"\nPDF report (Dongguan): {time.perf_counter() - start:.2f}s, {len(data)} bytes")
+    return data
+
+
+@needs_weasyprint
+def test_pdf_renders_reproducibly(evaluated: tuple[EvaluationResult, ProjectDefinition], pdf: bytes) -> None:
+    from opseval_reporting.pdf import report_pdf
+
+    assert pdf.startswith(b"%PDF-")
+    assert report_pdf(*evaluated) == pdf
+
+
+@needs_weasyprint
+@needs_poppler
+def test_pdf_pages_and_text(pdf: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    info = subprocess.run(["pdfinfo", "-isodates", str(path)], capture_output=True, text=True, check=True).stdout
+    pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))  # type: ignore[union-attr]
+    assert pages >= 3
+    assert "(A4)" in info
+    assert re.search(r"^CreationDate:\s+2023-05-31T00:00:00\+08", info, re.M), info  # the 基准日, not now
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "81.415" in text
+    assert "第 1 页 共" in text
+    assert f"第 {pages} 页 共 {pages} 页" in text
+    assert "图1 一级指标得分率" in text
+
+
+@needs_weasyprint
+@needs_poppler
+def test_pdf_embeds_cjk_sc_fonts(pdf: bytes, tmp_path: Path) -> None:
+    path = tmp_path / "report.pdf"
+    path.write_bytes(pdf)
+    out = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in out.splitlines()[2:] if line.strip()]
+    cjk = [r for r in rows if "CJK" in r[0] and ("SC" in r[0] or "CJKsc" in r[0])]
+    assert cjk, out
+    # columns from the right: emb sub uni object ID
+    assert all(r[-5] == "yes" for r in cjk), out
+    assert not [r for r in rows if "CJK" in r[0] and not ("SC" in r[0] or "CJKsc" in r[0])], out  # no JP/TC/HK faces
