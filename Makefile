@@ -28,6 +28,8 @@ format: setup
 
 bench: setup
 	$(RUN) python bench/evaluate_scale.py
+	$(RUN) python bench/documents.py
+	$(RUN) python bench/fleet_throughput.py
 
 up: setup
 	$(RUN) opseval up

@@ -63,6 +63,15 @@ class BudgetLine(Frozen):
     spent: Num | None = None
 
 
+class MonthlyDeliverables(Frozen):
+    """Deliverables that fell due in one month (by due date), across the project's contracts."""
+
+    month: str = Field(pattern=r"^\d{4}-\d{2}$")
+    due: int
+    delivered: int
+    late: int
+
+
 class EvaluationResult(Frozen):
     project: str
     name: str
@@ -75,6 +84,7 @@ class EvaluationResult(Frozen):
     warnings: tuple[str, ...] = ()
     evidence_stats: EvidenceStats = EvidenceStats()
     budget: tuple[BudgetLine, ...] = ()
+    monthly: tuple[MonthlyDeliverables, ...] = ()
 
 
 def bears_on(leaf: Indicator, finding: Finding) -> bool:

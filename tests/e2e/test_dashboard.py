@@ -67,3 +67,11 @@ def test_the_dashboard_shows_total_grade_findings_and_evidence(fleet: Fleet) -> 
     for event_id in finding.evidence[:3]:
         assert f'data-id="{event_id}"' in dom  # the evidence events behind the finding are listed
     assert "2022年东莞市一体化政务服务平台运维与运营服务项目" in dom
+    assert 'data-month="2022-12"' in dom and "11 / 12" in dom  # the monthly view: delivered / due
+    assert "?format=pdf" in dom and "?format=docx" in dom and "?format=xlsx" in dom
+
+    report = fleet.url("reporting") + f"/v1/projects/{project}/report"
+    for fmt, magic in (("docx", b"PK"), ("xlsx", b"PK"), ("pdf", b"%PDF")):
+        response = fleet.http.get(report, params={"format": fmt})
+        assert response.status_code == 200 and response.content.startswith(magic), fmt
+        assert "attachment" in response.headers["content-disposition"]

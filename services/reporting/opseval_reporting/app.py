@@ -20,14 +20,33 @@ from opseval_shared.messaging import FindingsChanged, ScoreChanged
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import ScoredIndicator
 
-from .content import build_report
-from .output import findings_document, scores_document
+from .output import render_files
 from .pipeline import evaluate_ledger
-from .render import to_html, to_markdown
 from .settings import ReportingSettings
 
 PAGE = 1000
 DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
+DOCUMENT_FILES = {
+    "html": "report.html",
+    "md": "report.md",
+    "scores": "scores.json",
+    "findings": "findings.json",
+    "docx": "report.docx",
+    "xlsx": "scores.xlsx",
+    "pdf": "report.pdf",
+    "selfeval.xlsx": "selfeval.xlsx",
+    "selfeval.docx": "selfeval.docx",
+}
+DocumentFormat = Literal["html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"]
+OFFICE_FORMATS = {"docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"}
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "json": "application/json",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
 
 
 def _json(data: Any) -> Response:
@@ -177,9 +196,13 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     async def report(
         project: str,
         as_of: date | None = None,
-        format: Literal["md", "html", "scores", "findings"] = "html",
+        format: Literal[
+            "html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"
+        ] = "html",
     ) -> Response:
-        """The evaluation documents as of a date (default: today, or the end of the period)."""
+        """The evaluation documents as of a date (default: today, or the end of the period):
+        html, md, scores and findings (JSON), docx (the report), xlsx (the score table), pdf, and for
+        a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
         d = await definition(project)
         rows = []
         seq = 0
@@ -187,21 +210,25 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             rows.extend(batch)
             seq = batch[-1].seq
 
-        def compute() -> Any:
+        def compute() -> dict[str, list[bytes]]:
             ledger = Ledger(d, as_of or min(today_in_china(), d.project.evaluation.default_as_of))
             for row in rows:
                 ledger.add(parse_evidence_json(row.body))
-            return evaluate_ledger(ledger)
+            result = evaluate_ledger(ledger)
+            return render_files(result, d, documents=format in OFFICE_FORMATS)
 
-        result = await asyncio.to_thread(compute)
-        if format == "scores":
-            return _json(scores_document(result))
-        if format == "findings":
-            return _json(findings_document(result))
-        content = build_report(result, d)
-        if format == "md":
-            return Response(to_markdown(content), media_type="text/markdown; charset=utf-8")
-        return Response(to_html(content), media_type="text/html; charset=utf-8")
+        files = await asyncio.to_thread(compute)
+        name = DOCUMENT_FILES[format]
+        if name not in files:
+            raise HTTPException(
+                404, f"no {format} document for project {project!r} (not a self-evaluation, or PDF unavailable)"
+            )
+        headers = (
+            {}
+            if name.endswith((".html", ".json"))
+            else {"content-disposition": f'attachment; filename="{project}-{name}"'}
+        )
+        return Response(b"".join(files[name]), media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:

@@ -3,6 +3,7 @@ the fleet's services call this same code."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from decimal import Decimal
 
 from opseval_rules.engine import RulesEngine
@@ -10,7 +11,7 @@ from opseval_rules.findings import find
 from opseval_scoring.scoring import score_tree
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
-from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, attach_findings
+from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, MonthlyDeliverables, attach_findings
 
 
 def evaluate_ledger(ledger: Ledger, engine: RulesEngine | None = None) -> EvaluationResult:
@@ -35,7 +36,24 @@ def evaluate_ledger(ledger: Ledger, engine: RulesEngine | None = None) -> Evalua
             by_kind=dict(sorted(ledger.by_kind.items())),
         ),
         budget=budget_lines(ledger),
+        monthly=monthly_deliverables(ctx),
     )
+
+
+def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:
+    """Deliverables due vs delivered (and delivered late) per month of their due date."""
+    months: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
+    for contract in ctx.ledger.definition.contracts.contracts:
+        for term in contract.deliverables:
+            status = ctx.deliverable(contract, term.id)
+            late_periods = {item.period.start for _, item, _ in status.late}
+            for item in status.due_items:
+                row = months[item.due.strftime("%Y-%m")]
+                delivered = min(sum(s.quantity for s in status.matched.get(item.period.start, [])), item.required)
+                row[0] += item.required
+                row[1] += delivered
+                row[2] += item.period.start in late_periods
+    return tuple(MonthlyDeliverables(month=m, due=v[0], delivered=v[1], late=v[2]) for m, v in sorted(months.items()))
 
 
 def budget_lines(ledger: Ledger) -> tuple[BudgetLine, ...]:
