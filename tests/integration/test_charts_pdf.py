@@ -25,6 +25,7 @@ from opseval.embedded import evaluate_bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 DONGGUAN = ROOT / "examples" / "dongguan-2022"
+GUANGZHOU = ROOT / "examples" / "guangzhou-2023"
 
 
 def _has_matplotlib_font(name: str) -> bool:
@@ -85,6 +86,38 @@ def test_chart_renders_without_missing_glyphs_and_reproducibly(
 
 
 @needs_cjk_font
+@pytest.mark.parametrize("bundle", [DONGGUAN, GUANGZHOU])
+@pytest.mark.parametrize("fmt", ["svg", "png"])
+def test_monthly_view_renders_without_missing_glyphs_and_reproducibly(bundle: Path, fmt: str) -> None:
+    result, _ = evaluate_bundle(bundle)
+    assert result.monthly  # Guangzhou's series is a whole year, with late deliveries
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        first = charts.monthly_view(result, fmt)
+        second = charts.monthly_view(result, fmt)
+    assert first is not None
+    assert first == second
+    assert first.startswith(b"<?xml" if fmt == "svg" else b"\x89PNG")
+    if fmt == "svg":
+        assert b"<dc:date>" not in first
+
+
+@needs_cjk_font
+def test_monthly_view_is_none_without_a_series_and_follows_the_counts(
+    evaluated: tuple[EvaluationResult, ProjectDefinition],
+) -> None:
+    result, _ = evaluated
+    assert charts.monthly_view(result.model_copy(update={"monthly": ()})) is None
+    assert [caption for _, caption, _ in charts.figures(result.model_copy(update={"monthly": ()}))] == [
+        "图1 二级指标得分率",
+        "图2 一级指标得分率雷达图",
+    ]
+    first = result.monthly[0]
+    changed = result.model_copy(update={"monthly": (first.model_copy(update={"late": 1}), *result.monthly[1:])})
+    assert charts.monthly_view(changed) != charts.monthly_view(result)
+
+
+@needs_cjk_font
 def test_chart_svg_uses_sc_font(evaluated: tuple[EvaluationResult, ProjectDefinition]) -> None:
     """The glyphs come from the SC face (text as paths; the glyph ids name the font)."""
     result, _ = evaluated
@@ -136,7 +169,11 @@ def test_pdf_pages_and_text(pdf: bytes, tmp_path: Path) -> None:
     assert "81.415" in text
     assert "第 1 页 共" in text
     assert f"第 {pages} 页 共 {pages} 页" in text
-    assert "图1 一级指标得分率" in text
+    for caption in ("图1 二级指标得分率", "图2 一级指标得分率雷达图", "图3 各月交付物应交、已交付与逾期"):
+        assert caption in text
+    assert (
+        text.index("三、综合评价情况及评价结论") < text.index("图1 二级指标得分率") < text.index("四、绩效评价指标分析")
+    )
 
 
 @needs_weasyprint

@@ -1,5 +1,6 @@
 """The DOCX 绩效评价报告: rendered with docxtpl from the bundled Word template, from the same content as the
-Markdown/HTML reports, in mainland Chinese glyph forms, byte-for-byte reproducible."""
+Markdown/HTML reports, with the charts (PNG) after 综合评价, in mainland Chinese glyph forms, byte-for-byte
+reproducible."""
 
 from __future__ import annotations
 
@@ -165,6 +166,34 @@ def test_styles_carry_zh_cn_and_an_east_asian_font(document: Document) -> None:
     assert document.styles["Normal"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "宋体"
 
 
+CAPTIONS = ["图1 二级指标得分率", "图2 一级指标得分率雷达图", "图3 各月交付物应交、已交付与逾期"]
+
+
+def test_charts_follow_the_overall_evaluation_with_captions(data: bytes, document: Document) -> None:
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        xml = archive.read("word/document.xml").decode()
+        media = sorted(n for n in archive.namelist() if n.startswith("word/media/"))
+        assert len(media) == 3
+        assert all(archive.read(n).startswith(b"\x89PNG") for n in media)
+    assert xml.count("<w:drawing>") == 3
+    assert xml.count("<pic:pic") == 3
+    assert len(document.inline_shapes) == 3
+    widths = sorted(round(shape.width.cm) for shape in document.inline_shapes)
+    assert widths == [10, 15, 15]
+
+    paragraphs = document.paragraphs
+    captions = [(i, p.text) for i, p in enumerate(paragraphs) if _style(p) == "Caption"]
+    assert [text for _, text in captions] == CAPTIONS
+    for i, _ in captions:  # each caption sits right under its picture
+        assert paragraphs[i - 1]._p.xpath(".//pic:pic"), paragraphs[i - 1].text
+    headings = [p.text for p in paragraphs if _style(p).startswith("Heading")]
+    overall = next(i for i, p in enumerate(paragraphs) if p.text == "三、综合评价情况及评价结论")
+    after = paragraphs[overall + 1 :]
+    next_heading = next(i for i, p in enumerate(after) if _style(p).startswith("Heading"))
+    assert [p.text for p in after[:next_heading] if _style(p) == "Caption"] == CAPTIONS
+    assert headings[headings.index("三、综合评价情况及评价结论") + 1] == after[next_heading].text
+
+
 def test_same_result_gives_the_same_bytes(data: bytes, evaluated: tuple[EvaluationResult, ProjectDefinition]) -> None:
     result, _ = evaluated
     assert report_docx(*evaluated) == data
@@ -192,3 +221,10 @@ def test_a_restyled_template_is_used(
     document = docx.Document(io.BytesIO(out))
     assert document.styles["Heading 1"].element.rPr.find(qn("w:rFonts")).get(qn("w:eastAsia")) == "仿宋"
     assert _text(document) == _text(docx.Document(io.BytesIO(data)))
+
+
+def test_no_monthly_series_leaves_out_the_monthly_chart(evaluated: tuple[EvaluationResult, ProjectDefinition]) -> None:
+    result, definition = evaluated
+    document = docx.Document(io.BytesIO(report_docx(result.model_copy(update={"monthly": ()}), definition)))
+    assert len(document.inline_shapes) == 2
+    assert [p.text for p in document.paragraphs if _style(p) == "Caption"] == CAPTIONS[:2]

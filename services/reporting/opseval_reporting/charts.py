@@ -1,4 +1,5 @@
-"""Charts of the scored indicator tree, as SVG bytes: pure functions of the evaluation result.
+"""Charts of the scored indicator tree and the monthly deliverables, as SVG or PNG bytes: pure functions
+of the evaluation result.
 
 Rendered on a private ``Figure`` (no pyplot, no global backend switch: ``savefig`` picks the SVG or
 Agg canvas by format), in
@@ -16,7 +17,8 @@ from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
-from opseval_shared.results import EvaluationResult, ScoredIndicator
+from matplotlib.ticker import MaxNLocator
+from opseval_shared.results import EvaluationResult, MonthlyDeliverables, ScoredIndicator
 
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Noto Serif CJK SC", "Microsoft YaHei", "DejaVu Sans"]
 RC: dict[str, Any] = {
@@ -31,6 +33,8 @@ METADATA = {"Date": None, "Creator": "opseval"}
 Chart = Callable[[EvaluationResult, str], bytes]  # (result, "svg" | "png") -> bytes
 BAR = "#4c72b0"
 LOW = "#c44e52"  # 得分率 below 80%
+DUE = "#a6bddb"  # 应交
+LATE = "#dd8452"  # 逾期
 
 
 @contextmanager
@@ -115,3 +119,73 @@ def level1_radar(result: EvaluationResult, fmt: str = "svg") -> bytes:
     with _style():
         fig = _level1_radar_figure(result)
         return _svg(fig) if fmt == "svg" else _png(fig)
+
+
+def _monthly_view_figure(months: tuple[MonthlyDeliverables, ...]) -> Figure:
+    n = len(months)
+    fig = Figure(figsize=(max(6.0, 0.6 * n + 2.0), 3.8), layout="constrained")
+    ax = fig.add_subplot()
+    xs = list(range(n))
+    width = 0.38
+    due = [m.due for m in months]
+    delivered = [m.delivered for m in months]
+    late = [m.late for m in months]
+    # ``delivered`` counts every deliverable delivered for the month (late ones too, up to what was due);
+    # ``late`` how many of them came late, drawn as a line so on-time = delivered - late stays readable.
+    ax.bar([x - width / 2 for x in xs], due, width, color=DUE, label="应交")
+    ax.bar([x + width / 2 for x in xs], delivered, width, color=BAR, label="已交付（含逾期）")
+    ax.plot(xs, late, color=LATE, marker="o", markersize=4, linewidth=1.5, label="其中逾期")
+    top = max([*due, *delivered, *late, 1])
+    for x, d, v in zip(xs, due, delivered, strict=True):
+        ax.text(x - width / 2, d + top * 0.01, str(d), ha="center", va="bottom", fontsize=7)
+        ax.text(x + width / 2, v + top * 0.01, str(v), ha="center", va="bottom", fontsize=7)
+    for x, count in zip(xs, late, strict=True):
+        if count:
+            ax.annotate(
+                f"逾期{count}",
+                (x, count),
+                textcoords="offset points",
+                xytext=(0, 6),
+                ha="center",
+                fontsize=7,
+                color=LATE,
+            )
+    labels = [f"{m.month[:4]}年{int(m.month[5:])}月" for m in months]
+    ax.set_xticks(xs, labels, rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center")
+    ax.set_xlim(-0.6, n - 0.4)
+    ax.set_ylim(0, top * 1.25)
+    ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+    ax.set_ylabel("交付物数量")
+    ax.set_title("各月交付物应交、已交付与逾期")
+    handles, names = ax.get_legend_handles_labels()
+    order = [names.index(name) for name in ("应交", "已交付（含逾期）", "其中逾期")]
+    ax.legend(
+        [handles[i] for i in order], [names[i] for i in order], loc="upper left", fontsize=8, frameon=False, ncols=3
+    )
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def monthly_view(result: EvaluationResult, fmt: str = "svg") -> bytes | None:
+    """Grouped bars of the deliverables due (应交) and delivered (已交付, late ones included) per month of
+    their due date, with how many came late (其中逾期) as a line and annotated; ``None`` when the result has
+    no monthly series."""
+    if not result.monthly:
+        return None
+    with _style():
+        fig = _monthly_view_figure(result.monthly)
+        return _svg(fig) if fmt == "svg" else _png(fig)
+
+
+def figures(result: EvaluationResult, fmt: str = "svg") -> list[tuple[str, str, bytes]]:
+    """The report's figures in order, as ``(kind, caption, bytes)``; kind is ``"bar"`` or ``"radar"``
+    (how wide to show it). The monthly chart is left out when there is no monthly series."""
+    out = [
+        ("bar", "图1 二级指标得分率", rate_by_level2(result, fmt)),
+        ("radar", "图2 一级指标得分率雷达图", level1_radar(result, fmt)),
+    ]
+    monthly = monthly_view(result, fmt)
+    if monthly is not None:
+        out.append(("bar", "图3 各月交付物应交、已交付与逾期", monthly))
+    return out

@@ -4,10 +4,12 @@ The content comes from :func:`content.build_report` unchanged; the template (``t
 built by ``templates/build_report_template.py``) holds the title placeholders, all styles (标题 1–3,
 正文, 列表项目符号, 表格文字, the 报告表格 table style) and a Jinja loop over the sections and their
 blocks. Tables are docxtpl subdocuments built with python-docx in the template's 报告表格 style, with the
-leading columns of hierarchical tables merged vertically as in the field's score tables.
+leading columns of hierarchical tables merged vertically as in the field's score tables. The charts
+(:func:`charts.figures`, as PNG) follow the section 综合评价情况及评价结论 as in the PDF, each an inline
+image in the 图片 style with its caption (图1–图3) in 题注.
 
 Same result and template → same bytes: core properties are pinned to the evaluation's 基准日 and the
-zip is rewritten with fixed entry timestamps.
+zip is rewritten with fixed entry timestamps (the chart PNGs are themselves reproducible).
 """
 
 from __future__ import annotations
@@ -20,18 +22,22 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
+from docx.shared import Cm
 from docx.table import Table as DocxTable
 from docx.table import _Cell
-from docxtpl import DocxTemplate  # type: ignore[import-untyped]
+from docxtpl import DocxTemplate, InlineImage  # type: ignore[import-untyped]
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
+from . import charts
 from .content import Report, Table, build_report
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
 TABLE_STYLE = "Report Table"
 TABLE_TEXT = "Table Text"
 TOTAL_LABEL = "合计"
+CHARTS_AFTER = "三、"  # as in the PDF: the charts follow 综合评价情况及评价结论 (else the first section)
+FIGURE_WIDTH = {"bar": Cm(15), "radar": Cm(10)}
 
 
 def _merged_above(table: Table, index: int, col: int) -> bool:
@@ -113,9 +119,17 @@ def _table_subdoc(tpl: DocxTemplate, content: Table) -> Any:
     return subdoc
 
 
-def _context(tpl: DocxTemplate, report: Report) -> dict[str, Any]:
+def _figures(tpl: DocxTemplate, result: EvaluationResult) -> list[dict[str, Any]]:
+    return [
+        {"image": InlineImage(tpl, io.BytesIO(png), width=FIGURE_WIDTH[kind]), "caption": caption}
+        for kind, caption, png in charts.figures(result, "png")
+    ]
+
+
+def _context(tpl: DocxTemplate, report: Report, result: EvaluationResult) -> dict[str, Any]:
+    anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     sections = []
-    for section in report.sections:
+    for i, section in enumerate(report.sections):
         blocks: list[dict[str, Any]] = []
         for block in section.blocks:
             if isinstance(block, Table):
@@ -124,7 +138,8 @@ def _context(tpl: DocxTemplate, report: Report) -> dict[str, Any]:
                 blocks.append({"kind": "list", "entries": block})
             else:
                 blocks.append({"kind": "paragraph", "text": block})
-        sections.append({"title": section.title, "level": section.level, "blocks": blocks})
+        figures = _figures(tpl, result) if i == anchor else []
+        sections.append({"title": section.title, "level": section.level, "blocks": blocks, "figures": figures})
     return {"title": report.title, "subtitle": report.subtitle, "sections": sections}
 
 
@@ -143,7 +158,7 @@ def report_docx(result: EvaluationResult, definition: ProjectDefinition, templat
     """The 绩效评价报告 of ``result`` as DOCX bytes, laid out by ``template`` (default: the bundled one)."""
     report = build_report(result, definition)
     tpl = DocxTemplate(str(template or TEMPLATE))
-    tpl.render(_context(tpl, report), autoescape=True)
+    tpl.render(_context(tpl, report, result), autoescape=True)
 
     stamp = datetime(result.as_of.year, result.as_of.month, result.as_of.day)
     props = tpl.docx.core_properties

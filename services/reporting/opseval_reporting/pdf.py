@@ -68,13 +68,9 @@ def _as_datetime(day: date) -> str:
 
 
 def print_html(report: Report, result: EvaluationResult) -> str:
-    """The report as one HTML page for print: the ``render`` sections, the charts, print CSS."""
-    figures = "\n".join(
-        [
-            _figure(charts.level1_radar(result), "图1 一级指标得分率", "radar"),
-            _figure(charts.rate_by_level2(result), "图2 二级指标得分率", "bar"),
-        ]
-    )
+    """The report as one HTML page for print: the ``render`` sections, the charts (图1–图3, the monthly
+    deliverables chart only when there is a monthly series), print CSS."""
+    figures = "\n".join(_figure(svg, caption, kind) for kind, caption, svg in charts.figures(result))
     anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     parts = []
     for i, section in enumerate(report.sections):

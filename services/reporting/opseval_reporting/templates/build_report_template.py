@@ -2,8 +2,8 @@
 
 Run ``uv run --frozen python services/reporting/opseval_reporting/templates/build_report_template.py`` to
 regenerate it. The template is meant to be restyled in Word afterwards: everything visual lives in its
-styles (标题/副标题, 标题 1–3, 正文, 列表项目符号, 表格文字 and the 报告表格 table style); the body only
-holds the Jinja (docxtpl) loop over the report content's sections and blocks.
+styles (标题/副标题, 标题 1–3, 正文, 列表项目符号, 表格文字, 图片, 题注 and the 报告表格 table style); the
+body only holds the Jinja (docxtpl) loop over the report content's sections, their blocks and figures.
 
 Chinese must come out in mainland (SC) glyph forms, so the document defaults and every style used carry
 ``w:lang w:eastAsia="zh-CN"`` and an explicit East-Asian font (宋体 for text, 黑体 for headings).
@@ -34,6 +34,8 @@ HEADING_FONT = "黑体"  # SimHei; falls back to Noto Sans CJK SC
 LATIN_FONT = "Times New Roman"
 TABLE_STYLE = "Report Table"  # shown in Word as “报告表格”
 TABLE_TEXT = "Table Text"  # paragraph style of table cells
+FIGURE = "Figure"  # paragraph style holding a chart (centred, no indent)
+CAPTION = "Caption"  # built-in 题注, under each chart
 FIXED_TIME = datetime(2020, 1, 1)
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
@@ -60,6 +62,10 @@ BODY: list[tuple[str, str | None]] = [
     ("{%p else %}", None),
     ("{{p block.table }}", None),
     ("{%p endif %}", None),
+    ("{%p endfor %}", None),
+    ("{%p for figure in section.figures %}", None),
+    ("{{ figure.image }}", FIGURE),
+    ("{{ figure.caption }}", CAPTION),
     ("{%p endfor %}", None),
     ("{%p endfor %}", None),
 ]
@@ -222,6 +228,35 @@ def _paragraph_styles(document: DocxDocument) -> None:
     if ind is not None:
         ind.set(qn("w:firstLineChars"), "0")
         ind.set(qn("w:firstLine"), "0")
+
+    for name in (FIGURE, CAPTION):  # Caption is Word's built-in 题注
+        if name not in [s.name for s in styles]:
+            style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+            if name == FIGURE:
+                alias = OxmlElement("w:aliases")
+                alias.set(qn("w:val"), "图片")
+                style.element.name.addnext(alias)
+        else:
+            style = styles[name]
+        style.base_style = normal
+        style.quick_style = True
+        set_cjk(_style_rpr(style), HEADING_FONT if name == CAPTION else BODY_FONT)
+        style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+        style.paragraph_format.first_line_indent = Pt(0)
+        style.paragraph_format.line_spacing = 1.0
+        ind = style.element.get_or_add_pPr().find(qn("w:ind"))
+        if ind is not None:
+            ind.set(qn("w:firstLineChars"), "0")
+            ind.set(qn("w:firstLine"), "0")
+        if name == FIGURE:
+            style.paragraph_format.space_before = Pt(6)
+            style.paragraph_format.keep_with_next = True  # the chart stays with its caption
+        else:
+            style.font.size = Pt(10.5)  # 五号
+            style.font.bold = False
+            style.font.italic = False
+            _no_theme_color(style)
+            style.paragraph_format.space_after = Pt(6)
 
 
 def _table_style(document: DocxDocument) -> None:
