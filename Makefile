@@ -5,6 +5,7 @@ RUN := $(UV) run --frozen
 .PHONY: setup demo test test-fast lint format bench up examples clean
 
 setup:
+	@scripts/install-system-deps
 	@command -v $(UV) >/dev/null 2>&1 || python3 -m pip install --quiet uv
 	$(UV) sync --frozen
 
