@@ -75,3 +75,44 @@ def test_the_dashboard_shows_total_grade_findings_and_evidence(fleet: Fleet) -> 
         response = fleet.http.get(report, params={"format": fmt})
         assert response.status_code == 200 and response.content.startswith(magic), fmt
         assert "attachment" in response.headers["content-disposition"]
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_an_evaluator_clicks_from_the_score_tree_to_a_findings_evidence(fleet: Fleet) -> None:
+    """Driven by Playwright in Debian's Chromium: click a leaf, then a finding, and read the page."""
+    from playwright.sync_api import sync_playwright
+
+    project = fleet.register(DONGGUAN)
+    events = bundle_events(DONGGUAN)
+    for start in range(0, len(events), 1000):
+        fleet.push(events[start : start + 1000])
+    fleet.wait_scored(project, len(events))
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=CHROMIUM,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-quic",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+            ],
+        )
+        try:
+            page = browser.new_page()
+            page.goto(f"{fleet.url('reporting')}/dashboard")
+            page.wait_for_selector("#total")
+            assert page.inner_text("#total") == "81.415"
+            assert page.inner_text("#grade") == "良"
+            page.click('.row.leaf[data-id="ops_onsite"]')
+            page.wait_for_selector("#detail .finding")
+            assert "运维服务驻场服务完成率" in page.inner_text("#detail")
+            finding = page.locator("#detail .finding").filter(has_text="技术支持专家").first
+            finding.click()
+            page.wait_for_selector("#evidence .evidence")
+            evidence = page.inner_text("#evidence")
+            assert "佐证材料" in evidence and "roster_entry" in evidence
+        finally:
+            browser.close()
