@@ -570,7 +570,7 @@ class MetricContext:
         if name == "obligations.completion":
             obs = [o for c in self.contracts(ref.contract) for o in self.obligations(c)]
             met_obs = [o for o in obs if o.met]
-            detail = "；".join(f"{o.name}{'✓' if o.met else '✗'}（{o.detail}）" for o in obs)
+            detail = "；".join(f"{o.name}（{'已完成' if o.met else '未完成'}：{o.detail}）" for o in obs)
             return rate_measurement(
                 len(met_obs),
                 len(obs),
@@ -639,7 +639,7 @@ class MetricContext:
             contract = self.contract(ref.contract)
             checks = self.staff_checks(contract)
             met = [chk for chk in checks if chk.met]
-            detail = "；".join(f"{c.name}{'✓' if c.met else '✗'}（{c.detail}）" for c in checks)
+            detail = "；".join(f"{c.name}（{'满足' if c.met else '不满足'}：{c.detail}）" for c in checks)
             return rate_measurement(
                 len(met),
                 len(checks),

@@ -188,3 +188,6 @@ def test_pdf_embeds_cjk_sc_fonts(pdf: bytes, tmp_path: Path) -> None:
     # columns from the right: emb sub uni object ID
     assert all(r[-5] == "yes" for r in cjk), out
     assert not [r for r in rows if "CJK" in r[0] and not ("SC" in r[0] or "CJKsc" in r[0])], out  # no JP/TC/HK faces
+    # Every glyph came from an SC face: a character the CJK fonts lack would pull in a fallback
+    # font (or draw a missing-glyph box where there is none).
+    assert len(cjk) == len(rows), out
