@@ -11,10 +11,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from .content import build_report
-from .docx import report_docx
 from .render import to_html, to_markdown
-from .selfeval_docx import selfeval_docx
-from .xlsx import scores_xlsx, selfeval_xlsx
 
 log = logging.getLogger(__name__)
 _MARK = "@@evidence@@"  # '@' cannot occur in an event id
@@ -99,6 +96,12 @@ def render_files(
     }
     if not documents:
         return files
+    # Imported here: the office libraries (python-docx, docxtpl, XlsxWriter, matplotlib) take
+    # about a second to import, which a core-only evaluation should not pay.
+    from .docx import report_docx
+    from .selfeval_docx import selfeval_docx
+    from .xlsx import scores_xlsx, selfeval_xlsx
+
     files["report.docx"] = [report_docx(result, definition)]
     files["scores.xlsx"] = [scores_xlsx(result, definition)]
     try:
