@@ -566,8 +566,9 @@ def test_deduction_explanation_keeps_the_per_occurrence_digits() -> None:
     assert "6 − 3 × 0.025 = 5.925" in nodes["exact"].explanation
 
 
-def test_deduction_cap_limits_the_total_deduction() -> None:
-    d = make_definition(
+def capped_deduction() -> ProjectDefinition:
+    """5 points, 2 off per SLA breach, at most 3 off in all."""
+    return make_definition(
         [
             leaf(
                 "capped",
@@ -582,6 +583,10 @@ def test_deduction_cap_limits_the_total_deduction() -> None:
         ],
         contracts=[make_contract(slas=SLAS)],
     )
+
+
+def test_deduction_cap_limits_the_total_deduction() -> None:
+    d = capped_deduction()
     used, unused = incident_events()
     nodes, _, _ = score(d, used + unused)
     assert_exact(nodes["capped"].score, "2")  # 5 − min(4 × 2, 3)
@@ -589,23 +594,10 @@ def test_deduction_cap_limits_the_total_deduction() -> None:
 
 
 def test_deduction_cap_is_explained() -> None:
-    d = make_definition(
-        [
-            leaf(
-                "capped",
-                "5",
-                {
-                    "type": "deduction",
-                    "metric": {"name": "incidents.sla_breaches"},
-                    "per_occurrence": "2",
-                    "cap": "3",
-                },
-            )
-        ],
-        contracts=[make_contract(slas=SLAS)],
-    )
+    d = capped_deduction()
     used, _ = incident_events()
     nodes, _, _ = score(d, used)
+    assert "5 − 4 × 2，封顶扣 3 = 2" in nodes["capped"].explanation
     assert "5 − 4 × 2 = 2" not in nodes["capped"].explanation
 
 

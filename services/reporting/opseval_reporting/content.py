@@ -7,7 +7,6 @@ out. The outline is the official one (财预〔2020〕10号 report outline, as s
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -228,9 +227,6 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     )
     problems = Section("（二）存在的问题及原因分析", 2)
     if result.findings:
-        grouped: dict[str, list[Finding]] = defaultdict(list)
-        for f in result.findings:
-            grouped[SEVERITY_LABEL[f.severity]].append(f)
         items = []
         for f in result.findings:
             cite = f"（佐证：{_cite(f.evidence)}）" if f.evidence else ""

@@ -24,9 +24,6 @@ from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
-from docx.oxml import OxmlElement
-from docx.oxml.ns import qn
-from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Cm, Pt
 from docx.table import Table
 from opseval_shared.metrics import fmt, pct
@@ -35,9 +32,9 @@ from opseval_shared.results import BudgetLine, EvaluationResult
 
 from .content import _leaves, _rows
 from .docx import _fixed_zip
+from .wordstyle import child, set_cjk
 from .xlsx import FONT, SATISFIED, _budget_leaf, _spans, _total_weight
 
-LATIN_FONT = "Times New Roman"
 DASH = "—"
 COLUMNS = 8  # as the workbook's columns A..H
 # Column widths (cm) on landscape A4 (29.7 cm less 2 × 1.5 cm margins = 26.7 cm).
@@ -171,86 +168,14 @@ def selfeval_form(result: EvaluationResult, definition: ProjectDefinition) -> Se
 
 # -- East-Asian fonts -----------------------------------------------------------------------
 
-# rPr children that follow rFonts / lang in schema order (CT_RPr sequence), for inserting in place.
-_AFTER_RFONTS = (
-    "w:b",
-    "w:bCs",
-    "w:i",
-    "w:iCs",
-    "w:caps",
-    "w:smallCaps",
-    "w:strike",
-    "w:dstrike",
-    "w:outline",
-    "w:shadow",
-    "w:emboss",
-    "w:imprint",
-    "w:noProof",
-    "w:snapToGrid",
-    "w:vanish",
-    "w:webHidden",
-    "w:color",
-    "w:spacing",
-    "w:w",
-    "w:kern",
-    "w:position",
-    "w:sz",
-    "w:szCs",
-    "w:highlight",
-    "w:u",
-    "w:effect",
-    "w:bdr",
-    "w:shd",
-    "w:fitText",
-    "w:vertAlign",
-    "w:rtl",
-    "w:cs",
-    "w:em",
-    "w:lang",
-    "w:eastAsianLayout",
-    "w:specVanish",
-    "w:oMath",
-)
-_AFTER_LANG = _AFTER_RFONTS[_AFTER_RFONTS.index("w:lang") + 1 :]
-
-
-def _child(parent: BaseOxmlElement, tag: str, before: tuple[str, ...] = ()) -> BaseOxmlElement:
-    """The ``tag`` child of ``parent``, created (ahead of the first of ``before`` present) when missing."""
-    found = parent.find(qn(tag))
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    new: BaseOxmlElement = OxmlElement(tag)
-    for name in before:
-        anchor = parent.find(qn(name))
-        if anchor is not None:
-            anchor.addprevious(new)
-            return new
-    parent.append(new)
-    return new
-
-
-def _set_cjk(rpr: BaseOxmlElement) -> None:
-    """Explicit fonts (no theme fonts), 宋体 for East-Asian text, and zh-CN East-Asian language."""
-    fonts = _child(rpr, "w:rFonts", _AFTER_RFONTS)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)
-    for attr in ("w:ascii", "w:hAnsi", "w:cs"):
-        fonts.set(qn(attr), LATIN_FONT)
-    fonts.set(qn("w:eastAsia"), FONT)
-    fonts.set(qn("w:hint"), "eastAsia")
-    lang = _child(rpr, "w:lang", _AFTER_LANG)
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), "zh-CN")
-    lang.set(qn("w:bidi"), "ar-SA")
-
 
 def _setup_fonts(document: DocxDocument) -> None:
     styles_el = document.styles.element
-    defaults = _child(styles_el, "w:docDefaults")
-    _set_cjk(_child(_child(defaults, "w:rPrDefault"), "w:rPr"))
+    defaults = child(styles_el, "w:docDefaults")
+    set_cjk(child(child(defaults, "w:rPrDefault"), "w:rPr"), FONT)
     for name in ("Normal", "Table Grid"):
         style = document.styles[name]
-        _set_cjk(style.element.get_or_add_rPr())
+        set_cjk(style.element.get_or_add_rPr(), FONT)
     normal = document.styles["Normal"]
     normal.font.size = Pt(10.5)  # 五号
     normal.paragraph_format.space_before = Pt(0)

@@ -26,12 +26,12 @@ from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 from docx.shared import Pt, RGBColor
 from docx.styles.style import BaseStyle, CharacterStyle
+from opseval_reporting.wordstyle import after, child, set_cjk
 
 TEMPLATE = Path(__file__).with_name("report.docx")
 
 BODY_FONT = "宋体"  # SimSun; rendered with Noto Serif CJK SC / Source Han Serif SC where SimSun is absent
 HEADING_FONT = "黑体"  # SimHei; falls back to Noto Sans CJK SC
-LATIN_FONT = "Times New Roman"
 TABLE_STYLE = "Report Table"  # shown in Word as “报告表格”
 TABLE_TEXT = "Table Text"  # paragraph style of table cells
 FIGURE = "Figure"  # paragraph style holding a chart (centred, no indent)
@@ -71,94 +71,20 @@ BODY: list[tuple[str, str | None]] = [
 ]
 
 
-def _child(parent: BaseOxmlElement, tag: str, before: tuple[str, ...] = ()) -> BaseOxmlElement:
-    """The ``tag`` child of ``parent``, created (ahead of any of ``before``) when missing."""
-    found = parent.find(qn(tag))
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    new: BaseOxmlElement = OxmlElement(tag)
-    for name in before:
-        anchor = parent.find(qn(name))
-        if anchor is not None:
-            anchor.addprevious(new)
-            return new
-    parent.append(new)
-    return new
-
-
-# rPr children that must follow rFonts / lang in schema order (CT_RPr sequence).
-_AFTER_RFONTS = (
-    "w:b",
-    "w:bCs",
-    "w:i",
-    "w:iCs",
-    "w:caps",
-    "w:smallCaps",
-    "w:strike",
-    "w:dstrike",
-    "w:outline",
-    "w:shadow",
-    "w:emboss",
-    "w:imprint",
-    "w:noProof",
-    "w:snapToGrid",
-    "w:vanish",
-    "w:webHidden",
-    "w:color",
-    "w:spacing",
-    "w:w",
-    "w:kern",
-    "w:position",
-    "w:sz",
-    "w:szCs",
-    "w:highlight",
-    "w:u",
-    "w:effect",
-    "w:bdr",
-    "w:shd",
-    "w:fitText",
-    "w:vertAlign",
-    "w:rtl",
-    "w:cs",
-    "w:em",
-    "w:lang",
-    "w:eastAsianLayout",
-    "w:specVanish",
-    "w:oMath",
-)
-_AFTER_LANG = ("w:eastAsianLayout", "w:specVanish", "w:oMath")
-
-
-def set_cjk(rpr: BaseOxmlElement, east_asia: str, latin: str = LATIN_FONT) -> None:
-    """Explicit fonts (no theme fonts) and zh-CN East-Asian language on a ``w:rPr``."""
-    fonts = _child(rpr, "w:rFonts", _AFTER_RFONTS)
-    for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
-        fonts.attrib.pop(qn(attr), None)
-    fonts.set(qn("w:ascii"), latin)
-    fonts.set(qn("w:hAnsi"), latin)
-    fonts.set(qn("w:cs"), latin)
-    fonts.set(qn("w:eastAsia"), east_asia)
-    fonts.set(qn("w:hint"), "eastAsia")
-    lang = _child(rpr, "w:lang", _AFTER_LANG)
-    lang.set(qn("w:val"), "en-US")
-    lang.set(qn("w:eastAsia"), "zh-CN")
-    lang.set(qn("w:bidi"), "ar-SA")
-
-
 def _style_rpr(style: BaseStyle) -> BaseOxmlElement:
     return style.element.get_or_add_rPr()  # type: ignore[no-any-return]
 
 
 def _doc_defaults(document: DocxDocument) -> None:
     styles_el = document.styles.element
-    defaults = _child(styles_el, "w:docDefaults")
+    defaults = child(styles_el, "w:docDefaults")
     if styles_el.index(defaults) != 0:
         styles_el.remove(defaults)
         styles_el.insert(0, defaults)
-    rpr_default = _child(defaults, "w:rPrDefault")
-    rpr = _child(rpr_default, "w:rPr")
+    rpr_default = child(defaults, "w:rPrDefault")
+    rpr = child(rpr_default, "w:rPr")
     set_cjk(rpr, BODY_FONT)
-    size = _child(rpr, "w:sz", _AFTER_RFONTS[_AFTER_RFONTS.index("w:szCs") :])
+    size = child(rpr, "w:sz", after("w:sz"))
     size.set(qn("w:val"), "24")  # 小四 (12 pt)
 
 
@@ -180,7 +106,7 @@ def _paragraph_styles(document: DocxDocument) -> None:
     fmt.space_before = Pt(0)
     fmt.space_after = Pt(0)
     fmt.alignment = WD_ALIGN_PARAGRAPH.JUSTIFY
-    ind = _child(normal.element.get_or_add_pPr(), "w:ind", ("w:contextualSpacing", "w:mirrorIndents", "w:jc"))
+    ind = child(normal.element.get_or_add_pPr(), "w:ind", ("w:contextualSpacing", "w:mirrorIndents", "w:jc"))
     ind.set(qn("w:firstLineChars"), "200")  # 首行缩进 2 字符
     ind.set(qn("w:firstLine"), "480")
 
