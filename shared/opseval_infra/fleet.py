@@ -12,14 +12,14 @@ from typing import Any
 
 from fastapi import FastAPI
 from faststream.nats import NatsBroker
-from faststream.security import SASLPlaintext
+from faststream.security import BaseSecurity, SASLPlaintext
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence
 
 from .consumer import DeadLetterOffice, EvidenceConsumer
 from .http import health_router
-from .nats import check_server, ensure_streams
+from .nats import check_encrypted, check_server, ensure_streams, tls_context
 from .projects import DirtyProjects, LedgerCache
 from .settings import ServiceSettings
 from .store.base import Store
@@ -29,10 +29,14 @@ log = logging.getLogger(__name__)
 
 
 def make_broker(settings: ServiceSettings) -> NatsBroker:
-    security = None
+    """The service's broker: its NATS user, and TLS (tls_context) for a tls:// URL."""
+    context = tls_context(settings)
+    security: BaseSecurity | None = None
     if settings.nats_user:
         password = settings.nats_password.get_secret_value() if settings.nats_password else ""
-        security = SASLPlaintext(username=settings.nats_user, password=password)
+        security = SASLPlaintext(username=settings.nats_user, password=password, ssl_context=context)
+    elif context is not None:
+        security = BaseSecurity(ssl_context=context)
     return NatsBroker(
         settings.nats_url,
         name=f"opseval-{settings.service_name}",
@@ -107,6 +111,7 @@ def fleet_app(
         if evaluate is not None:
             fleet.dirty = DirtyProjects(settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p))
         await fleet.broker.connect()
+        check_encrypted(fleet.nc, settings)
         log.info("connected to nats-server %s", check_server(fleet.nc))
         await ensure_streams(fleet.js, settings.stream_replicas)
         if on_started is not None:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 from typing import Any
 
 import nats
@@ -27,6 +28,36 @@ class ServerTooOld(RuntimeError):
     pass
 
 
+class NotEncrypted(RuntimeError):
+    pass
+
+
+def tls_context(settings: ServiceSettings) -> ssl.SSLContext | None:
+    """The TLS context of a tls:// URL (None for nats://): the server's certificate verified against
+    the CA file, or the system trust store without one; the client certificate when one is set."""
+    if not settings.nats_tls:
+        return None
+    ca = settings.nats_tls_ca_file
+    context = ssl.create_default_context(ssl.Purpose.SERVER_AUTH, cafile=str(ca) if ca else None)
+    if settings.nats_tls_cert_file is not None and settings.nats_tls_key_file is not None:
+        context.load_cert_chain(settings.nats_tls_cert_file, settings.nats_tls_key_file)
+    return context
+
+
+def check_encrypted(nc: Client, settings: ServiceSettings) -> None:
+    """nats-py takes tls:// as a wish: it speaks TLS only when the server's INFO asks for it, so a
+    server without TLS (or anyone in the middle) gets the connection in clear. For a tls:// URL a
+    connection that is not encrypted stops the service here (the CONNECT has gone out by then: this
+    catches a misconfigured server, it does not keep the password from it)."""
+    if not settings.nats_tls:
+        return
+    writer = getattr(getattr(nc, "_transport", None), "_io_writer", None)  # nats-py has no public accessor
+    if writer is None or writer.get_extra_info("ssl_object") is None:
+        raise NotEncrypted(
+            f"{settings.nats_url}: the connection to nats-server is not encrypted (no TLS on the server?)"
+        )
+
+
 def connect_options(settings: ServiceSettings) -> dict[str, Any]:
     options: dict[str, Any] = {
         "servers": [settings.nats_url],
@@ -38,11 +69,20 @@ def connect_options(settings: ServiceSettings) -> dict[str, Any]:
     if settings.nats_user:
         options["user"] = settings.nats_user
         options["password"] = settings.nats_password.get_secret_value() if settings.nats_password else ""
+    context = tls_context(settings)
+    if context is not None:
+        options["tls"] = context
     return options
 
 
 async def connect(settings: ServiceSettings) -> Client:
-    return await nats.connect(**connect_options(settings))
+    nc = await nats.connect(**connect_options(settings))
+    try:
+        check_encrypted(nc, settings)
+    except NotEncrypted:
+        await nc.close()
+        raise
+    return nc
 
 
 def check_server(nc: Client) -> str:

@@ -1,14 +1,18 @@
 """Configuration of every service: environment variables through pydantic-settings.
 
 Safe local defaults for development; outside development a placeholder secret or a missing NATS
-password stops the service at start-up instead of running exposed.
+password stops the service at start-up instead of running exposed. NATS over TLS is chosen by the
+URL's scheme (tls://); the TLS settings only say whom to trust and which client certificate to show,
+and a contradiction between them (a CA file for a nats:// URL, a certificate without its key, TLS
+required but not asked for) stops the service in every environment.
 """
 
 from __future__ import annotations
 
 from typing import ClassVar, Literal
+from urllib.parse import unquote, urlsplit
 
-from pydantic import SecretStr, model_validator
+from pydantic import FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "password", "dev"}
@@ -25,6 +29,13 @@ class ServiceSettings(BaseSettings):
     nats_url: str = "nats://127.0.0.1:4222"
     nats_user: str | None = None
     nats_password: SecretStr | None = None
+    # TLS to NATS (tls:// URL). Without a CA file the system trust store is used; with one, only that
+    # CA is trusted. A client certificate and its key (both or neither) for servers that verify clients.
+    nats_tls_ca_file: FilePath | None = None
+    nats_tls_cert_file: FilePath | None = None
+    nats_tls_key_file: FilePath | None = None
+    # Refuse to start unless OPSEVAL_NATS_URL is tls://… (set where NATS must never be reached in clear).
+    nats_tls_required: bool = False
     store_url: str = "sqlite:///.opseval/opseval.db"
     http_host: str = "127.0.0.1"
     http_port: int = 8080
@@ -34,6 +45,28 @@ class ServiceSettings(BaseSettings):
     retry_backoff_s: float = 0.5
     debounce_s: float = 0.2
     log_level: str = "INFO"
+
+    @property
+    def nats_tls(self) -> bool:
+        """Whether the service speaks TLS to NATS: the URL's scheme decides."""
+        return self.nats_url.strip().lower().startswith("tls://")
+
+    @model_validator(mode="after")
+    def _tls_settings_agree(self) -> ServiceSettings:
+        tls_url = self.nats_tls
+        if self.nats_tls_required and not tls_url:
+            raise ValueError(f"OPSEVAL_NATS_TLS_REQUIRED is set but OPSEVAL_NATS_URL {self.nats_url!r} is not tls://")
+        if (self.nats_tls_cert_file is None) != (self.nats_tls_key_file is None):
+            raise ValueError(
+                "OPSEVAL_NATS_TLS_CERT_FILE and OPSEVAL_NATS_TLS_KEY_FILE go together: set both or neither"
+            )
+        files = (self.nats_tls_ca_file, self.nats_tls_cert_file, self.nats_tls_key_file)
+        if not tls_url and any(f is not None for f in files):
+            raise ValueError(
+                f"OPSEVAL_NATS_TLS_*_FILE is set but OPSEVAL_NATS_URL {self.nats_url!r} is not tls://"
+                " (TLS is asked for by the URL's scheme)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _no_placeholders_outside_development(self) -> ServiceSettings:
@@ -45,4 +78,7 @@ class ServiceSettings(BaseSettings):
             self.nats_password is None or self.nats_password.get_secret_value().lower() in PLACEHOLDER_SECRETS
         ):
             raise ValueError("OPSEVAL_NATS_PASSWORD is missing or a placeholder outside development")
+        store_password = urlsplit(self.store_url).password
+        if store_password is not None and unquote(store_password).lower() in PLACEHOLDER_SECRETS:
+            raise ValueError("the password in OPSEVAL_STORE_URL is a placeholder: set a real one outside development")
         return self

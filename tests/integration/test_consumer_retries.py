@@ -129,3 +129,79 @@ def test_past_the_delivery_limit_the_message_goes_to_the_dead_letter_subject_wit
     assert letter["error"] == "ConnectionError: store unavailable"
     assert json.loads(letter["payload"])["id"] == "e-1"
     assert [json.loads(dl.body)["id"] for dl in store.letters] == [letter["id"]]
+
+
+async def consume_until(sub: Any, consumer: EvidenceConsumer, done: Any) -> None:
+    deadline = time.monotonic() + 20
+    while not done() and time.monotonic() < deadline:
+        try:
+            msgs = await sub.fetch(10, timeout=0.5)
+        except TimeoutError:
+            continue
+        await consumer.handle(msgs)
+
+
+async def run_with_mismatches(url: str) -> tuple[FlakyStore, list[dict[str, Any]], list[str], Any]:
+    settings = ServiceSettings(nats_url=url)
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await ensure_streams(js, 1)
+    store = FlakyStore(0)
+    persisted: list[str] = []
+
+    def mark(events: list[Evidence]) -> None:
+        persisted.extend(e.id for e in events)
+
+    consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)  # type: ignore[arg-type]
+    sub = await js.pull_subscribe(
+        EVIDENCE_SUBJECTS,
+        durable="test",
+        stream=EVIDENCE_STREAM.name,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
+    )
+
+    async def publish(subject: str, event: dict[str, Any]) -> None:
+        await js.publish(subject, json.dumps(event).encode(), headers={"Nats-Msg-Id": event["id"]})
+
+    # Credentials limited to p1's subjects, writing another project (or kind) into the body.
+    await publish(evidence_subject("p1", "clock_in"), {**EVENT, "id": "into-p2", "project": "p2"})
+    await publish(evidence_subject("p1", "incident"), {**EVENT, "id": "wrong-kind"})
+    await publish(evidence_subject("p1", "clock_in"), {**EVENT, "id": "e-1"})
+    await consume_until(sub, consumer, lambda: "e-1" in persisted and len(store.letters) == 2)
+    # and what comes after is consumed as before
+    await publish(evidence_subject("p1", "clock_in"), {**EVENT, "id": "e-2"})
+    await consume_until(sub, consumer, lambda: "e-2" in persisted)
+    await nc.flush()  # the acks are sent; give the server a moment to apply them
+    info = await js.consumer_info(EVIDENCE_STREAM.name, "test")
+    deadline = time.monotonic() + 5
+    while info.num_ack_pending and time.monotonic() < deadline:
+        await asyncio.sleep(0.05)
+        info = await js.consumer_info(EVIDENCE_STREAM.name, "test")
+    letters: list[dict[str, Any]] = []
+    dlq = await js.pull_subscribe(DEAD_LETTER_SUBJECTS, durable="dlq-reader", stream="OPSEVAL_DLQ")
+    try:
+        for m in await dlq.fetch(10, timeout=1):
+            letters.append(json.loads(m.data))
+    except TimeoutError:
+        pass
+    await nc.close()
+    return store, letters, persisted, info
+
+
+def test_an_event_whose_body_disagrees_with_its_subject_is_dead_lettered_and_the_rest_flows(server: str) -> None:
+    store, letters, persisted, info = asyncio.run(run_with_mismatches(server))
+    assert persisted == ["e-1", "e-2"] and sorted(store.events) == ["e-1", "e-2"]
+    by_id = {json.loads(letter["payload"])["id"]: letter for letter in letters}
+    assert sorted(by_id) == ["into-p2", "wrong-kind"]
+    assert by_id["into-p2"]["subject"] == "opseval.evidence.p1.clock_in"
+    assert by_id["into-p2"]["error"] == (
+        "subject does not match the event: it came on 'opseval.evidence.p1.clock_in', but project 'p2' and"
+        " kind 'clock_in' belong on 'opseval.evidence.p2.clock_in'"
+    )
+    assert by_id["wrong-kind"]["error"].startswith(
+        "subject does not match the event: it came on 'opseval.evidence.p1.incident'"
+    )
+    assert all(letter["deliveries"] == 1 for letter in letters), "refused at once, not retried"
+    assert [json.loads(dl.body)["id"] for dl in store.letters] == [letter["id"] for letter in letters]
+    # nothing left pending or waiting for an ack: the refused messages are terminated, not redelivered
+    assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
