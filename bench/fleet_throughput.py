@@ -56,6 +56,8 @@ import orjson
 from evaluate_scale import ensure_bundle, parse_size
 from nats.aio.msg import Msg
 from nats.js.api import StorageType, StreamConfig
+from opseval_infra.auth import create_key
+from opseval_infra.store.sqlite import SqliteStore
 from opseval_intake.bundle import evidence_files, load_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -206,6 +208,17 @@ class Cluster:
 
     def log(self, name: str) -> Path:
         return self.workdir / f"{name}.log"
+
+    async def admin_headers(self) -> dict[str, str]:
+        """An administrator key issued into the fleet's store (as `opseval keys create` does): every
+        request to intake and reporting carries it."""
+        store = SqliteStore(str(self.store_path))
+        await store.open()
+        try:
+            _, token = await create_key(store, "fleet benchmark", "admin", ["*"])
+        finally:
+            await store.close()
+        return {"authorization": f"Bearer {token}"}
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:
         with self.log(name).open("ab") as log:
@@ -634,7 +647,7 @@ async def post(http: httpx.AsyncClient, url: str, payload: bytes, expect: int) -
             status = response.status_code
             if status == 200:
                 counts = orjson.loads(response.content)
-                if counts["accepted"] + counts["duplicate"] != expect or counts["rejected"]:
+                if counts["accepted"] + counts["duplicate"] != expect or counts["failed"]:
                     raise Failure(f"intake did not accept the batch: { {k: counts[k] for k in list(counts)[:4]} }")
                 return time.perf_counter(), retries
             error = response.text[:300]
@@ -1012,7 +1025,8 @@ async def run(args: argparse.Namespace, cluster: Cluster, results: Results) -> N
     cluster.start_services()
     profiler = results.profiler = Profiler(cluster, Path(args.profile).resolve() if args.profile else None)
     limits = httpx.Limits(max_connections=args.concurrency + 2)
-    async with httpx.AsyncClient(timeout=300, limits=limits) as http:
+    headers = await cluster.admin_headers()
+    async with httpx.AsyncClient(timeout=300, limits=limits, headers=headers) as http:
         await cluster.wait_ready(http)
         nc = await nats.connect(cluster.nats_url)
         try:

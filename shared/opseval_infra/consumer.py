@@ -12,10 +12,10 @@ from faststream.nats import ConsumerConfig, PullSub
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence, parse_evidence_json
-from opseval_shared.messaging import DeadLettered, dead_letter_subject
+from opseval_shared.messaging import DeadLettered, dead_letter_subject, evidence_subject
 from pydantic import TypeAdapter, ValidationError, WithJsonSchema
 
-from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES
+from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES, inlined_schema
 from .settings import ServiceSettings
 from .store.base import DeadLetter, EventConflict, Store, StoredEvent
 
@@ -32,6 +32,19 @@ def validation_reason(exc: ValidationError) -> str:
     err = exc.errors(include_url=False)[0]
     where = ".".join(str(p) for p in err["loc"])
     return f"invalid evidence: {where + ': ' if where else ''}{err['msg']}"
+
+
+def subject_mismatch(subject: str, event: Evidence) -> str | None:
+    """Why an event may not be taken from the subject it came on, or None. NATS permissions limit
+    a client to some projects' subjects; the body must say the same project (and kind), or
+    credentials for one project could write evidence into another."""
+    expected = evidence_subject(event.project, event.kind.value)
+    if subject == expected:
+        return None
+    return (
+        f"subject does not match the event: it came on {subject!r}, but project {event.project!r} and"
+        f" kind {event.kind.value!r} belong on {expected!r}"
+    )
 
 
 class DeadLetterOffice:
@@ -81,9 +94,15 @@ class EvidenceConsumer:
         pending: list[tuple[Msg, Evidence]] = []
         for msg in msgs:
             try:
-                pending.append((msg, parse_evidence_json(msg.data)))
+                event = parse_evidence_json(msg.data)
             except ValidationError as exc:  # a poison message: no retry can fix it
                 await self.dead_letters.send(msg, validation_reason(exc))
+                continue
+            mismatch = subject_mismatch(msg.subject, event)
+            if mismatch is not None:
+                await self.dead_letters.send(msg, mismatch)
+                continue
+            pending.append((msg, event))
         while pending:
             rows = [StoredEvent(e.id, e.project, e.kind.value, e.model_dump_json()) for _, e in pending]
             try:
@@ -120,24 +139,7 @@ class EvidenceConsumer:
 # A batch of evidence as a handler receives it: documented (AsyncAPI) as evidence events, but not
 # validated by the framework — EvidenceConsumer validates each message, so one poison message is
 # dead-lettered instead of failing the whole batch before the handler runs.
-def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with every `$ref` replaced by its definition (no `$defs` left to clash)."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
-EvidenceBatch = Annotated[Any, WithJsonSchema(_inlined(TypeAdapter(list[Evidence]).json_schema()))]
+EvidenceBatch = Annotated[Any, WithJsonSchema(inlined_schema(TypeAdapter(list[Evidence]).json_schema()))]
 
 
 async def undecoded(msg: Any) -> None:

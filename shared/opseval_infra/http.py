@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, FastAPI, Response
+from fastapi.responses import PlainTextResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from pydantic import BaseModel, TypeAdapter
 
 HEALTH_PATH = "/healthz"
 READY_PATH = "/readyz"
@@ -30,7 +33,7 @@ def health_router(checks: dict[str, Check]) -> APIRouter:
         """The process is up."""
         return {"status": "ok"}
 
-    @router.get(READY_PATH)
+    @router.get(READY_PATH, responses={503: {"description": "a dependency does not answer"}})
     async def readyz(response: Response) -> dict[str, object]:
         """Ready only when every dependency (NATS, the store) answers."""
         results: dict[str, bool] = {}
@@ -43,9 +46,77 @@ def health_router(checks: dict[str, Check]) -> APIRouter:
         response.status_code = 200 if ready else 503
         return {"ready": ready, "checks": results}
 
-    @router.get(METRICS_PATH)
+    @router.get(METRICS_PATH, response_class=PlainTextResponse)
     async def metrics() -> Response:
         """Prometheus metrics."""
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+class ErrorBody(BaseModel):
+    """Every 4xx/5xx answer: `detail` says what is wrong — a sentence, or {message, errors: [{field,
+    reason, …}]} naming each bad field, or FastAPI's list for a bad query parameter."""
+
+    detail: str | dict[str, Any] | list[Any]
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": text}
+    for status, text in {
+        401: "no API key, or not a valid one",
+        403: "the key's role or scope does not allow this",
+        404: "not found",
+        409: "conflicts with what was accepted before",
+        413: "too large",
+        415: "not application/json",
+        422: "invalid input; each bad field named",
+        503: "a dependency is unavailable; retry",
+    }.items()
+}
+
+
+def inlined_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every `$ref` replaced by its definition (no `$defs` left to clash), for a
+    non-recursive schema embedded in an AsyncAPI document."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
+class BodySchemas:
+    """JSON request bodies a handler reads and validates itself (to answer each bad field its own
+    way), documented in the app's OpenAPI document all the same: `openapi_extra=bodies(Model)`, then
+    `bodies.install(app)` adds their definitions to the document's components."""
+
+    def __init__(self) -> None:
+        self.components: dict[str, Any] = {}
+
+    def __call__(self, annotation: Any) -> dict[str, Any]:
+        schema = TypeAdapter(annotation).json_schema(ref_template="#/components/schemas/{model}")
+        self.components.update(schema.pop("$defs", {}))
+        return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+    def install(self, app: FastAPI) -> None:
+        generate = app.openapi
+
+        def openapi() -> dict[str, Any]:
+            if app.openapi_schema is None:
+                document = generate()
+                schemas = document.setdefault("components", {}).setdefault("schemas", {})
+                for name, schema in self.components.items():
+                    schemas.setdefault(name, schema)
+                app.openapi_schema = document
+            return app.openapi_schema
+
+        app.openapi = openapi  # type: ignore[method-assign]

@@ -7,6 +7,7 @@ system's credentials) can be limited to some projects' subjects.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -18,6 +19,13 @@ from .project import ProjectDefinition
 from .results import Finding, ScoredIndicator
 
 PREFIX = "opseval"
+
+
+def message_id(event_id: str, body: bytes) -> str:
+    """The `Nats-Msg-Id` of an evidence event: its id and a hash of its canonical JSON, so JetStream
+    drops a replay but lets the same id with other content through, to be refused (dead-lettered)
+    instead of silently taken for a replay."""
+    return f"{event_id}#{hashlib.sha256(body).hexdigest()[:16]}"
 
 
 def evidence_subject(project: str, kind: str) -> str:

@@ -157,6 +157,14 @@ def parser() -> argparse.ArgumentParser:
 
     aa = sub.add_parser("asyncapi", help="regenerate each service's AsyncAPI document (services/*/asyncapi.json)")
     aa.set_defaults(func=cmd_asyncapi)
+
+    from .admin import add_parsers as add_admin_parsers
+
+    add_admin_parsers(sub)  # opseval keys … and opseval audit
+
+    from .natsauth import add_parser as add_nats_user_parser
+
+    add_nats_user_parser(sub)  # opseval nats-user NAME --project P: an upstream system's NATS user
     return p
 
 

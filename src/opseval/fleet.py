@@ -99,6 +99,33 @@ def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None
     return False
 
 
+def local_admin_token(data_dir: Path, store_url: str) -> Path:
+    """The administrator key of a local fleet: issued on the first `opseval up` and kept in
+    `<data>/admin.key` (readable by this user only); issued again if that key was revoked."""
+    import asyncio
+
+    from opseval_infra.auth import authenticate, create_key
+    from opseval_infra.store.factory import open_store
+
+    path = data_dir / "admin.key"
+
+    async def ensure() -> None:
+        store = open_store(store_url)
+        await store.open()
+        try:
+            if path.exists() and await authenticate(store, f"Bearer {path.read_text().strip()}") is not None:
+                return
+            _, token = await create_key(store, "opseval up (local administrator)", "admin", ["*"])
+            path.touch(mode=0o600)
+            path.chmod(0o600)
+            path.write_text(token + "\n")
+        finally:
+            await store.close()
+
+    asyncio.run(ensure())
+    return path
+
+
 def up(data_dir: Path, nats_port: int, base_port: int) -> int:
     """Start nats-server with JetStream in `data_dir`, then the four services; stop all on Ctrl-C."""
     binary = find_nats_server()
@@ -146,6 +173,7 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
             "OPSEVAL_NATS_URL": f"nats://127.0.0.1:{nats_port}",
             "OPSEVAL_STORE_URL": f"sqlite:///{(data_dir / 'opseval.db').resolve()}",
         }
+        token_file = local_admin_token(data_dir, env["OPSEVAL_STORE_URL"])
         for service in SERVICES:
             env_s = {**env, "OPSEVAL_HTTP_PORT": str(ports[service])}
             log = open(data_dir / f"{service}.log", "ab")  # noqa: SIM115
@@ -163,6 +191,8 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
         print(f"  nats-server   nats://127.0.0.1:{nats_port}")
         for service in SERVICES:
             print(f"  {service:<12}  http://127.0.0.1:{ports[service]}  (/docs, /healthz, /readyz, /metrics)")
+        print(f"  administrator key in {token_file} (send it as `Authorization: Bearer <key>`;")
+        print("  `opseval keys create` issues keys for upstream systems and evaluators)")
         print("Ctrl-C stops everything.")
         while all(proc.poll() is None for _, proc in children):
             time.sleep(0.5)

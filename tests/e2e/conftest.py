@@ -4,6 +4,7 @@ restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -18,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+from opseval_infra.auth import create_key
+from opseval_infra.store.sqlite import SqliteStore
 from opseval_intake.bundle import evidence_files, load_definition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -84,13 +87,34 @@ class NatsServer:
         wait_for(lambda: not port_open(self.port), 10, "nats-server to stop")
 
 
+def issue_key(store_file: Path, role: str, projects: list[str], name: str = "e2e") -> str:
+    """A key issued straight into the fleet's store, as `opseval keys create` does."""
+
+    async def issue() -> str:
+        store = SqliteStore(str(store_file))
+        await store.open()
+        try:
+            return (await create_key(store, name, role, projects))[1]
+        finally:
+            await store.close()
+
+    return asyncio.run(issue())
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"authorization": f"Bearer {token}"}
+
+
 class Fleet:
     def __init__(self, nats: NatsServer, workdir: Path) -> None:
         self.nats = nats
         self.workdir = workdir
+        self.store_file = workdir / "store.db"
         self.ports = {name: free_port() for name in SERVICES}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
-        self.http = httpx.Client(timeout=60)
+        # The tests act as the administrator unless they say otherwise (bearer(issue_key(...))).
+        self.admin_token = issue_key(self.store_file, "admin", ["*"], "e2e administrator")
+        self.http = httpx.Client(timeout=60, headers=bearer(self.admin_token))
 
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports[service]}"
@@ -101,7 +125,7 @@ class Fleet:
             "OPSEVAL_ENVIRONMENT": "test",
             "OPSEVAL_SECRET_KEY": "e2e-test-secret-not-a-placeholder",
             "OPSEVAL_NATS_URL": self.nats.url,
-            "OPSEVAL_STORE_URL": f"sqlite:///{self.workdir / 'store.db'}",
+            "OPSEVAL_STORE_URL": f"sqlite:///{self.store_file}",
             "OPSEVAL_HTTP_PORT": str(self.ports[service]),
             "OPSEVAL_DEBOUNCE_S": "0.1",
             "OPSEVAL_RETRY_BACKOFF_S": "0.2",
@@ -181,6 +205,8 @@ class Fleet:
             if response is not None and response.status_code == 200:
                 body: dict[str, int] = response.json()
                 return body
+            if response is not None and 400 <= response.status_code < 500:
+                raise AssertionError(f"push refused: {response.status_code} {response.text[:1000]}")
             if time.monotonic() > deadline:
                 raise AssertionError(f"push kept failing: {response and response.text[:500]}")
             time.sleep(0.5)

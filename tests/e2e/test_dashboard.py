@@ -12,7 +12,7 @@ import pytest
 
 from opseval.embedded import evaluate_bundle
 
-from .conftest import Fleet, bundle_events
+from .conftest import Fleet, bundle_events, issue_key
 
 pytestmark = pytest.mark.slow
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
@@ -59,7 +59,11 @@ def test_the_dashboard_shows_total_grade_findings_and_evidence(fleet: Fleet) -> 
         f for f in expected.findings if f.id in (leaf.findings or ()) and f.rule == "staff.required_role_absent"
     )
 
-    dom = rendered(f"{fleet.url('reporting')}/dashboard?project={project}&leaf=ops_onsite&finding={finding.id}")
+    page = f"{fleet.url('reporting')}/dashboard?project={project}&leaf=ops_onsite&finding={finding.id}"
+    keyless = rendered(page)
+    assert '<form id="login">' in keyless and 'id="total"' not in keyless  # no key: asked for one, nothing shown
+    evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
+    dom = rendered(f"{page}#key={evaluator}")
     assert '<span class="total" id="total">81.415</span>' in dom
     assert '<span class="grade" id="grade">良</span>' in dom
     assert "运维服务驻场服务完成率" in dom and "2.14 / 3" in dom
@@ -87,6 +91,7 @@ def test_an_evaluator_clicks_from_the_score_tree_to_a_findings_evidence(fleet: F
     for start in range(0, len(events), 1000):
         fleet.push(events[start : start + 1000])
     fleet.wait_scored(project, len(events))
+    evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(
@@ -103,6 +108,9 @@ def test_an_evaluator_clicks_from_the_score_tree_to_a_findings_evidence(fleet: F
         try:
             page = browser.new_page()
             page.goto(f"{fleet.url('reporting')}/dashboard")
+            page.wait_for_selector("#login:not([hidden])")  # no key yet: asked for one
+            page.fill("#apikey", evaluator)
+            page.click("#login button")
             page.wait_for_selector("#total")
             assert page.inner_text("#total") == "81.415"
             assert page.inner_text("#grade") == "良"

@@ -530,16 +530,30 @@ def test_consumers_scale_by_replicas_and_the_apis_by_autoscalers(docs: tuple[dic
         assert 1 <= stream_replicas <= sts["spec"]["replicas"] == 3, service
 
 
+def ca_file_source(deployment: dict[str, Any], container: dict[str, Any]) -> tuple[str, str] | None:
+    """The Secret and key the file named by the container's OPSEVAL_NATS_TLS_CA_FILE comes from."""
+    path = Path(next(v["value"] for v in container.get("env", []) if v["name"] == "OPSEVAL_NATS_TLS_CA_FILE"))
+    mounts = {m["mountPath"]: m["name"] for m in container.get("volumeMounts", [])}
+    volumes = {v["name"]: v for v in deployment["spec"]["template"]["spec"]["volumes"]}
+    volume = volumes.get(mounts.get(str(path.parent), ""), {})
+    items = {i["path"]: i["key"] for i in volume.get("secret", {}).get("items", [])}
+    if path.name not in items:
+        return None
+    return volume["secret"]["secretName"], items[path.name]
+
+
 @needs_kubectl
 def test_production_overlay_runs_production_on_tls_with_replicated_streams() -> None:
     docs = render("production")
-    for service, (_, container) in service_deployments(docs).items():
+    for service, (deployment, container) in service_deployments(docs).items():
         env = container_env(docs, container)
         assert env["OPSEVAL_ENVIRONMENT"]["value"] == "production"
         assert env["OPSEVAL_STREAM_REPLICAS"]["value"] == "3"
         assert env["OPSEVAL_NATS_URL"]["value"].startswith("tls://"), service
-        # Python's default TLS context trusts SSL_CERT_FILE: the bundle with the NATS CA
-        assert env["SSL_CERT_FILE"]["value"] == "/etc/opseval/ca/bundle.pem"
+        assert env["OPSEVAL_NATS_TLS_REQUIRED"]["value"] == "true", service
+        # the NATS CA, and only it, from the TLS Secret: the file OPSEVAL_NATS_TLS_CA_FILE names is mounted
+        assert "SSL_CERT_FILE" not in env, f"{service}: the system trust store stays as it is (MongoDB/Atlas)"
+        assert ca_file_source(deployment, container) == ("opseval-nats-tls", "ca.crt"), service
     config = nats_config(docs)
     tls_files = set(re.findall(r"_file:\s*(\S+)", config["tls.conf"] + config["cluster-tls.conf"]))
     assert tls_files and "verify: true" in config["cluster-tls.conf"]
@@ -601,10 +615,10 @@ def test_nats_server_accepts_the_rendered_configuration(overlay: str, tmp_path: 
 @needs_kubectl
 @needs_nats
 @pytest.mark.slow
-def test_in_production_the_services_trust_the_nats_certificate_through_the_ca_bundle(tmp_path: Path) -> None:
-    """The overlay's init container builds the CA bundle, SSL_CERT_FILE names it, and a service's
-    broker then connects to a server with the overlay's tls.conf over tls:// — and without the
-    bundle it cannot."""
+def test_in_production_the_services_trust_the_nats_certificate_through_the_ca_file(tmp_path: Path) -> None:
+    """With the overlay's TLS settings (OPSEVAL_NATS_TLS_CA_FILE pointing at the mounted ca.crt,
+    OPSEVAL_NATS_TLS_REQUIRED) a service's broker connects to a server with the overlay's tls.conf
+    over tls:// — and without the CA file it cannot. (tests/integration/test_nats_tls.py goes further.)"""
     docs = render("production")
     self_signed(tmp_path / "tls", "localhost")
     port = free_port()
@@ -613,16 +627,12 @@ def test_in_production_the_services_trust_the_nats_certificate_through_the_ca_bu
     (tmp_path / "nats.conf").write_text(f"listen: 127.0.0.1:{port}\ninclude ./tls.conf\n")
 
     deployment, container = service_deployments(docs)["intake"]
-    (init,) = deployment["spec"]["template"]["spec"]["initContainers"]
-    mounts = {m["name"]: m["mountPath"] for m in init["volumeMounts"]}
-    here = {mounts["nats-ca"]: str(tmp_path / "tls"), mounts["ca-bundle"]: str(tmp_path / "bundle")}
-    script, bundle = init["command"][-1], container_env(docs, container)["SSL_CERT_FILE"]["value"]
-    for there, local in here.items():
-        script, bundle = script.replace(there, local), bundle.replace(there, local)
-    (tmp_path / "bundle").mkdir()
-    built = subprocess.run(["/bin/sh", "-c", script], capture_output=True, text=True, check=False)
-    if built.returncode != 0:
-        pytest.skip(f"this machine has not the system CA file the image has: {built.stderr.strip()}")
+    assert "initContainers" not in deployment["spec"]["template"]["spec"]
+    env = container_env(docs, container)
+    assert ca_file_source(deployment, container) == ("opseval-nats-tls", "ca.crt")
+    ca_file = tmp_path / "tls" / Path(env["OPSEVAL_NATS_TLS_CA_FILE"]["value"]).name  # the Secret's ca.crt, here
+    url = env["OPSEVAL_NATS_URL"]["value"].replace("nats:4222", f"localhost:{port}")
+    required = env["OPSEVAL_NATS_TLS_REQUIRED"]["value"] == "true"
 
     assert NATS_SERVER is not None
     proc = subprocess.Popen([NATS_SERVER, "-c", str(tmp_path / "nats.conf")], stderr=subprocess.DEVNULL)
@@ -631,9 +641,8 @@ def test_in_production_the_services_trust_the_nats_certificate_through_the_ca_bu
         while not port_open(port):
             assert proc.poll() is None and time.monotonic() < deadline, "nats-server did not start"
             time.sleep(0.1)
-        settings = IntakeSettings(environment="development", nats_url=f"tls://localhost:{port}")
 
-        async def connects() -> bool:
+        async def connects(settings: IntakeSettings) -> bool:
             broker = make_broker(settings)
             try:
                 await asyncio.wait_for(broker.connect(), 5)
@@ -644,12 +653,12 @@ def test_in_production_the_services_trust_the_nats_certificate_through_the_ca_bu
                 with contextlib.suppress(Exception):
                     await broker.stop()
 
-        with pytest.MonkeyPatch.context() as mp:
-            mp.setenv("SSL_CERT_FILE", bundle)
-            assert asyncio.run(connects()), "the broker did not connect over TLS with the CA bundle"
-            mp.delenv("SSL_CERT_FILE")
-            mp.delenv("SSL_CERT_DIR", raising=False)
-            assert not asyncio.run(connects()), "without the bundle the certificate must not be trusted"
+        production_tls = IntakeSettings(
+            environment="development", nats_url=url, nats_tls_required=required, nats_tls_ca_file=ca_file
+        )
+        assert asyncio.run(connects(production_tls)), "the broker did not connect over TLS with the CA file"
+        system_store = IntakeSettings(environment="development", nats_url=url, nats_tls_required=required)
+        assert not asyncio.run(connects(system_store)), "without the CA file the certificate must not be trusted"
     finally:
         proc.terminate()
         proc.wait(timeout=15)
@@ -818,12 +827,20 @@ def settings_from_compose(service: str, nats: LocalNats, store: Path) -> Any:
 
 
 async def run_fleet(apps: dict[str, FastAPI], definition: bytes, events: bytes, count: int) -> dict[str, Any]:
+    from opseval_infra.auth import create_key
+
     async with contextlib.AsyncExitStack() as stack:
         for name in ("reporting", "rules", "scoring", "intake"):
             await stack.enter_async_context(apps[name].router.lifespan_context(apps[name]))
+        store = apps["reporting"].state.fleet.store
+        _, token = await create_key(store, "permissions test administrator", "admin", ["*"])
         client = {
             name: await stack.enter_async_context(
-                httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=f"http://{name}")
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=app),
+                    base_url=f"http://{name}",
+                    headers={"authorization": f"Bearer {token}"},
+                )
             )
             for name, app in apps.items()
         }

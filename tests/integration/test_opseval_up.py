@@ -63,12 +63,16 @@ def test_up_serves_all_four_services_and_ctrl_c_stops_them_all(tmp_path: Path) -
                     pass
             time.sleep(0.3)
         assert len(ready) == 4
-        assert httpx.get(f"http://127.0.0.1:{base}/v1/projects", timeout=5).json() == []
+        assert httpx.get(f"http://127.0.0.1:{base}/v1/projects", timeout=5).status_code == 401
+        key_file = tmp_path / "data" / "admin.key"
+        assert key_file.stat().st_mode & 0o777 == 0o600  # the first start issued an administrator key
+        admin = {"authorization": f"Bearer {key_file.read_text().strip()}"}
+        assert httpx.get(f"http://127.0.0.1:{base}/v1/projects", headers=admin, timeout=5).json() == []
     finally:
         proc.send_signal(signal.SIGINT)
         output, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, output
-    assert "opseval fleet is up" in output and "stopping" in output
+    assert "opseval fleet is up" in output and "stopping" in output and "admin.key" in output
     assert not any(listening(p) for p in [nats_port, *ports])
 
 

@@ -14,11 +14,20 @@ import os
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
-from opseval_infra.store.base import DeadLetter, EventConflict, Snapshot, Store, StoredEvent, StoredProject
+from opseval_infra.store.base import (
+    ApiKey,
+    AuditEntry,
+    DeadLetter,
+    EventConflict,
+    Snapshot,
+    Store,
+    StoredEvent,
+    StoredProject,
+)
 from opseval_infra.store.factory import open_store
 from opseval_infra.store.mongo import MongoStore
 from opseval_infra.store.sqlite import SqliteStore
@@ -299,6 +308,56 @@ def test_dead_letters_are_idempotent_and_filtered_by_service(backend: Backend) -
 
 
 # lifecycle
+
+
+def test_keys_are_put_replaced_and_listed_revoked_ones_included(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        a = ApiKey(
+            "kaaaaaaaaaaaa", "考勤系统", "upstream", ("p1", "p2"), "sha256:" + "0" * 64, "2026-11-21T08:00:00.000+00:00"
+        )
+        b = ApiKey(
+            "kbbbbbbbbbbbb", "评价组", "evaluator", ("*",), "sha256:" + "1" * 64, "2026-11-21T08:01:00.000+00:00"
+        )
+        assert await store.get_key(a.id) is None
+        await store.put_key(b)
+        await store.put_key(a)
+        assert await store.get_key(a.id) == a
+        revoked = replace(a, projects=("p3",), revoked_at="2026-11-21T09:00:00.000+00:00")
+        await store.put_key(revoked)
+        assert await store.get_key(a.id) == revoked
+        assert await store.list_keys() == [revoked, b]
+
+    backend.run(scenario)
+
+
+def audit_entry(
+    actor: str, action: str, project: str | None = None, at: str = "2026-11-21T08:00:00.000+00:00"
+) -> AuditEntry:
+    return AuditEntry(at, actor, "upstream", action, project, 200, '{"n": 1}')
+
+
+def test_the_audit_trail_appends_in_order_and_filters(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        entries = [
+            audit_entry("k1", "evidence.push", "p1", "2026-11-21T08:00:00.000+00:00"),
+            audit_entry("k2", "scores.read", "p2", "2026-11-21T08:00:01.000+00:00"),
+            audit_entry("k1", "key.create", None, "2026-11-21T08:00:02.000+00:00"),
+            audit_entry("k1", "key_create", None, "2026-11-21T08:00:03.000+00:00"),  # _ is no wildcard
+            audit_entry("k1", "key.revoke", "p1", "2026-11-21T08:00:04.000+00:00"),
+        ]
+        seqs = [await store.append_audit(e) for e in entries]
+        assert seqs == sorted(seqs) and len(set(seqs)) == 5
+        everything = await store.list_audit()
+        assert [replace(e, seq=0) for e in everything] == entries and [e.seq for e in everything] == seqs
+        assert [e.seq for e in await store.list_audit(actor="k1")] == [seqs[0], *seqs[2:]]
+        assert [e.seq for e in await store.list_audit(project="p1")] == [seqs[0], seqs[4]]
+        assert [e.action for e in await store.list_audit(action="key.*")] == ["key.create", "key.revoke"]
+        assert [e.action for e in await store.list_audit(action="key%")] == []
+        assert [e.seq for e in await store.list_audit(since="2026-11-21T08:00:02.000+00:00")] == seqs[2:]
+        assert [e.seq for e in await store.list_audit(after_seq=seqs[1], limit=2)] == seqs[2:4]
+        assert await store.list_audit(limit=0) == []
+
+    backend.run(scenario)
 
 
 def test_ping(backend: Backend) -> None:

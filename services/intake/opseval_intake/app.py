@@ -1,55 +1,125 @@
 """The intake service: validates evidence and project definitions and publishes them to JetStream.
 
-An answer is sent only after JetStream acknowledged each accepted event (with its id as
-`Nats-Msg-Id`, so a replay is reported as a duplicate and stored once).
+Every request carries an API key: upstream systems push evidence for the projects their key is
+scoped to; administrators register projects. A push is all or nothing: one bad event refuses the
+request (4xx naming each bad field) and nothing is published. An answer is sent only after
+JetStream acknowledged each accepted event (its `Nats-Msg-Id` is the id and a content hash, so a
+replay is reported as a duplicate and stored once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, Literal
 
 import orjson
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from faststream.nats import JStream
+from opseval_infra.auth import Access, Principal, Role
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
-from opseval_infra.http import INTAKE_EVENTS
-from opseval_infra.store.base import StoredProject
-from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
+from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
+from opseval_infra.store.base import Store, StoredProject
+from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, EvidenceKind
 from opseval_shared.messaging import (
     EVIDENCE_STREAM,
     PROJECTS_STREAM,
     ProjectRegistered,
     evidence_subject,
+    message_id,
     project_subject,
 )
 from opseval_shared.project import ProjectDefinition
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from .settings import IntakeSettings
 
 PUBLISH_WINDOW = 1000  # outstanding publish acks at once
 ACK_TIMEOUT_S = 10.0
+UNION_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")  # an unknown or missing kind
+AUDITED_IDS = 100  # accepted ids named in a push's audit entry (the counts are always there)
 
 
-def _errors(exc: ValidationError) -> list[dict[str, str]]:
-    return [
-        {"field": ".".join(str(p) for p in e["loc"]) or "(event)", "reason": e["msg"]}
-        for e in exc.errors(include_url=False)
-    ]
+class EventBatch(BaseModel):
+    events: list[Evidence]
+
+
+PushBody = Evidence | list[Evidence] | EventBatch
+
+
+class PushedEvent(BaseModel):
+    index: int
+    id: str
+    status: Literal["accepted", "duplicate", "failed"]
+    reason: str | None = None
+
+
+class PushResult(BaseModel):
+    accepted: int
+    duplicate: int
+    failed: int
+    results: list[PushedEvent]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """A pydantic error location as a field path, without the tag of the evidence kind pydantic puts
+    first for a member of the kinds' union: ("clock_in", "payload", "staff") → "payload.staff"."""
+    parts = list(loc)
+    if parts and isinstance(parts[0], str) and parts[0] in EvidenceKind._value2member_map_:
+        parts = parts[1:]
+    out = ""
+    for part in parts:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
+    out = []
+    for e in exc.errors(include_url=False):
+        field = "kind" if e["type"] in UNION_TAG_ERRORS else _location(tuple(e["loc"]))
+        out.append(
+            {"field": f"{prefix}.{field}" if prefix and field else prefix or field or "(body)", "reason": e["msg"]}
+        )
+    return out
+
+
+def _refuse(status: int, message: str, errors: list[dict[str, Any]]) -> HTTPException:
+    return HTTPException(status, {"message": message, "errors": errors})
 
 
 async def _body(request: Request, limit: int) -> Any:
-    if not request.headers.get("content-type", "").startswith("application/json"):
-        raise HTTPException(415, "send application/json")
-    raw = await request.body()
-    if len(raw) > limit:
-        raise HTTPException(413, f"body of {len(raw)} bytes is larger than {limit}")
+    media_type, _, params = request.headers.get("content-type", "").partition(";")
+    charset = params.strip().lower().removeprefix("charset=").strip('"') if params.strip() else "utf-8"
+    if media_type.strip().lower() != "application/json" or charset not in ("utf-8", "utf8"):
+        raise HTTPException(415, "send application/json (UTF-8)")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body of {declared} bytes is larger than {limit}")
+    raw = bytearray()
+    async for chunk in request.stream():  # counted as it arrives: a lying or absent length cannot pass
+        raw += chunk
+        if len(raw) > limit:
+            raise HTTPException(413, f"body is larger than {limit} bytes")
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise HTTPException(422, f"body is not JSON: {exc}") from None
+        raise HTTPException(422, f"body is not valid JSON: {exc}") from None
+
+
+def _batch(body: Any) -> tuple[list[Any], str]:
+    """The events of a push and how to name the n-th in an error: one event, an array, or {"events": [...]}."""
+    if isinstance(body, dict) and "events" in body:
+        if set(body) != {"events"} or not isinstance(body["events"], list):
+            raise HTTPException(422, 'a batch is {"events": [...]} with nothing else')
+        return body["events"], "events"
+    if isinstance(body, list):
+        return body, ""
+    return [body], "(event)"
+
+
+def _where(container: str, index: int) -> str:
+    return container if container == "(event)" else f"{container}[{index}]"
 
 
 def create_app(settings: IntakeSettings | None = None) -> FastAPI:
@@ -61,7 +131,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         stream=JStream(EVIDENCE_STREAM.name, declare=False),
         schema=Evidence,
         title="evidence accepted",
-        description="An evidence event that passed validation; its id is the Nats-Msg-Id.",
+        description="An evidence event that passed validation; the Nats-Msg-Id is its id and content hash.",
     )
     projects_out = broker.publisher(
         "opseval.projects.{project}",
@@ -73,104 +143,182 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
     app = fleet_app(fleet, "opseval intake", evaluate=None)
     app.state.fleet = fleet
     app.state.publishers = (evidence_out, projects_out)
+    access = Access(lambda: fleet.store)
+    access.install(app)
+    admin = Depends(access.require(Role.ADMIN))
+    pusher = Depends(access.require(Role.UPSTREAM))
+    json_body = BodySchemas()
 
-    @app.post("/v1/projects", status_code=201)
-    async def register_project(request: Request) -> Response:
-        """Register or update a project: its definition (project, contracts, indicators) as JSON."""
+    @app.post(
+        "/v1/projects",
+        name="project.register",
+        status_code=201,
+        openapi_extra=json_body(ProjectDefinition),
+        responses={200: {"description": "the same definition was already registered"}, **ERROR_RESPONSES},
+    )
+    async def register_project(request: Request, principal: Principal = admin) -> Response:
+        """Register or update a project (administrators): its definition (project, contracts,
+        indicators) as JSON."""
         body = await _body(request, settings.max_body_bytes)
         try:
             definition = ProjectDefinition.model_validate(body)
         except ValidationError as exc:
-            raise HTTPException(422, _errors(exc)) from None
+            raise _refuse(422, "the project definition is invalid", _errors(exc)) from None
         text = definition.model_dump_json()
         revision = hashlib.sha256(text.encode()).hexdigest()[:16]
-        assert fleet.store is not None
-        created = await fleet.store.put_project(StoredProject(definition.project.id, revision, text))
+        store = access.store()
+        created = await store.put_project(StoredProject(definition.project.id, revision, text))
         message = ProjectRegistered(project=definition.project.id, revision=revision, definition=definition)
         await fleet.js.publish(
             project_subject(definition.project.id),
             message.model_dump_json().encode(),
             headers={"Nats-Msg-Id": f"project:{definition.project.id}:{revision}"},
         )
+        request.state.audit.update(project=definition.project.id, revision=revision, changed=created)
         return Response(
             orjson.dumps({"project": definition.project.id, "revision": revision, "changed": created}),
             status_code=201 if created else 200,
             media_type="application/json",
         )
 
-    @app.post("/v1/evidence")
-    async def push_evidence(request: Request) -> Response:
-        """One event, a JSON array of events, or {"events": [...]}: answered per event with
-        accepted, duplicate, or rejected (with the field and the reason)."""
+    @app.post(
+        "/v1/evidence",
+        name="evidence.push",
+        openapi_extra=json_body(PushBody),
+        response_model=PushResult,
+        responses=ERROR_RESPONSES,
+    )
+    async def push_evidence(request: Request, principal: Principal = pusher) -> Response:
+        """Push evidence (upstream systems, for the projects their key is scoped to): one event, a
+        JSON array of events, or {"events": [...]}. All or nothing: when any event is invalid, the
+        answer is 4xx naming each bad field and nothing is accepted. Otherwise each event is answered
+        accepted (new) or duplicate (the same id and content was accepted before)."""
         body = await _body(request, settings.max_body_bytes)
-        items = body.get("events") if isinstance(body, dict) and "events" in body else body
-        items = items if isinstance(items, list) else [items]
+        items, container = _batch(body)
+        if not items:
+            raise HTTPException(422, "no events in the request")
         if len(items) > settings.max_batch:
             raise HTTPException(413, f"{len(items)} events in one request; at most {settings.max_batch}")
-        assert fleet.store is not None
-        known: dict[str, bool] = {}
-        results: list[dict[str, Any]] = []
-        accepted: list[tuple[int, Evidence]] = []
-        seen: set[str] = set()
-        for index, item in enumerate(items):
-            try:
-                event = EVIDENCE_ADAPTER.validate_python(item)
-            except ValidationError as exc:
-                results.append({"index": index, "id": _id(item), "status": "rejected", "errors": _errors(exc)})
-                continue
-            if event.project not in known:
-                known[event.project] = await fleet.store.get_project(event.project) is not None
-            if not known[event.project]:
-                results.append(
-                    {
-                        "index": index,
-                        "id": event.id,
-                        "status": "rejected",
-                        "errors": [{"field": "project", "reason": "unknown project"}],
-                    }
+        events, errors = _validate_batch(items, container, settings.max_clock_skew_s)
+        if errors:
+            raise _refuse(422, f"{len(errors)} of {len(items)} events are invalid; none was accepted", errors)
+        for index, event in enumerate(events):
+            if not principal.covers(event.project):
+                raise HTTPException(
+                    403, f"this key may not push evidence for project {event.project!r} ({_where(container, index)})"
                 )
-                continue
-            if event.id in seen:
-                results.append({"index": index, "id": event.id, "status": "duplicate"})
-                continue
-            seen.add(event.id)
-            results.append({"index": index, "id": event.id, "status": "pending"})
-            accepted.append((index, event))
-        for start in range(0, len(accepted), PUBLISH_WINDOW):
-            window = accepted[start : start + PUBLISH_WINDOW]
-            acks = await _publish_window(fleet, [e for _, e in window])
-            for (index, _), ack in zip(window, acks, strict=True):
+        store = access.store()
+        projects = sorted({e.project for e in events})
+        unknown = [p for p in projects if await store.get_project(p) is None]
+        if unknown:
+            errors = [
+                {"field": f"{_where(container, i)}.project", "reason": f"unknown project {e.project!r}"}
+                for i, e in enumerate(events)
+                if e.project in unknown
+            ]
+            raise _refuse(422, f"{len(errors)} events name a project that is not registered; none was accepted", errors)
+        bodies = [e.model_dump_json() for e in events]
+        conflicts = await _conflicts(store, events, bodies, container)
+        if conflicts:
+            raise _refuse(409, "event ids already accepted with other content; none was accepted", conflicts)
+        results: list[dict[str, Any]] = [{"index": i, "id": e.id, "status": "pending"} for i, e in enumerate(events)]
+        for start in range(0, len(events), PUBLISH_WINDOW):
+            window = range(start, min(start + PUBLISH_WINDOW, len(events)))
+            acks = await _publish_window(fleet, [(events[i], bodies[i]) for i in window])
+            for index, ack in zip(window, acks, strict=True):
                 if isinstance(ack, BaseException):
                     # Not acknowledged: not accepted. Sending the batch again is safe (ids dedupe).
                     results[index]["status"] = "failed"
-                    results[index]["errors"] = [{"field": "(event)", "reason": f"not stored: {ack!r}; retry"}]
+                    results[index]["reason"] = f"not stored: {ack!r}; send the batch again"
                 else:
                     results[index]["status"] = "duplicate" if ack.duplicate else "accepted"
-        statuses = ("accepted", "duplicate", "rejected", "failed")
-        counts = {s: sum(1 for r in results if r["status"] == s) for s in statuses}
+        counts = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "failed")}
         for status, n in counts.items():
             INTAKE_EVENTS.labels(status).inc(n)
+        request.state.audit.update(
+            counts,
+            projects=projects,
+            project=projects[0] if len(projects) == 1 else None,
+            ids=[r["id"] for r in results if r["status"] == "accepted"][:AUDITED_IDS],
+        )
         return Response(
             orjson.dumps({**counts, "results": results}),
             status_code=503 if counts["failed"] else 200,
             media_type="application/json",
         )
 
+    json_body.install(app)
     return app
 
 
-async def _publish_window(fleet: Fleet, events: list[Evidence]) -> list[Any]:
+def _validate_batch(items: list[Any], container: str, max_skew_s: float) -> tuple[list[Evidence], list[dict[str, Any]]]:
+    """Every event validated; each error names its event (index and id) and its field."""
+    events: list[Evidence] = []
+    errors: list[dict[str, Any]] = []
+    first_index: dict[str, int] = {}
+    now = datetime.now(UTC)
+    latest = now + timedelta(seconds=max_skew_s)
+    for index, item in enumerate(items):
+        where = _where(container, index)
+        try:
+            event = EVIDENCE_ADAPTER.validate_python(item)
+        except ValidationError as exc:
+            errors.extend({"index": index, "id": _id(item), **e} for e in _errors(exc, where))
+            continue
+        for name in ("occurred_at", "recorded_at"):
+            value: datetime = getattr(event, name)
+            if value > latest:
+                reason = f"{value.isoformat()} is in the future (intake's clock: {now:%Y-%m-%dT%H:%M:%SZ})"
+                errors.append({"index": index, "id": event.id, "field": f"{where}.{name}", "reason": reason})
+        if event.id in first_index:
+            errors.append(
+                {
+                    "index": index,
+                    "id": event.id,
+                    "field": f"{where}.id",
+                    "reason": f"the same id as {_where(container, first_index[event.id])} in this request",
+                }
+            )
+        first_index.setdefault(event.id, index)
+        events.append(event)
+    return events, errors
+
+
+async def _conflicts(store: Store, events: list[Evidence], bodies: list[str], container: str) -> list[dict[str, Any]]:
+    """Events whose id was accepted before with other content: an id names one event for ever."""
+    out: list[dict[str, Any]] = []
+    by_project: dict[str, list[int]] = {}
+    for index, event in enumerate(events):
+        by_project.setdefault(event.project, []).append(index)
+    for project, indexes in by_project.items():
+        stored = {row.id: row.body for row in await store.get_events(project, [events[i].id for i in indexes])}
+        for index in indexes:
+            body = stored.get(events[index].id)
+            if body is not None and body != bodies[index]:
+                out.append(
+                    {
+                        "index": index,
+                        "id": events[index].id,
+                        "field": f"{_where(container, index)}.id",
+                        "reason": "this id was accepted before with other content",
+                    }
+                )
+    return out
+
+
+async def _publish_window(fleet: Fleet, events: list[tuple[Evidence, str]]) -> list[Any]:
     """Publish a window of events with asynchronous acks (one round trip for the window, not one
     per event); each result is the PubAck or the error. An ack that never comes is an error."""
     futures: list[asyncio.Future[Any]] = []
     try:
-        for e in events:
+        for e, body in events:
+            data = body.encode()
             futures.append(
                 await fleet.js.publish_async(
                     evidence_subject(e.project, e.kind.value),
-                    e.model_dump_json().encode(),
+                    data,
                     wait_stall=ACK_TIMEOUT_S,
-                    headers={"Nats-Msg-Id": e.id},
+                    headers={"Nats-Msg-Id": message_id(e.id, data)},
                 )
             )
     except Exception as exc:  # could not even send: the rest of the window failed

@@ -12,3 +12,5 @@ class IntakeSettings(ServiceSettings):
     http_port: int = 8081
     max_batch: int = 10_000
     max_body_bytes: int = 32 * 1024 * 1024
+    # An event stamped later than this past the intake's clock is refused as in the future.
+    max_clock_skew_s: float = 24 * 3600

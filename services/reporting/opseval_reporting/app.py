@@ -1,24 +1,41 @@
 """The results API: projects, score trees, findings and the evidence behind them, and the report
 as of any date. Reads the store the consumers keep current; computes as-of reports with the same
-domain functions as `opseval evaluate`."""
+domain functions as `opseval evaluate`.
+
+Every /v1 request carries an API key: evaluators read the projects their key is scoped to;
+administrators read everything, manage keys and read the audit trail (`/v1/admin/…`)."""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import orjson
-from fastapi import FastAPI, HTTPException, Query, Response
+from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from opseval_infra.auth import (
+    Access,
+    KeyManagementError,
+    Principal,
+    Role,
+    audit_view,
+    create_key,
+    key_view,
+    rescope_key,
+    revoke_key,
+    utc_text,
+)
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
+from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.projects import today_in_china
 from opseval_infra.store.base import Store
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged, ScoreChanged
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import ScoredIndicator
+from opseval_shared.results import Finding, ScoredIndicator
+from pydantic import BaseModel, Field
 
 from .output import render_files
 from .pipeline import evaluate_ledger
@@ -63,11 +80,71 @@ def _leaf(nodes: tuple[ScoredIndicator, ...], leaf_id: str) -> ScoredIndicator |
     return None
 
 
+class ProjectSummary(BaseModel):
+    id: str
+    name: str
+    revision: str
+    evidence: int
+    total: float | None
+    grade: str | None
+    as_of: str | None
+
+
+class FindingsPage(BaseModel):
+    project: str
+    revision: int
+    as_of: date
+    findings: list[Finding]
+
+
+class KeyView(BaseModel):
+    id: str
+    name: str
+    role: Role
+    projects: list[str]
+    created_at: str
+    revoked_at: str | None
+
+
+class IssuedKey(KeyView):
+    token: str = Field(description="shown this once; only its hash is stored")
+
+
+class AuditView(BaseModel):
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    project: str | None
+    status: int
+    detail: dict[str, Any]
+
+
+def answers(model: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
+    """The documented answers of a route that returns its JSON itself: `model` and the errors."""
+    return {status: {"model": model}, **ERROR_RESPONSES}
+
+
+class NewKey(BaseModel):
+    name: str = Field(min_length=1, max_length=200, description="who holds it: a system, a team, a person")
+    role: Role
+    projects: list[str] = Field(min_length=1, max_length=1000, description='project ids, or ["*"] for every project')
+
+
+class KeyScope(BaseModel):
+    projects: list[str] = Field(min_length=1, max_length=1000, description='project ids, or ["*"] for every project')
+
+
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     fleet = Fleet(settings, make_broker(settings))
     app = fleet_app(fleet, "opseval results API", evaluate=None)
     app.state.fleet = fleet
+    access = Access(lambda: fleet.store)
+    access.install(app)
+    reader = Depends(access.require(Role.EVALUATOR))
+    admin = Depends(access.require(Role.ADMIN))
 
     def store() -> Store:
         assert fleet.store is not None
@@ -97,11 +174,13 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         rows = await store().get_events(project, ids)
         return [orjson.loads(r.body) for r in rows]
 
-    @app.get("/v1/projects")
-    async def list_projects() -> Response:
-        """Every registered project, with its current total and grade when scored."""
+    @app.get("/v1/projects", name="projects.list", responses=answers(list[ProjectSummary]))
+    async def list_projects(principal: Principal = reader) -> Response:
+        """The registered projects this key may read, with their current total and grade when scored."""
         out = []
         for stored in await store().list_projects():
+            if not principal.covers(stored.id):
+                continue
             d = ProjectDefinition.model_validate_json(stored.definition)
             snap = await store().get_snapshot("scores", stored.id)
             score = ScoreChanged.model_validate_json(snap.body) if snap else None
@@ -118,20 +197,23 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             )
         return _json(out)
 
-    @app.get("/v1/projects/{project}/scores")
-    async def get_scores(project: str) -> Response:
+    @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoreChanged))
+    async def get_scores(project: str, principal: Principal = reader) -> Response:
         """Today's score tree: total, grade, and every leaf with its explanation and evidence ids."""
+        access.project(principal, project)
         return _json((await scores(project)).model_dump(mode="json", exclude_none=True))
 
-    @app.get("/v1/projects/{project}/findings")
+    @app.get("/v1/projects/{project}/findings", name="findings.read", responses=answers(FindingsPage))
     async def get_findings(
         project: str,
         indicator: str | None = None,
         rule: str | None = None,
         severity: Literal["high", "medium", "low"] | None = None,
         contract: str | None = None,
+        principal: Principal = reader,
     ) -> Response:
         """The findings so far, filtered by indicator, rule (prefix with a trailing *), severity, contract."""
+        access.project(principal, project)
         current = await findings(project)
         selected = [
             f
@@ -150,9 +232,12 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             }
         )
 
-    @app.get("/v1/projects/{project}/findings/{finding_id}/evidence")
-    async def finding_evidence(project: str, finding_id: str) -> Response:
+    @app.get(
+        "/v1/projects/{project}/findings/{finding_id}/evidence", name="finding.evidence.read", responses=ERROR_RESPONSES
+    )
+    async def finding_evidence(project: str, finding_id: str, principal: Principal = reader) -> Response:
         """The evidence events behind one finding."""
+        access.project(principal, project)
         current = await findings(project)
         finding = next((f for f in current.findings if f.id == finding_id), None)
         if finding is None:
@@ -160,14 +245,20 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         evidence = await events(project, list(finding.evidence))
         return _json({"finding": finding.model_dump(mode="json"), "evidence": evidence})
 
-    @app.get("/v1/projects/{project}/indicators/{indicator}/evidence")
+    @app.get(
+        "/v1/projects/{project}/indicators/{indicator}/evidence",
+        name="indicator.evidence.read",
+        responses=ERROR_RESPONSES,
+    )
     async def indicator_evidence(
         project: str,
         indicator: str,
         offset: Annotated[int, Query(ge=0)] = 0,
         limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+        principal: Principal = reader,
     ) -> Response:
         """The evidence events behind one leaf's score, a page at a time."""
+        access.project(principal, project)
         leaf = _leaf((await scores(project)).indicators, indicator)
         if leaf is None:
             raise HTTPException(404, f"no indicator {indicator!r} in project {project!r}")
@@ -184,25 +275,28 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             }
         )
 
-    @app.get("/v1/projects/{project}/evidence/{event_id}")
-    async def one_event(project: str, event_id: str) -> Response:
+    @app.get("/v1/projects/{project}/evidence/{event_id}", name="evidence.read", responses=ERROR_RESPONSES)
+    async def one_event(project: str, event_id: str, principal: Principal = reader) -> Response:
         """One evidence event as accepted."""
+        access.project(principal, project)
         found = await events(project, [event_id])
         if not found:
             raise HTTPException(404, f"no event {event_id!r} in project {project!r}")
         return _json(found[0])
 
-    @app.get("/v1/projects/{project}/report")
+    @app.get("/v1/projects/{project}/report", name="report.read", responses=ERROR_RESPONSES)
     async def report(
         project: str,
         as_of: date | None = None,
         format: Literal[
             "html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"
         ] = "html",
+        principal: Principal = reader,
     ) -> Response:
         """The evaluation documents as of a date (default: today, or the end of the period):
         html, md, scores and findings (JSON), docx (the report), xlsx (the score table), pdf, and for
         a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
+        access.project(principal, project)
         d = await definition(project)
         rows = []
         seq = 0
@@ -239,10 +333,69 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         """The evaluators' dashboard (Chinese UI) over this API."""
         return Response(DASHBOARD.read_bytes(), media_type="text/html; charset=utf-8")
 
-    @app.get("/v1/dead-letters")
-    async def dead_letters(service: str | None = None, limit: Annotated[int, Query(ge=1, le=PAGE)] = 100) -> Response:
-        """Messages no consumer could handle, with the error."""
+    @app.get("/v1/dead-letters", name="dead_letters.read", responses=ERROR_RESPONSES)
+    async def dead_letters(
+        service: str | None = None, limit: Annotated[int, Query(ge=1, le=PAGE)] = 100, principal: Principal = admin
+    ) -> Response:
+        """Messages no consumer could handle, with the error (administrators)."""
         letters = await store().list_dead_letters(service, limit)
         return _json([orjson.loads(letter.body) for letter in letters])
+
+    @app.get("/v1/admin/keys", name="keys.list", responses=answers(list[KeyView]))
+    async def list_keys(principal: Principal = admin) -> Response:
+        """Every API key, revoked ones included (never a secret or its hash)."""
+        return _json([key_view(k) for k in await store().list_keys()])
+
+    @app.post("/v1/admin/keys", name="key.create", status_code=201, responses=answers(IssuedKey, 201))
+    async def new_key(body: NewKey, request: Request, principal: Principal = admin) -> Response:
+        """Issue a key. The answer holds the token, which is shown this once and never stored."""
+        try:
+            key, token = await create_key(store(), body.name, body.role, body.projects)
+        except KeyManagementError as exc:
+            raise HTTPException(422, str(exc)) from None
+        request.state.audit.update(key=key.id, role=key.role, projects=list(key.projects))
+        return Response(orjson.dumps({**key_view(key), "token": token}), status_code=201, media_type="application/json")
+
+    @app.put("/v1/admin/keys/{key_id}/projects", name="key.scope", responses=answers(KeyView))
+    async def scope_key(key_id: str, body: KeyScope, request: Request, principal: Principal = admin) -> Response:
+        """Replace the projects a key may touch."""
+        try:
+            key = await rescope_key(store(), key_id, body.projects)
+        except KeyManagementError as exc:
+            raise HTTPException(404 if "no key" in str(exc) else 422, str(exc)) from None
+        request.state.audit.update(key=key.id, projects=list(key.projects))
+        return _json(key_view(key))
+
+    @app.delete("/v1/admin/keys/{key_id}", name="key.revoke", responses=answers(KeyView))
+    async def revoke(key_id: str, request: Request, principal: Principal = admin) -> Response:
+        """Revoke a key: from now on it is answered 401. Its audit entries stay."""
+        try:
+            key = await revoke_key(store(), key_id)
+        except KeyManagementError as exc:
+            raise HTTPException(404, str(exc)) from None
+        request.state.audit.update(key=key.id)
+        return _json(key_view(key))
+
+    @app.get("/v1/admin/audit", name="audit.read", responses=answers(list[AuditView]))
+    async def audit(
+        actor: str | None = None,
+        project: str | None = None,
+        action: str | None = None,
+        since: datetime | None = None,
+        after: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+        principal: Principal = admin,
+    ) -> Response:
+        """The audit trail, oldest first: who pushed, read and changed what (action: a trailing *
+        matches a prefix, e.g. key.*; since: an ISO 8601 time; after: the last seq already read)."""
+        entries = await store().list_audit(
+            actor=actor,
+            project=project,
+            action=action,
+            since=utc_text(since) if since else None,
+            after_seq=after,
+            limit=limit,
+        )
+        return _json([audit_view(e) for e in entries])
 
     return app

@@ -38,6 +38,33 @@ class DeadLetter:
     body: str  # DeadLettered as JSON
 
 
+@dataclass(frozen=True)
+class ApiKey:
+    """An HTTP API key. Only a hash of its secret is stored; the token is shown once, when issued."""
+
+    id: str  # the public part of the token, named in the audit trail
+    name: str  # who holds it: an upstream system, an evaluation team, an administrator
+    role: str  # opseval_infra.auth.Role
+    projects: tuple[str, ...]  # the projects it may touch; ("*",) for every project
+    secret_hash: str
+    created_at: str  # ISO 8601, UTC
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who pushed, read or changed what: one per API request (denied ones too). Never updated."""
+
+    at: str  # ISO 8601, UTC
+    actor: str  # the key id, or "-" when the request carried no valid key
+    role: str  # the key's role, or "-"
+    action: str  # e.g. evidence.push, scores.read, key.revoke
+    project: str | None
+    status: int  # the HTTP status answered
+    detail: str  # JSON object: method, path, client, and what the action did
+    seq: int = 0  # assigned by the store: the order of the trail
+
+
 class EventConflict(Exception):
     """An event id already stored with a different body."""
 
@@ -99,3 +126,33 @@ class Store(Protocol):
         ...
 
     async def list_dead_letters(self, service: str | None = None, limit: int = 100) -> list[DeadLetter]: ...
+
+    # API keys
+    async def put_key(self, key: ApiKey) -> None:
+        """Insert a key or replace the stored key with this id (a new scope, its revocation)."""
+        ...
+
+    async def get_key(self, key_id: str) -> ApiKey | None: ...
+
+    async def list_keys(self) -> list[ApiKey]:
+        """Every key, revoked ones included, in id order."""
+        ...
+
+    # the audit trail: append-only
+    async def append_audit(self, entry: AuditEntry) -> int:
+        """Append an entry; returns its sequence number (increasing; the entry's seq is ignored)."""
+        ...
+
+    async def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        project: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        """Entries after `after_seq` in sequence order, filtered (action: a trailing * matches a
+        prefix; since: entries at or after this ISO 8601 time)."""
+        ...

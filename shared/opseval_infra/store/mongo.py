@@ -1,7 +1,9 @@
 """The MongoDB backend, on PyMongo's native async API (`AsyncMongoClient`, PyMongo 4.10+).
 
 Collections: `projects` (_id = project id), `events` (_id = event id, seq from a counter),
-`snapshots` (unique on kind + project), `dead_letters` (_id = letter id, created from a counter) and
+`snapshots` (unique on kind + project), `dead_letters` (_id = letter id, created from a counter),
+`api_keys` (_id = key id), `audit` (_id = seq from a counter; this code only ever inserts into it —
+grant the services' database user no update or remove on it to make that a guarantee) and
 `counters` (the sequence counters). Nothing connects at import or construction: `open()` does, and
 creates the indexes.
 
@@ -13,6 +15,7 @@ on the duplicate-key error and undone by deleting exactly the documents this cal
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,7 +25,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from .base import DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
+from .base import ApiKey, AuditEntry, DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
 
 __all__ = ["MongoStore"]
 
@@ -33,6 +36,7 @@ PING_TIMEOUT_S = 5.0
 _IDS_PER_QUERY = 1_000
 _EVENTS_COUNTER = "events"
 _DEAD_LETTERS_COUNTER = "dead_letters"
+_AUDIT_COUNTER = "audit"
 
 
 def _event(doc: Mapping[str, Any]) -> StoredEvent:
@@ -129,6 +133,8 @@ class MongoStore:
                 [("service", ASCENDING), ("created", DESCENDING)], name="service_created"
             )
             await db["dead_letters"].create_index([("created", DESCENDING)], name="created")
+            await db["audit"].create_index([("actor", ASCENDING), ("_id", ASCENDING)], name="actor_seq")
+            await db["audit"].create_index([("project", ASCENDING), ("_id", ASCENDING)], name="project_seq")
             # event and dead-letter ids are the _id: unique by MongoDB's own _id index
         except BaseException:
             await client.close()
@@ -308,3 +314,89 @@ class MongoStore:
         query: Document = {} if service is None else {"service": service}
         cursor = self._dead_letters.find(query).sort("created", DESCENDING).limit(limit)
         return [DeadLetter(id=str(d["_id"]), service=d["service"], body=d["body"]) for d in await cursor.to_list()]
+
+    # API keys
+
+    async def put_key(self, key: ApiKey) -> None:
+        doc = {
+            "name": key.name,
+            "role": key.role,
+            "projects": list(key.projects),
+            "secret_hash": key.secret_hash,
+            "created_at": key.created_at,
+            "revoked_at": key.revoked_at,
+        }
+        await self._collection("api_keys").replace_one({"_id": key.id}, doc, upsert=True)
+
+    async def get_key(self, key_id: str) -> ApiKey | None:
+        doc = await self._collection("api_keys").find_one({"_id": key_id})
+        return None if doc is None else _key(doc)
+
+    async def list_keys(self) -> list[ApiKey]:
+        return [_key(doc) for doc in await self._collection("api_keys").find().sort("_id", ASCENDING).to_list()]
+
+    # audit
+
+    async def append_audit(self, entry: AuditEntry) -> int:
+        seq = await self._reserve(_AUDIT_COUNTER, 1)
+        await self._collection("audit").insert_one(
+            {
+                "_id": seq,
+                "at": entry.at,
+                "actor": entry.actor,
+                "role": entry.role,
+                "action": entry.action,
+                "project": entry.project,
+                "status": entry.status,
+                "detail": entry.detail,
+            }
+        )
+        return seq
+
+    async def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        project: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        if limit <= 0:
+            return []
+        query: Document = {"_id": {"$gt": after_seq}}
+        if actor is not None:
+            query["actor"] = actor
+        if project is not None:
+            query["project"] = project
+        if action is not None:
+            query["action"] = {"$regex": "^" + re.escape(action[:-1])} if action.endswith("*") else action
+        if since is not None:
+            query["at"] = {"$gte": since}
+        cursor = self._collection("audit").find(query).sort("_id", ASCENDING).limit(limit)
+        return [
+            AuditEntry(
+                at=d["at"],
+                actor=d["actor"],
+                role=d["role"],
+                action=d["action"],
+                project=d.get("project"),
+                status=int(d["status"]),
+                detail=d["detail"],
+                seq=int(d["_id"]),
+            )
+            for d in await cursor.to_list()
+        ]
+
+
+def _key(doc: Mapping[str, Any]) -> ApiKey:
+    return ApiKey(
+        id=str(doc["_id"]),
+        name=doc["name"],
+        role=doc["role"],
+        projects=tuple(doc["projects"]),
+        secret_hash=doc["secret_hash"],
+        created_at=doc["created_at"],
+        revoked_at=doc.get("revoked_at"),
+    )

@@ -9,6 +9,7 @@ can read and write the same file at once: writers queue on the file lock instead
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import sqlite3
@@ -20,7 +21,7 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from .base import DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
+from .base import ApiKey, AuditEntry, DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
 
 __all__ = ["SqliteStore"]
 
@@ -29,7 +30,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: api_keys and audit
 _IDS_PER_QUERY = 500  # well under SQLITE_MAX_VARIABLE_NUMBER
 
 _SCHEMA = (
@@ -62,7 +63,35 @@ _SCHEMA = (
         body TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS dead_letters_by_service ON dead_letters (service, created)",
+    """CREATE TABLE IF NOT EXISTS api_keys (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        role TEXT NOT NULL,
+        projects TEXT NOT NULL,
+        secret_hash TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        revoked_at TEXT
+    )""",
+    """CREATE TABLE IF NOT EXISTS audit (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        role TEXT NOT NULL,
+        action TEXT NOT NULL,
+        project TEXT,
+        status INTEGER NOT NULL,
+        detail TEXT NOT NULL
+    )""",
+    "CREATE INDEX IF NOT EXISTS audit_by_actor ON audit (actor, seq)",
+    "CREATE INDEX IF NOT EXISTS audit_by_project ON audit (project, seq)",
+    # Append-only in the database itself, not only by the code's good manners.
+    """CREATE TRIGGER IF NOT EXISTS audit_no_update BEFORE UPDATE ON audit
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
+       BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
 )
+_KEY_COLUMNS = "id, name, role, projects, secret_hash, created_at, revoked_at"
+_AUDIT_COLUMNS = "seq, at, actor, role, action, project, status, detail"
 
 
 def _when_unlocked(work: Callable[[], T]) -> T:
@@ -93,6 +122,18 @@ def _write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) ->
             conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _key(row: tuple[str, str, str, str, str, str, str | None]) -> ApiKey:
+    key_id, name, role, projects, secret_hash, created_at, revoked_at = row
+    return ApiKey(key_id, name, role, tuple(json.loads(projects)), secret_hash, created_at, revoked_at)
+
+
+def _audit(row: tuple[int, str, str, str, str, str | None, int, str]) -> AuditEntry:
+    seq, at, actor, role, action, project, status, detail = row
+    return AuditEntry(
+        at=at, actor=actor, role=role, action=action, project=project, status=status, detail=detail, seq=seq
+    )
 
 
 def _event(row: tuple[int, str, str, str, str]) -> StoredEvent:
@@ -339,5 +380,80 @@ class SqliteStore:
                     (service, limit),
                 ).fetchall()
             return [DeadLetter(id=i, service=s, body=b) for i, s, b in rows]
+
+        return await self._run(work)
+
+    # API keys
+
+    async def put_key(self, key: ApiKey) -> None:
+        row = (key.id, key.name, key.role, json.dumps(list(key.projects)), key.secret_hash, key.created_at)
+
+        def work(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                f"INSERT OR REPLACE INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, key.revoked_at)
+            )
+
+        await self._write(work)
+
+    async def get_key(self, key_id: str) -> ApiKey | None:
+        def work(conn: sqlite3.Connection) -> ApiKey | None:
+            row = conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys WHERE id = ?", (key_id,)).fetchone()
+            return None if row is None else _key(row)
+
+        return await self._run(work)
+
+    async def list_keys(self) -> list[ApiKey]:
+        def work(conn: sqlite3.Connection) -> list[ApiKey]:
+            return [_key(row) for row in conn.execute(f"SELECT {_KEY_COLUMNS} FROM api_keys ORDER BY id")]
+
+        return await self._run(work)
+
+    # audit
+
+    async def append_audit(self, entry: AuditEntry) -> int:
+        row = (entry.at, entry.actor, entry.role, entry.action, entry.project, entry.status, entry.detail)
+
+        def work(conn: sqlite3.Connection) -> int:
+            cursor = conn.execute(
+                "INSERT INTO audit (at, actor, role, action, project, status, detail) VALUES (?, ?, ?, ?, ?, ?, ?)", row
+            )
+            return int(cursor.lastrowid or 0)
+
+        return await self._write(work)
+
+    async def list_audit(
+        self,
+        *,
+        actor: str | None = None,
+        project: str | None = None,
+        action: str | None = None,
+        since: str | None = None,
+        after_seq: int = 0,
+        limit: int = 100,
+    ) -> list[AuditEntry]:
+        if limit <= 0:
+            return []
+        clauses: list[str] = ["seq > ?"]
+        params: list[object] = [after_seq]
+        if actor is not None:
+            clauses.append("actor = ?")
+            params.append(actor)
+        if project is not None:
+            clauses.append("project = ?")
+            params.append(project)
+        if action is not None:
+            if action.endswith("*"):  # a prefix, matched exactly (no LIKE wildcards from the caller)
+                clauses.append("substr(action, 1, ?) = ?")
+                params.extend([len(action) - 1, action[:-1]])
+            else:
+                clauses.append("action = ?")
+                params.append(action)
+        if since is not None:
+            clauses.append("at >= ?")
+            params.append(since)
+        query = f"SELECT {_AUDIT_COLUMNS} FROM audit WHERE {' AND '.join(clauses)} ORDER BY seq LIMIT ?"
+
+        def work(conn: sqlite3.Connection) -> list[AuditEntry]:
+            return [_audit(row) for row in conn.execute(query, (*params, limit))]
 
         return await self._run(work)

@@ -1,0 +1,391 @@
+"""Who may do what over HTTP, and hostile input at intake — the intake and results apps in-process
+(their lifespans run: a real nats-server, a real SQLite store shared by both)."""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import json
+import re
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import nats
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from natsfixtures import nats_server
+from opseval_infra.auth import create_key
+from opseval_infra.store.base import StoredEvent
+from opseval_infra.store.sqlite import SqliteStore
+from opseval_intake.app import create_app as intake_app
+from opseval_intake.bundle import load_definition
+from opseval_intake.settings import IntakeSettings
+from opseval_reporting.app import create_app as reporting_app
+from opseval_reporting.settings import ReportingSettings
+from opseval_shared.messaging import EVIDENCE_STREAM
+
+ROOT = Path(__file__).resolve().parents[2]
+DONGGUAN = ROOT / "examples" / "dongguan-2022"
+GUANGZHOU = ROOT / "examples" / "guangzhou-2023"
+EVENT: dict[str, Any] = {
+    "id": "clock-1",
+    "project": "dongguan-2022",
+    "kind": "clock_in",
+    "occurred_at": "2022-10-10T08:55:00+08:00",
+    "recorded_at": "2022-10-10T08:55:00+08:00",
+    "source": "attendance",
+    "payload": {"staff": "张三"},
+}
+
+
+def event(**changes: Any) -> dict[str, Any]:
+    out = copy.deepcopy(EVENT)
+    out.update(changes)
+    return out
+
+
+@dataclass
+class Apps:
+    intake: TestClient
+    reporting: TestClient
+    store_file: Path
+    nats_url: str
+    admin: dict[str, str]
+
+    def key(self, role: str, projects: list[str]) -> dict[str, str]:
+        async def issue() -> str:
+            store = SqliteStore(str(self.store_file))
+            await store.open()
+            try:
+                return (await create_key(store, f"test {role}", role, projects))[1]
+            finally:
+                await store.close()
+
+        return {"authorization": f"Bearer {asyncio.run(issue())}"}
+
+    def push(self, body: Any, headers: dict[str, str], **kwargs: Any) -> Any:
+        return self.intake.post("/v1/evidence", content=json.dumps(body), headers={**JSON, **headers}, **kwargs)
+
+    def stream_messages(self) -> int:
+        async def count() -> int:
+            nc = await nats.connect(self.nats_url)
+            try:
+                return int((await nc.jetstream().stream_info(EVIDENCE_STREAM.name)).state.messages)
+            finally:
+                await nc.close()
+
+        return asyncio.run(count())
+
+    def audit(self, **query: Any) -> list[dict[str, Any]]:
+        response = self.reporting.get("/v1/admin/audit", params={"limit": 1000, **query}, headers=self.admin)
+        assert response.status_code == 200, response.text
+        entries: list[dict[str, Any]] = response.json()
+        return entries
+
+
+JSON = {"content-type": "application/json"}
+
+
+@pytest.fixture(scope="module")
+def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
+    workdir = tmp_path_factory.mktemp("access")
+    store_file = workdir / "store.db"
+    with nats_server(workdir, "") as server:
+        common = {
+            "environment": "test",
+            "secret_key": "integration-test-secret",
+            "nats_url": server.url,
+            "store_url": f"sqlite:///{store_file}",
+        }
+        intake = intake_app(IntakeSettings(**common, max_batch=50, max_body_bytes=200_000))  # type: ignore[arg-type]
+        reporting = reporting_app(ReportingSettings(**common))  # type: ignore[arg-type]
+        with TestClient(intake) as intake_client, TestClient(reporting) as reporting_client:
+            apps = Apps(intake_client, reporting_client, store_file, server.url, {})
+            apps.admin = apps.key("admin", ["*"])
+            for bundle in (DONGGUAN, GUANGZHOU):
+                definition = load_definition(bundle).model_dump_json()
+                response = intake_client.post("/v1/projects", content=definition, headers={**JSON, **apps.admin})
+                assert response.status_code in (200, 201), response.text
+            yield apps
+
+
+def v1_routes(app: FastAPI) -> list[tuple[str, str]]:
+    out = []
+    for route in app.routes:
+        path = getattr(route, "path", "")
+        for method in sorted(getattr(route, "methods", set()) - {"HEAD"}):
+            if path.startswith("/v1/"):
+                out.append((method, re.sub(r"\{[^}]+\}", "dongguan-2022", path)))
+    return out
+
+
+# ---------------------------------------------------------------- authentication
+
+
+def test_every_v1_route_of_intake_and_reporting_answers_401_without_a_valid_key(apps: Apps) -> None:
+    routes = [(apps.intake, r) for r in v1_routes(apps.intake.app)]  # type: ignore[arg-type]
+    routes += [(apps.reporting, r) for r in v1_routes(apps.reporting.app)]  # type: ignore[arg-type]
+    assert len(routes) >= 13
+    bad_headers: list[dict[str, str]] = [
+        {},
+        {"authorization": "Bearer nonsense"},
+        {"authorization": "Basic YWRtaW46YWRtaW4="},
+        {"authorization": "Bearer opseval_k000000000000_" + "A" * 43},  # well-formed, unknown
+        {"authorization": apps.admin["authorization"][:-1] + ("B" if apps.admin["authorization"][-1] != "B" else "C")},
+    ]
+    for client, (method, path) in routes:
+        for headers in bad_headers:
+            response = client.request(method, path, headers={**JSON, **headers}, content=b"{}")
+            assert response.status_code == 401, (method, path, headers, response.text)
+            assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_health_and_readiness_need_no_key_for_the_probes(apps: Apps) -> None:
+    for client in (apps.intake, apps.reporting):
+        assert client.get("/healthz").status_code == 200
+        assert client.get("/readyz").status_code == 200
+
+
+def test_keys_are_stored_hashed_and_their_tokens_appear_nowhere_in_the_store(apps: Apps) -> None:
+    token = apps.key("evaluator", ["dongguan-2022"])["authorization"].removeprefix("Bearer ")
+    secret = token.rsplit("_", 1)[1]
+    with sqlite3.connect(apps.store_file) as db:
+        rows = db.execute("SELECT id, secret_hash FROM api_keys").fetchall()
+    assert all(h.startswith("sha256:") and len(h) == 71 for _, h in rows)
+    raw = b"".join(p.read_bytes() for p in apps.store_file.parent.glob("store.db*"))
+    assert secret.encode() not in raw and token.encode() not in raw
+
+
+# ---------------------------------------------------------------- roles and scopes
+
+
+def test_an_upstream_key_pushes_only_for_its_projects_and_never_learns_which_exist(apps: Apps) -> None:
+    upstream = apps.key("upstream", ["dongguan-2022"])
+    ok = apps.push([event(id="scope-1")], upstream)
+    assert ok.status_code == 200 and ok.json()["accepted"] == 1
+    before = apps.stream_messages()
+    registered_elsewhere = apps.push([event(id="scope-2"), event(id="scope-3", project="guangzhou-2023")], upstream)
+    never_registered = apps.push([event(id="scope-4", project="no-such-project")], upstream)
+    assert registered_elsewhere.status_code == never_registered.status_code == 403
+    assert registered_elsewhere.json()["detail"].replace("guangzhou-2023", "X").replace("[1]", "[i]") == (
+        never_registered.json()["detail"].replace("no-such-project", "X").replace("[0]", "[i]")
+    )
+    assert apps.stream_messages() == before  # the in-scope event of the refused batch was not published
+    assert apps.intake.post("/v1/projects", content=b"{}", headers={**JSON, **upstream}).status_code == 403
+    assert apps.reporting.get("/v1/projects/dongguan-2022/findings", headers=upstream).status_code == 403
+
+
+def test_an_evaluator_reads_only_its_projects_and_cannot_push_or_administer(apps: Apps) -> None:
+    evaluator = apps.key("evaluator", ["dongguan-2022"])
+    listed = apps.reporting.get("/v1/projects", headers=evaluator)
+    assert [p["id"] for p in listed.json()] == ["dongguan-2022"]
+    everything = apps.reporting.get("/v1/projects", headers=apps.admin).json()
+    assert {p["id"] for p in everything} == {"dongguan-2022", "guangzhou-2023"}
+    # not scored yet (no consumers run here): 404 in scope; 403 outside, existing or not, same words
+    assert apps.reporting.get("/v1/projects/dongguan-2022/scores", headers=evaluator).status_code == 404
+    other = apps.reporting.get("/v1/projects/guangzhou-2023/scores", headers=evaluator)
+    missing = apps.reporting.get("/v1/projects/no-such-project/scores", headers=evaluator)
+    assert other.status_code == missing.status_code == 403
+    assert other.json()["detail"].replace("guangzhou-2023", "X") == missing.json()["detail"].replace(
+        "no-such-project", "X"
+    )
+    assert apps.reporting.get("/v1/projects/guangzhou-2023/report", headers=evaluator).status_code == 403
+    assert apps.push([event(id="eval-1")], evaluator).status_code == 403
+    assert apps.reporting.get("/v1/admin/keys", headers=evaluator).status_code == 403
+    assert apps.reporting.get("/v1/admin/audit", headers=evaluator).status_code == 403
+    assert apps.reporting.get("/v1/dead-letters", headers=evaluator).status_code == 403
+
+
+def test_an_administrator_issues_scopes_and_revokes_keys_over_the_api(apps: Apps) -> None:
+    created = apps.reporting.post(
+        "/v1/admin/keys",
+        json={"name": "考勤系统", "role": "upstream", "projects": ["dongguan-2022"]},
+        headers=apps.admin,
+    )
+    assert created.status_code == 201, created.text
+    key = created.json()
+    token = {"authorization": f"Bearer {key['token']}"}
+    assert apps.push([event(id="issued-1")], token).status_code == 200
+    assert apps.push([event(id="issued-2", project="guangzhou-2023")], token).status_code == 403
+    scoped = apps.reporting.put(
+        f"/v1/admin/keys/{key['id']}/projects", json={"projects": ["guangzhou-2023"]}, headers=apps.admin
+    )
+    assert scoped.json()["projects"] == ["guangzhou-2023"]
+    assert apps.push([event(id="issued-3")], token).status_code == 403
+    listed = {k["id"]: k for k in apps.reporting.get("/v1/admin/keys", headers=apps.admin).json()}
+    assert "token" not in listed[key["id"]] and "secret_hash" not in listed[key["id"]]
+    assert apps.reporting.delete(f"/v1/admin/keys/{key['id']}", headers=apps.admin).status_code == 200
+    assert apps.push([event(id="issued-4", project="guangzhou-2023")], token).status_code == 401
+    assert apps.reporting.delete("/v1/admin/keys/k000000000000", headers=apps.admin).status_code == 404
+    bad_scope = apps.reporting.post(
+        "/v1/admin/keys", json={"name": "x", "role": "evaluator", "projects": ["a.>"]}, headers=apps.admin
+    )
+    assert bad_scope.status_code == 422
+
+
+# ---------------------------------------------------------------- the audit trail
+
+
+def test_the_audit_trail_records_pushes_reads_denials_and_key_changes(apps: Apps) -> None:
+    upstream = apps.key("upstream", ["dongguan-2022"])
+    actor = upstream["authorization"].split("_")[1]
+    assert apps.push({"events": [event(id="audit-1"), event(id="audit-2")]}, upstream).status_code == 200
+    assert apps.reporting.get("/v1/projects/dongguan-2022/findings", headers=upstream).status_code == 403
+    apps.reporting.get("/v1/projects/guangzhou-2023/findings", headers={"authorization": "Bearer forged"})
+    mine = apps.audit(actor=actor)
+    assert [(e["action"], e["status"], e["project"]) for e in mine] == [
+        ("evidence.push", 200, "dongguan-2022"),
+        ("findings.read", 403, "dongguan-2022"),
+    ]
+    assert mine[0]["detail"]["accepted"] == 2 and mine[0]["detail"]["ids"] == ["audit-1", "audit-2"]
+    assert mine[0]["role"] == "upstream"
+    anonymous = apps.audit(actor="-", project="guangzhou-2023")
+    assert anonymous and anonymous[-1]["status"] == 401 and anonymous[-1]["action"] == "findings.read"
+    assert {e["action"] for e in apps.audit(action="key.*")} <= {"key.create", "key.scope", "key.revoke"}
+    newest = apps.audit()[-1]["seq"]
+    assert apps.audit(after=newest - 1)[0]["seq"] == newest
+
+
+def test_the_audit_trail_cannot_be_changed_or_deleted_in_the_database(apps: Apps) -> None:
+    apps.reporting.get("/v1/projects", headers=apps.admin)
+    with sqlite3.connect(apps.store_file) as db:
+        for statement in ("UPDATE audit SET status = 200", "DELETE FROM audit"):
+            with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+                db.execute(statement)
+
+
+def test_a_request_whose_audit_entry_cannot_be_written_is_refused_503(
+    apps: Apps, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = apps.reporting.app.state.fleet.store  # type: ignore[attr-defined]
+
+    async def broken(entry: Any) -> int:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(store, "append_audit", broken)
+    response = apps.reporting.get("/v1/projects", headers=apps.admin)
+    assert response.status_code == 503 and "audit" in response.json()["detail"]
+
+
+# ---------------------------------------------------------------- hostile and broken input
+
+
+def test_every_hostile_push_is_a_4xx_naming_the_problem_and_publishes_nothing(apps: Apps) -> None:
+    big_line = event(id="big", source="x" * 300_000)
+    far_future = event(id="future", occurred_at="2099-01-01T00:00:00+08:00", recorded_at="2099-01-01T00:00:00+08:00")
+    cases: list[tuple[str, bytes, dict[str, str], int, str]] = [
+        ("not JSON", b"{not json", JSON, 422, "not valid JSON"),
+        ("invalid UTF-8", b'{"id": "\xff\xfe"}', JSON, 422, "not valid JSON"),
+        ("deep nesting", b"[" * 150_000 + b"]" * 150_000, JSON, 413, "larger than"),
+        ("nesting under the size limit", b"[" * 5000 + b"]" * 5000, JSON, 422, "not valid JSON"),
+        ("NaN", b'{"events": [NaN]}', JSON, 422, "not valid JSON"),
+        ("Infinity", b'{"events": [Infinity]}', JSON, 422, "not valid JSON"),
+        ("huge number", b'{"events": [1e400]}', JSON, 422, "not valid JSON"),
+        ("text/plain", json.dumps(EVENT).encode(), {"content-type": "text/plain"}, 415, "application/json"),
+        ("latin-1", json.dumps(EVENT).encode(), {"content-type": "application/json; charset=latin-1"}, 415, "UTF-8"),
+        ("no content type", json.dumps(EVENT).encode(), {}, 415, "application/json"),
+        ("json-ish type", json.dumps(EVENT).encode(), {"content-type": "application/jsonx"}, 415, "application/json"),
+        ("body too large", json.dumps(big_line).encode(), JSON, 413, "larger than"),
+        ("batch too large", json.dumps([event(id=f"n-{i}") for i in range(51)]).encode(), JSON, 413, "at most 50"),
+        ("empty batch", b"[]", JSON, 422, "no events"),
+        ("batch with extra keys", b'{"events": [], "x": 1}', JSON, 422, "nothing else"),
+        ("far future", json.dumps([far_future]).encode(), JSON, 422, "[0].occurred_at"),
+        (
+            "year out of range",
+            json.dumps([event(id="y", occurred_at="2999-01-01T00:00:00Z")]).encode(),
+            JSON,
+            422,
+            "[0].occurred_at",
+        ),
+        (
+            "not a date",
+            json.dumps([event(id="d", recorded_at="2023-13-45T00:00:00Z")]).encode(),
+            JSON,
+            422,
+            "[0].recorded_at",
+        ),
+        (
+            "naive time",
+            json.dumps([event(id="n", recorded_at="2023-01-05T00:00:00")]).encode(),
+            JSON,
+            422,
+            "[0].recorded_at",
+        ),
+        (
+            "unknown kind",
+            json.dumps({"events": [event(id="k", kind="telepathy")]}).encode(),
+            JSON,
+            422,
+            "events[0].kind",
+        ),
+        ("unknown project", json.dumps([event(id="p", project="no-such-project")]).encode(), JSON, 422, "[0].project"),
+        ("duplicate ids", json.dumps([event(id="dup"), event(id="dup")]).encode(), JSON, 422, "[1].id"),
+        ("bad id", json.dumps([event(id="../../etc/passwd")]).encode(), JSON, 422, "[0].id"),
+        (
+            "NUL in text",
+            json.dumps([event(id="nul", payload={"staff": "a\u0000b"})]).encode(),
+            JSON,
+            422,
+            "[0].payload.staff",
+        ),
+        ("wrong type", json.dumps([event(id="t", payload={"staff": ["a"]})]).encode(), JSON, 422, "[0].payload.staff"),
+        ("a number for a body", b"42", JSON, 422, "(event)"),
+        (
+            "one good one bad",
+            json.dumps([event(id="good-9"), event(id="bad-9", payload={})]).encode(),
+            JSON,
+            422,
+            "[1].payload.staff",
+        ),
+    ]
+    before = apps.stream_messages()
+    for name, body, headers, status, needle in cases:
+        response = apps.intake.post("/v1/evidence", content=body, headers={**headers, **apps.admin})
+        assert response.status_code == status, (name, response.status_code, response.text[:500])
+        assert needle in response.text, (name, response.text[:500])
+    assert apps.stream_messages() == before, "a refused request published something"
+
+
+def test_a_body_sent_without_a_length_is_still_limited(apps: Apps) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"events": ['
+        for _ in range(100):
+            yield json.dumps(event(id="c", source="y" * 400)).encode() * 10
+
+    response = apps.intake.post("/v1/evidence", content=chunks(), headers={**JSON, **apps.admin})
+    assert response.status_code == 413
+
+
+def test_an_id_accepted_before_with_other_content_is_refused_409_and_its_replay_is_a_duplicate(apps: Apps) -> None:
+    first = event(id="conflict-1")
+    assert apps.push([first], apps.admin).json()["accepted"] == 1
+    # what the consumers would have stored (none runs in this test)
+    from opseval_shared.evidence import parse_evidence_json
+
+    stored = parse_evidence_json(json.dumps(first))
+
+    async def store_it() -> None:
+        store = SqliteStore(str(apps.store_file))
+        await store.open()
+        try:
+            await store.add_events([StoredEvent(stored.id, stored.project, "clock_in", stored.model_dump_json())])
+        finally:
+            await store.close()
+
+    asyncio.run(store_it())
+    changed = apps.push([event(id="ok-2"), event(id="conflict-1", payload={"staff": "李四"})], apps.admin)
+    assert changed.status_code == 409 and changed.json()["detail"]["errors"][0]["field"] == "[1].id"
+    replay = apps.push([first], apps.admin)
+    assert replay.status_code == 200 and replay.json()["results"][0]["status"] == "duplicate"
+
+
+def test_a_project_definition_that_is_invalid_is_refused_naming_the_field(apps: Apps) -> None:
+    definition = json.loads(load_definition(DONGGUAN).model_dump_json())
+    definition["project"]["id"] = "has space"
+    response = apps.intake.post("/v1/projects", content=json.dumps(definition), headers={**JSON, **apps.admin})
+    assert response.status_code == 422
+    assert response.json()["detail"]["errors"][0]["field"] == "project.id"
