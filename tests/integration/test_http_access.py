@@ -381,6 +381,9 @@ def test_an_id_accepted_before_with_other_content_is_refused_409_and_its_replay_
     assert changed.status_code == 409 and changed.json()["detail"]["errors"][0]["field"] == "[1].id"
     replay = apps.push([first], apps.admin)
     assert replay.status_code == 200 and replay.json()["results"][0]["status"] == "duplicate"
+    # another project's system cannot take the id over either
+    squatter = apps.push([event(id="conflict-1", project="guangzhou-2023")], apps.admin)
+    assert squatter.status_code == 409
 
 
 def test_a_project_definition_that_is_invalid_is_refused_naming_the_field(apps: Apps) -> None:

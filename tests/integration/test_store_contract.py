@@ -209,7 +209,7 @@ def test_count_events_counts_one_project(backend: Backend) -> None:
     backend.run(scenario)
 
 
-def test_get_events_returns_the_projects_known_ids_in_id_order(backend: Backend) -> None:
+def test_get_events_returns_the_projects_known_ids_and_find_events_any_projects_in_id_order(backend: Backend) -> None:
     async def scenario(store: Store) -> None:
         mine = [event("p", name) for name in ("c", "a", "b")]
         theirs = event("q", "x")
@@ -224,6 +224,10 @@ def test_get_events_returns_the_projects_known_ids_in_id_order(backend: Backend)
         assert await store.get_events("p", []) == []
         many = [f"p:missing-{i}" for i in range(1_200)] + ["p:b"]  # more ids than one query takes
         assert [e.id for e in await store.get_events("p", many)] == ["p:b"]
+        # find_events looks in every project
+        assert [e.id for e in await store.find_events([theirs.id, "p:a", "nobody:z", "p:a"])] == ["p:a", theirs.id]
+        assert [e.id for e in await store.find_events(many)] == ["p:b"]
+        assert await store.find_events([]) == []
 
     backend.run(scenario)
 

@@ -285,25 +285,19 @@ def _validate_batch(items: list[Any], container: str, max_skew_s: float) -> tupl
 
 
 async def _conflicts(store: Store, events: list[Evidence], bodies: list[str], container: str) -> list[dict[str, Any]]:
-    """Events whose id was accepted before with other content: an id names one event for ever."""
-    out: list[dict[str, Any]] = []
-    by_project: dict[str, list[int]] = {}
-    for index, event in enumerate(events):
-        by_project.setdefault(event.project, []).append(index)
-    for project, indexes in by_project.items():
-        stored = {row.id: row.body for row in await store.get_events(project, [events[i].id for i in indexes])}
-        for index in indexes:
-            body = stored.get(events[index].id)
-            if body is not None and body != bodies[index]:
-                out.append(
-                    {
-                        "index": index,
-                        "id": events[index].id,
-                        "field": f"{_where(container, index)}.id",
-                        "reason": "this id was accepted before with other content",
-                    }
-                )
-    return out
+    """Events whose id was accepted before with other content (in any project: an id names one
+    event for ever, so an upstream system cannot take over another's ids either)."""
+    stored = {row.id: row.body for row in await store.find_events([e.id for e in events])}
+    return [
+        {
+            "index": index,
+            "id": event.id,
+            "field": f"{_where(container, index)}.id",
+            "reason": "this id was accepted before with other content; give each event its own id",
+        }
+        for index, event in enumerate(events)
+        if event.id in stored and stored[event.id] != bodies[index]
+    ]
 
 
 async def _publish_window(fleet: Fleet, events: list[tuple[Evidence, str]]) -> list[Any]:

@@ -112,6 +112,11 @@ class Store(Protocol):
         """The project's events with these ids (unknown ids are left out), in id order."""
         ...
 
+    async def find_events(self, ids: list[str]) -> list[StoredEvent]:
+        """The events with these ids, whatever their project (an id names one event in the whole
+        store), in id order."""
+        ...
+
     # snapshots: kind is "findings" or "scores"
     async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
         """Keep the snapshot unless one of a higher revision is already stored (a replica that lags

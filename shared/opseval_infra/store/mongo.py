@@ -264,9 +264,15 @@ class MongoStore:
         return [_event(doc) for doc in await cursor.to_list()]
 
     async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        return await self._find_events({"project": project_id}, ids)
+
+    async def find_events(self, ids: list[str]) -> list[StoredEvent]:
+        return await self._find_events({}, ids)
+
+    async def _find_events(self, query: Document, ids: list[str]) -> list[StoredEvent]:
         found: list[StoredEvent] = []
         for chunk in _chunks(sorted(set(ids))):
-            async for doc in self._events.find({"_id": {"$in": chunk}, "project": project_id}):
+            async for doc in self._events.find({"_id": {"$in": chunk}, **query}):
                 found.append(_event(doc))
         return sorted(found, key=lambda event: event.id)
 

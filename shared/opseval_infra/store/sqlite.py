@@ -311,6 +311,9 @@ class SqliteStore:
         return await self._run(work)
 
     async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        return [e for e in await self.find_events(ids) if e.project == project_id]
+
+    async def find_events(self, ids: list[str]) -> list[StoredEvent]:
         wanted = sorted(set(ids))
         if not wanted:
             return []
@@ -321,8 +324,7 @@ class SqliteStore:
                 chunk = wanted[start : start + _IDS_PER_QUERY]
                 marks = ", ".join("?" * len(chunk))
                 rows = conn.execute(
-                    f"SELECT seq, id, project, kind, body FROM events WHERE project = ? AND id IN ({marks})",
-                    (project_id, *chunk),
+                    f"SELECT seq, id, project, kind, body FROM events WHERE id IN ({marks})", chunk
                 ).fetchall()
                 found.extend(_event(row) for row in rows)
             return sorted(found, key=lambda event: event.id)
