@@ -7,17 +7,87 @@ system registered it, e.g. when an inspection was entered into the log).
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import AwareDatetime, Field, TypeAdapter, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, TypeAdapter, field_validator, model_validator
 
 from .base import Frozen, NonNegNum, Num
 
 EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-/]*$")]
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+# No control characters but tab and line breaks: they mean nothing in evidence, and the XML of the
+# Word and Excel documents cannot hold them.
+NO_CONTROL_CHARACTERS = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]*$"
+Text = Annotated[str, Field(min_length=1, max_length=500, pattern=NO_CONTROL_CHARACTERS)]
+Line = Annotated[str, Field(max_length=2000, pattern=NO_CONTROL_CHARACTERS)]  # optional text, may be empty
+
+# ---------------------------------------------------------------- document references
+
+_PLAIN_REF = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-.]*")  # "OA-WR-20230101": nothing more to check
+_SCHEME = re.compile(r"([A-Za-z][A-Za-z0-9+.\-]*):")  # "https:", "file:", "javascript:", and "C:" too
+# scheme://[user@]host[:port], then a path, query or fragment (or nothing)
+_WEB_URL = re.compile(
+    r"https?://(?:[^/?#@]*@)?(?:\[[0-9A-Fa-f:.]+\]|[^/?#:@\[\]]+)(?::[0-9]*)?(?:[/?#]|$)", re.IGNORECASE
+)
+_PERCENT = re.compile(rb"%([0-9A-Fa-f]{2})")
+_UNSAFE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})  # control, format (bidi overrides …), separators
+
+
+def _refuse_path_tricks(text: str, how: str, *, may_be_absolute: bool = False) -> None:
+    """Raise if `text` has a control character, is an absolute path, or has a `..` segment or a backslash."""
+    for char in text:
+        if unicodedata.category(char) in _UNSAFE_CATEGORIES:
+            raise ValueError(f"document reference contains the control or invisible character U+{ord(char):04X}{how}")
+    if not may_be_absolute and (text.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", text)):
+        raise ValueError(f"document reference is an absolute path{how}; use a path relative to the document system")
+    if ".." in re.split(r"[/\\]", text):
+        raise ValueError(f"document reference contains a '..' path segment{how}")
+    if "\\" in text:
+        raise ValueError(f"document reference contains a backslash{how}; separate path segments with '/'")
+
+
+def _percent_decoded(text: str) -> str:
+    if "%" not in text:
+        return text
+    raw = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), text.encode("utf-8", "surrogatepass"))
+    return raw.decode("utf-8", "replace")
+
+
+def check_document_ref(value: str) -> str:
+    """A reference to a document in the upstream document system, never a way out of it.
+
+    Accepted: an id ("OA-WR-20230101"), a relative path with `/` separators ("docs/2023/周报-01.pdf")
+    or an http(s) URL with a host. Refused: absolute paths, `..` segments, backslashes, control
+    characters (also percent-encoded or as full-width look-alikes) and any other URL scheme
+    (`file:`, `javascript:` …).
+    """
+    if _PLAIN_REF.fullmatch(value):
+        return value
+    path, is_url = value, False
+    scheme = _SCHEME.match(value)
+    if scheme is not None and len(scheme.group(1)) > 1:  # one letter is a drive ("C:"), refused as a path below
+        name = scheme.group(1).lower()
+        if name not in ("http", "https"):
+            raise ValueError(f"document reference has the URL scheme '{name}:'; only http and https URLs are accepted")
+        if not _WEB_URL.match(value):
+            raise ValueError(f"document reference is not a valid {name} URL (expected {name}://host/…)")
+        path, is_url = value[scheme.end() :], True  # "//host:port/path…", checked like a path, host and all
+    decoded = _percent_decoded(path)
+    for text, how in (
+        (path, ""),
+        (decoded, " (percent-encoded)"),
+        (unicodedata.normalize("NFKC", decoded), " (written with look-alike characters)"),
+    ):
+        _refuse_path_tricks(text, how, may_be_absolute=is_url)
+    return value
+
+
+# A reference to a document (`document_ref`), checked so it cannot point outside the document system.
+DocumentRef = Annotated[str, Field(min_length=1, max_length=500), AfterValidator(check_document_ref)]
 
 
 class EvidenceKind(StrEnum):
@@ -47,9 +117,9 @@ class RosterEntryPayload(Frozen):
 
     name: Text
     role: Text
-    education: str | None = None
+    education: Line | None = None
     years: NonNegNum | None = Field(default=None, description="years of relevant full-time experience")
-    certificates: tuple[str, ...] = ()
+    certificates: tuple[Line, ...] = ()
     fresh_graduate: bool = False
     on_site: bool = True
 
@@ -58,7 +128,7 @@ class ClockInPayload(Frozen):
     """One attendance clock record (打卡); occurred_at is the clock time."""
 
     staff: Text
-    site: str | None = None
+    site: Line | None = None
     direction: Literal["in", "out"] = "in"
 
 
@@ -69,9 +139,9 @@ class DeliverableSubmittedPayload(Frozen):
     title: Text
     period_start: date | None = None
     period_end: date | None = None
-    document_ref: Text
+    document_ref: DocumentRef
     quantity: Annotated[int, Field(ge=1)] = 1
-    sections: tuple[str, ...] = Field(default=(), description="the document's outline, for near-duplicate checks")
+    sections: tuple[Line, ...] = Field(default=(), description="the document's outline, for near-duplicate checks")
 
     @model_validator(mode="after")
     def _period_ordered(self) -> DeliverableSubmittedPayload:
@@ -84,15 +154,15 @@ class InspectionDonePayload(Frozen):
     """An inspection (巡检/晨检) performed; occurred_at when done, recorded_at when registered."""
 
     plan: Slug = Field(description="id of the inspection plan in the contract")
-    asset_class: str | None = None
-    scope: str | None = None
+    asset_class: Line | None = None
+    scope: Line | None = None
     items: Annotated[int, Field(ge=1)] = 1
 
 
 class Attendee(Frozen):
     organisation: Text
     count: Annotated[int, Field(ge=0)]
-    level: str | None = Field(default=None, description="市 / 镇 / 村 … for coverage checks")
+    level: Line | None = Field(default=None, description="市 / 镇 / 村 … for coverage checks")
 
 
 class TrainingHeldPayload(Frozen):
@@ -117,8 +187,8 @@ class IncidentPayload(Frozen):
     ticket: Text
     severity: Slug
     cause: Literal["internal", "external", "unknown"] = "unknown"
-    system: str | None = None
-    title: str = ""
+    system: Line | None = None
+    title: Line = ""
     responded_at: AwareDatetime | None = None
     on_site_at: AwareDatetime | None = None
     resolved_at: AwareDatetime | None = None
@@ -134,8 +204,8 @@ class TicketVolumePayload(Frozen):
 class SurveyResponsePayload(Frozen):
     survey: Slug
     group: Text = Field(description="respondent group, e.g. 使用单位 / 办事人 / 采购人")
-    level: str | None = Field(default=None, description="市 / 镇 / 村 where the duty names levels")
-    respondent: str | None = None
+    level: Line | None = Field(default=None, description="市 / 镇 / 村 where the duty names levels")
+    respondent: Line | None = None
     satisfied: bool
     aspects: dict[str, bool] = Field(default_factory=dict)
 
@@ -146,7 +216,7 @@ class BudgetFigurePayload(Frozen):
     item: Literal["approved", "adjustment", "arrived", "spent", "contract_price"]
     amount: Num = Field(description="万元")
     fiscal_year: Annotated[int, Field(ge=1990, le=2100)]
-    note: str = ""
+    note: Line = ""
 
 
 class UnitRatePayload(Frozen):
@@ -155,7 +225,7 @@ class UnitRatePayload(Frozen):
     module: Text
     rate: NonNegNum
     person_months: NonNegNum | None = None
-    grade: str | None = None
+    grade: Line | None = None
 
 
 class BudgetCalculationPayload(Frozen):
@@ -177,7 +247,7 @@ class VendorAssessmentPayload(Frozen):
     item: Text
     score: NonNegNum
     max_score: Annotated[Num, Field(gt=0)]
-    evidence_refs: tuple[str, ...] = ()
+    evidence_refs: tuple[DocumentRef, ...] = ()
 
     @model_validator(mode="after")
     def _score_within_max(self) -> VendorAssessmentPayload:
@@ -207,19 +277,19 @@ class JudgmentPayload(Frozen):
     point: Slug | None = None
     awarded: NonNegNum
     reason: Text
-    evaluator: str | None = None
+    evaluator: Line | None = None
 
 
 class SelfEvaluationRowPayload(Frozen):
     """One row of a submitted self-evaluation form (绩效自评表)."""
 
     indicator: Text
-    target: str | None = None
-    actual: str | None = None
+    target: Line | None = None
+    actual: Line | None = None
     claimed_rate: NonNegNum | None = Field(default=None, description="the rate the row claims, 0..1")
     weight: NonNegNum | None = None
     score: NonNegNum | None = None
-    metric: str | None = Field(default=None, description="optional link: the metric the claim is about")
+    metric: Line | None = Field(default=None, description="optional link: the metric the claim is about")
 
 
 # ---------------------------------------------------------------- envelope

@@ -3,10 +3,14 @@
 A bundle is a directory with `project.yaml`, `contracts.yaml`, `indicators.yaml` (or
 `indicators: {template: NAME}` naming a built-in template) and any number of `.jsonl` files of
 evidence events, anywhere below it. Every error names the file, the line and the field.
+
+Hostile input is refused the same way, never followed: files that are symbolic links out of the
+bundle, files and lines over the size limits, YAML tags that build objects, aliases, deep nesting.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
@@ -19,8 +23,11 @@ from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.project import Project, ProjectDefinition, unresolved_references
 from pydantic import BaseModel, ValidationError
 
-MAX_YAML_BYTES = 5 * 1024 * 1024
+MAX_YAML_BYTES = 1024 * 1024  # real definitions are ~15 KB; PyYAML needs ~6 s for 1 MB
+MAX_YAML_DEPTH = 50  # nested mappings and sequences; real definitions need about 10
 MAX_LINE_BYTES = 1024 * 1024
+MAX_EVIDENCE_FILE_BYTES = 2 * 1024**3
+MAX_EVIDENCE_FILES = 10_000
 DEFINITION_FILES = ("project.yaml", "contracts.yaml", "indicators.yaml")
 M = TypeVar("M", bound=BaseModel)
 
@@ -44,44 +51,103 @@ class RawLine(NamedTuple):
 # ---------------------------------------------------------------- YAML
 
 
+class _Refused(yaml.MarkedYAMLError):
+    """Valid YAML this reader does not accept (an alias, deep nesting)."""
+
+
 class _StrictLoader(yaml.SafeLoader):
-    """Safe YAML that refuses duplicate keys (a silent 'last one wins' hides a typo)."""
+    """Safe YAML that refuses aliases, deep nesting and duplicate keys, in one pass.
+
+    Aliases are refused because a 'billion laughs' grows from a few of them; nesting is limited
+    to MAX_YAML_DEPTH before the recursive composer could exhaust the stack; a duplicate key is
+    refused because a silent 'last one wins' hides a typo. A scalar its tag cannot make
+    (`2023-02-30`, `!!int abc`, a 5,000-digit integer) is a located YAML error too, not a
+    ValueError from deep inside the constructor.
+    """
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.depth = 0
+
+    def _mark(self) -> Any:
+        return self.peek_event().start_mark  # type: ignore[no-untyped-call]
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            raise _Refused(None, None, "YAML aliases (*name) are not accepted", self._mark())
+        if not self.check_event(yaml.CollectionStartEvent):
+            return super().compose_node(parent, index)
+        self.depth += 1
+        try:
+            if self.depth > MAX_YAML_DEPTH:
+                raise _Refused(None, None, f"nested deeper than {MAX_YAML_DEPTH} levels", self._mark())
+            return super().compose_node(parent, index)
+        finally:
+            self.depth -= 1
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, KeyError, ArithmeticError) as exc:
+            reason = "too many digits" if "integer string conversion" in str(exc) else str(exc)
+            problem = f"cannot read {node.tag.rpartition(':')[2] or node.tag} value: {reason}"
+            raise yaml.constructor.ConstructorError(None, None, problem, node.start_mark) from exc
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
         seen: set[Any] = set()
         for key_node, _ in node.value:
             key = self.construct_object(key_node, deep=deep)
-            if key in seen:
+            try:
+                duplicate = key in seen
+                seen.add(key)
+            except TypeError:
+                raise yaml.constructor.ConstructorError(
+                    None, None, "a mapping key must be a plain value, not a list or mapping", key_node.start_mark
+                ) from None
+            if duplicate:
                 raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r}", key_node.start_mark)
-            seen.add(key)
         return super().construct_mapping(node, deep=deep)
 
 
-def _reject_aliases(text: str, path: Path) -> None:
-    for event in yaml.parse(text, Loader=yaml.SafeLoader):
-        if isinstance(event, yaml.AliasEvent):
-            line = event.start_mark.line + 1 if event.start_mark else None
-            raise BundleError(path, line, None, "YAML aliases (*name) are not accepted")
+def _load_yaml(text: str) -> tuple[Any, yaml.Node | None]:
+    """The data and the node tree (for the line of each value), from one parse."""
+    loader = _StrictLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node is not None else None), node
+    finally:
+        loader.dispose()
 
 
 def read_yaml(path: Path) -> tuple[Any, yaml.Node | None]:
     if not path.is_file():
-        raise BundleError(path, None, None, "file not found")
+        raise BundleError(path, None, None, "not a regular file" if path.exists() else "file not found")
     size = path.stat().st_size
     if size > MAX_YAML_BYTES:
         raise BundleError(path, None, None, f"file is {size} bytes; definitions are limited to {MAX_YAML_BYTES}")
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        raise BundleError(path, None, None, f"not UTF-8 ({exc.reason} at byte {exc.start})") from exc
+        row = data.count(b"\n", 0, exc.start) + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise BundleError(path, row, None, f"not UTF-8 ({exc.reason} at column {column})") from exc
     try:
-        _reject_aliases(text, path)
-        return yaml.load(text, Loader=_StrictLoader), yaml.compose(text, Loader=yaml.SafeLoader)
+        return _load_yaml(text)
+    except _Refused as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise BundleError(path, line, None, str(exc.problem)) from exc
     except yaml.MarkedYAMLError as exc:
         line = exc.problem_mark.line + 1 if exc.problem_mark else None
         raise BundleError(path, line, None, f"invalid YAML: {exc.problem}") from exc
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (NUL, most control characters)
+        row = text.count("\n", 0, exc.position) + 1
+        char = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        raise BundleError(path, row, None, f"invalid YAML: character U+{char:04X} is not allowed") from exc
     except yaml.YAMLError as exc:
         raise BundleError(path, None, None, f"invalid YAML: {exc}") from exc
+    except RecursionError:  # nesting is limited above; this is the last line of defence
+        raise BundleError(path, None, None, "invalid YAML: nested too deeply") from None
 
 
 def _node_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None:
@@ -119,11 +185,28 @@ def template_text(name: str) -> str:
     return (resources.files("opseval_shared") / "templates" / f"{name}.yaml").read_text(encoding="utf-8")
 
 
+def _real(path: Path) -> str:
+    return os.path.realpath(path)  # never raises, not even on a symlink loop (the loop is left unresolved)
+
+
+def _inside(root: str, target: str) -> bool:
+    return target == root or target.startswith(root.rstrip(os.sep) + os.sep)
+
+
+def _refuse_link_out(root: str, path: Path) -> None:
+    """A symbolic link (or a path through one) that leads out of the bundle is refused, not followed."""
+    target = _real(path)
+    if not _inside(root, target):
+        raise BundleError(path, None, None, f"symbolic link points outside the bundle (to {target})")
+
+
 def load_definition(bundle: Path) -> ProjectDefinition:
     if not bundle.is_dir():
         raise BundleError(bundle, None, None, "bundle directory not found")
+    root = _real(bundle)
     docs: dict[str, tuple[Any, yaml.Node | None, Path]] = {}
     for name in DEFINITION_FILES:
+        _refuse_link_out(root, bundle / name)
         data, node = read_yaml(bundle / name)
         docs[name.removesuffix(".yaml")] = (data, node, bundle / name)
     indicators = docs["indicators"][0]
@@ -172,15 +255,80 @@ def _message(err: Any) -> str:
 
 
 def evidence_files(bundle: Path) -> list[Path]:
-    return sorted(p for p in bundle.rglob("*.jsonl") if p.is_file())
+    """Every `*.jsonl` file below the bundle, sorted; refused if one leads out of it or is too large.
+
+    Like `Path.rglob` in Python 3.11, it does not descend into symbolically linked directories, so a
+    link loop cannot make it spin; a linked directory that stays inside is found by its real path
+    anyway, and one that leads outside is refused. A `.jsonl` link is read if it stays inside.
+    """
+    root = _real(bundle)
+    found: list[Path] = []
+    stack = [bundle]
+    while stack:
+        folder = stack.pop()
+        try:
+            with os.scandir(folder) as listing:
+                entries = sorted(listing, key=lambda e: e.name)  # the same first error on every run
+        except OSError as exc:
+            raise BundleError(folder, None, None, f"cannot list directory ({exc.strerror})") from exc
+        folders: list[Path] = []
+        for entry in entries:
+            path = folder / entry.name
+            is_evidence = entry.name.endswith(".jsonl")
+            if entry.is_symlink():
+                # os.path answers False for a missing target or a link loop, where DirEntry raises.
+                if is_evidence or os.path.isdir(path):
+                    _refuse_link_out(root, path)
+                if is_evidence and not os.path.isfile(path):
+                    problem = "something not a regular file" if os.path.exists(path) else "nothing (or a link loop)"
+                    raise BundleError(path, None, None, f"symbolic link to {problem}")
+            elif entry.is_dir(follow_symlinks=False):
+                folders.append(path)
+            elif is_evidence and not entry.is_file(follow_symlinks=False):
+                raise BundleError(path, None, None, "not a regular file")
+            if is_evidence and os.path.isfile(path):
+                found.append(path)
+                if len(found) > MAX_EVIDENCE_FILES:
+                    raise BundleError(
+                        bundle,
+                        None,
+                        None,
+                        f"more than {MAX_EVIDENCE_FILES} evidence files (*.jsonl) below the bundle; "
+                        "merge them into fewer, larger files",
+                    )
+        stack.extend(reversed(folders))  # popped in name order
+    files = sorted(found)
+    for path in files:
+        size = path.stat().st_size
+        if size > MAX_EVIDENCE_FILE_BYTES:
+            raise BundleError(
+                path,
+                None,
+                None,
+                f"file is {size} bytes ({_human(size)}), over the limit of {MAX_EVIDENCE_FILE_BYTES} bytes "
+                f"({_human(MAX_EVIDENCE_FILE_BYTES)}) for one evidence file; split it into smaller .jsonl files",
+            )
+    return files
+
+
+def _human(size: int) -> str:
+    value, unit = float(size), "bytes"
+    for larger in ("KiB", "MiB", "GiB"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, larger
+    return f"{size} bytes" if unit == "bytes" else f"{value:.1f} {unit}"
 
 
 def iter_lines(bundle: Path) -> Iterator[RawLine]:
     files = evidence_files(bundle)
     for path in files:
         with path.open("rb") as fh:
-            offset = 0
-            for number, data in enumerate(fh, start=1):
+            offset, number = 0, 0
+            # A line is read up to just past the limit (a file with no newline is never read whole):
+            # one byte more shows it is too long, three more leave room for a byte-order mark.
+            while data := fh.readline(MAX_LINE_BYTES + 4):
+                number += 1
                 start, offset = offset, offset + len(data)
                 if number == 1 and data.startswith(b"\xef\xbb\xbf"):
                     data = data[3:]  # a UTF-8 byte-order mark some editors write
@@ -193,8 +341,11 @@ def iter_lines(bundle: Path) -> Iterator[RawLine]:
 def read_line_at(path: Path, offset: int) -> RawLine:
     """The line that starts at a byte offset (to fetch an earlier event back)."""
     with path.open("rb") as fh:
-        number = fh.read(offset).count(b"\n") + 1
-        data = fh.readline()
+        number = 1
+        for _ in range(offset // _CHUNK):
+            number += fh.read(_CHUNK).count(b"\n")
+        number += fh.read(offset % _CHUNK).count(b"\n")
+        data = fh.readline(MAX_LINE_BYTES + 4)
     if number == 1 and data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     return RawLine(path, number, offset, data)
@@ -207,7 +358,11 @@ def parse_line(raw: RawLine) -> Evidence:
         err = exc.errors(include_url=False)[0]
         loc = tuple(err["loc"])
         if err["type"] == "json_invalid":
-            raise BundleError(raw.path, raw.line, None, f"invalid JSON: {err['msg']}") from exc
+            raise BundleError(raw.path, raw.line, None, _json_problem(raw.data, str(err["msg"]))) from exc
+        if err["type"] == "dict_type" and not loc:
+            shape = _JSON_TYPES.get(raw.data.lstrip()[:1], "a number")
+            message = f"each line must be one JSON object (an event), not {shape}"
+            raise BundleError(raw.path, raw.line, None, message) from exc
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             kinds = ", ".join(k.value for k in EvidenceKind)
             got = err.get("ctx", {}).get("tag")
@@ -216,6 +371,19 @@ def parse_line(raw: RawLine) -> Evidence:
         # Drop the discriminator tag pydantic puts in the location of union members.
         loc = tuple(p for i, p in enumerate(loc) if not (i == 0 and isinstance(p, str) and _is_kind(p)))
         raise BundleError(raw.path, raw.line, _field(loc) or None, _message(err)) from exc
+
+
+_CHUNK = 1024 * 1024
+_JSON_TYPES = {b"[": "an array", b'"': "a string", b"n": "null", b"t": "true", b"f": "false"}
+
+
+def _json_problem(data: bytes, msg: str) -> str:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)"
+    msg = msg.removeprefix("Invalid JSON: ").replace(" at line 1 column ", " at column ")
+    return f"invalid JSON: {msg}"
 
 
 def _is_kind(tag: str) -> bool:
