@@ -194,7 +194,7 @@ class Fleet:
         assert response.status_code in (200, 201), response.text
         return definition.project.id
 
-    def push(self, events: list[dict[str, Any]], retry_for: float = 60) -> dict[str, int]:
+    def push(self, events: list[dict[str, Any]], retry_for: float = 60) -> dict[str, Any]:
         """Push one batch, retrying while intake answers 503 (NATS away) — replays are safe."""
         deadline = time.monotonic() + retry_for
         while True:
@@ -203,7 +203,7 @@ class Fleet:
             except httpx.HTTPError:
                 response = None
             if response is not None and response.status_code == 200:
-                body: dict[str, int] = response.json()
+                body: dict[str, Any] = response.json()
                 return body
             if response is not None and 400 <= response.status_code < 500:
                 raise AssertionError(f"push refused: {response.status_code} {response.text[:1000]}")
