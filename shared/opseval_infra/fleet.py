@@ -19,7 +19,7 @@ from opseval_shared.evidence import Evidence
 
 from .consumer import DeadLetterOffice, EvidenceConsumer
 from .http import health_router
-from .nats import check_encrypted, check_server, ensure_streams, tls_context
+from .nats import check_encrypted, check_server, convert_fetch_timeouts, ensure_streams, tls_context
 from .projects import DirtyProjects, LedgerCache
 from .settings import ServiceSettings
 from .store.base import Store
@@ -107,9 +107,10 @@ def fleet_app(
         store = open_store(settings.store_url)
         await store.open()
         fleet.store = store
-        fleet.ledgers = LedgerCache(store)
+        fleet.ledgers = LedgerCache(store, idle_s=settings.ledger_idle_s)
         if evaluate is not None:
             fleet.dirty = DirtyProjects(settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p))
+        convert_fetch_timeouts()
         await fleet.broker.connect()
         check_encrypted(fleet.nc, settings)
         log.info("connected to nats-server %s", check_server(fleet.nc))

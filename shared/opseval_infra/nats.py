@@ -3,11 +3,14 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import ssl
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 import nats
+import nats.errors
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from nats.js.api import RetentionPolicy, StorageType, StreamConfig
@@ -17,6 +20,7 @@ from opseval_shared.messaging import STREAMS, StreamSpec
 from .settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 MIN_SERVER = (2, 9)
 
 
@@ -138,3 +142,34 @@ async def ensure_streams(js: JetStreamContext, replicas: int) -> None:
         problems = _differences(wanted, info.config)
         if problems:
             raise StreamConfigMismatch(f"stream {spec.name}: " + "; ".join(problems))
+
+
+_CONVERTS = "_opseval_converts_timeouts"
+
+
+def raising_nats_timeouts(fetch: Callable[..., Awaitable[T]]) -> Callable[..., Awaitable[T]]:
+    """`fetch` raising nats-py's own TimeoutError where it raised a bare asyncio.TimeoutError.
+
+    nats-py 2.16's PullSubscription.fetch raises the bare one on some paths (a pull request whose
+    remaining time ran out); FastStream 0.7's batch loop catches only nats's subclass, so the bare
+    one kills the loop: the messages it had already fetched wait out ack_wait (10 s late) and the
+    supervisor restarts it. Every other caller catches asyncio.TimeoutError, which still matches."""
+
+    @functools.wraps(fetch)
+    async def converted(*args: Any, **kwargs: Any) -> T:
+        try:
+            return await fetch(*args, **kwargs)
+        except nats.errors.TimeoutError:
+            raise
+        except TimeoutError as exc:
+            raise nats.errors.TimeoutError from exc
+
+    setattr(converted, _CONVERTS, True)
+    return converted
+
+
+def convert_fetch_timeouts() -> None:
+    """Install `raising_nats_timeouts` on nats-py's PullSubscription.fetch, once per process."""
+    pull = JetStreamContext.PullSubscription
+    if not getattr(pull.fetch, _CONVERTS, False):
+        pull.fetch = raising_nats_timeouts(pull.fetch)  # type: ignore[method-assign,assignment]

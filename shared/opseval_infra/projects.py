@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -43,10 +44,23 @@ class Folded:
 
 
 class LedgerCache:
-    def __init__(self, store: Store, today: Callable[[], date] = today_in_china) -> None:
+    """Folded projects kept in memory between evaluations. A project not evaluated for `idle_s` is
+    dropped (and folded from the store again if evidence comes back): memory follows the projects
+    taking evidence now, not every project the process has ever seen."""
+
+    def __init__(
+        self,
+        store: Store,
+        today: Callable[[], date] = today_in_china,
+        idle_s: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.store = store
         self.today = today
+        self.idle_s = idle_s
+        self.clock = clock
         self._folded: dict[str, Folded] = {}
+        self._used: dict[str, float] = {}
         # Events this process just consumed, already validated: folding them needs no second parse.
         self._recent: dict[str, Evidence] = {}
 
@@ -55,7 +69,19 @@ class LedgerCache:
             self._recent.clear()
         self._recent.update((e.id, e) for e in events)
 
+    def held(self) -> list[str]:
+        """The projects folded in memory now."""
+        return sorted(self._folded)
+
+    def _evict_idle(self, now: float) -> None:
+        for project in [p for p, used in self._used.items() if now - used > self.idle_s]:
+            self._folded.pop(project, None)
+            self._used.pop(project, None)
+
     async def refresh(self, project: str) -> Folded | None:
+        now = self.clock()
+        self._evict_idle(now)
+        self._used[project] = now
         stored = await self.store.get_project(project)
         if stored is None:
             return None

@@ -44,6 +44,8 @@ class ServiceSettings(BaseSettings):
     max_deliver: int = 5
     retry_backoff_s: float = 0.5
     debounce_s: float = 0.2
+    # rules and scoring drop a project's folded evidence from memory after this long without evidence
+    ledger_idle_s: float = 60.0
     log_level: str = "INFO"
 
     @property

@@ -1,0 +1,58 @@
+"""Rules and scoring keep only the projects taking evidence now in memory: an idle project is
+dropped and, when evidence comes back, folded again from the store to the same state."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import date
+from pathlib import Path
+
+from opseval_infra.projects import LedgerCache
+from opseval_infra.store.base import StoredEvent, StoredProject
+from opseval_infra.store.sqlite import SqliteStore
+from opseval_intake.bundle import evidence_files, load_definition
+
+DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
+
+
+def test_an_idle_project_is_dropped_from_memory_and_folded_again_to_the_same_state(tmp_path: Path) -> None:
+    definition = load_definition(DONGGUAN)
+    lines = [ln for f in evidence_files(DONGGUAN) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    rows = [json.loads(ln) for ln in lines[:500]]
+
+    async def scenario() -> None:
+        store = SqliteStore(str(tmp_path / "store.db"))
+        await store.open()
+        try:
+            for pid in ("a", "b"):
+                renamed = definition.model_copy(update={"project": definition.project.model_copy(update={"id": pid})})
+                await store.put_project(StoredProject(pid, "r1", renamed.model_dump_json()))
+                await store.add_events(
+                    [
+                        StoredEvent(
+                            f"{pid}-{r['id']}",
+                            pid,
+                            r["kind"],
+                            json.dumps({**r, "id": f"{pid}-{r['id']}", "project": pid}),
+                        )
+                        for r in rows
+                    ]
+                )
+            now = [0.0]
+            cache = LedgerCache(store, today=lambda: date(2023, 9, 1), idle_s=60, clock=lambda: now[0])
+            first = await cache.refresh("a")
+            assert first is not None and first.folded == 500
+            now[0] = 30
+            await cache.refresh("b")
+            assert cache.held() == ["a", "b"]
+            now[0] = 95  # a idle for 95 s, b for 65 s: both past the limit when a comes back
+            again = await cache.refresh("a")
+            assert cache.held() == ["a"]
+            assert again is not None and again is not first
+            assert (again.folded, again.last_seq) == (first.folded, first.last_seq)
+            assert again.ledger.events == first.ledger.events and again.ledger.duplicates == first.ledger.duplicates
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
