@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -74,9 +75,14 @@ class LedgerCache:
         return sorted(self._folded)
 
     def _evict_idle(self, now: float) -> None:
-        for project in [p for p, used in self._used.items() if now - used > self.idle_s]:
+        idle = [p for p, used in self._used.items() if now - used > self.idle_s]
+        for project in idle:
             self._folded.pop(project, None)
             self._used.pop(project, None)
+        if idle:
+            # A ledger holds reference cycles (its fold table of bound methods): only the cyclic
+            # collector frees it, and with millions of live objects its full passes come rarely.
+            gc.collect()
 
     async def refresh(self, project: str) -> Folded | None:
         now = self.clock()
