@@ -46,7 +46,12 @@ class Role(StrEnum):
 
 
 class KeyManagementError(ValueError):
-    """A key operation that cannot be done (unknown key, bad scope); the message says why."""
+    """A key operation that cannot be done (bad name, role or scope); the message says why."""
+
+
+class UnknownKey(KeyManagementError):
+    def __init__(self, key_id: str) -> None:
+        super().__init__(f"no key {key_id!r}")
 
 
 def utc_text(moment: datetime) -> str:
@@ -134,7 +139,7 @@ async def create_key(store: Store, name: str, role: str, projects: Iterable[str]
 async def revoke_key(store: Store, key_id: str) -> ApiKey:
     key = await store.get_key(key_id)
     if key is None:
-        raise KeyManagementError(f"no key {key_id!r}")
+        raise UnknownKey(key_id)
     if key.revoked_at is None:
         key = replace(key, revoked_at=now_utc())
         await store.put_key(key)
@@ -144,7 +149,7 @@ async def revoke_key(store: Store, key_id: str) -> ApiKey:
 async def rescope_key(store: Store, key_id: str, projects: Iterable[str]) -> ApiKey:
     key = await store.get_key(key_id)
     if key is None:
-        raise KeyManagementError(f"no key {key_id!r}")
+        raise UnknownKey(key_id)
     if key.revoked_at is not None:
         raise KeyManagementError(f"key {key_id!r} is revoked")
     key = replace(key, projects=check_scope(projects))

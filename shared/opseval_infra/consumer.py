@@ -15,7 +15,7 @@ from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.messaging import DeadLettered, dead_letter_subject, evidence_subject
 from pydantic import TypeAdapter, ValidationError, WithJsonSchema
 
-from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES, inlined_schema
+from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES
 from .settings import ServiceSettings
 from .store.base import DeadLetter, EventConflict, Store, StoredEvent
 
@@ -139,7 +139,24 @@ class EvidenceConsumer:
 # A batch of evidence as a handler receives it: documented (AsyncAPI) as evidence events, but not
 # validated by the framework — EvidenceConsumer validates each message, so one poison message is
 # dead-lettered instead of failing the whole batch before the handler runs.
-EvidenceBatch = Annotated[Any, WithJsonSchema(inlined_schema(TypeAdapter(list[Evidence]).json_schema()))]
+def _inlined(schema: dict[str, Any]) -> dict[str, Any]:
+    """The schema with every `$ref` replaced by its definition (no `$defs` left to clash)."""
+    defs = schema.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            if "$ref" in node:
+                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    inlined: dict[str, Any] = walk(schema)
+    return inlined
+
+
+EvidenceBatch = Annotated[Any, WithJsonSchema(_inlined(TypeAdapter(list[Evidence]).json_schema()))]
 
 
 async def undecoded(msg: Any) -> None:

@@ -76,24 +76,6 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def inlined_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    """The schema with every `$ref` replaced by its definition (no `$defs` left to clash), for a
-    non-recursive schema embedded in an AsyncAPI document."""
-    defs = schema.pop("$defs", {})
-
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            if "$ref" in node:
-                return walk(defs[node["$ref"].rsplit("/", 1)[-1]])
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    inlined: dict[str, Any] = walk(schema)
-    return inlined
-
-
 class BodySchemas:
     """JSON request bodies a handler reads and validates itself (to answer each bad field its own
     way), documented in the app's OpenAPI document all the same: `openapi_extra=bodies(Model)`, then

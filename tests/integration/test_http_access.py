@@ -221,6 +221,8 @@ def test_an_administrator_issues_scopes_and_revokes_keys_over_the_api(apps: Apps
     assert apps.reporting.delete(f"/v1/admin/keys/{key['id']}", headers=apps.admin).status_code == 200
     assert apps.push([event(id="issued-4", project="guangzhou-2023")], token).status_code == 401
     assert apps.reporting.delete("/v1/admin/keys/k000000000000", headers=apps.admin).status_code == 404
+    unknown = apps.reporting.put("/v1/admin/keys/k000000000000/projects", json={"projects": ["x"]}, headers=apps.admin)
+    assert unknown.status_code == 404
     bad_scope = apps.reporting.post(
         "/v1/admin/keys", json={"name": "x", "role": "evaluator", "projects": ["a.>"]}, headers=apps.admin
     )

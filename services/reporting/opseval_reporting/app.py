@@ -19,6 +19,7 @@ from opseval_infra.auth import (
     KeyManagementError,
     Principal,
     Role,
+    UnknownKey,
     audit_view,
     create_key,
     key_view,
@@ -361,8 +362,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         """Replace the projects a key may touch."""
         try:
             key = await rescope_key(store(), key_id, body.projects)
+        except UnknownKey as exc:
+            raise HTTPException(404, str(exc)) from None
         except KeyManagementError as exc:
-            raise HTTPException(404 if "no key" in str(exc) else 422, str(exc)) from None
+            raise HTTPException(422, str(exc)) from None
         request.state.audit.update(key=key.id, projects=list(key.projects))
         return _json(key_view(key))
 
@@ -371,7 +374,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         """Revoke a key: from now on it is answered 401. Its audit entries stay."""
         try:
             key = await revoke_key(store(), key_id)
-        except KeyManagementError as exc:
+        except UnknownKey as exc:
             raise HTTPException(404, str(exc)) from None
         request.state.audit.update(key=key.id)
         return _json(key_view(key))
