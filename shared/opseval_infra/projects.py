@@ -62,13 +62,18 @@ class LedgerCache:
         self.clock = clock
         self._folded: dict[str, Folded] = {}
         self._used: dict[str, float] = {}
-        # Events this process just consumed, already validated: folding them needs no second parse.
-        self._recent: dict[str, Evidence] = {}
+        # Events this process just consumed, already validated, per project: folding them needs no
+        # second parse. Dropped with each refresh of the project: by then every stored event of it
+        # is folded, so what is left was folded before this process consumed it (the other service,
+        # or another replica, stored and this one folded it first) and would never be taken out.
+        self._recent: dict[str, dict[str, Evidence]] = {}
 
     def remember(self, events: list[Evidence]) -> None:
-        if len(self._recent) > 200_000:  # events another replica stored are parsed from the store
-            self._recent.clear()
-        self._recent.update((e.id, e) for e in events)
+        for event in events:
+            self._recent.setdefault(event.project, {})[event.id] = event
+
+    def remembered(self) -> int:
+        return sum(len(events) for events in self._recent.values())
 
     def held(self) -> list[str]:
         """The projects folded in memory now."""
@@ -90,6 +95,7 @@ class LedgerCache:
         self._used[project] = now
         stored = await self.store.get_project(project)
         if stored is None:
+            self._recent.pop(project, None)
             return None
         current = self._folded.get(project)
         definition = current.ledger.definition if current and current.revision == stored.revision else None
@@ -109,11 +115,12 @@ class LedgerCache:
                 # order). Fold the project afresh.
                 current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
                 await self._fold_new(project, current)
+        self._recent.pop(project, None)
         return current
 
     async def _fold_new(self, project: str, current: Folded) -> None:
         while batch := await self.store.events_after(project, current.last_seq):
-            recent = self._recent
+            recent = self._recent.get(project, {})
             for row in batch:
                 event = recent.pop(row.id, None)
                 current.ledger.add(event if event is not None else parse_evidence_json(row.body))

@@ -13,6 +13,7 @@ from opseval_infra.projects import LedgerCache
 from opseval_infra.store.base import StoredEvent, StoredProject
 from opseval_infra.store.sqlite import SqliteStore
 from opseval_intake.bundle import evidence_files, load_definition
+from opseval_shared.evidence import parse_evidence_json
 
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
 
@@ -56,6 +57,33 @@ def test_an_idle_project_is_dropped_from_memory_and_folded_again_to_the_same_sta
             assert dropped() is None  # the evicted ledger is freed, not left to a rare full GC pass
             assert again is not None
             assert (again.folded, again.last_seq, again.ledger.events, again.ledger.duplicates) == counts
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
+def test_events_remembered_after_their_project_was_folded_from_the_store_are_not_kept(tmp_path: Path) -> None:
+    """Rules and scoring both store every event: the one that folds an event from the store before
+    its own consumer delivers it must not keep that delivery in memory for ever."""
+    definition = load_definition(DONGGUAN)
+    lines = [ln for f in evidence_files(DONGGUAN) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+
+    async def scenario() -> None:
+        store = SqliteStore(str(tmp_path / "store.db"))
+        await store.open()
+        try:
+            await store.put_project(StoredProject(definition.project.id, "r1", definition.model_dump_json()))
+            events = [parse_evidence_json(ln) for ln in lines[:300]]
+            await store.add_events([StoredEvent(e.id, e.project, e.kind.value, e.model_dump_json()) for e in events])
+            cache = LedgerCache(store, today=lambda: date(2023, 9, 1))
+            folded = await cache.refresh(definition.project.id)  # the other service stored them first
+            assert folded is not None and folded.folded == 300
+            cache.remember(events)  # then this service's consumer delivers them: already stored
+            assert cache.remembered() == 300
+            again = await cache.refresh(definition.project.id)
+            assert again is not None and again.folded == 300
+            assert cache.remembered() == 0
         finally:
             await store.close()
 
