@@ -88,7 +88,7 @@ def fuzz(fleet: Fleet, service: str) -> tuple[int, list[str]]:
 
 
 FUZZ = settings(
-    max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
+    max_examples=100, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True, database=None
 )
 
 

@@ -43,6 +43,7 @@ from .pipeline import evaluate_ledger
 from .settings import ReportingSettings
 
 PAGE = 1000
+MAX_SEQ = 2**63 - 1  # a store sequence number is a signed 64-bit integer
 DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
 DOCUMENT_FILES = {
     "html": "report.html",
@@ -385,7 +386,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         project: str | None = None,
         action: str | None = None,
         since: datetime | None = None,
-        after: Annotated[int, Query(ge=0)] = 0,
+        after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
         limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
         principal: Principal = admin,
     ) -> Response:
