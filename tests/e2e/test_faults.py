@@ -266,9 +266,17 @@ def test_store_refusing_writes_for_longer_than_one_attempt_is_ridden_out_by_rede
             # store: the audit entry of the request; the pusher then retries and hears "duplicate").
             upstream.allow(2 / 3)
             wait_for(lambda: stream(fleet).state.messages > stored_before, 30, "evidence during the outage")
+
             # Until the lock goes, no consumer may acknowledge an event past those stored before it
-            # (the evidence stream holds this project's events, one message each, in order).
-            while time.monotonic() - locked_at < hold_s:
+            # (the evidence stream holds this project's events, one message each, in order). It is
+            # held until each consumer has had a write fail and handed its batch back — a consumer
+            # whose batch arrived late would otherwise wait out the busy timeout and just succeed.
+            def every_consumer_handed_back() -> bool:
+                return all(metric(fleet, s, "opseval_redeliveries_total") > before[s] for s in before)
+
+            deadline = locked_at + hold_s + 4 * BUSY_TIMEOUT_MS / 1000
+            while time.monotonic() - locked_at < hold_s or not every_consumer_handed_back():
+                assert time.monotonic() < deadline, "a consumer never had a write refused while the store was locked"
                 for durable in EVIDENCE_CONSUMERS:
                     info = consumer(fleet, durable)
                     assert info.ack_floor is not None and info.ack_floor.stream_seq <= stored_before, durable
