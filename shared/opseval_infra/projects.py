@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -38,6 +37,7 @@ class Folded:
     revision: str  # the definition's revision
     last_seq: int = 0
     folded: int = 0  # events read from the store (the evaluation's revision)
+    used: float = 0.0  # when it was last refreshed (LedgerCache's clock), for eviction when idle
     work: WorkCalendar = field(default_factory=WorkCalendar)  # kept: its caches outlive an evaluation
 
     def context(self) -> MetricContext:
@@ -61,7 +61,6 @@ class LedgerCache:
         self.idle_s = idle_s
         self.clock = clock
         self._folded: dict[str, Folded] = {}
-        self._used: dict[str, float] = {}
         # Events this process just consumed, already validated, per project: folding them needs no
         # second parse. Dropped with each refresh of the project: by then every stored event of it
         # is folded, so what is left was folded before this process consumed it (the other service,
@@ -80,19 +79,12 @@ class LedgerCache:
         return sorted(self._folded)
 
     def _evict_idle(self, now: float) -> None:
-        idle = [p for p, used in self._used.items() if now - used > self.idle_s]
-        for project in idle:
-            self._folded.pop(project, None)
-            self._used.pop(project, None)
-        if idle:
-            # A ledger holds reference cycles (its fold table of bound methods): only the cyclic
-            # collector frees it, and with millions of live objects its full passes come rarely.
-            gc.collect()
+        for project in [p for p, folded in self._folded.items() if now - folded.used > self.idle_s]:
+            del self._folded[project]
 
     async def refresh(self, project: str) -> Folded | None:
         now = self.clock()
         self._evict_idle(now)
-        self._used[project] = now
         stored = await self.store.get_project(project)
         if stored is None:
             self._recent.pop(project, None)
@@ -116,6 +108,7 @@ class LedgerCache:
                 current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
                 await self._fold_new(project, current)
         self._recent.pop(project, None)
+        current.used = now
         return current
 
     async def _fold_new(self, project: str, current: Folded) -> None:

@@ -9,6 +9,7 @@ wherever one record supersedes another), so the same events in any order give th
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as TimeOfDay
@@ -126,7 +127,6 @@ class Ledger:
                 self._plans[(c.id, p.id)] = _PlanSink(log, p.done_by, p.register_by, p.register_within_days)
         self._deliverable_ids = {(c.id, d.id) for c in definition.contracts.contracts for d in c.deliverables}
         self._seen: dict[str, int] = {}
-        self._fold = {cls: getattr(self, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()}
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.events = 0
         self.duplicates = 0
@@ -176,7 +176,7 @@ class Ledger:
         self.events += 1
         cls = type(event)
         self._counts[cls] += 1
-        self._fold[cls](event, contract)
+        _FOLD[cls](self, event, contract)
         return Outcome.ADDED
 
     def _after_cutoff(self, moment: datetime) -> bool:
@@ -346,3 +346,11 @@ class Ledger:
     @property
     def evaluation_window(self) -> DateRange:
         return self.definition.project.evaluation.period
+
+
+# How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is
+# freed as soon as its last user lets go of it (a table of bound methods made every ledger a cycle
+# that only the cyclic collector's rare full passes reclaimed).
+_FOLD: dict[type, Callable[[Ledger, Any, str | None], None]] = {
+    cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()
+}
