@@ -57,7 +57,7 @@ from evaluate_scale import ensure_bundle, parse_size
 from nats.aio.msg import Msg
 from nats.js.api import StorageType, StreamConfig
 from opseval_infra.auth import create_key
-from opseval_infra.store.sqlite import SqliteStore
+from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -212,12 +212,8 @@ class Cluster:
     async def admin_headers(self) -> dict[str, str]:
         """An administrator key issued into the fleet's store (as `opseval keys create` does): every
         request to intake and reporting carries it."""
-        store = SqliteStore(str(self.store_path))
-        await store.open()
-        try:
+        async with opened_store(f"sqlite:///{self.store_path}") as store:
             _, token = await create_key(store, "fleet benchmark", "admin", ["*"])
-        finally:
-            await store.close()
         return {"authorization": f"Bearer {token}"}
 
     def _spawn(self, name: str, cmd: list[str], env: dict[str, str] | None = None) -> None:

@@ -26,7 +26,7 @@ from opseval_infra.auth import (
 )
 from opseval_infra.settings import ServiceSettings
 from opseval_infra.store.base import Store
-from opseval_infra.store.factory import open_store
+from opseval_infra.store.factory import opened_store
 
 T = TypeVar("T")
 EXIT_BAD_INPUT = 2
@@ -34,12 +34,8 @@ EXIT_BAD_INPUT = 2
 
 def _with_store(work: Callable[[Store], Awaitable[T]]) -> T:
     async def main() -> T:
-        store = open_store(ServiceSettings().store_url)
-        await store.open()
-        try:
+        async with opened_store(ServiceSettings().store_url) as store:
             return await work(store)
-        finally:
-            await store.close()
 
     return asyncio.run(main())
 

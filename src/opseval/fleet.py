@@ -105,22 +105,18 @@ def local_admin_token(data_dir: Path, store_url: str) -> Path:
     import asyncio
 
     from opseval_infra.auth import authenticate, create_key
-    from opseval_infra.store.factory import open_store
+    from opseval_infra.store.factory import opened_store
 
     path = data_dir / "admin.key"
 
     async def ensure() -> None:
-        store = open_store(store_url)
-        await store.open()
-        try:
+        async with opened_store(store_url) as store:
             if path.exists() and await authenticate(store, f"Bearer {path.read_text().strip()}") is not None:
                 return
             _, token = await create_key(store, "opseval up (local administrator)", "admin", ["*"])
-            path.touch(mode=0o600)
-            path.chmod(0o600)
-            path.write_text(token + "\n")
-        finally:
-            await store.close()
+        path.touch(mode=0o600)
+        path.chmod(0o600)
+        path.write_text(token + "\n")
 
     asyncio.run(ensure())
     return path

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 from opseval_infra.auth import create_key
-from opseval_infra.store.sqlite import SqliteStore
+from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -91,12 +91,8 @@ def issue_key(store_file: Path, role: str, projects: list[str], name: str = "e2e
     """A key issued straight into the fleet's store, as `opseval keys create` does."""
 
     async def issue() -> str:
-        store = SqliteStore(str(store_file))
-        await store.open()
-        try:
+        async with opened_store(f"sqlite:///{store_file}") as store:
             return (await create_key(store, name, role, projects))[1]
-        finally:
-            await store.close()
 
     return asyncio.run(issue())
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from opseval_infra.auth import authenticate
-from opseval_infra.store.sqlite import SqliteStore
+from opseval_infra.store.factory import opened_store
 
 from opseval import cli
 
@@ -22,13 +22,9 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
 
 def check_token(store_file: Path, token: str) -> str | None:
     async def check() -> str | None:
-        store = SqliteStore(str(store_file))
-        await store.open()
-        try:
+        async with opened_store(f"sqlite:///{store_file}") as store:
             principal = await authenticate(store, f"Bearer {token}")
-            return None if principal is None else ",".join(principal.key.projects)
-        finally:
-            await store.close()
+        return None if principal is None else ",".join(principal.key.projects)
 
     return asyncio.run(check())
 

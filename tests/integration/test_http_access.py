@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from natsfixtures import nats_server
 from opseval_infra.auth import create_key
 from opseval_infra.store.base import StoredEvent
-from opseval_infra.store.sqlite import SqliteStore
+from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app
 from opseval_intake.bundle import load_definition
 from opseval_intake.settings import IntakeSettings
@@ -58,12 +58,8 @@ class Apps:
 
     def key(self, role: str, projects: list[str]) -> dict[str, str]:
         async def issue() -> str:
-            store = SqliteStore(str(self.store_file))
-            await store.open()
-            try:
+            async with opened_store(f"sqlite:///{self.store_file}") as store:
                 return (await create_key(store, f"test {role}", role, projects))[1]
-            finally:
-                await store.close()
 
         return {"authorization": f"Bearer {asyncio.run(issue())}"}
 
@@ -373,12 +369,8 @@ def test_an_id_accepted_before_with_other_content_is_refused_409_and_its_replay_
     stored = parse_evidence_json(json.dumps(first))
 
     async def store_it() -> None:
-        store = SqliteStore(str(apps.store_file))
-        await store.open()
-        try:
+        async with opened_store(f"sqlite:///{apps.store_file}") as store:
             await store.add_events([StoredEvent(stored.id, stored.project, "clock_in", stored.model_dump_json())])
-        finally:
-            await store.close()
 
     asyncio.run(store_it())
     changed = apps.push([event(id="ok-2"), event(id="conflict-1", payload={"staff": "李四"})], apps.admin)

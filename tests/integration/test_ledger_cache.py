@@ -11,7 +11,7 @@ from pathlib import Path
 
 from opseval_infra.projects import LedgerCache
 from opseval_infra.store.base import StoredEvent, StoredProject
-from opseval_infra.store.sqlite import SqliteStore
+from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 from opseval_shared.evidence import parse_evidence_json
 
@@ -24,9 +24,7 @@ def test_an_idle_project_is_dropped_from_memory_and_folded_again_to_the_same_sta
     rows = [json.loads(ln) for ln in lines[:500]]
 
     async def scenario() -> None:
-        store = SqliteStore(str(tmp_path / "store.db"))
-        await store.open()
-        try:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
             for pid in ("a", "b"):
                 renamed = definition.model_copy(update={"project": definition.project.model_copy(update={"id": pid})})
                 await store.put_project(StoredProject(pid, "r1", renamed.model_dump_json()))
@@ -57,8 +55,6 @@ def test_an_idle_project_is_dropped_from_memory_and_folded_again_to_the_same_sta
             assert dropped() is None  # the evicted ledger is freed at once: it holds no cycle
             assert again is not None
             assert (again.folded, again.last_seq, again.ledger.events, again.ledger.duplicates) == counts
-        finally:
-            await store.close()
 
     asyncio.run(scenario())
 
@@ -70,9 +66,7 @@ def test_events_remembered_after_their_project_was_folded_from_the_store_are_not
     lines = [ln for f in evidence_files(DONGGUAN) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
 
     async def scenario() -> None:
-        store = SqliteStore(str(tmp_path / "store.db"))
-        await store.open()
-        try:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
             await store.put_project(StoredProject(definition.project.id, "r1", definition.model_dump_json()))
             events = [parse_evidence_json(ln) for ln in lines[:300]]
             await store.add_events([StoredEvent(e.id, e.project, e.kind.value, e.model_dump_json()) for e in events])
@@ -84,7 +78,5 @@ def test_events_remembered_after_their_project_was_folded_from_the_store_are_not
             again = await cache.refresh(definition.project.id)
             assert again is not None and again.folded == 300
             assert cache.remembered() == 0
-        finally:
-            await store.close()
 
     asyncio.run(scenario())

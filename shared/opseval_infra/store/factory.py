@@ -1,5 +1,6 @@
 """`open_store(url)`: the backend a store URL names. It only constructs the store; the caller awaits
-`store.open()` (and `store.close()`) in its lifespan.
+`store.open()` (and `store.close()`) in its lifespan — or, for one piece of work (a command, a test),
+uses `async with opened_store(url) as store`.
 
     sqlite:///relative/path.db       a file relative to the working directory
     sqlite:////absolute/path.db      an absolute path
@@ -8,13 +9,15 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
 from .base import Store
 from .mongo import MongoStore
 from .sqlite import SqliteStore
 
-__all__ = ["open_store"]
+__all__ = ["open_store", "opened_store"]
 
 SQLITE_PREFIX = "sqlite:///"
 MONGO_SCHEMES = ("mongodb", "mongodb+srv")
@@ -32,6 +35,17 @@ def open_store(url: str) -> Store:
         f"unsupported store URL scheme {scheme or '(none)'!r}: use sqlite:///relative/path.db, "
         "sqlite:////absolute/path.db, mongodb://… or mongodb+srv://…"
     )
+
+
+@asynccontextmanager
+async def opened_store(url: str) -> AsyncIterator[Store]:
+    """The store `url` names, open for the block and closed after it."""
+    store = open_store(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
 
 
 def _sqlite_path(url: str) -> str:
