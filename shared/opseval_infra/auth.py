@@ -25,8 +25,8 @@ from enum import StrEnum
 from typing import Any
 
 from fastapi import FastAPI, HTTPException, Request, Response
+from pydantic import BaseModel, Field
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
-from starlette.routing import Match
 
 from .store.base import ApiKey, AuditEntry, Store
 
@@ -157,29 +157,60 @@ async def rescope_key(store: Store, key_id: str, projects: Iterable[str]) -> Api
     return key
 
 
-def key_view(key: ApiKey) -> dict[str, Any]:
-    """A key as shown to administrators: everything but the secret's hash."""
-    return {
-        "id": key.id,
-        "name": key.name,
-        "role": key.role,
-        "projects": list(key.projects),
-        "created_at": key.created_at,
-        "revoked_at": key.revoked_at,
-    }
+class KeyView(BaseModel):
+    """A key as administrators see it: everything but the secret's hash."""
+
+    id: str
+    name: str
+    role: Role
+    projects: list[str]
+    created_at: str
+    revoked_at: str | None
+
+    @classmethod
+    def of(cls, key: ApiKey) -> KeyView:
+        return cls(
+            id=key.id,
+            name=key.name,
+            role=Role(key.role),
+            projects=list(key.projects),
+            created_at=key.created_at,
+            revoked_at=key.revoked_at,
+        )
 
 
-def audit_view(entry: AuditEntry) -> dict[str, Any]:
-    return {
-        "seq": entry.seq,
-        "at": entry.at,
-        "actor": entry.actor,
-        "role": entry.role,
-        "action": entry.action,
-        "project": entry.project,
-        "status": entry.status,
-        "detail": json.loads(entry.detail),
-    }
+class IssuedKey(KeyView):
+    token: str = Field(description="shown this once; only its hash is stored")
+
+    @classmethod
+    def issued(cls, key: ApiKey, token: str) -> IssuedKey:
+        return cls(**KeyView.of(key).model_dump(), token=token)
+
+
+class AuditView(BaseModel):
+    """An audit entry as administrators read it."""
+
+    seq: int
+    at: str
+    actor: str
+    role: str
+    action: str
+    project: str | None
+    status: int
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditView:
+        return cls(
+            seq=entry.seq,
+            at=entry.at,
+            actor=entry.actor,
+            role=entry.role,
+            action=entry.action,
+            project=entry.project,
+            status=entry.status,
+            detail=json.loads(entry.detail),
+        )
 
 
 async def record(
@@ -241,8 +272,7 @@ class Access:
         request.state.audit = {}
         response = await call_next(request)
         principal: Principal | None = getattr(request.state, "principal", None)
-        route = next((r for r in request.app.router.routes if r.matches(request.scope)[0] == Match.FULL), None)
-        action = getattr(route, "name", None) or "unknown"
+        action = getattr(request.scope.get("route"), "name", None) or "unknown"  # set by the router
         detail: dict[str, Any] = {
             "method": request.method,
             "path": request.url.path,

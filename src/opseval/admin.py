@@ -14,11 +14,12 @@ from typing import Any, TypeVar
 
 from opseval_infra.auth import (
     ALL_PROJECTS,
+    AuditView,
+    IssuedKey,
     KeyManagementError,
+    KeyView,
     Role,
-    audit_view,
     create_key,
-    key_view,
     record,
     rescope_key,
     revoke_key,
@@ -58,7 +59,7 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
         key, token = await create_key(store, args.name, args.role, _scope(args))
         detail = {"key": key.id, "role": key.role, "projects": list(key.projects)}
         await record(store, _actor(), "admin", "key.create", None, 201, detail)
-        return {**key_view(key), "token": token}
+        return IssuedKey.issued(key, token).model_dump(mode="json")
 
     created = _with_store(work)
     print(json.dumps(created, ensure_ascii=False, indent=2))
@@ -78,7 +79,7 @@ def cmd_keys_revoke(args: argparse.Namespace) -> int:
     async def work(store: Store) -> dict[str, Any]:
         key = await revoke_key(store, args.key_id)
         await record(store, _actor(), "admin", "key.revoke", None, 200, {"key": key.id})
-        return key_view(key)
+        return KeyView.of(key).model_dump(mode="json")
 
     print(json.dumps(_with_store(work), ensure_ascii=False, indent=2))
     return 0
@@ -88,7 +89,7 @@ def cmd_keys_scope(args: argparse.Namespace) -> int:
     async def work(store: Store) -> dict[str, Any]:
         key = await rescope_key(store, args.key_id, _scope(args))
         await record(store, _actor(), "admin", "key.scope", None, 200, {"key": key.id, "projects": list(key.projects)})
-        return key_view(key)
+        return KeyView.of(key).model_dump(mode="json")
 
     print(json.dumps(_with_store(work), ensure_ascii=False, indent=2))
     return 0
@@ -106,7 +107,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
         )
     )
     for entry in entries:
-        print(json.dumps(audit_view(entry), ensure_ascii=False))
+        print(json.dumps(AuditView.of(entry).model_dump(mode="json"), ensure_ascii=False))
     return 0
 
 

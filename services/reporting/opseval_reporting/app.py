@@ -16,13 +16,14 @@ import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
 from opseval_infra.auth import (
     Access,
+    AuditView,
+    IssuedKey,
     KeyManagementError,
+    KeyView,
     Principal,
     Role,
     UnknownKey,
-    audit_view,
     create_key,
-    key_view,
     rescope_key,
     revoke_key,
     utc_text,
@@ -30,7 +31,6 @@ from opseval_infra.auth import (
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.projects import today_in_china
-from opseval_infra.store.base import Store
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged, ScoreChanged
@@ -99,30 +99,6 @@ class FindingsPage(BaseModel):
     findings: list[Finding]
 
 
-class KeyView(BaseModel):
-    id: str
-    name: str
-    role: Role
-    projects: list[str]
-    created_at: str
-    revoked_at: str | None
-
-
-class IssuedKey(KeyView):
-    token: str = Field(description="shown this once; only its hash is stored")
-
-
-class AuditView(BaseModel):
-    seq: int
-    at: str
-    actor: str
-    role: str
-    action: str
-    project: str | None
-    status: int
-    detail: dict[str, Any]
-
-
 def answers(model: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
     """The documented answers of a route that returns its JSON itself: `model` and the errors."""
     return {status: {"model": model}, **ERROR_RESPONSES}
@@ -148,9 +124,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     reader = Depends(access.require(Role.EVALUATOR))
     admin = Depends(access.require(Role.ADMIN))
 
-    def store() -> Store:
-        assert fleet.store is not None
-        return fleet.store
+    store = access.store
 
     async def definition(project: str) -> ProjectDefinition:
         stored = await store().get_project(project)
@@ -158,19 +132,18 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             raise HTTPException(404, f"no project {project!r}")
         return ProjectDefinition.model_validate_json(stored.definition)
 
-    async def scores(project: str) -> ScoreChanged:
+    async def snapshot(kind: str, project: str, missing: str) -> str:
         await definition(project)
-        snap = await store().get_snapshot("scores", project)
+        snap = await store().get_snapshot(kind, project)
         if snap is None:
-            raise HTTPException(404, f"project {project!r} has no score yet")
-        return ScoreChanged.model_validate_json(snap.body)
+            raise HTTPException(404, f"project {project!r} has no {missing} yet")
+        return snap.body
+
+    async def scores(project: str) -> ScoreChanged:
+        return ScoreChanged.model_validate_json(await snapshot("scores", project, "score"))
 
     async def findings(project: str) -> FindingsChanged:
-        await definition(project)
-        snap = await store().get_snapshot("findings", project)
-        if snap is None:
-            raise HTTPException(404, f"project {project!r} has no findings yet")
-        return FindingsChanged.model_validate_json(snap.body)
+        return FindingsChanged.model_validate_json(await snapshot("findings", project, "findings"))
 
     async def events(project: str, ids: list[str]) -> list[Any]:
         rows = await store().get_events(project, ids)
@@ -346,7 +319,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     @app.get("/v1/admin/keys", name="keys.list", responses=answers(list[KeyView]))
     async def list_keys(principal: Principal = admin) -> Response:
         """Every API key, revoked ones included (never a secret or its hash)."""
-        return _json([key_view(k) for k in await store().list_keys()])
+        return _json([KeyView.of(k).model_dump(mode="json") for k in await store().list_keys()])
 
     @app.post("/v1/admin/keys", name="key.create", status_code=201, responses=answers(IssuedKey, 201))
     async def new_key(body: NewKey, request: Request, principal: Principal = admin) -> Response:
@@ -356,7 +329,11 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         except KeyManagementError as exc:
             raise HTTPException(422, str(exc)) from None
         request.state.audit.update(key=key.id, role=key.role, projects=list(key.projects))
-        return Response(orjson.dumps({**key_view(key), "token": token}), status_code=201, media_type="application/json")
+        return Response(
+            orjson.dumps(IssuedKey.issued(key, token).model_dump(mode="json")),
+            status_code=201,
+            media_type="application/json",
+        )
 
     @app.put("/v1/admin/keys/{key_id}/projects", name="key.scope", responses=answers(KeyView))
     async def scope_key(key_id: str, body: KeyScope, request: Request, principal: Principal = admin) -> Response:
@@ -368,7 +345,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         except KeyManagementError as exc:
             raise HTTPException(422, str(exc)) from None
         request.state.audit.update(key=key.id, projects=list(key.projects))
-        return _json(key_view(key))
+        return _json(KeyView.of(key).model_dump(mode="json"))
 
     @app.delete("/v1/admin/keys/{key_id}", name="key.revoke", responses=answers(KeyView))
     async def revoke(key_id: str, request: Request, principal: Principal = admin) -> Response:
@@ -378,7 +355,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         except UnknownKey as exc:
             raise HTTPException(404, str(exc)) from None
         request.state.audit.update(key=key.id)
-        return _json(key_view(key))
+        return _json(KeyView.of(key).model_dump(mode="json"))
 
     @app.get("/v1/admin/audit", name="audit.read", responses=answers(list[AuditView]))
     async def audit(
@@ -400,6 +377,6 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             after_seq=after,
             limit=limit,
         )
-        return _json([audit_view(e) for e in entries])
+        return _json([AuditView.of(e).model_dump(mode="json") for e in entries])
 
     return app
