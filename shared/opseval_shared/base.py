@@ -85,3 +85,11 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
 
 def end_of_day(day: date) -> datetime:
     return datetime(day.year, day.month, day.day, 23, 59, 59, 999999, tzinfo=CHINA_TZ)
+
+
+def field_path(loc: Iterable[int | str]) -> str:
+    """A validation error's location as people write it: ("contracts", 0, "id") → "contracts[0].id"."""
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out

@@ -14,8 +14,9 @@ from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
 from pydantic import AfterValidator, AwareDatetime, Field, TypeAdapter, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
-from .base import Frozen, NonNegNum, Num
+from .base import Frozen, NonNegNum, Num, field_path
 
 EventId = Annotated[str, Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9][A-Za-z0-9._:\-/]*$")]
 Slug = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9_\-.]*$")]
@@ -418,6 +419,20 @@ EVIDENCE_ADAPTER: TypeAdapter[Evidence] = TypeAdapter(Evidence)
 KIND_OF_CLASS: dict[type, EvidenceKind] = {
     cls: get_args(cls.model_fields["kind"].annotation)[0] for cls in get_args(get_args(Evidence)[0])
 }
+
+
+UNION_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")  # an unknown or a missing kind
+
+
+def error_field(err: ErrorDetails) -> str:
+    """The field of an event a validation error is about ("payload.staff", "kind"; "" for the event
+    as a whole), without the tag of the kind pydantic puts first for a member of the kinds' union."""
+    if err["type"] in UNION_TAG_ERRORS:
+        return "kind"
+    loc = tuple(err["loc"])
+    if loc and isinstance(loc[0], str) and loc[0] in EvidenceKind._value2member_map_:
+        loc = loc[1:]
+    return field_path(loc)
 
 
 def parse_evidence_json(raw: str | bytes) -> Evidence:

@@ -21,7 +21,7 @@ from opseval_infra.auth import Access, Principal, Role
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
 from opseval_infra.store.base import Store, StoredProject
-from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, EvidenceKind
+from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, error_field
 from opseval_shared.messaging import (
     EVIDENCE_STREAM,
     PROJECTS_STREAM,
@@ -37,7 +37,6 @@ from .settings import IntakeSettings
 
 PUBLISH_WINDOW = 1000  # outstanding publish acks at once
 ACK_TIMEOUT_S = 10.0
-UNION_TAG_ERRORS = ("union_tag_invalid", "union_tag_not_found")  # an unknown or missing kind
 AUDITED_IDS = 100  # accepted ids named in a push's audit entry (the counts are always there)
 
 
@@ -62,22 +61,10 @@ class PushResult(BaseModel):
     results: list[PushedEvent]
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    """A pydantic error location as a field path, without the tag of the evidence kind pydantic puts
-    first for a member of the kinds' union: ("clock_in", "payload", "staff") → "payload.staff"."""
-    parts = list(loc)
-    if parts and isinstance(parts[0], str) and parts[0] in EvidenceKind._value2member_map_:
-        parts = parts[1:]
-    out = ""
-    for part in parts:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def _errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
     out = []
     for e in exc.errors(include_url=False):
-        field = "kind" if e["type"] in UNION_TAG_ERRORS else _location(tuple(e["loc"]))
+        field = error_field(e)
         out.append(
             {"field": f"{prefix}.{field}" if prefix and field else prefix or field or "(body)", "reason": e["msg"]}
         )

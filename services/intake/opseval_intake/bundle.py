@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
 
 import yaml
+from opseval_shared.base import field_path
 from opseval_shared.contract import ContractProfile
-from opseval_shared.evidence import Evidence, EvidenceKind, parse_evidence_json
+from opseval_shared.evidence import UNION_TAG_ERRORS, Evidence, EvidenceKind, error_field, parse_evidence_json
 from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.project import Project, ProjectDefinition, unresolved_references
 from pydantic import BaseModel, ValidationError
@@ -167,13 +168,6 @@ def _node_line(node: yaml.Node | None, loc: tuple[int | str, ...]) -> int | None
     return line
 
 
-def _field(loc: tuple[int | str, ...]) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out
-
-
 def template_names() -> list[str]:
     folder = resources.files("opseval_shared") / "templates"
     return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
@@ -231,7 +225,7 @@ def load_definition(bundle: Path) -> ProjectDefinition:
     indicators = _validate(IndicatorSystem, docs["indicators"])
     for loc, message in unresolved_references(contracts, indicators):
         _, node, path = docs["indicators"]
-        raise BundleError(path, _node_line(node, loc), _field(loc), message)
+        raise BundleError(path, _node_line(node, loc), field_path(loc), message)
     return ProjectDefinition(project=_validate(Project, docs["project"]), contracts=contracts, indicators=indicators)
 
 
@@ -243,7 +237,7 @@ def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path]) -> M:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = tuple(err["loc"])
-        raise BundleError(path, _node_line(node, loc), _field(loc) or None, _message(err)) from exc
+        raise BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)) from exc
 
 
 def _message(err: Any) -> str:
@@ -363,14 +357,12 @@ def parse_line(raw: RawLine) -> Evidence:
             shape = _JSON_TYPES.get(raw.data.lstrip()[:1], "a number")
             message = f"each line must be one JSON object (an event), not {shape}"
             raise BundleError(raw.path, raw.line, None, message) from exc
-        if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        if err["type"] in UNION_TAG_ERRORS:
             kinds = ", ".join(k.value for k in EvidenceKind)
             got = err.get("ctx", {}).get("tag")
             what = f"unknown kind {got!r}" if got is not None else "missing kind"
             raise BundleError(raw.path, raw.line, "kind", f"{what} (known: {kinds})") from exc
-        # Drop the discriminator tag pydantic puts in the location of union members.
-        loc = tuple(p for i, p in enumerate(loc) if not (i == 0 and isinstance(p, str) and _is_kind(p)))
-        raise BundleError(raw.path, raw.line, _field(loc) or None, _message(err)) from exc
+        raise BundleError(raw.path, raw.line, error_field(err) or None, _message(err)) from exc
 
 
 _CHUNK = 1024 * 1024
@@ -384,7 +376,3 @@ def _json_problem(data: bytes, msg: str) -> str:
         return f"not UTF-8 ({exc.reason} at byte {exc.start + 1} of the line)"
     msg = msg.removeprefix("Invalid JSON: ").replace(" at line 1 column ", " at column ")
     return f"invalid JSON: {msg}"
-
-
-def _is_kind(tag: str) -> bool:
-    return tag in EvidenceKind._value2member_map_
