@@ -17,7 +17,6 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
 import tomllib
@@ -31,6 +30,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from fastapi import FastAPI
+from natsfixtures import free_port, port_open
 from opseval_infra.fleet import make_broker
 from opseval_intake.settings import IntakeSettings
 from opseval_reporting.settings import ReportingSettings
@@ -87,17 +87,6 @@ def default_port(service: str) -> int:
 
 def secret_like(name: str) -> bool:
     return bool(SECRET_NAME.search(name))
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def port_open(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 # Kubernetes: rendering and walking the output

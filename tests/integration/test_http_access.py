@@ -243,6 +243,14 @@ def test_the_audit_trail_records_pushes_reads_denials_and_key_changes(apps: Apps
     assert mine[0]["role"] == "upstream"
     anonymous = apps.audit(actor="-", project="guangzhou-2023")
     assert anonymous and anonymous[-1]["status"] == 401 and anonymous[-1]["action"] == "findings.read"
+    issued = apps.reporting.post(
+        "/v1/admin/keys",
+        json={"name": "审计测试", "role": "evaluator", "projects": ["dongguan-2022"]},
+        headers=apps.admin,
+    ).json()
+    apps.reporting.delete(f"/v1/admin/keys/{issued['id']}", headers=apps.admin)
+    changes = [(e["action"], e["status"]) for e in apps.audit(action="key.*") if e["detail"].get("key") == issued["id"]]
+    assert changes == [("key.create", 201), ("key.revoke", 200)]
     assert {e["action"] for e in apps.audit(action="key.*")} <= {"key.create", "key.scope", "key.revoke"}
     newest = apps.audit()[-1]["seq"]
     assert apps.audit(after=newest - 1)[0]["seq"] == newest

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -11,19 +10,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from natsfixtures import free_port, port_open
 
 from opseval import fleet
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def listening(port: int) -> bool:
-    with socket.socket() as s:
-        return s.connect_ex(("127.0.0.1", port)) == 0
 
 
 def test_up_serves_all_four_services_and_ctrl_c_stops_them_all(tmp_path: Path) -> None:
@@ -31,7 +20,7 @@ def test_up_serves_all_four_services_and_ctrl_c_stops_them_all(tmp_path: Path) -
         pytest.skip("nats-server is not installed (apt-get install nats-server; .ci/run installs it)")
     nats_port, base = free_port(), free_port()
     ports = [base, base + 1, base + 2, base + 3]
-    if any(listening(p) for p in ports):
+    if any(port_open(p) for p in ports):
         pytest.skip("the four consecutive HTTP ports are not free")
     proc = subprocess.Popen(
         [
@@ -73,7 +62,7 @@ def test_up_serves_all_four_services_and_ctrl_c_stops_them_all(tmp_path: Path) -
         output, _ = proc.communicate(timeout=90)
     assert proc.returncode == 0, output
     assert "opseval fleet is up" in output and "stopping" in output and "admin.key" in output
-    assert not any(listening(p) for p in [nats_port, *ports])
+    assert not any(port_open(p) for p in [nats_port, *ports])
 
 
 def test_up_says_how_to_get_nats_server_when_it_is_missing(

@@ -1,6 +1,6 @@
-"""Helpers for tests that run a nats-server from a configuration file (TLS, users): the server on a
-free loopback port with its JetStream directory in the test's tmp_path, and throwaway certificates
-made with the openssl CLI. (tests/e2e/conftest.py's NatsServer runs a plain server from flags.)"""
+"""Helpers for tests that run servers: free loopback ports, a nats-server from a configuration file
+(TLS, users) with its JetStream directory in the test's tmp_path, and throwaway certificates made
+with the openssl CLI. (tests/e2e/conftest.py's NatsServer runs a plain server from flags.)"""
 
 from __future__ import annotations
 
