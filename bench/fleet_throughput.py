@@ -1155,8 +1155,13 @@ def main(argv: list[str] | None = None) -> int:
             }
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(orjson.dumps(data, option=orjson.OPT_INDENT_2).decode() + "\n")
-    keep = args.keep or bool(problems) or failed
-    if keep:
+    return finish(workdir, args.keep, problems, failed)
+
+
+def finish(workdir: Path, keep: bool, problems: list[str], failed: bool) -> int:
+    """Keep the work directory when asked or when something went wrong, say each problem, and
+    answer the exit status."""
+    if keep or problems or failed:
         print(f"\nwork directory kept: {workdir} (service logs, store.db, JetStream files)")
     else:
         shutil.rmtree(workdir, ignore_errors=True)

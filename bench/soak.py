@@ -43,7 +43,6 @@ import math
 import os
 import platform
 import random
-import shutil
 import sqlite3
 import sys
 import tempfile
@@ -71,6 +70,7 @@ from fleet_throughput import (
     body,
     bulk,
     definition_json,
+    finish,
     load_events,
     log_errors,
     parse_bytes,
@@ -696,14 +696,7 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         json_path, csv_path = write_results(box[0], args, problems, f"{started:%Y%m%d-%H%M%S}")
         print(f"\nsamples: {json_path.relative_to(ROOT)}, {csv_path.relative_to(ROOT)}")
-    keep = args.keep or bool(problems) or failed
-    if keep:
-        print(f"work directory kept: {workdir} (service logs, store.db, JetStream files)")
-    else:
-        shutil.rmtree(workdir, ignore_errors=True)
-    for problem in problems:
-        print(f"PROBLEM: {problem}", file=sys.stderr)
-    return 1 if problems or failed else 0
+    return finish(workdir, args.keep, problems, failed)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,26 @@ import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import FastAPI
-from faststream.nats import NatsBroker
+from faststream import AckPolicy, Context
+from faststream.nats import JStream, NatsBroker
+from faststream.nats.message import NatsBatchMessage
 from faststream.security import BaseSecurity, SASLPlaintext
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence
+from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS
 
-from .consumer import DeadLetterOffice, EvidenceConsumer
+from .consumer import (
+    EVIDENCE_BATCH,
+    EVIDENCE_CONSUMER,
+    DeadLetterOffice,
+    EvidenceBatch,
+    EvidenceConsumer,
+    undecoded,
+)
 from .http import health_router
 from .nats import check_encrypted, check_server, convert_fetch_timeouts, ensure_streams, tls_context
 from .projects import DirtyProjects, LedgerCache
@@ -92,6 +102,25 @@ async def start_evidence_consumer(fleet: Fleet) -> None:
     dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
     fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
     dirty.mark({p.id for p in await fleet.store.list_projects()})
+
+
+def subscribe_evidence(fleet: Fleet, durable: str, title: str) -> None:
+    """Subscribe rules or scoring to every accepted evidence event: batches pulled by the service's
+    durable consumer, handed to the EvidenceConsumer that `start_evidence_consumer` wires up."""
+
+    @fleet.broker.subscriber(
+        EVIDENCE_SUBJECTS,
+        stream=JStream(EVIDENCE_STREAM.name, declare=False),
+        durable=durable,
+        pull_sub=EVIDENCE_BATCH,
+        config=EVIDENCE_CONSUMER,
+        ack_policy=AckPolicy.MANUAL,
+        decoder=undecoded,
+        title=title,
+        description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
+    )
+    async def on_evidence(bodies: EvidenceBatch, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
+        await fleet.extras["consumer"].handle(msg.raw_message)
 
 
 def fleet_app(

@@ -7,18 +7,12 @@ settings → broker → subscriber and publisher → app. The domain call is `fi
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 from fastapi import FastAPI
-from faststream import AckPolicy, Context
 from faststream.nats import JStream, NatsBroker
-from faststream.nats.message import NatsBatchMessage
-from opseval_infra.consumer import EVIDENCE_BATCH, EVIDENCE_CONSUMER, EvidenceBatch, undecoded
-from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer
+from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer, subscribe_evidence
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
-    EVIDENCE_STREAM,
-    EVIDENCE_SUBJECTS,
     RESULTS_STREAM,
     RULES_EVIDENCE_CONSUMER,
     FindingsChanged,
@@ -44,19 +38,7 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
     )
     fleet.extras["findings_out"] = findings_out
 
-    @broker.subscriber(
-        EVIDENCE_SUBJECTS,
-        stream=JStream(EVIDENCE_STREAM.name, declare=False),
-        durable=RULES_EVIDENCE_CONSUMER,
-        pull_sub=EVIDENCE_BATCH,
-        config=EVIDENCE_CONSUMER,
-        ack_policy=AckPolicy.MANUAL,
-        decoder=undecoded,
-        title="evidence for the rules",
-        description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
-    )
-    async def on_evidence(bodies: EvidenceBatch, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
-        await fleet.extras["consumer"].handle(msg.raw_message)
+    subscribe_evidence(fleet, RULES_EVIDENCE_CONSUMER, "evidence for the rules")
 
     return fleet, broker
 

@@ -4,18 +4,13 @@ publishes score changes. The domain call is `score_tree`, as in `opseval evaluat
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
 
 from fastapi import FastAPI
-from faststream import AckPolicy, Context
+from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from faststream.nats.message import NatsBatchMessage
-from opseval_infra.consumer import EVIDENCE_BATCH, EVIDENCE_CONSUMER, EvidenceBatch, undecoded
-from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer
+from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer, subscribe_evidence
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
-    EVIDENCE_STREAM,
-    EVIDENCE_SUBJECTS,
     FINDINGS_SUBJECTS,
     RESULTS_STREAM,
     SCORING_EVIDENCE_CONSUMER,
@@ -42,19 +37,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         description="A project's score tree, total and grade, recomputed after new evidence or findings.",
     )
 
-    @broker.subscriber(
-        EVIDENCE_SUBJECTS,
-        stream=JStream(EVIDENCE_STREAM.name, declare=False),
-        durable=SCORING_EVIDENCE_CONSUMER,
-        pull_sub=EVIDENCE_BATCH,
-        config=EVIDENCE_CONSUMER,
-        ack_policy=AckPolicy.MANUAL,
-        decoder=undecoded,
-        title="evidence for scoring",
-        description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
-    )
-    async def on_evidence(bodies: EvidenceBatch, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
-        await fleet.extras["consumer"].handle(msg.raw_message)
+    subscribe_evidence(fleet, SCORING_EVIDENCE_CONSUMER, "evidence for scoring")
 
     @broker.subscriber(
         FINDINGS_SUBJECTS,
