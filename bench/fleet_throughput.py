@@ -56,7 +56,7 @@ import orjson
 from evaluate_scale import ensure_bundle, parse_size
 from nats.aio.msg import Msg
 from nats.js.api import StorageType, StreamConfig
-from opseval_infra.auth import create_key
+from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 

@@ -12,7 +12,7 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
-from opseval_infra.auth import (
+from opseval_infra.keys import (
     ALL_PROJECTS,
     AuditView,
     IssuedKey,

@@ -104,7 +104,7 @@ def local_admin_token(data_dir: Path, store_url: str) -> Path:
     `<data>/admin.key` (readable by this user only); issued again if that key was revoked."""
     import asyncio
 
-    from opseval_infra.auth import authenticate, create_key
+    from opseval_infra.keys import authenticate, create_key
     from opseval_infra.store.factory import opened_store
 
     path = data_dir / "admin.key"

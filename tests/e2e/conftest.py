@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from natsfixtures import free_port, port_open
-from opseval_infra.auth import create_key
+from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from opseval_infra.auth import authenticate
+from opseval_infra.keys import authenticate
 from opseval_infra.store.factory import opened_store
 
 from opseval import cli

@@ -816,7 +816,7 @@ def settings_from_compose(service: str, nats: LocalNats, store: Path) -> Any:
 
 
 async def run_fleet(apps: dict[str, FastAPI], definition: bytes, events: bytes, count: int) -> dict[str, Any]:
-    from opseval_infra.auth import create_key
+    from opseval_infra.keys import create_key
 
     async with contextlib.AsyncExitStack() as stack:
         for name in ("reporting", "rules", "scoring", "intake"):

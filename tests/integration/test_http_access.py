@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
-from opseval_infra.auth import create_key
+from opseval_infra.keys import create_key
 from opseval_infra.store.base import StoredEvent
 from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app

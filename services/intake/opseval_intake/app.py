@@ -17,9 +17,10 @@ from typing import Any, Literal
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
 from faststream.nats import JStream
-from opseval_infra.auth import Access, Principal, Role
+from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
+from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, error_field
 from opseval_shared.messaging import (

@@ -14,8 +14,10 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
-from opseval_infra.auth import (
-    Access,
+from opseval_infra.auth import Access
+from opseval_infra.fleet import Fleet, fleet_app, make_broker
+from opseval_infra.http import ERROR_RESPONSES
+from opseval_infra.keys import (
     AuditView,
     IssuedKey,
     KeyManagementError,
@@ -28,8 +30,6 @@ from opseval_infra.auth import (
     revoke_key,
     utc_text,
 )
-from opseval_infra.fleet import Fleet, fleet_app, make_broker
-from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.projects import today_in_china
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import Ledger

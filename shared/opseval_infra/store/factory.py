@@ -14,7 +14,6 @@ from contextlib import asynccontextmanager
 from urllib.parse import unquote, urlsplit
 
 from .base import Store
-from .mongo import MongoStore
 from .sqlite import SqliteStore
 
 __all__ = ["open_store", "opened_store"]
@@ -30,6 +29,8 @@ def open_store(url: str) -> Store:
     if scheme == "sqlite":
         return SqliteStore(_sqlite_path(url))
     if scheme in MONGO_SCHEMES:
+        from .mongo import MongoStore  # PyMongo only where it is used: a command on SQLite starts faster
+
         return MongoStore(url, database=_mongo_database(url))
     raise ValueError(
         f"unsupported store URL scheme {scheme or '(none)'!r}: use sqlite:///relative/path.db, "
