@@ -27,6 +27,8 @@ class Finding(Frozen):
     required: str
     evidence: tuple[str, ...] = ()
     domain_ref: int | None = Field(default=None, description="row of the field's finding table (DOMAIN.md)")
+    cause: str = Field(default="", description="原因分析: why such a finding usually arises (the rule's text)")
+    advice: str = Field(default="", description="建议: what the rule advises the unit to do")
 
 
 class ScoredIndicator(Frozen):
