@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from .base import Frozen, NonNegNum, Num
 from .evidence import Slug, Text
+from .measures import MeasureId, parse_where
 
-MetricName = Literal[
+# The built-in metrics computed in code (metrics.py); every other metric name is a measure defined
+# as data (measures.py), in the standard library or in the bundle.
+BUILTIN_METRICS = (
     "obligations.completion",
     "deliverables.count",
     "deliverables.on_time_rate",
@@ -34,13 +37,13 @@ MetricName = Literal[
     "acceptance.pass_rate",
     "acceptance.average_score",
     "training.count",
-]
+)
 
 
 class MetricRef(Frozen):
     """Which measurement of the evidence a leaf scores, and on what slice of it."""
 
-    name: MetricName
+    name: MeasureId = Field(description="a measure of the library or the bundle, or a built-in metric")
     contract: Slug | None = None
     deliverable: Slug | None = None
     deliverables: tuple[Slug, ...] = ()
@@ -55,6 +58,15 @@ class MetricRef(Frozen):
         default="adjusted", description="budget.execution_rate: spent over the adjusted budget or the funds arrived"
     )
     fiscal_year: int | None = None
+    where: dict[str, Any] = Field(
+        default_factory=dict, description="a defined measure only: more conditions on its records (this leaf's slice)"
+    )
+
+    @field_validator("where")
+    @classmethod
+    def _where_parses(cls, value: dict[str, Any]) -> dict[str, Any]:
+        parse_where(value)
+        return value
 
 
 class Band(Frozen):
@@ -79,10 +91,39 @@ class RatioMethod(Frozen):
     )
 
 
+class PointRule(Frozen):
+    """How the facts decide a checklist point, where the seed's evaluators deducted for a fact.
+
+    `metric` with `op` and `target`: the full point when the value meets the target, else none.
+    `metric` with `award: proportional`: the point × the measured rate (6 of 8 parameters met →
+    6/8 of it), or × value ÷ target when a target is given. `no_findings`: met only while no
+    finding of these rules (id or prefix*) stands for the leaf's contract. Given together, all must hold.
+    """
+
+    metric: MetricRef | None = None
+    op: Literal[">=", "<=", ">", "<", "=="] = ">="
+    target: Num | None = None
+    award: Literal["all_or_nothing", "proportional"] = "all_or_nothing"
+    no_findings: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _decides_something(self) -> PointRule:
+        if self.metric is None and not self.no_findings:
+            raise ValueError("a computed point needs a metric, no_findings, or both")
+        if self.metric is not None and self.award == "all_or_nothing" and self.target is None:
+            raise ValueError("an all-or-nothing point compares its metric with a target")
+        if self.award == "proportional" and self.metric is None:
+            raise ValueError("a proportional point needs a metric")
+        return self
+
+
 class ChecklistPoint(Frozen):
     id: Slug
     text: Text
     max: NonNegNum
+    when: PointRule | None = Field(
+        default=None, description="computed from the facts; an evaluator's judgment may still override it"
+    )
 
 
 class ChecklistMethod(Frozen):

@@ -12,13 +12,18 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from itertools import pairwise
+from typing import TYPE_CHECKING
 
 from .base import CHINA_TZ, DateRange, merge_ids, unique_sorted
 from .calendar import WorkCalendar, periods
 from .contract import Contract, SlaTerm
 from .indicators import MetricRef
+
+if TYPE_CHECKING:
+    from .measures import MeasureValue
 from .ledger import Ledger
 from .schedule import DeliverableStatus, InspectionStatus, deliverable_status, inspection_status, service_workdays
+from .sources import Record, Source
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -39,6 +44,7 @@ class Measurement:
     detail: str = ""
     evidence: tuple[str, ...] = ()
     is_rate: bool = False  # the value is numerator ÷ denominator (shown as a percentage)
+    has_data: bool = True  # False: an aggregate of nothing (a mean, minimum or latest figure of no record)
 
     @property
     def rate(self) -> Decimal | None:
@@ -562,8 +568,23 @@ class MetricContext:
     # ------------------------------------------------------------ the metric registry
 
     def measure(self, ref: MetricRef) -> Measurement:
+        """The value a leaf, a checklist point or a rule reads: a defined measure, or a built-in metric."""
+        if self.ledger.definition.measures.get(ref.name) is not None:
+            return self.measure_value(ref).total
         key = ("metric", ref.model_dump_json())
         return self._memo(key, lambda: self._measure(ref))  # type: ignore[return-value]
+
+    def measure_value(self, ref: MetricRef) -> MeasureValue:
+        """A defined measure's value, with its per-subject values when it is grouped `by` a field."""
+        from .measures import evaluate
+
+        key = ("measure", ref.model_dump_json())
+        library = self.ledger.definition.measures
+        return self._memo(key, lambda: evaluate(library, ref, self))  # type: ignore[return-value]
+
+    def records(self, source: Source, contract: Contract) -> list[Record]:
+        """A source's records for one contract, read once per evaluation."""
+        return self._memo(("records", source.name, contract.id), lambda: source.read(self, contract))  # type: ignore[return-value]
 
     def _measure(self, ref: MetricRef) -> Measurement:
         name = ref.name

@@ -9,7 +9,9 @@ from pydantic import Field, model_validator
 from .base import DateRange, Frozen
 from .contract import ContractProfile
 from .evidence import Slug, Text
-from .indicators import Indicator, IndicatorSystem
+from .indicators import BUILTIN_METRICS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
+from .measures import MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
+from .sources import SOURCES
 
 
 class EvaluationTerms(Frozen):
@@ -47,25 +49,66 @@ class ProjectDefinition(Frozen):
     project: Project
     contracts: ContractProfile
     indicators: IndicatorSystem
+    measures: MeasureLibrary = Field(
+        default=MeasureLibrary(),
+        description="the measures the indicators may name: the standard library and the bundle's",
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectDefinition:
-        for loc, message in unresolved_references(self.contracts, self.indicators):
+        for loc, message in unresolved_references(self.contracts, self.indicators, self.measures):
             raise ValueError(f"indicators.{'.'.join(map(str, loc))}: {message}")
         return self
 
 
+def _metric_problems(ref: MetricRef, measures: MeasureLibrary) -> list[tuple[tuple[str | int, ...], str]]:
+    defn = measures.get(ref.name)
+    if defn is None:
+        if ref.name in BUILTIN_METRICS:
+            if ref.where:
+                return [(("where",), f"where applies to defined measures; {ref.name} is a built-in metric")]
+            return []
+        return [(("name",), f"unknown measure {ref.name!r} (see `opseval measures`)")]
+    legacy = [
+        name
+        for name in ("deliverable", "deliverables", "plan", "survey", "groups", "asset_class", "asset_classes", "items")
+        if getattr(ref, name)
+    ]
+    if legacy:
+        return [((legacy[0],), f"{legacy[0]} applies to built-in metrics; slice a defined measure with where")]
+    if ref.where and defn.source is not None:
+        try:
+            check_tests(SOURCES[defn.source], parse_where(ref.where))
+        except MeasureDefinitionError as exc:
+            return [(("where",), str(exc))]
+    if ref.where and defn.ratio is not None:
+        return [(("where",), f"measure {ref.name} is a ratio of two measures: slice those instead")]
+    return []
+
+
 def unresolved_references(
-    contracts: ContractProfile, indicators: IndicatorSystem
+    contracts: ContractProfile, indicators: IndicatorSystem, measures: MeasureLibrary | None = None
 ) -> list[tuple[tuple[str | int, ...], str]]:
-    """Contract ids the indicator tree names but the profile lacks, with their location in the tree."""
+    """References the indicator tree makes that do not resolve (contracts, measures), with their location."""
     known = sorted(c.id for c in contracts.contracts)
+    library = measures if measures is not None else MeasureLibrary()
     out: list[tuple[tuple[str | int, ...], str]] = []
 
     def visit(node: Indicator, loc: tuple[str | int, ...]) -> None:
-        refs: list[tuple[tuple[str | int, ...], str | None]] = [(("contract",), node.contract)]
         metric = getattr(node.method, "metric", None)
+        if metric is not None:
+            out.extend(((*loc, "method", "metric", *sub), msg) for sub, msg in _metric_problems(metric, library))
+        if isinstance(node.method, ChecklistMethod):
+            for i, point in enumerate(node.method.points):
+                if point.when is not None and point.when.metric is not None:
+                    base = (*loc, "method", "points", i, "when", "metric")
+                    out.extend((base + sub, msg) for sub, msg in _metric_problems(point.when.metric, library))
+        refs: list[tuple[tuple[str | int, ...], str | None]] = [(("contract",), node.contract)]
         refs.append((("method", "metric", "contract"), getattr(metric, "contract", None)))
+        if isinstance(node.method, ChecklistMethod):
+            for i, point in enumerate(node.method.points):
+                if point.when is not None and point.when.metric is not None:
+                    refs.append((("method", "points", i, "when", "metric", "contract"), point.when.metric.contract))
         for i, share in enumerate(getattr(node.method, "per_contract", ())):
             refs.append((("method", "per_contract", i, "contract"), share.contract))
         for suffix, ref in refs:

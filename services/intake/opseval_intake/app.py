@@ -23,6 +23,7 @@ from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
 from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, error_field
+from opseval_shared.measures import MeasureLibrary
 from opseval_shared.messaging import (
     EVIDENCE_STREAM,
     PROJECTS_STREAM,
@@ -34,6 +35,7 @@ from opseval_shared.messaging import (
 from opseval_shared.project import ProjectDefinition
 from pydantic import BaseModel, ValidationError
 
+from .library import with_standard_measures
 from .settings import IntakeSettings
 
 PUBLISH_WINDOW = 1000  # outstanding publish acks at once
@@ -74,6 +76,22 @@ def _errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
 
 def _refuse(status: int, message: str, errors: list[dict[str, Any]]) -> HTTPException:
     return HTTPException(status, {"message": message, "errors": errors})
+
+
+def _with_standard_measures(body: Any) -> Any:
+    """A definition's measures are the standard library with the project's own merged in, as for a bundle."""
+    if not isinstance(body, dict):
+        return body
+    own = body.get("measures") or {}
+    try:
+        parsed = MeasureLibrary.model_validate(own)
+    except ValidationError as exc:
+        raise _refuse(422, "the project definition is invalid", _errors(exc, "measures")) from None
+    try:
+        merged = with_standard_measures(parsed.measures)
+    except ValueError as exc:
+        raise _refuse(422, "the project definition is invalid", [{"field": "measures", "reason": str(exc)}]) from None
+    return {**body, "measures": merged}
 
 
 async def _body(request: Request, limit: int) -> Any:
@@ -149,7 +167,7 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         indicators) as JSON."""
         body = await _body(request, settings.max_body_bytes)
         try:
-            definition = ProjectDefinition.model_validate(body)
+            definition = ProjectDefinition.model_validate(_with_standard_measures(body))
         except ValidationError as exc:
             raise _refuse(422, "the project definition is invalid", _errors(exc)) from None
         text = definition.model_dump_json()

@@ -21,8 +21,11 @@ from opseval_shared.base import field_path
 from opseval_shared.contract import ContractProfile
 from opseval_shared.evidence import UNION_TAG_ERRORS, Evidence, EvidenceKind, error_field, parse_evidence_json
 from opseval_shared.indicators import IndicatorSystem
+from opseval_shared.measures import MeasureDef, MeasureLibrary
 from opseval_shared.project import Project, ProjectDefinition, unresolved_references
 from pydantic import BaseModel, ValidationError
+
+from .library import standard_measures, with_standard_measures
 
 MAX_YAML_BYTES = 1024 * 1024  # real definitions are ~15 KB; PyYAML needs ~6 s for 1 MB
 MAX_YAML_DEPTH = 50  # nested mappings and sequences; real definitions need about 10
@@ -30,6 +33,7 @@ MAX_LINE_BYTES = 1024 * 1024
 MAX_EVIDENCE_FILE_BYTES = 2 * 1024**3
 MAX_EVIDENCE_FILES = 10_000
 DEFINITION_FILES = ("project.yaml", "contracts.yaml", "indicators.yaml")
+MEASURES_FILE = "measures.yaml"
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -223,10 +227,40 @@ def load_definition(bundle: Path) -> ProjectDefinition:
     # Each file on its own first, so an error is located in it; then the references across files.
     contracts = _validate(ContractProfile, docs["contracts"])
     indicators = _validate(IndicatorSystem, docs["indicators"])
-    for loc, message in unresolved_references(contracts, indicators):
+    measures = _measures(bundle, root)
+    for loc, message in unresolved_references(contracts, indicators, measures):
         _, node, path = docs["indicators"]
         raise BundleError(path, _node_line(node, loc), field_path(loc), message)
-    return ProjectDefinition(project=_validate(Project, docs["project"]), contracts=contracts, indicators=indicators)
+    return ProjectDefinition(
+        project=_validate(Project, docs["project"]), contracts=contracts, indicators=indicators, measures=measures
+    )
+
+
+class BundleMeasures(BaseModel):
+    """measures.yaml: the bundle's own measures, in the standard library's form."""
+
+    model_config = {"extra": "forbid", "frozen": True}
+    measures: tuple[MeasureDef, ...] = ()
+
+
+def _measures(bundle: Path, root: str) -> MeasureLibrary:
+    """The standard measures with the bundle's measures.yaml (optional) merged in."""
+    path = bundle / MEASURES_FILE
+    if not path.exists() and not path.is_symlink():
+        return standard_measures()
+    _refuse_link_out(root, path)
+    data, node = read_yaml(path)
+    own = _validate(BundleMeasures, (data, node, path)).measures
+    for i, measure in enumerate(own):
+        try:
+            standard_measures().merged([measure])
+        except ValueError as exc:
+            loc = ("measures", i, "id")
+            raise BundleError(path, _node_line(node, loc), field_path(loc), str(exc)) from None
+    try:
+        return with_standard_measures(own)
+    except ValueError as exc:  # the bundle's measures among themselves (a ratio of an unknown one, a cycle)
+        raise BundleError(path, _node_line(node, ("measures",)), "measures", str(exc)) from None
 
 
 def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path]) -> M:

@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
+from fnmatch import fnmatchcase
 
 from opseval_shared.base import unique_sorted
 from opseval_shared.indicators import (
     Band,
     ChecklistMethod,
+    ChecklistPoint,
     DeductionMethod,
     Indicator,
     IndicatorSystem,
@@ -121,17 +123,30 @@ class Scorer:
         if isinstance(method, ChecklistMethod):
             parts = []
             total = ZERO
-            ids = []
+            ids: list[str] = []
             for point in method.points:
+                computed = self.point(node, point) if point.when is not None else None
                 rec = self.ctx.ledger.judgments.get((node.id, point.id))
-                if rec is None:
+                if computed is not None:
+                    ids.extend(computed.evidence)
+                if rec is not None:
+                    awarded = min(rec.payload.awarded, point.max)
+                    ids.append(rec.event_id)
+                    if computed is None:
+                        parts.append(f"{point.text}：得 {fmt(awarded)}/{fmt(point.max)} 分，{rec.payload.reason}")
+                    else:
+                        parts.append(
+                            f"{point.text}：按事实计算得 {fmt(computed.score, 4)} 分（{computed.explanation}），"
+                            f"评价组改判为 {fmt(awarded)}/{fmt(point.max)} 分，理由：{rec.payload.reason}"
+                        )
+                    total += awarded
+                elif computed is not None:
+                    shown = f"{fmt(computed.score, 4)}/{fmt(point.max)}"
+                    parts.append(f"{point.text}：按事实计算得 {shown} 分（{computed.explanation}）")
+                    total += computed.score
+                else:
                     parts.append(f"{point.text}：无评价记录，得 0 分（满分 {fmt(point.max)}）")
-                    continue
-                awarded = min(rec.payload.awarded, point.max)
-                total += awarded
-                ids.append(rec.event_id)
-                parts.append(f"{point.text}：得 {fmt(awarded)}/{fmt(point.max)} 分，{rec.payload.reason}")
-            return LeafScore(total, f"{fmt(total)} 分", "；".join(parts), ids)
+            return LeafScore(total, f"{fmt(total, 4)} 分", "；".join(parts), ids)
         if isinstance(method, JudgmentMethod):
             rec = self.ctx.ledger.judgments.get((node.id, None))
             if rec is None:
@@ -207,6 +222,48 @@ class Scorer:
                 m.evidence,
             )
         raise TypeError(f"unknown scoring method on {node.id}")
+
+    def point(self, node: Indicator, point: ChecklistPoint) -> LeafScore:
+        """A checklist point decided by the facts: a measure against its target, or no finding standing."""
+        rule = point.when
+        assert rule is not None
+        fraction = ONE
+        reasons: list[str] = []
+        evidence: list[str] = []
+        if rule.metric is not None:
+            m = self.ctx.measure(rule.metric)
+            evidence.extend(m.evidence)
+            if rule.award == "proportional":
+                if rule.target is not None:
+                    ratio = m.value / rule.target if rule.target else ZERO
+                    reasons.append(f"{_show(m, m.value)} ÷ {_show(m, rule.target)}")
+                else:
+                    ratio = m.rate if m.rate is not None else m.value
+                    reasons.append(m.actual)
+                fraction = max(ZERO, min(ratio, ONE))
+            else:
+                assert rule.target is not None
+                ok = _compare(rule.op, m.value, rule.target)
+                reasons.append(f"{m.actual}，要求 {rule.op}{_show(m, rule.target)}，{'满足' if ok else '不满足'}")
+                fraction = ONE if ok else ZERO
+            if not m.has_data:
+                fraction = ZERO
+                reasons.append("无数据，不得分")
+        if rule.no_findings:
+            standing = [
+                f
+                for f in self.findings
+                if any(fnmatchcase(f.rule, p) for p in rule.no_findings)
+                and (node.contract is None or f.contract in (None, node.contract))
+            ]
+            if standing:
+                fraction = ZERO
+                reasons.append(f"存在问题 {len(standing)} 项：" + "；".join(f.message for f in standing[:3]))
+                evidence.extend(e for f in standing for e in f.evidence)
+            else:
+                reasons.append("未发现相关问题")
+        score = point.max * fraction
+        return LeafScore(score, f"{fmt(score, 4)} 分", "，".join(reasons), evidence)
 
     # ------------------------------------------------------------ tree
 

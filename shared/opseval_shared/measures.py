@@ -1,0 +1,624 @@
+"""The measure language: what is counted, over which evidence, written as data.
+
+A measure names a record source (sources.py), filters its records on any field (`where`),
+optionally groups them by a field (`by`, one value per subject) or buckets them by period
+(`per` + `covered`: the periods due so far in which a condition holds), and aggregates them
+(count, distinct, sum, min, max, mean, latest, share) — or divides one measure by another
+(`ratio`). Definitions are checked against the sources' declared fields when they are loaded,
+compiled once into closures, and every value carries the evidence ids behind it and a Chinese
+explanation generated from its own definition.
+
+    - id: staff.late_arrivals_committed
+      name: 投标承诺人员迟到次数
+      unit: 次
+      source: clock_in
+      where: {late: true, staff: {in: committed_staff}}
+
+The standard library (opseval_shared/library/measures.yaml) is written in the same form; a
+bundle's measures.yaml adds its own or replaces a standard one (`replaces: true`).
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field, PrivateAttr, StringConstraints, field_validator, model_validator
+
+from .base import Frozen, merge_ids
+from .evidence import Text
+from .sources import CONTRACT_LISTS, SOURCES, FieldSpec, Record, Source
+
+if TYPE_CHECKING:
+    from .indicators import MetricRef
+    from .metrics import Measurement, MetricContext
+
+MeasureId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=80)]
+Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in"]
+OPS: tuple[str, ...] = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
+Per = Literal["workday", "weekly", "monthly", "quarterly", "half_year", "yearly"]
+AggregateFn = Literal["count", "distinct", "sum", "min", "max", "mean", "latest", "share"]
+
+ZERO = Decimal(0)
+ONE = Decimal(1)
+
+
+class MeasureDefinitionError(ValueError):
+    """A measure definition that does not fit its source (unknown field, wrong type …)."""
+
+
+# ---------------------------------------------------------------- filters
+
+
+Scalar = bool | int | Decimal | date | str
+
+
+class FieldTest(Frozen):
+    """One condition on one field of a record: `field op value`, or membership in a contract list."""
+
+    field: str
+    op: Op
+    value: Scalar | tuple[Scalar, ...] | None = None
+    contract_list: str | None = Field(default=None, description="in / not_in one of the contract's lists")
+
+
+def parse_where(raw: Mapping[str, Any] | None) -> tuple[FieldTest, ...]:
+    """`{late: true, severity: [P1, P2], staff: {in: committed_staff}, minutes_late: {">": 10}}`."""
+    tests: list[FieldTest] = []
+    for name, spec in (raw or {}).items():
+        if isinstance(spec, Mapping):
+            if not spec:
+                raise ValueError(f"where.{name}: an empty condition")
+            for op, operand in spec.items():
+                if op not in OPS:
+                    raise ValueError(f"where.{name}: unknown operator {op!r} (use one of {', '.join(OPS)})")
+                if op in ("in", "not_in"):
+                    if isinstance(operand, str):
+                        if operand not in CONTRACT_LISTS:
+                            known = ", ".join(CONTRACT_LISTS)
+                            raise ValueError(f"where.{name}.{op}: unknown contract list {operand!r} (known: {known})")
+                        tests.append(FieldTest(field=name, op=op, contract_list=operand))
+                        continue
+                    if not isinstance(operand, list | tuple) or not operand:
+                        raise ValueError(f"where.{name}.{op}: needs a list of values or a contract list name")
+                    tests.append(FieldTest(field=name, op=op, value=tuple(_scalar(name, v) for v in operand)))
+                else:
+                    tests.append(FieldTest(field=name, op=op, value=_scalar(name, operand)))
+        elif isinstance(spec, list | tuple):
+            if not spec:
+                raise ValueError(f"where.{name}: an empty list matches nothing")
+            tests.append(FieldTest(field=name, op="in", value=tuple(_scalar(name, v) for v in spec)))
+        else:
+            tests.append(FieldTest(field=name, op="==", value=_scalar(name, spec)))
+    return tuple(tests)
+
+
+def _scalar(name: str, value: Any) -> Scalar:
+    if isinstance(value, bool | str | date):
+        return value
+    if isinstance(value, int | float | Decimal):
+        return Decimal(str(value))
+    raise ValueError(f"where.{name}: {value!r} is not a value a field can be compared with")
+
+
+def check_tests(source: Source, tests: Iterable[FieldTest], where: str = "where") -> None:
+    for t in tests:
+        spec = source.fields.get(t.field)
+        if spec is None:
+            raise MeasureDefinitionError(
+                f"{where}.{t.field}: source {source.name} ({source.label}) has no field {t.field!r} "
+                f"(fields: {', '.join(source.fields)})"
+            )
+        values = t.value if isinstance(t.value, tuple) else (t.value,) if t.value is not None else ()
+        for v in values:
+            if not _fits(spec, v):
+                raise MeasureDefinitionError(
+                    f"{where}.{t.field}: {v!r} is not a {spec.type} value ({spec.label} is {spec.type})"
+                )
+        if t.op in (">", ">=", "<", "<=") and spec.type not in ("number", "date"):
+            raise MeasureDefinitionError(f"{where}.{t.field}: {t.op} compares numbers or dates, not {spec.type}")
+
+
+def _fits(spec: FieldSpec, value: Scalar) -> bool:
+    if spec.type == "bool":
+        return isinstance(value, bool)
+    if spec.type == "number":
+        return isinstance(value, Decimal)
+    if spec.type == "date":
+        return isinstance(value, date)
+    return isinstance(value, str)
+
+
+# ---------------------------------------------------------------- aggregates
+
+
+class Aggregate(Frozen):
+    fn: AggregateFn
+    field: str | None = None
+    where: dict[str, Any] = Field(default_factory=dict, description="share: the records counted over all")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _short_forms(cls, data: Any) -> Any:
+        # `count`, `{sum: amount}`, `{share: {on_time: true}}` — the forms people write.
+        if isinstance(data, str):
+            return {"fn": data}
+        if isinstance(data, Mapping) and len(data) == 1:
+            ((fn, arg),) = data.items()
+            if fn == "share":
+                return {"fn": "share", "where": arg}
+            if fn in ("distinct", "sum", "min", "max", "mean", "latest"):
+                return {"fn": fn, "field": arg}
+        return data
+
+    @model_validator(mode="after")
+    def _shape(self) -> Aggregate:
+        needs_field = self.fn in ("distinct", "sum", "min", "max", "mean", "latest")
+        if needs_field and not self.field:
+            raise ValueError(f"{self.fn} needs a field: {{{self.fn}: FIELD}}")
+        if not needs_field and self.field:
+            raise ValueError(f"{self.fn} takes no field")
+        if self.fn == "share":
+            if not self.where:
+                raise ValueError("share needs the condition of the records it counts: {share: {FIELD: VALUE}}")
+            parse_where(self.where)
+        return self
+
+
+class RatioOf(Frozen):
+    of: MeasureId = Field(description="the numerator measure")
+    to: MeasureId = Field(description="the denominator measure")
+
+
+class MeasureDef(Frozen):
+    id: MeasureId
+    name: Text
+    description: str = ""
+    unit: str = ""
+    source: str | None = None
+    where: dict[str, Any] = Field(default_factory=dict)
+    aggregate: Aggregate = Aggregate(fn="count")
+    by: str | None = Field(default=None, description="one value per distinct value of this field (the subject)")
+    per: Per | None = Field(default=None, description="bucket the records by period …")
+    covered: dict[str, Any] | None = Field(
+        default=None, description="… and count the periods due so far whose value meets this, e.g. {'>=': 1}"
+    )
+    ratio: RatioOf | None = None
+    replaces: bool = Field(default=False, description="a bundle's measure that replaces a standard one")
+
+    @field_validator("where")
+    @classmethod
+    def _where_parses(cls, value: dict[str, Any]) -> dict[str, Any]:
+        parse_where(value)
+        return value
+
+    @model_validator(mode="after")
+    def _fits_its_source(self) -> MeasureDef:
+        if (self.source is None) == (self.ratio is None):
+            raise ValueError("a measure has either a source or a ratio of two measures")
+        if self.ratio is not None:
+            if self.where or self.by or self.per or self.aggregate.fn != "count":
+                raise ValueError("a ratio measure takes no where, by, per or aggregate of its own")
+            return self
+        source = SOURCES.get(self.source or "")
+        if source is None:
+            raise ValueError(f"unknown source {self.source!r} (sources: {', '.join(SOURCES)})")
+        try:
+            check_tests(source, parse_where(self.where))
+            check_tests(source, parse_where(self.aggregate.where), "aggregate.share")
+        except MeasureDefinitionError as exc:
+            raise ValueError(str(exc)) from None
+        agg = self.aggregate
+        if agg.field is not None:
+            spec = source.fields.get(agg.field)
+            if spec is None:
+                raise ValueError(f"aggregate: source {source.name} has no field {agg.field!r}")
+            if agg.fn in ("sum", "min", "max", "mean") and spec.type != "number":
+                raise ValueError(f"aggregate: {agg.fn} needs a number field, {agg.field} is {spec.type}")
+        if self.by is not None and self.by not in source.fields:
+            raise ValueError(f"by: source {source.name} has no field {self.by!r}")
+        if (self.per is None) != (self.covered is None):
+            raise ValueError("per and covered go together: bucket by a period and say when a period counts")
+        if self.per is not None:
+            if not source.dated:
+                raise ValueError(f"per: the records of {source.name} carry no date to bucket by")
+            if self.by is not None:
+                raise ValueError("per and by cannot be combined")
+            _period_condition(self.covered or {})
+        return self
+
+
+def _period_condition(raw: Mapping[str, Any]) -> tuple[tuple[str, Decimal], ...]:
+    out = []
+    for op, operand in raw.items():
+        if op not in ("==", "!=", ">", ">=", "<", "<="):
+            raise ValueError(f"covered: unknown operator {op!r}")
+        out.append((op, _scalar("covered", operand)))
+    if not out or not all(isinstance(v, Decimal) for _, v in out):
+        raise ValueError("covered: a numeric condition on the period's value, e.g. {'>=': 1}")
+    return tuple((op, v) for op, v in out)  # type: ignore[misc]
+
+
+class MeasureLibrary(Frozen):
+    """The measures a project can use: the standard library with the bundle's own merged in."""
+
+    measures: tuple[MeasureDef, ...] = ()
+    _by_id: dict[str, MeasureDef] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _resolves(self) -> MeasureLibrary:
+        ids = [m.id for m in self.measures]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"measures defined twice: {dupes}")
+        known = set(ids)
+        for m in self.measures:
+            if m.ratio is not None:
+                for part in (m.ratio.of, m.ratio.to):
+                    if part not in known:
+                        raise ValueError(f"measure {m.id}: ratio names unknown measure {part!r}")
+        by_id = {m.id: m for m in self.measures}
+        for m in self.measures:
+            _no_cycle(by_id, m.id, ())
+        return self
+
+    def model_post_init(self, context: Any) -> None:
+        self._by_id = {m.id: m for m in self.measures}
+
+    def get(self, measure_id: str) -> MeasureDef | None:
+        return self._by_id.get(measure_id)
+
+    def merged(self, extra: Sequence[MeasureDef]) -> MeasureLibrary:
+        """This library with a bundle's measures added; a bundle replaces a measure only by saying so."""
+        index = dict(self._by_id)
+        for m in extra:
+            if index.get(m.id) == m:
+                continue  # the same definition again (a registered definition carries the library it used)
+            if m.id in index and not m.replaces:
+                raise ValueError(
+                    f"measure {m.id} is already defined in the standard library: "
+                    "say `replaces: true` to replace it, or choose another id"
+                )
+            if m.id not in index and m.replaces:
+                raise ValueError(f"measure {m.id}: replaces nothing (no standard measure has this id)")
+            index[m.id] = m
+        return MeasureLibrary(measures=tuple(index.values()))
+
+
+def _no_cycle(by_id: Mapping[str, MeasureDef], measure_id: str, path: tuple[str, ...]) -> None:
+    if measure_id in path:
+        raise ValueError(f"measures refer to each other in a cycle: {' → '.join((*path, measure_id))}")
+    m = by_id.get(measure_id)
+    if m is not None and m.ratio is not None:
+        _no_cycle(by_id, m.ratio.of, (*path, measure_id))
+        _no_cycle(by_id, m.ratio.to, (*path, measure_id))
+
+
+# ---------------------------------------------------------------- compiling
+
+
+Predicate = Callable[[Record], bool]
+
+
+def _compile_test(t: FieldTest, lists: Callable[[str | None, str], frozenset[str]]) -> Predicate:
+    name = t.field
+    if t.contract_list is not None:
+        list_name = t.contract_list
+        if t.op == "in":
+            return lambda r: r.fields[name] in lists(r.contract, list_name)
+        return lambda r: r.fields[name] not in lists(r.contract, list_name)
+    value = t.value
+    if t.op == "in":
+        allowed = frozenset(value if isinstance(value, tuple) else (value,))
+        return lambda r: r.fields[name] in allowed
+    if t.op == "not_in":
+        banned = frozenset(value if isinstance(value, tuple) else (value,))
+        return lambda r: r.fields[name] not in banned
+    compare = _COMPARE[t.op]
+    return lambda r: compare(r.fields[name], value)
+
+
+_COMPARE: dict[str, Callable[[Any, Any], bool]] = {
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+}
+
+
+def _all(predicates: Sequence[Predicate]) -> Predicate | None:
+    if not predicates:
+        return None
+    if len(predicates) == 1:
+        return predicates[0]
+    return lambda r: all(p(r) for p in predicates)
+
+
+# ---------------------------------------------------------------- explaining
+
+
+def _show_value(v: Any) -> str:
+    from .metrics import fmt
+
+    if isinstance(v, bool):
+        return "是" if v else "否"
+    if isinstance(v, Decimal):
+        return fmt(v, 4)
+    return str(v)
+
+
+def describe_tests(source: Source, tests: Sequence[FieldTest]) -> str:
+    parts = []
+    for t in tests:
+        label = f"「{source.fields[t.field].label}」"
+        if t.contract_list is not None:
+            what = CONTRACT_LISTS[t.contract_list].label
+            parts.append(f"{label}{'属于' if t.op == 'in' else '不属于'}{what}")
+        elif t.op in ("in", "not_in"):
+            values = t.value if isinstance(t.value, tuple) else (t.value,)
+            shown = "、".join(_show_value(v) for v in values)
+            parts.append(f"{label}{'为' if t.op == 'in' else '不为'} {shown}" + (" 之一" if len(values) > 1 else ""))
+        elif t.op == "==":
+            parts.append(f"{label}为{_show_value(t.value)}")
+        elif t.op == "!=":
+            parts.append(f"{label}不为{_show_value(t.value)}")
+        else:
+            parts.append(f"{label} {_OP_TEXT[t.op]} {_show_value(t.value)}")
+    return "、".join(parts)
+
+
+_OP_TEXT = {"==": "=", "!=": "≠", ">": ">", ">=": "≥", "<": "<", "<=": "≤"}
+
+_PER_LABEL = {
+    "workday": "工作日",
+    "weekly": "周",
+    "monthly": "月",
+    "quarterly": "季度",
+    "half_year": "半年",
+    "yearly": "年度",
+}
+
+
+def _aggregate_text(source: Source, agg: Aggregate) -> str:
+    if agg.fn == "count":
+        return "记录数"
+    label = f"「{source.fields[agg.field].label}」" if agg.field else ""
+    if agg.fn == "share":
+        return f"记录中{describe_tests(source, parse_where(agg.where))}的占比"
+    return {
+        "distinct": f"不同{label}数",
+        "sum": f"{label}合计",
+        "min": f"{label}最小值",
+        "max": f"{label}最大值",
+        "mean": f"{label}平均值",
+        "latest": f"最新{label}",
+    }[agg.fn]
+
+
+def describe(defn: MeasureDef, extra: Sequence[FieldTest] = ()) -> str:
+    """The definition in the evaluators' words, e.g. 考勤记录中「迟到」为是、「人员」属于投标承诺人员的记录数."""
+    if defn.ratio is not None:
+        return f"{defn.ratio.of} ÷ {defn.ratio.to}"
+    source = SOURCES[defn.source or ""]
+    tests = (*parse_where(defn.where), *extra)
+    text = source.label + "中" + (describe_tests(source, tests) + "的" if tests else "")
+    text += _aggregate_text(source, defn.aggregate)
+    if defn.by:
+        text += f"（按「{source.fields[defn.by].label}」分别计）"
+    if defn.per:
+        conds = "、".join(f"{_OP_TEXT[op]} {_show_value(v)}" for op, v in _period_condition(defn.covered or {}))
+        per = _PER_LABEL[defn.per]
+        text = f"{text}按{per}统计，{_aggregate_text(source, defn.aggregate)} {conds} 的{per}数"
+    return text
+
+
+# ---------------------------------------------------------------- evaluating
+
+
+@dataclass(frozen=True, slots=True)
+class MeasureValue:
+    """A measure's value over the project (or one contract), and per subject when it has `by`."""
+
+    total: Measurement
+    subjects: dict[str, Measurement]
+
+
+def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
+    defn = library.get(ref.name)
+    if defn is None:
+        from .metrics import MetricError
+
+        raise MetricError(f"unknown measure {ref.name!r}")
+    if defn.ratio is not None:
+        return _ratio(library, defn, ref, ctx)
+    source = SOURCES[defn.source or ""]
+    extra = parse_where(ref.where)
+    check_tests(source, extra, "metric.where")
+    records = _records(source, ref.contract, ctx)
+    lists = _list_lookup(ctx)
+    keep = _all([_compile_test(t, lists) for t in (*parse_where(defn.where), *extra)])
+    rows = records if keep is None else [r for r in records if keep(r)]
+    explanation = describe(defn, extra)
+    if defn.per is not None:
+        return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {})
+    total = _aggregate(defn, source, rows, lists, explanation)
+    subjects: dict[str, Measurement] = {}
+    if defn.by is not None:
+        groups: dict[str, list[Record]] = {}
+        for r in rows:
+            groups.setdefault(_show_value(r.fields[defn.by]), []).append(r)
+        subjects = {k: _aggregate(defn, source, g, lists, explanation) for k, g in sorted(groups.items())}
+    return MeasureValue(total, subjects)
+
+
+def _records(source: Source, contract_id: str | None, ctx: MetricContext) -> list[Record]:
+    out: list[Record] = []
+    for c in ctx.contracts(contract_id):
+        out.extend(ctx.records(source, c))
+    return out
+
+
+def _list_lookup(ctx: MetricContext) -> Callable[[str | None, str], frozenset[str]]:
+    contracts = ctx.ledger.definition.contracts.contracts
+    cache: dict[tuple[str | None, str], frozenset[str]] = {}
+
+    def members(contract_id: str | None, list_name: str) -> frozenset[str]:
+        key = (contract_id, list_name)
+        found = cache.get(key)
+        if found is None:
+            fn = CONTRACT_LISTS[list_name].members
+            chosen = [c for c in contracts if contract_id is None or c.id == contract_id]
+            found = cache[key] = frozenset().union(*(fn(c) for c in chosen)) if chosen else frozenset()
+        return found
+
+    return members
+
+
+def _evidence(rows: Iterable[Record]) -> tuple[str, ...]:
+    return merge_ids(r.evidence for r in rows)
+
+
+def _aggregate(
+    defn: MeasureDef,
+    source: Source,
+    rows: list[Record],
+    lists: Callable[[str | None, str], frozenset[str]],
+    explanation: str,
+) -> Measurement:
+    from .metrics import Measurement, fmt, rate_measurement
+
+    agg = defn.aggregate
+    unit = defn.unit
+    ids = _evidence(rows)
+    if agg.fn == "share":
+        inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)])
+        assert inner is not None
+        hits = [r for r in rows if inner(r)]
+        return rate_measurement(len(hits), len(rows), unit, f"{defn.name}：{explanation}", ids)
+    if agg.fn == "count":
+        value = Decimal(len(rows))
+        return Measurement(
+            value, None, None, unit, f"{fmt(value)}{unit}", f"{defn.name}：{explanation} = {fmt(value)}{unit}", ids
+        )
+    field = agg.field or ""
+    if agg.fn == "distinct":
+        value = Decimal(len({r.fields[field] for r in rows}))
+        return Measurement(
+            value, None, None, unit, f"{fmt(value)}{unit}", f"{defn.name}：{explanation} = {fmt(value)}{unit}", ids
+        )
+    if agg.fn == "sum":
+        value = sum((r.fields[field] for r in rows), ZERO)
+        return Measurement(
+            value,
+            None,
+            None,
+            unit,
+            f"{fmt(value, 4)}{unit}",
+            f"{defn.name}：{explanation} = {fmt(value, 4)}{unit}",
+            ids,
+        )
+    if not rows:
+        return Measurement(ZERO, None, None, unit, "无数据", f"{defn.name}：{explanation}：无数据", (), has_data=False)
+    if agg.fn == "latest":
+        latest = max(rows, key=lambda r: r.rank)
+        v = latest.fields[field]
+        value = v if isinstance(v, Decimal) else Decimal(1 if v is True else 0) if isinstance(v, bool) else ZERO
+        shown = _show_value(v)
+        return Measurement(
+            value,
+            None,
+            None,
+            unit,
+            f"{shown}{unit}",
+            f"{defn.name}：{explanation} = {shown}{unit}",
+            tuple(latest.evidence),
+        )
+    values = [r.fields[field] for r in rows]
+    if agg.fn == "min":
+        value = min(values)
+    elif agg.fn == "max":
+        value = max(values)
+    else:
+        value = sum(values, ZERO) / len(values)
+    return Measurement(
+        value, None, None, unit, f"{fmt(value, 4)}{unit}", f"{defn.name}：{explanation} = {fmt(value, 4)}{unit}", ids
+    )
+
+
+def _periods_covered(
+    defn: MeasureDef,
+    source: Source,
+    rows: list[Record],
+    contract_id: str | None,
+    ctx: MetricContext,
+    explanation: str,
+) -> Measurement:
+    from .calendar import periods
+    from .metrics import Measurement, fmt
+
+    assert defn.per is not None
+    span = ctx.ledger.service_span(contract_id)
+    due = [
+        p
+        for p in periods(defn.per, "calendar", span, ctx.ledger.evaluation_window, ctx.work)
+        if p.end <= ctx.ledger.as_of
+    ]
+    starts = [p.start for p in due]
+    buckets: list[list[Record]] = [[] for _ in due]
+    for r in rows:
+        if r.day is None:
+            continue
+        i = bisect.bisect_right(starts, r.day) - 1
+        if i >= 0 and due[i].contains(r.day):
+            buckets[i].append(r)
+    conditions = _period_condition(defn.covered or {})
+    lists = _list_lookup(ctx)
+    covered_rows: list[Record] = []
+    covered = 0
+    missing = []
+    for p, bucket in zip(due, buckets, strict=True):
+        value = _aggregate(defn, source, bucket, lists, "").value
+        if all(_COMPARE[op](value, target) for op, target in conditions):
+            covered += 1
+            covered_rows.extend(bucket)
+        else:
+            missing.append(p)
+    n, d = Decimal(covered), Decimal(len(due))
+    unit = _PER_LABEL[defn.per]
+    detail = f"{defn.name}：{explanation}，应统计 {len(due)} 个{unit}，满足 {covered} 个"
+    if missing:
+        detail += (
+            "；未满足：" + "、".join(f"{p.start}~{p.end}" for p in missing[:6]) + ("等" if len(missing) > 6 else "")
+        )
+    return Measurement(n, n, d, f"个{unit}", f"{fmt(n)}/{fmt(d)} 个{unit}", detail, _evidence(covered_rows))
+
+
+def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
+    from .metrics import Measurement, fmt, pct
+
+    assert defn.ratio is not None
+    num = ctx.measure(ref.model_copy(update={"name": defn.ratio.of}))
+    den = ctx.measure(ref.model_copy(update={"name": defn.ratio.to}))
+    value = num.value / den.value if den.value else ZERO
+    actual = f"{fmt(num.value)}/{fmt(den.value)} = {pct(value)}" if den.value else f"{fmt(num.value)}/0（无应计项）"
+    detail = f"{defn.name} = {num.detail} ÷ {den.detail}"
+    return MeasureValue(
+        Measurement(
+            value,
+            num.value,
+            den.value,
+            defn.unit,
+            actual,
+            detail,
+            merge_ids((num.evidence, den.evidence)),
+            is_rate=True,
+            has_data=num.has_data and den.has_data and bool(den.value),
+        ),
+        {},
+    )

@@ -1,0 +1,629 @@
+"""Record sources: the rows the measure language counts, each with the evidence that proves it.
+
+A source turns the folded ledger of one contract into uniform records (field → value) with the
+event ids behind each and, where the record has one, the day it belongs to (for bucketing by
+period). Raw events are not replayed: sources read the ledger's compact state and the facts the
+domain derives from the contract (a clock-in's lateness against the working hours, a deliverable
+period's due moment and lateness, a fault's minutes in its SLA window and its breaches).
+
+Each source declares its fields with a Chinese label and a type, so definitions are checked at
+load and every measure explains itself in the evaluators' words.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, Literal
+
+from .base import CHINA_TZ
+
+if TYPE_CHECKING:
+    from .contract import Contract
+    from .metrics import MetricContext
+
+FieldType = Literal["bool", "number", "text", "date"]
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    type: FieldType
+    label: str
+
+
+@dataclass(slots=True)
+class Record:
+    contract: str | None
+    fields: dict[str, Any]
+    evidence: Sequence[str]
+    day: date | None = None
+    rank: tuple[Any, ...] = ()  # orders records for `latest`: (recorded_at, event id)
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    name: str
+    label: str
+    fields: dict[str, FieldSpec]
+    read: Callable[[MetricContext, Contract], list[Record]]
+    dated: bool = True  # records carry a day, so `per:` can bucket them
+    description: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ContractList:
+    name: str
+    label: str
+    members: Callable[[Contract], frozenset[str]]
+
+
+def _local_day(moment: Any) -> date:
+    return moment.astimezone(CHINA_TZ).date()  # type: ignore[no-any-return]
+
+
+# ---------------------------------------------------------------- staffing
+
+
+def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
+    terms = c.staffing
+    limit = None
+    if terms.shift_start is not None:
+        limit = terms.shift_start.hour * 60 + terms.shift_start.minute + terms.grace_minutes
+    out = []
+    work = ctx.work
+    for (cid, staff), days in ctx.ledger.first_clock_in.items():
+        if cid != c.id:
+            continue
+        for ordinal, (minute, event_id, site) in days.items():
+            day = date.fromordinal(ordinal)
+            workday = work.is_workday(day)
+            late_by = minute - limit + terms.grace_minutes if limit is not None and minute > limit else 0
+            out.append(
+                Record(
+                    c.id,
+                    {
+                        "staff": staff,
+                        "day": day,
+                        "time": f"{minute // 60:02d}:{minute % 60:02d}",
+                        "site": site or "",
+                        "on_site": terms.site is None or site == terms.site,
+                        "workday": workday,
+                        "late": workday and late_by > 0,
+                        "minutes_late": Decimal(late_by if workday else 0),
+                    },
+                    (event_id,),
+                    day,
+                )
+            )
+    return out
+
+
+def _normalised_role(c: Contract, role: str) -> str:
+    return c.staffing.role_aliases.get(role, role)
+
+
+def _roster(ctx: MetricContext, c: Contract) -> list[Record]:
+    committed = {s.name for s in c.staffing.committed}
+    out = []
+    for (cid, name), rec in ctx.ledger.roster.items():
+        if cid != c.id:
+            continue
+        p = rec.payload
+        out.append(
+            Record(
+                c.id,
+                {
+                    "name": name,
+                    "role": _normalised_role(c, p.role),
+                    "years": p.years if p.years is not None else Decimal(0),
+                    "education": p.education or "",
+                    "fresh_graduate": p.fresh_graduate,
+                    "on_site": p.on_site,
+                    "committed": name in committed,
+                },
+                (rec.event_id,),
+                _local_day(rec.occurred_at),
+                (rec.recorded_at, rec.event_id),
+            )
+        )
+    return out
+
+
+def _committed_staff(ctx: MetricContext, c: Contract) -> list[Record]:
+    """The bid's promised staff (投标文件拟投入人员), each with what the evidence shows of them."""
+    from .schedule import service_workdays
+
+    workdays = {d.toordinal() for d in service_workdays(ctx.ledger, c, ctx.work)}
+    out = []
+    for s in c.staffing.committed:
+        rec = ctx.ledger.roster.get((c.id, s.name))
+        days = ctx.ledger.first_clock_in.get((c.id, s.name), {})
+        present = [o for o in days if o in workdays]
+        ids = sorted([rec.event_id] if rec else []) + sorted(v[1] for o, v in days.items() if o in workdays)
+        on_site = rec is not None and rec.payload.on_site
+        out.append(
+            Record(
+                c.id,
+                {
+                    "name": s.name,
+                    "role": _normalised_role(c, s.role),
+                    "on_roster": on_site,
+                    "on_site": on_site or bool(present),
+                    "days_present": Decimal(len(present)),
+                    "coverage": Decimal(len(present)) / Decimal(len(workdays)) if workdays else Decimal(0),
+                },
+                ids,
+                None,
+            )
+        )
+    return out
+
+
+# ---------------------------------------------------------------- deliverables and inspections
+
+
+def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
+    out = []
+    for term in c.deliverables:
+        st = ctx.deliverable(c, term.id)
+        late_ids = {s.event_id for s, _, _ in st.late}
+        late_minutes = {s.event_id: m for s, _, m in st.late}
+        for item in st.due_items:
+            subs = st.matched.get(item.period.start, [])
+            units = sum(s.quantity for s in subs)
+            on_time_units = sum(s.quantity for s in subs if s.event_id not in late_ids)
+            late_by = max((late_minutes.get(s.event_id, 0) for s in subs), default=0)
+            out.append(
+                Record(
+                    c.id,
+                    {
+                        "deliverable": term.id,
+                        "name": term.name,
+                        "period_start": item.period.start,
+                        "period_end": item.period.end,
+                        "due": item.due.date(),
+                        "required": Decimal(item.required),
+                        "delivered": Decimal(min(units, item.required)),
+                        "submitted": units >= item.required,
+                        "on_time": on_time_units >= item.required,
+                        "late": units >= item.required and on_time_units < item.required,
+                        "minutes_late": Decimal(late_by),
+                        "obligation": term.obligation,
+                    },
+                    sorted(s.event_id for s in subs),
+                    item.due.date(),
+                )
+            )
+    return out
+
+
+def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
+    out = []
+    for plan in c.inspections:
+        st = ctx.inspection(c, plan.id)
+        # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
+        # inspections): a period with inspections cites the plan's inspection log.
+        for span, done in zip(st.periods, st.done_per_period, strict=True):
+            out.append(
+                Record(
+                    c.id,
+                    {
+                        "plan": plan.id,
+                        "name": plan.name,
+                        "period_start": span.start,
+                        "period_end": span.end,
+                        "required": Decimal(plan.times_per_period),
+                        "done": Decimal(done),
+                        "met": done >= plan.times_per_period,
+                    },
+                    st.ids if done else (),
+                    span.end,
+                )
+            )
+    return out
+
+
+# ---------------------------------------------------------------- faults
+
+
+def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
+    measures: dict[str, dict[str, Any]] = {}
+    for f in ctx.fault_measures(c):
+        row = measures.setdefault(f.ticket, {})
+        row[f.measure] = f
+    out = []
+    for (cid, ticket), rec in ctx.ledger.incidents.items():
+        if cid != c.id:
+            continue
+        p = rec.payload
+        fm = measures.get(ticket, {})
+        fields: dict[str, Any] = {
+            "ticket": ticket,
+            "severity": p.severity,
+            "cause": p.cause,
+            "system": p.system or "",
+            "open": p.resolved_at is None,
+        }
+        breached = False
+        for key in ("response", "on_site", "resolve"):
+            m = fm.get(key)
+            fields[f"{key}_minutes"] = m.minutes if m is not None and m.minutes is not None else Decimal(0)
+            fields[f"{key}_breached"] = bool(m and m.breached)
+            breached = breached or bool(m and m.breached)
+        fields["breached"] = breached
+        fields["sla_bound"] = bool(fm)
+        out.append(Record(c.id, fields, (rec.event_id,), _local_day(rec.occurred_at), (rec.recorded_at, rec.event_id)))
+    return out
+
+
+# ---------------------------------------------------------------- training, surveys, other kinds
+
+
+def _trainings(ctx: MetricContext, c: Contract) -> list[Record]:
+    return [
+        Record(
+            c.id,
+            {
+                "topic": t.payload.topic,
+                "scope": t.payload.scope,
+                "units_covered": Decimal(t.payload.units_covered),
+                "attendees": Decimal(t.payload.attendee_count),
+                "courseware": t.payload.courseware,
+            },
+            (t.event_id,),
+            _local_day(t.occurred_at),
+            (t.recorded_at, t.event_id),
+        )
+        for t in ctx.ledger.trainings
+        if t.contract in (None, c.id)
+    ]
+
+
+def _survey_groups(ctx: MetricContext, c: Contract) -> list[Record]:
+    """Survey responses pooled by survey, respondent group and level (the ledger keeps tallies)."""
+    return [
+        Record(
+            c.id,
+            {
+                "survey": sid,
+                "group": group,
+                "level": level or "",
+                "responses": Decimal(tally.total),
+                "satisfied": Decimal(tally.satisfied),
+            },
+            tally.ids,
+            None,
+        )
+        for (sid, group, level), tally in sorted(ctx.ledger.surveys.items(), key=lambda kv: str(kv[0]))
+    ]
+
+
+def _budget(ctx: MetricContext, c: Contract) -> list[Record]:
+    return [
+        Record(
+            r.contract,
+            {"item": r.payload.item, "amount": r.payload.amount, "fiscal_year": Decimal(r.payload.fiscal_year)},
+            (r.event_id,),
+            _local_day(r.occurred_at),
+            (r.recorded_at, r.event_id),
+        )
+        for r in ctx.ledger.budget
+        if r.contract in (None, c.id)
+    ]
+
+
+def _assets(ctx: MetricContext, c: Contract) -> list[Record]:
+    out = []
+    for term in c.assets:
+        rec = ctx.ledger.assets.get(term.asset_class)
+        count = Decimal(rec.payload.count) if rec else Decimal(0)
+        out.append(
+            Record(
+                c.id,
+                {
+                    "asset_class": term.asset_class,
+                    "name": term.name,
+                    "count": count,
+                    "planned": Decimal(term.count),
+                    "covered": min(count, Decimal(term.count)),
+                    "reported": rec is not None,
+                },
+                (rec.event_id,) if rec else (),
+                None,
+            )
+        )
+    return out
+
+
+def _assessments(ctx: MetricContext, c: Contract) -> list[Record]:
+    return [
+        Record(
+            r.contract,
+            {
+                "rater": r.payload.rater,
+                "item": r.payload.item,
+                "score": r.payload.score,
+                "max_score": r.payload.max_score,
+                "deducted": r.payload.max_score - r.payload.score,
+                "period_start": r.payload.period_start,
+                "period_end": r.payload.period_end,
+            },
+            (r.event_id,),
+            r.payload.period_end,
+            (r.recorded_at, r.event_id),
+        )
+        for r in ctx.ledger.assessments
+        if r.contract == c.id
+    ]
+
+
+def _acceptances(ctx: MetricContext, c: Contract) -> list[Record]:
+    return [
+        Record(
+            r.contract,
+            {
+                "passed": r.payload.passed,
+                "score": r.payload.score if r.payload.score is not None else Decimal(0),
+                "scored": r.payload.score is not None,
+                "period_start": r.payload.period_start,
+                "period_end": r.payload.period_end,
+            },
+            (r.event_id,),
+            r.payload.period_end,
+            (r.recorded_at, r.event_id),
+        )
+        for r in ctx.ledger.acceptances
+        if r.contract in (None, c.id)
+    ]
+
+
+def _ticket_volumes(ctx: MetricContext, c: Contract) -> list[Record]:
+    return [
+        Record(
+            r.contract,
+            {"category": r.payload.category, "count": Decimal(r.payload.count)},
+            (r.event_id,),
+            r.payload.period_end,
+            (r.recorded_at, r.event_id),
+        )
+        for r in ctx.ledger.ticket_volumes
+        if r.contract in (None, c.id)
+    ]
+
+
+def _obligations(ctx: MetricContext, c: Contract) -> list[Record]:
+    return [
+        Record(
+            c.id,
+            {"key": o.key, "name": o.name, "met": o.met, "due": Decimal(o.due), "delivered": Decimal(o.delivered)},
+            o.evidence,
+            None,
+        )
+        for o in ctx.obligations(c)
+    ]
+
+
+def _f(type_: FieldType, label: str) -> FieldSpec:
+    return FieldSpec(type_, label)
+
+
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "clock_in",
+            "考勤记录（每人每日首次打卡）",
+            {
+                "staff": _f("text", "人员"),
+                "day": _f("date", "日期"),
+                "time": _f("text", "打卡时间"),
+                "site": _f("text", "打卡地点"),
+                "on_site": _f("bool", "在驻场地点"),
+                "workday": _f("bool", "工作日"),
+                "late": _f("bool", "迟到"),
+                "minutes_late": _f("number", "迟到分钟数"),
+            },
+            _clock_ins,
+        ),
+        Source(
+            "roster",
+            "驻场人员名册",
+            {
+                "name": _f("text", "姓名"),
+                "role": _f("text", "岗位"),
+                "years": _f("number", "工作年限"),
+                "education": _f("text", "学历"),
+                "fresh_graduate": _f("bool", "应届毕业生"),
+                "on_site": _f("bool", "驻场"),
+                "committed": _f("bool", "投标承诺人员"),
+            },
+            _roster,
+        ),
+        Source(
+            "committed_staff",
+            "投标承诺人员",
+            {
+                "name": _f("text", "姓名"),
+                "role": _f("text", "岗位"),
+                "on_roster": _f("bool", "在驻场名册中"),
+                "on_site": _f("bool", "实际到岗"),
+                "days_present": _f("number", "出勤工作日数"),
+                "coverage": _f("number", "出勤覆盖率"),
+            },
+            _committed_staff,
+            dated=False,
+        ),
+        Source(
+            "deliverable",
+            "交付物应交期次",
+            {
+                "deliverable": _f("text", "交付物"),
+                "name": _f("text", "交付物名称"),
+                "period_start": _f("date", "期次开始"),
+                "period_end": _f("date", "期次结束"),
+                "due": _f("date", "应交日期"),
+                "required": _f("number", "应交份数"),
+                "delivered": _f("number", "已交份数"),
+                "submitted": _f("bool", "已提交"),
+                "on_time": _f("bool", "按时提交"),
+                "late": _f("bool", "逾期提交"),
+                "minutes_late": _f("number", "逾期分钟数"),
+                "obligation": _f("bool", "计入合同产出"),
+            },
+            _deliverable_periods,
+            description="每个已到期的交付期次一条（应交日期不晚于评价日）",
+        ),
+        Source(
+            "inspection",
+            "巡检计划期次",
+            {
+                "plan": _f("text", "巡检计划"),
+                "name": _f("text", "计划名称"),
+                "period_start": _f("date", "期次开始"),
+                "period_end": _f("date", "期次结束"),
+                "required": _f("number", "应巡检次数"),
+                "done": _f("number", "实际巡检次数"),
+                "met": _f("bool", "完成"),
+            },
+            _inspection_periods,
+            description="巡检计划每个已结束的期次一条",
+        ),
+        Source(
+            "incident",
+            "故障工单",
+            {
+                "ticket": _f("text", "工单号"),
+                "severity": _f("text", "故障级别"),
+                "cause": _f("text", "故障原因"),
+                "system": _f("text", "系统"),
+                "open": _f("bool", "未修复"),
+                "response_minutes": _f("number", "响应用时（分钟）"),
+                "on_site_minutes": _f("number", "到场用时（分钟）"),
+                "resolve_minutes": _f("number", "修复用时（分钟）"),
+                "response_breached": _f("bool", "响应超时"),
+                "on_site_breached": _f("bool", "到场超时"),
+                "resolve_breached": _f("bool", "修复超时"),
+                "breached": _f("bool", "超时"),
+                "sla_bound": _f("bool", "受时限约束"),
+            },
+            _incidents,
+        ),
+        Source(
+            "training",
+            "培训记录",
+            {
+                "topic": _f("text", "主题"),
+                "scope": _f("text", "范围"),
+                "units_covered": _f("number", "覆盖单位数"),
+                "attendees": _f("number", "参训人数"),
+                "courseware": _f("bool", "有课件"),
+            },
+            _trainings,
+        ),
+        Source(
+            "survey",
+            "满意度问卷（按调查、对象、层级汇总）",
+            {
+                "survey": _f("text", "调查"),
+                "group": _f("text", "调查对象"),
+                "level": _f("text", "层级"),
+                "responses": _f("number", "回收份数"),
+                "satisfied": _f("number", "满意份数"),
+            },
+            _survey_groups,
+            dated=False,
+        ),
+        Source(
+            "budget",
+            "预算资金数据",
+            {
+                "item": _f("text", "科目"),
+                "amount": _f("number", "金额（万元）"),
+                "fiscal_year": _f("number", "年度"),
+            },
+            _budget,
+        ),
+        Source(
+            "asset",
+            "运维资产（合同清单与实际数量）",
+            {
+                "asset_class": _f("text", "资产类别"),
+                "name": _f("text", "资产名称"),
+                "count": _f("number", "实际运维数量"),
+                "planned": _f("number", "合同数量"),
+                "covered": _f("number", "合同内已运维数量"),
+                "reported": _f("bool", "已报送"),
+            },
+            _assets,
+            dated=False,
+        ),
+        Source(
+            "assessment",
+            "采购人考核打分",
+            {
+                "rater": _f("text", "评分人"),
+                "item": _f("text", "考核项"),
+                "score": _f("number", "得分"),
+                "max_score": _f("number", "满分"),
+                "deducted": _f("number", "扣分"),
+                "period_start": _f("date", "考核期开始"),
+                "period_end": _f("date", "考核期结束"),
+            },
+            _assessments,
+        ),
+        Source(
+            "acceptance",
+            "验收记录",
+            {
+                "passed": _f("bool", "通过"),
+                "score": _f("number", "得分"),
+                "scored": _f("bool", "有得分"),
+                "period_start": _f("date", "期次开始"),
+                "period_end": _f("date", "期次结束"),
+            },
+            _acceptances,
+        ),
+        Source(
+            "ticket_volume",
+            "工单量统计",
+            {"category": _f("text", "类别"), "count": _f("number", "数量")},
+            _ticket_volumes,
+        ),
+        Source(
+            "obligation",
+            "合同产出义务",
+            {
+                "key": _f("text", "义务"),
+                "name": _f("text", "名称"),
+                "met": _f("bool", "已完成"),
+                "due": _f("number", "应完成数"),
+                "delivered": _f("number", "已完成数"),
+            },
+            _obligations,
+            dated=False,
+        ),
+    )
+}
+
+
+CONTRACT_LISTS: dict[str, ContractList] = {
+    lst.name: lst
+    for lst in (
+        ContractList("committed_staff", "投标承诺人员", lambda c: frozenset(s.name for s in c.staffing.committed)),
+        ContractList(
+            "committed_roles",
+            "投标承诺岗位",
+            lambda c: frozenset(_normalised_role(c, s.role) for s in c.staffing.committed),
+        ),
+        ContractList("required_roles", "招标要求岗位", lambda c: frozenset(c.staffing.required_roles)),
+        ContractList("deliverables", "合同交付物", lambda c: frozenset(d.id for d in c.deliverables)),
+        ContractList("inspection_plans", "巡检计划", lambda c: frozenset(p.id for p in c.inspections)),
+        ContractList("sla_severities", "合同故障级别", lambda c: frozenset(s.severity for s in c.slas)),
+        ContractList("asset_classes", "合同资产类别", lambda c: frozenset(a.asset_class for a in c.assets)),
+        ContractList(
+            "surveys", "合同约定的调查", lambda c: frozenset(s.survey for s in c.surveys if s.survey is not None)
+        ),
+    )
+}
