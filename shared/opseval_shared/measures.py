@@ -116,8 +116,9 @@ def check_tests(source: Source, tests: Iterable[FieldTest], where: str = "where"
         values = t.value if isinstance(t.value, tuple) else (t.value,) if t.value is not None else ()
         for v in values:
             if not _fits(spec, v):
+                shown = repr(v) if isinstance(v, str) else _show_value(v)
                 raise MeasureDefinitionError(
-                    f"{where}.{t.field}: {v!r} is not a {spec.type} value ({spec.label} is {spec.type})"
+                    f"{where}.{t.field}: {shown} is not a {spec.type} value ({spec.label} is {spec.type})"
                 )
         if t.op in (">", ">=", "<", "<=") and spec.type not in ("number", "date"):
             raise MeasureDefinitionError(f"{where}.{t.field}: {t.op} compares numbers or dates, not {spec.type}")

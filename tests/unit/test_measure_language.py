@@ -1,0 +1,315 @@
+"""The measure language: definitions checked against their sources, values computed from the
+facts with their evidence and a Chinese explanation, and leaves and checklist points scored by them."""
+
+from __future__ import annotations
+
+import random
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from domainbuilders import context, contract, definition, event, leaf, scored
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opseval_intake.library import standard_measures
+from opseval_shared.evidence import Evidence
+from opseval_shared.indicators import BUILTIN_METRICS, MetricRef
+from opseval_shared.measures import MeasureDef, MeasureLibrary
+from opseval_shared.results import Finding
+from pydantic import ValidationError
+
+D = Decimal
+
+STAFFED = contract(
+    staffing={
+        "committed": [
+            {"name": "张三", "role": "工程师"},
+            {"name": "李四", "role": "工程师"},
+            {"name": "王五", "role": "项目经理"},
+        ],
+        "shift_start": "09:00",
+    },
+    slas=[{"severity": "P1", "response_minutes": 30}, {"severity": "P2", "response_minutes": 60}],
+)
+
+
+def roster(eid: str, name: str, role: str = "工程师") -> Evidence:
+    return event(eid, "roster_entry", {"name": name, "role": role}, at="2024-01-02T09:00:00+08:00")
+
+
+def clock_in(eid: str, staff: str, at: str) -> Evidence:
+    return event(eid, "clock_in", {"staff": staff}, at=at)
+
+
+def training(eid: str, day: str) -> Evidence:
+    return event(eid, "training_held", {"topic": "安全培训"}, at=f"{day}T14:00:00+08:00")
+
+
+def incident(eid: str, ticket: str, severity: str, responded_after_minutes: int) -> Evidence:
+    return event(
+        eid,
+        "incident",
+        {
+            "ticket": ticket,
+            "severity": severity,
+            "responded_at": f"2024-07-01T10:{responded_after_minutes:02d}:00+08:00",
+        },
+        at="2024-07-01T10:00:00+08:00",
+    )
+
+
+EVENTS = [
+    roster("r-zhang", "张三"),
+    roster("r-li", "李四"),
+    roster("r-zhao", "赵六"),  # a substitute nobody committed
+    clock_in("c-zhang-0603", "张三", "2024-06-03T09:10:00+08:00"),  # Monday: late
+    clock_in("c-zhao-0603", "赵六", "2024-06-03T09:20:00+08:00"),  # late, but not committed
+    clock_in("c-li-0603", "李四", "2024-06-03T08:50:00+08:00"),
+    clock_in("c-zhang-0610", "张三", "2024-06-10T09:30:00+08:00"),  # 端午节: no working day, not late
+    training("t-q1a", "2024-01-15"),
+    training("t-q1b", "2024-03-10"),  # a second Q1 training must not hide the empty Q3
+    training("t-q2", "2024-05-20"),
+    training("t-q4", "2024-11-11"),
+    incident("i-1", "T1", "P1", 40),
+    incident("i-2", "T2", "P2", 50),
+    incident("i-3", "T3", "P1", 10),
+]
+
+
+def measure(name: str, events: list[Evidence] = EVENTS, **ref: Any) -> Any:
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[STAFFED])
+    return context(defn, events).measure(MetricRef(name=name, **ref))
+
+
+# ---------------------------------------------------------------- values
+
+
+def test_late_arrivals_of_committed_staff_leave_out_substitutes_and_days_off() -> None:
+    m = measure("staff.late_arrivals_committed")
+    assert m.value == 1
+    assert m.evidence == ("c-zhang-0603",)
+    assert "「迟到」为是、「人员」属于投标承诺人员的记录数 = 1次" in m.detail
+
+
+def test_all_late_arrivals_count_the_substitute() -> None:
+    m = measure("staff.late_arrivals")
+    assert m.value == 2
+    assert m.evidence == ("c-zhang-0603", "c-zhao-0603")
+
+
+def test_committed_staff_on_site_over_committed() -> None:
+    m = measure("staff.committed_on_site_rate")
+    assert (m.numerator, m.denominator) == (2, 3)
+    assert m.actual == "2/3 = 66.67%"
+    assert {"r-zhang", "r-li", "c-zhang-0603", "c-li-0603"} <= set(m.evidence)
+    assert "r-zhao" not in m.evidence
+
+
+def test_quarters_covered_count_periods_not_sessions() -> None:
+    m = measure("training.quarters_covered")
+    assert (m.value, m.numerator, m.denominator) == (3, 3, 4)
+    assert "2024-07-01~2024-09-30" in m.detail  # the empty Q3 is named
+    assert m.evidence == ("t-q1a", "t-q1b", "t-q2", "t-q4")
+
+
+def test_quarters_due_follow_the_as_of_date() -> None:
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[STAFFED], as_of="2024-07-15")
+    m = context(defn, EVENTS).measure(MetricRef(name="training.quarters_covered"))
+    assert (m.numerator, m.denominator) == (2, 2)
+
+
+def test_a_leaf_slices_a_measure_by_severity() -> None:
+    assert measure("incidents.breached").value == 1
+    assert measure("incidents.breached", where={"severity": "P1"}).value == 1
+    assert measure("incidents.breached", where={"severity": "P2"}).value == 0
+    share = measure("incidents.response_in_time_rate", where={"severity": ["P1"]})
+    assert (share.numerator, share.denominator) == (1, 2)
+    assert "「故障级别」为 P1" in share.detail
+
+
+def test_subject_values_per_staff() -> None:
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[STAFFED])
+    value = context(defn, EVENTS).measure_value(MetricRef(name="staff.late_arrivals_by_staff"))
+    assert {k: v.value for k, v in value.subjects.items()} == {"张三": 1, "赵六": 1}
+
+
+def test_an_aggregate_of_nothing_has_no_data() -> None:
+    m = measure("incidents.mean_resolve_minutes", events=[])
+    assert not m.has_data
+    assert m.actual == "无数据"
+
+
+def test_a_bundle_measure_is_evaluated_like_a_standard_one() -> None:
+    own = {
+        "id": "staff.late_committed_over_10",
+        "name": "承诺人员迟到超过10分钟次数",
+        "unit": "次",
+        "source": "clock_in",
+        "where": {"late": True, "staff": {"in": "committed_staff"}, "minutes_late": {">": 5}},
+    }
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[STAFFED], measures=[own])
+    m = context(defn, EVENTS).measure(MetricRef(name="staff.late_committed_over_10"))
+    assert m.value == 1
+    assert "「迟到分钟数」 > 5" in m.detail
+
+
+# ---------------------------------------------------------------- scoring
+
+
+def test_leaves_score_from_defined_measures() -> None:
+    defn = definition(
+        [
+            leaf(
+                "late", "2", {"type": "deduction", "metric": {"name": "staff.late_arrivals_committed"}, "per_occurrence": "0.5"}
+            ),
+            leaf("onsite", "3", {"type": "ratio", "metric": {"name": "staff.committed_on_site_rate"}}, precision=2),
+            leaf("train", "2", {"type": "ratio", "metric": {"name": "training.quarters_covered"}}),
+            leaf(
+                "p1",
+                "2",
+                {
+                    "type": "threshold",
+                    "metric": {"name": "incidents.breached", "where": {"severity": "P1"}},
+                    "op": "<=",
+                    "target": "0",
+                },
+            ),
+        ],
+        contracts=[STAFFED],
+    )
+    nodes = scored(defn, EVENTS)
+    assert nodes["late"].score == D("1.5")
+    assert nodes["onsite"].score == D("2.00")
+    assert nodes["train"].score == D("1.5")
+    assert nodes["p1"].score == 0
+    assert nodes["late"].evidence == ("c-zhang-0603",)
+
+
+def checklist_definition() -> Any:
+    points = [
+        {
+            "id": "roster",
+            "text": "驻场人员与投标承诺一致",
+            "max": "1",
+            "when": {"metric": {"name": "staff.committed_on_site_rate"}, "op": ">=", "target": "1"},
+        },
+        {
+            "id": "timely",
+            "text": "故障响应及时",
+            "max": "2",
+            "when": {"metric": {"name": "incidents.response_in_time_rate"}, "award": "proportional"},
+        },
+        {"id": "clean", "text": "人员管理无问题", "max": "1", "when": {"no_findings": ["staff.*"]}},
+    ]
+    return definition([leaf("mgmt", "4", {"type": "checklist", "points": points})], contracts=[STAFFED])
+
+
+def test_checklist_points_are_computed_from_facts_and_findings() -> None:
+    finding = Finding(
+        id="F-1", rule="staff.late", contract="ops", severity="medium", message="迟到", measured="1", required="0"
+    )
+    node = scored(checklist_definition(), EVENTS, [finding])["mgmt"]
+    # roster 0 (2 of 3 on site) + timely 2 × 2/3 + clean 0 (a staff finding stands)
+    assert node.score == D(2) * D(2) / D(3)
+    assert "按事实计算得 0/1 分" in (node.explanation or "")
+    assert "存在问题 1 项" in (node.explanation or "")
+
+
+def test_a_judgment_overrides_a_computed_point_and_both_are_shown() -> None:
+    override = event(
+        "j-roster",
+        "judgment",
+        {"indicator": "mgmt", "point": "roster", "awarded": "0.5", "reason": "王五经采购人书面同意更换"},
+    )
+    node = scored(checklist_definition(), [*EVENTS, override])["mgmt"]
+    assert node.score == D("0.5") + D(2) * D(2) / D(3) + D(1)
+    text = node.explanation or ""
+    assert "按事实计算得 0 分" in text and "评价组改判为 0.5/1 分，理由：王五经采购人书面同意更换" in text
+    assert "j-roster" in (node.evidence or ())
+
+
+# ---------------------------------------------------------------- definitions are checked
+
+
+@pytest.mark.parametrize(
+    ("definition_fields", "message"),
+    [
+        ({"source": "clockin"}, "unknown source 'clockin'"),
+        ({"where": {"lateness": True}}, "has no field 'lateness'"),
+        ({"where": {"late": "yes"}}, "'yes' is not a bool value"),
+        ({"where": {"staff": {">": "张三"}}}, "compares numbers or dates"),
+        ({"where": {"staff": 3}}, "3 is not a text value"),
+        ({"where": {"staff": {"in": "committed_people"}}}, "unknown contract list 'committed_people'"),
+        ({"where": {"late": {"~": True}}}, "unknown operator '~'"),
+        ({"aggregate": {"sum": "staff"}}, "sum needs a number field"),
+        ({"aggregate": {"mean": "nothing"}}, "has no field 'nothing'"),
+        ({"by": "person"}, "by: source clock_in has no field 'person'"),
+        ({"per": "monthly"}, "per and covered go together"),
+        ({"source": "survey", "per": "monthly", "covered": {">=": 1}}, "carry no date"),
+        ({"ratio": {"of": "a.b", "to": "c.d"}}, "either a source or a ratio"),
+    ],
+)
+def test_a_measure_that_does_not_fit_its_source_is_refused(definition_fields: dict[str, Any], message: str) -> None:
+    raw = {"id": "my.measure", "name": "测试", "source": "clock_in", **definition_fields}
+    with pytest.raises(ValidationError, match=message.replace("(", r"\(")):
+        MeasureDef.model_validate(raw)
+
+
+def test_a_ratio_of_unknown_or_circular_measures_is_refused() -> None:
+    with pytest.raises(ValidationError, match="ratio names unknown measure 'x.missing'"):
+        MeasureLibrary(measures=(MeasureDef(id="x.r", name="比", ratio={"of": "x.missing", "to": "x.missing"}),))
+    with pytest.raises(ValidationError, match="cycle"):
+        MeasureLibrary(
+            measures=(
+                MeasureDef(id="x.a", name="甲", ratio={"of": "x.b", "to": "x.b"}),
+                MeasureDef(id="x.b", name="乙", ratio={"of": "x.a", "to": "x.a"}),
+            )
+        )
+
+
+def test_a_bundle_replaces_a_standard_measure_only_by_saying_so() -> None:
+    mine = MeasureDef(id="staff.late_arrivals", name="迟到次数（含非工作日）", source="clock_in", where={"late": True})
+    with pytest.raises(ValueError, match="already defined in the standard library"):
+        standard_measures().merged([mine])
+    replaced = standard_measures().merged([mine.model_copy(update={"replaces": True})])
+    assert replaced.get("staff.late_arrivals") == mine.model_copy(update={"replaces": True})
+    with pytest.raises(ValueError, match="replaces nothing"):
+        standard_measures().merged([MeasureDef(id="x.new", name="新", source="roster", replaces=True)])
+
+
+def test_leaves_naming_unknown_measures_or_fields_are_refused() -> None:
+    with pytest.raises(ValidationError, match="unknown measure 'staff.late_arrival'"):
+        definition([leaf("x", "1", {"type": "deduction", "metric": {"name": "staff.late_arrival"}, "per_occurrence": 1})])
+    with pytest.raises(ValidationError, match="has no field 'level'"):
+        definition(
+            [leaf("x", "1", {"type": "threshold", "metric": {"name": "incidents.breached", "where": {"level": "P1"}}, "op": "<=", "target": 0})]
+        )
+    with pytest.raises(ValidationError, match="plan applies to built-in metrics"):
+        definition([leaf("x", "1", {"type": "ratio", "metric": {"name": "inspections.periods_met_rate", "plan": "daily"}})])
+
+
+def test_the_standard_library_does_not_shadow_built_in_metrics() -> None:
+    assert not {m.id for m in standard_measures().measures} & set(BUILTIN_METRICS)
+
+
+# ---------------------------------------------------------------- pure function of the evidence
+
+
+def _renamed(events: list[Evidence], mapping: dict[str, str]) -> list[Evidence]:
+    return [e.model_copy(update={"id": mapping[e.id]}) for e in events]
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 2**32 - 1))
+def test_values_do_not_depend_on_event_ids_or_order(seed: int) -> None:
+    rng = random.Random(seed)
+    ids = [e.id for e in EVENTS]
+    fresh = [f"e{rng.randrange(10**9):09d}-{i}" for i in range(len(ids))]
+    mapping = dict(zip(ids, fresh, strict=True))
+    shuffled = _renamed(EVENTS, mapping)
+    rng.shuffle(shuffled)
+    for name in ("staff.late_arrivals_committed", "staff.committed_on_site_rate", "training.quarters_covered",
+                 "incidents.response_in_time_rate", "staff.late_arrivals"):
+        before, after = measure(name), measure(name, events=shuffled)
+        assert (before.value, before.numerator, before.denominator) == (after.value, after.numerator, after.denominator)
+        assert sorted(mapping[i] for i in before.evidence) == list(after.evidence)
