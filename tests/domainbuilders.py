@@ -37,7 +37,11 @@ def definition(
     """One project with the standard measures (and `measures` of its own) and a tree of leaves."""
     tops = [Indicator.model_validate(i) for i in indicators]
     system = IndicatorSystem(
-        id="sys", name="测试指标体系", form="third_party", total=sum((t.weight for t in tops), Decimal(0)), indicators=tuple(tops)
+        id="sys",
+        name="测试指标体系",
+        form="third_party",
+        total=sum((t.weight for t in tops), Decimal(0)),
+        indicators=tuple(tops),
     )
     evaluation: dict[str, Any] = {"period": YEAR_2024}
     if as_of is not None:

@@ -120,6 +120,9 @@ def check_tests(source: Source, tests: Iterable[FieldTest], where: str = "where"
                 raise MeasureDefinitionError(
                     f"{where}.{t.field}: {shown} is not a {spec.type} value ({spec.label} is {spec.type})"
                 )
+            if spec.values is not None and v not in spec.values:
+                known = "、".join(f"{k}（{name}）" for k, name in spec.values.items())
+                raise MeasureDefinitionError(f"{where}.{t.field}: {v!r} is not one of {known}")
         if t.op in (">", ">=", "<", "<=") and spec.type not in ("number", "date"):
             raise MeasureDefinitionError(f"{where}.{t.field}: {t.op} compares numbers or dates, not {spec.type}")
 
@@ -357,7 +360,17 @@ def _show_value(v: Any) -> str:
 def describe_tests(source: Source, tests: Sequence[FieldTest]) -> str:
     parts = []
     for t in tests:
-        label = f"「{source.fields[t.field].label}」"
+        spec = source.fields[t.field]
+        label = f"「{spec.label}」"
+        if spec.values is not None:
+            named = spec.values
+            t = t.model_copy(
+                update={
+                    "value": tuple(named.get(str(v), str(v)) for v in t.value)
+                    if isinstance(t.value, tuple)
+                    else named.get(str(t.value), str(t.value))
+                }
+            )
         if t.contract_list is not None:
             what = CONTRACT_LISTS[t.contract_list].label
             parts.append(f"{label}{'属于' if t.op == 'in' else '不属于'}{what}")
@@ -391,7 +404,7 @@ def _aggregate_text(source: Source, agg: Aggregate) -> str:
         return "记录数"
     label = f"「{source.fields[agg.field].label}」" if agg.field else ""
     if agg.fn == "share":
-        return f"记录中{describe_tests(source, parse_where(agg.where))}的占比"
+        return f"{describe_tests(source, parse_where(agg.where))}的占比"
     return {
         "distinct": f"不同{label}数",
         "sum": f"{label}合计",
@@ -408,14 +421,20 @@ def describe(defn: MeasureDef, extra: Sequence[FieldTest] = ()) -> str:
         return f"{defn.ratio.of} ÷ {defn.ratio.to}"
     source = SOURCES[defn.source or ""]
     tests = (*parse_where(defn.where), *extra)
-    text = source.label + "中" + (describe_tests(source, tests) + "的" if tests else "")
-    text += _aggregate_text(source, defn.aggregate)
-    if defn.by:
-        text += f"（按「{source.fields[defn.by].label}」分别计）"
+    chosen = source.label + ("中" + describe_tests(source, tests) + "的记录" if tests else "")
+    agg = _aggregate_text(source, defn.aggregate)
     if defn.per:
         conds = "、".join(f"{_OP_TEXT[op]} {_show_value(v)}" for op, v in _period_condition(defn.covered or {}))
         per = _PER_LABEL[defn.per]
-        text = f"{text}按{per}统计，{_aggregate_text(source, defn.aggregate)} {conds} 的{per}数"
+        return f"{chosen}按{per}统计，{agg} {conds} 的{per}数"
+    if defn.aggregate.fn == "share":
+        text = f"{chosen}中{agg}"
+    elif tests:
+        text = f"{chosen}{agg.removeprefix('记录')}" if agg == "记录数" else f"{chosen}的{agg}"
+    else:
+        text = f"{source.label}的{agg}"
+    if defn.by:
+        text += f"（按「{source.fields[defn.by].label}」分别计）"
     return text
 
 

@@ -31,6 +31,7 @@ FieldType = Literal["bool", "number", "text", "date"]
 class FieldSpec:
     type: FieldType
     label: str
+    values: dict[str, str] | None = None  # a closed set of values, with their Chinese names
 
 
 @dataclass(slots=True)
@@ -405,8 +406,19 @@ def _obligations(ctx: MetricContext, c: Contract) -> list[Record]:
     ]
 
 
-def _f(type_: FieldType, label: str) -> FieldSpec:
-    return FieldSpec(type_, label)
+def _f(type_: FieldType, label: str, values: dict[str, str] | None = None) -> FieldSpec:
+    return FieldSpec(type_, label, values)
+
+
+BUDGET_ITEMS = {
+    "approved": "批复预算",
+    "adjustment": "预算调整",
+    "arrived": "到位资金",
+    "spent": "实际支出",
+    "contract_price": "合同价",
+}
+TRAINING_SCOPES = {"city": "全市", "district": "区", "town": "镇街", "internal": "内部", "other": "其他"}
+FAULT_CAUSES = {"internal": "内部原因", "external": "外部原因", "unknown": "原因不明"}
 
 
 SOURCES: dict[str, Source] = {
@@ -496,7 +508,7 @@ SOURCES: dict[str, Source] = {
             {
                 "ticket": _f("text", "工单号"),
                 "severity": _f("text", "故障级别"),
-                "cause": _f("text", "故障原因"),
+                "cause": _f("text", "故障原因", FAULT_CAUSES),
                 "system": _f("text", "系统"),
                 "open": _f("bool", "未修复"),
                 "response_minutes": _f("number", "响应用时（分钟）"),
@@ -515,7 +527,7 @@ SOURCES: dict[str, Source] = {
             "培训记录",
             {
                 "topic": _f("text", "主题"),
-                "scope": _f("text", "范围"),
+                "scope": _f("text", "范围", TRAINING_SCOPES),
                 "units_covered": _f("number", "覆盖单位数"),
                 "attendees": _f("number", "参训人数"),
                 "courseware": _f("bool", "有课件"),
@@ -539,7 +551,7 @@ SOURCES: dict[str, Source] = {
             "budget",
             "预算资金数据",
             {
-                "item": _f("text", "科目"),
+                "item": _f("text", "科目", BUDGET_ITEMS),
                 "amount": _f("number", "金额（万元）"),
                 "fiscal_year": _f("number", "年度"),
             },

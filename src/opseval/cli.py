@@ -162,6 +162,10 @@ def parser() -> argparse.ArgumentParser:
 
     add_admin_parsers(sub)  # opseval keys … and opseval audit
 
+    from .reference import add_parser as add_measures_parser
+
+    add_measures_parser(sub)  # opseval measures: the standard library with meanings
+
     from .natsauth import add_parser as add_nats_user_parser
 
     add_nats_user_parser(sub)  # opseval nats-user NAME --project P: an upstream system's NATS user
