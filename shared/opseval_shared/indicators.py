@@ -98,6 +98,7 @@ class PointRule(Frozen):
     `metric` with `award: proportional`: the point × the measured rate (6 of 8 parameters met →
     6/8 of it), or × value ÷ target when a target is given. `no_findings`: met only while no
     finding of these rules (id or prefix*) stands for the leaf's contract. Given together, all must hold.
+    `otherwise`: what a point that is not met still earns (部分落实), as the criterion sets it.
     """
 
     metric: MetricRef | None = None
@@ -105,6 +106,7 @@ class PointRule(Frozen):
     target: Num | None = None
     award: Literal["all_or_nothing", "proportional"] = "all_or_nothing"
     no_findings: tuple[str, ...] = ()
+    otherwise: NonNegNum = Field(default=Decimal(0), description="awarded when the condition does not hold")
 
     @model_validator(mode="after")
     def _decides_something(self) -> PointRule:
@@ -124,6 +126,12 @@ class ChecklistPoint(Frozen):
     when: PointRule | None = Field(
         default=None, description="computed from the facts; an evaluator's judgment may still override it"
     )
+
+    @model_validator(mode="after")
+    def _otherwise_within_max(self) -> ChecklistPoint:
+        if self.when is not None and self.when.otherwise > self.max:
+            raise ValueError(f"point {self.id}: otherwise {self.when.otherwise} is more than its max {self.max}")
+        return self
 
 
 class ChecklistMethod(Frozen):

@@ -379,12 +379,17 @@ def describe_tests(source: Source, tests: Sequence[FieldTest]) -> str:
             shown = "、".join(_show_value(v) for v in values)
             parts.append(f"{label}{'为' if t.op == 'in' else '不为'} {shown}" + (" 之一" if len(values) > 1 else ""))
         elif t.op == "==":
-            parts.append(f"{label}为{_show_value(t.value)}")
+            parts.append(f"{label}为{_spaced(_show_value(t.value))}")
         elif t.op == "!=":
-            parts.append(f"{label}不为{_show_value(t.value)}")
+            parts.append(f"{label}不为{_spaced(_show_value(t.value))}")
         else:
             parts.append(f"{label} {_OP_TEXT[t.op]} {_show_value(t.value)}")
     return "、".join(parts)
+
+
+def _spaced(text: str) -> str:
+    """A space before Latin letters or digits after Chinese text (为 P1, not 为P1)."""
+    return f" {text}" if text[:1].isascii() and text[:1].isalnum() else text
 
 
 _OP_TEXT = {"==": "=", "!=": "≠", ">": ">", ">=": "≥", "<": "<", "<=": "≤"}
@@ -623,11 +628,15 @@ def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: Metri
     from .metrics import Measurement, fmt, pct
 
     assert defn.ratio is not None
+    num_def, den_def = library.get(defn.ratio.of), library.get(defn.ratio.to)
+    assert num_def is not None and den_def is not None  # the library checked its ratios resolve
     num = ctx.measure(ref.model_copy(update={"name": defn.ratio.of}))
     den = ctx.measure(ref.model_copy(update={"name": defn.ratio.to}))
     value = num.value / den.value if den.value else ZERO
     actual = f"{fmt(num.value)}/{fmt(den.value)} = {pct(value)}" if den.value else f"{fmt(num.value)}/0（无应计项）"
-    detail = f"{defn.name} = {num.detail} ÷ {den.detail}"
+    detail = f"{defn.name} = {num_def.name} {num.actual} ÷ {den_def.name} {den.actual}"
+    if ref.where and num_def.source is not None:
+        detail += f"（{describe_tests(SOURCES[num_def.source], parse_where(ref.where))}）"
     return MeasureValue(
         Measurement(
             value,

@@ -10,7 +10,7 @@ from .base import DateRange, Frozen
 from .contract import ContractProfile
 from .evidence import Slug, Text
 from .indicators import BUILTIN_METRICS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
-from .measures import MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
+from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
 from .sources import SOURCES
 
 
@@ -76,14 +76,26 @@ def _metric_problems(ref: MetricRef, measures: MeasureLibrary) -> list[tuple[tup
     ]
     if legacy:
         return [((legacy[0],), f"{legacy[0]} applies to built-in metrics; slice a defined measure with where")]
-    if ref.where and defn.source is not None:
-        try:
-            check_tests(SOURCES[defn.source], parse_where(ref.where))
-        except MeasureDefinitionError as exc:
-            return [(("where",), str(exc))]
-    if ref.where and defn.ratio is not None:
-        return [(("where",), f"measure {ref.name} is a ratio of two measures: slice those instead")]
+    if ref.where:
+        for part in _sources_of(defn, measures):
+            try:
+                check_tests(SOURCES[part], parse_where(ref.where))
+            except MeasureDefinitionError as exc:
+                return [(("where",), str(exc))]
     return []
+
+
+def _sources_of(defn: MeasureDef, measures: MeasureLibrary) -> list[str]:
+    """The record sources a measure reads (a ratio reads those of both its parts): a leaf's where must fit each."""
+    if defn.source is not None:
+        return [defn.source]
+    assert defn.ratio is not None
+    out: list[str] = []
+    for part in (defn.ratio.of, defn.ratio.to):
+        found = measures.get(part)
+        if found is not None:
+            out.extend(s for s in _sources_of(found, measures) if s not in out)
+    return out
 
 
 def unresolved_references(

@@ -213,7 +213,10 @@ def test_on_time_clock_ins_remove_the_attendance_contradiction(tmp_path: Path) -
 
     result = variant(tmp_path, "dongguan-2022", punctual)
     assert "score.contradicts_attendance" not in rules(result)
-    assert result.total == Decimal("81.415")  # the judged leaves keep the evaluators' judgment
+    # 制度执行有效性's first point is decided by the fact (28 late arrivals against a full attendance
+    # mark cost it 0.5): with the arrivals corrected, the point is met and the total moves by 0.5.
+    assert result.total == Decimal("81.915")
+    assert leaves(result.indicators)["制度执行有效性"].score == Decimal("3.5")  # was 3: the staffing point stays 0.5
 
 
 def test_proof_of_the_mobile_release_raises_ops_output(tmp_path: Path) -> None:

@@ -258,12 +258,17 @@ class Scorer:
             ]
             if standing:
                 fraction = ZERO
-                reasons.append(f"存在问题 {len(standing)} 项：" + "；".join(f.message for f in standing[:3]))
+                reasons.append(
+                    f"存在问题 {len(standing)} 项：" + "；".join(f.message.rstrip("。") for f in standing[:3])
+                )
                 evidence.extend(e for f in standing for e in f.evidence)
             else:
                 reasons.append("未发现相关问题")
         score = point.max * fraction
-        return LeafScore(score, f"{fmt(score, 4)} 分", "，".join(reasons), evidence)
+        if fraction < ONE and rule.otherwise > score:
+            score = rule.otherwise
+            reasons.append(f"未完全满足，按评分标准得 {fmt(rule.otherwise, 4)} 分")
+        return LeafScore(score, f"{fmt(score, 4)} 分", "；".join(reasons), evidence)
 
     # ------------------------------------------------------------ tree
 
