@@ -578,7 +578,84 @@ def urumqi_2023() -> Bundle:
     return b
 
 
-BUILDERS = {"urumqi-2023": urumqi_2023, "guangzhou-2023": guangzhou_2023, "guangzhou-2021": guangzhou_2021, "dongguan-2022": dongguan_2022}
+# ====================================================================== an example of opseval's own
+
+
+def service_centre_2024() -> Bundle:
+    """A public service centre's 2024 O&M contract (no seed): the facts its indicator system computes from."""
+    b = Bundle("service-centre-2024", "service-centre-2024")
+    start, end = date(2024, 1, 1), date(2024, 12, 31)
+    roster = [("周敏", "项目经理"), ("吴刚", "系统工程师"), ("郑洁", "网络工程师"), ("孙磊", "桌面工程师"),
+              ("何平", "桌面工程师")]  # 冯雪 (committed) never arrived; 何平 stands in, committed by nobody
+    for i, (name, role) in enumerate(roster, start=1):
+        b.add("roster.jsonl", f"sc-roster-{i}", "roster_entry", ts(start, "08:00"), {"name": name, "role": role},
+              source="vendor-hr", contract="ops")
+    late = {("吴刚", date(2024, 3, 12)): "08:41", ("郑洁", date(2024, 5, 20)): "08:35",
+            ("孙磊", date(2024, 9, 3)): "08:52", ("周敏", date(2024, 11, 18)): "08:33",
+            ("何平", date(2024, 4, 8)): "08:45", ("何平", date(2024, 10, 14)): "08:50"}
+    off_site = {("孙磊", date(2024, 6, 18)): "区政务服务中心"}
+    for n, d in enumerate(workdays(start, end)):
+        for i, (name, _) in enumerate(roster, start=1):
+            clock = late.get((name, d), f"08:{10 + (n + i) % 15:02d}")
+            site = off_site.get((name, d), "市民服务中心")
+            b.add(f"clock-ins-{d:%Y%m}.jsonl", f"sc-clk-{i}-{d}", "clock_in", ts(d, clock), {"staff": name, "site": site},
+                  source="attendance", contract="ops")
+    # On duty on National Day: a clock-in on a day off is no late arrival.
+    b.add("clock-ins-202410.jsonl", "sc-clk-2-2024-10-01", "clock_in", ts(date(2024, 10, 1), "09:30"),
+          {"staff": "吴刚", "site": "市民服务中心"}, source="attendance", contract="ops")
+    missed = {date(2024, 2, 6), date(2024, 7, 15), date(2024, 12, 20)}
+    for d in workdays(start, end):
+        if d not in missed:
+            b.add(f"inspections-{d:%Y%m}.jsonl", f"sc-check-{d}", "inspection_done", ts(d, "08:45"),
+                  {"plan": "daily_check", "scope": "服务器、网络、自助终端"}, source="itsm", contract="ops")
+    late_reports = {3: date(2024, 4, 15), 8: date(2024, 9, 13)}
+    for month in range(1, 13):
+        first = date(2024, month, 1)
+        following = date(2024 + month // 12, month % 12 + 1, 1)
+        last = following - timedelta(days=1)
+        submitted = late_reports.get(month, next_workday(following + timedelta(days=7)))
+        b.add("reports.jsonl", f"sc-report-2024{month:02d}", "deliverable_submitted", ts(submitted, "16:00"),
+              {"deliverable": "monthly_report", "title": f"2024年{month}月运维服务月报", "period_start": str(first),
+               "period_end": str(last), "document_ref": f"OA-2024-{month:02d}"}, source="oa", contract="ops")
+    for day in (date(2024, 1, 18), date(2024, 3, 21), date(2024, 6, 13), date(2024, 11, 14)):  # none in Q3
+        b.add("training.jsonl", f"sc-training-{day}", "training_held", ts(day, "14:30"),
+              {"topic": "窗口终端与自助设备使用培训", "scope": "internal",
+               "attendees": [{"organisation": "市民服务中心窗口", "count": 24}]}, source="training-log", contract="ops")
+    faults = [  # ticket, severity, opened, minutes to respond, minutes to resolve
+        ("SC-01", "P1", datetime(2024, 3, 5, 10, 0), 10, 180),
+        ("SC-02", "P1", datetime(2024, 7, 22, 14, 0), 5, 330),  # repaired 90 min late
+        ("SC-03", "P2", datetime(2024, 4, 10, 9, 0), 20, 360),
+        ("SC-04", "P2", datetime(2024, 8, 19, 10, 0), 45, 360),  # answered 15 min late
+        ("SC-05", "P3", datetime(2024, 10, 16, 11, 0), 30, 360),
+        ("SC-06", "P2", datetime(2024, 12, 9, 9, 30), 10, 150),
+    ]
+    for ticket, severity, opened, respond, resolve in faults:
+        day, clock = opened.date(), opened.strftime("%H:%M")
+        b.add("incidents.jsonl", f"sc-{ticket}", "incident", ts(day, clock),
+              {"ticket": ticket, "severity": severity, "cause": "internal", "title": "自助终端故障",
+               "responded_at": add_minutes(day, clock, respond), "resolved_at": add_minutes(day, clock, resolve)},
+              recorded=add_minutes(day, clock, resolve + 10), source="itsm", contract="ops")
+    for n in range(240):
+        group = "办事群众" if n < 200 else "窗口工作人员"
+        satisfied = n < 170 or 200 <= n < 238
+        b.add("survey.jsonl", f"sc-survey-{n + 1:03d}", "survey_response", ts(date(2024, 12, 10), "10:00"),
+              {"survey": "citizens-2024", "group": group, "satisfied": satisfied}, source="survey", contract="ops")
+    for indicator, point, awarded, reason in (
+        ("objectives", None, 4.5, "立项依据充分，绩效目标与运维任务相关，但未细化到季度"),
+        ("budgeting", "basis", 2, "预算按人月和设备数量测算，依据充分"),
+        ("budgeting", "match", 2.5, "预算按 6 名驻场人员测算，合同约定 5 名，测算口径略大"),
+        ("management", "replacement", 1, "冯雪未到岗、何平替补，未见书面报备和采购人同意"),
+    ):
+        payload: dict[str, Any] = {"indicator": indicator, "awarded": awarded, "reason": reason, "evaluator": "第三方评价组"}
+        if point:
+            payload["point"] = point
+        b.add("judgments.jsonl", f"sc-judge-{indicator}-{point or 'leaf'}", "judgment", ts(date(2025, 1, 20), "10:00"),
+              payload, source="evaluator")
+    return b
+
+
+BUILDERS = {"urumqi-2023": urumqi_2023, "guangzhou-2023": guangzhou_2023, "guangzhou-2021": guangzhou_2021, "dongguan-2022": dongguan_2022,
+            "service-centre-2024": service_centre_2024}
 
 
 def main(names: list[str]) -> None:

@@ -280,17 +280,25 @@ class MeasureLibrary(Frozen):
         """This library with a bundle's measures added; a bundle replaces a measure only by saying so."""
         index = dict(self._by_id)
         for m in extra:
-            if index.get(m.id) == m:
-                continue  # the same definition again (a registered definition carries the library it used)
-            if m.id in index and not m.replaces:
-                raise ValueError(
-                    f"measure {m.id} is already defined in the standard library: "
-                    "say `replaces: true` to replace it, or choose another id"
-                )
-            if m.id not in index and m.replaces:
-                raise ValueError(f"measure {m.id}: replaces nothing (no standard measure has this id)")
+            problem = self.conflict(m)
+            if problem:
+                raise ValueError(problem)
             index[m.id] = m
         return MeasureLibrary(measures=tuple(index.values()))
+
+    def conflict(self, m: MeasureDef) -> str | None:
+        """Why `m` cannot be added to this library, if it cannot."""
+        mine = self._by_id.get(m.id)
+        if mine == m:
+            return None  # the same definition again (a registered definition carries the library it used)
+        if mine is not None and not m.replaces:
+            return (
+                f"measure {m.id} is already defined in the standard library: "
+                "say `replaces: true` to replace it, or choose another id"
+            )
+        if mine is None and m.replaces:
+            return f"measure {m.id}: replaces nothing (no standard measure has this id)"
+        return None
 
 
 def _no_cycle(by_id: Mapping[str, MeasureDef], measure_id: str, path: tuple[str, ...]) -> None:

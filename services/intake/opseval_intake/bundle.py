@@ -252,15 +252,14 @@ def _measures(bundle: Path, root: str) -> MeasureLibrary:
     data, node = read_yaml(path)
     own = _validate(BundleMeasures, (data, node, path)).measures
     for i, measure in enumerate(own):
-        try:
-            standard_measures().merged([measure])
-        except ValueError as exc:
+        problem = standard_measures().conflict(measure)
+        if problem:
             loc = ("measures", i, "id")
-            raise BundleError(path, _node_line(node, loc), field_path(loc), str(exc)) from None
+            raise BundleError(path, _node_line(node, loc), field_path(loc), problem)
     try:
         return with_standard_measures(own)
-    except ValueError as exc:  # the bundle's measures among themselves (a ratio of an unknown one, a cycle)
-        raise BundleError(path, _node_line(node, ("measures",)), "measures", str(exc)) from None
+    except ValidationError as exc:  # the bundle's measures among themselves (a ratio of an unknown one, a cycle)
+        raise BundleError(path, _node_line(node, ("measures",)), "measures", _message(exc.errors()[0])) from None
 
 
 def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path]) -> M:

@@ -55,6 +55,9 @@ class LeafScore:
     evidence: Sequence[str] = ()
 
 
+_OP_TEXT = {">=": "≥", "<=": "≤", "==": "="}
+
+
 def band_fraction(bands: tuple[Band, ...], value: Decimal) -> tuple[Decimal, Band | None]:
     for band in sorted(bands, key=lambda b: b.min, reverse=True):
         if value >= band.min:
@@ -244,7 +247,8 @@ class Scorer:
             else:
                 assert rule.target is not None
                 ok = _compare(rule.op, m.value, rule.target)
-                reasons.append(f"{m.actual}，要求 {rule.op}{_show(m, rule.target)}，{'满足' if ok else '不满足'}")
+                required = f"{_OP_TEXT.get(rule.op, rule.op)}{_show(m, rule.target)}"
+                reasons.append(f"{m.actual}，要求 {required}，{'满足' if ok else '不满足'}")
                 fraction = ONE if ok else ZERO
             if not m.has_data:
                 fraction = ZERO
