@@ -14,28 +14,15 @@ from .measures import MeasureId, parse_where
 # The built-in metrics computed in code (metrics.py); every other metric name is a measure defined
 # as data (measures.py), in the standard library or in the bundle.
 BUILTIN_METRICS = (
-    "obligations.completion",
     "deliverables.count",
-    "deliverables.on_time_rate",
-    "inspections.completion",
     "inspections.on_time_rate",
-    "staffing.compliance",
-    "incidents.response_rate",
-    "incidents.resolve_rate",
-    "incidents.sla_breaches",
     "incidents.mtbf_hours",
     "incidents.availability",
-    "survey.satisfaction",
-    "survey.aspect_satisfaction",
     "budget.execution_rate",
     "budget.arrival_rate",
     "budget.adjustment_rate",
     "budget.cost_control_rate",
     "assets.count",
-    "assets.coverage",
-    "assessment.score_rate",
-    "acceptance.pass_rate",
-    "acceptance.average_score",
     "training.count",
 )
 
@@ -53,7 +40,7 @@ class MetricRef(Frozen):
     asset_class: Slug | None = None
     asset_classes: tuple[Slug, ...] = ()
     items: tuple[str, ...] = ()
-    measures: tuple[Literal["response", "on_site", "resolve"], ...] = ("response", "on_site", "resolve")
+    measures: tuple[Literal["response", "on_site", "resolve"], ...] = ("response", "on_site", "resolve")  # time limits
     basis: Literal["adjusted", "arrived", "approved"] = Field(
         default="adjusted", description="budget.execution_rate: spent over the adjusted budget or the funds arrived"
     )
@@ -67,6 +54,32 @@ class MetricRef(Frozen):
     def _where_parses(cls, value: dict[str, Any]) -> dict[str, Any]:
         parse_where(value)
         return value
+
+    def conditions(self) -> dict[str, Any]:
+        """`where`, with the slicing fields (deliverable, plan, survey, groups …) written as the same
+        conditions on the records' fields, so a defined measure takes either form."""
+        out = dict(self.where)
+        for attribute, record_field in SLICING_FIELDS.items():
+            value = getattr(self, attribute)
+            if value is None or value == () or (attribute == "measures" and set(value) == set(ALL_TIME_LIMITS)):
+                continue
+            out.setdefault(record_field, list(value) if isinstance(value, tuple) else value)
+        return out
+
+
+ALL_TIME_LIMITS = ("response", "on_site", "resolve")
+# The slicing fields of a metric reference and the record field each one restricts.
+SLICING_FIELDS = {
+    "deliverable": "deliverable",
+    "deliverables": "deliverable",
+    "plan": "plan",
+    "survey": "survey",
+    "groups": "group",
+    "asset_class": "asset_class",
+    "asset_classes": "asset_class",
+    "items": "item",
+    "measures": "measure",
+}
 
 
 class Band(Frozen):

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Annotated, Any, Literal
@@ -143,7 +143,10 @@ def _fits(spec: FieldSpec, value: Scalar) -> bool:
 class Aggregate(Frozen):
     fn: AggregateFn
     field: str | None = None
-    where: dict[str, Any] = Field(default_factory=dict, description="share: the records counted over all")
+    where: dict[str, Any] = Field(
+        default_factory=dict,
+        description="share / count: the records counted among those examined (all of which are the evidence)",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -153,8 +156,8 @@ class Aggregate(Frozen):
             return {"fn": data}
         if isinstance(data, Mapping) and len(data) == 1:
             ((fn, arg),) = data.items()
-            if fn == "share":
-                return {"fn": "share", "where": arg}
+            if fn in ("share", "count") and isinstance(arg, Mapping):
+                return {"fn": fn, "where": arg}
             if fn in ("distinct", "sum", "min", "max", "mean", "latest"):
                 return {"fn": fn, "field": arg}
         return data
@@ -166,10 +169,11 @@ class Aggregate(Frozen):
             raise ValueError(f"{self.fn} needs a field: {{{self.fn}: FIELD}}")
         if not needs_field and self.field:
             raise ValueError(f"{self.fn} takes no field")
-        if self.fn == "share":
-            if not self.where:
-                raise ValueError("share needs the condition of the records it counts: {share: {FIELD: VALUE}}")
-            parse_where(self.where)
+        if self.fn == "share" and not self.where:
+            raise ValueError("share needs the condition of the records it counts: {share: {FIELD: VALUE}}")
+        if self.where and self.fn not in ("share", "count"):
+            raise ValueError(f"{self.fn} takes no condition of its own: use the measure's where")
+        parse_where(self.where)
         return self
 
 
@@ -205,8 +209,8 @@ class MeasureDef(Frozen):
         if (self.source is None) == (self.ratio is None):
             raise ValueError("a measure has either a source or a ratio of two measures")
         if self.ratio is not None:
-            if self.where or self.by or self.per or self.aggregate.fn != "count":
-                raise ValueError("a ratio measure takes no where, by, per or aggregate of its own")
+            if self.where or self.per or self.aggregate.fn != "count":
+                raise ValueError("a ratio measure takes no where, per or aggregate of its own")
             return self
         source = SOURCES.get(self.source or "")
         if source is None:
@@ -260,12 +264,15 @@ class MeasureLibrary(Frozen):
         if dupes:
             raise ValueError(f"measures defined twice: {dupes}")
         known = set(ids)
+        by_id = {m.id: m for m in self.measures}
         for m in self.measures:
             if m.ratio is not None:
                 for part in (m.ratio.of, m.ratio.to):
                     if part not in known:
                         raise ValueError(f"measure {m.id}: ratio names unknown measure {part!r}")
-        by_id = {m.id: m for m in self.measures}
+                    source = SOURCES.get(by_id[part].source or "")
+                    if m.by is not None and (source is None or m.by not in source.fields):
+                        raise ValueError(f"measure {m.id}: by {m.by!r} is not a field of {part}'s records")
         for m in self.measures:
             _no_cycle(by_id, m.id, ())
         return self
@@ -414,7 +421,7 @@ _PER_LABEL = {
 
 def _aggregate_text(source: Source, agg: Aggregate) -> str:
     if agg.fn == "count":
-        return "记录数"
+        return f"{describe_tests(source, parse_where(agg.where))}的记录数" if agg.where else "记录数"
     label = f"「{source.fields[agg.field].label}」" if agg.field else ""
     if agg.fn == "share":
         return f"{describe_tests(source, parse_where(agg.where))}的占比"
@@ -440,7 +447,7 @@ def describe(defn: MeasureDef, extra: Sequence[FieldTest] = ()) -> str:
         conds = "、".join(f"{_OP_TEXT[op]} {_show_value(v)}" for op, v in _period_condition(defn.covered or {}))
         per = _PER_LABEL[defn.per]
         return f"{chosen}按{per}统计，{agg} {conds} 的{per}数"
-    if defn.aggregate.fn == "share":
+    if defn.aggregate.fn == "share" or (defn.aggregate.fn == "count" and defn.aggregate.where):
         text = f"{chosen}中{agg}"
     elif tests:
         text = f"{chosen}{agg.removeprefix('记录')}" if agg == "记录数" else f"{chosen}的{agg}"
@@ -460,6 +467,7 @@ class MeasureValue:
 
     total: Measurement
     subjects: dict[str, Measurement]
+    labels: dict[str, str] = field(default_factory=dict)  # a subject's display name (a deliverable's name …)
 
 
 def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
@@ -470,8 +478,12 @@ def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> Mea
         raise MetricError(f"unknown measure {ref.name!r}")
     if defn.ratio is not None:
         return _ratio(library, defn, ref, ctx)
+    return _evaluate_source(defn, ref, ctx, defn.by)
+
+
+def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: str | None) -> MeasureValue:
     source = SOURCES[defn.source or ""]
-    extra = parse_where(ref.where)
+    extra = parse_where(ref.conditions())
     check_tests(source, extra, "metric.where")
     records = _records(source, ref.contract, ctx)
     lists = _list_lookup(ctx)
@@ -481,19 +493,36 @@ def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> Mea
     if defn.per is not None:
         return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {})
     total = _aggregate(defn, source, rows, lists, explanation)
-    subjects: dict[str, Measurement] = {}
-    if defn.by is not None:
-        groups: dict[str, list[Record]] = {}
-        for r in rows:
-            groups.setdefault(_show_value(r.fields[defn.by]), []).append(r)
-        subjects = {k: _aggregate(defn, source, g, lists, explanation) for k, g in sorted(groups.items())}
-    return MeasureValue(total, subjects)
+    if by is None:
+        return MeasureValue(total, {})
+    groups: dict[str, list[Record]] = {}
+    labels: dict[str, str] = {}
+    named = "name" in source.fields and by != "name"
+    for r in rows:
+        key = _show_value(r.fields[by])
+        groups.setdefault(key, []).append(r)
+        if named:
+            labels.setdefault(key, str(r.fields["name"]))
+    subjects = {k: _aggregate(defn, source, g, lists, explanation) for k, g in sorted(groups.items())}
+    if subjects and by == defn.by:
+        listed = "；".join(f"{labels.get(k, k)} {m.actual}" for k, m in list(subjects.items())[:SUBJECTS_SHOWN])
+        more = "等" if len(subjects) > SUBJECTS_SHOWN else ""
+        total = replace(total, detail=f"{total.detail}（{listed}{more}）")
+    return MeasureValue(total, subjects, labels)
+
+
+SUBJECTS_SHOWN = 10
 
 
 def _records(source: Source, contract_id: str | None, ctx: MetricContext) -> list[Record]:
+    """A contract's records, or the project's: every contract's and those that name none."""
+    if not source.scoped:
+        return ctx.records(source, None)
     out: list[Record] = []
     for c in ctx.contracts(contract_id):
         out.extend(ctx.records(source, c))
+    if contract_id is None:
+        out.extend(ctx.records(source, None))
     return out
 
 
@@ -517,6 +546,18 @@ def _evidence(rows: Iterable[Record]) -> tuple[str, ...]:
     return merge_ids(r.evidence for r in rows)
 
 
+def _itemized(source: Source, rows: Sequence[Record]) -> str:
+    """'：' and the first records of a count, in the field's words (T2（L1）响应用时 10 分钟 …)."""
+    if source.itemize is None or not rows:
+        return ""
+    listed = "；".join(source.itemize(r) for r in rows[:SUBJECTS_SHOWN])
+    return "：" + listed + ("等" if len(rows) > SUBJECTS_SHOWN else "")
+
+
+def _with_unit(text: str, unit: str) -> str:
+    return f"{text} {unit}" if unit else text
+
+
 def _aggregate(
     defn: MeasureDef,
     source: Source,
@@ -535,15 +576,35 @@ def _aggregate(
         hits = [r for r in rows if inner(r)]
         return rate_measurement(len(hits), len(rows), unit, f"{defn.name}：{explanation}", ids)
     if agg.fn == "count":
-        value = Decimal(len(rows))
-        return Measurement(
-            value, None, None, unit, f"{fmt(value)}{unit}", f"{defn.name}：{explanation} = {fmt(value)}{unit}", ids
+        # Every record examined is evidence: those counted, and those that kept the count down.
+        counted = (
+            [r for r in rows if inner(r)]
+            if (inner := _all([_compile_test(t, lists) for t in parse_where(agg.where)]))
+            else rows
         )
+        value = Decimal(len(counted))
+        shown = _with_unit(fmt(value), unit)
+        flags = parse_where(agg.where)
+        if len(flags) == 1 and flags[0].op == "==" and flags[0].value is True:
+            shown = f"{source.fields[flags[0].field].label} {shown}"  # 超时 4 次
+        detail = f"{defn.name}：{explanation} = {shown}"
+        if agg.where:
+            detail += f"（共 {len(rows)} 项，其中 {len(counted)} 项"
+            detail += (_itemized(source, counted) or "") + "）"
+        elif source.itemize is not None and counted:
+            detail += f"（{_itemized(source, counted).removeprefix('：')}）"
+        return Measurement(value, None, None, unit, shown, detail, ids)
     field = agg.field or ""
     if agg.fn == "distinct":
         value = Decimal(len({r.fields[field] for r in rows}))
         return Measurement(
-            value, None, None, unit, f"{fmt(value)}{unit}", f"{defn.name}：{explanation} = {fmt(value)}{unit}", ids
+            value,
+            None,
+            None,
+            unit,
+            _with_unit(fmt(value), unit),
+            f"{defn.name}：{explanation} = {_with_unit(fmt(value), unit)}",
+            ids,
         )
     if agg.fn == "sum":
         value = sum((r.fields[field] for r in rows), ZERO)
@@ -552,8 +613,8 @@ def _aggregate(
             None,
             None,
             unit,
-            f"{fmt(value, 4)}{unit}",
-            f"{defn.name}：{explanation} = {fmt(value, 4)}{unit}",
+            _with_unit(fmt(value, 4), unit),
+            f"{defn.name}：{explanation} = {_with_unit(fmt(value, 4), unit)}",
             ids,
         )
     if not rows:
@@ -568,8 +629,8 @@ def _aggregate(
             None,
             None,
             unit,
-            f"{shown}{unit}",
-            f"{defn.name}：{explanation} = {shown}{unit}",
+            _with_unit(shown, unit),
+            f"{defn.name}：{explanation} = {_with_unit(shown, unit)}",
             tuple(latest.evidence),
         )
     values = [r.fields[field] for r in rows]
@@ -580,7 +641,13 @@ def _aggregate(
     else:
         value = sum(values, ZERO) / len(values)
     return Measurement(
-        value, None, None, unit, f"{fmt(value, 4)}{unit}", f"{defn.name}：{explanation} = {fmt(value, 4)}{unit}", ids
+        value,
+        None,
+        None,
+        unit,
+        _with_unit(fmt(value, 4), unit),
+        f"{defn.name}：{explanation} = {_with_unit(fmt(value, 4), unit)}",
+        ids,
     )
 
 
@@ -640,11 +707,29 @@ def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: Metri
     assert num_def is not None and den_def is not None  # the library checked its ratios resolve
     num = ctx.measure(ref.model_copy(update={"name": defn.ratio.of}))
     den = ctx.measure(ref.model_copy(update={"name": defn.ratio.to}))
+    subjects: dict[str, Measurement] = {}
+    labels: dict[str, str] = {}
+    if defn.by is not None:
+        # One ratio per subject: both parts grouped by the same field of their records.
+        parts = [
+            _evaluate_source(part, ref.model_copy(update={"name": part.id}), ctx, defn.by)
+            for part in (num_def, den_def)
+        ]
+        labels = {**parts[1].labels, **parts[0].labels}
+        for key in sorted(set(parts[0].subjects) | set(parts[1].subjects)):
+            n = parts[0].subjects[key].value if key in parts[0].subjects else ZERO
+            d = parts[1].subjects[key].value if key in parts[1].subjects else ZERO
+            subjects[key] = Measurement(
+                n / d if d else ZERO, n, d, defn.unit, f"{fmt(n)}/{fmt(d)}", "", (), is_rate=True, has_data=bool(d)
+            )
     value = num.value / den.value if den.value else ZERO
     actual = f"{fmt(num.value)}/{fmt(den.value)} = {pct(value)}" if den.value else f"{fmt(num.value)}/0（无应计项）"
-    detail = f"{defn.name} = {num_def.name} {num.actual} ÷ {den_def.name} {den.actual}"
-    if ref.where and num_def.source is not None:
-        detail += f"（{describe_tests(SOURCES[num_def.source], parse_where(ref.where))}）"
+    detail = f"{num_def.name} {num.actual} ÷ {den_def.name} {den.actual}"
+    if ref.conditions() and num_def.source is not None:
+        detail += f"（{describe_tests(SOURCES[num_def.source], parse_where(ref.conditions()))}）"
+    if subjects:
+        shown = [f"{labels.get(k, k)} {m.actual}" for k, m in subjects.items() if m.denominator]
+        detail += "：" + "；".join(shown[:SUBJECTS_SHOWN]) + ("等" if len(shown) > SUBJECTS_SHOWN else "")
     return MeasureValue(
         Measurement(
             value,
@@ -657,5 +742,6 @@ def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: Metri
             is_rate=True,
             has_data=num.has_data and den.has_data and bool(den.value),
         ),
-        {},
+        subjects,
+        labels,
     )

@@ -582,23 +582,14 @@ class MetricContext:
         library = self.ledger.definition.measures
         return self._memo(key, lambda: evaluate(library, ref, self))  # type: ignore[return-value]
 
-    def records(self, source: Source, contract: Contract) -> list[Record]:
-        """A source's records for one contract, read once per evaluation."""
-        return self._memo(("records", source.name, contract.id), lambda: source.read(self, contract))  # type: ignore[return-value]
+    def records(self, source: Source, contract: Contract | None) -> list[Record]:
+        """A source's records for one contract (None: those that name no contract), read once per evaluation."""
+        key = ("records", source.name, contract.id if contract else "")
+        return self._memo(key, lambda: source.read(self, contract))  # type: ignore[return-value]
 
     def _measure(self, ref: MetricRef) -> Measurement:
+        """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
         name = ref.name
-        if name == "obligations.completion":
-            obs = [o for c in self.contracts(ref.contract) for o in self.obligations(c)]
-            met_obs = [o for o in obs if o.met]
-            detail = "；".join(f"{o.name}（{'已完成' if o.met else '未完成'}：{o.detail}）" for o in obs)
-            return rate_measurement(
-                len(met_obs),
-                len(obs),
-                "项",
-                f"{len(obs)} 项合同产出中完成 {len(met_obs)} 项：{detail}",
-                merge_ids(o.evidence for o in obs),
-            )
         if name == "deliverables.count":
             contract = self.contract(ref.contract)
             if ref.deliverable is None:
@@ -620,146 +611,28 @@ class MetricContext:
                 m.detail,
                 m.evidence,
             )
-        if name == "deliverables.on_time_rate":
-            # Timeliness of what was delivered; what was never delivered is a completeness matter.
-            on_time = delivered = 0
-            ids: list[str] = []
-            parts = []
-            for c in self.contracts(ref.contract):
-                for term in c.deliverables:
-                    if ref.deliverables and term.id not in ref.deliverables:
-                        continue
-                    st = self.deliverable(c, term.id)
-                    on_time += st.on_time_units
-                    delivered += st.delivered_units
-                    ids.extend(st.evidence)
-                    if st.delivered_units:
-                        parts.append(f"{term.name} {st.on_time_units}/{st.delivered_units}")
-            return rate_measurement(on_time, delivered, "份", "按时交付：" + "；".join(parts), ids)
-        if name in ("inspections.completion", "inspections.on_time_rate"):
-            done = planned = late = 0
+        if name == "inspections.on_time_rate":
+            done = late = 0
             runs: list[Sequence[str]] = []
-            parts = []
             for c in self.contracts(ref.contract):
                 for plan in c.inspections:
                     if ref.plan and plan.id != ref.plan:
                         continue
                     ins = self.inspection(c, plan.id)
                     done += ins.done
-                    planned += ins.planned
                     late += len(set(ins.late_done) | set(ins.late_registered))
                     runs.append(ins.ids)
-                    parts.append(f"{plan.name} {ins.done}/{ins.planned}")
-            inspected = merge_ids(runs)
-            if name == "inspections.completion":
-                return rate_measurement(done, planned, "次", "巡检完成：" + "；".join(parts), inspected)
             return rate_measurement(
-                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", inspected
-            )
-        if name == "staffing.compliance":
-            contract = self.contract(ref.contract)
-            checks = self.staff_checks(contract)
-            met = [chk for chk in checks if chk.met]
-            detail = "；".join(f"{c.name}（{'满足' if c.met else '不满足'}：{c.detail}）" for c in checks)
-            return rate_measurement(
-                len(met),
-                len(checks),
-                "项",
-                f"{len(checks)} 项驻场要求中满足 {len(met)} 项：{detail}",
-                merge_ids(chk.evidence for chk in checks),
-            )
-        if name in ("incidents.response_rate", "incidents.resolve_rate", "incidents.sla_breaches"):
-            wanted = {"incidents.response_rate": ("response",), "incidents.resolve_rate": ("resolve",)}.get(
-                name, ref.measures
-            )
-            fms = [f for c in self.contracts(ref.contract) for f in self.fault_measures(c) if f.measure in wanted]
-            breaches = [f for f in fms if f.breached]
-            ids = sorted({f.event_id for f in fms})
-            if name == "incidents.sla_breaches":
-                detail = f"{len({f.ticket for f in fms})} 宗故障共考核 {len(fms)} 项时限，超时 {len(breaches)} 项" + (
-                    "：" + "；".join(_breach_text(f) for f in breaches) if breaches else ""
-                )
-                return Measurement(
-                    Decimal(len(breaches)), None, None, "次", f"超时 {len(breaches)} 次", detail, tuple(ids)
-                )
-            label = "响应" if wanted == ("response",) else "修复"
-            return rate_measurement(
-                len(fms) - len(breaches),
-                len(fms),
-                "宗",
-                f"{len(fms)} 宗故障中 {len(fms) - len(breaches)} 宗在限时内{label}",
-                ids,
+                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", merge_ids(runs)
             )
         if name == "incidents.mtbf_hours":
             return self.mtbf(self.contract(ref.contract))
         if name == "incidents.availability":
             return self.availability(self.contract(ref.contract))
-        if name == "survey.satisfaction":
-            sat = total = 0
-            ids = []
-            parts = []
-            for (sid, group, level), tally in sorted(self.ledger.surveys.items(), key=lambda kv: str(kv[0])):
-                if (ref.survey and sid != ref.survey) or (ref.groups and group not in ref.groups):
-                    continue
-                sat += tally.satisfied
-                total += tally.total
-                ids.extend(tally.ids)
-                parts.append(f"{group}{('（' + level + '）') if level else ''} {tally.satisfied}/{tally.total}")
-            return rate_measurement(
-                sat, total, "人", "满意或比较满意：" + "；".join(parts) if parts else "无调查样本", ids
-            )
-        if name == "survey.aspect_satisfaction":
-            # Satisfaction with named aspects of the service (系统稳定性, 操作便利性 …), pooled.
-            sat = total = 0
-            runs = []
-            parts = []
-            for (sid, group, aspect), tally in sorted(self.ledger.survey_aspects.items()):
-                if (ref.survey and sid != ref.survey) or (ref.groups and group not in ref.groups):
-                    continue
-                if ref.items and aspect not in ref.items:
-                    continue
-                sat += tally.satisfied
-                total += tally.total
-                runs.append(tally.ids)
-                parts.append(f"{group}·{aspect} {tally.satisfied}/{tally.total}")
-            detail = "对" + "；".join(parts) + "表示满意" if parts else "无调查样本"
-            return rate_measurement(sat, total, "人次", detail, merge_ids(runs))
         if name.startswith("budget."):
             return self._budget(ref)
-        if name in ("assets.count", "assets.coverage"):
+        if name == "assets.count":
             return self._assets(ref)
-        if name == "assessment.score_rate":
-            score = maximum = ZERO
-            ids = []
-            for rec in self.ledger.assessments:
-                if (ref.contract and rec.contract != ref.contract) or (ref.items and rec.payload.item not in ref.items):
-                    continue
-                if not self.ledger.evaluation_window.contains(rec.payload.period_start):
-                    continue
-                score += rec.payload.score
-                maximum += rec.payload.max_score
-                ids.append(rec.event_id)
-            items = "、".join(f"“{i}”" for i in ref.items) or "全部考核项"
-            return rate_measurement(
-                score, maximum, "分", f"考核打分表中{items}得分 {fmt(score)}/满分 {fmt(maximum)}", ids
-            )
-        if name in ("acceptance.pass_rate", "acceptance.average_score"):
-            recs = [r for r in self.ledger.acceptances if ref.contract is None or r.contract == ref.contract]
-            ids = [r.event_id for r in recs]
-            if name == "acceptance.pass_rate":
-                passed = sum(1 for r in recs if r.payload.passed)
-                return rate_measurement(passed, len(recs), "次", f"验收 {len(recs)} 次，通过 {passed} 次", ids)
-            scores = [r.payload.score for r in recs if r.payload.score is not None]
-            avg = sum(scores, ZERO) / len(scores) if scores else ZERO
-            return Measurement(
-                avg,
-                None,
-                None,
-                "分",
-                f"{fmt(avg)} 分",
-                f"验收考核 {len(scores)} 次，平均得分 {fmt(avg)} 分",
-                tuple(sorted(ids)),
-            )
         if name == "training.count":
             return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")
@@ -828,15 +701,13 @@ class MetricContext:
             n = rec.payload.count if rec else 0
             if rec:
                 ids.append(rec.event_id)
-            maintained += min(n, term.count) if ref.name == "assets.coverage" else n
+            maintained += n
             contracted += term.count
             parts.append(f"{term.name} 实际运维 {n}，合同 {term.count}")
         m = rate_measurement(maintained, contracted, "台", "；".join(parts), ids)
-        if ref.name == "assets.count":
-            return Measurement(
-                Decimal(maintained), m.numerator, m.denominator, "台", f"{maintained} 台", m.detail, m.evidence
-            )
-        return m
+        return Measurement(
+            Decimal(maintained), m.numerator, m.denominator, "台", f"{maintained} 台", m.detail, m.evidence
+        )
 
 
 def _period_label(p: DateRange) -> str:

@@ -9,7 +9,7 @@ from pydantic import Field, model_validator
 from .base import DateRange, Frozen
 from .contract import ContractProfile
 from .evidence import Slug, Text
-from .indicators import BUILTIN_METRICS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
+from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
 from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
 from .sources import SOURCES
 
@@ -69,19 +69,14 @@ def _metric_problems(ref: MetricRef, measures: MeasureLibrary) -> list[tuple[tup
                 return [(("where",), f"where applies to defined measures; {ref.name} is a built-in metric")]
             return []
         return [(("name",), f"unknown measure {ref.name!r} (see `opseval measures`)")]
-    legacy = [
-        name
-        for name in ("deliverable", "deliverables", "plan", "survey", "groups", "asset_class", "asset_classes", "items")
-        if getattr(ref, name)
-    ]
-    if legacy:
-        return [((legacy[0],), f"{legacy[0]} applies to built-in metrics; slice a defined measure with where")]
-    if ref.where:
+    written_as = {field: attribute for attribute, field in SLICING_FIELDS.items() if getattr(ref, attribute)}
+    for field, condition in ref.conditions().items():
+        loc: tuple[str | int, ...] = ("where", field) if field in ref.where else (written_as[field],)
         for part in _sources_of(defn, measures):
             try:
-                check_tests(SOURCES[part], parse_where(ref.where))
+                check_tests(SOURCES[part], parse_where({field: condition}))
             except MeasureDefinitionError as exc:
-                return [(("where",), str(exc))]
+                return [(loc, str(exc))]
     return []
 
 

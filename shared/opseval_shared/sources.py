@@ -24,6 +24,13 @@ if TYPE_CHECKING:
     from .contract import Contract
     from .metrics import MetricContext
 
+
+def fmt(value: Decimal, places: int = 2) -> str:
+    from .metrics import fmt as _fmt
+
+    return _fmt(value, places)
+
+
 FieldType = Literal["bool", "number", "text", "date"]
 
 
@@ -48,9 +55,13 @@ class Source:
     name: str
     label: str
     fields: dict[str, FieldSpec]
-    read: Callable[[MetricContext, Contract], list[Record]]
+    read: Callable[[MetricContext, Contract | None], list[Record]]
     dated: bool = True  # records carry a day, so `per:` can bucket them
     description: str = ""
+    # False: the ledger keeps these records without a contract (survey tallies): they belong to the
+    # project and count whatever contract a measure is limited to.
+    scoped: bool = True
+    itemize: Callable[[Record], str] | None = None  # one record in an explanation's list of what was counted
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +78,9 @@ def _local_day(moment: Any) -> date:
 # ---------------------------------------------------------------- staffing
 
 
-def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
+def _clock_ins(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     terms = c.staffing
     limit = None
     if terms.shift_start is not None:
@@ -105,7 +118,9 @@ def _normalised_role(c: Contract, role: str) -> str:
     return c.staffing.role_aliases.get(role, role)
 
 
-def _roster(ctx: MetricContext, c: Contract) -> list[Record]:
+def _roster(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     committed = {s.name for s in c.staffing.committed}
     out = []
     for (cid, name), rec in ctx.ledger.roster.items():
@@ -132,8 +147,10 @@ def _roster(ctx: MetricContext, c: Contract) -> list[Record]:
     return out
 
 
-def _committed_staff(ctx: MetricContext, c: Contract) -> list[Record]:
+def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """The bid's promised staff (投标文件拟投入人员), each with what the evidence shows of them."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     from .schedule import service_workdays
 
     workdays = {d.toordinal() for d in service_workdays(ctx.ledger, c, ctx.work)}
@@ -165,7 +182,9 @@ def _committed_staff(ctx: MetricContext, c: Contract) -> list[Record]:
 # ---------------------------------------------------------------- deliverables and inspections
 
 
-def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
+def _deliverable_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     out = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
@@ -189,6 +208,7 @@ def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
                         "delivered": Decimal(min(units, item.required)),
                         "submitted": units >= item.required,
                         "on_time": on_time_units >= item.required,
+                        "on_time_units": Decimal(min(on_time_units, item.required)),
                         "late": units >= item.required and on_time_units < item.required,
                         "minutes_late": Decimal(late_by),
                         "obligation": term.obligation,
@@ -200,7 +220,9 @@ def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     return out
 
 
-def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
+def _inspection_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     out = []
     for plan in c.inspections:
         st = ctx.inspection(c, plan.id)
@@ -217,6 +239,7 @@ def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
                         "period_end": span.end,
                         "required": Decimal(plan.times_per_period),
                         "done": Decimal(done),
+                        "done_counted": Decimal(min(done, plan.times_per_period)),
                         "met": done >= plan.times_per_period,
                     },
                     st.ids if done else (),
@@ -229,7 +252,9 @@ def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
 # ---------------------------------------------------------------- faults
 
 
-def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
+def _incidents(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     measures: dict[str, dict[str, Any]] = {}
     for f in ctx.fault_measures(c):
         row = measures.setdefault(f.ticket, {})
@@ -262,10 +287,11 @@ def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
 # ---------------------------------------------------------------- training, surveys, other kinds
 
 
-def _trainings(ctx: MetricContext, c: Contract) -> list[Record]:
+def _trainings(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    owner = c.id if c else None
     return [
         Record(
-            c.id,
+            owner,
             {
                 "topic": t.payload.topic,
                 "scope": t.payload.scope,
@@ -278,15 +304,15 @@ def _trainings(ctx: MetricContext, c: Contract) -> list[Record]:
             (t.recorded_at, t.event_id),
         )
         for t in ctx.ledger.trainings
-        if t.contract in (None, c.id)
+        if t.contract == owner
     ]
 
 
-def _survey_groups(ctx: MetricContext, c: Contract) -> list[Record]:
+def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """Survey responses pooled by survey, respondent group and level (the ledger keeps tallies)."""
     return [
         Record(
-            c.id,
+            None,
             {
                 "survey": sid,
                 "group": group,
@@ -301,7 +327,8 @@ def _survey_groups(ctx: MetricContext, c: Contract) -> list[Record]:
     ]
 
 
-def _budget(ctx: MetricContext, c: Contract) -> list[Record]:
+def _budget(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    owner = c.id if c else None
     return [
         Record(
             r.contract,
@@ -311,11 +338,13 @@ def _budget(ctx: MetricContext, c: Contract) -> list[Record]:
             (r.recorded_at, r.event_id),
         )
         for r in ctx.ledger.budget
-        if r.contract in (None, c.id)
+        if r.contract == owner
     ]
 
 
-def _assets(ctx: MetricContext, c: Contract) -> list[Record]:
+def _assets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     out = []
     for term in c.assets:
         rec = ctx.ledger.assets.get(term.asset_class)
@@ -338,7 +367,8 @@ def _assets(ctx: MetricContext, c: Contract) -> list[Record]:
     return out
 
 
-def _assessments(ctx: MetricContext, c: Contract) -> list[Record]:
+def _assessments(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    owner = c.id if c else None
     return [
         Record(
             r.contract,
@@ -348,6 +378,7 @@ def _assessments(ctx: MetricContext, c: Contract) -> list[Record]:
                 "score": r.payload.score,
                 "max_score": r.payload.max_score,
                 "deducted": r.payload.max_score - r.payload.score,
+                "in_period": ctx.ledger.evaluation_window.contains(r.payload.period_start),
                 "period_start": r.payload.period_start,
                 "period_end": r.payload.period_end,
             },
@@ -356,11 +387,12 @@ def _assessments(ctx: MetricContext, c: Contract) -> list[Record]:
             (r.recorded_at, r.event_id),
         )
         for r in ctx.ledger.assessments
-        if r.contract == c.id
+        if r.contract == owner
     ]
 
 
-def _acceptances(ctx: MetricContext, c: Contract) -> list[Record]:
+def _acceptances(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    owner = c.id if c else None
     return [
         Record(
             r.contract,
@@ -376,11 +408,12 @@ def _acceptances(ctx: MetricContext, c: Contract) -> list[Record]:
             (r.recorded_at, r.event_id),
         )
         for r in ctx.ledger.acceptances
-        if r.contract in (None, c.id)
+        if r.contract == owner
     ]
 
 
-def _ticket_volumes(ctx: MetricContext, c: Contract) -> list[Record]:
+def _ticket_volumes(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    owner = c.id if c else None
     return [
         Record(
             r.contract,
@@ -390,11 +423,13 @@ def _ticket_volumes(ctx: MetricContext, c: Contract) -> list[Record]:
             (r.recorded_at, r.event_id),
         )
         for r in ctx.ledger.ticket_volumes
-        if r.contract in (None, c.id)
+        if r.contract == owner
     ]
 
 
-def _obligations(ctx: MetricContext, c: Contract) -> list[Record]:
+def _obligations(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
     return [
         Record(
             c.id,
@@ -404,6 +439,83 @@ def _obligations(ctx: MetricContext, c: Contract) -> list[Record]:
         )
         for o in ctx.obligations(c)
     ]
+
+
+def _staff_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    return [
+        Record(c.id, {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing)}, k.evidence)
+        for k in ctx.staff_checks(c)
+    ]
+
+
+def _sla_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    return [
+        Record(
+            c.id,
+            {
+                "ticket": f.ticket,
+                "severity": f.severity,
+                "measure": f.measure,
+                "minutes": f.minutes if f.minutes is not None else Decimal(0),
+                "limit": f.limit,
+                "finished": f.minutes is not None,
+                "breached": f.breached,
+            },
+            (f.event_id,),
+        )
+        for f in ctx.fault_measures(c)
+    ]
+
+
+def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Satisfaction with named aspects of the service (系统稳定性 …), pooled by survey and group."""
+    return [
+        Record(
+            None,
+            {
+                "survey": sid,
+                "group": group,
+                "item": aspect,
+                "responses": Decimal(tally.total),
+                "satisfied": Decimal(tally.satisfied),
+            },
+            tally.ids,
+        )
+        for (sid, group, aspect), tally in sorted(ctx.ledger.survey_aspects.items())
+    ]
+
+
+_TIME_LIMIT = {"response": "响应", "on_site": "到场", "resolve": "修复"}
+
+
+def _sla_check_text(r: Record) -> str:
+    f = r.fields
+    took = f"{fmt(f['minutes'], 0)} 分钟" if f["finished"] else "截至评价日未完成"
+    return f"{f['ticket']}（{f['severity']}）{_TIME_LIMIT[f['measure']]}用时 {took}，限时 {fmt(f['limit'], 0)} 分钟"
+
+
+def _clock_in_text(r: Record) -> str:
+    f = r.fields
+    return f"{f['staff']} {f['day']} {f['time']}"
+
+
+def _deliverable_text(r: Record) -> str:
+    f = r.fields
+    return f"{f['name']}（{f['period_start']}~{f['period_end']}，应于 {f['due']} 前提交）"
+
+
+def _incident_text(r: Record) -> str:
+    return f"{r.fields['ticket']}（{r.fields['severity']}）"
+
+
+def _inspection_text(r: Record) -> str:
+    f = r.fields
+    return f"{f['name']} {f['period_start']}~{f['period_end']} 完成 {fmt(f['done'], 0)}/{fmt(f['required'], 0)} 次"
 
 
 def _f(type_: FieldType, label: str, values: dict[str, str] | None = None) -> FieldSpec:
@@ -438,6 +550,7 @@ SOURCES: dict[str, Source] = {
                 "minutes_late": _f("number", "迟到分钟数"),
             },
             _clock_ins,
+            itemize=_clock_in_text,
         ),
         Source(
             "roster",
@@ -480,12 +593,14 @@ SOURCES: dict[str, Source] = {
                 "delivered": _f("number", "已交份数"),
                 "submitted": _f("bool", "已提交"),
                 "on_time": _f("bool", "按时提交"),
+                "on_time_units": _f("number", "按时提交份数"),
                 "late": _f("bool", "逾期提交"),
                 "minutes_late": _f("number", "逾期分钟数"),
                 "obligation": _f("bool", "计入合同产出"),
             },
             _deliverable_periods,
             description="每个已到期的交付期次一条（应交日期不晚于评价日）",
+            itemize=_deliverable_text,
         ),
         Source(
             "inspection",
@@ -497,10 +612,12 @@ SOURCES: dict[str, Source] = {
                 "period_end": _f("date", "期次结束"),
                 "required": _f("number", "应巡检次数"),
                 "done": _f("number", "实际巡检次数"),
+                "done_counted": _f("number", "计入完成的巡检次数（不超过应巡检次数）"),
                 "met": _f("bool", "完成"),
             },
             _inspection_periods,
             description="巡检计划每个已结束的期次一条",
+            itemize=_inspection_text,
         ),
         Source(
             "incident",
@@ -521,6 +638,35 @@ SOURCES: dict[str, Source] = {
                 "sla_bound": _f("bool", "受时限约束"),
             },
             _incidents,
+            itemize=_incident_text,
+        ),
+        Source(
+            "sla_check",
+            "故障时限考核项（每宗故障的响应、到场、修复时限各一项）",
+            {
+                "ticket": _f("text", "工单号"),
+                "severity": _f("text", "故障级别"),
+                "measure": _f("text", "时限", {"response": "响应", "on_site": "到场", "resolve": "修复"}),
+                "minutes": _f("number", "用时（分钟）"),
+                "limit": _f("number", "时限（分钟）"),
+                "finished": _f("bool", "已完成"),
+                "breached": _f("bool", "超时"),
+            },
+            _sla_checks,
+            dated=False,
+            itemize=_sla_check_text,
+        ),
+        Source(
+            "staff_check",
+            "驻场要求核查项（驻场地点、时间、人数、年限、学历、岗位结构、招标要求岗位）",
+            {
+                "check": _f("text", "核查项"),
+                "name": _f("text", "名称"),
+                "met": _f("bool", "满足"),
+                "failing": _f("number", "不满足人数或项数"),
+            },
+            _staff_checks,
+            dated=False,
         ),
         Source(
             "training",
@@ -546,6 +692,21 @@ SOURCES: dict[str, Source] = {
             },
             _survey_groups,
             dated=False,
+            scoped=False,
+        ),
+        Source(
+            "survey_aspect",
+            "满意度问卷分项（按调查、对象、评价维度汇总）",
+            {
+                "survey": _f("text", "调查"),
+                "group": _f("text", "调查对象"),
+                "item": _f("text", "评价维度"),
+                "responses": _f("number", "回答份数"),
+                "satisfied": _f("number", "满意份数"),
+            },
+            _survey_aspects,
+            dated=False,
+            scoped=False,
         ),
         Source(
             "budget",
@@ -580,6 +741,7 @@ SOURCES: dict[str, Source] = {
                 "score": _f("number", "得分"),
                 "max_score": _f("number", "满分"),
                 "deducted": _f("number", "扣分"),
+                "in_period": _f("bool", "考核期在评价期内"),
                 "period_start": _f("date", "考核期开始"),
                 "period_end": _f("date", "考核期结束"),
             },

@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import yaml
+from opseval_intake.library import standard_measures
 from opseval_shared.base import DateRange
 from opseval_shared.calendar import WorkCalendar, due_at, periods
 from opseval_shared.contract import DueRule
@@ -1088,7 +1089,9 @@ class Synth:
         project = self.project_doc()
         contracts = self.contracts_doc()
         indicators = self.indicators_doc()
-        ProjectDefinition.model_validate({"project": project, "contracts": contracts, "indicators": indicators})
+        ProjectDefinition.model_validate(
+            {"project": project, "contracts": contracts, "indicators": indicators, "measures": standard_measures()}
+        )
         note = f"# Synthetic bundle written by `opseval synth` (seed {self.seed}, {self.written} events).\n"
         _yaml(self.out / "project.yaml", note, project)
         _yaml(self.out / "contracts.yaml", note, contracts)

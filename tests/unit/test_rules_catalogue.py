@@ -25,6 +25,7 @@ from datetime import date
 from typing import Any, TypeVar
 
 import pytest
+from opseval_intake.library import standard_measures
 from opseval_rules.catalogue import RULES, RULES_BY_ID
 from opseval_rules.findings import find, finding_id
 from opseval_shared.evidence import Evidence, parse_evidence_json
@@ -106,6 +107,7 @@ def project(
             },
             "contracts": profile,
             "indicators": system,
+            "measures": standard_measures(),
         }
     )
 
@@ -934,8 +936,8 @@ def test_contradicts_evidence_compares_the_self_claimed_rate_with_the_measured_o
         rule="score.contradicts_evidence",
         contract=None,
         severity="high",
-        message="自评表“受众满意度”填报 95.00%，但佐证材料显示仅为 75.00%（满意或比较满意：使用单位 3/4），"
-        "自评结果与佐证材料不符。",
+        message="自评表“受众满意度”填报 95.00%，但佐证材料显示仅为 75.00%"
+        "（满意问卷份数 3 份 ÷ 回收问卷份数 4 份：使用单位 3/4），自评结果与佐证材料不符。",
         measured="75.00%",
         required="自评填报 95.00%",
         evidence=("s-0", "s-1", "s-2", "s-3", "sr-1"),

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from opseval_intake.library import standard_measures
 from opseval_scoring.scoring import score_tree
 from opseval_shared.contract import Contract, ContractProfile
 from opseval_shared.evidence import Evidence, parse_evidence_json
@@ -61,6 +62,7 @@ def make_definition(
             "project": {"id": PROJECT, "name": "测试项目", "agency": "测试单位", "evaluation": evaluation},
             "contracts": ContractProfile(contracts=tuple(contracts or [make_contract()])),
             "indicators": system,
+            "measures": standard_measures(),
         }
     )
 
@@ -241,7 +243,7 @@ def test_ratio_without_samples_scores_zero() -> None:
     nodes, _, _ = score(d, [])
     assert nodes["sat"].score == 0
     assert nodes["sat"].evidence == ()
-    assert "无调查样本" in nodes["sat"].explanation
+    assert "0/0（无应计项）" in nodes["sat"].explanation
 
 
 def _monthly_report_contract(start: str) -> Contract:
@@ -482,7 +484,7 @@ def test_sla_breaches_deduct_per_breach() -> None:
     assert_exact(s.score, "4.0")
     assert s.actual == "超时 4 次"
     assert "10 − 超时 4 次 × 1.5 = 4" in s.explanation
-    assert "4 宗故障共考核 8 项时限，超时 4 项" in s.explanation
+    assert "（共 8 项，其中 4 项：" in s.explanation  # 4 faults, each with 2 time limits
     assert "T2（L1）响应用时 10 分钟，限时 5 分钟" in s.explanation
     assert "T5（L2）修复用时 截至评价日未完成" in s.explanation
     assert s.explanation.startswith("【分级时限扣分法】")
@@ -526,7 +528,7 @@ def test_deduction_floors_at_zero_and_keeps_exact_digits() -> None:
     assert_exact(e.score, "5.925")  # 6 − 3 × 2.5%
     assert e.actual == "超时 3 次"
     assert "= 5.925。" in e.explanation and "扣完为止" not in e.explanation  # floored only when it hits 0
-    assert "4 宗故障共考核 8 项时限，超时 3 项" in e.explanation
+    assert "（共 8 项，其中 3 项：" in e.explanation
     assert e.explanation.startswith("【扣分法】")
     assert e.evidence == ids(used)
 

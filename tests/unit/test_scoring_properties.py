@@ -16,6 +16,7 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from opseval_intake.library import standard_measures
 from opseval_scoring.scoring import score_tree
 from opseval_shared.base import CHINA_TZ
 from opseval_shared.contract import Contract, ContractProfile
@@ -58,6 +59,7 @@ def make_definition(tops: list[dict[str, Any]], contract: dict[str, Any] | None 
             },
             "contracts": ContractProfile(contracts=(Contract.model_validate(c),)),
             "indicators": system,
+            "measures": standard_measures(),
         }
     )
 
