@@ -1460,7 +1460,8 @@ def test_near_duplicate_fires_at_exactly_the_duplicate_similarity_across_contrac
         rule="documents.near_duplicate",
         contract=None,
         severity="low",
-        message="运维服务项目提交的《2023年6月运维月报》与运营服务项目提交的《2023年6月运营分析报告》框架和主要内容基本一致"
+        # the documents are named in the order of what they are (contract, deliverable, period), not of their ids
+        message="运营服务项目提交的《2023年6月运营分析报告》与运维服务项目提交的《2023年6月运维月报》框架和主要内容基本一致"
         "（相同章节 4 个：概述、巡检情况、故障处理、下月计划），两个合同的成果物存在重叠，责任归属有待明确。",
         measured="章节重合度 80%",
         required="各合同交付物相互独立",
