@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_reporting.output import findings_document, scores_document, to_json
 
@@ -98,7 +98,8 @@ def test_each_example_gives_the_same_findings_and_scores_under_fresh_ids_order_a
     assert scores == expected_scores
 
 
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@pytest.mark.slow
+@settings(max_examples=4, deadline=None)
 @given(seed=st.integers(min_value=0, max_value=2**32 - 1), files=st.integers(min_value=1, max_value=12))
 def test_dongguan_findings_and_scores_survive_any_reencoding(seed: int, files: int, tmp_path_factory: Any) -> None:
     target = tmp_path_factory.mktemp("reencoded") / "dongguan-2022"

@@ -1713,7 +1713,11 @@ def test_basis_cites_the_contracts_source_where_given_and_the_terms_own_wording_
         {
             "min_score": 80,
             "pay_fraction": 1,
-            "source": {"document": "合同", "clause": "第5.2条", "text": "当季度考核得分 80 分（含）以上支付当季度全部费用"},
+            "source": {
+                "document": "合同",
+                "clause": "第5.2条",
+                "text": "当季度考核得分 80 分（含）以上支付当季度全部费用",
+            },
         },
         {"min_score": 0, "pay_fraction": "0.5"},
     ]
@@ -1721,7 +1725,12 @@ def test_basis_cites_the_contracts_source_where_given_and_the_terms_own_wording_
     by_key = {f.measured: f.basis for f in findings}
     assert by_key == {
         "≥80 分全额支付": (
-            Basis(kind="clause", document="合同", clause="第5.2条", text="当季度考核得分 80 分（含）以上支付当季度全部费用"),
+            Basis(
+                kind="clause",
+                document="合同",
+                clause="第5.2条",
+                text="当季度考核得分 80 分（含）以上支付当季度全部费用",
+            ),
         ),
         "最低支付 50%": (Basis(kind="clause", document="合同", text="考核得分低于 80 分时支付当期费用的 50%"),),
     }
@@ -1808,6 +1817,31 @@ def test_near_duplicate_finding_is_named_by_the_documents_not_by_their_events() 
 def test_survey_finding_id_is_named_by_the_survey() -> None:
     gap = only(run(project(contract(surveys=[SURVEY_DUTY])), []), "survey.coverage_gap")
     assert gap.id == finding_id(PROJECT, "survey.coverage_gap", "ops", "survey:ops-user-survey")
+
+
+@pytest.mark.parametrize(("first_id", "second_id"), [("sr-1", "sr-2"), ("sr-2", "sr-1")])
+def test_a_self_evaluation_row_sent_again_supersedes_the_earlier_by_time_not_by_id(
+    first_id: str, second_id: str
+) -> None:
+    responses = _satisfaction("0.95")[:-1]
+    row = {"indicator": "受众满意度", "target": "≥90%", "metric": "survey.satisfaction"}
+    earlier = ev(first_id, "self_evaluation_row", {**row, "claimed_rate": "0.95"}, "2024-01-10 10:00")
+    corrected = ev(second_id, "self_evaluation_row", {**row, "claimed_rate": "0.9"}, "2024-01-12 10:00")
+    claim = only(
+        run(project(contract()), [*responses, corrected, earlier], as_of="2024-01-31"), "score.contradicts_evidence"
+    )
+    assert claim.required == "自评填报 90.00%"
+    assert second_id in claim.evidence and first_id not in claim.evidence
+
+
+def test_two_survey_duties_on_one_survey_are_two_findings_and_a_role_listed_twice_is_one() -> None:
+    duties = [SURVEY_DUTY, {**SURVEY_DUTY, "required_levels": ["市"], "description": "开展市级用户满意度调查"}]
+    staffing = {"required_roles": ["项目经理", "项目经理"]}
+    findings = run(project(contract(surveys=duties, staffing=staffing)), [])
+    gaps = of(findings, "survey.coverage_gap")
+    assert sorted(g.basis[0].text for g in gaps) == ["开展市级用户满意度调查", "开展市镇村三级用户满意度调查"]
+    assert len({g.id for g in gaps}) == 2
+    assert len(of(findings, "staff.required_role_absent")) == 1
 
 
 def test_an_evaluation_without_any_finding_does_not_crash_the_process() -> None:

@@ -16,7 +16,7 @@ contains an event id — the same evidence under other ids gives the same findin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any, Literal
@@ -235,7 +235,7 @@ def observe_required_roles(ctx: MetricContext, c: Contract | None) -> list[Obser
     assert c is not None
     roster = ctx.roster(c)
     out = []
-    for role in c.staffing.required_roles:
+    for role in dict.fromkeys(c.staffing.required_roles):  # a role listed twice is one requirement
         present = sum(1 for r in roster if r[2] == role)
         out.append(
             _obs(
@@ -745,9 +745,25 @@ def describe_unsupported(o: Observation, c: Contract | None) -> Described:
     )
 
 
+def latest_self_rows(ctx: MetricContext) -> list[Any]:
+    """One row per contract and indicator: a row sent again (a corrected self-evaluation table)
+    supersedes the earlier one by when it was recorded — never by its event id."""
+    latest: dict[tuple[str | None, str], Any] = {}
+    for row in ctx.ledger.self_rows:
+        key = (row.contract, row.payload.indicator)
+        seen = latest.get(key)
+        if seen is None or _row_order(row) > _row_order(seen):
+            latest[key] = row
+    return [latest[k] for k in sorted(latest, key=lambda k: (k[0] or "", k[1]))]
+
+
+def _row_order(row: Any) -> tuple[Any, ...]:
+    return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
+
+
 def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     out = []
-    for row in ctx.ledger.self_rows:
+    for row in latest_self_rows(ctx):
         p = row.payload
         if p.metric is None or p.claimed_rate is None:
             continue
@@ -784,7 +800,7 @@ def describe_self_claim(o: Observation, c: Contract | None) -> Described:
 def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     approved = {t.name: t for t in c.performance_targets}
-    rows = {r.payload.indicator: r for r in ctx.ledger.self_rows if r.contract == c.id}
+    rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
     if not approved or not rows:
         return []
     missing = sorted(set(approved) - set(rows))
@@ -964,6 +980,16 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     return out
 
 
+def _numbered(keys: Iterable[str]) -> list[str]:
+    """Keys of terms in the contract's order; a key repeated (two duties on one survey) is numbered."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return out
+
+
 def _plain(value: Decimal) -> str:
     """A number as a key: 2.9, 2.90 and 2.900 are one figure."""
     return format(value.normalize(), "f")
@@ -1067,7 +1093,7 @@ def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]
                 rule=floor,
             )
         )
-    for item in c.assessment_items:
+    for item, key in zip(c.assessment_items, _numbered(f"cap:{i.item}" for i in c.assessment_items), strict=True):
         if item.max_deduction is None:
             continue
         floor_share = (item.max_score - item.max_deduction) / item.max_score
@@ -1075,7 +1101,7 @@ def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]
             _obs(
                 "assessment.cap_too_low",
                 c,
-                f"cap:{item.item}",
+                key,
                 {"floor_share": _f(floor_share)},
                 [],
                 item=item,
@@ -1129,7 +1155,8 @@ def describe_cap(o: Observation, c: Contract | None) -> Described:
 def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     out = []
-    for index, duty in enumerate(c.surveys):
+    keys = _numbered(f"survey:{d.survey}" if d.survey else "survey:*" for d in c.surveys)
+    for duty, key in zip(c.surveys, keys, strict=True):
         if not duty.required_levels:
             continue
         levels = ctx.survey_levels(duty.survey)
@@ -1139,7 +1166,7 @@ def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]
             _obs(
                 "survey.coverage_gap",
                 c,
-                f"survey:{duty.survey}" if duty.survey else f"survey:#{index}",
+                key,
                 {"missing": len(missing)},
                 ids,
                 missing=missing,
