@@ -9,9 +9,26 @@ from typing import Annotated, Literal
 from pydantic import Field, model_validator
 
 from .base import DateRange, Frozen, NonNegNum, Num
-from .evidence import Slug, Text
+from .evidence import Line, Slug, Text
 
 Frequency = Literal["daily", "workday", "weekly", "monthly", "quarterly", "half_year", "yearly", "once"]
+
+
+class TermSource(Frozen):
+    """Where a term is written, so a finding can cite it: the document, the clause, its wording."""
+
+    document: Text = Field(description="合同 / 投标文件 / 招标文件 / 考核指标 / 绩效目标表 / 工作计划 …")
+    clause: Text | None = Field(default=None, description="第5.2条, 商务部分 9.2 节 …; None where none is named")
+    text: Line | None = Field(default=None, description="the wording as the document has it; None: the term's own")
+
+
+class StaffingSources(Frozen):
+    """Where each staffing promise is written."""
+
+    committed: TermSource | None = Field(default=None, description="the bid's staff list: names, roles, years")
+    required_roles: TermSource | None = Field(default=None, description="the roles the tender requires")
+    on_site: TermSource | None = Field(default=None, description="the on-site duty: how many, for how long")
+    qualifications: TermSource | None = Field(default=None, description="minimum years and education")
 
 
 class CommittedStaff(Frozen):
@@ -48,6 +65,7 @@ class StaffingTerms(Frozen):
     )
     shift_start: TimeOfDay | None = Field(default=None, description="clock-ins after this on a workday are late")
     grace_minutes: Annotated[int, Field(ge=0)] = 0
+    sources: StaffingSources = StaffingSources()
 
 
 class DueRule(Frozen):
@@ -85,6 +103,7 @@ class DeliverableTerm(Frozen):
     schedule: tuple[ScheduledItem, ...] = Field(default=(), description="explicit periods; overrides frequency")
     quantity: Annotated[int, Field(ge=1)] = Field(default=1, description="units required per period")
     obligation: bool = Field(default=True, description="counts toward the contract's output completion rate")
+    source: TermSource | None = None
 
 
 class InspectionPlan(Frozen):
@@ -101,6 +120,7 @@ class InspectionPlan(Frozen):
     )
     anchor: Literal["calendar", "service"] = "calendar"
     obligation: bool = True
+    source: TermSource | None = None
 
 
 class TrainingDuty(Frozen):
@@ -110,6 +130,7 @@ class TrainingDuty(Frozen):
     min_units_covered: Annotated[int, Field(ge=0)] = 0
     min_attendees: Annotated[int, Field(ge=0)] = 0
     description: str = ""
+    source: TermSource | None = None
 
 
 class SurveyDuty(Frozen):
@@ -119,6 +140,7 @@ class SurveyDuty(Frozen):
     required_levels: tuple[str, ...] = ()
     min_responses: Annotated[int, Field(ge=0)] = 0
     description: str = ""
+    source: TermSource | None = None
 
 
 class SlaTerm(Frozen):
@@ -159,6 +181,7 @@ class AssetTerm(Frozen):
 class PaymentRule(Frozen):
     min_score: NonNegNum
     pay_fraction: NonNegNum
+    source: TermSource | None = None
 
 
 class AssessmentItemRule(Frozen):
@@ -171,6 +194,7 @@ class AssessmentItemRule(Frozen):
     allowed_deductions: tuple[NonNegNum, ...] = Field(default=(), description="the only deductions the rule allows")
     attendance: bool = Field(default=False, description="scored from attendance: late arrivals must cost points")
     needs_evidence: bool = Field(default=False, description="a deduction must cite a record")
+    source: TermSource | None = None
 
 
 class ReportingTerms(Frozen):
@@ -194,6 +218,7 @@ class PerformanceTarget(Frozen):
     value: Num | None = None
     deliverable: Slug | None = Field(default=None, description="the deliverable the row counts")
     annual: bool = Field(default=True, description="the value is set for a whole year")
+    source: TermSource | None = None
 
 
 class Contract(Frozen):

@@ -14,8 +14,23 @@ from .indicators import Indicator, IndicatorSystem
 Severity = Literal["high", "medium", "low"]
 
 
+class Basis(Frozen):
+    """What a finding stands on besides evidence (依据): a document's clause, or an obligation.
+
+    `clause`: the wording itself is the problem (a payment rule that pays in full at 80 points).
+    `obligation`: what the document demands, against which the evidence fell short — or of which
+    no proof arrived at all.
+    """
+
+    kind: Literal["clause", "obligation"]
+    document: str = Field(description="合同 / 投标文件 / 招标文件 / 考核指标 / 绩效目标表 / 工作计划 …")
+    clause: str | None = Field(default=None, description="where in the document: 第5.2条, 商务部分 9.2 节 …")
+    text: str = Field(description="the clause or the obligation, in Chinese")
+
+
 class Finding(Frozen):
-    """A compliance finding (存在的问题) with the evidence behind it."""
+    """A compliance finding (存在的问题) with what it stands on: the evidence behind it and/or the
+    clause or obligation (basis) it is measured against. A finding without evidence has a basis."""
 
     id: str
     rule: str
@@ -26,6 +41,7 @@ class Finding(Frozen):
     measured: str
     required: str
     evidence: tuple[str, ...] = ()
+    basis: tuple[Basis, ...] = Field(default=(), description="the clauses or obligations the finding stands on")
     domain_ref: int | None = Field(default=None, description="row of the field's finding table (DOMAIN.md)")
     cause: str = Field(default="", description="原因分析: why such a finding usually arises (the rule's text)")
     advice: str = Field(default="", description="建议: what the rule advises the unit to do")

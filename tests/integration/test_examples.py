@@ -137,6 +137,55 @@ def test_every_finding_cites_evidence_that_exists(dongguan: EvaluationResult) ->
         assert set(leaf.evidence or ()) <= ids
 
 
+@pytest.mark.parametrize("name", ["dongguan-2022", "guangzhou-2021", "guangzhou-2023", "urumqi-2023"])
+def test_every_example_finding_cites_evidence_or_the_clause_or_obligation_it_stands_on(name: str) -> None:
+    result = evaluate_bundle(EXAMPLES / name)[0]
+    assert result.findings
+    assert [(f.rule, f.contract) for f in result.findings if not f.evidence and not f.basis] == []
+    assert all(f.cause and f.advice.startswith("建议") for f in result.findings)
+
+
+def test_dongguan_findings_without_evidence_cite_the_documents_the_evaluators_read(dongguan: EvaluationResult) -> None:
+    without_evidence = [f for f in dongguan.findings if not f.evidence]
+    assert len(without_evidence) == 10
+    cited = {
+        (f.rule, f.contract, f.measured): [(b.kind, b.document, b.clause, b.text) for b in f.basis]
+        for f in without_evidence
+        if f.rule != "assessment.cap_too_low"  # two of them, told apart by their item below
+    }
+    assert cited[("payment.weak_rule", "ops", "≥80 分全额支付")] == [
+        ("clause", "合同", None, "当季度考核得分超过 80 分（含 80 分）即可支付当季度费用")
+    ]
+    assert cited[("payment.weak_rule", "operation", "最低支付 50%")] == [
+        ("clause", "合同", None, "考核得分低于 60 分（不含 60 分）时仅支付当季度一半费用")
+    ]
+    assert cited[("evidence.obligation_unproven", "ops", "无佐证材料")] == [
+        ("obligation", "合同", None, "2022 年底前新增不少于 230 个政务事项在 APP、小程序等移动端同源上线发布")
+    ]
+    assert cited[("evidence.obligation_unproven", "operation", "无佐证材料")] == [
+        ("obligation", "合同", "综合运营支撑服务模块", "测试部署工作，完成回归测试、性能测试和压力测试")
+    ]
+    caps = sorted(
+        (b.kind, b.document, b.text) for f in without_evidence if f.rule == "assessment.cap_too_low" for b in f.basis
+    )
+    assert caps == [
+        (
+            "clause",
+            "考核指标",
+            "“每周报告”满分 20 分，每次扣 5 分，每期最多扣 5 分",
+        ),  # no wording in the seed: the term's
+        ("clause", "考核指标", "按要求提供当季数据分析报告，未按时执行的，1 次扣 10 分"),
+    ]
+    prorated = cited[("targets.not_prorated", "ops", "3 项按全年设置")]
+    assert prorated == [
+        ("clause", "绩效目标表", None, "月度报告：≥12"),
+        ("clause", "绩效目标表", None, "季度报告：≥4"),
+        ("clause", "绩效目标表", None, "年度报告：≥1"),
+    ]
+    [names] = by_rule(dongguan, "staff.names_mismatch", "ops")
+    assert [(b.document, b.clause) for b in names.basis] == [("投标文件", "商务部分 9.2 节")]
+
+
 def test_guangzhou_2021_reproduces_the_self_evaluation(guangzhou_2021: EvaluationResult) -> None:
     assert guangzhou_2021.total == Decimal("99")
     assert guangzhou_2021.grade == "优"

@@ -28,12 +28,13 @@ import pytest
 from opseval_intake.library import standard_measures
 from opseval_rules.catalogue import RULES, RULES_BY_ID
 from opseval_rules.findings import find, finding_id
+from opseval_rules.narratives import NARRATIVES
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.indicators import Indicator, IndicatorSystem
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import Finding
+from opseval_shared.results import Basis, Finding
 
 PROJECT = "p1"
 JUNE = ("2023-06-01", "2023-06-30")
@@ -1462,7 +1463,8 @@ def test_near_duplicate_fires_at_exactly_the_duplicate_similarity_across_contrac
         rule="documents.near_duplicate",
         contract=None,
         severity="low",
-        message="运维服务项目提交的《2023年6月运维月报》与运营服务项目提交的《2023年6月运营分析报告》框架和主要内容基本一致"
+        # the documents are named in the order of what they are (contract, deliverable, period), not of their ids
+        message="运营服务项目提交的《2023年6月运营分析报告》与运维服务项目提交的《2023年6月运维月报》框架和主要内容基本一致"
         "（相同章节 4 个：概述、巡检情况、故障处理、下月计划），两个合同的成果物存在重叠，责任归属有待明确。",
         measured="章节重合度 80%",
         required="各合同交付物相互独立",
@@ -1679,6 +1681,169 @@ def test_multi_event_findings_are_identical_when_events_arrive_in_reverse_order(
     backward = run(definition, list(reversed(events)))
     assert forward
     assert [f.model_dump() for f in backward] == [f.model_dump() for f in forward]
+
+
+# ---------------------------------------------------------------- what findings stand on, ids by subject
+
+# Rules that can fire when nothing at all arrived: they stand on the contract alone.
+STANDS_ON_THE_CONTRACT = {
+    "staff.names_mismatch",
+    "staff.required_role_absent",
+    "training.below_duty",
+    "evidence.obligation_unproven",
+    "deliverable.below_target",
+    "inspection.below_plan",
+    "payment.weak_rule",
+    "survey.coverage_gap",
+}
+
+
+def test_findings_of_a_project_where_no_evidence_arrived_each_cite_the_clause_or_obligation() -> None:
+    findings = run(_busy_project(), [], as_of="2023-07-31")  # June's monthly report fell due on 5 July
+    assert {f.rule for f in findings} >= STANDS_ON_THE_CONTRACT
+    assert all(not f.evidence for f in findings)
+    assert [f.rule for f in findings if not f.basis] == []
+
+
+def test_busy_project_findings_each_cite_evidence_or_a_basis() -> None:
+    findings = run(_busy_project(), _busy_events())
+    assert [(f.rule, f.contract) for f in findings if not f.evidence and not f.basis] == []
+
+
+def test_basis_cites_the_contracts_source_where_given_and_the_terms_own_wording_otherwise() -> None:
+    payment = [
+        {
+            "min_score": 80,
+            "pay_fraction": 1,
+            "source": {
+                "document": "合同",
+                "clause": "第5.2条",
+                "text": "当季度考核得分 80 分（含）以上支付当季度全部费用",
+            },
+        },
+        {"min_score": 0, "pay_fraction": "0.5"},
+    ]
+    findings = of(run(project(contract(payment_rules=payment)), []), "payment.weak_rule")
+    by_key = {f.measured: f.basis for f in findings}
+    assert by_key == {
+        "≥80 分全额支付": (
+            Basis(
+                kind="clause",
+                document="合同",
+                clause="第5.2条",
+                text="当季度考核得分 80 分（含）以上支付当季度全部费用",
+            ),
+        ),
+        "最低支付 50%": (Basis(kind="clause", document="合同", text="考核得分低于 80 分时支付当期费用的 50%"),),
+    }
+
+
+def test_a_source_naming_only_document_and_clause_keeps_the_obligations_own_wording() -> None:
+    report = {**MONTHLY, "source": {"document": "工作计划", "clause": "第12项"}}
+    definition = project(contract(period=Q1, deliverables=[report]), period=Q1)
+    unproven = only(run(definition, [], as_of="2023-04-30"), "evidence.obligation_unproven")
+    assert unproven.basis == (Basis(kind="obligation", document="工作计划", clause="第12项", text="每月提交运维月报"),)
+
+
+def test_obligation_unproven_cites_the_contracts_obligation_that_found_no_proof() -> None:
+    unproven = only(run(_monthly_project(), [], as_of="2023-04-30"), "evidence.obligation_unproven")
+    assert unproven.evidence == ()
+    assert unproven.basis == (Basis(kind="obligation", document="合同", text="每月提交运维月报"),)
+
+
+def test_staffing_findings_cite_the_bids_staff_list_and_the_tenders_required_roles() -> None:
+    staffing = {
+        "committed": COMMITTED[:2],
+        "required_roles": ["项目经理", "技术支持专家"],
+        "sources": {"committed": {"document": "投标文件", "clause": "商务部分 9.2 节"}},
+    }
+    findings = run(project(contract(staffing=staffing)), [roster("r-1", "王五", "项目经理")])
+    assert only(findings, "staff.names_mismatch").basis == (
+        Basis(
+            kind="obligation",
+            document="投标文件",
+            clause="商务部分 9.2 节",
+            text="拟投入驻场人员 2 名：黄志明（项目经理）、陈嘉怡（需求分析工程师）",
+        ),
+    )
+    assert only(findings, "staff.required_role_absent").basis == (
+        Basis(kind="obligation", document="招标文件", text="要求实质响应的岗位：项目经理、技术支持专家"),
+    )
+
+
+def test_each_finding_carries_its_rules_cause_and_advice_with_the_contracts_values() -> None:
+    findings = run(_busy_project(), _busy_events())
+    assert findings
+    for f in findings:
+        narrative = NARRATIVES[f.rule]
+        values = {
+            "vendor": "服务商" if f.contract else "供应商",
+            "contract": NAMES[f.contract] if f.contract else "项目",
+            "required": f.required,
+        }
+        assert f.cause == narrative.cause.format(**values)
+        assert f.advice == narrative.advice.format(**values)
+    training = next(f for f in findings if f.rule == "training.below_duty")
+    assert "督促服务商按合同要求（每月开展一次全市范围的系统培训）制定培训计划" in training.advice
+
+
+def test_unit_rate_and_calculation_findings_are_named_by_the_figure_not_by_the_event() -> None:
+    definition = project(contract(), reporting=CEILING)
+
+    def slip_and_rate(slip_id: str, rate_id: str) -> list[Evidence]:
+        return [calculation(slip_id, "product", ["3.23", "1.8405"], "5.82"), unit_rate(rate_id, "3")]
+
+    first = {f.rule: f.id for f in run(definition, slip_and_rate("k-1", "u-1"))}
+    renamed = {f.rule: f.id for f in run(definition, slip_and_rate("k-9", "u-0"))}
+    assert set(first) == {"budget.calculation_slip", "budget.unit_rate_above_ceiling"}
+    assert renamed == first
+
+    # the same figure sent twice under two ids is one finding citing both
+    twice = run(definition, [*slip_and_rate("k-1", "u-1"), *slip_and_rate("k-2", "u-2")])
+    assert {f.rule: (f.id, f.evidence) for f in twice} == {
+        "budget.calculation_slip": (first["budget.calculation_slip"], ("k-1", "k-2")),
+        "budget.unit_rate_above_ceiling": (first["budget.unit_rate_above_ceiling"], ("u-1", "u-2")),
+    }
+
+
+def test_near_duplicate_finding_is_named_by_the_documents_not_by_their_events() -> None:
+    def pair(a: str, b: str) -> list[Evidence]:
+        return [doc(a, "ops", "甲", OUTLINE), doc(b, "operation", "乙", OUTLINE)]
+
+    first = only(run(_two_contracts(), pair("d-1", "d-2")), "documents.near_duplicate")
+    renamed = only(run(_two_contracts(), pair("z-9", "a-0")), "documents.near_duplicate")
+    assert renamed.model_dump(exclude={"evidence"}) == first.model_dump(exclude={"evidence"})
+    assert renamed.evidence == ("a-0", "z-9")
+
+
+def test_survey_finding_id_is_named_by_the_survey() -> None:
+    gap = only(run(project(contract(surveys=[SURVEY_DUTY])), []), "survey.coverage_gap")
+    assert gap.id == finding_id(PROJECT, "survey.coverage_gap", "ops", "survey:ops-user-survey")
+
+
+@pytest.mark.parametrize(("first_id", "second_id"), [("sr-1", "sr-2"), ("sr-2", "sr-1")])
+def test_a_self_evaluation_row_sent_again_supersedes_the_earlier_by_time_not_by_id(
+    first_id: str, second_id: str
+) -> None:
+    responses = _satisfaction("0.95")[:-1]
+    row = {"indicator": "受众满意度", "target": "≥90%", "metric": "survey.satisfaction"}
+    earlier = ev(first_id, "self_evaluation_row", {**row, "claimed_rate": "0.95"}, "2024-01-10 10:00")
+    corrected = ev(second_id, "self_evaluation_row", {**row, "claimed_rate": "0.9"}, "2024-01-12 10:00")
+    claim = only(
+        run(project(contract()), [*responses, corrected, earlier], as_of="2024-01-31"), "score.contradicts_evidence"
+    )
+    assert claim.required == "自评填报 90.00%"
+    assert second_id in claim.evidence and first_id not in claim.evidence
+
+
+def test_two_survey_duties_on_one_survey_are_two_findings_and_a_role_listed_twice_is_one() -> None:
+    duties = [SURVEY_DUTY, {**SURVEY_DUTY, "required_levels": ["市"], "description": "开展市级用户满意度调查"}]
+    staffing = {"required_roles": ["项目经理", "项目经理"]}
+    findings = run(project(contract(surveys=duties, staffing=staffing)), [])
+    gaps = of(findings, "survey.coverage_gap")
+    assert sorted(g.basis[0].text for g in gaps) == ["开展市级用户满意度调查", "开展市镇村三级用户满意度调查"]
+    assert len({g.id for g in gaps}) == 2
+    assert len(of(findings, "staff.required_role_absent")) == 1
 
 
 def test_an_evaluation_without_any_finding_does_not_crash_the_process() -> None:

@@ -1,25 +1,40 @@
 """The compliance rules: what each one measures, the condition compiled from the contract profile,
 and the finding it writes (in Chinese, as evaluators write them).
 
-A rule has three parts. `observe` reduces the ledger to a few observations per contract (the
+A rule has four parts. `observe` reduces the ledger to a few observations per contract (the
 engine sees those, never raw events). `condition` compiles the contract's own thresholds into a
 durable_rules condition, or returns None when the contract makes no such promise. `describe`
 turns an observation the engine fired on into a finding's message, measured and required values.
+`basis` names the clauses or obligations the finding stands on (a finding that cites no evidence
+stands on them alone). Its cause and advice are data, in `narratives.py`.
+
+An observation's key names its subject (a staff list, a deliverable, an assessment item and
+period, a budget item …): with the rule and the contract it makes the finding id, so it never
+contains an event id — the same evidence under other ids gives the same findings.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
-from typing import Any
+from typing import Any, Literal
 
 from opseval_shared.base import unique_sorted
-from opseval_shared.contract import Contract, ReportingTerms
+from opseval_shared.contract import (
+    AssessmentItemRule,
+    Contract,
+    DeliverableTerm,
+    InspectionPlan,
+    PaymentRule,
+    PerformanceTarget,
+    ReportingTerms,
+    TermSource,
+)
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
-from opseval_shared.results import Severity
+from opseval_shared.results import Basis, Severity
 
 
 @dataclass
@@ -33,6 +48,11 @@ class Observation:
 
 
 Described = tuple[str, str, str]  # message, measured, required
+Cited = tuple[Basis, ...]
+
+
+def no_basis(o: Observation, c: Contract | None) -> Cited:
+    return ()
 
 
 @dataclass(frozen=True)
@@ -44,6 +64,7 @@ class Rule:
     condition: Callable[[Contract | None, ReportingTerms], dict[str, Any] | None]
     describe: Callable[[Observation, Contract | None], Described]
     per_contract: bool = True
+    basis: Callable[[Observation, Contract | None], Cited] = no_basis
 
 
 def _f(value: Decimal | int | float) -> float:
@@ -51,14 +72,102 @@ def _f(value: Decimal | int | float) -> float:
 
 
 def _obs(
-    rule: str, contract: Contract | None, key: str, fields: dict[str, Any], evidence: Sequence[str], **info: Any
+    rule_id: str, contract: Contract | None, key: str, fields: dict[str, Any], evidence: Sequence[str], **info: Any
 ) -> Observation:
     cid = contract.id if contract else None
-    return Observation(rule, cid, key, fields, unique_sorted(evidence), info)
+    return Observation(rule_id, cid, key, fields, unique_sorted(evidence), info)
 
 
 def _vendor(contract: Contract | None) -> str:
     return f"{contract.name}" if contract else "项目"
+
+
+# ---------------------------------------------------------------- what findings stand on
+
+_EVERY = {
+    "daily": "每日",
+    "workday": "每个工作日",
+    "weekly": "每周",
+    "monthly": "每月",
+    "quarterly": "每季度",
+    "half_year": "每半年",
+    "yearly": "每年",
+}
+
+
+def cite(kind: Literal["clause", "obligation"], source: TermSource | None, document: str, text: str) -> Basis:
+    """The term's own source where the contract profile names one; else the document the term
+    comes from by definition (the bid's staff list: 投标文件 …) and the term's own wording."""
+    if source is None:
+        return Basis(kind=kind, document=document, text=text)
+    return Basis(kind=kind, document=source.document, clause=source.clause, text=source.text or text)
+
+
+def _deliverable_duty(term: DeliverableTerm) -> str:
+    units = f" {term.quantity} 份" if term.quantity > 1 else ""
+    if term.schedule:
+        return f"提交{term.name}{units}（" + "、".join(f"{item.due} 前" for item in term.schedule) + "）"
+    if term.frequency == "once":
+        return f"提交{term.name}{units}"
+    return f"{_EVERY[term.frequency]}提交{term.name}{units}"
+
+
+def _inspection_duty(plan: InspectionPlan) -> str:
+    text = f"{plan.name}：{_EVERY[plan.frequency]} {plan.times_per_period} 次"
+    if plan.done_by is not None:
+        text += f"，{plan.done_by.strftime('%H:%M')} 前完成"
+    if plan.register_by is not None:
+        text += f"，{plan.register_by.strftime('%H:%M')} 前登记"
+    elif plan.register_within_days is not None:
+        text += f"，{plan.register_within_days} 日内登记"
+    return text
+
+
+def _assessment_rule(item: AssessmentItemRule) -> str:
+    text = f"“{item.item}”满分 {fmt(item.max_score)} 分"
+    if item.per_occurrence is not None:
+        text += f"，每次扣 {fmt(item.per_occurrence)} 分"
+    if item.max_deduction is not None:
+        text += f"，每期最多扣 {fmt(item.max_deduction)} 分"
+    if item.allowed_deductions:
+        text += "，扣分只能为 " + "、".join(fmt(a) for a in sorted(item.allowed_deductions)) + " 分"
+    if item.attendance:
+        text += "，按迟到和缺勤次数扣分"
+    if item.needs_evidence:
+        text += "，扣分须附佐证记录"
+    return text
+
+
+def _target_row(row: PerformanceTarget, kind: Literal["clause", "obligation"] = "obligation") -> Basis:
+    return cite(kind, row.source, "绩效目标表", f"{row.name}：{row.target}")
+
+
+def _payment_clause(rule: PaymentRule, above: Any) -> Basis:
+    share = pct(rule.pay_fraction, 0)
+    if rule.min_score == 0 and above is not None:
+        text = f"考核得分低于 {fmt(above)} 分时支付当期费用的 {share}"
+    else:
+        text = f"考核得分 {fmt(rule.min_score)} 分及以上支付当期费用的 {share}"
+    return cite("clause", rule.source, "合同", text)
+
+
+def basis_deliverable(o: Observation, c: Contract | None) -> Cited:
+    term: DeliverableTerm = o.info["term"]
+    return (cite("obligation", term.source, "合同", _deliverable_duty(term)),)
+
+
+def basis_inspection(o: Observation, c: Contract | None) -> Cited:
+    plan: InspectionPlan = o.info["plan"]
+    return (cite("obligation", plan.source, "合同", _inspection_duty(plan)),)
+
+
+def basis_assessment(o: Observation, c: Contract | None) -> Cited:
+    rule: AssessmentItemRule | None = o.info.get("rule")
+    return () if rule is None else (cite("obligation", rule.source, "考核指标", _assessment_rule(rule)),)
+
+
+def basis_targets(o: Observation, c: Contract | None) -> Cited:
+    return tuple(_target_row(row) for row in o.info["targets"])
 
 
 # ---------------------------------------------------------------- staffing (1–5)
@@ -85,6 +194,28 @@ def observe_names(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     ]
 
 
+def basis_names(o: Observation, c: Contract | None) -> Cited:
+    assert c is not None
+    staff = c.staffing.committed
+    text = f"拟投入驻场人员 {len(staff)} 名：" + "、".join(f"{p.name}（{p.role}）" for p in staff)
+    return (cite("obligation", c.staffing.sources.committed, "投标文件", text),)
+
+
+def basis_role_mix(o: Observation, c: Contract | None) -> Cited:
+    assert c is not None
+    roles: dict[str, int] = {}
+    for person in c.staffing.committed:
+        roles[person.role] = roles.get(person.role, 0) + 1
+    text = "拟投入驻场人员岗位：" + "、".join(f"{role} {n} 名" for role, n in roles.items())
+    return (cite("obligation", c.staffing.sources.committed, "投标文件", text),)
+
+
+def basis_required_role(o: Observation, c: Contract | None) -> Cited:
+    assert c is not None
+    text = "要求实质响应的岗位：" + "、".join(c.staffing.required_roles)
+    return (cite("obligation", c.staffing.sources.required_roles, "招标文件", text),)
+
+
 def describe_names(o: Observation, c: Contract | None) -> Described:
     f = o.fields
     if f["matched"] == 0:
@@ -104,7 +235,7 @@ def observe_required_roles(ctx: MetricContext, c: Contract | None) -> list[Obser
     assert c is not None
     roster = ctx.roster(c)
     out = []
-    for role in c.staffing.required_roles:
+    for role in dict.fromkeys(c.staffing.required_roles):  # a role listed twice is one requirement
         present = sum(1 for r in roster if r[2] == role)
         out.append(
             _obs(
@@ -171,6 +302,23 @@ def cond_experience(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | N
     return {"$or": [{"$gt": {"below": 0}}, {"$lt": {"avg_ratio": _f(c.staffing.min_avg_years_ratio)}}]}
 
 
+def basis_experience(o: Observation, c: Contract | None) -> Cited:
+    assert c is not None
+    s = c.staffing
+    out = []
+    minimums = [f"{r.role}工作年限不少于 {fmt(r.min_years)} 年" for r in s.role_requirements if r.min_years]
+    if s.default_min_years:
+        minimums.append(f"{'其他人员' if minimums else '驻场人员'}工作年限不少于 {fmt(s.default_min_years)} 年")
+    if s.min_education:
+        minimums.append(f"学历不低于{s.min_education}")
+    if minimums:
+        out.append(cite("obligation", s.sources.qualifications, "合同", "，".join(minimums)))
+    if s.promised_avg_years is not None:
+        text = f"拟投入驻场人员平均工作年限 {fmt(s.promised_avg_years)} 年"
+        out.append(cite("obligation", s.sources.committed, "投标文件", text))
+    return tuple(out)
+
+
 def describe_experience(o: Observation, c: Contract | None) -> Described:
     return (
         f"{_vendor(c)}：驻场人员资质缩水：{o.info['detail']}。",
@@ -204,6 +352,15 @@ def observe_coverage(ctx: MetricContext, c: Contract | None) -> list[Observation
 def cond_coverage(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
     assert c is not None
     return {"$lt": {"min_share": _f(c.staffing.min_coverage)}}
+
+
+def basis_coverage(o: Observation, c: Contract | None) -> Cited:
+    assert c is not None
+    s = c.staffing
+    text = f"服务期（{c.service_period.start} 至 {c.service_period.end}）内全程驻场服务"
+    if s.min_on_site:
+        text = f"安排不少于 {s.min_on_site} 名驻场人员，" + text
+    return (cite("obligation", s.sources.on_site, "合同", text),)
 
 
 def describe_coverage(o: Observation, c: Contract | None) -> Described:
@@ -243,6 +400,13 @@ def observe_training(ctx: MetricContext, c: Contract | None) -> list[Observation
     ]
 
 
+def basis_training(o: Observation, c: Contract | None) -> Cited:
+    assert c is not None and c.training is not None
+    duty = c.training
+    text = duty.description or f"{_EVERY[duty.frequency]}开展 {duty.times_per_period} 次培训"
+    return (cite("obligation", duty.source, "合同", text),)
+
+
 def describe_training(o: Observation, c: Contract | None) -> Described:
     duty = o.info["duty"] or "按合同开展培训"
     return (f"{_vendor(c)}：培训未达合同要求（{duty}）：{o.info['detail']}。", o.info["detail"], duty)
@@ -265,6 +429,7 @@ def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observa
                 due=st.required_units,
                 got=st.delivered_units,
                 missing=[m.period for m in st.missing],
+                term=term,
             )
         )
         out.append(
@@ -276,9 +441,10 @@ def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observa
                 [],
                 name=term.name,
                 due=st.required_units,
+                term=term,
             )
         )
-        late = sorted(st.late, key=lambda x: x[0].submitted_at)
+        late = sorted(st.late, key=lambda x: (x[0].submitted_at, x[1].period.start))
         out.append(
             _obs(
                 "deliverable.late",
@@ -288,6 +454,7 @@ def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observa
                 [s.event_id for s, _, _ in late],
                 name=term.name,
                 late=late,
+                term=term,
             )
         )
     return out
@@ -341,6 +508,7 @@ def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observat
                 name=plan.name,
                 late_done=len(ins.late_done),
                 late_registered=len(ins.late_registered),
+                plan=plan,
             )
         )
         out.append(
@@ -354,6 +522,7 @@ def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observat
                 planned=ins.planned,
                 done=ins.done,
                 short=ins.short_periods,
+                plan=plan,
             )
         )
     return out
@@ -383,6 +552,8 @@ def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]
     fraction = ctx.service_fraction(c.id)
     below: list[tuple[str, str, int]] = []
     unprorated: list[tuple[str, str, Decimal]] = []
+    below_rows: list[PerformanceTarget] = []
+    unprorated_rows: list[PerformanceTarget] = []
     ids: list[str] = []
     for row in c.performance_targets:
         term = c.deliverable(row.deliverable) if row.deliverable else None
@@ -391,12 +562,14 @@ def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]
         st = ctx.deliverable(c, term.id)
         if st.delivered_units < row.value:
             below.append((row.name, row.target, st.delivered_units))
+            below_rows.append(row)
             ids.extend(st.evidence)
         prorated = (row.value * fraction).to_integral_value() if row.annual else row.value
         if term.frequency != "once" and prorated < row.value:
             unprorated.append((row.name, row.target, prorated))
+            unprorated_rows.append(row)
     return [
-        _obs("deliverable.below_target", c, "targets", {"shortfall": len(below)}, ids, rows=below),
+        _obs("deliverable.below_target", c, "targets", {"shortfall": len(below)}, ids, rows=below, targets=below_rows),
         _obs(
             "targets.not_prorated",
             c,
@@ -405,8 +578,13 @@ def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]
             [],
             rows=unprorated,
             fraction=fraction,
+            targets=unprorated_rows,
         ),
     ]
+
+
+def basis_not_prorated(o: Observation, c: Contract | None) -> Cited:
+    return tuple(_target_row(row, "clause") for row in o.info["targets"])
 
 
 def describe_below_target(o: Observation, c: Contract | None) -> Described:
@@ -445,7 +623,8 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
     late = ctx.late_arrivals(c)
     out = []
     for (item, start), unordered in sorted(_assessment_rows(ctx, c).items(), key=lambda kv: (kv[0][0], kv[0][1])):
-        recs = sorted(unordered, key=lambda r: (r.payload.rater, r.event_id))  # stable whatever the arrival order
+        # stable whatever the arrival order and the event ids
+        recs = sorted(unordered, key=lambda r: (r.payload.rater, r.payload.score, r.event_id))
         rule = rules.get(item)
         period = (recs[0].payload.period_start, recs[0].payload.period_end)
         key = f"{item}@{start}"
@@ -464,6 +643,7 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
                 period=period,
                 scores=[(r.payload.rater, r.payload.score) for r in recs],
                 maximum=maximum,
+                rule=rule,
             )
         )
         if rule is None:
@@ -484,6 +664,7 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
                     period=period,
                     off=off,
                     allowed=sorted(allowed),
+                    rule=rule,
                 )
             )
         if rule.attendance:
@@ -499,6 +680,7 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
                     item=item,
                     period=period,
                     late=in_period,
+                    rule=rule,
                 )
             )
         if rule.needs_evidence:
@@ -513,6 +695,7 @@ def observe_assessments(ctx: MetricContext, c: Contract | None) -> list[Observat
                     item=item,
                     period=period,
                     raters=[r.payload.rater for r in deducted],
+                    rule=rule,
                 )
             )
     return out
@@ -562,9 +745,25 @@ def describe_unsupported(o: Observation, c: Contract | None) -> Described:
     )
 
 
+def latest_self_rows(ctx: MetricContext) -> list[Any]:
+    """One row per contract and indicator: a row sent again (a corrected self-evaluation table)
+    supersedes the earlier one by when it was recorded — never by its event id."""
+    latest: dict[tuple[str | None, str], Any] = {}
+    for row in ctx.ledger.self_rows:
+        key = (row.contract, row.payload.indicator)
+        seen = latest.get(key)
+        if seen is None or _row_order(row) > _row_order(seen):
+            latest[key] = row
+    return [latest[k] for k in sorted(latest, key=lambda k: (k[0] or "", k[1]))]
+
+
+def _row_order(row: Any) -> tuple[Any, ...]:
+    return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
+
+
 def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     out = []
-    for row in ctx.ledger.self_rows:
+    for row in latest_self_rows(ctx):
         p = row.payload
         if p.metric is None or p.claimed_rate is None:
             continue
@@ -601,7 +800,7 @@ def describe_self_claim(o: Observation, c: Contract | None) -> Described:
 def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     approved = {t.name: t for t in c.performance_targets}
-    rows = {r.payload.indicator: r for r in ctx.ledger.self_rows if r.contract == c.id}
+    rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
     if not approved or not rows:
         return []
     missing = sorted(set(approved) - set(rows))
@@ -617,6 +816,7 @@ def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Obser
             missing=missing,
             extra=extra,
             changed=[(n, approved[n].target, rows[n].payload.target) for n in changed],
+            targets=[approved[n] for n in sorted([*missing, *changed])],
         )
     ]
 
@@ -735,19 +935,31 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
                 Observation(rule, None, key, {"rate": _f(rate)}, sorted(ids), {"label": label, "rate": rate, **info})
             )
     terms = led.definition.contracts.reporting
+    # The subject of a unit rate is the budget item it prices, of a calculation the calculation
+    # itself: the same figure sent twice (under two event ids) is one finding citing both.
+    unit_rates: dict[str, list[Any]] = defaultdict(list)
     for rec in led.unit_rates:
+        r = rec.payload
+        unit_rates[f"rate:{rec.contract or '-'}:{r.module}:{r.grade or ''}:{_plain(r.rate)}"].append(rec)
+    for key, recs in sorted(unit_rates.items()):
         out.append(
             Observation(
                 "budget.unit_rate_above_ceiling",
                 None,
-                f"rate:{rec.event_id}",
-                {"rate": _f(rec.payload.rate)},
-                [rec.event_id],
-                {"p": rec.payload, "ceiling": terms.unit_rate_ceiling, "standard": terms.unit_rate_standard},
+                key,
+                {"rate": _f(recs[0].payload.rate)},
+                unique_sorted(rec.event_id for rec in recs),
+                {"p": recs[0].payload, "ceiling": terms.unit_rate_ceiling, "standard": terms.unit_rate_standard},
             )
         )
+    calculations: dict[str, list[Any]] = defaultdict(list)
     for calc in led.calculations:
         p = calc.payload
+        expression = ("×" if p.operation == "product" else "+").join(_plain(x) for x in p.factors)
+        key = f"calc:{calc.contract or '-'}:{p.description}:{expression}={_plain(p.stated_result)}@{p.precision}"
+        calculations[key].append(calc)
+    for key, calcs in sorted(calculations.items()):
+        p = calcs[0].payload
         computed = Decimal(1)
         if p.operation == "product":
             for x in p.factors:
@@ -759,13 +971,35 @@ def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
             Observation(
                 "budget.calculation_slip",
                 None,
-                f"calc:{calc.event_id}",
+                key,
                 {"diff": _f(abs(rounded - p.stated_result))},
-                [calc.event_id],
+                unique_sorted(calc.event_id for calc in calcs),
                 {"p": p, "computed": rounded},
             )
         )
     return out
+
+
+def _numbered(keys: Iterable[str]) -> list[str]:
+    """Keys of terms in the contract's order; a key repeated (two duties on one survey) is numbered."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return out
+
+
+def _plain(value: Decimal) -> str:
+    """A number as a key: 2.9, 2.90 and 2.900 are one figure."""
+    return format(value.normalize(), "f")
+
+
+def basis_unit_rate(o: Observation, c: Contract | None) -> Cited:
+    standard = o.info["standard"]
+    if standard is None:
+        return ()
+    return (Basis(kind="obligation", document=standard, text=f"人月费率不超过 {fmt(o.info['ceiling'])} 万元/人月"),)
 
 
 def describe_adjustment(o: Observation, c: Contract | None) -> Described:
@@ -830,7 +1064,19 @@ def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]
     rules = sorted(c.payment_rules, key=lambda r: r.min_score)
     full = min((r.min_score for r in rules if r.pay_fraction >= 1), default=None)
     if full is not None:
-        out.append(_obs("payment.weak_rule", c, "full", {"full_pay_score": _f(full), "floor_pay": 0}, [], full=full))
+        full_rule = next(r for r in rules if r.pay_fraction >= 1 and r.min_score == full)
+        out.append(
+            _obs(
+                "payment.weak_rule",
+                c,
+                "full",
+                {"full_pay_score": _f(full), "floor_pay": 0},
+                [],
+                full=full,
+                rule=full_rule,
+                above=None,
+            )
+        )
     # The floor is what a score of 0 still earns: the band starting at 0, below the next band's threshold.
     floor = next((r for r in rules if r.min_score == 0), None)
     if floor is not None and floor.pay_fraction > 0:
@@ -844,16 +1090,34 @@ def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]
                 [],
                 floor=floor,
                 above=above,
+                rule=floor,
             )
         )
-    for item in c.assessment_items:
+    for item, key in zip(c.assessment_items, _numbered(f"cap:{i.item}" for i in c.assessment_items), strict=True):
         if item.max_deduction is None:
             continue
         floor_share = (item.max_score - item.max_deduction) / item.max_score
         out.append(
-            _obs("assessment.cap_too_low", c, f"cap:{item.item}", {"floor_share": _f(floor_share)}, [], item=item)
+            _obs(
+                "assessment.cap_too_low",
+                c,
+                key,
+                {"floor_share": _f(floor_share)},
+                [],
+                item=item,
+                rule=item,
+            )
         )
     return out
+
+
+def basis_payment(o: Observation, c: Contract | None) -> Cited:
+    return (_payment_clause(o.info["rule"], o.info["above"]),)
+
+
+def basis_cap(o: Observation, c: Contract | None) -> Cited:
+    rule: AssessmentItemRule = o.info["rule"]
+    return (cite("clause", rule.source, "考核指标", _assessment_rule(rule)),)
 
 
 def describe_payment(o: Observation, c: Contract | None) -> Described:
@@ -891,7 +1155,8 @@ def describe_cap(o: Observation, c: Contract | None) -> Described:
 def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     out = []
-    for index, duty in enumerate(c.surveys):
+    keys = _numbered(f"survey:{d.survey}" if d.survey else "survey:*" for d in c.surveys)
+    for duty, key in zip(c.surveys, keys, strict=True):
         if not duty.required_levels:
             continue
         levels = ctx.survey_levels(duty.survey)
@@ -901,18 +1166,25 @@ def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]
             _obs(
                 "survey.coverage_gap",
                 c,
-                f"survey:{index}",
+                key,
                 {"missing": len(missing)},
                 ids,
                 missing=missing,
                 levels=dict(levels),
                 required=duty.required_levels,
+                duty=duty,
             )
         )
     return out
 
 
 _LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
+
+
+def basis_survey(o: Observation, c: Contract | None) -> Cited:
+    duty = o.info["duty"]
+    text = duty.description or f"开展{'、'.join(duty.required_levels)}各级用户满意度调查"
+    return (cite("obligation", duty.source, "合同", text),)
 
 
 def describe_survey(o: Observation, c: Contract | None) -> Described:
@@ -926,34 +1198,46 @@ def describe_survey(o: Observation, c: Contract | None) -> Described:
     )
 
 
+def _document_subject(cid: str, did: str, s: Any) -> str:
+    """A submitted document by what it is: contract, deliverable and period (or submission time)."""
+    when = f"{s.period_start}..{s.period_end}" if s.period_start or s.period_end else s.submitted_at.isoformat()
+    return f"{cid}/{did}@{when}"
+
+
 def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     docs = []
     for (cid, did), subs in ctx.ledger.submissions.items():
         for s in subs:
             if len(s.sections) >= 3:
-                docs.append((cid, did, s))
-    out = []
-    for i, (ca, _, sa) in enumerate(docs):
-        for cb, _, sb in docs[i + 1 :]:
+                docs.append((_document_subject(cid, did, s), s.submitted_at, s.title, s.sections, s.event_id, cid, s))
+    # in the order of what the documents are, not of their event ids or arrival
+    docs.sort(key=lambda d: d[:5])
+    names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
+    pairs: dict[str, Observation] = {}
+    for i, (subject_a, *_, ca, sa) in enumerate(docs):
+        for subject_b, *_, cb, sb in docs[i + 1 :]:
             if ca == cb:
                 continue
             a, b = set(sa.sections), set(sb.sections)
             sim = len(a & b) / len(a | b)
-            if sim >= 0.5:
-                first, second = sorted([(ca, sa), (cb, sb)], key=lambda x: x[1].event_id)
-                names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
-                common = [x for x in first[1].sections if x in (a & b)]
-                out.append(
-                    Observation(
-                        "documents.near_duplicate",
-                        None,
-                        f"{first[1].event_id}~{second[1].event_id}",
-                        {"similarity": round(sim, 4)},
-                        sorted([sa.event_id, sb.event_id]),
-                        {"a": (names[first[0]], first[1]), "b": (names[second[0]], second[1]), "common": common},
-                    )
-                )
-    return out
+            if sim < 0.5:
+                continue
+            key = f"{subject_a}~{subject_b}"
+            if key in pairs:  # a document resubmitted for the same period: the pair is one finding
+                seen = pairs[key]
+                evidence = unique_sorted([*seen.evidence, sa.event_id, sb.event_id])
+                pairs[key] = Observation(seen.rule, None, key, seen.fields, evidence, seen.info)
+                continue
+            common = [x for x in sa.sections if x in (a & b)]
+            pairs[key] = Observation(
+                "documents.near_duplicate",
+                None,
+                key,
+                {"similarity": round(sim, 4)},
+                sorted([sa.event_id, sb.event_id]),
+                {"a": (names[ca], sa), "b": (names[cb], sb), "common": common},
+            )
+    return list(pairs.values())
 
 
 def describe_documents(o: Observation, c: Contract | None) -> Described:
@@ -1003,6 +1287,7 @@ RULES: tuple[Rule, ...] = (
         observe_names,
         _when(lambda c: bool(c.staffing.committed), gt0("unmatched")),
         describe_names,
+        basis=basis_names,
     ),
     Rule(
         "staff.required_role_absent",
@@ -1011,11 +1296,44 @@ RULES: tuple[Rule, ...] = (
         observe_required_roles,
         lambda c, t: {"$lt": {"present": 1}},
         describe_required_role,
+        basis=basis_required_role,
     ),
-    Rule("staff.role_mix_deviation", 3, "medium", observe_role_mix, gt0("deviating"), describe_role_mix),
-    Rule("staff.qualification_shortfall", 4, "high", observe_experience, cond_experience, describe_experience),
-    Rule("staff.onsite_period_incomplete", 5, "high", observe_coverage, cond_coverage, describe_coverage),
-    Rule("training.below_duty", 6, "medium", observe_training, gt0("shortfall"), describe_training),
+    Rule(
+        "staff.role_mix_deviation",
+        3,
+        "medium",
+        observe_role_mix,
+        gt0("deviating"),
+        describe_role_mix,
+        basis=basis_role_mix,
+    ),
+    Rule(
+        "staff.qualification_shortfall",
+        4,
+        "high",
+        observe_experience,
+        cond_experience,
+        describe_experience,
+        basis=basis_experience,
+    ),
+    Rule(
+        "staff.onsite_period_incomplete",
+        5,
+        "high",
+        observe_coverage,
+        cond_coverage,
+        describe_coverage,
+        basis=basis_coverage,
+    ),
+    Rule(
+        "training.below_duty",
+        6,
+        "medium",
+        observe_training,
+        gt0("shortfall"),
+        describe_training,
+        basis=basis_training,
+    ),
     Rule(
         "deliverable.count_below_due",
         7,
@@ -1023,6 +1341,7 @@ RULES: tuple[Rule, ...] = (
         observe_deliverables,
         lambda c, t: {"$and": [{"$gt": {"shortfall": 0}}, {"$gt": {"delivered": 0}}]},
         describe_count_below_due,
+        basis=basis_deliverable,
     ),
     Rule(
         "evidence.obligation_unproven",
@@ -1031,9 +1350,18 @@ RULES: tuple[Rule, ...] = (
         lambda ctx, c: [],
         lambda c, t: {"$and": [{"$gt": {"due": 0}}, {"$lt": {"proof": 1}}]},
         describe_unproven,
+        basis=basis_deliverable,
     ),
-    Rule("deliverable.late", 8, "medium", lambda ctx, c: [], gt0("late"), describe_late),
-    Rule("deliverable.below_target", 7, "medium", observe_targets, gt0("shortfall"), describe_below_target),
+    Rule("deliverable.late", 8, "medium", lambda ctx, c: [], gt0("late"), describe_late, basis=basis_deliverable),
+    Rule(
+        "deliverable.below_target",
+        7,
+        "medium",
+        observe_targets,
+        gt0("shortfall"),
+        describe_below_target,
+        basis=basis_targets,
+    ),
     Rule(
         "targets.not_prorated",
         7,
@@ -1041,9 +1369,26 @@ RULES: tuple[Rule, ...] = (
         lambda ctx, c: [],
         lambda c, t: {"$and": [{"$gt": {"excess": 0}}, {"$lt": {"fraction": 1}}]},
         describe_not_prorated,
+        basis=basis_not_prorated,
     ),
-    Rule("inspection.late", 8, "medium", observe_inspections, gt0("late"), describe_inspection_late),
-    Rule("inspection.below_plan", 7, "medium", lambda ctx, c: [], gt0("shortfall"), describe_inspection_short),
+    Rule(
+        "inspection.late",
+        8,
+        "medium",
+        observe_inspections,
+        gt0("late"),
+        describe_inspection_late,
+        basis=basis_inspection,
+    ),
+    Rule(
+        "inspection.below_plan",
+        7,
+        "medium",
+        lambda ctx, c: [],
+        gt0("shortfall"),
+        describe_inspection_short,
+        basis=basis_inspection,
+    ),
     Rule(
         "score.contradicts_attendance",
         9,
@@ -1051,10 +1396,35 @@ RULES: tuple[Rule, ...] = (
         observe_assessments,
         lambda c, t: {"$and": [{"$gt": {"full": 0}}, {"$gt": {"late": 0}}]},
         describe_attendance,
+        basis=basis_assessment,
     ),
-    Rule("assessment.rater_divergence", 10, "medium", lambda ctx, c: [], cond_divergence, describe_divergence),
-    Rule("assessment.deduction_off_rule", 10, "medium", lambda ctx, c: [], gt0("off"), describe_off_rule),
-    Rule("evidence.unsupported_deduction", 11, "medium", lambda ctx, c: [], gt0("unsupported"), describe_unsupported),
+    Rule(
+        "assessment.rater_divergence",
+        10,
+        "medium",
+        lambda ctx, c: [],
+        cond_divergence,
+        describe_divergence,
+        basis=basis_assessment,
+    ),
+    Rule(
+        "assessment.deduction_off_rule",
+        10,
+        "medium",
+        lambda ctx, c: [],
+        gt0("off"),
+        describe_off_rule,
+        basis=basis_assessment,
+    ),
+    Rule(
+        "evidence.unsupported_deduction",
+        11,
+        "medium",
+        lambda ctx, c: [],
+        gt0("unsupported"),
+        describe_unsupported,
+        basis=basis_assessment,
+    ),
     Rule(
         "score.contradicts_evidence",
         9,
@@ -1064,7 +1434,15 @@ RULES: tuple[Rule, ...] = (
         describe_self_claim,
         per_contract=False,
     ),
-    Rule("self_eval.table_mismatch", 16, "medium", observe_table_mismatch, gt0("differences"), describe_table_mismatch),
+    Rule(
+        "self_eval.table_mismatch",
+        16,
+        "medium",
+        observe_table_mismatch,
+        gt0("differences"),
+        describe_table_mismatch,
+        basis=basis_targets,
+    ),
     Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
     Rule(
         "fault.mtbf_below_target",
@@ -1109,6 +1487,7 @@ RULES: tuple[Rule, ...] = (
         lambda c, t: None if t.unit_rate_ceiling is None else {"$gt": {"rate": _f(t.unit_rate_ceiling)}},
         describe_unit_rate,
         per_contract=False,
+        basis=basis_unit_rate,
     ),
     Rule(
         "budget.calculation_slip",
@@ -1126,6 +1505,7 @@ RULES: tuple[Rule, ...] = (
         observe_payment,
         lambda c, t: {"$or": [{"$lt": {"full_pay_score": 90}}, {"$gt": {"floor_pay": 0}}]},
         describe_payment,
+        basis=basis_payment,
     ),
     Rule(
         "assessment.cap_too_low",
@@ -1134,8 +1514,9 @@ RULES: tuple[Rule, ...] = (
         lambda ctx, c: [],
         lambda c, t: {"$gte": {"floor_share": 0.5}},
         describe_cap,
+        basis=basis_cap,
     ),
-    Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey),
+    Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey, basis=basis_survey),
     Rule(
         "documents.near_duplicate",
         17,

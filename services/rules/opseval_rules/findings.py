@@ -12,6 +12,7 @@ from opseval_shared.results import Finding
 
 from .catalogue import RULES, RULES_BY_ID, Observation
 from .engine import CompiledRule, RulesEngine, default_engine
+from .narratives import NARRATIVES, render
 
 NO_CONTRACT = "-"
 
@@ -32,6 +33,10 @@ def compile_ruleset(definition: ProjectDefinition) -> tuple[CompiledRule, ...]:
     return tuple(compiled)
 
 
+class DuplicateSubject(ValueError):
+    """Two observations of one rule and contract name the same subject: one finding would hide the other."""
+
+
 def observe(ctx: MetricContext) -> list[Observation]:
     definition = ctx.ledger.definition
     out: list[Observation] = []
@@ -39,10 +44,17 @@ def observe(ctx: MetricContext) -> list[Observation]:
         scopes = list(definition.contracts.contracts) if rule.per_contract else [None]
         for contract in scopes:
             out.extend(rule.observe(ctx, contract))
+    seen: set[tuple[str, str | None, str]] = set()
+    for o in out:
+        subject = (o.rule, o.contract, o.key)
+        if subject in seen:
+            raise DuplicateSubject(f"rule {o.rule} observed {o.key!r} twice for contract {o.contract or NO_CONTRACT}")
+        seen.add(subject)
     return out
 
 
 def finding_id(project: str, rule: str, contract: str | None, key: str) -> str:
+    """The id of a finding: its rule, contract and subject (the observation key) — never event ids."""
     digest = hashlib.sha256(f"{project}|{rule}|{contract or NO_CONTRACT}|{key}".encode()).hexdigest()
     return "F-" + digest[:10]
 
@@ -63,6 +75,12 @@ def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]
         contract = definition.contracts.contract(o.contract)
         message, measured, required = rule.describe(o, contract)
         fid = finding_id(definition.project.id, o.rule, o.contract, o.key)
+        narrative = NARRATIVES[o.rule]
+        values = {
+            "vendor": contract.vendor if contract else "供应商",
+            "contract": contract.name if contract else "项目",
+            "required": required,
+        }
         findings[fid] = Finding(
             id=fid,
             rule=o.rule,
@@ -72,6 +90,9 @@ def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]
             measured=measured,
             required=required,
             evidence=tuple(o.evidence),
+            basis=rule.basis(o, contract),
             domain_ref=rule.domain_ref,
+            cause=render(narrative.cause, **values),
+            advice=render(narrative.advice, **values),
         )
     return sorted(findings.values(), key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))

@@ -1,0 +1,193 @@
+"""原因分析 (cause) and 建议 (advice) of every rule, as the field's evaluators write them (seed 002's
+问题/建议 chapters, 001's 存在的主要问题 and 下一步改进措施, 004's 存在的问题及原因分析 and 有关建议).
+
+Data beside the rules, one entry per rule id; the report's 存在的问题及原因分析 and 有关建议
+chapters use them. A text may name values of the finding's contract: {vendor} (the contract's
+vendor, or 供应商 for a finding of no contract), {contract} (the contract's name, or 项目) and
+{required} (what the finding says is required).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from string import Formatter
+
+PLACEHOLDERS = frozenset({"vendor", "contract", "required"})
+
+
+@dataclass(frozen=True)
+class Narrative:
+    cause: str
+    advice: str
+
+
+NARRATIVES: dict[str, Narrative] = {
+    "staff.names_mismatch": Narrative(
+        cause="项目单位在供应商人员入场时未对照投标文件核验驻场人员名单，供应商更换驻场人员未履行书面报批手续，"
+        "人员变更缺乏管控，投标承诺未落实到履约环节。",
+        advice="建议项目单位在人员入场时对照投标文件逐一核验驻场人员的姓名、岗位、学历、工作年限和资格证书；"
+        "确需更换人员的，应要求{vendor}书面申请并经同意，替换人员资质不得低于原承诺人员；"
+        "将驻场人员与投标承诺的一致性纳入考核，并与费用支付挂钩。",
+    ),
+    "staff.required_role_absent": Narrative(
+        cause="项目单位对招标文件中需实质响应的岗位要求缺少跟踪核查，供应商按自身人力安排调配驻场人员，"
+        "未按岗位要求配置，履约监管不到位。",
+        advice="建议项目单位对照招标文件和合同梳理须实质响应的岗位清单，在人员入场和每期考核时逐项核查岗位配置；"
+        "岗位缺失的，要求{vendor}限期补齐，并按合同约定扣减相应费用。",
+    ),
+    "staff.role_mix_deviation": Narrative(
+        cause="驻场人员的岗位结构随实际工作重心调整，但调整未经项目单位审核确认，也未相应变更服务方案，"
+        "实际岗位结构与投标承诺脱节。",
+        advice="建议项目单位按投标文件承诺的岗位结构核定驻场人员配置；因工作内容变化确需调整岗位结构的，"
+        "应经书面审批，并相应调整服务方案和费用测算，明确各岗位的职责与工作量。",
+    ),
+    "staff.qualification_shortfall": Narrative(
+        cause="项目单位对驻场人员的学历、工作年限和资格证书缺少入场审核和定期复核，"
+        "供应商以资历较浅的人员替代投标承诺人员，资质缩水未被及时发现。",
+        advice="建议项目单位在人员入场时审核驻场人员的学历、工作年限和资格证书等证明材料并存档、定期复核；"
+        "对不满足合同和投标承诺资质要求的人员，要求{vendor}限期更换，并将人员资质纳入考核。",
+    ),
+    "staff.onsite_period_incomplete": Narrative(
+        cause="驻场人员到岗时间晚于服务期开始时间或中途离岗，项目单位未以考勤记录核对驻场时间，"
+        "对驻场履约情况缺少过程监督。",
+        advice="建议项目单位按月核对驻场人员打卡记录，确保{required}；对驻场时间不足的人员按合同扣减费用，"
+        "并要求{vendor}说明原因、及时补足人员。",
+    ),
+    "training.below_duty": Narrative(
+        cause="供应商对合同约定的培训工作重视不够，未按合同要求的频次和范围制定培训计划，"
+        "项目单位未对培训开展情况进行跟踪和考核。",
+        advice="建议项目单位督促{vendor}按合同要求（{required}）制定培训计划，明确培训的频次、范围和对象，"
+        "留存签到表、课件和培训记录，并将培训完成情况纳入考核。",
+    ),
+    "deliverable.count_below_due": Narrative(
+        cause="供应商未按合同约定的周期编制和提交成果文件，项目单位缺少交付物清单和台账管理，对缺交情况未及时督促。",
+        advice="建议项目单位依据合同建立交付物清单和提交台账，按周期核对交付情况，缺交的及时督促补交并按考核规则扣分，"
+        "确保成果文件完整归档。",
+    ),
+    "evidence.obligation_unproven": Narrative(
+        cause="项目单位对合同约定工作的过程留痕和成果归档重视不够，工作完成后未收集相应佐证材料，"
+        "无法确认该项工作的完成情况。",
+        advice="建议项目单位加强项目文档管理，对合同约定的每项工作明确成果形式和佐证材料要求，"
+        "在验收和考核时逐项核对佐证材料，未提供佐证的不予认定完成。",
+    ),
+    "deliverable.late": Narrative(
+        cause="供应商对报告提交时限重视不够，内部编制和审核耗时较长，项目单位对提交时限缺少提醒和考核，"
+        "报告未能按时提交，不利于项目单位及时掌握运维情况。",
+        advice="建议项目单位明确各类报告的提交时限，建立提交登记和到期提醒机制，将按时提交纳入考核并严格扣分；"
+        "督促{vendor}优化报告编制流程，确保按规定时限提交。",
+    ),
+    "deliverable.below_target": Narrative(
+        cause="绩效目标设置时未充分考虑项目实际实施周期和工作安排，实施过程中未对照绩效目标跟踪产出进度，"
+        "数量指标未能完成。",
+        advice="建议项目单位在实施过程中按绩效目标表定期跟踪产出完成进度，对进度滞后的及时督促纠偏；"
+        "申报绩效目标时结合实施周期合理设置指标值。",
+    ),
+    "targets.not_prorated": Narrative(
+        cause="项目单位申报绩效目标时按全年工作量设置指标值，未结合当年实际服务期折算，绩效目标与实施周期不匹配。",
+        advice="建议项目单位按照完整性、相关性、全面性、可行性和可衡量性的原则设置绩效目标，"
+        "结合当年实际实施周期折算数量指标值；实施周期发生变化的，及时申请调整绩效目标。",
+    ),
+    "inspection.late": Narrative(
+        cause="巡检工作安排与驻场人员到岗时间衔接不紧，巡检记录依赖事后补录，项目单位未核查巡检的完成和登记时间，"
+        "巡检情况未能及时反映与留档。",
+        advice="建议项目单位督促{vendor}按巡检计划规定的时间完成巡检并及时登记，推行巡检记录系统化管理和自动留痕，"
+        "定期抽查巡检记录的及时性和真实性。",
+    ),
+    "inspection.below_plan": Narrative(
+        cause="巡检计划执行不到位，遇节假日调休、人员变动等情况未安排补检，项目单位未按周期核对巡检完成情况。",
+        advice="建议项目单位按周期核对巡检计划的完成情况，对未完成的周期督促补检；"
+        "{vendor}应合理安排巡检人员和时间，确保按计划足额完成巡检。",
+    ),
+    "score.contradicts_attendance": Narrative(
+        cause="考核打分未以打卡记录等客观数据为依据，评分凭印象给出，考核流于形式，考核结果与实际履约情况不符。",
+        advice="建议项目单位在考核时调取打卡记录等客观数据，按考核规则对迟到、缺勤逐次扣分，"
+        "并在考核打分表中注明扣分依据；考核结果作为费用支付的依据。",
+    ),
+    "assessment.rater_divergence": Narrative(
+        cause="考核指标的评分标准不够明确，多名评价者对评分尺度理解不一致，且打分时未记录依据，"
+        "对同一指标的评分差异较大，打分过程主观性较强。",
+        advice="建议项目单位细化考核指标的评分标准和扣分情形，评分前统一评分尺度；"
+        "要求评价者在打分表中注明扣分理由和依据，评分差异较大时复核并说明。",
+    ),
+    "assessment.deduction_off_rule": Narrative(
+        cause="评价者未严格按考核规则打分，考核规则的扣分档次未在打分表中列明，项目单位对打分结果缺少复核。",
+        advice="建议项目单位将考核规则的扣分档次列入考核打分表，评分完成后复核扣分是否符合规则，"
+        "对不符合规则的打分予以纠正。",
+    ),
+    "evidence.unsupported_deduction": Narrative(
+        cause="考核过程未同步收集客户投诉、质量事故、变更等事项的记录，打分表只记录分数，扣分依据无从追溯。",
+        advice="建议项目单位在考核打分时附上扣分事项的次数、时间、情况和处理结果等直接佐证材料，"
+        "打分表由评价人签字确认并归档，确保扣分有据可查。",
+    ),
+    "score.contradicts_evidence": Narrative(
+        cause="自评未以实际数据为依据，按目标值直接填报完成值，缺少计算过程和佐证材料，自评结果失真。",
+        advice="建议项目单位依据实际数据计算自评指标的完成值，列明计算过程并附上直接佐证材料；"
+        "未达到目标值的指标如实填报，并分析偏差原因、提出改进措施。",
+    ),
+    "self_eval.table_mismatch": Narrative(
+        cause="项目单位在绩效自评时未以批复的绩效目标表为依据，自行增减指标或调整指标值，自评与绩效目标管理脱节。",
+        advice="建议项目单位严格按照批复的绩效目标表开展自评，不擅自增减指标或调整指标值；"
+        "确需调整的，按程序申请调整绩效目标。",
+    ),
+    "fault.sla_breach": Narrative(
+        cause="故障发生后响应、到场或处置不及时，供应商的应急响应机制和技术力量不足，项目单位对故障处理时效缺少监控。",
+        advice="建议项目单位督促{vendor}完善故障分级响应和应急处置机制，按故障级别在合同时限内响应、到场和修复；"
+        "对超时的故障逐一分析原因，并按合同扣减费用。",
+    ),
+    "fault.mtbf_below_target": Narrative(
+        cause="系统运行中内部原因故障较多，预防性维护和隐患排查不到位，对故障原因缺少系统的分析和总结。",
+        advice="建议项目单位督促{vendor}加强预防性维护和巡检，对内部原因故障逐一分析根因并制定整改措施，"
+        "以知识库或技术文档的方式沉淀处置经验，降低故障发生频率。",
+    ),
+    "budget.adjustment_rate_high": Narrative(
+        cause="预算编制时未充分考虑项目实际实施周期和合同付款安排，按全年或超出实际的期限编制预算，年中大幅调整预算。",
+        advice="建议项目单位结合合同付款节点和实际实施周期科学编制预算，加强预算论证；"
+        "预算确需调整的，及时按程序办理并说明原因。",
+    ),
+    "budget.execution_rate_low": Narrative(
+        cause="项目资金支付进度滞后于预算安排，验收、付款条件与预算编制衔接不够。",
+        advice="建议项目单位加强预算执行监控，按合同付款节点及时办理验收和支付，定期分析预算执行进度，"
+        "对执行缓慢的及时采取措施。",
+    ),
+    "budget.arrival_rate_low": Narrative(
+        cause="资金拨付与预算安排不同步，项目单位与财政部门的沟通协调不足，资金未能按计划到位。",
+        advice="建议项目单位在预算执行过程中及时与财政部门沟通协调，按项目实施进度申请资金拨付，确保资金及时足额到位。",
+    ),
+    "budget.unit_rate_above_ceiling": Narrative(
+        cause="预算测算时未严格按照预算编制标准确定人员费率，对高级别人员需求的必要性论证不足。",
+        advice="建议项目单位严格依据预算编制规范和标准测算人员费率，按工作的复杂程度区分初级、中级、高级人员，"
+        "超出标准的应说明理由并经论证。",
+    ),
+    "budget.calculation_slip": Narrative(
+        cause="预算测算文件编制后未经复核，计算过程存在差错，造价审核和专家论证未形成书面意见。",
+        advice="建议项目单位对预算测算文件进行复核，规范开展造价评估并形成书面评审意见，确保测算过程和计算结果准确。",
+    ),
+    "payment.weak_rule": Narrative(
+        cause="合同签订时付款条款与考核结果挂钩不紧，全额支付门槛和最低支付比例设置不合理，"
+        "考核难以对供应商形成有效约束。",
+        advice="建议项目单位在合同中将费用支付与考核得分紧密挂钩，提高全额支付门槛，"
+        "对服务严重不达标的情形约定不予支付或大幅扣减，发挥考核对履约质量的约束作用。",
+    ),
+    "assessment.cap_too_low": Narrative(
+        cause="考核指标的扣分上限设置过低，工作未完成时扣分有限，考核力度不足。",
+        advice="建议项目单位完善考核指标，按工作未完成的程度设置扣分，取消或提高扣分上限，确保未完成的工作不得分。",
+    ),
+    "survey.coverage_gap": Narrative(
+        cause="满意度调查方案设计不够完善，未按合同要求覆盖各层级用户，调查样本和分析深度不足。",
+        advice="建议项目单位督促{vendor}按合同要求设计满意度调查方案，覆盖各层级用户（{required}）并保证样本数量，"
+        "深入分析不满意的原因并提出改进措施。",
+    ),
+    "documents.near_duplicate": Narrative(
+        cause="两个合同的服务边界划分不够清晰，工作内容和成果物存在交叉，成果物的交付主体和责任归属未予明确。",
+        advice="建议项目单位进一步明确各合同的服务边界和成果物清单，厘清交付主体和责任归属，"
+        "避免同一成果在不同合同中重复提交、重复支付。",
+    ),
+}
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(text) if name is not None}
+
+
+def render(text: str, *, vendor: str, contract: str, required: str) -> str:
+    return text.format(vendor=vendor, contract=contract, required=required)
