@@ -21,6 +21,7 @@ bundle's measures.yaml adds its own or replaces a standard one (`replaces: true`
 from __future__ import annotations
 
 import bisect
+import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
@@ -550,8 +551,14 @@ def _itemized(source: Source, rows: Sequence[Record]) -> str:
     """'：' and the first records of a count, in the field's words (T2（L1）响应用时 10 分钟 …)."""
     if source.itemize is None or not rows:
         return ""
-    listed = "；".join(source.itemize(r) for r in rows[:SUBJECTS_SHOWN])
+    # The first by day and content, never by the order the events arrived in or their ids.
+    first = heapq.nsmallest(SUBJECTS_SHOWN, rows, key=_content_key)
+    listed = "；".join(source.itemize(r) for r in first)
     return "：" + listed + ("等" if len(rows) > SUBJECTS_SHOWN else "")
+
+
+def _content_key(r: Record) -> tuple[date, tuple[str, ...]]:
+    return (r.day or date.min, tuple(str(v) for v in r.fields.values()))
 
 
 def _with_unit(text: str, unit: str) -> str:
@@ -620,7 +627,7 @@ def _aggregate(
     if not rows:
         return Measurement(ZERO, None, None, unit, "无数据", f"{defn.name}：{explanation}：无数据", (), has_data=False)
     if agg.fn == "latest":
-        latest = max(rows, key=lambda r: r.rank)
+        latest = max(rows, key=lambda r: (r.rank[:1], _content_key(r)))  # the latest recorded; ties by content
         v = latest.fields[field]
         value = v if isinstance(v, Decimal) else Decimal(1 if v is True else 0) if isinstance(v, bool) else ZERO
         shown = _show_value(v)

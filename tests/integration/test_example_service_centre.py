@@ -74,7 +74,7 @@ def test_the_bundles_own_measures_are_used_and_explained(result: EvaluationResul
     got = leaves(result.indicators)
     assert got["p1_repairs"].evidence == ("sc-SC-02",)
     assert "紧急故障修复超时宗数" in (got["p1_repairs"].explanation or "")
-    assert "办事群众满意份数 170份 ÷ 办事群众回收问卷份数 200份" in (got["satisfaction"].explanation or "")
+    assert "办事群众满意份数 170 份 ÷ 办事群众回收问卷份数 200 份" in (got["satisfaction"].explanation or "")
     assert "未满足：2024-07-01~2024-09-30" in (got["training"].explanation or "")
 
 
