@@ -11,7 +11,7 @@ from .contract import ContractProfile
 from .evidence import Slug, Text
 from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
 from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
-from .sources import SOURCES
+from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
 
 
 class EvaluationTerms(Frozen):
@@ -61,7 +61,9 @@ class ProjectDefinition(Frozen):
         return self
 
 
-def _metric_problems(ref: MetricRef, measures: MeasureLibrary) -> list[tuple[tuple[str | int, ...], str]]:
+def _metric_problems(
+    ref: MetricRef, measures: MeasureLibrary, contracts: ContractProfile
+) -> list[tuple[tuple[str | int, ...], str]]:
     defn = measures.get(ref.name)
     if defn is None:
         if ref.name in BUILTIN_METRICS:
@@ -77,7 +79,29 @@ def _metric_problems(ref: MetricRef, measures: MeasureLibrary) -> list[tuple[tup
                 check_tests(SOURCES[part], parse_where({field: condition}))
             except MeasureDefinitionError as exc:
                 return [(loc, str(exc))]
+            problem = _not_in_contract(SOURCES[part].fields[field], condition, ref.contract, contracts)
+            if problem:
+                return [(loc, problem)]
     return []
+
+
+def _not_in_contract(
+    spec: FieldSpec, condition: object, contract_id: str | None, contracts: ContractProfile
+) -> str | None:
+    """A slice naming a plan, deliverable, severity or asset class the contract does not define."""
+    if spec.members is None:
+        return None
+    values = condition if isinstance(condition, list | tuple) else [condition] if isinstance(condition, str) else []
+    chosen = [c for c in contracts.contracts if contract_id is None or c.id == contract_id]
+    known = sorted(frozenset().union(*(CONTRACT_LISTS[spec.members].members(c) for c in chosen)))
+    unknown = [v for v in values if v not in known]
+    if not unknown:
+        return None
+    where = f"contract {contract_id}" if contract_id else "no contract of the project"
+    return (
+        f"{unknown[0]!r} is not a {spec.label} {where} defines "
+        f"({CONTRACT_LISTS[spec.members].label}: {', '.join(known) or 'none'})"
+    )
 
 
 def _sources_of(defn: MeasureDef, measures: MeasureLibrary) -> list[str]:
@@ -104,12 +128,15 @@ def unresolved_references(
     def visit(node: Indicator, loc: tuple[str | int, ...]) -> None:
         metric = getattr(node.method, "metric", None)
         if metric is not None:
-            out.extend(((*loc, "method", "metric", *sub), msg) for sub, msg in _metric_problems(metric, library))
+            out.extend(
+                ((*loc, "method", "metric", *sub), msg) for sub, msg in _metric_problems(metric, library, contracts)
+            )
         if isinstance(node.method, ChecklistMethod):
             for i, point in enumerate(node.method.points):
                 if point.when is not None and point.when.metric is not None:
                     base = (*loc, "method", "points", i, "when", "metric")
-                    out.extend((base + sub, msg) for sub, msg in _metric_problems(point.when.metric, library))
+                    problems = _metric_problems(point.when.metric, library, contracts)
+                    out.extend(((*base, *sub), msg) for sub, msg in problems)
         refs: list[tuple[tuple[str | int, ...], str | None]] = [(("contract",), node.contract)]
         refs.append((("method", "metric", "contract"), getattr(metric, "contract", None)))
         if isinstance(node.method, ChecklistMethod):

@@ -39,6 +39,7 @@ class FieldSpec:
     type: FieldType
     label: str
     values: dict[str, str] | None = None  # a closed set of values, with their Chinese names
+    members: str | None = None  # values must be in this contract list (a plan, a severity … the contract defines)
 
 
 @dataclass(slots=True)
@@ -518,8 +519,8 @@ def _inspection_text(r: Record) -> str:
     return f"{f['name']} {f['period_start']}~{f['period_end']} 完成 {fmt(f['done'], 0)}/{fmt(f['required'], 0)} 次"
 
 
-def _f(type_: FieldType, label: str, values: dict[str, str] | None = None) -> FieldSpec:
-    return FieldSpec(type_, label, values)
+def _f(type_: FieldType, label: str, values: dict[str, str] | None = None, members: str | None = None) -> FieldSpec:
+    return FieldSpec(type_, label, values, members)
 
 
 BUDGET_ITEMS = {
@@ -584,7 +585,7 @@ SOURCES: dict[str, Source] = {
             "deliverable",
             "交付物应交期次",
             {
-                "deliverable": _f("text", "交付物"),
+                "deliverable": _f("text", "交付物", members="deliverables"),
                 "name": _f("text", "交付物名称"),
                 "period_start": _f("date", "期次开始"),
                 "period_end": _f("date", "期次结束"),
@@ -606,7 +607,7 @@ SOURCES: dict[str, Source] = {
             "inspection",
             "巡检计划期次",
             {
-                "plan": _f("text", "巡检计划"),
+                "plan": _f("text", "巡检计划", members="inspection_plans"),
                 "name": _f("text", "计划名称"),
                 "period_start": _f("date", "期次开始"),
                 "period_end": _f("date", "期次结束"),
@@ -624,7 +625,7 @@ SOURCES: dict[str, Source] = {
             "故障工单",
             {
                 "ticket": _f("text", "工单号"),
-                "severity": _f("text", "故障级别"),
+                "severity": _f("text", "故障级别", members="sla_severities"),
                 "cause": _f("text", "故障原因", FAULT_CAUSES),
                 "system": _f("text", "系统"),
                 "open": _f("bool", "未修复"),
@@ -645,7 +646,7 @@ SOURCES: dict[str, Source] = {
             "故障时限考核项（每宗故障的响应、到场、修复时限各一项）",
             {
                 "ticket": _f("text", "工单号"),
-                "severity": _f("text", "故障级别"),
+                "severity": _f("text", "故障级别", members="sla_severities"),
                 "measure": _f("text", "时限", {"response": "响应", "on_site": "到场", "resolve": "修复"}),
                 "minutes": _f("number", "用时（分钟）"),
                 "limit": _f("number", "时限（分钟）"),
@@ -722,7 +723,7 @@ SOURCES: dict[str, Source] = {
             "asset",
             "运维资产（合同清单与实际数量）",
             {
-                "asset_class": _f("text", "资产类别"),
+                "asset_class": _f("text", "资产类别", members="asset_classes"),
                 "name": _f("text", "资产名称"),
                 "count": _f("number", "实际运维数量"),
                 "planned": _f("number", "合同数量"),
