@@ -21,6 +21,7 @@ bundle's measures.yaml adds its own or replaces a standard one (`replaces: true`
 from __future__ import annotations
 
 import bisect
+import re
 import heapq
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -456,7 +457,10 @@ def describe(defn: MeasureDef, extra: Sequence[FieldTest] = ()) -> str:
         text = f"{source.label}的{agg}"
     if defn.by:
         text += f"（按「{source.fields[defn.by].label}」分别计）"
-    return text
+    return _LATIN_BEFORE_CJK.sub(r"\1 ", text)
+
+
+_LATIN_BEFORE_CJK = re.compile(r"([A-Za-z0-9_])(?=[的、，])")
 
 
 # ---------------------------------------------------------------- evaluating

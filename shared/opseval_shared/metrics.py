@@ -590,27 +590,6 @@ class MetricContext:
     def _measure(self, ref: MetricRef) -> Measurement:
         """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
         name = ref.name
-        if name == "deliverables.count":
-            contract = self.contract(ref.contract)
-            if ref.deliverable is None:
-                raise MetricError("deliverables.count needs a deliverable")
-            st = self.deliverable(contract, ref.deliverable)
-            m = rate_measurement(
-                st.delivered_units,
-                st.required_units,
-                "份",
-                f"{st.term.name}：按合同周期应交 {st.required_units} 份，已交 {st.delivered_units} 份",
-                st.evidence,
-            )
-            return Measurement(
-                Decimal(st.delivered_units),
-                m.numerator,
-                m.denominator,
-                "份",
-                f"{st.delivered_units} 份",
-                m.detail,
-                m.evidence,
-            )
         if name == "inspections.on_time_rate":
             done = late = 0
             runs: list[Sequence[str]] = []
@@ -631,8 +610,6 @@ class MetricContext:
             return self.availability(self.contract(ref.contract))
         if name.startswith("budget."):
             return self._budget(ref)
-        if name == "assets.count":
-            return self._assets(ref)
         if name == "training.count":
             return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")
@@ -683,30 +660,6 @@ class MetricContext:
             "万元",
             f"{label} {fmt(basis_amount, 3)} 万元，实际支出 {fmt(spent, 3)} 万元",
             basis_ids + s_ids,
-        )
-
-    def _assets(self, ref: MetricRef) -> Measurement:
-        classes = list(ref.asset_classes) or ([ref.asset_class] if ref.asset_class else [])
-        if not classes:
-            raise MetricError(f"{ref.name} needs asset_class or asset_classes")
-        terms = {a.asset_class: a for c in self.contracts(ref.contract) for a in c.assets}
-        maintained = contracted = 0
-        ids = []
-        parts = []
-        for cls in classes:
-            term = terms.get(cls)
-            if term is None:
-                raise MetricError(f"no contract lists assets of class {cls!r}")
-            rec = self.ledger.assets.get(cls)
-            n = rec.payload.count if rec else 0
-            if rec:
-                ids.append(rec.event_id)
-            maintained += n
-            contracted += term.count
-            parts.append(f"{term.name} 实际运维 {n}，合同 {term.count}")
-        m = rate_measurement(maintained, contracted, "台", "；".join(parts), ids)
-        return Measurement(
-            Decimal(maintained), m.numerator, m.denominator, "台", f"{maintained} 台", m.detail, m.evidence
         )
 
 

@@ -300,7 +300,7 @@ def test_ratio_prorate_scales_an_annual_target_to_the_service_period() -> None:
     assert_exact(s.score, "3.00")
     assert s.actual == "3 份"
     assert "4 × min(3份 ÷ 4份, 1)（目标 12 按服务期占比 33.4% 折算为 4） = 3" in s.explanation
-    assert "按合同周期应交 4 份，已交 3 份" in s.explanation
+    assert "已交付份数（按期次，不超过应交份数）" in s.explanation
     assert s.evidence == ids(evs)
 
     flat = nodes["reports_flat"]
