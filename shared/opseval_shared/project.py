@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from .base import DateRange, Frozen
 from .contract import ContractProfile
 from .evidence import Slug, Text
+from .holidays import HolidayCalendar
 from .indicators import Indicator, IndicatorSystem
 
 
@@ -47,6 +48,9 @@ class ProjectDefinition(Frozen):
     project: Project
     contracts: ContractProfile
     indicators: IndicatorSystem
+    calendar: HolidayCalendar | None = Field(
+        default=None, description="declared holidays and 调休 working days (calendar.yaml); before chinesecalendar"
+    )
 
     @model_validator(mode="after")
     def _references_resolve(self) -> ProjectDefinition:

@@ -47,13 +47,15 @@ def _date(text: str) -> date:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from opseval_infra.settings import CalendarSettings
     from opseval_reporting.output import render_files
 
-    from .embedded import evaluate_bundle, write_atomically
+    from .embedded import evaluate_bundle, installation_calendar, write_atomically
 
     bar = _Bar()
     try:
-        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar)
+        installation = installation_calendar(CalendarSettings().calendar_file)
+        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
     except BundleError as exc:
         bar.close()
         print(f"opseval: bad input: {exc}", file=sys.stderr)
