@@ -247,16 +247,22 @@ def at(day: date, clock: TimeOfDay) -> datetime:
 
 
 def window_minutes(start: datetime, end: datetime, window: ServiceWindow, work: WorkCalendar) -> Decimal:
-    """Minutes between two moments that fall inside a service window (China time).
+    """Minutes between two moments that fall inside a service window (China time)."""
+    return window_seconds(start, end, window, work) / 60
+
+
+def window_seconds(start: datetime, end: datetime, window: ServiceWindow, work: WorkCalendar) -> Decimal:
+    """Seconds between two moments that fall inside a service window (China time), exactly.
 
     Round the clock every day: the exact span. Otherwise whole minutes of the clock (a moment counts
-    from the minute it falls in), so the minutes of an interval are the sum over any split of it.
+    from the minute it falls in). Either way the seconds of an interval are the sum over any split of it.
     """
     if end <= start:
         return Decimal(0)
     open_at, close_at = window.opening_minutes
     if window.on == "every_day" and open_at == 0 and close_at == 24 * 60:
-        return Decimal((end - start).total_seconds()) / 60
+        span = end - start
+        return Decimal(span.days * 86_400 + span.seconds) + Decimal(span.microseconds) / 1_000_000
     s, e = start.astimezone(CHINA_TZ), end.astimezone(CHINA_TZ)
     first, last = s.date(), e.date()
     total = 0
@@ -268,4 +274,4 @@ def window_minutes(start: datetime, end: datetime, window: ServiceWindow, work: 
             if hi > lo:
                 total += hi - lo
         day += timedelta(days=1)
-    return Decimal(total)
+    return Decimal(total * 60)

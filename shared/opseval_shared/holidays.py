@@ -13,7 +13,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from .base import Frozen
 from .evidence import Text
@@ -23,6 +24,12 @@ from .evidence import Text
 STATUTORY_FESTIVALS = ("元旦", "春节", "清明", "劳动", "端午", "中秋", "国庆")
 
 CalendarSource = Literal["bundle", "installation", "chinesecalendar", "fallback"]
+
+
+def _item_error(title: str, index: int, value: object, message: str) -> ValidationError:
+    """An error located at one item of a list (a ValidationError raised in a validator nests its location)."""
+    error = PydanticCustomError("value_error", "{reason}", {"reason": message})
+    return ValidationError.from_exception_data(title, [InitErrorDetails(type=error, loc=(index,), input=value)])
 
 
 class DeclaredHoliday(Frozen):
@@ -64,10 +71,12 @@ class DeclaredYear(Frozen):
             return holidays
         for i, holiday in enumerate(holidays):
             if holiday.start.year != year or holiday.last.year != year:
-                raise ValueError(
-                    f"[{i}] {holiday.name} {holiday.start}..{holiday.last} is not inside {year}: "
-                    "declare each day in the year it falls in (a New Year holiday beginning in December "
-                    "belongs to the previous year)"
+                raise _item_error(
+                    "holidays",
+                    i,
+                    holiday,
+                    f"{holiday.name} {holiday.start}..{holiday.last} is not inside {year}: declare each day in "
+                    "the year it falls in (a New Year holiday beginning in December belongs to the previous year)",
                 )
         missing = [f for f in STATUTORY_FESTIVALS if not any(f in h.name for h in holidays)]
         if missing:
@@ -87,22 +96,25 @@ class DeclaredYear(Frozen):
         off = {day: h for h in holidays for day in h.days()}
         seen: set[date] = set()
         for i, day in enumerate(workdays):
+            problem = None
             if year is not None and day.year != year:
-                raise ValueError(f"[{i}] {day} is not inside {year}: declare it in the year it falls in")
-            if day in seen:
-                raise ValueError(f"[{i}] {day} is declared twice")
-            seen.add(day)
-            if day in off:
+                problem = f"{day} is not inside {year}: declare it in the year it falls in"
+            elif day in seen:
+                problem = f"{day} is declared twice"
+            elif day in off:
                 holiday = off[day]
-                raise ValueError(
-                    f"[{i}] {day} is declared both a working day and a holiday "
+                problem = (
+                    f"{day} is declared both a working day and a holiday "
                     f"({holiday.name} {holiday.start}..{holiday.last} in holidays)"
                 )
-            if day.weekday() < 5:
-                raise ValueError(
-                    f"[{i}] {day} is a weekday: 调休 working days are Saturdays or Sundays "
+            elif day.weekday() < 5:
+                problem = (
+                    f"{day} is a weekday: 调休 working days are Saturdays or Sundays "
                     "(a weekday is a working day unless it is a holiday)"
                 )
+            if problem is not None:
+                raise _item_error("workdays", i, day, problem)
+            seen.add(day)
         return workdays
 
     def holiday_dates(self) -> frozenset[date]:
