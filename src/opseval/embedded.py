@@ -26,6 +26,9 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 Progress = Callable[[int, int], None]
+# ServiceSettings.calendar_file's variable, read by `opseval evaluate` without pydantic-settings
+# (whose import would add to every evaluation's start-up)
+CALENDAR_FILE_VARIABLE = "OPSEVAL_CALENDAR_FILE"
 
 
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
