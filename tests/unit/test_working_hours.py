@@ -134,6 +134,7 @@ def test_shift_start_alone_still_sets_the_start_and_no_end() -> None:
     contract = defn.contracts.contracts[0]
     assert ctx.late_arrivals(contract) == [("张三", date(2023, 10, 9), 1, "c1")]
     assert ctx.early_leaves(contract) == []  # no end stated
+    assert ctx.ledger.last_clock_out == {}  # nor clock-outs kept
 
 
 @pytest.mark.parametrize(
