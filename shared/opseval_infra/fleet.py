@@ -18,6 +18,7 @@ from faststream.security import BaseSecurity, SASLPlaintext
 from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence
+from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS
 
 from .consumer import (
@@ -68,6 +69,7 @@ class Fleet:
     ledgers: LedgerCache | None = None
     dirty: DirtyProjects | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    calendar: HolidayCalendar | None = None  # the installation's declared years, loaded by `opseval serve`
 
     @property
     def nc(self) -> Client:
@@ -136,7 +138,7 @@ def fleet_app(
         store = open_store(settings.store_url)
         await store.open()
         fleet.store = store
-        fleet.ledgers = LedgerCache(store, idle_s=settings.ledger_idle_s)
+        fleet.ledgers = LedgerCache(store, idle_s=settings.ledger_idle_s, calendar=fleet.calendar)
         if evaluate is not None:
             fleet.dirty = DirtyProjects(settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p))
         convert_fetch_timeouts()

@@ -17,6 +17,7 @@ from datetime import date, datetime
 from opseval_shared.base import CHINA_TZ
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence, parse_evidence_json
+from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
@@ -55,8 +56,10 @@ class LedgerCache:
         today: Callable[[], date] = today_in_china,
         idle_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
+        calendar: HolidayCalendar | None = None,
     ) -> None:
         self.store = store
+        self.calendar = calendar  # the installation's declared years (OPSEVAL_CALENDAR_FILE)
         self.today = today
         self.idle_s = idle_s
         self.clock = clock
@@ -96,7 +99,7 @@ class LedgerCache:
         # Continuous evaluation: as of today while the period runs, as of its default after.
         as_of = min(self.today(), definition.project.evaluation.default_as_of)
         if current is None or current.revision != stored.revision or current.ledger.as_of != as_of:
-            current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
+            current = self._folded[project] = self._new(definition, as_of, stored.revision)
         await self._fold_new(project, current)
         count = await self.store.count_events(project)
         if count > current.folded:
@@ -105,11 +108,14 @@ class LedgerCache:
                 # Still short of a count taken before this pass: an event was committed below a
                 # sequence number already folded (a backend whose sequence order is not commit
                 # order). Fold the project afresh.
-                current = self._folded[project] = Folded(Ledger(definition, as_of), stored.revision)
+                current = self._folded[project] = self._new(definition, as_of, stored.revision)
                 await self._fold_new(project, current)
         self._recent.pop(project, None)
         current.used = now
         return current
+
+    def _new(self, definition: ProjectDefinition, as_of: date, revision: str) -> Folded:
+        return Folded(Ledger(definition, as_of), revision, work=WorkCalendar(self.calendar))
 
     async def _fold_new(self, project: str, current: Folded) -> None:
         while batch := await self.store.events_after(project, current.last_seq):

@@ -9,6 +9,7 @@ required but not asked for) stops the service in every environment.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
@@ -18,7 +19,17 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "password", "dev"}
 
 
-class ServiceSettings(BaseSettings):
+class CalendarSettings(BaseSettings):
+    """The installation's declared holidays and 调休 working days (a calendar.yaml-shaped file), read by
+    `opseval evaluate` and every service: years the bundle does not declare and chinesecalendar does
+    not cover (or gets wrong) come from it."""
+
+    model_config = SettingsConfigDict(env_prefix="OPSEVAL_", extra="ignore")
+
+    calendar_file: Path | None = None
+
+
+class ServiceSettings(CalendarSettings):
     """Settings every service reads (prefix OPSEVAL_)."""
 
     model_config = SettingsConfigDict(env_prefix="OPSEVAL_", extra="ignore")

@@ -47,6 +47,19 @@ class RoleRequirement(Frozen):
     education: str | None = None
 
 
+class WorkingHours(Frozen):
+    """The working day on site (作息时间): arrival after `start` is late, leaving before `end` early."""
+
+    start: TimeOfDay
+    end: TimeOfDay
+
+    @model_validator(mode="after")
+    def _ordered(self) -> WorkingHours:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
+
+
 class StaffingTerms(Frozen):
     committed: tuple[CommittedStaff, ...] = ()
     required_roles: tuple[str, ...] = Field(default=(), description="roles the tender requires (实质响应条款)")
@@ -63,25 +76,61 @@ class StaffingTerms(Frozen):
     min_coverage: NonNegNum = Field(
         default=Num("0.8"), description="share of service workdays a staff member must clock in"
     )
-    shift_start: TimeOfDay | None = Field(default=None, description="clock-ins after this on a workday are late")
-    grace_minutes: Annotated[int, Field(ge=0)] = 0
+    shift_start: TimeOfDay | None = Field(
+        default=None, description="clock-ins after this on a workday are late (the start of working_hours)"
+    )
+    grace_minutes: Annotated[int, Field(ge=0)] = Field(default=0, description="arrival tolerance (迟到)")
+    working_hours: WorkingHours | None = Field(default=None, description="start and end of the working day")
+    early_leave_grace_minutes: Annotated[int, Field(ge=0)] = Field(default=0, description="leave tolerance (早退)")
     sources: StaffingSources = StaffingSources()
+
+    @model_validator(mode="after")
+    def _one_start(self) -> StaffingTerms:
+        hours = self.working_hours
+        if self.shift_start is not None and hours is not None and self.shift_start != hours.start:
+            raise ValueError(
+                f"shift_start {self.shift_start} contradicts working_hours.start {hours.start}:"
+                " give the start once (working_hours)"
+            )
+        return self
+
+    @property
+    def day_start(self) -> TimeOfDay | None:
+        return self.working_hours.start if self.working_hours is not None else self.shift_start
+
+    @property
+    def day_end(self) -> TimeOfDay | None:
+        return self.working_hours.end if self.working_hours is not None else None
 
 
 class DueRule(Frozen):
     """When the deliverable of one period is due.
 
-    `after_period` — the due moment counts from the period's end: `days` days later, or on
-    `weekday` (1 = Monday) of the following week, or on `day_of_month` of the following month —
-    at `time`. `same_day` — on the period's own day at `time` (daily reports).
+    `after_period` — the due moment counts from the period's end: `days` calendar days later, or
+    the `working_days`-th working day after it (每月第 5 个工作日: 5), or on `weekday` (1 = Monday)
+    of the following week, or on `day_of_month` of the following month — at `time`; none of them:
+    the period's last day. At most one of the four. `same_day` — on the period's own day at `time`
+    (daily reports).
     """
 
     kind: Literal["after_period", "same_day"] = "after_period"
     days: Annotated[int, Field(ge=0)] | None = None
+    working_days: Annotated[int, Field(ge=1, le=250)] | None = Field(
+        default=None, description="the Nth working day after the period (China's calendar, 调休 included)"
+    )
     weekday: Annotated[int, Field(ge=1, le=7)] | None = None
     day_of_month: Annotated[int, Field(ge=1, le=31)] | None = None
     time: TimeOfDay = TimeOfDay(23, 59, 59)
     roll_to_workday: bool = Field(default=True, description="a due day off work moves to the next workday")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> DueRule:
+        given = [f for f in ("days", "working_days", "weekday", "day_of_month") if getattr(self, f) is not None]
+        if self.kind == "same_day" and given:
+            raise ValueError(f"kind same_day is due on the period's own day: {', '.join(given)} cannot be given")
+        if len(given) > 1:
+            raise ValueError(f"give one of days, working_days, weekday, day_of_month (got {', '.join(given)})")
+        return self
 
 
 class ScheduledItem(Frozen):
@@ -151,25 +200,60 @@ class SlaTerm(Frozen):
     response_minutes: NonNegNum | None = None
     on_site_minutes: NonNegNum | None = None
     resolve_minutes: NonNegNum | None = None
-    window: Literal["7x24", "5x8", "7x8", "5x10", "5x24"] = Field(
-        default="7x24", description="the service window the SLA clock runs in"
+    window: Slug = Field(
+        default="7x24",
+        description="the service window the SLA clock runs in: a standard name (7x24, 5x8, 7x8, 5x10, 5x24)"
+        " or a window of the contract's service_windows",
     )
 
 
+STANDARD_WINDOWS = ("7x24", "5x8", "7x8", "5x10", "5x24")
+_STANDARD_WINDOW: dict[str, ServiceWindow] = {}  # by name, made once: the SLA clock asks for each fault
+
+
 class ServiceWindow(Frozen):
-    """7×24, 5×8 … : days per week and daily hours during which the SLA clock runs."""
+    """When the SLA clock runs: on which days, from `start` to `end`.
 
-    name: Literal["7x24", "5x8", "7x8", "5x10", "5x24"]
+    A standard name (7x24, 5x8, 7x8, 5x10, 5x24: days a week × hours a day) needs nothing else:
+    5 days means China's working days (调休 included), 7 every day; the hours open at 09:00 (24 hours:
+    at 00:00). Given `days`, `start` or `end` override that (5x8 from 08:30 to 17:30). A custom name
+    gives all three. `end` 00:00 means midnight at the end of the day.
+    """
+
+    name: Slug
     scope: str = ""
-    start: TimeOfDay = TimeOfDay(9, 0)
+    days: Literal["every_day", "working_days"] | None = None
+    start: TimeOfDay | None = None
+    end: TimeOfDay | None = None
+
+    @model_validator(mode="after")
+    def _complete_and_ordered(self) -> ServiceWindow:
+        if self.name not in STANDARD_WINDOWS and (self.days is None or self.start is None or self.end is None):
+            raise ValueError(
+                f"window {self.name!r} is not a standard one ({', '.join(STANDARD_WINDOWS)}): give days, start and end"
+            )
+        open_at, close_at = self.opening_minutes
+        if close_at <= open_at:
+            raise ValueError(f"end {self.end} is not after start {self.start}")
+        return self
 
     @property
-    def days_per_week(self) -> int:
-        return int(self.name.split("x")[0])
+    def on(self) -> Literal["every_day", "working_days"]:
+        if self.days is not None:
+            return self.days
+        return "every_day" if self.name.startswith("7x") else "working_days"
 
     @property
-    def hours_per_day(self) -> int:
-        return int(self.name.split("x")[1])
+    def opening_minutes(self) -> tuple[int, int]:
+        """Opening and closing minute of the day (closing up to 24 × 60)."""
+        hours = int(self.name.split("x")[1]) if self.name in STANDARD_WINDOWS else 0
+        start = self.start if self.start is not None else TimeOfDay(0) if hours == 24 else TimeOfDay(9)
+        open_at = start.hour * 60 + start.minute
+        if self.end is None:
+            close_at = min(open_at + hours * 60, 24 * 60)
+        else:
+            close_at = self.end.hour * 60 + self.end.minute or 24 * 60
+        return open_at, close_at
 
 
 class AssetTerm(Frozen):
@@ -247,11 +331,27 @@ class Contract(Frozen):
             ("inspections", [i.id for i in self.inspections]),
             ("slas", [s.severity for s in self.slas]),
             ("assets", [a.asset_class for a in self.assets]),
+            ("service_windows", [w.name for w in self.service_windows]),
         ):
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise ValueError(f"{label}: duplicate ids {dupes}")
+        declared = [w.name for w in self.service_windows]
+        for i, sla in enumerate(self.slas):
+            if sla.window not in declared and sla.window not in STANDARD_WINDOWS:
+                known = ", ".join(dict.fromkeys([*declared, *STANDARD_WINDOWS]))
+                raise ValueError(f"slas[{i}].window: unknown service window {sla.window!r} (known: {known})")
         return self
+
+    def sla_window(self, sla: SlaTerm) -> ServiceWindow:
+        """The window an SLA's clock runs in: the contract's own by that name, else the standard one."""
+        declared = next((w for w in self.service_windows if w.name == sla.window), None)
+        if declared is not None:
+            return declared
+        standard = _STANDARD_WINDOW.get(sla.window)
+        if standard is None:
+            standard = _STANDARD_WINDOW[sla.window] = ServiceWindow(name=sla.window)
+        return standard
 
     def deliverable(self, deliverable_id: str) -> DeliverableTerm | None:
         return next((d for d in self.deliverables if d.id == deliverable_id), None)

@@ -135,6 +135,11 @@ class Ledger:
         self.roster: dict[tuple[str, str], Recorded[RosterEntryPayload]] = {}
         # (contract, staff) -> day ordinal -> (earliest clock-in minute of day, event id, site)
         self.first_clock_in: dict[tuple[str, str], dict[int, tuple[int, str, str | None]]] = defaultdict(dict)
+        self._end_of_day_contracts = {c.id for c in definition.contracts.contracts if c.staffing.day_end is not None}
+        # (contract, staff) -> day ordinal -> (latest clock-out minute of day, event id); kept only for
+        # contracts whose working hours have an end (early leave): a million clock-outs of a contract
+        # without one cost neither time nor memory
+        self.last_clock_out: dict[tuple[str, str], dict[int, tuple[int, str]]] = defaultdict(dict)
         self.submissions: dict[tuple[str, str], list[Submission]] = defaultdict(list)
         self.trainings: list[Recorded[TrainingHeldPayload]] = []
         self.incidents: dict[tuple[str, str], Recorded[IncidentPayload]] = {}
@@ -232,6 +237,8 @@ class Ledger:
         contract = self._need_contract(contract)
         payload = event.payload
         if payload.direction != "in":  # type: ignore[union-attr]
+            if contract in self._end_of_day_contracts:
+                self._add_clock_out(event, contract)
             return
         local = event.occurred_at.astimezone(CHINA_TZ)
         days = self.first_clock_in[(contract, payload.staff)]  # type: ignore[union-attr]
@@ -240,6 +247,16 @@ class Ledger:
         current = days.get(ordinal)
         if current is None or (minute, event.id) < current[:2]:
             days[ordinal] = (minute, event.id, payload.site)  # type: ignore[union-attr]
+
+    def _add_clock_out(self, event: Evidence, contract: str) -> None:
+        local = event.occurred_at.astimezone(CHINA_TZ)
+        ordinal = local.toordinal()
+        minute = local.hour * 60 + local.minute
+        leaves = self.last_clock_out[(contract, event.payload.staff)]  # type: ignore[union-attr]
+        latest = leaves.get(ordinal)
+        # the latest minute wins, on a tie the smallest id: the fold is order-independent
+        if latest is None or minute > latest[0] or (minute == latest[0] and event.id < latest[1]):
+            leaves[ordinal] = (minute, event.id)
 
     def _add_deliverable_submitted(self, event: Evidence, contract: str | None) -> None:
         contract = self._need_contract(contract)

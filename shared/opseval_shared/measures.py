@@ -21,8 +21,8 @@ bundle's measures.yaml adds its own or replaces a standard one (`replaces: true`
 from __future__ import annotations
 
 import bisect
-import re
 import heapq
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date

@@ -15,8 +15,8 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from .base import CHINA_TZ, DateRange, merge_ids, unique_sorted
-from .calendar import WorkCalendar, periods
-from .contract import Contract, SlaTerm
+from .calendar import WorkCalendar, periods, window_minutes
+from .contract import Contract, ServiceWindow
 from .indicators import MetricRef
 
 if TYPE_CHECKING:
@@ -114,6 +114,9 @@ class MetricContext:
     ledger: Ledger
     work: WorkCalendar = field(default_factory=WorkCalendar)
     _cache: dict[tuple[str, ...], object] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.work.use_bundle(self.ledger.definition.calendar)  # the project's declared years come first
 
     def _memo(self, key: tuple[str, ...], compute: Callable[[], object]) -> object:
         if key not in self._cache:
@@ -332,11 +335,12 @@ class MetricContext:
         return out
 
     def late_arrivals(self, contract: Contract) -> list[tuple[str, date, int, str]]:
-        """(staff, day, minutes late, event id) for first clock-ins after the shift start on workdays."""
+        """(staff, day, minutes late, event id) for first clock-ins after the day's start on workdays."""
         terms = contract.staffing
-        if terms.shift_start is None:
+        start = terms.day_start
+        if start is None:
             return []
-        limit = terms.shift_start.hour * 60 + terms.shift_start.minute + terms.grace_minutes
+        limit = start.hour * 60 + start.minute + terms.grace_minutes
         out = []
         for (cid, staff), days in self.ledger.first_clock_in.items():
             if cid != contract.id:
@@ -345,6 +349,23 @@ class MetricContext:
                 day = date.fromordinal(ordinal)
                 if minute > limit and self.work.is_workday(day):
                     out.append((staff, day, minute - limit + terms.grace_minutes, event_id))
+        return sorted(out)
+
+    def early_leaves(self, contract: Contract) -> list[tuple[str, date, int, str]]:
+        """(staff, day, minutes early, event id) for last clock-outs before the day's end on workdays."""
+        terms = contract.staffing
+        end = terms.day_end
+        if end is None:
+            return []
+        limit = end.hour * 60 + end.minute - terms.early_leave_grace_minutes
+        out = []
+        for (cid, staff), days in self.ledger.last_clock_out.items():
+            if cid != contract.id:
+                continue
+            for ordinal, (minute, event_id) in days.items():
+                day = date.fromordinal(ordinal)
+                if minute < limit and self.work.is_workday(day):
+                    out.append((staff, day, limit - minute + terms.early_leave_grace_minutes, event_id))
         return sorted(out)
 
     def _staff_checks(self, contract: Contract) -> list[StaffCheck]:
@@ -479,6 +500,7 @@ class MetricContext:
             if sla is None:
                 continue
             opened = rec.occurred_at
+            window = contract.sla_window(sla)
             for measure, at_, limit in (
                 ("response", rec.payload.responded_at, sla.response_minutes),
                 ("on_site", rec.payload.on_site_at, sla.on_site_minutes),
@@ -488,10 +510,10 @@ class MetricContext:
                     continue
                 if at_ is None:
                     # Still open at as-of: breached only once the limit has passed.
-                    elapsed = _window_minutes(opened, self.ledger.cutoff, sla, self.work)
+                    elapsed = _window_minutes(opened, self.ledger.cutoff, window, self.work)
                     out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, None, limit, elapsed > limit))
                     continue
-                minutes = _window_minutes(opened, at_, sla, self.work)
+                minutes = _window_minutes(opened, at_, window, self.work)
                 out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, minutes, limit, minutes > limit))
         return out
 
@@ -685,24 +707,6 @@ def _breach_text(f: FaultMeasure) -> str:
     return f"{f.ticket}（{f.severity}）{MEASURE_LABEL[f.measure]}用时 {took}，限时 {fmt(f.limit, 0)} 分钟"
 
 
-def _window_minutes(start: datetime, end: datetime, sla: SlaTerm, work: WorkCalendar) -> Decimal:
+def _window_minutes(start: datetime, end: datetime, window: ServiceWindow, work: WorkCalendar) -> Decimal:
     """Minutes between two moments that fall inside the SLA's service window."""
-    if end <= start:
-        return ZERO
-    if sla.window == "7x24":
-        return Decimal((end - start).total_seconds()) / 60
-    days_per_week, hours = (int(x) for x in sla.window.split("x"))
-    open_at = 9 * 60
-    close_at = open_at + hours * 60
-    s, e = start.astimezone(CHINA_TZ), end.astimezone(CHINA_TZ)
-    total = ZERO
-    day = s.date()
-    while day <= e.date():
-        in_service = work.is_workday(day) if days_per_week == 5 else True
-        if in_service:
-            lo = max(open_at, s.hour * 60 + s.minute if day == s.date() else 0)
-            hi = min(close_at, e.hour * 60 + e.minute if day == e.date() else 24 * 60)
-            if hi > lo:
-                total += hi - lo
-        day += timedelta(days=1)
-    return total
+    return window_minutes(start, end, window, work)

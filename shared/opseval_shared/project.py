@@ -9,6 +9,7 @@ from pydantic import Field, model_validator
 from .base import DateRange, Frozen
 from .contract import ContractProfile
 from .evidence import Slug, Text
+from .holidays import HolidayCalendar
 from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
 from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
@@ -52,6 +53,9 @@ class ProjectDefinition(Frozen):
     measures: MeasureLibrary = Field(
         default=MeasureLibrary(),
         description="the measures the indicators may name: the standard library and the bundle's",
+    )
+    calendar: HolidayCalendar | None = Field(
+        default=None, description="declared holidays and 调休 working days (calendar.yaml); before chinesecalendar"
     )
 
     @model_validator(mode="after")

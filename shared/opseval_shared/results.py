@@ -9,6 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from .base import Frozen, Num
+from .holidays import CalendarYear
 from .indicators import Indicator, IndicatorSystem
 
 Severity = Literal["high", "medium", "low"]
@@ -103,6 +104,10 @@ class EvaluationResult(Frozen):
     evidence_stats: EvidenceStats = EvidenceStats()
     budget: tuple[BudgetLine, ...] = ()
     monthly: tuple[MonthlyDeliverables, ...] = ()
+    calendar: tuple[CalendarYear, ...] = Field(
+        default=(),
+        description="where each year's holidays and 调休 came from (the evaluation's years and any consulted)",
+    )
 
 
 def bears_on(leaf: Indicator, finding: Finding) -> bool:

@@ -84,8 +84,9 @@ def _clock_ins(ctx: MetricContext, c: Contract | None) -> list[Record]:
         return []  # contract terms and per-contract state: nothing is unassigned
     terms = c.staffing
     limit = None
-    if terms.shift_start is not None:
-        limit = terms.shift_start.hour * 60 + terms.shift_start.minute + terms.grace_minutes
+    start = terms.day_start
+    if start is not None:
+        limit = start.hour * 60 + start.minute + terms.grace_minutes
     out = []
     work = ctx.work
     for (cid, staff), days in ctx.ledger.first_clock_in.items():
@@ -112,6 +113,35 @@ def _clock_ins(ctx: MetricContext, c: Contract | None) -> list[Record]:
                     day,
                 )
             )
+    return out
+
+
+def _clock_outs(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each person's last clock-out of a day, against the end of the contract's working hours."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    terms = c.staffing
+    end = terms.day_end
+    if end is None:
+        return []  # the ledger keeps clock-outs only where the working day has an end
+    limit = end.hour * 60 + end.minute - terms.early_leave_grace_minutes
+    out = []
+    for (cid, staff), days in ctx.ledger.last_clock_out.items():
+        if cid != c.id:
+            continue
+        for ordinal, (minute, event_id) in days.items():
+            day = date.fromordinal(ordinal)
+            workday = ctx.work.is_workday(day)
+            early_by = limit - minute + terms.early_leave_grace_minutes if minute < limit and workday else 0
+            fields = {
+                "staff": staff,
+                "day": day,
+                "time": f"{minute // 60:02d}:{minute % 60:02d}",
+                "workday": workday,
+                "left_early": early_by > 0,
+                "minutes_early": Decimal(early_by),
+            }
+            out.append(Record(c.id, fields, (event_id,), day))
     return out
 
 
@@ -552,6 +582,21 @@ SOURCES: dict[str, Source] = {
             },
             _clock_ins,
             itemize=_clock_in_text,
+        ),
+        Source(
+            "clock_out",
+            "考勤记录（每人每日最后一次签退）",
+            {
+                "staff": _f("text", "人员"),
+                "day": _f("date", "日期"),
+                "time": _f("text", "签退时间"),
+                "workday": _f("bool", "工作日"),
+                "left_early": _f("bool", "早退"),
+                "minutes_early": _f("number", "早退分钟数"),
+            },
+            _clock_outs,
+            itemize=_clock_in_text,
+            description="合同约定了下班时间（working_hours.end）时才记录",
         ),
         Source(
             "roster",

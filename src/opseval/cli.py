@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from datetime import date
@@ -49,11 +50,13 @@ def _date(text: str) -> date:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from opseval_reporting.output import render_files
 
-    from .embedded import evaluate_bundle, write_atomically
+    from .embedded import CALENDAR_FILE_VARIABLE, evaluate_bundle, installation_calendar, write_atomically
 
     bar = _Bar()
     try:
-        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar)
+        calendar_file = os.environ.get(CALENDAR_FILE_VARIABLE)
+        installation = installation_calendar(Path(calendar_file) if calendar_file else None)
+        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
     except BundleError as exc:
         bar.close()
         print(f"opseval: bad input: {exc}", file=sys.stderr)

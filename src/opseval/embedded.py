@@ -9,13 +9,26 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line, read_line_at
+from opseval_intake.bundle import (
+    BundleError,
+    evidence_files,
+    iter_lines,
+    load_calendar_file,
+    load_definition,
+    parse_line,
+    read_line_at,
+)
 from opseval_reporting.pipeline import evaluate_ledger
+from opseval_shared.calendar import WorkCalendar
+from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 Progress = Callable[[int, int], None]
+# ServiceSettings.calendar_file's variable, read by `opseval evaluate` without pydantic-settings
+# (whose import would add to every evaluation's start-up)
+CALENDAR_FILE_VARIABLE = "OPSEVAL_CALENDAR_FILE"
 
 
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
@@ -56,10 +69,18 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
 
 
 def evaluate_bundle(
-    bundle: Path, as_of: date | None = None, progress: Progress | None = None
+    bundle: Path,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+    installation: HolidayCalendar | None = None,
 ) -> tuple[EvaluationResult, ProjectDefinition]:
     ledger = fold_bundle(bundle, as_of, progress)
-    return evaluate_ledger(ledger), ledger.definition
+    return evaluate_ledger(ledger, work=WorkCalendar(installation)), ledger.definition
+
+
+def installation_calendar(path: Path | None) -> HolidayCalendar | None:
+    """The installation's declared calendar (OPSEVAL_CALENDAR_FILE), if one is set; BundleError if bad."""
+    return load_calendar_file(path) if path is not None else None
 
 
 def write_atomically(out_dir: Path, files: Mapping[str, Iterable[bytes]]) -> None:

@@ -18,7 +18,16 @@ SERVICES = ("intake", "rules", "scoring", "reporting")
 
 
 def create_app(service: str, settings: Any) -> Any:
-    """The ASGI app of one service."""
+    """The ASGI app of one service, with the installation's declared calendar (OPSEVAL_CALENDAR_FILE)."""
+    from .embedded import installation_calendar
+
+    calendar = installation_calendar(settings.calendar_file)  # a bad file stops the start, located
+    app = _service_app(service, settings)
+    app.state.fleet.calendar = calendar
+    return app
+
+
+def _service_app(service: str, settings: Any) -> Any:
     if service == "intake":
         from opseval_intake.app import create_app as intake
 
@@ -58,9 +67,14 @@ def settings_for(service: str) -> Any:
 
 def serve(service: str) -> int:
     import uvicorn
+    from opseval_intake.bundle import BundleError
 
     settings = settings_for(service)
-    app = create_app(service, settings)
+    try:
+        app = create_app(service, settings)
+    except BundleError as exc:
+        print(f"opseval: bad input: {exc}", file=sys.stderr)
+        return 2
     uvicorn.run(
         app,
         host=settings.http_host,

@@ -5,11 +5,16 @@ from __future__ import annotations
 import itertools
 from datetime import date, datetime, timedelta
 from datetime import time as TimeOfDay
+from decimal import Decimal
 
 import pytest
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 from opseval_shared.base import CHINA_TZ, DateRange
-from opseval_shared.calendar import WorkCalendar, add_months, due_at, periods
-from opseval_shared.contract import DueRule
+from opseval_shared.calendar import WorkCalendar, add_months, due_at, periods, window_minutes, window_seconds
+from opseval_shared.contract import DueRule, ServiceWindow
+from pydantic import ValidationError
 
 D = date.fromisoformat
 UTC8 = timedelta(hours=8)
@@ -317,3 +322,127 @@ def test_due_at_without_a_rule_is_the_period_end_and_uses_the_fallback_in_uncove
     # 2030-06-01 is a Saturday: the Monday-to-Friday fallback rolls it to Monday 06-03
     assert due_at(span("2030-05-01", "2030-06-01"), DueRule(), work).isoformat() == "2030-06-03T23:59:59+08:00"
     assert len(work.warnings) == 1
+
+
+# ---------------------------------------------------------------- due moments: the Nth working day
+
+
+def test_due_at_working_days_counts_the_tiaoxiu_weekend_after_national_day(work: WorkCalendar) -> None:
+    # 每月第5个工作日前提交上月月报: September 2023's report. 09-29..10-06 are off; Sat 10-07 and
+    # Sun 10-08 are 调休 working days (1st, 2nd), then 10-09, 10-10, 10-11 (5th).
+    september = span("2023-09-01", "2023-09-30")
+    assert due_at(september, DueRule(working_days=5), work).isoformat() == "2023-10-11T23:59:59+08:00"
+    assert due_at(september, DueRule(working_days=1, time=TimeOfDay(17, 30)), work).isoformat() == (
+        "2023-10-07T17:30:00+08:00"
+    )
+    # an ordinary month: October 2023 ends Tuesday; the 5th working day after is Tuesday 11-07
+    october = span("2023-10-01", "2023-10-31")
+    assert due_at(october, DueRule(working_days=5), work).isoformat() == "2023-11-07T23:59:59+08:00"
+
+
+def test_due_at_working_days_does_not_count_the_period_end_itself(work: WorkCalendar) -> None:
+    # a working day period (Thursday 09-28) due on the next working day: the 调休 Saturday
+    day = span("2023-09-28", "2023-09-28")
+    assert due_at(day, DueRule(working_days=1), work).isoformat() == "2023-10-07T23:59:59+08:00"
+
+
+def test_due_at_working_days_counts_weekdays_in_a_fallback_year(work: WorkCalendar) -> None:
+    # 2030 has no holiday data: Monday–Friday. December 2029 is covered? No: 2030-01-31 is a Thursday.
+    january = span("2030-01-01", "2030-01-31")
+    assert due_at(january, DueRule(working_days=3), work).isoformat() == "2030-02-05T23:59:59+08:00"
+    assert "2030 年" in work.warnings[0]
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {"days": 3, "working_days": 5},
+        {"weekday": 1, "day_of_month": 5},
+        {"working_days": 5, "weekday": 2},
+        {"kind": "same_day", "days": 1},
+    ],
+    ids=["days-and-working-days", "weekday-and-day-of-month", "working-days-and-weekday", "same-day-with-days"],
+)
+def test_a_due_rule_with_two_forms_is_refused(fields: dict[str, object]) -> None:
+    with pytest.raises(ValidationError, match=r"give one of|same_day is due on the period's own day"):
+        DueRule.model_validate(fields)
+
+
+def test_a_due_rule_with_zero_working_days_is_refused() -> None:
+    with pytest.raises(ValidationError, match="greater than or equal to 1"):
+        DueRule(working_days=0)
+
+
+# ---------------------------------------------------------------- the SLA clock in a service window
+
+OFFICE = ServiceWindow(name="5x8", start=TimeOfDay(8, 30), end=TimeOfDay(17, 30))
+
+
+def moment(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=CHINA_TZ)
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "minutes"),
+    [
+        ("2023-10-10 16:00", "2023-10-10 17:00", 60),  # inside one working day
+        ("2023-10-10 17:00", "2023-10-11 09:00", 60),  # 17:00–17:30, night off, 08:30–09:00
+        ("2023-10-10 20:00", "2023-10-11 08:00", 0),  # all night
+        ("2023-10-13 17:00", "2023-10-16 08:45", 45),  # Friday 30 + weekend off + Monday 15
+        ("2023-09-28 17:00", "2023-10-07 09:00", 60),  # Thursday 30, 中秋国庆 off, 调休 Saturday 30
+        ("2023-10-07 08:00", "2023-10-09 08:30", 1080),  # 调休 Saturday and Sunday, 9 hours each
+        ("2023-10-10 12:00", "2023-10-10 11:00", 0),  # backwards
+    ],
+    ids=[
+        "within-a-day",
+        "across-a-night",
+        "night-only",
+        "across-a-weekend",
+        "to-a-tiaoxiu-saturday",
+        "tiaoxiu-weekend",
+        "backwards",
+    ],
+)
+def test_window_minutes_of_an_office_window_count_only_its_hours_on_working_days(
+    work: WorkCalendar, start: str, end: str, minutes: int
+) -> None:
+    assert window_minutes(moment(start), moment(end), OFFICE, work) == minutes
+
+
+def test_window_minutes_of_the_standard_windows(work: WorkCalendar) -> None:
+    friday_night, monday_morning = moment("2023-10-13 20:00"), moment("2023-10-16 10:00")
+    minutes = {
+        name: window_minutes(friday_night, monday_morning, ServiceWindow(name=name), work)
+        for name in ("7x24", "5x8", "7x8", "5x10", "5x24")
+    }
+    assert minutes == {
+        "7x24": 62 * 60,  # the exact span
+        "5x8": 60,  # 09:00–17:00: Monday 09:00–10:00
+        "7x8": 2 * 8 * 60 + 60,  # Saturday and Sunday 09:00–17:00, Monday 09:00–10:00
+        "5x10": 60,  # 09:00–19:00: Friday 20:00 is after it
+        "5x24": 4 * 60 + 10 * 60,  # Friday 20:00–24:00, Monday 00:00–10:00
+    }
+
+
+def test_window_minutes_of_a_window_ending_at_midnight(work: WorkCalendar) -> None:
+    evenings = ServiceWindow(name="evenings", days="every_day", start=TimeOfDay(18, 0), end=TimeOfDay(0, 0))
+    assert window_minutes(moment("2023-10-13 12:00"), moment("2023-10-14 19:00"), evenings, work) == 6 * 60 + 60
+
+
+_BASE = datetime(2023, 9, 25, tzinfo=CHINA_TZ)  # the fortnight of 中秋国庆 and its 调休 weekend
+_offsets = st.integers(min_value=0, max_value=20 * 24 * 3600)
+
+
+@given(st.lists(_offsets, min_size=2, max_size=6), st.sampled_from(["office", "5x8", "7x8", "5x24", "7x24"]))
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_the_clock_of_an_interval_is_the_sum_over_any_split_of_it(offsets: list[int], name: str) -> None:
+    """Exactly in seconds; in minutes (seconds / 60, to Decimal's 28 digits) exactly at whole minutes."""
+    work = WorkCalendar()
+    window = OFFICE if name == "office" else ServiceWindow(name=name)
+    points = [_BASE + timedelta(seconds=s) for s in sorted(offsets)]
+    whole = window_seconds(points[0], points[-1], window, work)
+    assert sum((window_seconds(a, b, window, work) for a, b in itertools.pairwise(points)), Decimal(0)) == whole
+    minutes = [p.replace(second=0) for p in points]
+    whole_minutes = window_minutes(minutes[0], minutes[-1], window, work)
+    parts = sum((window_minutes(a, b, window, work) for a, b in itertools.pairwise(minutes)), Decimal(0))
+    assert parts == whole_minutes

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from opseval_infra.settings import ServiceSettings
 from pydantic import ValidationError
@@ -48,3 +50,14 @@ def test_real_secrets_outside_development_are_taken() -> None:
 def test_development_runs_on_the_safe_local_defaults() -> None:
     local = settings()
     assert local.environment == "development" and local.store_url.startswith("sqlite:")
+
+
+def test_the_installation_calendar_file_is_the_variable_opseval_evaluate_reads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    from opseval.embedded import CALENDAR_FILE_VARIABLE
+
+    monkeypatch.setenv(CALENDAR_FILE_VARIABLE, str(tmp_path / "holidays.yaml"))
+    assert ServiceSettings().calendar_file == tmp_path / "holidays.yaml"
+    monkeypatch.delenv(CALENDAR_FILE_VARIABLE)
+    assert ServiceSettings().calendar_file is None

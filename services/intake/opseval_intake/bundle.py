@@ -1,8 +1,9 @@
 """Reading an evaluation bundle: YAML definitions and JSON Lines evidence.
 
 A bundle is a directory with `project.yaml`, `contracts.yaml`, `indicators.yaml` (or
-`indicators: {template: NAME}` naming a built-in template) and any number of `.jsonl` files of
-evidence events, anywhere below it. Every error names the file, the line and the field.
+`indicators: {template: NAME}` naming a built-in template), optionally `calendar.yaml` (declared
+holidays and 调休 working days) and any number of `.jsonl` files of evidence events, anywhere below
+it. Every error names the file, the line and the field.
 
 Hostile input is refused the same way, never followed: files that are symbolic links out of the
 bundle, files and lines over the size limits, YAML tags that build objects, aliases, deep nesting.
@@ -20,6 +21,7 @@ import yaml
 from opseval_shared.base import field_path
 from opseval_shared.contract import ContractProfile
 from opseval_shared.evidence import UNION_TAG_ERRORS, Evidence, EvidenceKind, error_field, parse_evidence_json
+from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.measures import MeasureDef, MeasureLibrary
 from opseval_shared.project import Project, ProjectDefinition, unresolved_references
@@ -34,6 +36,7 @@ MAX_EVIDENCE_FILE_BYTES = 2 * 1024**3
 MAX_EVIDENCE_FILES = 10_000
 DEFINITION_FILES = ("project.yaml", "contracts.yaml", "indicators.yaml")
 MEASURES_FILE = "measures.yaml"
+CALENDAR_FILE = "calendar.yaml"  # optional
 M = TypeVar("M", bound=BaseModel)
 
 
@@ -231,9 +234,23 @@ def load_definition(bundle: Path) -> ProjectDefinition:
     for loc, message in unresolved_references(contracts, indicators, measures):
         _, node, path = docs["indicators"]
         raise BundleError(path, _node_line(node, loc), field_path(loc), message)
+    calendar = None
+    if os.path.lexists(bundle / CALENDAR_FILE):
+        _refuse_link_out(root, bundle / CALENDAR_FILE)
+        calendar = load_calendar_file(bundle / CALENDAR_FILE)
     return ProjectDefinition(
-        project=_validate(Project, docs["project"]), contracts=contracts, indicators=indicators, measures=measures
+        project=_validate(Project, docs["project"]),
+        contracts=contracts,
+        indicators=indicators,
+        measures=measures,
+        calendar=calendar,
     )
+
+
+def load_calendar_file(path: Path) -> HolidayCalendar:
+    """A declared calendar: a bundle's `calendar.yaml`, or the installation's (OPSEVAL_CALENDAR_FILE)."""
+    data, node = read_yaml(path)
+    return _validate(HolidayCalendar, (data, node, path))
 
 
 class BundleMeasures(BaseModel):
@@ -246,7 +263,7 @@ class BundleMeasures(BaseModel):
 def _measures(bundle: Path, root: str) -> MeasureLibrary:
     """The standard measures with the bundle's measures.yaml (optional) merged in."""
     path = bundle / MEASURES_FILE
-    if not path.exists() and not path.is_symlink():
+    if not os.path.lexists(path):
         return standard_measures()
     _refuse_link_out(root, path)
     data, node = read_yaml(path)

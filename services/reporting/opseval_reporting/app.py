@@ -31,6 +31,7 @@ from opseval_infra.keys import (
     utc_text,
 )
 from opseval_infra.projects import today_in_china
+from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged, ScoreChanged
@@ -283,7 +284,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             ledger = Ledger(d, as_of or min(today_in_china(), d.project.evaluation.default_as_of))
             for row in rows:
                 ledger.add(parse_evidence_json(row.body))
-            result = evaluate_ledger(ledger)
+            result = evaluate_ledger(ledger, work=WorkCalendar(fleet.calendar))
             return render_files(result, d, documents=format in OFFICE_FORMATS)
 
         files = await asyncio.to_thread(compute)

@@ -9,14 +9,19 @@ from decimal import Decimal
 from opseval_rules.engine import RulesEngine
 from opseval_rules.findings import find
 from opseval_scoring.scoring import score_tree
+from opseval_shared.base import DateRange
+from opseval_shared.calendar import WorkCalendar
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, MonthlyDeliverables, attach_findings
 
 
-def evaluate_ledger(ledger: Ledger, engine: RulesEngine | None = None) -> EvaluationResult:
+def evaluate_ledger(
+    ledger: Ledger, engine: RulesEngine | None = None, work: WorkCalendar | None = None
+) -> EvaluationResult:
+    """`work` brings the installation's declared calendar (and caches kept between evaluations)."""
     definition = ledger.definition
-    ctx = MetricContext(ledger)
+    ctx = MetricContext(ledger, work or WorkCalendar())
     findings = attach_findings(definition.indicators, find(ctx, engine))
     indicators, total, grade = score_tree(definition.indicators, ctx, findings)
     return EvaluationResult(
@@ -29,6 +34,7 @@ def evaluate_ledger(ledger: Ledger, engine: RulesEngine | None = None) -> Evalua
         indicators=indicators,
         findings=tuple(findings),
         warnings=tuple(ctx.work.warnings),
+        calendar=tuple(ctx.work.sources(_years(ledger.evaluation_window))),
         evidence_stats=EvidenceStats(
             events=ledger.events,
             duplicates=ledger.duplicates,
@@ -38,6 +44,10 @@ def evaluate_ledger(ledger: Ledger, engine: RulesEngine | None = None) -> Evalua
         budget=budget_lines(ledger),
         monthly=monthly_deliverables(ctx),
     )
+
+
+def _years(span: DateRange) -> range:
+    return range(span.start.year, span.end.year + 1)
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:
