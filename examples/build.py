@@ -600,6 +600,11 @@ def service_centre_2024() -> Bundle:
             site = off_site.get((name, d), "市民服务中心")
             b.add(f"clock-ins-{d:%Y%m}.jsonl", f"sc-clk-{i}-{d}", "clock_in", ts(d, clock), {"staff": name, "site": site},
                   source="attendance", contract="ops")
+    for name, day, clock in (("郑洁", date(2024, 7, 10), "17:00"), ("周敏", date(2024, 9, 20), "17:40"),
+                             ("吴刚", date(2024, 12, 5), "16:50")):  # two leave before 17:30
+        i = next(n for n, (who, _) in enumerate(roster, start=1) if who == name)
+        b.add(f"clock-ins-{day:%Y%m}.jsonl", f"sc-out-{i}-{day}", "clock_in", ts(day, clock),
+              {"staff": name, "site": "市民服务中心", "direction": "out"}, source="attendance", contract="ops")
     # On duty on National Day: a clock-in on a day off is no late arrival.
     b.add("clock-ins-202410.jsonl", "sc-clk-2-2024-10-01", "clock_in", ts(date(2024, 10, 1), "09:30"),
           {"staff": "吴刚", "site": "市民服务中心"}, source="attendance", contract="ops")
@@ -613,7 +618,7 @@ def service_centre_2024() -> Bundle:
         first = date(2024, month, 1)
         following = date(2024 + month // 12, month % 12 + 1, 1)
         last = following - timedelta(days=1)
-        submitted = late_reports.get(month, next_workday(following + timedelta(days=7)))
+        submitted = late_reports.get(month, workdays(following, following + timedelta(days=20))[2])  # 3rd working day
         b.add("reports.jsonl", f"sc-report-2024{month:02d}", "deliverable_submitted", ts(submitted, "16:00"),
               {"deliverable": "monthly_report", "title": f"2024年{month}月运维服务月报", "period_start": str(first),
                "period_end": str(last), "document_ref": f"OA-2024-{month:02d}"}, source="oa", contract="ops")

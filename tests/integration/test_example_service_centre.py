@@ -14,9 +14,11 @@ from pathlib import Path
 import pytest
 from opseval_shared.base import DateRange
 from opseval_shared.calendar import WorkCalendar
+from opseval_shared.indicators import MetricRef
+from opseval_shared.metrics import MetricContext
 from opseval_shared.results import EvaluationResult, ScoredIndicator
 
-from opseval.embedded import evaluate_bundle
+from opseval.embedded import evaluate_bundle, fold_bundle
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service-centre-2024"
 D = Decimal
@@ -85,6 +87,15 @@ def variant(tmp_path: Path, edit: Callable[[dict], dict | None]) -> EvaluationRe
         lines = [edit(json.loads(line)) for line in path.read_text(encoding="utf-8").splitlines()]
         path.write_text("".join(json.dumps(e, ensure_ascii=False) + "\n" for e in lines if e is not None), "utf-8")
     return evaluate_bundle(target)[0]
+
+
+def test_reports_fall_due_on_the_fifth_working_day_and_clock_outs_show_early_leaves(result: EvaluationResult) -> None:
+    timeliness = leaves(result.indicators)["report_timeliness"].explanation or ""
+    # April 2024: 1, 2, 3, then 清明 (4–6 April), then Sunday 7 April is a 调休 working day: the 5th is the 8th.
+    assert "2024-04-08" in " ".join(f.message for f in result.findings if f.rule == "deliverable.late")
+    assert "10/12" in timeliness
+    early = MetricContext(fold_bundle(EXAMPLE)).measure(MetricRef(name="staff.early_leaves"))
+    assert (early.value, early.evidence) == (2, ("sc-out-2-2024-12-05", "sc-out-3-2024-07-10"))  # before 17:30
 
 
 def test_correcting_a_fact_moves_the_computed_score(tmp_path: Path) -> None:
