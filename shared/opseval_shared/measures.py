@@ -607,59 +607,29 @@ def _aggregate(
         return Measurement(value, None, None, unit, shown, detail, ids)
     field = agg.field or ""
     if agg.fn == "distinct":
-        value = Decimal(len({r.fields[field] for r in rows}))
-        return Measurement(
-            value,
-            None,
-            None,
-            unit,
-            _with_unit(fmt(value), unit),
-            f"{defn.name}：{explanation} = {_with_unit(fmt(value), unit)}",
-            ids,
-        )
+        return _plain(defn, explanation, Decimal(len({r.fields[field] for r in rows})), fmt, ids)
     if agg.fn == "sum":
-        value = sum((r.fields[field] for r in rows), ZERO)
-        return Measurement(
-            value,
-            None,
-            None,
-            unit,
-            _with_unit(fmt(value, 4), unit),
-            f"{defn.name}：{explanation} = {_with_unit(fmt(value, 4), unit)}",
-            ids,
-        )
+        return _plain(defn, explanation, sum((r.fields[field] for r in rows), ZERO), lambda v: fmt(v, 4), ids)
     if not rows:
         return Measurement(ZERO, None, None, unit, "无数据", f"{defn.name}：{explanation}：无数据", (), has_data=False)
     if agg.fn == "latest":
         latest = max(rows, key=lambda r: (r.rank[:1], _content_key(r)))  # the latest recorded; ties by content
         v = latest.fields[field]
         value = v if isinstance(v, Decimal) else Decimal(1 if v is True else 0) if isinstance(v, bool) else ZERO
-        shown = _show_value(v)
-        return Measurement(
-            value,
-            None,
-            None,
-            unit,
-            _with_unit(shown, unit),
-            f"{defn.name}：{explanation} = {_with_unit(shown, unit)}",
-            tuple(latest.evidence),
-        )
+        return _plain(defn, explanation, value, lambda _: _show_value(v), tuple(latest.evidence))
     values = [r.fields[field] for r in rows]
-    if agg.fn == "min":
-        value = min(values)
-    elif agg.fn == "max":
-        value = max(values)
-    else:
-        value = sum(values, ZERO) / len(values)
-    return Measurement(
-        value,
-        None,
-        None,
-        unit,
-        _with_unit(fmt(value, 4), unit),
-        f"{defn.name}：{explanation} = {_with_unit(fmt(value, 4), unit)}",
-        ids,
-    )
+    value = min(values) if agg.fn == "min" else max(values) if agg.fn == "max" else sum(values, ZERO) / len(values)
+    return _plain(defn, explanation, value, lambda v: fmt(v, 4), ids)
+
+
+def _plain(
+    defn: MeasureDef, explanation: str, value: Decimal, show: Callable[[Decimal], str], ids: Sequence[str]
+) -> Measurement:
+    """A value that is no rate: shown with the measure's unit, its explanation ending in it."""
+    from .metrics import Measurement
+
+    shown = _with_unit(show(value), defn.unit)
+    return Measurement(value, None, None, defn.unit, shown, f"{defn.name}：{explanation} = {shown}", tuple(ids))
 
 
 def _periods_covered(
