@@ -9,7 +9,15 @@ from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 from pathlib import Path
 
-from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, parse_line, read_line_at
+from opseval_intake.bundle import (
+    BundleError,
+    Problems,
+    evidence_files,
+    iter_lines,
+    load_definition,
+    parse_line,
+    read_line_at,
+)
 from opseval_reporting.pipeline import evaluate_ledger
 from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
 from opseval_shared.project import ProjectDefinition
@@ -18,41 +26,74 @@ from opseval_shared.results import EvaluationResult
 Progress = Callable[[int, int], None]
 
 
+def known_rule_ids() -> list[str]:
+    """The ids of the rules an indicator's `rules` patterns may name."""
+    from opseval_rules.catalogue import RULES_BY_ID
+
+    return sorted(RULES_BY_ID)
+
+
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
-    definition = load_definition(bundle)
-    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of)
-    files = evidence_files(bundle)
+    """The bundle folded into a ledger, or BundleError naming every problem found in it: in the
+    definitions and on each evidence line (a broken definition still has its evidence parsed)."""
+    problems = Problems()
+    try:
+        definition: ProjectDefinition | None = load_definition(bundle, known_rule_ids())
+    except BundleError as exc:
+        problems.add(exc)
+        definition = None
+        if not bundle.is_dir():
+            problems.raise_any()
+    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
+    try:
+        files = evidence_files(bundle)
+        _fold_lines(bundle, files, ledger, problems, progress)
+    except BundleError as exc:  # a file that cannot be read on: reported with what was found before it
+        problems.add(exc)
+    problems.raise_any()
+    assert ledger is not None
+    return ledger
+
+
+def _fold_lines(
+    bundle: Path, files: list[Path], ledger: Ledger | None, problems: Problems, progress: Progress | None
+) -> None:
     index = {path: i for i, path in enumerate(files)}
     total = sum(p.stat().st_size for p in files)
     done = 0
     path, file_no = None, 0
     for raw in iter_lines(bundle):
-        event = parse_line(raw)
+        try:
+            event = parse_line(raw)
+        except BundleError as exc:
+            if not problems.add(exc):
+                return
+            continue
+        if ledger is None:
+            continue
         if raw.path is not path:
             path, file_no = raw.path, index[raw.path] << 40
         try:
             # The origin (file, byte offset) lets a replayed id be checked against its first event.
             outcome = ledger.add(event, file_no | raw.offset)
         except EvidenceReferenceError as exc:
-            raise BundleError(raw.path, raw.line, exc.field_path, str(exc)) from exc
+            if not problems.add(BundleError(raw.path, raw.line, exc.field_path, str(exc))):
+                return
+            continue
         if outcome is Outcome.REPLAYED:
             origin = ledger.origin_of(event.id)
             assert origin is not None
             first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
             if parse_line(first) != event:
-                raise BundleError(
-                    raw.path,
-                    raw.line,
-                    "id",
-                    f"event id {event.id!r} was already used for different content at {first.path}:{first.line}",
-                )
+                message = f"event id {event.id!r} was already used for different content at {first.path}:{first.line}"
+                if not problems.add(BundleError(raw.path, raw.line, "id", message)):
+                    return
         if progress is not None:
             done += len(raw.data)
             if done & 0xFFFF < len(raw.data):
                 progress(done, total)
     if progress is not None:
         progress(total, total)
-    return ledger
 
 
 def evaluate_bundle(

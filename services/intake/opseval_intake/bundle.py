@@ -11,7 +11,7 @@ bundle, files and lines over the size limits, YAML tags that build objects, alia
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -21,7 +21,7 @@ from opseval_shared.base import field_path
 from opseval_shared.contract import ContractProfile
 from opseval_shared.evidence import UNION_TAG_ERRORS, Evidence, EvidenceKind, error_field, parse_evidence_json
 from opseval_shared.indicators import IndicatorSystem
-from opseval_shared.project import Project, ProjectDefinition, unresolved_references
+from opseval_shared.project import DEFER_REFERENCES, Project, ProjectDefinition, unresolved_references
 from pydantic import BaseModel, ValidationError
 
 MAX_YAML_BYTES = 1024 * 1024  # real definitions are ~15 KB; PyYAML needs ~6 s for 1 MB
@@ -40,6 +40,52 @@ class BundleError(Exception):
         self.path, self.line, self.field, self.message = str(path), line, field, message
         where = self.path + (f":{line}" if line else "")
         super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+
+class BundleErrors(BundleError):
+    """Several located problems of one bundle, reported together, one per line. Its own path, line,
+    field and message are those of the first problem."""
+
+    def __init__(self, problems: list[BundleError], truncated: bool = False) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.line, first.field, first.message)
+        self.problems, self.truncated = problems, truncated
+
+    def __str__(self) -> str:
+        lines = [str(p) for p in self.problems]
+        if self.truncated:
+            lines.append(f"(stopped after {len(self.problems)} problems)")
+        return "\n".join(lines)
+
+
+MAX_PROBLEMS = 100  # a systematic error repeats on every line; the first hundred show it
+
+
+class Problems:
+    """Problems collected while reading a bundle, up to MAX_PROBLEMS."""
+
+    def __init__(self) -> None:
+        self.found: list[BundleError] = []
+        self.truncated = False
+
+    def add(self, error: BundleError) -> bool:
+        """Keep a problem (each of several); False once there are too many to go on."""
+        for one in error.problems if isinstance(error, BundleErrors) else [error]:
+            if len(self.found) >= MAX_PROBLEMS:
+                self.truncated = True
+                return False
+            self.found.append(one)
+        return True
+
+    @property
+    def full(self) -> bool:
+        return self.truncated or len(self.found) >= MAX_PROBLEMS
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1 and not self.truncated:
+            raise self.found[0]
+        if self.found:
+            raise BundleErrors(self.found, self.truncated)
 
 
 class RawLine(NamedTuple):
@@ -194,50 +240,76 @@ def _refuse_link_out(root: str, path: Path) -> None:
         raise BundleError(path, None, None, f"symbolic link points outside the bundle (to {target})")
 
 
-def load_definition(bundle: Path) -> ProjectDefinition:
+def load_definition(bundle: Path, known_rules: Collection[str] | None = None) -> ProjectDefinition:
+    """The bundle's definition, or BundleError with every problem found (each file's own first,
+    then the references across files, and the rule patterns when `known_rules` is given)."""
     if not bundle.is_dir():
         raise BundleError(bundle, None, None, "bundle directory not found")
     root = _real(bundle)
+    problems = Problems()
     docs: dict[str, tuple[Any, yaml.Node | None, Path]] = {}
     for name in DEFINITION_FILES:
-        _refuse_link_out(root, bundle / name)
-        data, node = read_yaml(bundle / name)
+        try:
+            _refuse_link_out(root, bundle / name)
+            data, node = read_yaml(bundle / name)
+        except BundleError as exc:
+            problems.add(exc)
+            continue
         docs[name.removesuffix(".yaml")] = (data, node, bundle / name)
-    indicators = docs["indicators"][0]
+    indicators = docs["indicators"][0] if "indicators" in docs else None
     if isinstance(indicators, dict) and set(indicators) == {"template"}:
         name = indicators["template"]
         try:
             text = template_text(str(name))
         except KeyError:
-            raise BundleError(
-                bundle / "indicators.yaml",
-                1,
-                "template",
-                f"unknown template {name!r} (built-in: {', '.join(template_names())})",
-            ) from None
-        docs["indicators"] = (
-            yaml.safe_load(text),
-            yaml.compose(text, Loader=yaml.SafeLoader),
-            Path(f"<template {name}>"),
-        )
+            problems.add(
+                BundleError(
+                    bundle / "indicators.yaml",
+                    1,
+                    "template",
+                    f"unknown template {name!r} (built-in: {', '.join(template_names())})",
+                )
+            )
+            del docs["indicators"]
+        else:
+            docs["indicators"] = (
+                yaml.safe_load(text),
+                yaml.compose(text, Loader=yaml.SafeLoader),
+                Path(f"<template {name}>"),
+            )
     # Each file on its own first, so an error is located in it; then the references across files.
-    contracts = _validate(ContractProfile, docs["contracts"])
-    indicators = _validate(IndicatorSystem, docs["indicators"])
-    for loc, message in unresolved_references(contracts, indicators):
+    project = _validate(Project, docs.get("project"), problems)
+    contracts = _validate(ContractProfile, docs.get("contracts"), problems)
+    system = _validate(IndicatorSystem, docs.get("indicators"), problems)
+    if contracts is not None and system is not None:
         _, node, path = docs["indicators"]
-        raise BundleError(path, _node_line(node, loc), field_path(loc), message)
-    return ProjectDefinition(project=_validate(Project, docs["project"]), contracts=contracts, indicators=indicators)
+        period = project.evaluation.period if project is not None else None
+        for loc, message in unresolved_references(contracts, system, period=period, known_rules=known_rules):
+            problems.add(BundleError(path, _node_line(node, loc), field_path(loc), message))
+    problems.raise_any()
+    assert project is not None and contracts is not None and system is not None
+    return ProjectDefinition.model_validate(
+        {"project": project, "contracts": contracts, "indicators": system}, context={DEFER_REFERENCES: True}
+    )
 
 
-def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path]) -> M:
+def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path] | None, problems: Problems) -> M | None:
+    """The file's model, or None with each of its problems added (one per field)."""
+    if doc is None:
+        return None
     data, node, path = doc
     try:
         validated: M = model.model_validate(data)
         return validated
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        raise BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)) from exc
+        seen: set[tuple[Any, ...]] = set()
+        for err in exc.errors():
+            loc = tuple(err["loc"])
+            if loc in seen:  # the members of a union each refuse the same value
+                continue
+            seen.add(loc)
+            problems.add(BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)))
+        return None
 
 
 def _message(err: Any) -> str:
