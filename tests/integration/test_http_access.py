@@ -34,6 +34,7 @@ GUANGZHOU = ROOT / "examples" / "guangzhou-2023"
 EVENT: dict[str, Any] = {
     "id": "clock-1",
     "project": "dongguan-2022",
+    "contract": "ops",
     "kind": "clock_in",
     "occurred_at": "2022-10-10T08:55:00+08:00",
     "recorded_at": "2022-10-10T08:55:00+08:00",
