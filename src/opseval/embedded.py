@@ -14,8 +14,8 @@ from opseval_intake.bundle import (
     Problems,
     evidence_files,
     iter_lines,
-    load_definition,
     parse_line,
+    read_definition,
     read_line_at,
 )
 from opseval_reporting.pipeline import evaluate_ledger
@@ -37,13 +37,9 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
     """The bundle folded into a ledger, or BundleError naming every problem found in it: in the
     definitions and on each evidence line (a broken definition still has its evidence parsed)."""
     problems = Problems()
-    try:
-        definition: ProjectDefinition | None = load_definition(bundle, known_rule_ids())
-    except BundleError as exc:
-        problems.add(exc)
-        definition = None
-        if not bundle.is_dir():
-            problems.raise_any()
+    definition = read_definition(bundle, problems, known_rule_ids())
+    if not bundle.is_dir():
+        problems.raise_any()
     ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
     try:
         files = evidence_files(bundle)

@@ -243,10 +243,23 @@ def _refuse_link_out(root: str, path: Path) -> None:
 def load_definition(bundle: Path, known_rules: Collection[str] | None = None) -> ProjectDefinition:
     """The bundle's definition, or BundleError with every problem found (each file's own first,
     then the references across files, and the rule patterns when `known_rules` is given)."""
-    if not bundle.is_dir():
-        raise BundleError(bundle, None, None, "bundle directory not found")
-    root = _real(bundle)
     problems = Problems()
+    definition = read_definition(bundle, problems, known_rules)
+    problems.raise_any()
+    assert definition is not None
+    return definition
+
+
+def read_definition(
+    bundle: Path, problems: Problems, known_rules: Collection[str] | None = None
+) -> ProjectDefinition | None:
+    """The bundle's definition, with each problem found added to `problems`; None when a file cannot
+    be read or validated. With only unresolved references the definition is still returned, so the
+    evidence can be checked against it too (it is not fit to evaluate)."""
+    if not bundle.is_dir():
+        problems.add(BundleError(bundle, None, None, "bundle directory not found"))
+        return None
+    root = _real(bundle)
     docs: dict[str, tuple[Any, yaml.Node | None, Path]] = {}
     for name in DEFINITION_FILES:
         try:
@@ -286,8 +299,8 @@ def load_definition(bundle: Path, known_rules: Collection[str] | None = None) ->
         period = project.evaluation.period if project is not None else None
         for loc, message in unresolved_references(contracts, system, period=period, known_rules=known_rules):
             problems.add(BundleError(path, _node_line(node, loc), field_path(loc), message))
-    problems.raise_any()
-    assert project is not None and contracts is not None and system is not None
+    if project is None or contracts is None or system is None:
+        return None
     return ProjectDefinition.model_validate(
         {"project": project, "contracts": contracts, "indicators": system}, context={DEFER_REFERENCES: True}
     )
@@ -304,12 +317,27 @@ def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path] | None, pr
     except ValidationError as exc:
         seen: set[tuple[Any, ...]] = set()
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = _without_tags(tuple(err["loc"]), data)
             if loc in seen:  # the members of a union each refuse the same value
                 continue
             seen.add(loc)
             problems.add(BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)))
         return None
+
+
+def _without_tags(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """An error's location as the file has it: without the tag pydantic adds for the member of a
+    discriminated union (`method.ratio.metric` is `method.metric` in the YAML)."""
+    out: list[int | str] = []
+    for key in loc:
+        if isinstance(data, dict) and key not in data and data.get("type") == key:
+            continue
+        out.append(key)
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            data = None
+    return tuple(out)
 
 
 def _message(err: Any) -> str:
