@@ -127,6 +127,8 @@ class Ledger:
         self.facts_window = definition.project.evaluation.facts_window
         self._facts_first, self._facts_last = self.facts_window.start, self.facts_window.end
         self._facts_years = range(self._facts_first.year, self._facts_last.year + 1)
+        self._facts_inner_first = self._facts_first + timedelta(days=1)
+        self._facts_inner_last = self._facts_last - timedelta(days=1)
         self.outside_period = 0
         self.outside_by_kind: dict[str, int] = {}
         self.outside_span: tuple[date, date] | None = None  # the earliest and latest day they are about
@@ -209,7 +211,10 @@ class Ledger:
 
     def _moment_outside(self, event: Evidence) -> date | None:
         """A fact of the service at a moment (a clock-in, an inspection, a fault …)."""
-        day = self._day(event.occurred_at)
+        moment = event.occurred_at
+        if self._facts_inner_first <= moment.date() <= self._facts_inner_last:
+            return None  # a day from either end in its own offset: inside in China's too (cheap; most are)
+        day = self._day(moment)
         return day if day < self._facts_first or day > self._facts_last else None
 
     def _stated_period_outside(self, event: Evidence) -> date | None:

@@ -100,8 +100,11 @@ class EvidenceReferences:
 
     def check(self, event: Evidence) -> str | None:
         """Raise EvidenceReferenceError for the first reference of the event that does not resolve;
-        return the contract it is folded under."""
-        contract = self.contract_of(event)
+        return the contract it is folded under. (On the fold's hot path: the common case, a kind
+        with nothing to check under a known contract, costs two lookups.)"""
+        contract = event.contract or self.default_contract
+        if contract is None or contract not in self.contracts:
+            contract = self.contract_of(event)
         checker = _CHECKS.get(type(event))
         if checker is not None:
             checker(self, event, contract)
