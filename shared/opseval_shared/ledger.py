@@ -26,6 +26,7 @@ from .evidence import (
     BudgetCalculationPayload,
     BudgetFigurePayload,
     Evidence,
+    EvidenceKind,
     IncidentPayload,
     InspectionDonePayload,
     JudgmentPayload,
@@ -37,20 +38,16 @@ from .evidence import (
     VendorAssessmentPayload,
 )
 from .project import ProjectDefinition
+from .references import EvidenceReferenceError, EvidenceReferences
 
-
-class EvidenceReferenceError(ValueError):
-    """An event refers to something its project does not define (a contract, a plan …)."""
-
-    def __init__(self, field_path: str, message: str) -> None:
-        super().__init__(message)
-        self.field_path = field_path
+__all__ = ["EvidenceReferenceError", "Ledger", "Outcome"]
 
 
 class Outcome(IntEnum):
     ADDED = 1
     REPLAYED = 2  # the id was folded before: the caller decides whether the content is the same
     AFTER_AS_OF = 3
+    OUTSIDE_PERIOD = 4  # about a time outside the evaluation period: counted, never folded
 
 
 T = TypeVar("T")
@@ -126,6 +123,15 @@ class Ledger:
                 log = self.inspections[(c.id, p.id)] = InspectionLog()
                 self._plans[(c.id, p.id)] = _PlanSink(log, p.done_by, p.register_by, p.register_within_days)
         self._deliverable_ids = {(c.id, d.id) for c in definition.contracts.contracts for d in c.deliverables}
+        self._references = EvidenceReferences(definition)
+        self.facts_window = definition.project.evaluation.facts_window
+        self._facts_first, self._facts_last = self.facts_window.start, self.facts_window.end
+        self._facts_years = range(self._facts_first.year, self._facts_last.year + 1)
+        self._facts_inner_first = self._facts_first + timedelta(days=1)
+        self._facts_inner_last = self._facts_last - timedelta(days=1)
+        self.outside_period = 0
+        self.outside_by_kind: dict[str, int] = {}
+        self.outside_span: tuple[date, date] | None = None  # the earliest and latest day they are about
         self._seen: dict[str, int] = {}
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.events = 0
@@ -172,14 +178,18 @@ class Ledger:
             self.duplicates += 1
             return Outcome.REPLAYED
         self._seen[eid] = origin
+        # Every reference is checked, also of events the as-of date or the period leave out: a
+        # typo is a typo whatever the date.
+        contract = self._references.check(event)
         if self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at):
             self.after_as_of += 1
             return Outcome.AFTER_AS_OF
-        contract = event.contract or self._default_contract
-        if contract is not None and contract not in self._contracts:
-            raise EvidenceReferenceError("contract", f"unknown contract {event.contract!r}")
-        self.events += 1
         cls = type(event)
+        outside = _OUTSIDE[cls](self, event)
+        if outside is not None:
+            self._count_outside(event, outside)
+            return Outcome.OUTSIDE_PERIOD
+        self.events += 1
         self._counts[cls] += 1
         _FOLD[cls](self, event, contract)
         return Outcome.ADDED
@@ -193,6 +203,64 @@ class Ledger:
         if day < self.as_of:
             return False
         return day > self._as_of_next or moment > self.cutoff
+
+    # ------------------------------------------------------------ the evaluation period
+
+    # Each kind is about some time: a moment, a stated period, a fiscal year. An event about a
+    # time outside the period (or the facts window the evaluators declared) is counted and left
+    # out, so it can neither score nor raise a finding. Each check returns the day the event is
+    # about when it is outside, else None.
+
+    def _day(self, moment: datetime) -> date:
+        return moment.date() if moment.utcoffset() == CHINA_OFFSET else moment.astimezone(CHINA_TZ).date()
+
+    def _moment_outside(self, event: Evidence) -> date | None:
+        """A fact of the service at a moment (a clock-in, an inspection, a fault …)."""
+        moment = event.occurred_at
+        if self._facts_inner_first <= moment.date() <= self._facts_inner_last:
+            return None  # a day from either end in its own offset: inside in China's too (cheap; most are)
+        day = self._day(moment)
+        return day if day < self._facts_first or day > self._facts_last else None
+
+    def _stated_period_outside(self, event: Evidence) -> date | None:
+        """A fact about the period it states (an assessment of December, handed in January)."""
+        p = event.payload
+        start: date | None = getattr(p, "period_start", None)
+        end: date | None = getattr(p, "period_end", None)
+        if start is None and end is None:
+            return self._account_outside(event)
+        if (end or start) < self._facts_first:  # type: ignore[operator]
+            return end or start
+        if (start or end) > self._facts_last:  # type: ignore[operator]
+            return start or end
+        return None
+
+    def _account_outside(self, event: Evidence) -> date | None:
+        """An account of the period written at or after its end (a judgment, a self-evaluation, the
+        year's questionnaire, a report that states no period): outside only when written before it."""
+        day = self._day(event.occurred_at)
+        return day if day < self._facts_first else None
+
+    def _state_outside(self, event: Evidence) -> date | None:
+        """A state in force from when it was recorded (a roster, an asset count): outside only when
+        recorded after the period."""
+        day = self._day(event.occurred_at)
+        return day if day > self._facts_last else None
+
+    def _fiscal_year_outside(self, event: Evidence) -> date | None:
+        year: int = event.payload.fiscal_year  # type: ignore[union-attr]
+        return None if year in self._facts_years else date(year, 1, 1)
+
+    def _never_outside(self, event: Evidence) -> date | None:
+        """Documents of the budget's preparation: written before the period, about it."""
+        return None
+
+    def _count_outside(self, event: Evidence, day: date) -> None:
+        self.outside_period += 1
+        kind = KIND_OF_CLASS[type(event)].value
+        self.outside_by_kind[kind] = self.outside_by_kind.get(kind, 0) + 1
+        span = self.outside_span
+        self.outside_span = (day, day) if span is None else (min(span[0], day), max(span[1], day))
 
     def origin_of(self, event_id: str) -> int | None:
         return self._seen.get(event_id)
@@ -370,4 +438,28 @@ class Ledger:
 # that only the cyclic collector's rare full passes reclaimed).
 _FOLD: dict[type, Callable[[Ledger, Any, str | None], None]] = {
     cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()
+}
+
+
+# What time each kind is about, for the evaluation period (see Ledger._moment_outside …).
+_OUTSIDE: dict[type, Callable[[Ledger, Any], date | None]] = {
+    cls: {
+        EvidenceKind.ROSTER_ENTRY: Ledger._state_outside,
+        EvidenceKind.CLOCK_IN: Ledger._moment_outside,
+        EvidenceKind.DELIVERABLE_SUBMITTED: Ledger._stated_period_outside,
+        EvidenceKind.INSPECTION_DONE: Ledger._moment_outside,
+        EvidenceKind.TRAINING_HELD: Ledger._moment_outside,
+        EvidenceKind.INCIDENT: Ledger._moment_outside,
+        EvidenceKind.TICKET_VOLUME: Ledger._stated_period_outside,
+        EvidenceKind.SURVEY_RESPONSE: Ledger._account_outside,
+        EvidenceKind.BUDGET_FIGURE: Ledger._fiscal_year_outside,
+        EvidenceKind.UNIT_RATE: Ledger._never_outside,
+        EvidenceKind.BUDGET_CALCULATION: Ledger._never_outside,
+        EvidenceKind.VENDOR_ASSESSMENT: Ledger._stated_period_outside,
+        EvidenceKind.ACCEPTANCE_RESULT: Ledger._stated_period_outside,
+        EvidenceKind.ASSET_COUNT: Ledger._state_outside,
+        EvidenceKind.JUDGMENT: Ledger._account_outside,
+        EvidenceKind.SELF_EVALUATION_ROW: Ledger._account_outside,
+    }[kind]
+    for cls, kind in KIND_OF_CLASS.items()
 }

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date
+from fnmatch import fnmatchcase
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationInfo, model_validator
 
-from .base import DateRange, Frozen
-from .contract import ContractProfile
+from .base import DateRange, Frozen, field_path
+from .contract import Contract, ContractProfile
 from .evidence import Slug, Text
 from .holidays import HolidayCalendar
 from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
 from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
+from .references import known
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
 
 
@@ -21,12 +24,26 @@ class EvaluationTerms(Frozen):
         default=None, description="default evaluation date when it is not the period end (e.g. fieldwork end)"
     )
     evaluator: str | None = None
+    facts_until: date | None = Field(
+        default=None,
+        description="the evaluators examined facts of the service after the period up to this day (fieldwork); "
+        "without it, evidence about a time after the period is left out with a warning",
+    )
 
     @model_validator(mode="after")
     def _as_of_not_before_the_period(self) -> EvaluationTerms:
         if self.as_of is not None and self.as_of < self.period.start:
             raise ValueError(f"as_of {self.as_of} is before the evaluation period starts ({self.period.start})")
+        if self.facts_until is not None and self.facts_until < self.period.end:
+            raise ValueError(f"facts_until {self.facts_until} is before the evaluation period ends ({self.period.end})")
         return self
+
+    @property
+    def facts_window(self) -> DateRange:
+        """The days evidence may be about: the period, extended to `facts_until` if declared."""
+        if self.facts_until is None:
+            return self.period
+        return DateRange(start=self.period.start, end=self.facts_until)
 
     @property
     def default_as_of(self) -> date:
@@ -59,15 +76,160 @@ class ProjectDefinition(Frozen):
     )
 
     @model_validator(mode="after")
-    def _references_resolve(self) -> ProjectDefinition:
-        for loc, message in unresolved_references(self.contracts, self.indicators, self.measures):
-            raise ValueError(f"indicators.{'.'.join(map(str, loc))}: {message}")
+    def _references_resolve(self, info: ValidationInfo) -> ProjectDefinition:
+        if info.context and info.context.get(DEFER_REFERENCES):
+            return self  # the caller checks them itself, each problem at its own location
+        problems = unresolved_references(
+            self.contracts, self.indicators, self.measures, period=self.project.evaluation.period
+        )
+        if problems:
+            raise ValueError("\n".join(f"indicators.{field_path(loc)}: {message}" for loc, message in problems))
         return self
 
 
-def _metric_problems(
+# Validation context key: leave the reference checks to the caller (intake, the bundle loader).
+DEFER_REFERENCES = "defer_references"
+
+Location = tuple[str | int, ...]
+
+# Metrics that measure one contract: without a contract named, the project must have only one.
+_ONE_CONTRACT_METRICS = ("incidents.mtbf_hours", "incidents.availability", "training.count")
+
+
+def unresolved_references(
+    contracts: ContractProfile,
+    indicators: IndicatorSystem,
+    measures: MeasureLibrary | None = None,
+    *,
+    period: DateRange | None = None,
+    known_rules: Collection[str] | None = None,
+) -> list[tuple[Location, str]]:
+    """Every reference of the indicator tree that the contract profile (or the rules catalogue,
+    when `known_rules` is given) does not resolve, with its location in the tree: all of them,
+    not only the first, so a bundle's author sees every typo at once."""
+    by_id = {c.id: c for c in contracts.contracts}
+    library = measures if measures is not None else MeasureLibrary()
+    out: list[tuple[Location, str]] = []
+
+    def contract_ok(loc: Location, ref: str | None) -> bool:
+        if ref is None or ref in by_id:
+            return True
+        out.append((loc, f"unknown contract {ref!r} {known(by_id, ref)}"))
+        return False
+
+    def visit(node: Indicator, loc: Location) -> None:
+        contract_ok((*loc, "contract"), node.contract)
+        method = node.method
+        metric: MetricRef | None = getattr(method, "metric", None)
+        shares = getattr(method, "per_contract", ())
+        share_ids = [
+            s.contract
+            for i, s in enumerate(shares)
+            if contract_ok((*loc, "method", "per_contract", i, "contract"), s.contract)
+        ]
+        if isinstance(method, ChecklistMethod):
+            for i, point in enumerate(method.points):
+                if point.when is not None and point.when.metric is not None:
+                    at = (*loc, "method", "points", i, "when", "metric")
+                    if contract_ok((*at, "contract"), point.when.metric.contract):
+                        out.extend(_measure_problems(point.when.metric, at, library, contracts))
+        if metric is not None:
+            at = (*loc, "method", "metric")
+            out.extend(_measure_problems(metric, at, library, contracts))
+            if contract_ok((*at, "contract"), metric.contract):
+                if metric.contract is not None:
+                    scopes = [[by_id[metric.contract]]]
+                elif shares:
+                    scopes = [[by_id[c]] for c in share_ids]
+                else:
+                    scopes = [list(contracts.contracts)]
+                for scope in scopes:
+                    out.extend(_slice_problems(metric, at, scope, named=metric.contract is not None or bool(shares)))
+            if metric.fiscal_year is not None and period is not None:
+                years = _years(period, contracts)
+                if metric.fiscal_year not in years:
+                    out.append(
+                        (
+                            (*at, "fiscal_year"),
+                            f"fiscal year {metric.fiscal_year} is outside the evaluation period and the contracts' "
+                            f"service periods ({years.start}–{years.stop - 1})",
+                        )
+                    )
+        if known_rules is not None:
+            for i, pattern in enumerate(node.rules):
+                if not any(fnmatchcase(rule, pattern) for rule in known_rules):
+                    out.append(
+                        ((*loc, "rules", i), f"rule pattern {pattern!r} matches no rule {known(known_rules, pattern)}")
+                    )
+        for i, child in enumerate(node.children):
+            visit(child, (*loc, "children", i))
+
+    for i, top in enumerate(indicators.indicators):
+        visit(top, ("indicators", i))
+    return out
+
+
+def _years(period: DateRange, contracts: ContractProfile) -> range:
+    starts = [period.start, *(c.service_period.start for c in contracts.contracts)]
+    ends = [period.end, *(c.service_period.end for c in contracts.contracts)]
+    return range(min(starts).year, max(ends).year + 1)
+
+
+def _slice_problems(
+    metric: MetricRef, at: Location, scope: list[Contract], *, named: bool
+) -> list[tuple[Location, str]]:
+    """What a metric names that the contracts it measures (`scope`) do not define. `named`: the
+    scope is a contract the metric (or a per-contract share) names, not every contract of the project."""
+    out: list[tuple[Location, str]] = []
+    whose = f"contract {scope[0].id!r}" if len(scope) == 1 else "no contract"
+    one = len(scope) == 1
+
+    def missing(field: Location, what: str, wanted: str, defined: set[str]) -> None:
+        text = f"{whose} has no {what} {wanted!r}" if one else f"no contract has {what} {wanted!r}"
+        out.append(((*at, *field), f"{text} {known(defined, wanted)}"))
+
+    if metric.name in _ONE_CONTRACT_METRICS and not one:
+        out.append(((*at, "contract"), f"the project has several contracts: {metric.name} must name one"))
+        return out
+    deliverables = {d.id for c in scope for d in c.deliverables}
+    if metric.deliverable is not None and metric.deliverable not in deliverables:
+        missing(("deliverable",), "deliverable", metric.deliverable, deliverables)
+    for i, wanted in enumerate(metric.deliverables):
+        if wanted not in deliverables:
+            missing(("deliverables", i), "deliverable", wanted, deliverables)
+    plans = {p.id for c in scope for p in c.inspections}
+    if metric.plan is not None and metric.plan not in plans:
+        missing(("plan",), "inspection plan", metric.plan, plans)
+    if named:  # a survey no contract duty lists may be the evaluators' own questionnaire
+        surveys = {d.survey for c in scope for d in c.surveys if d.survey is not None}
+        if metric.survey is not None and surveys and metric.survey not in surveys:
+            missing(("survey",), "survey duty for survey", metric.survey, surveys)
+    classes = {a.asset_class for c in scope for a in c.assets}
+    if metric.asset_class is not None and metric.asset_class not in classes:
+        missing(("asset_class",), "assets of class", metric.asset_class, classes)
+    for i, wanted in enumerate(metric.asset_classes):
+        if wanted not in classes:
+            missing(("asset_classes", i), "assets of class", wanted, classes)
+    if metric.name == "assessment.score_rate":
+        items = {r.item for c in scope for r in c.assessment_items}
+        for i, wanted in enumerate(metric.items):
+            if items and wanted not in items:
+                missing(("items", i), "assessment item", wanted, items)
+    if metric.name == "training.count" and one and scope[0].training is None:
+        out.append(((*at, "name"), f"{whose} has no training duty"))
+    return out
+
+
+def _measure_problems(
+    ref: MetricRef, at: Location, measures: MeasureLibrary, contracts: ContractProfile
+) -> list[tuple[Location, str]]:
+    """A measure the library lacks, or a slice of it that its records or the contracts do not have."""
+    return [((*at, *loc), message) for loc, message in _measure_slice_problems(ref, measures, contracts)]
+
+
+def _measure_slice_problems(
     ref: MetricRef, measures: MeasureLibrary, contracts: ContractProfile
-) -> list[tuple[tuple[str | int, ...], str]]:
+) -> list[tuple[Location, str]]:
     defn = measures.get(ref.name)
     if defn is None:
         if ref.name in BUILTIN_METRICS:
@@ -83,8 +245,9 @@ def _metric_problems(
                 check_tests(SOURCES[part], parse_where({field: condition}))
             except MeasureDefinitionError as exc:
                 return [(loc, str(exc))]
+            # (the older slicing fields are checked against the contracts by _slice_problems)
             problem = _not_in_contract(SOURCES[part].fields[field], condition, ref.contract, contracts)
-            if problem:
+            if problem and field in ref.where:
                 return [(loc, problem)]
     return []
 
@@ -118,43 +281,4 @@ def _sources_of(defn: MeasureDef, measures: MeasureLibrary) -> list[str]:
         found = measures.get(part)
         if found is not None:
             out.extend(s for s in _sources_of(found, measures) if s not in out)
-    return out
-
-
-def unresolved_references(
-    contracts: ContractProfile, indicators: IndicatorSystem, measures: MeasureLibrary | None = None
-) -> list[tuple[tuple[str | int, ...], str]]:
-    """References the indicator tree makes that do not resolve (contracts, measures), with their location."""
-    known = sorted(c.id for c in contracts.contracts)
-    library = measures if measures is not None else MeasureLibrary()
-    out: list[tuple[tuple[str | int, ...], str]] = []
-
-    def visit(node: Indicator, loc: tuple[str | int, ...]) -> None:
-        metric = getattr(node.method, "metric", None)
-        if metric is not None:
-            out.extend(
-                ((*loc, "method", "metric", *sub), msg) for sub, msg in _metric_problems(metric, library, contracts)
-            )
-        if isinstance(node.method, ChecklistMethod):
-            for i, point in enumerate(node.method.points):
-                if point.when is not None and point.when.metric is not None:
-                    base = (*loc, "method", "points", i, "when", "metric")
-                    problems = _metric_problems(point.when.metric, library, contracts)
-                    out.extend(((*base, *sub), msg) for sub, msg in problems)
-        refs: list[tuple[tuple[str | int, ...], str | None]] = [(("contract",), node.contract)]
-        refs.append((("method", "metric", "contract"), getattr(metric, "contract", None)))
-        if isinstance(node.method, ChecklistMethod):
-            for i, point in enumerate(node.method.points):
-                if point.when is not None and point.when.metric is not None:
-                    refs.append((("method", "points", i, "when", "metric", "contract"), point.when.metric.contract))
-        for i, share in enumerate(getattr(node.method, "per_contract", ())):
-            refs.append((("method", "per_contract", i, "contract"), share.contract))
-        for suffix, ref in refs:
-            if ref is not None and ref not in known:
-                out.append((loc + suffix, f"unknown contract {ref!r} (known: {', '.join(known)})"))
-        for i, child in enumerate(node.children):
-            visit(child, (*loc, "children", i))
-
-    for i, top in enumerate(indicators.indicators):
-        visit(top, ("indicators", i))
     return out

@@ -67,6 +67,7 @@ class EvidenceStats(Frozen):
     events: int = 0
     duplicates: int = 0
     after_as_of: int = 0
+    outside_period: int = Field(default=0, description="events about a time outside the evaluation period, left out")
     other_project: int = 0
     by_kind: dict[str, int] = Field(default_factory=dict)
 

@@ -6,10 +6,11 @@ import argparse
 import os
 import sys
 import time
+import unicodedata
 from datetime import date
 from pathlib import Path
 
-from opseval_intake.bundle import BundleError, template_names, template_text
+from opseval_intake.bundle import BundleError, BundleErrors, template_names, template_text
 from opseval_shared.metrics import fmt, pct
 
 EXIT_BAD_INPUT = 2
@@ -59,8 +60,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
     except BundleError as exc:
         bar.close()
-        print(f"opseval: bad input: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
+        return _bad_input(exc)
     bar.close()
     out = Path(args.out) if args.out else Path("out") / result.project
     write_atomically(out, render_files(result, definition, documents=not args.core_only))
@@ -77,6 +77,63 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
         print(f"注意：{warning}", file=sys.stderr)
     print(f"输出：{out}/ ({' '.join(sorted(p.name for p in out.iterdir()))})")
     return 0
+
+
+def _bad_input(exc: BundleError) -> int:
+    """Every problem on its own line, each naming its file, line and field; nothing was written."""
+    problems = exc.problems if isinstance(exc, BundleErrors) else [exc]
+    for problem in problems:
+        print(f"opseval: bad input: {problem}", file=sys.stderr)
+    if len(problems) > 1:
+        more = "at least " if isinstance(exc, BundleErrors) and exc.truncated else ""
+        print(f"opseval: {more}{len(problems)} problems; nothing written", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    """Validate a bundle (definitions and every evidence line) without evaluating or writing."""
+    from opseval_reporting.content import KIND_LABEL
+    from opseval_reporting.pipeline import outside_period_warning
+
+    from .embedded import fold_bundle
+
+    bar = _Bar()
+    try:
+        ledger = fold_bundle(Path(args.bundle), args.as_of, bar)
+    except BundleError as exc:
+        bar.close()
+        return _bad_input(exc)
+    bar.close()
+    definition = ledger.definition
+    leaves = definition.indicators.leaves()
+    print(definition.project.name)
+    print(
+        f"定义：合同 {len(definition.contracts.contracts)} 个，末级指标 {len(leaves)} 个；"
+        f"评价期 {definition.project.evaluation.period.start} 至 {definition.project.evaluation.period.end}，"
+        f"评价基准日 {ledger.as_of}"
+    )
+    print(f"佐证材料 {ledger.events} 条计入评价" + ("：" if ledger.events else ""))
+    for kind, n in sorted(ledger.by_kind.items()):
+        label = KIND_LABEL.get(kind, kind)
+        print(f"  {label}{' ' * (16 - _width(label))}{n:>9}")
+    left_out = [
+        (ledger.duplicates, "重复推送（同一编号、同一内容）"),
+        (ledger.after_as_of, "晚于评价基准日"),
+        (ledger.outside_period, "所涉时间在评价期以外"),
+    ]
+    for n, why in left_out:
+        if n:
+            print(f"未计入 {n} 条：{why}")
+    warning = outside_period_warning(ledger)
+    if warning:
+        print(f"注意：{warning}", file=sys.stderr)
+    print("检查通过：定义和每一条佐证材料的引用均可解析（未评价，未写入任何文件）")
+    return 0
+
+
+def _width(text: str) -> int:
+    """Columns a text takes in a terminal (a Chinese character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
@@ -137,6 +194,15 @@ def parser() -> argparse.ArgumentParser:
         help="write only scores, findings and the Markdown/HTML report (no DOCX/XLSX/PDF)",
     )
     ev.set_defaults(func=cmd_evaluate)
+
+    ck = sub.add_parser(
+        "check", help="validate a bundle's definitions and every evidence line; evaluates and writes nothing"
+    )
+    ck.add_argument("bundle", help="bundle directory (project.yaml, contracts.yaml, indicators.yaml, *.jsonl)")
+    ck.add_argument(
+        "--as-of", type=_date, default=None, help="evaluation date (default: the project's as-of or period end)"
+    )
+    ck.set_defaults(func=cmd_check)
 
     sy = sub.add_parser("synth", help="write a realistic synthetic bundle for benchmarks and tests")
     sy.add_argument("--events", type=int, required=True, help="approximate number of evidence events")

@@ -11,11 +11,12 @@ from pathlib import Path
 
 from opseval_intake.bundle import (
     BundleError,
+    Problems,
     evidence_files,
     iter_lines,
     load_calendar_file,
-    load_definition,
     parse_line,
+    read_definition,
     read_line_at,
 )
 from opseval_reporting.pipeline import evaluate_ledger
@@ -31,41 +32,70 @@ Progress = Callable[[int, int], None]
 CALENDAR_FILE_VARIABLE = "OPSEVAL_CALENDAR_FILE"
 
 
+def known_rule_ids() -> list[str]:
+    """The ids of the rules an indicator's `rules` patterns may name."""
+    from opseval_rules.catalogue import RULES_BY_ID
+
+    return sorted(RULES_BY_ID)
+
+
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
-    definition = load_definition(bundle)
-    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of)
-    files = evidence_files(bundle)
+    """The bundle folded into a ledger, or BundleError naming every problem found in it: in the
+    definitions and on each evidence line (a broken definition still has its evidence parsed)."""
+    problems = Problems()
+    definition = read_definition(bundle, problems, known_rule_ids())
+    if not bundle.is_dir():
+        problems.raise_any()
+    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
+    try:
+        files = evidence_files(bundle)
+        _fold_lines(bundle, files, ledger, problems, progress)
+    except BundleError as exc:  # a file that cannot be read on: reported with what was found before it
+        problems.add(exc)
+    problems.raise_any()
+    assert ledger is not None
+    return ledger
+
+
+def _fold_lines(
+    bundle: Path, files: list[Path], ledger: Ledger | None, problems: Problems, progress: Progress | None
+) -> None:
     index = {path: i for i, path in enumerate(files)}
     total = sum(p.stat().st_size for p in files)
     done = 0
     path, file_no = None, 0
     for raw in iter_lines(bundle):
-        event = parse_line(raw)
+        try:
+            event = parse_line(raw)
+        except BundleError as exc:
+            if not problems.add(exc):
+                return
+            continue
+        if ledger is None:
+            continue
         if raw.path is not path:
             path, file_no = raw.path, index[raw.path] << 40
         try:
             # The origin (file, byte offset) lets a replayed id be checked against its first event.
             outcome = ledger.add(event, file_no | raw.offset)
         except EvidenceReferenceError as exc:
-            raise BundleError(raw.path, raw.line, exc.field_path, str(exc)) from exc
+            if not problems.add(BundleError(raw.path, raw.line, exc.field_path, str(exc))):
+                return
+            continue
         if outcome is Outcome.REPLAYED:
             origin = ledger.origin_of(event.id)
             assert origin is not None
             first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
             if parse_line(first) != event:
-                raise BundleError(
-                    raw.path,
-                    raw.line,
-                    "id",
-                    f"event id {event.id!r} was already used for different content at {first.path}:{first.line}",
-                )
+                message = f"event id {event.id!r} was already used for different content at {first.path}:{first.line}"
+                if not problems.add(BundleError(raw.path, raw.line, "id", message)):
+                    return
         if progress is not None:
             done += len(raw.data)
             if done & 0xFFFF < len(raw.data):
                 progress(done, total)
     if progress is not None:
         progress(total, total)
-    return ledger
 
 
 def evaluate_bundle(

@@ -31,7 +31,9 @@ def _service_app(service: str, settings: Any) -> Any:
     if service == "intake":
         from opseval_intake.app import create_app as intake
 
-        return intake(settings)
+        from .embedded import known_rule_ids
+
+        return intake(settings, known_rules=known_rule_ids())
     if service == "rules":
         from opseval_rules.service import create_app as rules
 

@@ -63,6 +63,8 @@ def test_a_bundle_can_score_with_a_built_in_template(tmp_path: Path) -> None:
     bundle = tmp_path / "bundle"
     shutil.copytree(ROOT / "examples" / "guangzhou-2021", bundle)
     (bundle / "indicators.yaml").write_text("template: self-evaluation\n", encoding="utf-8")
+    # the example's judgments are of its own tree's leaves, which the template does not have
+    (bundle / "evidence" / "judgments.jsonl").unlink()
     result, _ = evaluate_bundle(bundle)
     assert [t.name for t in result.indicators] == ["预算执行率", "产出指标", "效益指标", "满意度指标"]
     assert 0 < result.total <= 100

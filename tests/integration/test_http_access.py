@@ -28,12 +28,15 @@ from opseval_reporting.app import create_app as reporting_app
 from opseval_reporting.settings import ReportingSettings
 from opseval_shared.messaging import EVIDENCE_STREAM
 
+from opseval.embedded import known_rule_ids
+
 ROOT = Path(__file__).resolve().parents[2]
 DONGGUAN = ROOT / "examples" / "dongguan-2022"
 GUANGZHOU = ROOT / "examples" / "guangzhou-2023"
 EVENT: dict[str, Any] = {
     "id": "clock-1",
     "project": "dongguan-2022",
+    "contract": "ops",
     "kind": "clock_in",
     "occurred_at": "2022-10-10T08:55:00+08:00",
     "recorded_at": "2022-10-10T08:55:00+08:00",
@@ -97,7 +100,10 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
             "nats_url": server.url,
             "store_url": f"sqlite:///{store_file}",
         }
-        intake = intake_app(IntakeSettings(**common, max_batch=50, max_body_bytes=200_000))  # type: ignore[arg-type]
+        intake = intake_app(
+            IntakeSettings(**common, max_batch=50, max_body_bytes=200_000),  # type: ignore[arg-type]
+            known_rules=known_rule_ids(),
+        )
         reporting = reporting_app(ReportingSettings(**common))  # type: ignore[arg-type]
         with TestClient(intake) as intake_client, TestClient(reporting) as reporting_client:
             apps = Apps(intake_client, reporting_client, store_file, server.url, {})
@@ -396,3 +402,102 @@ def test_a_project_definition_that_is_invalid_is_refused_naming_the_field(apps: 
     response = apps.intake.post("/v1/projects", content=json.dumps(definition), headers={**JSON, **apps.admin})
     assert response.status_code == 422
     assert response.json()["detail"]["errors"][0]["field"] == "project.id"
+
+
+def _leaves(node: dict[str, Any], path: str) -> Iterator[tuple[str, dict[str, Any]]]:
+    if node.get("children"):
+        for i, child in enumerate(node["children"]):
+            yield from _leaves(child, f"{path}.children[{i}]")
+    else:
+        yield path, node
+
+
+def test_a_definition_whose_references_do_not_resolve_is_refused_naming_each_and_not_stored(apps: Apps) -> None:
+    original = load_definition(GUANGZHOU).model_dump_json()
+    definition = json.loads(original)
+    leaves = [
+        leaf
+        for i, top in enumerate(definition["indicators"]["indicators"])
+        for leaf in _leaves(top, f"indicators.indicators[{i}]")
+    ]
+    assets_at, assets = next((p, n) for p, n in leaves if n["method"].get("metric", {}).get("name") == "assets.count")
+    assets["method"]["metric"]["asset_class"] = "sofware_system"
+    rules_at, ruled = next((p, n) for p, n in leaves if n["rules"])
+    ruled["rules"] = ["delivrable.*", *ruled["rules"][1:]]
+
+    response = apps.intake.post("/v1/projects", content=json.dumps(definition), headers={**JSON, **apps.admin})
+
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]["errors"]
+    order = {path: i for i, (path, _) in enumerate(leaves)}  # the problems come in the tree's order
+    expected = sorted(
+        [(order[assets_at], f"{assets_at}.method.metric.asset_class"), (order[rules_at], f"{rules_at}.rules[0]")]
+    )
+    assert [e["field"] for e in errors] == [field for _, field in expected]
+    reasons = " ".join(e["reason"] for e in errors)
+    assert "contract 'ops' has no assets of class 'sofware_system'" in reasons
+    assert "rule pattern 'delivrable.*' matches no rule" in reasons
+    # nothing was stored: the original definition is still the registered one
+    again = apps.intake.post("/v1/projects", content=original, headers={**JSON, **apps.admin})
+    assert again.status_code == 200 and again.json()["changed"] is False
+
+
+def test_evidence_whose_references_do_not_resolve_is_refused_naming_each_and_nothing_is_published(
+    apps: Apps,
+) -> None:
+    def judged(i: int, indicator: str, awarded: float, point: str | None) -> dict[str, Any]:
+        payload: dict[str, Any] = {"indicator": indicator, "awarded": awarded, "reason": "判定"}
+        if point:
+            payload["point"] = point
+        return event(id=f"ref-{i}", kind="judgment", contract=None, payload=payload)
+
+    batch = [
+        event(id="ref-0"),  # good
+        judged(1, "basic", 0.5, "policy"),
+        judged(2, "basis", 0.5, "polcy"),
+        judged(3, "basis", 1, "policy"),
+        event(id="ref-4", kind="incident", payload={"ticket": "T-1", "severity": "urgent"}),
+        event(
+            id="ref-5",
+            kind="survey_response",
+            contract="operation",
+            payload={"survey": "ops-user-survy", "group": "使用单位", "satisfied": True},
+        ),
+        event(id="ref-6", kind="inspection_done", payload={"plan": "nightly"}),
+        event(
+            id="ref-7",
+            kind="deliverable_submitted",
+            payload={"deliverable": "weekly_reprot", "title": "周报", "document_ref": "OA-1"},
+        ),
+        event(
+            id="ref-8",
+            project="guangzhou-2023",
+            kind="asset_count",
+            payload={"asset_class": "severs", "count": 3},
+        ),
+        event(id="ref-9", contract=None),
+    ]
+    before = apps.stream_messages()
+
+    response = apps.push({"events": batch}, apps.admin)
+
+    assert response.status_code == 422, response.text
+    errors = response.json()["detail"]["errors"]
+    assert [(e["field"], e["id"]) for e in errors] == [
+        ("events[1].payload.indicator", "ref-1"),
+        ("events[2].payload.point", "ref-2"),
+        ("events[3].payload.awarded", "ref-3"),
+        ("events[4].payload.severity", "ref-4"),
+        ("events[5].payload.survey", "ref-5"),
+        ("events[6].payload.plan", "ref-6"),
+        ("events[7].payload.deliverable", "ref-7"),
+        ("events[8].payload.asset_class", "ref-8"),
+        ("events[9].contract", "ref-9"),
+    ]
+    reasons = [e["reason"] for e in errors]
+    assert "unknown indicator 'basic'" in reasons[0]
+    assert reasons[2] == "awarded 1 is more than the maximum of point 'policy' (0.5)"
+    assert "the project has several contracts: name one" in reasons[8]
+    assert apps.stream_messages() == before, "a refused request published something"
+    # the good event alone is accepted
+    assert apps.push([batch[0]], apps.admin).json()["accepted"] == 1

@@ -550,10 +550,12 @@ def test_obligation_unproven_fires_with_no_evidence_ids_when_nothing_due_was_sub
         # January's report is due on 5 Feb, a Sunday, rolled to Monday 6 Feb: nothing is due yet on the 5th
         ("2023-02-05", [], 0),
         ("2023-02-06", [], 1),
-        # one document, even one no period matches, is some proof
-        ("2023-04-30", [submitted("m-x", "monthly_report", "2023-01-10 10:00", ("2022-12-01", "2022-12-31"))], 0),
+        # one document, even one no period due yet matches (March's, early), is some proof
+        ("2023-02-06", [submitted("m-x", "monthly_report", "2023-02-01 10:00", ("2023-03-01", "2023-03-31"))], 0),
+        # …but not one about a time outside the evaluation period: it is left out of the evaluation
+        ("2023-04-30", [submitted("m-x", "monthly_report", "2023-01-10 10:00", ("2022-12-01", "2022-12-31"))], 1),
     ],
-    ids=["due-day-on-a-sunday-rolls", "due-after-the-roll", "any-document-is-proof"],
+    ids=["due-day-on-a-sunday-rolls", "due-after-the-roll", "any-document-is-proof", "outside-the-period-is-none"],
 )
 def test_obligation_unproven_is_silent_until_something_falls_due_and_once_any_document_exists(
     as_of: str, events: list[Evidence], expected: int

@@ -353,13 +353,13 @@ CHECKLIST = {
 
 
 def test_checklist_missing_judgment_scores_zero_for_that_point() -> None:
-    d = make_definition([leaf("quality", "5", CHECKLIST)])
+    d = make_definition([leaf("quality", "5", CHECKLIST), leaf("other_leaf", "5", {"type": "judgment"})])
     used = [judgment("j-docs", "quality", "1.5", "周报缺两期", point="docs")]
     other = [judgment("j-elsewhere", "other_leaf", "5", "不相关")]
     nodes, total, _ = score(d, used + other)
     s = nodes["quality"]
     assert_exact(s.score, "1.5")
-    assert total == D("1.5")
+    assert total == D("6.5")
     assert s.actual == "1.5 分"
     assert "文档齐全：得 1.5/2 分，周报缺两期" in s.explanation
     assert "流程规范：无评价记录，得 0 分（满分 3）" in s.explanation
@@ -367,11 +367,12 @@ def test_checklist_missing_judgment_scores_zero_for_that_point() -> None:
     assert s.evidence == ("j-docs",)
 
 
-def test_checklist_caps_each_point_and_latest_judgment_wins() -> None:
+def test_checklist_latest_judgment_of_a_point_wins() -> None:
+    # (an award above a point's maximum is refused at the fold: tests/unit/test_references.py)
     d = make_definition([leaf("quality", "5", CHECKLIST)])
     evs = [
         judgment("j-docs-1", "quality", "0.5", "初评", point="docs", recorded="2021-06-01T10:00:00+08:00"),
-        judgment("j-docs-2", "quality", "9", "复评", point="docs", recorded="2021-07-01T10:00:00+08:00"),
+        judgment("j-docs-2", "quality", "2", "复评", point="docs", recorded="2021-07-01T10:00:00+08:00"),
         judgment("j-process", "quality", "2.25", "部分规范", point="process"),
     ]
     nodes, _, _ = score(d, evs)
@@ -390,13 +391,13 @@ def test_judgment_leaf() -> None:
             leaf("none", "10", {"type": "judgment"}),
         ]
     )
-    evs = [judgment("j-ok", "ok", "8.5", "基本合规"), judgment("j-over", "over", "12", "表现突出")]
+    evs = [judgment("j-ok", "ok", "8.5", "基本合规"), judgment("j-over", "over", "10", "表现突出")]
     nodes, total, _ = score(d, evs)
     assert_exact(nodes["ok"].score, "8.5")
     assert nodes["ok"].actual == "8.5 分"
     assert nodes["ok"].explanation == "【评价组判定】基本合规"
     assert nodes["ok"].evidence == ("j-ok",)
-    assert nodes["over"].score == D(10)  # capped at the weight
+    assert nodes["over"].score == D(10)  # the whole weight (more is refused at the fold)
     assert nodes["over"].evidence == ("j-over",)
     assert nodes["none"].score == 0
     assert nodes["none"].actual == "无评价记录"
@@ -455,8 +456,7 @@ def incident_events() -> tuple[list[Evidence], list[Evidence]]:
     unused = [
         # superseded: the opening version of T3
         incident("inc-3-open", "T3", "L2", "2021-05-01T10:00:00+08:00", recorded="2021-05-01T10:01:00+08:00"),
-        # a severity the contract does not bind
-        incident("inc-4-L9", "T4", "L9", "2021-06-01T10:00:00+08:00"),
+        # (a severity the contract does not bind is refused at the fold: tests/unit/test_references.py)
         # after the as-of day: not folded
         incident("inc-6-late", "T6", "L1", "2022-01-05T10:00:00+08:00"),
     ]
@@ -871,7 +871,7 @@ def test_leaf_score_never_exceeds_weight_and_parents_sum_exactly() -> None:
         ]
     )
     evs = [
-        judgment("j1", "q1", "99"),
+        judgment("j1", "q1", "10.25"),
         judgment("j2", "q2", "7.33"),
         judgment("j3", "q3", "0.01"),
         judgment("j4", "other", "60"),

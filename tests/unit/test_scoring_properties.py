@@ -119,9 +119,9 @@ def judgment_trees(
         nid = f"n{next(counter)}"
         if level == 3 or draw(st.booleans()):
             weight = draw(decimals(0, 3000))
-            # awarded may exceed the weight (up to 2×) or be missing altogether
-            awarded = draw(st.none() | decimals(0, int(weight * 20) + 10))
-            draft = draw(st.none() | decimals(0, int(weight * 20) + 10))
+            # awarded up to the whole weight (more is refused at the fold), or missing altogether
+            awarded = draw(st.none() | decimals(0, int(weight * 20) + 10).map(lambda a: min(a, weight)))
+            draft = draw(st.none() | decimals(0, int(weight * 20) + 10).map(lambda a: min(a, weight)))
             awards[nid] = (awarded, draft)
             # precision never coarser than the weight's 2 decimals (see the xfail in test_scoring_methods)
             precision = draw(st.sampled_from([None, 2, 3]))
@@ -416,7 +416,7 @@ def rich_events(draw: st.DrawFn) -> list[Evidence]:
         )
     for ticket in range(draw(st.integers(0, 4))):
         opened = day(360)
-        severity = draw(st.sampled_from(["L1", "L2", "L9"]))
+        severity = draw(st.sampled_from(["L1", "L2"]))
         for _ in range(draw(st.integers(1, 3))):
             times: dict[str, str] = {}
             for key in ("responded_at", "on_site_at", "resolved_at"):
@@ -429,9 +429,9 @@ def rich_events(draw: st.DrawFn) -> list[Evidence]:
                 opened,
                 opened + timedelta(minutes=draw(TIES)),
             )
-    for lid, point in [("compliance", None), ("quality", "docs"), ("quality", "process")]:
+    for lid, point, maximum in [("compliance", None, 5), ("quality", "docs", 4), ("quality", "process", 6)]:
         for _ in range(draw(st.integers(0, 3))):
-            payload = {"indicator": lid, "awarded": str(draw(decimals(0, 800))), "reason": "判定"}
+            payload = {"indicator": lid, "awarded": str(draw(decimals(0, maximum * 10))), "reason": "判定"}
             if point is not None:
                 payload["point"] = point
             add("judgment", payload, BASE, BASE + timedelta(minutes=draw(TIES)))

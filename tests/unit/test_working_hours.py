@@ -25,7 +25,8 @@ def definition(calendar: dict[str, Any] | None = None, **contract: Any) -> Proje
             "id": "p1",
             "name": "测试项目",
             "agency": "测试单位",
-            "evaluation": {"period": {"start": OCTOBER[0], "end": OCTOBER[1]}},
+            # from September: a fault opened before the 国庆 holiday belongs to the evaluation
+            "evaluation": {"period": {"start": "2023-09-01", "end": OCTOBER[1]}},
         },
         "contracts": {
             "contracts": [

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Collection
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
@@ -22,6 +23,7 @@ from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
 from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
+from opseval_shared.base import field_path
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, error_field
 from opseval_shared.measures import MeasureLibrary
 from opseval_shared.messaging import (
@@ -32,7 +34,8 @@ from opseval_shared.messaging import (
     message_id,
     project_subject,
 )
-from opseval_shared.project import ProjectDefinition
+from opseval_shared.project import DEFER_REFERENCES, ProjectDefinition, unresolved_references
+from opseval_shared.references import EvidenceReferenceError, EvidenceReferences
 from pydantic import BaseModel, ValidationError
 
 from .library import with_standard_measures
@@ -128,8 +131,11 @@ def _where(container: str, index: int) -> str:
     return container if container == "(event)" else f"{container}[{index}]"
 
 
-def create_app(settings: IntakeSettings | None = None) -> FastAPI:
+def create_app(settings: IntakeSettings | None = None, known_rules: Collection[str] | None = None) -> FastAPI:
+    """The intake app; `known_rules` are the rule ids an indicator's `rules` patterns may name
+    (not checked without them: intake does not depend on the rules service)."""
     settings = settings or IntakeSettings()
+    references = _References()
     broker = make_broker(settings)
     fleet = Fleet(settings, broker)
     evidence_out = broker.publisher(
@@ -167,9 +173,21 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
         indicators) as JSON."""
         body = await _body(request, settings.max_body_bytes)
         try:
-            definition = ProjectDefinition.model_validate(_with_standard_measures(body))
+            definition = ProjectDefinition.model_validate(
+                _with_standard_measures(body), context={DEFER_REFERENCES: True}
+            )
         except ValidationError as exc:
             raise _refuse(422, "the project definition is invalid", _errors(exc)) from None
+        problems = unresolved_references(
+            definition.contracts,
+            definition.indicators,
+            definition.measures,
+            period=definition.project.evaluation.period,
+            known_rules=known_rules,
+        )
+        if problems:
+            errors = [{"field": f"indicators.{field_path(loc)}", "reason": message} for loc, message in problems]
+            raise _refuse(422, f"{len(errors)} references of the definition do not resolve", errors)
         text = definition.model_dump_json()
         revision = hashlib.sha256(text.encode()).hexdigest()[:16]
         store = access.store()
@@ -215,7 +233,8 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                 )
         store = access.store()
         projects = sorted({e.project for e in events})
-        unknown = [p for p in projects if await store.get_project(p) is None]
+        registered = {p: await store.get_project(p) for p in projects}
+        unknown = [p for p, stored in registered.items() if stored is None]
         if unknown:
             errors = [
                 {"field": f"{_where(container, i)}.project", "reason": f"unknown project {e.project!r}"}
@@ -223,6 +242,18 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
                 if e.project in unknown
             ]
             raise _refuse(422, f"{len(errors)} events name a project that is not registered; none was accepted", errors)
+        errors = []
+        checkers = {p: references.of(stored) for p, stored in registered.items() if stored is not None}
+        for index, e in enumerate(events):
+            try:
+                checkers[e.project].check(e)
+            except EvidenceReferenceError as exc:
+                field = f"{_where(container, index)}.{exc.field_path}"
+                errors.append({"index": index, "id": e.id, "field": field, "reason": str(exc)})
+        if errors:
+            raise _refuse(
+                422, f"{len(errors)} events refer to what their project does not define; none was accepted", errors
+            )
         bodies = [e.model_dump_json() for e in events]
         conflicts = await _conflicts(store, events, bodies, container)
         if conflicts:
@@ -255,6 +286,24 @@ def create_app(settings: IntakeSettings | None = None) -> FastAPI:
 
     json_body.install(app)
     return app
+
+
+class _References:
+    """The reference index of each registered project's current revision (built once per revision)."""
+
+    def __init__(self, keep: int = 64) -> None:
+        self.keep = keep
+        self._by_revision: dict[tuple[str, str], EvidenceReferences] = {}
+
+    def of(self, stored: StoredProject) -> EvidenceReferences:
+        key = (stored.id, stored.revision)
+        found = self._by_revision.get(key)
+        if found is None:
+            if len(self._by_revision) >= self.keep:
+                self._by_revision.pop(next(iter(self._by_revision)))
+            definition = ProjectDefinition.model_validate_json(stored.definition)
+            found = self._by_revision[key] = EvidenceReferences(definition)
+        return found
 
 
 def _validate_batch(items: list[Any], container: str, max_skew_s: float) -> tuple[list[Evidence], list[dict[str, Any]]]:

@@ -12,7 +12,7 @@ bundle, files and lines over the size limits, YAML tags that build objects, alia
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any, NamedTuple, TypeVar
@@ -24,7 +24,7 @@ from opseval_shared.evidence import UNION_TAG_ERRORS, Evidence, EvidenceKind, er
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.measures import MeasureDef, MeasureLibrary
-from opseval_shared.project import Project, ProjectDefinition, unresolved_references
+from opseval_shared.project import DEFER_REFERENCES, Project, ProjectDefinition, unresolved_references
 from pydantic import BaseModel, ValidationError
 
 from .library import standard_measures, with_standard_measures
@@ -47,6 +47,52 @@ class BundleError(Exception):
         self.path, self.line, self.field, self.message = str(path), line, field, message
         where = self.path + (f":{line}" if line else "")
         super().__init__(f"{where}: {field + ': ' if field else ''}{message}")
+
+
+class BundleErrors(BundleError):
+    """Several located problems of one bundle, reported together, one per line. Its own path, line,
+    field and message are those of the first problem."""
+
+    def __init__(self, problems: list[BundleError], truncated: bool = False) -> None:
+        first = problems[0]
+        super().__init__(first.path, first.line, first.field, first.message)
+        self.problems, self.truncated = problems, truncated
+
+    def __str__(self) -> str:
+        lines = [str(p) for p in self.problems]
+        if self.truncated:
+            lines.append(f"(stopped after {len(self.problems)} problems)")
+        return "\n".join(lines)
+
+
+MAX_PROBLEMS = 100  # a systematic error repeats on every line; the first hundred show it
+
+
+class Problems:
+    """Problems collected while reading a bundle, up to MAX_PROBLEMS."""
+
+    def __init__(self) -> None:
+        self.found: list[BundleError] = []
+        self.truncated = False
+
+    def add(self, error: BundleError) -> bool:
+        """Keep a problem (each of several); False once there are too many to go on."""
+        for one in error.problems if isinstance(error, BundleErrors) else [error]:
+            if len(self.found) >= MAX_PROBLEMS:
+                self.truncated = True
+                return False
+            self.found.append(one)
+        return True
+
+    @property
+    def full(self) -> bool:
+        return self.truncated or len(self.found) >= MAX_PROBLEMS
+
+    def raise_any(self) -> None:
+        if len(self.found) == 1 and not self.truncated:
+            raise self.found[0]
+        if self.found:
+            raise BundleErrors(self.found, self.truncated)
 
 
 class RawLine(NamedTuple):
@@ -201,56 +247,90 @@ def _refuse_link_out(root: str, path: Path) -> None:
         raise BundleError(path, None, None, f"symbolic link points outside the bundle (to {target})")
 
 
-def load_definition(bundle: Path) -> ProjectDefinition:
+def load_definition(bundle: Path, known_rules: Collection[str] | None = None) -> ProjectDefinition:
+    """The bundle's definition, or BundleError with every problem found (each file's own first,
+    then the references across files, and the rule patterns when `known_rules` is given)."""
+    problems = Problems()
+    definition = read_definition(bundle, problems, known_rules)
+    problems.raise_any()
+    assert definition is not None
+    return definition
+
+
+def read_definition(
+    bundle: Path, problems: Problems, known_rules: Collection[str] | None = None
+) -> ProjectDefinition | None:
+    """The bundle's definition, with each problem found added to `problems`; None when a file cannot
+    be read or validated. With only unresolved references the definition is still returned, so the
+    evidence can be checked against it too (it is not fit to evaluate)."""
     if not bundle.is_dir():
-        raise BundleError(bundle, None, None, "bundle directory not found")
+        problems.add(BundleError(bundle, None, None, "bundle directory not found"))
+        return None
     root = _real(bundle)
     docs: dict[str, tuple[Any, yaml.Node | None, Path]] = {}
     for name in DEFINITION_FILES:
-        _refuse_link_out(root, bundle / name)
-        data, node = read_yaml(bundle / name)
+        try:
+            _refuse_link_out(root, bundle / name)
+            data, node = read_yaml(bundle / name)
+        except BundleError as exc:
+            problems.add(exc)
+            continue
         docs[name.removesuffix(".yaml")] = (data, node, bundle / name)
-    indicators = docs["indicators"][0]
+    indicators = docs["indicators"][0] if "indicators" in docs else None
     if isinstance(indicators, dict) and set(indicators) == {"template"}:
         name = indicators["template"]
         try:
             text = template_text(str(name))
         except KeyError:
-            raise BundleError(
-                bundle / "indicators.yaml",
-                1,
-                "template",
-                f"unknown template {name!r} (built-in: {', '.join(template_names())})",
-            ) from None
-        docs["indicators"] = (
-            yaml.safe_load(text),
-            yaml.compose(text, Loader=yaml.SafeLoader),
-            Path(f"<template {name}>"),
-        )
+            problems.add(
+                BundleError(
+                    bundle / "indicators.yaml",
+                    1,
+                    "template",
+                    f"unknown template {name!r} (built-in: {', '.join(template_names())})",
+                )
+            )
+            del docs["indicators"]
+        else:
+            docs["indicators"] = (
+                yaml.safe_load(text),
+                yaml.compose(text, Loader=yaml.SafeLoader),
+                Path(f"<template {name}>"),
+            )
     # Each file on its own first, so an error is located in it; then the references across files.
-    contracts = _validate(ContractProfile, docs["contracts"])
-    indicators = _validate(IndicatorSystem, docs["indicators"])
-    measures = _measures(bundle, root)
-    for loc, message in unresolved_references(contracts, indicators, measures):
-        _, node, path = docs["indicators"]
-        raise BundleError(path, _node_line(node, loc), field_path(loc), message)
+    project = _validate(Project, docs.get("project"), problems)
+    contracts = _validate(ContractProfile, docs.get("contracts"), problems)
+    system = _validate(IndicatorSystem, docs.get("indicators"), problems)
+    measures = _measures(bundle, root, problems)
     calendar = None
     if os.path.lexists(bundle / CALENDAR_FILE):
-        _refuse_link_out(root, bundle / CALENDAR_FILE)
-        calendar = load_calendar_file(bundle / CALENDAR_FILE)
-    return ProjectDefinition(
-        project=_validate(Project, docs["project"]),
-        contracts=contracts,
-        indicators=indicators,
-        measures=measures,
-        calendar=calendar,
+        try:
+            _refuse_link_out(root, bundle / CALENDAR_FILE)
+            calendar = _validate(
+                HolidayCalendar, (*read_yaml(bundle / CALENDAR_FILE), bundle / CALENDAR_FILE), problems
+            )
+        except BundleError as exc:
+            problems.add(exc)
+    if contracts is not None and system is not None and measures is not None:
+        _, node, path = docs["indicators"]
+        period = project.evaluation.period if project is not None else None
+        for loc, message in unresolved_references(contracts, system, measures, period=period, known_rules=known_rules):
+            problems.add(BundleError(path, _node_line(node, loc), field_path(loc), message))
+    if project is None or contracts is None or system is None or measures is None:
+        return None
+    return ProjectDefinition.model_validate(
+        {"project": project, "contracts": contracts, "indicators": system, "measures": measures, "calendar": calendar},
+        context={DEFER_REFERENCES: True},
     )
 
 
 def load_calendar_file(path: Path) -> HolidayCalendar:
-    """A declared calendar: a bundle's `calendar.yaml`, or the installation's (OPSEVAL_CALENDAR_FILE)."""
-    data, node = read_yaml(path)
-    return _validate(HolidayCalendar, (data, node, path))
+    """A declared calendar: the installation's (OPSEVAL_CALENDAR_FILE), every problem located."""
+    problems = Problems()
+    calendar = _validate(HolidayCalendar, (*read_yaml(path), path), problems)
+    problems.raise_any()
+    assert calendar is not None
+    return calendar
 
 
 class BundleMeasures(BaseModel):
@@ -260,34 +340,66 @@ class BundleMeasures(BaseModel):
     measures: tuple[MeasureDef, ...] = ()
 
 
-def _measures(bundle: Path, root: str) -> MeasureLibrary:
-    """The standard measures with the bundle's measures.yaml (optional) merged in."""
+def _measures(bundle: Path, root: str, problems: Problems) -> MeasureLibrary | None:
+    """The standard measures with the bundle's measures.yaml (optional) merged in; None with its problems added."""
     path = bundle / MEASURES_FILE
     if not os.path.lexists(path):
         return standard_measures()
-    _refuse_link_out(root, path)
-    data, node = read_yaml(path)
-    own = _validate(BundleMeasures, (data, node, path)).measures
-    for i, measure in enumerate(own):
-        problem = standard_measures().conflict(measure)
+    try:
+        _refuse_link_out(root, path)
+        data, node = read_yaml(path)
+    except BundleError as exc:
+        problems.add(exc)
+        return None
+    own = _validate(BundleMeasures, (data, node, path), problems)
+    if own is None:
+        return None
+    conflicts = [(i, standard_measures().conflict(m)) for i, m in enumerate(own.measures)]
+    for i, problem in conflicts:
         if problem:
             loc = ("measures", i, "id")
-            raise BundleError(path, _node_line(node, loc), field_path(loc), problem)
+            problems.add(BundleError(path, _node_line(node, loc), field_path(loc), problem))
+    if any(problem for _, problem in conflicts):
+        return None
     try:
-        return with_standard_measures(own)
+        return with_standard_measures(own.measures)
     except ValidationError as exc:  # the bundle's measures among themselves (a ratio of an unknown one, a cycle)
-        raise BundleError(path, _node_line(node, ("measures",)), "measures", _message(exc.errors()[0])) from None
+        problems.add(BundleError(path, _node_line(node, ("measures",)), "measures", _message(exc.errors()[0])))
+        return None
 
 
-def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path]) -> M:
+def _validate(model: type[M], doc: tuple[Any, yaml.Node | None, Path] | None, problems: Problems) -> M | None:
+    """The file's model, or None with each of its problems added (one per field)."""
+    if doc is None:
+        return None
     data, node, path = doc
     try:
         validated: M = model.model_validate(data)
         return validated
     except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = tuple(err["loc"])
-        raise BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)) from exc
+        seen: set[tuple[Any, ...]] = set()
+        for err in exc.errors():
+            loc = _without_tags(tuple(err["loc"]), data)
+            if loc in seen:  # the members of a union each refuse the same value
+                continue
+            seen.add(loc)
+            problems.add(BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)))
+        return None
+
+
+def _without_tags(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """An error's location as the file has it: without the tag pydantic adds for the member of a
+    discriminated union (`method.ratio.metric` is `method.metric` in the YAML)."""
+    out: list[int | str] = []
+    for key in loc:
+        if isinstance(data, dict) and key not in data and data.get("type") == key:
+            continue
+        out.append(key)
+        try:
+            data = data[key]
+        except (KeyError, IndexError, TypeError):
+            data = None
+    return tuple(out)
 
 
 def _message(err: Any) -> str:

@@ -15,6 +15,8 @@ from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, MonthlyDeliverables, attach_findings
 
+from .content import KIND_LABEL
+
 
 def evaluate_ledger(
     ledger: Ledger, engine: RulesEngine | None = None, work: WorkCalendar | None = None
@@ -33,12 +35,13 @@ def evaluate_ledger(
         grade=grade,
         indicators=indicators,
         findings=tuple(findings),
-        warnings=tuple(ctx.work.warnings),
+        warnings=tuple(ctx.work.warnings) + tuple(filter(None, [outside_period_warning(ledger)])),
         calendar=tuple(ctx.work.sources(_years(ledger.evaluation_window))),
         evidence_stats=EvidenceStats(
             events=ledger.events,
             duplicates=ledger.duplicates,
             after_as_of=ledger.after_as_of,
+            outside_period=ledger.outside_period,
             by_kind=dict(sorted(ledger.by_kind.items())),
         ),
         budget=budget_lines(ledger),
@@ -48,6 +51,20 @@ def evaluate_ledger(
 
 def _years(span: DateRange) -> range:
     return range(span.start.year, span.end.year + 1)
+
+
+def outside_period_warning(ledger: Ledger) -> str | None:
+    """What was left out for being about a time outside the evaluation period, in Chinese."""
+    if not ledger.outside_period or ledger.outside_span is None:
+        return None
+    window = ledger.facts_window
+    kinds = "、".join(f"{KIND_LABEL.get(k, k)} {n} 条" for k, n in sorted(ledger.outside_by_kind.items()))
+    first, last = ledger.outside_span
+    about = f"{first}" if first == last else f"{first} 至 {last}"
+    return (
+        f"{ledger.outside_period} 条佐证材料所涉时间在评价期（{window.start} 至 {window.end}）以外，"
+        f"未计入得分和问题：{kinds}；所涉时间 {about}"
+    )
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:
