@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import BeforeValidator, Field, model_validator
 
 from .base import DateRange, Frozen
 from .contract import ContractProfile
@@ -12,12 +13,31 @@ from .evidence import Slug, Text
 from .indicators import Indicator, IndicatorSystem
 
 
+def _report_date(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            date.fromisoformat(value if len(value) > 7 else f"{value}-01")
+        except ValueError:
+            raise ValueError(f"not a date (YYYY-MM-DD or YYYY-MM): {value!r}") from None
+    return value
+
+
+# The report's date as written on its cover: a day or only a month (seed 004: "2024 年 04 月").
+ReportDate = Annotated[str, BeforeValidator(_report_date), Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+
+
 class EvaluationTerms(Frozen):
     period: DateRange = Field(description="the period evaluated, usually a budget year")
     as_of: date | None = Field(
         default=None, description="default evaluation date when it is not the period end (e.g. fieldwork end)"
     )
-    evaluator: str | None = None
+    evaluator: str | None = Field(default=None, description="评价机构 (or the unit itself for a 单位自评)")
+    commissioned_by: str | None = Field(default=None, description="委托方, e.g. the finance bureau")
+    report_date: ReportDate | None = Field(
+        default=None, description="报告日期: YYYY-MM-DD, or YYYY-MM where the report gives only its month"
+    )
 
     @model_validator(mode="after")
     def _as_of_not_before_the_period(self) -> EvaluationTerms:
