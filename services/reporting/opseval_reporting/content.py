@@ -90,6 +90,7 @@ class Table:
     rows: list[list[str]]
     merge_first: int = 0  # leading columns whose repeated values read as merged cells
     nowrap: tuple[int, ...] = ()  # columns whose cells must stay on one line (indicator names)
+    caption: str = ""  # 表题 above the table, e.g. "表1 佐证材料分类"
 
 
 @dataclass
@@ -287,7 +288,6 @@ def _cover(result: EvaluationResult, definition: ProjectDefinition) -> list[tupl
         rows.append(("委托方", terms.commissioned_by))
     label = "自评单位" if result.form == "self_evaluation" else "评价机构"
     rows.append((label, terms.evaluator or project.agency))
-    rows.append(("评价基准日", cn_date(result.as_of)))
     rows.append(("报告日期", cn_report_date(terms.report_date) if terms.report_date else cn_date(result.as_of)))
     return rows
 
@@ -445,7 +445,7 @@ def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contrac
         body += sentence(_method_intro(polish(leaf.explanation, contracts)))
     related = [findings[i] for i in (leaf.findings or ()) if i in findings]
     if related:
-        body += "存在的问题：" + "；".join(polish(f.message, contracts).rstrip("。") for f in related) + "。"
+        body += f"发现相关问题 {len(related)} 项（见本报告第五部分）。"
     if leaf.evidence:
         body += f"依据佐证记录 {len(leaf.evidence)} 条。"
     return head + body
@@ -535,10 +535,9 @@ def _appendix(result: EvaluationResult, definition: ProjectDefinition) -> Sectio
     """附件：佐证材料清单 — the evidence by category, then which indicator rests on how much of it."""
     stats = result.evidence_stats
     appendix = Section(APPENDIX, 1)
-    appendix.blocks.append("表1 佐证材料分类")
     rows = [[str(i), KIND_LABEL.get(k, k), str(n)] for i, (k, n) in enumerate(stats.by_kind.items(), start=1)]
-    appendix.blocks.append(Table(["序号", "佐证材料", "条数"], rows + [["合计", "", str(stats.events)]], nowrap=(1,)))
-    appendix.blocks.append("表2 各指标依据的佐证材料与问题")
+    total = ["合计", "", str(stats.events)]
+    appendix.blocks.append(Table(["序号", "佐证材料", "条数"], [*rows, total], nowrap=(1,), caption="表1 佐证材料分类"))
     leaves = _flat(result.indicators)
     appendix.blocks.append(
         Table(
@@ -546,6 +545,7 @@ def _appendix(result: EvaluationResult, definition: ProjectDefinition) -> Sectio
             [[a, c or b or a, str(len(n.evidence or ())), str(len(n.findings or ()))] for a, b, c, n in leaves],
             merge_first=1,
             nowrap=(1,),
+            caption="表2 各指标依据的佐证材料与相关问题",
         )
     )
     appendix.blocks.append(

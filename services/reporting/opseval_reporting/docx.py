@@ -22,7 +22,7 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm
+from docx.shared import Cm, Emu, Length, Mm, Pt
 from docx.table import Table as DocxTable
 from docx.table import _Cell
 from docxtpl import DocxTemplate, InlineImage  # type: ignore[import-untyped]
@@ -31,10 +31,18 @@ from opseval_shared.results import EvaluationResult
 
 from . import charts
 from .content import Report, Table, build_report
+from .wordstyle import child
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
 TABLE_STYLE = "Report Table"
 TABLE_TEXT = "Table Text"
+COVER_TEXT = "Cover Text"
+TOC_MARKER = "@@contents@@"
+TOC_LEVELS = 2  # 目录 lists the 一级 and 二级 headings
+# The text block of A4 with GB/T 9704 margins (210 mm − 28 − 26), and the table text size (五号).
+TEXT_WIDTH = Mm(156)
+CELL_FONT_EMU = Pt(10.5)
+CELL_PADDING = Mm(3.2)  # left + right cell margins and a little air
 TOTAL_LABEL = "合计"
 CHARTS_AFTER = "三、"  # as in the PDF: the charts follow 综合评价情况及评价结论 (else the first section)
 FIGURE_WIDTH = {"bar": Cm(15), "radar": Cm(10)}
@@ -116,7 +124,66 @@ def _table_subdoc(tpl: DocxTemplate, content: Table) -> Any:
         look.set(qn(f"w:{attr}"), "1" if on else "0")
     look.attrib.pop(qn("w:val"), None)
     _fill(table, content)
+    _fit_columns(table, content)
+    for row in table.rows:  # a row is never split across pages (cantSplit leads trPr in schema order)
+        row._tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))
     return subdoc
+
+
+def text_width(text: str) -> float:
+    """Width of ``text`` in ems of the table font: a CJK character one em, Latin and digits about half."""
+    return sum(1.0 if ord(ch) >= 0x2E80 else 0.55 for ch in text)
+
+
+def column_widths(content: Table, available: Length = TEXT_WIDTH) -> list[int]:
+    """Column widths (EMU) fitted to the content: each column as wide as its widest cell on one line;
+    when that is wider than the page, the wrapping text columns (not the numbers nor the ``nowrap``
+    indicator names) give up space in proportion to their width, never below their header."""
+    cols = len(content.header)
+    em = CELL_FONT_EMU
+    natural = [
+        max([text_width(content.header[c])] + [text_width(r[c]) for r in content.rows if c < len(r)]) * em
+        + CELL_PADDING
+        for c in range(cols)
+    ]
+    header = [text_width(h) * em + CELL_PADDING for h in content.header]
+    if content.rows and content.rows[-1][0] == TOTAL_LABEL and content.merge_first:
+        natural[0] = max(header[0], max((text_width(r[0]) for r in content.rows[:-1]), default=0) * em + CELL_PADDING)
+    total = sum(natural)
+    if total <= available:  # fill the line: the extra space shared in proportion
+        return [int(w * available / total) for w in natural]
+    numeric = {c for c in range(cols) if all(_is_number(r[c]) for r in content.rows if c < len(r) and r[c])}
+    flexible = [c for c in range(cols) if c not in content.nowrap and c not in numeric and natural[c] > header[c]]
+    fixed = sum(natural[c] for c in range(cols) if c not in flexible)
+    room = max(available - fixed, sum(header[c] for c in flexible))
+    want = sum(natural[c] for c in flexible) or 1
+    widths = [
+        max(header[c], natural[c] * room / want) if c in flexible else natural[c] for c in range(cols)
+    ]
+    scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
+    return [int(w * scale) for w in widths]
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).replace("%", "").replace("-", "", 1).isdigit()
+
+
+def _fit_columns(table: DocxTable, content: Table) -> None:
+    widths = column_widths(content)
+    table.autofit = False  # w:tblLayout fixed: the widths below hold
+    tblw = child(table._tbl.tblPr, "w:tblW", ("w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders", "w:shd"))
+    tblw.set(qn("w:w"), str(sum(Emu(w).twips for w in widths)))
+    tblw.set(qn("w:type"), "dxa")
+    for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+        grid_col.w = Emu(width)
+    for tr in table._tbl.tr_lst:
+        col = 0
+        for tc in tr.tc_lst:
+            span = tc.grid_span
+            tc.width = Emu(sum(widths[col : col + span]))
+            if col in content.nowrap and span == 1:
+                tc.get_or_add_tcPr().append(OxmlElement("w:noWrap"))
+            col += span
 
 
 def _figures(tpl: DocxTemplate, result: EvaluationResult) -> list[dict[str, Any]]:
@@ -133,14 +200,118 @@ def _context(tpl: DocxTemplate, report: Report, result: EvaluationResult) -> dic
         blocks: list[dict[str, Any]] = []
         for block in section.blocks:
             if isinstance(block, Table):
+                if block.caption:
+                    blocks.append({"kind": "caption", "text": block.caption})
                 blocks.append({"kind": "table", "table": _table_subdoc(tpl, block)})
             elif isinstance(block, list):
-                blocks.append({"kind": "list", "entries": block})
+                # numbered in the text (1. 2. …) as the field's reports number their points
+                blocks.append({"kind": "list", "entries": [f"{n}.{item}" for n, item in enumerate(block, start=1)]})
             else:
                 blocks.append({"kind": "paragraph", "text": block})
         figures = _figures(tpl, result) if i == anchor else []
         sections.append({"title": section.title, "level": section.level, "blocks": blocks, "figures": figures})
-    return {"title": report.title, "subtitle": report.subtitle, "sections": sections}
+    return {
+        "title": report.title,
+        "subtitle": report.subtitle,
+        "kind": report.kind,
+        "cover": _cover_subdoc(tpl, report),
+        "toc": TOC_MARKER,
+        "sections": sections,
+    }
+
+
+def _cover_subdoc(tpl: DocxTemplate, report: Report) -> Any:
+    """The cover's 项目名称 / 委托方 / 评价机构 / 报告日期 as a borderless two-column table: a long
+    project name wraps inside its own column, under itself."""
+    subdoc = tpl.new_subdoc()
+    table = subdoc.add_table(rows=len(report.cover), cols=2)
+    table.alignment = 1  # centred
+    widths = (Mm(34), Mm(106))
+    table.autofit = False
+    for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+        grid_col.w = width
+    for row, (label, value) in zip(table.rows, report.cover, strict=True):
+        for cell, text, width in zip(row.cells, (f"{label}：", value), widths, strict=True):
+            cell.width = width
+            paragraph = cell.paragraphs[0]
+            paragraph.style = COVER_TEXT
+            paragraph.text = text
+        label_paragraph = row.cells[0].paragraphs[0]
+        label_paragraph.alignment = 4  # distributed (分散对齐), as cover labels are set
+    return subdoc
+
+
+def _bookmark(paragraph: Any, name: str, bid: int) -> None:
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(bid))
+    start.set(qn("w:name"), name)
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), str(bid))
+    p = paragraph._p
+    ppr = p.pPr
+    if ppr is not None:
+        ppr.addnext(start)
+    else:
+        p.insert(0, start)
+    p.append(end)
+
+
+def _run(p: Any, *, text: str | None = None, field: str | None = None, instr: str | None = None) -> None:
+    r = OxmlElement("w:r")
+    if field is not None:
+        char = OxmlElement("w:fldChar")
+        char.set(qn("w:fldCharType"), field)
+        r.append(char)
+    elif instr is not None:
+        el = OxmlElement("w:instrText")
+        el.set(qn("xml:space"), "preserve")
+        el.text = instr
+        r.append(el)
+    elif text == "\t":
+        r.append(OxmlElement("w:tab"))
+    else:
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = text
+        r.append(t)
+    p.append(r)
+
+
+def _contents(document: Any) -> None:
+    """The 目录: the 一级 and 二级 headings, each with a PAGEREF field to a bookmark on its heading, in
+    Word's "toc 1"/"toc 2" styles. Not wrapped in a TOC field: LibreOffice shows a TOC field's stored
+    text as it is (every page "1"), whereas it computes PAGEREF fields, as Word and WPS do on opening
+    (the template sets w:updateFields)."""
+    paragraphs = document.paragraphs
+    marker = next(p for p in paragraphs if p.text == TOC_MARKER)
+    headings = [
+        (int(p.style.name[-1]), p)
+        for p in paragraphs
+        if p.style is not None and p.style.name in {f"Heading {n}" for n in range(1, TOC_LEVELS + 1)}
+    ]
+    entries = []
+    for n, (level, heading) in enumerate(headings, start=1):
+        name = f"_Toc{n:08d}"
+        _bookmark(heading, name, 1000 + n)
+        entries.append((level, heading.text, name))
+    anchor = marker._p
+    for level, text, name in entries:
+        p = OxmlElement("w:p")
+        ppr = OxmlElement("w:pPr")
+        style = OxmlElement("w:pStyle")
+        style.set(qn("w:val"), document.styles[f"toc {level}"].style_id)
+        ppr.append(style)
+        p.append(ppr)
+        _run(p, text=text)
+        _run(p, text="\t")
+        _run(p, field="begin")
+        _run(p, instr=f" PAGEREF {name} \\h ")
+        _run(p, field="separate")
+        _run(p, text="1")
+        _run(p, field="end")
+        anchor.addnext(p)
+        anchor = p
+    marker._p.getparent().remove(marker._p)
 
 
 def _fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:
@@ -159,6 +330,7 @@ def report_docx(result: EvaluationResult, definition: ProjectDefinition, templat
     report = build_report(result, definition)
     tpl = DocxTemplate(str(template or TEMPLATE))
     tpl.render(_context(tpl, report, result), autoescape=True)
+    _contents(tpl.docx)
 
     stamp = datetime(result.as_of.year, result.as_of.month, result.as_of.day)
     props = tpl.docx.core_properties
