@@ -7,6 +7,7 @@ out. The outline is the official one (财预〔2020〕10号 report outline, as s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -123,7 +124,7 @@ def cn_report_date(text: str) -> str:
     return f"{parts[0]}年{parts[1]}月" + (f"{parts[2]}日" if len(parts) > 2 else "")
 
 
-def places(values: list[Decimal], most: int = 3) -> int:
+def places(values: Sequence[Decimal], most: int = 3) -> int:
     """Decimals a column of numbers needs so each shows exactly (up to ``most``): one for the column."""
     needed = 0
     for value in values:
@@ -140,7 +141,7 @@ def fixed(value: Decimal | None, decimals: int) -> str:
     return format(value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP), "f")
 
 
-def column(values: list[Decimal | None], most: int = 3) -> list[str]:
+def column(values: Sequence[Decimal | None], most: int = 3) -> list[str]:
     """A column of numbers formatted alike: as many decimals as its most precise value needs."""
     decimals = places([v for v in values if v is not None], most)
     return [fixed(v, decimals) for v in values]
@@ -231,6 +232,41 @@ def score_table(result: EvaluationResult) -> Table:
     rows = [[a, b, c, w, s, _rate(n)] for (a, b, c, n), w, s in zip(flat, weights, scores, strict=False)]
     rows.append(["合计", "", "", weights[-1], scores[-1], pct(result.total / weight if weight else Decimal(0))])
     return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2, nowrap=(2,))
+
+
+def text_width(text: str) -> float:
+    """Width of ``text`` in ems of the table font: a CJK character one em, Latin and digits about half."""
+    return sum(1.0 if ord(ch) >= 0x2E80 else 0.55 for ch in text)
+
+
+def column_widths(content: Table, available: float, em: float, padding: float) -> list[float]:
+    """Column widths (in the unit of ``available``, ``em`` the table font's size and ``padding`` a
+    cell's margins) fitted to the content: each column as wide as its widest cell on one line;
+    when that is wider than the page, the wrapping text columns (not the numbers nor the ``nowrap``
+    indicator names) give up space in proportion to their width, never below their header."""
+    cols = len(content.header)
+    natural = [
+        max([text_width(content.header[c])] + [text_width(r[c]) for r in content.rows if c < len(r)]) * em + padding
+        for c in range(cols)
+    ]
+    header = [text_width(h) * em + padding for h in content.header]
+    if content.rows and content.rows[-1][0] == "合计" and content.merge_first:
+        natural[0] = max(header[0], max((text_width(r[0]) for r in content.rows[:-1]), default=0) * em + padding)
+    total = sum(natural)
+    if total <= available:  # fill the line: the extra space shared in proportion
+        return [w * available / total for w in natural]
+    numeric = {c for c in range(cols) if all(_is_number(r[c]) for r in content.rows if c < len(r) and r[c])}
+    flexible = [c for c in range(cols) if c not in content.nowrap and c not in numeric and natural[c] > header[c]]
+    fixed = sum(natural[c] for c in range(cols) if c not in flexible)
+    room = max(available - fixed, sum(header[c] for c in flexible))
+    want = sum(natural[c] for c in flexible) or 1
+    widths = [max(header[c], natural[c] * room / want) if c in flexible else natural[c] for c in range(cols)]
+    scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
+    return [w * scale for w in widths]
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).replace("%", "").replace("-", "", 1).isdigit()
 
 
 def _leaves(node: ScoredIndicator) -> list[ScoredIndicator]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm, Emu, Length, Mm, Pt
+from docx.shared import Cm, Emu, Mm, Pt
 from docx.table import Table as DocxTable
 from docx.table import _Cell
 from docxtpl import DocxTemplate, InlineImage  # type: ignore[import-untyped]
@@ -30,7 +30,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, Table, build_report
+from .content import Report, Table, build_report, column_widths
 from .wordstyle import child
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
@@ -130,46 +130,8 @@ def _table_subdoc(tpl: DocxTemplate, content: Table) -> Any:
     return subdoc
 
 
-def text_width(text: str) -> float:
-    """Width of ``text`` in ems of the table font: a CJK character one em, Latin and digits about half."""
-    return sum(1.0 if ord(ch) >= 0x2E80 else 0.55 for ch in text)
-
-
-def column_widths(content: Table, available: Length = TEXT_WIDTH) -> list[int]:
-    """Column widths (EMU) fitted to the content: each column as wide as its widest cell on one line;
-    when that is wider than the page, the wrapping text columns (not the numbers nor the ``nowrap``
-    indicator names) give up space in proportion to their width, never below their header."""
-    cols = len(content.header)
-    em = CELL_FONT_EMU
-    natural = [
-        max([text_width(content.header[c])] + [text_width(r[c]) for r in content.rows if c < len(r)]) * em
-        + CELL_PADDING
-        for c in range(cols)
-    ]
-    header = [text_width(h) * em + CELL_PADDING for h in content.header]
-    if content.rows and content.rows[-1][0] == TOTAL_LABEL and content.merge_first:
-        natural[0] = max(header[0], max((text_width(r[0]) for r in content.rows[:-1]), default=0) * em + CELL_PADDING)
-    total = sum(natural)
-    if total <= available:  # fill the line: the extra space shared in proportion
-        return [int(w * available / total) for w in natural]
-    numeric = {c for c in range(cols) if all(_is_number(r[c]) for r in content.rows if c < len(r) and r[c])}
-    flexible = [c for c in range(cols) if c not in content.nowrap and c not in numeric and natural[c] > header[c]]
-    fixed = sum(natural[c] for c in range(cols) if c not in flexible)
-    room = max(available - fixed, sum(header[c] for c in flexible))
-    want = sum(natural[c] for c in flexible) or 1
-    widths = [
-        max(header[c], natural[c] * room / want) if c in flexible else natural[c] for c in range(cols)
-    ]
-    scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
-    return [int(w * scale) for w in widths]
-
-
-def _is_number(text: str) -> bool:
-    return text.replace(".", "", 1).replace("%", "").replace("-", "", 1).isdigit()
-
-
 def _fit_columns(table: DocxTable, content: Table) -> None:
-    widths = column_widths(content)
+    widths = [int(w) for w in column_widths(content, TEXT_WIDTH, CELL_FONT_EMU, CELL_PADDING)]
     table.autofit = False  # w:tblLayout fixed: the widths below hold
     tblw = child(table._tbl.tblPr, "w:tblW", ("w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders", "w:shd"))
     tblw.set(qn("w:w"), str(sum(Emu(w).twips for w in widths)))

@@ -20,12 +20,12 @@ from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.enum.section import WD_SECTION
 from docx.shared import Mm, Pt, RGBColor
 from docx.styles.style import BaseStyle, CharacterStyle, ParagraphStyle
 from opseval_reporting.wordstyle import after, child, set_cjk
@@ -334,7 +334,7 @@ def _field(paragraph: Any, instruction: str, shown: str) -> None:
             char = OxmlElement("w:fldChar")
             char.set(qn("w:fldCharType"), kind)
             run._r.append(char)
-        elif text.startswith(" "):
+        elif text is not None and text.startswith(" "):
             instr = OxmlElement("w:instrText")
             instr.set(qn("xml:space"), "preserve")
             instr.text = text
