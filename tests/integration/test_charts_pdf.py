@@ -177,7 +177,9 @@ def test_pdf_pages_and_text(pdf: bytes, tmp_path: Path) -> None:
     for caption in ("图1 二级指标得分率", "图2 一级指标得分率雷达图", "图3 各月交付物应交、已交付与逾期"):
         assert caption in text
     assert (
-        text.rindex("三、综合评价情况及评价结论") < text.index("图1 二级指标得分率") < text.rindex("四、绩效评价指标分析")
+        text.rindex("三、综合评价情况及评价结论")
+        < text.index("图1 二级指标得分率")
+        < text.rindex("四、绩效评价指标分析")
     )
 
 

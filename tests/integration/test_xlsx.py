@@ -180,8 +180,20 @@ def test_guangzhou_selfeval_form() -> None:
     assert "广州市人民政府办公厅" in values  # 主管部门
     # 项目资金: 年度资金总额 and its sources; 年初 350, 全年 348, 执行 348, 分值 10, 执行率 100%, 得分 10
     budget = _find(sheet, "项目资金（万元）")
-    assert [sheet.cell(budget, c).value for c in range(3, 9)] == ["年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"]
-    assert [sheet.cell(budget + i, 2).value for i in range(1, 5)] == ["年度资金总额", "其中：财政拨款", "上年结转", "其他资金"]
+    assert [sheet.cell(budget, c).value for c in range(3, 9)] == [
+        "年初预算数",
+        "全年预算数",
+        "全年执行数",
+        "分值",
+        "执行率",
+        "得分",
+    ]
+    assert [sheet.cell(budget + i, 2).value for i in range(1, 5)] == [
+        "年度资金总额",
+        "其中：财政拨款",
+        "上年结转",
+        "其他资金",
+    ]
     assert [sheet.cell(budget + 1, c).value for c in range(3, 9)] == [350, 348, 348, 10, 1, 10]
     assert [sheet.cell(budget + 2, c).value for c in range(3, 6)] == [350, 348, 348]
     assert [sheet.cell(budget + 3, c).value for c in range(3, 6)] == [0, 0, 0]
