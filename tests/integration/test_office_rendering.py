@@ -162,7 +162,7 @@ def test_report_has_a_cover_contents_and_numbered_pages(rendered: dict[str, Path
 def test_no_event_finding_or_contract_ids_in_the_text(rendered: dict[str, Path]) -> None:
     for name, pdf in rendered.items():
         bundle = "guangzhou-2021" if name.startswith("selfeval") else "dongguan-2022"
-        result, definition = evaluated(bundle)
+        _, definition = evaluated(bundle)
         text = "\n".join(_pages(pdf))
         flat = re.sub(r"\s", "", text)  # an id broken over two lines is still an id
         assert not re.search(r"F-[0-9a-f]{10}", flat), name
