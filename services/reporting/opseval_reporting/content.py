@@ -141,9 +141,10 @@ def fixed(value: Decimal | None, decimals: int) -> str:
     return format(value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP), "f")
 
 
-def column(values: Sequence[Decimal | None], most: int = 3) -> list[str]:
-    """A column of numbers formatted alike: as many decimals as its most precise value needs."""
-    decimals = places([v for v in values if v is not None], most)
+def column(values: Sequence[Decimal | None], most: int = 3, least: int = 0) -> list[str]:
+    """A column of numbers formatted alike: as many decimals as its most precise value needs (at least
+    ``least``: amounts in 万元 are written with two)."""
+    decimals = max(least, places([v for v in values if v is not None], most))
     return [fixed(v, decimals) for v in values]
 
 
@@ -258,9 +259,17 @@ def column_widths(content: Table, available: float, em: float, padding: float) -
     numeric = {c for c in range(cols) if all(_is_number(r[c]) for r in content.rows if c < len(r) and r[c])}
     flexible = [c for c in range(cols) if c not in content.nowrap and c not in numeric and natural[c] > header[c]]
     fixed = sum(natural[c] for c in range(cols) if c not in flexible)
-    room = max(available - fixed, sum(header[c] for c in flexible))
-    want = sum(natural[c] for c in flexible) or 1
-    widths = [max(header[c], natural[c] * room / want) if c in flexible else natural[c] for c in range(cols)]
+
+    def fitted(cap: float) -> list[float]:
+        return [min(natural[c], max(cap, header[c])) if c in flexible else natural[c] for c in range(cols)]
+
+    # the widest text columns give up space first, down to a common cap: short columns keep one line
+    low, high = 0.0, max(natural)
+    if flexible and fixed < available:
+        for _ in range(40):
+            cap = (low + high) / 2
+            low, high = (cap, high) if sum(fitted(cap)) <= available else (low, cap)
+    widths = fitted(low)
     scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
     return [w * scale for w in widths]
 
@@ -358,7 +367,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     overview = Section("（一）项目概况", 2)
     if project.background:
         overview.blocks.append(_cjk_text(project.background))
-    prices = column([c.price for c in definition.contracts.contracts])
+    prices = column([c.price for c in definition.contracts.contracts], most=4, least=2)
     overview.blocks.append(
         Table(
             ["合同", "服务商", "服务期", "合同金额（万元）"],
@@ -371,7 +380,8 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     funds = Section("（二）资金投入和使用情况", 2)
     if result.budget:
         amounts = [
-            column([getattr(b, item) for b in result.budget]) for item in ("approved", "adjustment", "arrived", "spent")
+            column([getattr(b, item) for b in result.budget], most=4, least=2)
+            for item in ("approved", "adjustment", "arrived", "spent")
         ]
         funds.blocks.append(
             Table(
