@@ -53,6 +53,9 @@ th { background: #eef; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.nowrap { white-space: nowrap; }
 p.caption { text-align: center; font-weight: bold; margin-bottom: 0; }
+table.cover { width: auto; margin: 1em auto 2em; }
+table.cover th { background: none; text-align: right; border: none; }
+table.cover td { border: none; }
 """
 
 
@@ -112,11 +115,16 @@ def _html_section(section: Section, anchor: str | None = None) -> str:
     return "\n".join(parts)
 
 
+def _cover(report: Report) -> str:
+    rows = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>" for k, v in report.cover)
+    return f'<table class="cover">{rows}</table>' if rows else ""
+
+
 def to_html(report: Report) -> str:
     body = "\n".join(_html_section(s) for s in report.sections)
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{html.escape(report.title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
         f'<h1>{html.escape(report.title)}</h1>\n<p class="subtitle">{html.escape(report.subtitle)}</p>\n'
-        f"{body}\n</body>\n</html>\n"
+        f"{_cover(report)}\n{body}\n</body>\n</html>\n"
     )
