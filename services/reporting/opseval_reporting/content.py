@@ -232,6 +232,9 @@ def score_table(result: EvaluationResult) -> Table:
     scores = column([n[3].score for n in flat] + [result.total])
     rows = [[a, b, c, w, s, _rate(n)] for (a, b, c, n), w, s in zip(flat, weights, scores, strict=False)]
     rows.append(["合计", "", "", weights[-1], scores[-1], pct(result.total / weight if weight else Decimal(0))])
+    if not any(c for _, _, c, _ in flat):  # a two-level system (自评表): no empty 三级指标 column
+        rows = [[r[0], r[1], *r[3:]] for r in rows]
+        return Table(["一级指标", "二级指标", "权重", "得分", "得分率"], rows, merge_first=1, nowrap=(1,))
     return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2, nowrap=(2,))
 
 
