@@ -44,6 +44,14 @@ RUN --mount=type=cache,target=/root/.cache/uv \
  && /opt/opseval/bin/opseval --help >/dev/null
 
 FROM python:${PYTHON_VERSION}-slim-bookworm AS runtime
+# report.pdf (WeasyPrint) needs Pango and HarfBuzz subsetting; every Chinese label of the PDF, the DOCX
+# charts and the dashboard's documents needs a CJK font (Noto CJK, mainland SC forms). fontconfig gets
+# the aliases that map the documents' 宋体/黑体 to Noto Serif/Sans CJK SC.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends \
+      libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fontconfig fonts-noto-cjk \
+ && rm -rf /var/lib/apt/lists/*
+COPY services/reporting/opseval_reporting/fontconfig/65-opseval-cjk.conf /etc/fonts/conf.d/65-opseval-cjk.conf
 RUN groupadd --system --gid 10001 opseval \
  && useradd --system --uid 10001 --gid opseval --home-dir /var/lib/opseval --create-home \
       --shell /usr/sbin/nologin opseval
@@ -51,7 +59,16 @@ COPY --from=build /opt/opseval /opt/opseval
 ENV PATH=/opt/opseval/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    OPSEVAL_HTTP_HOST=0.0.0.0
+    OPSEVAL_HTTP_HOST=0.0.0.0 \
+    MPLCONFIGDIR=/opt/opseval/matplotlib
+# Build-time checks, so an image without them cannot be built: the font caches are built here (the
+# runtime root file system is read-only), a chart draws Chinese glyphs with a CJK font (not boxes),
+# and WeasyPrint finds Pango.
+RUN fc-cache -f \
+ && fc-match 宋体 | grep -q "CJK" \
+ && /opt/opseval/bin/python -m opseval_reporting.charts \
+ && /opt/opseval/bin/python -c "import weasyprint; print('WeasyPrint', weasyprint.__version__, 'with Pango')" \
+ && chmod -R a+rX /opt/opseval/matplotlib
 # The working directory is the user's home: a sqlite:///relative.db store URL lands here.
 WORKDIR /var/lib/opseval
 USER 10001:10001

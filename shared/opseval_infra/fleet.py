@@ -21,6 +21,7 @@ from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS
 
+from .apidocs import serve_api_docs
 from .consumer import (
     EVIDENCE_BATCH,
     EVIDENCE_CONSUMER,
@@ -162,6 +163,7 @@ def fleet_app(
                 log.warning("NATS connection could not be drained on shutdown", exc_info=True)
             await store.close()
 
-    app = FastAPI(title=title, lifespan=lifespan)
+    app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
+    serve_api_docs(app)  # Swagger UI and ReDoc from the service itself, not a CDN
     app.include_router(health_router({"nats": fleet.nats_ready, "store": fleet.store_ready}))
     return app

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 from fnmatch import fnmatchcase
+from typing import Annotated
 
-from pydantic import Field, ValidationInfo, model_validator
+from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
 from .base import DateRange, Frozen, field_path
 from .contract import Contract, ContractProfile
@@ -18,12 +19,31 @@ from .references import known
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
 
 
+def _report_date(value: object) -> object:
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, str):
+        try:
+            date.fromisoformat(value if len(value) > 7 else f"{value}-01")
+        except ValueError:
+            raise ValueError(f"not a date (YYYY-MM-DD or YYYY-MM): {value!r}") from None
+    return value
+
+
+# The report's date as written on its cover: a day or only a month (seed 004: "2024 年 04 月").
+ReportDate = Annotated[str, BeforeValidator(_report_date), Field(pattern=r"^\d{4}-\d{2}(-\d{2})?$")]
+
+
 class EvaluationTerms(Frozen):
     period: DateRange = Field(description="the period evaluated, usually a budget year")
     as_of: date | None = Field(
         default=None, description="default evaluation date when it is not the period end (e.g. fieldwork end)"
     )
-    evaluator: str | None = None
+    evaluator: str | None = Field(default=None, description="评价机构 (or the unit itself for a 单位自评)")
+    commissioned_by: str | None = Field(default=None, description="委托方, e.g. the finance bureau")
+    report_date: ReportDate | None = Field(
+        default=None, description="报告日期: YYYY-MM-DD, or YYYY-MM where the report gives only its month"
+    )
     facts_until: date | None = Field(
         default=None,
         description="the evaluators examined facts of the service after the period up to this day (fieldwork); "

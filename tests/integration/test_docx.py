@@ -14,7 +14,7 @@ from docx.document import Document
 from docx.oxml.ns import qn
 from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph
-from opseval_reporting.content import Report, build_report
+from opseval_reporting.content import Report, build_report, polish
 from opseval_reporting.docx import TEMPLATE, report_docx
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
@@ -76,14 +76,15 @@ def test_report_opens_and_carries_the_result(
     for top in result.indicators:
         assert top.name in text
     assert result.findings
+    contracts = {c.id: c.name for c in definition.contracts.contracts}
     for finding in result.findings:
-        assert finding.message in text, finding.id
+        assert polish(finding.message, contracts) in text, finding.id
 
 
 def test_headings_follow_the_report_content(document: Document, report: Report) -> None:
     """The template's loop lays out every section of build_report, at its level, in order."""
     assert _style(document.paragraphs[0]) == "Title"
-    assert document.paragraphs[0].text == report.title
+    assert document.paragraphs[0].text == report.kind == "绩效评价报告"
     headings = [(_style(p), p.text) for p in document.paragraphs if _style(p).startswith("Heading")]
     assert headings == [(f"Heading {s.level}", s.title) for s in report.sections]
     for title in (
@@ -94,24 +95,25 @@ def test_headings_follow_the_report_content(document: Document, report: Report) 
         "七、其他需要说明的问题",
     ):
         assert ("Heading 1", title) in headings
-    # every list item (findings with severity, advice, notes) is a bullet paragraph
-    bullets = {p.text for p in document.paragraphs if _style(p) == "List Bullet"}
+    # every list item (main problems, advice, notes) is a numbered 报告列表 paragraph
+    items = [p.text for p in document.paragraphs if _style(p) == "Report List"]
     for section in report.sections:
         for block in section.blocks:
             if isinstance(block, list):
-                assert set(block) <= bullets, section.title
+                assert {f"{n}.{item}" for n, item in enumerate(block, start=1)} <= set(items), section.title
 
 
 def test_first_table_is_the_level1_table(
     document: Document, evaluated: tuple[EvaluationResult, ProjectDefinition]
 ) -> None:
     result, _ = evaluated
-    table = document.tables[0]
+    table = next(t for t in document.tables if _cells(t, 0)[0] == "一级指标")
     assert _cells(table, 0) == ["一级指标", "权重", "得分", "得分率"]
     assert [_cells(table, r)[0] for r in range(1, len(table.rows) - 1)] == [t.name for t in result.indicators]
     total = _cells(table, len(table.rows) - 1)
     assert total[0] == "合计"
     assert total[2] == "81.415"
+    assert _cells(table, 1)[2] == "7.250"  # one decimal count per column
     assert table.style is not None and table.style.name == "Report Table"
 
 

@@ -14,7 +14,6 @@ from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
 from docx.shared import Cm
 from opseval_reporting.selfeval_docx import selfeval_docx
-from opseval_shared.metrics import fmt
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -54,7 +53,7 @@ def test_title_project_and_header_block(document: Any) -> None:
     _, definition = evaluated("guangzhou-2021")
     texts = [p.text for p in document.paragraphs]
     assert any("项目支出绩效自评表" in t for t in texts)
-    assert "2021 年度项目支出绩效自评表" in texts
+    assert "2021年度项目支出绩效自评表" in texts
     grid = _grid(document)
     name = _row(grid, "项目名称")
     assert name[1:] == [definition.project.name] * 7  # merged over the rest of the row
@@ -64,13 +63,16 @@ def test_title_project_and_header_block(document: Any) -> None:
     assert dept[5] == definition.project.agency
 
 
-def test_budget_block(document: Any) -> None:
+def test_budget_block_has_the_official_fund_rows(document: Any) -> None:
     grid = _grid(document)
     header = next(r for r in grid if "年初预算数" in r)
-    assert header[1:] == ["", "年初预算数", "全年预算数（调整后）", "全年执行数", "分值", "执行率", "得分"]
-    line = grid[grid.index(header) + 1]
-    assert line[0] == "项目资金（万元）"  # the label spans the header and the lines
-    assert line[2:] == ["350.00", "348.00", "348.00", "10", "100.00%", "10"]
+    assert header[1:] == ["", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分"]
+    lines = grid[grid.index(header) + 1 : grid.index(header) + 5]
+    assert all(line[0] == "项目资金（万元）" for line in lines)  # the label spans the header and the lines
+    assert [line[1] for line in lines] == ["年度资金总额", "其中：财政拨款", "上年结转", "其他资金"]
+    assert lines[0][2:] == ["350.00", "348.00", "348.00", "10.00", "100.00%", "10.00"]
+    assert lines[1][2:] == ["350.00", "348.00", "348.00", "—", "—", "—"]
+    assert lines[2][2:5] == lines[3][2:5] == ["0.00", "0.00", "0.00"]
 
 
 def test_indicator_rows_weights_scores_and_remarks(document: Any) -> None:
@@ -87,25 +89,28 @@ def test_indicator_rows_weights_scores_and_remarks(document: Any) -> None:
         "得分",
         "偏差原因分析及改进措施",
     ]
-    rows = grid[grid.index(header) + 1 : grid.index(_row(grid, "总分"))]
+    rows = grid[grid.index(header) + 1 : grid.index(_row(grid, "存在问题"))]
     leaves = [(top, leaf) for top in result.indicators for leaf in top.children]  # two-level tree
     assert len(rows) == len(leaves) == 8
     for row, (top, leaf) in zip(rows, leaves, strict=True):
         assert row[0] == top.name
-        assert leaf.name in row[1:3]
-        assert (row[5], row[6]) == (fmt(leaf.weight, 3), fmt(leaf.score, 3))
+        assert row[1] == leaf.name  # a two-level system: the leaf is the 二级指标 …
+        assert row[2] and row[2] != leaf.name  # … and its definition the 三级指标, as seed 001
+        assert (row[5], row[6]) == (f"{leaf.weight:.2f}", f"{leaf.score:.2f}")
     mttr = _row(grid, "效益", "平均故障恢复时间")
-    assert mttr[5:7] == ["10", "9"]
-    assert "25 分钟" in mttr[7] and "INC-2021-013" in mttr[7]
+    assert mttr[2] == "出现故障后处理完成所需的时间"
+    assert mttr[5:7] == ["10.00", "9.00"]
+    assert "25 分钟" in mttr[7] and "INC-2021-013" in mttr[7] and "改进措施" in mttr[7]
     assert "一级故障25分钟" in mttr[3]
     full = _row(grid, "产出", "故障响应及时率")
-    assert full[5:8] == ["15", "15", "已按要求执行，达到指标要求。"]
+    assert full[3:8] == ["100%", "100.00%", "15.00", "15.00", "已按要求执行，达到指标要求。"]
+    assert _row(grid, "改进措施")[1]
 
 
 def test_total_row(document: Any) -> None:
     total = _row(_grid(document), "总分")
     assert total[:5] == ["总分"] * 5  # merged over the name and value columns
-    assert total[5:] == ["100", "99", "评定等级：优"]
+    assert total[5:] == ["100.00", "99.00", "评定等级：优"]
 
 
 def test_merged_cells_are_real_merges(document: Any) -> None:

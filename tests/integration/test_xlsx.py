@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from openpyxl import load_workbook  # type: ignore[import-untyped]
-from opseval_reporting.xlsx import SATISFIED, scores_xlsx, selfeval_xlsx
+from opseval_reporting.selfeval import SATISFIED
+from opseval_reporting.xlsx import scores_xlsx, selfeval_xlsx
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -120,17 +121,38 @@ def test_print_setup_one_page_wide_cjk_font(dongguan: tuple[EvaluationResult, An
     assert book["指标得分"]["A2"].font.name == "宋体"
 
 
-def test_findings_sheet_one_row_per_finding(dongguan: tuple[EvaluationResult, Any]) -> None:
+def test_findings_sheet_one_row_per_finding_by_level1(dongguan: tuple[EvaluationResult, Any]) -> None:
     result, book = dongguan
     sheet = book["问题清单"]
-    assert [sheet.cell(1, c).value for c in range(1, 7)] == ["编号", "规则", "指标", "严重程度", "问题描述", "佐证条数"]
+    header = ["序号", "一级指标", "指标", "严重程度", "问题描述", "原因分析", "建议"]
+    assert [sheet.cell(1, c).value for c in range(1, 8)] == header
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert len(rows) == len(result.findings) == 35
-    assert [r[0] for r in rows] == [f.id for f in result.findings]
-    assert [r[5] for r in rows] == [len(f.evidence) for f in result.findings]
+    assert [r[0] for r in rows] == list(range(1, 36))
+    order = [t.name for t in result.indicators]
+    assert [order.index(r[1]) for r in rows] == sorted(order.index(r[1]) for r in rows)  # grouped, in tree order
     assert {r[3] for r in rows} <= {"严重", "一般", "提示"}
     names = {ind.name for top in result.indicators for mid in top.children for ind in (mid, *mid.children)}
-    assert all(r[2] in names or r[2] == "—" for r in rows)
+    assert all(r[2] in names for r in rows)
+    assert all(r[5] and r[6] for r in rows), "every finding has a 原因分析 and a 建议"
+    text = "".join(str(v) for r in rows for v in r)
+    assert not any(f.id in text for f in result.findings)  # no finding ids
+    assert "ops：" not in text and "operation：" not in text  # contracts by name
+
+
+def test_findings_rows_are_tall_enough_for_their_text(dongguan: tuple[EvaluationResult, Any]) -> None:
+    """Wrapped text needs rows taller than one line: each row's height grows with its longest text."""
+    _, book = dongguan
+    sheet = book["问题清单"]
+    heights = {r: sheet.row_dimensions[r].height for r in range(2, sheet.max_row + 1)}
+    assert all(h is not None and h >= 15 for h in heights.values())
+    longest = max(range(2, sheet.max_row + 1), key=lambda r: len(sheet.cell(r, 5).value))
+    shortest = min(range(2, sheet.max_row + 1), key=lambda r: len(sheet.cell(r, 5).value))
+    assert heights[longest] > heights[shortest]
+    width = sheet.column_dimensions["E"].width
+    chars_per_line = width / 2  # a Chinese character is two column units wide
+    lines = len(sheet.cell(longest, 5).value) / chars_per_line
+    assert heights[longest] >= 15 * lines * 0.9
 
 
 @pytest.mark.parametrize("example", ["dongguan-2022", "guangzhou-2021"])
@@ -152,36 +174,52 @@ def test_guangzhou_selfeval_form() -> None:
     data = selfeval_xlsx(result, definition)
     assert data is not None
     sheet = _open(data).active
-    assert sheet["A1"].value == "2021 年度项目支出绩效自评表"
+    assert sheet["A1"].value == "2021年度项目支出绩效自评表"
     values = _all_values(sheet)
     assert definition.project.name in values
     assert "广州市人民政府办公厅" in values  # 主管部门
-    # 项目资金: 年初 350, 调整后 348, 执行 348, 分值 10, 执行率 100%, 得分 10
+    # 项目资金: 年度资金总额 and its sources; 年初 350, 全年 348, 执行 348, 分值 10, 执行率 100%, 得分 10
     budget = _find(sheet, "项目资金（万元）")
     assert [sheet.cell(budget, c).value for c in range(3, 9)] == [
         "年初预算数",
-        "全年预算数（调整后）",
+        "全年预算数",
         "全年执行数",
         "分值",
         "执行率",
         "得分",
     ]
+    assert [sheet.cell(budget + i, 2).value for i in range(1, 5)] == [
+        "年度资金总额",
+        "其中：财政拨款",
+        "上年结转",
+        "其他资金",
+    ]
     assert [sheet.cell(budget + 1, c).value for c in range(3, 9)] == [350, 348, 348, 10, 1, 10]
-    # 绩效目标: the project's goals beside what was achieved
-    goals = _find(sheet, "绩效目标")
+    assert [sheet.cell(budget + 2, c).value for c in range(3, 6)] == [350, 348, 348]
+    assert [sheet.cell(budget + 3, c).value for c in range(3, 6)] == [0, 0, 0]
+    # 年度总体目标: the project's goals beside what was achieved
+    goals = _find(sheet, "年度总体目标")
     assert definition.project.goals[0] in sheet.cell(goals + 1, 2).value
-    # 绩效指标 rows, then 总分 99
+    # 绩效指标 rows, then 存在问题, 改进措施, 总分 99
     header = _find(sheet, "一级指标")
     assert sheet.cell(header, 8).value == "偏差原因分析及改进措施"
+    problems = _find(sheet, "存在问题")
+    assert sheet.cell(problems + 1, 1).value == "改进措施" and sheet.cell(problems + 1, 2).value
     total = _find(sheet, "总分")
-    rows = {sheet.cell(r, 2).value: r for r in range(header + 1, total)}
+    rows = {sheet.cell(r, 2).value: r for r in range(header + 1, problems)}
     assert len(rows) == 8
+    assert all(sheet.cell(r, 3).value for r in rows.values()), "三级指标 filled on every row"
+    assert sheet.cell(rows["故障响应及时率"], 3).value == "故障限时内响应数÷保障数×100%"
     assert sheet.cell(total, 6).value == 100
     assert sheet.cell(total, 7).value == 99
     mttr = rows["平均故障恢复时间"]
     assert (sheet.cell(mttr, 6).value, sheet.cell(mttr, 7).value) == (10, 9)
-    assert "超过 25 分钟时限" in sheet.cell(mttr, 8).value
+    assert "超过 25 分钟时限" in sheet.cell(mttr, 8).value and "改进措施" in sheet.cell(mttr, 8).value
     assert sheet.cell(rows["故障响应及时率"], 8).value == SATISFIED
+    # 实际完成值 in the unit of the 年度指标值: a percentage against a percentage target
+    for r in rows.values():
+        if str(sheet.cell(r, 4).value).endswith("%"):
+            assert str(sheet.cell(r, 5).value).endswith("%"), sheet.cell(r, 2).value
     assert sum(sheet.cell(r, 7).value for r in rows.values()) + 10 == 99
     level1 = {sheet.cell(r.min_row, 1).value for r in sheet.merged_cells.ranges if r.min_col == r.max_col == 1}
     assert {"产出", "效益"} <= level1

@@ -189,3 +189,42 @@ def figures(result: EvaluationResult, fmt: str = "svg") -> list[tuple[str, str, 
     if monthly is not None:
         out.append(("bar", "图3 各月交付物应交、已交付与逾期", monthly))
     return out
+
+
+CJK_SAMPLE = "绩效评价得分率决策过程产出效益"
+
+
+def cjk_font_check() -> str:
+    """The font file the charts draw Chinese with, after drawing ``CJK_SAMPLE`` into a PNG; raises
+    RuntimeError when no installed font has the glyphs (the labels would come out as boxes).
+
+    Run at image build time (``python -m opseval_reporting.charts``) so a missing CJK font fails the build.
+    """
+    import warnings
+
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    with _style(), warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib warns "Glyph … missing from font(s)"
+        try:
+            path = font_manager.findfont(font_manager.FontProperties(family=FONTS[:-1]), fallback_to_default=False)
+        except ValueError as exc:
+            raise RuntimeError(f"no CJK font for the charts ({', '.join(FONTS[:-1])}): {exc}") from exc
+        font = FT2Font(path)
+        missing = [ch for ch in CJK_SAMPLE if font.get_char_index(ord(ch)) == 0]
+        if missing:
+            raise RuntimeError(f"{path} lacks the glyphs {''.join(missing)}")
+        fig = Figure(figsize=(3, 1))
+        fig.add_subplot().set_title(CJK_SAMPLE)
+        try:
+            png = _png(fig, dpi=50)
+        except UserWarning as exc:
+            raise RuntimeError(f"the charts cannot draw Chinese: {exc}") from exc
+    if not png.startswith(b"\x89PNG"):
+        raise RuntimeError("the chart did not render")
+    return path
+
+
+if __name__ == "__main__":
+    print(f"charts draw Chinese with {cjk_font_check()}")

@@ -7,8 +7,10 @@ out. The outline is the official one (财预〔2020〕10号 report outline, as s
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
 
 from opseval_shared.metrics import fmt, pct
 from opseval_shared.project import ProjectDefinition
@@ -60,11 +62,36 @@ ADVICE = {
 }
 
 
+# Why findings of a rule family usually arise (原因分析), used where the rule supplies no cause.
+CAUSE = {
+    "staff": "服务商未严格按投标承诺配置驻场团队，采购人对人员变更和到岗情况的核查不到位。",
+    "training": "培训计划未按合同约定的频次和范围落实，项目单位对培训开展情况的跟踪不足。",
+    "deliverable": "交付成果缺少台账化管理，对提交周期和时限的跟踪、催交不到位。",
+    "targets": "绩效指标值按全年设置，未按项目当年实际实施周期折算。",
+    "inspection": "巡检完成后未及时登记，巡检执行与登记时限的管理不够规范。",
+    "score": "考核评分未以考勤、交付、故障等记录为依据，自评结果未如实反映完成情况。",
+    "assessment": "考核评分细则不够细化，评分口径不统一，扣分依据未予说明。",
+    "evidence": "项目档案管理不够完善，部分成果和考核扣分缺少直接佐证材料。",
+    "self_eval": "自评指标未与批复的绩效目标表保持一致，调整未履行相应程序。",
+    "fault": "故障分级处置机制执行不到位，对故障原因的分析和预防不足。",
+    "budget": "预算编制前期论证不充分，测算过程粗放，未按当年实施周期和规定标准编制。",
+    "payment": "合同付款条款与考核结果挂钩不紧，全额支付的考核门槛偏低。",
+    "survey": "满意度调查的样本设计未覆盖合同要求的各层级用户。",
+    "documents": "多个合同之间的工作边界和交付物责任主体划分不够清晰。",
+}
+GRADE_BANDS = "90 分及以上为优，80（含）至 90 分为良，60（含）至 80 分为中，60 分以下为差"
+STRONG_RATE = Decimal("0.95")  # a leaf at or above this score rate, with evidence, counts as a strength
+APPENDIX = "附件：佐证材料清单"
+NO_DATA = "—"
+
+
 @dataclass
 class Table:
     header: list[str]
     rows: list[list[str]]
     merge_first: int = 0  # leading columns whose repeated values read as merged cells
+    nowrap: tuple[int, ...] = ()  # columns whose cells must stay on one line (indicator names)
+    caption: str = ""  # 表题 above the table, e.g. "表1 佐证材料分类"
 
 
 @dataclass
@@ -79,39 +106,179 @@ class Report:
     title: str
     subtitle: str
     sections: list[Section]
+    kind: str = "绩效评价报告"  # the cover's title: 绩效评价报告 / 绩效自评报告
+    cover: list[tuple[str, str]] = field(default_factory=list)  # 项目名称, 委托方, 评价机构, 报告日期 …
+
+
+# -- how evaluators write numbers, dates and references ---------------------------------------
+
+
+def cn_date(day: date) -> str:
+    """2022年1月1日, as Chinese reports write dates."""
+    return f"{day.year}年{day.month}月{day.day}日"
+
+
+def cn_report_date(text: str) -> str:
+    """A 报告日期 of the project definition (YYYY-MM-DD or YYYY-MM) as 2024年4月(1日)."""
+    parts = [int(p) for p in text.split("-")]
+    return f"{parts[0]}年{parts[1]}月" + (f"{parts[2]}日" if len(parts) > 2 else "")
+
+
+def places(values: Sequence[Decimal], most: int = 3) -> int:
+    """Decimals a column of numbers needs so each shows exactly (up to ``most``): one for the column."""
+    needed = 0
+    for value in values:
+        exponent = value.quantize(Decimal(1).scaleb(-most)).normalize().as_tuple().exponent
+        if isinstance(exponent, int):
+            needed = max(needed, -exponent)
+    return min(needed, most)
+
+
+def fixed(value: Decimal | None, decimals: int) -> str:
+    """``value`` with exactly ``decimals`` decimals (half up); "—" for a missing value."""
+    if value is None:
+        return NO_DATA
+    return format(value.quantize(Decimal(1).scaleb(-decimals), ROUND_HALF_UP), "f")
+
+
+def column(values: Sequence[Decimal | None], most: int = 3, least: int = 0) -> list[str]:
+    """A column of numbers formatted alike: as many decimals as its most precise value needs (at least
+    ``least``: amounts in 万元 are written with two)."""
+    decimals = max(least, places([v for v in values if v is not None], most))
+    return [fixed(v, decimals) for v in values]
+
+
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ISO_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*[~～]\s*(\d{4}-\d{2}-\d{2})")
+_METHOD_TAG = re.compile(r"^【([^】]+)】")
+
+
+def polish(text: str, contracts: dict[str, str]) -> str:
+    """A computed sentence as an evaluator writes it: contracts by name instead of id, dates as
+    年月日, ≤/≥ instead of <=/>=, and a full stop where a clause was only separated by a space."""
+    text = _ISO_RANGE.sub(lambda m: f"{m.group(1)}至{m.group(2)}", text)
+    text = _ISO_DAY.sub(lambda m: f"{int(m.group(1))}年{int(m.group(2))}月{int(m.group(3))}日", text)
+    text = re.sub(r"(?<=日)\s*至\s*(?=\d{4}年)", "至", text)
+    text = text.replace("<=", "≤").replace(">=", "≥")
+    for cid, name in contracts.items():
+        text = re.sub(rf"(?<![\w.-]){re.escape(cid)}(?=\s*[：:])", name, text)
+    text = re.sub(r"(?<=[^\s。；，：、（(])\s+(?=得分保留)", "。", text)
+    return text.strip()
+
+
+def sentence(text: str) -> str:
+    """``text`` ending in a full stop."""
+    text = text.strip().rstrip("；;，,")
+    return text if not text or (text[-1] in "。！？）)" and text.endswith("。")) else text + "。"
+
+
+def _method_intro(text: str) -> str:
+    """ "【比率法】4 × …" → "按比率法计算：4 × …"; "【评价组判定】…" → "评价组判定：…"."""
+    match = _METHOD_TAG.match(text)
+    if not match:
+        return text
+    tag, rest = match.group(1), text[match.end() :].lstrip()
+    return (f"按{tag}计算：" if tag.endswith("法") else f"{tag}：") + rest
+
+
+def _contract_names(definition: ProjectDefinition) -> dict[str, str]:
+    return {c.id: c.name for c in definition.contracts.contracts}
+
+
+# -- tables ------------------------------------------------------------------------------------
 
 
 def _rate(ind: ScoredIndicator) -> str:
     return pct(ind.rate)
 
 
-def _rows(nodes: tuple[ScoredIndicator, ...]) -> list[list[str]]:
-    rows: list[list[str]] = []
+def _flat(nodes: tuple[ScoredIndicator, ...]) -> list[tuple[str, str, str, ScoredIndicator]]:
+    """(一级, 二级, 三级指标 name, indicator) per leaf; a leaf higher up leaves the lower names empty."""
+    out: list[tuple[str, str, str, ScoredIndicator]] = []
     for top in nodes:
         if not top.children:
-            rows.append([top.name, "", "", fmt(top.weight, 3), fmt(top.score, 3), _rate(top)])
+            out.append((top.name, "", "", top))
         for mid in top.children:
             if not mid.children:
-                rows.append([top.name, mid.name, "", fmt(mid.weight, 3), fmt(mid.score, 3), _rate(mid)])
+                out.append((top.name, mid.name, "", mid))
             for leaf in mid.children:
-                rows.append([top.name, mid.name, leaf.name, fmt(leaf.weight, 3), fmt(leaf.score, 3), _rate(leaf)])
-    return rows
+                out.append((top.name, mid.name, leaf.name, leaf))
+    return out
+
+
+def _rows(nodes: tuple[ScoredIndicator, ...]) -> list[list[str]]:
+    """One row per leaf: the three indicator names, 权重, 得分, 得分率 (each number column alike)."""
+    flat = _flat(nodes)
+    weights = column([n[3].weight for n in flat])
+    scores = column([n[3].score for n in flat])
+    return [[a, b, c, w, s, _rate(n)] for (a, b, c, n), w, s in zip(flat, weights, scores, strict=True)]
 
 
 def level1_table(result: EvaluationResult) -> Table:
-    rows = [[t.name, fmt(t.weight, 3), fmt(t.score, 3), _rate(t)] for t in result.indicators]
     weight = sum((t.weight for t in result.indicators), Decimal(0))
-    rows.append(["合计", fmt(weight, 3), fmt(result.total, 3), pct(result.total / weight if weight else Decimal(0))])
-    return Table(["一级指标", "权重", "得分", "得分率"], rows)
+    weights = column([t.weight for t in result.indicators] + [weight])
+    scores = column([t.score for t in result.indicators] + [result.total])
+    rates = [_rate(t) for t in result.indicators] + [pct(result.total / weight if weight else Decimal(0))]
+    names = [t.name for t in result.indicators] + ["合计"]
+    return Table(
+        ["一级指标", "权重", "得分", "得分率"], [list(r) for r in zip(names, weights, scores, rates, strict=True)]
+    )
 
 
 def score_table(result: EvaluationResult) -> Table:
-    rows = _rows(result.indicators)
+    flat = _flat(result.indicators)
     weight = sum((t.weight for t in result.indicators), Decimal(0))
-    rows.append(
-        ["合计", "", "", fmt(weight, 3), fmt(result.total, 3), pct(result.total / weight if weight else Decimal(0))]
-    )
-    return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2)
+    weights = column([n[3].weight for n in flat] + [weight])
+    scores = column([n[3].score for n in flat] + [result.total])
+    rows = [[a, b, c, w, s, _rate(n)] for (a, b, c, n), w, s in zip(flat, weights, scores, strict=False)]
+    rows.append(["合计", "", "", weights[-1], scores[-1], pct(result.total / weight if weight else Decimal(0))])
+    if not any(c for _, _, c, _ in flat):  # a two-level system (自评表): no empty 三级指标 column
+        rows = [[r[0], r[1], *r[3:]] for r in rows]
+        return Table(["一级指标", "二级指标", "权重", "得分", "得分率"], rows, merge_first=1, nowrap=(1,))
+    return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2, nowrap=(2,))
+
+
+def text_width(text: str) -> float:
+    """Width of ``text`` in ems of the table font: a CJK character one em, Latin and digits about half."""
+    return sum(1.0 if ord(ch) >= 0x2E80 else 0.55 for ch in text)
+
+
+def column_widths(content: Table, available: float, em: float, padding: float) -> list[float]:
+    """Column widths (in the unit of ``available``, ``em`` the table font's size and ``padding`` a
+    cell's margins) fitted to the content: each column as wide as its widest cell on one line;
+    when that is wider than the page, the wrapping text columns (not the numbers nor the ``nowrap``
+    indicator names) give up space in proportion to their width, never below their header."""
+    cols = len(content.header)
+    natural = [
+        max([text_width(content.header[c])] + [text_width(r[c]) for r in content.rows if c < len(r)]) * em + padding
+        for c in range(cols)
+    ]
+    header = [text_width(h) * em + padding for h in content.header]
+    if content.rows and content.rows[-1][0] == "合计" and content.merge_first:
+        natural[0] = max(header[0], max((text_width(r[0]) for r in content.rows[:-1]), default=0) * em + padding)
+    total = sum(natural)
+    if total <= available:  # fill the line: the extra space shared in proportion
+        return [w * available / total for w in natural]
+    numeric = {c for c in range(cols) if all(_is_number(r[c]) for r in content.rows if c < len(r) and r[c])}
+    flexible = [c for c in range(cols) if c not in content.nowrap and c not in numeric and natural[c] > header[c]]
+    fixed = sum(natural[c] for c in range(cols) if c not in flexible)
+
+    def fitted(cap: float) -> list[float]:
+        return [min(natural[c], max(cap, header[c])) if c in flexible else natural[c] for c in range(cols)]
+
+    # the widest text columns give up space first, down to a common cap: short columns keep one line
+    low, high = 0.0, max(natural)
+    if flexible and fixed < available:
+        for _ in range(40):
+            cap = (low + high) / 2
+            low, high = (cap, high) if sum(fitted(cap)) <= available else (low, cap)
+    widths = fitted(low)
+    scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
+    return [w * scale for w in widths]
+
+
+def _is_number(text: str) -> bool:
+    return text.replace(".", "", 1).replace("%", "").replace("-", "", 1).isdigit()
 
 
 def _leaves(node: ScoredIndicator) -> list[ScoredIndicator]:
@@ -120,23 +287,81 @@ def _leaves(node: ScoredIndicator) -> list[ScoredIndicator]:
     return [leaf for child in node.children for leaf in _leaves(child)]
 
 
+def _top_of(result: EvaluationResult) -> dict[str, ScoredIndicator]:
+    """Each indicator id (at any level) → its 一级指标."""
+    out: dict[str, ScoredIndicator] = {}
+
+    def visit(node: ScoredIndicator, top: ScoredIndicator) -> None:
+        out[node.id] = top
+        for child in node.children:
+            visit(child, top)
+
+    for top in result.indicators:
+        visit(top, top)
+    return out
+
+
+# -- the report ----------------------------------------------------------------------------------
+
+
+def _opening(result: EvaluationResult, definition: ProjectDefinition) -> str:
+    project = definition.project
+    terms = project.evaluation
+    period = (
+        f"评价期间为{cn_date(terms.period.start)}至{cn_date(terms.period.end)}，评价基准日为{cn_date(result.as_of)}"
+    )
+    basis = "依据合同约定、绩效目标和佐证材料"
+    if result.form == "self_evaluation":
+        who = terms.evaluator or project.agency
+        return f"{who}{basis}，对“{project.name}”开展单位绩效自评，{period}。"
+    form = FORM_LABEL.get(result.form, "绩效评价")
+    if terms.commissioned_by:
+        who = (
+            f"受{terms.commissioned_by}委托，{terms.evaluator}"
+            if terms.evaluator
+            else f"受{terms.commissioned_by}委托，评价组"
+        )
+        return f"{who}{basis}，对“{project.name}”开展{form}，{period}。"
+    who = terms.evaluator or "评价组"
+    return f"{who}{basis}，对“{project.name}”开展{form}，{period}。"
+
+
+def _cover(result: EvaluationResult, definition: ProjectDefinition) -> list[tuple[str, str]]:
+    project = definition.project
+    terms = project.evaluation
+    rows = [("项目名称", project.name), ("项目单位", project.agency)]
+    if project.department and project.department != project.agency:
+        rows.append(("主管部门", project.department))
+    if terms.commissioned_by:
+        rows.append(("委托方", terms.commissioned_by))
+    label = "自评单位" if result.form == "self_evaluation" else "评价机构"
+    rows.append((label, terms.evaluator or project.agency))
+    rows.append(("报告日期", cn_report_date(terms.report_date) if terms.report_date else cn_date(result.as_of)))
+    return rows
+
+
 def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Report:
     project = definition.project
+    contracts = _contract_names(definition)
     findings_by_id = {f.id: f for f in result.findings}
+    tops = _top_of(result)
     sections: list[Section] = []
 
     summary = Section("摘要", 1)
     summary.blocks.append(
-        f"受{project.evaluation.evaluator or project.agency}委托，依据合同约定、绩效目标和佐证材料，对“{project.name}”"
-        f"开展{FORM_LABEL.get(result.form, '绩效评价')}。评价期间为 {project.evaluation.period.start} 至 "
-        f"{project.evaluation.period.end}，评价基准日为 {result.as_of}。经综合评价，该项目绩效评价得分为 "
-        f"{fmt(result.total, 3)} 分，评定等级为“{result.grade}”。一级指标得分情况如下："
+        f"{_opening(result, definition)}经综合评价，该项目绩效评价得分为{fmt(result.total, 3)}分，"
+        f"评定等级为“{result.grade}”。一级指标得分情况如下："
     )
     summary.blocks.append(level1_table(result))
     if result.findings:
         high = sum(1 for f in result.findings if f.severity == "high")
-        summary.blocks.append(f"评价共发现问题 {len(result.findings)} 项（其中严重 {high} 项），主要包括：")
-        summary.blocks.append([f.message for f in result.findings[:5]])
+        by_top = _count_by_top(result, tops)
+        spread = "、".join(f"{name}方面 {n} 项" for name, n in by_top)
+        summary.blocks.append(
+            f"评价共发现问题 {len(result.findings)} 项（其中严重问题 {high} 项），分布在{spread}。主要问题包括："
+        )
+        ordered = sorted(result.findings, key=lambda f: ("high", "medium", "low").index(f.severity))
+        summary.blocks.append([sentence(polish(f.message, contracts)) for f in ordered[:5]])
     else:
         summary.blocks.append("评价未发现合同履约和资金管理方面的问题。")
     sections.append(summary)
@@ -145,60 +370,53 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     overview = Section("（一）项目概况", 2)
     if project.background:
         overview.blocks.append(_cjk_text(project.background))
+    prices = column([c.price for c in definition.contracts.contracts], most=4, least=2)
     overview.blocks.append(
         Table(
             ["合同", "服务商", "服务期", "合同金额（万元）"],
             [
-                [
-                    c.name,
-                    c.vendor,
-                    f"{c.service_period.start} 至 {c.service_period.end}",
-                    fmt(c.price, 3) if c.price is not None else "—",
-                ]
-                for c in definition.contracts.contracts
+                [c.name, c.vendor, f"{cn_date(c.service_period.start)}至{cn_date(c.service_period.end)}", price]
+                for c, price in zip(definition.contracts.contracts, prices, strict=True)
             ],
         )
     )
     funds = Section("（二）资金投入和使用情况", 2)
     if result.budget:
+        amounts = [
+            column([getattr(b, item) for b in result.budget], most=4, least=2)
+            for item in ("approved", "adjustment", "arrived", "spent")
+        ]
         funds.blocks.append(
             Table(
                 ["范围", "批复预算", "预算调整", "实际到位", "实际支出"],
-                [
-                    [b.label, *(_amount(x) for x in (b.approved, b.adjustment, b.arrived, b.spent))]
-                    for b in result.budget
-                ],
+                [[b.label, *(col[i] for col in amounts)] for i, b in enumerate(result.budget)],
             )
         )
-        funds.blocks.append("单位：万元；“—”表示佐证材料未提供该项数据。数据来自预算批复、资金拨付和支付记录。")
+        funds.blocks.append("单位：万元。“—”表示佐证材料未提供该项数据；数据来自预算批复、资金拨付和支付记录。")
     else:
         funds.blocks.append("佐证材料中未提供预算资金数据。")
     goals = Section("（三）绩效目标", 2)
-    goals.blocks.append(list(project.goals) or ["（项目未提供绩效目标表述）"])
+    goals.blocks.append([sentence(_cjk_text(g)) for g in project.goals] or ["项目未提供绩效目标表述。"])
     targets = [(c.name, t) for c in definition.contracts.contracts for t in c.performance_targets]
     if targets:
-        goals.blocks.append(Table(["合同", "绩效指标", "指标值"], [[n, t.name, t.target] for n, t in targets]))
+        goals.blocks.append(
+            Table(["合同", "绩效指标", "指标值"], [[n, t.name, polish(t.target, contracts)] for n, t in targets])
+        )
     sections += [basic, overview, funds, goals]
 
+    stats = result.evidence_stats
     work = Section("二、绩效评价工作开展情况", 1)
     work.blocks.append(
         f"本次评价采用“{definition.indicators.name}”指标体系，共设 {len(result.indicators)} 个一级指标、"
-        f"{len(definition.indicators.leaves())} 个末级指标。评价依据各业务系统推送的佐证材料逐项计算：每一项得分"
-        "均可追溯到产生它的佐证记录；合同履约问题由规则引擎依据合同、投标文件和招标文件的约定自动核查。"
-    )
-    stats = result.evidence_stats
-    work.blocks.append(
-        Table(
-            ["佐证材料类别", "条数"],
-            [[KIND_LABEL.get(k, k), str(n)] for k, n in stats.by_kind.items()] + [["合计", str(stats.events)]],
-        )
+        f"{len(definition.indicators.leaves())} 个末级指标。评价组收集了{len(stats.by_kind)}类共"
+        f" {stats.events} 条佐证记录（详见{APPENDIX}），逐项核对合同、投标文件和招标文件的约定，"
+        "按指标体系的评分方法计算各项得分，每一项得分均有对应的佐证材料。"
     )
     sections.append(work)
 
     conclusion = Section("三、综合评价情况及评价结论", 1)
     conclusion.blocks.append(
-        f"该项目绩效评价得分为 {fmt(result.total, 3)} 分，等级为“{result.grade}”"
-        "（90 分及以上为优，80–90 分为良，60–80 分为中，60 分以下为差）。各级指标得分如下表："
+        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{result.grade}”（{GRADE_BANDS}）。各级指标得分如下表："
     )
     conclusion.blocks.append(score_table(result))
     sections.append(conclusion)
@@ -207,86 +425,190 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     sections.append(analysis)
     for n, top in enumerate(result.indicators, start=1):
         sec = Section(f"（{_cn(n)}）{top.name}", 2)
-        sec.blocks.append(
-            f"{top.name}指标权重 {fmt(top.weight, 3)} 分，得分 {fmt(top.score, 3)} 分，得分率 {_rate(top)}。"
-        )
+        sec.blocks.append(f"{top.name}指标权重{fmt(top.weight, 3)}分，得分{fmt(top.score, 3)}分，得分率{_rate(top)}。")
         sections.append(sec)
-        for m, mid in enumerate(top.children or (), start=1):
+        if not top.children:
+            sec.blocks.append(_leaf_paragraph(top, findings_by_id, contracts))
+        for m, mid in enumerate(top.children, start=1):
             sub = Section(f"{m}.{mid.name}", 3)
             if mid.children:
-                sub.blocks.append(f"权重 {fmt(mid.weight, 3)} 分，得分 {fmt(mid.score, 3)} 分，得分率 {_rate(mid)}。")
+                sub.blocks.append(f"权重{fmt(mid.weight, 3)}分，得分{fmt(mid.score, 3)}分，得分率{_rate(mid)}。")
             sections.append(sub)
             for leaf in _leaves(mid):
-                sub.blocks.append(_leaf_paragraph(leaf, findings_by_id))
+                sub.blocks.append(_leaf_paragraph(leaf, findings_by_id, contracts))
 
     lessons = Section("五、主要经验及做法、存在的问题及原因分析", 1)
-    full = [leaf for top in result.indicators for leaf in _leaves(top) if leaf.score == leaf.weight and leaf.weight > 0]
     experience = Section("（一）主要经验及做法", 2)
-    experience.blocks.append(
-        [f"{leaf.name}：{(leaf.actual or '').strip()}，得满分。" for leaf in full[:12]] or ["无得满分的指标。"]
-    )
+    experience.blocks += _strengths(result, contracts) or ["评价期内未形成可总结推广的经验做法。"]
     problems = Section("（二）存在的问题及原因分析", 2)
-    if result.findings:
-        items = []
-        for f in result.findings:
-            cite = f"（佐证：{_cite(f.evidence)}）" if f.evidence else ""
-            items.append(f"【{SEVERITY_LABEL[f.severity]}】{f.message}{cite}")
-        problems.blocks.append(items)
-    else:
-        problems.blocks.append("未发现问题。")
     sections += [lessons, experience, problems]
+    if result.findings:
+        problems.blocks.append(f"评价共发现问题 {len(result.findings)} 项，按一级指标归类如下。")
+        for n, (name, findings) in enumerate(_group_by_top(result, tops), start=1):
+            group = Section(f"{n}.{name}方面", 3)
+            group.blocks += _problem_blocks(findings, contracts)
+            sections.append(group)
+    else:
+        problems.blocks.append("评价未发现问题。")
 
     advice = Section("六、有关建议", 1)
-    families = []
-    for f in result.findings:
-        family = f.rule.split(".")[0]
-        if family in ADVICE and family not in families:
-            families.append(family)
-    advice.blocks.append([ADVICE[f] for f in families] or ["继续保持现有运维管理水平，持续完善绩效管理。"])
     sections.append(advice)
+    suggestions = _advice_by_top(result, tops)
+    if suggestions:
+        for n, (name, items) in enumerate(suggestions, start=1):
+            sub = Section(f"（{_cn(n)}）{name}方面", 2)
+            sub.blocks.append(items)
+            sections.append(sub)
+    else:
+        advice.blocks.append("继续保持现有运维管理水平，持续完善绩效管理。")
 
     other = Section("七、其他需要说明的问题", 1)
     notes = [
-        f"评价以 {result.as_of} 为基准日：此后发生或登记的 {stats.after_as_of} 条佐证记录未纳入本次评价。",
-        f"重复推送的佐证记录 {stats.duplicates} 条已按记录编号去重，未重复计算。",
-        "本报告所有得分均由佐证材料计算得出，逐项得分的计算过程与佐证记录编号见 scores.json。",
+        f"本次评价以{cn_date(result.as_of)}为评价基准日，此后发生或登记的事项未纳入评价"
+        + (f"（共 {stats.after_as_of} 条佐证记录）。" if stats.after_as_of else "。"),
     ]
-    notes += list(result.warnings)
+    if stats.duplicates:
+        notes.append(f"重复报送的佐证记录 {stats.duplicates} 条已去重，未重复计算。")
+    notes.append(f"各项得分的计算过程见本报告第四部分，所依据的佐证材料见{APPENDIX}。")
+    notes += [sentence(polish(w, contracts)) for w in result.warnings]
     other.blocks.append(notes)
     sections.append(other)
 
-    return Report(f"{project.name}绩效评价报告", f"{project.agency} · 评价基准日 {result.as_of}", sections)
+    sections.append(_appendix(result, definition))
+
+    kind = "绩效自评报告" if result.form == "self_evaluation" else "绩效评价报告"
+    subtitle = f"{project.agency} · 评价基准日 {cn_date(result.as_of)}"
+    return Report(f"{project.name}{kind}", subtitle, sections, kind=kind, cover=_cover(result, definition))
 
 
-def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding]) -> str:
-    text = (
-        f"“{leaf.name}”（权重 {fmt(leaf.weight, 3)} 分{f'，指标值 {leaf.target}' if leaf.target else ''}）："
-        f"实际 {leaf.actual or '—'}，得 {fmt(leaf.score, 3)} 分。{leaf.explanation or ''}"
-    )
+def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contracts: dict[str, str]) -> str:
+    head = f"“{leaf.name}”（权重{fmt(leaf.weight, 3)}分"
+    if leaf.target:
+        head += f"，指标值{polish(leaf.target, contracts)}"
+    head += f"）得{fmt(leaf.score, 3)}分。"
+    actual = polish(leaf.actual or "", contracts)
+    body = ""
+    if actual and not re.fullmatch(r"[\d.]+ ?分", actual):  # a judged score says nothing beyond 得分
+        body += f"实际完成{actual}。"
+    if leaf.explanation:
+        body += sentence(_method_intro(polish(leaf.explanation, contracts)))
     related = [findings[i] for i in (leaf.findings or ()) if i in findings]
     if related:
-        text += " 相关问题：" + "；".join(f"{f.message}（{f.id}）" for f in related[:3])
+        body += f"发现相关问题 {len(related)} 项（见本报告第五部分）。"
     if leaf.evidence:
-        text += f" 佐证记录 {len(leaf.evidence)} 条（{_cite(leaf.evidence)}）。"
-    return text
+        body += f"依据佐证记录 {len(leaf.evidence)} 条。"
+    return head + body
 
 
-def _cite(ids: tuple[str, ...] | None, limit: int = 3) -> str:
-    ids = ids or ()
-    shown = "、".join(ids[:limit])
-    return shown + (f" 等 {len(ids)} 条" if len(ids) > limit else "")
+_POINT = re.compile(r"([^；：]+)：得 ([\d.]+)/([\d.]+) 分，([^；]+)")
 
 
-def _amount(value: Decimal | None) -> str:
-    return "—" if value is None else fmt(value, 3)
+def _strengths(result: EvaluationResult, contracts: dict[str, str]) -> list[str]:
+    """What the evidence shows was done well, by 一级指标: leaves at ≥95% backed by evidence (their
+    met targets), and the checklist points a judged leaf scored in full (with the evaluators' reason)."""
+    paragraphs = []
+    for top in result.indicators:
+        items: list[str] = []
+        for leaf in _leaves(top):
+            if not leaf.evidence or leaf.weight <= 0:
+                continue
+            points = [m for m in _POINT.finditer(leaf.explanation or "") if Decimal(m.group(2)) == Decimal(m.group(3))]
+            if points and leaf.rate >= Decimal("0.5"):
+                reasons = "；".join(polish(m.group(4), contracts).rstrip("。") for m in points[:2])
+                items.append(f"{leaf.name}方面，{reasons}")
+            elif leaf.rate >= STRONG_RATE and leaf.actual and not re.fullmatch(r"[\d.]+ ?分", leaf.actual):
+                actual = polish(leaf.actual, contracts)
+                target = f"指标值{polish(leaf.target, contracts)}" if leaf.target else "指标要求"
+                if "：" in actual:  # one figure per contract: the sentence names the indicator only
+                    items.append(f"{leaf.name}达到{target}")
+                else:
+                    items.append(f"{leaf.name}为{actual}，达到{target}")
+            elif leaf.rate >= STRONG_RATE and (leaf.explanation or "").startswith("【评价组判定】"):
+                items.append(polish(leaf.explanation or "", contracts)[len("【评价组判定】") :].rstrip("。"))
+        if items:
+            paragraphs.append(f"{top.name}方面：" + "；".join(items[:6]) + "。")
+    return paragraphs
 
 
-_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
+def _count_by_top(result: EvaluationResult, tops: dict[str, ScoredIndicator]) -> list[tuple[str, int]]:
+    return [(name, len(findings)) for name, findings in _group_by_top(result, tops)]
+
+
+def _group_by_top(result: EvaluationResult, tops: dict[str, ScoredIndicator]) -> list[tuple[str, list[Finding]]]:
+    """Findings by the 一级指标 they bear on, in the tree's order; findings on no indicator last."""
+    order = [t.name for t in result.indicators] + ["其他"]
+    groups: dict[str, list[Finding]] = {}
+    for f in result.findings:
+        top = tops.get(f.indicator or "")
+        groups.setdefault(top.name if top else "其他", []).append(f)
+    return [(name, groups[name]) for name in order if name in groups]
+
+
+def _family(f: Finding) -> str:
+    return f.rule.split(".")[0]
+
+
+def _problem_blocks(findings: list[Finding], contracts: dict[str, str]) -> list[str | Table | list[str]]:
+    """The findings of one 一级指标, those sharing a cause together, each group followed by its 原因分析."""
+    by_cause: dict[str, list[Finding]] = {}
+    for f in findings:
+        by_cause.setdefault(f.cause.strip() or CAUSE.get(_family(f), ""), []).append(f)
+    blocks: list[str | Table | list[str]] = []
+    n = 0
+    for cause, group in by_cause.items():
+        for f in group:
+            n += 1
+            blocks.append(f"（{n}）{sentence(polish(f.message, contracts))}")
+        if cause:
+            blocks.append(f"原因分析：{sentence(polish(cause, contracts))}")
+    return blocks
+
+
+def _advice_by_top(result: EvaluationResult, tops: dict[str, ScoredIndicator]) -> list[tuple[str, list[str]]]:
+    """建议 by 一级指标: each rule's advice (or its family's), once."""
+    out = []
+    seen: set[str] = set()
+    for name, findings in _group_by_top(result, tops):
+        items = []
+        for f in findings:
+            text = f.advice.strip() or ADVICE.get(_family(f), "")
+            if text and text not in seen:
+                seen.add(text)
+                items.append(sentence(text))
+        if items:
+            out.append((name, items))
+    return out
+
+
+def _appendix(result: EvaluationResult, definition: ProjectDefinition) -> Section:
+    """附件：佐证材料清单 — the evidence by category, then which indicator rests on how much of it."""
+    stats = result.evidence_stats
+    appendix = Section(APPENDIX, 1)
+    rows = [[str(i), KIND_LABEL.get(k, k), str(n)] for i, (k, n) in enumerate(stats.by_kind.items(), start=1)]
+    total = ["合计", "", str(stats.events)]
+    appendix.blocks.append(Table(["序号", "佐证材料", "条数"], [*rows, total], nowrap=(1,), caption="表1 佐证材料分类"))
+    leaves = _flat(result.indicators)
+    appendix.blocks.append(
+        Table(
+            ["一级指标", "指标", "佐证记录（条）", "相关问题（项）"],
+            [[a, c or b or a, str(len(n.evidence or ())), str(len(n.findings or ()))] for a, b, c, n in leaves],
+            merge_first=1,
+            nowrap=(1,),
+            caption="表2 各指标依据的佐证材料与相关问题",
+        )
+    )
+    appendix.blocks.append(
+        "佐证记录按记录编号保存在评价系统中，可按指标逐条调阅原始记录（考勤、交付文档、工单、问卷、预算资料等）。"
+    )
+    return appendix
 
 
 def _cjk_text(text: str) -> str:
     """Drop the spaces YAML folding puts between Chinese lines."""
     return re.sub(rf"(?<=[{_CJK}])\s+(?=[{_CJK}\w])|(?<=[\w])\s+(?=[{_CJK}])", "", text.strip())
+
+
+_CJK = r"\u3000-\u303f\u4e00-\u9fff\uff00-\uffef"
 
 
 def _cn(n: int) -> str:

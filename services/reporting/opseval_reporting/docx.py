@@ -22,7 +22,7 @@ from typing import Any
 
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Cm
+from docx.shared import Cm, Emu, Mm, Pt
 from docx.table import Table as DocxTable
 from docx.table import _Cell
 from docxtpl import DocxTemplate, InlineImage  # type: ignore[import-untyped]
@@ -30,11 +30,19 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, Table, build_report
+from .content import Report, Table, build_report, column_widths
+from .wordstyle import child
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
 TABLE_STYLE = "Report Table"
 TABLE_TEXT = "Table Text"
+COVER_TEXT = "Cover Text"
+TOC_MARKER = "@@contents@@"
+TOC_LEVELS = 2  # 目录 lists the 一级 and 二级 headings
+# The text block of A4 with GB/T 9704 margins (210 mm − 28 − 26), and the table text size (五号).
+TEXT_WIDTH = Mm(156)
+CELL_FONT_EMU = Pt(10.5)
+CELL_PADDING = Mm(3.2)  # left + right cell margins and a little air
 TOTAL_LABEL = "合计"
 CHARTS_AFTER = "三、"  # as in the PDF: the charts follow 综合评价情况及评价结论 (else the first section)
 FIGURE_WIDTH = {"bar": Cm(15), "radar": Cm(10)}
@@ -56,11 +64,13 @@ def _set_vmerge(cell: Any, value: str | None) -> None:
     tcpr.append(vmerge)
 
 
-def _fill(table: DocxTable, content: Table) -> None:
+def _fill(table: DocxTable, content: Table, text_style: str) -> None:
+    """Cells of ``table`` from ``content``; ``text_style`` is the style id of 表格文字 (set on the XML:
+    python-docx's ``paragraph.style = name`` searches every style, 8 ms a cell)."""
     header = table.rows[0]
     for cell, text in zip(header.cells, content.header, strict=True):
         cell.paragraphs[0].text = text
-        cell.paragraphs[0].style = TABLE_TEXT
+        cell._tc.p_lst[0].style = text_style
     trpr = header._tr.get_or_add_trPr()
     trpr.append(OxmlElement("w:tblHeader"))  # repeat the header row on every page
 
@@ -75,7 +85,7 @@ def _fill(table: DocxTable, content: Table) -> None:
             values = values[:1] + values[span:]
         for col, (cell, text) in enumerate(zip(cells, values, strict=True)):
             paragraph = cell.paragraphs[0]
-            paragraph.style = TABLE_TEXT
+            paragraph._p.style = text_style
             if span <= 1 or i < n - 1:
                 if _merged_above(content, i, col):
                     _set_vmerge(cell, None)
@@ -115,8 +125,29 @@ def _table_subdoc(tpl: DocxTemplate, content: Table) -> Any:
     ):
         look.set(qn(f"w:{attr}"), "1" if on else "0")
     look.attrib.pop(qn("w:val"), None)
-    _fill(table, content)
+    _fill(table, content, tpl.docx.styles[TABLE_TEXT].style_id)
+    _fit_columns(table, content)
+    for row in table.rows:  # a row is never split across pages (cantSplit leads trPr in schema order)
+        row._tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))
     return subdoc
+
+
+def _fit_columns(table: DocxTable, content: Table) -> None:
+    widths = [int(w) for w in column_widths(content, TEXT_WIDTH, CELL_FONT_EMU, CELL_PADDING)]
+    table.autofit = False  # w:tblLayout fixed: the widths below hold
+    tblw = child(table._tbl.tblPr, "w:tblW", ("w:jc", "w:tblCellSpacing", "w:tblInd", "w:tblBorders", "w:shd"))
+    tblw.set(qn("w:w"), str(sum(Emu(w).twips for w in widths)))
+    tblw.set(qn("w:type"), "dxa")
+    for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+        grid_col.w = Emu(width)
+    for tr in table._tbl.tr_lst:
+        col = 0
+        for tc in tr.tc_lst:
+            span = tc.grid_span
+            tc.width = Emu(sum(widths[col : col + span]))
+            if col in content.nowrap and span == 1:
+                tc.get_or_add_tcPr().append(OxmlElement("w:noWrap"))
+            col += span
 
 
 def _figures(tpl: DocxTemplate, result: EvaluationResult) -> list[dict[str, Any]]:
@@ -133,14 +164,118 @@ def _context(tpl: DocxTemplate, report: Report, result: EvaluationResult) -> dic
         blocks: list[dict[str, Any]] = []
         for block in section.blocks:
             if isinstance(block, Table):
+                if block.caption:
+                    blocks.append({"kind": "caption", "text": block.caption})
                 blocks.append({"kind": "table", "table": _table_subdoc(tpl, block)})
             elif isinstance(block, list):
-                blocks.append({"kind": "list", "entries": block})
+                # numbered in the text (1. 2. …) as the field's reports number their points
+                blocks.append({"kind": "list", "entries": [f"{n}.{item}" for n, item in enumerate(block, start=1)]})
             else:
                 blocks.append({"kind": "paragraph", "text": block})
         figures = _figures(tpl, result) if i == anchor else []
         sections.append({"title": section.title, "level": section.level, "blocks": blocks, "figures": figures})
-    return {"title": report.title, "subtitle": report.subtitle, "sections": sections}
+    return {
+        "title": report.title,
+        "subtitle": report.subtitle,
+        "kind": report.kind,
+        "cover": _cover_subdoc(tpl, report),
+        "toc": TOC_MARKER,
+        "sections": sections,
+    }
+
+
+def _cover_subdoc(tpl: DocxTemplate, report: Report) -> Any:
+    """The cover's 项目名称 / 委托方 / 评价机构 / 报告日期 as a borderless two-column table: a long
+    project name wraps inside its own column, under itself."""
+    subdoc = tpl.new_subdoc()
+    table = subdoc.add_table(rows=len(report.cover), cols=2)
+    table.alignment = 1  # centred
+    widths = (Mm(34), Mm(106))
+    table.autofit = False
+    for grid_col, width in zip(table._tbl.tblGrid.gridCol_lst, widths, strict=True):
+        grid_col.w = width
+    for row, (label, value) in zip(table.rows, report.cover, strict=True):
+        for cell, text, width in zip(row.cells, (f"{label}：", value), widths, strict=True):
+            cell.width = width
+            paragraph = cell.paragraphs[0]
+            paragraph.style = COVER_TEXT
+            paragraph.text = text
+        label_paragraph = row.cells[0].paragraphs[0]
+        label_paragraph.alignment = 4  # distributed (分散对齐), as cover labels are set
+    return subdoc
+
+
+def _bookmark(paragraph: Any, name: str, bid: int) -> None:
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(bid))
+    start.set(qn("w:name"), name)
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), str(bid))
+    p = paragraph._p
+    ppr = p.pPr
+    if ppr is not None:
+        ppr.addnext(start)
+    else:
+        p.insert(0, start)
+    p.append(end)
+
+
+def _run(p: Any, *, text: str | None = None, field: str | None = None, instr: str | None = None) -> None:
+    r = OxmlElement("w:r")
+    if field is not None:
+        char = OxmlElement("w:fldChar")
+        char.set(qn("w:fldCharType"), field)
+        r.append(char)
+    elif instr is not None:
+        el = OxmlElement("w:instrText")
+        el.set(qn("xml:space"), "preserve")
+        el.text = instr
+        r.append(el)
+    elif text == "\t":
+        r.append(OxmlElement("w:tab"))
+    else:
+        t = OxmlElement("w:t")
+        t.set(qn("xml:space"), "preserve")
+        t.text = text
+        r.append(t)
+    p.append(r)
+
+
+def _contents(document: Any) -> None:
+    """The 目录: the 一级 and 二级 headings, each with a PAGEREF field to a bookmark on its heading, in
+    Word's "toc 1"/"toc 2" styles. Not wrapped in a TOC field: LibreOffice shows a TOC field's stored
+    text as it is (every page "1"), whereas it computes PAGEREF fields, as Word and WPS do on opening
+    (the template sets w:updateFields)."""
+    paragraphs = document.paragraphs
+    marker = next(p for p in paragraphs if p.text == TOC_MARKER)
+    headings = [
+        (int(p.style.name[-1]), p)
+        for p in paragraphs
+        if p.style is not None and p.style.name in {f"Heading {n}" for n in range(1, TOC_LEVELS + 1)}
+    ]
+    entries = []
+    for n, (level, heading) in enumerate(headings, start=1):
+        name = f"_Toc{n:08d}"
+        _bookmark(heading, name, 1000 + n)
+        entries.append((level, heading.text, name))
+    anchor = marker._p
+    for level, text, name in entries:
+        p = OxmlElement("w:p")
+        ppr = OxmlElement("w:pPr")
+        style = OxmlElement("w:pStyle")
+        style.set(qn("w:val"), document.styles[f"toc {level}"].style_id)
+        ppr.append(style)
+        p.append(ppr)
+        _run(p, text=text)
+        _run(p, text="\t")
+        _run(p, field="begin")
+        _run(p, instr=f" PAGEREF {name} \\h ")
+        _run(p, field="separate")
+        _run(p, text="1")
+        _run(p, field="end")
+        anchor.addnext(p)
+        anchor = p
+    marker._p.getparent().remove(marker._p)
 
 
 def _fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> bytes:
@@ -159,6 +294,7 @@ def report_docx(result: EvaluationResult, definition: ProjectDefinition, templat
     report = build_report(result, definition)
     tpl = DocxTemplate(str(template or TEMPLATE))
     tpl.render(_context(tpl, report, result), autoescape=True)
+    _contents(tpl.docx)
 
     stamp = datetime(result.as_of.year, result.as_of.month, result.as_of.day)
     props = tpl.docx.core_properties

@@ -32,8 +32,20 @@ PRINT_CSS = """
 html { font-family: "Noto Serif CJK SC", "Noto Sans CJK SC", serif; font-size: 10.5pt; line-height: 1.6;
        color: #222; }
 h1, h2, h3, h4, th, .subtitle, figcaption { font-family: "Noto Sans CJK SC", sans-serif; }
-h1 { text-align: center; font-size: 20pt; margin: 60mm 0 8mm; }
-.subtitle { text-align: center; color: #555; font-size: 12pt; page-break-after: always; }
+@page cover { @bottom-center { content: none; } }
+.cover { page: cover; page-break-after: always; }
+h1 { text-align: center; font-size: 26pt; margin: 50mm 0 25mm; letter-spacing: .2em; }
+table.cover-lines { width: 120mm; margin: 0 auto; border: none; font-size: 15pt; }
+table.cover-lines td { border: none; padding: 3pt 0; vertical-align: top; }
+table.cover-lines td.label { width: 32mm; text-align: justify; text-align-last: justify; }
+nav.contents { page: cover; page-break-after: always; }
+nav.contents h2 { text-align: center; border: none; }
+nav.contents a { display: block; color: inherit; text-decoration: none; line-height: 2; }
+nav.contents a.level2 { padding-left: 2em; }
+nav.contents a::after { content: leader('.') target-counter(attr(href), page); }
+p.caption { text-align: center; text-indent: 0; font-family: "Noto Sans CJK SC", sans-serif; font-size: 9.5pt;
+            margin-bottom: 0; page-break-after: avoid; }
+td.nowrap { white-space: nowrap; }
 h2 { font-size: 15pt; border-bottom: 1.5pt solid #444; padding-bottom: 2pt; margin-top: 1.4em;
      page-break-after: avoid; }
 h3 { font-size: 13pt; page-break-after: avoid; }
@@ -53,6 +65,7 @@ figcaption { font-size: 9pt; color: #444; }
 """
 
 CHARTS_AFTER = "三、"  # the charts follow the section 综合评价情况及评价结论 (else the 摘要)
+CONTENTS_LEVELS = 2  # the contents list the 一级 and 二级 headings
 
 
 def _figure(svg: bytes, caption: str, cls: str) -> str:
@@ -73,10 +86,17 @@ def print_html(report: Report, result: EvaluationResult) -> str:
     figures = "\n".join(_figure(svg, caption, kind) for kind, caption, svg in charts.figures(result))
     anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     parts = []
+    contents = []
     for i, section in enumerate(report.sections):
-        parts.append(_html_section(section))
+        parts.append(_html_section(section, f"s{i}"))
+        if section.level <= CONTENTS_LEVELS:
+            contents.append(f'<a class="level{section.level}" href="#s{i}">{html.escape(section.title)}</a>')
         if i == anchor:
             parts.append(figures)
+    cover_lines = "".join(
+        f'<tr><td class="label">{html.escape(label)}</td><td>：{html.escape(value)}</td></tr>'
+        for label, value in report.cover
+    )
     stamp = _as_datetime(result.as_of)
     return (
         '<!DOCTYPE html>\n<html lang="zh-CN">\n<head>\n<meta charset="utf-8">\n'
@@ -85,9 +105,9 @@ def print_html(report: Report, result: EvaluationResult) -> str:
         f'<meta name="dcterms.created" content="{stamp}">\n'
         f'<meta name="dcterms.modified" content="{stamp}">\n'
         f"<style>{PRINT_CSS}</style>\n</head>\n<body>\n"
-        f'<h1>{html.escape(report.title)}</h1>\n<p class="subtitle">{html.escape(report.subtitle)}</p>\n'
-        + "\n".join(parts)
-        + "\n</body>\n</html>\n"
+        f'<section class="cover"><h1>{html.escape(report.kind)}</h1>\n'
+        f'<table class="cover-lines">{cover_lines}</table></section>\n'
+        f'<nav class="contents"><h2>目  录</h2>{"".join(contents)}</nav>\n' + "\n".join(parts) + "\n</body>\n</html>\n"
     )
 
 

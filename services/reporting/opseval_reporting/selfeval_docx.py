@@ -1,11 +1,10 @@
 """The 项目支出绩效自评表 (seed 001's layout) as a Word table, for the self-evaluation form only.
 
-The same form as :func:`xlsx.selfeval_xlsx`: the header block (项目名称, 主管部门, 实施单位), the 项目资金
-block (年初预算数 / 全年预算数（调整后） / 全年执行数 / 分值 / 执行率 / 得分), the 绩效目标 block, one row per
-indicator leaf (一级/二级/三级指标, 年度指标值, 实际完成值, 分值, 得分, 偏差原因分析及改进措施) and the 总分
-row. The form's content is gathered by :func:`selfeval_form` from the same rules as the workbook (the
-workbook's builders write straight to XlsxWriter, so the rules are restated here as data), then laid out
-with python-docx on landscape A4 with the form's merged cells.
+The form of :func:`selfeval.selfeval_form` (the same data the workbook lays out): the header block, the
+项目资金 block (年度资金总额 / 其中：财政拨款 / 上年结转 / 其他资金), 年度总体目标, one row per indicator leaf
+(一级/二级/三级指标, 年度指标值, 实际完成值, 分值, 得分, 偏差原因分析及改进措施), 存在问题, 改进措施 and 总分,
+laid out with python-docx on landscape A4 with the form's merged cells; rows do not split across pages and
+the 绩效指标 header repeats.
 
 Chinese comes out in mainland glyph forms: the document defaults and the styles used carry an explicit
 宋体 East-Asian font and ``w:lang w:eastAsia="zh-CN"``. Same result → same bytes: core properties are
@@ -15,155 +14,36 @@ pinned to the evaluation's 基准日 and the zip is rewritten with fixed entry t
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_ORIENT
 from docx.enum.table import WD_CELL_VERTICAL_ALIGNMENT, WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
+from docx.oxml import OxmlElement
 from docx.shared import Cm, Pt
 from docx.table import Table
-from opseval_shared.metrics import fmt, pct
+from opseval_shared.metrics import pct
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import BudgetLine, EvaluationResult
+from opseval_shared.results import EvaluationResult
 
-from .content import _leaves, _rows
 from .docx import _fixed_zip
-from .wordstyle import child, set_cjk
-from .xlsx import FONT, SATISFIED, _budget_leaf, _spans, _total_weight
-
-DASH = "—"
-COLUMNS = 8  # as the workbook's columns A..H
-# Column widths (cm) on landscape A4 (29.7 cm less 2 × 1.5 cm margins = 26.7 cm).
-WIDTHS_CM = (2.4, 3.0, 4.6, 3.4, 3.4, 2.0, 2.0, 5.9)
-BUDGET_HEADER = ("", "年初预算数", "全年预算数（调整后）", "全年执行数", "分值", "执行率", "得分")
-INDICATOR_HEADER = (
-    "一级指标",
-    "二级指标",
-    "三级指标",
-    "年度指标值",
-    "实际完成值",
-    "分值",
-    "得分",
-    "偏差原因分析及改进措施",
+from .selfeval import (
+    BUDGET_HEADER,
+    COLUMNS,
+    DASH,
+    INDICATOR_HEADER,
+    SelfEvalForm,
+    money,
+    score_text,
+    selfeval_form,
 )
+from .wordstyle import child, set_cjk
+from .xlsx import FONT, _spans
 
-
-# -- the form as data ---------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BudgetRow:
-    label: str
-    approved: str  # 年初预算数
-    adjusted: str  # 全年预算数（调整后）
-    spent: str  # 全年执行数
-
-
-@dataclass(frozen=True)
-class IndicatorRow:
-    level1: str
-    level2: str
-    level3: str
-    target: str  # 年度指标值
-    actual: str  # 实际完成值
-    weight: str  # 分值
-    score: str  # 得分
-    remark: str  # 偏差原因分析及改进措施
-
-
-@dataclass(frozen=True)
-class SelfEvalForm:
-    title: str
-    name: str
-    department: str
-    agency: str
-    budget: tuple[BudgetRow, ...]
-    budget_weight: str
-    budget_rate: str
-    budget_score: str
-    goals: str
-    done: str
-    indicators: tuple[IndicatorRow, ...]
-    total_weight: str
-    total: str
-    grade: str
-
-
-def _money(value: Decimal | None) -> str:
-    return DASH if value is None else format(value.quantize(Decimal("0.01")), "f")
-
-
-def _adjusted(line: BudgetLine) -> Decimal | None:
-    return line.approved + (line.adjustment or Decimal(0)) if line.approved is not None else None
-
-
-def selfeval_form(result: EvaluationResult, definition: ProjectDefinition) -> SelfEvalForm:
-    """The 项目支出绩效自评表's content, by the same rules as ``xlsx.selfeval_xlsx``."""
-    project = definition.project
-    year = project.evaluation.period.start.year
-
-    lines: list[BudgetLine] = list(result.budget) or [BudgetLine(contract=None, label="总额")]
-    budget = tuple(
-        BudgetRow(line.label, _money(line.approved), _money(_adjusted(line)), _money(line.spent)) for line in lines
-    )
-    leaf = _budget_leaf(result)
-    total_line = next((b for b in lines if b.contract is None), lines[-1])
-    adjusted_total = _adjusted(total_line)
-    rate: Decimal | None = leaf.rate if leaf else None
-    if rate is None and adjusted_total and total_line.spent is not None:
-        rate = total_line.spent / adjusted_total
-
-    goals = "\n".join(f"{i}.{g}" for i, g in enumerate(project.goals, start=1)) or "（未提供）"
-    tops = tuple(t for t in result.indicators if t.children)  # the budget leaf is in the 项目资金 block
-    leaves = [x for top in tops for x in _leaves(top)]
-    done = "\n".join(
-        f"{i}.{x.name}：{x.actual or DASH}" + (f"（指标值 {x.target}）" if x.target else "")
-        for i, x in enumerate(leaves, start=1)
-    )
-
-    findings = {f.id: f for f in result.findings}
-    indicators: list[IndicatorRow] = []
-    for names, x in zip(_rows(tops), leaves, strict=True):
-        messages = [findings[i].message for i in (x.findings or ()) if i in findings]
-        if messages:
-            remark = "\n".join(messages)
-        elif x.score < x.weight:
-            remark = x.explanation or "未达到指标要求。"
-        else:
-            remark = SATISFIED
-        indicators.append(
-            IndicatorRow(
-                names[0],
-                names[1],
-                names[2],
-                x.target or DASH,
-                x.actual or DASH,
-                fmt(x.weight, 3),
-                fmt(x.score, 3),
-                remark,
-            )
-        )
-
-    return SelfEvalForm(
-        title=f"{year} 年度项目支出绩效自评表",
-        name=project.name,
-        department=project.department or project.agency,
-        agency=project.agency,
-        budget=budget,
-        budget_weight=fmt(leaf.weight, 3) if leaf else DASH,
-        budget_rate=pct(rate) if rate is not None else DASH,
-        budget_score=fmt(leaf.score, 3) if leaf else DASH,
-        goals=goals,
-        done=done or DASH,
-        indicators=tuple(indicators),
-        total_weight=fmt(_total_weight(result), 3),
-        total=fmt(result.total, 3),
-        grade=result.grade,
-    )
+# Column widths (cm) on landscape A4 (29.7 cm less 2 × 1.5 cm margins = 26.7 cm).
+WIDTHS_CM = (2.0, 3.0, 4.0, 3.2, 2.6, 1.9, 1.9, 8.1)
 
 
 # -- East-Asian fonts -----------------------------------------------------------------------
@@ -236,12 +116,14 @@ def _build(form: SelfEvalForm) -> DocxDocument:
     budget_first = 2
     goals_first = budget_first + n_budget + 1
     ind_header = goals_first + 2
-    total_row = ind_header + 1 + n_ind
+    problems_row = ind_header + 1 + n_ind
+    total_row = problems_row + 2
     table = document.add_table(rows=total_row + 1, cols=COLUMNS)
     table.style = document.styles["Table Grid"]
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
     table.autofit = False
     for row in table.rows:
+        row._tr.get_or_add_trPr().insert(0, OxmlElement("w:cantSplit"))  # a row never splits across pages
         for width, cell in zip(WIDTHS_CM, row.cells, strict=True):
             cell.width = Cm(width)
     for col, width in zip(table.columns, WIDTHS_CM, strict=True):
@@ -255,7 +137,7 @@ def _build(form: SelfEvalForm) -> DocxDocument:
     _put(table, 1, 4, "实施单位", align=CENTER, bold=True)
     _put(table, 1, 5, form.agency, c2=COLUMNS - 1)
 
-    # 项目资金: the label spans the header and the budget lines; 分值/执行率/得分 span the lines.
+    # 项目资金: the label spans the header and the four lines; 分值/执行率/得分 on 年度资金总额 only.
     last_line = budget_first + n_budget
     _put(table, budget_first, 0, "项目资金（万元）", r2=last_line, align=CENTER, bold=True)
     for col, text in enumerate(BUDGET_HEADER, start=1):
@@ -264,41 +146,56 @@ def _build(form: SelfEvalForm) -> DocxDocument:
         r = budget_first + i
         _put(table, r, 1, line.label)
         for col, value in ((2, line.approved), (3, line.adjusted), (4, line.spent)):
-            _put(table, r, col, value, align=RIGHT if value != DASH else CENTER)
-    for col, value in ((5, form.budget_weight), (6, form.budget_rate), (7, form.budget_score)):
-        _put(table, budget_first + 1, col, value, r2=last_line, align=RIGHT if value != DASH else CENTER)
+            _put(table, r, col, money(value), align=RIGHT if value is not None else CENTER)
+        scored = (
+            (
+                score_text(form.budget_weight),
+                pct(form.budget_rate) if form.budget_rate is not None else DASH,
+                score_text(form.budget_score),
+            )
+            if line.scored
+            else (DASH, DASH, DASH)
+        )
+        for col, shown in zip((5, 6, 7), scored, strict=True):
+            _put(table, r, col, shown, align=RIGHT if shown != DASH else CENTER)
 
-    # 绩效目标
-    _put(table, goals_first, 0, "绩效目标", r2=goals_first + 1, align=CENTER, bold=True)
-    _put(table, goals_first, 1, "年度预期目标", c2=4, align=CENTER, bold=True)
-    _put(table, goals_first, 5, "目标实际完成情况", c2=COLUMNS - 1, align=CENTER, bold=True)
+    # 年度总体目标
+    _put(table, goals_first, 0, "年度总体目标", r2=goals_first + 1, align=CENTER, bold=True)
+    _put(table, goals_first, 1, "预期目标", c2=4, align=CENTER, bold=True)
+    _put(table, goals_first, 5, "实际完成情况", c2=COLUMNS - 1, align=CENTER, bold=True)
     _put(table, goals_first + 1, 1, form.goals, c2=4)
     _put(table, goals_first + 1, 5, form.done, c2=COLUMNS - 1)
 
     # 绩效指标: one row per leaf, 一级/二级指标 merged over their leaves' rows.
     for col, text in enumerate(INDICATOR_HEADER):
         _put(table, ind_header, col, text, align=CENTER, bold=True)
+    table.rows[ind_header]._tr.get_or_add_trPr().append(OxmlElement("w:tblHeader"))
     first = ind_header + 1
     for offset, ind in enumerate(form.indicators):
         r = first + offset
         _put(table, r, 2, ind.level3)
         _put(table, r, 3, ind.target, align=CENTER)
         _put(table, r, 4, ind.actual, align=CENTER)
-        _put(table, r, 5, ind.weight, align=RIGHT)
-        _put(table, r, 6, ind.score, align=RIGHT)
+        _put(table, r, 5, score_text(ind.weight), align=RIGHT)
+        _put(table, r, 6, score_text(ind.score), align=RIGHT)
         _put(table, r, 7, ind.remark)
     keys1: list[tuple[str, ...]] = [(ind.level1,) for ind in form.indicators]
     keys2: list[tuple[str, ...]] = [(ind.level1, ind.level2) for ind in form.indicators]
-    for a, b, value in _spans(keys1):
-        _put(table, first + a, 0, value, r2=first + b, align=CENTER, bold=True)
-    for a, b, value in _spans(keys2):
-        _put(table, first + a, 1, value, r2=first + b, align=CENTER)
+    for a, b, name in _spans(keys1):
+        _put(table, first + a, 0, name, r2=first + b, align=CENTER, bold=True)
+    for a, b, name in _spans(keys2):
+        _put(table, first + a, 1, name, r2=first + b, align=CENTER)
 
-    # 总分
+    # 存在问题, 改进措施, 总分
+    _put(table, problems_row, 0, "存在问题", align=CENTER, bold=True)
+    _put(table, problems_row, 1, form.problems, c2=COLUMNS - 1)
+    _put(table, problems_row + 1, 0, "改进措施", align=CENTER, bold=True)
+    _put(table, problems_row + 1, 1, form.measures, c2=COLUMNS - 1)
     _put(table, total_row, 0, "总分", c2=4, align=CENTER, bold=True)
-    _put(table, total_row, 5, form.total_weight, align=RIGHT, bold=True)
-    _put(table, total_row, 6, form.total, align=RIGHT, bold=True)
+    _put(table, total_row, 5, score_text(form.total_weight), align=RIGHT, bold=True)
+    _put(table, total_row, 6, score_text(form.total), align=RIGHT, bold=True)
     _put(table, total_row, 7, f"评定等级：{form.grade}")
+    document.add_paragraph(form.note)
     return document
 
 

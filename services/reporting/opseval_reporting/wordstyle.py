@@ -11,7 +11,9 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
 
-LATIN_FONT = "Times New Roman"
+# Latin letters and digits in the East-Asian font too (as 财政 report templates set 宋体 throughout): one
+# font family per run, so a PDF printed from the report embeds only CJK fonts.
+LATIN_FONT: str | None = None
 
 # rPr children that follow rFonts in schema order (CT_RPr sequence), for inserting in place.
 AFTER_RFONTS = (
@@ -75,13 +77,13 @@ def child(parent: BaseOxmlElement, tag: str, before: tuple[str, ...] = ()) -> Ba
     return new
 
 
-def set_cjk(rpr: BaseOxmlElement, east_asia: str, latin: str = LATIN_FONT) -> None:
+def set_cjk(rpr: BaseOxmlElement, east_asia: str, latin: str | None = LATIN_FONT) -> None:
     """Explicit fonts (no theme fonts) and zh-CN East-Asian language on a ``w:rPr``."""
     fonts = child(rpr, "w:rFonts", AFTER_RFONTS)
     for attr in ("w:asciiTheme", "w:hAnsiTheme", "w:eastAsiaTheme", "w:cstheme"):
         fonts.attrib.pop(qn(attr), None)
     for attr in ("w:ascii", "w:hAnsi", "w:cs"):
-        fonts.set(qn(attr), latin)
+        fonts.set(qn(attr), latin or east_asia)
     fonts.set(qn("w:eastAsia"), east_asia)
     fonts.set(qn("w:hint"), "eastAsia")
     lang = child(rpr, "w:lang", after("w:lang"))

@@ -11,6 +11,7 @@ Both are pure: the same result gives the same bytes (fixed workbook properties, 
 from __future__ import annotations
 
 import io
+import math
 from collections.abc import Iterator
 from datetime import datetime, time
 from decimal import Decimal
@@ -18,13 +19,13 @@ from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import BudgetLine, EvaluationResult, ScoredIndicator
+from opseval_shared.results import EvaluationResult, ScoredIndicator
 
-from .content import SEVERITY_LABEL, _leaves, _rows
+from .content import ADVICE, CAUSE, GRADE_BANDS, SEVERITY_LABEL, _leaves, _rows, _top_of, cn_date, places, polish
+from .selfeval import BUDGET_HEADER, COLUMNS, DASH, INDICATOR_HEADER, selfeval_form
 
 FONT = "宋体"  # SimSun; Excel/WPS on Chinese Windows have it, LibreOffice substitutes Noto Sans CJK SC
 PAPER_A4 = 9
-SATISFIED = "已按要求执行，达到指标要求。"
 
 Cell = Any  # an xlsxwriter Format (the package ships no type information)
 
@@ -64,6 +65,10 @@ class _Styles:
         """Up to 3 decimals, as many as the value needs (10 → "10", 7.25 → "7.25")."""
         places = max(0, min(3, -_exponent(value.normalize())))
         return self.get(align="right", bold=bold, num_format="0" if not places else "0." + "0" * places)
+
+    def fixed(self, decimals: int, bold: bool = False) -> Cell:
+        """Exactly ``decimals`` decimals: one format for a whole column."""
+        return self.get(align="right", bold=bold, num_format="0" if not decimals else "0." + "0" * decimals)
 
     def percent(self, bold: bool = False) -> Cell:
         return self.get(align="right", bold=bold, num_format="0.00%")
@@ -156,67 +161,89 @@ def scores_xlsx(result: EvaluationResult, definition: ProjectDefinition) -> byte
     workbook = _workbook(buffer, result, title)
     styles = _Styles(workbook)
     _scores_sheet(workbook.add_worksheet("指标得分"), styles, result, title)
-    _findings_sheet(workbook.add_worksheet("问题清单"), styles, result)
+    _findings_sheet(workbook.add_worksheet("问题清单"), styles, result, definition)
     workbook.close()
     return buffer.getvalue()
 
 
 def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: str) -> None:
     header = ["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"]
-    sheet.merge_range(0, 0, 0, len(header) - 1, title, styles.title())
+    last = len(header) - 1
+    sheet.merge_range(0, 0, 0, last, title, styles.title())
     sheet.set_row(0, 30)
     sheet.write_row(1, 0, header, styles.header())
-    for col, width in enumerate((14, 18, 34, 10, 10, 11)):
-        sheet.set_column(col, col, width)
 
     # The rows of the Markdown report's 得分表 (content._rows), one per leaf, in the same order as
     # content._leaves walks the tree, so that each row's numbers come from its indicator.
     names = _rows(result.indicators)
     leaves = [leaf for top in result.indicators for leaf in _leaves(top)]
+    weight = _total_weight(result)
+    # every indicator name on one line: each name column as wide as its longest name
+    for col in range(3):
+        longest = max([_units(header[col])] + [_units(n[col]) for n in names])
+        sheet.set_column(col, col, max(10.0, longest + 2))
+    sheet.set_column(3, 5, 10)
+    # one number format per column: as many decimals as its most precise value needs
+    weight_style = styles.fixed(places([leaf.weight for leaf in leaves] + [weight]))
+    score_style = styles.fixed(places([leaf.score for leaf in leaves] + [result.total]))
     first = 2
     for offset, (row, leaf) in enumerate(zip(names, leaves, strict=True)):
         r = first + offset
         sheet.write_string(r, 2, row[2], styles.text())
-        _write_scores(sheet, r, 3, leaf, styles)
+        sheet.write_number(r, 3, _num(leaf.weight), weight_style)
+        sheet.write_number(r, 4, _num(leaf.score), score_style)
+        sheet.write_number(r, 5, float(leaf.rate), styles.percent())
 
     _merge_names(sheet, styles, names, first)
 
     total_row = first + len(names)
-    weight = _total_weight(result)
     sheet.merge_range(total_row, 0, total_row, 2, "合计", styles.text("center", bold=True))
-    sheet.write_number(total_row, 3, _num(weight), styles.number(_round3(weight), bold=True))
-    sheet.write_number(total_row, 4, _num(result.total), styles.number(_round3(result.total), bold=True))
+    sheet.write_number(total_row, 3, _num(weight), styles.fixed(places([weight]), bold=True))
+    sheet.write_number(total_row, 4, _num(result.total), styles.fixed(places([result.total]), bold=True))
     rate = result.total / weight if weight else Decimal(0)
     sheet.write_number(total_row, 5, float(rate), styles.percent(bold=True))
-    sheet.write_string(total_row + 1, 0, f"评定等级：{result.grade}；评价基准日：{result.as_of}", styles.get(border=0))
+    note = f"评定等级为“{result.grade}”（{GRADE_BANDS}）；评价基准日为{cn_date(result.as_of)}。"
+    sheet.merge_range(total_row + 1, 0, total_row + 1, last, note, styles.get(border=0, text_wrap=True))
+    widths = [max(10.0, max([_units(header[c])] + [_units(n[c]) for n in names]) + 2) for c in range(3)] + [30.0]
+    sheet.set_row(total_row + 1, _height([(note, sum(widths))]))
 
     _print_setup(sheet, repeat_to=1, landscape=False)
     sheet.freeze_panes(2, 0)
 
 
-def _write_scores(sheet: Any, row: int, col: int, node: ScoredIndicator, styles: _Styles) -> None:
-    """权重, 得分, 得分率 from col on."""
-    sheet.write_number(row, col, _num(node.weight), styles.number(_round3(node.weight)))
-    sheet.write_number(row, col + 1, _num(node.score), styles.number(_round3(node.score)))
-    sheet.write_number(row, col + 2, float(node.rate), styles.percent())
-
-
-def _findings_sheet(sheet: Any, styles: _Styles, result: EvaluationResult) -> None:
+def _findings_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, definition: ProjectDefinition) -> None:
+    """问题清单: the findings by 一级指标, each with its indicator, severity, 原因分析 and 建议."""
+    contracts = {c.id: c.name for c in definition.contracts.contracts}
     names = {ind.id: ind.name for top in result.indicators for ind in _walk(top)}
-    header = ["编号", "规则", "指标", "严重程度", "问题描述", "佐证条数"]
+    tops = _top_of(result)
+    header = ["序号", "一级指标", "指标", "严重程度", "问题描述", "原因分析", "建议"]
+    widths = (6, 10, 20, 9, 60, 36, 40)
     sheet.write_row(0, 0, header, styles.header())
-    for col, width in enumerate((14, 28, 18, 10, 70, 10)):
+    for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
-    for r, f in enumerate(result.findings, start=1):
-        indicator = names.get(f.indicator, f.indicator) if f.indicator else "—"
-        sheet.write_string(r, 0, f.id, styles.text())
-        sheet.write_string(r, 1, f.rule, styles.text())
-        sheet.write_string(r, 2, indicator, styles.text())
-        sheet.write_string(r, 3, SEVERITY_LABEL.get(f.severity, f.severity), styles.text("center"))
-        sheet.write_string(r, 4, f.message, styles.text())
-        sheet.write_number(r, 5, len(f.evidence), styles.get(align="right", num_format="0"))
-    if result.findings:
-        sheet.autofilter(0, 0, len(result.findings), len(header) - 1)
+    order = {t.name: i for i, t in enumerate(result.indicators)}
+
+    def top_name(indicator: str | None) -> str:
+        top = tops.get(indicator or "")
+        return top.name if top else "其他"
+
+    findings = sorted(result.findings, key=lambda f: order.get(top_name(f.indicator), len(order)))
+    for r, f in enumerate(findings, start=1):
+        family = f.rule.split(".")[0]
+        values = [
+            top_name(f.indicator),
+            names.get(f.indicator, DASH) if f.indicator else DASH,
+            SEVERITY_LABEL.get(f.severity, f.severity),
+            polish(f.message, contracts),
+            polish(f.cause.strip() or CAUSE.get(family, DASH), contracts),
+            polish(f.advice.strip() or ADVICE.get(family, DASH), contracts),
+        ]
+        sheet.write_number(r, 0, r, styles.get(align="center", num_format="0"))
+        for col, text in enumerate(values, start=1):
+            sheet.write_string(r, col, text, styles.text("center" if col in (1, 3) else "left"))
+        sheet.set_row(r, _height(list(zip(values, widths[1:], strict=True))))
+    if findings:
+        sheet.autofilter(0, 0, len(findings), len(header) - 1)
     _print_setup(sheet, repeat_to=0, landscape=True)
     sheet.freeze_panes(1, 0)
 
@@ -231,138 +258,129 @@ def _walk(node: ScoredIndicator) -> Iterator[ScoredIndicator]:
 
 
 def selfeval_xlsx(result: EvaluationResult, definition: ProjectDefinition) -> bytes | None:
-    """The 项目支出绩效自评表 (seed 001's layout), or None unless the result is a self-evaluation."""
+    """The 项目支出绩效自评表 (``selfeval.selfeval_form``'s official layout), or None unless the result
+    is a self-evaluation."""
     if result.form != "self_evaluation":
         return None
-    project = definition.project
-    year = project.evaluation.period.start.year
-    title = f"{year} 年度项目支出绩效自评表"
+    form = selfeval_form(result, definition)
     buffer = io.BytesIO()
-    workbook = _workbook(buffer, result, title)
+    workbook = _workbook(buffer, result, form.title)
     styles = _Styles(workbook)
     sheet = workbook.add_worksheet("绩效自评表")
-    last = 7  # columns A..H
-    for col, width in enumerate((10, 14, 20, 16, 16, 10, 10, 30)):
+    last = COLUMNS - 1  # columns A..H
+    widths = (10, 13, 22, 16, 14, 8, 8, 46)
+    for col, width in enumerate(widths):
         sheet.set_column(col, col, width)
 
-    sheet.merge_range(0, 0, 0, last, title, styles.title())
+    def span(first: int, last_col: int) -> float:
+        return sum(widths[first : last_col + 1])
+
+    sheet.merge_range(0, 0, 0, last, form.title, styles.title())
     sheet.set_row(0, 30)
     sheet.merge_range(1, 0, 1, last, "单位：万元", styles.get(border=0, align="right"))
     sheet.write_string(2, 0, "项目名称", styles.text("center", bold=True))
-    sheet.merge_range(2, 1, 2, last, project.name, styles.text())
+    sheet.merge_range(2, 1, 2, last, form.name, styles.text())
     sheet.write_string(3, 0, "主管部门", styles.text("center", bold=True))
-    sheet.merge_range(3, 1, 3, 3, project.department or project.agency, styles.text())
+    sheet.merge_range(3, 1, 3, 3, form.department, styles.text())
     sheet.write_string(3, 4, "实施单位", styles.text("center", bold=True))
-    sheet.merge_range(3, 5, 3, last, project.agency, styles.text())
+    sheet.merge_range(3, 5, 3, last, form.agency, styles.text())
+    sheet.set_row(3, _height([(form.department, span(1, 3)), (form.agency, span(5, last))]))
 
-    row = _budget_block(sheet, styles, result, 4)
-    row = _goals_block(sheet, styles, result, definition, row)
-    row = _indicator_block(sheet, styles, result, row)
+    # 项目资金
+    row = 4
+    end = row + len(form.budget)
+    sheet.merge_range(row, 0, end, 0, "项目资金（万元）", styles.text("center", bold=True))
+    sheet.write_row(row, 1, BUDGET_HEADER, styles.header())
+    money_style = styles.get(align="right", num_format="0.00")
+    for i, line in enumerate(form.budget, start=1):
+        r = row + i
+        sheet.write_string(r, 1, line.label, styles.text())
+        for col, value in ((2, line.approved), (3, line.adjusted), (4, line.spent)):
+            if value is None:
+                sheet.write_string(r, col, DASH, styles.text("center"))
+            else:
+                sheet.write_number(r, col, float(value), money_style)
+        cells: list[tuple[Decimal | None, Cell]] = [
+            (form.budget_weight, styles.get(align="right", num_format="0.00")),
+            (form.budget_rate, styles.percent()),
+            (form.budget_score, styles.get(align="right", num_format="0.00")),
+        ]
+        for col, (value, style) in enumerate(cells, start=5):
+            if line.scored and value is not None:
+                sheet.write_number(r, col, float(value), style)
+            else:
+                sheet.write_string(r, col, DASH, styles.text("center"))
+    row = end + 1
 
-    weight = _total_weight(result)
+    # 年度总体目标
+    sheet.merge_range(row, 0, row + 1, 0, "年度总体目标", styles.text("center", bold=True))
+    sheet.merge_range(row, 1, row, 4, "预期目标", styles.header())
+    sheet.merge_range(row, 5, row, last, "实际完成情况", styles.header())
+    sheet.merge_range(row + 1, 1, row + 1, 4, form.goals, styles.text())
+    sheet.merge_range(row + 1, 5, row + 1, last, form.done, styles.text())
+    sheet.set_row(row + 1, _height([(form.goals, span(1, 4)), (form.done, span(5, last))]))
+    row += 2
+
+    # 绩效指标
+    sheet.write_row(row, 0, INDICATOR_HEADER, styles.header())
+    sheet.repeat_rows(row, row)  # the 绩效指标 header on every printed page
+    first = row + 1
+    score_style = styles.get(align="right", num_format="0.00")
+    for offset, ind in enumerate(form.indicators):
+        r = first + offset
+        sheet.write_string(r, 2, ind.level3, styles.text())
+        sheet.write_string(r, 3, ind.target, styles.text("center"))
+        sheet.write_string(r, 4, ind.actual, styles.text("center"))
+        sheet.write_number(r, 5, float(ind.weight), score_style)
+        sheet.write_number(r, 6, float(ind.score), score_style)
+        sheet.write_string(r, 7, ind.remark, styles.text())
+        sheet.set_row(
+            r,
+            _height(
+                [
+                    (ind.level2, widths[1]),
+                    (ind.level3, widths[2]),
+                    (ind.target, widths[3]),
+                    (ind.actual, widths[4]),
+                    (ind.remark, widths[7]),
+                ]
+            ),
+        )
+    names = [[ind.level1, ind.level2, ind.level3] for ind in form.indicators]
+    _merge_names(sheet, styles, names, first)
+    row = first + len(form.indicators)
+
+    for label, text in (("存在问题", form.problems), ("改进措施", form.measures)):
+        sheet.write_string(row, 0, label, styles.text("center", bold=True))
+        sheet.merge_range(row, 1, row, last, text, styles.text())
+        sheet.set_row(row, _height([(text, span(1, last))]))
+        row += 1
+
+    bold_score = styles.get(align="right", num_format="0.00", bold=True)
     sheet.merge_range(row, 0, row, 4, "总分", styles.text("center", bold=True))
-    sheet.write_number(row, 5, _num(weight), styles.number(_round3(weight), bold=True))
-    sheet.write_number(row, 6, _num(result.total), styles.number(_round3(result.total), bold=True))
-    sheet.write_string(row, 7, f"评定等级：{result.grade}", styles.text())
+    sheet.write_number(row, 5, float(form.total_weight), bold_score)
+    sheet.write_number(row, 6, float(form.total), bold_score)
+    sheet.write_string(row, 7, f"评定等级：{form.grade}", styles.text())
+    sheet.merge_range(row + 1, 0, row + 1, last, form.note, styles.get(border=0, text_wrap=True))
 
     _print_setup(sheet, repeat_to=None, landscape=True)
     workbook.close()
     return buffer.getvalue()
 
 
-def _budget_leaf(result: EvaluationResult) -> ScoredIndicator | None:
-    """The indicator scoring budget execution: a top-level leaf (预算执行率), when the form has one."""
-    return next((t for t in result.indicators if not t.children), None)
+LINE_HEIGHT = 15.0  # points per line of 11 pt text, with leading
 
 
-def _budget_block(sheet: Any, styles: _Styles, result: EvaluationResult, row: int) -> int:
-    """项目资金: 年初预算数 / 全年预算数（调整后） / 全年执行数 / 分值 / 执行率 / 得分, one row per budget line."""
-    header = ["", "年初预算数", "全年预算数（调整后）", "全年执行数", "分值", "执行率", "得分"]
-    lines: list[BudgetLine] = list(result.budget) or [BudgetLine(contract=None, label="总额")]
-    first, end = row, row + len(lines)
-    sheet.merge_range(first, 0, end, 0, "项目资金（万元）", styles.text("center", bold=True))
-    sheet.write_row(first, 1, header, styles.header())
-    for i, line in enumerate(lines, start=1):
-        r = first + i
-        sheet.write_string(r, 1, line.label, styles.text())
-        adjusted = line.approved + (line.adjustment or Decimal(0)) if line.approved is not None else None
-        for col, value in ((2, line.approved), (3, adjusted), (4, line.spent)):
-            if value is None:
-                sheet.write_string(r, col, "—", styles.text("center"))
-            else:
-                sheet.write_number(r, col, float(value), styles.get(align="right", num_format="0.00"))
-
-    # 分值 / 执行率 / 得分 once for the project, spanning the budget lines.
-    leaf = _budget_leaf(result)
-    total = next((b for b in lines if b.contract is None), lines[-1])
-    adjusted_total = total.approved + (total.adjustment or Decimal(0)) if total.approved is not None else None
-    rate: Decimal | None = leaf.rate if leaf else None
-    if rate is None and adjusted_total and total.spent is not None:
-        rate = total.spent / adjusted_total
-    values: list[tuple[int, Decimal | None, Cell]] = [
-        (5, _round3(leaf.weight) if leaf else None, styles.number(_round3(leaf.weight)) if leaf else None),
-        (6, rate, styles.percent()),
-        (7, _round3(leaf.score) if leaf else None, styles.number(_round3(leaf.score)) if leaf else None),
-    ]
-    for col, value, style in values:
-        if value is None:
-            _merge_or_write(sheet, first + 1, col, end, col, "—", styles.text("center"))
-            continue
-        if end > first + 1:
-            sheet.merge_range(first + 1, col, end, col, "", style)
-        sheet.write_number(first + 1, col, float(value), style)
-    return end + 1
+def _units(text: str) -> float:
+    """Width of ``text`` in Excel column units: a CJK character two, other characters about one."""
+    return sum(2.0 if ord(ch) >= 0x2E80 else 1.1 for ch in text)
 
 
-def _merge_or_write(sheet: Any, r1: int, c1: int, r2: int, c2: int, text: str, style: Cell) -> None:
-    if (r1, c1) == (r2, c2):
-        sheet.write_string(r1, c1, text, style)
-    else:
-        sheet.merge_range(r1, c1, r2, c2, text, style)
-
-
-def _goals_block(sheet: Any, styles: _Styles, result: EvaluationResult, definition: ProjectDefinition, row: int) -> int:
-    """绩效目标: 年度预期目标 beside 实际完成情况 (each leaf's actual against its target)."""
-    goals = "\n".join(f"{i}.{g}" for i, g in enumerate(definition.project.goals, start=1)) or "（未提供）"
-    leaves = [leaf for top in result.indicators if top.children for leaf in _leaves(top)]
-    done = "\n".join(
-        f"{i}.{leaf.name}：{leaf.actual or '—'}" + (f"（指标值 {leaf.target}）" if leaf.target else "")
-        for i, leaf in enumerate(leaves, start=1)
-    )
-    sheet.merge_range(row, 0, row + 1, 0, "绩效目标", styles.text("center", bold=True))
-    sheet.merge_range(row, 1, row, 4, "年度预期目标", styles.header())
-    sheet.merge_range(row, 5, row, 7, "目标实际完成情况", styles.header())
-    sheet.merge_range(row + 1, 1, row + 1, 4, goals, styles.text())
-    sheet.merge_range(row + 1, 5, row + 1, 7, done or "—", styles.text())
-    lines = max(goals.count("\n"), done.count("\n")) + 1
-    sheet.set_row(row + 1, min(409, 16 * lines * 2))
-    return row + 2
-
-
-def _indicator_block(sheet: Any, styles: _Styles, result: EvaluationResult, row: int) -> int:
-    """绩效指标: 一级/二级/三级指标, 年度指标值, 实际完成值, 分值, 得分, 偏差原因分析及改进措施."""
-    header = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
-    sheet.write_row(row, 0, header, styles.header())
-    tops = tuple(t for t in result.indicators if t.children)  # the budget leaf is in the 项目资金 block
-    names = _rows(tops)
-    leaves = [leaf for top in tops for leaf in _leaves(top)]
-    findings = {f.id: f for f in result.findings}
-    first = row + 1
-    for offset, (names_row, leaf) in enumerate(zip(names, leaves, strict=True)):
-        r = first + offset
-        sheet.write_string(r, 2, names_row[2], styles.text())
-        sheet.write_string(r, 3, leaf.target or "—", styles.text("center"))
-        sheet.write_string(r, 4, leaf.actual or "—", styles.text("center"))
-        sheet.write_number(r, 5, _num(leaf.weight), styles.number(_round3(leaf.weight)))
-        sheet.write_number(r, 6, _num(leaf.score), styles.number(_round3(leaf.score)))
-        messages = [findings[i].message for i in (leaf.findings or ()) if i in findings]
-        if messages:
-            remark = "\n".join(messages)
-        elif leaf.score < leaf.weight:
-            remark = leaf.explanation or "未达到指标要求。"
-        else:
-            remark = SATISFIED
-        sheet.write_string(r, 7, remark, styles.text())
-    _merge_names(sheet, styles, names, first)
-    sheet.repeat_rows(row, row)  # the 绩效指标 header on every printed page
-    return first + len(names)
+def _height(cells: list[tuple[str, float]]) -> float:
+    """Row height (points) that shows every cell's wrapped text: the most lines any cell needs."""
+    lines = 1
+    for text, width in cells:
+        usable = max(width - 1.5, 1.0)  # the cell's padding
+        need = sum(max(1, math.ceil(_units(part) / usable)) for part in text.split("\n"))
+        lines = max(lines, need)
+    return min(409.0, LINE_HEIGHT * (lines + (1 if lines > 3 else 0)) + 4)

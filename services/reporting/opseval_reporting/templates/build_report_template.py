@@ -16,16 +16,18 @@ import sys
 import zipfile
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from docx import Document
 from docx.document import Document as DocxDocument
+from docx.enum.section import WD_SECTION
 from docx.enum.style import WD_STYLE_TYPE
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.oxml.xmlchemy import BaseOxmlElement
-from docx.shared import Pt, RGBColor
-from docx.styles.style import BaseStyle, CharacterStyle
+from docx.shared import Mm, Pt, RGBColor
+from docx.styles.style import BaseStyle, CharacterStyle, ParagraphStyle
 from opseval_reporting.wordstyle import after, child, set_cjk
 
 TEMPLATE = Path(__file__).with_name("report.docx")
@@ -36,14 +38,27 @@ TABLE_STYLE = "Report Table"  # shown in Word as “报告表格”
 TABLE_TEXT = "Table Text"  # paragraph style of table cells
 FIGURE = "Figure"  # paragraph style holding a chart (centred, no indent)
 CAPTION = "Caption"  # built-in 题注, under each chart
+TABLE_CAPTION = "Table Caption"  # 表题, above a table ("表1 …")
+LIST = "Report List"  # a list item: numbered in its text (1. 2. …), hanging indent, no bullet glyph
+COVER_TEXT = "Cover Text"  # the cover's 项目名称 / 委托方 / 评价机构 / 报告日期 lines
+TOC_MARKER = "toc"  # the placeholder paragraph the contents replace
+# A4 with the margins of GB/T 9704 (党政机关公文格式): top 37 mm, bottom 35 mm, left 28 mm, right 26 mm.
+PAGE_WIDTH, PAGE_HEIGHT = Mm(210), Mm(297)
+MARGINS = {"top": Mm(37), "bottom": Mm(35), "left": Mm(28), "right": Mm(26)}
 FIXED_TIME = datetime(2020, 1, 1)
 ZIP_TIME = (2020, 1, 1, 0, 0, 0)
 
 # The body: one Jinja statement per paragraph ({%p ...%} removes its paragraph), so every visible
 # paragraph is a placeholder whose look comes from its style.
+COVER_BODY: list[tuple[str, str | None]] = [
+    ("{{ kind }}", "Title"),
+    ("{{p cover }}", None),
+    ("目  录", "TOC Heading"),
+    (f"{{{{ {TOC_MARKER} }}}}", None),  # replaced by the contents (docx.py) after rendering
+]
+# The body: one Jinja statement per paragraph ({%p ...%} removes its paragraph), so every visible
+# paragraph is a placeholder whose look comes from its style.
 BODY: list[tuple[str, str | None]] = [
-    ("{{ title }}", "Title"),
-    ("{{ subtitle }}", "Subtitle"),
     ("{%p for section in sections %}", None),
     ("{%p if section.level == 1 %}", None),
     ("{{ section.title }}", "Heading 1"),
@@ -55,9 +70,11 @@ BODY: list[tuple[str, str | None]] = [
     ("{%p for block in section.blocks %}", None),
     ('{%p if block.kind == "paragraph" %}', None),
     ("{{ block.text }}", "Normal"),
+    ('{%p elif block.kind == "caption" %}', None),
+    ("{{ block.text }}", TABLE_CAPTION),
     ('{%p elif block.kind == "list" %}', None),
     ("{%p for item in block.entries %}", None),
-    ("{{ item }}", "List Bullet"),
+    ("{{ item }}", LIST),
     ("{%p endfor %}", None),
     ("{%p else %}", None),
     ("{{p block.table }}", None),
@@ -185,6 +202,147 @@ def _paragraph_styles(document: DocxDocument) -> None:
             style.paragraph_format.space_after = Pt(6)
 
 
+def _paragraph_style(document: DocxDocument, name: str, alias: str | None = None) -> ParagraphStyle:
+    styles = document.styles
+    if name in [s.name for s in styles]:
+        return styles[name]  # type: ignore[no-any-return]
+    style = styles.add_style(name, WD_STYLE_TYPE.PARAGRAPH)
+    if alias:
+        element = OxmlElement("w:aliases")
+        element.set(qn("w:val"), alias)
+        style.element.name.addnext(element)
+    return style  # type: ignore[no-any-return]
+
+
+def _no_indent(style: ParagraphStyle) -> None:
+    style.paragraph_format.first_line_indent = Pt(0)
+    ind = style.element.get_or_add_pPr().find(qn("w:ind"))
+    if ind is not None:
+        ind.set(qn("w:firstLineChars"), "0")
+        ind.set(qn("w:firstLine"), "0")
+
+
+def _report_styles(document: DocxDocument) -> None:
+    """The styles of the cover, the contents, list items and table titles."""
+    normal = document.styles["Normal"]
+
+    listing = _paragraph_style(document, LIST, "报告列表")
+    listing.base_style = normal
+    listing.quick_style = True
+    set_cjk(_style_rpr(listing), BODY_FONT)
+    ind = child(listing.element.get_or_add_pPr(), "w:ind", ("w:contextualSpacing", "w:mirrorIndents", "w:jc"))
+    for attr in list(ind.attrib):
+        del ind.attrib[attr]
+    ind.set(qn("w:left"), "480")  # the text hangs 2 characters in, under its own first character
+    ind.set(qn("w:leftChars"), "200")
+    ind.set(qn("w:hanging"), "480")
+    ind.set(qn("w:hangingChars"), "200")
+
+    caption = _paragraph_style(document, TABLE_CAPTION, "表题")
+    caption.base_style = normal
+    caption.quick_style = True
+    set_cjk(_style_rpr(caption), HEADING_FONT)
+    caption.font.size = Pt(10.5)
+    caption.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    caption.paragraph_format.space_before = Pt(6)
+    caption.paragraph_format.keep_with_next = True
+    _no_indent(caption)
+
+    cover = _paragraph_style(document, COVER_TEXT, "封面文字")
+    cover.base_style = normal
+    set_cjk(_style_rpr(cover), BODY_FONT)
+    cover.font.size = Pt(15)  # 小三
+    cover.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+    cover.paragraph_format.line_spacing = 1.25
+    cover.paragraph_format.space_after = Pt(6)
+    _no_indent(cover)
+
+    title = document.styles["Title"]
+    title.font.size = Pt(26)  # 一号
+    title.paragraph_format.space_before = Pt(120)
+    title.paragraph_format.space_after = Pt(60)
+
+    toc_heading = document.styles["TOC Heading"]
+    toc_heading.base_style = normal
+    set_cjk(_style_rpr(toc_heading), HEADING_FONT)
+    toc_heading.font.size = Pt(16)
+    toc_heading.font.bold = False
+    _no_theme_color(toc_heading)
+    toc_heading.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    toc_heading.paragraph_format.page_break_before = True
+    toc_heading.paragraph_format.space_after = Pt(12)
+    _no_indent(toc_heading)
+    toc_heading.element.get_or_add_pPr()
+    outline = toc_heading.element.pPr.find(qn("w:outlineLvl"))
+    if outline is not None:  # 目录 itself is not listed in the contents
+        outline.getparent().remove(outline)
+
+    text_width = Mm(210 - 28 - 26)
+    for level in (1, 2):
+        style = _paragraph_style(document, f"toc {level}")
+        style.base_style = normal
+        set_cjk(_style_rpr(style), BODY_FONT)
+        style.font.size = Pt(12)
+        style.paragraph_format.line_spacing = 1.5
+        style.paragraph_format.alignment = WD_ALIGN_PARAGRAPH.LEFT
+        _no_indent(style)
+        style.paragraph_format.left_indent = Pt(0 if level == 1 else 24)
+        ppr = style.element.get_or_add_pPr()
+        tabs = child(ppr, "w:tabs", ("w:spacing", "w:ind", "w:jc"))
+        tab = OxmlElement("w:tab")
+        tab.set(qn("w:val"), "right")
+        tab.set(qn("w:leader"), "dot")
+        tab.set(qn("w:pos"), str(int(text_width.twips) - 10))
+        tabs.append(tab)
+
+
+def _page_setup(document: DocxDocument) -> None:
+    """A4, GB/T 9704 margins; the cover and contents unnumbered, the body numbered 第 n 页 from 1."""
+    for section in document.sections:
+        section.page_width, section.page_height = PAGE_WIDTH, PAGE_HEIGHT
+        section.top_margin, section.bottom_margin = MARGINS["top"], MARGINS["bottom"]
+        section.left_margin, section.right_margin = MARGINS["left"], MARGINS["right"]
+        section.header_distance, section.footer_distance = Mm(15), Mm(25)
+    body = document.sections[-1]
+    footer = body.footer
+    footer.is_linked_to_previous = False
+    paragraph = footer.paragraphs[0]
+    paragraph.style = document.styles["Footer"]
+    paragraph.alignment = WD_ALIGN_PARAGRAPH.CENTER
+    set_cjk(_style_rpr(document.styles["Footer"]), BODY_FONT)
+    document.styles["Footer"].font.size = Pt(10.5)
+    paragraph.add_run("第 ")
+    _field(paragraph, "PAGE", "1")
+    paragraph.add_run(" 页")
+    numbering = OxmlElement("w:pgNumType")
+    numbering.set(qn("w:start"), "1")
+    sectpr = body._sectPr
+    anchor = next((sectpr.find(qn(t)) for t in ("w:pgMar", "w:pgSz") if sectpr.find(qn(t)) is not None), None)
+    if anchor is not None:
+        anchor.addnext(numbering)
+    else:
+        sectpr.append(numbering)
+    cover = document.sections[0]
+    cover.footer.is_linked_to_previous = True  # no footer of its own: the cover is unnumbered
+
+
+def _field(paragraph: Any, instruction: str, shown: str) -> None:
+    """A complex field (``PAGE`` …) in ``paragraph``, showing ``shown`` until it is updated."""
+    for kind, text in (("begin", None), (None, f" {instruction} "), ("separate", None), (None, shown), ("end", None)):
+        run = paragraph.add_run()
+        if kind is not None:
+            char = OxmlElement("w:fldChar")
+            char.set(qn("w:fldCharType"), kind)
+            run._r.append(char)
+        elif text is not None and text.startswith(" "):
+            instr = OxmlElement("w:instrText")
+            instr.set(qn("xml:space"), "preserve")
+            instr.text = text
+            run._r.append(instr)
+        else:
+            run.text = text
+
+
 def _table_style(document: DocxDocument) -> None:
     styles = document.styles
     style = styles.add_style(TABLE_STYLE, WD_STYLE_TYPE.TABLE)
@@ -260,6 +418,13 @@ def _table_style(document: DocxDocument) -> None:
         el.append(cond)
 
 
+def _update_fields_on_open(document: DocxDocument) -> None:
+    """Word refreshes the contents' page numbers when the report is opened (LibreOffice computes them)."""
+    settings = document.settings.element
+    update = child(settings, "w:updateFields")
+    update.set(qn("w:val"), "true")
+
+
 def _fix_metadata(document: DocxDocument) -> None:
     props = document.core_properties
     props.title = "绩效评价报告模板"
@@ -290,8 +455,14 @@ def build_template() -> bytes:
     body = document.element.body
     for p in list(body.iterchildren(qn("w:p"))):
         body.remove(p)
+    _report_styles(document)
+    for text, style in COVER_BODY:
+        document.add_paragraph(text, style=style)
+    document.add_section(WD_SECTION.NEW_PAGE)
     for text, style in BODY:
         document.add_paragraph(text, style=style)
+    _page_setup(document)
+    _update_fields_on_open(document)
     _fix_metadata(document)
     raw = io.BytesIO()
     document.save(raw)

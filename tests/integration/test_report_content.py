@@ -1,0 +1,115 @@
+"""The report content reads as an evaluator writes it: a cover from the project definition, problems by
+一级指标 with their 原因分析 (the rule's cause when it gives one), advice by 一级指标, strengths drawn from
+evidence-backed results, and no machine ids."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from pathlib import Path
+
+from opseval_reporting.content import APPENDIX, Report, Section, Table, build_report
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
+
+from opseval.embedded import evaluate_bundle
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+
+
+@cache
+def evaluated(name: str) -> tuple[EvaluationResult, ProjectDefinition]:
+    return evaluate_bundle(EXAMPLES / name)
+
+
+def _section(report: Report, title: str) -> Section:
+    return next(s for s in report.sections if s.title == title)
+
+
+def _text(report: Report) -> str:
+    parts: list[str] = []
+    for section in report.sections:
+        parts.append(section.title)
+        for block in section.blocks:
+            if isinstance(block, Table):
+                parts += [" ".join(block.header), *(" ".join(r) for r in block.rows)]
+            elif isinstance(block, list):
+                parts += block
+            else:
+                parts.append(block)
+    return "\n".join(parts)
+
+
+def test_the_cover_comes_from_the_project_definition() -> None:
+    report = build_report(*evaluated("dongguan-2022"))
+    cover = dict(report.cover)
+    assert cover["项目名称"] == "2022年东莞市一体化政务服务平台运维与运营服务项目"
+    assert cover["委托方"] == "东莞市财政局"
+    assert cover["评价机构"] == "广州零点有数数据科技有限公司"
+    assert cover["报告日期"] == "2023年5月31日"  # none given: the 评价基准日
+    assert dict(build_report(*evaluated("urumqi-2023")).cover)["报告日期"] == "2024年4月"
+
+
+def test_a_self_evaluation_does_not_open_as_commissioned() -> None:
+    report = build_report(*evaluated("guangzhou-2021"))
+    opening = _section(report, "摘要").blocks[0]
+    assert isinstance(opening, str)
+    assert not opening.startswith("受") and "委托" not in opening
+    assert opening.startswith("广州市人民政府办公厅依据") and "单位绩效自评" in opening
+    assert report.kind == "绩效自评报告" and dict(report.cover)["自评单位"] == "广州市人民政府办公厅"
+    commissioned = _section(build_report(*evaluated("dongguan-2022")), "摘要").blocks[0]
+    assert isinstance(commissioned, str) and commissioned.startswith("受东莞市财政局委托，广州零点有数")
+
+
+def test_no_event_finding_or_contract_ids_and_no_iso_dates() -> None:
+    result, definition = evaluated("dongguan-2022")
+    text = _text(build_report(result, definition))
+    assert not re.search(r"F-[0-9a-f]{10}", text)
+    cited = {e for f in result.findings for e in f.evidence}
+    assert cited and not [e for e in cited if e in text]
+    assert not re.search(r"(?<![A-Za-z0-9_-])(ops|operation)(?![A-Za-z0-9_-])", text)
+    assert not re.search(r"\d{4}-\d{2}-\d{2}", text)
+    assert "scores.json" not in text and "<=" not in text and ">=" not in text
+    assert "0 条佐证记录未纳入" not in text
+
+
+def test_problems_are_grouped_by_level1_with_a_cause_each() -> None:
+    result, definition = evaluated("dongguan-2022")
+    report = build_report(result, definition)
+    titles = [s.title for s in report.sections]
+    start = titles.index("（二）存在的问题及原因分析")
+    groups = [s for s in report.sections[start + 1 : titles.index("六、有关建议")] if s.level == 3]
+    assert [g.title for g in groups] == ["1.决策方面", "2.过程方面", "3.产出方面", "4.效益方面"]
+    problems = [b for g in groups for b in g.blocks if isinstance(b, str) and re.match(r"（\d+）", b)]
+    assert len(problems) == len(result.findings)
+    for group in groups:
+        assert any(isinstance(b, str) and b.startswith("原因分析：") for b in group.blocks), group.title
+
+
+def test_the_rules_cause_and_advice_are_used_when_they_give_them() -> None:
+    result, definition = evaluated("dongguan-2022")
+    first = result.findings[0]
+    given = first.model_copy(
+        update={"cause": "服务商投标时虚报驻场团队，采购人未核验", "advice": "建立驻场人员核验机制"}
+    )
+    report = build_report(result.model_copy(update={"findings": (given, *result.findings[1:])}), definition)
+    text = _text(report)
+    assert "原因分析：服务商投标时虚报驻场团队，采购人未核验。" in text
+    assert "建立驻场人员核验机制。" in text
+    # without them, the rule family's own wording stands in
+    assert "原因分析：服务商未严格按投标承诺配置驻场团队" in _text(build_report(result, definition))
+
+
+def test_advice_is_grouped_by_level1_and_strengths_rest_on_evidence() -> None:
+    result, definition = evaluated("dongguan-2022")
+    report = build_report(result, definition)
+    titles = [s.title for s in report.sections]
+    advice = report.sections[titles.index("六、有关建议") + 1 : titles.index("七、其他需要说明的问题")]
+    assert [s.title for s in advice] == ["（一）决策方面", "（二）过程方面", "（三）产出方面", "（四）效益方面"]
+    strengths = _section(report, "（一）主要经验及做法").blocks
+    assert strengths and all(isinstance(b, str) for b in strengths)
+    assert any("符合国发〔2018〕27号" in str(b) for b in strengths)  # a checklist point scored in full
+    assert not any("评价组判定" in str(b) for b in strengths)
+    appendix = _section(report, APPENDIX)
+    tables = [b for b in appendix.blocks if isinstance(b, Table)]
+    assert tables[0].rows[-1] == ["合计", "", str(result.evidence_stats.events)]
