@@ -20,10 +20,11 @@ What is compiled how, and why:
   The rewrite is algebra done once at compile time (multiplying or dividing by a constant, flipping the
   comparison for a negative one); a comparison that cannot be rewritten so — a fact's field multiplied by
   or divided into another fact's, or two fields of one fact — is refused with the reason.
-* **not** is pushed down to the comparisons (`not a > b` is `a <= b`). **or** inside one fact's
-  pattern is a durable_rules `$or`; an `or` across facts cannot be one pattern's, so the rule becomes
-  one durable_rules rule per alternative (at most 32) and a match several alternatives find is reported
-  once — the only thing done in Python after the engine, and it only removes duplicates.
+* **not** is pushed down to the comparisons (`not a > b` is `a <= b`). **or** over one fact's own
+  values is a durable_rules `$or` in its pattern; any other `or` (across facts, or mixing a comparison
+  with an earlier fact and one with a constant, which durable_rules 2.0.28 mis-evaluates) makes the
+  rule one durable_rules rule per alternative (at most 32), and a match several alternatives find is
+  reported once — the only thing done in Python after the engine, and it only removes duplicates.
 * **Arithmetic without a fact** (parameters, literals) is computed here: durable_rules never matches
   `x > 2 + 3` (proven in tests/unit/test_rule_language.py).
 
@@ -230,7 +231,7 @@ def _alternatives(node: Node, order: Mapping[str, int], source: str) -> list[lis
     spread: list[list[list[Node]]] = []  # per conjunct over several facts: its DNF (lists of atoms)
     for conjunct in _conjuncts(node):
         targets = _targets(conjunct, order)
-        if len(targets) == 1:
+        if isinstance(conjunct, Compare) or (len(targets) == 1 and _alone(conjunct)):
             placed.append((targets.pop(), _durable(conjunct, order, source)))
         else:
             spread.append(_dnf(conjunct))
@@ -246,6 +247,16 @@ def _alternatives(node: Node, order: Mapping[str, int], source: str) -> list[lis
         atoms = [a for clause in choice for a in clause]
         out.append(placed + [(_targets(a, order).pop(), _durable(a, order, source)) for a in atoms])
     return out
+
+
+def _alone(node: Node) -> bool:
+    """Whether every comparison in it names one fact only. durable_rules 2.0.28 mis-evaluates an `$or`
+    that mixes a comparison with an earlier fact and one with a constant (when only the constant one
+    holds, nothing fires: proven in test_rule_language.py), so such an `or` becomes alternatives."""
+    if isinstance(node, Compare):
+        return len({r.name for r in refs(node)}) == 1
+    assert isinstance(node, Logic), node
+    return all(_alone(item) for item in node.items)
 
 
 def _dnf(node: Node) -> list[list[Node]]:

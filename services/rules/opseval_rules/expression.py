@@ -273,6 +273,15 @@ def _pos(node: Node) -> int:
     return node.pos
 
 
+def start(node: Node) -> int:
+    """Where a node's text begins (0-based): its leftmost operand for an operator."""
+    if isinstance(node, Arith | Compare):
+        return start(node.left)
+    if isinstance(node, Logic):
+        return start(node.items[0])
+    return node.pos
+
+
 def parse(source: str, resolve: Resolver) -> Node:
     """Parse and resolve every name; types are checked by `check`."""
     return _Parser(source, resolve).parse()
@@ -290,7 +299,7 @@ def type_of(node: Node, source: str) -> Type:
     def need(child: Node, want: Type, what: str) -> None:
         got = type_of(child, source)
         if got != want:
-            raise fail(f"{what} needs a {TYPE_NAMES[want]}, got a {TYPE_NAMES[got]} ({_describe(child)})", child.pos)
+            raise fail(f"{what} needs a {TYPE_NAMES[want]}, got a {TYPE_NAMES[got]} ({_describe(child)})", start(child))
 
     if isinstance(node, Literal_ | Ref):
         return node.type
@@ -331,7 +340,7 @@ def check_condition(node: Node, source: str) -> None:
     if got != "flag":
         raise ExpressionError(
             f"a condition must be true or false (a comparison such as 'late.value > 0'), not a {TYPE_NAMES[got]}",
-            node.pos + 1,
+            start(node) + 1,
             source,
         )
 
