@@ -64,6 +64,7 @@ from .expression import (
     Logic,
     Negate,
     Node,
+    Not,
     Ref,
     fold,
     negation_normal_form,
@@ -111,10 +112,8 @@ def _value_type(value: Any) -> str:
 
 
 def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """The facts as the compiled rules match them: shape checked, `vt` (the value's type) added to a
-    term — so a term of another type than a rule expects does not match rather than being compared
-    as durable_rules compares text with numbers (inconsistently) — and `k`, its position, for
-    finding it again."""
+    """The measure facts as the compiled rules match them: shape checked, with `k`, the position of
+    each, to find it again."""
     out = []
     for index, raw in enumerate(facts):
         try:
@@ -123,9 +122,9 @@ def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             err = exc.errors(include_url=False)[0]
             where = ".".join(str(p) for p in err["loc"][1:]) or "t"
             raise ValueError(f"fact {index}: {where}: {err['msg']}") from exc
-        body = fact.model_dump()
         if isinstance(fact, TermFact):
-            body["vt"] = _value_type(fact.value)
+            raise ValueError(f"fact {index}: a contract term is compiled into the rules, not matched as a fact")
+        body = fact.model_dump()
         body["k"] = index
         out.append(body)
     return out
@@ -137,44 +136,104 @@ def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
 @dataclass(frozen=True)
 class CompiledRuleSet:
     rules: tuple[JoinRule, ...]
-    origin: Mapping[str, tuple[str, tuple[str, ...]]]  # engine rule name → (rule id, fact aliases in order)
+    origin: Mapping[str, tuple[str, tuple[str, ...], str | None]]  # engine rule → (rule id, aliases, contract)
+    residual: Mapping[str, tuple[Node, ...]]  # engine rule name → comparisons between values, checked in Python
     checked: Mapping[str, CheckedRule]
+    terms: Mapping[str, Mapping[str, Any]]  # contract → term → value, as compiled in
 
 
 def _engine_alias(index: int) -> str:
     return f"b{index}"
 
 
-def compile_rules(rules: Sequence[RuleDefinition]) -> CompiledRuleSet:
+TermValues = Mapping[str, Mapping[str, Any]]
+
+
+def compile_rules(rules: Sequence[RuleDefinition], terms: TermValues | None = None) -> CompiledRuleSet:
+    """One engine rule per rule (per contract, for a rule naming contract terms; per alternative of an
+    `or` the engine cannot hold in one pattern). `terms` are the contract terms by contract id."""
+    terms = terms or {}
     compiled: list[JoinRule] = []
-    origin: dict[str, tuple[str, tuple[str, ...]]] = {}
+    origin: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
+    residual: dict[str, tuple[Node, ...]] = {}
     checked: dict[str, CheckedRule] = {}
+    contracts = sorted(terms)
     for index, rule in enumerate(sorted(rules, key=lambda r: r.id)):
         if rule.id in checked:
             raise ValueError(f"rule {rule.id} appears twice")
         c = check_rule(rule)
         checked[rule.id] = c
         stem = f"r{index:03d}_" + re.sub(r"[^A-Za-z0-9_]", "_", rule.id)
-        for alt, patterns in enumerate(compile_patterns(c)):
-            name = f"{stem}_{alt}"
-            compiled.append(JoinRule(name, patterns))
-            origin[name] = (rule.id, tuple(f.alias for f in c.facts))
-    return CompiledRuleSet(tuple(compiled), origin, checked)
+        named = term_names(c)
+        scopes: list[tuple[str, str | None]] = (
+            [(f"{stem}_k{n}", cid) for n, cid in enumerate(contracts) if all(t in terms[cid] for t in named)]
+            if named
+            else [(stem, None)]
+        )
+        for scope_name, contract in scopes:
+            values = _term_values(c, terms.get(contract, {}) if contract is not None else {}, contract)
+            for alt, (patterns, checks) in enumerate(compile_patterns(c, values, contract)):
+                name = f"{scope_name}_{alt}"
+                compiled.append(JoinRule(name, patterns))
+                origin[name] = (rule.id, tuple(f.alias for f in c.facts if f.kind == "measure"), contract)
+                residual[name] = checks
+    used = {cid: dict(terms[cid]) for cid in contracts}
+    return CompiledRuleSet(tuple(compiled), origin, residual, checked, used)
 
 
-def compile_patterns(c: CheckedRule) -> list[tuple[tuple[str, dict[str, Any]], ...]]:
-    """The durable_rules patterns of a checked rule: one tuple of (alias, condition) per alternative
-    (none when the condition is false whatever the facts). Raises RuleProblem at ("when",)."""
-    order = {f.alias: i for i, f in enumerate(c.facts)}
+def term_names(c: CheckedRule) -> list[str]:
+    return [f.key for f in c.facts if f.kind == "term"]
+
+
+def _term_values(c: CheckedRule, values: Mapping[str, Any], contract: str | None) -> dict[str, Any]:
+    out = {}
+    for f in c.facts:
+        if f.kind != "term":
+            continue
+        value = values[f.key]
+        if _value_type(value) != f.value_type:
+            raise ValueError(
+                f"rule {c.rule.id}: term {f.key} of contract {contract!r} is {_value_type(value)}, "
+                f"the rule compares it as {f.value_type}"
+            )
+        out[f.key] = value
+    return out
+
+
+def _placeholder_terms(c: CheckedRule) -> dict[str, Any]:
+    """Term values of the right type, to check a rule at load, before any contract is known."""
+    sample = {"number": 1.0, "text": "x", "flag": True}
+    return {f.key: sample[f.value_type] for f in c.facts if f.kind == "term"}
+
+
+Alternative = tuple[tuple[tuple[str, dict[str, Any]], ...], tuple[Node, ...]]
+
+
+def compile_patterns(
+    c: CheckedRule, term_values: Mapping[str, Any] | None = None, contract: str | None = None
+) -> list[Alternative]:
+    """The durable_rules patterns of a checked rule, one per alternative (none when the condition is
+    false whatever the facts), each with the comparisons between values left for Python. Without
+    term values (at load) placeholders of the right types stand in. Raises RuleProblem at ("when",)."""
+    if term_values is None:
+        term_values = _placeholder_terms(c)
+    measures = [f for f in c.facts if f.kind == "measure"]
+    order = {f.alias: i for i, f in enumerate(measures)}
+    term_alias = {f.alias: f.key for f in c.facts if f.kind == "term"}
     source = c.rule.when
 
     def value_of(ref: Ref) -> Node:
         if ref.scope == "param":
             value = c.rule.params[ref.name]
-            number = float(value) if not isinstance(value, bool | str) else value
-            return Literal_(number, ref.type, ref.pos)
-        if ref.scope == "term":
-            return Ref("fact", f"terms.{ref.name}", "value", ref.type, ref.pos)
+            return Literal_(float(value) if not isinstance(value, bool | str) else value, ref.type, ref.pos)
+        key = ref.name if ref.scope == "term" else term_alias.get(ref.name)
+        if key is not None:  # a contract term: a constant of this contract
+            if ref.field == "contract":
+                return Literal_(contract or "", "text", ref.pos)
+            if ref.field == "term":
+                return Literal_(key, "text", ref.pos)
+            value = term_values[key]
+            return Literal_(float(value) if not isinstance(value, bool | str) else value, ref.type, ref.pos)
         return ref
 
     try:
@@ -182,13 +241,13 @@ def compile_patterns(c: CheckedRule) -> list[tuple[tuple[str, dict[str, Any]], .
     except ValueError as exc:
         raise RuleProblem(("when",), str(exc)) from exc
     base: list[list[dict[str, Any]]] = []
-    for f in c.facts:
-        parts: list[dict[str, Any]] = [{"t": f.kind}, {f.kind: f.key}]
-        if f.kind == "term":
-            parts.append({"vt": f.value_type})
+    for index, f in enumerate(measures):
+        parts: list[dict[str, Any]] = [{"t": "measure"}, {"measure": f.key}]
+        if index == 0 and contract is not None:
+            parts.append({"contract": contract})
         if f.subject is not None:
             parts.append({"subject": f.subject})
-        parts += [{field: {_engine_alias(order[earlier]): field}} for field, earlier in f.same]
+        parts += [{field: {_engine_alias(order[earlier]): field}} for field, earlier in f.same if earlier in order]
         base.append(parts)
     for ref in refs(condition):
         if ref.scope == "fact" and ref.field in OPTIONAL_FIELDS:
@@ -196,19 +255,18 @@ def compile_patterns(c: CheckedRule) -> list[tuple[tuple[str, dict[str, Any]], .
             if guard not in base[order[ref.name]]:
                 base[order[ref.name]].append(guard)
     if isinstance(condition, Literal_):
-        alternatives: list[list[tuple[int, dict[str, Any]]]] = [[]] if condition.value else []
+        alternatives: list[tuple[list[tuple[int, dict[str, Any]]], list[Node]]] = [([], [])] if condition.value else []
     else:
         alternatives = _alternatives(condition, order, source)
-    out = []
-    for alternative in alternatives:
+    out: list[Alternative] = []
+    for placed, checks in alternatives:
         per_fact = [list(parts) for parts in base]
-        for target, cond in alternative:
+        for target, cond in placed:
             per_fact[target].append(cond)
-        out.append(
-            tuple(
-                (_engine_alias(i), parts[0] if len(parts) == 1 else {"$and": parts}) for i, parts in enumerate(per_fact)
-            )
+        patterns = tuple(
+            (_engine_alias(i), parts[0] if len(parts) == 1 else {"$and": parts}) for i, parts in enumerate(per_fact)
         )
+        out.append((patterns, tuple(checks)))
     return out
 
 
@@ -218,21 +276,39 @@ def _conjuncts(node: Node) -> list[Node]:
     return [node]
 
 
-def _targets(node: Node, order: Mapping[str, int]) -> set[int]:
-    if isinstance(node, Compare):
-        return {max(order[r.name] for r in refs(node))}
-    assert isinstance(node, Logic), node
-    return {t for item in node.items for t in _targets(item, order)}
+def _engine_side(node: Node, order: Mapping[str, int], source: str) -> bool:
+    """Whether durable_rules can test it: every comparison names one value of one fact, which can be
+    brought alone to the left (`late.value * 2 > 5` is `late.value > 2.5`)."""
+    if isinstance(node, Logic):
+        return all(_engine_side(item, order, source) for item in node.items)
+    assert isinstance(node, Compare), node
+    named = refs(node)
+    if len(named) != 1:
+        return False
+    try:
+        _isolate(node, order[named[0].name], order, source)
+    except RuleProblem:
+        return False
+    return True
 
 
-def _alternatives(node: Node, order: Mapping[str, int], source: str) -> list[list[tuple[int, dict[str, Any]]]]:
-    """Each alternative is a list of (fact index, durable condition) that must all hold."""
+def _target(node: Node, order: Mapping[str, int]) -> int:
+    return next(order[r.name] for r in refs(node))
+
+
+def _alternatives(
+    node: Node, order: Mapping[str, int], source: str
+) -> list[tuple[list[tuple[int, dict[str, Any]]], list[Node]]]:
+    """Each alternative: the (fact index, durable condition) pairs the engine tests, and the comparisons
+    between values left for Python."""
     placed: list[tuple[int, dict[str, Any]]] = []
-    spread: list[list[list[Node]]] = []  # per conjunct over several facts: its DNF (lists of atoms)
+    checks: list[Node] = []
+    spread: list[list[list[Node]]] = []  # per conjunct that is not one fact's: its DNF (lists of comparisons)
     for conjunct in _conjuncts(node):
-        targets = _targets(conjunct, order)
-        if isinstance(conjunct, Compare) or (len(targets) == 1 and _alone(conjunct)):
-            placed.append((targets.pop(), _durable(conjunct, order, source)))
+        if _engine_side(conjunct, order, source) and len({_target(a, order) for a in _atoms(conjunct)}) == 1:
+            placed.append((_target(conjunct, order), _durable(conjunct, order, source)))
+        elif isinstance(conjunct, Compare):
+            checks.append(conjunct)
         else:
             spread.append(_dnf(conjunct))
     count = math.prod(len(d) for d in spread)
@@ -245,18 +321,20 @@ def _alternatives(node: Node, order: Mapping[str, int], source: str) -> list[lis
     out = []
     for choice in product(*spread):
         atoms = [a for clause in choice for a in clause]
-        out.append(placed + [(_targets(a, order).pop(), _durable(a, order, source)) for a in atoms])
+        engine = [a for a in atoms if _engine_side(a, order, source)]
+        out.append(
+            (
+                placed + [(_target(a, order), _durable(a, order, source)) for a in engine],
+                checks + [a for a in atoms if not _engine_side(a, order, source)],
+            )
+        )
     return out
 
 
-def _alone(node: Node) -> bool:
-    """Whether every comparison in it names one fact only. durable_rules 2.0.28 mis-evaluates an `$or`
-    that mixes a comparison with an earlier fact and one with a constant (when only the constant one
-    holds, nothing fires: proven in test_rule_language.py), so such an `or` becomes alternatives."""
-    if isinstance(node, Compare):
-        return len({r.name for r in refs(node)}) == 1
-    assert isinstance(node, Logic), node
-    return all(_alone(item) for item in node.items)
+def _atoms(node: Node) -> list[Node]:
+    if isinstance(node, Logic):
+        return [a for item in node.items for a in _atoms(item)]
+    return [node]
 
 
 def _dnf(node: Node) -> list[list[Node]]:
@@ -275,8 +353,7 @@ def _durable(node: Node, order: Mapping[str, int], source: str) -> dict[str, Any
     if isinstance(node, Logic):
         return {f"${node.op}": [_durable(item, order, source) for item in node.items]}
     assert isinstance(node, Compare), node
-    target = max(order[r.name] for r in refs(node))
-    field, op, right = _isolate(node, target, order, source)
+    field, op, right = _isolate(node, _target(node, order), order, source)
     right_json = _encode(right, order, source, node)
     if op == "==":
         return {field: right_json}
@@ -386,35 +463,95 @@ class RuleMatch:
     domain_ref: int | None
 
 
-def register(compiled: CompiledRuleSet, engine: RulesEngine | None = None) -> str:
-    """Register once per distinct compiled content (the engine keys rulesets by their hash)."""
-    return (engine or default_engine()).register(compiled.rules)
+def split_facts(facts: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], dict[str, dict[str, Any]]]:
+    """Measure facts (checked, as the engine takes them) and contract terms by contract id."""
+    measures: list[dict[str, Any]] = []
+    terms: dict[str, dict[str, Any]] = {}
+    for index, raw in enumerate(facts):
+        try:
+            fact = _FACT.validate_python(dict(raw))
+        except ValidationError as exc:
+            err = exc.errors(include_url=False)[0]
+            where = ".".join(str(p) for p in err["loc"][1:]) or "t"
+            raise ValueError(f"fact {index}: {where}: {err['msg']}") from exc
+        if isinstance(fact, TermFact):
+            known = terms.setdefault(fact.contract, {})
+            if fact.term in known and known[fact.term] != fact.value:
+                raise ValueError(f"fact {index}: term {fact.term} of contract {fact.contract!r} given twice")
+            known[fact.term] = fact.value
+        else:
+            measures.append(dict(raw))
+    return measures, terms
 
 
 def match(
-    compiled: CompiledRuleSet,
+    rules: Sequence[RuleDefinition],
     facts: Iterable[Mapping[str, Any]],
     *,
     engine: RulesEngine | None = None,
     contract_names: Mapping[str, str] | None = None,
 ) -> list[RuleMatch]:
-    """Assert the facts in a fresh session, collect every firing and render it; sorted, and the same
+    """Compile the rules with the contract terms among the facts, assert the measure facts in a fresh
+    session, check each match's comparisons between values, and render it. Sorted, and the same
     whatever the order of the facts."""
     engine = engine or default_engine()
+    measures, terms = split_facts(facts)
+    compiled = compile_rules(rules, terms)
     ruleset = engine.register(compiled.rules)
-    source = [dict(f) for f in facts]
-    prepared = engine_facts(source)
     seen: set[tuple[str, tuple[int, ...]]] = set()
     out: list[RuleMatch] = []
-    for firing in engine.run(ruleset, prepared):
-        rule_id, aliases = compiled.origin[firing.rule]
+    for firing in engine.run(ruleset, engine_facts(measures)):
+        rule_id, aliases, contract = compiled.origin[firing.rule]
         positions = tuple(int(fact["k"]) for _, fact in firing.bound)
         if (rule_id, positions) in seen:
             continue  # found again by another alternative of the same rule
+        bound = tuple((alias, measures[k]) for alias, k in zip(aliases, positions, strict=True))
+        env = dict(bound)
+        # Comparisons between two values: durable_rules 2.0.28 reads uninitialised memory when it
+        # evaluates them (see the module docstring), so they are checked here, on the engine's match.
+        if not all(evaluate(check, env) for check in compiled.residual[firing.rule]):
+            continue
         seen.add((rule_id, positions))
-        bound = tuple((alias, source[k]) for alias, k in zip(aliases, positions, strict=True))
-        out.append(_rendered(compiled.checked[rule_id], bound, contract_names or {}))
+        values = compiled.terms.get(contract, {}) if contract is not None else {}
+        out.append(_rendered(compiled.checked[rule_id], bound, values, contract_names or {}))
     return sorted(out, key=_match_order)
+
+
+def evaluate(node: Node, facts: Mapping[str, Mapping[str, Any]]) -> Any:
+    """A condition's value over bound facts (parameters and terms already constants), with the
+    doubles' arithmetic durable_rules would use: x/0 is ±inf, 0/0 is nan (every comparison false)."""
+    if isinstance(node, Literal_):
+        return node.value
+    if isinstance(node, Ref):
+        return facts[node.name][node.field]
+    if isinstance(node, Negate):
+        return -evaluate(node.operand, facts)
+    if isinstance(node, Not):
+        return not evaluate(node.operand, facts)
+    if isinstance(node, Arith):
+        left, right = evaluate(node.left, facts), evaluate(node.right, facts)
+        if node.op == "/" and right == 0:
+            return (
+                math.nan if left == 0 or math.isnan(left) else math.copysign(math.inf, left) * math.copysign(1, right)
+            )
+        return {"+": left + right, "-": left - right, "*": left * right}[node.op] if node.op != "/" else left / right
+    if isinstance(node, Compare):
+        left, right = evaluate(node.left, facts), evaluate(node.right, facts)
+        return bool(_COMPARE[node.op](left, right))
+    assert isinstance(node, Logic)
+    if node.op == "and":
+        return all(evaluate(i, facts) for i in node.items)
+    return any(evaluate(i, facts) for i in node.items)
+
+
+_COMPARE = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
 
 
 def _match_order(m: RuleMatch) -> tuple[str, str, str, str]:
@@ -422,22 +559,29 @@ def _match_order(m: RuleMatch) -> tuple[str, str, str, str]:
 
 
 def _rendered(
-    c: CheckedRule, bound: tuple[tuple[str, dict[str, Any]], ...], contract_names: Mapping[str, str]
+    c: CheckedRule,
+    bound: tuple[tuple[str, dict[str, Any]], ...],
+    terms: Mapping[str, Any],
+    contract_names: Mapping[str, str],
 ) -> RuleMatch:
     by_alias = dict(bound)
     first = bound[0][1]
     contract = str(first.get("contract") or "")
     rule = c.rule
+    term_alias = {f.alias: f.key for f in c.facts if f.kind == "term"}
 
     def value_of(ref: Ref) -> Any:
         if ref.scope == "param":
             return rule.params[ref.name]
         if ref.scope == "term":
-            return by_alias[f"terms.{ref.name}"].get("value")
+            return terms.get(ref.name)
         if ref.scope == "context":
             if ref.name == "rule":
                 return rule.id if ref.field == "id" else rule.name
             return contract if ref.field == "id" else contract_names.get(contract, contract or "项目")
+        if ref.name in term_alias:
+            key = term_alias[ref.name]
+            return {"value": terms.get(key), "contract": contract, "term": key}[ref.field]
         return by_alias[ref.name].get(ref.field)
 
     return RuleMatch(
@@ -464,6 +608,7 @@ __all__ = [
     "compile_patterns",
     "compile_rules",
     "engine_facts",
+    "evaluate",
     "match",
-    "register",
+    "split_facts",
 ]

@@ -237,6 +237,9 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
 
 
 def _check_bindings(rule: RuleDefinition) -> None:
+    if all(b.kind == "term" for b in rule.bind.values()):
+        first = next(iter(rule.bind))
+        raise RuleProblem(("bind", first), "bind at least one measure: the engine matches measure values")
     earlier: list[tuple[str, Binding]] = []
     for alias, binding in rule.bind.items():
         if alias in RESERVED_NAMES:

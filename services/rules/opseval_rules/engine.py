@@ -23,6 +23,12 @@ durable_rules 2.0.28 has hazards that would corrupt findings silently; each is g
 * A value null, or a field absent, is read inconsistently (`!=` against an earlier fact's null field
   matches, against the fact's own does not; arithmetic on it fails with error 311/312): facts reach
   the engine without null fields, and the rule compiler guards optional fields with `$ex`.
+* A join may only test equality with a field of an earlier fact (`{"contract": {"b0": "contract"}}`).
+  Evaluating an ordering comparison or arithmetic with an earlier fact (`{"$gt": {"value": {"b0":
+  "value"}}}`) reads uninitialised memory (valgrind: reduceExpressionSequence ← isBetaMatch) and, once
+  about 16–45 rulesets exist in the process, kills it with SIGSEGV; an `$or` mixing such a comparison
+  with a constant one misses matches. Such conditions are refused at registration (the rule compiler
+  leaves comparisons between values to Python, explicitly).
 * It is source-only on PyPI and does not import on Python 3.13: the import is checked with a
   message that says so.
 """
@@ -168,6 +174,45 @@ def _condition_numbers(node: Any, where: str) -> Any:
     return float(node)
 
 
+class UnsafeJoin(ValueError):
+    pass
+
+
+_ORDERING = {"$lt", "$lte", "$gt", "$gte", "$neq"}
+_ARITHMETIC = {"$add", "$sub", "$mul", "$div"}
+
+
+def check_join_references(rule: AnyRule) -> None:
+    """Refuse a reference to an earlier fact other than an equality test (see the module docstring)."""
+    aliases = {alias for alias, _ in rule.patterns}
+
+    def refers(node: Any) -> bool:
+        if isinstance(node, dict):
+            if len(node) == 1 and next(iter(node)) in aliases:
+                return True
+            return any(refers(v) for v in node.values())
+        if isinstance(node, list):
+            return any(refers(v) for v in node)
+        return False
+
+    def walk(node: Any) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+        elif isinstance(node, dict):
+            for key, value in node.items():
+                if key in _ORDERING | _ARITHMETIC and refers(value):
+                    raise UnsafeJoin(
+                        f"rule {rule.name}: {key} with a value of an earlier fact; durable_rules 2.0.28 reads "
+                        "uninitialised memory evaluating it (and may crash): only equality joins are accepted"
+                    )
+                if key in ("$and", "$or"):
+                    walk(value)
+
+    for _, condition in rule.patterns:
+        walk(condition)
+
+
 def _number_text(value: int | float) -> str:
     number = float(value)
     if not math.isfinite(number):
@@ -224,6 +269,7 @@ class RulesEngine:
         if SESSION_MARK in names:
             raise ValueError(f"{SESSION_MARK} is a reserved rule name")
         for r in rules:
+            check_join_references(r)
             aliases = [alias for alias, _ in r.patterns]
             if isinstance(r, JoinRule) and (
                 not aliases or len(set(aliases)) != len(aliases) or not all(_ALIAS.match(a) for a in aliases)
