@@ -1,44 +1,47 @@
 """Rules as data compiled to durable_rules, so that the engine does the matching, joins included.
 
-Each rule becomes one durable_rules rule (`JoinRule`) whose patterns are its bound facts in order:
+Each rule becomes one durable_rules rule (`JoinRule`) whose patterns are its bound measures in order:
 
     b0: t == "measure" and measure == "assessment.full_attendance_marks" and value > 0
     b1: t == "measure" and measure == "staff.late_arrivals" and contract == b0.contract and value > 0
-    b2: t == "term" and term == "x.y" and vt == "number" and contract == b0.contract and value > b1.value
 
-What is compiled how, and why:
+What is compiled how, and why (each durable_rules behaviour named here is proven by a test in
+test_rule_language.py or test_rules_engine_guards.py):
 
-* **Parameters** are the same for every contract of an effective rule set, so they are compiled in as
-  constants; changing one (an override) changes the ruleset's hash, hence a new registration.
-* **Contract terms** differ per contract: they are facts (`{"t": "term", ...}`), bound and joined on
-  the contract like a measure. So one registration serves every project with the same rule set
-  (durable_rules cannot unregister a ruleset: one per contract profile would grow without bound), and
-  a contract without the term simply has no fact to join: the rule does not apply to it.
-* **A comparison** is placed on the pattern of the latest-bound fact it names, with that fact's field
-  alone on the left (`a.value - b.value > 1` becomes `b.value < a.value - 1` on b): durable_rules
-  compares a fact's own field with constants and with arithmetic over *earlier* facts, nothing else.
-  The rewrite is algebra done once at compile time (multiplying or dividing by a constant, flipping the
-  comparison for a negative one); a comparison that cannot be rewritten so — a fact's field multiplied by
-  or divided into another fact's, or two fields of one fact — is refused with the reason.
-* **not** is pushed down to the comparisons (`not a > b` is `a <= b`). **or** over one fact's own
-  values is a durable_rules `$or` in its pattern; any other `or` (across facts, or mixing a comparison
-  with an earlier fact and one with a constant, which durable_rules 2.0.28 mis-evaluates) makes the
-  rule one durable_rules rule per alternative (at most 32), and a match several alternatives find is
-  reported once — the only thing done in Python after the engine, and it only removes duplicates.
-* **Arithmetic without a fact** (parameters, literals) is computed here: durable_rules never matches
-  `x > 2 + 3` (proven in tests/unit/test_rule_language.py).
+* **Parameters** are compiled in as constants: they are the same for every contract of an effective
+  rule set, and an override changes the ruleset's hash, hence a new registration.
+* **Contract terms** are compiled in as constants too, per contract: a rule naming
+  `terms.staffing.min_coverage` becomes one engine rule per contract that has the term (its first
+  measure filtered on `contract == id`), and none for a contract without it — the rule does not
+  apply there. Binding terms as facts would make `coverage.value < term.value` a comparison with
+  another fact's value, which durable_rules 2.0.28 evaluates reading uninitialised memory (valgrind)
+  and which crashes the process once enough rulesets exist (see engine.py). The price: a ruleset
+  per distinct set of term values; identical contract profiles share one (content hash).
+* **Joins** are equality of contract and/or subject (`same:`), which durable_rules does safely.
+* **A comparison with constants** is placed on its fact's pattern, the field alone on the left
+  (`late.value * 2 > 5` becomes `late.value > 2.5`): the engine tests it.
+* **A comparison between two values** (of two facts, or two fields of one fact) is not given to the
+  engine: durable_rules mis-reads a fact's reference to itself, cannot bind a fact twice, and reads
+  uninitialised memory for a comparison with an earlier fact. It is checked in Python on each match
+  the engine made (`residual`, `evaluate`), with double arithmetic (x/0 is ±inf): explicit, minimal,
+  and the only matching done outside the engine.
+* **not** is pushed down to the comparisons (`not a > b` is `a <= b`). An `or` over one fact's
+  comparisons with constants is a durable_rules `$or`; any other `or` makes the rule one engine rule
+  per alternative (at most 32), and a match several alternatives find is reported once.
+* **Arithmetic without a fact** (parameters, literals, terms) is computed here: durable_rules never
+  matches `x > 2 + 3`.
+* **Numbers** must be readable by durable_rules (no exponent notation, below 2**53): a threshold such
+  as 0.00001 is refused at load with the reason; facts are written by the engine wrapper.
 
-What durable_rules 2.0.28 cannot do honestly, each proven by a test in test_rule_language.py:
+What durable_rules cannot do at all, so the language does not offer it:
 
-* Compare two fields of the same fact: a pattern's reference to its own alias is silently mis-read
-  (it fires whatever the values) and the same fact cannot be bound twice. Refused at load.
-* Absence ("no fact matches", `m$not`): the engine decides when each fact is asserted, so the
-  verdict depends on the order of assertion (an action already run is not taken back when the
-  blocking fact arrives). The language has no absence; a measure whose count is 0 is a fact with value 0.
-* Aggregates (count, sum … over facts): durable_rules has none that fit (its `count` is a window of
-  events); the measure language computes them and the rules compare their values.
-* Optional fields (numerator, denominator): null or absent is read inconsistently, and arithmetic on
-  it is an error; a rule naming one applies only to facts that have it (`$ex` on that fact).
+* Absence ("no fact matches", `m$not`): the verdict depends on the order facts are asserted (an action
+  already run is not taken back when the blocking fact arrives). A measure that counts nothing is a fact
+  with value 0, and a rule tests `value == 0`.
+* Aggregates over facts (count, sum …): its `count` is a window of events, not a fold; the measure
+  language computes them and the rules compare their values.
+* Optional fields (numerator, denominator): null or absent is read inconsistently, arithmetic on it
+  fails; a rule naming one applies only to facts that have it (`$ex` on that fact).
 """
 
 from __future__ import annotations

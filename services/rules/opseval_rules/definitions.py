@@ -25,8 +25,9 @@ joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of th
 
 `when` is a condition of the expression language (expression.py) over the bound fields,
 `params.NAME` (a named parameter: its default is in `params` and a bundle may change it) and
-`terms.DOTTED.NAME` (a contract term of the same contract as the first binding: a shorthand for a
-term binding; its type is number unless `terms: {NAME: text|flag}` says otherwise).
+`terms.DOTTED.NAME` (a contract term of the first binding's contract; its type is number unless
+`terms: {NAME: text|flag}` says otherwise). A rule naming a term applies only to contracts that
+have it. A rule binds at least one measure (the engine matches measures; terms are constants).
 
 Messages (`message`, `measured`, `required`) are Chinese text with named values in braces:
 `{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,

@@ -175,7 +175,8 @@ def effective_rules(library: Sequence[RuleSource], bundle: RuleSource | None = N
         try:
             compile_patterns(check_rule(updated))
         except RuleProblem as exc:
-            raise _located(bundle, ("override", rule_id), f"with these params: {exc.message}") from exc
+            at: tuple[int | str, ...] = ("override", rule_id, "params") if change.params else ("override", rule_id)
+            raise _located(bundle, at, f"with these params: {exc.message}") from exc
         rules[rule_id] = updated
     for index, rule_id in enumerate(own.disable):
         if rule_id not in rules:
