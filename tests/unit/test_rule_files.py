@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from opseval_intake.bundle import read_yaml
 from opseval_rules.compiler import match
+from opseval_rules.definitions import matches_indicator
 from opseval_rules.engine import RulesEngine
 from opseval_rules.rulefiles import RuleDefinitionError, RuleSet, RuleSource, effective_rules, read_rule_file
 
@@ -251,13 +252,22 @@ def test_a_mistake_in_a_bundle_rules_file_names_file_line_and_field(
     assert str(error).startswith(f"{bundle.path}:{line}: {field}: ")
 
 
+def test_a_rule_bears_on_indicators_by_id_or_name_pattern() -> None:
+    rule = effective_rules(library()).rule("staff.late_arrivals")
+    assert matches_indicator(rule, "process.system.execution", "制度执行有效性")
+    assert not matches_indicator(rule, "output.quantity", "产出数量")
+
+
 def test_a_library_file_may_not_disable_or_override(tmp_path: Path) -> None:
     with pytest.raises(RuleDefinitionError, match="defines rules only"):
         read_rule_file(source(tmp_path, "disable: [a.b]\n"), library=True)
 
 
 def test_a_rule_defined_twice_in_one_file_is_refused(tmp_path: Path) -> None:
-    one = "  - id: my.rule\n    name: 规则\n    severity: low\n    bind: {a: {measure: m.a}}\n    when: a.value > 0\n    message: x\n"
+    one = (
+        "  - id: my.rule\n    name: 规则\n    severity: low\n"
+        "    bind: {a: {measure: m.a}}\n    when: a.value > 0\n    message: x\n"
+    )
     with pytest.raises(RuleDefinitionError) as caught:
         read_rule_file(source(tmp_path, "rules:\n" + one + one))
     assert (caught.value.line, caught.value.field) == (8, "rules[1].id")

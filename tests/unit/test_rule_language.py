@@ -353,7 +353,7 @@ def test_a_term_of_another_type_than_the_rule_compares_is_refused() -> None:
     assert fired([r], [measure("staff.late_arrivals", 1), term("staffing.required", True)]) == [("test.rule", "c1", "")]
     assert fired([r], [measure("staff.late_arrivals", 1), term("staffing.required", False)]) == []
     # durable_rules would take 1 for true (and compares text with numbers inconsistently)
-    with pytest.raises(ValueError, match="term staffing.required of contract 'c1' is number"):
+    with pytest.raises(ValueError, match=r"term staffing\.required of contract 'c1' is number"):
         fired([r], [measure("staff.late_arrivals", 1), term("staffing.required", 1)])
 
 

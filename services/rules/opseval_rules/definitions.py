@@ -46,6 +46,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
+from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
 from opseval_shared.base import Frozen
@@ -182,7 +183,7 @@ class CheckedRule:
         return next(f for f in self.facts if f.alias == alias)
 
 
-def _param_type(value: ParamValue) -> Type:
+def param_type(value: ParamValue) -> Type:
     if isinstance(value, bool):
         return "flag"
     return "text" if isinstance(value, str) else "number"
@@ -198,7 +199,7 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             if parts[1] not in rule.params:
                 known = ", ".join(sorted(rule.params)) or "none"
                 raise ExpressionError(f"unknown parameter {parts[1]!r} (this rule's params: {known})", where, source)
-            return Ref("param", parts[1], "value", _param_type(rule.params[parts[1]]), pos)
+            return Ref("param", parts[1], "value", param_type(rule.params[parts[1]]), pos)
         if head == "terms":
             if len(parts) < 2:
                 raise ExpressionError(
@@ -402,12 +403,6 @@ def render(parts: tuple[TemplatePart, ...], value_of: Callable[[Ref], Any]) -> s
     return "".join(p if isinstance(p, str) else format_value(value_of(p.ref), p.spec) for p in parts)
 
 
-def param_type(value: ParamValue) -> Type:
-    return _param_type(value)
-
-
 def matches_indicator(rule: RuleDefinition, indicator_id: str, indicator_name: str = "") -> bool:
     """Whether the rule bears on an indicator: a pattern matches its id or its name."""
-    from fnmatch import fnmatchcase
-
     return any(fnmatchcase(indicator_id, p) or fnmatchcase(indicator_name, p) for p in rule.indicators)

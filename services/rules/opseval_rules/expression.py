@@ -21,7 +21,6 @@ numbers; `==`/`!=` take two values of one type; and/or/not take flags.
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -449,7 +448,3 @@ def negation_normal_form(node: Node, negate: bool = False) -> Node:
         return Literal_(not node.value if negate else node.value, "flag", node.pos)
     # a flag-valued reference
     return Compare("!=" if negate else "==", node, Literal_(True, "flag", node.pos), node.pos)
-
-
-def finite(value: float) -> bool:
-    return not (math.isnan(value) or math.isinf(value))
