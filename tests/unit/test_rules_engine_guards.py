@@ -430,9 +430,12 @@ def test_engine_refuses_a_join_that_compares_with_an_earlier_fact_other_than_by_
     arithmetic = JoinRule(
         "j", (("b0", {"t": "a"}), ("b1", {"$or": [{"$lt": {"v": {"$add": {"$l": {"b0": "v"}, "$r": 1.0}}}}]}))
     )
-    for rule in (ordered, arithmetic):
+    computed = JoinRule("j", (("b0", {"t": "a"}), ("b1", {"v": {"$mul": {"$l": {"b0": "v"}, "$r": 2.0}}})))
+    for rule in (ordered, arithmetic, computed):
         with pytest.raises(UnsafeJoin, match="only equality joins"):
             engine.register((rule,))
+    # a field that happens to share an alias's name is no reference
+    engine.register((CompiledRule("named_m", {"$lt": {"m": 3.0}}),))
     equality = JoinRule("j", (("b0", {"t": "a"}), ("b1", {"$and": [{"t": "b"}, {"c": {"b0": "c"}}]})))
     rs = engine.register((equality,))
     firings = engine.run(rs, [{"t": "a", "c": "x"}, {"t": "b", "c": "x"}, {"t": "b", "c": "y"}])

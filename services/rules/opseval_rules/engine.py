@@ -199,15 +199,22 @@ def check_join_references(rule: AnyRule) -> None:
         if isinstance(node, list):
             for item in node:
                 walk(item)
-        elif isinstance(node, dict):
-            for key, value in node.items():
-                if key in _ORDERING | _ARITHMETIC and refers(value):
-                    raise UnsafeJoin(
-                        f"rule {rule.name}: {key} with a value of an earlier fact; durable_rules 2.0.28 reads "
-                        "uninitialised memory evaluating it (and may crash): only equality joins are accepted"
-                    )
-                if key in ("$and", "$or"):
-                    walk(value)
+            return
+        if not isinstance(node, dict):
+            return
+        for key, value in node.items():
+            if key in ("$and", "$or"):
+                walk(value)
+            elif key in _ORDERING and isinstance(value, dict) and any(refers(v) for v in value.values()):
+                unsafe(key)
+            elif not key.startswith("$") and isinstance(value, dict) and _ARITHMETIC & set(value) and refers(value):
+                unsafe("arithmetic")  # equality with a computed value of an earlier fact
+
+    def unsafe(what: str) -> None:
+        raise UnsafeJoin(
+            f"rule {rule.name}: {what} with a value of an earlier fact; durable_rules 2.0.28 reads "
+            "uninitialised memory evaluating it (and may crash): only equality joins are accepted"
+        )
 
     for _, condition in rule.patterns:
         walk(condition)
