@@ -409,6 +409,10 @@ def test_engine_writes_facts_as_positional_doubles_without_nulls() -> None:
     )
 
 
+def test_engine_json_keeps_a_text_that_looks_like_its_number_marker() -> None:
+    assert engine_json({"s": "\x000\x00", "n": 1e-07}) == '{"s":"\\u00000\\u0000","n":0.0000001}'
+
+
 def test_engine_matches_facts_whose_numbers_durable_would_write_with_an_exponent() -> None:
     engine = RulesEngine()
     rs = engine.register((CompiledRule("small", {"$and": [{"t": "x"}, {"$lt": {"n": 0.0001}}]}),))

@@ -221,27 +221,64 @@ def check_join_references(rule: AnyRule) -> None:
 
 
 def _number_text(value: int | float) -> str:
+    if type(value) is int and abs(value) < 2**53:
+        return f"{value}.0"
     number = float(value)
+    text = repr(number)
+    if "e" not in text and "n" not in text:  # positional already (nan and inf have an n)
+        return text
     if not math.isfinite(number):
         raise UnreadableNumber(f"the rules engine takes finite numbers only, not {value!r}")
-    text = format(Decimal(repr(number)), "f")
+    text = format(Decimal(text), "f")
     return text if "." in text else text + ".0"
 
 
 def engine_json(value: Any) -> str:
-    """JSON as durable_rules reads it: numbers as positional doubles, null fields left out."""
+    """JSON as durable_rules reads it: numbers as positional doubles, null fields left out.
+
+    One `json.dumps` does the work: integers become floats first (written `5.0`), and the rare
+    number Python would write with an exponent is put in by its positional text afterwards."""
+    special: list[str] = []
+
+    def prepared(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {str(k): prepared(x) for k, x in v.items() if x is not None}
+        if isinstance(v, list | tuple):
+            return [prepared(x) for x in v]
+        if v is None or isinstance(v, bool | str):
+            return v
+        if isinstance(v, int | float):
+            if type(v) is int and abs(v) < 2**53:
+                return float(v)
+            text = _number_text(v)
+            if text == repr(float(v)):
+                return float(v)
+            special.append(text)
+            return f"\x00{len(special) - 1}\x00"
+        raise TypeError(f"a fact holds numbers, text, true/false or null, not {type(v).__name__}")
+
+    text = json.dumps(prepared(value), ensure_ascii=False, separators=(",", ":"))
+    for index, number in enumerate(special):
+        marker = f'"\\u0000{index}\\u0000"'
+        if text.count(marker) != 1:  # a text value that looks like the marker: write it the slow way
+            return _engine_json_slowly(value)
+        text = text.replace(marker, number)
+    return text
+
+
+def _engine_json_slowly(value: Any) -> str:
     if isinstance(value, dict):
         items = (
-            f"{json.dumps(str(k), ensure_ascii=False)}:{engine_json(v)}" for k, v in value.items() if v is not None
+            f"{json.dumps(str(k), ensure_ascii=False)}:{_engine_json_slowly(v)}"
+            for k, v in value.items()
+            if v is not None
         )
         return "{" + ",".join(items) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ",".join(engine_json(v) for v in value) + "]"
+        return "[" + ",".join(_engine_json_slowly(v) for v in value) + "]"
     if isinstance(value, bool) or value is None or isinstance(value, str):
         return json.dumps(value, ensure_ascii=False)
-    if isinstance(value, int | float):
-        return _number_text(value)
-    raise TypeError(f"a fact holds numbers, text, true/false or null, not {type(value).__name__}")
+    return _number_text(value)
 
 
 class RulesEngine:
