@@ -455,12 +455,19 @@ for i in range(60):
 rule = E.JoinRule("j", (("b0", {"t": "A"}), ("b1", {"$and": [{"t": "B"}, {"$gt": {"value": {"b0": "value"}}}]})))
 rs = engine.register((rule,))
 facts = [{"t": "B", "value": 3.0}, {"t": "A", "value": 2.5}, {"t": "A", "value": -3.5}, {"t": "B", "value": -2.5}]
-for _ in range(20):
+for _ in range(50):
     engine.run(rs, facts)
 print("survived")
 """
 
 
 def test_a_join_comparing_with_an_earlier_facts_value_crashes_the_process() -> None:
-    proc = subprocess.run([sys.executable, "-c", _CRASH], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == -signal.SIGSEGV, (proc.returncode, proc.stdout[-200:], proc.stderr[-500:])
+    # The crash depends on the heap's layout (it reads uninitialised memory), so a run may survive:
+    # up to five fresh processes are tried; one was enough in every run seen here.
+    outcomes = []
+    for _ in range(5):
+        proc = subprocess.run([sys.executable, "-c", _CRASH], capture_output=True, text=True, timeout=120)
+        outcomes.append(proc.returncode)
+        if proc.returncode == -signal.SIGSEGV:
+            break
+    assert outcomes[-1] == -signal.SIGSEGV, outcomes
