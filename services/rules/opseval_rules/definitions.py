@@ -1,0 +1,408 @@
+"""A compliance rule as data: what it binds, when it fires, and the finding it writes.
+
+A rule binds facts, each a measure value or a contract term, by a short name of its own:
+
+    - id: score.contradicts_attendance
+      name: 考核满分与迟到记录矛盾
+      severity: high
+      bind:
+        full: {measure: assessment.full_attendance_marks}
+        late: {measure: staff.late_arrivals}          # same contract as `full` (the default)
+      when: full.value > 0 and late.value > params.max_late
+      params: {max_late: 0}
+      message: "{contract.name}：打卡记录显示迟到 {late.value:d} 次，但考核给了满分。"
+
+The facts the engine matches (made by the measure language) are
+
+    {"t": "measure", "measure": ID, "contract": ID or "", "subject": KEY or "", "value": number,
+     "numerator": number or null, "denominator": number or null, "evidence": count}
+    {"t": "term", "term": "staffing.min_coverage", "contract": ID, "value": number | text | flag}
+
+A bound measure has the fields `value numerator denominator evidence` (numbers) and `contract subject
+measure` (text); a bound term `value` (of the binding's `type`, number unless said), `contract`, `term`.
+A binding after the first is joined to every earlier one on `same` (by default `[contract]`; `[]`
+joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of that subject.
+
+`when` is a condition of the expression language (expression.py) over the bound fields,
+`params.NAME` (a named parameter: its default is in `params` and a bundle may change it) and
+`terms.DOTTED.NAME` (a contract term of the first binding's contract; its type is number unless
+`terms: {NAME: text|flag}` says otherwise). A rule naming a term applies only to contracts that
+have it. A rule binds at least one measure (the engine matches measures; terms are constants).
+
+Messages (`message`, `measured`, `required`) are Chinese text with named values in braces:
+`{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,
+`{contract.id}`, `{rule.name}`; `{{` and `}}` are literal braces. Nothing else is looked up (no
+attribute access, no indexing, no calls). A number's format is `[,][.N](f|%|d)`: `.2f` two places,
+`.0%` a percentage, `d` a whole number, `,` thousands separators; rounding is half up, as the field
+rounds. Without a format a number shows up to 2 decimals, trailing zeros dropped. A flag shows 是/否.
+
+`indicators` are patterns (`*` and `?` wildcards) of indicator ids or names the rule bears on; `cause`
+and `advice` are the 原因分析 and 建议 texts of the report.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from fnmatch import fnmatchcase
+from typing import Annotated, Any, Literal
+
+from opseval_shared.base import Frozen
+from opseval_shared.results import Severity
+from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+
+from .expression import (
+    TYPE_NAMES,
+    ExpressionError,
+    Node,
+    Ref,
+    Type,
+    check_condition,
+    parse,
+    refs,
+)
+
+ValueType = Literal["number", "text", "flag"]
+ParamValue = StrictBool | StrictInt | StrictFloat | StrictStr
+DottedId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$", max_length=120)]
+RuleId = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=120)]
+Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
+
+MEASURE_FIELDS: dict[str, Type] = {
+    "value": "number",
+    "numerator": "number",
+    "denominator": "number",
+    "evidence": "number",
+    "contract": "text",
+    "subject": "text",
+    "measure": "text",
+}
+# Absent on many measures (a count has no denominator): a rule naming one applies only to facts
+# that have it.
+OPTIONAL_FIELDS = frozenset({"numerator", "denominator"})
+RESERVED_NAMES = frozenset({"params", "terms", "contract", "rule", "and", "or", "not", "true", "false"})
+
+
+class Binding(Frozen):
+    """One fact a rule binds: a measure value or a contract term."""
+
+    measure: DottedId | None = None
+    term: DottedId | None = None
+    subject: str | None = Field(default=None, min_length=1, description="keep only facts of this subject")
+    same: tuple[Literal["contract", "subject"], ...] | None = Field(
+        default=None, description="fields equal to those of every earlier binding (default: contract)"
+    )
+    type: ValueType | None = Field(default=None, description="a term's value type (default number)")
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> Binding:
+        if (self.measure is None) == (self.term is None):
+            raise ValueError("a binding names exactly one of measure or term")
+        if self.term is not None and self.subject is not None:
+            raise ValueError("a term has no subject: 'subject' filters measures only")
+        if self.measure is not None and self.type is not None:
+            raise ValueError("'type' is for terms: a measure's value is a number")
+        if self.same is not None and len(set(self.same)) != len(self.same):
+            raise ValueError("'same' names a field twice")
+        return self
+
+    @property
+    def kind(self) -> Literal["measure", "term"]:
+        return "measure" if self.measure is not None else "term"
+
+    @property
+    def key(self) -> str:
+        return self.measure if self.measure is not None else str(self.term)
+
+    def fields(self) -> dict[str, Type]:
+        if self.kind == "measure":
+            return MEASURE_FIELDS
+        return {"value": self.type or "number", "contract": "text", "term": "text"}
+
+
+class RuleDefinition(Frozen):
+    id: RuleId
+    name: str = Field(min_length=1, description="the rule's name, in Chinese")
+    severity: Severity
+    bind: dict[Name, Binding] = Field(min_length=1)
+    params: dict[Name, ParamValue] = Field(default_factory=dict)
+    terms: dict[DottedId, ValueType] = Field(default_factory=dict, description="types of terms.X (default number)")
+    when: str = Field(min_length=1)
+    message: str = Field(min_length=1)
+    measured: str = ""
+    required: str = ""
+    indicators: tuple[str, ...] = ()
+    cause: str = Field(default="", description="原因分析")
+    advice: str = Field(default="", description="建议")
+    domain_ref: int | None = None
+
+
+class RuleProblem(ValueError):
+    """A problem in a rule, at a location inside it (pydantic style: ("when",), ("params", "x"))."""
+
+    def __init__(self, loc: tuple[int | str, ...], message: str) -> None:
+        self.loc, self.message = loc, message
+        super().__init__(message)
+
+
+# ---------------------------------------------------------------- the checked form
+
+
+@dataclass(frozen=True)
+class BoundFact:
+    """A binding as the compiler sees it: the rule's own bindings in order, then one per term named
+    by `terms.X` (joined to the first binding's contract)."""
+
+    alias: str  # the rule's name for it (`terms.X` for an implicit term)
+    kind: Literal["measure", "term"]
+    key: str  # measure id or term name
+    value_type: Type
+    subject: str | None
+    same: tuple[tuple[Literal["contract", "subject"], str], ...]  # (field, alias of an earlier fact)
+
+
+@dataclass(frozen=True)
+class Placeholder:
+    ref: Ref
+    spec: str
+
+
+TemplatePart = str | Placeholder
+
+
+@dataclass(frozen=True)
+class CheckedRule:
+    rule: RuleDefinition
+    facts: tuple[BoundFact, ...]
+    condition: Node
+    templates: dict[str, tuple[TemplatePart, ...]]  # message, measured, required
+
+    def fact(self, alias: str) -> BoundFact:
+        return next(f for f in self.facts if f.alias == alias)
+
+
+def param_type(value: ParamValue) -> Type:
+    if isinstance(value, bool):
+        return "flag"
+    return "text" if isinstance(value, str) else "number"
+
+
+def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: bool) -> Callable[..., Ref]:
+    def resolve(parts: tuple[str, ...], pos: int, source: str) -> Ref:
+        head = parts[0]
+        where = pos + 1
+        if head == "params":
+            if len(parts) != 2:
+                raise ExpressionError("write a parameter as params.NAME", where, source)
+            if parts[1] not in rule.params:
+                known = ", ".join(sorted(rule.params)) or "none"
+                raise ExpressionError(f"unknown parameter {parts[1]!r} (this rule's params: {known})", where, source)
+            return Ref("param", parts[1], "value", param_type(rule.params[parts[1]]), pos)
+        if head == "terms":
+            if len(parts) < 2:
+                raise ExpressionError(
+                    "write a contract term as terms.NAME, e.g. terms.staffing.min_coverage", where, source
+                )
+            name = ".".join(parts[1:])
+            kind = rule.terms.get(name, "number")
+            terms_seen.setdefault(name, kind)
+            return Ref("term", name, "value", kind, pos)
+        if context and head in ("contract", "rule"):
+            if len(parts) != 2 or parts[1] not in ("id", "name"):
+                raise ExpressionError(f"write {head}.id or {head}.name", where, source)
+            return Ref("context", head, parts[1], "text", pos)
+        if head in rule.bind:
+            binding = rule.bind[head]
+            fields = binding.fields()
+            if len(parts) != 2:
+                raise ExpressionError(
+                    f"name one field of {head}: {', '.join(f'{head}.{f}' for f in fields)}", where, source
+                )
+            if parts[1] not in fields:
+                raise ExpressionError(
+                    f"{head} ({binding.kind} {binding.key}) has no field {parts[1]!r} (fields: {', '.join(fields)})",
+                    where,
+                    source,
+                )
+            return Ref("fact", head, parts[1], fields[parts[1]], pos)
+        bound = ", ".join(rule.bind)
+        extra = ", contract.name, rule.name" if context else ""
+        raise ExpressionError(
+            f"unknown name {'.'.join(parts)!r} (bound facts: {bound}; or params.NAME, terms.NAME{extra})",
+            where,
+            source,
+        )
+
+    return resolve
+
+
+def _check_bindings(rule: RuleDefinition) -> None:
+    if all(b.kind == "term" for b in rule.bind.values()):
+        first = next(iter(rule.bind))
+        raise RuleProblem(("bind", first), "bind at least one measure: the engine matches measure values")
+    earlier: list[tuple[str, Binding]] = []
+    for alias, binding in rule.bind.items():
+        if alias in RESERVED_NAMES:
+            raise RuleProblem(("bind", alias), f"{alias!r} is a reserved word; name the fact otherwise")
+        if not earlier and binding.same:
+            raise RuleProblem(("bind", alias, "same"), "the first fact has nothing earlier to be the same as")
+        if "subject" in (binding.same or ()):
+            if binding.kind == "term":
+                raise RuleProblem(("bind", alias, "same"), "a term has no subject")
+            terms = [a for a, b in earlier if b.kind == "term"]
+            if terms:
+                raise RuleProblem(
+                    ("bind", alias, "same"), f"{', '.join(terms)} is a term and has no subject to be the same as"
+                )
+        earlier.append((alias, binding))
+
+
+def check_rule(rule: RuleDefinition) -> CheckedRule:
+    """Resolve and type-check the condition and the messages; raises RuleProblem with its location."""
+    _check_bindings(rule)
+    for name, kind in rule.terms.items():
+        if kind not in TYPE_NAMES:  # pragma: no cover - the model's Literal refuses it first
+            raise RuleProblem(("terms", name), f"unknown type {kind!r}")
+    terms_seen: dict[str, Type] = {}
+    condition_resolver = _resolver(rule, terms_seen, context=False)
+    try:
+        condition = parse(rule.when, lambda parts, pos: condition_resolver(parts, pos, rule.when))
+        check_condition(condition, rule.when)
+    except ExpressionError as exc:
+        raise RuleProblem(("when",), str(exc)) from exc
+    used = {r.name for r in refs(condition) if r.scope == "fact"}
+    unused = [alias for alias in rule.bind if alias not in used]
+    templates: dict[str, tuple[TemplatePart, ...]] = {}
+    template_resolver = _resolver(rule, terms_seen, context=True)
+    for field in ("message", "measured", "required"):
+        text: str = getattr(rule, field)
+
+        def resolve_in(parts: tuple[str, ...], pos: int, text: str = text) -> Ref:
+            return template_resolver(parts, pos, text)
+
+        try:
+            templates[field] = parse_template(text, resolve_in)
+        except ExpressionError as exc:
+            raise RuleProblem((field,), str(exc)) from exc
+    mentioned = {p.ref.name for parts in templates.values() for p in parts if isinstance(p, Placeholder)}
+    silent = [alias for alias in unused if alias not in mentioned]
+    if silent:
+        # A fact neither tested nor shown only multiplies the firings; it is almost always a typo.
+        raise RuleProblem(("bind", silent[0]), f"{silent[0]} is bound but used neither in 'when' nor in a message")
+    for name in rule.terms:
+        if name not in terms_seen:
+            raise RuleProblem(("terms", name), f"terms.{name} is declared but never used")
+    aliases = list(rule.bind)
+    facts = [
+        BoundFact(
+            alias,
+            b.kind,
+            b.key,
+            b.fields()["value"],
+            b.subject,
+            tuple(
+                (field, earlier)
+                for field in (b.same if b.same is not None else ("contract",))
+                for earlier in aliases[:index]
+            ),
+        )
+        for index, (alias, b) in enumerate(rule.bind.items())
+    ]
+    first = aliases[0]
+    facts += [
+        BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
+        for name, kind in terms_seen.items()
+    ]
+    return CheckedRule(rule, tuple(facts), condition, templates)
+
+
+# ---------------------------------------------------------------- message templates
+
+_PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+_SPEC = re.compile(r"^(?P<comma>,)?(?:\.(?P<places>\d))?(?P<kind>[f%d])?$")
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
+
+
+def parse_template(text: str, resolve: Callable[[tuple[str, ...], int], Ref]) -> tuple[TemplatePart, ...]:
+    parts: list[TemplatePart] = []
+    buffer: list[str] = []
+    at = 0
+    while at < len(text):
+        match = _PLACEHOLDER.search(text, at)
+        if match is None:
+            buffer.append(text[at:])
+            break
+        buffer.append(text[at : match.start()])
+        token = match.group()
+        if token in ("{{", "}}"):
+            buffer.append(token[0])
+        elif token in ("{", "}"):
+            raise ExpressionError(
+                f"unmatched {token!r}: write {token * 2} for a literal brace", match.start() + 1, text
+            )
+        else:
+            inner = match.group(1)
+            name, _, spec = inner.partition(":")
+            name = name.strip()
+            if not _NAME.match(name):
+                raise ExpressionError(
+                    f"{{{inner}}} is not a name such as {{late.value}} or {{params.min_share:.0%}}",
+                    match.start() + 1,
+                    text,
+                )
+            ref = resolve(tuple(name.split(".")), match.start() + 1)
+            if not _SPEC.match(spec):
+                raise ExpressionError(
+                    f"unknown format {spec!r}: use .2f, .0%, d or , (thousands)", match.start() + 1, text
+                )
+            if spec and ref.type != "number":
+                raise ExpressionError(
+                    f"{name} is a {TYPE_NAMES[ref.type]}: a format applies to numbers only", match.start() + 1, text
+                )
+            if buffer:
+                parts.append("".join(buffer))
+                buffer = []
+            parts.append(Placeholder(ref, spec))
+        at = match.end()
+    if "".join(buffer):
+        parts.append("".join(buffer))
+    return tuple(parts)
+
+
+def format_value(value: Any, spec: str = "") -> str:
+    if isinstance(value, bool):
+        return "是" if value else "否"
+    if isinstance(value, str):
+        return value
+    if value is None:
+        return "—"
+    match = _SPEC.match(spec)
+    assert match is not None, spec
+    number = Decimal(repr(float(value)))
+    kind, places, comma = match.group("kind"), match.group("places"), bool(match.group("comma"))
+    if kind == "%":
+        number *= 100
+    if kind == "d":
+        digits = 0
+    elif places is not None:
+        digits = int(places)
+    else:
+        digits = 2
+    q = number.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
+    text = f"{q:,f}" if comma else format(q, "f")
+    if places is None and kind != "d" and "." in text:
+        text = text.rstrip("0").rstrip(".")
+    if text in ("-0", "-0.0") or re.fullmatch(r"-0\.0+", text):
+        text = text[1:]
+    return text + ("%" if kind == "%" else "")
+
+
+def render(parts: tuple[TemplatePart, ...], value_of: Callable[[Ref], Any]) -> str:
+    return "".join(p if isinstance(p, str) else format_value(value_of(p.ref), p.spec) for p in parts)
+
+
+def matches_indicator(rule: RuleDefinition, indicator_id: str, indicator_name: str = "") -> bool:
+    """Whether the rule bears on an indicator: a pattern matches its id or its name."""
+    return any(fnmatchcase(indicator_id, p) or fnmatchcase(indicator_name, p) for p in rule.indicators)

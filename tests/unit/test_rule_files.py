@@ -1,0 +1,273 @@
+"""Rules files: the standard library as shipped, a bundle's additions, switches and overrides, and
+every mistake located by file, line and field (read with the bundle reader's strict YAML)."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opseval_intake.bundle import read_yaml
+from opseval_rules.compiler import match
+from opseval_rules.definitions import matches_indicator
+from opseval_rules.engine import RulesEngine
+from opseval_rules.rulefiles import RuleDefinitionError, RuleSet, RuleSource, effective_rules, read_rule_file
+
+LIBRARY_DIR = Path(__file__).resolve().parents[2] / "services" / "rules" / "opseval_rules" / "library"
+ENGINE = RulesEngine()
+NAMES = {"c1": "运维服务项目"}
+
+
+def library() -> list[RuleSource]:
+    return [RuleSource(str(p), *read_yaml(p)) for p in sorted(LIBRARY_DIR.glob("*.yaml"))]
+
+
+def source(tmp_path: Path, text: str, name: str = "rules.yaml") -> RuleSource:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return RuleSource(str(path), *read_yaml(path))
+
+
+def measure(mid: str, value: float, contract: str = "c1", subject: str = "", **extra: Any) -> dict[str, Any]:
+    return {"t": "measure", "measure": mid, "contract": contract, "subject": subject, "value": value, **extra}
+
+
+def term(name: str, value: Any, contract: str = "c1") -> dict[str, Any]:
+    return {"t": "term", "term": name, "contract": contract, "value": value}
+
+
+def ids(rules: RuleSet, facts: list[dict[str, Any]]) -> list[str]:
+    return [m.rule for m in match(rules.rules, facts, engine=ENGINE, contract_names=NAMES)]
+
+
+# ---------------------------------------------------------------- the standard library
+
+
+def test_standard_library_loads_and_every_rule_compiles() -> None:
+    rules = effective_rules(library())
+    assert [r.id for r in rules.rules] == [
+        "budget.execution_rate_low",
+        "fault.sla_breach",
+        "score.contradicts_attendance",
+        "staff.late_arrivals",
+        "staff.onsite_period_incomplete",
+        "survey.satisfaction_below_target",
+    ]
+    assert all(r.cause and r.advice and r.indicators for r in rules.rules)
+
+
+# One firing and one holding case per library rule, with the exact message where it fires.
+LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
+    "budget.execution_rate_low": (
+        [
+            measure("budget.execution_rate", 0.8, "", numerator=1234.5, denominator=1543.125),
+            term("budget.min_execution_rate", 1.0, ""),
+        ],
+        [
+            measure("budget.execution_rate", 1.0, "", numerator=10, denominator=10),
+            term("budget.min_execution_rate", 1.0, ""),
+        ],
+        "项目预算执行率 80.00%（实际支出 1,234.50 万元 / 预算 1,543.13 万元），低于 100%。",
+    ),
+    "fault.sla_breach": (
+        [measure("fault.sla_breaches", 2, subject="P1")],
+        [measure("fault.sla_breaches", 0, subject="P1")],
+        "运维服务项目：P1级故障有 2 项处理超出 SLA 时限。",
+    ),
+    "score.contradicts_attendance": (
+        [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28)],
+        [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28, "c2")],
+        "运维服务项目：打卡记录显示驻场人员共迟到 28 次，但考勤考核有 3 项给了满分，评分与佐证材料相矛盾。",
+    ),
+    "staff.late_arrivals": (
+        [measure("staff.late_arrivals", 1)],
+        [measure("staff.late_arrivals", 0)],
+        "运维服务项目：服务期内承诺驻场人员迟到 1 次（允许 0 次），未按合同约定的工作时间到岗。",
+    ),
+    "staff.onsite_period_incomplete": (
+        [
+            measure("staff.attendance_coverage", 0.8, subject="张三", numerator=16, denominator=20),
+            term("staffing.min_coverage", 0.95),
+        ],
+        [
+            measure("staff.attendance_coverage", 0.95, subject="张三", numerator=19, denominator=20),
+            term("staffing.min_coverage", 0.95),
+        ],
+        "运维服务项目：驻场人员张三服务期内工作日出勤覆盖率 80.0%（出勤 16 / 应出勤 20 个工作日），低于合同要求的 95%，"
+        "未按合同在服务期全程驻场。",
+    ),
+    "survey.satisfaction_below_target": (
+        [measure("survey.satisfaction", 0.8986, evidence=120), term("survey.min_satisfaction", 0.9)],
+        [measure("survey.satisfaction", 0.9, evidence=120), term("survey.min_satisfaction", 0.9)],
+        "运维服务项目：用户满意度 89.86%（120 份问卷），低于合同目标 90%。",
+    ),
+}
+
+
+def test_every_library_rule_has_a_firing_and_a_holding_case() -> None:
+    assert sorted(LIBRARY_CASES) == [r.id for r in effective_rules(library()).rules]
+
+
+@pytest.mark.parametrize("rule_id", sorted(LIBRARY_CASES))
+def test_library_rule_fires_with_its_message_and_holds_at_the_boundary(rule_id: str) -> None:
+    rules = effective_rules(library())
+    firing, holding, message = LIBRARY_CASES[rule_id]
+    found = [m for m in match(rules.rules, firing, engine=ENGINE, contract_names=NAMES) if m.rule == rule_id]
+    assert [m.message for m in found] == [message]
+    assert rule_id not in ids(rules, holding)
+
+
+# ---------------------------------------------------------------- a bundle's rules file
+
+
+def test_override_changes_a_threshold_and_the_severity(tmp_path: Path) -> None:
+    facts = [measure("staff.late_arrivals", 2)]
+    standard = effective_rules(library())
+    assert "staff.late_arrivals" in ids(standard, facts)
+    bundle = source(tmp_path, "override:\n  staff.late_arrivals: {params: {max_late: 2}, severity: high}\n")
+    changed = effective_rules(library(), bundle)
+    assert "staff.late_arrivals" not in ids(changed, facts)
+    assert "staff.late_arrivals" in ids(changed, [measure("staff.late_arrivals", 3)])
+    assert changed.rule("staff.late_arrivals").severity == "high"
+    assert changed.digest() != standard.digest()
+
+
+def test_disable_switches_a_rule_off(tmp_path: Path) -> None:
+    bundle = source(tmp_path, "disable: [staff.late_arrivals]\n")
+    rules = effective_rules(library(), bundle)
+    assert "staff.late_arrivals" not in [r.id for r in rules.rules]
+    assert ids(rules, [measure("staff.late_arrivals", 5)]) == []
+
+
+def test_a_bundle_adds_a_rule_of_its_own(tmp_path: Path) -> None:
+    bundle = source(
+        tmp_path,
+        """
+        rules:
+          - id: fault.p1_recovery_slow
+            name: P1 故障平均修复时间过长
+            severity: high
+            bind:
+              recovery: {measure: fault.mean_recovery_minutes, subject: P1}
+            when: recovery.value > params.max_minutes
+            params: {max_minutes: 120}
+            message: "{contract.name}：P1 故障平均修复 {recovery.value:.0f} 分钟，超过 {params.max_minutes:d} 分钟。"
+        """,
+    )
+    rules = effective_rules(library(), bundle)
+    facts = [
+        measure("fault.mean_recovery_minutes", 150, subject="P1"),
+        measure("fault.mean_recovery_minutes", 500, subject="P2"),
+    ]
+    (m,) = match(rules.rules, facts, engine=ENGINE, contract_names=NAMES)
+    assert (m.rule, m.subject, m.message) == (
+        "fault.p1_recovery_slow",
+        "P1",
+        "运维服务项目：P1 故障平均修复 150 分钟，超过 120 分钟。",
+    )
+
+
+def test_the_same_rule_set_digests_the_same_whatever_the_file_order() -> None:
+    assert effective_rules(library()).digest() == effective_rules(list(reversed(library()))).digest()
+
+
+# ---------------------------------------------------------------- mistakes, located
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "field", "words"),
+    [
+        (
+            "override:\n  staff.late_arival: {params: {max_late: 2}}\n",
+            2,
+            "override.staff.late_arival",
+            "unknown rule staff.late_arival (did you mean staff.late_arrivals?)",
+        ),
+        (
+            "override:\n  staff.late_arrivals:\n    params:\n      max_lat: 2\n",
+            4,
+            "override.staff.late_arrivals.params.max_lat",
+            "has no parameter 'max_lat' (its params: max_late)",
+        ),
+        (
+            "override:\n  staff.late_arrivals:\n    params:\n      max_late: many\n",
+            4,
+            "override.staff.late_arrivals.params.max_late",
+            "is a 数值 (number), not a 文本 (text)",
+        ),
+        (
+            "override:\n  staff.late_arrivals:\n    severity: fatal\n",
+            3,
+            "override.staff.late_arrivals.severity",
+            "Input should be 'high', 'medium' or 'low'",
+        ),
+        ("disable:\n  - staff.late_arrivals\n  - survey.nope\n", 3, "disable[1]", "unknown rule survey.nope"),
+        (
+            "rules:\n  - id: staff.late_arrivals\n    name: x\n    severity: low\n    bind: {a: {measure: m.a}}\n"
+            "    when: a.value > 0\n    message: x\n",
+            2,
+            "rules[0].id",
+            "is a standard rule",
+        ),
+        (
+            "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n    bind: {a: {measure: m.a}}\n"
+            "    when: a.value >> 0\n    message: x\n",
+            6,
+            "rules[0].when",
+            "(column 10 of 'a.value >> 0')",
+        ),
+        (
+            "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n    bind: {a: {measure: m.a}}\n"
+            "    when: a.value > 0\n    message: '{a.valeu}'\n",
+            7,
+            "rules[0].message",
+            "has no field 'valeu'",
+        ),
+        (
+            "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n    bind:\n      a: {measure: m.a, join: x}\n"
+            "    when: a.value > 0\n    message: x\n",
+            6,
+            "rules[0].bind.a.join",
+            "Extra inputs are not permitted",
+        ),
+        (
+            "override:\n  staff.late_arrivals:\n    params: {max_late: 0.00001}\n",
+            3,
+            "override.staff.late_arrivals.params",
+            "cannot be read by durable_rules",
+        ),
+        ("overrides: {}\n", 1, "overrides", "Extra inputs are not permitted"),
+    ],
+)
+def test_a_mistake_in_a_bundle_rules_file_names_file_line_and_field(
+    tmp_path: Path, text: str, line: int, field: str, words: str
+) -> None:
+    bundle = source(tmp_path, text)
+    with pytest.raises(RuleDefinitionError) as caught:
+        effective_rules(library(), bundle)
+    error = caught.value
+    assert (error.path, error.line, error.field) == (bundle.path, line, field)
+    assert words in error.message
+    assert str(error).startswith(f"{bundle.path}:{line}: {field}: ")
+
+
+def test_a_rule_bears_on_indicators_by_id_or_name_pattern() -> None:
+    rule = effective_rules(library()).rule("staff.late_arrivals")
+    assert matches_indicator(rule, "process.system.execution", "制度执行有效性")
+    assert not matches_indicator(rule, "output.quantity", "产出数量")
+
+
+def test_a_library_file_may_not_disable_or_override(tmp_path: Path) -> None:
+    with pytest.raises(RuleDefinitionError, match="defines rules only"):
+        read_rule_file(source(tmp_path, "disable: [a.b]\n"), library=True)
+
+
+def test_a_rule_defined_twice_in_one_file_is_refused(tmp_path: Path) -> None:
+    one = (
+        "  - id: my.rule\n    name: 规则\n    severity: low\n"
+        "    bind: {a: {measure: m.a}}\n    when: a.value > 0\n    message: x\n"
+    )
+    with pytest.raises(RuleDefinitionError) as caught:
+        read_rule_file(source(tmp_path, "rules:\n" + one + one))
+    assert (caught.value.line, caught.value.field) == (8, "rules[1].id")
