@@ -305,6 +305,12 @@ class PerformanceTarget(Frozen):
     source: TermSource | None = None
 
 
+class ServiceTargets(Frozen):
+    """Service levels the contract sets as targets (服务指标), for the rules to compare with."""
+
+    min_satisfaction: NonNegNum | None = Field(default=None, le=1, description="满意度不低于（0–1）")
+
+
 class Contract(Frozen):
     id: Slug
     name: Text
@@ -322,6 +328,7 @@ class Contract(Frozen):
     payment_rules: tuple[PaymentRule, ...] = ()
     assessment_items: tuple[AssessmentItemRule, ...] = ()
     mtbf_hours_min: NonNegNum | None = None
+    service_targets: ServiceTargets = ServiceTargets()
     performance_targets: tuple[PerformanceTarget, ...] = ()
 
     @model_validator(mode="after")

@@ -698,10 +698,12 @@ def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: Metri
         ]
         labels = {**parts[1].labels, **parts[0].labels}
         for key in sorted(set(parts[0].subjects) | set(parts[1].subjects)):
-            n = parts[0].subjects[key].value if key in parts[0].subjects else ZERO
-            d = parts[1].subjects[key].value if key in parts[1].subjects else ZERO
+            num_part, den_part = parts[0].subjects.get(key), parts[1].subjects.get(key)
+            n = num_part.value if num_part else ZERO
+            d = den_part.value if den_part else ZERO
+            ids = merge_ids(p.evidence for p in (num_part, den_part) if p is not None)
             subjects[key] = Measurement(
-                n / d if d else ZERO, n, d, defn.unit, f"{fmt(n)}/{fmt(d)}", "", (), is_rate=True, has_data=bool(d)
+                n / d if d else ZERO, n, d, defn.unit, f"{fmt(n)}/{fmt(d)}", "", ids, is_rate=True, has_data=bool(d)
             )
     value = num.value / den.value if den.value else ZERO
     actual = f"{fmt(num.value)}/{fmt(den.value)} = {pct(value)}" if den.value else f"{fmt(num.value)}/0（无应计项）"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import date
 from fnmatch import fnmatchcase
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BeforeValidator, Field, ValidationInfo, model_validator
 
@@ -81,6 +81,19 @@ class Project(Frozen):
     policy_basis: tuple[str, ...] = ()
 
 
+class ProjectRules(Frozen):
+    """A project's own rules file (rules.yaml), as written: rules of its own, standard rules switched
+    off, standard rules' parameters or severity changed. The rules service checks and applies it."""
+
+    rules: tuple[dict[str, Any], ...] = ()
+    disable: tuple[str, ...] = ()
+    override: dict[str, dict[str, Any]] = Field(default_factory=dict)
+
+    @property
+    def is_empty(self) -> bool:
+        return not (self.rules or self.disable or self.override)
+
+
 class ProjectDefinition(Frozen):
     """Everything but the evidence: what a project is, what it promised, how it is scored."""
 
@@ -94,6 +107,7 @@ class ProjectDefinition(Frozen):
     calendar: HolidayCalendar | None = Field(
         default=None, description="declared holidays and 调休 working days (calendar.yaml); before chinesecalendar"
     )
+    rules: ProjectRules = Field(default=ProjectRules(), description="the project's rules.yaml (rules as data)")
 
     @model_validator(mode="after")
     def _references_resolve(self, info: ValidationInfo) -> ProjectDefinition:

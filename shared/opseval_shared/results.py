@@ -125,5 +125,6 @@ def attach_findings(system: IndicatorSystem, findings: list[Finding]) -> list[Fi
     out = []
     for f in findings:
         leaf = next((n for n in leaves if bears_on(n, f)), None)
-        out.append(f.model_copy(update={"indicator": leaf.id if leaf else None}))
+        # no leaf lists the rule: keep the leaf the rule itself names, if it names one
+        out.append(f.model_copy(update={"indicator": leaf.id if leaf else f.indicator}))
     return out

@@ -10,6 +10,7 @@ from datetime import date
 from pathlib import Path
 
 from opseval_intake.bundle import (
+    RULES_FILE,
     BundleError,
     Problems,
     evidence_files,
@@ -18,6 +19,7 @@ from opseval_intake.bundle import (
     parse_line,
     read_definition,
     read_line_at,
+    read_yaml,
 )
 from opseval_reporting.pipeline import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
@@ -32,20 +34,49 @@ Progress = Callable[[int, int], None]
 CALENDAR_FILE_VARIABLE = "OPSEVAL_CALENDAR_FILE"
 
 
-def known_rule_ids() -> list[str]:
-    """The ids of the rules an indicator's `rules` patterns may name."""
+def known_rule_ids(bundle: Path | None = None) -> list[str]:
+    """The ids of the rules an indicator's `rules` patterns may name: those written in Python, the
+    standard library's, and the bundle's own (its rules.yaml)."""
     from opseval_rules.catalogue import RULES_BY_ID
+    from opseval_rules.standard import standard_rule_set
 
-    return sorted(RULES_BY_ID)
+    ids = set(RULES_BY_ID) | {r.id for r in standard_rule_set().rules}
+    if bundle is not None and os.path.isfile(bundle / RULES_FILE):
+        try:
+            data, _ = read_yaml(bundle / RULES_FILE)
+        except BundleError:
+            data = None  # reported where the file is read
+        if isinstance(data, dict) and isinstance(data.get("rules"), list):
+            ids |= {r["id"] for r in data["rules"] if isinstance(r, dict) and isinstance(r.get("id"), str)}
+    return sorted(ids)
+
+
+def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: Problems) -> None:
+    """The bundle's rules.yaml applied to the standard library, each mistake located in the file, and
+    every measure a rule binds known to the project."""
+    from opseval_rules.rulefiles import RuleDefinitionError, RuleSource
+    from opseval_rules.standard import project_rule_set, unknown_measures
+
+    path = bundle / RULES_FILE
+    source = RuleSource(str(path), *read_yaml(path)) if os.path.isfile(path) else None
+    try:
+        rule_set = project_rule_set(definition, source)
+    except RuleDefinitionError as exc:
+        problems.add(BundleError(exc.path, exc.line, exc.field, exc.message))
+        return
+    for rule_id, measure in unknown_measures(rule_set, definition):
+        problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
 
 
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
     """The bundle folded into a ledger, or BundleError naming every problem found in it: in the
     definitions and on each evidence line (a broken definition still has its evidence parsed)."""
     problems = Problems()
-    definition = read_definition(bundle, problems, known_rule_ids())
+    definition = read_definition(bundle, problems, known_rule_ids(bundle))
     if not bundle.is_dir():
         problems.raise_any()
+    if definition is not None:
+        check_project_rules(bundle, definition, problems)
     ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
     try:
         files = evidence_files(bundle)

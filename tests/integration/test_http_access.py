@@ -442,6 +442,19 @@ def test_a_definition_whose_references_do_not_resolve_is_refused_naming_each_and
     assert again.status_code == 200 and again.json()["changed"] is False
 
 
+def test_a_definition_whose_rules_do_not_apply_is_refused_and_not_stored(apps: Apps) -> None:
+    original = load_definition(GUANGZHOU).model_dump_json()
+    definition = json.loads(original)
+    definition["rules"] = {"disable": ["staff.late_arrival"]}
+    response = apps.intake.post("/v1/projects", content=json.dumps(definition), headers={**JSON, **apps.admin})
+    assert response.status_code == 422, response.text
+    (error,) = response.json()["detail"]["errors"]
+    assert error["field"] == "rules.disable[0]"
+    assert "unknown rule staff.late_arrival" in error["reason"]
+    again = apps.intake.post("/v1/projects", content=original, headers={**JSON, **apps.admin})
+    assert again.status_code == 200 and again.json()["changed"] is False
+
+
 def test_evidence_whose_references_do_not_resolve_is_refused_naming_each_and_nothing_is_published(
     apps: Apps,
 ) -> None:

@@ -6,7 +6,7 @@ import pytest
 from opseval_intake.library import standard_measures
 
 from opseval.cli import main
-from opseval.reference import REFERENCE_PAGE, measures_markdown
+from opseval.reference import REFERENCE_PAGE, RULES_PAGE, measures_markdown, rules_markdown
 
 
 def test_the_reference_page_is_generated_from_the_current_definitions() -> None:
@@ -26,3 +26,16 @@ def test_sources_are_listed_with_their_fields(capsys: pytest.CaptureFixture[str]
     assert main(["measures", "--sources"]) == 0
     out = capsys.readouterr().out
     assert "clock_in  考勤记录" in out and "minutes_late" in out and "committed_staff（投标承诺人员）" in out
+
+
+def test_the_rules_page_is_generated_from_the_current_definitions() -> None:
+    assert RULES_PAGE.read_text(encoding="utf-8") == rules_markdown(), (
+        "docs/rules.md is stale: run `uv run opseval rules --markdown --write`"
+    )
+
+
+def test_every_rule_is_listed(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rules"]) == 0
+    out = capsys.readouterr().out
+    assert "staff.late_arrivals" in out and "late.value > params.max_late" in out
+    assert "documents.near_duplicate" in out and "（catalogue.py）" in out

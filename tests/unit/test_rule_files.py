@@ -62,11 +62,11 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
     "budget.execution_rate_low": (
         [
             measure("budget.execution_rate", 0.8, "", numerator=1234.5, denominator=1543.125),
-            term("budget.min_execution_rate", 1.0, ""),
+            term("reporting.min_execution_rate", 1.0, ""),
         ],
         [
             measure("budget.execution_rate", 1.0, "", numerator=10, denominator=10),
-            term("budget.min_execution_rate", 1.0, ""),
+            term("reporting.min_execution_rate", 1.0, ""),
         ],
         "项目预算执行率 80.00%（实际支出 1,234.50 万元 / 预算 1,543.13 万元），低于 100%。",
     ),
@@ -83,7 +83,7 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
     "staff.late_arrivals": (
         [measure("staff.late_arrivals", 1)],
         [measure("staff.late_arrivals", 0)],
-        "运维服务项目：服务期内承诺驻场人员迟到 1 次（允许 0 次），未按合同约定的工作时间到岗。",
+        "运维服务项目：服务期内驻场人员迟到 1 次（允许 0 次），未按合同约定的工作时间到岗。",
     ),
     "staff.onsite_period_incomplete": (
         [
@@ -98,9 +98,15 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
         "未按合同在服务期全程驻场。",
     ),
     "survey.satisfaction_below_target": (
-        [measure("survey.satisfaction", 0.8986, evidence=120), term("survey.min_satisfaction", 0.9)],
-        [measure("survey.satisfaction", 0.9, evidence=120), term("survey.min_satisfaction", 0.9)],
-        "运维服务项目：用户满意度 89.86%（120 份问卷），低于合同目标 90%。",
+        [
+            measure("survey.satisfaction", 0.8986, subject="使用单位", numerator=62, denominator=69),
+            term("service_targets.min_satisfaction", 0.9),
+        ],
+        [
+            measure("survey.satisfaction", 0.9, subject="使用单位", numerator=63, denominator=70),
+            term("service_targets.min_satisfaction", 0.9),
+        ],
+        "运维服务项目：使用单位满意度 89.86%（满意 62 / 回收 69 份问卷），低于合同目标 90%。",
     ),
 }
 

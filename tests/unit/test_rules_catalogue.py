@@ -1777,6 +1777,8 @@ def test_each_finding_carries_its_rules_cause_and_advice_with_the_contracts_valu
     findings = run(_busy_project(), _busy_events())
     assert findings
     for f in findings:
+        if f.rule not in NARRATIVES:
+            continue  # a rule written as data carries its own cause and advice (test_rule_files.py)
         narrative = NARRATIVES[f.rule]
         values = {
             "vendor": "服务商" if f.contract else "供应商",

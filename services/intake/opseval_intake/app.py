@@ -23,6 +23,8 @@ from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
 from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
+from opseval_rules.rulefiles import RuleDefinitionError
+from opseval_rules.standard import project_rule_set, unknown_measures
 from opseval_shared.base import field_path
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, error_field
 from opseval_shared.measures import MeasureLibrary
@@ -79,6 +81,23 @@ def _errors(exc: ValidationError, prefix: str = "") -> list[dict[str, str]]:
 
 def _refuse(status: int, message: str, errors: list[dict[str, Any]]) -> HTTPException:
     return HTTPException(status, {"message": message, "errors": errors})
+
+
+def _own_rule_ids(definition: ProjectDefinition) -> list[str]:
+    return [str(r["id"]) for r in definition.rules.rules if isinstance(r.get("id"), str)]
+
+
+def _rule_problems(definition: ProjectDefinition) -> list[dict[str, str]]:
+    """The project's rules.yaml applied to the standard library, as for a bundle: a rule set that
+    cannot run is refused here, before it could stop the project's evaluation in the fleet."""
+    try:
+        rule_set = project_rule_set(definition)
+    except RuleDefinitionError as exc:
+        return [{"field": f"rules.{exc.field}" if exc.field else "rules", "reason": exc.message}]
+    return [
+        {"field": f"rules.{rule_id}", "reason": f"rule {rule_id} binds unknown measure {measure!r}"}
+        for rule_id, measure in unknown_measures(rule_set, definition)
+    ]
 
 
 def _with_standard_measures(body: Any) -> Any:
@@ -183,11 +202,15 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
             definition.indicators,
             definition.measures,
             period=definition.project.evaluation.period,
-            known_rules=known_rules,
+            # the project's own rules (rules.yaml) may be named by its indicators too
+            known_rules=None if known_rules is None else [*known_rules, *_own_rule_ids(definition)],
         )
         if problems:
             errors = [{"field": f"indicators.{field_path(loc)}", "reason": message} for loc, message in problems]
             raise _refuse(422, f"{len(errors)} references of the definition do not resolve", errors)
+        rule_errors = _rule_problems(definition)
+        if rule_errors:
+            raise _refuse(422, "the project's rules do not apply", rule_errors)
         text = definition.model_dump_json()
         revision = hashlib.sha256(text.encode()).hexdigest()[:16]
         store = access.store()

@@ -24,7 +24,7 @@ from opseval_shared.evidence import UNION_TAG_ERRORS, Evidence, EvidenceKind, er
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.measures import MeasureDef, MeasureLibrary
-from opseval_shared.project import DEFER_REFERENCES, Project, ProjectDefinition, unresolved_references
+from opseval_shared.project import DEFER_REFERENCES, Project, ProjectDefinition, ProjectRules, unresolved_references
 from pydantic import BaseModel, ValidationError
 
 from .library import standard_measures, with_standard_measures
@@ -36,6 +36,7 @@ MAX_EVIDENCE_FILE_BYTES = 2 * 1024**3
 MAX_EVIDENCE_FILES = 10_000
 DEFINITION_FILES = ("project.yaml", "contracts.yaml", "indicators.yaml")
 MEASURES_FILE = "measures.yaml"
+RULES_FILE = "rules.yaml"  # optional: the project's own rules, switches and overrides
 CALENDAR_FILE = "calendar.yaml"  # optional
 M = TypeVar("M", bound=BaseModel)
 
@@ -316,10 +317,24 @@ def read_definition(
         period = project.evaluation.period if project is not None else None
         for loc, message in unresolved_references(contracts, system, measures, period=period, known_rules=known_rules):
             problems.add(BundleError(path, _node_line(node, loc), field_path(loc), message))
+    rules = ProjectRules()
+    if os.path.lexists(bundle / RULES_FILE):
+        try:
+            _refuse_link_out(root, bundle / RULES_FILE)
+            rules = _validate(ProjectRules, (*read_yaml(bundle / RULES_FILE), bundle / RULES_FILE), problems) or rules
+        except BundleError as exc:
+            problems.add(exc)
     if project is None or contracts is None or system is None or measures is None:
         return None
     return ProjectDefinition.model_validate(
-        {"project": project, "contracts": contracts, "indicators": system, "measures": measures, "calendar": calendar},
+        {
+            "project": project,
+            "contracts": contracts,
+            "indicators": system,
+            "measures": measures,
+            "calendar": calendar,
+            "rules": rules,
+        },
         context={DEFER_REFERENCES: True},
     )
 

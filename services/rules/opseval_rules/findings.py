@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from decimal import Decimal
 from typing import Any
 
 from opseval_shared.metrics import MetricContext
@@ -11,8 +12,13 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import Finding
 
 from .catalogue import RULES, RULES_BY_ID, Observation
+from .compiler import RuleMatch, match, term_names
+from .definitions import RuleDefinition, check_rule, matches_indicator
 from .engine import CompiledRule, RulesEngine, default_engine
+from .facts import MeasureFacts, measure_facts
 from .narratives import NARRATIVES, render
+from .rulefiles import RuleSet
+from .standard import project_rule_set, standard_rule_set
 
 NO_CONTRACT = "-"
 
@@ -60,8 +66,89 @@ def finding_id(project: str, rule: str, contract: str | None, key: str) -> str:
 
 
 def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]:
-    """Every finding the evidence supports, in a stable order with deterministic ids."""
+    """Every finding the evidence supports, in a stable order with deterministic ids: the rules
+    written as data (the standard library and the project's rules.yaml) and the rules still written
+    in Python (catalogue.py), which a rule of the library with the same id will replace."""
     engine = engine or default_engine()
+    rule_set = project_rule_set(ctx.ledger.definition)
+    found = find_by_catalogue(ctx, engine) + find_by_rule_set(ctx, rule_set, engine)
+    switched_off = catalogue_owned() - {r.id for r in rule_set.rules}
+    kept = [f for f in found if f.rule not in switched_off]
+    return sorted(kept, key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))
+
+
+def catalogue_owned() -> set[str]:
+    """Ids the standard library defines that catalogue.py still implements. The Python rule runs (its
+    observations are finer than what the measures the library rule binds can say yet); switching the
+    rule off in a project's rules.yaml switches the Python one off."""
+    return {r.id for r in standard_rule_set().rules} & set(RULES_BY_ID)
+
+
+def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine) -> list[Finding]:
+    """Findings of the rules written as data: their measures and the contracts' terms as facts, matched
+    by durable_rules (compiler.py)."""
+    running = [r for r in rule_set.rules if r.id not in RULES_BY_ID]
+    if not running:
+        return []
+    definition = ctx.ledger.definition
+    measures = measure_facts(ctx, [b.measure for r in running for b in r.bind.values() if b.measure is not None])
+    facts = measures.facts + term_facts(definition, running)
+    names = {c.id: c.name for c in definition.contracts.contracts}
+    leaves = definition.indicators.leaves()
+    by_id = {r.id: r for r in running}
+    out = []
+    for m in match(running, facts, engine=engine, contract_names=names):
+        out.append(_finding(definition, m, measures, by_id[m.rule], leaves))
+    return out
+
+
+def term_facts(definition: ProjectDefinition, rules: list[RuleDefinition]) -> list[dict[str, Any]]:
+    """The contract terms the rules name (`terms.staffing.min_coverage` …), one fact per contract that has it."""
+    wanted = sorted({name for r in rules for name in term_names(check_rule(r))})
+    out: list[dict[str, Any]] = []
+    for contract in definition.contracts.contracts:
+        for name in wanted:
+            value = _term(definition, contract, name)
+            if value is not None:
+                out.append({"t": "term", "term": name, "contract": contract.id, "value": value})
+    return out
+
+
+def _term(definition: ProjectDefinition, contract: Any, name: str) -> Any:
+    """A dotted path on the contract; `reporting.…` on the profile's reporting terms."""
+    head, _, rest = name.partition(".")
+    value: Any = definition.contracts.reporting if head == "reporting" else getattr(contract, head, None)
+    for part in rest.split(".") if head == "reporting" else ([] if not rest else rest.split(".")):
+        value = getattr(value, part, None)
+    if isinstance(value, Decimal):
+        return float(value)
+    return value if isinstance(value, bool | int | float | str) else None
+
+
+def _finding(
+    definition: ProjectDefinition, m: RuleMatch, measures: MeasureFacts, rule: RuleDefinition, leaves: list[Any]
+) -> Finding:
+    contract = m.contract or None
+    keys = [(f["measure"], f["contract"], f["subject"]) for _, f in m.facts if f.get("t") == "measure"]
+    leaf = next((n for n in leaves if matches_indicator(rule, n.id, n.name)), None)
+    return Finding(
+        id=finding_id(definition.project.id, m.rule, contract, m.subject or NO_CONTRACT),
+        rule=m.rule,
+        indicator=leaf.id if leaf else None,
+        contract=contract,
+        severity=m.severity,
+        message=m.message,
+        measured=m.measured,
+        required=m.required,
+        evidence=tuple(measures.evidence(keys)),
+        domain_ref=m.domain_ref,
+        cause=m.cause,
+        advice=m.advice,
+    )
+
+
+def find_by_catalogue(ctx: MetricContext, engine: RulesEngine) -> list[Finding]:
+    """Findings of the rules still written in Python (catalogue.py)."""
     definition = ctx.ledger.definition
     ruleset = engine.register(compile_ruleset(definition))
     observations = observe(ctx)
@@ -95,4 +182,4 @@ def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]
             cause=render(narrative.cause, **values),
             advice=render(narrative.advice, **values),
         )
-    return sorted(findings.values(), key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))
+    return list(findings.values())

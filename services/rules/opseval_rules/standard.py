@@ -1,0 +1,53 @@
+"""The standard rules library, shipped as YAML beside this package (read once, like a packaged
+template), and a project's effective rule set: the library with the project's rules.yaml applied."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from opseval_shared.project import ProjectDefinition
+
+from .rulefiles import RuleSet, RuleSource, effective_rules
+
+LIBRARY = "library"
+PROJECT_RULES_FILE = "rules.yaml"
+
+
+@cache
+def standard_rule_sources() -> tuple[RuleSource, ...]:
+    folder = resources.files("opseval_rules") / LIBRARY
+    out = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".yaml"):
+            text = entry.read_text(encoding="utf-8")
+            out.append(RuleSource(f"opseval_rules/{LIBRARY}/{entry.name}", yaml.safe_load(text), yaml.compose(text)))
+    return tuple(out)
+
+
+def project_rule_set(definition: ProjectDefinition, source: RuleSource | None = None) -> RuleSet:
+    """The rules a project is evaluated by. `source`: its rules.yaml as read (with line numbers for
+    errors); by default the rules its definition carries."""
+    if source is None and not definition.rules.is_empty:
+        source = RuleSource(PROJECT_RULES_FILE, definition.rules.model_dump(mode="json"), None)
+    return effective_rules(standard_rule_sources(), source) if source is not None else standard_rule_set()
+
+
+@cache
+def standard_rule_set() -> RuleSet:
+    return effective_rules(standard_rule_sources())
+
+
+def unknown_measures(rule_set: RuleSet, definition: ProjectDefinition) -> list[tuple[str, str]]:
+    """(rule, measure) for each measure a rule that runs binds but the project does not define."""
+    from .catalogue import RULES_BY_ID
+
+    out = []
+    for rule in rule_set.rules:
+        if rule.id in RULES_BY_ID:
+            continue  # written in Python still: its library form does not run
+        for binding in rule.bind.values():
+            if binding.measure is not None and definition.measures.get(binding.measure) is None:
+                out.append((rule.id, binding.measure))
+    return out
