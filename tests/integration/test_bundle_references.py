@@ -27,6 +27,14 @@ def copy_of(example: str, tmp_path: Path) -> Path:
     return target
 
 
+def line_of(example: str, file: str, text: str) -> int:
+    """The line of an example file that holds `text` (once): tests name lines by what is on them."""
+    lines = (EXAMPLES / example / file).read_text(encoding="utf-8").splitlines()
+    found = [n for n, line in enumerate(lines, start=1) if text in line]
+    assert len(found) == 1, f"{file}: {text!r} is on lines {found}"
+    return found[0]
+
+
 def replace_in_line(path: Path, line: int, old: str, new: str) -> None:
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     assert old in lines[line - 1], f"{path.name}:{line} does not contain {old!r}"
@@ -64,7 +72,7 @@ DEFINITION_TYPOS = [
         "inspection-plan",
         GZ,
         "indicators.yaml",
-        41,
+        line_of(GZ, "indicators.yaml", "{name: inspections.completion}"),
         "{name: inspections.completion}",
         "{name: inspections.completion, plan: daliy_check}",
         "indicators[1].children[3].method.metric.plan",
@@ -74,7 +82,7 @@ DEFINITION_TYPOS = [
         "deliverable",
         GZ,
         "indicators.yaml",
-        34,
+        line_of(GZ, "indicators.yaml", "{name: obligations.completion}"),
         "{name: obligations.completion}",
         "{name: deliverables.count, deliverable: weekly_reprot}",
         "indicators[1].children[2].method.metric.deliverable",
@@ -84,7 +92,7 @@ DEFINITION_TYPOS = [
         "asset-class",
         GZ,
         "indicators.yaml",
-        28,
+        line_of(GZ, "indicators.yaml", "[core_system]"),
         "[core_system]",
         "[core_sytem]",
         "indicators[1].children[1].method.metric.asset_classes[0]",
@@ -94,7 +102,7 @@ DEFINITION_TYPOS = [
         "survey",
         GZ,
         "indicators.yaml",
-        58,
+        line_of(GZ, "indicators.yaml", "{name: survey.satisfaction}"),
         "{name: survey.satisfaction}",
         "{name: survey.satisfaction, contract: ops, survey: servce-2021}",
         "indicators[2].children[1].method.metric.survey",
@@ -105,7 +113,7 @@ DEFINITION_TYPOS = [
         "metric-contract",
         GZ,
         "indicators.yaml",
-        11,
+        line_of(GZ, "indicators.yaml", "{name: budget.execution_rate}"),
         "{name: budget.execution_rate}",
         "{name: budget.execution_rate, contract: opps}",
         "indicators[0].method.metric.contract",
@@ -115,7 +123,7 @@ DEFINITION_TYPOS = [
         "fiscal-year",
         GZ,
         "indicators.yaml",
-        11,
+        line_of(GZ, "indicators.yaml", "{name: budget.execution_rate}"),
         "{name: budget.execution_rate}",
         "{name: budget.execution_rate, fiscal_year: 2012}",
         "indicators[0].method.metric.fiscal_year",
@@ -125,7 +133,7 @@ DEFINITION_TYPOS = [
         "rule-pattern",
         GZ,
         "indicators.yaml",
-        42,
+        line_of(GZ, "indicators.yaml", '["inspection.*"]'),
         '["inspection.*"]',
         '["inspektion.*"]',
         "indicators[1].children[3].rules[0]",
@@ -271,8 +279,10 @@ def test_every_problem_of_a_bundle_is_reported_together_one_per_line(
 ) -> None:
     bundle = copy_of(GZ, tmp_path)
     replace_in_line(bundle / "project.yaml", 2, "id: guangzhou-2021", 'id: "guangzhou 2021"')
-    replace_in_line(bundle / "indicators.yaml", 41, "{name: inspections.completion}", "{name: x.y}")
-    replace_in_line(bundle / "indicators.yaml", 42, '["inspection.*"]', '["inspektion.*"]')
+    metric_line = line_of(GZ, "indicators.yaml", "{name: inspections.completion}")
+    rules_line = line_of(GZ, "indicators.yaml", '["inspection.*"]')
+    replace_in_line(bundle / "indicators.yaml", metric_line, "{name: inspections.completion}", "{name: x.y}")
+    replace_in_line(bundle / "indicators.yaml", rules_line, '["inspection.*"]', '["inspektion.*"]')
     replace_in_line(bundle / "evidence/incidents.jsonl", 4, '"kind": "incident"', '"kind": "meteor"')
     replace_in_line(bundle / "evidence/incidents.jsonl", 9, "{", "{,")
 
@@ -282,8 +292,8 @@ def test_every_problem_of_a_bundle_is_reported_together_one_per_line(
     lines = err.splitlines()
     assert [line.split(": ", 4)[2:4] for line in lines[:-1]] == [
         [f"{bundle / 'project.yaml'}:2", "id"],
-        [f"{bundle / 'indicators.yaml'}:41", "indicators[1].children[3].method.metric.name"],
-        [f"{bundle / 'indicators.yaml'}:42", "indicators[1].children[3].rules[0]"],
+        [f"{bundle / 'indicators.yaml'}:{metric_line}", "indicators[1].children[3].method.metric.name"],
+        [f"{bundle / 'indicators.yaml'}:{rules_line}", "indicators[1].children[3].rules[0]"],
         [f"{bundle / 'evidence/incidents.jsonl'}:4", "kind"],
         [f"{bundle / 'evidence/incidents.jsonl'}:9", "invalid JSON"],
     ]
@@ -295,7 +305,8 @@ def test_every_reference_problem_of_the_evidence_is_reported_together(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     bundle = copy_of(GZ, tmp_path)
-    replace_in_line(bundle / "indicators.yaml", 42, '["inspection.*"]', '["inspektion.*"]')
+    rules_line = line_of(GZ, "indicators.yaml", '["inspection.*"]')
+    replace_in_line(bundle / "indicators.yaml", rules_line, '["inspection.*"]', '["inspektion.*"]')
     replace_in_line(bundle / "evidence/assets.jsonl", 1, '"core_system"', '"core_sytem"')
     replace_in_line(bundle / "evidence/incidents.jsonl", 1, '"severity": "L3"', '"severity": "L4"')
     replace_in_line(bundle / "evidence/incidents.jsonl", 2, '"severity": "L3"', '"severity": "L5"')
@@ -307,7 +318,7 @@ def test_every_reference_problem_of_the_evidence_is_reported_together(
     where = [line.split(": ", 4)[2:4] for line in err.splitlines()[:-1]]
     # a rule pattern is no reference the evidence depends on: the evidence is still checked
     assert where == [
-        [f"{bundle / 'indicators.yaml'}:42", "indicators[1].children[3].rules[0]"],
+        [f"{bundle / 'indicators.yaml'}:{rules_line}", "indicators[1].children[3].rules[0]"],
         [f"{bundle / 'evidence/assets.jsonl'}:1", "payload.asset_class"],
         [f"{bundle / 'evidence/incidents.jsonl'}:1", "payload.severity"],
         [f"{bundle / 'evidence/incidents.jsonl'}:2", "payload.severity"],
@@ -345,7 +356,12 @@ def test_evidence_outside_the_period_is_reported_and_changes_no_score_and_no_fin
     assert control["evidence_stats"].pop("outside_period") == 0
     assert scores == control
     assert "gz20-inc-999" not in (tmp_path / "out" / "findings.json").read_text(encoding="utf-8")
-    assert warning in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
+    # the report writes the same warning with its dates as evaluators write them
+    in_report = (
+        "1 条佐证材料所涉时间在评价期（2021年1月1日至2021年12月31日）以外，未计入得分和问题："
+        "故障工单 1 条；所涉时间 2020年12月28日"
+    )
+    assert in_report in (tmp_path / "out" / "report.md").read_text(encoding="utf-8")
 
     code, out, err = run(capsys, "check", str(bundle))
     assert code == 0
