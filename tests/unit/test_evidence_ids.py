@@ -33,3 +33,10 @@ def test_merge_equals_the_sorted_union(runs: list[list[str]]) -> None:
     shuffled = runs[:]
     random.Random(1).shuffle(shuffled)
     assert merge_ids(shuffled) == expected
+
+
+@given(ids)
+def test_unique_sorted_equals_the_sorted_set_with_or_without_repeats(listed: list[str]) -> None:
+    for candidate in (listed, listed + listed[:3], list(reversed(listed))):
+        result = unique_sorted(candidate)
+        assert result == tuple(sorted(set(candidate))) and type(result) is Ids
