@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
+
+from pydantic_core import TzInfo
 
 from .base import CHINA_OFFSET, CHINA_TZ, DateRange, end_of_day
 from .calendar import at
@@ -115,9 +117,22 @@ class SurveyTally:
     ids: list[str] = field(default_factory=list)
 
 
+# Tzinfo classes of a fixed offset, the same at every moment: the offset is asked of the tzinfo
+# itself, which costs a third of datetime.utcoffset's round trip (that hands the datetime to
+# pydantic-core's TzInfo, the tzinfo of every parsed timestamp). Any other tzinfo is asked as usual.
+_FIXED_OFFSET_TZ = frozenset({timezone, TzInfo})
+
+
+def _utc_offset(moment: datetime) -> timedelta | None:
+    tz = moment.tzinfo
+    if type(tz) in _FIXED_OFFSET_TZ:
+        return tz.utcoffset(None)  # type: ignore[union-attr]
+    return moment.utcoffset()
+
+
 def _registered_after(recorded: datetime, ordinal: int, by: TimeOfDay, deadlines: dict[int, datetime]) -> bool:
     """Whether an inspection done on day `ordinal` (China) was registered after `by` that day."""
-    if recorded.utcoffset() == CHINA_OFFSET:
+    if _utc_offset(recorded) == CHINA_OFFSET:
         # Wall-clock comparison in the deadline's own offset: no aware datetime is built or compared.
         day = recorded.toordinal()
         return day > ordinal or (day == ordinal and recorded.time() > by)
@@ -233,7 +248,7 @@ class Ledger:
                 "payload.plan", f"contract {contract!r} has no inspection plan {payload.plan!r}"
             )
         occurred = event.occurred_at
-        in_china = occurred.utcoffset() == CHINA_OFFSET
+        in_china = _utc_offset(occurred) == CHINA_OFFSET
         done = occurred if in_china else occurred.astimezone(CHINA_TZ)
         ordinal = done.toordinal()
         log = plan.log
@@ -252,7 +267,7 @@ class Ledger:
             # building the aware difference.
             within_by_date = (
                 in_china
-                and recorded.utcoffset() == CHINA_OFFSET
+                and _utc_offset(recorded) == CHINA_OFFSET
                 and recorded.toordinal() - ordinal <= plan.register_days
             )
             if not within_by_date and (recorded - occurred).days > plan.register_days:
@@ -264,7 +279,7 @@ class Ledger:
         if payload.direction != "in":  # type: ignore[union-attr]
             return
         local = event.occurred_at
-        if local.utcoffset() != CHINA_OFFSET:
+        if _utc_offset(local) != CHINA_OFFSET:
             local = local.astimezone(CHINA_TZ)
         days = self.first_clock_in[(contract, payload.staff)]  # type: ignore[union-attr]
         ordinal = local.toordinal()
