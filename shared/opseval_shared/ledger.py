@@ -8,6 +8,7 @@ wherever one record supersedes another), so the same events in any order give th
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -164,7 +165,13 @@ class Ledger:
                 log = self.inspections[(c.id, p.id)] = InspectionLog()
                 self._plans[(c.id, p.id)] = _PlanSink(log, p.done_by, p.register_by, p.register_within_days)
         self._deliverable_ids = {(c.id, d.id) for c in definition.contracts.contracts for d in c.deliverables}
-        self._seen: dict[str, int] = {}
+        # Every id taken in, with where the caller got it: a set to ask (one probe of one table at a
+        # million ids, where a dict probes its index and its entries) and the origins in arrival order,
+        # indexed by id only when a replay asks for one.
+        self._seen: set[str] = set()
+        self._arrived: list[str] = []
+        self._origins = array("q")
+        self._origin_of: dict[str, int] = {}
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.events = 0
         self.duplicates = 0
@@ -204,7 +211,9 @@ class Ledger:
         if eid in self._seen:
             self.duplicates += 1
             return REPLAYED
-        self._seen[eid] = origin
+        self._seen.add(eid)
+        self._arrived.append(eid)
+        self._origins.append(origin)
         if self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at):
             self.after_as_of += 1
             return AFTER_AS_OF
@@ -228,7 +237,10 @@ class Ledger:
         return day > self._as_of_next or moment > self.cutoff
 
     def origin_of(self, event_id: str) -> int | None:
-        return self._seen.get(event_id)
+        index = self._origin_of
+        for i in range(len(index), len(self._arrived)):  # extended by what arrived since the last ask
+            index[self._arrived[i]] = self._origins[i]
+        return index.get(event_id)
 
     @property
     def by_kind(self) -> dict[str, int]:

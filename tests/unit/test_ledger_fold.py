@@ -9,16 +9,19 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
+from typing import Any
 
 from domainbuilders import contract, definition, event, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_shared.base import CHINA_TZ
+from opseval_shared.evidence import Evidence
 from opseval_shared.ledger import ADDED, REPLAYED, Ledger, Outcome
+from opseval_shared.project import ProjectDefinition
 
 DONE_BY = TimeOfDay(9, 30)
 REGISTER_BY = TimeOfDay(12, 0)
-PLANS = [
+PLANS: list[dict[str, Any]] = [
     {"id": "daily", "name": "日常巡检", "frequency": "daily", "done_by": "09:30", "register_by": "12:00"},
     {"id": "weekly", "name": "每周巡检", "frequency": "weekly", "register_within_days": 1},
     {"id": "monthly", "name": "月度巡检", "frequency": "monthly", "register_within_days": 2},
@@ -32,7 +35,7 @@ OFFSETS = [timedelta(hours=8)] * 3 + [
 ]
 
 
-def _definition(plans: list[dict[str, object]] = PLANS):  # type: ignore[no-untyped-def]
+def _definition(plans: list[dict[str, Any]] = PLANS) -> ProjectDefinition:
     return definition([leaf("j", "10", {"type": "judgment"})], [contract(inspections=plans)], as_of="2024-12-31")
 
 
@@ -56,23 +59,23 @@ delays = st.one_of(
 @settings(max_examples=300, deadline=None)
 @given(st.lists(st.tuples(moments, delays, st.sampled_from(OFFSETS), st.sampled_from(PLANS)), max_size=12))
 def test_late_completion_and_registration_match_aware_arithmetic_in_any_offset(
-    cases: list[tuple[datetime, timedelta, timedelta, dict[str, object]]],
+    cases: list[tuple[datetime, timedelta, timedelta, dict[str, Any]]],
 ) -> None:
     ledger = Ledger(_definition(), date(2024, 12, 31))
-    expected: dict[str, tuple[set[str], set[str]]] = {p["id"]: (set(), set()) for p in PLANS}  # type: ignore[misc]
+    expected: dict[str, tuple[set[str], set[str]]] = {p["id"]: (set(), set()) for p in PLANS}
     for n, (done, delay, recorded_offset, plan) in enumerate(cases):
         recorded = (done + delay).astimezone(timezone(recorded_offset))
         eid = f"i-{n}"
         e = event(eid, "inspection_done", {"plan": plan["id"]}, at=done.isoformat(), recorded=recorded.isoformat())
         assert ledger.add(e) is ADDED
-        late_done, late_registered = expected[plan["id"]]  # type: ignore[index]
+        late_done, late_registered = expected[plan["id"]]
         local = done.astimezone(CHINA_TZ)
         if plan["id"] == "daily":
             if local.time() > DONE_BY:
                 late_done.add(eid)
             if recorded > datetime.combine(local.date(), REGISTER_BY, tzinfo=CHINA_TZ):
                 late_registered.add(eid)
-        elif (recorded - done).days > WITHIN_DAYS[plan["id"]]:  # type: ignore[index]
+        elif (recorded - done).days > WITHIN_DAYS[plan["id"]]:
             late_registered.add(eid)
     for plan_id, (late_done, late_registered) in expected.items():
         log = ledger.inspections[("ops", plan_id)]
@@ -117,3 +120,21 @@ def test_clock_ins_in_another_offset_fold_to_their_day_and_minute_in_china() -> 
 
 def test_outcome_names_are_the_enum_members() -> None:
     assert ADDED is Outcome.ADDED and REPLAYED is Outcome.REPLAYED
+
+
+def test_origin_of_answers_for_every_id_taken_in_also_after_later_arrivals() -> None:
+    ledger = Ledger(_definition(), date(2024, 12, 31))
+
+    def training(n: int) -> Evidence:
+        return event(f"t-{n}", "training_held", {"topic": f"培训 {n}"}, at=f"2024-06-{n:02d}T10:00:00+08:00")
+
+    for n in range(1, 4):
+        assert ledger.add(training(n), origin=100 + n) is ADDED
+    assert ledger.add(training(2), origin=999) is REPLAYED
+    assert ledger.origin_of("t-2") == 102 and ledger.origin_of("t-9") is None
+    for n in range(4, 7):
+        ledger.add(training(n), origin=100 + n)
+    assert [ledger.origin_of(f"t-{n}") for n in range(1, 7)] == [101, 102, 103, 104, 105, 106]
+    after = event("late", "training_held", {"topic": "评价日后"}, at="2025-01-02T10:00:00+08:00")
+    assert ledger.add(after, origin=7) is Outcome.AFTER_AS_OF
+    assert ledger.origin_of("late") == 7  # refused as after the as-of day, still known by its origin
