@@ -79,8 +79,15 @@ def unique_sorted(ids: Iterable[str]) -> Ids:
 def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     """The union of several id lists. Runs from different sources rarely interleave (different id
     prefixes): then the sorted runs are simply laid end to end, without hashing or sorting anew."""
-    parts = [unique_sorted(run) for run in runs]
-    parts = sorted((p for p in parts if p), key=lambda p: p[0])
+    # A list many records cite (each inspection period cites its plan's whole log) counts once: laid
+    # end to end a thousand times, it would be sorted a thousand times over. (Identity is safe: every
+    # list in `distinct` stays alive until the end.)
+    distinct: dict[int, Ids] = {}
+    for run in runs:
+        ids = unique_sorted(run)
+        if ids:
+            distinct.setdefault(id(ids), ids)
+    parts = sorted(distinct.values(), key=lambda p: p[0])
     if not parts:
         return Ids()
     if len(parts) == 1:
