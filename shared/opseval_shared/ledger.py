@@ -8,14 +8,17 @@ wherever one record supersedes another), so the same events in any order give th
 
 from __future__ import annotations
 
+from array import array
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
 from decimal import Decimal
 from enum import IntEnum
 from typing import Any, Generic, TypeVar
+
+from pydantic_core import TzInfo
 
 from .base import CHINA_OFFSET, CHINA_TZ, DateRange, end_of_day
 from .calendar import at
@@ -48,6 +51,16 @@ class Outcome(IntEnum):
     REPLAYED = 2  # the id was folded before: the caller decides whether the content is the same
     AFTER_AS_OF = 3
     OUTSIDE_PERIOD = 4  # about a time outside the evaluation period: counted, never folded
+
+
+# The outcomes as plain module names: an Enum class's attribute lookup goes through its metaclass's
+# __getattr__ hook, which costs more than a dict lookup on a path taken once per event.
+ADDED, REPLAYED, AFTER_AS_OF, OUTSIDE_PERIOD = (
+    Outcome.ADDED,
+    Outcome.REPLAYED,
+    Outcome.AFTER_AS_OF,
+    Outcome.OUTSIDE_PERIOD,
+)
 
 
 T = TypeVar("T")
@@ -93,12 +106,43 @@ class _PlanSink:
     register_days: int | None
     deadlines: dict[int, datetime] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # The deadline is that clock time in China whatever offset the definition wrote with it (as
+        # `at` builds it), so it is compared as a wall-clock time.
+        if self.register_by is not None:
+            self.register_by = self.register_by.replace(tzinfo=None)
+
 
 @dataclass(slots=True)
 class SurveyTally:
     satisfied: int = 0
     total: int = 0
     ids: list[str] = field(default_factory=list)
+
+
+# Tzinfo classes of a fixed offset, the same at every moment: the offset is asked of the tzinfo
+# itself, which costs a third of datetime.utcoffset's round trip (that hands the datetime to
+# pydantic-core's TzInfo, the tzinfo of every parsed timestamp). Any other tzinfo is asked as usual.
+_FIXED_OFFSET_TZ = frozenset({timezone, TzInfo})
+
+
+def _utc_offset(moment: datetime) -> timedelta | None:
+    tz = moment.tzinfo
+    if type(tz) in _FIXED_OFFSET_TZ:
+        return tz.utcoffset(None)  # type: ignore[union-attr]
+    return moment.utcoffset()
+
+
+def _registered_after(recorded: datetime, ordinal: int, by: TimeOfDay, deadlines: dict[int, datetime]) -> bool:
+    """Whether an inspection done on day `ordinal` (China) was registered after `by` that day."""
+    if _utc_offset(recorded) == CHINA_OFFSET:
+        # Wall-clock comparison in the deadline's own offset: no aware datetime is built or compared.
+        day = recorded.toordinal()
+        return day > ordinal or (day == ordinal and recorded.time() > by)
+    deadline = deadlines.get(ordinal)
+    if deadline is None:
+        deadline = deadlines[ordinal] = at(date.fromordinal(ordinal), by)
+    return recorded > deadline
 
 
 def _newer(a: Recorded[Any] | None, recorded_at: datetime, event_id: str) -> bool:
@@ -132,7 +176,13 @@ class Ledger:
         self.outside_period = 0
         self.outside_by_kind: dict[str, int] = {}
         self.outside_span: tuple[date, date] | None = None  # the earliest and latest day they are about
-        self._seen: dict[str, int] = {}
+        # Every id taken in, with where the caller got it: a set to ask (one probe of one table at a
+        # million ids, where a dict probes its index and its entries) and the origins in arrival order,
+        # indexed by id only when a replay asks for one.
+        self._seen: set[str] = set()
+        self._arrived: list[str] = []
+        self._origins = array("q")
+        self._origin_of: dict[str, int] = {}
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.events = 0
         self.duplicates = 0
@@ -176,23 +226,25 @@ class Ledger:
         eid = event.id
         if eid in self._seen:
             self.duplicates += 1
-            return Outcome.REPLAYED
-        self._seen[eid] = origin
+            return REPLAYED
+        self._seen.add(eid)
+        self._arrived.append(eid)
+        self._origins.append(origin)
         # Every reference is checked, also of events the as-of date or the period leave out: a
         # typo is a typo whatever the date.
         contract = self._references.check(event)
         if self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at):
             self.after_as_of += 1
-            return Outcome.AFTER_AS_OF
+            return AFTER_AS_OF
         cls = type(event)
         outside = _OUTSIDE[cls](self, event)
         if outside is not None:
             self._count_outside(event, outside)
-            return Outcome.OUTSIDE_PERIOD
+            return OUTSIDE_PERIOD
         self.events += 1
         self._counts[cls] += 1
         _FOLD[cls](self, event, contract)
-        return Outcome.ADDED
+        return ADDED
 
     def _after_cutoff(self, moment: datetime) -> bool:
         # Comparing aware datetimes of different tzinfo objects is slow; a date compare is not.
@@ -263,7 +315,10 @@ class Ledger:
         self.outside_span = (day, day) if span is None else (min(span[0], day), max(span[1], day))
 
     def origin_of(self, event_id: str) -> int | None:
-        return self._seen.get(event_id)
+        index = self._origin_of
+        for i in range(len(index), len(self._arrived)):  # extended by what arrived since the last ask
+            index[self._arrived[i]] = self._origins[i]
+        return index.get(event_id)
 
     @property
     def by_kind(self) -> dict[str, int]:
@@ -282,9 +337,9 @@ class Ledger:
             raise EvidenceReferenceError(
                 "payload.plan", f"contract {contract!r} has no inspection plan {payload.plan!r}"
             )
-        done = event.occurred_at
-        if done.utcoffset() != CHINA_OFFSET:
-            done = done.astimezone(CHINA_TZ)
+        occurred = event.occurred_at
+        in_china = _utc_offset(occurred) == CHINA_OFFSET
+        done = occurred if in_china else occurred.astimezone(CHINA_TZ)
         ordinal = done.toordinal()
         log = plan.log
         log.per_day[ordinal] += payload.items
@@ -293,13 +348,20 @@ class Ledger:
         if plan.done_by is not None and done.time() > plan.done_by:
             log.late_done.append(eid)
         if plan.register_by is not None:
-            deadline = plan.deadlines.get(ordinal)
-            if deadline is None:
-                deadline = plan.deadlines[ordinal] = at(done.date(), plan.register_by)
-            if event.recorded_at > deadline:
+            if _registered_after(event.recorded_at, ordinal, plan.register_by, plan.deadlines):
                 log.late_registered.append(eid)
-        elif plan.register_days is not None and (event.recorded_at - event.occurred_at).days > plan.register_days:
-            log.late_registered.append(eid)
+        elif plan.register_days is not None:
+            recorded = event.recorded_at
+            # Late when more than register_days whole days passed. Both in China's offset (nearly
+            # always), a registration dated within that many days of the day done is on time without
+            # building the aware difference.
+            within_by_date = (
+                in_china
+                and _utc_offset(recorded) == CHINA_OFFSET
+                and recorded.toordinal() - ordinal <= plan.register_days
+            )
+            if not within_by_date and (recorded - occurred).days > plan.register_days:
+                log.late_registered.append(eid)
 
     def _add_clock_in(self, event: Evidence, contract: str | None) -> None:
         contract = self._need_contract(contract)
@@ -308,7 +370,9 @@ class Ledger:
             if contract in self._end_of_day_contracts:
                 self._add_clock_out(event, contract)
             return
-        local = event.occurred_at.astimezone(CHINA_TZ)
+        local = event.occurred_at
+        if _utc_offset(local) != CHINA_OFFSET:
+            local = local.astimezone(CHINA_TZ)
         days = self.first_clock_in[(contract, payload.staff)]  # type: ignore[union-attr]
         ordinal = local.toordinal()
         minute = local.hour * 60 + local.minute

@@ -24,7 +24,7 @@ from opseval_intake.bundle import (
 from opseval_reporting.pipeline import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.holidays import HolidayCalendar
-from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
+from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -92,9 +92,11 @@ def _fold_lines(
     bundle: Path, files: list[Path], ledger: Ledger | None, problems: Problems, progress: Progress | None
 ) -> None:
     index = {path: i for i, path in enumerate(files)}
-    total = sum(p.stat().st_size for p in files)
-    done = 0
-    path, file_no = None, 0
+    sizes = [p.stat().st_size for p in files]
+    starts = [sum(sizes[:i]) for i in range(len(files))]  # where each file begins in the whole bundle
+    total = sum(sizes)
+    path, file_no, start = None, 0, 0
+    add = ledger.add if ledger is not None else None  # the loop runs once per event: bound once
     for raw in iter_lines(bundle):
         try:
             event = parse_line(raw)
@@ -102,18 +104,19 @@ def _fold_lines(
             if not problems.add(exc):
                 return
             continue
-        if ledger is None:
+        if ledger is None or add is None:
             continue
         if raw.path is not path:
-            path, file_no = raw.path, index[raw.path] << 40
+            path = raw.path
+            file_no, start = index[path] << 40, starts[index[path]]
         try:
             # The origin (file, byte offset) lets a replayed id be checked against its first event.
-            outcome = ledger.add(event, file_no | raw.offset)
+            outcome = add(event, file_no | raw.offset)
         except EvidenceReferenceError as exc:
             if not problems.add(BundleError(raw.path, raw.line, exc.field_path, str(exc))):
                 return
             continue
-        if outcome is Outcome.REPLAYED:
+        if outcome is REPLAYED:
             origin = ledger.origin_of(event.id)
             assert origin is not None
             first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
@@ -121,10 +124,8 @@ def _fold_lines(
                 message = f"event id {event.id!r} was already used for different content at {first.path}:{first.line}"
                 if not problems.add(BundleError(raw.path, raw.line, "id", message)):
                     return
-        if progress is not None:
-            done += len(raw.data)
-            if done & 0xFFFF < len(raw.data):
-                progress(done, total)
+        if progress is not None and not raw.line & 0x3FF:  # every 1,024th line of a file
+            progress(start + raw.offset, total)
     if progress is not None:
         progress(total, total)
 

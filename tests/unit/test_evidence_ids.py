@@ -33,3 +33,18 @@ def test_merge_equals_the_sorted_union(runs: list[list[str]]) -> None:
     shuffled = runs[:]
     random.Random(1).shuffle(shuffled)
     assert merge_ids(shuffled) == expected
+
+
+@given(ids)
+def test_unique_sorted_equals_the_sorted_set_with_or_without_repeats(listed: list[str]) -> None:
+    for candidate in (listed, listed + listed[:3], list(reversed(listed))):
+        result = unique_sorted(candidate)
+        assert result == tuple(sorted(set(candidate))) and type(result) is Ids
+
+
+def test_a_list_cited_by_many_records_is_merged_once_not_laid_end_to_end_again() -> None:
+    # Each inspection period cites its plan's whole log: the union is that log itself.
+    log = unique_sorted(f"ins-{n:06d}" for n in range(10_000))
+    other = Ids(("a-1", "zz-9"))
+    assert merge_ids([log] * 1_000) is log
+    assert merge_ids([log, other, log, other]) == ("a-1", *log, "zz-9")
