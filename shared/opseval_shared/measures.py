@@ -34,10 +34,11 @@ from pydantic import Field, PrivateAttr, StringConstraints, field_validator, mod
 from .base import Frozen, merge_ids
 from .evidence import Text
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec, Record, Source
+from .values import Measurement, MetricError, fmt, pct, rate_measurement
 
 if TYPE_CHECKING:
     from .indicators import MetricRef
-    from .metrics import Measurement, MetricContext
+    from .metrics import MetricContext
 
 MeasureId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=80)]
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in"]
@@ -365,8 +366,6 @@ def _all(predicates: Sequence[Predicate]) -> Predicate | None:
 
 
 def _show_value(v: Any) -> str:
-    from .metrics import fmt
-
     if isinstance(v, bool):
         return "是" if v else "否"
     if isinstance(v, Decimal):
@@ -478,8 +477,6 @@ class MeasureValue:
 def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
     defn = library.get(ref.name)
     if defn is None:
-        from .metrics import MetricError
-
         raise MetricError(f"unknown measure {ref.name!r}")
     if defn.ratio is not None:
         return _ratio(library, defn, ref, ctx)
@@ -576,8 +573,6 @@ def _aggregate(
     lists: Callable[[str | None, str], frozenset[str]],
     explanation: str,
 ) -> Measurement:
-    from .metrics import Measurement, fmt, rate_measurement
-
     agg = defn.aggregate
     unit = defn.unit
     ids = _evidence(rows)
@@ -626,8 +621,6 @@ def _plain(
     defn: MeasureDef, explanation: str, value: Decimal, show: Callable[[Decimal], str], ids: Sequence[str]
 ) -> Measurement:
     """A value that is no rate: shown with the measure's unit, its explanation ending in it."""
-    from .metrics import Measurement
-
     shown = _with_unit(show(value), defn.unit)
     return Measurement(value, None, None, defn.unit, shown, f"{defn.name}：{explanation} = {shown}", tuple(ids))
 
@@ -641,7 +634,6 @@ def _periods_covered(
     explanation: str,
 ) -> Measurement:
     from .calendar import periods
-    from .metrics import Measurement, fmt
 
     assert defn.per is not None
     span = ctx.ledger.service_span(contract_id)
@@ -681,8 +673,6 @@ def _periods_covered(
 
 
 def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
-    from .metrics import Measurement, fmt, pct
-
     assert defn.ratio is not None
     num_def, den_def = library.get(defn.ratio.of), library.get(defn.ratio.to)
     assert num_def is not None and den_def is not None  # the library checked its ratios resolve

@@ -7,14 +7,14 @@ obtained, so a score or a finding can always be traced to its evidence.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .base import CHINA_TZ, DateRange, merge_ids, unique_sorted
+from .base import CHINA_TZ, DateRange, merge_ids
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow
 from .indicators import MetricRef
@@ -23,55 +23,16 @@ if TYPE_CHECKING:
     from .measures import MeasureValue
 from .ledger import Ledger
 from .schedule import DeliverableStatus, InspectionStatus, deliverable_status, inspection_status, service_workdays
-from .sources import Record, Source
+from .sources import SOURCES, Record, Source
+from .values import Measurement as Measurement
+from .values import MetricError as MetricError
+from .values import fmt as fmt
+from .values import pct as pct
+from .values import rate_measurement as rate_measurement
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
 EDUCATION_ORDER = {"中专": 1, "高中": 1, "大专": 2, "专科": 2, "本科": 3, "硕士": 4, "研究生": 4, "博士": 5}
-
-
-class MetricError(ValueError):
-    """A metric reference the project cannot answer (unknown deliverable, plan, contract …)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Measurement:
-    value: Decimal
-    numerator: Decimal | None = None
-    denominator: Decimal | None = None
-    unit: str = ""
-    actual: str = ""
-    detail: str = ""
-    evidence: tuple[str, ...] = ()
-    is_rate: bool = False  # the value is numerator ÷ denominator (shown as a percentage)
-    has_data: bool = True  # False: an aggregate of nothing (a mean, minimum or latest figure of no record)
-
-    @property
-    def rate(self) -> Decimal | None:
-        if self.numerator is None or not self.denominator:
-            return None
-        return self.numerator / self.denominator
-
-
-def pct(value: Decimal | None, places: int = 2) -> str:
-    if value is None:
-        return "—"
-    return f"{(value * 100).quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)}%"
-
-
-def fmt(value: Decimal, places: int = 2) -> str:
-    q = value.quantize(Decimal(1).scaleb(-places), ROUND_HALF_UP)
-    text = format(q, "f")
-    return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def rate_measurement(
-    num: int | Decimal, den: int | Decimal, unit: str, detail: str, evidence: Iterable[str]
-) -> Measurement:
-    n, d = Decimal(num), Decimal(den)
-    value = n / d if d else ZERO
-    actual = f"{fmt(n)}/{fmt(d)} = {pct(value)}" if d else f"{fmt(n)}/0（无应完成项）"
-    return Measurement(value, n, d, unit, actual, detail, unique_sorted(evidence), is_rate=True)
 
 
 @dataclass(slots=True)
@@ -336,37 +297,21 @@ class MetricContext:
 
     def late_arrivals(self, contract: Contract) -> list[tuple[str, date, int, str]]:
         """(staff, day, minutes late, event id) for first clock-ins after the day's start on workdays."""
-        terms = contract.staffing
-        start = terms.day_start
-        if start is None:
-            return []
-        limit = start.hour * 60 + start.minute + terms.grace_minutes
-        out = []
-        for (cid, staff), days in self.ledger.first_clock_in.items():
-            if cid != contract.id:
-                continue
-            for ordinal, (minute, event_id, _) in days.items():
-                day = date.fromordinal(ordinal)
-                if minute > limit and self.work.is_workday(day):
-                    out.append((staff, day, minute - limit + terms.grace_minutes, event_id))
-        return sorted(out)
+        return self._late_or_early(contract, "clock_in", "late", "minutes_late")
 
     def early_leaves(self, contract: Contract) -> list[tuple[str, date, int, str]]:
         """(staff, day, minutes early, event id) for last clock-outs before the day's end on workdays."""
-        terms = contract.staffing
-        end = terms.day_end
-        if end is None:
-            return []
-        limit = end.hour * 60 + end.minute - terms.early_leave_grace_minutes
-        out = []
-        for (cid, staff), days in self.ledger.last_clock_out.items():
-            if cid != contract.id:
-                continue
-            for ordinal, (minute, event_id) in days.items():
-                day = date.fromordinal(ordinal)
-                if minute < limit and self.work.is_workday(day):
-                    out.append((staff, day, limit - minute + terms.early_leave_grace_minutes, event_id))
-        return sorted(out)
+        return self._late_or_early(contract, "clock_out", "left_early", "minutes_early")
+
+    def _late_or_early(
+        self, contract: Contract, source: str, flag: str, minutes: str
+    ) -> list[tuple[str, date, int, str]]:
+        # The record sources hold the one reckoning of lateness against the contract's working day.
+        return sorted(
+            (r.fields["staff"], r.fields["day"], int(r.fields[minutes]), r.evidence[0])
+            for r in self.records(SOURCES[source], contract)
+            if r.fields[flag]
+        )
 
     def _staff_checks(self, contract: Contract) -> list[StaffCheck]:
         terms = contract.staffing

@@ -19,16 +19,11 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
+from .values import fmt
 
 if TYPE_CHECKING:
     from .contract import Contract
     from .metrics import MetricContext
-
-
-def fmt(value: Decimal, places: int = 2) -> str:
-    from .metrics import fmt as _fmt
-
-    return _fmt(value, places)
 
 
 FieldType = Literal["bool", "number", "text", "date"]

@@ -64,15 +64,19 @@ def measures_markdown() -> str:
     return "\n".join(lines)
 
 
+def _page(text: str, path: Path, write: bool) -> int:
+    """A reference page to standard output, or (--write) into docs/."""
+    if write:
+        path.write_text(text, encoding="utf-8")
+        print(f"wrote {path}")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
 def cmd_measures(args: argparse.Namespace) -> int:
     if args.markdown:
-        text = measures_markdown()
-        if args.write:
-            REFERENCE_PAGE.write_text(text, encoding="utf-8")
-            print(f"wrote {REFERENCE_PAGE}")
-        else:
-            sys.stdout.write(text)
-        return 0
+        return _page(measures_markdown(), REFERENCE_PAGE, args.write)
     if args.sources:
         for source in SOURCES.values():
             print(f"{source.name}  {source.label}")
@@ -119,20 +123,16 @@ def rules_markdown() -> str:
 
 def cmd_rules(args: argparse.Namespace) -> int:
     if args.markdown:
-        text = rules_markdown()
-        if args.write:
-            RULES_PAGE.write_text(text, encoding="utf-8")
-            print(f"wrote {RULES_PAGE}")
-        else:
-            sys.stdout.write(text)
-        return 0
+        return _page(rules_markdown(), RULES_PAGE, args.write)
     from opseval_rules.catalogue import RULES
     from opseval_rules.standard import standard_rule_set
 
-    for rule in standard_rule_set().rules:
+    library = standard_rule_set().rules
+    for rule in library:
         print(f"{rule.id:<36} [{SEVERITY[rule.severity]}] {rule.name}：{rule.when}")
+    written_as_data = {rule.id for rule in library}
     for r in RULES:
-        if r.id not in {x.id for x in standard_rule_set().rules}:
+        if r.id not in written_as_data:
             print(f"{r.id:<36} [{SEVERITY[r.severity]}] （catalogue.py）")
     return 0
 

@@ -97,7 +97,7 @@ override:
             "    when: x.value >> 0\n    message: m\n    measured: m\n    required: m\n",
             6,
             "rules[0].when",
-            "",
+            "unexpected '>': expected a value (column 10",
         ),
     ],
     ids=["unknown-rule", "unknown-param", "bad-condition"],
