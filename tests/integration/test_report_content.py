@@ -116,3 +116,10 @@ def test_advice_is_grouped_by_level1_and_strengths_rest_on_evidence() -> None:
     appendix = _section(report, APPENDIX)
     tables = [b for b in appendix.blocks if isinstance(b, Table)]
     assert tables[0].rows[-1] == ["合计", "", str(result.evidence_stats.events)]
+
+
+def test_a_strength_below_its_target_is_called_near_it_not_reached() -> None:
+    result, definition = evaluated("service-centre-2024")
+    strengths = " ".join(str(b) for b in _section(build_report(result, definition), "（一）主要经验及做法").blocks)
+    assert "日常巡检完成率为248/251 = 98.80%，接近指标值100%" in strengths  # 98.8% of a 100% target
+    assert "达到指标值100%" not in strengths

@@ -519,10 +519,11 @@ def _strengths(result: EvaluationResult, contracts: dict[str, str]) -> list[str]
             elif leaf.rate >= STRONG_RATE and leaf.actual and not re.fullmatch(r"[\d.]+ ?分", leaf.actual):
                 actual = polish(leaf.actual, contracts)
                 target = f"指标值{polish(leaf.target, contracts)}" if leaf.target else "指标要求"
+                reached = "达到" if leaf.rate >= 1 else "接近"  # 98.8% of a 100% target is near it, not at it
                 if "：" in actual:  # one figure per contract: the sentence names the indicator only
-                    items.append(f"{leaf.name}达到{target}")
+                    items.append(f"{leaf.name}{reached}{target}")
                 else:
-                    items.append(f"{leaf.name}为{actual}，达到{target}")
+                    items.append(f"{leaf.name}为{actual}，{reached}{target}")
             elif leaf.rate >= STRONG_RATE and (leaf.explanation or "").startswith("【评价组判定】"):
                 items.append(polish(leaf.explanation or "", contracts)[len("【评价组判定】") :].rstrip("。"))
         if items:
