@@ -65,7 +65,7 @@ def test_the_dashboard_shows_total_grade_findings_and_evidence(fleet: Fleet) -> 
     evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
     dom = rendered(f"{page}#key={evaluator}")
     assert '<span class="total" id="total">81.415</span>' in dom
-    assert '<span class="grade" id="grade">良</span>' in dom
+    assert '<span class="grade good" id="grade">良</span>' in dom  # 良 has its own colour
     assert "运维服务驻场服务完成率" in dom and "2.14 / 3" in dom
     assert finding.message in dom
     for event_id in finding.evidence[:3]:
