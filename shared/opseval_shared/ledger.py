@@ -28,6 +28,7 @@ from .evidence import (
     AssetCountPayload,
     BudgetCalculationPayload,
     BudgetFigurePayload,
+    DeliverableSubmittedPayload,
     Evidence,
     EvidenceKind,
     IncidentPayload,
@@ -86,6 +87,7 @@ class Submission:
     quantity: int
     title: str
     sections: tuple[str, ...]
+    document_ref: str = ""
 
 
 @dataclass(slots=True)
@@ -392,15 +394,15 @@ class Ledger:
 
     def _add_deliverable_submitted(self, event: Evidence, contract: str | None) -> None:
         contract = self._need_contract(contract)
-        p = event.payload
-        if (contract, p.deliverable) not in self._deliverable_ids:  # type: ignore[union-attr]
+        p: DeliverableSubmittedPayload = event.payload  # type: ignore[assignment]
+        if (contract, p.deliverable) not in self._deliverable_ids:
             raise EvidenceReferenceError(
-                "payload.deliverable",
-                f"contract {contract!r} has no deliverable {p.deliverable!r}",  # type: ignore[union-attr]
+                "payload.deliverable", f"contract {contract!r} has no deliverable {p.deliverable!r}"
             )
-        self.submissions[(contract, p.deliverable)].append(  # type: ignore[union-attr]
-            Submission(event.id, event.occurred_at, p.period_start, p.period_end, p.quantity, p.title, p.sections)  # type: ignore[union-attr]
+        submission = Submission(
+            event.id, event.occurred_at, p.period_start, p.period_end, p.quantity, p.title, p.sections, p.document_ref
         )
+        self.submissions[(contract, p.deliverable)].append(submission)
 
     def _recorded(self, event: Evidence, contract: str | None) -> Recorded:  # type: ignore[type-arg]
         return Recorded(event.id, event.occurred_at, event.recorded_at, contract, event.payload)

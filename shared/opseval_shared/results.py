@@ -92,6 +92,19 @@ class MonthlyDeliverables(Frozen):
     late: int
 
 
+class EvidenceDocument(Frozen):
+    """A document delivered as evidence (a deliverable's submission), for the 佐证材料清单."""
+
+    contract: str
+    deliverable: str = Field(description="the contract's deliverable term (id)")
+    title: str
+    reference: str = Field(description="文档编号 or where the document is kept (document_ref)")
+    submitted: date
+    period_start: date | None = None
+    period_end: date | None = None
+    event: str = Field(description="the evidence event it came with")
+
+
 class EvaluationResult(Frozen):
     project: str
     name: str
@@ -105,6 +118,9 @@ class EvaluationResult(Frozen):
     evidence_stats: EvidenceStats = EvidenceStats()
     budget: tuple[BudgetLine, ...] = ()
     monthly: tuple[MonthlyDeliverables, ...] = ()
+    documents: tuple[EvidenceDocument, ...] = Field(
+        default=(), description="the documents delivered as evidence, by contract, deliverable and date"
+    )
     calendar: tuple[CalendarYear, ...] = Field(
         default=(),
         description="where each year's holidays and 调休 came from (the evaluation's years and any consulted)",

@@ -4,11 +4,14 @@ evidence-backed results, and no machine ids."""
 
 from __future__ import annotations
 
+import json
 import re
+from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import Any
 
-from opseval_reporting.content import APPENDIX, Report, Section, Table, build_report
+from opseval_reporting.content import APPENDIX, DOCUMENTS_LISTED, Report, Section, Table, build_report, period_text
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -63,7 +66,16 @@ def test_a_self_evaluation_does_not_open_as_commissioned() -> None:
 
 def test_no_event_finding_or_contract_ids_and_no_iso_dates() -> None:
     result, definition = evaluated("dongguan-2022")
-    text = _text(build_report(result, definition))
+    report = build_report(result, definition)
+    # The documents' own titles are quoted as delivered ("运营周报（2022-09-05~2022-09-11）"): the report's
+    # own words are checked, and the titles only for ids.
+    listings = [b for b in _section(report, APPENDIX).blocks if isinstance(b, Table) and "佐证文件" in b.caption]
+    titles = [row[1] for listing in listings for row in listing.rows]
+    for listing in listings:
+        listing.rows = [[row[0], "", *row[2:]] for row in listing.rows]
+    text = _text(report)
+    assert titles and not re.search(r"F-[0-9a-f]{10}", "".join(titles))
+    assert not [e for f in result.findings for e in f.evidence if e in "".join(titles)]
     assert not re.search(r"F-[0-9a-f]{10}", text)
     cited = {e for f in result.findings for e in f.evidence}
     assert cited and not [e for e in cited if e in text]
@@ -123,3 +135,53 @@ def test_a_strength_below_its_target_is_called_near_it_not_reached() -> None:
     strengths = " ".join(str(b) for b in _section(build_report(result, definition), "（一）主要经验及做法").blocks)
     assert "日常巡检完成率为248/251 = 98.80%，接近指标值100%" in strengths  # 98.8% of a 100% target
     assert "达到指标值100%" not in strengths
+
+
+def _delivered(name: str) -> list[dict[str, Any]]:
+    """The deliverable submissions of an example's evidence files, read apart from opseval's ledger."""
+    rows = []
+    for path in sorted((EXAMPLES / name / "evidence").glob("*.jsonl")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            event = json.loads(line)
+            if event["kind"] == "deliverable_submitted":
+                rows.append(event["payload"])
+    return rows
+
+
+def test_the_appendix_lists_every_delivered_document_by_title_and_reference() -> None:
+    result, definition = evaluated("dongguan-2022")
+    appendix = _section(build_report(result, definition), APPENDIX)
+    tables = [b for b in appendix.blocks if isinstance(b, Table) and "佐证文件清单" in b.caption]
+    # two contracts: a table each, named by the contract's display name, never its id
+    assert [t.caption for t in tables] == ["表3-1 佐证文件清单（运维服务项目）", "表3-2 佐证文件清单（运营服务项目）"]
+    rows = [r for t in tables for r in t.rows]
+    delivered = _delivered("dongguan-2022")
+    assert len(delivered) == len(result.documents) == len(rows) > 20
+    assert sorted((r[1], r[2]) for r in rows) == sorted((p["title"], p["document_ref"]) for p in delivered)
+    assert next(r for r in rows if r[2] == "YW-YB-202209") == [
+        "运维月报",
+        "9月运维月报",
+        "YW-YB-202209",
+        "2022年9月",
+        "2022年10月4日",
+    ]
+
+
+def test_a_project_with_many_documents_lists_them_by_deliverable_and_points_to_the_workbook() -> None:
+    result, definition = evaluated("dongguan-2022")
+    many = result.model_copy(update={"documents": result.documents * (DOCUMENTS_LISTED // len(result.documents) + 1)})
+    appendix = _section(build_report(many, definition), APPENDIX)
+    tables = [b for b in appendix.blocks if isinstance(b, Table) and "佐证文件汇总" in b.caption]
+    assert len(tables) == 2
+    assert sum(int(r[1]) for t in tables for r in t.rows) == len(many.documents) > DOCUMENTS_LISTED
+    assert not any(isinstance(b, Table) and "佐证文件清单" in b.caption for b in appendix.blocks)
+    assert any(isinstance(b, str) and "“佐证文件”工作表" in b for b in appendix.blocks)
+
+
+def test_document_periods_read_as_evaluators_write_them() -> None:
+    assert period_text(date(2022, 3, 1), date(2022, 3, 31)) == "2022年3月"
+    assert period_text(date(2022, 4, 1), date(2022, 6, 30)) == "2022年第2季度"
+    assert period_text(date(2022, 1, 1), date(2022, 12, 31)) == "2022年"
+    assert period_text(date(2022, 9, 5), date(2022, 9, 11)) == "2022年9月5日至9月11日"
+    assert period_text(date(2022, 12, 26), date(2023, 1, 1)) == "2022年12月26日至2023年1月1日"
+    assert period_text(None, None) == "—"

@@ -53,7 +53,7 @@ def dongguan() -> tuple[EvaluationResult, Any]:
 
 def test_scores_sheet_layout_and_totals(dongguan: tuple[EvaluationResult, Any]) -> None:
     result, book = dongguan
-    assert book.sheetnames == ["指标得分", "问题清单"]
+    assert book.sheetnames == ["指标得分", "问题清单", "佐证文件"]
     sheet = book["指标得分"]
     assert "绩效评价指标得分表" in sheet["A1"].value
     assert [sheet.cell(2, c).value for c in range(1, 7)] == [
@@ -224,3 +224,14 @@ def test_guangzhou_selfeval_form() -> None:
     level1 = {sheet.cell(r.min_row, 1).value for r in sheet.merged_cells.ranges if r.min_col == r.max_col == 1}
     assert {"产出", "效益"} <= level1
     _assert_one_page_wide(sheet)
+
+
+def test_documents_sheet_lists_every_delivered_document(dongguan: tuple[EvaluationResult, Any]) -> None:
+    result, book = dongguan
+    sheet = book["佐证文件"]
+    assert [c.value for c in sheet[1]] == ["序号", "合同", "交付要求", "文件名称", "文档编号", "所属期间", "提交日期"]
+    rows = [[c.value for c in row] for row in sheet.iter_rows(min_row=2)]
+    assert [r[4] for r in rows] == [d.reference for d in result.documents]
+    assert {r[1] for r in rows} == {"运维服务项目", "运营服务项目"}
+    assert [r[0] for r in rows] == list(range(1, len(result.documents) + 1))
+    assert all(sheet.row_dimensions[i].height for i in range(2, len(rows) + 2))

@@ -9,12 +9,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from opseval_shared.metrics import fmt, pct
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult, Finding, ScoredIndicator
+from opseval_shared.results import EvaluationResult, EvidenceDocument, Finding, ScoredIndicator
 
 KIND_LABEL = {
     "roster_entry": "驻场人员名单",
@@ -111,6 +111,8 @@ class Report:
 
 
 # -- how evaluators write numbers, dates and references ---------------------------------------
+
+DASH = "—"  # an empty cell, as forms write it
 
 
 def cn_date(day: date) -> str:
@@ -239,8 +241,34 @@ def score_table(result: EvaluationResult) -> Table:
 
 
 def text_width(text: str) -> float:
-    """Width of ``text`` in ems of the table font: a CJK character one em, Latin and digits about half."""
-    return sum(1.0 if ord(ch) >= 0x2E80 else 0.55 for ch in text)
+    """Width of ``text`` in ems of the table font: a CJK character one em; Latin as the widest fallback
+    font a viewer may use draws it (DejaVu Sans, LibreOffice's stand-in for 宋体: digits 0.64, capitals
+    about 0.76, small letters 0.6, marks 0.4); and a quarter em where CJK meets Latin or digits (the space Word
+    and LibreOffice put between them)."""
+    width, previous = 0.0, None
+    for ch in text:
+        cjk = ord(ch) >= 0x2E80
+        width += 1.0 if cjk else _latin_width(ch)
+        if previous is not None and cjk != previous and not ch.isspace() and ch not in _CJK_PUNCT:
+            width += 0.25
+        previous = None if ch.isspace() or ch in _CJK_PUNCT else cjk
+    return width
+
+
+def _latin_width(ch: str) -> float:
+    if ch in _WIDE:
+        return _WIDE[ch]
+    if ch.isdigit():
+        return 0.64
+    if ch.isupper():
+        return 0.76
+    return 0.6 if ch.islower() else 0.4
+
+
+_WIDE = {"W": 1.0, "M": 0.87, "m": 0.98, "w": 0.82, "%": 0.95}
+
+
+_CJK_PUNCT = frozenset("（）：；，。、“”《》")
 
 
 def column_widths(content: Table, available: float, em: float, padding: float) -> list[float]:
@@ -598,10 +626,89 @@ def _appendix(result: EvaluationResult, definition: ProjectDefinition) -> Sectio
             caption="表2 各指标依据的佐证材料与相关问题",
         )
     )
+    appendix.blocks.extend(_document_list(result, definition))
     appendix.blocks.append(
         "佐证记录按记录编号保存在评价系统中，可按指标逐条调阅原始记录（考勤、交付文档、工单、问卷、预算资料等）。"
     )
     return appendix
+
+
+# A report lists each delivered document up to this many; beyond it, one row per deliverable (the
+# workbook's 佐证文件 sheet lists them all), so that a project of thousands stays a readable report.
+DOCUMENTS_LISTED = 200
+
+
+def _document_list(result: EvaluationResult, definition: ProjectDefinition) -> list[str | Table | list[str]]:
+    """表3 佐证文件清单: each document delivered, by contract and deliverable, with its reference (one
+    table per contract, 表3-1, 表3-2 …, where there are several)."""
+    if not result.documents:
+        return ["评价期内未收到交付文档类佐证材料。"]
+    names = deliverable_names(definition)
+    by_contract: dict[str, list[EvidenceDocument]] = {}
+    for d in result.documents:
+        by_contract.setdefault(d.contract, []).append(d)
+    contracts = _contract_names(definition)
+    several = len(definition.contracts.contracts) > 1
+    listed = len(result.documents) <= DOCUMENTS_LISTED
+    blocks: list[str | Table | list[str]] = []
+    for number, (contract, documents) in enumerate(by_contract.items(), start=1):
+        label = f"表3-{number}" if several else "表3"
+        whose = f"（{contracts[contract]}）" if several else ""
+        if listed:
+            rows = [
+                [
+                    names[(d.contract, d.deliverable)],
+                    d.title,
+                    d.reference,
+                    period_text(d.period_start, d.period_end),
+                    cn_date(d.submitted),
+                ]
+                for d in documents
+            ]
+            header = ["交付要求", "文件名称", "文档编号", "所属期间", "提交日期"]
+            blocks.append(Table(header, rows, merge_first=1, nowrap=(2, 4), caption=f"{label} 佐证文件清单{whose}"))
+            continue
+        groups: dict[str, list[EvidenceDocument]] = {}
+        for d in documents:
+            groups.setdefault(d.deliverable, []).append(d)
+        rows = [
+            [
+                names[(contract, deliverable)],
+                str(len(docs)),
+                cn_date(min(d.submitted for d in docs)),
+                cn_date(max(d.submitted for d in docs)),
+            ]
+            for deliverable, docs in groups.items()
+        ]
+        header = ["交付要求", "份数", "最早提交", "最晚提交"]
+        blocks.append(Table(header, rows, nowrap=(2, 3), caption=f"{label} 佐证文件汇总{whose}"))
+    if not listed:
+        blocks.append(
+            f"评价期内共收到交付文档 {len(result.documents)} 份，按交付要求汇总列示；逐份清单（文件名称、文档编号、"
+            "所属期间、提交日期）见指标得分表工作簿的“佐证文件”工作表。"
+        )
+    return blocks
+
+
+def deliverable_names(definition: ProjectDefinition) -> dict[tuple[str, str], str]:
+    """Each deliverable's display name, by (contract, deliverable) id."""
+    return {(c.id, t.id): t.name for c in definition.contracts.contracts for t in c.deliverables}
+
+
+def period_text(start: date | None, end: date | None) -> str:
+    """A document's period as evaluators write it: 2022年3月, 2022年第1季度, 2022年 or a range."""
+    if start is None or end is None:
+        return DASH
+    month_end = (end + timedelta(days=1)).day == 1
+    if start.day == 1 and month_end and start.year == end.year:
+        if start.month == end.month:
+            return f"{start.year}年{start.month}月"
+        if start.month % 3 == 1 and end.month == start.month + 2:
+            return f"{start.year}年第{(start.month + 2) // 3}季度"
+        if start.month == 1 and end.month == 12:
+            return f"{start.year}年"
+    end_text = cn_date(end) if end.year != start.year else cn_date(end).removeprefix(f"{end.year}年")
+    return f"{cn_date(start)}至{end_text}"
 
 
 def _cjk_text(text: str) -> str:

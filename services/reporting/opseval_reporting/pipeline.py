@@ -9,11 +9,18 @@ from decimal import Decimal
 from opseval_rules.engine import RulesEngine
 from opseval_rules.findings import find
 from opseval_scoring.scoring import score_tree
-from opseval_shared.base import DateRange
+from opseval_shared.base import CHINA_TZ, DateRange
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
-from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, MonthlyDeliverables, attach_findings
+from opseval_shared.results import (
+    BudgetLine,
+    EvaluationResult,
+    EvidenceDocument,
+    EvidenceStats,
+    MonthlyDeliverables,
+    attach_findings,
+)
 
 from .content import KIND_LABEL
 
@@ -46,6 +53,7 @@ def evaluate_ledger(
         ),
         budget=budget_lines(ledger),
         monthly=monthly_deliverables(ctx),
+        documents=evidence_documents(ledger),
     )
 
 
@@ -65,6 +73,29 @@ def outside_period_warning(ledger: Ledger) -> str | None:
         f"{ledger.outside_period} 条佐证材料所涉时间在评价期（{window.start} 至 {window.end}）以外，"
         f"未计入得分和问题：{kinds}；所涉时间 {about}"
     )
+
+
+def evidence_documents(ledger: Ledger) -> tuple[EvidenceDocument, ...]:
+    """Every document submitted against a deliverable, in the contracts' and their deliverables' own
+    order, then by date, title and reference (the event id breaks only exact ties)."""
+    out: list[EvidenceDocument] = []
+    for contract in ledger.definition.contracts.contracts:
+        for term in contract.deliverables:
+            subs = ledger.submissions.get((contract.id, term.id), [])
+            for sub in sorted(subs, key=lambda s: (s.submitted_at, s.title, s.document_ref, s.event_id)):
+                out.append(
+                    EvidenceDocument(
+                        contract=contract.id,
+                        deliverable=term.id,
+                        title=sub.title,
+                        reference=sub.document_ref,
+                        submitted=sub.submitted_at.astimezone(CHINA_TZ).date(),
+                        period_start=sub.period_start,
+                        period_end=sub.period_end,
+                        event=sub.event_id,
+                    )
+                )
+    return tuple(out)
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:

@@ -22,9 +22,8 @@ from opseval_shared.metrics import pct
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import BudgetLine, EvaluationResult, Finding, ScoredIndicator
 
-from .content import ADVICE, _flat, _leaves, polish, sentence
+from .content import ADVICE, DASH, _flat, _leaves, polish, sentence
 
-DASH = "—"
 SATISFIED = "已按要求执行，达到指标要求。"
 COLUMNS = 8
 BUDGET_HEADER = ("", "年初预算数", "全年预算数", "全年执行数", "分值", "执行率", "得分")

@@ -28,11 +28,11 @@ from opseval_shared.metrics import pct
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
+from .content import DASH
 from .docx import _fixed_zip
 from .selfeval import (
     BUDGET_HEADER,
     COLUMNS,
-    DASH,
     INDICATOR_HEADER,
     SelfEvalForm,
     money,

@@ -21,8 +21,22 @@ import xlsxwriter  # type: ignore[import-untyped]
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, ScoredIndicator
 
-from .content import ADVICE, CAUSE, GRADE_BANDS, SEVERITY_LABEL, _leaves, _rows, _top_of, cn_date, places, polish
-from .selfeval import BUDGET_HEADER, COLUMNS, DASH, INDICATOR_HEADER, selfeval_form
+from .content import (
+    ADVICE,
+    CAUSE,
+    DASH,
+    GRADE_BANDS,
+    SEVERITY_LABEL,
+    _leaves,
+    _rows,
+    _top_of,
+    cn_date,
+    deliverable_names,
+    period_text,
+    places,
+    polish,
+)
+from .selfeval import BUDGET_HEADER, COLUMNS, INDICATOR_HEADER, selfeval_form
 
 FONT = "宋体"  # SimSun; Excel/WPS on Chinese Windows have it, LibreOffice substitutes Noto Sans CJK SC
 PAPER_A4 = 9
@@ -155,13 +169,15 @@ def _total_weight(result: EvaluationResult) -> Decimal:
 
 
 def scores_xlsx(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
-    """The 绩效评价指标得分表 (sheet 指标得分) and the 问题清单 (sheet 问题清单) as an .xlsx file."""
+    """The 绩效评价指标得分表 (sheet 指标得分), the 问题清单 (sheet 问题清单) and the delivered documents
+    (sheet 佐证文件) as an .xlsx file."""
     title = f"{definition.project.name}绩效评价指标得分表"
     buffer = io.BytesIO()
     workbook = _workbook(buffer, result, title)
     styles = _Styles(workbook)
     _scores_sheet(workbook.add_worksheet("指标得分"), styles, result, title)
     _findings_sheet(workbook.add_worksheet("问题清单"), styles, result, definition)
+    _documents_sheet(workbook.add_worksheet("佐证文件"), styles, result, definition)
     workbook.close()
     return buffer.getvalue()
 
@@ -244,6 +260,39 @@ def _findings_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, defin
         sheet.set_row(r, _height(list(zip(values, widths[1:], strict=True))))
     if findings:
         sheet.autofilter(0, 0, len(findings), len(header) - 1)
+    _print_setup(sheet, repeat_to=0, landscape=True)
+    sheet.freeze_panes(1, 0)
+
+
+def _documents_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, definition: ProjectDefinition) -> None:
+    """佐证文件: every document delivered as evidence, with its reference, period and date."""
+    names = deliverable_names(definition)
+    contracts = {c.id: c.name for c in definition.contracts.contracts}
+    header = ["序号", "合同", "交付要求", "文件名称", "文档编号", "所属期间", "提交日期"]
+    rows = [
+        [
+            contracts[d.contract],
+            names[(d.contract, d.deliverable)],
+            d.title,
+            d.reference,
+            period_text(d.period_start, d.period_end),
+            cn_date(d.submitted),
+        ]
+        for d in result.documents
+    ]
+    sheet.write_row(0, 0, header, styles.header())
+    widths = [6.0] + [min(60.0, max([_units(header[c])] + [_units(r[c - 1]) for r in rows]) + 2) for c in range(1, 7)]
+    for col, width in enumerate(widths):
+        sheet.set_column(col, col, width)
+    for r, values in enumerate(rows, start=1):
+        sheet.write_number(r, 0, r, styles.get(align="center", num_format="0"))
+        for col, text in enumerate(values, start=1):
+            sheet.write_string(r, col, text, styles.text("center" if col >= 5 else "left"))
+        sheet.set_row(r, _height(list(zip(values, widths[1:], strict=True))))
+    if not rows:
+        sheet.write_string(1, 1, "评价期内未收到交付文档类佐证材料。", styles.text())
+    else:
+        sheet.autofilter(0, 0, len(rows), len(header) - 1)
     _print_setup(sheet, repeat_to=0, landscape=True)
     sheet.freeze_panes(1, 0)
 
