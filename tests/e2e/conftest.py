@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 import pytest
-from natsfixtures import free_port, port_open
+from natsfixtures import die_with_parent, free_port, port_open
 from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
@@ -26,17 +26,6 @@ from opseval_intake.bundle import evidence_files, load_definition
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "rules", "scoring", "reporting")
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
-
-
-def die_with_parent() -> None:
-    """In the child: be killed when the test process dies, however it dies (Linux prctl), so an
-    interrupted run leaves no service or server behind."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
