@@ -1,5 +1,5 @@
 """Running the services: `opseval serve SERVICE` (one process, as in a container) and
-`opseval up` (nats-server and all four services on this machine, stopped together by Ctrl-C)."""
+`opseval up` (nats-server and all four services on this machine, stopped together by Ctrl-C or SIGTERM)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 SERVICES = ("intake", "rules", "scoring", "reporting")
 
@@ -138,8 +139,67 @@ def local_admin_token(data_dir: Path, store_url: str) -> Path:
     return path
 
 
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+
+class _Stop(Exception):
+    """A stop signal (SIGTERM, SIGHUP) received by `opseval up`: stop the fleet as Ctrl-C does."""
+
+
+def _raise_stop(signum: int, _frame: object) -> None:
+    raise _Stop(signal.Signals(signum).name)
+
+
+def _claim(data_dir: Path) -> IO[str] | None:
+    """Lock `data_dir` for this `opseval up` (released when the process ends, however it ends), or
+    say which one holds it. Two fleets on one directory would share its JetStream files and store."""
+    import fcntl
+
+    lock = (data_dir / "up.lock").open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        lock.seek(0)
+        holder = lock.read().strip() or "?"
+        lock.close()
+        print(
+            f"opseval up: {data_dir.resolve()} is in use by another `opseval up` (pid {holder}); "
+            f"stop that one first (Ctrl-C in its terminal, or `kill {holder}`), or pass another --data",
+            file=sys.stderr,
+        )
+        return None
+    lock.truncate(0)
+    lock.write(f"{os.getpid()}\n")
+    lock.flush()
+    return lock
+
+
+def _in_group(group: int) -> Callable[[], None]:
+    """preexec_fn of a child of `opseval up`: join the children's process group (`group` 0: start
+    it), and be sent SIGTERM when `opseval up` dies, even by SIGKILL (Linux prctl), so no child
+    outlives it."""
+    parent = os.getpid()
+
+    def setup() -> None:
+        os.setpgid(0, group)
+        try:
+            import ctypes
+
+            ctypes.CDLL("libc.so.6").prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+        if os.getppid() != parent:  # it died before the prctl took effect
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    return setup
+
+
 def up(data_dir: Path, nats_port: int, base_port: int) -> int:
-    """Start nats-server with JetStream in `data_dir`, then the four services; stop all on Ctrl-C."""
+    """Start nats-server with JetStream in `data_dir`, then the four services, all in one process
+    group of their own; stop them all on Ctrl-C, SIGTERM or SIGHUP. One `opseval up` per directory.
+
+    The children are not in the terminal's foreground group, so Ctrl-C reaches this process only,
+    which stops the services first (they drain their NATS connections) and the server last."""
     binary = find_nats_server()
     if binary is None:
         print(
@@ -149,10 +209,29 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
         )
         return 1
     data_dir.mkdir(parents=True, exist_ok=True)
+    lock = _claim(data_dir)
+    if lock is None:
+        return 1
+    previous = {signum: signal.getsignal(signum) for signum in STOP_SIGNALS}
+    for signum in STOP_SIGNALS:
+        if signum != signal.SIGINT:  # Python raises KeyboardInterrupt for it already
+            signal.signal(signum, _raise_stop)
+    try:
+        return _run(binary, data_dir, nats_port, base_port)
+    finally:
+        for signum, handler in previous.items():
+            if handler is not None:  # None: installed outside Python, cannot be put back
+                signal.signal(signum, handler)
+        lock.close()
+
+
+def _run(binary: str, data_dir: Path, nats_port: int, base_port: int) -> int:
     children: list[tuple[str, subprocess.Popen[bytes]]] = []
     ports = {"reporting": base_port, "intake": base_port + 1, "rules": base_port + 2, "scoring": base_port + 3}
 
     def stop_all() -> None:
+        for signum in STOP_SIGNALS:  # no second signal interrupts the stopping (each wait is bounded)
+            signal.signal(signum, signal.SIG_IGN)
         # Services first (they drain their NATS connections), the server last.
         for group in (children[1:], children[:1]):
             for _, proc in group:
@@ -163,6 +242,7 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
                     proc.wait(timeout=25)
                 except subprocess.TimeoutExpired:
                     proc.kill()
+                    proc.wait()
 
     try:
         if _port_open("127.0.0.1", nats_port):
@@ -172,6 +252,7 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
             [binary, "-js", "-a", "127.0.0.1", "-p", str(nats_port), "-sd", str(data_dir / "nats")],
             stdout=subprocess.DEVNULL,
             stderr=open(data_dir / "nats-server.log", "ab"),  # noqa: SIM115 - lives as long as the server
+            preexec_fn=_in_group(0),
         )
         children.append(("nats-server", nats))
         deadline = time.monotonic() + 10
@@ -190,7 +271,11 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
             env_s = {**env, "OPSEVAL_HTTP_PORT": str(ports[service])}
             log = open(data_dir / f"{service}.log", "ab")  # noqa: SIM115
             proc = subprocess.Popen(
-                [sys.executable, "-m", "opseval.cli", "serve", service], env=env_s, stdout=log, stderr=subprocess.STDOUT
+                [sys.executable, "-m", "opseval.cli", "serve", service],
+                env=env_s,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                preexec_fn=_in_group(nats.pid),
             )
             children.append((service, proc))
         for service, proc in children[1:]:
@@ -199,20 +284,21 @@ def up(data_dir: Path, nats_port: int, base_port: int) -> int:
                     f"opseval up: {service} did not become ready (see {data_dir / (service + '.log')})", file=sys.stderr
                 )
                 return 1
-        print(f"opseval fleet is up (data in {data_dir}):")
+        print(f"opseval fleet is up (data in {data_dir}; process group {nats.pid}):")
+        print(f"  dashboard     http://127.0.0.1:{ports['reporting']}/dashboard  (sign in with the administrator key)")
         print(f"  nats-server   nats://127.0.0.1:{nats_port}")
         for service in SERVICES:
             print(f"  {service:<12}  http://127.0.0.1:{ports[service]}  (/docs, /healthz, /readyz, /metrics)")
         print(f"  administrator key in {token_file} (send it as `Authorization: Bearer <key>`;")
         print("  `opseval keys create` issues keys for upstream systems and evaluators)")
-        print("Ctrl-C stops everything.")
+        print("Ctrl-C (or SIGTERM) stops everything.", flush=True)
         while all(proc.poll() is None for _, proc in children):
             time.sleep(0.5)
         dead = [name for name, proc in children if proc.poll() is not None]
         print(f"opseval up: {', '.join(dead)} stopped; stopping the rest", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("\nstopping…")
+    except (KeyboardInterrupt, _Stop) as stop:
+        print(f"\nstopping… ({stop or 'SIGINT'})", flush=True)
         return 0
     finally:
         stop_all()

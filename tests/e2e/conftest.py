@@ -12,13 +12,15 @@ import signal
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from natsfixtures import free_port, port_open
+from mongofixtures import RunningMongo
+from natsfixtures import die_with_parent, free_port, port_open
 from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
@@ -26,17 +28,6 @@ from opseval_intake.bundle import evidence_files, load_definition
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "rules", "scoring", "reporting")
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
-
-
-def die_with_parent() -> None:
-    """In the child: be killed when the test process dies, however it dies (Linux prctl), so an
-    interrupted run leaves no service or server behind."""
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
 
 
 def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
@@ -75,11 +66,11 @@ class NatsServer:
         wait_for(lambda: not port_open(self.port), 10, "nats-server to stop")
 
 
-def issue_key(store_file: Path, role: str, projects: list[str], name: str = "e2e") -> str:
+def issue_key(store_url: str, role: str, projects: list[str], name: str = "e2e") -> str:
     """A key issued straight into the fleet's store, as `opseval keys create` does."""
 
     async def issue() -> str:
-        async with opened_store(f"sqlite:///{store_file}") as store:
+        async with opened_store(store_url) as store:
             return (await create_key(store, name, role, projects))[1]
 
     return asyncio.run(issue())
@@ -90,14 +81,15 @@ def bearer(token: str) -> dict[str, str]:
 
 
 class Fleet:
-    def __init__(self, nats: NatsServer, workdir: Path) -> None:
+    def __init__(self, nats: NatsServer, workdir: Path, store_url: str | None = None) -> None:
+        """`store_url`: the services' store; a SQLite file in `workdir` unless given."""
         self.nats = nats
         self.workdir = workdir
-        self.store_file = workdir / "store.db"
+        self.store_url = store_url or f"sqlite:///{workdir / 'store.db'}"
         self.ports = {name: free_port() for name in SERVICES}
         self.procs: dict[str, subprocess.Popen[bytes]] = {}
         # The tests act as the administrator unless they say otherwise (bearer(issue_key(...))).
-        self.admin_token = issue_key(self.store_file, "admin", ["*"], "e2e administrator")
+        self.admin_token = issue_key(self.store_url, "admin", ["*"], "e2e administrator")
         self.http = httpx.Client(timeout=60, headers=bearer(self.admin_token))
 
     def url(self, service: str) -> str:
@@ -109,7 +101,7 @@ class Fleet:
             "OPSEVAL_ENVIRONMENT": "test",
             "OPSEVAL_SECRET_KEY": "e2e-test-secret-not-a-placeholder",
             "OPSEVAL_NATS_URL": self.nats.url,
-            "OPSEVAL_STORE_URL": f"sqlite:///{self.store_file}",
+            "OPSEVAL_STORE_URL": self.store_url,
             "OPSEVAL_HTTP_PORT": str(self.ports[service]),
             "OPSEVAL_DEBOUNCE_S": "0.1",
             "OPSEVAL_RETRY_BACKOFF_S": "0.2",
@@ -235,8 +227,21 @@ def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
 
 
 @pytest.fixture
-def fleet(nats_server: NatsServer, tmp_path: Path) -> Iterator[Fleet]:
-    running = Fleet(nats_server, tmp_path)
-    running.start_all()
-    yield running
-    running.stop_all()
+def fleet(request: pytest.FixtureRequest, nats_server: NatsServer, tmp_path: Path) -> Iterator[Fleet]:
+    """The four services on a SQLite file, or on MongoDB when a test is parametrized with "mongo"."""
+    if getattr(request, "param", "sqlite") == "sqlite":
+        running = Fleet(nats_server, tmp_path)
+        running.start_all()
+        yield running
+        running.stop_all()
+        return
+    mongo: RunningMongo = request.getfixturevalue("mongo")  # skips, saying why, when there is no MongoDB
+    database = f"opseval_e2e_{uuid.uuid4().hex[:16]}"
+    mongo.create_sequence_counters(database)  # the services' first writes race on the new database
+    try:
+        running = Fleet(nats_server, tmp_path, mongo.database_url(database))
+        running.start_all()
+        yield running
+        running.stop_all()
+    finally:
+        mongo.drop(database)

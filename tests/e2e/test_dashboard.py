@@ -62,7 +62,7 @@ def test_the_dashboard_shows_total_grade_findings_and_evidence(fleet: Fleet) -> 
     page = f"{fleet.url('reporting')}/dashboard?project={project}&leaf=ops_onsite&finding={finding.id}"
     keyless = rendered(page)
     assert '<form id="login">' in keyless and 'id="total"' not in keyless  # no key: asked for one, nothing shown
-    evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
+    evaluator = issue_key(fleet.store_url, "evaluator", [project], "dashboard evaluator")
     dom = rendered(f"{page}#key={evaluator}")
     assert '<span class="total" id="total">81.415</span>' in dom
     assert '<span class="grade good" id="grade">良</span>' in dom  # 良 has its own colour
@@ -91,7 +91,7 @@ def test_an_evaluator_clicks_from_the_score_tree_to_a_findings_evidence(fleet: F
     for start in range(0, len(events), 1000):
         fleet.push(events[start : start + 1000])
     fleet.wait_scored(project, len(events))
-    evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
+    evaluator = issue_key(fleet.store_url, "evaluator", [project], "dashboard evaluator")
 
     with sync_playwright() as p:
         browser = p.chromium.launch(

@@ -66,6 +66,7 @@ def push_all(fleet: Fleet, events: list[dict[str, Any]], between: Any = None) ->
     return accepted
 
 
+@pytest.mark.parametrize("fleet", ["sqlite", "mongo"], indirect=True)
 def test_pushed_evidence_scores_as_opseval_evaluate_and_a_duplicate_push_changes_nothing(
     fleet: Fleet, expected: EvaluationResult
 ) -> None:

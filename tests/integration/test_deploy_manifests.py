@@ -326,6 +326,29 @@ def test_the_image_installs_the_locked_workspace_and_runs_as_a_user() -> None:
     assert "gcc" not in final, "the runtime stage ships no compiler"
 
 
+def test_the_gpl_test_server_is_a_test_dependency_only() -> None:
+    """SecantusDB (GPL-2.0) is in the dev group, which the image leaves out (`--no-dev`, above), and
+    no workspace member's runtime dependencies reach it, directly or through another package."""
+    lock = tomllib.loads((ROOT / "uv.lock").read_text(encoding="utf-8"))
+    packages = {p["name"]: p for p in lock["package"]}
+    reachable: set[str] = set()
+    pending = [{"name": member} for member in lock["manifest"]["members"]]
+    while pending:
+        dependency = pending.pop()
+        package = packages[dependency["name"]]
+        extras = [e for e in dependency.get("extra", []) if f"{package['name']}[{e}]" not in reachable]
+        if package["name"] in reachable and not extras:
+            continue
+        reachable |= {package["name"], *(f"{package['name']}[{e}]" for e in extras)}
+        pending += package.get("dependencies", [])
+        for extra in extras:
+            pending += package.get("optional-dependencies", {}).get(extra, [])
+    assert "pymongo" in reachable and "fastapi" in reachable  # the walk follows what the services use
+    assert "secantusdb" not in reachable
+    groups = packages["opseval"]["dev-dependencies"]
+    assert {"name": "secantusdb"} in groups["dev"] and list(groups) == ["dev", "mongo-test"]
+
+
 # Kubernetes tests
 
 

@@ -1,7 +1,8 @@
 """The `Store` contract, one test per behaviour, run against every backend.
 
-SQLite always runs (a file under tmp_path); MongoDB runs when OPSEVAL_MONGO_URL points at a server
-(each test gets its own database, dropped afterwards, so tests can share the server). A `Backend`
+SQLite always runs (a file under tmp_path); MongoDB runs on the server OPSEVAL_MONGO_URL points at, or
+else on SecantusDB started by the harness (tests/mongofixtures.py); each test gets its own database,
+dropped afterwards, so tests can share the server. A `Backend`
 makes any number of store objects on the same database: a second object stands for a second
 process (or a restart).
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from mongofixtures import RunningMongo
 from opseval_infra.store.base import (
     ApiKey,
     AuditEntry,
@@ -31,9 +32,6 @@ from opseval_infra.store.base import (
 from opseval_infra.store.factory import open_store
 from opseval_infra.store.mongo import MongoStore
 from opseval_infra.store.sqlite import SqliteStore
-
-MONGO_URL = os.environ.get("OPSEVAL_MONGO_URL")
-NO_MONGO = "OPSEVAL_MONGO_URL is not set: no MongoDB on this machine"
 
 Scenario = Callable[[Store], Awaitable[None]]
 
@@ -58,6 +56,12 @@ class Spec:
 @dataclass(frozen=True)
 class Backend:
     spec: Spec
+    mongo: RunningMongo | None = None
+
+    def before_racing_writers(self) -> None:
+        """Called by a test whose writers race on its new database (see RunningMongo.create_sequence_counters)."""
+        if self.mongo is not None:
+            self.mongo.create_sequence_counters(self.spec.database)
 
     def make(self) -> Store:
         """A new, unopened store object on this backend's database."""
@@ -77,33 +81,18 @@ class Backend:
         asyncio.run(main())
 
 
-async def _drop_mongo_database(url: str, database: str) -> None:
-    from pymongo import AsyncMongoClient
-
-    client: AsyncMongoClient[dict[str, object]] = AsyncMongoClient(url)
-    try:
-        await client.drop_database(database)
-    finally:
-        await client.close()
-
-
-@pytest.fixture(
-    params=[
-        pytest.param("sqlite"),
-        pytest.param("mongo", marks=pytest.mark.skipif(MONGO_URL is None, reason=NO_MONGO)),
-    ]
-)
+@pytest.fixture(params=["sqlite", "mongo"])
 def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Backend]:
     if request.param == "sqlite":
         path = tmp_path / "store" / "opseval.db"  # the directory does not exist yet: open() makes it
         yield Backend(Spec("sqlite", str(path)))
         return
-    assert MONGO_URL is not None
+    mongo: RunningMongo = request.getfixturevalue("mongo")  # skips, saying why, when there is no MongoDB
     database = f"opseval_test_{uuid.uuid4().hex[:16]}"
     try:
-        yield Backend(Spec("mongo", MONGO_URL, database))
+        yield Backend(Spec("mongo", mongo.url, database), mongo)
     finally:
-        asyncio.run(_drop_mongo_database(MONGO_URL, database))
+        mongo.drop(database)
 
 
 def event(project: str, name: str, body: str | None = None, kind: str = "incident") -> StoredEvent:
@@ -414,6 +403,7 @@ def test_reopening_keeps_everything(backend: Backend) -> None:
 
 def test_many_store_objects_can_open_a_new_database_at_once(backend: Backend) -> None:
     """Eight services starting together: the schema (or the indexes) are created once, without errors."""
+    backend.before_racing_writers()
     start = threading.Barrier(8)
     failures: list[BaseException] = []
 
@@ -450,6 +440,7 @@ def test_many_store_objects_can_open_a_new_database_at_once(backend: Backend) ->
 
 def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> None:
     """Two store objects on one database (two services), each in its own thread and event loop."""
+    backend.before_racing_writers()
     shared = [event("p", f"shared-{i}") for i in range(100)]  # both write these: each goes in once
     start = threading.Barrier(2)
     inserted: dict[int, list[bool]] = {}
@@ -534,6 +525,7 @@ def _child(
 def test_two_processes_writing_at_once_lose_nothing(backend: Backend) -> None:
     """Two spawned processes open the same (new) database and insert 500 distinct events each, one
     transaction per event; both create the schema at the same moment."""
+    backend.before_racing_writers()
     context = multiprocessing.get_context("spawn")
     start = context.Barrier(2)
     done: multiprocessing.Queue[tuple[int, int | str]] = context.Queue()

@@ -27,7 +27,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from .base import ApiKey, AuditEntry, DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
 
-__all__ = ["MongoStore"]
+__all__ = ["SEQUENCE_COUNTERS", "MongoStore"]
 
 Document = dict[str, Any]
 
@@ -37,6 +37,7 @@ _IDS_PER_QUERY = 1_000
 _EVENTS_COUNTER = "events"
 _DEAD_LETTERS_COUNTER = "dead_letters"
 _AUDIT_COUNTER = "audit"
+SEQUENCE_COUNTERS = (_EVENTS_COUNTER, _DEAD_LETTERS_COUNTER, _AUDIT_COUNTER)  # the `counters` documents' ids
 
 
 def _event(doc: Mapping[str, Any]) -> StoredEvent:
@@ -110,8 +111,11 @@ class MongoStore:
                 if attempt:
                     raise
                 continue
-            if doc is None:  # pragma: no cover - upsert with AFTER always returns the document
-                raise RuntimeError(f"counter {counter!r} was not returned")
+            if doc is None:  # pragma: no cover - MongoDB's upsert with new: true always returns the document
+                raise RuntimeError(
+                    f"counter {counter!r} was not returned: the server answered findAndModify (upsert, new) "
+                    "without the document, which MongoDB never does"
+                )
             return int(doc["value"]) - count + 1
         raise AssertionError("unreachable")  # pragma: no cover
 
