@@ -192,7 +192,6 @@ class Ledger:
         self._origins = array("q")
         self._origin_of: dict[str, int] = {}
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
-        self.events = 0
         self.duplicates = 0
         self.after_as_of = 0
 
@@ -237,10 +236,11 @@ class Ledger:
                 "project", f"event belongs to project {event.project!r}, the bundle defines {self.project_id!r}"
             )
         eid = f["id"]
-        if eid in self._seen:
+        seen = self._seen
+        if eid in seen:
             self.duplicates += 1
             return REPLAYED
-        self._seen.add(eid)
+        seen.add(eid)
         self._arrived.append(eid)
         self._origins.append(origin)
         cls = type(event)
@@ -248,15 +248,15 @@ class Ledger:
         # Every reference is checked, also of events the as-of date or the period leave out: a
         # typo is a typo whatever the date. (EvidenceReferences.check, its common case inline.)
         contract = f["contract"] or self._default_contract
-        if contract is None or contract not in self._contracts:
+        if contract not in self._contracts:  # (None too)
             contract = self._references.contract_of(event)
         if check is not None:
             check(event, contract)
-        occurred, recorded = f["occurred_at"], f["recorded_at"]
+        occurred = f["occurred_at"]
         day = occurred.date()  # in the event's own offset
         # Whatever their offsets, two moments dated before the as-of day are before its end in China.
-        if (day >= self.as_of or recorded.date() >= self.as_of) and (
-            self._after_cutoff(occurred) or self._after_cutoff(recorded)
+        if (day >= self.as_of or f["recorded_at"].date() >= self.as_of) and (
+            self._after_cutoff(occurred) or self._after_cutoff(f["recorded_at"])
         ):
             self.after_as_of += 1
             return AFTER_AS_OF
@@ -265,7 +265,6 @@ class Ledger:
             if about is not None:
                 self._count_outside(event, about)
                 return OUTSIDE_PERIOD
-        self.events += 1
         self._counts[cls] += 1
         fold(self, f, contract)
         return ADDED
@@ -357,6 +356,11 @@ class Ledger:
         return index.get(event_id)
 
     @property
+    def events(self) -> int:
+        """Events folded in (not replays, not after the as-of date, not outside the period)."""
+        return sum(self._counts.values())
+
+    @property
     def by_kind(self) -> dict[str, int]:
         return {KIND_OF_CLASS[cls].value: n for cls, n in self._counts.items() if n}
 
@@ -368,14 +372,14 @@ class Ledger:
     # Each fold takes the event's fields (its __dict__, see `add`) and the contract it is folded under.
 
     def _add_inspection_done(self, f: dict[str, Any], contract: str | None) -> None:
-        payload: InspectionDonePayload = f["payload"]
-        p = payload.__dict__
+        p = f["payload"].__dict__
         plan = self._plans.get((contract, p["plan"]))  # type: ignore[arg-type]
         if plan is None:
             contract = self._need_contract(contract)
             raise EvidenceReferenceError("payload.plan", f"contract {contract!r} has no inspection plan {p['plan']!r}")
         occurred: datetime = f["occurred_at"]
-        in_china = _utc_offset(occurred) == CHINA_OFFSET
+        tz = occurred.tzinfo  # (_utc_offset, inline: this runs for most events of a large bundle)
+        in_china = (tz.utcoffset(None) if type(tz) in _FIXED_OFFSET_TZ else occurred.utcoffset()) == CHINA_OFFSET  # type: ignore[union-attr]
         done = occurred if in_china else occurred.astimezone(CHINA_TZ)
         ordinal = done.toordinal()
         log = plan.log
@@ -384,11 +388,11 @@ class Ledger:
         log.ids.append(eid)
         if plan.done_by is not None and done.time() > plan.done_by:
             log.late_done.append(eid)
-        recorded: datetime = f["recorded_at"]
         if plan.register_by is not None:
-            if _registered_after(recorded, ordinal, plan.register_by, plan.deadlines):
+            if _registered_after(f["recorded_at"], ordinal, plan.register_by, plan.deadlines):
                 log.late_registered.append(eid)
         elif plan.register_days is not None:
+            recorded: datetime = f["recorded_at"]
             # Late when more than register_days whole days passed. Both in China's offset (nearly
             # always), a registration dated within that many days of the day done is on time without
             # building the aware difference.
