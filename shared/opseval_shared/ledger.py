@@ -31,7 +31,6 @@ from .evidence import (
     Evidence,
     EvidenceKind,
     IncidentPayload,
-    InspectionDonePayload,
     JudgmentPayload,
     RosterEntryPayload,
     SelfEvaluationRowPayload,
@@ -554,9 +553,7 @@ class Ledger:
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is
 # freed as soon as its last user lets go of it (a table of bound methods made every ledger a cycle
 # that only the cyclic collector's rare full passes reclaimed).
-_FOLD: dict[type, Fold] = {
-    cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()
-}
+_FOLD: dict[type, Fold] = {cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()}
 
 
 # What time each kind is about, for the evaluation period (see Ledger._moment_outside …).
