@@ -388,7 +388,14 @@ class Ledger:
         if plan.done_by is not None and done.time() > plan.done_by:
             log.late_done.append(eid)
         if plan.register_by is not None:
-            if _registered_after(f["recorded_at"], ordinal, plan.register_by, plan.deadlines):
+            recorded_at: datetime = f["recorded_at"]
+            rtz = recorded_at.tzinfo  # _registered_after's common case, inline: registered in China's offset
+            if (rtz.utcoffset(None) if type(rtz) in _FIXED_OFFSET_TZ else recorded_at.utcoffset()) == CHINA_OFFSET:  # type: ignore[union-attr]
+                day = recorded_at.toordinal()
+                late = day > ordinal or (day == ordinal and recorded_at.time() > plan.register_by)
+            else:
+                late = _registered_after(recorded_at, ordinal, plan.register_by, plan.deadlines)
+            if late:
                 log.late_registered.append(eid)
         elif plan.register_days is not None:
             recorded: datetime = f["recorded_at"]
