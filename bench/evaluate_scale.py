@@ -9,7 +9,7 @@ fresh process:
   peak RSS  maximum resident set of the evaluate process
 
 and prints a table with the ratio evaluate/baseline, the cost per event and whether the cost grows
-linearly. Targets (the scale issue): ratio ≤ 2.0 and peak RSS ≤ 1 GB at 1M events. This is a
+linearly. Targets (the scale issue): ratio ≤ 1.5 and peak RSS ≤ 1 GB at 1M events. This is a
 benchmark, not a test: it asserts nothing about time and exits 0 whatever it measures.
 
 Synthetic bundles (`opseval synth`, seed 7) are cached under bench/out/ (git-ignored) and rebuilt

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from itertools import chain, islice, pairwise
-from operator import eq
+from itertools import chain, compress, islice, pairwise
+from operator import eq, ne
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
@@ -63,17 +63,20 @@ class Ids(tuple[str, ...]):
 
 
 def unique_sorted(ids: Iterable[str]) -> Ids:
-    """Distinct ids in order. Cheap on the usual input (concatenated sorted runs), where
-    `sorted(set(...))` would throw the order away and pay a full sort of every large list again."""
+    """Distinct ids in order. Cheap on the usual input (concatenated sorted runs, which the sort
+    merges run by run), where `sorted(set(...))` would throw the order away and pay a full sort of
+    every large list again."""
     if type(ids) is Ids:
         return ids
-    # Sorted first, deduplicated only if two neighbours are equal: the lists are usually distinct
-    # already (the ledger folds an id once), and a dict of a million ids costs far more than one
-    # comparison of neighbours in C.
-    ordered = sorted(ids)
-    if any(map(eq, ordered, islice(ordered, 1, None))):
-        ordered = list(dict.fromkeys(ordered))
-    return Ids(ordered)
+    return _distinct_in_order(sorted(ids))
+
+
+def _distinct_in_order(ordered: list[str]) -> Ids:
+    """A sorted list without its repeats. Neighbours are compared in C, and the repeats (rare: the
+    ledger folds an id once) are dropped the same way, without hashing a million ids into a dict."""
+    if not any(map(eq, ordered, islice(ordered, 1, None))):
+        return Ids(ordered)
+    return Ids(compress(ordered, chain((True,), map(ne, islice(ordered, 1, None), ordered))))
 
 
 def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
@@ -94,7 +97,8 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
         return parts[0]
     if all(a[-1] < b[0] for a, b in pairwise(parts)):
         return Ids(chain.from_iterable(parts))
-    return unique_sorted(chain.from_iterable(parts))
+    # Interleaved (a rate's numerator among its denominator's ids): the sort merges the sorted runs.
+    return _distinct_in_order(sorted(chain.from_iterable(parts)))
 
 
 def end_of_day(day: date) -> datetime:

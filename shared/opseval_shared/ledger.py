@@ -32,7 +32,6 @@ from .evidence import (
     Evidence,
     EvidenceKind,
     IncidentPayload,
-    InspectionDonePayload,
     JudgmentPayload,
     RosterEntryPayload,
     SelfEvaluationRowPayload,
@@ -151,6 +150,10 @@ def _newer(a: Recorded[Any] | None, recorded_at: datetime, event_id: str) -> boo
     return a is None or (recorded_at, event_id) > (a.recorded_at, a.event_id)
 
 
+Fold = Callable[["Ledger", dict[str, Any], str | None], None]  # an event's fields, its contract
+Outside = Callable[["Ledger", Any], date | None]  # the day an event is about, when outside the period
+
+
 class Ledger:
     """Fold state of one project's evidence up to the end of an as-of day."""
 
@@ -173,8 +176,12 @@ class Ledger:
         self.facts_window = definition.project.evaluation.facts_window
         self._facts_first, self._facts_last = self.facts_window.start, self.facts_window.end
         self._facts_years = range(self._facts_first.year, self._facts_last.year + 1)
-        self._facts_inner_first = self._facts_first + timedelta(days=1)
-        self._facts_inner_last = self._facts_last - timedelta(days=1)
+        # Per kind of event, everything its fold needs, found with one lookup: the reference check,
+        # the days certainly inside the period, the check of the time it is about, the fold.
+        self._kinds: dict[type, tuple[Callable[[Any, str | None], None] | None, date, date, Outside, Fold]] = {
+            cls: (self._references.kind_check(cls), *self._inside_days(_OUTSIDE[cls]), _OUTSIDE[cls], _FOLD[cls])
+            for cls in KIND_OF_CLASS
+        }
         self.outside_period = 0
         self.outside_by_kind: dict[str, int] = {}
         self.outside_span: tuple[date, date] | None = None  # the earliest and latest day they are about
@@ -186,7 +193,6 @@ class Ledger:
         self._origins = array("q")
         self._origin_of: dict[str, int] = {}
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
-        self.events = 0
         self.duplicates = 0
         self.after_as_of = 0
 
@@ -204,6 +210,7 @@ class Ledger:
         self.ticket_volumes: list[Recorded[TicketVolumePayload]] = []
         self.surveys: dict[tuple[str, str, str | None], SurveyTally] = defaultdict(SurveyTally)
         self.survey_aspects: dict[tuple[str, str, str], SurveyTally] = defaultdict(SurveyTally)
+        self._aspect_tallies: dict[tuple[str, str], dict[str, SurveyTally]] = {}
         self.budget: list[Recorded[BudgetFigurePayload]] = []
         self.unit_rates: list[Recorded[UnitRatePayload]] = []
         self.calculations: list[Recorded[BudgetCalculationPayload]] = []
@@ -221,31 +228,46 @@ class Ledger:
         An id seen before is not folded again (REPLAYED): the caller compares the content with the
         first event, found through `origin_of`, since only it can fetch that event back.
         """
-        if event.project != self.project_id:
+        # This runs once per event. The event's fields are read from its __dict__: pydantic's
+        # BaseModel defines __getattr__, which makes every attribute read of a model a detour
+        # through a hook of several type lookups.
+        f = event.__dict__
+        if f["project"] != self.project_id:
             raise EvidenceReferenceError(
                 "project", f"event belongs to project {event.project!r}, the bundle defines {self.project_id!r}"
             )
-        eid = event.id
-        if eid in self._seen:
+        eid = f["id"]
+        seen = self._seen
+        if eid in seen:
             self.duplicates += 1
             return REPLAYED
-        self._seen.add(eid)
+        seen.add(eid)
         self._arrived.append(eid)
         self._origins.append(origin)
+        cls = type(event)
+        check, inside_first, inside_last, outside, fold = self._kinds[cls]
         # Every reference is checked, also of events the as-of date or the period leave out: a
-        # typo is a typo whatever the date.
-        contract = self._references.check(event)
-        if self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at):
+        # typo is a typo whatever the date. (EvidenceReferences.check, its common case inline.)
+        contract = f["contract"] or self._default_contract
+        if contract not in self._contracts:  # (None too)
+            contract = self._references.contract_of(event)
+        if check is not None:
+            check(event, contract)
+        occurred = f["occurred_at"]
+        day = occurred.date()  # in the event's own offset
+        # Whatever their offsets, two moments dated before the as-of day are before its end in China.
+        if (day >= self.as_of or f["recorded_at"].date() >= self.as_of) and (
+            self._after_cutoff(occurred) or self._after_cutoff(f["recorded_at"])
+        ):
             self.after_as_of += 1
             return AFTER_AS_OF
-        cls = type(event)
-        outside = _OUTSIDE[cls](self, event)
-        if outside is not None:
-            self._count_outside(event, outside)
-            return OUTSIDE_PERIOD
-        self.events += 1
+        if not inside_first <= day <= inside_last:  # else certainly inside the period (see _inside_days)
+            about = outside(self, event)
+            if about is not None:
+                self._count_outside(event, about)
+                return OUTSIDE_PERIOD
         self._counts[cls] += 1
-        _FOLD[cls](self, event, contract)
+        fold(self, f, contract)
         return ADDED
 
     def _after_cutoff(self, moment: datetime) -> bool:
@@ -270,10 +292,7 @@ class Ledger:
 
     def _moment_outside(self, event: Evidence) -> date | None:
         """A fact of the service at a moment (a clock-in, an inspection, a fault …)."""
-        moment = event.occurred_at
-        if self._facts_inner_first <= moment.date() <= self._facts_inner_last:
-            return None  # a day from either end in its own offset: inside in China's too (cheap; most are)
-        day = self._day(moment)
+        day = self._day(event.occurred_at)
         return day if day < self._facts_first or day > self._facts_last else None
 
     def _stated_period_outside(self, event: Evidence) -> date | None:
@@ -309,6 +328,21 @@ class Ledger:
         """Documents of the budget's preparation: written before the period, about it."""
         return None
 
+    def _inside_days(self, outside: Outside) -> tuple[date, date]:
+        """The days, dated in an event's own offset, on which a kind checked by `outside` is certainly
+        inside the period, so the check is skipped (most events). A moment's day in China is at most
+        one day before and two after its day in its own offset (offsets are within ±24 h of UTC)."""
+        first, last = self._facts_first, self._facts_last
+        if outside is Ledger._moment_outside:
+            return first + timedelta(days=1), last - timedelta(days=2)
+        if outside is Ledger._account_outside:
+            return first + timedelta(days=1), date.max
+        if outside is Ledger._state_outside:
+            return date.min, last - timedelta(days=2)
+        if outside is Ledger._never_outside:
+            return date.min, date.max
+        return date.max, date.min  # always checked: the time it is about is in its payload
+
     def _count_outside(self, event: Evidence, day: date) -> None:
         self.outside_period += 1
         kind = KIND_OF_CLASS[type(event)].value
@@ -323,6 +357,11 @@ class Ledger:
         return index.get(event_id)
 
     @property
+    def events(self) -> int:
+        """Events folded in (not replays, not after the as-of date, not outside the period)."""
+        return sum(self._counts.values())
+
+    @property
     def by_kind(self) -> dict[str, int]:
         return {KIND_OF_CLASS[cls].value: n for cls, n in self._counts.items() if n}
 
@@ -331,29 +370,37 @@ class Ledger:
             raise EvidenceReferenceError("contract", "the project has several contracts: name one")
         return contract
 
-    def _add_inspection_done(self, event: Evidence, contract: str | None) -> None:
-        payload: InspectionDonePayload = event.payload  # type: ignore[assignment]
-        plan = self._plans.get((contract, payload.plan))  # type: ignore[arg-type]
+    # Each fold takes the event's fields (its __dict__, see `add`) and the contract it is folded under.
+
+    def _add_inspection_done(self, f: dict[str, Any], contract: str | None) -> None:
+        p = f["payload"].__dict__
+        plan = self._plans.get((contract, p["plan"]))  # type: ignore[arg-type]
         if plan is None:
             contract = self._need_contract(contract)
-            raise EvidenceReferenceError(
-                "payload.plan", f"contract {contract!r} has no inspection plan {payload.plan!r}"
-            )
-        occurred = event.occurred_at
-        in_china = _utc_offset(occurred) == CHINA_OFFSET
+            raise EvidenceReferenceError("payload.plan", f"contract {contract!r} has no inspection plan {p['plan']!r}")
+        occurred: datetime = f["occurred_at"]
+        tz = occurred.tzinfo  # (_utc_offset, inline: this runs for most events of a large bundle)
+        in_china = (tz.utcoffset(None) if type(tz) in _FIXED_OFFSET_TZ else occurred.utcoffset()) == CHINA_OFFSET  # type: ignore[union-attr]
         done = occurred if in_china else occurred.astimezone(CHINA_TZ)
         ordinal = done.toordinal()
         log = plan.log
-        log.per_day[ordinal] += payload.items
-        eid = event.id
+        log.per_day[ordinal] += p["items"]
+        eid = f["id"]
         log.ids.append(eid)
         if plan.done_by is not None and done.time() > plan.done_by:
             log.late_done.append(eid)
         if plan.register_by is not None:
-            if _registered_after(event.recorded_at, ordinal, plan.register_by, plan.deadlines):
+            recorded_at: datetime = f["recorded_at"]
+            rtz = recorded_at.tzinfo  # _registered_after's common case, inline: registered in China's offset
+            if (rtz.utcoffset(None) if type(rtz) in _FIXED_OFFSET_TZ else recorded_at.utcoffset()) == CHINA_OFFSET:  # type: ignore[union-attr]
+                day = recorded_at.toordinal()
+                late = day > ordinal or (day == ordinal and recorded_at.time() > plan.register_by)
+            else:
+                late = _registered_after(recorded_at, ordinal, plan.register_by, plan.deadlines)
+            if late:
                 log.late_registered.append(eid)
         elif plan.register_days is not None:
-            recorded = event.recorded_at
+            recorded: datetime = f["recorded_at"]
             # Late when more than register_days whole days passed. Both in China's offset (nearly
             # always), a registration dated within that many days of the day done is on time without
             # building the aware difference.
@@ -365,106 +412,120 @@ class Ledger:
             if not within_by_date and (recorded - occurred).days > plan.register_days:
                 log.late_registered.append(eid)
 
-    def _add_clock_in(self, event: Evidence, contract: str | None) -> None:
+    def _add_clock_in(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)
-        payload = event.payload
-        if payload.direction != "in":  # type: ignore[union-attr]
+        p = f["payload"].__dict__
+        if p["direction"] != "in":
             if contract in self._end_of_day_contracts:
-                self._add_clock_out(event, contract)
+                self._add_clock_out(f, contract)
             return
-        local = event.occurred_at
+        local: datetime = f["occurred_at"]
         if _utc_offset(local) != CHINA_OFFSET:
             local = local.astimezone(CHINA_TZ)
-        days = self.first_clock_in[(contract, payload.staff)]  # type: ignore[union-attr]
+        days = self.first_clock_in[(contract, p["staff"])]
         ordinal = local.toordinal()
         minute = local.hour * 60 + local.minute
         current = days.get(ordinal)
-        if current is None or (minute, event.id) < current[:2]:
-            days[ordinal] = (minute, event.id, payload.site)  # type: ignore[union-attr]
+        eid = f["id"]
+        if current is None or (minute, eid) < current[:2]:
+            days[ordinal] = (minute, eid, p["site"])
 
-    def _add_clock_out(self, event: Evidence, contract: str) -> None:
-        local = event.occurred_at.astimezone(CHINA_TZ)
+    def _add_clock_out(self, f: dict[str, Any], contract: str) -> None:
+        local = f["occurred_at"].astimezone(CHINA_TZ)
         ordinal = local.toordinal()
         minute = local.hour * 60 + local.minute
-        leaves = self.last_clock_out[(contract, event.payload.staff)]  # type: ignore[union-attr]
+        leaves = self.last_clock_out[(contract, f["payload"].staff)]
         latest = leaves.get(ordinal)
+        eid = f["id"]
         # the latest minute wins, on a tie the smallest id: the fold is order-independent
-        if latest is None or minute > latest[0] or (minute == latest[0] and event.id < latest[1]):
-            leaves[ordinal] = (minute, event.id)
+        if latest is None or minute > latest[0] or (minute == latest[0] and eid < latest[1]):
+            leaves[ordinal] = (minute, eid)
 
-    def _add_deliverable_submitted(self, event: Evidence, contract: str | None) -> None:
+    def _add_deliverable_submitted(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)
-        p: DeliverableSubmittedPayload = event.payload  # type: ignore[assignment]
+        p: DeliverableSubmittedPayload = f["payload"]
         if (contract, p.deliverable) not in self._deliverable_ids:
             raise EvidenceReferenceError(
                 "payload.deliverable", f"contract {contract!r} has no deliverable {p.deliverable!r}"
             )
         submission = Submission(
-            event.id, event.occurred_at, p.period_start, p.period_end, p.quantity, p.title, p.sections, p.document_ref
+            f["id"], f["occurred_at"], p.period_start, p.period_end, p.quantity, p.title, p.sections, p.document_ref
         )
         self.submissions[(contract, p.deliverable)].append(submission)
 
-    def _recorded(self, event: Evidence, contract: str | None) -> Recorded:  # type: ignore[type-arg]
-        return Recorded(event.id, event.occurred_at, event.recorded_at, contract, event.payload)
+    @staticmethod
+    def _recorded(f: dict[str, Any], contract: str | None) -> Recorded:  # type: ignore[type-arg]
+        return Recorded(f["id"], f["occurred_at"], f["recorded_at"], contract, f["payload"])
 
-    def _add_roster_entry(self, event: Evidence, contract: str | None) -> None:
+    def _add_roster_entry(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)
-        key = (contract, event.payload.name)  # type: ignore[union-attr]
-        if _newer(self.roster.get(key), event.recorded_at, event.id):
-            self.roster[key] = self._recorded(event, contract)
+        key = (contract, f["payload"].name)
+        if _newer(self.roster.get(key), f["recorded_at"], f["id"]):
+            self.roster[key] = self._recorded(f, contract)
 
-    def _add_training_held(self, event: Evidence, contract: str | None) -> None:
-        self.trainings.append(self._recorded(event, contract))
+    def _add_training_held(self, f: dict[str, Any], contract: str | None) -> None:
+        self.trainings.append(self._recorded(f, contract))
 
-    def _add_incident(self, event: Evidence, contract: str | None) -> None:
+    def _add_incident(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)
-        key = (contract, event.payload.ticket)  # type: ignore[union-attr]
-        if _newer(self.incidents.get(key), event.recorded_at, event.id):
-            self.incidents[key] = self._recorded(event, contract)
+        key = (contract, f["payload"].ticket)
+        if _newer(self.incidents.get(key), f["recorded_at"], f["id"]):
+            self.incidents[key] = self._recorded(f, contract)
 
-    def _add_ticket_volume(self, event: Evidence, contract: str | None) -> None:
-        self.ticket_volumes.append(self._recorded(event, contract))
+    def _add_ticket_volume(self, f: dict[str, Any], contract: str | None) -> None:
+        self.ticket_volumes.append(self._recorded(f, contract))
 
-    def _add_survey_response(self, event: Evidence, contract: str | None) -> None:
-        p = event.payload
-        tally = self.surveys[(p.survey, p.group, p.level)]  # type: ignore[union-attr]
+    def _add_survey_response(self, f: dict[str, Any], contract: str | None) -> None:
+        p = f["payload"].__dict__
+        eid = f["id"]
+        survey, group, satisfied = p["survey"], p["group"], p["satisfied"]
+        tally = self.surveys[(survey, group, p["level"])]
         tally.total += 1
-        tally.satisfied += p.satisfied  # type: ignore[union-attr]
-        tally.ids.append(event.id)
-        for aspect, ok in p.aspects.items():  # type: ignore[union-attr]
-            a = self.survey_aspects[(p.survey, p.group, aspect)]  # type: ignore[union-attr]
-            a.total += 1
-            a.satisfied += ok
-            a.ids.append(event.id)
+        tally.satisfied += satisfied
+        tally.ids.append(eid)
+        aspects = p["aspects"]
+        if aspects:
+            # The tallies of one survey and group by aspect, found with one lookup per response
+            # (the same objects as in survey_aspects, which is keyed by all three).
+            by_aspect = self._aspect_tallies.get((survey, group))
+            if by_aspect is None:
+                by_aspect = self._aspect_tallies[(survey, group)] = {}
+            for aspect, ok in aspects.items():
+                a = by_aspect.get(aspect)
+                if a is None:
+                    a = by_aspect[aspect] = self.survey_aspects[(survey, group, aspect)]
+                a.total += 1
+                a.satisfied += ok
+                a.ids.append(eid)
 
-    def _add_budget_figure(self, event: Evidence, contract: str | None) -> None:
-        self.budget.append(self._recorded(event, contract))
+    def _add_budget_figure(self, f: dict[str, Any], contract: str | None) -> None:
+        self.budget.append(self._recorded(f, contract))
 
-    def _add_unit_rate(self, event: Evidence, contract: str | None) -> None:
-        self.unit_rates.append(self._recorded(event, contract))
+    def _add_unit_rate(self, f: dict[str, Any], contract: str | None) -> None:
+        self.unit_rates.append(self._recorded(f, contract))
 
-    def _add_budget_calculation(self, event: Evidence, contract: str | None) -> None:
-        self.calculations.append(self._recorded(event, contract))
+    def _add_budget_calculation(self, f: dict[str, Any], contract: str | None) -> None:
+        self.calculations.append(self._recorded(f, contract))
 
-    def _add_vendor_assessment(self, event: Evidence, contract: str | None) -> None:
-        self.assessments.append(self._recorded(event, self._need_contract(contract)))
+    def _add_vendor_assessment(self, f: dict[str, Any], contract: str | None) -> None:
+        self.assessments.append(self._recorded(f, self._need_contract(contract)))
 
-    def _add_acceptance_result(self, event: Evidence, contract: str | None) -> None:
-        self.acceptances.append(self._recorded(event, contract))
+    def _add_acceptance_result(self, f: dict[str, Any], contract: str | None) -> None:
+        self.acceptances.append(self._recorded(f, contract))
 
-    def _add_asset_count(self, event: Evidence, contract: str | None) -> None:
-        key: str = event.payload.asset_class  # type: ignore[union-attr,assignment]
-        if _newer(self.assets.get(key), event.recorded_at, event.id):
-            self.assets[key] = self._recorded(event, contract)
+    def _add_asset_count(self, f: dict[str, Any], contract: str | None) -> None:
+        key: str = f["payload"].asset_class
+        if _newer(self.assets.get(key), f["recorded_at"], f["id"]):
+            self.assets[key] = self._recorded(f, contract)
 
-    def _add_judgment(self, event: Evidence, contract: str | None) -> None:
-        p = event.payload
-        key = (p.indicator, p.point)  # type: ignore[union-attr]
-        if _newer(self.judgments.get(key), event.recorded_at, event.id):
-            self.judgments[key] = self._recorded(event, contract)
+    def _add_judgment(self, f: dict[str, Any], contract: str | None) -> None:
+        p = f["payload"]
+        key = (p.indicator, p.point)
+        if _newer(self.judgments.get(key), f["recorded_at"], f["id"]):
+            self.judgments[key] = self._recorded(f, contract)
 
-    def _add_self_evaluation_row(self, event: Evidence, contract: str | None) -> None:
-        self.self_rows.append(self._recorded(event, contract))
+    def _add_self_evaluation_row(self, f: dict[str, Any], contract: str | None) -> None:
+        self.self_rows.append(self._recorded(f, contract))
 
     # ------------------------------------------------------------ reading
 
@@ -502,13 +563,11 @@ class Ledger:
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is
 # freed as soon as its last user lets go of it (a table of bound methods made every ledger a cycle
 # that only the cyclic collector's rare full passes reclaimed).
-_FOLD: dict[type, Callable[[Ledger, Any, str | None], None]] = {
-    cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()
-}
+_FOLD: dict[type, Fold] = {cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()}
 
 
 # What time each kind is about, for the evaluation period (see Ledger._moment_outside …).
-_OUTSIDE: dict[type, Callable[[Ledger, Any], date | None]] = {
+_OUTSIDE: dict[type, Outside] = {
     cls: {
         EvidenceKind.ROSTER_ENTRY: Ledger._state_outside,
         EvidenceKind.CLOCK_IN: Ledger._moment_outside,

@@ -622,7 +622,8 @@ def _plain(
 ) -> Measurement:
     """A value that is no rate: shown with the measure's unit, its explanation ending in it."""
     shown = _with_unit(show(value), defn.unit)
-    return Measurement(value, None, None, defn.unit, shown, f"{defn.name}：{explanation} = {shown}", tuple(ids))
+    evidence = ids if isinstance(ids, tuple) else tuple(ids)  # an Ids stays one: never sorted again
+    return Measurement(value, None, None, defn.unit, shown, f"{defn.name}：{explanation} = {shown}", evidence)
 
 
 def _periods_covered(

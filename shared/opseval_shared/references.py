@@ -110,6 +110,12 @@ class EvidenceReferences:
             checker(self, event, contract)
         return contract
 
+    def kind_check(self, cls: type) -> Callable[[Any, str | None], None] | None:
+        """The check of the references particular to one kind of event, if it has any (bound to these
+        references; `check` runs it after resolving the contract)."""
+        checker = _CHECKS.get(cls)
+        return checker.__get__(self) if checker is not None else None
+
     # ------------------------------------------------------------ per kind
 
     def _inspection(self, event: InspectionDone, contract: str | None) -> None:

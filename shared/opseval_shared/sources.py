@@ -18,7 +18,7 @@ from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from .base import CHINA_TZ
+from .base import CHINA_TZ, unique_sorted
 from .values import fmt
 
 if TYPE_CHECKING:
@@ -346,7 +346,7 @@ def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
                 "responses": Decimal(tally.total),
                 "satisfied": Decimal(tally.satisfied),
             },
-            tally.ids,
+            unique_sorted(tally.ids),  # sorted once: every survey measure cites them
             None,
         )
         for (sid, group, level), tally in sorted(ctx.ledger.surveys.items(), key=lambda kv: str(kv[0]))
@@ -510,7 +510,7 @@ def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:
                 "responses": Decimal(tally.total),
                 "satisfied": Decimal(tally.satisfied),
             },
-            tally.ids,
+            unique_sorted(tally.ids),
         )
         for (sid, group, aspect), tally in sorted(ctx.ledger.survey_aspects.items())
     ]
