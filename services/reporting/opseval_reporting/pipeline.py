@@ -13,7 +13,14 @@ from opseval_shared.base import DateRange
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
-from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, MonthlyDeliverables, attach_findings
+from opseval_shared.results import (
+    BudgetLine,
+    CorrectionRecord,
+    EvaluationResult,
+    EvidenceStats,
+    MonthlyDeliverables,
+    attach_findings,
+)
 
 from .content import KIND_LABEL
 
@@ -42,10 +49,29 @@ def evaluate_ledger(
             duplicates=ledger.duplicates,
             after_as_of=ledger.after_as_of,
             outside_period=ledger.outside_period,
+            corrected=ledger.corrected,
             by_kind=dict(sorted(ledger.by_kind.items())),
         ),
+        corrections=correction_records(ledger),
         budget=budget_lines(ledger),
         monthly=monthly_deliverables(ctx),
+    )
+
+
+def correction_records(ledger: Ledger) -> tuple[CorrectionRecord, ...]:
+    return tuple(
+        CorrectionRecord(
+            event=n.target,
+            corrected_by=n.event_id,
+            action="retracted" if n.retracts else "superseded",
+            reason=n.reason,
+            by=n.by,
+            source=n.source,
+            recorded_at=n.recorded_at,
+            in_force=ledger.in_force(n),
+            received=ledger.received(n.target),
+        )
+        for n in ledger.corrections()
     )
 
 
