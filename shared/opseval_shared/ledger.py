@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
@@ -50,7 +50,7 @@ from .evidence import (
 from .project import ProjectDefinition
 from .references import EvidenceReferenceError, EvidenceReferences
 
-__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome"]
+__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all"]
 
 
 class Outcome(IntEnum):
@@ -582,6 +582,26 @@ class Ledger:
     @property
     def evaluation_window(self) -> DateRange:
         return self.definition.project.evaluation.period
+
+
+def fold_all(
+    definition: ProjectDefinition, as_of: date, events: Callable[[], Iterable[Evidence]]
+) -> tuple[Ledger, dict[str, EvidenceReferenceError]]:
+    """A project's stored events folded, each whose references do not resolve (against a definition
+    changed since it was accepted) set aside and returned by id instead of stopping the fold; a
+    ledger a late correction made stale is folded again (`events` is called once more)."""
+    left_out: frozenset[str] = frozenset()
+    while True:
+        ledger = Ledger(definition, as_of, left_out)
+        unresolved: dict[str, EvidenceReferenceError] = {}
+        for event in events():
+            try:
+                ledger.add(event)
+            except EvidenceReferenceError as exc:
+                unresolved[event.id] = exc
+        if not ledger.stale:
+            return ledger, unresolved
+        left_out = ledger.left_out  # a second fold knows every correction from the start
 
 
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is

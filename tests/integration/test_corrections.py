@@ -73,7 +73,10 @@ def test_a_correction_scores_exactly_as_the_corrected_event_sent_in_the_first_pl
     assert sent_first["total"] != before["total"]
 
     # The same correction made afterwards, in a file read after the wrong event, and in one read before it.
-    correction = {**fixed, "corrects": {"event": LATE_REPAIR, "reason": "解决时间录入错误，以工单系统复核为准", "by": "运维服务台"}}
+    correction = {
+        **fixed,
+        "corrects": {"event": LATE_REPAIR, "reason": "解决时间录入错误，以工单系统复核为准", "by": "运维服务台"},
+    }
     for name in ("zz-corrections.jsonl", "00-corrections.jsonl"):
         write(bundle / "evidence" / name, [correction])
         corrected = scores_json(bundle)
