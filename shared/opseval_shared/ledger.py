@@ -86,7 +86,6 @@ class CorrectionNote:
     by: str | None
     source: str
 
-    @property
     def order(self) -> tuple[datetime, str]:
         return (self.recorded_at, self.event_id)
 
@@ -308,7 +307,7 @@ class Ledger:
             note = CorrectionNote(c.event, event.id, False, event.recorded_at, c.reason, c.by, event.source)
         notes = self._corrections.setdefault(note.target, [])
         notes.append(note)
-        latest = max(notes, key=CorrectionNote.order.fget)  # type: ignore[arg-type]
+        latest = max(notes, key=CorrectionNote.order)
         # The event named, and any earlier replacement of it the latest correction displaces.
         out = {note.target, *(n.event_id for n in notes if n is not latest and not n.retracts)}
         for eid in out - self._left_out:
@@ -323,11 +322,11 @@ class Ledger:
 
     def corrections(self) -> list[CorrectionNote]:
         """Every correction taken in, by the event it names, then in the order they were made."""
-        return sorted((n for notes in self._corrections.values() for n in notes), key=lambda n: (n.target, n.order))
+        return sorted((n for notes in self._corrections.values() for n in notes), key=lambda n: (n.target, *n.order()))
 
     def in_force(self, note: CorrectionNote) -> bool:
         """Whether a correction is the latest of those naming its event."""
-        return max(self._corrections[note.target], key=CorrectionNote.order.fget) is note  # type: ignore[arg-type]
+        return max(self._corrections[note.target], key=CorrectionNote.order) is note
 
     def received(self, event_id: str) -> bool:
         """Whether an event with this id was taken in (folded or not)."""

@@ -238,6 +238,10 @@ def parser() -> argparse.ArgumentParser:
     from .natsauth import add_parser as add_nats_user_parser
 
     add_nats_user_parser(sub)  # opseval nats-user NAME --project P: an upstream system's NATS user
+
+    from .projectcli import add_parser as add_project_parser
+
+    add_project_parser(sub)  # opseval project register BUNDLE | show ID: a running fleet over HTTP
     return p
 
 
