@@ -153,7 +153,7 @@ def fleet_app(
         if evaluate is not None:
             fleet.health = EvaluationHealth(settings.service_name, store, fleet.ledgers)
             fleet.dirty = DirtyProjects(
-                settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p), fleet.health
+                settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p), fleet.health, store
             )
         convert_fetch_timeouts()
         await fleet.broker.connect()

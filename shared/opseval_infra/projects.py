@@ -33,6 +33,7 @@ from .http import DIRTY_PROJECTS, EVALUATIONS, FAILING_PROJECTS
 from .store.base import Snapshot, Store, StoredEvent
 
 log = logging.getLogger(__name__)
+DEFINITION_POLL_S = 2.0  # how often rules and scoring look for re-registered definitions
 
 
 def today_in_china() -> date:
@@ -184,9 +185,12 @@ class DirtyProjects:
         debounce_s: float,
         evaluate: Callable[[str], Awaitable[None]],
         health: EvaluationHealth | None = None,
+        store: Store | None = None,
     ) -> None:
         self.service, self.debounce_s, self.evaluate = service, debounce_s, evaluate
         self.health = health
+        self.store = store  # watched for re-registered definitions
+        self._watcher: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -200,12 +204,32 @@ class DirtyProjects:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-evaluations")
+        if self.store is not None:
+            self._watcher = asyncio.create_task(self._watch_definitions(self.store), name=f"{self.service}-definitions")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _watch_definitions(self, store: Store) -> None:
+        """A project registered again with another definition is evaluated again at once, not at its
+        next evidence: events it no longer resolves are set aside, those it resolves again come back."""
+        known: dict[str, str] | None = None
+        while True:
+            await asyncio.sleep(DEFINITION_POLL_S)
+            try:
+                current = {p.id: p.revision for p in await store.list_projects()}
+            except Exception:  # the store away for a moment: looked at again next time
+                log.debug("project definitions not read", exc_info=True)
+                continue
+            if known is not None:
+                changed = {p for p, revision in current.items() if known.get(p) != revision}
+                if changed:
+                    self.mark(changed)
+            known = current
 
     async def _run(self) -> None:
         while True:

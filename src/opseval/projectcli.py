@@ -14,6 +14,7 @@ import json
 import os
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def cmd_register(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    url = f"{args.reporting.rstrip('/')}/v1/projects/{urllib.request.quote(args.project_id, safe='')}"
+    url = f"{args.reporting.rstrip('/')}/v1/projects/{urllib.parse.quote(args.project_id, safe='')}"
     status, answer = _call("GET", url, _token(args))
     if status != 200:
         raise _refused(status, answer)
