@@ -118,6 +118,13 @@ class FindingsPage(BaseModel):
     revision: int
     as_of: date
     findings: list[Finding]
+    evaluation: EvaluationStatus
+
+
+class ScoresAnswer(ScoreChanged):
+    evaluation: EvaluationStatus = Field(
+        description="whether the evaluation currently fails (these scores are the last computed)"
+    )
 
 
 def answers(model: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
@@ -231,7 +238,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         evaluation, corrections = await status(project)
         return _json({**await summary(stored), "status": evaluation, "corrections": corrections})
 
-    @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoreChanged))
+    @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoresAnswer))
     async def get_scores(project: str, principal: Principal = reader) -> Response:
         """Today's score tree: total, grade, and every leaf with its explanation and evidence ids;
         `evaluation` says whether the project's evaluation currently fails (these scores are then
