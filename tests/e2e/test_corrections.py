@@ -24,6 +24,7 @@ from opseval_shared.results import EvaluationResult
 from opseval.embedded import evaluate_bundle
 
 from .conftest import Fleet, bearer, bundle_events, issue_key, wait_for
+from .test_dashboard import CHROMIUM, rendered
 from .test_fleet import leaf_scores, push_all
 
 pytestmark = pytest.mark.slow
@@ -144,6 +145,10 @@ def test_a_bad_event_is_refused_or_set_aside_and_its_correction_scores_as_if_sen
     assert shown.returncode == 0, shown.stderr
     assert f"set aside: {judged['id']}: payload.point" in shown.stderr
     assert json.loads(shown.stdout)["total"] == float(expected.total)
+    if CHROMIUM is not None:  # what an administrator sees on the dashboard (Debian chromium; .ci/run installs it)
+        page = rendered(fleet.url("reporting") + f"/dashboard?project={PROJECT}#key={fleet.admin_token}")
+        assert f'data-event="{judged["id"]}"' in page and "已搁置，未计入评价" in page
+        assert "dead-letter" in page and "unresolved reference: payload.point" in page
 
     # An evaluator corrects it (an evaluator's key may push corrections only).
     evaluator = bearer(issue_key(fleet.store_file, "evaluator", [PROJECT], "市财政局评价组"))
