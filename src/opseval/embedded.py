@@ -101,15 +101,20 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
 def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) -> None:
     """A correction or retraction must name an event of the bundle: a mistyped id would leave the
     event it meant in force."""
-    for note in ledger.corrections():
-        if ledger.received(note.target):
+    notes = ledger.corrections()
+    retractions = {n.event_id for n in notes if n.retracts}
+    for note in notes:
+        what = "retracts" if note.retracts else "corrects"
+        if note.target in retractions:
+            message = f"{what} the retraction {note.target!r}: a retraction stands; send the event again under a new id"
+        elif not ledger.received(note.target):
+            message = f"{what} event {note.target!r}, which is not in the bundle"
+        else:
             continue
         origin = ledger.origin_of(note.event_id)
         assert origin is not None
         line = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
         field = "payload.event" if note.retracts else "corrects.event"
-        what = "retracts" if note.retracts else "corrects"
-        message = f"{what} event {note.target!r}, which is not in the bundle"
         if not problems.add(BundleError(line.path, line.line, field, message)):
             return
 

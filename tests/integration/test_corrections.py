@@ -187,3 +187,21 @@ def test_an_event_cannot_correct_itself(bundle: Path) -> None:
     with pytest.raises(BundleError) as caught:
         evaluate_bundle(bundle)
     assert "cannot correct itself" in caught.value.message
+
+
+def test_a_retraction_cannot_itself_be_retracted_or_corrected(bundle: Path) -> None:
+    base = {
+        "project": "service-centre-2024",
+        "kind": "retraction",
+        "occurred_at": "2024-08-01T09:00:00+08:00",
+        "recorded_at": "2024-08-01T09:00:00+08:00",
+        "source": "itsm",
+    }
+    first = {**base, "id": "retract-1", "payload": {"event": LATE_REPAIR, "reason": "重复建单"}}
+    undo = {**base, "id": "retract-2", "payload": {"event": "retract-1", "reason": "撤回有误"}}
+    write(bundle / "evidence" / "zz-retractions.jsonl", [first, undo])
+    with pytest.raises(BundleError) as caught:
+        evaluate_bundle(bundle)
+    err = caught.value
+    assert (Path(err.path).name, err.line, err.field) == ("zz-retractions.jsonl", 2, "payload.event")
+    assert "a retraction stands" in err.message

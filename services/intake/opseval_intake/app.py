@@ -414,22 +414,25 @@ async def _unknown_corrected(store: Store, events: list[Evidence], container: st
     targets = {index: found for index, e in enumerate(events) if (found := _corrected(e)) is not None}
     if not targets:
         return []
-    in_push = {(e.project, e.id) for e in events}
-    stored = {(row.project, row.id) for row in await store.find_events(sorted({t[0] for t in targets.values()}))}
+    in_push = {(e.project, e.id): e.kind.value for e in events}
+    stored = await store.find_events(sorted({t[0] for t in targets.values()}))
+    known = {**{(row.project, row.id): row.kind for row in stored}, **in_push}
     errors = []
     for index, (target, action, _) in targets.items():
         event = events[index]
-        if (event.project, target) in in_push or (event.project, target) in stored:
+        kind = known.get((event.project, target))
+        if kind is None:
+            reason = (
+                f"no event {target!r} of project {event.project!r} was accepted (or it is not stored yet: send the"
+                " correction again shortly)"
+            )
+        elif kind == "retraction":
+            reason = f"{target!r} is a retraction, which stands: send the event again under a new id"
+        else:
             continue
         field = "payload.event" if action == "retracted" else "corrects.event"
         errors.append(
-            {
-                "index": index,
-                "id": event.id,
-                "field": f"{_where(container, index)}.{field}",
-                "reason": f"no event {target!r} of project {event.project!r} was accepted (or it is not stored yet:"
-                " send the correction again shortly)",
-            }
+            {"index": index, "id": event.id, "field": f"{_where(container, index)}.{field}", "reason": reason}
         )
     return errors
 
