@@ -1,6 +1,7 @@
 """Corrections at intake — the app in-process with a real nats-server and SQLite store: a correction
 must name an event of its project accepted before (or in the same push), evaluators may push only
-corrections and retractions, and the audit entry says who corrected what."""
+corrections and retractions, and the audit entry says who corrected what. And the results API
+shows a failing evaluation instead of a silently frozen score."""
 
 from __future__ import annotations
 
@@ -14,11 +15,14 @@ import pytest
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
 from opseval_infra.keys import create_key
-from opseval_infra.store.base import StoredEvent
+from opseval_infra.projects import evaluation_kind
+from opseval_infra.store.base import Snapshot, StoredEvent
 from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app
 from opseval_intake.bundle import load_definition
 from opseval_intake.settings import IntakeSettings
+from opseval_reporting.app import create_app as reporting_app
+from opseval_reporting.settings import ReportingSettings
 
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
 JSON = {"content-type": "application/json"}
@@ -35,8 +39,8 @@ ORIGINAL: dict[str, Any] = {
 
 
 class Intake:
-    def __init__(self, client: TestClient, store_file: Path) -> None:
-        self.client, self.store_file = client, store_file
+    def __init__(self, client: TestClient, reporting: TestClient, store_file: Path) -> None:
+        self.client, self.reporting, self.store_file = client, reporting, store_file
 
     def key(self, role: str) -> dict[str, str]:
         async def issue() -> str:
@@ -61,14 +65,17 @@ def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
     workdir = tmp_path_factory.mktemp("corrections")
     store_file = workdir / "store.db"
     with nats_server(workdir, "") as server:
-        settings = IntakeSettings(
-            environment="test",
-            secret_key="integration-test-secret",
-            nats_url=server.url,
-            store_url=f"sqlite:///{store_file}",
-        )  # type: ignore[call-arg]
-        with TestClient(intake_app(settings)) as client:
-            running = Intake(client, store_file)
+        common: dict[str, Any] = {
+            "environment": "test",
+            "secret_key": "integration-test-secret",
+            "nats_url": server.url,
+            "store_url": f"sqlite:///{store_file}",
+        }
+        with (
+            TestClient(intake_app(IntakeSettings(**common))) as client,
+            TestClient(reporting_app(ReportingSettings(**common))) as reporting,
+        ):
+            running = Intake(client, reporting, store_file)
             admin = running.key("admin")
             definition = load_definition(DONGGUAN).model_dump_json()
             assert client.post("/v1/projects", content=definition, headers={**JSON, **admin}).status_code in (200, 201)
@@ -116,3 +123,21 @@ def test_an_evaluator_pushes_corrections_only_and_the_audit_trail_names_the_key(
     assert json.loads(last.detail)["corrections"] == [
         {"event": "clock-evaluated-2", "corrects": "clock-evaluated", "action": "superseded", "by": "评价组李四"}
     ]
+
+
+def test_a_failing_evaluation_is_shown_on_the_project_not_a_silent_missing_score(intake: Intake) -> None:
+    evaluator = intake.key("evaluator")
+    failing = {"service": "rules", "state": "failing", "error": "RuntimeError: rule set cannot run", "failures": 3}
+    failing |= {"set_aside": [], "corrections": [], "at": "2026-12-01T00:00:00.000+00:00"}
+
+    async def record() -> None:
+        async with opened_store(f"sqlite:///{intake.store_file}") as store:
+            await store.put_snapshot(evaluation_kind("rules"), Snapshot("dongguan-2022", 1, json.dumps(failing)))
+
+    asyncio.run(record())
+    scores = intake.reporting.get("/v1/projects/dongguan-2022/scores", headers=evaluator)
+    assert scores.status_code == 503 and "rules: RuntimeError: rule set cannot run" in scores.json()["detail"]
+    project = intake.reporting.get("/v1/projects/dongguan-2022", headers=evaluator).json()
+    assert project["evaluation"] == "failing" and project["status"]["services"]["rules"]["failures"] == 3
+    listed = intake.reporting.get("/v1/projects", headers=evaluator).json()
+    assert [(p["id"], p["evaluation"]) for p in listed] == [("dongguan-2022", "failing")]

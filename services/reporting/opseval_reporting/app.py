@@ -164,6 +164,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         await definition(project)
         snap = await store().get_snapshot(kind, project)
         if snap is None:
+            evaluation, _ = await status(project)
+            failing = [f"{name}: {s['error']}" for name, s in evaluation["services"].items() if s["state"] == "failing"]
+            if failing:  # not "not yet": it fails, and says why
+                raise HTTPException(503, f"the evaluation of project {project!r} fails ({'; '.join(failing)})")
             raise HTTPException(404, f"project {project!r} has no {missing} yet")
         return snap.body
 
