@@ -94,7 +94,10 @@ class DeadLetterOffice:
         body = letter.model_dump_json()
         if not await self.store.add_dead_letter(DeadLetter(letter.id, self.service, body)):
             return  # set aside before (another replica, or before a restart)
-        await self.js.publish(dead_letter_subject(self.service), body.encode(), headers={"Nats-Msg-Id": letter.id})
+        try:
+            await self.js.publish(dead_letter_subject(self.service), body.encode(), headers={"Nats-Msg-Id": letter.id})
+        except Exception:  # the store holds it, and the evaluation goes on without the event all the same
+            log.exception("dead letter %s not published (it is in the store)", letter.id)
         DEAD_LETTERS.labels(self.service).inc()
         EVENTS_SET_ASIDE.labels(self.service).inc()
         log.warning("set aside %s of project %s: %s", row.id, row.project, letter.error)
