@@ -12,10 +12,11 @@ from faststream.nats import ConsumerConfig, PullSub
 from nats.aio.msg import Msg
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence, parse_evidence_json
-from opseval_shared.messaging import DeadLettered, dead_letter_subject, evidence_subject
+from opseval_shared.ledger import EvidenceReferenceError
+from opseval_shared.messaging import EVIDENCE_STREAM, DeadLettered, dead_letter_subject, evidence_subject
 from pydantic import TypeAdapter, ValidationError, WithJsonSchema
 
-from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, REDELIVERIES
+from .http import DEAD_LETTERS, EVENTS_CONSUMED, EVENTS_REPLAYED, EVENTS_SET_ASIDE, REDELIVERIES
 from .settings import ServiceSettings
 from .store.base import DeadLetter, EventConflict, Store, StoredEvent
 
@@ -74,6 +75,32 @@ class DeadLetterOffice:
         await msg.term()
         DEAD_LETTERS.labels(self.service).inc()
         log.warning("dead-lettered %s after %s deliveries: %s", letter.id, meta.num_delivered, error)
+
+    async def set_aside(self, row: StoredEvent, revision: str, exc: EvidenceReferenceError) -> None:
+        """A stored event left out of its project's evaluation because a reference no longer
+        resolves (the definition, at `revision`, changed after intake accepted it): dead-lettered
+        with the reason, once per definition revision. It stays stored: a definition that resolves
+        it again, or a correction of it, brings it back or replaces it."""
+        letter = DeadLettered(
+            id=f"{self.service}:unresolved:{row.project}:{row.id}:{revision}",
+            service=self.service,
+            stream=EVIDENCE_STREAM.name,
+            subject=evidence_subject(row.project, row.kind),
+            deliveries=0,
+            error=f"unresolved reference: {exc.field_path}: {exc}"[:2000],
+            payload=row.body[:100_000],
+            at=datetime.now(UTC),
+        )
+        body = letter.model_dump_json()
+        if not await self.store.add_dead_letter(DeadLetter(letter.id, self.service, body)):
+            return  # set aside before (another replica, or before a restart)
+        try:
+            await self.js.publish(dead_letter_subject(self.service), body.encode(), headers={"Nats-Msg-Id": letter.id})
+        except Exception:  # the store holds it, and the evaluation goes on without the event all the same
+            log.exception("dead letter %s not published (it is in the store)", letter.id)
+        DEAD_LETTERS.labels(self.service).inc()
+        EVENTS_SET_ASIDE.labels(self.service).inc()
+        log.warning("set aside %s of project %s: %s", row.id, row.project, letter.error)
 
 
 class EvidenceConsumer:

@@ -19,6 +19,7 @@ from nats.aio.client import Client
 from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
+from opseval_shared.ledger import EvidenceReferenceError
 from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS
 
 from .apidocs import serve_api_docs
@@ -32,9 +33,9 @@ from .consumer import (
 )
 from .http import health_router
 from .nats import check_encrypted, check_server, convert_fetch_timeouts, ensure_streams, tls_context
-from .projects import DirtyProjects, LedgerCache
+from .projects import DirtyProjects, EvaluationHealth, LedgerCache
 from .settings import ServiceSettings
-from .store.base import Store
+from .store.base import Store, StoredEvent
 from .store.factory import open_store
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,7 @@ class Fleet:
     dirty: DirtyProjects | None = None
     extras: dict[str, Any] = field(default_factory=dict)
     calendar: HolidayCalendar | None = None  # the installation's declared years, loaded by `opseval serve`
+    health: EvaluationHealth | None = None  # the evaluating services' per-project status
 
     @property
     def nc(self) -> Client:
@@ -102,7 +104,7 @@ async def start_evidence_consumer(fleet: Fleet) -> None:
         ledgers.remember(events)
         dirty.mark({e.project for e in events})
 
-    dead = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
+    dead = fleet.extras["dead_letters"] = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
     fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
     dirty.mark({p.id for p in await fleet.store.list_projects()})
 
@@ -139,9 +141,20 @@ def fleet_app(
         store = open_store(settings.store_url)
         await store.open()
         fleet.store = store
-        fleet.ledgers = LedgerCache(store, idle_s=settings.ledger_idle_s, calendar=fleet.calendar)
+
+        async def set_aside(row: StoredEvent, revision: str, exc: EvidenceReferenceError) -> None:
+            office: DeadLetterOffice | None = fleet.extras.get("dead_letters")
+            if office is not None:
+                await office.set_aside(row, revision, exc)
+
+        fleet.ledgers = LedgerCache(
+            store, idle_s=settings.ledger_idle_s, calendar=fleet.calendar, on_unresolved=set_aside
+        )
         if evaluate is not None:
-            fleet.dirty = DirtyProjects(settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p))
+            fleet.health = EvaluationHealth(settings.service_name, store, fleet.ledgers)
+            fleet.dirty = DirtyProjects(
+                settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p), fleet.health, store
+            )
         convert_fetch_timeouts()
         await fleet.broker.connect()
         check_encrypted(fleet.nc, settings)
@@ -165,5 +178,6 @@ def fleet_app(
 
     app = FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None)
     serve_api_docs(app)  # Swagger UI and ReDoc from the service itself, not a CDN
-    app.include_router(health_router({"nats": fleet.nats_ready, "store": fleet.store_ready}))
+    detail = (lambda: fleet.health.detail() if fleet.health else {"failing": {}}) if evaluate is not None else None
+    app.include_router(health_router({"nats": fleet.nats_ready, "store": fleet.store_ready}, detail))
     return app

@@ -21,11 +21,18 @@ REDELIVERIES = Counter("opseval_redeliveries_total", "messages handed back for r
 EVALUATIONS = Histogram("opseval_evaluation_seconds", "time to re-evaluate one project", ["service"])
 INTAKE_EVENTS = Counter("opseval_intake_events_total", "events answered by intake", ["status"])
 DIRTY_PROJECTS = Gauge("opseval_dirty_projects", "projects waiting to be re-evaluated", ["service"])
+FAILING_PROJECTS = Gauge("opseval_failing_projects", "projects whose last evaluation failed", ["service"])
+EVENTS_SET_ASIDE = Counter(
+    "opseval_events_set_aside_total",
+    "stored events left out of their project's evaluation (a reference no longer resolves), dead-lettered",
+    ["service"],
+)
 
 Check = Callable[[], Awaitable[bool]]
 
 
-def health_router(checks: dict[str, Check]) -> APIRouter:
+def health_router(checks: dict[str, Check], detail: Callable[[], dict[str, Any]] | None = None) -> APIRouter:
+    """`detail`: what readiness also reports without deciding it (the projects whose evaluation fails)."""
     router = APIRouter(tags=["operations"])
 
     @router.get(HEALTH_PATH)
@@ -44,7 +51,12 @@ def health_router(checks: dict[str, Check]) -> APIRouter:
                 results[name] = False
         ready = all(results.values())
         response.status_code = 200 if ready else 503
-        return {"ready": ready, "checks": results}
+        answer: dict[str, object] = {"ready": ready, "checks": results}
+        if detail is not None:
+            # A project that cannot be evaluated does not make the service unready (the others go
+            # on), but it is named here, never silent.
+            answer["evaluations"] = detail()
+        return answer
 
     @router.get(METRICS_PATH, response_class=PlainTextResponse)
     async def metrics() -> Response:

@@ -2,6 +2,11 @@
 
 The store is the source of truth: a replica folds every event of the project that any replica
 stored, in store order, so two replicas never hold half a project each.
+
+No stored event can stop a project's evaluation: one whose references no longer resolve (its
+project's definition changed after intake accepted it) is set aside — reported to `on_unresolved`,
+which dead-letters it — and the project is evaluated without it. An evaluation that fails all the
+same is reported (`EvaluationHealth`): on the project's API answers and in readiness detail.
 """
 
 from __future__ import annotations
@@ -12,20 +17,23 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from typing import Any
 
+import orjson
 from opseval_shared.base import CHINA_TZ
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.holidays import HolidayCalendar
-from opseval_shared.ledger import Ledger
+from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 
-from .http import DIRTY_PROJECTS, EVALUATIONS
-from .store.base import Store
+from .http import DIRTY_PROJECTS, EVALUATIONS, FAILING_PROJECTS
+from .store.base import Snapshot, Store, StoredEvent
 
 log = logging.getLogger(__name__)
+DEFINITION_POLL_S = 2.0  # how often rules and scoring look for re-registered definitions
 
 
 def today_in_china() -> date:
@@ -40,6 +48,8 @@ class Folded:
     folded: int = 0  # events read from the store (the evaluation's revision)
     used: float = 0.0  # when it was last refreshed (LedgerCache's clock), for eviction when idle
     work: WorkCalendar = field(default_factory=WorkCalendar)  # kept: its caches outlive an evaluation
+    # events set aside because a reference does not resolve: id -> (field, reason)
+    unresolved: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def context(self) -> MetricContext:
         return MetricContext(self.ledger, self.work)
@@ -57,8 +67,10 @@ class LedgerCache:
         idle_s: float = 60.0,
         clock: Callable[[], float] = time.monotonic,
         calendar: HolidayCalendar | None = None,
+        on_unresolved: Callable[[StoredEvent, str, EvidenceReferenceError], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
+        self.on_unresolved = on_unresolved  # (the event, the definition's revision, why)
         self.calendar = calendar  # the installation's declared years (OPSEVAL_CALENDAR_FILE)
         self.today = today
         self.idle_s = idle_s
@@ -110,28 +122,75 @@ class LedgerCache:
                 # order). Fold the project afresh.
                 current = self._folded[project] = self._new(definition, as_of, stored.revision)
                 await self._fold_new(project, current)
+        if current.ledger.stale:
+            # A correction named an event already folded: fold again with it left out from the start.
+            left_out = current.ledger.left_out
+            current = self._folded[project] = self._new(definition, as_of, stored.revision, left_out)
+            await self._fold_new(project, current)
         self._recent.pop(project, None)
         current.used = now
         return current
 
-    def _new(self, definition: ProjectDefinition, as_of: date, revision: str) -> Folded:
-        return Folded(Ledger(definition, as_of), revision, work=WorkCalendar(self.calendar))
+    def _new(
+        self, definition: ProjectDefinition, as_of: date, revision: str, left_out: frozenset[str] = frozenset()
+    ) -> Folded:
+        return Folded(Ledger(definition, as_of, left_out), revision, work=WorkCalendar(self.calendar))
 
     async def _fold_new(self, project: str, current: Folded) -> None:
         while batch := await self.store.events_after(project, current.last_seq):
             recent = self._recent.get(project, {})
             for row in batch:
                 event = recent.pop(row.id, None)
-                current.ledger.add(event if event is not None else parse_evidence_json(row.body))
+                try:
+                    current.ledger.add(event if event is not None else parse_evidence_json(row.body))
+                except EvidenceReferenceError as exc:
+                    current.unresolved[row.id] = (exc.field_path, str(exc))
+                    if self.on_unresolved is not None:
+                        await self.on_unresolved(row, current.revision, exc)
             current.last_seq = batch[-1].seq
             current.folded += len(batch)
+
+    def unresolved(self, project: str) -> dict[str, tuple[str, str]]:
+        folded = self._folded.get(project)
+        return dict(folded.unresolved) if folded is not None else {}
+
+    def corrections(self, project: str) -> list[dict[str, Any]]:
+        """The project's corrections as its held ledger has them (JSON-ready)."""
+        folded = self._folded.get(project)
+        if folded is None:
+            return []
+        ledger = folded.ledger
+        return [
+            {
+                "event": n.target,
+                "corrected_by": n.event_id,
+                "action": "retracted" if n.retracts else "superseded",
+                "reason": n.reason,
+                "by": n.by,
+                "source": n.source,
+                "recorded_at": n.recorded_at.isoformat(),
+                "in_force": ledger.in_force(n),
+                "received": ledger.received(n.target),
+            }
+            for n in ledger.corrections()
+        ]
 
 
 class DirtyProjects:
     """Projects to re-evaluate, worked off in the background after a short debounce."""
 
-    def __init__(self, service: str, debounce_s: float, evaluate: Callable[[str], Awaitable[None]]) -> None:
+    def __init__(
+        self,
+        service: str,
+        debounce_s: float,
+        evaluate: Callable[[str], Awaitable[None]],
+        health: EvaluationHealth | None = None,
+        store: Store | None = None,
+    ) -> None:
         self.service, self.debounce_s, self.evaluate = service, debounce_s, evaluate
+        self.health = health
+        self.store = store  # watched for re-registered definitions
+        self._watcher: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -145,12 +204,32 @@ class DirtyProjects:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"{self.service}-evaluations")
+        if self.store is not None:
+            self._watcher = asyncio.create_task(self._watch_definitions(self.store), name=f"{self.service}-definitions")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._watcher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def _watch_definitions(self, store: Store) -> None:
+        """A project registered again with another definition is evaluated again at once, not at its
+        next evidence: events it no longer resolves are set aside, those it resolves again come back."""
+        known: dict[str, str] | None = None
+        while True:
+            await asyncio.sleep(DEFINITION_POLL_S)
+            try:
+                current = {p.id: p.revision for p in await store.list_projects()}
+            except Exception:  # the store away for a moment: looked at again next time
+                log.debug("project definitions not read", exc_info=True)
+                continue
+            if known is not None:
+                changed = {p for p, revision in current.items() if known.get(p) != revision}
+                if changed:
+                    self.mark(changed)
+            known = current
 
     async def _run(self) -> None:
         while True:
@@ -167,16 +246,81 @@ class DirtyProjects:
                         await self.evaluate(project)
                     self._failures.pop(project, None)
                     self._not_before.pop(project, None)
-                except Exception:
-                    # It stays dirty, retried after a growing pause (not after every debounce).
+                    if self.health is not None:
+                        await self._report(project, None, 0)
+                except Exception as exc:
+                    # It stays dirty, retried after a growing pause (not after every debounce), and
+                    # the failure is reported: the project's answers and readiness detail show it.
                     n = self._failures[project] = self._failures.get(project, 0) + 1
                     pause = min(60.0, self.debounce_s * 2**n)
                     self._not_before[project] = asyncio.get_running_loop().time() + pause
                     if n == 1 or n % 10 == 0:
                         log.exception("evaluating %s failed (%d times); retrying in %.1f s", project, n, pause)
                     self._dirty.add(project)
+                    if self.health is not None:
+                        await self._report(project, exc, n)
             if self._dirty:
                 # Projects still waiting on a pause: look again when the first one is due.
                 soonest = min(self._not_before.get(p, 0.0) for p in self._dirty)
                 delay = max(0.0, soonest - asyncio.get_running_loop().time())
                 asyncio.get_running_loop().call_later(delay, self._wake.set)
+
+    async def _report(self, project: str, error: BaseException | None, failures: int) -> None:
+        assert self.health is not None
+        try:
+            await self.health.report(project, error, failures)
+        except Exception:  # the store away: reported again after the next evaluation
+            log.warning("evaluation status of %s not recorded", project, exc_info=True)
+
+
+def evaluation_kind(service: str) -> str:
+    """The snapshot kind under which a service records its projects' evaluation status."""
+    return f"evaluation.{service}"
+
+
+class EvaluationHealth:
+    """Each project's evaluation status in this service — ok or failing with the error, the events
+    set aside, the corrections in force — kept in memory for readiness and written to the store
+    (a snapshot of kind `evaluation.<service>`) whenever it changes, for the results API."""
+
+    def __init__(self, service: str, store: Store, ledgers: LedgerCache) -> None:
+        self.service, self.store, self.ledgers = service, store, ledgers
+        self.failing: dict[str, str] = {}  # project -> the error of its last evaluation
+        self._written: dict[str, bytes] = {}  # project -> the status last recorded (without times)
+
+    async def report(self, project: str, error: BaseException | None, failures: int) -> None:
+        if error is None:
+            self.failing.pop(project, None)
+        else:
+            self.failing[project] = f"{type(error).__name__}: {error}"[:2000]
+        FAILING_PROJECTS.labels(self.service).set(len(self.failing))
+        unresolved = self.ledgers.unresolved(project)
+        status: dict[str, Any] = {
+            "service": self.service,
+            "state": "failing" if error is not None else "ok",
+            "error": self.failing.get(project),
+            "failures": failures,
+            "set_aside": [
+                {"event": eid, "field": fld, "reason": reason} for eid, (fld, reason) in sorted(unresolved.items())
+            ],
+            "corrections": self.ledgers.corrections(project),
+        }
+        content = orjson.dumps(status, option=orjson.OPT_SORT_KEYS)
+        kind = evaluation_kind(self.service)
+        if project not in self._written:
+            stored = await self.store.get_snapshot(kind, project)
+            if stored is not None:
+                before = orjson.loads(stored.body)
+                before.pop("at", None)
+                self._written[project] = orjson.dumps(before, option=orjson.OPT_SORT_KEYS)
+        if self._written.get(project) == content:
+            return
+        now = datetime.now(UTC)
+        body = orjson.dumps({**status, "at": now.isoformat(timespec="milliseconds")}).decode()
+        # The latest status wins: its revision is the time it was taken, in microseconds.
+        await self.store.put_snapshot(kind, Snapshot(project, int(now.timestamp() * 1_000_000), body))
+        self._written[project] = content
+
+    def detail(self) -> dict[str, Any]:
+        """For readiness: the projects whose last evaluation failed, with the error."""
+        return {"failing": dict(sorted(self.failing.items()))}

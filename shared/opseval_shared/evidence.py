@@ -108,6 +108,7 @@ class EvidenceKind(StrEnum):
     ASSET_COUNT = "asset_count"
     JUDGMENT = "judgment"
     SELF_EVALUATION_ROW = "self_evaluation_row"
+    RETRACTION = "retraction"
 
 
 # ---------------------------------------------------------------- payloads
@@ -293,7 +294,25 @@ class SelfEvaluationRowPayload(Frozen):
     metric: Line | None = Field(default=None, description="optional link: the metric the claim is about")
 
 
+class RetractionPayload(Frozen):
+    """An event withdrawn (撤回): the evaluation goes on as if it had never been sent. The event of the
+    retraction is kept, and shown beside the one it withdraws."""
+
+    event: EventId = Field(description="id of the event withdrawn")
+    reason: Text
+    by: Line | None = Field(default=None, description="who withdrew it (a person, an evaluation team)")
+
+
 # ---------------------------------------------------------------- envelope
+
+
+class Correction(Frozen):
+    """What an event corrects (更正): the evaluation uses it instead of the event it names, whose
+    record is kept and shown beside it."""
+
+    event: EventId = Field(description="id of the event this one replaces")
+    reason: Text
+    by: Line | None = Field(default=None, description="who corrected it (a person, an evaluation team)")
 
 
 class _Envelope(Frozen):
@@ -303,6 +322,10 @@ class _Envelope(Frozen):
     occurred_at: AwareDatetime
     recorded_at: AwareDatetime
     source: Text
+    # Left out of the JSON when absent: an event's stored form (and its content hash) stays what it was.
+    corrects: Correction | None = Field(
+        default=None, description="the event this one supersedes, and why", exclude_if=lambda v: v is None
+    )
 
     @field_validator("occurred_at", "recorded_at")
     @classmethod
@@ -310,6 +333,12 @@ class _Envelope(Frozen):
         if not 1990 <= value.year <= 2100:
             raise ValueError("year must be between 1990 and 2100")
         return value
+
+    @model_validator(mode="after")
+    def _corrects_another(self) -> _Envelope:
+        if self.corrects is not None and self.corrects.event == self.id:
+            raise ValueError("an event cannot correct itself: corrects.event names its own id")
+        return self
 
 
 class RosterEntry(_Envelope):
@@ -392,6 +421,19 @@ class SelfEvaluationRow(_Envelope):
     payload: SelfEvaluationRowPayload
 
 
+class Retraction(_Envelope):
+    kind: Literal[EvidenceKind.RETRACTION]
+    payload: RetractionPayload
+
+    @model_validator(mode="after")
+    def _retracts_only(self) -> Retraction:
+        if self.corrects is not None:
+            raise ValueError("a retraction withdraws the event its payload names; it corrects nothing itself")
+        if self.payload.event == self.id:
+            raise ValueError("an event cannot withdraw itself")
+        return self
+
+
 Evidence = Annotated[
     RosterEntry
     | ClockIn
@@ -408,7 +450,8 @@ Evidence = Annotated[
     | AcceptanceResult
     | AssetCount
     | Judgment
-    | SelfEvaluationRow,
+    | SelfEvaluationRow
+    | Retraction,
     Field(discriminator="kind"),
 ]
 

@@ -4,13 +4,19 @@ Raw events are not kept: a year of a large building is a million events, and wha
 the scores need is per-duty counts, per-day first clock-ins, per-ticket latest state and the ids
 that prove each of them. Folding is order-independent (latest `recorded_at`, then id, wins
 wherever one record supersedes another), so the same events in any order give the same ledger.
+
+Corrections (更正) and retractions (撤回) leave the event they name out of the fold: the ledger is
+the one the other events alone would give. Of several corrections of one event the latest
+(`recorded_at`, then id) is in force, and the earlier replacements are left out too. A correction
+that arrives after the event it names was folded makes the ledger `stale`: the caller folds the
+same events again into `Ledger(..., left_out=ledger.left_out)`, which sets them aside as they come.
 """
 
 from __future__ import annotations
 
 from array import array
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
@@ -33,6 +39,7 @@ from .evidence import (
     EvidenceKind,
     IncidentPayload,
     JudgmentPayload,
+    Retraction,
     RosterEntryPayload,
     SelfEvaluationRowPayload,
     TicketVolumePayload,
@@ -43,7 +50,7 @@ from .evidence import (
 from .project import ProjectDefinition
 from .references import EvidenceReferenceError, EvidenceReferences
 
-__all__ = ["EvidenceReferenceError", "Ledger", "Outcome"]
+__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all"]
 
 
 class Outcome(IntEnum):
@@ -51,16 +58,36 @@ class Outcome(IntEnum):
     REPLAYED = 2  # the id was folded before: the caller decides whether the content is the same
     AFTER_AS_OF = 3
     OUTSIDE_PERIOD = 4  # about a time outside the evaluation period: counted, never folded
+    CORRECTION = 5  # a retraction: it names an event to leave out and folds nothing itself
+    CORRECTED = 6  # corrected or retracted by another event: left out
 
 
 # The outcomes as plain module names: an Enum class's attribute lookup goes through its metaclass's
 # __getattr__ hook, which costs more than a dict lookup on a path taken once per event.
-ADDED, REPLAYED, AFTER_AS_OF, OUTSIDE_PERIOD = (
+ADDED, REPLAYED, AFTER_AS_OF, OUTSIDE_PERIOD, CORRECTION, CORRECTED = (
     Outcome.ADDED,
     Outcome.REPLAYED,
     Outcome.AFTER_AS_OF,
     Outcome.OUTSIDE_PERIOD,
+    Outcome.CORRECTION,
+    Outcome.CORRECTED,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class CorrectionNote:
+    """One event correcting (superseding) or retracting another."""
+
+    target: str  # the event it names
+    event_id: str  # the correcting event
+    retracts: bool
+    recorded_at: datetime
+    reason: str
+    by: str | None
+    source: str
+
+    def order(self) -> tuple[datetime, str]:
+        return (self.recorded_at, self.event_id)
 
 
 T = TypeVar("T")
@@ -157,7 +184,8 @@ Outside = Callable[["Ledger", Any], date | None]  # the day an event is about, w
 class Ledger:
     """Fold state of one project's evidence up to the end of an as-of day."""
 
-    def __init__(self, definition: ProjectDefinition, as_of: date) -> None:
+    def __init__(self, definition: ProjectDefinition, as_of: date, left_out: frozenset[str] = frozenset()) -> None:
+        """`left_out`: ids known to be corrected or retracted (a stale ledger's `left_out`)."""
         self.definition = definition
         self.project_id = definition.project.id
         self.as_of = as_of
@@ -180,7 +208,7 @@ class Ledger:
         # the days certainly inside the period, the check of the time it is about, the fold.
         self._kinds: dict[type, tuple[Callable[[Any, str | None], None] | None, date, date, Outside, Fold]] = {
             cls: (self._references.kind_check(cls), *self._inside_days(_OUTSIDE[cls]), _OUTSIDE[cls], _FOLD[cls])
-            for cls in KIND_OF_CLASS
+            for cls in _FOLD
         }
         self.outside_period = 0
         self.outside_by_kind: dict[str, int] = {}
@@ -195,6 +223,14 @@ class Ledger:
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.duplicates = 0
         self.after_as_of = 0
+        # Corrections by the event they name; the ids they leave out; the ids taken in and left out
+        # (retractions too). Stale: an event was folded, or refused for a reference that does not
+        # resolve, before a correction left it out.
+        self._corrections: dict[str, list[CorrectionNote]] = {}
+        self._left_out: set[str] = set(left_out)
+        self._not_folded: set[str] = set()
+        self.corrected = 0
+        self.stale = False
 
         self.roster: dict[tuple[str, str], Recorded[RosterEntryPayload]] = {}
         # (contract, staff) -> day ordinal -> (earliest clock-in minute of day, event id, site)
@@ -245,6 +281,21 @@ class Ledger:
         self._arrived.append(eid)
         self._origins.append(origin)
         cls = type(event)
+        if cls is Retraction or f.get("corrects") is not None:
+            after = self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at)
+            if not after:  # a correction counts from the day it is made, as any evidence does
+                self._note_correction(event)
+            if cls is Retraction:
+                self._not_folded.add(eid)
+                if after:
+                    self.after_as_of += 1
+                    return AFTER_AS_OF
+                return CORRECTION
+        if eid in self._left_out:
+            # Before the references: an event corrected for a typo is not an error any more.
+            self.corrected += 1
+            self._not_folded.add(eid)
+            return CORRECTED
         check, inside_first, inside_last, outside, fold = self._kinds[cls]
         # Every reference is checked, also of events the as-of date or the period leave out: a
         # typo is a typo whatever the date. (EvidenceReferences.check, its common case inline.)
@@ -269,6 +320,41 @@ class Ledger:
         self._counts[cls] += 1
         fold(self, f, contract)
         return ADDED
+
+    def _note_correction(self, event: Evidence) -> None:
+        if isinstance(event, Retraction):
+            p = event.payload
+            note = CorrectionNote(p.event, event.id, True, event.recorded_at, p.reason, p.by, event.source)
+        else:
+            c = event.corrects
+            assert c is not None
+            note = CorrectionNote(c.event, event.id, False, event.recorded_at, c.reason, c.by, event.source)
+        notes = self._corrections.setdefault(note.target, [])
+        notes.append(note)
+        latest = max(notes, key=CorrectionNote.order)
+        # The event named, and any earlier replacement of it the latest correction displaces.
+        out = {note.target, *(n.event_id for n in notes if n is not latest and not n.retracts)}
+        for eid in out - self._left_out:
+            self._left_out.add(eid)
+            if eid != event.id and eid in self._seen and eid not in self._not_folded:
+                self.stale = True
+
+    @property
+    def left_out(self) -> frozenset[str]:
+        """The ids corrections leave out so far (to fold a stale ledger's events again)."""
+        return frozenset(self._left_out)
+
+    def corrections(self) -> list[CorrectionNote]:
+        """Every correction taken in, by the event it names, then in the order they were made."""
+        return sorted((n for notes in self._corrections.values() for n in notes), key=lambda n: (n.target, *n.order()))
+
+    def in_force(self, note: CorrectionNote) -> bool:
+        """Whether a correction is the latest of those naming its event."""
+        return max(self._corrections[note.target], key=CorrectionNote.order) is note
+
+    def received(self, event_id: str) -> bool:
+        """Whether an event with this id was taken in (folded or not)."""
+        return event_id in self._seen
 
     def _after_cutoff(self, moment: datetime) -> bool:
         # Comparing aware datetimes of different tzinfo objects is slow; a date compare is not.
@@ -560,10 +646,32 @@ class Ledger:
         return self.definition.project.evaluation.period
 
 
+def fold_all(
+    definition: ProjectDefinition, as_of: date, events: Callable[[], Iterable[Evidence]]
+) -> tuple[Ledger, dict[str, EvidenceReferenceError]]:
+    """A project's stored events folded, each whose references do not resolve (against a definition
+    changed since it was accepted) set aside and returned by id instead of stopping the fold; a
+    ledger a late correction made stale is folded again (`events` is called once more)."""
+    left_out: frozenset[str] = frozenset()
+    while True:
+        ledger = Ledger(definition, as_of, left_out)
+        unresolved: dict[str, EvidenceReferenceError] = {}
+        for event in events():
+            try:
+                ledger.add(event)
+            except EvidenceReferenceError as exc:
+                unresolved[event.id] = exc
+        if not ledger.stale:
+            return ledger, unresolved
+        left_out = ledger.left_out  # a second fold knows every correction from the start
+
+
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is
 # freed as soon as its last user lets go of it (a table of bound methods made every ledger a cycle
 # that only the cyclic collector's rare full passes reclaimed).
-_FOLD: dict[type, Fold] = {cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items()}
+_FOLD: dict[type, Fold] = {
+    cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items() if cls is not Retraction
+}
 
 
 # What time each kind is about, for the evaluation period (see Ledger._moment_outside …).
@@ -587,4 +695,5 @@ _OUTSIDE: dict[type, Outside] = {
         EvidenceKind.SELF_EVALUATION_ROW: Ledger._account_outside,
     }[kind]
     for cls, kind in KIND_OF_CLASS.items()
+    if cls is not Retraction
 }

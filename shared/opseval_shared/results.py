@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -69,7 +69,23 @@ class EvidenceStats(Frozen):
     after_as_of: int = 0
     outside_period: int = Field(default=0, description="events about a time outside the evaluation period, left out")
     other_project: int = 0
+    corrected: int = Field(default=0, description="events left out because another event corrected or retracted them")
     by_kind: dict[str, int] = Field(default_factory=dict)
+
+
+class CorrectionRecord(Frozen):
+    """An event corrected (superseded) or retracted, with the event that did it, why and who: the
+    evidence trail keeps both."""
+
+    event: str = Field(description="the event corrected or retracted")
+    corrected_by: str = Field(description="the event that corrects or retracts it")
+    action: Literal["superseded", "retracted"]
+    reason: str
+    by: str | None = Field(default=None, description="who made the correction, as its event states it")
+    source: str = Field(description="the system that sent the correcting event")
+    recorded_at: datetime
+    in_force: bool = Field(description="false when a later correction of the same event replaced this one")
+    received: bool = Field(description="whether the event it names was received at all")
 
 
 class BudgetLine(Frozen):
@@ -116,6 +132,7 @@ class EvaluationResult(Frozen):
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...] = ()
     evidence_stats: EvidenceStats = EvidenceStats()
+    corrections: tuple[CorrectionRecord, ...] = ()
     budget: tuple[BudgetLine, ...] = ()
     monthly: tuple[MonthlyDeliverables, ...] = ()
     documents: tuple[EvidenceDocument, ...] = Field(

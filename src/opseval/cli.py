@@ -120,6 +120,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         (ledger.duplicates, "重复推送（同一编号、同一内容）"),
         (ledger.after_as_of, "晚于评价基准日"),
         (ledger.outside_period, "所涉时间在评价期以外"),
+        (ledger.corrected, "已被更正或撤回"),
     ]
     for n, why in left_out:
         if n:
@@ -238,6 +239,10 @@ def parser() -> argparse.ArgumentParser:
     from .natsauth import add_parser as add_nats_user_parser
 
     add_nats_user_parser(sub)  # opseval nats-user NAME --project P: an upstream system's NATS user
+
+    from .projectcli import add_parser as add_project_parser
+
+    add_project_parser(sub)  # opseval project register BUNDLE | show ID: a running fleet over HTTP
     return p
 
 

@@ -79,14 +79,45 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
     if definition is not None:
         check_project_rules(bundle, definition, problems)
     ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
+    before = len(problems.found)
     try:
         files = evidence_files(bundle)
         _fold_lines(bundle, files, ledger, problems, progress)
+        if ledger is not None and ledger.stale:
+            # A correction came after the event it names: the lines are folded again with that event
+            # left out from the start (and its problems, if it had any, no longer count).
+            del problems.found[before:]
+            problems.truncated = False
+            ledger = Ledger(ledger.definition, ledger.as_of, ledger.left_out)
+            _fold_lines(bundle, files, ledger, problems, None)
+        if ledger is not None:
+            _unknown_corrected(files, ledger, problems)
     except BundleError as exc:  # a file that cannot be read on: reported with what was found before it
         problems.add(exc)
     problems.raise_any()
     assert ledger is not None
     return ledger
+
+
+def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) -> None:
+    """A correction or retraction must name an event of the bundle: a mistyped id would leave the
+    event it meant in force."""
+    notes = ledger.corrections()
+    retractions = {n.event_id for n in notes if n.retracts}
+    for note in notes:
+        what = "retracts" if note.retracts else "corrects"
+        if note.target in retractions:
+            message = f"{what} the retraction {note.target!r}: a retraction stands; send the event again under a new id"
+        elif not ledger.received(note.target):
+            message = f"{what} event {note.target!r}, which is not in the bundle"
+        else:
+            continue
+        origin = ledger.origin_of(note.event_id)
+        assert origin is not None
+        line = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
+        field = "payload.event" if note.retracts else "corrects.event"
+        if not problems.add(BundleError(line.path, line.line, field, message)):
+            return
 
 
 def _fold_lines(

@@ -26,7 +26,7 @@ from opseval_infra.store.base import Store, StoredProject
 from opseval_rules.rulefiles import RuleDefinitionError
 from opseval_rules.standard import project_rule_set, unknown_measures
 from opseval_shared.base import field_path
-from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, error_field
+from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Retraction, error_field
 from opseval_shared.measures import MeasureLibrary
 from opseval_shared.messaging import (
     EVIDENCE_STREAM,
@@ -177,7 +177,8 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
     access = Access(lambda: fleet.store)
     access.install(app)
     admin = Depends(access.require(Role.ADMIN))
-    pusher = Depends(access.require(Role.UPSTREAM))
+    # Evaluators push corrections and retractions only (checked per push).
+    pusher = Depends(access.require(Role.UPSTREAM, Role.EVALUATOR))
     json_body = BodySchemas()
 
     @app.post(
@@ -239,7 +240,12 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
         """Push evidence (upstream systems, for the projects their key is scoped to): one event, a
         JSON array of events, or {"events": [...]}. All or nothing: when any event is invalid, the
         answer is 4xx naming each bad field and nothing is accepted. Otherwise each event is answered
-        accepted (new) or duplicate (the same id and content was accepted before)."""
+        accepted (new) or duplicate (the same id and content was accepted before).
+
+        A correction is an event with `corrects: {event, reason, by?}` (it replaces the event it
+        names) or a `retraction` (its payload names the event withdrawn); the event named must have
+        been accepted before for the same project, or come in the same push. Evaluators' keys may
+        push corrections and retractions only."""
         body = await _body(request, settings.max_body_bytes)
         items, container = _batch(body)
         if not items:
@@ -253,6 +259,12 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
             if not principal.covers(event.project):
                 raise HTTPException(
                     403, f"this key may not push evidence for project {event.project!r} ({_where(container, index)})"
+                )
+            if principal.role is Role.EVALUATOR and _corrected(event) is None:
+                raise HTTPException(
+                    403,
+                    "an evaluator key may push only corrections (corrects: {event, reason}) and retractions "
+                    f"({_where(container, index)} is neither)",
                 )
         store = access.store()
         projects = sorted({e.project for e in events})
@@ -273,6 +285,7 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
             except EvidenceReferenceError as exc:
                 field = f"{_where(container, index)}.{exc.field_path}"
                 errors.append({"index": index, "id": e.id, "field": field, "reason": str(exc)})
+        errors.extend(await _unknown_corrected(store, events, container))
         if errors:
             raise _refuse(
                 422, f"{len(errors)} events refer to what their project does not define; none was accepted", errors
@@ -301,6 +314,13 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
             project=projects[0] if len(projects) == 1 else None,
             ids=[r["id"] for r in results if r["status"] == "accepted"][:AUDITED_IDS],
         )
+        corrections = [
+            {"event": e.id, "corrects": target[0], "action": target[1], "by": target[2]}
+            for e, r in zip(events, results, strict=True)
+            if r["status"] == "accepted" and (target := _corrected(e)) is not None
+        ]
+        if corrections:  # who corrected what: the key is the entry's actor, `by` what the event states
+            request.state.audit["corrections"] = corrections[:AUDITED_IDS]
         return Response(
             orjson.dumps({**counts, "results": results}),
             status_code=503 if counts["failed"] else 200,
@@ -371,11 +391,50 @@ async def _conflicts(store: Store, events: list[Evidence], bodies: list[str], co
             "index": index,
             "id": event.id,
             "field": f"{_where(container, index)}.id",
-            "reason": "this id was accepted before with other content; give each event its own id",
+            "reason": "this id was accepted before with other content; give each event its own id (to correct"
+            " the accepted one, send a new event with corrects: {event, reason})",
         }
         for index, event in enumerate(events)
         if event.id in stored and stored[event.id] != bodies[index]
     ]
+
+
+def _corrected(event: Evidence) -> tuple[str, str, str | None] | None:
+    """The event a correction or retraction names, the action, and who made it (None otherwise)."""
+    if isinstance(event, Retraction):
+        return event.payload.event, "retracted", event.payload.by
+    if event.corrects is not None:
+        return event.corrects.event, "superseded", event.corrects.by
+    return None
+
+
+async def _unknown_corrected(store: Store, events: list[Evidence], container: str) -> list[dict[str, Any]]:
+    """Corrections naming an event neither accepted before for their project nor in this push: a
+    mistyped id would leave the event it meant in force."""
+    targets = {index: found for index, e in enumerate(events) if (found := _corrected(e)) is not None}
+    if not targets:
+        return []
+    in_push = {(e.project, e.id): e.kind.value for e in events}
+    stored = await store.find_events(sorted({t[0] for t in targets.values()}))
+    known = {**{(row.project, row.id): row.kind for row in stored}, **in_push}
+    errors = []
+    for index, (target, action, _) in targets.items():
+        event = events[index]
+        kind = known.get((event.project, target))
+        if kind is None:
+            reason = (
+                f"no event {target!r} of project {event.project!r} was accepted (or it is not stored yet: send the"
+                " correction again shortly)"
+            )
+        elif kind == "retraction":
+            reason = f"{target!r} is a retraction, which stands: send the event again under a new id"
+        else:
+            continue
+        field = "payload.event" if action == "retracted" else "corrects.event"
+        errors.append(
+            {"index": index, "id": event.id, "field": f"{_where(container, index)}.{field}", "reason": reason}
+        )
+    return errors
 
 
 async def _publish_window(fleet: Fleet, events: list[tuple[Evidence, str]]) -> list[Any]:

@@ -30,10 +30,11 @@ from opseval_infra.keys import (
     revoke_key,
     utc_text,
 )
-from opseval_infra.projects import today_in_china
+from opseval_infra.projects import evaluation_kind, today_in_china
+from opseval_infra.store.base import StoredProject
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import parse_evidence_json
-from opseval_shared.ledger import Ledger
+from opseval_shared.ledger import fold_all
 from opseval_shared.messaging import FindingsChanged, ScoreChanged
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import Finding, ScoredIndicator
@@ -44,6 +45,7 @@ from .pipeline import evaluate_ledger
 from .settings import ReportingSettings
 
 PAGE = 1000
+EVALUATING_SERVICES = ("rules", "scoring")
 MAX_SEQ = 2**63 - 1  # a store sequence number is a signed 64-bit integer
 DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
 DOCUMENT_FILES = {
@@ -91,6 +93,24 @@ class ProjectSummary(BaseModel):
     total: float | None
     grade: str | None
     as_of: str | None
+    evaluation: Literal["ok", "failing", "pending"] = Field(
+        description="failing: a service's last evaluation of the project failed (see /v1/projects/{id})"
+    )
+    set_aside: int = Field(description="stored events left out of the evaluation: a reference does not resolve")
+
+
+class EvaluationStatus(BaseModel):
+    """How the evaluating services fare with the project: each one's last evaluation, ok or failing
+    with the error, and the events it set aside."""
+
+    state: Literal["ok", "failing", "pending"]
+    services: dict[str, Any]
+    set_aside: list[dict[str, Any]]
+
+
+class ProjectDetail(ProjectSummary):
+    status: EvaluationStatus
+    corrections: list[dict[str, Any]] = Field(description="events corrected or retracted, by which event, why, who")
 
 
 class FindingsPage(BaseModel):
@@ -98,6 +118,13 @@ class FindingsPage(BaseModel):
     revision: int
     as_of: date
     findings: list[Finding]
+    evaluation: EvaluationStatus
+
+
+class ScoresAnswer(ScoreChanged):
+    evaluation: EvaluationStatus = Field(
+        description="whether the evaluation currently fails (these scores are the last computed)"
+    )
 
 
 def answers(model: Any, status: int = 200) -> dict[int | str, dict[str, Any]]:
@@ -137,6 +164,10 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         await definition(project)
         snap = await store().get_snapshot(kind, project)
         if snap is None:
+            evaluation, _ = await status(project)
+            failing = [f"{name}: {s['error']}" for name, s in evaluation["services"].items() if s["state"] == "failing"]
+            if failing:  # not "not yet": it fails, and says why
+                raise HTTPException(503, f"the evaluation of project {project!r} fails ({'; '.join(failing)})")
             raise HTTPException(404, f"project {project!r} has no {missing} yet")
         return snap.body
 
@@ -150,34 +181,76 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         rows = await store().get_events(project, ids)
         return [orjson.loads(r.body) for r in rows]
 
+    async def status(project: str) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+        """The project's evaluation status as the evaluating services recorded it, and its corrections."""
+        services: dict[str, Any] = {}
+        for service in EVALUATING_SERVICES:
+            snap = await store().get_snapshot(evaluation_kind(service), project)
+            if snap is not None:
+                services[service] = orjson.loads(snap.body)
+        if any(s.get("state") == "failing" for s in services.values()):
+            state = "failing"
+        else:
+            state = "ok" if len(services) == len(EVALUATING_SERVICES) else "pending"
+        set_aside = {d["event"]: d for s in services.values() for d in s.get("set_aside", ())}
+        corrections = services.get("rules", services.get("scoring", {})).get("corrections", [])
+        summary = {
+            "state": state,
+            "services": {
+                name: {k: v for k, v in s.items() if k not in ("set_aside", "corrections")}
+                for name, s in services.items()
+            },
+            "set_aside": [set_aside[k] for k in sorted(set_aside)],
+        }
+        return summary, corrections
+
+    async def summary(stored: StoredProject) -> dict[str, Any]:
+        d = ProjectDefinition.model_validate_json(stored.definition)
+        snap = await store().get_snapshot("scores", stored.id)
+        score = ScoreChanged.model_validate_json(snap.body) if snap else None
+        evaluation, _ = await status(stored.id)
+        return {
+            "id": stored.id,
+            "name": d.project.name,
+            "revision": stored.revision,
+            "evidence": await store().count_events(stored.id),
+            "total": float(score.total) if score else None,
+            "grade": score.grade if score else None,
+            "as_of": score.as_of.isoformat() if score else None,
+            "evaluation": evaluation["state"],
+            "set_aside": len(evaluation["set_aside"]),
+        }
+
     @app.get("/v1/projects", name="projects.list", responses=answers(list[ProjectSummary]))
     async def list_projects(principal: Principal = reader) -> Response:
         """The registered projects this key may read, with their current total and grade when scored."""
         out = []
         for stored in await store().list_projects():
-            if not principal.covers(stored.id):
-                continue
-            d = ProjectDefinition.model_validate_json(stored.definition)
-            snap = await store().get_snapshot("scores", stored.id)
-            score = ScoreChanged.model_validate_json(snap.body) if snap else None
-            out.append(
-                {
-                    "id": stored.id,
-                    "name": d.project.name,
-                    "revision": stored.revision,
-                    "evidence": await store().count_events(stored.id),
-                    "total": float(score.total) if score else None,
-                    "grade": score.grade if score else None,
-                    "as_of": score.as_of.isoformat() if score else None,
-                }
-            )
+            if principal.covers(stored.id):
+                out.append(await summary(stored))
         return _json(out)
 
-    @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoreChanged))
-    async def get_scores(project: str, principal: Principal = reader) -> Response:
-        """Today's score tree: total, grade, and every leaf with its explanation and evidence ids."""
+    @app.get("/v1/projects/{project}", name="project.read", responses=answers(ProjectDetail))
+    async def get_project(project: str, principal: Principal = reader) -> Response:
+        """One project: its definition's revision, evidence count, total and grade, how its
+        evaluation fares (a failure with its error, the events set aside and why) and the
+        corrections of its evidence."""
         access.project(principal, project)
-        return _json((await scores(project)).model_dump(mode="json", exclude_none=True))
+        stored = await store().get_project(project)
+        if stored is None:
+            raise HTTPException(404, f"no project {project!r}")
+        evaluation, corrections = await status(project)
+        return _json({**await summary(stored), "status": evaluation, "corrections": corrections})
+
+    @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoresAnswer))
+    async def get_scores(project: str, principal: Principal = reader) -> Response:
+        """Today's score tree: total, grade, and every leaf with its explanation and evidence ids;
+        `evaluation` says whether the project's evaluation currently fails (these scores are then
+        the last ones computed) and which events were set aside."""
+        access.project(principal, project)
+        evaluation, _ = await status(project)
+        answer = (await scores(project)).model_dump(mode="json", exclude_none=True)
+        return _json({**answer, "evaluation": evaluation})
 
     @app.get("/v1/projects/{project}/findings", name="findings.read", responses=answers(FindingsPage))
     async def get_findings(
@@ -199,12 +272,14 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             and (severity is None or f.severity == severity)
             and (contract is None or f.contract == contract)
         ]
+        evaluation, _ = await status(project)
         return _json(
             {
                 "project": project,
                 "revision": current.revision,
                 "as_of": current.as_of.isoformat(),
                 "findings": [f.model_dump(mode="json") for f in selected],
+                "evaluation": evaluation,
             }
         )
 
@@ -253,12 +328,20 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     @app.get("/v1/projects/{project}/evidence/{event_id}", name="evidence.read", responses=ERROR_RESPONSES)
     async def one_event(project: str, event_id: str, principal: Principal = reader) -> Response:
-        """One evidence event as accepted."""
+        """One evidence event as accepted; `corrections` lists the corrections or retractions that
+        name it or that it makes (the evidence trail keeps both events), `set_aside` why it is left
+        out of the evaluation if it is."""
         access.project(principal, project)
         found = await events(project, [event_id])
         if not found:
             raise HTTPException(404, f"no event {event_id!r} in project {project!r}")
-        return _json(found[0])
+        evaluation, corrections = await status(project)
+        trail = [c for c in corrections if event_id in (c["event"], c["corrected_by"])]
+        aside = next((d for d in evaluation["set_aside"] if d["event"] == event_id), None)
+        extra: dict[str, Any] = {"corrections": trail} if trail else {}
+        if aside is not None:
+            extra["set_aside"] = {"field": aside["field"], "reason": aside["reason"]}
+        return _json({**found[0], **extra})
 
     @app.get("/v1/projects/{project}/report", name="report.read", responses=ERROR_RESPONSES)
     async def report(
@@ -281,9 +364,9 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             seq = batch[-1].seq
 
         def compute() -> dict[str, list[bytes]]:
-            ledger = Ledger(d, as_of or min(today_in_china(), d.project.evaluation.default_as_of))
-            for row in rows:
-                ledger.add(parse_evidence_json(row.body))
+            day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
+            # Events whose references no longer resolve are left out, as the consumers leave them out.
+            ledger, _ = fold_all(d, day, lambda: (parse_evidence_json(row.body) for row in rows))
             result = evaluate_ledger(ledger, work=WorkCalendar(fleet.calendar))
             return render_files(result, d, documents=format in OFFICE_FORMATS)
 

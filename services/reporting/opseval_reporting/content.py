@@ -33,6 +33,7 @@ KIND_LABEL = {
     "asset_count": "运维资产数量",
     "judgment": "评价组判定",
     "self_evaluation_row": "自评表填报",
+    "retraction": "撤回记录",
 }
 SEVERITY_LABEL = {"high": "严重", "medium": "一般", "low": "提示"}
 FORM_LABEL = {
@@ -497,6 +498,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     ]
     if stats.duplicates:
         notes.append(f"重复报送的佐证记录 {stats.duplicates} 条已去重，未重复计算。")
+    notes += _correction_notes(result)
     notes.append(f"各项得分的计算过程见本报告第四部分，所依据的佐证材料见{APPENDIX}。")
     notes += [sentence(polish(w, contracts)) for w in result.warnings]
     other.blocks.append(notes)
@@ -507,6 +509,21 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     kind = "绩效自评报告" if result.form == "self_evaluation" else "绩效评价报告"
     subtitle = f"{project.agency} · 评价基准日 {cn_date(result.as_of)}"
     return Report(f"{project.name}{kind}", subtitle, sections, kind=kind, cover=_cover(result, definition))
+
+
+def _correction_notes(result: EvaluationResult) -> list[str]:
+    """Corrections and retractions in force, each with its reason and who made it (the report names
+    no ids: scores.json lists both events of each)."""
+    notes = []
+    for c in result.corrections:
+        if not c.in_force:
+            continue
+        who = c.by or c.source
+        if c.action == "retracted":
+            notes.append(f"一条佐证材料经{who}撤回，未纳入评价（原因：{c.reason}）。")
+        else:
+            notes.append(f"一条佐证材料经{who}更正，评价采用更正后的记录（原因：{c.reason}）。")
+    return notes
 
 
 def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contracts: dict[str, str]) -> str:

@@ -15,6 +15,7 @@ from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.results import (
     BudgetLine,
+    CorrectionRecord,
     EvaluationResult,
     EvidenceDocument,
     EvidenceStats,
@@ -49,11 +50,30 @@ def evaluate_ledger(
             duplicates=ledger.duplicates,
             after_as_of=ledger.after_as_of,
             outside_period=ledger.outside_period,
+            corrected=ledger.corrected,
             by_kind=dict(sorted(ledger.by_kind.items())),
         ),
+        corrections=correction_records(ledger),
         budget=budget_lines(ledger),
         monthly=monthly_deliverables(ctx),
         documents=evidence_documents(ledger),
+    )
+
+
+def correction_records(ledger: Ledger) -> tuple[CorrectionRecord, ...]:
+    return tuple(
+        CorrectionRecord(
+            event=n.target,
+            corrected_by=n.event_id,
+            action="retracted" if n.retracts else "superseded",
+            reason=n.reason,
+            by=n.by,
+            source=n.source,
+            recorded_at=n.recorded_at,
+            in_force=ledger.in_force(n),
+            received=ledger.received(n.target),
+        )
+        for n in ledger.corrections()
     )
 
 
