@@ -484,6 +484,7 @@ class MetricContext:
                 f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
                 f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
                 tuple(all_ids),
+                has_data=bool(all_ids),  # no fault record at all is no evidence of running without faults
             )
         marks = [start] + [t for t, _ in internal]
         gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in pairwise(marks)]

@@ -14,6 +14,14 @@ from .indicators import Indicator, IndicatorSystem
 
 Severity = Literal["high", "medium", "low"]
 
+# How far an indicator could be assessed at the as-of date:
+# scored: assessed on its evidence (final at the period's end, or a judgment made);
+# partial: part of it assessed (some points judged, or facts of a period still running);
+# pending: nothing due yet, or a judgment not made yet — its weight is left out, never scored 0;
+# no_evidence: something was due and nothing arrived — scored by its rule (never above 0) and flagged.
+Status = Literal["scored", "partial", "pending", "no_evidence"]
+STATUS_LABEL: dict[str, str] = {"scored": "已评", "partial": "部分已评", "pending": "待评", "no_evidence": "无佐证"}
+
 
 class Basis(Frozen):
     """What a finding stands on besides evidence (依据): a document's clause, or an obligation.
@@ -61,6 +69,10 @@ class ScoredIndicator(Frozen):
     explanation: str | None = None
     evidence: tuple[str, ...] | None = None
     findings: tuple[str, ...] | None = None
+    status: Status = "scored"
+    assessable: Num | None = Field(
+        default=None, description="the part of the weight assessable at the as-of date (the score is earned of it)"
+    )
 
 
 class EvidenceStats(Frozen):
@@ -99,6 +111,10 @@ class EvaluationResult(Frozen):
     as_of: date
     total: Num
     grade: str
+    assessable: Num | None = Field(
+        default=None, description="weight assessable at the as-of date; the total is earned of it"
+    )
+    pending: Num | None = Field(default=None, description="weight not yet assessable (nothing due, no judgment yet)")
     indicators: tuple[ScoredIndicator, ...]
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...] = ()

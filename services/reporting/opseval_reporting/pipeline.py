@@ -13,7 +13,15 @@ from opseval_shared.base import DateRange
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
-from opseval_shared.results import BudgetLine, EvaluationResult, EvidenceStats, MonthlyDeliverables, attach_findings
+from opseval_shared.results import (
+    BudgetLine,
+    EvaluationResult,
+    EvidenceStats,
+    MonthlyDeliverables,
+    ScoredIndicator,
+    attach_findings,
+)
+from opseval_shared.values import fmt
 
 from .content import KIND_LABEL
 
@@ -26,6 +34,8 @@ def evaluate_ledger(
     ctx = MetricContext(ledger, work or WorkCalendar())
     findings = attach_findings(definition.indicators, find(ctx, engine))
     indicators, total, grade = score_tree(definition.indicators, ctx, findings)
+    assessable = sum((i.assessable or Decimal(0) for i in indicators), Decimal(0))
+    pending = sum((i.weight for i in indicators), Decimal(0)) - assessable
     return EvaluationResult(
         project=definition.project.id,
         name=definition.project.name,
@@ -33,9 +43,12 @@ def evaluate_ledger(
         as_of=ledger.as_of,
         total=total,
         grade=grade,
+        assessable=assessable,
+        pending=pending,
         indicators=indicators,
         findings=tuple(findings),
-        warnings=tuple(ctx.work.warnings) + tuple(filter(None, [outside_period_warning(ledger)])),
+        warnings=tuple(ctx.work.warnings)
+        + tuple(filter(None, [outside_period_warning(ledger), pending_warning(indicators, pending)])),
         calendar=tuple(ctx.work.sources(_years(ledger.evaluation_window))),
         evidence_stats=EvidenceStats(
             events=ledger.events,
@@ -65,6 +78,26 @@ def outside_period_warning(ledger: Ledger) -> str | None:
         f"{ledger.outside_period} 条佐证材料所涉时间在评价期（{window.start} 至 {window.end}）以外，"
         f"未计入得分和问题：{kinds}；所涉时间 {about}"
     )
+
+
+def pending_warning(indicators: tuple[ScoredIndicator, ...], pending: Decimal) -> str | None:
+    """The weight not yet assessable, said next to the total so that it is never read as lost points."""
+    if not pending:
+        return None
+    leaves = [n for n in walk(indicators) if not n.children and n.status in ("pending", "partial")]
+    names = "、".join(n.name for n in leaves[:8]) + ("等" if len(leaves) > 8 else "")
+    return (
+        f"截至评价基准日尚有 {fmt(pending, 3)} 分的指标待评（尚未到期或评价组尚未判定：{names}），"
+        f"总分只计已评部分，不代表最终得分"
+    )
+
+
+def walk(nodes: tuple[ScoredIndicator, ...]) -> list[ScoredIndicator]:
+    out: list[ScoredIndicator] = []
+    for n in nodes:
+        out.append(n)
+        out.extend(walk(n.children))
+    return out
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:
