@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -125,6 +126,12 @@ class EvaluationResult(Frozen):
         default=(),
         description="where each year's holidays and 调休 came from (the evaluation's years and any consulted)",
     )
+
+
+def assessed_weight(indicators: tuple[ScoredIndicator, ...]) -> tuple[Decimal, Decimal]:
+    """(weight assessable at the as-of date, weight still pending) of a scored tree."""
+    assessable = sum((i.assessable if i.assessable is not None else i.weight for i in indicators), Decimal(0))
+    return assessable, sum((i.weight for i in indicators), Decimal(0)) - assessable
 
 
 def bears_on(leaf: Indicator, finding: Finding) -> bool:

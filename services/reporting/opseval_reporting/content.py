@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from opseval_shared.metrics import fmt, pct
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult, Finding, ScoredIndicator
+from opseval_shared.results import STATUS_LABEL, EvaluationResult, Finding, ScoredIndicator
 
 KIND_LABEL = {
     "roster_entry": "驻场人员名单",
@@ -225,6 +225,21 @@ def level1_table(result: EvaluationResult) -> Table:
     )
 
 
+def all_scored(result: EvaluationResult) -> bool:
+    return all(t.status == "scored" for t in result.indicators)
+
+
+def assessed_text(result: EvaluationResult) -> str:
+    """The total next to the weight it was earned of, when part of the weight is not assessable yet."""
+    if all_scored(result) or result.assessable is None:
+        return ""
+    return (
+        f"截至评价基准日，可评权重{fmt(result.assessable, 3)}分，已得{fmt(result.total, 3)}分；"
+        f"尚有权重{fmt(result.pending or Decimal(0), 3)}分待评（未到期或评价组尚未判定），不计入得分，"
+        "上述得分和等级为阶段性结果。"
+    )
+
+
 def score_table(result: EvaluationResult) -> Table:
     flat = _flat(result.indicators)
     weight = sum((t.weight for t in result.indicators), Decimal(0))
@@ -232,10 +247,16 @@ def score_table(result: EvaluationResult) -> Table:
     scores = column([n[3].score for n in flat] + [result.total])
     rows = [[a, b, c, w, s, _rate(n)] for (a, b, c, n), w, s in zip(flat, weights, scores, strict=False)]
     rows.append(["合计", "", "", weights[-1], scores[-1], pct(result.total / weight if weight else Decimal(0))])
+    header = ["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"]
+    if not all_scored(result):  # inside the period: which scores are final, partial or still pending
+        for row, (_, _, _, n) in zip(rows, flat, strict=False):
+            row.append(STATUS_LABEL[n.status])
+        rows[-1].append(f"可评 {fmt(result.assessable or Decimal(0), 3)}")
+        header.append("评价状态")
     if not any(c for _, _, c, _ in flat):  # a two-level system (自评表): no empty 三级指标 column
         rows = [[r[0], r[1], *r[3:]] for r in rows]
-        return Table(["一级指标", "二级指标", "权重", "得分", "得分率"], rows, merge_first=1, nowrap=(1,))
-    return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2, nowrap=(2,))
+        return Table([header[0], header[1], *header[3:]], rows, merge_first=1, nowrap=(1,))
+    return Table(header, rows, merge_first=2, nowrap=(2,))
 
 
 def text_width(text: str) -> float:
@@ -350,7 +371,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     summary = Section("摘要", 1)
     summary.blocks.append(
         f"{_opening(result, definition)}经综合评价，该项目绩效评价得分为{fmt(result.total, 3)}分，"
-        f"评定等级为“{result.grade}”。一级指标得分情况如下："
+        f"评定等级为“{result.grade}”。{assessed_text(result)}一级指标得分情况如下："
     )
     summary.blocks.append(level1_table(result))
     if result.findings:
@@ -416,7 +437,8 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
 
     conclusion = Section("三、综合评价情况及评价结论", 1)
     conclusion.blocks.append(
-        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{result.grade}”（{GRADE_BANDS}）。各级指标得分如下表："
+        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{result.grade}”（{GRADE_BANDS}）。"
+        f"{assessed_text(result)}各级指标得分如下表："
     )
     conclusion.blocks.append(score_table(result))
     sections.append(conclusion)
@@ -485,7 +507,14 @@ def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contrac
     head = f"“{leaf.name}”（权重{fmt(leaf.weight, 3)}分"
     if leaf.target:
         head += f"，指标值{polish(leaf.target, contracts)}"
-    head += f"）得{fmt(leaf.score, 3)}分。"
+    if leaf.status == "pending":
+        head += "）待评，暂不计分。"
+    elif leaf.status == "partial" and leaf.assessable is not None and leaf.assessable < leaf.weight:
+        head += f"）已评{fmt(leaf.assessable, 3)}分，得{fmt(leaf.score, 3)}分，其余待评。"
+    elif leaf.status == "no_evidence":
+        head += f"）得{fmt(leaf.score, 3)}分（应有佐证而未见）。"
+    else:
+        head += f"）得{fmt(leaf.score, 3)}分。"
     actual = polish(leaf.actual or "", contracts)
     body = ""
     if actual and not re.fullmatch(r"[\d.]+ ?分", actual):  # a judged score says nothing beyond 得分

@@ -19,6 +19,7 @@ from opseval_shared.results import (
     EvidenceStats,
     MonthlyDeliverables,
     ScoredIndicator,
+    assessed_weight,
     attach_findings,
 )
 from opseval_shared.values import fmt
@@ -34,8 +35,7 @@ def evaluate_ledger(
     ctx = MetricContext(ledger, work or WorkCalendar())
     findings = attach_findings(definition.indicators, find(ctx, engine))
     indicators, total, grade = score_tree(definition.indicators, ctx, findings)
-    assessable = sum((i.assessable or Decimal(0) for i in indicators), Decimal(0))
-    pending = sum((i.weight for i in indicators), Decimal(0)) - assessable
+    assessable, pending = assessed_weight(indicators)
     return EvaluationResult(
         project=definition.project.id,
         name=definition.project.name,

@@ -138,7 +138,8 @@ class Scorer:
         if status == "pending":
             return LeafScore(ZERO, m.actual, f"{PENDING_TEXT}。{m.detail}", m.evidence, "pending", ZERO)
         if status == "no_evidence" and scored.score > 0:
-            return LeafScore(ZERO, m.actual, f"{NO_EVIDENCE_TEXT}（按规则计为 {scored.explanation}）", m.evidence, status)
+            text = f"{NO_EVIDENCE_TEXT}（按规则计为 {scored.explanation}）"
+            return LeafScore(ZERO, m.actual, text, m.evidence, status)
         scored.status = status
         return scored
 
@@ -205,7 +206,8 @@ class Scorer:
         if isinstance(method, JudgmentMethod):
             rec = self.ctx.ledger.judgments.get((node.id, None))
             if rec is None:
-                return LeafScore(ZERO, "待评", "本项由评价组判定，尚无判定记录，待评（不计入已评分值）", (), "pending", ZERO)
+                text = "本项由评价组判定，尚无判定记录，待评（不计入已评分值）"
+                return LeafScore(ZERO, "待评", text, (), "pending", ZERO)
             awarded = min(rec.payload.awarded, w)
             return LeafScore(awarded, f"{fmt(awarded)} 分", rec.payload.reason, [rec.event_id])
         if isinstance(method, DeductionMethod):
@@ -288,13 +290,14 @@ class Scorer:
             score = w * fraction
             shown_target = _show(m, method.target)
             verdict = "达标，得满分" if ok else f"未达标，得 {_pct_short(fraction)}"
+            actual = _show(m, m.value)
             return self.measured(
                 w,
                 m,
                 LeafScore(
                     score,
                     m.actual,
-                    f"实际 {_show(m, m.value)}，目标 {method.op}{shown_target}，{verdict} = {fmt(score, 4)}。{m.detail}",
+                    f"实际 {actual}，目标 {method.op}{shown_target}，{verdict} = {fmt(score, 4)}。{m.detail}",
                     m.evidence,
                 ),
             )
