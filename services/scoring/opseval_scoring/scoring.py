@@ -118,7 +118,7 @@ class Scorer:
         self.ctx = ctx
         self.findings = findings
         # Before the period's end what the facts say is provisional: more may fall due.
-        self.running = ctx.ledger.as_of < ctx.ledger.evaluation_window.end
+        self.running = ctx.running
 
     def data_status(self, m: Measurement) -> Status:
         """Whether a measurement stands on evidence: `pending` when nothing is due or recorded yet
@@ -154,10 +154,12 @@ class Scorer:
                 target = method.target
                 note = ""
                 if node.prorate:
-                    fraction = self.ctx.service_fraction(method.metric.contract)
+                    # by the part of the period under service up to the as-of date (all of it at the end)
+                    fraction = self.ctx.due_fraction(method.metric.contract)
                     step = Decimal(1).scaleb(min(0, int(target.as_tuple().exponent)))
                     scaled = max(step, (target * fraction).quantize(step, ROUND_HALF_UP))
-                    note = f"（目标 {fmt(target)} 按服务期占比 {pct(fraction, 1)} 折算为 {fmt(scaled)}）"
+                    so_far = "截至评价基准日的" if self.running else ""
+                    note = f"（目标 {fmt(target)} 按{so_far}服务期占比 {pct(fraction, 1)} 折算为 {fmt(scaled)}）"
                     target = scaled
                 ratio = m.value / target
                 expl = f"{fmt(w)} × min({_show(m, m.value)} ÷ {_show(m, target)}, 1){note}"
