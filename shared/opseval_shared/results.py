@@ -105,6 +105,48 @@ class MonthlyDeliverables(Frozen):
     late: int
 
 
+class LeafForecast(Frozen):
+    """One leaf's year-end outlook: where it stands, where it ends if current rates hold, the range
+    its unknown part allows, and what would recover the points still recoverable."""
+
+    id: str
+    name: str
+    status: Status
+    score: Num
+    projected: Num = Field(description="at the period's end if current rates hold (pending part at the mean rate)")
+    low: Num = Field(description="pending part earning nothing")
+    high: Num = Field(description="pending part in full, and what remains done as required")
+    recoverable: Num = Field(description="points still recoverable above the projection (high − projected)")
+    action: str = Field(description="the evidence or work that would recover them, in Chinese")
+
+
+class Forecast(Frozen):
+    """The projected total at the period's end under stated assumptions; equal to the result once the
+    period is over and every leaf is scored."""
+
+    period_end: date
+    elapsed: Num = Field(description="share of the evaluation period elapsed at the as-of date")
+    total: Num
+    grade: str
+    low: Num
+    high: Num
+    grade_low: str
+    grade_high: str
+    assumptions: tuple[str, ...] = ()
+    leaves: tuple[LeafForecast, ...] = Field(default=(), description="leaves with points still open, most first")
+
+
+class TimelinePoint(Frozen):
+    """The evaluation as of one month's end (and the as-of date itself, last)."""
+
+    as_of: date
+    total: Num
+    grade: str
+    assessable: Num
+    pending: Num
+    findings: int
+
+
 class EvaluationResult(Frozen):
     project: str
     name: str
@@ -122,6 +164,7 @@ class EvaluationResult(Frozen):
     evidence_stats: EvidenceStats = EvidenceStats()
     budget: tuple[BudgetLine, ...] = ()
     monthly: tuple[MonthlyDeliverables, ...] = ()
+    forecast: Forecast | None = None
     calendar: tuple[CalendarYear, ...] = Field(
         default=(),
         description="where each year's holidays and 调休 came from (the evaluation's years and any consulted)",

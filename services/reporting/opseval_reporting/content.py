@@ -386,6 +386,9 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     else:
         summary.blocks.append("评价未发现合同履约和资金管理方面的问题。")
     sections.append(summary)
+    interim = interim_section(result)
+    if interim is not None:
+        sections.append(interim)
 
     basic = Section("一、基本情况", 1)
     overview = Section("（一）项目概况", 2)
@@ -501,6 +504,41 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     kind = "绩效自评报告" if result.form == "self_evaluation" else "绩效评价报告"
     subtitle = f"{project.agency} · 评价基准日 {cn_date(result.as_of)}"
     return Report(f"{project.name}{kind}", subtitle, sections, kind=kind, cover=_cover(result, definition))
+
+
+FORECAST_ROWS = 15
+
+
+def interim_section(result: EvaluationResult) -> Section | None:
+    """中期评价: inside the period, the projected total at its end and the points still recoverable."""
+    f = result.forecast
+    if f is None or result.as_of >= f.period_end:
+        return None
+    sec = Section("中期评价：评价期末得分预测", 1)
+    grade = f"“{f.grade_low}”" if f.grade_low == f.grade_high else f"“{f.grade_low}”至“{f.grade_high}”"
+    sec.blocks.append(
+        f"评价基准日{cn_date(result.as_of)}处于评价期内（评价期已过 {pct(f.elapsed, 0)}，"
+        f"评价期末为{cn_date(f.period_end)}）。{assessed_text(result)}"
+        f"按下列假设推算，预计评价期末得分约{fmt(f.total, 3)}分，等级“{f.grade}”；"
+        f"待评部分结果未知，期末得分可能在{fmt(f.low, 3)}分至{fmt(f.high, 3)}分之间（等级{grade}）。"
+    )
+    if f.assumptions:
+        sec.blocks.append([sentence(a) for a in f.assumptions])
+    rows = [
+        [
+            leaf.name,
+            STATUS_LABEL[leaf.status],
+            fmt(leaf.score, 3),
+            fmt(leaf.projected, 3),
+            fmt(leaf.recoverable, 3),
+            leaf.action,
+        ]
+        for leaf in f.leaves[:FORECAST_ROWS]
+    ]
+    if rows:
+        sec.blocks.append("尚可挽回分值较多的指标及所需佐证或工作如下：")
+        sec.blocks.append(Table(["指标", "评价状态", "当前得分", "预计得分", "可挽回分值", "所需佐证或工作"], rows))
+    return sec
 
 
 def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contracts: dict[str, str]) -> str:

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from opseval_rules.engine import RulesEngine
 from opseval_rules.findings import find
+from opseval_scoring.forecast import forecast
 from opseval_scoring.scoring import score_tree
 from opseval_shared.base import DateRange
 from opseval_shared.calendar import WorkCalendar
@@ -59,6 +60,7 @@ def evaluate_ledger(
         ),
         budget=budget_lines(ledger),
         monthly=monthly_deliverables(ctx),
+        forecast=forecast(definition.indicators, ctx, indicators, total),
     )
 
 
