@@ -165,6 +165,9 @@ class EvaluationResult(Frozen):
     budget: tuple[BudgetLine, ...] = ()
     monthly: tuple[MonthlyDeliverables, ...] = ()
     forecast: Forecast | None = None
+    timeline: tuple[TimelinePoint, ...] = Field(
+        default=(), description="the score at each month's end over the period, when asked for (--series month)"
+    )
     calendar: tuple[CalendarYear, ...] = Field(
         default=(),
         description="where each year's holidays and 调休 came from (the evaluation's years and any consulted)",

@@ -51,13 +51,22 @@ def _date(text: str) -> date:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from opseval_reporting.output import render_files
 
-    from .embedded import CALENDAR_FILE_VARIABLE, evaluate_bundle, installation_calendar, write_atomically
+    from .embedded import (
+        CALENDAR_FILE_VARIABLE,
+        bundle_series,
+        evaluate_bundle,
+        installation_calendar,
+        write_atomically,
+    )
 
     bar = _Bar()
     try:
         calendar_file = os.environ.get(CALENDAR_FILE_VARIABLE)
         installation = installation_calendar(Path(calendar_file) if calendar_file else None)
         result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
+        if args.series == "month":
+            timeline = bundle_series(Path(args.bundle), definition, result.as_of, installation)
+            result = result.model_copy(update={"timeline": timeline})
     except BundleError as exc:
         bar.close()
         return _bad_input(exc)
@@ -68,6 +77,18 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"评价基准日 {result.as_of}  总分 {fmt(result.total, 3)}  等级 {result.grade}")
     for top in result.indicators:
         print(f"  {top.name:<8} {fmt(top.weight, 3):>6} {fmt(top.score, 3):>8} {pct(top.rate):>8}")
+    if result.pending:
+        print(f"  可评权重 {fmt(result.assessable or 0, 3)} 分，待评 {fmt(result.pending, 3)} 分（不计入总分）")
+    if result.forecast is not None and result.as_of < result.forecast.period_end:
+        f = result.forecast
+        print(f"  期末预测 {fmt(f.total, 3)} 分（{f.grade}），区间 {fmt(f.low, 3)}～{fmt(f.high, 3)} 分")
+    if result.timeline:
+        print("各月末得分：")
+        for point in result.timeline:
+            print(
+                f"  {point.as_of}  {fmt(point.total, 3):>8} {point.grade}  可评 {fmt(point.assessable, 3):>6}"
+                f"  问题 {point.findings}"
+            )
     print(f"发现问题 {len(result.findings)} 项" + ("：" if result.findings else ""))
     for f in result.findings[: args.show]:
         print(f"  [{f.rule}] {f.message}")
@@ -188,6 +209,12 @@ def parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--out", default=None, help="output directory (default: out/<project>/)")
     ev.add_argument("--show", type=int, default=10, help="findings to print (default 10)")
+    ev.add_argument(
+        "--series",
+        choices=["month"],
+        default=None,
+        help="also the score at each month's end over the period (timeline in scores.json)",
+    )
     ev.add_argument(
         "--core-only",
         action="store_true",

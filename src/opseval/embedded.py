@@ -21,12 +21,12 @@ from opseval_intake.bundle import (
     read_line_at,
     read_yaml,
 )
-from opseval_reporting.pipeline import evaluate_ledger
+from opseval_reporting.pipeline import evaluate_ledger, evaluate_series
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult
+from opseval_shared.results import EvaluationResult, TimelinePoint
 
 Progress = Callable[[int, int], None]
 # ServiceSettings.calendar_file's variable, read by `opseval evaluate` without pydantic-settings
@@ -138,6 +138,14 @@ def evaluate_bundle(
 ) -> tuple[EvaluationResult, ProjectDefinition]:
     ledger = fold_bundle(bundle, as_of, progress)
     return evaluate_ledger(ledger, work=WorkCalendar(installation)), ledger.definition
+
+
+def bundle_series(
+    bundle: Path, definition: ProjectDefinition, as_of: date, installation: HolidayCalendar | None = None
+) -> tuple[TimelinePoint, ...]:
+    """The score at each month's end of the period up to `as_of` (a bundle evaluate_bundle accepted)."""
+    events = [parse_line(raw) for raw in iter_lines(bundle)]
+    return evaluate_series(definition, events, as_of, work=WorkCalendar(installation))
 
 
 def installation_calendar(path: Path | None) -> HolidayCalendar | None:

@@ -4,6 +4,8 @@ the fleet's services call this same code."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, timedelta
 from decimal import Decimal
 
 from opseval_rules.engine import RulesEngine
@@ -12,14 +14,17 @@ from opseval_scoring.forecast import forecast
 from opseval_scoring.scoring import score_tree
 from opseval_shared.base import DateRange
 from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import Evidence
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
+from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import (
     BudgetLine,
     EvaluationResult,
     EvidenceStats,
     MonthlyDeliverables,
     ScoredIndicator,
+    TimelinePoint,
     assessed_weight,
     attach_findings,
 )
@@ -62,6 +67,54 @@ def evaluate_ledger(
         monthly=monthly_deliverables(ctx),
         forecast=forecast(definition.indicators, ctx, indicators, total),
     )
+
+
+def month_ends(period: DateRange, as_of: date) -> list[date]:
+    """Each month's last day within the period up to the as-of date, then the as-of date itself."""
+    out: list[date] = []
+    first = period.start.replace(day=1)
+    while True:
+        following = (first + timedelta(days=32)).replace(day=1)
+        end = min(following - timedelta(days=1), period.end)
+        if end > as_of:
+            break
+        out.append(end)
+        if end >= period.end:
+            break
+        first = following
+    if not out or out[-1] != as_of:
+        out.append(as_of)
+    return out
+
+
+def evaluate_series(
+    definition: ProjectDefinition,
+    events: Sequence[Evidence],
+    as_of: date,
+    engine: RulesEngine | None = None,
+    work: WorkCalendar | None = None,
+) -> tuple[TimelinePoint, ...]:
+    """The score at each month's end over the period (and at the as-of date, last): the evaluation of
+    the same evidence as of each date, so the last point is the result itself."""
+    work = work or WorkCalendar()
+    points = []
+    for day in month_ends(definition.project.evaluation.period, as_of):
+        ledger = Ledger(definition, day)
+        add = ledger.add
+        for event in events:
+            add(event)
+        result = evaluate_ledger(ledger, engine, work)
+        points.append(
+            TimelinePoint(
+                as_of=day,
+                total=result.total,
+                grade=result.grade,
+                assessable=result.assessable or Decimal(0),
+                pending=result.pending or Decimal(0),
+                findings=len(result.findings),
+            )
+        )
+    return tuple(points)
 
 
 def _years(span: DateRange) -> range:
