@@ -389,6 +389,8 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     interim = interim_section(result)
     if interim is not None:
         sections.append(interim)
+    if result.timeline:
+        sections.append(timeline_section(result))
 
     basic = Section("一、基本情况", 1)
     overview = Section("（一）项目概况", 2)
@@ -538,6 +540,23 @@ def interim_section(result: EvaluationResult) -> Section | None:
     if rows:
         sec.blocks.append("尚可挽回分值较多的指标及所需佐证或工作如下：")
         sec.blocks.append(Table(["指标", "评价状态", "当前得分", "预计得分", "可挽回分值", "所需佐证或工作"], rows))
+    return sec
+
+
+def timeline_section(result: EvaluationResult) -> Section:
+    """得分走势: the evaluation as of each month's end (opseval evaluate --series month)."""
+    sec = Section("得分走势", 1)
+    points = result.timeline
+    sec.blocks.append(
+        "按同一批佐证材料，分别以评价期内各月末（及评价基准日）为评价基准日计算的得分如下；"
+        "可评权重随各项工作到期和评价组判定逐步增加，得分只计已评部分。"
+    )
+    totals = column([p.total for p in points])
+    assessable = column([p.assessable for p in points])
+    rows = [
+        [cn_date(p.as_of), t, a, p.grade, str(p.findings)] for p, t, a in zip(points, totals, assessable, strict=True)
+    ]
+    sec.blocks.append(Table(["评价基准日", "得分", "可评权重", "等级", "问题数"], rows))
     return sec
 
 
