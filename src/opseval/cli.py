@@ -8,6 +8,7 @@ import sys
 import time
 import unicodedata
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from opseval_intake.bundle import BundleError, BundleErrors, template_names, template_text
@@ -78,10 +79,14 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     for top in result.indicators:
         print(f"  {top.name:<8} {fmt(top.weight, 3):>6} {fmt(top.score, 3):>8} {pct(top.rate):>8}")
     if result.pending:
-        print(f"  可评权重 {fmt(result.assessable or 0, 3)} 分，待评 {fmt(result.pending, 3)} 分（不计入总分）")
-    if result.forecast is not None and result.as_of < result.forecast.period_end:
-        f = result.forecast
-        print(f"  期末预测 {fmt(f.total, 3)} 分（{f.grade}），区间 {fmt(f.low, 3)}～{fmt(f.high, 3)} 分")
+        assessable = fmt(result.assessable or Decimal(0), 3)
+        print(f"  可评权重 {assessable} 分，待评 {fmt(result.pending, 3)} 分（不计入总分）")
+    outlook = result.forecast
+    if outlook is not None and result.as_of < outlook.period_end:
+        print(
+            f"  期末预测 {fmt(outlook.total, 3)} 分（{outlook.grade}），"
+            f"区间 {fmt(outlook.low, 3)}～{fmt(outlook.high, 3)} 分"
+        )
     if result.timeline:
         print("各月末得分：")
         for point in result.timeline:

@@ -144,6 +144,20 @@ def test_the_timelines_last_point_is_the_result_and_the_rest_are_month_ends() ->
     assert assessable == sorted(assessable)  # more falls due, and is judged, as the year goes on
 
 
+def test_the_timeline_folded_once_in_time_order_equals_each_month_end_evaluated_afresh() -> None:
+    definition, events = loaded("service-centre-2024")
+    points = evaluate_series(definition, events, definition.project.evaluation.default_as_of)
+    for point in points:
+        fresh = evaluated("service-centre-2024", point.as_of)
+        assert (point.total, point.grade, point.assessable, point.pending, point.findings) == (
+            fresh.total,
+            fresh.grade,
+            fresh.assessable,
+            fresh.pending,
+            len(fresh.findings),
+        ), point.as_of
+
+
 def test_month_ends_stop_at_the_as_of_date_and_end_with_it() -> None:
     year = DateRange(start=date(2022, 1, 1), end=date(2022, 12, 31))
     assert month_ends(year, date(2022, 3, 15)) == [date(2022, 1, 31), date(2022, 2, 28), date(2022, 3, 15)]

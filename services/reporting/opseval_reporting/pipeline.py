@@ -3,16 +3,17 @@ the fleet's services call this same code."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from opseval_rules.engine import RulesEngine
 from opseval_rules.findings import find
 from opseval_scoring.forecast import forecast
 from opseval_scoring.scoring import score_tree
-from opseval_shared.base import DateRange
+from opseval_shared.base import DateRange, end_of_day
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
 from opseval_shared.ledger import Ledger
@@ -98,11 +99,20 @@ def evaluate_series(
     the same evidence as of each date, so the last point is the result itself."""
     work = work or WorkCalendar()
     points = []
-    for day in month_ends(definition.project.evaluation.period, as_of):
-        ledger = Ledger(definition, day)
-        add = ledger.add
-        for event in events:
+    days = month_ends(definition.project.evaluation.period, as_of)
+    # The evidence folded once, in the order of the later of its two moments: each month's end adds
+    # what became known by then to the same ledger (a fold does not depend on the order of events).
+    ordered = sorted(events, key=_known_at)
+    known = [_known_at(e) for e in ordered]
+    ledger = Ledger(definition, days[0])
+    add = ledger.add
+    taken = 0
+    for day in days:
+        ledger.advance(day)
+        upto = bisect_right(known, end_of_day(day))
+        for event in ordered[taken:upto]:
             add(event)
+        taken = upto
         result = evaluate_ledger(ledger, engine, work)
         points.append(
             TimelinePoint(
@@ -115,6 +125,10 @@ def evaluate_series(
             )
         )
     return tuple(points)
+
+
+def _known_at(event: Evidence) -> datetime:
+    return max(event.occurred_at, event.recorded_at)
 
 
 def _years(span: DateRange) -> range:
