@@ -180,6 +180,7 @@ def test_dongguan_in_october_leaves_unmade_judgments_pending_and_counts_only_dut
     assert by_id["budget_adjustment"].status == "pending"  # no budget figure earns nothing
     assert result.pending is not None and result.pending > 50
     assert any("待评" in w and "不代表最终得分" in w for w in result.warnings)
+    assert any(w.startswith("评价基准日（2022-10-31）早于评价期末（2022-12-31）") for w in result.warnings)
     rules = {f.rule for f in result.findings}
     assert "deliverable.below_target" not in rules  # monthly reports ≥12 is a year's target
     assert "survey.coverage_gap" not in rules  # the quarterly survey of the operation contract is not due

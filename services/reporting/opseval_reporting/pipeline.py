@@ -55,7 +55,12 @@ def evaluate_ledger(
         indicators=indicators,
         findings=tuple(findings),
         warnings=tuple(ctx.work.warnings)
-        + tuple(filter(None, [outside_period_warning(ledger), pending_warning(indicators, pending)])),
+        + tuple(
+            filter(
+                None,
+                [outside_period_warning(ledger), interim_warning(ctx), pending_warning(indicators, pending)],
+            )
+        ),
         calendar=tuple(ctx.work.sources(_years(ledger.evaluation_window))),
         evidence_stats=EvidenceStats(
             events=ledger.events,
@@ -146,6 +151,17 @@ def outside_period_warning(ledger: Ledger) -> str | None:
     return (
         f"{ledger.outside_period} 条佐证材料所涉时间在评价期（{window.start} 至 {window.end}）以外，"
         f"未计入得分和问题：{kinds}；所涉时间 {about}"
+    )
+
+
+def interim_warning(ctx: MetricContext) -> str | None:
+    """Inside the period, counts and annual targets are those due by the as-of date: said once."""
+    if not ctx.running:
+        return None
+    window = ctx.ledger.evaluation_window
+    return (
+        f"评价基准日（{ctx.ledger.as_of}）早于评价期末（{window.end}）：合同义务、交付物和年度指标值"
+        "按截至评价基准日已到期的部分计算，未到期的既不计分也不作为问题，本结果为阶段性结果"
     )
 
 
