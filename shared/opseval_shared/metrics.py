@@ -22,7 +22,14 @@ from .indicators import MetricRef
 if TYPE_CHECKING:
     from .measures import MeasureValue
 from .ledger import Ledger
-from .schedule import DeliverableStatus, InspectionStatus, deliverable_status, inspection_status, service_workdays
+from .schedule import (
+    DeliverableStatus,
+    InspectionStatus,
+    deliverable_status,
+    inspection_status,
+    items_still_due,
+    service_workdays,
+)
 from .sources import SOURCES, Record, Source
 from .values import Measurement as Measurement
 from .values import MetricError as MetricError
@@ -105,6 +112,16 @@ class MetricContext:
             return ZERO
         covered = DateRange(start=span.start, end=min(span.end, self.ledger.as_of))
         return Decimal(covered.days) / Decimal(window.days)
+
+    def deliverables_still_due(self, contract_id: str | None) -> list[tuple[str, int]]:
+        """(name, units) of the deliverables still to fall due in the period after the as-of date."""
+        out = []
+        for c in self.contracts(contract_id):
+            for term in c.deliverables:
+                units = items_still_due(term, c, self.ledger, self.work)
+                if units:
+                    out.append((term.name, units))
+        return out
 
     def target_due(self, contract: Contract, deliverable_id: str, annual: Decimal) -> Decimal:
         """The part of a target for a deliverable due by the as-of date: the whole target once the

@@ -190,6 +190,17 @@ def test_dongguan_in_october_leaves_unmade_judgments_pending_and_counts_only_dut
     assert all(leaf.high >= leaf.projected >= leaf.low for leaf in f.leaves)
 
 
+def test_mid_year_the_forecast_names_the_reports_still_due_and_the_points_they_recover() -> None:
+    result = evaluated("service-centre-2024", date(2024, 6, 30))
+    f = result.forecast
+    assert f is not None
+    reports = next(leaf for leaf in f.leaves if leaf.id == "report_timeliness")
+    # June … December: June's report falls due in July, December's in January (a period of the year)
+    assert reports.action == "按时提交剩余 7 份运维服务月报"
+    assert reports.projected == leaves(result.indicators)["report_timeliness"].score < reports.high
+    assert reports.recoverable == reports.high - reports.projected > 0
+
+
 def test_before_the_services_begin_only_the_documents_wording_is_found() -> None:
     result = evaluated("dongguan-2022", date(2022, 6, 30))
     assert not [f.rule for f in result.findings if f.rule.startswith(("staff.", "training.", "deliverable."))]

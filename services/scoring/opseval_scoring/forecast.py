@@ -20,6 +20,7 @@ ZERO = Decimal(0)
 ONE = Decimal(1)
 PLACES = Decimal("0.001")
 DEDUCTING = ("deduction", "sla")
+DELIVERED = ("deliverables.", "deliverable.", "obligations.")  # measures of what is delivered
 
 
 def _q(value: Decimal) -> Decimal:
@@ -54,7 +55,13 @@ def leaf_forecast(node: Indicator, leaf: ScoredIndicator, ctx: MetricContext, me
     elif done < ONE and assessed and method not in ("judgment", "checklist"):
         best = score + (assessed - score) * (ONE - done)
         if best > score:
-            actions.append(f"剩余 {pct(ONE - done, 0)} 的服务期内“{leaf.name}”相关工作全部按要求完成")
+            metric = getattr(node.method, "metric", None)
+            still = ctx.deliverables_still_due(contract) if metric and metric.name.startswith(DELIVERED) else []
+            if still:
+                listed = "、".join(f"{units} 份{name}" for name, units in still[:3]) + ("等" if len(still) > 3 else "")
+                actions.append(f"按时提交剩余 {listed}")
+            else:
+                actions.append(f"剩余 {pct(ONE - done, 0)} 的服务期内“{leaf.name}”相关工作全部按要求完成")
     if open_part:
         judged = method in ("judgment", "checklist")
         actions.append("评价组作出判定" if judged else f"到期后按要求完成“{leaf.name}”相关工作并提交佐证")
