@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from opseval_intake.bundle import BundleError, BundleErrors, template_names, template_text
+from opseval_shared.evidence import Evidence
 from opseval_shared.metrics import fmt, pct
 
 EXIT_BAD_INPUT = 2
@@ -64,9 +65,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         calendar_file = os.environ.get(CALENDAR_FILE_VARIABLE)
         installation = installation_calendar(Path(calendar_file) if calendar_file else None)
-        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
-        if args.series == "month":
-            timeline = bundle_series(Path(args.bundle), definition, result.as_of, installation)
+        events: list[Evidence] | None = [] if args.series == "month" else None
+        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation, events)
+        if events is not None:
+            timeline = bundle_series(events, definition, result.as_of, installation)
             result = result.model_copy(update={"timeline": timeline})
     except BundleError as exc:
         bar.close()

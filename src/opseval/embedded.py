@@ -23,6 +23,7 @@ from opseval_intake.bundle import (
 )
 from opseval_reporting.pipeline import evaluate_ledger, evaluate_series
 from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger
 from opseval_shared.project import ProjectDefinition
@@ -68,9 +69,12 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
         problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
 
 
-def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
+def fold_bundle(
+    bundle: Path, as_of: date | None = None, progress: Progress | None = None, keep: list[Evidence] | None = None
+) -> Ledger:
     """The bundle folded into a ledger, or BundleError naming every problem found in it: in the
-    definitions and on each evidence line (a broken definition still has its evidence parsed)."""
+    definitions and on each evidence line (a broken definition still has its evidence parsed).
+    `keep` collects the parsed events (for a timeline, which folds them again by month)."""
     problems = Problems()
     definition = read_definition(bundle, problems, known_rule_ids(bundle))
     if not bundle.is_dir():
@@ -80,7 +84,7 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
     ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
     try:
         files = evidence_files(bundle)
-        _fold_lines(bundle, files, ledger, problems, progress)
+        _fold_lines(bundle, files, ledger, problems, progress, keep)
     except BundleError as exc:  # a file that cannot be read on: reported with what was found before it
         problems.add(exc)
     problems.raise_any()
@@ -89,7 +93,12 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
 
 
 def _fold_lines(
-    bundle: Path, files: list[Path], ledger: Ledger | None, problems: Problems, progress: Progress | None
+    bundle: Path,
+    files: list[Path],
+    ledger: Ledger | None,
+    problems: Problems,
+    progress: Progress | None,
+    keep: list[Evidence] | None = None,
 ) -> None:
     index = {path: i for i, path in enumerate(files)}
     sizes = [p.stat().st_size for p in files]
@@ -106,6 +115,8 @@ def _fold_lines(
             continue
         if ledger is None or add is None:
             continue
+        if keep is not None:
+            keep.append(event)
         if raw.path is not path:
             path = raw.path
             file_no, start = index[path] << 40, starts[index[path]]
@@ -135,16 +146,16 @@ def evaluate_bundle(
     as_of: date | None = None,
     progress: Progress | None = None,
     installation: HolidayCalendar | None = None,
+    keep: list[Evidence] | None = None,
 ) -> tuple[EvaluationResult, ProjectDefinition]:
-    ledger = fold_bundle(bundle, as_of, progress)
+    ledger = fold_bundle(bundle, as_of, progress, keep)
     return evaluate_ledger(ledger, work=WorkCalendar(installation)), ledger.definition
 
 
 def bundle_series(
-    bundle: Path, definition: ProjectDefinition, as_of: date, installation: HolidayCalendar | None = None
+    events: list[Evidence], definition: ProjectDefinition, as_of: date, installation: HolidayCalendar | None = None
 ) -> tuple[TimelinePoint, ...]:
-    """The score at each month's end of the period up to `as_of` (a bundle evaluate_bundle accepted)."""
-    events = [parse_line(raw) for raw in iter_lines(bundle)]
+    """The score at each month's end of the period up to `as_of`, of the events evaluate_bundle kept."""
     return evaluate_series(definition, events, as_of, work=WorkCalendar(installation))
 
 
