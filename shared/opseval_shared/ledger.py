@@ -442,6 +442,15 @@ class Ledger:
             index[self._arrived[i]] = self._origins[i]
         return index.get(event_id)
 
+    def advance(self, as_of: date) -> None:
+        """Move the as-of date forward (a timeline folds its evidence once, in time order): valid when
+        no event after the new cutoff was added — those after the old one must be added again after it."""
+        if as_of < self.as_of:
+            raise ValueError(f"a ledger moves forward only: {as_of} is before {self.as_of}")
+        self.as_of = as_of
+        self.cutoff = end_of_day(as_of)
+        self._as_of_next = as_of + timedelta(days=1)
+
     @property
     def events(self) -> int:
         """Events folded in (not replays, not after the as-of date, not outside the period)."""

@@ -495,6 +495,9 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
     if defn.per is not None:
         return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {})
     total = _aggregate(defn, source, rows, lists, explanation)
+    if not records and total.has_data:
+        # A count or a sum over a source with no record at all stands on no evidence: 0 of nothing.
+        total = replace(total, has_data=False)
     if by is None:
         return MeasureValue(total, {})
     groups: dict[str, list[Record]] = {}

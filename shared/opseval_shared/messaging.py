@@ -103,6 +103,8 @@ class ScoreChanged(Frozen):
     as_of: date
     total: Num
     grade: str
+    assessable: Num | None = Field(default=None, description="weight assessable at the as-of date")
+    pending: Num | None = Field(default=None, description="weight not yet assessable")
     indicators: tuple[ScoredIndicator, ...]
     evidence_accepted_at: AwareDatetime | None = Field(
         default=None, description="when the newest evidence in this revision was accepted (for latency)"

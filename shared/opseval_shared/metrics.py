@@ -22,7 +22,14 @@ from .indicators import MetricRef
 if TYPE_CHECKING:
     from .measures import MeasureValue
 from .ledger import Ledger
-from .schedule import DeliverableStatus, InspectionStatus, deliverable_status, inspection_status, service_workdays
+from .schedule import (
+    DeliverableStatus,
+    InspectionStatus,
+    deliverable_status,
+    inspection_status,
+    items_still_due,
+    service_workdays,
+)
 from .sources import SOURCES, Record, Source
 from .values import Measurement as Measurement
 from .values import MetricError as MetricError
@@ -45,6 +52,7 @@ class Obligation:
     delivered: int
     detail: str
     evidence: Sequence[str]
+    not_yet_due: bool = False  # nothing due by the as-of date while the period still runs: no duty yet
 
 
 @dataclass(slots=True)
@@ -83,6 +91,44 @@ class MetricContext:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    # ------------------------------------------------------------ the as-of date within the period
+
+    @property
+    def running(self) -> bool:
+        """The as-of date is before the period's end: more may fall due, facts are provisional."""
+        return self.ledger.as_of < self.ledger.evaluation_window.end
+
+    def service_started(self, contract: Contract) -> bool:
+        """Whether the contract's service had begun by the as-of date (before it, no duty of it is due)."""
+        return self.ledger.as_of >= contract.service_period.start
+
+    def due_fraction(self, contract_id: str | None) -> Decimal:
+        """Share of the evaluation period under service up to the as-of date: what part of an annual
+        target is due so far (the service fraction at the period's end)."""
+        window = self.ledger.evaluation_window
+        span = self.ledger.service_span(contract_id).intersect(window)
+        if span is None or self.ledger.as_of < span.start:
+            return ZERO
+        covered = DateRange(start=span.start, end=min(span.end, self.ledger.as_of))
+        return Decimal(covered.days) / Decimal(window.days)
+
+    def deliverables_still_due(self, contract_id: str | None) -> list[tuple[str, int]]:
+        """(name, units) of the deliverables still to fall due in the period after the as-of date."""
+        out = []
+        for c in self.contracts(contract_id):
+            for term in c.deliverables:
+                units = items_still_due(term, c, self.ledger, self.work)
+                if units:
+                    out.append((term.name, units))
+        return out
+
+    def target_due(self, contract: Contract, deliverable_id: str, annual: Decimal) -> Decimal:
+        """The part of a target for a deliverable due by the as-of date: the whole target once the
+        period is over, before that no more than the units due so far under the contract's calendar."""
+        if not self.running:
+            return annual
+        return min(annual, Decimal(self.deliverable(contract, deliverable_id).required_units))
 
     # ------------------------------------------------------------ lookups
 
@@ -132,6 +178,13 @@ class MetricContext:
         return self._memo(("obligations", contract.id), lambda: self._obligations(contract))  # type: ignore[return-value]
 
     def _obligations(self, contract: Contract) -> list[Obligation]:
+        out = self._all_obligations(contract)
+        if self.running:
+            for o in out:
+                o.not_yet_due = o.due == 0
+        return out
+
+    def _all_obligations(self, contract: Contract) -> list[Obligation]:
         out: list[Obligation] = []
         for term in contract.deliverables:
             if not term.obligation:
@@ -258,6 +311,10 @@ class MetricContext:
         if missing_levels:
             detail += f"；缺少{'、'.join(missing_levels)}级样本"
         return held_ok >= len(spans), len(spans), held_ok, detail, sorted(ids)
+
+    def survey_due(self, contract: Contract, index: int) -> bool:
+        """Whether a survey duty has fallen due: a survey period has passed, or the period is over."""
+        return not self.running or self.survey_duty(contract, index)[1] > 0
 
     def survey_levels(self, survey: str | None) -> Counter[str]:
         levels = Counter[str]()
@@ -484,6 +541,7 @@ class MetricContext:
                 f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
                 f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
                 tuple(all_ids),
+                has_data=bool(all_ids),  # no fault record at all is no evidence of running without faults
             )
         marks = [start] + [t for t, _ in internal]
         gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in pairwise(marks)]

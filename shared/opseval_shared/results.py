@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from fnmatch import fnmatchcase
 from typing import Literal
 
@@ -13,6 +14,14 @@ from .holidays import CalendarYear
 from .indicators import Indicator, IndicatorSystem
 
 Severity = Literal["high", "medium", "low"]
+
+# How far an indicator could be assessed at the as-of date:
+# scored: assessed on its evidence (final at the period's end, or a judgment made);
+# partial: part of it assessed (some points judged, or facts of a period still running);
+# pending: nothing due yet, or a judgment not made yet — its weight is left out, never scored 0;
+# no_evidence: something was due and nothing arrived — scored by its rule (never above 0) and flagged.
+Status = Literal["scored", "partial", "pending", "no_evidence"]
+STATUS_LABEL: dict[str, str] = {"scored": "已评", "partial": "部分已评", "pending": "待评", "no_evidence": "无佐证"}
 
 
 class Basis(Frozen):
@@ -61,6 +70,10 @@ class ScoredIndicator(Frozen):
     explanation: str | None = None
     evidence: tuple[str, ...] | None = None
     findings: tuple[str, ...] | None = None
+    status: Status = "scored"
+    assessable: Num | None = Field(
+        default=None, description="the part of the weight assessable at the as-of date (the score is earned of it)"
+    )
 
 
 class EvidenceStats(Frozen):
@@ -121,6 +134,48 @@ class EvidenceDocument(Frozen):
     event: str = Field(description="the evidence event it came with")
 
 
+class LeafForecast(Frozen):
+    """One leaf's year-end outlook: where it stands, where it ends if current rates hold, the range
+    its unknown part allows, and what would recover the points still recoverable."""
+
+    id: str
+    name: str
+    status: Status
+    score: Num
+    projected: Num = Field(description="at the period's end if current rates hold (pending part at the mean rate)")
+    low: Num = Field(description="pending part earning nothing")
+    high: Num = Field(description="pending part in full, and what remains done as required")
+    recoverable: Num = Field(description="points still recoverable above the projection (high − projected)")
+    action: str = Field(description="the evidence or work that would recover them, in Chinese")
+
+
+class Forecast(Frozen):
+    """The projected total at the period's end under stated assumptions; equal to the result once the
+    period is over and every leaf is scored."""
+
+    period_end: date
+    elapsed: Num = Field(description="share of the evaluation period elapsed at the as-of date")
+    total: Num
+    grade: str
+    low: Num
+    high: Num
+    grade_low: str
+    grade_high: str
+    assumptions: tuple[str, ...] = ()
+    leaves: tuple[LeafForecast, ...] = Field(default=(), description="leaves with points still open, most first")
+
+
+class TimelinePoint(Frozen):
+    """The evaluation as of one month's end (and the as-of date itself, last)."""
+
+    as_of: date
+    total: Num
+    grade: str
+    assessable: Num
+    pending: Num
+    findings: int
+
+
 class EvaluationResult(Frozen):
     project: str
     name: str
@@ -128,6 +183,10 @@ class EvaluationResult(Frozen):
     as_of: date
     total: Num
     grade: str
+    assessable: Num | None = Field(
+        default=None, description="weight assessable at the as-of date; the total is earned of it"
+    )
+    pending: Num | None = Field(default=None, description="weight not yet assessable (nothing due, no judgment yet)")
     indicators: tuple[ScoredIndicator, ...]
     findings: tuple[Finding, ...]
     warnings: tuple[str, ...] = ()
@@ -138,10 +197,20 @@ class EvaluationResult(Frozen):
     documents: tuple[EvidenceDocument, ...] = Field(
         default=(), description="the documents delivered as evidence, by contract, deliverable and date"
     )
+    forecast: Forecast | None = None
+    timeline: tuple[TimelinePoint, ...] = Field(
+        default=(), description="the score at each month's end over the period, when asked for (--series month)"
+    )
     calendar: tuple[CalendarYear, ...] = Field(
         default=(),
         description="where each year's holidays and 调休 came from (the evaluation's years and any consulted)",
     )
+
+
+def assessed_weight(indicators: tuple[ScoredIndicator, ...]) -> tuple[Decimal, Decimal]:
+    """(weight assessable at the as-of date, weight still pending) of a scored tree."""
+    assessable = sum((i.assessable if i.assessable is not None else i.weight for i in indicators), Decimal(0))
+    return assessable, sum((i.weight for i in indicators), Decimal(0)) - assessable
 
 
 def bears_on(leaf: Indicator, finding: Finding) -> bool:

@@ -76,6 +76,21 @@ def due_items(term: DeliverableTerm, contract: Contract, ledger: Ledger, work: W
     ]
 
 
+def items_still_due(term: DeliverableTerm, contract: Contract, ledger: Ledger, work: WorkCalendar) -> int:
+    """Units of a deliverable term that fall due in the evaluation period after the as-of moment."""
+    if term.schedule:
+        candidates = [(s.period, at(s.due, s.due_time)) for s in term.schedule]
+    else:
+        spans = periods(term.frequency, term.anchor, contract.service_period, ledger.evaluation_window, work)
+        candidates = [(p, due_at(p, term.due, work)) for p in spans]
+    window = ledger.evaluation_window
+    return sum(
+        term.quantity
+        for period, due in candidates
+        if due > ledger.cutoff and period.start <= window.end and period.end >= window.start
+    )
+
+
 def deliverable_status(
     ledger: Ledger, contract: Contract, term: DeliverableTerm, work: WorkCalendar
 ) -> DeliverableStatus:

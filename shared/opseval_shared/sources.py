@@ -464,6 +464,7 @@ def _obligations(ctx: MetricContext, c: Contract | None) -> list[Record]:
             None,
         )
         for o in ctx.obligations(c)
+        if not o.not_yet_due  # nothing due yet is no duty yet: neither met nor missed
     ]
 
 

@@ -8,9 +8,11 @@ import sys
 import time
 import unicodedata
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 from opseval_intake.bundle import BundleError, BundleErrors, template_names, template_text
+from opseval_shared.evidence import Evidence
 from opseval_shared.metrics import fmt, pct
 
 EXIT_BAD_INPUT = 2
@@ -51,13 +53,23 @@ def _date(text: str) -> date:
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from opseval_reporting.output import render_files
 
-    from .embedded import CALENDAR_FILE_VARIABLE, evaluate_bundle, installation_calendar, write_atomically
+    from .embedded import (
+        CALENDAR_FILE_VARIABLE,
+        bundle_series,
+        evaluate_bundle,
+        installation_calendar,
+        write_atomically,
+    )
 
     bar = _Bar()
     try:
         calendar_file = os.environ.get(CALENDAR_FILE_VARIABLE)
         installation = installation_calendar(Path(calendar_file) if calendar_file else None)
-        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
+        events: list[Evidence] | None = [] if args.series == "month" else None
+        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation, events)
+        if events is not None:
+            timeline = bundle_series(events, definition, result.as_of, installation)
+            result = result.model_copy(update={"timeline": timeline})
     except BundleError as exc:
         bar.close()
         return _bad_input(exc)
@@ -68,6 +80,22 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     print(f"评价基准日 {result.as_of}  总分 {fmt(result.total, 3)}  等级 {result.grade}")
     for top in result.indicators:
         print(f"  {top.name:<8} {fmt(top.weight, 3):>6} {fmt(top.score, 3):>8} {pct(top.rate):>8}")
+    if result.pending:
+        assessable = fmt(result.assessable or Decimal(0), 3)
+        print(f"  可评权重 {assessable} 分，待评 {fmt(result.pending, 3)} 分（不计入总分）")
+    outlook = result.forecast
+    if outlook is not None and result.as_of < outlook.period_end:
+        print(
+            f"  期末预测 {fmt(outlook.total, 3)} 分（{outlook.grade}），"
+            f"区间 {fmt(outlook.low, 3)}～{fmt(outlook.high, 3)} 分"
+        )
+    if result.timeline:
+        print("各月末得分：")
+        for point in result.timeline:
+            print(
+                f"  {point.as_of}  {fmt(point.total, 3):>8} {point.grade}  可评 {fmt(point.assessable, 3):>6}"
+                f"  问题 {point.findings}"
+            )
     print(f"发现问题 {len(result.findings)} 项" + ("：" if result.findings else ""))
     for f in result.findings[: args.show]:
         print(f"  [{f.rule}] {f.message}")
@@ -189,6 +217,12 @@ def parser() -> argparse.ArgumentParser:
     )
     ev.add_argument("--out", default=None, help="output directory (default: out/<project>/)")
     ev.add_argument("--show", type=int, default=10, help="findings to print (default 10)")
+    ev.add_argument(
+        "--series",
+        choices=["month"],
+        default=None,
+        help="also the score at each month's end over the period (timeline in scores.json)",
+    )
     ev.add_argument(
         "--core-only",
         action="store_true",

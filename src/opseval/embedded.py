@@ -22,12 +22,13 @@ from opseval_intake.bundle import (
     read_line_at,
     read_yaml,
 )
-from opseval_reporting.pipeline import evaluate_ledger
+from opseval_reporting.pipeline import evaluate_ledger, evaluate_series
 from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult
+from opseval_shared.results import EvaluationResult, TimelinePoint
 
 Progress = Callable[[int, int], None]
 # ServiceSettings.calendar_file's variable, read by `opseval evaluate` without pydantic-settings
@@ -69,9 +70,12 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
         problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
 
 
-def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:
+def fold_bundle(
+    bundle: Path, as_of: date | None = None, progress: Progress | None = None, keep: list[Evidence] | None = None
+) -> Ledger:
     """The bundle folded into a ledger, or BundleError naming every problem found in it: in the
-    definitions and on each evidence line (a broken definition still has its evidence parsed)."""
+    definitions and on each evidence line (a broken definition still has its evidence parsed).
+    `keep` collects the parsed events (for a timeline, which folds them again by month)."""
     problems = Problems()
     definition = read_definition(bundle, problems, known_rule_ids(bundle))
     if not bundle.is_dir():
@@ -82,14 +86,16 @@ def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | No
     before = len(problems.found)
     try:
         files = evidence_files(bundle)
-        _fold_lines(bundle, files, ledger, problems, progress)
+        _fold_lines(bundle, files, ledger, problems, progress, keep)
         if ledger is not None and ledger.stale:
             # A correction came after the event it names: the lines are folded again with that event
             # left out from the start (and its problems, if it had any, no longer count).
             del problems.found[before:]
             problems.truncated = False
             ledger = Ledger(ledger.definition, ledger.as_of, ledger.left_out)
-            _fold_lines(bundle, files, ledger, problems, None)
+            if keep is not None:
+                keep.clear()
+            _fold_lines(bundle, files, ledger, problems, None, keep)
         if ledger is not None:
             _unknown_corrected(files, ledger, problems)
     except BundleError as exc:  # a file that cannot be read on: reported with what was found before it
@@ -121,7 +127,12 @@ def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) ->
 
 
 def _fold_lines(
-    bundle: Path, files: list[Path], ledger: Ledger | None, problems: Problems, progress: Progress | None
+    bundle: Path,
+    files: list[Path],
+    ledger: Ledger | None,
+    problems: Problems,
+    progress: Progress | None,
+    keep: list[Evidence] | None = None,
 ) -> None:
     index = {path: i for i, path in enumerate(files)}
     sizes = [p.stat().st_size for p in files]
@@ -138,6 +149,8 @@ def _fold_lines(
             continue
         if ledger is None or add is None:
             continue
+        if keep is not None:
+            keep.append(event)
         if raw.path is not path:
             path = raw.path
             file_no, start = index[path] << 40, starts[index[path]]
@@ -167,8 +180,9 @@ def evaluate_bundle(
     as_of: date | None = None,
     progress: Progress | None = None,
     installation: HolidayCalendar | None = None,
+    keep: list[Evidence] | None = None,
 ) -> tuple[EvaluationResult, ProjectDefinition]:
-    ledger = fold_bundle(bundle, as_of, progress)
+    ledger = fold_bundle(bundle, as_of, progress, keep)
     # The ledger lives until the evaluation ends, and at a million events it holds millions of
     # references to ids: each full pass of the cyclic collector would walk them all again (≈ 0.3 s
     # each at 1M, twice per evaluation) to find no garbage. Frozen, they are left out of its passes;
@@ -178,6 +192,13 @@ def evaluate_bundle(
         return evaluate_ledger(ledger, work=WorkCalendar(installation)), ledger.definition
     finally:
         gc.unfreeze()
+
+
+def bundle_series(
+    events: list[Evidence], definition: ProjectDefinition, as_of: date, installation: HolidayCalendar | None = None
+) -> tuple[TimelinePoint, ...]:
+    """The score at each month's end of the period up to `as_of`, of the events evaluate_bundle kept."""
+    return evaluate_series(definition, events, as_of, work=WorkCalendar(installation))
 
 
 def installation_calendar(path: Path | None) -> HolidayCalendar | None:

@@ -4,8 +4,10 @@ evidence behind one of them."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -124,3 +126,31 @@ def test_an_evaluator_clicks_from_the_score_tree_to_a_findings_evidence(fleet: F
             assert "佐证材料" in evidence and "roster_entry" in evidence
         finally:
             browser.close()
+
+
+@pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (.ci/run installs it)")
+def test_inside_the_period_the_dashboard_shows_an_interim_grade_pending_leaves_the_forecast_and_the_trend(
+    fleet: Fleet, tmp_path: Path
+) -> None:
+    bundle = tmp_path / "dongguan-october"
+    shutil.copytree(DONGGUAN, bundle)
+    project_file = bundle / "project.yaml"
+    text = project_file.read_text(encoding="utf-8")
+    project_file.write_text(re.sub(r"(?m)^  as_of: \S+", "  as_of: 2022-10-31", text), encoding="utf-8")
+    project = fleet.register(bundle)
+    events = bundle_events(bundle)
+    for start in range(0, len(events), 1000):
+        fleet.push(events[start : start + 1000])
+    fleet.wait_scored(project, len(events))
+    expected, _ = evaluate_bundle(bundle)
+    assert expected.as_of == date(2022, 10, 31) and expected.pending
+    evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
+    dom = rendered(f"{fleet.url('reporting')}/dashboard?project={project}#key={evaluator}")
+    total = str(expected.total.normalize())
+    assert f'<span class="total" id="total">{total}</span>' in dom
+    assert f'id="grade" title="阶段性结果">{expected.grade}（阶段性）</span>' in dom  # grey, not a final badge
+    assessable, pending = (str(v.normalize()) for v in (expected.assessable, expected.pending))
+    assert f"可评权重 {assessable} 分中得 {total} 分 · 待评 {pending} 分" in dom
+    assert 'data-id="archives" data-status="pending"' in dom and '<span class="status pending">待评</span>' in dom
+    assert 'id="forecast-total"' in dom and "预计期末" in dom
+    assert 'data-as-of="2022-01-31"' in dom and 'data-as-of="2022-10-31"' in dom  # the trend, month by month

@@ -100,3 +100,19 @@ def test_progress_bar_draws_only_on_a_terminal_and_only_on_long_runs(monkeypatch
     quiet = cli._Bar()
     quiet(50, 100)
     assert cli.sys.stderr.getvalue() == ""
+
+
+def test_evaluate_series_month_prints_and_writes_the_score_at_each_month_end(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "out"
+    bundle = ROOT / "examples" / "guangzhou-2021"
+    argv = ["evaluate", str(bundle), "--as-of", "2021-03-15", "--series", "month", "--out", str(out), "--core-only"]
+    assert cli.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "各月末得分：" in printed and "待评" in printed and "期末预测" in printed
+    scores = json.loads((out / "scores.json").read_text(encoding="utf-8"))
+    timeline = scores["timeline"]
+    assert [p["as_of"] for p in timeline] == ["2021-01-31", "2021-02-28", "2021-03-15"]
+    assert (timeline[-1]["total"], timeline[-1]["assessable"]) == (scores["total"], scores["assessable"])
+    assert "## 得分走势" in (out / "report.md").read_text(encoding="utf-8")

@@ -514,3 +514,32 @@ def test_evidence_whose_references_do_not_resolve_is_refused_naming_each_and_not
     assert apps.stream_messages() == before, "a refused request published something"
     # the good event alone is accepted
     assert apps.push([batch[0]], apps.admin).json()["accepted"] == 1
+
+
+# -------------------------------------------------------- the timeline over the results API (pushes a year: last)
+
+
+def test_the_series_answers_the_score_at_each_month_end_ending_with_the_as_of_result(apps: Apps) -> None:
+    upstream = apps.key("upstream", ["dongguan-2022"])
+    lines = [json.loads(line) for path in sorted((DONGGUAN / "evidence").glob("*.jsonl")) for line in path.open()]
+    for start in range(0, len(lines), 50):
+        assert apps.push(lines[start : start + 50], upstream).status_code == 200
+    evaluator = apps.key("evaluator", ["dongguan-2022"])
+    response = apps.reporting.get("/v1/projects/dongguan-2022/series?as_of=2022-10-15", headers=evaluator)
+    assert response.status_code == 200, response.text
+    points = response.json()
+    assert [p["as_of"] for p in points] == [
+        f"2022-{m:02d}-{d}" for m, d in zip(range(1, 10), (31, 28, 31, 30, 31, 30, 31, 31, 30), strict=True)
+    ] + ["2022-10-15"]
+    # the result over the same evidence (earlier tests of this module pushed some of their own)
+    scores = apps.reporting.get("/v1/projects/dongguan-2022/report?format=scores&as_of=2022-10-15", headers=evaluator)
+    expected = scores.json()
+    last = points[-1]
+    assert (last["total"], last["grade"], last["assessable"]) == (
+        expected["total"],
+        expected["grade"],
+        expected["assessable"],
+    )
+    assert last["pending"] == expected["pending"] > 0
+    other = apps.reporting.get("/v1/projects/guangzhou-2023/series", headers=evaluator)
+    assert other.status_code == 403

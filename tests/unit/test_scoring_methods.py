@@ -352,7 +352,7 @@ CHECKLIST = {
 }
 
 
-def test_checklist_missing_judgment_scores_zero_for_that_point() -> None:
+def test_checklist_missing_judgment_leaves_that_point_pending_not_zero() -> None:
     d = make_definition([leaf("quality", "5", CHECKLIST), leaf("other_leaf", "5", {"type": "judgment"})])
     used = [judgment("j-docs", "quality", "1.5", "周报缺两期", point="docs")]
     other = [judgment("j-elsewhere", "other_leaf", "5", "不相关")]
@@ -362,7 +362,8 @@ def test_checklist_missing_judgment_scores_zero_for_that_point() -> None:
     assert total == D("6.5")
     assert s.actual == "1.5 分"
     assert "文档齐全：得 1.5/2 分，周报缺两期" in s.explanation
-    assert "流程规范：无评价记录，得 0 分（满分 3）" in s.explanation
+    assert "流程规范：尚无评价记录，待评（满分 3）" in s.explanation
+    assert (s.status, s.assessable) == ("partial", D("2"))  # 1.5 earned of the 2 judged; 3 pending
     assert s.explanation.startswith("【要点评分法】")
     assert s.evidence == ("j-docs",)
 
@@ -400,8 +401,9 @@ def test_judgment_leaf() -> None:
     assert nodes["over"].score == D(10)  # the whole weight (more is refused at the fold)
     assert nodes["over"].evidence == ("j-over",)
     assert nodes["none"].score == 0
-    assert nodes["none"].actual == "无评价记录"
-    assert "未见判定记录" in nodes["none"].explanation
+    assert nodes["none"].actual == "待评"  # a judgment not made yet is pending, not a 0 among the scores
+    assert (nodes["none"].status, nodes["none"].assessable) == ("pending", 0)
+    assert "尚无判定记录" in nodes["none"].explanation
     assert nodes["none"].evidence == ()
     assert total == D("18.5")
 

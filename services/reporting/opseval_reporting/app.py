@@ -37,11 +37,11 @@ from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import fold_all
 from opseval_shared.messaging import FindingsChanged, ScoreChanged
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import Finding, ScoredIndicator
+from opseval_shared.results import Finding, ScoredIndicator, TimelinePoint
 from pydantic import BaseModel, Field
 
 from .output import render_files
-from .pipeline import evaluate_ledger
+from .pipeline import evaluate_ledger, evaluate_series
 from .settings import ReportingSettings
 
 PAGE = 1000
@@ -382,6 +382,28 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
             else {"content-disposition": f'attachment; filename="{project}-{name}"'}
         )
         return Response(b"".join(files[name]), media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
+
+    @app.get("/v1/projects/{project}/series", name="series.read", responses=answers(list[TimelinePoint]))
+    async def series(
+        project: str, as_of: date | None = None, every: Literal["month"] = "month", principal: Principal = reader
+    ) -> Response:
+        """The score at each month's end over the evaluation period up to the as-of date (default:
+        today, or the end of the period), the as-of date itself last: for trend charts."""
+        access.project(principal, project)
+        d = await definition(project)
+        rows = []
+        seq = 0
+        while batch := await store().events_after(project, seq):
+            rows.extend(batch)
+            seq = batch[-1].seq
+
+        def compute() -> list[dict[str, Any]]:
+            day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
+            events = [parse_evidence_json(row.body) for row in rows]
+            points = evaluate_series(d, events, day, work=WorkCalendar(fleet.calendar))
+            return [p.model_dump(mode="json") for p in points]
+
+        return _json(await asyncio.to_thread(compute))
 
     @app.get("/", include_in_schema=False)
     async def root() -> Response:

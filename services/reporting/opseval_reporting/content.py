@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from opseval_shared.metrics import fmt, pct
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult, EvidenceDocument, Finding, ScoredIndicator
+from opseval_shared.results import STATUS_LABEL, EvaluationResult, EvidenceDocument, Finding, ScoredIndicator
 
 KIND_LABEL = {
     "roster_entry": "驻场人员名单",
@@ -228,6 +228,21 @@ def level1_table(result: EvaluationResult) -> Table:
     )
 
 
+def all_scored(result: EvaluationResult) -> bool:
+    return all(t.status == "scored" for t in result.indicators)
+
+
+def assessed_text(result: EvaluationResult) -> str:
+    """The total next to the weight it was earned of, when part of the weight is not assessable yet."""
+    if all_scored(result) or result.assessable is None:
+        return ""
+    return (
+        f"截至评价基准日，可评权重{fmt(result.assessable, 3)}分，已得{fmt(result.total, 3)}分；"
+        f"尚有权重{fmt(result.pending or Decimal(0), 3)}分待评（未到期或评价组尚未判定），不计入得分，"
+        "上述得分和等级为阶段性结果。"
+    )
+
+
 def score_table(result: EvaluationResult) -> Table:
     flat = _flat(result.indicators)
     weight = sum((t.weight for t in result.indicators), Decimal(0))
@@ -235,10 +250,16 @@ def score_table(result: EvaluationResult) -> Table:
     scores = column([n[3].score for n in flat] + [result.total])
     rows = [[a, b, c, w, s, _rate(n)] for (a, b, c, n), w, s in zip(flat, weights, scores, strict=False)]
     rows.append(["合计", "", "", weights[-1], scores[-1], pct(result.total / weight if weight else Decimal(0))])
+    header = ["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"]
+    if not all_scored(result):  # inside the period: which scores are final, partial or still pending
+        for row, (_, _, _, n) in zip(rows, flat, strict=False):
+            row.append(STATUS_LABEL[n.status])
+        rows[-1].append(f"可评 {fmt(result.assessable or Decimal(0), 3)}")
+        header.append("评价状态")
     if not any(c for _, _, c, _ in flat):  # a two-level system (自评表): no empty 三级指标 column
         rows = [[r[0], r[1], *r[3:]] for r in rows]
-        return Table(["一级指标", "二级指标", "权重", "得分", "得分率"], rows, merge_first=1, nowrap=(1,))
-    return Table(["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"], rows, merge_first=2, nowrap=(2,))
+        return Table([header[0], header[1], *header[3:]], rows, merge_first=1, nowrap=(1,))
+    return Table(header, rows, merge_first=2, nowrap=(2,))
 
 
 def text_width(text: str) -> float:
@@ -379,7 +400,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     summary = Section("摘要", 1)
     summary.blocks.append(
         f"{_opening(result, definition)}经综合评价，该项目绩效评价得分为{fmt(result.total, 3)}分，"
-        f"评定等级为“{result.grade}”。一级指标得分情况如下："
+        f"评定等级为“{result.grade}”。{assessed_text(result)}一级指标得分情况如下："
     )
     summary.blocks.append(level1_table(result))
     if result.findings:
@@ -394,6 +415,11 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     else:
         summary.blocks.append("评价未发现合同履约和资金管理方面的问题。")
     sections.append(summary)
+    interim = interim_section(result)
+    if interim is not None:
+        sections.append(interim)
+    if result.timeline:
+        sections.append(timeline_section(result))
 
     basic = Section("一、基本情况", 1)
     overview = Section("（一）项目概况", 2)
@@ -445,7 +471,8 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
 
     conclusion = Section("三、综合评价情况及评价结论", 1)
     conclusion.blocks.append(
-        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{result.grade}”（{GRADE_BANDS}）。各级指标得分如下表："
+        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{result.grade}”（{GRADE_BANDS}）。"
+        f"{assessed_text(result)}各级指标得分如下表："
     )
     conclusion.blocks.append(score_table(result))
     sections.append(conclusion)
@@ -526,11 +553,70 @@ def _correction_notes(result: EvaluationResult) -> list[str]:
     return notes
 
 
+FORECAST_ROWS = 15
+
+
+def interim_section(result: EvaluationResult) -> Section | None:
+    """中期评价: inside the period, the projected total at its end and the points still recoverable."""
+    f = result.forecast
+    if f is None or result.as_of >= f.period_end:
+        return None
+    sec = Section("中期评价：评价期末得分预测", 1)
+    grade = f"“{f.grade_low}”" if f.grade_low == f.grade_high else f"“{f.grade_low}”至“{f.grade_high}”"
+    sec.blocks.append(
+        f"评价基准日{cn_date(result.as_of)}处于评价期内（评价期已过 {pct(f.elapsed, 0)}，"
+        f"评价期末为{cn_date(f.period_end)}）。{assessed_text(result)}"
+        f"按下列假设推算，预计评价期末得分约{fmt(f.total, 3)}分，等级“{f.grade}”；"
+        f"待评部分结果未知，期末得分可能在{fmt(f.low, 3)}分至{fmt(f.high, 3)}分之间（等级{grade}）。"
+    )
+    if f.assumptions:
+        sec.blocks.append([sentence(a) for a in f.assumptions])
+    rows = [
+        [
+            leaf.name,
+            STATUS_LABEL[leaf.status],
+            fmt(leaf.score, 3),
+            fmt(leaf.projected, 3),
+            fmt(leaf.recoverable, 3),
+            leaf.action,
+        ]
+        for leaf in f.leaves[:FORECAST_ROWS]
+    ]
+    if rows:
+        sec.blocks.append("尚可挽回分值较多的指标及所需佐证或工作如下：")
+        sec.blocks.append(Table(["指标", "评价状态", "当前得分", "预计得分", "可挽回分值", "所需佐证或工作"], rows))
+    return sec
+
+
+def timeline_section(result: EvaluationResult) -> Section:
+    """得分走势: the evaluation as of each month's end (opseval evaluate --series month)."""
+    sec = Section("得分走势", 1)
+    points = result.timeline
+    sec.blocks.append(
+        "按同一批佐证材料，分别以评价期内各月末（及评价基准日）为评价基准日计算的得分如下；"
+        "可评权重随各项工作到期和评价组判定逐步增加，得分只计已评部分。"
+    )
+    totals = column([p.total for p in points])
+    assessable = column([p.assessable for p in points])
+    rows = [
+        [cn_date(p.as_of), t, a, p.grade, str(p.findings)] for p, t, a in zip(points, totals, assessable, strict=True)
+    ]
+    sec.blocks.append(Table(["评价基准日", "得分", "可评权重", "等级", "问题数"], rows))
+    return sec
+
+
 def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contracts: dict[str, str]) -> str:
     head = f"“{leaf.name}”（权重{fmt(leaf.weight, 3)}分"
     if leaf.target:
         head += f"，指标值{polish(leaf.target, contracts)}"
-    head += f"）得{fmt(leaf.score, 3)}分。"
+    if leaf.status == "pending":
+        head += "）待评，暂不计分。"
+    elif leaf.status == "partial" and leaf.assessable is not None and leaf.assessable < leaf.weight:
+        head += f"）已评{fmt(leaf.assessable, 3)}分，得{fmt(leaf.score, 3)}分，其余待评。"
+    elif leaf.status == "no_evidence":
+        head += f"）得{fmt(leaf.score, 3)}分（应有佐证而未见）。"
+    else:
+        head += f"）得{fmt(leaf.score, 3)}分。"
     actual = polish(leaf.actual or "", contracts)
     body = ""
     if actual and not re.fullmatch(r"[\d.]+ ?分", actual):  # a judged score says nothing beyond 得分

@@ -3,16 +3,22 @@ the fleet's services call this same code."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import defaultdict
+from collections.abc import Sequence
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from opseval_rules.engine import RulesEngine
 from opseval_rules.findings import find
+from opseval_scoring.forecast import forecast
 from opseval_scoring.scoring import score_tree
-from opseval_shared.base import CHINA_TZ, DateRange
+from opseval_shared.base import CHINA_TZ, DateRange, end_of_day
 from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import Evidence
 from opseval_shared.ledger import Ledger
 from opseval_shared.metrics import MetricContext
+from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import (
     BudgetLine,
     CorrectionRecord,
@@ -20,8 +26,12 @@ from opseval_shared.results import (
     EvidenceDocument,
     EvidenceStats,
     MonthlyDeliverables,
+    ScoredIndicator,
+    TimelinePoint,
+    assessed_weight,
     attach_findings,
 )
+from opseval_shared.values import fmt
 
 from .content import KIND_LABEL
 
@@ -34,6 +44,7 @@ def evaluate_ledger(
     ctx = MetricContext(ledger, work or WorkCalendar())
     findings = attach_findings(definition.indicators, find(ctx, engine))
     indicators, total, grade = score_tree(definition.indicators, ctx, findings)
+    assessable, pending = assessed_weight(indicators)
     return EvaluationResult(
         project=definition.project.id,
         name=definition.project.name,
@@ -41,9 +52,17 @@ def evaluate_ledger(
         as_of=ledger.as_of,
         total=total,
         grade=grade,
+        assessable=assessable,
+        pending=pending,
         indicators=indicators,
         findings=tuple(findings),
-        warnings=tuple(ctx.work.warnings) + tuple(filter(None, [outside_period_warning(ledger)])),
+        warnings=tuple(ctx.work.warnings)
+        + tuple(
+            filter(
+                None,
+                [outside_period_warning(ledger), interim_warning(ctx), pending_warning(indicators, pending)],
+            )
+        ),
         calendar=tuple(ctx.work.sources(_years(ledger.evaluation_window))),
         evidence_stats=EvidenceStats(
             events=ledger.events,
@@ -57,6 +76,7 @@ def evaluate_ledger(
         budget=budget_lines(ledger),
         monthly=monthly_deliverables(ctx),
         documents=evidence_documents(ledger),
+        forecast=forecast(definition.indicators, ctx, indicators, total),
     )
 
 
@@ -75,6 +95,67 @@ def correction_records(ledger: Ledger) -> tuple[CorrectionRecord, ...]:
         )
         for n in ledger.corrections()
     )
+
+
+def month_ends(period: DateRange, as_of: date) -> list[date]:
+    """Each month's last day within the period up to the as-of date, then the as-of date itself."""
+    out: list[date] = []
+    first = period.start.replace(day=1)
+    while True:
+        following = (first + timedelta(days=32)).replace(day=1)
+        end = min(following - timedelta(days=1), period.end)
+        if end > as_of:
+            break
+        out.append(end)
+        if end >= period.end:
+            break
+        first = following
+    if not out or out[-1] != as_of:
+        out.append(as_of)
+    return out
+
+
+def evaluate_series(
+    definition: ProjectDefinition,
+    events: Sequence[Evidence],
+    as_of: date,
+    engine: RulesEngine | None = None,
+    work: WorkCalendar | None = None,
+) -> tuple[TimelinePoint, ...]:
+    """The score at each month's end over the period (and at the as-of date, last): the evaluation of
+    the same evidence as of each date, so the last point is the result itself."""
+    work = work or WorkCalendar()
+    points = []
+    days = month_ends(definition.project.evaluation.period, as_of)
+    # The evidence folded once, in the order of the later of its two moments: each month's end adds
+    # what became known by then to the same ledger (a fold does not depend on the order of events).
+    ordered = sorted(events, key=_known_at)
+    known = [_known_at(e) for e in ordered]
+    ledger = Ledger(definition, days[0])
+    add = ledger.add
+    taken = 0
+    for day in days:
+        ledger.advance(day)
+        upto = bisect_right(known, end_of_day(day))
+        for event in ordered[taken:upto]:
+            add(event)
+        taken = upto
+        result = evaluate_ledger(ledger, engine, work)
+        points.append(
+            TimelinePoint(
+                as_of=day,
+                total=result.total,
+                grade=result.grade,
+                assessable=result.assessable or Decimal(0),
+                pending=result.pending or Decimal(0),
+                findings=len(result.findings),
+            )
+        )
+    return tuple(points)
+
+
+def _known_at(event: Evidence) -> datetime:
+    return max(event.occurred_at, event.recorded_at)
 
 
 def _years(span: DateRange) -> range:
@@ -116,6 +197,37 @@ def evidence_documents(ledger: Ledger) -> tuple[EvidenceDocument, ...]:
                     )
                 )
     return tuple(out)
+
+
+def interim_warning(ctx: MetricContext) -> str | None:
+    """Inside the period, counts and annual targets are those due by the as-of date: said once."""
+    if not ctx.running:
+        return None
+    window = ctx.ledger.evaluation_window
+    return (
+        f"评价基准日（{ctx.ledger.as_of}）早于评价期末（{window.end}）：合同义务、交付物和年度指标值"
+        "按截至评价基准日已到期的部分计算，未到期的既不计分也不作为问题，本结果为阶段性结果"
+    )
+
+
+def pending_warning(indicators: tuple[ScoredIndicator, ...], pending: Decimal) -> str | None:
+    """The weight not yet assessable, said next to the total so that it is never read as lost points."""
+    if not pending:
+        return None
+    leaves = [n for n in walk(indicators) if not n.children and n.status in ("pending", "partial")]
+    names = "、".join(n.name for n in leaves[:8]) + ("等" if len(leaves) > 8 else "")
+    return (
+        f"截至评价基准日尚有 {fmt(pending, 3)} 分的指标待评（尚未到期或评价组尚未判定：{names}），"
+        f"总分只计已评部分，不代表最终得分"
+    )
+
+
+def walk(nodes: tuple[ScoredIndicator, ...]) -> list[ScoredIndicator]:
+    out: list[ScoredIndicator] = []
+    for n in nodes:
+        out.append(n)
+        out.extend(walk(n.children))
+    return out
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:

@@ -19,7 +19,8 @@ from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult, ScoredIndicator
+from opseval_shared.results import STATUS_LABEL, EvaluationResult, ScoredIndicator
+from opseval_shared.values import fmt
 
 from .content import (
     ADVICE,
@@ -30,6 +31,8 @@ from .content import (
     _leaves,
     _rows,
     _top_of,
+    all_scored,
+    assessed_text,
     cn_date,
     deliverable_names,
     period_text,
@@ -184,6 +187,9 @@ def scores_xlsx(result: EvaluationResult, definition: ProjectDefinition) -> byte
 
 def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: str) -> None:
     header = ["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率"]
+    staged = not all_scored(result)  # inside the period: a column says which scores are final
+    if staged:
+        header.append("评价状态")
     last = len(header) - 1
     sheet.merge_range(0, 0, 0, last, title, styles.title())
     sheet.set_row(0, 30)
@@ -209,6 +215,8 @@ def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: 
         sheet.write_number(r, 3, _num(leaf.weight), weight_style)
         sheet.write_number(r, 4, _num(leaf.score), score_style)
         sheet.write_number(r, 5, float(leaf.rate), styles.percent())
+        if staged:
+            sheet.write_string(r, 6, STATUS_LABEL[leaf.status], styles.text("center"))
 
     _merge_names(sheet, styles, names, first)
 
@@ -218,7 +226,10 @@ def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: 
     sheet.write_number(total_row, 4, _num(result.total), styles.fixed(places([result.total]), bold=True))
     rate = result.total / weight if weight else Decimal(0)
     sheet.write_number(total_row, 5, float(rate), styles.percent(bold=True))
-    note = f"评定等级为“{result.grade}”（{GRADE_BANDS}）；评价基准日为{cn_date(result.as_of)}。"
+    if staged:
+        sheet.set_column(6, 6, 12)
+        sheet.write_string(total_row, 6, f"可评 {fmt(result.assessable or Decimal(0), 3)}", styles.text("center"))
+    note = f"评定等级为“{result.grade}”（{GRADE_BANDS}）；评价基准日为{cn_date(result.as_of)}。{assessed_text(result)}"
     sheet.merge_range(total_row + 1, 0, total_row + 1, last, note, styles.get(border=0, text_wrap=True))
     widths = [max(10.0, max([_units(header[c])] + [_units(n[c]) for n in names]) + 2) for c in range(3)] + [30.0]
     sheet.set_row(total_row + 1, _height([(note, sum(widths))]))

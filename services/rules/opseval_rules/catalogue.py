@@ -560,8 +560,10 @@ def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]
         if term is None or row.value is None:
             continue
         st = ctx.deliverable(c, term.id)
-        if st.delivered_units < row.value:
-            below.append((row.name, row.target, st.delivered_units))
+        due = ctx.target_due(c, term.id, row.value)  # inside the period: only the part due by the as-of date
+        if st.delivered_units < due:
+            shown = row.target if due == row.value else f"{row.target}（截至评价基准日应达 {due}）"
+            below.append((row.name, shown, st.delivered_units))
             below_rows.append(row)
             ids.extend(st.evidence)
         prorated = (row.value * fraction).to_integral_value() if row.annual else row.value
@@ -1156,8 +1158,8 @@ def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]
     assert c is not None
     out = []
     keys = _numbered(f"survey:{d.survey}" if d.survey else "survey:*" for d in c.surveys)
-    for duty, key in zip(c.surveys, keys, strict=True):
-        if not duty.required_levels:
+    for index, (duty, key) in enumerate(zip(c.surveys, keys, strict=True)):
+        if not duty.required_levels or not ctx.survey_due(c, index):
             continue
         levels = ctx.survey_levels(duty.survey)
         missing = [lvl for lvl in duty.required_levels if levels.get(lvl, 0) < max(1, duty.min_responses)]

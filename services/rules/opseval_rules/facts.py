@@ -38,6 +38,8 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFact
             grouped = defn is not None and defn.by is not None
             pairs = value.subjects.items() if grouped else [("", value.total)]
             for subject, m in pairs:
+                if m.is_rate and not m.denominator:
+                    continue  # 0 of nothing due or recorded is no fact: no rule judges it
                 behind[(measure_id, contract.id, subject)] = m
                 facts.append(
                     {

@@ -73,8 +73,19 @@ def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]
     rule_set = project_rule_set(ctx.ledger.definition)
     found = find_by_catalogue(ctx, engine) + find_by_rule_set(ctx, rule_set, engine)
     switched_off = catalogue_owned() - {r.id for r in rule_set.rules}
-    kept = [f for f in found if f.rule not in switched_off]
+    kept = [f for f in found if f.rule not in switched_off and due_by_as_of(ctx, f)]
     return sorted(kept, key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))
+
+
+def due_by_as_of(ctx: MetricContext, finding: Finding) -> bool:
+    """No duty of a contract is due before its service begins: only what its documents say (a clause)
+    can be found about it then, never a shortfall of staff, reports or surveys."""
+    if finding.contract is None:
+        return True
+    contract = ctx.ledger.definition.contracts.contract(finding.contract)
+    if contract is None or ctx.service_started(contract):
+        return True
+    return bool(finding.basis) and all(b.kind == "clause" for b in finding.basis)
 
 
 def catalogue_owned() -> set[str]:

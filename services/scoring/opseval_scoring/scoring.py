@@ -29,7 +29,7 @@ from opseval_shared.indicators import (
     TieredMethod,
 )
 from opseval_shared.metrics import Measurement, MetricContext, fmt, pct
-from opseval_shared.results import Finding, ScoredIndicator, bears_on
+from opseval_shared.results import Finding, ScoredIndicator, Status, bears_on
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -53,6 +53,25 @@ class LeafScore:
     actual: str
     explanation: str
     evidence: Sequence[str] = ()
+    status: Status = "scored"
+    assessable: Decimal | None = None  # the part of the weight assessed; None: all of it, or none if pending
+
+
+NO_EVIDENCE_TEXT = "应有佐证而未见，不得分"
+PENDING_TEXT = "截至评价基准日尚无应评内容，暂不计分"
+
+
+def combine(parts: Sequence[tuple[Decimal, Status]]) -> tuple[Status, Decimal]:
+    """A leaf's status and assessed weight from its parts' (weight, status)."""
+    statuses = {s for _, s in parts}
+    assessed = sum((w for w, s in parts if s != "pending"), ZERO)
+    if not parts or statuses == {"pending"}:
+        return "pending", ZERO
+    if "pending" in statuses or "partial" in statuses:
+        return "partial", assessed
+    if "no_evidence" in statuses:
+        return "no_evidence", assessed
+    return "scored", assessed
 
 
 _OP_TEXT = {">=": "≥", "<=": "≤", "==": "="}
@@ -98,6 +117,31 @@ class Scorer:
     def __init__(self, ctx: MetricContext, findings: list[Finding]) -> None:
         self.ctx = ctx
         self.findings = findings
+        # Before the period's end what the facts say is provisional: more may fall due.
+        self.running = ctx.running
+
+    def data_status(self, m: Measurement) -> Status:
+        """Whether a measurement stands on evidence: `pending` when nothing is due or recorded yet
+        (inside the period), `no_evidence` when something was due and nothing arrived, or when the
+        period is over with nothing at all; else `scored` (`partial` while the period runs). A count
+        of 0 over records examined is evidence; over no record at all it is not (has_data)."""
+        counted = m.is_rate or m.denominator is not None
+        if not m.has_data or (counted and not m.denominator):
+            return "pending" if self.running else "no_evidence"
+        if counted and not m.evidence:
+            return "no_evidence"
+        return "partial" if self.running else "scored"
+
+    def measured(self, w: Decimal, m: Measurement, scored: LeafScore) -> LeafScore:
+        """A leaf scored from one measurement, with that measurement's status: nothing from no evidence."""
+        status = self.data_status(m)
+        if status == "pending":
+            return LeafScore(ZERO, m.actual, f"{PENDING_TEXT}。{m.detail}", m.evidence, "pending", ZERO)
+        if status == "no_evidence" and scored.score > 0:
+            text = f"{NO_EVIDENCE_TEXT}（按规则计为 {scored.explanation}）"
+            return LeafScore(ZERO, m.actual, text, m.evidence, status)
+        scored.status = status
+        return scored
 
     # ------------------------------------------------------------ leaves
 
@@ -110,10 +154,12 @@ class Scorer:
                 target = method.target
                 note = ""
                 if node.prorate:
-                    fraction = self.ctx.service_fraction(method.metric.contract)
+                    # by the part of the period under service up to the as-of date (all of it at the end)
+                    fraction = self.ctx.due_fraction(method.metric.contract)
                     step = Decimal(1).scaleb(min(0, int(target.as_tuple().exponent)))
                     scaled = max(step, (target * fraction).quantize(step, ROUND_HALF_UP))
-                    note = f"（目标 {fmt(target)} 按服务期占比 {pct(fraction, 1)} 折算为 {fmt(scaled)}）"
+                    so_far = "截至评价基准日的" if self.running else ""
+                    note = f"（目标 {fmt(target)} 按{so_far}服务期占比 {pct(fraction, 1)} 折算为 {fmt(scaled)}）"
                     target = scaled
                 ratio = m.value / target
                 expl = f"{fmt(w)} × min({_show(m, m.value)} ÷ {_show(m, target)}, 1){note}"
@@ -122,11 +168,12 @@ class Scorer:
                 expl = f"{fmt(w)} × min({m.actual}, 1)"
             ratio = max(ZERO, min(ratio, ONE))
             score = w * ratio
-            return LeafScore(score, m.actual, f"{expl} = {fmt(score, 4)}。{m.detail}", m.evidence)
+            return self.measured(w, m, LeafScore(score, m.actual, f"{expl} = {fmt(score, 4)}。{m.detail}", m.evidence))
         if isinstance(method, ChecklistMethod):
             parts = []
             total = ZERO
             ids: list[str] = []
+            assessed: list[tuple[Decimal, Status]] = []
             for point in method.points:
                 computed = self.point(node, point) if point.when is not None else None
                 rec = self.ctx.ledger.judgments.get((node.id, point.id))
@@ -143,17 +190,26 @@ class Scorer:
                             f"评价组改判为 {fmt(awarded)}/{fmt(point.max)} 分，理由：{rec.payload.reason}"
                         )
                     total += awarded
+                    assessed.append((point.max, "scored"))
+                elif computed is not None and computed.status == "pending":
+                    parts.append(f"{point.text}：{computed.explanation}（满分 {fmt(point.max)}）")
+                    assessed.append((point.max, "pending"))
                 elif computed is not None:
                     shown = f"{fmt(computed.score, 4)}/{fmt(point.max)}"
                     parts.append(f"{point.text}：按事实计算得 {shown} 分（{computed.explanation}）")
                     total += computed.score
+                    assessed.append((point.max, computed.status))
                 else:
-                    parts.append(f"{point.text}：无评价记录，得 0 分（满分 {fmt(point.max)}）")
-            return LeafScore(total, f"{fmt(total, 4)} 分", "；".join(parts), ids)
+                    parts.append(f"{point.text}：尚无评价记录，待评（满分 {fmt(point.max)}）")
+                    assessed.append((point.max, "pending"))
+            status, weight = combine(assessed)
+            actual = f"{fmt(total, 4)} 分" if status != "pending" else "待评"
+            return LeafScore(total, actual, "；".join(parts), ids, status, weight)
         if isinstance(method, JudgmentMethod):
             rec = self.ctx.ledger.judgments.get((node.id, None))
             if rec is None:
-                return LeafScore(ZERO, "无评价记录", "本项由评价组判定，未见判定记录，暂得 0 分")
+                text = "本项由评价组判定，尚无判定记录，待评（不计入已评分值）"
+                return LeafScore(ZERO, "待评", text, (), "pending", ZERO)
             awarded = min(rec.payload.awarded, w)
             return LeafScore(awarded, f"{fmt(awarded)} 分", rec.payload.reason, [rec.event_id])
         if isinstance(method, DeductionMethod):
@@ -165,20 +221,23 @@ class Scorer:
                 arithmetic += f"，封顶扣 {fmt(method.cap, 6)}"
             score = max(ZERO, w - deduct)
             floor = "（扣完为止）" if w - deduct < 0 else ""
-            return LeafScore(
-                score,
-                m.actual,
-                f"{fmt(w)} − {arithmetic} = {fmt(score, 6)}{floor}。{m.detail}",
-                m.evidence,
+            return self.measured(
+                w,
+                m,
+                LeafScore(score, m.actual, f"{fmt(w)} − {arithmetic} = {fmt(score, 6)}{floor}。{m.detail}", m.evidence),
             )
         if isinstance(method, SlaMethod):
             m = self.ctx.measure(method.metric)
             score = max(ZERO, w - m.value * method.per_breach)
-            return LeafScore(
-                score,
-                m.actual,
-                f"{fmt(w)} − 超时 {fmt(m.value)} 次 × {fmt(method.per_breach)} = {fmt(score, 4)}。{m.detail}",
-                m.evidence,
+            return self.measured(
+                w,
+                m,
+                LeafScore(
+                    score,
+                    m.actual,
+                    f"{fmt(w)} − 超时 {fmt(m.value)} 次 × {fmt(method.per_breach)} = {fmt(score, 4)}。{m.detail}",
+                    m.evidence,
+                ),
             )
         if isinstance(method, TieredMethod | RateMethod):
             shares = getattr(method, "per_contract", ())
@@ -186,30 +245,45 @@ class Scorer:
                 total = ZERO
                 parts = []
                 ids = []
+                shared: list[tuple[Decimal, Status]] = []
                 for share in shares:
                     m = self.ctx.measure(method.metric.model_copy(update={"contract": share.contract}))
                     fraction, _ = band_fraction(method.bands, m.value)
-                    total += share.share * fraction
+                    status = self.data_status(m)
+                    shared.append((share.share, status))
                     ids.extend(m.evidence)
+                    if status == "pending":
+                        parts.append(f"{share.contract}：{m.actual}，待评（{PENDING_TEXT}）")
+                        continue
+                    if status == "no_evidence":
+                        fraction = ZERO
+                    total += share.share * fraction
                     parts.append(
                         f"{share.contract}：{m.actual}，得 {fmt(share.share)} × {pct(fraction, 2)} = "
                         f"{fmt(share.share * fraction, 4)}（{m.detail}）"
                     )
+                status, weight = combine(shared)
                 return LeafScore(
                     total,
-                    "；".join(p.split("，得")[0] for p in parts),
+                    "；".join(p.split("，得")[0].split("，待评")[0] for p in parts),
                     "；".join(parts) + f"。分档：{_bands_text(method.bands)}",
                     ids,
+                    status,
+                    weight,
                 )
             m = self.ctx.measure(method.metric)
             fraction, _ = band_fraction(method.bands, m.value)
             score = w * fraction
-            return LeafScore(
-                score,
-                m.actual,
-                f"{m.actual}，按分档（{_bands_text(method.bands)}）得 {fmt(w)} × {pct(fraction, 2)} = "
-                f"{fmt(score, 4)}。{m.detail}",
-                m.evidence,
+            return self.measured(
+                w,
+                m,
+                LeafScore(
+                    score,
+                    m.actual,
+                    f"{m.actual}，按分档（{_bands_text(method.bands)}）得 {fmt(w)} × {pct(fraction, 2)} = "
+                    f"{fmt(score, 4)}。{m.detail}",
+                    m.evidence,
+                ),
             )
         if isinstance(method, ThresholdMethod):
             m = self.ctx.measure(method.metric)
@@ -218,11 +292,16 @@ class Scorer:
             score = w * fraction
             shown_target = _show(m, method.target)
             verdict = "达标，得满分" if ok else f"未达标，得 {_pct_short(fraction)}"
-            return LeafScore(
-                score,
-                m.actual,
-                f"实际 {_show(m, m.value)}，目标 {method.op}{shown_target}，{verdict} = {fmt(score, 4)}。{m.detail}",
-                m.evidence,
+            actual = _show(m, m.value)
+            return self.measured(
+                w,
+                m,
+                LeafScore(
+                    score,
+                    m.actual,
+                    f"实际 {actual}，目标 {method.op}{shown_target}，{verdict} = {fmt(score, 4)}。{m.detail}",
+                    m.evidence,
+                ),
             )
         raise TypeError(f"unknown scoring method on {node.id}")
 
@@ -233,9 +312,13 @@ class Scorer:
         fraction = ONE
         reasons: list[str] = []
         evidence: list[str] = []
+        status: Status = "partial" if self.running else "scored"
         if rule.metric is not None:
             m = self.ctx.measure(rule.metric)
             evidence.extend(m.evidence)
+            status = self.data_status(m)
+            if status == "pending":
+                return LeafScore(ZERO, "待评", f"{m.actual}，{PENDING_TEXT}", evidence, "pending", ZERO)
             if rule.award == "proportional":
                 if rule.target is not None:
                     ratio = m.value / rule.target if rule.target else ZERO
@@ -250,9 +333,9 @@ class Scorer:
                 required = f"{_OP_TEXT.get(rule.op, rule.op)}{_show(m, rule.target)}"
                 reasons.append(f"{m.actual}，要求 {required}，{'满足' if ok else '不满足'}")
                 fraction = ONE if ok else ZERO
-            if not m.has_data:
+            if status == "no_evidence":
                 fraction = ZERO
-                reasons.append("无数据，不得分")
+                reasons.append(NO_EVIDENCE_TEXT)
         if rule.no_findings:
             standing = [
                 f
@@ -269,10 +352,10 @@ class Scorer:
             else:
                 reasons.append("未发现相关问题")
         score = point.max * fraction
-        if fraction < ONE and rule.otherwise > score:
+        if fraction < ONE and rule.otherwise > score and status != "no_evidence":
             score = rule.otherwise
             reasons.append(f"未完全满足，按评分标准得 {fmt(rule.otherwise, 4)} 分")
-        return LeafScore(score, f"{fmt(score, 4)} 分", "；".join(reasons), evidence)
+        return LeafScore(score, f"{fmt(score, 4)} 分", "；".join(reasons), evidence, status)
 
     # ------------------------------------------------------------ tree
 
@@ -291,6 +374,9 @@ class Scorer:
             method = node.method
             assert method is not None
             findings = self.findings_for(node)
+            assessable = result.assessable if result.assessable is not None else node.weight
+            if result.status == "pending":
+                assessable = ZERO
             explanation = f"【{METHOD_LABEL[method.type]}】{result.explanation}"
             if node.precision is not None:
                 explanation += f" 得分保留 {node.precision} 位小数：{fmt(score, node.precision)}。"
@@ -306,9 +392,12 @@ class Scorer:
                 explanation=explanation,
                 evidence=unique_sorted(result.evidence),
                 findings=tuple(f.id for f in findings),
+                status=result.status,
+                assessable=min(assessable, node.weight),
             )
         children = tuple(self.node(child) for child in node.children)
         score = sum((c.score for c in children), ZERO)
+        status, _ = combine([(c.assessable or ZERO, c.status) for c in children])
         return ScoredIndicator(
             id=node.id,
             name=node.name,
@@ -316,6 +405,8 @@ class Scorer:
             score=score,
             rate=_rate(score, node.weight),
             children=children,
+            status=status,
+            assessable=sum((c.assessable or ZERO for c in children), ZERO),
         )
 
 

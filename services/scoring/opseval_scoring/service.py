@@ -20,6 +20,7 @@ from opseval_shared.messaging import (
     scores_subject,
     without_evidence,
 )
+from opseval_shared.results import assessed_weight
 
 from .scoring import score_tree
 from .settings import ScoringSettings
@@ -67,6 +68,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     indicators, total, grade = await asyncio.to_thread(
         lambda: score_tree(ledger.definition.indicators, folded.context(), list(findings.findings if findings else ()))
     )
+    assessable, pending = assessed_weight(indicators)
     message = ScoreChanged(
         project=project,
         revision=folded.folded,
@@ -74,6 +76,8 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         as_of=ledger.as_of,
         total=total,
         grade=grade,
+        assessable=assessable,
+        pending=pending,
         indicators=indicators,
     )
     # A score is as new as the older of its two inputs; the stored revision orders both.
