@@ -30,11 +30,11 @@ from operator import add, itemgetter, methodcaller
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from .base import Frozen
-from .evidence import EVIDENCE_ADAPTER, KIND_OF_CLASS, EvidenceKind, Slug, Text, error_field
+from .evidence import EVIDENCE_ADAPTER, KIND_OF_CLASS, NO_CONTROL_CHARACTERS, EvidenceKind, Slug, Text, error_field
 from .references import EvidenceReferenceError, EvidenceReferences, known
 
 MAX_ID_LENGTH = 120  # an event id has at most 128 characters; `/n` may follow for a repeated row
@@ -214,7 +214,7 @@ def _field_type(model: type[BaseModel], path: str) -> tuple[Shape, Any]:
             raise ValueError(f"fields: {here!r}: {'.'.join(parts[:i])!r} has no fields")
     if current is bool:
         return "boolean", None
-    if current is datetime:
+    if current is datetime or current is AwareDatetime:
         return "datetime", None
     if current is date:
         return "date", None
@@ -507,12 +507,15 @@ _ERROR_WORDS = {
     "date_from_datetime_parsing": "不是日期",
     "greater_than_equal": "小于允许的最小值",
     "less_than_equal": "大于允许的最大值",
-    "string_pattern_mismatch": "格式不符（编号只能含字母、数字和 _ - .）",
     "literal_error": "不是允许的取值",
 }
 
 
 def _reason(err: ErrorDetails) -> str:
+    if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NO_CONTROL_CHARACTERS:
+        return "含有控制字符（不可见字符），请删去"
+    if err["type"] == "string_pattern_mismatch":
+        return "格式不符：编号只能含字母、数字和 _ - .，且以字母或数字开头"
     words = _ERROR_WORDS.get(err["type"])
     msg = str(err["msg"]).removeprefix("Value error, ")
     return f"{words}（{msg}）" if words else msg
@@ -550,7 +553,7 @@ class Importer:
         return len(self.problems) >= MAX_PROBLEMS
 
     def _fail(self) -> ImportFailed:
-        return ImportFailed(self.problems, self.truncated)
+        return ImportFailed(sorted(self.problems, key=lambda p: p.row or 0), self.truncated)
 
     # ------------------------------------------------------------ header
 

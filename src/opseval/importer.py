@@ -9,6 +9,7 @@ import os
 import re
 import sys
 import tempfile
+from contextlib import suppress
 from itertools import islice
 from pathlib import Path
 
@@ -83,6 +84,7 @@ def cmd_import(args: argparse.Namespace) -> int:
     references = EvidenceReferences(definition)
     target = Target(definition.project.id, args.contract, args.source, values)
     out_dir = bundle / IMPORTS_FOLDER
+    created = [d for d in (out_dir.parent, out_dir) if not d.exists()]  # removed again if nothing is written
     written: list[tuple[Path, Path, ImportSummary, list[bytes], bytes]] = []
     failed: list[object] = []
     truncated = False
@@ -131,6 +133,11 @@ def cmd_import(args: argparse.Namespace) -> int:
                 continue
             written.append((tmp or Path(), out_dir / name, importer.summary, preview, data))
         if failed:
+            for tmp, *_ in written:
+                tmp.unlink(missing_ok=True)
+            for folder in reversed(created):
+                with suppress(OSError):
+                    folder.rmdir()
             return _fail(failed, truncated)
         existing = _existing_ids(bundle) if evidence_files(bundle) else set()
         for tmp, final, summary, preview, _ in written:
