@@ -262,6 +262,10 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     """The text and the encoding it was read in: the declared one, else UTF-8 (a BOM is dropped), else
     GB18030 (which reads GBK and GB2312). ImportFailed naming the row when none reads it."""
     if encoding is not None:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise ImportFailed([ImportProblem(file=name, reason=f"未知的编码“{encoding}”（常用：utf-8、gbk）")]) from None
         tried = [encoding]
     elif data.startswith(UTF8_BOM):
         tried = ["utf-8-sig"]
@@ -272,7 +276,7 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
         try:
             return data.decode(candidate), candidate
         except UnicodeDecodeError as exc:
-            failure = failure or exc if candidate != "gb18030" else exc
+            failure = exc
     assert failure is not None
     row = data.count(b"\n", 0, failure.start) + 1
     what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
