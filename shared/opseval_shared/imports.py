@@ -22,10 +22,10 @@ import io
 import json
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from contextlib import suppress
-from itertools import islice
+from itertools import chain, islice
 from operator import add, itemgetter, methodcaller
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -171,7 +171,7 @@ def parse_offset(text: str) -> timezone:
 def _payload_model(kind: EvidenceKind) -> type[BaseModel]:
     for cls, k in KIND_OF_CLASS.items():
         if k == kind:
-            payload: type[BaseModel] = cls.model_fields["payload"].annotation
+            payload: type[BaseModel] = cls.model_fields["payload"].annotation  # type: ignore[attr-defined]
             return payload
     raise AssertionError(kind)  # every kind has its class
 
@@ -251,7 +251,11 @@ def read_table(
         raise ImportFailed([ImportProblem(file=name, reason="文件为空")])
     if data.startswith(XLS_MAGIC):
         raise ImportFailed(
-            [ImportProblem(file=name, reason="这是旧版 Excel（.xls）文件，不能直接读取：请在 Excel 中另存为 .xlsx 或 CSV")]
+            [
+                ImportProblem(
+                    file=name, reason="这是旧版 Excel（.xls）文件，不能直接读取：请在 Excel 中另存为 .xlsx 或 CSV"
+                )
+            ]
         )
     if data.startswith(XLSX_MAGIC):
         return read_xlsx(data, name, sheet)
@@ -265,7 +269,9 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
         try:
             "".encode(encoding)
         except LookupError:
-            raise ImportFailed([ImportProblem(file=name, reason=f"未知的编码“{encoding}”（常用：utf-8、gbk）")]) from None
+            raise ImportFailed(
+                [ImportProblem(file=name, reason=f"未知的编码“{encoding}”（常用：utf-8、gbk）")]
+            ) from None
         tried = [encoding]
     elif data.startswith(UTF8_BOM):
         tried = ["utf-8-sig"]
@@ -281,7 +287,9 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     row = data.count(b"\n", 0, failure.start) + 1
     what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
     hint = "" if encoding is not None else "；请在导入模板或命令中声明编码（encoding）"
-    raise ImportFailed([ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {failure.start + 1} 字节）{hint}")])
+    raise ImportFailed(
+        [ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {failure.start + 1} 字节）{hint}")]
+    )
 
 
 def read_csv(data: bytes, name: str, *, encoding: str | None = None, delimiter: str = ",") -> Table:
@@ -418,12 +426,13 @@ class _Times:
         sep, day_fmt, time_fmt, days, times = self.parts[0]
         if time_fmt is not None and self.with_time and cells:
             heads, tails = _split_column(cells, sep)
-            for head in set(heads).difference(days):
+            distinct_heads, distinct_tails = set(heads), set(tails)
+            for head in distinct_heads.difference(days):
                 with suppress(_CellError):  # reported by the general path below
                     self._day(head, day_fmt, days)
-            for tail in set(tails).difference(times):
+            for tail in distinct_tails.difference(times):
                 self._time(tail, time_fmt, times)
-            if days.keys() >= set(heads) and times.keys() >= set(tails):
+            if days.keys() >= distinct_heads and times.keys() >= distinct_tails:
                 return list(map(self.pattern.format, map(days.__getitem__, heads), map(times.__getitem__, tails))), []
         out: list[str | None] = []
         problems: list[tuple[int, str]] = []
@@ -570,9 +579,7 @@ class Importer:
         specs += list(self.specs.values())
         required = [s.columns for s in specs if self._required(s)]
         best: tuple[int, int, list[str]] = (-1, 0, [])
-        number = 0
-        for cells in rows:
-            number += 1
+        for number, cells in enumerate(rows, 1):
             header = [_header(c) for c in cells]
             found = sum(1 for names in required if any(n in header for n in names))
             if found == len(required) and any(header):
@@ -602,7 +609,7 @@ class Importer:
 
     def _cell_converter(self, path: str, spec: FieldSpec) -> Callable[[str], Any]:
         """Cell text → the field's value (None: leave the field out, its default applies)."""
-        shape, item_type = self.shapes[path]
+        shape, _ = self.shapes[path]
         mapping = spec.map
         if mapping is None and shape == "boolean":
             mapping = BOOLEAN_WORDS
@@ -632,6 +639,10 @@ class Importer:
     def lines(self, table: Table) -> Iterator[bytes]:
         """Each event as a JSON line (UTF-8, with its newline), in the file's order — the form intake
         stores. ImportFailed after the last row if any row is bad: the caller then keeps nothing."""
+        return chain.from_iterable(self.batches(table))
+
+    def batches(self, table: Table) -> Iterator[list[bytes]]:
+        """The lines of `lines`, a chunk of rows at a time (for a writer's `writelines`)."""
         self.name = table.name
         self.summary.encoding = table.encoding
         target = self.target
@@ -646,9 +657,11 @@ class Importer:
             number, positions = self._find_header(rows)
             yield from self._rows(rows, number, positions)
         except csv.Error as exc:
-            raise ImportFailed([ImportProblem(file=table.name, row=number + 1, reason=f"CSV 格式错误：{exc}")]) from None
+            raise ImportFailed(
+                [ImportProblem(file=table.name, row=number + 1, reason=f"CSV 格式错误：{exc}")]
+            ) from None
 
-    def _rows(self, rows: Iterator[Sequence[str]], header_row: int, positions: dict[str, int]) -> Iterator[bytes]:
+    def _rows(self, rows: Iterator[Sequence[str]], header_row: int, positions: dict[str, int]) -> Iterator[list[bytes]]:
         """The rows a chunk at a time, column by column: a distinct payload or time is converted once
         and every row looks its result up with C-level maps (a row-by-row loop in Python costs several
         times the reading of the file)."""
@@ -730,7 +743,7 @@ class Importer:
                     t if t is not None and _after(t, w) else w  # type: ignore[arg-type]
                     for t, w in zip(map(latest.__getitem__, keys), whens, strict=True)
                 ]
-            ids = list(map(add, map(prefixes.__getitem__, keys), whens))  # type: ignore[arg-type]
+            ids = list(map(add, map(prefixes.__getitem__, keys), whens))
             if stamps is not whens:
                 ids = [i if s == w else f"{i}/{s}" for i, s, w in zip(ids, stamps, whens, strict=True)]
             ids = list(map(ID_SAFE, ids))
@@ -742,7 +755,7 @@ class Importer:
             else:
                 ids = self._number_repeats(ids, seen)
             summary.events += len(ids)
-            yield from map(add, map(str.encode, map(head, ids, whens, stamps)), map(tails.__getitem__, keys))
+            yield list(map(add, map(str.encode, map(head, ids, whens, stamps)), map(tails.__getitem__, keys)))
         if self.problems:
             raise self._fail()
         if summary.rows == 0:

@@ -82,19 +82,21 @@ def indicator_system_from_table(
             problems.append(ImportProblem(file=table.name, row=number, column="一级指标", reason="没有指标名称"))
             continue
         try:
-            weight = _weight(cell(row, "weight"))
+            leaf_weight = _weight(cell(row, "weight"))
         except ValueError as exc:
             problems.append(ImportProblem(file=table.name, row=number, column="权重", reason=str(exc)))
             continue
         if path in nodes:
-            problems.append(ImportProblem(file=table.name, row=number, column=None, reason=f"指标“{'／'.join(path)}”重复"))
+            problems.append(
+                ImportProblem(file=table.name, row=number, column=None, reason=f"指标“{'／'.join(path)}”重复")
+            )
             continue
         siblings = tops
         for depth in range(1, len(path)):
             parent = nodes.get(path[:depth])
             if parent is None:
                 parent = {"id": "", "name": path[depth - 1], "weight": Decimal(0), "children": []}
-                parent["id"] = f"{_parent_id(siblings, path[:depth - 1], nodes)}{len(siblings) + 1}"
+                parent["id"] = f"{_parent_id(siblings, path[: depth - 1], nodes)}{len(siblings) + 1}"
                 nodes[path[:depth]] = parent
                 siblings.append(parent)
             if "method" in parent:
@@ -106,7 +108,7 @@ def indicator_system_from_table(
             leaf: dict[str, Any] = {
                 "id": f"{_parent_id(siblings, path[:-1], nodes)}{len(siblings) + 1}",
                 "name": path[-1],
-                "weight": weight,
+                "weight": leaf_weight,
                 "method": {"type": "judgment"},
             }
             if cell(row, "target"):

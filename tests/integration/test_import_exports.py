@@ -13,7 +13,7 @@ import yaml
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from opseval_intake.profiles import profile_names, standard_profile
 from opseval_shared.evidence import EVIDENCE_ADAPTER
-from opseval_shared.imports import ImportFailed, ImportProfile, Importer, Target, read_table
+from opseval_shared.imports import Importer, ImportFailed, ImportProfile, Target, read_table
 from opseval_shared.indicators import IndicatorSystem
 
 from opseval.cli import main
@@ -119,7 +119,9 @@ def test_an_xlsx_ticket_export_with_a_title_row_and_date_cells_becomes_incidents
     sheet = book.active
     sheet.append(["2023年7月故障工单导出"])  # a title above the header
     sheet.append(["工单编号", "故障等级", "报障时间", "响应时间", "解决时间", "故障描述"])
-    sheet.append(["GD-001", "一级", datetime(2023, 7, 4, 9, 0), datetime(2023, 7, 4, 9, 10), "2023-07-04 11:00", "服务器宕机"])
+    sheet.append(
+        ["GD-001", "一级", datetime(2023, 7, 4, 9, 0), datetime(2023, 7, 4, 9, 10), "2023-07-04 11:00", "服务器宕机"]
+    )
     sheet.append(["GD-002", "一般", datetime(2023, 7, 5, 14, 30), None, None, "打印机卡纸"])
     export = tmp_path / "工单.xlsx"
     book.save(export)
@@ -160,7 +162,11 @@ def test_every_bad_row_is_reported_with_file_row_column_and_reason_and_nothing_i
 def test_an_inspection_for_a_plan_the_contract_lacks_is_refused_naming_the_column_and_the_known_plans(
     bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    rows = [("巡检时间", "巡检计划", "巡检范围"), ("2023-07-03 08:20", "morning_check", "机房"), ("2023-07-03", "mornig", "")]
+    rows = [
+        ("巡检时间", "巡检计划", "巡检范围"),
+        ("2023-07-03 08:20", "morning_check", "机房"),
+        ("2023-07-03", "mornig", ""),
+    ]
     export = tmp_path / "巡检.csv"
     export.write_bytes(csv_bytes(rows, "utf-8"))
     assert run("import", "inspection-log", str(export), "--bundle", str(bundle)) == 2
@@ -224,12 +230,18 @@ def test_every_standard_profile_reads_a_sample_of_its_export(name: str, tmp_path
             ("交付物编号", "文档名称", "文档编号", "提交时间", "周期开始", "周期结束"),
             ("weekly_report", "第1周周报", "OA-2023-001", "2023-07-05 09:00", "2023-07-03", "2023-07-09"),
         ],
-        "inspection-log": [("巡检时间", "巡检计划", "登记时间"), ("2023-07-03 08:20", "morning_check", "2023-07-03 08:50")],
+        "inspection-log": [
+            ("巡检时间", "巡检计划", "登记时间"),
+            ("2023-07-03 08:20", "morning_check", "2023-07-03 08:50"),
+        ],
         "training-log": [
             ("培训时间", "培训主题", "培训范围", "参训单位", "参训人数", "是否有课件"),
             ("2023-09-01", "协同办公平台使用", "内部", "市委编办", "25", "是"),
         ],
-        "questionnaire": [("提交时间", "受访群体", "总体评价", "问卷编号"), ("2023-12-01 10:00", "使用单位", "满意", "q-2023")],
+        "questionnaire": [
+            ("提交时间", "受访群体", "总体评价", "问卷编号"),
+            ("2023-12-01 10:00", "使用单位", "满意", "q-2023"),
+        ],
     }
     profile: ImportProfile = standard_profile(name)
     table = read_table(csv_bytes(samples[name], "gbk"), f"{name}.csv")
@@ -289,7 +301,8 @@ def test_a_million_row_clock_export_imports_whole_with_distinct_ids(tmp_path: Pa
     lines = ["姓名,打卡时间,打卡地点,打卡类型"]
     for i in range(1_000_000):
         day, minute = divmod(i, 1000)
-        lines.append(f"员工{i % 300:03d},2023-{7 + day // 250:02d}-{1 + day % 25:02d} 08:{minute % 60:02d}:{i % 60:02d},市委编办,上班")
+        when = f"2023-{7 + day // 250:02d}-{1 + day % 25:02d} 08:{minute % 60:02d}:{i % 60:02d}"
+        lines.append(f"员工{i % 300:03d},{when},市委编办,上班")
     data = ("\r\n".join(lines) + "\r\n").encode("gbk")
     importer = Importer(standard_profile("attendance-clock"), Target("guangzhou-2023", "ops"))
     count, ids = 0, set()

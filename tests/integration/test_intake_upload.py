@@ -28,7 +28,11 @@ ROOT = Path(__file__).resolve().parents[2]
 GUANGZHOU = ROOT / "examples" / "guangzhou-2023"
 CSV = {"content-type": "text/csv"}
 XLSX = {"content-type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
-CLOCK = "姓名,打卡时间,打卡地点,打卡类型\r\n陈立新,2023-07-03 08:01:00,市委编办,上班\r\n王晓峰,2023-07-03 08:02:00,市委编办,上班\r\n"
+CLOCK = (
+    "姓名,打卡时间,打卡地点,打卡类型\r\n"
+    "陈立新,2023-07-03 08:01:00,市委编办,上班\r\n"
+    "王晓峰,2023-07-03 08:02:00,市委编办,上班\r\n"
+)
 
 
 @dataclass
@@ -132,7 +136,9 @@ def test_an_upload_needs_a_key_for_its_project_a_known_profile_and_a_file(intake
     assert unknown.status_code == 422 and "attendance-clock" in unknown.json()["detail"]
     empty = intake.upload(b"", {**CSV, **upstream}, profile="attendance-clock", filename="empty.csv")
     assert empty.status_code == 422
-    assert empty.json()["detail"]["errors"] == [{"file": "empty.csv", "row": None, "column": None, "reason": "文件为空"}]
+    assert empty.json()["detail"]["errors"] == [
+        {"file": "empty.csv", "row": None, "column": None, "reason": "文件为空"}
+    ]
     as_json = intake.upload(b"{}", {"content-type": "application/json", **upstream}, profile="attendance-clock")
     assert as_json.status_code == 415
 
@@ -140,5 +146,7 @@ def test_an_upload_needs_a_key_for_its_project_a_known_profile_and_a_file(intake
 def test_a_file_of_more_events_than_a_batch_is_refused_413(intake: Intake) -> None:
     upstream = intake.key("upstream", ["guangzhou-2023"])
     rows = "".join(f"陈立新,2023-07-{1 + i // 10:02d} 08:{i % 60:02d}:00,市委编办,上班\r\n" for i in range(51))
-    response = intake.upload(("姓名,打卡时间,打卡地点,打卡类型\r\n" + rows).encode(), {**CSV, **upstream}, profile="attendance-clock")
+    response = intake.upload(
+        ("姓名,打卡时间,打卡地点,打卡类型\r\n" + rows).encode(), {**CSV, **upstream}, profile="attendance-clock"
+    )
     assert response.status_code == 413

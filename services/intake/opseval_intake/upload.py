@@ -8,7 +8,7 @@ reason, and nothing is published. The events are then checked and published as p
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 from fastapi import FastAPI, HTTPException, Query, Request, Response
@@ -33,7 +33,9 @@ UPLOAD_TYPES = (
 async def _file(request: Request, limit: int) -> bytes:
     media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
     if media_type not in UPLOAD_TYPES:
-        raise HTTPException(415, f"send the file itself as the body ({', '.join(UPLOAD_TYPES[:1] + UPLOAD_TYPES[3:4])})")
+        raise HTTPException(
+            415, f"send the file itself as the body ({', '.join(UPLOAD_TYPES[:1] + UPLOAD_TYPES[3:4])})"
+        )
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise HTTPException(413, f"file of {declared} bytes is larger than {limit}")
@@ -66,12 +68,12 @@ def install_upload(
     async def import_upload(
         project: str,
         request: Request,
-        profile: str = Query(description="a standard import profile (attendance-clock, ticket-system …)"),
-        filename: str = Query(default="upload", max_length=200, description="the file's name, for the row errors"),
-        contract: str | None = Query(default=None, description="the contract the rows belong to"),
-        encoding: str | None = Query(default=None, description="CSV encoding (default: UTF-8 or GBK, detected)"),
-        sheet: str | None = Query(default=None, description="XLSX worksheet (default: the first)"),
-        values: list[str] = Query(default=[], alias="set", description="FIELD=VALUE for every row, e.g. survey=…"),
+        profile: Annotated[str, Query(description="a standard import profile (attendance-clock, ticket-system …)")],
+        filename: Annotated[str, Query(max_length=200, description="the file's name, for the row errors")] = "upload",
+        contract: Annotated[str | None, Query(description="the contract the rows belong to")] = None,
+        encoding: Annotated[str | None, Query(description="CSV encoding (default: UTF-8 or GBK, detected)")] = None,
+        sheet: Annotated[str | None, Query(description="XLSX worksheet (default: the first)")] = None,
+        values: Annotated[list[str] | None, Query(alias="set", description="FIELD=VALUE for every row")] = None,
         principal: Principal = pusher,
     ) -> Response:
         """Import a CSV or XLSX export (upstream systems, for the projects their key is scoped to): the
@@ -86,7 +88,7 @@ def install_upload(
         if stored is None:
             raise _refuse(422, f"unknown project {project!r}", [{"field": "project", "reason": "not registered"}])
         constants: dict[str, str] = {}
-        for pair in values:
+        for pair in values or []:
             name, found, value = pair.partition("=")
             if not found:
                 raise HTTPException(422, f"set takes FIELD=VALUE, not {pair!r}")
@@ -137,4 +139,3 @@ def install_upload(
         )
         body = {**counts, "rows": summary.rows, "repeated_rows": summary.repeated_rows, "results": results}
         return Response(orjson.dumps(body), status_code=503 if counts["failed"] else 200, media_type="application/json")
-
