@@ -277,18 +277,19 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
         tried = ["utf-8-sig"]
     else:
         tried = ["utf-8", "gb18030"]
-    failure: UnicodeDecodeError | None = None
+    failure: UnicodeError | None = None
     for candidate in tried:
         try:
             return data.decode(candidate), candidate
-        except UnicodeDecodeError as exc:
+        except UnicodeError as exc:  # a decode error, or what a codec such as idna raises
             failure = exc
     assert failure is not None
-    row = data.count(b"\n", 0, failure.start) + 1
+    start = getattr(failure, "start", 0)
+    row = data.count(b"\n", 0, start) + 1
     what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
     hint = "" if encoding is not None else "；请在导入模板或命令中声明编码（encoding）"
     raise ImportFailed(
-        [ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {failure.start + 1} 字节）{hint}")]
+        [ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {start + 1} 字节）{hint}")]
     )
 
 
@@ -312,9 +313,13 @@ def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
     worksheet = book[sheet] if sheet is not None else book.worksheets[0]
 
     def rows() -> Iterator[Sequence[str]]:
+        number = 0
         try:
-            for values in worksheet.iter_rows(values_only=True):
+            for number, values in enumerate(worksheet.iter_rows(values_only=True), 1):  # noqa: B007
                 yield [_cell_text(v) for v in values]
+        except Exception as exc:  # a damaged sheet fails as its XML is read, row by row
+            problem = ImportProblem(file=name, row=number + 1, reason=f"无法读取工作表：{exc}")
+            raise ImportFailed([problem]) from None
         finally:
             book.close()
 

@@ -30,8 +30,9 @@ _UNSAFE_NAME = re.compile(r"[^\w.\-]+")
 def _fail(problems: list[object], truncated: bool = False) -> int:
     for problem in problems:
         print(f"opseval: bad input: {problem}", file=sys.stderr)
-    more = "at least " if truncated else ""
-    print(f"opseval: {more}{len(problems)} problems; nothing written", file=sys.stderr)
+    if len(problems) > 1:
+        more = "at least " if truncated else ""
+        print(f"opseval: {more}{len(problems)} problems; nothing written", file=sys.stderr)
     return EXIT_BAD_INPUT
 
 
@@ -97,6 +98,10 @@ def cmd_import(args: argparse.Namespace) -> int:
 def _import(
     args: argparse.Namespace, bundle: Path, profile: ImportProfile, target: Target, references: EvidenceReferences
 ) -> int:
+    try:
+        Importer(profile, target, references)  # a --set field the kind does not have
+    except ValueError as exc:
+        return _fail([f"--set: {exc}"])
     out_dir = bundle / IMPORTS_FOLDER
     created = [d for d in (out_dir.parent, out_dir) if not d.exists()]  # removed again if nothing is written
     written: list[tuple[Path, Path, ImportSummary, list[bytes], bytes]] = []

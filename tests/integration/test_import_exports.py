@@ -311,3 +311,13 @@ def test_a_million_row_clock_export_imports_whole_with_distinct_ids(tmp_path: Pa
         ids.add(line[7:80])
     assert count == importer.summary.rows == 1_000_000
     assert len(ids) == 1_000_000  # a repeated row too is an event of its own
+
+
+def test_a_set_field_the_kind_does_not_have_is_refused_before_reading(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "clock.csv"
+    export.write_bytes(csv_bytes(CLOCK_ROWS, "utf-8"))
+    assert run("import", "attendance-clock", str(export), "--bundle", str(bundle), "--set", "survey=x") == 2
+    assert "--set: fields: 'survey' is not a field of ClockInPayload" in capsys.readouterr().err
+    assert imported(bundle) == []
