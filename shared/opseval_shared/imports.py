@@ -288,9 +288,7 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
     row = data.count(b"\n", 0, start) + 1
     what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
     hint = "" if encoding is not None else "；请在导入模板或命令中声明编码（encoding）"
-    raise ImportFailed(
-        [ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {start + 1} 字节）{hint}")]
-    )
+    raise ImportFailed([ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {start + 1} 字节）{hint}")])
 
 
 def read_csv(data: bytes, name: str, *, encoding: str | None = None, delimiter: str = ",") -> Table:
