@@ -35,7 +35,7 @@ from pydantic_core import ErrorDetails
 
 from .base import Frozen
 from .evidence import EVIDENCE_ADAPTER, KIND_OF_CLASS, NO_CONTROL_CHARACTERS, EvidenceKind, Slug, Text, error_field
-from .references import EvidenceReferenceError, EvidenceReferences, known
+from .references import NEEDS_CONTRACT, EvidenceReferenceError, EvidenceReferences, known
 
 MAX_ID_LENGTH = 120  # an event id has at most 128 characters; `/n` may follow for a repeated row
 CHUNK_ROWS = 20_000  # rows converted column by column at once
@@ -654,6 +654,10 @@ class Importer:
             if contract is not None and contract not in self.references.contracts:
                 reason = f"项目 {target.project} 没有合同 {target.contract!r} {known(self.references.contracts)}"
                 raise ImportFailed([ImportProblem(file=table.name, column="contract", reason=reason)])
+            kinds_needing_one = {KIND_OF_CLASS[cls] for cls in NEEDS_CONTRACT}
+            if contract is None and self.profile.kind in kinds_needing_one:
+                reason = f"项目 {target.project} 有多个合同，请指明本文件属于哪一个 {known(self.references.contracts)}"
+                raise ImportFailed([ImportProblem(file=table.name, column="contract", reason=reason)])
         rows = iter(table.rows)
         number = 0
         try:
@@ -720,8 +724,7 @@ class Importer:
                 else:
                     prefixes[key], tails[key], latest[key] = built
             if occurred_index is None:
-                whens: list[str | None] = [occurred.convert(str(profile.occurred_at.value))] * len(chunk)
-                problems: list[tuple[int, str]] = []
+                whens, problems = occurred.column([str(profile.occurred_at.value)] * len(chunk))
             else:
                 whens, problems = occurred.column(list(map(itemgetter(occurred_index), chunk)))
             for index, reason in problems:

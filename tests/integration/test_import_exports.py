@@ -321,3 +321,21 @@ def test_a_set_field_the_kind_does_not_have_is_refused_before_reading(
     assert run("import", "attendance-clock", str(export), "--bundle", str(bundle), "--set", "survey=x") == 2
     assert "--set: fields: 'survey' is not a field of ClockInPayload" in capsys.readouterr().err
     assert imported(bundle) == []
+
+
+def test_a_project_of_several_contracts_needs_the_contract_named_once_for_the_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    dongguan = tmp_path / "dongguan"
+    dongguan.mkdir()
+    for name in ("project.yaml", "contracts.yaml", "indicators.yaml"):
+        shutil.copy(ROOT / "examples" / "dongguan-2022" / name, dongguan / name)
+    rows = [("姓名", "打卡时间"), ("张三", "2022-10-10 08:55:00")]
+    export = tmp_path / "clock.csv"
+    export.write_bytes(csv_bytes(rows, "gbk"))
+    assert run("import", "attendance-clock", str(export), "--bundle", str(dongguan)) == 2
+    err = capsys.readouterr().err
+    assert f"{export}: contract: 项目 dongguan-2022 有多个合同，请指明本文件属于哪一个 (known: " in err
+    assert err.count("bad input") == 1
+    assert run("import", "attendance-clock", str(export), "--bundle", str(dongguan), "--contract", "ops") == 0
+    assert [e["contract"] for e in imported(dongguan)] == ["ops"]
