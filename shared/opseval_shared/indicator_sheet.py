@@ -8,6 +8,7 @@ evaluates at once, and each leaf is then given its computed method where the evi
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -25,6 +26,15 @@ CRITERIA_COLUMNS = ("评分标准", "评分细则", "评分方法", "评分规�
 
 def _find(header: list[str], names: Sequence[str]) -> int | None:
     return next((header.index(n) for n in names if n in header), None)
+
+
+_STATED = re.compile(r"^(.*?)\s*[（(]\s*(\d+(?:\.\d+)?)\s*分?\s*[)）]$")
+
+
+def _stated_weight(name: str) -> tuple[str, Decimal | None]:
+    """An upper level's name and the weight written in it: “决策（20分）” is 决策, 20."""
+    match = _STATED.match(name)
+    return (match.group(1), Decimal(match.group(2))) if match and match.group(1) else (name, None)
 
 
 def _weight(text: str) -> Decimal:
@@ -95,7 +105,8 @@ def indicator_system_from_table(
         for depth in range(1, len(path)):
             parent = nodes.get(path[:depth])
             if parent is None:
-                parent = {"id": "", "name": path[depth - 1], "weight": Decimal(0), "children": []}
+                name, stated = _stated_weight(path[depth - 1])
+                parent = {"id": "", "name": name, "weight": Decimal(0), "children": [], "stated": stated, "row": number}
                 parent["id"] = f"{_parent_id(siblings, path[: depth - 1], nodes)}{len(siblings) + 1}"
                 nodes[path[:depth]] = parent
                 siblings.append(parent)
@@ -123,6 +134,14 @@ def indicator_system_from_table(
         raise ImportFailed([ImportProblem(file=table.name, row=number, reason="表头以下没有指标")])
     for top in tops:
         _sum_weights(top)
+    for node in nodes.values():
+        stated = node.pop("stated", None)
+        row = node.pop("row", None)
+        if stated is not None and stated != node["weight"]:
+            reason = f"“{node['name']}”写明 {stated} 分，下级指标合计 {node['weight']} 分"
+            problems.append(ImportProblem(file=table.name, row=row, column="权重", reason=reason))
+    if problems:
+        raise ImportFailed(problems)
     total = sum((t["weight"] for t in tops), Decimal(0))
     warnings = [] if total == 100 else [f"一级指标权重合计 {total}，不是 100：总分按 {total} 计"]
     system = {"id": system_id, "name": name, "form": form, "total": total, "indicators": tops}

@@ -263,7 +263,7 @@ def test_an_indicator_spreadsheet_with_merged_upper_levels_becomes_a_valid_indic
     sheet = book.active
     sheet.append(["某项目绩效评价指标体系"])
     sheet.append(["一级指标", "二级指标", "三级指标", "权重", "指标值", "评分标准"])
-    sheet.append(["决策", "项目立项", "立项依据充分性", 5, "充分", "依据充分得5分，否则酌情扣分"])
+    sheet.append(["决策（20分）", "项目立项", "立项依据充分性", 5, "充分", "依据充分得5分，否则酌情扣分"])
     sheet.append([None, None, "立项程序规范性", 5, "规范", "程序规范得5分"])
     sheet.append([None, "绩效目标", "绩效目标合理性", "10分", "合理", ""])
     sheet.append(["过程", "资金管理", "资金到位率", 20, "100%", "到位率×20"])
@@ -339,3 +339,21 @@ def test_a_project_of_several_contracts_needs_the_contract_named_once_for_the_fi
     assert err.count("bad input") == 1
     assert run("import", "attendance-clock", str(export), "--bundle", str(dongguan), "--contract", "ops") == 0
     assert [e["contract"] for e in imported(dongguan)] == ["ops"]
+
+
+def test_an_upper_level_whose_written_weight_differs_from_its_children_is_named_with_its_row(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = [
+        ("一级指标", "二级指标", "三级指标", "分值"),
+        ("决策（20分）", "项目立项(10)", "立项依据", "5"),
+        ("", "", "立项程序", "4"),
+        ("", "绩效目标", "目标合理", "10"),
+        ("产出", "数量", "完成率", "80"),
+    ]
+    export = tmp_path / "指标.csv"
+    export.write_bytes(csv_bytes(rows, "utf-8-sig"))
+    assert run("import-indicators", str(export), "--out", str(tmp_path / "i.yaml")) == 2
+    err = capsys.readouterr().err
+    assert f"{export}:2: 权重: “决策”写明 20 分，下级指标合计 19 分" in err
+    assert f"{export}:2: 权重: “项目立项”写明 10 分，下级指标合计 9 分" in err
