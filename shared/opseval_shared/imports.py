@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
-from itertools import chain, islice
+from itertools import chain, filterfalse, islice
 from operator import add, itemgetter, methodcaller
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -430,10 +430,11 @@ class _Times:
         if time_fmt is not None and self.with_time and cells:
             heads, tails = _split_column(cells, sep)
             distinct_heads, distinct_tails = set(heads), set(tails)
-            for head in distinct_heads.difference(days):
+            # filterfalse, not set.difference: that would walk the whole memo for every chunk
+            for head in list(filterfalse(days.__contains__, distinct_heads)):
                 with suppress(_CellError):  # reported by the general path below
                     self._day(head, day_fmt, days)
-            for tail in distinct_tails.difference(times):
+            for tail in list(filterfalse(times.__contains__, distinct_tails)):
                 self._time(tail, time_fmt, times)
             if days.keys() >= distinct_heads and times.keys() >= distinct_tails:
                 return list(map(self.pattern.format, map(days.__getitem__, heads), map(times.__getitem__, tails))), []
@@ -717,7 +718,7 @@ class Importer:
                     continue
             summary.rows += len(chunk)
             keys = list(map(key_of, chunk))
-            for key in set(keys).difference(prefixes, bad):
+            for key in [k for k in set(keys) if k not in prefixes and k not in bad]:
                 built = self._payload(chunk[keys.index(key)], payload_columns, constants, column_of)
                 if isinstance(built, list):
                     bad[key] = built
