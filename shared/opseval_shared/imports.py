@@ -739,17 +739,18 @@ class Importer:
                     break
                 continue  # the rest is still checked; nothing more is produced
             assert None not in whens
+            # recorded_at: its column's cell, else the latest time of the row (a ticket as last changed)
             stamps: list[Any] = whens
-            if recorded is not None and recorded_index is not None:
-                stamps, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
-                for index, reason in problems:
-                    self._problem(numbers[index], recorded_header, reason)
-                stamps = [s or w for s, w in zip(stamps, whens, strict=True)]
-            elif times_in_payload:
+            if times_in_payload:
                 stamps = [
                     t if t is not None and _after(t, w) else w  # type: ignore[arg-type]
                     for t, w in zip(map(latest.__getitem__, keys), whens, strict=True)
                 ]
+            if recorded is not None and recorded_index is not None:
+                cells, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
+                for index, reason in problems:
+                    self._problem(numbers[index], recorded_header, reason)
+                stamps = [c or s for c, s in zip(cells, stamps, strict=True)]
             ids = list(map(add, map(prefixes.__getitem__, keys), whens))
             if stamps is not whens:
                 ids = [i if s == w else f"{i}/{s}" for i, s, w in zip(ids, stamps, whens, strict=True)]

@@ -118,11 +118,11 @@ def test_an_xlsx_ticket_export_with_a_title_row_and_date_cells_becomes_incidents
     book = Workbook()
     sheet = book.active
     sheet.append(["2023年7月故障工单导出"])  # a title above the header
-    sheet.append(["工单编号", "故障等级", "报障时间", "响应时间", "解决时间", "故障描述"])
+    sheet.append(["工单编号", "故障等级", "报障时间", "响应时间", "解决时间", "故障描述", "更新时间"])
     sheet.append(
-        ["GD-001", "一级", datetime(2023, 7, 4, 9, 0), datetime(2023, 7, 4, 9, 10), "2023-07-04 11:00", "服务器宕机"]
+        ["GD-001", "一级", datetime(2023, 7, 4, 9, 0), datetime(2023, 7, 4, 9, 10), "2023-07-04 11:00", "宕机"]
     )
-    sheet.append(["GD-002", "一般", datetime(2023, 7, 5, 14, 30), None, None, "打印机卡纸"])
+    sheet.append(["GD-002", "一般", datetime(2023, 7, 5, 14, 30), None, None, "卡纸", "2023-07-05 15:00"])
     export = tmp_path / "工单.xlsx"
     book.save(export)
     assert run("import", "ticket-system", str(export), "--bundle", str(bundle)) == 0
@@ -131,8 +131,8 @@ def test_an_xlsx_ticket_export_with_a_title_row_and_date_cells_becomes_incidents
     first = events[0]
     assert first["payload"]["severity"] == "P1"  # type: ignore[index]
     assert first["payload"]["resolved_at"] == "2023-07-04T11:00:00+08:00"  # type: ignore[index]
-    assert first["recorded_at"] == "2023-07-04T11:00:00+08:00"  # the ticket as last changed
-    assert events[1]["recorded_at"] == events[1]["occurred_at"] == "2023-07-05T14:30:00+08:00"
+    assert first["recorded_at"] == "2023-07-04T11:00:00+08:00"  # no 更新时间: the ticket's latest time
+    assert events[1]["recorded_at"] == "2023-07-05T15:00:00+08:00"  # its 更新时间
     assert fold_bundle(bundle).by_kind == {"incident": 2}
 
 
