@@ -137,7 +137,7 @@ def test_an_upload_needs_a_key_for_its_project_a_known_profile_and_a_file(intake
     empty = intake.upload(b"", {**CSV, **upstream}, profile="attendance-clock", filename="empty.csv")
     assert empty.status_code == 422
     assert empty.json()["detail"]["errors"] == [
-        {"file": "empty.csv", "row": None, "column": None, "reason": "文件为空"}
+        {"file": "empty.csv", "row": None, "column": None, "reason": "文件为空", "field": "(file)"}
     ]
     as_json = intake.upload(b"{}", {"content-type": "application/json", **upstream}, profile="attendance-clock")
     assert as_json.status_code == 415

@@ -106,7 +106,8 @@ def install_upload(
                 sheet=sheet,
             )
         except ImportFailed as exc:
-            errors = [p.model_dump() for p in exc.problems]
+            # each error names its file, row and column, and (as every 422 of intake) a field: the column
+            errors = [{**p.model_dump(), "field": p.column or "(file)"} for p in exc.problems]
             more = "at least " if exc.truncated else ""
             raise _refuse(422, f"{more}{len(errors)} problems in the file; nothing was accepted", errors) from None
         except ValueError as exc:  # a --set field the kind does not have
