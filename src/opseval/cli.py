@@ -270,6 +270,10 @@ def parser() -> argparse.ArgumentParser:
 
     add_measures_parser(sub)  # opseval measures: the standard library with meanings
 
+    from .importer import add_parser as add_import_parsers
+
+    add_import_parsers(sub)  # opseval import … and opseval import-indicators
+
     from .natsauth import add_parser as add_nats_user_parser
 
     add_nats_user_parser(sub)  # opseval nats-user NAME --project P: an upstream system's NATS user

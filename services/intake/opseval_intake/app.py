@@ -42,6 +42,7 @@ from pydantic import BaseModel, ValidationError
 
 from .library import with_standard_measures
 from .settings import IntakeSettings
+from .upload import install_upload
 
 PUBLISH_WINDOW = 1000  # outstanding publish acks at once
 ACK_TIMEOUT_S = 10.0
@@ -327,6 +328,7 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
             media_type="application/json",
         )
 
+    install_upload(app, settings, fleet, access, references, pusher)  # POST /v1/projects/{project}/imports
     json_body.install(app)
     return app
 

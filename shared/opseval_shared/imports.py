@@ -1,0 +1,901 @@
+"""Evidence from the exports agencies really hold: CSV and Excel tables turned into evidence events by
+a mapping profile (导入模板).
+
+A profile names the kind of event, which column fills which payload field, the value maps (是/否,
+一级/P1 …), the date and time formats and the UTC offset they are written in. Importing is all or
+nothing: every bad row is reported with its file, row, column and reason, and no event comes out
+while any row is bad. An event's id is derived from its content (project, contract, kind, times,
+source and payload; the n-th identical row of a file gets `-n`), so importing the same file twice
+yields the same events again — duplicates, not new evidence.
+
+Pure: the adapters read the bytes; this module decodes and converts them. Each distinct payload is
+validated (and its references checked) once, with the same models and checks as any other event;
+rows repeating it cost a dictionary lookup, which is what lets a million clock rows import at the
+speed of reading them.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta, timezone
+from itertools import chain, filterfalse, islice
+from operator import add, itemgetter, methodcaller
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
+
+from .base import Frozen
+from .evidence import EVIDENCE_ADAPTER, KIND_OF_CLASS, NO_CONTROL_CHARACTERS, EvidenceKind, Slug, Text, error_field
+from .references import NEEDS_CONTRACT, EvidenceReferenceError, EvidenceReferences, known
+
+MAX_ID_LENGTH = 120  # an event id has at most 128 characters; `/n` may follow for a repeated row
+CHUNK_ROWS = 20_000  # rows converted column by column at once
+ID_SAFE = methodcaller("replace", "+", "_")  # an event id has no "+": the offset's sign is written "_"
+MAX_PROBLEMS = 100  # a systematic mistake repeats on every row; the first hundred show it
+HEADER_SEARCH_ROWS = 20  # exports often put a title or a note above the header
+BOOLEAN_WORDS: dict[str, bool] = {
+    **dict.fromkeys(("是", "有", "√", "✓", "Y", "y", "yes", "Yes", "YES", "true", "True", "TRUE", "1"), True),
+    **dict.fromkeys(("否", "无", "×", "✗", "N", "n", "no", "No", "NO", "false", "False", "FALSE", "0"), False),
+}
+# Names of the one offset Chinese exports are written in, accepted for `timezone` besides "+08:00".
+BEIJING_TIME_NAMES = ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC", "北京时间")
+_OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$")
+_INVISIBLE = str.maketrans("", "", "\ufeff\u200b\u200c\u200d\u2060")
+
+
+class ImportProblem(Frozen):
+    """One bad row (or the file as a whole when `row` is None), as the evaluator is told it."""
+
+    file: str
+    row: int | None = None
+    column: str | None = None
+    reason: str
+
+    def __str__(self) -> str:
+        where = self.file + (f":{self.row}" if self.row is not None else "")
+        return f"{where}: {self.column + ': ' if self.column else ''}{self.reason}"
+
+
+class ImportFailed(ValueError):
+    """Nothing was imported: the problems of the file, each located."""
+
+    def __init__(self, problems: Sequence[ImportProblem], truncated: bool = False) -> None:
+        self.problems, self.truncated = list(problems), truncated
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
+# ---------------------------------------------------------------- profiles
+
+
+class FieldSpec(Frozen):
+    """Where one field's value comes from: a column (one of several names) or a constant."""
+
+    column: str | tuple[str, ...] | None = Field(
+        default=None, description="the column's header; several names when exports differ (the first found is used)"
+    )
+    value: Any = Field(default=None, description="a constant, instead of a column")
+    map: dict[str, Any] | None = Field(
+        default=None, description="cell text → value; a cell not listed is an error naming the values known"
+    )
+    formats: tuple[str, ...] = Field(default=(), description="date/time formats (strptime), tried in order")
+    split: str | None = Field(default=None, description="a list field: the separator between items")
+    optional: bool = Field(default=False, description="the column may be missing and the cell empty")
+
+    @field_validator("column")
+    @classmethod
+    def _columns_named(cls, value: str | tuple[str, ...] | None) -> str | tuple[str, ...] | None:
+        names = (value,) if isinstance(value, str) else value or ()
+        if any(not _header(n) for n in names) or value == ():
+            raise ValueError("a column needs a name")
+        return value
+
+    @model_validator(mode="after")
+    def _column_or_value(self) -> FieldSpec:
+        if (self.column is None) == (self.value is None):
+            raise ValueError("give either a column or a value")
+        if self.map is not None and self.column is None:
+            raise ValueError("a value map applies to a column")
+        return self
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        return () if self.column is None else (self.column,) if isinstance(self.column, str) else self.column
+
+
+class ImportProfile(Frozen):
+    """A mapping profile: how one kind of export becomes evidence events."""
+
+    id: Slug
+    name: Text
+    description: str = ""
+    kind: EvidenceKind
+    source: Text = Field(description="the events' source, the system the export comes from")
+    encoding: str | None = Field(default=None, description="CSV encoding; none: UTF-8 (with or without BOM) or GBK")
+    delimiter: str = Field(default=",", min_length=1, max_length=1)
+    sheet: str | None = Field(default=None, description="XLSX: the worksheet (default: the first)")
+    timezone: str = Field(default="+08:00", description="the UTC offset the times are written in")
+    occurred_at: FieldSpec
+    recorded_at: FieldSpec | None = Field(
+        default=None, description="default: the latest time of the row (when the record was last changed)"
+    )
+    fields: dict[str, FieldSpec] = Field(description="payload field (dotted: attendees.0.count) → its source")
+
+    @field_validator("timezone")
+    @classmethod
+    def _offset(cls, value: str) -> str:
+        parse_offset(value)
+        return value
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                "".encode(value)
+            except LookupError:
+                raise ValueError(f"unknown encoding {value!r}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _fields_exist(self) -> ImportProfile:
+        if self.occurred_at.optional:
+            raise ValueError("occurred_at: every event needs the time it happened; it cannot be optional")
+        payload = _payload_model(self.kind)
+        for path in self.fields:
+            _field_type(payload, path)  # raises naming the field
+        return self
+
+
+def parse_offset(text: str) -> timezone:
+    if text in BEIJING_TIME_NAMES:
+        return timezone(timedelta(hours=8))
+    match = _OFFSET.match(text.strip())
+    if match is None:
+        raise ValueError(f"timezone {text!r}: write a UTC offset such as +08:00")
+    sign, hours, minutes = match.groups()
+    offset = timedelta(hours=int(hours), minutes=int(minutes))
+    if offset >= timedelta(hours=24):
+        raise ValueError(f"timezone {text!r}: offset out of range")
+    return timezone(-offset if sign == "-" else offset)
+
+
+def _payload_model(kind: EvidenceKind) -> type[BaseModel]:
+    for cls, k in KIND_OF_CLASS.items():
+        if k == kind:
+            payload: type[BaseModel] = cls.model_fields["payload"].annotation  # type: ignore[attr-defined]
+            return payload
+    raise AssertionError(kind)  # every kind has its class
+
+
+Shape = Literal["text", "boolean", "date", "datetime", "list"]
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The type inside Annotated[...] and Optional[...]."""
+    while True:
+        origin = get_origin(annotation)
+        if origin is Annotated:
+            annotation = get_args(annotation)[0]
+        elif origin in (Union, UnionType):
+            members = [a for a in get_args(annotation) if a is not type(None)]
+            if len(members) != 1:
+                return annotation
+            annotation = members[0]
+        else:
+            return annotation
+
+
+def _field_type(model: type[BaseModel], path: str) -> tuple[Shape, Any]:
+    """How a cell is read for a payload field: its shape, and the type of a list's items."""
+    current: Any = model
+    parts = path.split(".")
+    for i, part in enumerate(parts):
+        here = ".".join(parts[: i + 1])
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            if part not in current.model_fields:
+                raise ValueError(f"fields: {here!r} is not a field of {current.__name__} {known(current.model_fields)}")
+            current = _unwrap(current.model_fields[part].annotation)
+        elif get_origin(current) is tuple:
+            if not part.isdigit():
+                raise ValueError(f"fields: {here!r}: a list's item is named by its position (0, 1 …)")
+            current = _unwrap(get_args(current)[0])
+        elif get_origin(current) is dict:
+            current = _unwrap(get_args(current)[1])
+        else:
+            raise ValueError(f"fields: {here!r}: {'.'.join(parts[:i])!r} has no fields")
+    if current is bool:
+        return "boolean", None
+    if current is datetime or current is AwareDatetime:
+        return "datetime", None
+    if current is date:
+        return "date", None
+    if get_origin(current) is tuple:
+        return "list", _unwrap(get_args(current)[0])
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        raise ValueError(f"fields: {path!r} has fields of its own; map each of them")
+    return "text", None
+
+
+# ---------------------------------------------------------------- tables
+
+
+@dataclass
+class Table:
+    """The rows of one file as text cells (the first is row 1, as a spreadsheet numbers them; a CSV
+    row is a record, even one spanning lines in a quoted cell)."""
+
+    name: str
+    rows: Iterable[Sequence[str]]
+    encoding: str | None = None  # CSV: the one it was read in
+
+
+XLSX_MAGIC = b"PK\x03\x04"
+XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def read_table(
+    data: bytes, name: str, *, encoding: str | None = None, delimiter: str = ",", sheet: str | None = None
+) -> Table:
+    """A CSV or XLSX file (told apart by its bytes, not its name) as a table; ImportFailed if unreadable."""
+    if not data.strip() or data.strip() == UTF8_BOM:
+        raise ImportFailed([ImportProblem(file=name, reason="文件为空")])
+    if data.startswith(XLS_MAGIC):
+        raise ImportFailed(
+            [
+                ImportProblem(
+                    file=name, reason="这是旧版 Excel（.xls）文件，不能直接读取：请在 Excel 中另存为 .xlsx 或 CSV"
+                )
+            ]
+        )
+    if data.startswith(XLSX_MAGIC):
+        return read_xlsx(data, name, sheet)
+    return read_csv(data, name, encoding=encoding, delimiter=delimiter)
+
+
+def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
+    """The text and the encoding it was read in: the declared one, else UTF-8 (a BOM is dropped), else
+    GB18030 (which reads GBK and GB2312). ImportFailed naming the row when none reads it."""
+    if encoding is not None:
+        try:
+            "".encode(encoding)
+        except LookupError:
+            raise ImportFailed(
+                [ImportProblem(file=name, reason=f"未知的编码“{encoding}”（常用：utf-8、gbk）")]
+            ) from None
+        tried = [encoding]
+    elif data.startswith(UTF8_BOM):
+        tried = ["utf-8-sig"]
+    else:
+        tried = ["utf-8", "gb18030"]
+    failure: UnicodeError | None = None
+    for candidate in tried:
+        try:
+            return data.decode(candidate), candidate
+        except UnicodeError as exc:  # a decode error, or what a codec such as idna raises
+            failure = exc
+    assert failure is not None
+    start = getattr(failure, "start", 0)
+    row = data.count(b"\n", 0, start) + 1
+    what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
+    hint = "" if encoding is not None else "；请在导入模板或命令中声明编码（encoding）"
+    raise ImportFailed([ImportProblem(file=name, row=row, reason=f"文件编码{what}（第 {start + 1} 字节）{hint}")])
+
+
+def read_csv(data: bytes, name: str, *, encoding: str | None = None, delimiter: str = ",") -> Table:
+    text, used = decode(data, name, encoding)
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    return Table(name, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False), used)
+
+
+def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
+    from openpyxl import load_workbook  # type: ignore[import-untyped]  # only for Excel files
+
+    try:
+        book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except Exception as exc:  # a damaged file raises whatever zipfile or the XML parser raise
+        raise ImportFailed([ImportProblem(file=name, reason=f"不是有效的 Excel（.xlsx）文件：{exc}")]) from None
+    if sheet is not None and sheet not in book.sheetnames:
+        reason = f"没有名为“{sheet}”的工作表（有：{'、'.join(book.sheetnames)}）"
+        raise ImportFailed([ImportProblem(file=name, reason=reason)])
+    worksheet = book[sheet] if sheet is not None else book.worksheets[0]
+
+    def rows() -> Iterator[Sequence[str]]:
+        number = 0
+        try:
+            for number, values in enumerate(worksheet.iter_rows(values_only=True), 1):  # noqa: B007
+                yield [_cell_text(v) for v in values]
+        except Exception as exc:  # a damaged sheet fails as its XML is read, row by row
+            problem = ImportProblem(file=name, row=number + 1, reason=f"无法读取工作表：{exc}")
+            raise ImportFailed([problem]) from None
+        finally:
+            book.close()
+
+    return Table(name, rows())
+
+
+def _cell_text(value: Any) -> str:
+    """An Excel cell as the text a CSV export of it would hold (dates in ISO form)."""
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat(sep=" ", timespec="seconds" if not value.microsecond else "microseconds")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _header(text: str) -> str:
+    return text.translate(_INVISIBLE).replace("\u3000", " ").strip()
+
+
+# ---------------------------------------------------------------- converting
+
+
+class _CellError(ValueError):
+    """A cell that cannot become its field's value."""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Whose evidence the import is: the project, its contract, and what to set regardless of the file."""
+
+    project: str
+    contract: str | None = None
+    source: str | None = None  # overrides the profile's
+    values: dict[str, str] = field(default_factory=dict)  # payload field → a constant, e.g. survey
+
+
+@dataclass
+class ImportSummary:
+    rows: int = 0  # data rows read (blank rows are not counted)
+    events: int = 0
+    repeated_rows: int = 0  # rows identical to an earlier row of the file (each still an event, `-n` ids)
+    encoding: str | None = None
+
+
+_KNOWN_LIMIT = 12
+
+
+def _map_reason(text: str, mapping: dict[str, Any]) -> str:
+    listed = "、".join(list(mapping)[:_KNOWN_LIMIT]) + ("…" if len(mapping) > _KNOWN_LIMIT else "")
+    return f"无法识别的取值“{text}”（可用：{listed}）"
+
+
+class _Times:
+    """Cells to ISO 8601 times with the profile's offset, memoised by their date and time parts (a
+    million clock rows hold a few hundred dates and a few thousand times of day)."""
+
+    def __init__(self, formats: Sequence[str], offset: timezone, with_time: bool) -> None:
+        implicit = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d") if with_time else ("%Y-%m-%d",)
+        self.formats = [*formats, *(f for f in implicit if f not in formats)]
+        self.offset = offset
+        self.suffix = "Z" if not offset.utcoffset(None) else datetime(2000, 1, 1, tzinfo=offset).isoformat()[19:]
+        self.with_time = with_time
+        self.pattern = "{}T{}" + self.suffix.replace("{", "{{")
+        # per format: the separator of date and time, each part's format, and the memo of the parts
+        # it read (text → ISO; what it does not read is not remembered, each format is tried in turn)
+        self.parts: list[tuple[str, str, str | None, dict[str, str], dict[str, str]]] = []
+        for fmt in self.formats:
+            sep, day_fmt, time_fmt = self._split(fmt)
+            self.parts.append((sep, day_fmt, time_fmt, {}, {}))
+
+    @staticmethod
+    def _split(fmt: str) -> tuple[str, str, str | None]:
+        for sep in (" ", "T"):
+            head, found, tail = fmt.partition(sep)
+            if found and "%H" in tail:
+                return sep, head, tail
+        return "", fmt, None
+
+    @staticmethod
+    def _day(text: str, fmt: str, memo: dict[str, str]) -> str | None:
+        try:
+            day = datetime.strptime(text, fmt).date()
+        except ValueError:
+            return None
+        if not 1990 <= day.year <= 2100:
+            raise _CellError(f"年份 {day.year} 不在 1990—2100 之间")
+        memo[text] = day.isoformat()
+        return memo[text]
+
+    @staticmethod
+    def _time(text: str, fmt: str, memo: dict[str, str]) -> str | None:
+        try:
+            memo[text] = datetime.strptime(text, fmt).time().isoformat()
+        except ValueError:
+            return None
+        return memo[text]
+
+    def column(self, cells: Sequence[str], optional: bool = False) -> tuple[list[str | None], list[tuple[int, str]]]:
+        """A column's times (None for an empty optional cell) and the problems (index, reason). When
+        every cell is in the first format, the column is converted at C speed: split, then looked up."""
+        sep, day_fmt, time_fmt, days, times = self.parts[0]
+        if time_fmt is not None and self.with_time and cells:
+            heads, tails = _split_column(cells, sep)
+            distinct_heads, distinct_tails = set(heads), set(tails)
+            # filterfalse, not set.difference: that would walk the whole memo for every chunk
+            for head in list(filterfalse(days.__contains__, distinct_heads)):
+                with suppress(_CellError):  # reported by the general path below
+                    self._day(head, day_fmt, days)
+            for tail in list(filterfalse(times.__contains__, distinct_tails)):
+                self._time(tail, time_fmt, times)
+            if days.keys() >= distinct_heads and times.keys() >= distinct_tails:
+                return list(map(self.pattern.format, map(days.__getitem__, heads), map(times.__getitem__, tails))), []
+        out: list[str | None] = []
+        problems: list[tuple[int, str]] = []
+        for index, cell in enumerate(cells):
+            text = cell.strip()
+            if not text:
+                out.append(None)
+                if not optional:
+                    problems.append((index, "不能为空"))
+                continue
+            try:
+                out.append(self.convert(text))
+            except _CellError as exc:
+                out.append(None)
+                problems.append((index, str(exc)))
+        return out, problems
+
+    def reader(self) -> Callable[[str], str]:
+        """The conversion, with the first format's common case (both parts seen before) inlined."""
+        sep, _, time_fmt, days, times = self.parts[0]
+        suffix, slow = self.suffix, self.convert
+        if time_fmt is None or not self.with_time:
+            return slow
+
+        def read(text: str) -> str:
+            head, _, tail = text.partition(sep)
+            day, clock = days.get(head), times.get(tail)
+            if day is None or clock is None:
+                return slow(text)
+            return f"{day}T{clock}{suffix}"
+
+        return read
+
+    def convert(self, text: str) -> str:
+        """The ISO text of a cell's time: by the first format that reads it, else as ISO 8601."""
+        for sep, day_fmt, time_fmt, days, times in self.parts:
+            if time_fmt is None:
+                day = days.get(text) or self._day(text, day_fmt, days)
+                if day is not None:
+                    return f"{day}T00:00:00{self.suffix}" if self.with_time else day
+                continue
+            head, found, tail = text.partition(sep)
+            if not found:
+                continue
+            day = days.get(head) or self._day(head, day_fmt, days)
+            clock = (times.get(tail) or self._time(tail, time_fmt, times)) if day is not None else None
+            if day is not None and clock is not None:
+                return f"{day}T{clock}{self.suffix}" if self.with_time else day
+        return self._iso(text)
+
+    def _iso(self, text: str) -> str:
+        """An ISO 8601 time with its own offset, as a system's API would write it; else the error."""
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            raise _CellError(f"无法按格式 {' 或 '.join(self.formats)} 读取“{text}”") from None
+        if not 1990 <= moment.year <= 2100:
+            raise _CellError(f"年份 {moment.year} 不在 1990—2100 之间")
+        if not self.with_time:
+            return moment.date().isoformat()
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=self.offset)
+        written = moment.isoformat()
+        return written[:-6] + "Z" if written.endswith("+00:00") else written
+
+
+def _split_column(cells: Sequence[str], sep: str) -> tuple[list[str], list[str]]:
+    """Each cell's text before and after its first `sep`, by slicing when the cells are all alike
+    (an export writes its times in one width) — C-level maps either way."""
+    first = cells[0]
+    at = first.find(sep)
+    if at > 0 and len(set(map(len, cells))) == 1 and set(map(itemgetter(at), cells)) == {sep}:
+        return list(map(itemgetter(slice(0, at)), cells)), list(map(itemgetter(slice(at + 1, None)), cells))
+    parts = list(map(methodcaller("partition", sep), cells))
+    return list(map(itemgetter(0), parts)), list(map(itemgetter(2), parts))
+
+
+_ERROR_WORDS = {
+    "missing": "缺少必填内容",
+    "string_too_short": "不能为空",
+    "int_parsing": "不是整数",
+    "int_from_float": "不是整数",
+    "decimal_parsing": "不是数字",
+    "bool_parsing": "不是“是/否”",
+    "date_from_datetime_parsing": "不是日期",
+    "greater_than_equal": "小于允许的最小值",
+    "less_than_equal": "大于允许的最大值",
+    "literal_error": "不是允许的取值",
+}
+
+
+def _reason(err: ErrorDetails) -> str:
+    if err["type"] == "string_pattern_mismatch" and err.get("ctx", {}).get("pattern") == NO_CONTROL_CHARACTERS:
+        return "含有控制字符（不可见字符），请删去"
+    if err["type"] == "string_pattern_mismatch":
+        return "格式不符：编号只能含字母、数字和 _ - .，且以字母或数字开头"
+    words = _ERROR_WORDS.get(err["type"])
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    return f"{words}（{msg}）" if words else msg
+
+
+class Importer:
+    """One file through one profile: `lines()` yields each event as its JSON line (the form intake
+    stores) and raises ImportFailed at the end if any row is bad — the caller keeps nothing then."""
+
+    def __init__(self, profile: ImportProfile, target: Target, references: EvidenceReferences | None = None) -> None:
+        self.profile, self.target, self.references = profile, target, references
+        self.summary = ImportSummary()
+        self.offset = parse_offset(profile.timezone)
+        payload = _payload_model(profile.kind)
+        self.specs = dict(profile.fields)
+        for path, constant in target.values.items():
+            _field_type(payload, path)
+            self.specs[path] = FieldSpec(value=constant)
+        self.shapes = {path: _field_type(payload, path) for path in self.specs}
+        self.problems: list[ImportProblem] = []
+        self.truncated = False
+        self.name = ""
+        self._repeats: dict[str, int] = {}
+
+    # ------------------------------------------------------------ errors
+
+    def _problem(self, row: int | None, column: str | None, reason: str) -> None:
+        if len(self.problems) >= MAX_PROBLEMS:
+            self.truncated = True
+            return
+        self.problems.append(ImportProblem(file=self.name, row=row, column=column, reason=reason))
+
+    @property
+    def full(self) -> bool:
+        return len(self.problems) >= MAX_PROBLEMS
+
+    def _fail(self) -> ImportFailed:
+        return ImportFailed(sorted(self.problems, key=lambda p: p.row or 0), self.truncated)
+
+    # ------------------------------------------------------------ header
+
+    def _required(self, spec: FieldSpec) -> bool:
+        return bool(spec.columns) and not spec.optional
+
+    def _find_header(self, rows: Iterator[Sequence[str]]) -> tuple[int, dict[str, int]]:
+        """The header row (within the first rows: exports put a title above it) and where each name is."""
+        specs = [self.profile.occurred_at, *([self.profile.recorded_at] if self.profile.recorded_at else [])]
+        specs += list(self.specs.values())
+        required = [s.columns for s in specs if self._required(s)]
+        best: tuple[int, int, list[str]] = (-1, 0, [])
+        for number, cells in enumerate(rows, 1):
+            header = [_header(c) for c in cells]
+            found = sum(1 for names in required if any(n in header for n in names))
+            if found == len(required) and any(header):
+                positions: dict[str, int] = {}
+                for i, name in enumerate(header):
+                    positions.setdefault(name, i)
+                return number, positions
+            if found > best[0]:
+                best = (found, number, [h for h in header if h])
+            if number >= HEADER_SEARCH_ROWS:
+                break
+        if best[0] < 0:
+            raise ImportFailed([ImportProblem(file=self.name, reason="文件中没有任何行（至少需要表头）")])
+        _, number, header = best
+        missing = [names for names in required if not any(n in header for n in names)]
+        for names in missing:
+            self._problem(number, names[0], f"缺少列“{'”或“'.join(names)}”（表头有：{'、'.join(header) or '无'}）")
+        raise self._fail()
+
+    def _column(self, spec: FieldSpec, positions: dict[str, int]) -> tuple[int | None, str]:
+        for name in spec.columns:
+            if name in positions:
+                return positions[name], name
+        return None, spec.columns[0] if spec.columns else ""
+
+    # ------------------------------------------------------------ cells
+
+    def _cell_converter(self, path: str, spec: FieldSpec) -> Callable[[str], Any]:
+        """Cell text → the field's value (None: leave the field out, its default applies)."""
+        shape, _ = self.shapes[path]
+        mapping = spec.map
+        if mapping is None and shape == "boolean":
+            mapping = BOOLEAN_WORDS
+        times = _Times(spec.formats, self.offset, shape == "datetime") if shape in ("date", "datetime") else None
+
+        def convert(text: str) -> Any:
+            text = text.strip()
+            if not text:
+                if spec.optional:
+                    return None
+                raise _CellError("不能为空")
+            if mapping is not None:
+                if text not in mapping:
+                    raise _CellError(_map_reason(text, mapping))
+                return mapping[text]
+            if times is not None:
+                return times.convert(text)
+            if shape == "list":
+                items = [t.strip() for t in re.split(spec.split or r"[;；,，、]", text) if t.strip()]
+                return items
+            return text
+
+        return convert
+
+    # ------------------------------------------------------------ rows
+
+    def lines(self, table: Table) -> Iterator[bytes]:
+        """Each event as a JSON line (UTF-8, with its newline), in the file's order — the form intake
+        stores. ImportFailed after the last row if any row is bad: the caller then keeps nothing."""
+        return chain.from_iterable(self.batches(table))
+
+    def batches(self, table: Table) -> Iterator[list[bytes]]:
+        """The lines of `lines`, a chunk of rows at a time (for a writer's `writelines`)."""
+        self.name = table.name
+        self.summary.encoding = table.encoding
+        target = self.target
+        if self.references is not None:
+            contract = target.contract or self.references.default_contract
+            if contract is not None and contract not in self.references.contracts:
+                reason = f"项目 {target.project} 没有合同 {target.contract!r} {known(self.references.contracts)}"
+                raise ImportFailed([ImportProblem(file=table.name, column="contract", reason=reason)])
+            kinds_needing_one = {KIND_OF_CLASS[cls] for cls in NEEDS_CONTRACT}
+            if contract is None and self.profile.kind in kinds_needing_one:
+                reason = f"项目 {target.project} 有多个合同，请指明本文件属于哪一个 {known(self.references.contracts)}"
+                raise ImportFailed([ImportProblem(file=table.name, column="contract", reason=reason)])
+        rows = iter(table.rows)
+        number = 0
+        try:
+            number, positions = self._find_header(rows)
+            yield from self._rows(rows, number, positions)
+        except csv.Error as exc:
+            raise ImportFailed(
+                [ImportProblem(file=table.name, row=number + 1, reason=f"CSV 格式错误：{exc}")]
+            ) from None
+
+    def _rows(self, rows: Iterator[Sequence[str]], header_row: int, positions: dict[str, int]) -> Iterator[list[bytes]]:
+        """The rows a chunk at a time, column by column: a distinct payload or time is converted once
+        and every row looks its result up with C-level maps (a row-by-row loop in Python costs several
+        times the reading of the file)."""
+        profile, target, summary = self.profile, self.target, self.summary
+        # Where each payload field comes from: a column (index, header) or a constant.
+        payload_columns: list[tuple[str, int, str, Callable[[str], Any]]] = []
+        constants: dict[str, Any] = {}
+        for path, spec in self.specs.items():
+            if spec.value is not None:
+                constants[path] = spec.value
+                continue
+            index, header = self._column(spec, positions)
+            if index is not None:
+                payload_columns.append((path, index, header, self._cell_converter(path, spec)))
+        column_of = {path: header for path, _, header, _ in payload_columns}
+        key_of: Callable[[Sequence[str]], Any] = (
+            itemgetter(*(index for _, index, _, _ in payload_columns)) if payload_columns else lambda row: ()
+        )
+        occurred_index, occurred_header = self._column(profile.occurred_at, positions)
+        occurred = _Times(profile.occurred_at.formats, self.offset, with_time=True)
+        recorded_index, recorded_header, recorded = None, "", None
+        if profile.recorded_at is not None:
+            recorded_index, recorded_header = self._column(profile.recorded_at, positions)
+            recorded = _Times(profile.recorded_at.formats, self.offset, with_time=True)
+        width = max([index for _, index, _, _ in payload_columns] + [occurred_index or 0, recorded_index or 0])
+        times_in_payload = any(shape == "datetime" for shape, _ in self.shapes.values())
+        # project and contract are slugs: nothing in them to escape, for JSON or for str.format
+        line_head = (
+            '{{"id":"{}","project":' + json.dumps(target.project) + ',"contract":' + json.dumps(target.contract)
+        ) + ',"occurred_at":"{}","recorded_at":"{}"'
+        head = line_head.format
+        prefixes: dict[Any, str] = {}  # payload key (its raw cells) → the id's start
+        tails: dict[Any, bytes] = {}  # … → the line from "source" on
+        latest: dict[Any, str | None] = {}  # … → the latest time in the payload
+        bad: dict[Any, list[tuple[str, str]]] = {}  # … → its problems (column, reason)
+        seen: set[str] = set()
+        number = header_row
+        while chunk := list(islice(rows, CHUNK_ROWS)):
+            numbers: Sequence[int] = range(number + 1, number + 1 + len(chunk))
+            number += len(chunk)
+            if min(map(len, chunk)) <= width or not all(map(any, chunk)):
+                kept = [(n, r) for n, r in zip(numbers, chunk, strict=True) if any(c.strip() for c in r)]
+                numbers = [n for n, _ in kept]
+                chunk = [[*r, *([""] * (width + 1 - len(r)))] if len(r) <= width else r for _, r in kept]
+                if not chunk:
+                    continue
+            summary.rows += len(chunk)
+            keys = list(map(key_of, chunk))
+            for key in [k for k in set(keys) if k not in prefixes and k not in bad]:
+                built = self._payload(chunk[keys.index(key)], payload_columns, constants, column_of)
+                if isinstance(built, list):
+                    bad[key] = built
+                else:
+                    prefixes[key], tails[key], latest[key] = built
+            if occurred_index is None:
+                whens, problems = occurred.column([str(profile.occurred_at.value)] * len(chunk))
+            else:
+                whens, problems = occurred.column(list(map(itemgetter(occurred_index), chunk)))
+            for index, reason in problems:
+                self._problem(numbers[index], occurred_header, reason)
+            if bad and not bad.keys().isdisjoint(keys):
+                for index, key in enumerate(keys):
+                    for column, reason in bad.get(key, ()):
+                        self._problem(numbers[index], column, reason)
+            if self.problems:
+                if self.full:
+                    break
+                continue  # the rest is still checked; nothing more is produced
+            assert None not in whens
+            # recorded_at: its column's cell, else the latest time of the row (a ticket as last changed)
+            stamps: list[Any] = whens
+            if times_in_payload:
+                stamps = [
+                    t if t is not None and _after(t, w) else w  # type: ignore[arg-type]
+                    for t, w in zip(map(latest.__getitem__, keys), whens, strict=True)
+                ]
+            if recorded is not None and recorded_index is not None:
+                cells, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
+                for index, reason in problems:
+                    self._problem(numbers[index], recorded_header, reason)
+                stamps = [c or s for c, s in zip(cells, stamps, strict=True)]
+            ids = list(map(add, map(prefixes.__getitem__, keys), whens))
+            if stamps is not whens:
+                ids = [i if s == w else f"{i}/{s}" for i, s, w in zip(ids, stamps, whens, strict=True)]
+            ids = list(map(ID_SAFE, ids))
+            if max(map(len, ids)) > MAX_ID_LENGTH:  # a long profile id with two times: the times hashed
+                ids = [_short_id(i) for i in ids]
+            fresh = set(ids)
+            if len(fresh) == len(ids) and seen.isdisjoint(fresh):
+                seen |= fresh
+            else:
+                ids = self._number_repeats(ids, seen)
+            summary.events += len(ids)
+            yield list(map(add, map(str.encode, map(head, ids, whens, stamps)), map(tails.__getitem__, keys)))
+        if self.problems:
+            raise self._fail()
+        if summary.rows == 0:
+            raise ImportFailed([ImportProblem(file=self.name, row=header_row, reason="表头以下没有数据行")])
+
+    def _number_repeats(self, ids: list[str], seen: set[str]) -> list[str]:
+        """The ids of a chunk where a row repeats an earlier one: the n-th identical row of the file
+        gets `/n`, so it stays an event of its own, with the same id on every import."""
+        out = []
+        for event_id in ids:
+            if event_id in seen:
+                n = self._repeats[event_id] = self._repeats.get(event_id, 1) + 1
+                self.summary.repeated_rows += 1
+                out.append(f"{event_id}/{n}")
+            else:
+                seen.add(event_id)
+                out.append(event_id)
+        return out
+
+    def _payload(
+        self,
+        row: Sequence[str],
+        columns: list[tuple[str, int, str, Callable[[str], Any]]],
+        constants: dict[str, Any],
+        column_of: dict[str, str],
+    ) -> tuple[str, bytes, str | None] | list[tuple[str, str]]:
+        """A distinct payload validated as part of a whole event, its references checked: its JSON
+        and the latest time in it, or its problems (column, reason)."""
+        problems: list[tuple[str, str]] = []
+        data: dict[str, Any] = {}
+        for path, value in constants.items():
+            _put(data, path, value)
+        for path, index, header, convert in columns:
+            try:
+                value = convert(row[index])
+            except _CellError as exc:
+                problems.append((header, str(exc)))
+                continue
+            if value is not None:
+                _put(data, path, value)
+        if problems:
+            return problems
+        envelope = {
+            "id": "import-check",
+            "project": self.target.project,
+            "contract": self.target.contract,
+            "occurred_at": "2000-01-01T00:00:00Z",  # the times are checked on their own
+            "recorded_at": "2000-01-01T00:00:00Z",
+            "source": self.target.source or self.profile.source,
+            "kind": self.profile.kind.value,
+            "payload": _lists(data),
+        }
+        try:
+            event = EVIDENCE_ADAPTER.validate_python(envelope)
+        except ValidationError as exc:
+            for err in exc.errors(include_url=False):
+                path = error_field(err).removeprefix("payload.")
+                problems.append((_column_for(path, column_of), f"{path}: {_reason(err)}"))
+            return problems
+        if self.references is not None:
+            try:
+                self.references.check(event)
+            except EvidenceReferenceError as exc:
+                path = exc.field_path.removeprefix("payload.")
+                return [(_column_for(path, column_of), str(exc))]
+        payload = event.payload
+        times = [getattr(payload, name) for name in type(payload).model_fields]
+        stamps = [t for t in times if isinstance(t, datetime)]
+        latest = max(stamps).isoformat().replace("+00:00", "Z") if stamps else None
+        # The line from `"source"` on, and an id naming the profile, this payload and (per row) the time.
+        tail = json.dumps({"source": event.source, "kind": event.kind.value}, ensure_ascii=False, separators=(",", ":"))
+        tail = tail[1:-1]
+        tail = f',{tail},"payload":{payload.model_dump_json()}}}\n'
+        content = f"{head_text(self.target)}{tail}".encode()
+        digest = hashlib.blake2b(content, digest_size=8).hexdigest()
+        return f"{self.profile.id}-{digest}-", tail.encode(), latest
+
+
+def _short_id(event_id: str) -> str:
+    if len(event_id) <= MAX_ID_LENGTH:
+        return event_id
+    start, _, times = event_id.rpartition("-20")  # keep the profile and payload part, hash the times
+    return f"{start}-{hashlib.blake2b(times.encode(), digest_size=8).hexdigest()}"
+
+
+def head_text(target: Target) -> str:
+    return f"{target.project}\x00{target.contract}"
+
+
+def _after(a: str, b: str) -> bool:
+    return datetime.fromisoformat(a) > datetime.fromisoformat(b)
+
+
+def _column_for(path: str, column_of: dict[str, str]) -> str:
+    """The column a field's error is about: its own, or the field's name when no column fills it."""
+    for candidate, column in column_of.items():
+        if path == candidate or path.startswith(candidate + "."):
+            return column
+    return path or "(整行)"
+
+
+def _put(data: dict[str, Any], path: str, value: Any) -> None:
+    parts = path.split(".")
+    node = data
+    for part in parts[:-1]:
+        node = node.setdefault(part, {})
+    node[parts[-1]] = value
+
+
+def _lists(node: Any) -> Any:
+    """Nested dicts keyed "0", "1" … (from `attendees.0.count`) as the lists the models take."""
+    if not isinstance(node, dict):
+        return node
+    if node and all(isinstance(k, str) and k.isdigit() for k in node):
+        return [_lists(node[k]) for k in sorted(node, key=int)]
+    return {k: _lists(v) for k, v in node.items()}
+
+
+def import_events(
+    profile: ImportProfile,
+    data: bytes,
+    name: str,
+    target: Target,
+    references: EvidenceReferences | None = None,
+    *,
+    encoding: str | None = None,
+    sheet: str | None = None,
+) -> tuple[list[bytes], ImportSummary]:
+    """Every event of a file as its JSON line, or ImportFailed with every bad row (for uploads of a
+    size held in memory; the CLI streams the lines of `Importer.lines` instead)."""
+    table = read_table(
+        data, name, encoding=encoding or profile.encoding, delimiter=profile.delimiter, sheet=sheet or profile.sheet
+    )
+    importer = Importer(profile, target, references)
+    return list(importer.lines(table)), importer.summary
