@@ -130,6 +130,10 @@ def test_an_xlsx_inspection_log_is_checked_against_the_projects_plans(intake: In
 def test_an_upload_needs_a_key_for_its_project_a_known_profile_and_a_file(intake: Intake) -> None:
     other = intake.key("upstream", ["dongguan-2022"])
     assert intake.upload(CLOCK.encode(), {**CSV, **other}, profile="attendance-clock").status_code == 403
+    # an evaluator of the project corrects its evidence but does not supply it
+    evaluator = intake.key("evaluator", ["guangzhou-2023"])
+    refused = intake.upload(CLOCK.encode(), {**CSV, **evaluator}, profile="attendance-clock")
+    assert refused.status_code == 403 and "evaluator" in refused.json()["detail"]
     assert intake.upload(CLOCK.encode(), CSV, profile="attendance-clock").status_code == 401
     upstream = intake.key("upstream", ["guangzhou-2023"])
     unknown = intake.upload(CLOCK.encode(), {**CSV, **upstream}, profile="payroll")

@@ -15,7 +15,7 @@ from fastapi import FastAPI, HTTPException, Query, Request, Response
 from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet
 from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS
-from opseval_infra.keys import Principal
+from opseval_infra.keys import Principal, Role
 from opseval_shared.imports import ImportFailed, Target, import_events
 
 from .profiles import profile_names, standard_profile
@@ -81,6 +81,8 @@ def install_upload(
         refuses the file (422, each row's file, row, column and reason) and nothing is accepted."""
         if not principal.covers(project):
             raise HTTPException(403, f"this key may not push evidence for project {project!r}")
+        if principal.role is Role.EVALUATOR:  # evaluators correct evidence; they do not supply it
+            raise HTTPException(403, "an evaluator key may not import evidence (only corrections and retractions)")
         if profile not in profile_names():
             raise HTTPException(422, f"unknown import profile {profile!r} (standard: {', '.join(profile_names())})")
         data = await _file(request, settings.max_body_bytes)
