@@ -94,10 +94,14 @@ def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine)
     measures = measure_facts(ctx, [b.measure for r in running for b in r.bind.values() if b.measure is not None])
     facts = measures.facts + term_facts(definition, running)
     names = {c.id: c.name for c in definition.contracts.contracts}
+    vendors = {c.id: c.vendor for c in definition.contracts.contracts}
     leaves = definition.indicators.leaves()
     by_id = {r.id: r for r in running}
     out = []
-    for m in match(running, facts, engine=engine, contract_names=names):
+    found = match(
+        running, facts, engine=engine, contract_names=names, contract_vendors=vendors, records=measures.records
+    )
+    for m in found:
         out.append(_finding(definition, m, measures, by_id[m.rule], leaves))
     return out
 
@@ -129,7 +133,11 @@ def _finding(
     definition: ProjectDefinition, m: RuleMatch, measures: MeasureFacts, rule: RuleDefinition, leaves: list[Any]
 ) -> Finding:
     contract = m.contract or None
-    keys = [(f["measure"], f["contract"], f["subject"]) for _, f in m.facts if f.get("t") == "measure"]
+    keys = [
+        (f["measure"], f["contract"], f["subject"])
+        for alias, f in m.facts
+        if f.get("t") == "measure" and alias in rule.bind and rule.bind[alias].cite
+    ]
     leaf = next((n for n in leaves if matches_indicator(rule, n.id, n.name)), None)
     return Finding(
         id=finding_id(definition.project.id, m.rule, contract, m.subject or NO_CONTRACT),
