@@ -87,7 +87,8 @@ import re
 import types
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
@@ -279,7 +280,7 @@ class CheckedRule:
     condition: Node
     templates: dict[str, tuple[TemplatePart, ...]]  # TEMPLATE_FIELDS
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
-    lists: dict[str, CheckedList] = field(default_factory=dict)
+    lists: dict[str, CheckedList] = dataclass_field(default_factory=dict)
 
     def record_fields(self) -> dict[str, set[str]]:
         """The record fields each listed measure's source must have: bound alias → field names."""
