@@ -25,7 +25,6 @@ from opseval_shared.base import unique_sorted
 from opseval_shared.contract import (
     AssessmentItemRule,
     Contract,
-    DeliverableTerm,
     InspectionPlan,
     PaymentRule,
     PerformanceTarget,
@@ -34,7 +33,6 @@ from opseval_shared.contract import (
 from opseval_shared.duties import (
     assessment_rule,
     cite,
-    deliverable_duty,
     inspection_duty,
     payment_clause,
     survey_duty,
@@ -100,11 +98,6 @@ def _target_row(row: PerformanceTarget, kind: Literal["clause", "obligation"] = 
 
 def _payment_clause(rule: PaymentRule, above: Any) -> Basis:
     return cite("clause", rule.source, "合同", payment_clause(rule, above))
-
-
-def basis_deliverable(o: Observation, c: Contract | None) -> Cited:
-    term: DeliverableTerm = o.info["term"]
-    return (cite("obligation", term.source, "合同", deliverable_duty(term)),)
 
 
 def basis_inspection(o: Observation, c: Contract | None) -> Cited:
@@ -360,87 +353,6 @@ def basis_training(o: Observation, c: Contract | None) -> Cited:
 def describe_training(o: Observation, c: Contract | None) -> Described:
     duty = o.info["duty"] or "按合同开展培训"
     return (f"{_vendor(c)}：培训未达合同要求（{duty}）：{o.info['detail']}。", o.info["detail"], duty)
-
-
-def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    for term in c.deliverables:
-        st = ctx.deliverable(c, term.id)
-        shortfall = st.required_units - st.delivered_units
-        out.append(
-            _obs(
-                "deliverable.count_below_due",
-                c,
-                f"count:{term.id}",
-                {"shortfall": shortfall, "delivered": st.submitted_units},
-                st.evidence,
-                name=term.name,
-                due=st.required_units,
-                got=st.delivered_units,
-                missing=[m.period for m in st.missing],
-                term=term,
-            )
-        )
-        out.append(
-            _obs(
-                "evidence.obligation_unproven",
-                c,
-                f"proof:{term.id}",
-                {"due": st.required_units, "proof": st.submitted_units},
-                [],
-                name=term.name,
-                due=st.required_units,
-                term=term,
-            )
-        )
-        late = sorted(st.late, key=lambda x: (x[0].submitted_at, x[1].period.start))
-        out.append(
-            _obs(
-                "deliverable.late",
-                c,
-                f"late:{term.id}",
-                {"late": len(late)},
-                [s.event_id for s, _, _ in late],
-                name=term.name,
-                late=late,
-                term=term,
-            )
-        )
-    return out
-
-
-def describe_count_below_due(o: Observation, c: Contract | None) -> Described:
-    labels = "、".join(_period(p) for p in o.info["missing"][:8]) + ("等" if len(o.info["missing"]) > 8 else "")
-    return (
-        f"{_vendor(c)}：{o.info['name']}按合同周期应交 {o.info['due']} 份，按期交付 {o.info['got']} 份，"
-        f"缺 {o.fields['shortfall']} 份（{labels}）。",
-        f"{o.info['got']} 份",
-        f"{o.info['due']} 份",
-    )
-
-
-def describe_unproven(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"{_vendor(c)}：合同要求的“{o.info['name']}”（应完成 {o.info['due']} 项/份）未见任何佐证材料，"
-        "难以确认完成情况。",
-        "无佐证材料",
-        f"{o.info['due']} 项/份及其佐证",
-    )
-
-
-def describe_late(o: Observation, c: Contract | None) -> Described:
-    parts = "；".join(
-        f"{_period(item.period)}的{o.info['name']}应于 {item.due.strftime('%Y-%m-%d %H:%M')} 前提交，"
-        f"实际 {s.submitted_at.astimezone(item.due.tzinfo).strftime('%Y-%m-%d %H:%M')} 提交"
-        for s, item, _ in o.info["late"][:6]
-    )
-    more = f"等 {len(o.info['late'])} 份" if len(o.info["late"]) > 6 else ""
-    return (
-        f"{_vendor(c)}：{o.info['name']}未按时提交：{parts}{more}。",
-        f"逾期 {o.fields['late']} 份",
-        "按合同时限提交",
-    )
 
 
 def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -1282,25 +1194,6 @@ RULES: tuple[Rule, ...] = (
         describe_training,
         basis=basis_training,
     ),
-    Rule(
-        "deliverable.count_below_due",
-        7,
-        "medium",
-        observe_deliverables,
-        lambda c, t: {"$and": [{"$gt": {"shortfall": 0}}, {"$gt": {"delivered": 0}}]},
-        describe_count_below_due,
-        basis=basis_deliverable,
-    ),
-    Rule(
-        "evidence.obligation_unproven",
-        11,
-        "high",
-        lambda ctx, c: [],
-        lambda c, t: {"$and": [{"$gt": {"due": 0}}, {"$lt": {"proof": 1}}]},
-        describe_unproven,
-        basis=basis_deliverable,
-    ),
-    Rule("deliverable.late", 8, "medium", lambda ctx, c: [], gt0("late"), describe_late, basis=basis_deliverable),
     Rule(
         "deliverable.below_target",
         7,
