@@ -25,7 +25,6 @@ from opseval_shared.base import unique_sorted
 from opseval_shared.contract import (
     AssessmentItemRule,
     Contract,
-    InspectionPlan,
     PaymentRule,
     PerformanceTarget,
     ReportingTerms,
@@ -33,7 +32,6 @@ from opseval_shared.contract import (
 from opseval_shared.duties import (
     assessment_rule,
     cite,
-    inspection_duty,
     payment_clause,
     survey_duty,
     target_row,
@@ -98,11 +96,6 @@ def _target_row(row: PerformanceTarget, kind: Literal["clause", "obligation"] = 
 
 def _payment_clause(rule: PaymentRule, above: Any) -> Basis:
     return cite("clause", rule.source, "合同", payment_clause(rule, above))
-
-
-def basis_inspection(o: Observation, c: Contract | None) -> Cited:
-    plan: InspectionPlan = o.info["plan"]
-    return (cite("obligation", plan.source, "合同", inspection_duty(plan)),)
 
 
 def basis_assessment(o: Observation, c: Contract | None) -> Cited:
@@ -353,59 +346,6 @@ def basis_training(o: Observation, c: Contract | None) -> Cited:
 def describe_training(o: Observation, c: Contract | None) -> Described:
     duty = o.info["duty"] or "按合同开展培训"
     return (f"{_vendor(c)}：培训未达合同要求（{duty}）：{o.info['detail']}。", o.info["detail"], duty)
-
-
-def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    for plan in c.inspections:
-        ins = ctx.inspection(c, plan.id)
-        out.append(
-            _obs(
-                "inspection.late",
-                c,
-                f"late:{plan.id}",
-                {"late": len(set(ins.late_done) | set(ins.late_registered))},
-                ins.late_done + ins.late_registered,
-                name=plan.name,
-                late_done=len(ins.late_done),
-                late_registered=len(ins.late_registered),
-                plan=plan,
-            )
-        )
-        out.append(
-            _obs(
-                "inspection.below_plan",
-                c,
-                f"count:{plan.id}",
-                {"shortfall": ins.planned - ins.done},
-                ins.ids,
-                name=plan.name,
-                planned=ins.planned,
-                done=ins.done,
-                short=ins.short_periods,
-                plan=plan,
-            )
-        )
-    return out
-
-
-def describe_inspection_late(o: Observation, c: Contract | None) -> Described:
-    parts = []
-    if o.info["late_done"]:
-        parts.append(f"{o.info['late_done']} 次未在规定时间前完成")
-    if o.info["late_registered"]:
-        parts.append(f"{o.info['late_registered']} 次未及时登记")
-    return (f"{_vendor(c)}：{o.info['name']}中有 {'、'.join(parts)}。", f"{o.fields['late']} 次", "按时完成并登记")
-
-
-def describe_inspection_short(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"{_vendor(c)}：{o.info['name']}计划 {o.info['planned']} 次，实际完成 {o.info['done']} 次，"
-        f"{len(o.info['short'])} 个周期未按计划完成。",
-        f"{o.info['done']} 次",
-        f"{o.info['planned']} 次",
-    )
 
 
 def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -1211,24 +1151,6 @@ RULES: tuple[Rule, ...] = (
         lambda c, t: {"$and": [{"$gt": {"excess": 0}}, {"$lt": {"fraction": 1}}]},
         describe_not_prorated,
         basis=basis_not_prorated,
-    ),
-    Rule(
-        "inspection.late",
-        8,
-        "medium",
-        observe_inspections,
-        gt0("late"),
-        describe_inspection_late,
-        basis=basis_inspection,
-    ),
-    Rule(
-        "inspection.below_plan",
-        7,
-        "medium",
-        lambda ctx, c: [],
-        gt0("shortfall"),
-        describe_inspection_short,
-        basis=basis_inspection,
     ),
     Rule(
         "score.contradicts_attendance",
