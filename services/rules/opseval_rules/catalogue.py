@@ -348,66 +348,6 @@ def describe_training(o: Observation, c: Contract | None) -> Described:
     return (f"{_vendor(c)}：培训未达合同要求（{duty}）：{o.info['detail']}。", o.info["detail"], duty)
 
 
-def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    """Approved annual targets against what was delivered, and whether they were prorated at all."""
-    assert c is not None
-    fraction = ctx.service_fraction(c.id)
-    below: list[tuple[str, str, int]] = []
-    unprorated: list[tuple[str, str, Decimal]] = []
-    below_rows: list[PerformanceTarget] = []
-    unprorated_rows: list[PerformanceTarget] = []
-    ids: list[str] = []
-    for row in c.performance_targets:
-        term = c.deliverable(row.deliverable) if row.deliverable else None
-        if term is None or row.value is None:
-            continue
-        st = ctx.deliverable(c, term.id)
-        if st.delivered_units < row.value:
-            below.append((row.name, row.target, st.delivered_units))
-            below_rows.append(row)
-            ids.extend(st.evidence)
-        prorated = (row.value * fraction).to_integral_value() if row.annual else row.value
-        if term.frequency != "once" and prorated < row.value:
-            unprorated.append((row.name, row.target, prorated))
-            unprorated_rows.append(row)
-    return [
-        _obs("deliverable.below_target", c, "targets", {"shortfall": len(below)}, ids, rows=below, targets=below_rows),
-        _obs(
-            "targets.not_prorated",
-            c,
-            "proration",
-            {"excess": len(unprorated), "fraction": _f(fraction)},
-            [],
-            rows=unprorated,
-            fraction=fraction,
-            targets=unprorated_rows,
-        ),
-    ]
-
-
-def basis_not_prorated(o: Observation, c: Contract | None) -> Cited:
-    return tuple(_target_row(row, "clause") for row in o.info["targets"])
-
-
-def describe_below_target(o: Observation, c: Contract | None) -> Described:
-    rows = "；".join(f"{name}{target}，实际 {got}" for name, target, got in o.info["rows"])
-    return (
-        f"{_vendor(c)}：{len(o.info['rows'])} 项数量指标未达到绩效目标表的指标值（{rows}）。",
-        "、".join(f"{got}/{target}" for _, target, got in o.info["rows"]),
-        "达到绩效目标表的指标值",
-    )
-
-
-def describe_not_prorated(o: Observation, c: Contract | None) -> Described:
-    rows = "；".join(f"“{name}{target}”（折算后约 {fmt(p, 0)}）" for name, target, p in o.info["rows"])
-    return (
-        f"{_vendor(c)}：当年服务期仅占评价期的 {pct(o.info['fraction'], 1)}，绩效目标表中 {len(o.info['rows'])} 项"
-        f"指标值仍按全年设置，未按实施周期折算：{rows}。",
-        f"{len(o.info['rows'])} 项按全年设置",
-        "指标值按当年实施周期折算",
-    )
-
-
 # ---------------------------------------------------------------- scores against evidence (9–11)
 
 
@@ -1133,24 +1073,6 @@ RULES: tuple[Rule, ...] = (
         gt0("shortfall"),
         describe_training,
         basis=basis_training,
-    ),
-    Rule(
-        "deliverable.below_target",
-        7,
-        "medium",
-        observe_targets,
-        gt0("shortfall"),
-        describe_below_target,
-        basis=basis_targets,
-    ),
-    Rule(
-        "targets.not_prorated",
-        7,
-        "low",
-        lambda ctx, c: [],
-        lambda c, t: {"$and": [{"$gt": {"excess": 0}}, {"$lt": {"fraction": 1}}]},
-        describe_not_prorated,
-        basis=basis_not_prorated,
     ),
     Rule(
         "score.contradicts_attendance",
