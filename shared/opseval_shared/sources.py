@@ -470,6 +470,41 @@ def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _survey_levels(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each survey duty of the contract that names levels, with each level it requires (in its order)
+    and each other level the survey's responses carry: how many came back, and whether that is short."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    from .duties import numbered
+
+    out = []
+    keys = numbered(d.survey or "*" for d in c.surveys)
+    for duty, key in zip(c.surveys, keys, strict=True):
+        if not duty.required_levels:
+            continue
+        counts: dict[str, int] = {}
+        ids: dict[str, list[str]] = {}
+        for (sid, _, level), tally in ctx.ledger.surveys.items():
+            if duty.survey in (None, sid):
+                name = level or "未标注"
+                counts[name] = counts.get(name, 0) + tally.total
+                ids.setdefault(name, []).extend(tally.ids)
+        least = max(1, duty.min_responses)
+        levels = list(dict.fromkeys(duty.required_levels)) + sorted(set(counts) - set(duty.required_levels))
+        for level in levels:
+            required = level in duty.required_levels
+            fields = {
+                "duty": key,
+                "survey": duty.survey or "",
+                "level": level,
+                "required": required,
+                "responses": Decimal(counts.get(level, 0)),
+                "short": required and counts.get(level, 0) < least,
+            }
+            out.append(Record(c.id, fields, sorted(ids.get(level, ())), None))
+    return out
+
+
 def _budget(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
     return [
@@ -922,6 +957,22 @@ SOURCES: dict[str, Source] = {
             _survey_groups,
             dated=False,
             scoped=False,
+        ),
+        Source(
+            "survey_level",
+            "合同满意度调查要求的层级（按调查义务）",
+            {
+                "duty": _f("text", "调查义务"),
+                "survey": _f("text", "调查"),
+                "level": _f("text", "层级"),
+                "required": _f("bool", "合同要求的层级"),
+                "responses": _f("number", "回收份数"),
+                "short": _f("bool", "样本不足"),
+            },
+            _survey_levels,
+            dated=False,
+            description="合同中规定了层级的每项调查义务：要求的每个层级（按合同顺序）及问卷中出现的其他层级各一条；"
+            "义务以调查编号标识（未限定调查的为 *，同一调查的第二项义务为 编号#2）",
         ),
         Source(
             "survey_aspect",

@@ -33,7 +33,6 @@ from opseval_shared.duties import (
     assessment_rule,
     cite,
     payment_clause,
-    survey_duty,
     target_row,
     training_duty,
 )
@@ -894,48 +893,7 @@ def describe_cap(o: Observation, c: Contract | None) -> Described:
 # ---------------------------------------------------------------- surveys (15), documents (17)
 
 
-def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    keys = _numbered(f"survey:{d.survey}" if d.survey else "survey:*" for d in c.surveys)
-    for duty, key in zip(c.surveys, keys, strict=True):
-        if not duty.required_levels:
-            continue
-        levels = ctx.survey_levels(duty.survey)
-        missing = [lvl for lvl in duty.required_levels if levels.get(lvl, 0) < max(1, duty.min_responses)]
-        ids = [i for (sid, _, _), t in ctx.ledger.surveys.items() if duty.survey in (None, sid) for i in t.ids]
-        out.append(
-            _obs(
-                "survey.coverage_gap",
-                c,
-                key,
-                {"missing": len(missing)},
-                ids,
-                missing=missing,
-                levels=dict(levels),
-                required=duty.required_levels,
-                duty=duty,
-            )
-        )
-    return out
-
-
 _LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
-
-
-def basis_survey(o: Observation, c: Contract | None) -> Cited:
-    return (cite("obligation", o.info["duty"].source, "合同", survey_duty(o.info["duty"])),)
-
-
-def describe_survey(o: Observation, c: Contract | None) -> Described:
-    got = "、".join(f"{k}级 {v} 份" for k, v in sorted(o.info["levels"].items())) or "无问卷"
-    return (
-        f"{_vendor(c)}：合同要求开展{'、'.join(o.info['required'])}"
-        f"{_LEVELS.get(len(o.info['required']), '各')}级用户满意度调查，实际回收问卷为{got}，"
-        f"未收集{'、'.join(o.info['missing'])}级用户的评价，调查覆盖面不足。",
-        got,
-        "、".join(o.info["required"]) + " 各级均有样本",
-    )
 
 
 def _document_subject(cid: str, did: str, s: Any) -> str:
@@ -1201,7 +1159,6 @@ RULES: tuple[Rule, ...] = (
         describe_cap,
         basis=basis_cap,
     ),
-    Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey, basis=basis_survey),
     Rule(
         "documents.near_duplicate",
         17,
