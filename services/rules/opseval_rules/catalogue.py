@@ -849,7 +849,7 @@ def observe_faults(ctx: MetricContext, c: Contract | None) -> list[Observation]:
         )
     )
     if c.mtbf_hours_min is not None:
-        m = ctx.mtbf(c)
+        m = ctx.measure(MetricRef(name="incidents.mtbf_hours", contract=c.id))
         # Without an internal failure the window is only a lower bound: nothing to conclude.
         failures = sum(
             1 for (cid, _), r in ctx.ledger.incidents.items() if cid == c.id and r.payload.cause == "internal"
