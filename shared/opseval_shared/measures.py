@@ -497,7 +497,7 @@ _CALC_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
 
 def calc_text(calc: Calc, names: Mapping[str, str]) -> str:
-    """A calc in the evaluators' words: 实际支出 ÷ (批复预算 + 预算调整)."""
+    """A calc in the evaluators' words: 预算调整的绝对值 ÷ 批复预算."""
 
     def show(node: CalcNode, outer: int = 0, right: bool = False) -> str:
         kind = node[0]
@@ -510,7 +510,7 @@ def calc_text(calc: Calc, names: Mapping[str, str]) -> str:
         if kind == "call":
             args = [show(a) for a in node[2]]
             if node[1] == "abs":
-                return f"|{args[0]}|"
+                return f"{args[0]}的绝对值"
             return ("、".join(args)) + ("中的较小者" if node[1] == "min" else "中的较大者")
         if kind == "if":
             op, left, right_ = node[1]

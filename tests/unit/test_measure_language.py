@@ -385,7 +385,7 @@ def test_budget_rates_are_calculated_from_the_budget_measures() -> None:
     adjustment = funds("budget.adjustment_rate", contract="ops")
     assert (adjustment.numerator, adjustment.denominator) == (20, 120)
     assert adjustment.actual == "20/120 = 16.67%"
-    assert "|预算调整| ÷ 批复预算" in adjustment.detail
+    assert "预算调整的绝对值 ÷ 批复预算" in adjustment.detail
     assert set(adjustment.evidence) == {"b-adj", "b-ops-2"}
     assert funds("budget.arrival_rate", contract="ops").actual == "60/120 = 50.00%"
     assert funds("budget.cost_control_rate", contract="ops").value == 1  # 90 spent of 100
@@ -414,7 +414,7 @@ def test_a_fiscal_year_slices_every_part_of_a_calculation() -> None:
 
 def test_a_calculation_naming_an_unknown_measure_is_refused() -> None:
     bad = MeasureDef.model_validate({"id": "my.rate", "name": "测试", "calc": "budget.spent / my.nothing"})
-    with pytest.raises(ValidationError, match="calc names unknown measure 'my.nothing'"):
+    with pytest.raises(ValidationError, match=r"calc names unknown measure 'my\.nothing'"):
         standard_measures().merged([bad])
 
 
