@@ -244,6 +244,15 @@ def test_the_same_rule_set_digests_the_same_whatever_the_file_order() -> None:
             "cannot be read by durable_rules",
         ),
         ("overrides: {}\n", 1, "overrides", "Extra inputs are not permitted"),
+        (
+            "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n    bind: {a: {measure: m.a}}\n"
+            "    when: a.value > 0\n    message: x\n    basis:\n"
+            "      - {kind: obligation, term: training.source, document: 合同, text: 培训}\n"
+            "      - {kind: obligation, item: deliverable}\n",
+            10,
+            "rules[0].basis[1].item",
+            "unknown contract list 'deliverable' (known: deliverables, inspection_plans",
+        ),
     ],
 )
 def test_a_mistake_in_a_bundle_rules_file_names_file_line_and_field(

@@ -30,7 +30,16 @@ from opseval_shared.contract import (
     PaymentRule,
     PerformanceTarget,
     ReportingTerms,
-    TermSource,
+)
+from opseval_shared.duties import (
+    assessment_rule,
+    cite,
+    deliverable_duty,
+    inspection_duty,
+    payment_clause,
+    survey_duty,
+    target_row,
+    training_duty,
 )
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
@@ -84,86 +93,28 @@ def _vendor(contract: Contract | None) -> str:
 
 # ---------------------------------------------------------------- what findings stand on
 
-_EVERY = {
-    "daily": "每日",
-    "workday": "每个工作日",
-    "weekly": "每周",
-    "monthly": "每月",
-    "quarterly": "每季度",
-    "half_year": "每半年",
-    "yearly": "每年",
-}
-
-
-def cite(kind: Literal["clause", "obligation"], source: TermSource | None, document: str, text: str) -> Basis:
-    """The term's own source where the contract profile names one; else the document the term
-    comes from by definition (the bid's staff list: 投标文件 …) and the term's own wording."""
-    if source is None:
-        return Basis(kind=kind, document=document, text=text)
-    return Basis(kind=kind, document=source.document, clause=source.clause, text=source.text or text)
-
-
-def _deliverable_duty(term: DeliverableTerm) -> str:
-    units = f" {term.quantity} 份" if term.quantity > 1 else ""
-    if term.schedule:
-        return f"提交{term.name}{units}（" + "、".join(f"{item.due} 前" for item in term.schedule) + "）"
-    if term.frequency == "once":
-        return f"提交{term.name}{units}"
-    return f"{_EVERY[term.frequency]}提交{term.name}{units}"
-
-
-def _inspection_duty(plan: InspectionPlan) -> str:
-    text = f"{plan.name}：{_EVERY[plan.frequency]} {plan.times_per_period} 次"
-    if plan.done_by is not None:
-        text += f"，{plan.done_by.strftime('%H:%M')} 前完成"
-    if plan.register_by is not None:
-        text += f"，{plan.register_by.strftime('%H:%M')} 前登记"
-    elif plan.register_within_days is not None:
-        text += f"，{plan.register_within_days} 日内登记"
-    return text
-
-
-def _assessment_rule(item: AssessmentItemRule) -> str:
-    text = f"“{item.item}”满分 {fmt(item.max_score)} 分"
-    if item.per_occurrence is not None:
-        text += f"，每次扣 {fmt(item.per_occurrence)} 分"
-    if item.max_deduction is not None:
-        text += f"，每期最多扣 {fmt(item.max_deduction)} 分"
-    if item.allowed_deductions:
-        text += "，扣分只能为 " + "、".join(fmt(a) for a in sorted(item.allowed_deductions)) + " 分"
-    if item.attendance:
-        text += "，按迟到和缺勤次数扣分"
-    if item.needs_evidence:
-        text += "，扣分须附佐证记录"
-    return text
-
 
 def _target_row(row: PerformanceTarget, kind: Literal["clause", "obligation"] = "obligation") -> Basis:
-    return cite(kind, row.source, "绩效目标表", f"{row.name}：{row.target}")
+    return cite(kind, row.source, "绩效目标表", target_row(row))
 
 
 def _payment_clause(rule: PaymentRule, above: Any) -> Basis:
-    share = pct(rule.pay_fraction, 0)
-    if rule.min_score == 0 and above is not None:
-        text = f"考核得分低于 {fmt(above)} 分时支付当期费用的 {share}"
-    else:
-        text = f"考核得分 {fmt(rule.min_score)} 分及以上支付当期费用的 {share}"
-    return cite("clause", rule.source, "合同", text)
+    return cite("clause", rule.source, "合同", payment_clause(rule, above))
 
 
 def basis_deliverable(o: Observation, c: Contract | None) -> Cited:
     term: DeliverableTerm = o.info["term"]
-    return (cite("obligation", term.source, "合同", _deliverable_duty(term)),)
+    return (cite("obligation", term.source, "合同", deliverable_duty(term)),)
 
 
 def basis_inspection(o: Observation, c: Contract | None) -> Cited:
     plan: InspectionPlan = o.info["plan"]
-    return (cite("obligation", plan.source, "合同", _inspection_duty(plan)),)
+    return (cite("obligation", plan.source, "合同", inspection_duty(plan)),)
 
 
 def basis_assessment(o: Observation, c: Contract | None) -> Cited:
     rule: AssessmentItemRule | None = o.info.get("rule")
-    return () if rule is None else (cite("obligation", rule.source, "考核指标", _assessment_rule(rule)),)
+    return () if rule is None else (cite("obligation", rule.source, "考核指标", assessment_rule(rule)),)
 
 
 def basis_targets(o: Observation, c: Contract | None) -> Cited:
@@ -403,8 +354,7 @@ def observe_training(ctx: MetricContext, c: Contract | None) -> list[Observation
 def basis_training(o: Observation, c: Contract | None) -> Cited:
     assert c is not None and c.training is not None
     duty = c.training
-    text = duty.description or f"{_EVERY[duty.frequency]}开展 {duty.times_per_period} 次培训"
-    return (cite("obligation", duty.source, "合同", text),)
+    return (cite("obligation", duty.source, "合同", training_duty(duty)),)
 
 
 def describe_training(o: Observation, c: Contract | None) -> Described:
@@ -1117,7 +1067,7 @@ def basis_payment(o: Observation, c: Contract | None) -> Cited:
 
 def basis_cap(o: Observation, c: Contract | None) -> Cited:
     rule: AssessmentItemRule = o.info["rule"]
-    return (cite("clause", rule.source, "考核指标", _assessment_rule(rule)),)
+    return (cite("clause", rule.source, "考核指标", assessment_rule(rule)),)
 
 
 def describe_payment(o: Observation, c: Contract | None) -> Described:
@@ -1182,9 +1132,7 @@ _LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
 
 
 def basis_survey(o: Observation, c: Contract | None) -> Cited:
-    duty = o.info["duty"]
-    text = duty.description or f"开展{'、'.join(duty.required_levels)}各级用户满意度调查"
-    return (cite("obligation", duty.source, "合同", text),)
+    return (cite("obligation", o.info["duty"].source, "合同", survey_duty(o.info["duty"])),)
 
 
 def describe_survey(o: Observation, c: Contract | None) -> Described:

@@ -38,11 +38,33 @@ rounds. Without a format a number shows up to 2 decimals, trailing zeros dropped
 
 `indicators` are patterns (`*` and `?` wildcards) of indicator ids or names the rule bears on; `cause`
 and `advice` are the 原因分析 and 建议 texts of the report.
+
+`basis` names what a finding stands on besides its evidence (依据: a finding that cites no evidence must
+have one), a list of entries of two forms, each `kind: clause` (the wording itself is the problem) or
+`kind: obligation` (what the document demands, against which the evidence fell short):
+
+    basis:
+      - kind: obligation                       # a source the contract profile may name
+        term: staffing.sources.committed       # a dotted path to a TermSource on the contract
+        document: 投标文件                      # cited, with `text`, where the contract names no source
+        text: "拟投入驻场人员 {terms.staffing.committed_count:d} 名：{terms.staffing.committed_list}"
+      - {kind: obligation, item: deliverables, of: due}   # the item the fact `due`'s subject names
+      - {kind: clause, item: targets}                     # without `of`: every item of the list
+
+A `term` entry cites the contract's source at that path (its document, clause and wording, or `text` where
+the source gives no wording); `text` is a message template (above) rendered for the finding, and an entry
+whose text names a term the contract does not have (`terms.X` is absent or empty) is left out. An `item`
+entry cites an item of one of the contract's lists (opseval_shared/duties.py: deliverables,
+inspection_plans, assessment_items, targets, payment_rules, surveys) with the item's own source, or its
+standard wording; the subject of the fact named by `of` is the item's id (`ID`, or `ID@…` for a subject per
+item and period). Paths, lists and facts are checked when the rule is loaded.
 """
 
 from __future__ import annotations
 
 import re
+import types
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
@@ -50,8 +72,10 @@ from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
 
 from opseval_shared.base import Frozen
+from opseval_shared.contract import Contract, ReportingTerms, TermSource
+from opseval_shared.duties import CONTRACT_ITEMS
 from opseval_shared.results import Severity
-from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
 
 from .expression import (
     TYPE_NAMES,
@@ -122,6 +146,33 @@ class Binding(Frozen):
         return {"value": self.type or "number", "contract": "text", "term": "text"}
 
 
+class BasisEntry(Frozen):
+    """One thing a finding stands on: a contract source at a path (`term`), or a contract list's item (`item`)."""
+
+    kind: Literal["clause", "obligation"]
+    term: DottedId | None = Field(default=None, description="dotted path to a TermSource on the contract")
+    document: str | None = Field(default=None, min_length=1, description="cited where the contract has no source")
+    text: str | None = Field(default=None, min_length=1, description="the obligation's wording, a message template")
+    item: str | None = Field(default=None, description="a contract list whose item is cited")
+    of: Name | None = Field(default=None, description="the bound fact whose subject is the item's id")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> BasisEntry:
+        if (self.term is None) == (self.item is None):
+            raise ValueError("a basis entry names exactly one of term (a contract source) or item (a list's item)")
+        if self.term is not None:
+            missing = [f for f in ("document", "text") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(
+                    f"a term entry gives {' and '.join(missing)}: what is cited where the contract names no source"
+                )
+            if self.of is not None:
+                raise ValueError("'of' names the fact whose subject is an item: it goes with item")
+        elif self.document is not None or self.text is not None:
+            raise ValueError("an item is cited by its own source or its standard wording: no document or text")
+        return self
+
+
 class RuleDefinition(Frozen):
     id: RuleId
     name: str = Field(min_length=1, description="the rule's name, in Chinese")
@@ -136,6 +187,7 @@ class RuleDefinition(Frozen):
     indicators: tuple[str, ...] = ()
     cause: str = Field(default="", description="原因分析")
     advice: str = Field(default="", description="建议")
+    basis: tuple[BasisEntry, ...] = Field(default=(), description="the clauses or obligations a finding stands on")
     domain_ref: int | None = None
 
 
@@ -178,6 +230,7 @@ class CheckedRule:
     facts: tuple[BoundFact, ...]
     condition: Node
     templates: dict[str, tuple[TemplatePart, ...]]  # message, measured, required
+    basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
 
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
@@ -291,8 +344,12 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
     if silent:
         # A fact neither tested nor shown only multiplies the firings; it is almost always a typo.
         raise RuleProblem(("bind", silent[0]), f"{silent[0]} is bound but used neither in 'when' nor in a message")
+    # Terms a basis text names are read from the contract when the finding is written: they do not
+    # restrict the contracts the rule applies to, as the condition's terms do.
+    basis_terms: dict[str, Type] = {}
+    basis = tuple(_check_basis(rule, index, entry, basis_terms) for index, entry in enumerate(rule.basis))
     for name in rule.terms:
-        if name not in terms_seen:
+        if name not in terms_seen and name not in basis_terms:
             raise RuleProblem(("terms", name), f"terms.{name} is declared but never used")
     aliases = list(rule.bind)
     facts = [
@@ -315,7 +372,101 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
         for name, kind in terms_seen.items()
     ]
-    return CheckedRule(rule, tuple(facts), condition, templates)
+    return CheckedRule(rule, tuple(facts), condition, templates, basis)
+
+
+def _check_basis(
+    rule: RuleDefinition, index: int, entry: BasisEntry, terms_seen: dict[str, Type]
+) -> tuple[TemplatePart, ...]:
+    at: tuple[int | str, ...] = ("basis", index)
+    if entry.item is not None:
+        if entry.item not in CONTRACT_ITEMS:
+            known = ", ".join(CONTRACT_ITEMS)
+            raise RuleProblem((*at, "item"), f"unknown contract list {entry.item!r} (known: {known})")
+        if entry.of is not None:
+            binding = rule.bind.get(entry.of)
+            if binding is None:
+                raise RuleProblem((*at, "of"), f"{entry.of} is not a bound fact (bound: {', '.join(rule.bind)})")
+            if binding.kind != "measure":
+                raise RuleProblem((*at, "of"), f"{entry.of} is a term: only a measure's fact has a subject")
+        return ()
+    assert entry.term is not None and entry.text is not None
+    problem = source_path_problem(entry.term)
+    if problem:
+        raise RuleProblem((*at, "term"), problem)
+    resolver = _resolver(rule, terms_seen, context=True)
+    text = entry.text
+    try:
+        parsed = parse_template(text, lambda parts, pos: resolver(parts, pos, text))
+    except ExpressionError as exc:
+        raise RuleProblem((*at, "text"), str(exc)) from exc
+    for part in parsed:
+        if isinstance(part, Placeholder) and part.ref.scope == "term":
+            problem = term_path_problem(part.ref.name)
+            if problem:
+                raise RuleProblem((*at, "text"), f"terms.{part.ref.name}: {problem}")
+    return parsed
+
+
+def _model_of(annotation: Any) -> Any:
+    """The model class an annotation holds (`X | None` is X), or the annotation itself."""
+    if isinstance(annotation, types.UnionType) or typing.get_origin(annotation) is typing.Union:
+        kept = [a for a in typing.get_args(annotation) if a is not type(None)]
+        return kept[0] if len(kept) == 1 else annotation
+    return annotation
+
+
+def source_path_problem(path: str) -> str | None:
+    """Why a dotted path does not lead to a TermSource on a contract (None: it does)."""
+    model: Any = Contract
+    walked: list[str] = []
+    for part in path.split("."):
+        where = ".".join(walked) or "a contract"
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return f"{where} is not a section of the contract: a source is at a path such as staffing.sources.committed"
+        if part not in model.model_fields:
+            return f"{where} has no {part!r} (it has: {', '.join(model.model_fields)})"
+        model = _model_of(model.model_fields[part].annotation)
+        walked.append(part)
+    if model is not TermSource:
+        return (
+            f"{path} is not a source (document, clause, text): cite a list's items with item:, "
+            "a source at a path such as staffing.sources.committed or training.source"
+        )
+    return None
+
+
+def term_path_problem(name: str) -> str | None:
+    """Why a dotted name is no term of a contract (a field or a derived value such as
+    staffing.committed_count), or of the reporting terms (`reporting.…`); None: it is one."""
+    parts = name.split(".")
+    model: Any = Contract
+    walked: list[str] = []
+    if parts[0] == "reporting":
+        model, walked, parts = ReportingTerms, ["reporting"], parts[1:]
+    for part in parts:
+        where = ".".join(walked) or "a contract"
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return f"{where} is a value, not a section with {part!r}"
+        derived = getattr(model, part, None)
+        if part in model.model_fields:
+            model = _model_of(model.model_fields[part].annotation)
+        elif isinstance(derived, property) and derived.fget is not None:
+            model = _model_of(typing.get_type_hints(derived.fget).get("return"))
+        else:
+            return f"{where} has no {part!r} (it has: {', '.join(model.model_fields)})"
+        walked.append(part)
+    return None
+
+
+def source_at(contract: Contract, path: str) -> TermSource | None:
+    """The source at a checked dotted path on a contract (None where the contract names none)."""
+    value: Any = contract
+    for part in path.split("."):
+        value = getattr(value, part, None)
+        if value is None:
+            return None
+    return value if isinstance(value, TermSource) else None
 
 
 # ---------------------------------------------------------------- message templates

@@ -7,14 +7,17 @@ import re
 from decimal import Decimal
 from typing import Any
 
+from opseval_shared.contract import Contract
+from opseval_shared.duties import CONTRACT_ITEMS, cite
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import Finding
+from opseval_shared.results import Basis, Finding
 
 from .catalogue import RULES, RULES_BY_ID, Observation
 from .compiler import RuleMatch, match, term_names
-from .definitions import RuleDefinition, check_rule, matches_indicator
+from .definitions import CheckedRule, RuleDefinition, check_rule, format_value, matches_indicator, source_at
 from .engine import CompiledRule, RulesEngine, default_engine
+from .expression import Ref
 from .facts import MeasureFacts, measure_facts
 from .narratives import NARRATIVES, render
 from .rulefiles import RuleSet
@@ -95,10 +98,10 @@ def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine)
     facts = measures.facts + term_facts(definition, running)
     names = {c.id: c.name for c in definition.contracts.contracts}
     leaves = definition.indicators.leaves()
-    by_id = {r.id: r for r in running}
+    checked = {r.id: check_rule(r) for r in running}
     out = []
     for m in match(running, facts, engine=engine, contract_names=names):
-        out.append(_finding(definition, m, measures, by_id[m.rule], leaves))
+        out.append(_finding(definition, m, measures, checked[m.rule], leaves))
     return out
 
 
@@ -126,8 +129,9 @@ def _term(definition: ProjectDefinition, contract: Any, name: str) -> Any:
 
 
 def _finding(
-    definition: ProjectDefinition, m: RuleMatch, measures: MeasureFacts, rule: RuleDefinition, leaves: list[Any]
+    definition: ProjectDefinition, m: RuleMatch, measures: MeasureFacts, checked: CheckedRule, leaves: list[Any]
 ) -> Finding:
+    rule = checked.rule
     contract = m.contract or None
     keys = [(f["measure"], f["contract"], f["subject"]) for _, f in m.facts if f.get("t") == "measure"]
     leaf = next((n for n in leaves if matches_indicator(rule, n.id, n.name)), None)
@@ -141,10 +145,59 @@ def _finding(
         measured=m.measured,
         required=m.required,
         evidence=tuple(measures.evidence(keys)),
+        basis=basis(definition, checked, m),
         domain_ref=m.domain_ref,
         cause=m.cause,
         advice=m.advice,
     )
+
+
+def basis(definition: ProjectDefinition, checked: CheckedRule, m: RuleMatch) -> tuple[Basis, ...]:
+    """What a match stands on, as its rule's `basis:` says (definitions.py), on the match's contract."""
+    contract = definition.contracts.contract(m.contract or None)
+    if contract is None:
+        return ()
+    facts = dict(m.facts)
+    out: list[Basis] = []
+    for entry, text in zip(checked.rule.basis, checked.basis, strict=True):
+        if entry.item is not None:
+            subject = str(facts[entry.of].get("subject") or "") if entry.of is not None else None
+            out.extend(CONTRACT_ITEMS[entry.item].cite(contract, entry.kind, subject))
+            continue
+        assert entry.term is not None and entry.document is not None
+        rendered = _render_basis_text(definition, contract, checked.rule, facts, text)
+        if rendered is not None:
+            out.append(cite(entry.kind, source_at(contract, entry.term), entry.document, rendered))
+    return tuple(out)
+
+
+def _render_basis_text(
+    definition: ProjectDefinition,
+    contract: Contract,
+    rule: RuleDefinition,
+    facts: dict[str, dict[str, Any]],
+    parts: tuple[Any, ...],
+) -> str | None:
+    """A basis entry's text for this match; None where it names a term the contract does not have."""
+    out: list[str] = []
+    for part in parts:
+        if isinstance(part, str):
+            out.append(part)
+            continue
+        ref: Ref = part.ref
+        if ref.scope == "param":
+            value: Any = rule.params[ref.name]
+        elif ref.scope == "term":
+            value = _term(definition, contract, ref.name)
+            if value is None or value == "":
+                return None
+        elif ref.scope == "context":
+            named = rule if ref.name == "rule" else contract
+            value = named.name if ref.field == "name" else named.id
+        else:
+            value = facts[ref.name].get(ref.field)
+        out.append(format_value(value, part.spec))
+    return "".join(out)
 
 
 def find_by_catalogue(ctx: MetricContext, engine: RulesEngine) -> list[Finding]:
