@@ -94,6 +94,8 @@ class InspectionLog:
     ids: list[str] = field(default_factory=list)
     late_done: list[str] = field(default_factory=list)
     late_registered: list[str] = field(default_factory=list)
+    # inspections done late or registered late (each once) per day, to count them per plan period
+    late_per_day: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
 @dataclass(slots=True)
@@ -345,11 +347,13 @@ class Ledger:
         log.per_day[ordinal] += payload.items
         eid = event.id
         log.ids.append(eid)
-        if plan.done_by is not None and done.time() > plan.done_by:
+        late = plan.done_by is not None and done.time() > plan.done_by
+        if late:
             log.late_done.append(eid)
         if plan.register_by is not None:
             if _registered_after(event.recorded_at, ordinal, plan.register_by, plan.deadlines):
                 log.late_registered.append(eid)
+                late = True
         elif plan.register_days is not None:
             recorded = event.recorded_at
             # Late when more than register_days whole days passed. Both in China's offset (nearly
@@ -362,6 +366,9 @@ class Ledger:
             )
             if not within_by_date and (recorded - occurred).days > plan.register_days:
                 log.late_registered.append(eid)
+                late = True
+        if late:
+            log.late_per_day[ordinal] += 1
 
     def _add_clock_in(self, event: Evidence, contract: str | None) -> None:
         contract = self._need_contract(contract)

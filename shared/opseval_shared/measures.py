@@ -686,6 +686,9 @@ class MeasureValue:
     total: Measurement
     subjects: dict[str, Measurement]
     labels: dict[str, str] = field(default_factory=dict)  # a subject's display name (a deliverable's name …)
+    # the records the measure selected (its where), in the source's order: all, and per subject
+    rows: list[Record] = field(default_factory=list)
+    subject_rows: dict[str, list[Record]] = field(default_factory=dict)
 
 
 def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
@@ -709,11 +712,11 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
     rows = records if keep is None else [r for r in records if keep(r)]
     explanation = describe(defn, extra)
     if defn.per is not None:
-        return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {})
+        return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {}, rows=rows)
     span = observed_span(ctx, ref.contract) if defn.aggregate.fn in TIME_AGGREGATES else None
     total = _aggregate(defn, source, rows, lists, explanation, span)
     if by is None:
-        return MeasureValue(total, {})
+        return MeasureValue(total, {}, rows=rows)
     groups: dict[str, list[Record]] = {}
     labels: dict[str, str] = {}
     named = "name" in source.fields and by != "name"
@@ -727,7 +730,7 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
         listed = "；".join(f"{labels.get(k, k)} {m.actual}" for k, m in list(subjects.items())[:SUBJECTS_SHOWN])
         more = "等" if len(subjects) > SUBJECTS_SHOWN else ""
         total = replace(total, detail=f"{total.detail}（{listed}{more}）")
-    return MeasureValue(total, subjects, labels)
+    return MeasureValue(total, subjects, labels, rows, groups)
 
 
 SUBJECTS_SHOWN = 10

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .base import CHINA_TZ, DateRange, merge_ids
+from .base import CHINA_TZ, DateRange
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow
 from .indicators import MetricRef
@@ -486,20 +486,6 @@ class MetricContext:
     def _measure(self, ref: MetricRef) -> Measurement:
         """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
         name = ref.name
-        if name == "inspections.on_time_rate":
-            done = late = 0
-            runs: list[Sequence[str]] = []
-            for c in self.contracts(ref.contract):
-                for plan in c.inspections:
-                    if ref.plan and plan.id != ref.plan:
-                        continue
-                    ins = self.inspection(c, plan.id)
-                    done += ins.done
-                    late += len(set(ins.late_done) | set(ins.late_registered))
-                    runs.append(ins.ids)
-            return rate_measurement(
-                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", merge_ids(runs)
-            )
         if name == "training.count":
             return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")

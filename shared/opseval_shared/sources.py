@@ -255,7 +255,7 @@ def _inspection_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
         st = ctx.inspection(c, plan.id)
         # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
         # inspections): a period with inspections cites the plan's inspection log.
-        for span, done in zip(st.periods, st.done_per_period, strict=True):
+        for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
             out.append(
                 Record(
                     c.id,
@@ -267,12 +267,128 @@ def _inspection_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
                         "required": Decimal(plan.times_per_period),
                         "done": Decimal(done),
                         "done_counted": Decimal(min(done, plan.times_per_period)),
+                        "late": Decimal(late),
+                        "on_time_counted": Decimal(max(min(done, plan.times_per_period) - late, 0)),
                         "met": done >= plan.times_per_period,
                     },
                     st.ids if done else (),
                     span.end,
                 )
             )
+    return out
+
+
+def period_label(start: date, end: date) -> str:
+    """A period as the field writes it: a day, 2023年2月 for a month from its first day, else start~end."""
+    if start == end:
+        return str(start)
+    if start.day == 1 and start.month == end.month:
+        return f"{start.year}年{start.month}月"
+    return f"{start}~{end}"
+
+
+def _minute(moment: Any) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")  # type: ignore[no-any-return]
+
+
+def _deliverable_terms(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each deliverable the contract demands, with what fell due and what was submitted so far."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    out = []
+    for term in c.deliverables:
+        st = ctx.deliverable(c, term.id)
+        due, delivered = st.required_units, st.delivered_units
+        fields = {
+            "deliverable": term.id,
+            "name": term.name,
+            "due_units": Decimal(due),
+            "delivered_units": Decimal(delivered),
+            "short_units": Decimal(due - delivered),
+            "submitted_units": Decimal(st.submitted_units),
+            "obligation": term.obligation,
+        }
+        out.append(Record(c.id, fields, st.evidence, None))
+    return out
+
+
+def _submissions(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each submitted document matched to the due period it answers, in the order submitted."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    rows = []
+    for term in c.deliverables:
+        st = ctx.deliverable(c, term.id)
+        late = {s.event_id: minutes for s, _, minutes in st.late}
+        for item in st.due_items:
+            for s in st.matched.get(item.period.start, []):
+                rows.append((s.submitted_at, item.period.start, term, item, s, late.get(s.event_id)))
+    rows.sort(key=lambda r: (r[0], r[1], r[2].id, r[4].title))
+    out = []
+    for submitted_at, _, term, item, s, minutes_late in rows:
+        fields = {
+            "deliverable": term.id,
+            "name": term.name,
+            "title": s.title,
+            "period": period_label(item.period.start, item.period.end),
+            "period_start": item.period.start,
+            "period_end": item.period.end,
+            "due_at": _minute(item.due),
+            "submitted_at": _minute(submitted_at),
+            "quantity": Decimal(s.quantity),
+            "late": minutes_late is not None,
+            "minutes_late": Decimal(minutes_late or 0),
+        }
+        out.append(Record(c.id, fields, (s.event_id,), _local_day(submitted_at)))
+    return out
+
+
+def _late_inspections(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each inspection done after its plan's time of day or registered after its deadline (once)."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    out = []
+    for plan in c.inspections:
+        st = ctx.inspection(c, plan.id)
+        done, registered = set(st.late_done), set(st.late_registered)
+        for eid in sorted(done | registered):
+            fields = {
+                "plan": plan.id,
+                "name": plan.name,
+                "done_late": eid in done,
+                "registered_late": eid in registered,
+            }
+            out.append(Record(c.id, fields, (eid,), None))
+    return out
+
+
+def _performance_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each row of the 绩效目标表 that counts a deliverable, against what was delivered and the
+    share of the evaluation period the service covered. Its evidence: the deliverable's documents."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    share = ctx.service_fraction(c.id)
+    out = []
+    for row in c.performance_targets:
+        term = c.deliverable(row.deliverable) if row.deliverable else None
+        if term is None or row.value is None:
+            continue
+        st = ctx.deliverable(c, term.id)
+        prorated = (row.value * share).to_integral_value() if row.annual else row.value
+        fields = {
+            "name": row.name,
+            "target": row.target,
+            "deliverable": term.id,
+            "value": row.value,
+            "delivered": Decimal(st.delivered_units),
+            "below": st.delivered_units < row.value,
+            "annual": row.annual,
+            "recurring": term.frequency != "once",
+            "prorated": prorated,
+            "unprorated": term.frequency != "once" and prorated < row.value,
+            "service_share": share,
+        }
+        out.append(Record(c.id, fields, st.evidence, None))
     return out
 
 
@@ -662,11 +778,81 @@ SOURCES: dict[str, Source] = {
                 "required": _f("number", "应巡检次数"),
                 "done": _f("number", "实际巡检次数"),
                 "done_counted": _f("number", "计入完成的巡检次数（不超过应巡检次数）"),
+                "late": _f("number", "未按时完成或登记的巡检次数"),
+                "on_time_counted": _f("number", "计入完成且按时完成并登记的巡检次数"),
                 "met": _f("bool", "完成"),
             },
             _inspection_periods,
             description="巡检计划每个已结束的期次一条",
             itemize=_inspection_text,
+        ),
+        Source(
+            "deliverable_term",
+            "合同交付物（按交付物汇总）",
+            {
+                "deliverable": _f("text", "交付物", members="deliverables"),
+                "name": _f("text", "交付物名称"),
+                "due_units": _f("number", "已到期应交份数"),
+                "delivered_units": _f("number", "按期次交付份数（不超过应交份数）"),
+                "short_units": _f("number", "缺交份数"),
+                "submitted_units": _f("number", "提交份数（含未对应到期期次的）"),
+                "obligation": _f("bool", "计入合同产出"),
+            },
+            _deliverable_terms,
+            dated=False,
+            description="合同约定的每项交付物一条，证据为其全部提交记录",
+        ),
+        Source(
+            "submission",
+            "交付物提交记录",
+            {
+                "deliverable": _f("text", "交付物", members="deliverables"),
+                "name": _f("text", "交付物名称"),
+                "title": _f("text", "标题"),
+                "period": _f("text", "期次"),
+                "period_start": _f("date", "期次开始"),
+                "period_end": _f("date", "期次结束"),
+                "due_at": _f("text", "应交时间"),
+                "submitted_at": _f("text", "提交时间"),
+                "quantity": _f("number", "份数"),
+                "late": _f("bool", "逾期"),
+                "minutes_late": _f("number", "逾期分钟数"),
+            },
+            _submissions,
+            description="对应到已到期期次的每次提交一条，按提交时间排列",
+        ),
+        Source(
+            "late_inspection",
+            "未按时完成或登记的巡检",
+            {
+                "plan": _f("text", "巡检计划", members="inspection_plans"),
+                "name": _f("text", "计划名称"),
+                "done_late": _f("bool", "未在规定时间前完成"),
+                "registered_late": _f("bool", "未及时登记"),
+            },
+            _late_inspections,
+            dated=False,
+            description="每次未在计划规定时间前完成或未在时限内登记的巡检一条（两者皆有的算一条）",
+        ),
+        Source(
+            "performance_target",
+            "绩效目标表数量指标（对应交付物的各行）",
+            {
+                "name": _f("text", "指标名称"),
+                "target": _f("text", "指标值"),
+                "deliverable": _f("text", "交付物", members="deliverables"),
+                "value": _f("number", "指标数值"),
+                "delivered": _f("number", "实际交付份数"),
+                "below": _f("bool", "未达到指标值"),
+                "annual": _f("bool", "按全年设置"),
+                "recurring": _f("bool", "周期性交付物"),
+                "prorated": _f("number", "按服务期折算后的指标值"),
+                "unprorated": _f("bool", "未按服务期折算"),
+                "service_share": _f("number", "服务期占评价期的比例"),
+            },
+            _performance_targets,
+            dated=False,
+            description="绩效目标表中对应合同交付物且有指标数值的每行一条，证据为该交付物的提交记录",
         ),
         Source(
             "incident",

@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Annotated, Any, Literal
@@ -58,7 +58,16 @@ from opseval_shared.base import Frozen
 from opseval_shared.results import Severity
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 
-from .definitions import OPTIONAL_FIELDS, CheckedRule, RuleDefinition, RuleProblem, check_rule, render
+from .definitions import (
+    OPTIONAL_FIELDS,
+    TEMPLATE_FIELDS,
+    CheckedList,
+    CheckedRule,
+    RuleDefinition,
+    RuleProblem,
+    check_rule,
+    render,
+)
 from .engine import JoinRule, RulesEngine, default_engine, engine_readable
 from .expression import (
     Arith,
@@ -92,6 +101,7 @@ class MeasureFact(Frozen):
     measure: str
     contract: str = ""
     subject: str = ""
+    label: str = ""
     value: Finite
     numerator: Finite | None = None
     denominator: Finite | None = None
@@ -487,16 +497,22 @@ def split_facts(facts: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]
     return measures, terms
 
 
+Records = Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]]
+
+
 def match(
     rules: Sequence[RuleDefinition],
     facts: Iterable[Mapping[str, Any]],
     *,
     engine: RulesEngine | None = None,
     contract_names: Mapping[str, str] | None = None,
+    contract_vendors: Mapping[str, str] | None = None,
+    records: Records | None = None,
 ) -> list[RuleMatch]:
     """Compile the rules with the contract terms among the facts, assert the measure facts in a fresh
     session, check each match's comparisons between values, and render it. Sorted, and the same
-    whatever the order of the facts."""
+    whatever the order of the facts. `records`: the fields of the records behind a measure fact, for
+    the rules' lists (none without it)."""
     engine = engine or default_engine()
     measures, terms = split_facts(facts)
     compiled = compile_rules(rules, terms)
@@ -516,7 +532,8 @@ def match(
             continue
         seen.add((rule_id, positions))
         values = compiled.terms.get(contract, {}) if contract is not None else {}
-        out.append(_rendered(compiled.checked[rule_id], bound, values, contract_names or {}))
+        context = _Context(contract_names or {}, contract_vendors or {}, records or (lambda fact: ()))
+        out.append(_rendered(compiled.checked[rule_id], bound, values, context))
     return sorted(out, key=_match_order)
 
 
@@ -561,11 +578,27 @@ def _match_order(m: RuleMatch) -> tuple[str, str, str, str]:
     return (m.rule, m.contract, m.subject, json.dumps(m.facts, sort_keys=True, ensure_ascii=False))
 
 
+@dataclass(frozen=True)
+class _Context:
+    names: Mapping[str, str]
+    vendors: Mapping[str, str]
+    records: Records
+
+
+def _listed(checked: CheckedList, rows: Sequence[Mapping[str, Any]]) -> str:
+    spec = checked.spec
+    shown = rows[: spec.first] if spec.first is not None else rows
+    text = spec.join.join(render(checked.each, lambda ref, row=row: row.get(ref.name)) for row in shown)
+    if len(shown) < len(rows):
+        text += render(checked.more, lambda ref: len(rows))
+    return text
+
+
 def _rendered(
     c: CheckedRule,
     bound: tuple[tuple[str, dict[str, Any]], ...],
     terms: Mapping[str, Any],
-    contract_names: Mapping[str, str],
+    context: _Context,
 ) -> RuleMatch:
     by_alias = dict(bound)
     first = bound[0][1]
@@ -578,27 +611,33 @@ def _rendered(
             return rule.params[ref.name]
         if ref.scope == "term":
             return terms.get(ref.name)
+        if ref.scope == "list":
+            checked = c.lists[ref.name]
+            return _listed(checked, context.records(by_alias[checked.spec.of]))
         if ref.scope == "context":
             if ref.name == "rule":
                 return rule.id if ref.field == "id" else rule.name
-            return contract if ref.field == "id" else contract_names.get(contract, contract or "项目")
+            if ref.field == "vendor":
+                return context.vendors.get(contract, "供应商")
+            return contract if ref.field == "id" else context.names.get(contract, contract or "项目")
         if ref.name in term_alias:
             key = term_alias[ref.name]
             return {"value": terms.get(key), "contract": contract, "term": key}[ref.field]
         return by_alias[ref.name].get(ref.field)
 
+    text = {field: render(c.templates[field], value_of) for field in TEMPLATE_FIELDS}
     return RuleMatch(
         rule=rule.id,
         contract=contract,
-        subject=str(first.get("subject") or ""),
+        subject=text["subject"] if rule.subject else str(first.get("subject") or ""),
         facts=bound,
         severity=rule.severity,
-        message=render(c.templates["message"], value_of),
-        measured=render(c.templates["measured"], value_of),
-        required=render(c.templates["required"], value_of),
+        message=text["message"],
+        measured=text["measured"],
+        required=text["required"],
         indicators=rule.indicators,
-        cause=rule.cause,
-        advice=rule.advice,
+        cause=text["cause"],
+        advice=text["advice"],
         domain_ref=rule.domain_ref,
     )
 

@@ -37,7 +37,28 @@ attribute access, no indexing, no calls). A number's format is `[,][.N](f|%|d)`:
 rounds. Without a format a number shows up to 2 decimals, trailing zeros dropped. A flag shows 是/否.
 
 `indicators` are patterns (`*` and `?` wildcards) of indicator ids or names the rule bears on; `cause`
-and `advice` are the 原因分析 and 建议 texts of the report.
+and `advice` are the 原因分析 and 建议 texts of the report, templates like the messages
+(`{contract.vendor}` is the contract's vendor, 供应商 for a finding of no contract).
+
+A bound measure also has `label`, its subject's display name (a deliverable's name for the subject
+`monthly_report`; the subject itself where the records carry no name).
+
+`subject` is the finding's subject, a template like the messages: with the rule and the contract it
+makes the finding's id, so it names what the finding is about and never an event id. By default it
+is the first bound fact's subject (`-` where that is empty).
+
+`lists` name the records behind a bound measure (those its `where` selected), each written by a
+template over the record's own fields, for the messages to show as `{lists.NAME}`:
+
+      lists:
+        late: {of: late, each: "{period}的{name}应于 {due_at} 前提交", join: "；", first: 6, more: "等 {count} 份"}
+
+`join` separates them (default `、`), `first` shows only so many, and `more` (a template whose only
+value is `{count}`, the number of records) follows when some were left out. Records are listed in
+the order their source gives them (see `opseval measures --sources`).
+
+A binding with `cite: false` is not cited as the finding's evidence: a fact that only describes
+the contract's own terms (a finding that stands on a clause, cited in its basis).
 
 `basis` names what a finding stands on besides its evidence (依据: a finding that cites no evidence must
 have one), a list of entries of two forms, each `kind: clause` (the wording itself is the problem) or
@@ -67,6 +88,8 @@ import types
 import typing
 from collections.abc import Callable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
 from typing import Annotated, Any, Literal
@@ -102,6 +125,7 @@ MEASURE_FIELDS: dict[str, Type] = {
     "contract": "text",
     "subject": "text",
     "measure": "text",
+    "label": "text",
 }
 # Absent on many measures (a count has no denominator): a rule naming one applies only to facts
 # that have it.
@@ -119,6 +143,7 @@ class Binding(Frozen):
         default=None, description="fields equal to those of every earlier binding (default: contract)"
     )
     type: ValueType | None = Field(default=None, description="a term's value type (default number)")
+    cite: bool = Field(default=True, description="false: the finding does not cite this fact's evidence")
 
     @model_validator(mode="after")
     def _one_kind(self) -> Binding:
@@ -128,6 +153,8 @@ class Binding(Frozen):
             raise ValueError("a term has no subject: 'subject' filters measures only")
         if self.measure is not None and self.type is not None:
             raise ValueError("'type' is for terms: a measure's value is a number")
+        if self.term is not None and not self.cite:
+            raise ValueError("'cite' is for measures: a term has no evidence")
         if self.same is not None and len(set(self.same)) != len(self.same):
             raise ValueError("'same' names a field twice")
         return self
@@ -144,6 +171,16 @@ class Binding(Frozen):
         if self.kind == "measure":
             return MEASURE_FIELDS
         return {"value": self.type or "number", "contract": "text", "term": "text"}
+
+
+class RecordList(Frozen):
+    """The records behind a bound measure, written one by one for a message (`{lists.NAME}`)."""
+
+    of: Name = Field(description="the bound measure whose records are listed")
+    each: str = Field(min_length=1, description="a template over one record's fields, e.g. {period}")
+    join: str = "、"
+    first: int | None = Field(default=None, ge=1, description="show only so many")
+    more: str = Field(default="", description="follows when some were left out; {count} is how many records")
 
 
 class BasisEntry(Frozen):
@@ -181,6 +218,8 @@ class RuleDefinition(Frozen):
     params: dict[Name, ParamValue] = Field(default_factory=dict)
     terms: dict[DottedId, ValueType] = Field(default_factory=dict, description="types of terms.X (default number)")
     when: str = Field(min_length=1)
+    subject: str = Field(default="", description="the finding's subject (its id): default the first fact's")
+    lists: dict[Name, RecordList] = Field(default_factory=dict)
     message: str = Field(min_length=1)
     measured: str = ""
     required: str = ""
@@ -225,12 +264,31 @@ TemplatePart = str | Placeholder
 
 
 @dataclass(frozen=True)
+class CheckedList:
+    spec: RecordList
+    each: tuple[TemplatePart, ...]  # its placeholders are record fields: Ref("record", FIELD, "value", …)
+    more: tuple[TemplatePart, ...]
+
+
+TEMPLATE_FIELDS = ("subject", "message", "measured", "required", "cause", "advice")
+
+
+@dataclass(frozen=True)
 class CheckedRule:
     rule: RuleDefinition
     facts: tuple[BoundFact, ...]
     condition: Node
-    templates: dict[str, tuple[TemplatePart, ...]]  # message, measured, required
+    templates: dict[str, tuple[TemplatePart, ...]]  # TEMPLATE_FIELDS
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
+    lists: dict[str, CheckedList] = dataclass_field(default_factory=dict)
+
+    def record_fields(self) -> dict[str, set[str]]:
+        """The record fields each listed measure's source must have: bound alias → field names."""
+        out: dict[str, set[str]] = {}
+        for checked in self.lists.values():
+            named = {p.ref.name for p in checked.each if isinstance(p, Placeholder)}
+            out.setdefault(checked.spec.of, set()).update(named)
+        return out
 
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
@@ -263,9 +321,15 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             terms_seen.setdefault(name, kind)
             return Ref("term", name, "value", kind, pos)
         if context and head in ("contract", "rule"):
-            if len(parts) != 2 or parts[1] not in ("id", "name"):
-                raise ExpressionError(f"write {head}.id or {head}.name", where, source)
+            fields = ("id", "name", "vendor") if head == "contract" else ("id", "name")
+            if len(parts) != 2 or parts[1] not in fields:
+                raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in fields)}", where, source)
             return Ref("context", head, parts[1], "text", pos)
+        if context and head == "lists":
+            if len(parts) != 2 or parts[1] not in rule.lists:
+                known = ", ".join(sorted(rule.lists)) or "none"
+                raise ExpressionError(f"write lists.NAME, a list of this rule's lists ({known})", where, source)
+            return Ref("list", parts[1], "value", "text", pos)
         if head in rule.bind:
             binding = rule.bind[head]
             fields = binding.fields()
@@ -281,7 +345,7 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
                 )
             return Ref("fact", head, parts[1], fields[parts[1]], pos)
         bound = ", ".join(rule.bind)
-        extra = ", contract.name, rule.name" if context else ""
+        extra = ", contract.name, rule.name, lists.NAME" if context else ""
         raise ExpressionError(
             f"unknown name {'.'.join(parts)!r} (bound facts: {bound}; or params.NAME, terms.NAME{extra})",
             where,
@@ -329,7 +393,8 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
     unused = [alias for alias in rule.bind if alias not in used]
     templates: dict[str, tuple[TemplatePart, ...]] = {}
     template_resolver = _resolver(rule, terms_seen, context=True)
-    for field in ("message", "measured", "required"):
+    lists = {name: _check_list(rule, name, spec) for name, spec in rule.lists.items()}
+    for field in TEMPLATE_FIELDS:
         text: str = getattr(rule, field)
 
         def resolve_in(parts: tuple[str, ...], pos: int, text: str = text) -> Ref:
@@ -340,6 +405,16 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         except ExpressionError as exc:
             raise RuleProblem((field,), str(exc)) from exc
     mentioned = {p.ref.name for parts in templates.values() for p in parts if isinstance(p, Placeholder)}
+    shown = {
+        p.ref.name
+        for parts in templates.values()
+        for p in parts
+        if isinstance(p, Placeholder) and p.ref.scope == "list"
+    }
+    for name in rule.lists:
+        if name not in shown:
+            raise RuleProblem(("lists", name), f"lists.{name} is defined but shown in no message")
+    mentioned |= {rule.lists[name].of for name in shown}
     silent = [alias for alias in unused if alias not in mentioned]
     if silent:
         # A fact neither tested nor shown only multiplies the firings; it is almost always a typo.
@@ -372,7 +447,7 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
         for name, kind in terms_seen.items()
     ]
-    return CheckedRule(rule, tuple(facts), condition, templates, basis)
+    return CheckedRule(rule, tuple(facts), condition, templates, basis, lists)
 
 
 def _check_basis(
@@ -469,6 +544,33 @@ def source_at(contract: Contract, path: str) -> TermSource | None:
     return value if isinstance(value, TermSource) else None
 
 
+def _check_list(rule: RuleDefinition, name: str, spec: RecordList) -> CheckedList:
+    binding = rule.bind.get(spec.of)
+    if binding is None or binding.kind != "measure":
+        measures = ", ".join(a for a, b in rule.bind.items() if b.kind == "measure")
+        raise RuleProblem(("lists", name, "of"), f"{spec.of!r} is not a bound measure (bound measures: {measures})")
+
+    def record_field(parts: tuple[str, ...], pos: int) -> Ref:
+        if len(parts) != 1:
+            raise ExpressionError(f"name one field of the record, e.g. {{{parts[-1]}}}", pos + 1, spec.each)
+        return Ref("record", parts[0], "value", "number", pos)
+
+    def count_only(parts: tuple[str, ...], pos: int) -> Ref:
+        if parts != ("count",):
+            raise ExpressionError("the only value here is {count}, the number of records", pos + 1, spec.more)
+        return Ref("record", "count", "value", "number", pos)
+
+    try:
+        each = parse_template(spec.each, record_field, typed=False)
+    except ExpressionError as exc:
+        raise RuleProblem(("lists", name, "each"), str(exc)) from exc
+    try:
+        more = parse_template(spec.more, count_only)
+    except ExpressionError as exc:
+        raise RuleProblem(("lists", name, "more"), str(exc)) from exc
+    return CheckedList(spec, each, more)
+
+
 # ---------------------------------------------------------------- message templates
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
@@ -476,7 +578,11 @@ _SPEC = re.compile(r"^(?P<comma>,)?(?:\.(?P<places>\d))?(?P<kind>[f%d])?$")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
-def parse_template(text: str, resolve: Callable[[tuple[str, ...], int], Ref]) -> tuple[TemplatePart, ...]:
+def parse_template(
+    text: str, resolve: Callable[[tuple[str, ...], int], Ref], *, typed: bool = True
+) -> tuple[TemplatePart, ...]:
+    """`typed`: a format is refused on a value known not to be a number (record fields are typed by
+    their source, known only with the project's measures)."""
     parts: list[TemplatePart] = []
     buffer: list[str] = []
     at = 0
@@ -508,7 +614,7 @@ def parse_template(text: str, resolve: Callable[[tuple[str, ...], int], Ref]) ->
                 raise ExpressionError(
                     f"unknown format {spec!r}: use .2f, .0%, d or , (thousands)", match.start() + 1, text
                 )
-            if spec and ref.type != "number":
+            if spec and typed and ref.type != "number":
                 raise ExpressionError(
                     f"{name} is a {TYPE_NAMES[ref.type]}: a format applies to numbers only", match.start() + 1, text
                 )
@@ -527,6 +633,8 @@ def format_value(value: Any, spec: str = "") -> str:
         return "是" if value else "否"
     if isinstance(value, str):
         return value
+    if isinstance(value, date):
+        return value.isoformat()
     if value is None:
         return "—"
     match = _SPEC.match(spec)

@@ -3,12 +3,13 @@ field), each remembering the Measurement behind it so a finding can cite its evi
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import Measurement, MetricContext
+from opseval_shared.sources import Record
 
 FactKey = tuple[str, str, str]  # measure, contract, subject
 
@@ -17,9 +18,15 @@ FactKey = tuple[str, str, str]  # measure, contract, subject
 class MeasureFacts:
     facts: list[dict[str, Any]]
     behind: dict[FactKey, Measurement]
+    rows: dict[FactKey, list[Record]]
 
     def evidence(self, keys: Iterable[FactKey]) -> list[str]:
         return sorted({e for key in keys if key in self.behind for e in self.behind[key].evidence})
+
+    def records(self, fact: Mapping[str, Any]) -> list[dict[str, Any]]:
+        """The fields of the records behind a fact (those its measure selected), in the source's order."""
+        key = (str(fact.get("measure")), str(fact.get("contract")), str(fact.get("subject")))
+        return [r.fields for r in self.rows.get(key, ())]
 
 
 def _number(value: Any) -> float | None:
@@ -30,6 +37,7 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFact
     """One fact per measure and contract; a measure grouped `by` a field gives one per subject instead."""
     facts: list[dict[str, Any]] = []
     behind: dict[FactKey, Measurement] = {}
+    rows: dict[FactKey, list[Record]] = {}
     library = ctx.ledger.definition.measures
     for measure_id in sorted(set(measure_ids)):
         defn = library.get(measure_id)
@@ -39,16 +47,20 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFact
             pairs = value.subjects.items() if grouped else [("", value.total)]
             for subject, m in pairs:
                 behind[(measure_id, contract.id, subject)] = m
+                rows[(measure_id, contract.id, subject)] = (
+                    value.subject_rows.get(subject, []) if grouped else value.rows
+                )
                 facts.append(
                     {
                         "t": "measure",
                         "measure": measure_id,
                         "contract": contract.id,
                         "subject": subject,
+                        "label": value.labels.get(subject, subject),
                         "value": float(m.value),
                         "numerator": _number(m.numerator),
                         "denominator": _number(m.denominator),
                         "evidence": len(m.evidence),
                     }
                 )
-    return MeasureFacts(facts, behind)
+    return MeasureFacts(facts, behind, rows)

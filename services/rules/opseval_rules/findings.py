@@ -97,10 +97,14 @@ def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine)
     measures = measure_facts(ctx, [b.measure for r in running for b in r.bind.values() if b.measure is not None])
     facts = measures.facts + term_facts(definition, running)
     names = {c.id: c.name for c in definition.contracts.contracts}
+    vendors = {c.id: c.vendor for c in definition.contracts.contracts}
     leaves = definition.indicators.leaves()
     checked = {r.id: check_rule(r) for r in running}
     out = []
-    for m in match(running, facts, engine=engine, contract_names=names):
+    found = match(
+        running, facts, engine=engine, contract_names=names, contract_vendors=vendors, records=measures.records
+    )
+    for m in found:
         out.append(_finding(definition, m, measures, checked[m.rule], leaves))
     return out
 
@@ -133,7 +137,11 @@ def _finding(
 ) -> Finding:
     rule = checked.rule
     contract = m.contract or None
-    keys = [(f["measure"], f["contract"], f["subject"]) for _, f in m.facts if f.get("t") == "measure"]
+    keys = [
+        (f["measure"], f["contract"], f["subject"])
+        for alias, f in m.facts
+        if f.get("t") == "measure" and alias in rule.bind and rule.bind[alias].cite
+    ]
     leaf = next((n for n in leaves if matches_indicator(rule, n.id, n.name)), None)
     return Finding(
         id=finding_id(definition.project.id, m.rule, contract, m.subject or NO_CONTRACT),
@@ -193,7 +201,7 @@ def _render_basis_text(
                 return None
         elif ref.scope == "context":
             named = rule if ref.name == "rule" else contract
-            value = named.name if ref.field == "name" else named.id
+            value = contract.vendor if ref.field == "vendor" else named.name if ref.field == "name" else named.id
         else:
             value = facts[ref.name].get(ref.field)
         out.append(format_value(value, part.spec))
