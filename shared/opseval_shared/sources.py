@@ -228,6 +228,7 @@ def _deliverable_periods(ctx: MetricContext, c: Contract | None) -> list[Record]
                     {
                         "deliverable": term.id,
                         "name": term.name,
+                        "period": period_label(item.period.start, item.period.end),
                         "period_start": item.period.start,
                         "period_end": item.period.end,
                         "due": item.due.date(),
@@ -753,6 +754,7 @@ SOURCES: dict[str, Source] = {
             {
                 "deliverable": _f("text", "交付物", members="deliverables"),
                 "name": _f("text", "交付物名称"),
+                "period": _f("text", "期次"),
                 "period_start": _f("date", "期次开始"),
                 "period_end": _f("date", "期次结束"),
                 "due": _f("date", "应交日期"),

@@ -25,8 +25,6 @@ from opseval_shared.base import unique_sorted
 from opseval_shared.contract import (
     AssessmentItemRule,
     Contract,
-    DeliverableTerm,
-    InspectionPlan,
     PaymentRule,
     PerformanceTarget,
     ReportingTerms,
@@ -34,8 +32,6 @@ from opseval_shared.contract import (
 from opseval_shared.duties import (
     assessment_rule,
     cite,
-    deliverable_duty,
-    inspection_duty,
     payment_clause,
     survey_duty,
     target_row,
@@ -100,16 +96,6 @@ def _target_row(row: PerformanceTarget, kind: Literal["clause", "obligation"] = 
 
 def _payment_clause(rule: PaymentRule, above: Any) -> Basis:
     return cite("clause", rule.source, "合同", payment_clause(rule, above))
-
-
-def basis_deliverable(o: Observation, c: Contract | None) -> Cited:
-    term: DeliverableTerm = o.info["term"]
-    return (cite("obligation", term.source, "合同", deliverable_duty(term)),)
-
-
-def basis_inspection(o: Observation, c: Contract | None) -> Cited:
-    plan: InspectionPlan = o.info["plan"]
-    return (cite("obligation", plan.source, "合同", inspection_duty(plan)),)
 
 
 def basis_assessment(o: Observation, c: Contract | None) -> Cited:
@@ -360,200 +346,6 @@ def basis_training(o: Observation, c: Contract | None) -> Cited:
 def describe_training(o: Observation, c: Contract | None) -> Described:
     duty = o.info["duty"] or "按合同开展培训"
     return (f"{_vendor(c)}：培训未达合同要求（{duty}）：{o.info['detail']}。", o.info["detail"], duty)
-
-
-def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    for term in c.deliverables:
-        st = ctx.deliverable(c, term.id)
-        shortfall = st.required_units - st.delivered_units
-        out.append(
-            _obs(
-                "deliverable.count_below_due",
-                c,
-                f"count:{term.id}",
-                {"shortfall": shortfall, "delivered": st.submitted_units},
-                st.evidence,
-                name=term.name,
-                due=st.required_units,
-                got=st.delivered_units,
-                missing=[m.period for m in st.missing],
-                term=term,
-            )
-        )
-        out.append(
-            _obs(
-                "evidence.obligation_unproven",
-                c,
-                f"proof:{term.id}",
-                {"due": st.required_units, "proof": st.submitted_units},
-                [],
-                name=term.name,
-                due=st.required_units,
-                term=term,
-            )
-        )
-        late = sorted(st.late, key=lambda x: (x[0].submitted_at, x[1].period.start))
-        out.append(
-            _obs(
-                "deliverable.late",
-                c,
-                f"late:{term.id}",
-                {"late": len(late)},
-                [s.event_id for s, _, _ in late],
-                name=term.name,
-                late=late,
-                term=term,
-            )
-        )
-    return out
-
-
-def describe_count_below_due(o: Observation, c: Contract | None) -> Described:
-    labels = "、".join(_period(p) for p in o.info["missing"][:8]) + ("等" if len(o.info["missing"]) > 8 else "")
-    return (
-        f"{_vendor(c)}：{o.info['name']}按合同周期应交 {o.info['due']} 份，按期交付 {o.info['got']} 份，"
-        f"缺 {o.fields['shortfall']} 份（{labels}）。",
-        f"{o.info['got']} 份",
-        f"{o.info['due']} 份",
-    )
-
-
-def describe_unproven(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"{_vendor(c)}：合同要求的“{o.info['name']}”（应完成 {o.info['due']} 项/份）未见任何佐证材料，"
-        "难以确认完成情况。",
-        "无佐证材料",
-        f"{o.info['due']} 项/份及其佐证",
-    )
-
-
-def describe_late(o: Observation, c: Contract | None) -> Described:
-    parts = "；".join(
-        f"{_period(item.period)}的{o.info['name']}应于 {item.due.strftime('%Y-%m-%d %H:%M')} 前提交，"
-        f"实际 {s.submitted_at.astimezone(item.due.tzinfo).strftime('%Y-%m-%d %H:%M')} 提交"
-        for s, item, _ in o.info["late"][:6]
-    )
-    more = f"等 {len(o.info['late'])} 份" if len(o.info["late"]) > 6 else ""
-    return (
-        f"{_vendor(c)}：{o.info['name']}未按时提交：{parts}{more}。",
-        f"逾期 {o.fields['late']} 份",
-        "按合同时限提交",
-    )
-
-
-def observe_inspections(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    for plan in c.inspections:
-        ins = ctx.inspection(c, plan.id)
-        out.append(
-            _obs(
-                "inspection.late",
-                c,
-                f"late:{plan.id}",
-                {"late": len(set(ins.late_done) | set(ins.late_registered))},
-                ins.late_done + ins.late_registered,
-                name=plan.name,
-                late_done=len(ins.late_done),
-                late_registered=len(ins.late_registered),
-                plan=plan,
-            )
-        )
-        out.append(
-            _obs(
-                "inspection.below_plan",
-                c,
-                f"count:{plan.id}",
-                {"shortfall": ins.planned - ins.done},
-                ins.ids,
-                name=plan.name,
-                planned=ins.planned,
-                done=ins.done,
-                short=ins.short_periods,
-                plan=plan,
-            )
-        )
-    return out
-
-
-def describe_inspection_late(o: Observation, c: Contract | None) -> Described:
-    parts = []
-    if o.info["late_done"]:
-        parts.append(f"{o.info['late_done']} 次未在规定时间前完成")
-    if o.info["late_registered"]:
-        parts.append(f"{o.info['late_registered']} 次未及时登记")
-    return (f"{_vendor(c)}：{o.info['name']}中有 {'、'.join(parts)}。", f"{o.fields['late']} 次", "按时完成并登记")
-
-
-def describe_inspection_short(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"{_vendor(c)}：{o.info['name']}计划 {o.info['planned']} 次，实际完成 {o.info['done']} 次，"
-        f"{len(o.info['short'])} 个周期未按计划完成。",
-        f"{o.info['done']} 次",
-        f"{o.info['planned']} 次",
-    )
-
-
-def observe_targets(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    """Approved annual targets against what was delivered, and whether they were prorated at all."""
-    assert c is not None
-    fraction = ctx.service_fraction(c.id)
-    below: list[tuple[str, str, int]] = []
-    unprorated: list[tuple[str, str, Decimal]] = []
-    below_rows: list[PerformanceTarget] = []
-    unprorated_rows: list[PerformanceTarget] = []
-    ids: list[str] = []
-    for row in c.performance_targets:
-        term = c.deliverable(row.deliverable) if row.deliverable else None
-        if term is None or row.value is None:
-            continue
-        st = ctx.deliverable(c, term.id)
-        if st.delivered_units < row.value:
-            below.append((row.name, row.target, st.delivered_units))
-            below_rows.append(row)
-            ids.extend(st.evidence)
-        prorated = (row.value * fraction).to_integral_value() if row.annual else row.value
-        if term.frequency != "once" and prorated < row.value:
-            unprorated.append((row.name, row.target, prorated))
-            unprorated_rows.append(row)
-    return [
-        _obs("deliverable.below_target", c, "targets", {"shortfall": len(below)}, ids, rows=below, targets=below_rows),
-        _obs(
-            "targets.not_prorated",
-            c,
-            "proration",
-            {"excess": len(unprorated), "fraction": _f(fraction)},
-            [],
-            rows=unprorated,
-            fraction=fraction,
-            targets=unprorated_rows,
-        ),
-    ]
-
-
-def basis_not_prorated(o: Observation, c: Contract | None) -> Cited:
-    return tuple(_target_row(row, "clause") for row in o.info["targets"])
-
-
-def describe_below_target(o: Observation, c: Contract | None) -> Described:
-    rows = "；".join(f"{name}{target}，实际 {got}" for name, target, got in o.info["rows"])
-    return (
-        f"{_vendor(c)}：{len(o.info['rows'])} 项数量指标未达到绩效目标表的指标值（{rows}）。",
-        "、".join(f"{got}/{target}" for _, target, got in o.info["rows"]),
-        "达到绩效目标表的指标值",
-    )
-
-
-def describe_not_prorated(o: Observation, c: Contract | None) -> Described:
-    rows = "；".join(f"“{name}{target}”（折算后约 {fmt(p, 0)}）" for name, target, p in o.info["rows"])
-    return (
-        f"{_vendor(c)}：当年服务期仅占评价期的 {pct(o.info['fraction'], 1)}，绩效目标表中 {len(o.info['rows'])} 项"
-        f"指标值仍按全年设置，未按实施周期折算：{rows}。",
-        f"{len(o.info['rows'])} 项按全年设置",
-        "指标值按当年实施周期折算",
-    )
 
 
 # ---------------------------------------------------------------- scores against evidence (9–11)
@@ -1261,61 +1053,6 @@ RULES: tuple[Rule, ...] = (
         gt0("shortfall"),
         describe_training,
         basis=basis_training,
-    ),
-    Rule(
-        "deliverable.count_below_due",
-        7,
-        "medium",
-        observe_deliverables,
-        lambda c, t: {"$and": [{"$gt": {"shortfall": 0}}, {"$gt": {"delivered": 0}}]},
-        describe_count_below_due,
-        basis=basis_deliverable,
-    ),
-    Rule(
-        "evidence.obligation_unproven",
-        11,
-        "high",
-        lambda ctx, c: [],
-        lambda c, t: {"$and": [{"$gt": {"due": 0}}, {"$lt": {"proof": 1}}]},
-        describe_unproven,
-        basis=basis_deliverable,
-    ),
-    Rule("deliverable.late", 8, "medium", lambda ctx, c: [], gt0("late"), describe_late, basis=basis_deliverable),
-    Rule(
-        "deliverable.below_target",
-        7,
-        "medium",
-        observe_targets,
-        gt0("shortfall"),
-        describe_below_target,
-        basis=basis_targets,
-    ),
-    Rule(
-        "targets.not_prorated",
-        7,
-        "low",
-        lambda ctx, c: [],
-        lambda c, t: {"$and": [{"$gt": {"excess": 0}}, {"$lt": {"fraction": 1}}]},
-        describe_not_prorated,
-        basis=basis_not_prorated,
-    ),
-    Rule(
-        "inspection.late",
-        8,
-        "medium",
-        observe_inspections,
-        gt0("late"),
-        describe_inspection_late,
-        basis=basis_inspection,
-    ),
-    Rule(
-        "inspection.below_plan",
-        7,
-        "medium",
-        lambda ctx, c: [],
-        gt0("shortfall"),
-        describe_inspection_short,
-        basis=basis_inspection,
     ),
     Rule(
         "score.contradicts_attendance",

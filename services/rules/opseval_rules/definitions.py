@@ -87,7 +87,9 @@ whose text names a term the contract does not have (`terms.X` is absent or empty
 entry cites an item of one of the contract's lists (opseval_shared/duties.py: deliverables,
 inspection_plans, assessment_items, targets, payment_rules, surveys) with the item's own source, or its
 standard wording; the subject of the fact named by `of` is the item's id (`ID`, or `ID@…` for a subject per
-item and period). Paths, lists and facts are checked when the rule is loaded.
+item and period). With `records: FIELD` as well, a fact that counts several items cites each item a record
+behind it names in that field (`{kind: obligation, item: targets, of: below, records: name}`: the rows of
+the 绩效目标表 that were not reached). Paths, lists and facts are checked when the rule is loaded.
 """
 
 from __future__ import annotations
@@ -201,6 +203,9 @@ class BasisEntry(Frozen):
     text: str | None = Field(default=None, min_length=1, description="the obligation's wording, a message template")
     item: str | None = Field(default=None, description="a contract list whose item is cited")
     of: Name | None = Field(default=None, description="the bound fact whose subject is the item's id")
+    records: str | None = Field(
+        default=None, min_length=1, description="with of: the field of the fact's records that names an item each"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> BasisEntry:
@@ -216,6 +221,8 @@ class BasisEntry(Frozen):
                 raise ValueError("'of' names the fact whose subject is an item: it goes with item")
         elif self.document is not None or self.text is not None:
             raise ValueError("an item is cited by its own source or its standard wording: no document or text")
+        if self.records is not None and self.of is None:
+            raise ValueError("'records' names a field of the records behind the fact 'of': give of")
         return self
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
@@ -169,15 +170,21 @@ def _finding(
         measured=m.measured,
         required=m.required,
         evidence=tuple(measures.evidence(keys)),
-        basis=basis(definition, checked, m),
+        basis=basis(definition, checked, m, measures.records),
         domain_ref=m.domain_ref,
         cause=m.cause,
         advice=m.advice,
     )
 
 
-def basis(definition: ProjectDefinition, checked: CheckedRule, m: RuleMatch) -> tuple[Basis, ...]:
-    """What a match stands on, as its rule's `basis:` says (definitions.py), on the match's contract."""
+def basis(
+    definition: ProjectDefinition,
+    checked: CheckedRule,
+    m: RuleMatch,
+    records: Callable[[dict[str, Any]], list[dict[str, Any]]] | None = None,
+) -> tuple[Basis, ...]:
+    """What a match stands on, as its rule's `basis:` says (definitions.py), on the match's contract.
+    `records`: the records behind a fact, for an entry that cites the items they name."""
     contract = definition.contracts.contract(m.contract or None)
     if contract is None:
         return ()
@@ -185,8 +192,14 @@ def basis(definition: ProjectDefinition, checked: CheckedRule, m: RuleMatch) -> 
     out: list[Basis] = []
     for entry, text in zip(checked.rule.basis, checked.basis, strict=True):
         if entry.item is not None:
+            items = CONTRACT_ITEMS[entry.item]
+            if entry.records is not None and entry.of is not None:
+                named = [str(r.get(entry.records)) for r in (records(facts[entry.of]) if records else ())]
+                for key in dict.fromkeys(named):
+                    out.extend(items.cite(contract, entry.kind, key))
+                continue
             subject = str(facts[entry.of].get("subject") or "") if entry.of is not None else None
-            out.extend(CONTRACT_ITEMS[entry.item].cite(contract, entry.kind, subject))
+            out.extend(items.cite(contract, entry.kind, subject))
             continue
         assert entry.term is not None and entry.document is not None
         rendered = _render_basis_text(definition, contract, checked.rule, facts, text)
