@@ -13,15 +13,7 @@ from .measures import MeasureId, parse_where
 
 # The built-in metrics computed in code (metrics.py); every other metric name is a measure defined
 # as data (measures.py), in the standard library or in the bundle.
-BUILTIN_METRICS = (
-    "incidents.mtbf_hours",
-    "incidents.availability",
-    "budget.execution_rate",
-    "budget.arrival_rate",
-    "budget.adjustment_rate",
-    "budget.cost_control_rate",
-    "training.count",
-)
+BUILTIN_METRICS = ("training.count",)
 
 
 class MetricRef(Frozen):
@@ -38,9 +30,6 @@ class MetricRef(Frozen):
     asset_classes: tuple[Slug, ...] = ()
     items: tuple[str, ...] = ()
     measures: tuple[Literal["response", "on_site", "resolve"], ...] = ("response", "on_site", "resolve")  # time limits
-    basis: Literal["adjusted", "arrived", "approved"] = Field(
-        default="adjusted", description="budget.execution_rate: spent over the adjusted budget or the funds arrived"
-    )
     fiscal_year: int | None = None
     where: dict[str, Any] = Field(
         default_factory=dict, description="a defined measure only: more conditions on its records (this leaf's slice)"
@@ -76,6 +65,7 @@ SLICING_FIELDS = {
     "asset_classes": "asset_class",
     "items": "item",
     "measures": "measure",
+    "fiscal_year": "fiscal_year",
 }
 
 

@@ -11,7 +11,6 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from .base import CHINA_TZ, DateRange
@@ -462,76 +461,6 @@ class MetricContext:
                 out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, minutes, limit, minutes > limit))
         return out
 
-    def mtbf(self, contract: Contract) -> Measurement:
-        start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
-        end = min(
-            self.ledger.cutoff,
-            datetime.combine(contract.service_period.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ),
-        )
-        internal = sorted(
-            (r.occurred_at, r.event_id)
-            for (cid, _), r in self.ledger.incidents.items()
-            if cid == contract.id and r.payload.cause == "internal" and r.occurred_at >= start
-        )
-        all_ids = sorted(r.event_id for (cid, _), r in self.ledger.incidents.items() if cid == contract.id)
-        observed = Decimal((end - start).total_seconds()) / 3600
-        if not internal:
-            return Measurement(
-                observed,
-                None,
-                None,
-                "h",
-                f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
-                f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
-                tuple(all_ids),
-            )
-        marks = [start] + [t for t, _ in internal]
-        gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in pairwise(marks)]
-        value = sum(gaps, ZERO) / len(gaps)
-        total = len(all_ids)
-        return Measurement(
-            value,
-            None,
-            None,
-            "h",
-            f"约 {fmt(value, 0)}h",
-            f"{start.date()} 至 {end.date()} 共记录故障 {total} 宗，其中内部原因 {len(internal)} 宗；"
-            f"按内部原因故障计，平均无故障时间约 {fmt(value, 0)} 小时",
-            tuple(all_ids),
-        )
-
-    def availability(self, contract: Contract) -> Measurement:
-        """1 − (time with a fault open) ÷ (time under service up to as-of); overlapping faults count once."""
-        start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
-        end = min(
-            self.ledger.cutoff,
-            datetime.combine(contract.service_period.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ),
-        )
-        spans = sorted(
-            (max(r.occurred_at, start), min(r.payload.resolved_at or end, end), r.event_id)
-            for (cid, _), r in self.ledger.incidents.items()
-            if cid == contract.id
-        )
-        down = 0.0
-        cursor = start
-        for s_, e_, _ in spans:
-            s_ = max(s_, cursor)
-            if e_ > s_:
-                down += (e_ - s_).total_seconds()
-                cursor = e_
-        total = max((end - start).total_seconds(), 1.0)
-        minutes_down = Decimal(round(down / 60))
-        minutes_total = Decimal(round(total / 60))
-        m = rate_measurement(
-            minutes_total - minutes_down,
-            minutes_total,
-            "分钟",
-            f"服务期 {start.date()} 至 {end.date()} 共 {fmt(minutes_total, 0)} 分钟，"
-            f"{len(spans)} 宗故障累计影响 {fmt(minutes_down, 0)} 分钟",
-            [x[2] for x in spans],
-        )
-        return m
-
     # ------------------------------------------------------------ the metric registry
 
     def measure(self, ref: MetricRef) -> Measurement:
@@ -557,63 +486,9 @@ class MetricContext:
     def _measure(self, ref: MetricRef) -> Measurement:
         """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
         name = ref.name
-        if name == "incidents.mtbf_hours":
-            return self.mtbf(self.contract(ref.contract))
-        if name == "incidents.availability":
-            return self.availability(self.contract(ref.contract))
-        if name.startswith("budget."):
-            return self._budget(ref)
         if name == "training.count":
             return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")
-
-    def _budget(self, ref: MetricRef) -> Measurement:
-        led, fy, c = self.ledger, ref.fiscal_year, ref.contract
-        approved, a_ids = led.budget_sum("approved", c, fy)
-        adjustment, adj_ids = led.budget_sum("adjustment", c, fy)
-        arrived, arr_ids = led.budget_sum("arrived", c, fy)
-        spent, s_ids = led.budget_sum("spent", c, fy)
-        adjusted = approved + adjustment
-        if ref.name == "budget.adjustment_rate":
-            return rate_measurement(
-                abs(adjustment),
-                approved,
-                "万元",
-                f"批复预算 {fmt(approved, 3)} 万元，调整 {fmt(adjustment, 3)} 万元",
-                a_ids + adj_ids,
-            )
-        if ref.name == "budget.arrival_rate":
-            return rate_measurement(
-                arrived,
-                approved,
-                "万元",
-                f"预算 {fmt(approved, 3)} 万元，实际到位 {fmt(arrived, 3)} 万元",
-                a_ids + arr_ids,
-            )
-        if ref.name == "budget.cost_control_rate":
-            basis = adjusted if adjustment else approved
-            value = ONE if spent <= basis else (basis / spent if spent else ONE)
-            return Measurement(
-                value,
-                None,
-                None,
-                "%",
-                pct(value),
-                f"预算 {fmt(basis, 3)} 万元，实际支出 {fmt(spent, 3)} 万元" + ("，无超支" if spent <= basis else ""),
-                tuple(sorted(a_ids + adj_ids + s_ids)),
-            )
-        basis_amount, basis_ids, label = {
-            "adjusted": (adjusted, a_ids + adj_ids, "调整后预算"),
-            "arrived": (arrived, arr_ids, "实际到位资金"),
-            "approved": (approved, a_ids, "批复预算"),
-        }[ref.basis]
-        return rate_measurement(
-            spent,
-            basis_amount,
-            "万元",
-            f"{label} {fmt(basis_amount, 3)} 万元，实际支出 {fmt(spent, 3)} 万元",
-            basis_ids + s_ids,
-        )
 
 
 def _period_label(p: DateRange) -> str:

@@ -14,7 +14,7 @@ from .contract import Contract, ContractProfile
 from .evidence import Slug, Text
 from .holidays import HolidayCalendar
 from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
-from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
+from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, measure_parts, parse_where
 from .references import known
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
 
@@ -309,9 +309,8 @@ def _sources_of(defn: MeasureDef, measures: MeasureLibrary) -> list[str]:
     """The record sources a measure reads (a ratio reads those of both its parts): a leaf's where must fit each."""
     if defn.source is not None:
         return [defn.source]
-    assert defn.ratio is not None
     out: list[str] = []
-    for part in (defn.ratio.of, defn.ratio.to):
+    for part in measure_parts(defn):
         found = measures.get(part)
         if found is not None:
             out.extend(s for s in _sources_of(found, measures) if s not in out)

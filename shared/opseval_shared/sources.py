@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from .metrics import MetricContext
 
 
-FieldType = Literal["bool", "number", "text", "date"]
+# A moment (date and time) is read only by the time aggregates (mean_gap, uncovered_share).
+FieldType = Literal["bool", "number", "text", "date", "moment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -414,6 +415,8 @@ def _incidents(ctx: MetricContext, c: Contract | None) -> list[Record]:
             "cause": p.cause,
             "system": p.system or "",
             "open": p.resolved_at is None,
+            "opened_at": rec.occurred_at,
+            "resolved_at": p.resolved_at,
         }
         breached = False
         for key in ("response", "on_site", "resolve"):
@@ -510,7 +513,12 @@ def _budget(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return [
         Record(
             r.contract,
-            {"item": r.payload.item, "amount": r.payload.amount, "fiscal_year": Decimal(r.payload.fiscal_year)},
+            {
+                "item": r.payload.item,
+                "amount": r.payload.amount,
+                "fiscal_year": Decimal(r.payload.fiscal_year),
+                "contract": r.contract or "",
+            },
             (r.event_id,),
             _local_day(r.occurred_at),
             (r.recorded_at, r.event_id),
@@ -639,6 +647,8 @@ def _sla_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
                 "ticket": f.ticket,
                 "severity": f.severity,
                 "measure": f.measure,
+                "limit_name": _TIME_LIMIT[f.measure],
+                "took": f"用时 {fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日仍未完成",
                 "minutes": f.minutes if f.minutes is not None else Decimal(0),
                 "limit": f.limit,
                 "finished": f.minutes is not None,
@@ -892,6 +902,8 @@ SOURCES: dict[str, Source] = {
                 "cause": _f("text", "故障原因", FAULT_CAUSES),
                 "system": _f("text", "系统"),
                 "open": _f("bool", "未修复"),
+                "opened_at": _f("moment", "发生时间"),
+                "resolved_at": _f("moment", "修复时间"),
                 "response_minutes": _f("number", "响应用时（分钟）"),
                 "on_site_minutes": _f("number", "到场用时（分钟）"),
                 "resolve_minutes": _f("number", "修复用时（分钟）"),
@@ -911,6 +923,8 @@ SOURCES: dict[str, Source] = {
                 "ticket": _f("text", "工单号"),
                 "severity": _f("text", "故障级别", members="sla_severities"),
                 "measure": _f("text", "时限", {"response": "响应", "on_site": "到场", "resolve": "修复"}),
+                "limit_name": _f("text", "时限名称"),
+                "took": _f("text", "用时（或截至评价日仍未完成）"),
                 "minutes": _f("number", "用时（分钟）"),
                 "limit": _f("number", "时限（分钟）"),
                 "finished": _f("bool", "已完成"),
@@ -995,6 +1009,7 @@ SOURCES: dict[str, Source] = {
                 "item": _f("text", "科目", BUDGET_ITEMS),
                 "amount": _f("number", "金额（万元）"),
                 "fiscal_year": _f("number", "年度"),
+                "contract": _f("text", "合同"),
             },
             _budget,
         ),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from opseval_intake.library import standard_measures
 from opseval_shared.indicators import BUILTIN_METRICS
-from opseval_shared.measures import MeasureDef, describe
+from opseval_shared.measures import MeasureDef, calc_text, describe, parse_calc
 from opseval_shared.sources import CONTRACT_LISTS, SOURCES
 
 REFERENCE_PAGE = Path(__file__).resolve().parents[2] / "docs" / "measures.md"
@@ -19,10 +19,13 @@ SEVERITY = {"high": "高", "medium": "中", "low": "低"}
 
 def _meaning(m: MeasureDef) -> str:
     text = describe(m)
+    library = standard_measures()
     if m.ratio is not None:
-        library = standard_measures()
         num, den = library.get(m.ratio.of), library.get(m.ratio.to)
         text = f"{num.name if num else m.ratio.of} ÷ {den.name if den else m.ratio.to}"
+    if m.calc is not None:
+        calc = parse_calc(m.calc)
+        text = calc_text(calc, {p: str(found.name) for p in calc.measures() if (found := library.get(p))})
     return text + (f"。{m.description}" if m.description else "")
 
 

@@ -37,7 +37,7 @@ from opseval_shared.duties import (
     training_duty,
 )
 from opseval_shared.indicators import MetricRef
-from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
+from opseval_shared.metrics import MetricContext, MetricError, fmt, pct
 from opseval_shared.results import Basis, Severity
 
 
@@ -583,14 +583,8 @@ def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
 def observe_faults(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     out = []
-    breaches = [f for f in ctx.fault_measures(c) if f.breached]
-    out.append(
-        _obs(
-            "fault.sla_breach", c, "sla", {"breaches": len(breaches)}, [f.event_id for f in breaches], breaches=breaches
-        )
-    )
     if c.mtbf_hours_min is not None:
-        m = ctx.mtbf(c)
+        m = ctx.measure(MetricRef(name="incidents.mtbf_hours", contract=c.id))
         # Without an internal failure the window is only a lower bound: nothing to conclude.
         failures = sum(
             1 for (cid, _), r in ctx.ledger.incidents.items() if cid == c.id and r.payload.cause == "internal"
@@ -607,20 +601,6 @@ def observe_faults(ctx: MetricContext, c: Contract | None) -> list[Observation]:
             )
         )
     return out
-
-
-def describe_sla(o: Observation, c: Contract | None) -> Described:
-    parts = "；".join(
-        f"{f.ticket}（{f.severity}）{MEASURE_LABEL[f.measure]}"
-        + (f"用时 {fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日仍未完成")
-        + f"，超过 {fmt(f.limit, 0)} 分钟时限"
-        for f in o.info["breaches"][:8]
-    )
-    return (
-        f"{_vendor(c)}：{o.fields['breaches']} 项故障处理超出 SLA 时限：{parts}。",
-        f"超时 {o.fields['breaches']} 项",
-        "按故障级别在时限内响应、到场、修复",
-    )
 
 
 def cond_mtbf(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
@@ -1086,12 +1066,11 @@ RULES: tuple[Rule, ...] = (
         describe_table_mismatch,
         basis=basis_targets,
     ),
-    Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
     Rule(
         "fault.mtbf_below_target",
         12,
         "medium",
-        lambda ctx, c: [],
+        observe_faults,
         cond_mtbf,
         describe_mtbf,
     ),

@@ -162,9 +162,17 @@ def _engine_alias(index: int) -> str:
 TermValues = Mapping[str, Mapping[str, Any]]
 
 
-def compile_rules(rules: Sequence[RuleDefinition], terms: TermValues | None = None) -> CompiledRuleSet:
+def compile_rules(
+    rules: Sequence[RuleDefinition],
+    terms: TermValues | None = None,
+    *,
+    project_facts: bool = False,
+    several_contracts: bool = True,
+) -> CompiledRuleSet:
     """One engine rule per rule (per contract, for a rule naming contract terms; per alternative of an
-    `or` the engine cannot hold in one pattern). `terms` are the contract terms by contract id."""
+    `or` the engine cannot hold in one pattern). `terms` are the contract terms by contract id.
+    `project_facts`: some facts are the project's as a whole (contract ""), which only rules of scope
+    project (and both, where the project has several contracts) match."""
     terms = terms or {}
     compiled: list[JoinRule] = []
     origin: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
@@ -185,13 +193,23 @@ def compile_rules(rules: Sequence[RuleDefinition], terms: TermValues | None = No
         )
         for scope_name, contract in scopes:
             values = _term_values(c, terms.get(contract, {}) if contract is not None else {}, contract)
-            for alt, (patterns, checks) in enumerate(compile_patterns(c, values, contract)):
+            whole = _scope_filter(rule.scope, several_contracts) if project_facts else None
+            for alt, (patterns, checks) in enumerate(compile_patterns(c, values, contract, whole)):
                 name = f"{scope_name}_{alt}"
                 compiled.append(JoinRule(name, patterns))
                 origin[name] = (rule.id, tuple(f.alias for f in c.facts if f.kind == "measure"), contract)
                 residual[name] = checks
     used = {cid: dict(terms[cid]) for cid in contracts}
     return CompiledRuleSet(tuple(compiled), origin, residual, checked, used)
+
+
+def _scope_filter(scope: str, several_contracts: bool) -> dict[str, Any] | None:
+    """Whether a rule's facts are the project's as a whole (contract "") or a contract's."""
+    if scope == "project":
+        return {"contract": ""}
+    if scope == "both" and several_contracts:
+        return None
+    return {"$neq": {"contract": ""}}
 
 
 def term_names(c: CheckedRule) -> list[str]:
@@ -223,7 +241,10 @@ Alternative = tuple[tuple[tuple[str, dict[str, Any]], ...], tuple[Node, ...]]
 
 
 def compile_patterns(
-    c: CheckedRule, term_values: Mapping[str, Any] | None = None, contract: str | None = None
+    c: CheckedRule,
+    term_values: Mapping[str, Any] | None = None,
+    contract: str | None = None,
+    whole: dict[str, Any] | None = None,
 ) -> list[Alternative]:
     """The durable_rules patterns of a checked rule, one per alternative (none when the condition is
     false whatever the facts), each with the comparisons between values left for Python. Without
@@ -258,6 +279,8 @@ def compile_patterns(
         parts: list[dict[str, Any]] = [{"t": "measure"}, {"measure": f.key}]
         if index == 0 and contract is not None:
             parts.append({"contract": contract})
+        if whole is not None:
+            parts.append(whole)
         if f.subject is not None:
             parts.append({"subject": f.subject})
         parts += [{field: {_engine_alias(order[earlier]): field}} for field, earlier in f.same if earlier in order]
@@ -508,6 +531,7 @@ def match(
     contract_names: Mapping[str, str] | None = None,
     contract_vendors: Mapping[str, str] | None = None,
     records: Records | None = None,
+    several_contracts: bool = True,
 ) -> list[RuleMatch]:
     """Compile the rules with the contract terms among the facts, assert the measure facts in a fresh
     session, check each match's comparisons between values, and render it. Sorted, and the same
@@ -515,7 +539,8 @@ def match(
     the rules' lists (none without it)."""
     engine = engine or default_engine()
     measures, terms = split_facts(facts)
-    compiled = compile_rules(rules, terms)
+    project = any(m.get("contract") == "" for m in measures)
+    compiled = compile_rules(rules, terms, project_facts=project, several_contracts=several_contracts)
     ruleset = engine.register(compiled.rules)
     seen: set[tuple[str, tuple[int, ...]]] = set()
     out: list[RuleMatch] = []
@@ -622,6 +647,8 @@ def _rendered(
                 return rule.id if ref.field == "id" else rule.name
             if ref.field == "vendor":
                 return context.vendors.get(contract, "供应商")
+            if ref.field == "key":
+                return contract or "all"
             return contract if ref.field == "id" else context.names.get(contract, contract or "项目")
         if ref.name in term_alias:
             key = term_alias[ref.name]

@@ -31,10 +31,19 @@ have it. A rule binds at least one measure (the engine matches measures; terms a
 
 Messages (`message`, `measured`, `required`) are Chinese text with named values in braces:
 `{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,
-`{contract.id}`, `{rule.name}`; `{{` and `}}` are literal braces. Nothing else is looked up (no
-attribute access, no indexing, no calls). A number's format is `[,][.N](f|%|d)`: `.2f` two places,
-`.0%` a percentage, `d` a whole number, `,` thousands separators; rounding is half up, as the field
-rounds. Without a format a number shows up to 2 decimals, trailing zeros dropped. A flag shows 是/否.
+`{contract.id}`, `{contract.key}` (the contract's id, `all` for the project as a whole), `{rule.name}`;
+`{{` and `}}` are literal braces. Nothing else is looked up (no attribute access, no indexing, no
+calls). A number's format is `[,][.N](f|%|d)`: `.2f` two places, `.0%` a percentage, `d` a whole
+number, `,` thousands separators, `.3` up to three places with trailing zeros dropped; rounding is
+half up, as the field rounds. Without a format a number shows up to 2 decimals, trailing zeros
+dropped. A flag shows 是/否.
+
+`scope` says whose figures a rule judges: `contract` (the default) each contract's measures, its
+findings naming their contract; `project` the measures of the project as a whole (every contract's
+records and those of no contract; the facts' contract is ""), its findings naming no contract;
+`both` each contract's and, where the project has several contracts, the whole project's (项目整体),
+its findings naming no contract (the subject tells them apart, e.g. `adj:{contract.key}`). The
+reporting terms (`terms.reporting.…`) are the project's, so they apply to the project's facts too.
 
 `indicators` are patterns (`*` and `?` wildcards) of indicator ids or names the rule bears on; `cause`
 and `advice` are the 原因分析 and 建议 texts of the report, templates like the messages
@@ -238,6 +247,9 @@ class RuleDefinition(Frozen):
     params: dict[Name, ParamValue] = Field(default_factory=dict)
     terms: dict[DottedId, ValueType] = Field(default_factory=dict, description="types of terms.X (default number)")
     when: str = Field(min_length=1)
+    scope: Literal["contract", "project", "both"] = Field(
+        default="contract", description="whose measures: each contract's, the project's, or both"
+    )
     subject: str = Field(default="", description="the finding's subject (its id): default the first fact's")
     lists: dict[Name, RecordList] = Field(default_factory=dict)
     message: str = Field(min_length=1)
@@ -342,7 +354,7 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             terms_seen.setdefault(name, kind)
             return Ref("term", name, "value", kind, pos)
         if context and head in ("contract", "rule"):
-            fields = ("id", "name", "vendor") if head == "contract" else ("id", "name")
+            fields = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
             if len(parts) != 2 or parts[1] not in fields:
                 raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in fields)}", where, source)
             return Ref("context", head, parts[1], "text", pos)
@@ -679,7 +691,7 @@ def format_value(value: Any, spec: str = "") -> str:
         digits = 2
     q = number.quantize(Decimal(1).scaleb(-digits), ROUND_HALF_UP)
     text = f"{q:,f}" if comma else format(q, "f")
-    if places is None and kind != "d" and "." in text:
+    if (places is None or kind is None) and kind != "d" and "." in text:
         text = text.rstrip("0").rstrip(".")
     if text in ("-0", "-0.0") or re.fullmatch(r"-0\.0+", text):
         text = text[1:]

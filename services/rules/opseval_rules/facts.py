@@ -33,28 +33,32 @@ def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFacts:
-    """One fact per measure and contract; a measure grouped `by` a field gives one per subject instead."""
+def measure_facts(ctx: MetricContext, measure_ids: Iterable[str], project_ids: Iterable[str] = ()) -> MeasureFacts:
+    """One fact per measure and contract; a measure grouped `by` a field gives one per subject instead.
+    The measures in `project_ids` also give the project's as a whole (contract "")."""
     facts: list[dict[str, Any]] = []
     behind: dict[FactKey, Measurement] = {}
     rows: dict[FactKey, list[Record]] = {}
     library = ctx.ledger.definition.measures
-    for measure_id in sorted(set(measure_ids)):
+    whole = set(project_ids)
+    for measure_id in sorted(set(measure_ids) | whole):
         defn = library.get(measure_id)
-        for contract in ctx.ledger.definition.contracts.contracts:
-            value = ctx.measure_value(MetricRef(name=measure_id, contract=contract.id))
+        scopes: list[str | None] = [c.id for c in ctx.ledger.definition.contracts.contracts]
+        if measure_id in whole:
+            scopes.append(None)
+        for scope in scopes:
+            cid = scope or ""
+            value = ctx.measure_value(MetricRef(name=measure_id, contract=scope))
             grouped = defn is not None and defn.by is not None
             pairs = value.subjects.items() if grouped else [("", value.total)]
             for subject, m in pairs:
-                behind[(measure_id, contract.id, subject)] = m
-                rows[(measure_id, contract.id, subject)] = (
-                    value.subject_rows.get(subject, []) if grouped else value.rows
-                )
+                behind[(measure_id, cid, subject)] = m
+                rows[(measure_id, cid, subject)] = value.subject_rows.get(subject, []) if grouped else value.rows
                 facts.append(
                     {
                         "t": "measure",
                         "measure": measure_id,
-                        "contract": contract.id,
+                        "contract": cid,
                         "subject": subject,
                         "label": value.labels.get(subject, subject),
                         "value": float(m.value),

@@ -95,25 +95,41 @@ def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine)
     if not running:
         return []
     definition = ctx.ledger.definition
-    measures = measure_facts(ctx, [b.measure for r in running for b in r.bind.values() if b.measure is not None])
-    facts = measures.facts + term_facts(definition, running)
-    names = {c.id: c.name for c in definition.contracts.contracts}
+    several = len(definition.contracts.contracts) > 1
+    bound = [(r, b.measure) for r in running for b in r.bind.values() if b.measure is not None]
+    whole = [m for r, m in bound if r.scope == "project" or (r.scope == "both" and several)]
+    measures = measure_facts(ctx, [m for _, m in bound], whole)
+    facts = measures.facts + term_facts(definition, running, project=bool(whole))
+    names = {"": "项目整体", **{c.id: c.name for c in definition.contracts.contracts}}
     vendors = {c.id: c.vendor for c in definition.contracts.contracts}
     leaves = definition.indicators.leaves()
     checked = {r.id: check_rule(r) for r in running}
     out = []
     found = match(
-        running, facts, engine=engine, contract_names=names, contract_vendors=vendors, records=measures.records
+        running,
+        facts,
+        engine=engine,
+        contract_names=names,
+        contract_vendors=vendors,
+        records=measures.records,
+        several_contracts=several,
     )
     for m in found:
         out.append(_finding(definition, m, measures, checked[m.rule], leaves))
     return out
 
 
-def term_facts(definition: ProjectDefinition, rules: list[RuleDefinition]) -> list[dict[str, Any]]:
-    """The contract terms the rules name (`terms.staffing.min_coverage` …), one fact per contract that has it."""
+def term_facts(
+    definition: ProjectDefinition, rules: list[RuleDefinition], project: bool = False
+) -> list[dict[str, Any]]:
+    """The contract terms the rules name (`terms.staffing.min_coverage` …), one fact per contract that has it;
+    with `project`, the reporting terms (the project's own) for the project as a whole (contract "") too."""
     wanted = sorted({name for r in rules for name in term_names(check_rule(r))})
     out: list[dict[str, Any]] = []
+    for name in wanted if project else ():
+        value = _term(definition, None, name) if name.startswith("reporting.") else None
+        if value is not None:
+            out.append({"t": "term", "term": name, "contract": "", "value": value})
     for contract in definition.contracts.contracts:
         for name in wanted:
             value = _term(definition, contract, name)
@@ -137,7 +153,7 @@ def _finding(
     definition: ProjectDefinition, m: RuleMatch, measures: MeasureFacts, checked: CheckedRule, leaves: list[Any]
 ) -> Finding:
     rule = checked.rule
-    contract = m.contract or None
+    contract = (m.contract or None) if rule.scope == "contract" else None
     keys = [
         (f["measure"], f["contract"], f["subject"])
         for alias, f in m.facts
