@@ -876,59 +876,6 @@ def describe_cap(o: Observation, c: Contract | None) -> Described:
 _LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
 
 
-def _document_subject(cid: str, did: str, s: Any) -> str:
-    """A submitted document by what it is: contract, deliverable and period (or submission time)."""
-    when = f"{s.period_start}..{s.period_end}" if s.period_start or s.period_end else s.submitted_at.isoformat()
-    return f"{cid}/{did}@{when}"
-
-
-def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    docs = []
-    for (cid, did), subs in ctx.ledger.submissions.items():
-        for s in subs:
-            if len(s.sections) >= 3:
-                docs.append((_document_subject(cid, did, s), s.submitted_at, s.title, s.sections, s.event_id, cid, s))
-    # in the order of what the documents are, not of their event ids or arrival
-    docs.sort(key=lambda d: d[:5])
-    names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
-    pairs: dict[str, Observation] = {}
-    for i, (subject_a, *_, ca, sa) in enumerate(docs):
-        for subject_b, *_, cb, sb in docs[i + 1 :]:
-            if ca == cb:
-                continue
-            a, b = set(sa.sections), set(sb.sections)
-            sim = len(a & b) / len(a | b)
-            if sim < 0.5:
-                continue
-            key = f"{subject_a}~{subject_b}"
-            if key in pairs:  # a document resubmitted for the same period: the pair is one finding
-                seen = pairs[key]
-                evidence = unique_sorted([*seen.evidence, sa.event_id, sb.event_id])
-                pairs[key] = Observation(seen.rule, None, key, seen.fields, evidence, seen.info)
-                continue
-            common = [x for x in sa.sections if x in (a & b)]
-            pairs[key] = Observation(
-                "documents.near_duplicate",
-                None,
-                key,
-                {"similarity": round(sim, 4)},
-                sorted([sa.event_id, sb.event_id]),
-                {"a": (names[ca], sa), "b": (names[cb], sb), "common": common},
-            )
-    return list(pairs.values())
-
-
-def describe_documents(o: Observation, c: Contract | None) -> Described:
-    (ca, sa), (cb, sb) = o.info["a"], o.info["b"]
-    common = "、".join(o.info["common"][:8])
-    return (
-        f"{ca}提交的《{sa.title}》与{cb}提交的《{sb.title}》框架和主要内容基本一致"
-        f"（相同章节 {len(o.info['common'])} 个：{common}），两个合同的成果物存在重叠，责任归属有待明确。",
-        f"章节重合度 {pct(Decimal(str(o.fields['similarity'])), 0)}",
-        "各合同交付物相互独立",
-    )
-
-
 # ---------------------------------------------------------------- the catalogue
 
 
@@ -1137,15 +1084,6 @@ RULES: tuple[Rule, ...] = (
         lambda c, t: {"$gte": {"floor_share": 0.5}},
         describe_cap,
         basis=basis_cap,
-    ),
-    Rule(
-        "documents.near_duplicate",
-        17,
-        "low",
-        observe_documents,
-        lambda c, t: {"$gte": {"similarity": _f(t.duplicate_similarity)}},
-        describe_documents,
-        per_contract=False,
     ),
 )
 
