@@ -315,14 +315,6 @@ class CheckedRule:
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
     lists: dict[str, CheckedList] = dataclass_field(default_factory=dict)
 
-    def record_fields(self) -> dict[str, set[str]]:
-        """The record fields each listed measure's source must have: bound alias → field names."""
-        out: dict[str, set[str]] = {}
-        for checked in self.lists.values():
-            named = {p.ref.name for p in checked.each if isinstance(p, Placeholder)}
-            out.setdefault(checked.spec.of, set()).update(named)
-        return out
-
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
 
