@@ -616,7 +616,11 @@ def _listed(checked: CheckedList, records: Sequence[Mapping[str, Any]]) -> str:
     if not rows:
         return spec.empty
     shown = rows[: spec.first] if spec.first is not None else rows
-    text = spec.join.join(render(checked.each, lambda ref, row=row: row.get(ref.name)) for row in shown)
+
+    def field_of(row: Mapping[str, Any]) -> Callable[[Ref], Any]:
+        return lambda ref: row.get(ref.name)
+
+    text = spec.join.join(render(checked.each, field_of(row)) for row in shown)
     if len(shown) < len(rows):
         text += render(checked.more, lambda ref: len(rows))
     return text

@@ -346,9 +346,9 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             terms_seen.setdefault(name, kind)
             return Ref("term", name, "value", kind, pos)
         if context and head in ("contract", "rule"):
-            fields = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
-            if len(parts) != 2 or parts[1] not in fields:
-                raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in fields)}", where, source)
+            named = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
+            if len(parts) != 2 or parts[1] not in named:
+                raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in named)}", where, source)
             return Ref("context", head, parts[1], "text", pos)
         if context and head == "lists":
             if len(parts) != 2 or parts[1] not in rule.lists:
