@@ -879,14 +879,6 @@ _LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
 # ---------------------------------------------------------------- the catalogue
 
 
-def _period(p: Any) -> str:
-    if p.start == p.end:
-        return str(p.start)
-    if p.start.day == 1 and p.start.month == p.end.month:
-        return f"{p.start.year}年{p.start.month}月"
-    return f"{p.start}~{p.end}"
-
-
 def _period_of(period: tuple[Any, Any]) -> str:
     start, end = period
     if start.day == 1 and start.month == end.month:
