@@ -426,3 +426,12 @@ def test_a_rule_defined_twice_in_one_file_is_refused(tmp_path: Path) -> None:
     with pytest.raises(RuleDefinitionError) as caught:
         read_rule_file(source(tmp_path, "rules:\n" + one + one))
     assert (caught.value.line, caught.value.field) == (8, "rules[1].id")
+
+
+def test_a_bundle_tolerates_some_late_reports_by_overriding_deliverable_late(tmp_path: Path) -> None:
+    two = [measure("deliverables.late_submissions", 2, subject="weekly_report", label="运维周报")]
+    assert "deliverable.late" in ids(effective_rules(library()), two)
+    bundle = source(tmp_path, "override:\n  deliverable.late: {params: {max_late: 2}}\n")
+    assert "deliverable.late" not in ids(effective_rules(library(), bundle), two)
+    off = source(tmp_path, "disable: [deliverable.late, inspection.late]\n", "off.yaml")
+    assert {r.id for r in effective_rules(library(), off).rules} & {"deliverable.late", "inspection.late"} == set()
