@@ -363,6 +363,21 @@ def _late_inspections(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def _late_inspection_kinds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Per plan, each way inspections were late (done after the plan's time, registered after its
+    deadline) that happened, with how many; an inspection late both ways counts in both."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    out = []
+    for plan in c.inspections:
+        st = ctx.inspection(c, plan.id)
+        for kind, ids in (("未在规定时间前完成", st.late_done), ("未及时登记", st.late_registered)):
+            if ids:
+                fields = {"plan": plan.id, "name": plan.name, "kind": kind, "count": Decimal(len(set(ids)))}
+                out.append(Record(c.id, fields, sorted(set(ids)), None))
+    return out
+
+
 def _performance_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """Each row of the 绩效目标表 that counts a deliverable, against what was delivered and the
     share of the evaluation period the service covered. Its evidence: the deliverable's documents."""
@@ -923,6 +938,19 @@ SOURCES: dict[str, Source] = {
             _late_inspections,
             dated=False,
             description="每次未在计划规定时间前完成或未在时限内登记的巡检一条（两者皆有的算一条）",
+        ),
+        Source(
+            "late_inspection_kind",
+            "巡检未按时的情形（按巡检计划）",
+            {
+                "plan": _f("text", "巡检计划", members="inspection_plans"),
+                "name": _f("text", "计划名称"),
+                "kind": _f("text", "情形（未在规定时间前完成、未及时登记）"),
+                "count": _f("number", "次数"),
+            },
+            _late_inspection_kinds,
+            dated=False,
+            description="每个巡检计划出现过的每种未按时情形一条（未在规定时间前完成、未及时登记），两者皆有的巡检各计一次",
         ),
         Source(
             "performance_target",

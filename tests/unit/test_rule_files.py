@@ -62,6 +62,7 @@ RECORDS: dict[tuple[str, str], list[dict[str, Any]]] = {
         {"level": "村", "required": True, "responses": 0, "short": True},
     ],
     ("survey.levels_required", "ops-survey"): [{"level": "市"}, {"level": "镇"}, {"level": "村"}],
+    ("inspections.late_by_kind", "daily"): [{"kind": "未及时登记", "count": 2}],
     ("documents.pair_similarity", "a~b"): [
         {
             "contract_a": "运营服务项目",
@@ -216,15 +217,13 @@ LIBRARY_CASES |= {
     "inspection.late": (
         [
             measure("inspections.late", 2, subject="daily", label="日常巡检"),
-            measure("inspections.done_late", 1, subject="daily"),
-            measure("inspections.registered_late", 1, subject="daily"),
+            measure("inspections.late_by_kind", 2, subject="daily"),
         ],
         [
             measure("inspections.late", 0, subject="daily", label="日常巡检"),
-            measure("inspections.done_late", 0, subject="daily"),
-            measure("inspections.registered_late", 0, subject="daily"),
+            measure("inspections.late_by_kind", 0, subject="daily"),
         ],
-        "运维服务项目：日常巡检中有 2 次未按时完成或登记（未在规定时间前完成 1 次、未及时登记 1 次）。",
+        "运维服务项目：日常巡检中有 2 次未及时登记。",
     ),
     "survey.coverage_gap": (
         [

@@ -742,7 +742,7 @@ def test_inspection_late_counts_late_completion_and_late_registration_separately
         rule="inspection.late",
         contract="ops",
         severity="medium",
-        message="运维服务项目：日常巡检中有 2 次未按时完成或登记（未在规定时间前完成 1 次、未及时登记 1 次）。",
+        message="运维服务项目：日常巡检中有 1 次未在规定时间前完成、1 次未及时登记。",
         measured="2 次",
         required="按时完成并登记",
         evidence=("i-1", "i-2"),
