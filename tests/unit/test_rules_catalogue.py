@@ -1113,7 +1113,7 @@ def _mtbf_events() -> list[Evidence]:
 
 @fires("fault.mtbf_below_target")
 def test_mtbf_below_target_averages_the_gaps_between_internal_failures() -> None:
-    detail = "2023-06-01 至 2023-06-30 共记录故障 3 宗，其中内部原因 2 宗；按内部原因故障计，平均无故障时间约 240 小时"
+    detail = "服务期内共记录故障 3 宗，其中内部原因 2 宗；按内部原因故障计，平均无故障时间约 240 小时"
     assert_finding(
         only(run(project(contract(mtbf_hours_min=1000)), _mtbf_events()), "fault.mtbf_below_target"),
         rule="fault.mtbf_below_target",

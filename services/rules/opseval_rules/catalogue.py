@@ -578,47 +578,6 @@ def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
     )
 
 
-# ---------------------------------------------------------------- faults (12)
-
-
-def observe_faults(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    if c.mtbf_hours_min is not None:
-        m = ctx.measure(MetricRef(name="incidents.mtbf_hours", contract=c.id))
-        # Without an internal failure the window is only a lower bound: nothing to conclude.
-        failures = sum(
-            1 for (cid, _), r in ctx.ledger.incidents.items() if cid == c.id and r.payload.cause == "internal"
-        )
-        out.append(
-            _obs(
-                "fault.mtbf_below_target",
-                c,
-                "mtbf",
-                {"hours": _f(m.value), "failures": failures},
-                list(m.evidence),
-                actual=m.actual,
-                detail=m.detail,
-            )
-        )
-    return out
-
-
-def cond_mtbf(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
-    if c is None or c.mtbf_hours_min is None:
-        return None
-    return {"$and": [{"$lt": {"hours": _f(c.mtbf_hours_min)}}, {"$gt": {"failures": 0}}]}
-
-
-def describe_mtbf(o: Observation, c: Contract | None) -> Described:
-    assert c is not None and c.mtbf_hours_min is not None
-    return (
-        f"{_vendor(c)}：{o.info['detail']}，未达到 ≥{fmt(c.mtbf_hours_min, 0)}h 的指标值。",
-        o.info["actual"],
-        f"≥{fmt(c.mtbf_hours_min, 0)}h",
-    )
-
-
 # ---------------------------------------------------------------- budget (13)
 
 
@@ -1107,14 +1066,6 @@ RULES: tuple[Rule, ...] = (
         gt0("differences"),
         describe_table_mismatch,
         basis=basis_targets,
-    ),
-    Rule(
-        "fault.mtbf_below_target",
-        12,
-        "medium",
-        observe_faults,
-        cond_mtbf,
-        describe_mtbf,
     ),
     Rule(
         "budget.adjustment_rate_high",
