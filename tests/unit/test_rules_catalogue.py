@@ -1313,6 +1313,7 @@ def test_calculation_slip_accepts_a_total_rounded_half_up() -> None:
 
 # ---------------------------------------------------------------- 14 payment.weak_rule, assessment.cap_too_low
 
+PAYMENT_REQUIRED = "全额支付门槛与合同履约要求相符，严重不达标时不予支付或大幅扣减"
 WEAK_PAYMENT = [
     {"min_score": 80, "pay_fraction": 1},
     {"min_score": 60, "pay_fraction": "0.8"},
@@ -1333,7 +1334,7 @@ def test_weak_payment_rule_fires_for_a_low_full_pay_threshold_and_for_paying_bel
         message="运维服务项目：合同约定考核得分 ≥80 分即全额支付当期费用，供应商只需按 80% 的程度履约即可收到全款，"
         "付款标准过低。",
         measured="≥80 分全额支付",
-        required="全额支付门槛与合同履约要求相符",
+        required=PAYMENT_REQUIRED,
         evidence=(),
     )
     assert_finding(
@@ -1341,12 +1342,16 @@ def test_weak_payment_rule_fires_for_a_low_full_pay_threshold_and_for_paying_bel
         rule="payment.weak_rule",
         contract="ops",
         severity="medium",
-        message="运维服务项目：合同约定考核得分低于 60 分仍支付当期 50% 费用，服务严重不达标时仍可获得大部分款项。",
+        message="运维服务项目：合同约定考核得分低于 60 分仍支付当期 50% 费用，服务严重不达标时仍可获得部分款项，"
+        "付款标准过低。",
         measured="最低支付 50%",
-        required="严重不达标时不予支付或大幅扣减",
+        required=PAYMENT_REQUIRED,
         evidence=(),
     )
     assert full.id != floor.id
+    # Each stands on its own band of the contract's payment clause.
+    assert full.basis == (Basis(kind="clause", document="合同", text="考核得分 80 分及以上支付当期费用的 100%"),)
+    assert floor.basis == (Basis(kind="clause", document="合同", text="考核得分低于 60 分时支付当期费用的 50%"),)
 
 
 @holds_back("payment.weak_rule")
@@ -1372,8 +1377,12 @@ def test_weak_payment_rule_does_not_invent_payment_below_the_lowest_threshold() 
 @fires("assessment.cap_too_low")
 def test_cap_too_low_fires_when_a_capped_item_keeps_most_of_its_points() -> None:
     items = [{"item": "季度报告", "max_score": 40, "per_occurrence": 10, "max_deduction": 10}]
+    found = only(run(project(contract(assessment_items=items)), []), "assessment.cap_too_low")
+    assert found.basis == (
+        Basis(kind="clause", document="考核指标", text="“季度报告”满分 40 分，每次扣 10 分，每期最多扣 10 分"),
+    )
     assert_finding(
-        only(run(project(contract(assessment_items=items)), []), "assessment.cap_too_low"),
+        found,
         rule="assessment.cap_too_low",
         contract="ops",
         severity="medium",

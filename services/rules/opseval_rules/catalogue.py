@@ -736,100 +736,6 @@ def describe_slip(o: Observation, c: Contract | None) -> Described:
     )
 
 
-# ---------------------------------------------------------------- payment and assessment design (14)
-
-
-def observe_payment(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    rules = sorted(c.payment_rules, key=lambda r: r.min_score)
-    full = min((r.min_score for r in rules if r.pay_fraction >= 1), default=None)
-    if full is not None:
-        full_rule = next(r for r in rules if r.pay_fraction >= 1 and r.min_score == full)
-        out.append(
-            _obs(
-                "payment.weak_rule",
-                c,
-                "full",
-                {"full_pay_score": _f(full), "floor_pay": 0},
-                [],
-                full=full,
-                rule=full_rule,
-                above=None,
-            )
-        )
-    # The floor is what a score of 0 still earns: the band starting at 0, below the next band's threshold.
-    floor = next((r for r in rules if r.min_score == 0), None)
-    if floor is not None and floor.pay_fraction > 0:
-        above = next((r.min_score for r in rules if r.min_score > 0), None)
-        out.append(
-            _obs(
-                "payment.weak_rule",
-                c,
-                "floor",
-                {"full_pay_score": 100, "floor_pay": _f(floor.pay_fraction)},
-                [],
-                floor=floor,
-                above=above,
-                rule=floor,
-            )
-        )
-    for item, key in zip(c.assessment_items, _numbered(f"cap:{i.item}" for i in c.assessment_items), strict=True):
-        if item.max_deduction is None:
-            continue
-        floor_share = (item.max_score - item.max_deduction) / item.max_score
-        out.append(
-            _obs(
-                "assessment.cap_too_low",
-                c,
-                key,
-                {"floor_share": _f(floor_share)},
-                [],
-                item=item,
-                rule=item,
-            )
-        )
-    return out
-
-
-def basis_payment(o: Observation, c: Contract | None) -> Cited:
-    return (_payment_clause(o.info["rule"], o.info["above"]),)
-
-
-def basis_cap(o: Observation, c: Contract | None) -> Cited:
-    rule: AssessmentItemRule = o.info["rule"]
-    return (cite("clause", rule.source, "考核指标", assessment_rule(rule)),)
-
-
-def describe_payment(o: Observation, c: Contract | None) -> Described:
-    if o.key == "full":
-        return (
-            f"{_vendor(c)}：合同约定考核得分 ≥{fmt(o.info['full'])} 分即全额支付当期费用，"
-            f"供应商只需按 {fmt(o.info['full'])}% 的程度履约即可收到全款，付款标准过低。",
-            f"≥{fmt(o.info['full'])} 分全额支付",
-            "全额支付门槛与合同履约要求相符",
-        )
-    floor, above = o.info["floor"], o.info["above"]
-    when = f"考核得分低于 {fmt(above)} 分" if above is not None else "无论考核得分多少"
-    return (
-        f"{_vendor(c)}：合同约定{when}仍支付当期 {pct(floor.pay_fraction, 0)} 费用，"
-        "服务严重不达标时仍可获得大部分款项。",
-        f"最低支付 {pct(floor.pay_fraction, 0)}",
-        "严重不达标时不予支付或大幅扣减",
-    )
-
-
-def describe_cap(o: Observation, c: Contract | None) -> Described:
-    item = o.info["item"]
-    share = Decimal(str(o.fields["floor_share"]))
-    return (
-        f"{_vendor(c)}：考核项“{item.item}”分值 {fmt(item.max_score)} 分，每期最多扣 {fmt(item.max_deduction)} 分，"
-        f"即使完全未完成也可获得该项 {pct(share, 0)} 的得分，考核力度不足。",
-        f"最低得分率 {pct(share, 0)}",
-        "未完成时该项不得分",
-    )
-
-
 # ---------------------------------------------------------------- surveys (15), documents (17)
 
 
@@ -1112,24 +1018,6 @@ RULES: tuple[Rule, ...] = (
         lambda c, t: {"$gt": {"diff": 0}},
         describe_slip,
         per_contract=False,
-    ),
-    Rule(
-        "payment.weak_rule",
-        14,
-        "medium",
-        observe_payment,
-        lambda c, t: {"$or": [{"$lt": {"full_pay_score": 90}}, {"$gt": {"floor_pay": 0}}]},
-        describe_payment,
-        basis=basis_payment,
-    ),
-    Rule(
-        "assessment.cap_too_low",
-        14,
-        "medium",
-        lambda ctx, c: [],
-        lambda c, t: {"$gte": {"floor_share": 0.5}},
-        describe_cap,
-        basis=basis_cap,
     ),
     Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey, basis=basis_survey),
     Rule(
