@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
@@ -643,6 +643,57 @@ def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _plain(value: Decimal) -> str:
+    """A number as part of a key: 2.9, 2.90 and 2.900 are one figure."""
+    return format(value.normalize(), "f")
+
+
+def _unit_rates(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Unit rates the budget was built with; `figure` names the rate itself (the same figure sent twice is one)."""
+    owner = c.id if c else None
+    out = []
+    for rec in ctx.ledger.unit_rates:
+        if rec.contract != owner:
+            continue
+        p = rec.payload
+        fields = {
+            "figure": f"{rec.contract or '-'}:{p.module}:{p.grade or ''}:{_plain(p.rate)}",
+            "name": p.module,
+            "grade": p.grade or "",
+            "rate": p.rate,
+        }
+        out.append(Record(rec.contract, fields, (rec.event_id,), _local_day(rec.occurred_at)))
+    return out
+
+
+def _calculations(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Calculations written in budget documents, each redone and rounded half up at its stated precision."""
+    owner = c.id if c else None
+    out = []
+    for rec in ctx.ledger.calculations:
+        if rec.contract != owner:
+            continue
+        p = rec.payload
+        sign = "×" if p.operation == "product" else "+"
+        computed = Decimal(1) if p.operation == "product" else Decimal(0)
+        for x in p.factors:
+            computed = computed * x if p.operation == "product" else computed + x
+        rounded = computed.quantize(Decimal(1).scaleb(-p.precision), ROUND_HALF_UP)  # 四舍五入
+        key = sign.join(_plain(x) for x in p.factors)
+        fields = {
+            "figure": f"{rec.contract or '-'}:{p.description}:{key}={_plain(p.stated_result)}@{p.precision}",
+            "name": p.description,
+            "expression": sign.join(fmt(x, 4) for x in p.factors),
+            "stated": p.stated_result,
+            "computed": rounded,
+            "difference": abs(rounded - p.stated_result),
+            "stated_text": fmt(p.stated_result, p.precision),
+            "computed_text": fmt(rounded, p.precision),
+        }
+        out.append(Record(rec.contract, fields, (rec.event_id,), _local_day(rec.occurred_at)))
+    return out
+
+
 def _payment_bands(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """The contract's two telling payment bands: the lowest score paid in full, and what a score of 0 still earns."""
     if c is None:
@@ -1065,6 +1116,32 @@ SOURCES: dict[str, Source] = {
             "工单量统计",
             {"category": _f("text", "类别"), "count": _f("number", "数量")},
             _ticket_volumes,
+        ),
+        Source(
+            "unit_rate",
+            "预算测算人月费率",
+            {
+                "figure": _f("text", "费率（合同、模块、级别、费率）"),
+                "name": _f("text", "模块"),
+                "grade": _f("text", "级别"),
+                "rate": _f("number", "费率（万元/人月）"),
+            },
+            _unit_rates,
+        ),
+        Source(
+            "budget_calculation",
+            "预算测算文件中的计算",
+            {
+                "figure": _f("text", "计算（合同、说明、算式、写明结果、精度）"),
+                "name": _f("text", "说明"),
+                "expression": _f("text", "算式"),
+                "stated": _f("number", "文件中写明的结果"),
+                "computed": _f("number", "按写明精度四舍五入的正确结果"),
+                "difference": _f("number", "差额"),
+                "stated_text": _f("text", "写明结果（按精度）"),
+                "computed_text": _f("text", "正确结果（按精度）"),
+            },
+            _calculations,
         ),
         Source(
             "payment_band",

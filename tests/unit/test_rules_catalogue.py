@@ -1185,7 +1185,8 @@ def test_execution_rate_low_measures_spending_against_the_adjusted_budget() -> N
         rule="budget.execution_rate_low",
         contract=None,
         severity="low",
-        message="运维服务项目：调整后预算 90 万元，实际支出 81 万元，预算执行率 90.00%。",
+        message="运维服务项目：调整后预算 90 万元，实际到位资金 0 万元，实际支出 81 万元，预算执行率 90.00%"
+        "（按实际到位资金计，未报送到位资金的按调整后预算计）。",
         measured="90.00%",
         required="100%",
         evidence=("b-1", "b-2", "b-3"),
@@ -1197,7 +1198,10 @@ def test_execution_rate_low_measures_spending_against_arrived_funds_when_arrival
     events = [budget("b-1", "approved", "100"), budget("b-4", "arrived", "90"), budget("b-3", "spent", "81")]
     findings = run(project(contract()), events)
     f = only(findings, "budget.execution_rate_low")
-    assert f.message == "运维服务项目：实际到位资金 90 万元，实际支出 81 万元，预算执行率 90.00%。"
+    assert f.message == (
+        "运维服务项目：调整后预算 100 万元，实际到位资金 90 万元，实际支出 81 万元，预算执行率 90.00%"
+        "（按实际到位资金计，未报送到位资金的按调整后预算计）。"
+    )
     assert (f.measured, f.required, f.evidence) == ("90.00%", "100%", ("b-3", "b-4"))
     assert of(findings, "budget.arrival_rate_low") == []  # 90% arrived is exactly min_arrival_rate
 
@@ -1240,13 +1244,19 @@ def unit_rate(eid: str, rate: str) -> Evidence:
 
 
 @fires("budget.unit_rate_above_ceiling")
-def test_unit_rate_above_ceiling_names_the_module_the_rate_and_the_standard() -> None:
+def test_unit_rate_above_ceiling_names_the_module_the_rate_and_stands_on_the_standard() -> None:
+    found = only(run(project(contract(), reporting=CEILING), [unit_rate("u-1", "3")]), "budget.unit_rate_above_ceiling")
+    assert found.basis == (
+        Basis(kind="obligation", document="粤财行〔2019〕82号高级运维人员标准", text="人月费率不超过 2.7 万元/人月"),
+    )
+    unnamed = run(project(contract(), reporting={"unit_rate_ceiling": "2.7"}), [unit_rate("u-1", "3")])
+    assert only(unnamed, "budget.unit_rate_above_ceiling").basis == ()  # a ceiling of no named standard
     assert_finding(
-        only(run(project(contract(), reporting=CEILING), [unit_rate("u-1", "3")]), "budget.unit_rate_above_ceiling"),
+        found,
         rule="budget.unit_rate_above_ceiling",
         contract=None,
         severity="medium",
-        message="“运维开发”按 3 万元/人月测算，超出粤财行〔2019〕82号高级运维人员标准的最高人月费率 2.7 万元/人月。",
+        message="“运维开发”按 3 万元/人月测算，超出标准的最高人月费率 2.7 万元/人月。",
         measured="3 万元/人月",
         required="≤2.7 万元/人月",
         evidence=("u-1",),

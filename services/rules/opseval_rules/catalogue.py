@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any, Literal
 
 from opseval_shared.base import unique_sorted
@@ -578,89 +578,6 @@ def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
     )
 
 
-# ---------------------------------------------------------------- budget (13)
-
-
-def observe_budget(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    out = []
-    led = ctx.ledger
-    scopes: list[tuple[str | None, str]] = [(ct.id, ct.name) for ct in led.definition.contracts.contracts]
-    if len(scopes) > 1:
-        scopes.append((None, "项目整体"))
-    for cid, label in scopes:
-        approved, a_ids = led.budget_sum("approved", cid)
-        if approved <= 0:
-            continue
-        adjustment, adj_ids = led.budget_sum("adjustment", cid)
-        arrived, arr_ids = led.budget_sum("arrived", cid)
-        spent, s_ids = led.budget_sum("spent", cid)
-        rates: list[tuple[str, str, Decimal, list[str], dict[str, Any]]] = []
-        info: dict[str, Any]
-        if adjustment:
-            info = {"approved": approved, "adjustment": adjustment}
-            rates.append(("budget.adjustment_rate_high", "adj", abs(adjustment) / approved, a_ids + adj_ids, info))
-        # 预算执行率 = 实际支出 ÷ 实际到位资金 where arrivals are reported, else ÷ 调整后预算:
-        # a shortfall of arrived funds is the arrival rule's finding, not a second one here.
-        basis, basis_ids, basis_label = (
-            (arrived, arr_ids, "实际到位资金") if arrived else (approved + adjustment, a_ids + adj_ids, "调整后预算")
-        )
-        if spent and basis and cid is not None:
-            info = {"basis": basis, "spent": spent, "basis_label": basis_label}
-            rates.append(("budget.execution_rate_low", "exec", spent / basis, basis_ids + s_ids, info))
-        if arrived:
-            info = {"approved": approved, "arrived": arrived}
-            rates.append(("budget.arrival_rate_low", "arr", arrived / approved, a_ids + arr_ids, info))
-        for rule, prefix, rate, ids, info in rates:
-            key = f"{prefix}:{cid or 'all'}"
-            out.append(
-                Observation(rule, None, key, {"rate": _f(rate)}, sorted(ids), {"label": label, "rate": rate, **info})
-            )
-    terms = led.definition.contracts.reporting
-    # The subject of a unit rate is the budget item it prices, of a calculation the calculation
-    # itself: the same figure sent twice (under two event ids) is one finding citing both.
-    unit_rates: dict[str, list[Any]] = defaultdict(list)
-    for rec in led.unit_rates:
-        r = rec.payload
-        unit_rates[f"rate:{rec.contract or '-'}:{r.module}:{r.grade or ''}:{_plain(r.rate)}"].append(rec)
-    for key, recs in sorted(unit_rates.items()):
-        out.append(
-            Observation(
-                "budget.unit_rate_above_ceiling",
-                None,
-                key,
-                {"rate": _f(recs[0].payload.rate)},
-                unique_sorted(rec.event_id for rec in recs),
-                {"p": recs[0].payload, "ceiling": terms.unit_rate_ceiling, "standard": terms.unit_rate_standard},
-            )
-        )
-    calculations: dict[str, list[Any]] = defaultdict(list)
-    for calc in led.calculations:
-        p = calc.payload
-        expression = ("×" if p.operation == "product" else "+").join(_plain(x) for x in p.factors)
-        key = f"calc:{calc.contract or '-'}:{p.description}:{expression}={_plain(p.stated_result)}@{p.precision}"
-        calculations[key].append(calc)
-    for key, calcs in sorted(calculations.items()):
-        p = calcs[0].payload
-        computed = Decimal(1)
-        if p.operation == "product":
-            for x in p.factors:
-                computed *= x
-        else:
-            computed = sum(p.factors, Decimal(0))
-        rounded = computed.quantize(Decimal(1).scaleb(-p.precision), ROUND_HALF_UP)  # 四舍五入
-        out.append(
-            Observation(
-                "budget.calculation_slip",
-                None,
-                key,
-                {"diff": _f(abs(rounded - p.stated_result))},
-                unique_sorted(calc.event_id for calc in calcs),
-                {"p": p, "computed": rounded},
-            )
-        )
-    return out
-
-
 def _numbered(keys: Iterable[str]) -> list[str]:
     """Keys of terms in the contract's order; a key repeated (two duties on one survey) is numbered."""
     seen: dict[str, int] = {}
@@ -669,71 +586,6 @@ def _numbered(keys: Iterable[str]) -> list[str]:
         seen[key] = seen.get(key, 0) + 1
         out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
     return out
-
-
-def _plain(value: Decimal) -> str:
-    """A number as a key: 2.9, 2.90 and 2.900 are one figure."""
-    return format(value.normalize(), "f")
-
-
-def basis_unit_rate(o: Observation, c: Contract | None) -> Cited:
-    standard = o.info["standard"]
-    if standard is None:
-        return ()
-    return (Basis(kind="obligation", document=standard, text=f"人月费率不超过 {fmt(o.info['ceiling'])} 万元/人月"),)
-
-
-def describe_adjustment(o: Observation, c: Contract | None) -> Described:
-    i = o.info
-    return (
-        f"{i['label']}：批复预算 {fmt(i['approved'], 3)} 万元，调整 {fmt(i['adjustment'], 3)} 万元，"
-        f"预算调整率 {pct(i['rate'])}，预算编制与实际实施周期不匹配。",
-        pct(i["rate"]),
-        "预算调整率不超过规定比例",
-    )
-
-
-def describe_execution(o: Observation, c: Contract | None) -> Described:
-    i = o.info
-    return (
-        f"{i['label']}：{i['basis_label']} {fmt(i['basis'], 3)} 万元，实际支出 {fmt(i['spent'], 3)} 万元，"
-        f"预算执行率 {pct(i['rate'])}。",
-        pct(i["rate"]),
-        "100%",
-    )
-
-
-def describe_arrival(o: Observation, c: Contract | None) -> Described:
-    i = o.info
-    return (
-        f"{i['label']}：全年预算 {fmt(i['approved'], 3)} 万元，实际到位 {fmt(i['arrived'], 3)} 万元，"
-        f"资金到位率 {pct(i['rate'])}。",
-        pct(i["rate"]),
-        "资金及时足额到位",
-    )
-
-
-def describe_unit_rate(o: Observation, c: Contract | None) -> Described:
-    p = o.info["p"]
-    ceiling = o.info["ceiling"]
-    return (
-        f"“{p.module}”按 {fmt(p.rate)} 万元/人月测算，超出{o.info['standard'] or '标准'}的最高人月费率"
-        f" {fmt(ceiling)} 万元/人月。",
-        f"{fmt(p.rate)} 万元/人月",
-        f"≤{fmt(ceiling)} 万元/人月",
-    )
-
-
-def describe_slip(o: Observation, c: Contract | None) -> Described:
-    p = o.info["p"]
-    sym = "×" if p.operation == "product" else "+"
-    expr = sym.join(fmt(x, 4) for x in p.factors)
-    return (
-        f"{p.description}：{expr} 应为 {fmt(o.info['computed'], p.precision)}，文件中写作 "
-        f"{fmt(p.stated_result, p.precision)}，存在计算错误。",
-        fmt(p.stated_result, p.precision),
-        fmt(o.info["computed"], p.precision),
-    )
 
 
 # ---------------------------------------------------------------- surveys (15), documents (17)
@@ -972,52 +824,6 @@ RULES: tuple[Rule, ...] = (
         gt0("differences"),
         describe_table_mismatch,
         basis=basis_targets,
-    ),
-    Rule(
-        "budget.adjustment_rate_high",
-        13,
-        "medium",
-        observe_budget,
-        lambda c, t: {"$gt": {"rate": _f(t.max_adjustment_rate)}},
-        describe_adjustment,
-        per_contract=False,
-    ),
-    Rule(
-        "budget.execution_rate_low",
-        13,
-        "low",
-        lambda ctx, c: [],
-        lambda c, t: {"$lt": {"rate": _f(t.min_execution_rate)}},
-        describe_execution,
-        per_contract=False,
-    ),
-    Rule(
-        "budget.arrival_rate_low",
-        13,
-        "medium",
-        lambda ctx, c: [],
-        lambda c, t: {"$lt": {"rate": _f(t.min_arrival_rate)}},
-        describe_arrival,
-        per_contract=False,
-    ),
-    Rule(
-        "budget.unit_rate_above_ceiling",
-        13,
-        "medium",
-        lambda ctx, c: [],
-        lambda c, t: None if t.unit_rate_ceiling is None else {"$gt": {"rate": _f(t.unit_rate_ceiling)}},
-        describe_unit_rate,
-        per_contract=False,
-        basis=basis_unit_rate,
-    ),
-    Rule(
-        "budget.calculation_slip",
-        13,
-        "medium",
-        lambda ctx, c: [],
-        lambda c, t: {"$gt": {"diff": 0}},
-        describe_slip,
-        per_contract=False,
     ),
     Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey, basis=basis_survey),
     Rule(
