@@ -8,7 +8,7 @@ each item has an id a measure's subject names, a source and its duty as the fiel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -109,6 +109,16 @@ def survey_duty(duty: SurveyDuty) -> str:
     return duty.description or f"开展{'、'.join(duty.required_levels)}各级用户满意度调查"
 
 
+def numbered(keys: Iterable[str]) -> list[str]:
+    """Keys of items in the contract's order; a key repeated is numbered (ID#2 …)."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return out
+
+
 # ---------------------------------------------------------------- the contract lists a basis can cite
 
 
@@ -124,11 +134,14 @@ class ContractItems:
     wording: Callable[[Contract, Any], str]
 
     def cite(self, contract: Contract, kind: BasisKind, subject: str | None = None) -> tuple[Basis, ...]:
-        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), or every item."""
+        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), or every item.
+        An id an earlier item already has is numbered: ID#2, ID#3 … (two survey duties on one survey)."""
+        items = self.items(contract)
+        keys = numbered(self.key(item) for item in items)
         chosen = [
             item
-            for item in self.items(contract)
-            if subject is None or subject == self.key(item) or subject.startswith(self.key(item) + "@")
+            for item, key in zip(items, keys, strict=True)
+            if subject is None or subject == key or subject.startswith(key + "@")
         ]
         return tuple(cite(kind, item.source, self.document, self.wording(contract, item)) for item in chosen)
 

@@ -568,6 +568,16 @@ def _compile_test(t: FieldTest, lists: Callable[[str | None, str], frozenset[str
     return lambda r: compare(r.fields[name], value)
 
 
+def fields_filter(where: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
+    """A `where` over one record's fields, without contract lists (the rule language's lists use it)."""
+    tests = parse_where(where)
+    for t in tests:
+        if t.contract_list is not None:
+            raise ValueError(f"where.{t.field}: a contract list needs the record's contract; compare with values")
+    predicates = [_compile_test(t, lambda contract, name: frozenset()) for t in tests]
+    return lambda fields: all(p(Record(None, dict(fields), ())) for p in predicates)
+
+
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
     "==": lambda a, b: a == b,
     "!=": lambda a, b: a != b,

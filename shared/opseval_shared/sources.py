@@ -473,6 +473,92 @@ def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _document_subject(cid: str, did: str, s: Any) -> str:
+    """A submitted document by what it is: contract, deliverable and period (or submission time)."""
+    when = f"{s.period_start}..{s.period_end}" if s.period_start or s.period_end else s.submitted_at.isoformat()
+    return f"{cid}/{did}@{when}"
+
+
+DOCUMENT_PAIR_FLOOR = 0.5  # below this share of common sections two outlines are not compared at all
+
+
+def _document_pairs(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Pairs of documents submitted under different contracts (outlines of 3 sections or more) that share
+    at least half their sections, named by what the documents are; a document resubmitted for the same
+    period is the same pair. They belong to no contract: only the project as a whole has them."""
+    if c is not None:
+        return []
+    docs = []
+    for (cid, did), subs in ctx.ledger.submissions.items():
+        for s in subs:
+            if len(s.sections) >= 3:
+                docs.append((_document_subject(cid, did, s), s.submitted_at, s.title, s.sections, s.event_id, cid, s))
+    docs.sort(key=lambda d: d[:5])  # in the order of what the documents are, not of their ids or arrival
+    names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
+    pairs: dict[str, Record] = {}
+    for i, (subject_a, *_, ca, sa) in enumerate(docs):
+        for subject_b, *_, cb, sb in docs[i + 1 :]:
+            if ca == cb:
+                continue
+            a, b = set(sa.sections), set(sb.sections)
+            similarity = len(a & b) / len(a | b)
+            if similarity < DOCUMENT_PAIR_FLOOR:
+                continue
+            key = f"{subject_a}~{subject_b}"
+            seen = pairs.get(key)
+            if seen is not None:
+                seen.evidence = sorted({*seen.evidence, sa.event_id, sb.event_id})
+                continue
+            common = [x for x in sa.sections if x in (a & b)]
+            fields = {
+                "pair": key,
+                "contract_a": names[ca],
+                "title_a": sa.title,
+                "contract_b": names[cb],
+                "title_b": sb.title,
+                "similarity": Decimal(str(round(similarity, 4))),
+                "common": Decimal(len(common)),
+                "common_sections": "、".join(common[:8]),
+            }
+            pairs[key] = Record(None, fields, sorted([sa.event_id, sb.event_id]), None)
+    return list(pairs.values())
+
+
+def _survey_levels(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each survey duty of the contract that names levels, with each level it requires (in its order)
+    and each other level the survey's responses carry: how many came back, and whether that is short."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    from .duties import numbered
+
+    out = []
+    keys = numbered(d.survey or "*" for d in c.surveys)
+    for duty, key in zip(c.surveys, keys, strict=True):
+        if not duty.required_levels:
+            continue
+        counts: dict[str, int] = {}
+        ids: dict[str, list[str]] = {}
+        for (sid, _, level), tally in ctx.ledger.surveys.items():
+            if duty.survey in (None, sid):
+                name = level or "未标注"
+                counts[name] = counts.get(name, 0) + tally.total
+                ids.setdefault(name, []).extend(tally.ids)
+        least = max(1, duty.min_responses)
+        levels = list(dict.fromkeys(duty.required_levels)) + sorted(set(counts) - set(duty.required_levels))
+        for level in levels:
+            required = level in duty.required_levels
+            fields = {
+                "duty": key,
+                "survey": duty.survey or "",
+                "level": level,
+                "required": required,
+                "responses": Decimal(counts.get(level, 0)),
+                "short": required and counts.get(level, 0) < least,
+            }
+            out.append(Record(c.id, fields, sorted(ids.get(level, ())), None))
+    return out
+
+
 def _budget(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
     return [
@@ -1044,6 +1130,40 @@ SOURCES: dict[str, Source] = {
             _survey_groups,
             dated=False,
             scoped=False,
+        ),
+        Source(
+            "survey_level",
+            "合同满意度调查要求的层级（按调查义务）",
+            {
+                "duty": _f("text", "调查义务"),
+                "survey": _f("text", "调查"),
+                "level": _f("text", "层级"),
+                "required": _f("bool", "合同要求的层级"),
+                "responses": _f("number", "回收份数"),
+                "short": _f("bool", "样本不足"),
+            },
+            _survey_levels,
+            dated=False,
+            description="合同中规定了层级的每项调查义务：要求的每个层级（按合同顺序）及问卷中出现的其他层级各一条；"
+            "义务以调查编号标识（未限定调查的为 *，同一调查的第二项义务为 编号#2）",
+        ),
+        Source(
+            "document_pair",
+            "不同合同提交的相似文档（两两比较）",
+            {
+                "pair": _f("text", "文档对"),
+                "contract_a": _f("text", "合同甲"),
+                "title_a": _f("text", "文档甲"),
+                "contract_b": _f("text", "合同乙"),
+                "title_b": _f("text", "文档乙"),
+                "similarity": _f("number", "章节重合度"),
+                "common": _f("number", "相同章节数"),
+                "common_sections": _f("text", "相同章节（前 8 个）"),
+            },
+            _document_pairs,
+            dated=False,
+            description="不同合同提交的、章节 3 个及以上的文档两两比较，相同章节占两者章节并集一半及以上的每对一条；"
+            "只属于项目整体（不属于任何合同）",
         ),
         Source(
             "survey_aspect",

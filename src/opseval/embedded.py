@@ -55,7 +55,7 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
     """The bundle's rules.yaml applied to the standard library, each mistake located in the file, and
     every measure a rule binds known to the project."""
     from opseval_rules.rulefiles import RuleDefinitionError, RuleSource
-    from opseval_rules.standard import project_rule_set, unknown_measures
+    from opseval_rules.standard import project_rule_set, record_field_problems, unknown_measures
 
     path = bundle / RULES_FILE
     source = RuleSource(str(path), *read_yaml(path)) if os.path.isfile(path) else None
@@ -66,6 +66,8 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
         return
     for rule_id, measure in unknown_measures(rule_set, definition):
         problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
+    for rule_id, reason in record_field_problems(rule_set, definition):
+        problems.add(BundleError(path, None, f"rules.{rule_id}", reason))
 
 
 def fold_bundle(bundle: Path, as_of: date | None = None, progress: Progress | None = None) -> Ledger:

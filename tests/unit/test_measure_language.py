@@ -465,3 +465,37 @@ def test_an_open_fault_is_down_until_the_end_of_the_observed_span() -> None:
     events = [fault("f-open", "O1", "2024-01-10T12:00:00+08:00", "internal")]
     m = context(defn, events).measure(MetricRef(name="incidents.availability"))
     assert (m.numerator, m.denominator) == (9 * 24 * 60 + 12 * 60, 10 * 24 * 60)
+
+
+# ---------------------------------------------------------------- inspections.on_time_rate (a built-in metric before)
+
+DAILY_CHECK = {"id": "daily", "name": "日常巡检", "frequency": "daily", "done_by": "09:30", "register_by": "12:00"}
+WEEKLY_CHECK = {"id": "weekly", "name": "周检", "frequency": "weekly"}
+
+
+def inspected(eid: str, plan: str, at: str, recorded: str | None = None) -> Evidence:
+    return event(eid, "inspection_done", {"plan": plan}, at=at, recorded=recorded)
+
+
+def test_inspection_on_time_rate_counts_each_late_inspection_once_against_the_inspections_counted() -> None:
+    c = contract(service_period={"start": "2024-06-03", "end": "2024-06-05"}, inspections=[DAILY_CHECK])
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[c], as_of="2024-06-30")
+    events = [
+        inspected("i-1", "daily", "2024-06-03T09:31:00+08:00", "2024-06-03T12:01:00+08:00"),  # late twice: once
+        inspected("i-2", "daily", "2024-06-04T09:00:00+08:00", "2024-06-04T12:01:00+08:00"),  # registered late
+        inspected("i-3", "daily", "2024-06-05T09:30:00+08:00", "2024-06-05T12:00:00+08:00"),  # on time, exactly
+        inspected("i-4", "daily", "2024-06-05T09:10:00+08:00"),  # a second one that day: not counted
+    ]
+    m = context(defn, events).measure(MetricRef(name="inspections.on_time_rate"))
+    assert (m.numerator, m.denominator, m.value) == (D(1), D(3), D(1) / D(3))
+    assert m.evidence == ("i-1", "i-2", "i-3", "i-4")
+
+
+def test_inspection_on_time_rate_is_sliced_by_plan_and_has_no_data_without_inspections() -> None:
+    c = contract(inspections=[DAILY_CHECK, WEEKLY_CHECK])
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[c], as_of="2024-06-09")
+    ctx = context(defn, [inspected("w-1", "weekly", "2024-06-04T15:00:00+08:00")])
+    weekly = ctx.measure(MetricRef(name="inspections.on_time_rate", plan="weekly"))
+    assert (weekly.numerator, weekly.denominator) == (D(1), D(1))
+    daily = ctx.measure(MetricRef(name="inspections.on_time_rate", plan="daily"))
+    assert (daily.numerator, daily.denominator, daily.has_data) == (D(0), D(0), False)

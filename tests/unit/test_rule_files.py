@@ -41,18 +41,64 @@ def ids(rules: RuleSet, facts: list[dict[str, Any]]) -> list[str]:
     return [m.rule for m in match(rules.rules, facts, engine=ENGINE, contract_names=NAMES)]
 
 
+# The records behind a measure fact (measure, subject) that the rules' lists show.
+LATE_WEEKS = [
+    {"period": f"2023-0{m}-0{d}~2023-0{m}-0{d + 6}", "name": "运维周报", "due_at": f"2023-0{m}-1{d} 18:00"}
+    for m, d in ((3, 1), (3, 2), (4, 1), (4, 2), (5, 1), (5, 2), (6, 1))
+]
+RECORDS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("deliverables.periods_missing", "monthly_report"): [{"period": "2023年2月"}],
+    ("deliverables.late_submissions", "weekly_report"): [
+        {**week, "submitted_at": week["due_at"].replace("18:00", "18:30")} for week in LATE_WEEKS
+    ],
+    ("deliverables.targets_below", ""): [
+        {"name": "月度报告", "target": "≥12", "delivered": 4},
+        {"name": "季度报告", "target": "≥4", "delivered": 1},
+    ],
+    ("deliverables.targets_unprorated", ""): [{"name": "月度报告", "target": "≥12", "prorated": 6}],
+    ("survey.levels_short", "ops-survey"): [
+        {"level": "市", "required": True, "responses": 2, "short": False},
+        {"level": "镇", "required": True, "responses": 0, "short": True},
+        {"level": "村", "required": True, "responses": 0, "short": True},
+    ],
+    ("survey.levels_required", "ops-survey"): [{"level": "市"}, {"level": "镇"}, {"level": "村"}],
+    ("documents.pair_similarity", "a~b"): [
+        {
+            "contract_a": "运营服务项目",
+            "title_a": "运营季报",
+            "contract_b": "运维服务项目",
+            "title_b": "运维季报",
+            "common": 2,
+            "common_sections": "概述、工单处理情况",
+        }
+    ],
+}
+
+
+def records(fact: Any) -> list[dict[str, Any]]:
+    return RECORDS.get((fact["measure"], fact["subject"]), [])
+
+
 # ---------------------------------------------------------------- the standard library
 
 
 def test_standard_library_loads_and_every_rule_compiles() -> None:
     rules = effective_rules(library())
     assert [r.id for r in rules.rules] == [
-        "budget.execution_rate_low",
+        "deliverable.below_target",
+        "deliverable.count_below_due",
+        "deliverable.late",
+        "documents.near_duplicate",
+        "evidence.obligation_unproven",
         "fault.sla_breach",
+        "inspection.below_plan",
+        "inspection.late",
         "score.contradicts_attendance",
         "staff.late_arrivals",
         "staff.onsite_period_incomplete",
+        "survey.coverage_gap",
         "survey.satisfaction_below_target",
+        "targets.not_prorated",
     ]
     assert all(r.cause and r.advice and r.indicators for r in rules.rules)
 
@@ -111,6 +157,99 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
 }
 
 
+MONTHLY = {"subject": "monthly_report", "label": "运维月报"}
+LIBRARY_CASES |= {
+    "deliverable.count_below_due": (
+        [
+            measure("deliverables.units_short", 1, **MONTHLY),
+            measure("deliverables.units_due", 3, **MONTHLY),
+            measure("deliverables.units_delivered", 2, **MONTHLY),
+            measure("deliverables.units_submitted", 2, **MONTHLY),
+            measure("deliverables.periods_missing", 1, **MONTHLY),
+        ],
+        [
+            measure("deliverables.units_short", 3, **MONTHLY),
+            measure("deliverables.units_due", 3, **MONTHLY),
+            measure("deliverables.units_delivered", 0, **MONTHLY),
+            measure("deliverables.units_submitted", 0, **MONTHLY),  # nothing at all: obligation_unproven's
+            measure("deliverables.periods_missing", 3, **MONTHLY),
+        ],
+        "运维服务项目：运维月报按合同周期应交 3 份，按期交付 2 份，缺 1 份（2023年2月）。",
+    ),
+    "evidence.obligation_unproven": (
+        [measure("deliverables.units_due", 3, **MONTHLY), measure("deliverables.units_submitted", 0, **MONTHLY)],
+        [measure("deliverables.units_due", 3, **MONTHLY), measure("deliverables.units_submitted", 1, **MONTHLY)],
+        "运维服务项目：合同要求的“运维月报”（应完成 3 项/份）未见任何佐证材料，难以确认完成情况。",
+    ),
+    "deliverable.late": (
+        [measure("deliverables.late_submissions", 7, subject="weekly_report", label="运维周报")],
+        [measure("deliverables.late_submissions", 0, subject="weekly_report", label="运维周报")],
+        "运维服务项目：运维周报未按时提交："
+        + "；".join(
+            f"{w['period']}的运维周报应于 {w['due_at']} 前提交，实际 {w['due_at'][:-5]}18:30 提交"
+            for w in LATE_WEEKS[:6]
+        )
+        + "等 7 份。",
+    ),
+    "deliverable.below_target": (
+        [measure("deliverables.targets_below", 2)],
+        [measure("deliverables.targets_below", 0)],
+        "运维服务项目：2 项数量指标未达到绩效目标表的指标值（月度报告≥12，实际 4；季度报告≥4，实际 1）。",
+    ),
+    "targets.not_prorated": (
+        [measure("deliverables.targets_unprorated", 1), measure("deliverables.targets_service_share", 0.5041)],
+        [measure("deliverables.targets_unprorated", 1), measure("deliverables.targets_service_share", 1)],
+        "运维服务项目：当年服务期仅占评价期的 50.4%，绩效目标表中 1 项指标值仍按全年设置，"
+        "未按实施周期折算：“月度报告≥12”（折算后约 6）。",
+    ),
+    "inspection.below_plan": (
+        [
+            measure("inspections.periods_missed_by_plan", 1, subject="daily", label="日常巡检"),
+            measure("inspections.completion", 0.75, subject="daily", numerator=3, denominator=4),
+        ],
+        [
+            measure("inspections.periods_missed_by_plan", 0, subject="daily", label="日常巡检"),
+            measure("inspections.completion", 1, subject="daily", numerator=4, denominator=4),
+        ],
+        "运维服务项目：日常巡检计划 4 次，实际完成 3 次，1 个周期未按计划完成。",
+    ),
+    "inspection.late": (
+        [
+            measure("inspections.late", 2, subject="daily", label="日常巡检"),
+            measure("inspections.done_late", 1, subject="daily"),
+            measure("inspections.registered_late", 1, subject="daily"),
+        ],
+        [
+            measure("inspections.late", 0, subject="daily", label="日常巡检"),
+            measure("inspections.done_late", 0, subject="daily"),
+            measure("inspections.registered_late", 0, subject="daily"),
+        ],
+        "运维服务项目：日常巡检中有 2 次未按时完成或登记（未在规定时间前完成 1 次、未及时登记 1 次）。",
+    ),
+    "survey.coverage_gap": (
+        [
+            measure("survey.levels_short", 2, subject="ops-survey"),
+            measure("survey.levels_required", 3, subject="ops-survey"),
+        ],
+        [
+            measure("survey.levels_short", 0, subject="ops-survey"),
+            measure("survey.levels_required", 3, subject="ops-survey"),
+        ],
+        "运维服务项目：合同要求开展市、镇、村三级用户满意度调查，实际回收问卷为市级 2 份，"
+        "未收集镇、村级用户的评价，调查覆盖面不足。",
+    ),
+    "documents.near_duplicate": (
+        [measure("documents.pair_similarity", 0.5, "", subject="a~b"), term("reporting.duplicate_similarity", 0.5, "")],
+        [
+            measure("documents.pair_similarity", 0.4999, "", subject="a~b"),
+            term("reporting.duplicate_similarity", 0.5, ""),
+        ],
+        "运营服务项目提交的《运营季报》与运维服务项目提交的《运维季报》框架和主要内容基本一致"
+        "（相同章节 2 个：概述、工单处理情况），两个合同的成果物存在重叠，责任归属有待明确。",
+    ),
+}
+
+
 def test_every_library_rule_has_a_firing_and_a_holding_case() -> None:
     assert sorted(LIBRARY_CASES) == [r.id for r in effective_rules(library()).rules]
 
@@ -119,7 +258,8 @@ def test_every_library_rule_has_a_firing_and_a_holding_case() -> None:
 def test_library_rule_fires_with_its_message_and_holds_at_the_boundary(rule_id: str) -> None:
     rules = effective_rules(library())
     firing, holding, message = LIBRARY_CASES[rule_id]
-    found = [m for m in match(rules.rules, firing, engine=ENGINE, contract_names=NAMES) if m.rule == rule_id]
+    matched = match(rules.rules, firing, engine=ENGINE, contract_names=NAMES, records=records)
+    found = [m for m in matched if m.rule == rule_id]
     assert [m.message for m in found] == [message]
     assert rule_id not in ids(rules, holding)
 

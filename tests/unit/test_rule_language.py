@@ -684,3 +684,86 @@ def test_compiled_rule_set_is_one_engine_rule_per_rule_and_names_are_stable() ->
     compiled = compile_rules([ATTENDANCE, rule()])
     assert [r.name for r in compiled.rules] == ["r000_score_contradicts_attendance_0", "r001_test_rule_0"]
     assert compiled.origin["r001_test_rule_0"] == ("test.rule", ("late",), None)
+
+
+# ---------------------------------------------------------------- subject, lists, cite, vendor, the c format
+
+LATE_ROWS = [{"staff": name, "day": f"2024-06-0{d}"} for d, name in enumerate(["张三", "李四", "王五", "赵六"], 3)]
+
+
+def listed(facts: list[dict[str, Any]], rows: list[dict[str, Any]], **fields: Any) -> Any:
+    r = rule(**fields)
+    [m] = match([r], facts, engine=ENGINE, contract_names=NAMES, records=lambda fact: rows)
+    return m
+
+
+def test_the_subject_template_names_the_finding_and_defaults_to_the_first_facts_subject() -> None:
+    facts = [measure("staff.late_arrivals", 2, subject="张三")]
+    assert listed(facts, [], subject="late:{late.subject}").subject == "late:张三"
+    assert listed(facts, []).subject == "张三"
+
+
+def test_a_list_shows_the_first_records_and_then_how_many_there_were() -> None:
+    lists = {"late": {"of": "late", "each": "{staff} {day}", "join": "；", "first": 3, "more": "等 {count} 次"}}
+    m = listed([measure("staff.late_arrivals", 4)], LATE_ROWS, lists=lists, message="迟到：{lists.late}。")
+    assert m.message == "迟到：张三 2024-06-03；李四 2024-06-04；王五 2024-06-05等 4 次。"
+    everything = {"late": {"of": "late", "each": "{staff}"}}
+    m = listed([measure("staff.late_arrivals", 4)], LATE_ROWS, lists=everything, message="{lists.late}")
+    assert m.message == "张三、李四、王五、赵六"
+
+
+def test_a_list_keeps_only_the_records_meeting_its_where_and_says_empty_when_none_does() -> None:
+    lists = {"who": {"of": "late", "where": {"staff": ["李四", "赵六"]}, "each": "{staff}", "empty": "无"}}
+    m = listed([measure("staff.late_arrivals", 4)], LATE_ROWS, lists=lists, message="{lists.who}")
+    assert m.message == "李四、赵六"
+    assert listed([measure("staff.late_arrivals", 4)], [], lists=lists, message="{lists.who}").message == "无"
+
+
+@pytest.mark.parametrize(
+    ("lists", "where", "words"),
+    [
+        ({"x": {"of": "nobody", "each": "{staff}"}}, ("lists", "x", "of"), "not a bound measure"),
+        ({"x": {"of": "late", "each": "{a.b}"}}, ("lists", "x", "each"), "one field of the record"),
+        ({"x": {"of": "late", "each": "{staff}", "more": "{total}"}}, ("lists", "x", "more"), "{count}"),
+        ({"x": {"of": "late", "each": "{staff}"}}, ("lists", "x"), "shown in no message"),
+    ],
+    ids=["unknown-fact", "dotted-field", "more-names-another-value", "never-shown"],
+)
+def test_bad_lists_are_refused_with_their_field(lists: dict[str, Any], where: tuple[str, ...], words: str) -> None:
+    with pytest.raises(RuleProblem) as caught:
+        check_rule(rule(lists=lists))
+    assert caught.value.loc == where
+    assert words in caught.value.message
+
+
+def test_a_list_naming_a_contract_list_in_its_where_is_refused_at_load() -> None:
+    with pytest.raises(ValueError, match="contract list"):
+        rule(lists={"x": {"of": "late", "where": {"staff": {"in": "committed_staff"}}, "each": "{staff}"}})
+
+
+def test_cause_and_advice_are_templates_naming_the_contracts_vendor() -> None:
+    facts = [measure("staff.late_arrivals", 1)]
+    advice = "督促{contract.vendor}整改（迟到 {late.value:d} 次）。"
+    r = rule(advice=advice)
+    [m] = match([r], facts, engine=ENGINE, contract_names=NAMES, contract_vendors={"c1": "某科技公司"})
+    assert m.advice == "督促某科技公司整改（迟到 1 次）。"
+    [m] = match([r], facts, engine=ENGINE, contract_names=NAMES)
+    assert m.advice == "督促供应商整改（迟到 1 次）。"
+
+
+def test_a_measure_fact_carries_its_subjects_label() -> None:
+    fact = measure("deliverables.units_due", 3, subject="monthly_report") | {"label": "运维月报"}
+    m = listed(
+        [fact], [], bind={"due": {"measure": "deliverables.units_due"}}, when="due.value > 0", message="{due.label}"
+    )
+    assert m.message == "运维月报"
+
+
+def test_cite_false_is_for_measures_only() -> None:
+    with pytest.raises(ValueError, match="'cite' is for measures"):
+        rule(bind={"late": {"measure": "staff.late_arrivals"}, "t": {"term": "x.y", "cite": False}})
+
+
+@pytest.mark.parametrize(("value", "text"), [(1, "一"), (2, "两"), (3, "三"), (10, "十"), (11, "11"), (2.5, "3")])
+def test_the_c_format_writes_a_count_as_the_field_says_it(value: float, text: str) -> None:
+    assert format_value(value, "c") == text

@@ -16,7 +16,7 @@ contains an event id — the same evidence under other ids gives the same findin
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Literal
@@ -33,7 +33,6 @@ from opseval_shared.duties import (
     assessment_rule,
     cite,
     payment_clause,
-    survey_duty,
     target_row,
     training_duty,
 )
@@ -578,114 +577,10 @@ def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
     )
 
 
-def _numbered(keys: Iterable[str]) -> list[str]:
-    """Keys of terms in the contract's order; a key repeated (two duties on one survey) is numbered."""
-    seen: dict[str, int] = {}
-    out = []
-    for key in keys:
-        seen[key] = seen.get(key, 0) + 1
-        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return out
-
-
 # ---------------------------------------------------------------- surveys (15), documents (17)
 
 
-def observe_surveys(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    out = []
-    keys = _numbered(f"survey:{d.survey}" if d.survey else "survey:*" for d in c.surveys)
-    for duty, key in zip(c.surveys, keys, strict=True):
-        if not duty.required_levels:
-            continue
-        levels = ctx.survey_levels(duty.survey)
-        missing = [lvl for lvl in duty.required_levels if levels.get(lvl, 0) < max(1, duty.min_responses)]
-        ids = [i for (sid, _, _), t in ctx.ledger.surveys.items() if duty.survey in (None, sid) for i in t.ids]
-        out.append(
-            _obs(
-                "survey.coverage_gap",
-                c,
-                key,
-                {"missing": len(missing)},
-                ids,
-                missing=missing,
-                levels=dict(levels),
-                required=duty.required_levels,
-                duty=duty,
-            )
-        )
-    return out
-
-
 _LEVELS = {1: "一", 2: "两", 3: "三", 4: "四", 5: "五"}
-
-
-def basis_survey(o: Observation, c: Contract | None) -> Cited:
-    return (cite("obligation", o.info["duty"].source, "合同", survey_duty(o.info["duty"])),)
-
-
-def describe_survey(o: Observation, c: Contract | None) -> Described:
-    got = "、".join(f"{k}级 {v} 份" for k, v in sorted(o.info["levels"].items())) or "无问卷"
-    return (
-        f"{_vendor(c)}：合同要求开展{'、'.join(o.info['required'])}"
-        f"{_LEVELS.get(len(o.info['required']), '各')}级用户满意度调查，实际回收问卷为{got}，"
-        f"未收集{'、'.join(o.info['missing'])}级用户的评价，调查覆盖面不足。",
-        got,
-        "、".join(o.info["required"]) + " 各级均有样本",
-    )
-
-
-def _document_subject(cid: str, did: str, s: Any) -> str:
-    """A submitted document by what it is: contract, deliverable and period (or submission time)."""
-    when = f"{s.period_start}..{s.period_end}" if s.period_start or s.period_end else s.submitted_at.isoformat()
-    return f"{cid}/{did}@{when}"
-
-
-def observe_documents(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    docs = []
-    for (cid, did), subs in ctx.ledger.submissions.items():
-        for s in subs:
-            if len(s.sections) >= 3:
-                docs.append((_document_subject(cid, did, s), s.submitted_at, s.title, s.sections, s.event_id, cid, s))
-    # in the order of what the documents are, not of their event ids or arrival
-    docs.sort(key=lambda d: d[:5])
-    names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
-    pairs: dict[str, Observation] = {}
-    for i, (subject_a, *_, ca, sa) in enumerate(docs):
-        for subject_b, *_, cb, sb in docs[i + 1 :]:
-            if ca == cb:
-                continue
-            a, b = set(sa.sections), set(sb.sections)
-            sim = len(a & b) / len(a | b)
-            if sim < 0.5:
-                continue
-            key = f"{subject_a}~{subject_b}"
-            if key in pairs:  # a document resubmitted for the same period: the pair is one finding
-                seen = pairs[key]
-                evidence = unique_sorted([*seen.evidence, sa.event_id, sb.event_id])
-                pairs[key] = Observation(seen.rule, None, key, seen.fields, evidence, seen.info)
-                continue
-            common = [x for x in sa.sections if x in (a & b)]
-            pairs[key] = Observation(
-                "documents.near_duplicate",
-                None,
-                key,
-                {"similarity": round(sim, 4)},
-                sorted([sa.event_id, sb.event_id]),
-                {"a": (names[ca], sa), "b": (names[cb], sb), "common": common},
-            )
-    return list(pairs.values())
-
-
-def describe_documents(o: Observation, c: Contract | None) -> Described:
-    (ca, sa), (cb, sb) = o.info["a"], o.info["b"]
-    common = "、".join(o.info["common"][:8])
-    return (
-        f"{ca}提交的《{sa.title}》与{cb}提交的《{sb.title}》框架和主要内容基本一致"
-        f"（相同章节 {len(o.info['common'])} 个：{common}），两个合同的成果物存在重叠，责任归属有待明确。",
-        f"章节重合度 {pct(Decimal(str(o.fields['similarity'])), 0)}",
-        "各合同交付物相互独立",
-    )
 
 
 # ---------------------------------------------------------------- the catalogue
@@ -824,16 +719,6 @@ RULES: tuple[Rule, ...] = (
         gt0("differences"),
         describe_table_mismatch,
         basis=basis_targets,
-    ),
-    Rule("survey.coverage_gap", 15, "medium", observe_surveys, gt0("missing"), describe_survey, basis=basis_survey),
-    Rule(
-        "documents.near_duplicate",
-        17,
-        "low",
-        observe_documents,
-        lambda c, t: {"$gte": {"similarity": _f(t.duplicate_similarity)}},
-        describe_documents,
-        per_contract=False,
     ),
 )
 

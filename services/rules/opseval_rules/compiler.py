@@ -610,10 +610,17 @@ class _Context:
     records: Records
 
 
-def _listed(checked: CheckedList, rows: Sequence[Mapping[str, Any]]) -> str:
+def _listed(checked: CheckedList, records: Sequence[Mapping[str, Any]]) -> str:
     spec = checked.spec
+    rows = [r for r in records if checked.keep(r)] if spec.where else list(records)
+    if not rows:
+        return spec.empty
     shown = rows[: spec.first] if spec.first is not None else rows
-    text = spec.join.join(render(checked.each, lambda ref, row=row: row.get(ref.name)) for row in shown)
+
+    def field_of(row: Mapping[str, Any]) -> Callable[[Ref], Any]:
+        return lambda ref: row.get(ref.name)
+
+    text = spec.join.join(render(checked.each, field_of(row)) for row in shown)
     if len(shown) < len(rows):
         text += render(checked.more, lambda ref: len(rows))
     return text

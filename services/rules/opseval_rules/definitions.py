@@ -63,8 +63,12 @@ template over the record's own fields, for the messages to show as `{lists.NAME}
         late: {of: late, each: "{period}的{name}应于 {due_at} 前提交", join: "；", first: 6, more: "等 {count} 份"}
 
 `join` separates them (default `、`), `first` shows only so many, and `more` (a template whose only
-value is `{count}`, the number of records) follows when some were left out. Records are listed in
-the order their source gives them (see `opseval measures --sources`).
+value is `{count}`, the number of records) follows when some were left out. `where` (as a measure's,
+without contract lists) lists only the records meeting it, and `empty` is shown when none is listed.
+Records are listed in the order their source gives them (see `opseval measures --sources`).
+
+A number's format may also be `c`: a count in Chinese numerals as a quantity is said (一、两、三 … 十),
+digits above ten — 市、镇、村{n:c}级.
 
 A binding with `cite: false` is not cited as the finding's evidence: a fact that only describes
 the contract's own terms (a finding that stands on a clause, cited in its basis).
@@ -101,7 +105,7 @@ from __future__ import annotations
 import re
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
 from datetime import date
@@ -112,8 +116,9 @@ from typing import Annotated, Any, Literal
 from opseval_shared.base import Frozen
 from opseval_shared.contract import Contract, ReportingTerms, TermSource
 from opseval_shared.duties import CONTRACT_ITEMS
+from opseval_shared.measures import fields_filter
 from opseval_shared.results import Severity
-from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, model_validator
+from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator, model_validator
 
 from .expression import (
     TYPE_NAMES,
@@ -196,6 +201,14 @@ class RecordList(Frozen):
     join: str = "、"
     first: int | None = Field(default=None, ge=1, description="show only so many")
     more: str = Field(default="", description="follows when some were left out; {count} is how many records")
+    where: dict[str, Any] = Field(default_factory=dict, description="list only the records meeting this")
+    empty: str = Field(default="", description="shown when no record is listed")
+
+    @field_validator("where")
+    @classmethod
+    def _where_parses(cls, value: dict[str, Any]) -> dict[str, Any]:
+        fields_filter(value)
+        return value
 
 
 class BasisEntry(Frozen):
@@ -296,6 +309,7 @@ class CheckedList:
     spec: RecordList
     each: tuple[TemplatePart, ...]  # its placeholders are record fields: Ref("record", FIELD, "value", …)
     more: tuple[TemplatePart, ...]
+    keep: Callable[[Mapping[str, Any]], bool]
 
 
 TEMPLATE_FIELDS = ("subject", "message", "measured", "required", "cause", "advice")
@@ -310,14 +324,6 @@ class CheckedRule:
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
     lists: dict[str, CheckedList] = dataclass_field(default_factory=dict)
     basis_documents: tuple[tuple[TemplatePart, ...], ...] = ()  # a document the rule names itself (else empty)
-
-    def record_fields(self) -> dict[str, set[str]]:
-        """The record fields each listed measure's source must have: bound alias → field names."""
-        out: dict[str, set[str]] = {}
-        for checked in self.lists.values():
-            named = {p.ref.name for p in checked.each if isinstance(p, Placeholder)}
-            out.setdefault(checked.spec.of, set()).update(named)
-        return out
 
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
@@ -350,9 +356,9 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             terms_seen.setdefault(name, kind)
             return Ref("term", name, "value", kind, pos)
         if context and head in ("contract", "rule"):
-            fields = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
-            if len(parts) != 2 or parts[1] not in fields:
-                raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in fields)}", where, source)
+            named = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
+            if len(parts) != 2 or parts[1] not in named:
+                raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in named)}", where, source)
             return Ref("context", head, parts[1], "text", pos)
         if context and head == "lists":
             if len(parts) != 2 or parts[1] not in rule.lists:
@@ -612,13 +618,14 @@ def _check_list(rule: RuleDefinition, name: str, spec: RecordList) -> CheckedLis
         more = parse_template(spec.more, count_only)
     except ExpressionError as exc:
         raise RuleProblem(("lists", name, "more"), str(exc)) from exc
-    return CheckedList(spec, each, more)
+    return CheckedList(spec, each, more, fields_filter(spec.where))
 
 
 # ---------------------------------------------------------------- message templates
 
 _PLACEHOLDER = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
-_SPEC = re.compile(r"^(?P<comma>,)?(?:\.(?P<places>\d))?(?P<kind>[f%d])?$")
+_SPEC = re.compile(r"^(?P<comma>,)?(?:\.(?P<places>\d))?(?P<kind>[f%dc])?$")
+_CHINESE_COUNT = ("零", "一", "两", "三", "四", "五", "六", "七", "八", "九", "十")
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 
 
@@ -656,7 +663,9 @@ def parse_template(
             ref = resolve(tuple(name.split(".")), match.start() + 1)
             if not _SPEC.match(spec):
                 raise ExpressionError(
-                    f"unknown format {spec!r}: use .2f, .0%, d or , (thousands)", match.start() + 1, text
+                    f"unknown format {spec!r}: use .2f, .0%, d, c (一两三) or , (thousands)",
+                    match.start() + 1,
+                    text,
                 )
             if spec and typed and ref.type != "number":
                 raise ExpressionError(
@@ -685,6 +694,10 @@ def format_value(value: Any, spec: str = "") -> str:
     assert match is not None, spec
     number = Decimal(repr(float(value)))
     kind, places, comma = match.group("kind"), match.group("places"), bool(match.group("comma"))
+    if kind == "c" and number == number.to_integral_value() and 0 <= number <= 10:
+        return _CHINESE_COUNT[int(number)]
+    if kind == "c":
+        kind = "d"
     if kind == "%":
         number *= 100
     if kind == "d":
