@@ -207,12 +207,14 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
     "payment.weak_rule": (
         [measure("payment.band_figures", 80, subject="full", label="考核得分 ≥80 分即全额支付当期费用")],
         [measure("payment.band_figures", 90, subject="full", label="考核得分 ≥90 分即全额支付当期费用")],
-        "运维服务项目：合同约定考核得分 ≥80 分即全额支付当期费用，供应商只需按 80% 的程度履约即可收到全款，付款标准过低。",
+        "运维服务项目：合同约定考核得分 ≥80 分即全额支付当期费用，供应商只需按 80% 的程度履约即可收到全款，"
+        "付款标准过低。",
     ),
     "assessment.cap_too_low": (
         [measure("assessment.capped_floor_share", 0.75, subject="季度报告")],
         [measure("assessment.capped_floor_share", 0.4, subject="季度报告")],
-        "运维服务项目：考核项“季度报告”分值 40 分，每期最多扣 10 分，即使完全未完成也可获得该项 75% 的得分，考核力度不足。",
+        "运维服务项目：考核项“季度报告”分值 40 分，每期最多扣 10 分，即使完全未完成也可获得该项 75% 的得分，"
+        "考核力度不足。",
     ),
     "score.contradicts_attendance": (
         [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28)],

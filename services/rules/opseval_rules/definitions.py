@@ -528,9 +528,15 @@ def _basis_document(
     resolver = _resolver(rule, terms_seen, context=True)
     document = entry.document
     try:
-        return parse_template(document, lambda parts, pos: resolver(parts, pos, document))
+        parsed = parse_template(document, lambda parts, pos: resolver(parts, pos, document))
     except ExpressionError as exc:
         raise RuleProblem(("basis", index, "document"), str(exc)) from exc
+    for part in parsed:
+        if isinstance(part, Placeholder) and part.ref.scope == "term":
+            problem = term_path_problem(part.ref.name)
+            if problem:
+                raise RuleProblem(("basis", index, "document"), f"terms.{part.ref.name}: {problem}")
+    return parsed
 
 
 def _model_of(annotation: Any) -> Any:
