@@ -37,7 +37,8 @@ Aggregates beyond the plain ones:
       calc: abs(budget.adjustment) / budget.approved
 
 A calculation whose last step is a division is a rate: its numerator and denominator are kept, and
-dividing by zero gives no data (never a score). Every measure it names is evidence.
+dividing by zero gives no data (never a score). Its evidence is that of the measures its value was
+computed from (an `if`'s test and the branch it took).
 
 The standard library (opseval_shared/library/measures.yaml) is written in the same form; a
 bundle's measures.yaml adds its own or replaces a standard one (`replaces: true`).
@@ -490,6 +491,27 @@ def _calc_value(node: CalcNode, parts: Mapping[str, Decimal]) -> Decimal | None:
     if a is None or b is None or (node[1] == "/" and b == 0):
         return None
     return a + b if node[1] == "+" else a - b if node[1] == "-" else a * b if node[1] == "*" else a / b
+
+
+def _calc_used(node: CalcNode, parts: Mapping[str, Decimal]) -> set[str]:
+    """The measures a node's value was computed from: an `if`'s test and the branch it took."""
+    kind = node[0]
+    if kind == "num":
+        return set()
+    if kind == "measure":
+        return {node[1]}
+    if kind == "neg":
+        return _calc_used(node[1], parts)
+    if kind == "call":
+        return set().union(*(_calc_used(a, parts) for a in node[2]))
+    if kind == "if":
+        op, left, right = node[1]
+        used = _calc_used(left, parts) | _calc_used(right, parts)
+        a, b = _calc_value(left, parts), _calc_value(right, parts)
+        if a is None or b is None:
+            return used
+        return used | _calc_used(node[2] if _COMPARE[op](a, b) else node[3], parts)
+    return _calc_used(node[2], parts) | _calc_used(node[3], parts)
 
 
 _CALC_SYMBOL = {"+": "+", "-": "−", "*": "×", "/": "÷"}
@@ -987,9 +1009,10 @@ def _calc(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: Metric
     parts = {pid: ctx.measure(ref.model_copy(update={"name": pid})) for pid in calc.measures()}
     values = {pid: m.value for pid, m in parts.items()}
     names = {pid: str(found.name) if (found := library.get(pid)) else pid for pid in parts}
-    ids = merge_ids(m.evidence for m in parts.values())
-    complete = all(m.has_data for m in parts.values())
     root = calc.root
+    used = _calc_used(root, values)
+    ids = merge_ids(m.evidence for pid, m in parts.items() if pid in used)
+    complete = all(m.has_data for pid, m in parts.items() if pid in used)
     formula = calc_text(calc, names)
     inputs = "；".join(f"{names[pid]} {m.actual}" for pid, m in parts.items())
     if root[0] == "op" and root[1] == "/":

@@ -15,11 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
-from .values import fmt
+from .values import fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
@@ -744,6 +744,114 @@ def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _plain(value: Decimal) -> str:
+    """A number as part of a key: 2.9, 2.90 and 2.900 are one figure."""
+    return format(value.normalize(), "f")
+
+
+def _unit_rates(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Unit rates the budget was built with; `figure` names the rate itself (the same figure sent twice is one)."""
+    owner = c.id if c else None
+    out = []
+    for rec in ctx.ledger.unit_rates:
+        if rec.contract != owner:
+            continue
+        p = rec.payload
+        fields = {
+            "figure": f"{rec.contract or '-'}:{p.module}:{p.grade or ''}:{_plain(p.rate)}",
+            "name": p.module,
+            "grade": p.grade or "",
+            "rate": p.rate,
+        }
+        out.append(Record(rec.contract, fields, (rec.event_id,), _local_day(rec.occurred_at)))
+    return out
+
+
+def _calculations(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Calculations written in budget documents, each redone and rounded half up at its stated precision."""
+    owner = c.id if c else None
+    out = []
+    for rec in ctx.ledger.calculations:
+        if rec.contract != owner:
+            continue
+        p = rec.payload
+        sign = "×" if p.operation == "product" else "+"
+        computed = Decimal(1) if p.operation == "product" else Decimal(0)
+        for x in p.factors:
+            computed = computed * x if p.operation == "product" else computed + x
+        rounded = computed.quantize(Decimal(1).scaleb(-p.precision), ROUND_HALF_UP)  # 四舍五入
+        key = sign.join(_plain(x) for x in p.factors)
+        fields = {
+            "figure": f"{rec.contract or '-'}:{p.description}:{key}={_plain(p.stated_result)}@{p.precision}",
+            "name": p.description,
+            "expression": sign.join(fmt(x, 4) for x in p.factors),
+            "stated": p.stated_result,
+            "computed": rounded,
+            "difference": abs(rounded - p.stated_result),
+            "stated_text": fmt(p.stated_result, p.precision),
+            "computed_text": fmt(rounded, p.precision),
+        }
+        out.append(Record(rec.contract, fields, (rec.event_id,), _local_day(rec.occurred_at)))
+    return out
+
+
+def _payment_bands(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's two telling payment bands: the lowest score paid in full, and what a score of 0 still earns."""
+    if c is None:
+        return []  # contract terms: nothing is unassigned
+    bands = sorted(c.payment_rules, key=lambda r: r.min_score)
+    out = []
+    full = next((r for r in bands if r.pay_fraction >= 1), None)
+    if full is not None:
+        score = fmt(full.min_score)
+        fields = {
+            "role": "full",
+            "band": score,
+            "name": f"考核得分 ≥{score} 分即全额支付当期费用",
+            "effect": f"供应商只需按 {score}% 的程度履约即可收到全款",
+            "shown": f"≥{score} 分全额支付",
+            "figure": full.min_score,
+        }
+        out.append(Record(c.id, fields, ()))
+    floor = next((r for r in bands if r.min_score == 0), None)
+    if floor is not None:
+        above = next((r.min_score for r in bands if r.min_score > 0), None)
+        share = pct(floor.pay_fraction, 0)
+        when = f"考核得分低于 {fmt(above)} 分" if above is not None else "无论考核得分多少"
+        fields = {
+            "role": "floor",
+            "band": fmt(floor.min_score),
+            "name": f"{when}仍支付当期 {share} 费用",
+            "effect": "服务严重不达标时仍可获得部分款项",
+            "shown": f"最低支付 {share}",
+            "figure": floor.pay_fraction,
+        }
+        out.append(Record(c.id, fields, ()))
+    return out
+
+
+def _assessment_rules(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's assessment items (考核细则), each with what it still earns at its deduction cap."""
+    if c is None:
+        return []  # contract terms: nothing is unassigned
+    out = []
+    seen: dict[str, int] = {}
+    for item in c.assessment_items:
+        seen[item.item] = seen.get(item.item, 0) + 1
+        capped = item.max_deduction is not None
+        floor = (item.max_score - (item.max_deduction or 0)) / item.max_score if capped else Decimal(0)
+        fields = {
+            "key": item.item if seen[item.item] == 1 else f"{item.item}#{seen[item.item]}",
+            "item": item.item,
+            "max_score": item.max_score,
+            "capped": capped,
+            "max_deduction": item.max_deduction if capped else Decimal(0),
+            "floor_share": floor,
+        }
+        out.append(Record(c.id, fields, ()))
+    return out
+
+
 _TIME_LIMIT = {"response": "响应", "on_site": "到场", "resolve": "修复"}
 
 
@@ -1156,6 +1264,62 @@ SOURCES: dict[str, Source] = {
             "工单量统计",
             {"category": _f("text", "类别"), "count": _f("number", "数量")},
             _ticket_volumes,
+        ),
+        Source(
+            "unit_rate",
+            "预算测算人月费率",
+            {
+                "figure": _f("text", "费率（合同、模块、级别、费率）"),
+                "name": _f("text", "模块"),
+                "grade": _f("text", "级别"),
+                "rate": _f("number", "费率（万元/人月）"),
+            },
+            _unit_rates,
+        ),
+        Source(
+            "budget_calculation",
+            "预算测算文件中的计算",
+            {
+                "figure": _f("text", "计算（合同、说明、算式、写明结果、精度）"),
+                "name": _f("text", "说明"),
+                "expression": _f("text", "算式"),
+                "stated": _f("number", "文件中写明的结果"),
+                "computed": _f("number", "按写明精度四舍五入的正确结果"),
+                "difference": _f("number", "差额"),
+                "stated_text": _f("text", "写明结果（按精度）"),
+                "computed_text": _f("text", "正确结果（按精度）"),
+            },
+            _calculations,
+        ),
+        Source(
+            "payment_band",
+            "付款条款（全额支付的最低档、0 分仍可获得的保底档）",
+            {
+                "role": _f("text", "档位", {"full": "全额支付档", "floor": "保底档"}),
+                "band": _f("text", "档位起点（考核得分）"),
+                "name": _f("text", "条款"),
+                "effect": _f("text", "效果"),
+                "shown": _f("text", "简述"),
+                "figure": _f("number", "档位数值（全额支付档为起点得分，保底档为支付比例）"),
+            },
+            _payment_bands,
+            dated=False,
+            description="合同条款本身，不含证据",
+        ),
+        Source(
+            "assessment_rule",
+            "考核细则（合同约定的考核项）",
+            {
+                "key": _f("text", "考核项（重名时编号）"),
+                "item": _f("text", "考核项"),
+                "max_score": _f("number", "分值"),
+                "capped": _f("bool", "设扣分上限"),
+                "max_deduction": _f("number", "每期最多扣分"),
+                "floor_share": _f("number", "扣满上限后的得分率"),
+            },
+            _assessment_rules,
+            dated=False,
+            description="合同条款本身，不含证据",
         ),
         Source(
             "obligation",

@@ -179,7 +179,8 @@ def test_a_basis_entry_of_a_term_is_refused() -> None:
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
-        ({"kind": "obligation", "term": "training.source", "item": "deliverables"}, "exactly one of term"),
+        ({"kind": "obligation", "term": "training.source", "item": "deliverables"}, "at most one of term"),
+        ({"kind": "obligation", "document": "合同"}, "or gives both document and text"),
         ({"kind": "obligation", "term": "training.source", "document": "合同"}, "gives text"),
         ({"kind": "obligation", "item": "deliverables", "text": "x"}, "no document or text"),
         ({"kind": "duty", "item": "deliverables"}, "'clause' or 'obligation'"),
@@ -188,3 +189,25 @@ def test_a_basis_entry_of_a_term_is_refused() -> None:
 def test_a_basis_entry_of_the_wrong_shape_is_refused(entry: dict[str, Any], words: str) -> None:
     with pytest.raises(ValueError, match=words):
         rule(basis=[entry])
+
+
+def test_a_basis_entry_may_cite_a_document_the_rule_names_itself() -> None:
+    r = rule(
+        bind={"rate": {"measure": "budget.unit_rates"}},
+        when="rate.value > 1",
+        message="按 {rate.value} 万元/人月测算",
+        terms={"reporting.unit_rate_standard": "text"},
+        basis=[
+            {
+                "kind": "obligation",
+                "document": "{terms.reporting.unit_rate_standard}",
+                "text": "人月费率不超过 {terms.reporting.unit_rate_ceiling:.4} 万元/人月",
+            }
+        ],
+    )
+    checked = check_rule(r)
+    named = [p.ref.name for p in checked.basis_documents[0] if not isinstance(p, str)]
+    assert named == ["reporting.unit_rate_standard"]
+    bad = r.model_copy(update={"basis": (r.basis[0].model_copy(update={"document": "{terms.reporting.nothing}"}),)})
+    with pytest.raises(RuleProblem, match="nothing"):
+        check_rule(bad)

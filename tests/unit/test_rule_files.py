@@ -47,6 +47,17 @@ LATE_WEEKS = [
     for m, d in ((3, 1), (3, 2), (4, 1), (4, 2), (5, 1), (5, 2), (6, 1))
 ]
 RECORDS: dict[tuple[str, str], list[dict[str, Any]]] = {
+    ("incidents.sla_breached", ""): [
+        {"ticket": "SC-02", "severity": "P1", "limit_name": "修复", "took": "用时 330 分钟", "limit": 240},
+        {"ticket": "SC-04", "severity": "P2", "limit_name": "响应", "took": "截至评价日仍未完成", "limit": 30},
+    ],
+    ("budget.calculation_differences", "slip"): [
+        {"name": "人月成本", "expression": "3.23×1.8405", "computed_text": "5.94", "stated_text": "5.82"}
+    ],
+    ("payment.band_figures", "full"): [
+        {"effect": "供应商只需按 80% 的程度履约即可收到全款", "shown": "≥80 分全额支付"}
+    ],
+    ("assessment.capped_floor_share", "季度报告"): [{"item": "季度报告", "max_score": 40, "max_deduction": 10}],
     ("deliverables.periods_missing", "monthly_report"): [{"period": "2023年2月"}],
     ("deliverables.late_submissions", "weekly_report"): [
         {**week, "submitted_at": week["due_at"].replace("18:00", "18:30")} for week in LATE_WEEKS
@@ -86,14 +97,22 @@ def records(fact: Any) -> list[dict[str, Any]]:
 def test_standard_library_loads_and_every_rule_compiles() -> None:
     rules = effective_rules(library())
     assert [r.id for r in rules.rules] == [
+        "assessment.cap_too_low",
+        "budget.adjustment_rate_high",
+        "budget.arrival_rate_low",
+        "budget.calculation_slip",
+        "budget.execution_rate_low",
+        "budget.unit_rate_above_ceiling",
         "deliverable.below_target",
         "deliverable.count_below_due",
         "deliverable.late",
         "documents.near_duplicate",
         "evidence.obligation_unproven",
+        "fault.mtbf_below_target",
         "fault.sla_breach",
         "inspection.below_plan",
         "inspection.late",
+        "payment.weak_rule",
         "score.contradicts_attendance",
         "staff.late_arrivals",
         "staff.onsite_period_incomplete",
@@ -108,19 +127,95 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
 LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
     "budget.execution_rate_low": (
         [
-            measure("budget.execution_rate", 0.8, "", numerator=1234.5, denominator=1543.125),
-            term("reporting.min_execution_rate", 1.0, ""),
+            measure("budget.execution_of_base_rate", 0.8, numerator=80, denominator=100),
+            measure("budget.approved", 100),
+            measure("budget.adjusted", 100),
+            measure("budget.arrived", 0),
+            term("reporting.min_execution_rate", 1.0),
         ],
         [
-            measure("budget.execution_rate", 1.0, "", numerator=10, denominator=10),
-            term("reporting.min_execution_rate", 1.0, ""),
+            measure("budget.execution_of_base_rate", 1.0, numerator=100, denominator=100),
+            measure("budget.approved", 100),
+            measure("budget.adjusted", 100),
+            measure("budget.arrived", 0),
+            term("reporting.min_execution_rate", 1.0),
         ],
-        "项目预算执行率 80.00%（实际支出 1,234.50 万元 / 预算 1,543.13 万元），低于 100%。",
+        "运维服务项目：调整后预算 100 万元，实际到位资金 0 万元，实际支出 80 万元，预算执行率 80.00%"
+        "（按实际到位资金计，未报送到位资金的按调整后预算计）。",
+    ),
+    "budget.adjustment_rate_high": (
+        [
+            measure("budget.adjustment_rate", 0.7008, numerator=357, denominator=509.4),
+            measure("budget.adjustment", -357),
+            term("reporting.max_adjustment_rate", 0.1),
+        ],
+        [
+            measure("budget.adjustment_rate", 0.1, numerator=50.94, denominator=509.4),
+            measure("budget.adjustment", -50.94),
+            term("reporting.max_adjustment_rate", 0.1),
+        ],
+        "运维服务项目：批复预算 509.4 万元，调整 -357 万元，预算调整率 70.08%，预算编制与实际实施周期不匹配。",
+    ),
+    "budget.arrival_rate_low": (
+        [
+            measure("budget.arrival_rate", 0.1835, numerator=400, denominator=2180),
+            term("reporting.min_arrival_rate", 0.9),
+        ],
+        [
+            measure("budget.arrival_rate", 0.9, numerator=1962, denominator=2180),
+            term("reporting.min_arrival_rate", 0.9),
+        ],
+        "运维服务项目：全年预算 2180 万元，实际到位 400 万元，资金到位率 18.35%。",
+    ),
+    "budget.unit_rate_above_ceiling": (
+        [
+            measure("budget.unit_rates", 2.9, "", subject="-:数据库运维:高级:2.9", label="数据库运维"),
+            term("reporting.unit_rate_ceiling", 2.7, ""),
+        ],
+        [
+            measure("budget.unit_rates", 2.7, "", subject="-:数据库运维:高级:2.7", label="数据库运维"),
+            term("reporting.unit_rate_ceiling", 2.7, ""),
+        ],
+        "“数据库运维”按 2.9 万元/人月测算，超出标准的最高人月费率 2.7 万元/人月。",
+    ),
+    "budget.calculation_slip": (
+        [measure("budget.calculation_differences", 0.12, "", subject="slip")],
+        [measure("budget.calculation_differences", 0, "", subject="slip")],
+        "人月成本：3.23×1.8405 应为 5.94，文件中写作 5.82，存在计算错误。",
     ),
     "fault.sla_breach": (
-        [measure("fault.sla_breaches", 2, subject="P1")],
-        [measure("fault.sla_breaches", 0, subject="P1")],
-        "运维服务项目：P1级故障有 2 项处理超出 SLA 时限。",
+        [measure("incidents.sla_breached", 2)],
+        [measure("incidents.sla_breached", 0)],
+        "运维服务项目：2 项故障处理超出 SLA 时限：SC-02（P1）修复用时 330 分钟，超过 240 分钟时限；"
+        "SC-04（P2）响应截至评价日仍未完成，超过 30 分钟时限。",
+    ),
+    "fault.mtbf_below_target": (
+        [
+            measure("incidents.mtbf_hours", 240),
+            measure("incidents.internal", 2),
+            measure("incidents.count", 3),
+            term("mtbf_hours_min", 1000),
+        ],
+        [
+            measure("incidents.mtbf_hours", 240),
+            measure("incidents.internal", 0),  # without an internal failure the MTBF is only a lower bound
+            measure("incidents.count", 3),
+            term("mtbf_hours_min", 1000),
+        ],
+        "运维服务项目：服务期内共记录故障 3 宗，其中内部原因 2 宗；按内部原因故障计，平均无故障时间约 240 小时，"
+        "未达到 ≥1000h 的指标值。",
+    ),
+    "payment.weak_rule": (
+        [measure("payment.band_figures", 80, subject="full", label="考核得分 ≥80 分即全额支付当期费用")],
+        [measure("payment.band_figures", 90, subject="full", label="考核得分 ≥90 分即全额支付当期费用")],
+        "运维服务项目：合同约定考核得分 ≥80 分即全额支付当期费用，供应商只需按 80% 的程度履约即可收到全款，"
+        "付款标准过低。",
+    ),
+    "assessment.cap_too_low": (
+        [measure("assessment.capped_floor_share", 0.75, subject="季度报告")],
+        [measure("assessment.capped_floor_share", 0.4, subject="季度报告")],
+        "运维服务项目：考核项“季度报告”分值 40 分，每期最多扣 10 分，即使完全未完成也可获得该项 75% 的得分，"
+        "考核力度不足。",
     ),
     "score.contradicts_attendance": (
         [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28)],

@@ -1113,7 +1113,7 @@ def _mtbf_events() -> list[Evidence]:
 
 @fires("fault.mtbf_below_target")
 def test_mtbf_below_target_averages_the_gaps_between_internal_failures() -> None:
-    detail = "2023-06-01 至 2023-06-30 共记录故障 3 宗，其中内部原因 2 宗；按内部原因故障计，平均无故障时间约 240 小时"
+    detail = "服务期内共记录故障 3 宗，其中内部原因 2 宗；按内部原因故障计，平均无故障时间约 240 小时"
     assert_finding(
         only(run(project(contract(mtbf_hours_min=1000)), _mtbf_events()), "fault.mtbf_below_target"),
         rule="fault.mtbf_below_target",
@@ -1185,7 +1185,8 @@ def test_execution_rate_low_measures_spending_against_the_adjusted_budget() -> N
         rule="budget.execution_rate_low",
         contract=None,
         severity="low",
-        message="运维服务项目：调整后预算 90 万元，实际支出 81 万元，预算执行率 90.00%。",
+        message="运维服务项目：调整后预算 90 万元，实际到位资金 0 万元，实际支出 81 万元，预算执行率 90.00%"
+        "（按实际到位资金计，未报送到位资金的按调整后预算计）。",
         measured="90.00%",
         required="100%",
         evidence=("b-1", "b-2", "b-3"),
@@ -1197,7 +1198,10 @@ def test_execution_rate_low_measures_spending_against_arrived_funds_when_arrival
     events = [budget("b-1", "approved", "100"), budget("b-4", "arrived", "90"), budget("b-3", "spent", "81")]
     findings = run(project(contract()), events)
     f = only(findings, "budget.execution_rate_low")
-    assert f.message == "运维服务项目：实际到位资金 90 万元，实际支出 81 万元，预算执行率 90.00%。"
+    assert f.message == (
+        "运维服务项目：调整后预算 100 万元，实际到位资金 90 万元，实际支出 81 万元，预算执行率 90.00%"
+        "（按实际到位资金计，未报送到位资金的按调整后预算计）。"
+    )
     assert (f.measured, f.required, f.evidence) == ("90.00%", "100%", ("b-3", "b-4"))
     assert of(findings, "budget.arrival_rate_low") == []  # 90% arrived is exactly min_arrival_rate
 
@@ -1240,13 +1244,19 @@ def unit_rate(eid: str, rate: str) -> Evidence:
 
 
 @fires("budget.unit_rate_above_ceiling")
-def test_unit_rate_above_ceiling_names_the_module_the_rate_and_the_standard() -> None:
+def test_unit_rate_above_ceiling_names_the_module_the_rate_and_stands_on_the_standard() -> None:
+    found = only(run(project(contract(), reporting=CEILING), [unit_rate("u-1", "3")]), "budget.unit_rate_above_ceiling")
+    assert found.basis == (
+        Basis(kind="obligation", document="粤财行〔2019〕82号高级运维人员标准", text="人月费率不超过 2.7 万元/人月"),
+    )
+    unnamed = run(project(contract(), reporting={"unit_rate_ceiling": "2.7"}), [unit_rate("u-1", "3")])
+    assert only(unnamed, "budget.unit_rate_above_ceiling").basis == ()  # a ceiling of no named standard
     assert_finding(
-        only(run(project(contract(), reporting=CEILING), [unit_rate("u-1", "3")]), "budget.unit_rate_above_ceiling"),
+        found,
         rule="budget.unit_rate_above_ceiling",
         contract=None,
         severity="medium",
-        message="“运维开发”按 3 万元/人月测算，超出粤财行〔2019〕82号高级运维人员标准的最高人月费率 2.7 万元/人月。",
+        message="“运维开发”按 3 万元/人月测算，超出标准的最高人月费率 2.7 万元/人月。",
         measured="3 万元/人月",
         required="≤2.7 万元/人月",
         evidence=("u-1",),
@@ -1313,6 +1323,7 @@ def test_calculation_slip_accepts_a_total_rounded_half_up() -> None:
 
 # ---------------------------------------------------------------- 14 payment.weak_rule, assessment.cap_too_low
 
+PAYMENT_REQUIRED = "全额支付门槛与合同履约要求相符，严重不达标时不予支付或大幅扣减"
 WEAK_PAYMENT = [
     {"min_score": 80, "pay_fraction": 1},
     {"min_score": 60, "pay_fraction": "0.8"},
@@ -1333,7 +1344,7 @@ def test_weak_payment_rule_fires_for_a_low_full_pay_threshold_and_for_paying_bel
         message="运维服务项目：合同约定考核得分 ≥80 分即全额支付当期费用，供应商只需按 80% 的程度履约即可收到全款，"
         "付款标准过低。",
         measured="≥80 分全额支付",
-        required="全额支付门槛与合同履约要求相符",
+        required=PAYMENT_REQUIRED,
         evidence=(),
     )
     assert_finding(
@@ -1341,12 +1352,16 @@ def test_weak_payment_rule_fires_for_a_low_full_pay_threshold_and_for_paying_bel
         rule="payment.weak_rule",
         contract="ops",
         severity="medium",
-        message="运维服务项目：合同约定考核得分低于 60 分仍支付当期 50% 费用，服务严重不达标时仍可获得大部分款项。",
+        message="运维服务项目：合同约定考核得分低于 60 分仍支付当期 50% 费用，服务严重不达标时仍可获得部分款项，"
+        "付款标准过低。",
         measured="最低支付 50%",
-        required="严重不达标时不予支付或大幅扣减",
+        required=PAYMENT_REQUIRED,
         evidence=(),
     )
     assert full.id != floor.id
+    # Each stands on its own band of the contract's payment clause.
+    assert full.basis == (Basis(kind="clause", document="合同", text="考核得分 80 分及以上支付当期费用的 100%"),)
+    assert floor.basis == (Basis(kind="clause", document="合同", text="考核得分低于 60 分时支付当期费用的 50%"),)
 
 
 @holds_back("payment.weak_rule")
@@ -1372,8 +1387,12 @@ def test_weak_payment_rule_does_not_invent_payment_below_the_lowest_threshold() 
 @fires("assessment.cap_too_low")
 def test_cap_too_low_fires_when_a_capped_item_keeps_most_of_its_points() -> None:
     items = [{"item": "季度报告", "max_score": 40, "per_occurrence": 10, "max_deduction": 10}]
+    found = only(run(project(contract(assessment_items=items)), []), "assessment.cap_too_low")
+    assert found.basis == (
+        Basis(kind="clause", document="考核指标", text="“季度报告”满分 40 分，每次扣 10 分，每期最多扣 10 分"),
+    )
     assert_finding(
-        only(run(project(contract(assessment_items=items)), []), "assessment.cap_too_low"),
+        found,
         rule="assessment.cap_too_low",
         contract="ops",
         severity="medium",

@@ -91,7 +91,11 @@ whose text names a term the contract does not have (`terms.X` is absent or empty
 entry cites an item of one of the contract's lists (opseval_shared/duties.py: deliverables,
 inspection_plans, assessment_items, targets, payment_rules, surveys) with the item's own source, or its
 standard wording; the subject of the fact named by `of` is the item's id (`ID`, or `ID@…` for a subject per
-item and period). With `records: FIELD` as well, a fact that counts several items cites each item a record
+item and period). An entry with `document` and `text` but neither `term` nor `item` cites a document the
+rule names itself, both templates (a standard the reporting terms name: `document:
+"{terms.reporting.unit_rate_standard}"`); it is left out where they name a term the project does not
+have, and it is the only kind a finding of no contract (scope project) can cite.
+With `records: FIELD` as well, a fact that counts several items cites each item a record
 behind it names in that field (`{kind: obligation, item: targets, of: below, records: name}`: the rows of
 the 绩效目标表 that were not reached). Paths, lists and facts are checked when the rule is loaded.
 """
@@ -222,8 +226,13 @@ class BasisEntry(Frozen):
 
     @model_validator(mode="after")
     def _one_form(self) -> BasisEntry:
-        if (self.term is None) == (self.item is None):
-            raise ValueError("a basis entry names exactly one of term (a contract source) or item (a list's item)")
+        if self.term is not None and self.item is not None:
+            raise ValueError("a basis entry names at most one of term (a contract source) or item (a list's item)")
+        if self.term is None and self.item is None and (self.document is None or self.text is None):
+            raise ValueError(
+                "a basis entry names a term (a contract source), an item (a list's item), "
+                "or gives both document and text (a standard the rule itself names)"
+            )
         if self.term is not None:
             missing = [f for f in ("document", "text") if getattr(self, f) is None]
             if missing:
@@ -232,7 +241,7 @@ class BasisEntry(Frozen):
                 )
             if self.of is not None:
                 raise ValueError("'of' names the fact whose subject is an item: it goes with item")
-        elif self.document is not None or self.text is not None:
+        elif self.item is not None and (self.document is not None or self.text is not None):
             raise ValueError("an item is cited by its own source or its standard wording: no document or text")
         if self.records is not None and self.of is None:
             raise ValueError("'records' names a field of the records behind the fact 'of': give of")
@@ -314,6 +323,7 @@ class CheckedRule:
     templates: dict[str, tuple[TemplatePart, ...]]  # TEMPLATE_FIELDS
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
     lists: dict[str, CheckedList] = dataclass_field(default_factory=dict)
+    basis_documents: tuple[tuple[TemplatePart, ...], ...] = ()  # a document the rule names itself (else empty)
 
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
@@ -448,6 +458,7 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
     # restrict the contracts the rule applies to, as the condition's terms do.
     basis_terms: dict[str, Type] = {}
     basis = tuple(_check_basis(rule, index, entry, basis_terms) for index, entry in enumerate(rule.basis))
+    documents = tuple(_basis_document(rule, index, entry, basis_terms) for index, entry in enumerate(rule.basis))
     for name in rule.terms:
         if name not in terms_seen and name not in basis_terms:
             raise RuleProblem(("terms", name), f"terms.{name} is declared but never used")
@@ -472,7 +483,7 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
         for name, kind in terms_seen.items()
     ]
-    return CheckedRule(rule, tuple(facts), condition, templates, basis, lists)
+    return CheckedRule(rule, tuple(facts), condition, templates, basis, lists, documents)
 
 
 def _check_basis(
@@ -490,8 +501,8 @@ def _check_basis(
             if binding.kind != "measure":
                 raise RuleProblem((*at, "of"), f"{entry.of} is a term: only a measure's fact has a subject")
         return ()
-    assert entry.term is not None and entry.text is not None
-    problem = source_path_problem(entry.term)
+    assert entry.text is not None and entry.document is not None
+    problem = source_path_problem(entry.term) if entry.term is not None else None
     if problem:
         raise RuleProblem((*at, "term"), problem)
     resolver = _resolver(rule, terms_seen, context=True)
@@ -505,6 +516,26 @@ def _check_basis(
             problem = term_path_problem(part.ref.name)
             if problem:
                 raise RuleProblem((*at, "text"), f"terms.{part.ref.name}: {problem}")
+    return parsed
+
+
+def _basis_document(
+    rule: RuleDefinition, index: int, entry: BasisEntry, terms_seen: dict[str, Type]
+) -> tuple[TemplatePart, ...]:
+    """The document template of an entry citing a document the rule names itself (empty for the others)."""
+    if entry.term is not None or entry.item is not None or entry.document is None:
+        return ()
+    resolver = _resolver(rule, terms_seen, context=True)
+    document = entry.document
+    try:
+        parsed = parse_template(document, lambda parts, pos: resolver(parts, pos, document))
+    except ExpressionError as exc:
+        raise RuleProblem(("basis", index, "document"), str(exc)) from exc
+    for part in parsed:
+        if isinstance(part, Placeholder) and part.ref.scope == "term":
+            problem = term_path_problem(part.ref.name)
+            if problem:
+                raise RuleProblem(("basis", index, "document"), f"terms.{part.ref.name}: {problem}")
     return parsed
 
 

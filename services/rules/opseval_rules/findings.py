@@ -186,11 +186,16 @@ def basis(
     """What a match stands on, as its rule's `basis:` says (definitions.py), on the match's contract.
     `records`: the records behind a fact, for an entry that cites the items they name."""
     contract = definition.contracts.contract(m.contract or None)
-    if contract is None:
-        return ()
     facts = dict(m.facts)
     out: list[Basis] = []
-    for entry, text in zip(checked.rule.basis, checked.basis, strict=True):
+    for entry, text, document in zip(checked.rule.basis, checked.basis, checked.basis_documents, strict=True):
+        if entry.term is None and entry.item is None:
+            shown = [_render_basis_text(definition, contract, checked.rule, facts, parts) for parts in (document, text)]
+            if shown[0] and shown[1] is not None:
+                out.append(Basis(kind=entry.kind, document=shown[0], text=shown[1]))
+            continue
+        if contract is None:
+            continue  # a contract's source or list item: a finding of no contract has none
         if entry.item is not None:
             items = CONTRACT_ITEMS[entry.item]
             if entry.records is not None and entry.of is not None:
@@ -210,7 +215,7 @@ def basis(
 
 def _render_basis_text(
     definition: ProjectDefinition,
-    contract: Contract,
+    contract: Contract | None,
     rule: RuleDefinition,
     facts: dict[str, dict[str, Any]],
     parts: tuple[Any, ...],
@@ -228,13 +233,21 @@ def _render_basis_text(
             value = _term(definition, contract, ref.name)
             if value is None or value == "":
                 return None
+        elif ref.scope == "context" and ref.name == "rule":
+            value = rule.name if ref.field == "name" else rule.id
         elif ref.scope == "context":
-            named = rule if ref.name == "rule" else contract
-            value = contract.vendor if ref.field == "vendor" else named.name if ref.field == "name" else named.id
+            value = _contract_value(contract, ref.field)
         else:
             value = facts[ref.name].get(ref.field)
         out.append(format_value(value, part.spec))
     return "".join(out)
+
+
+def _contract_value(contract: Contract | None, field: str) -> str:
+    """`{contract.X}` of a finding's contract; of the project as a whole (no contract) where it has none."""
+    if contract is None:
+        return {"vendor": "供应商", "key": "all", "id": ""}.get(field, "项目整体")
+    return {"vendor": contract.vendor, "name": contract.name}.get(field, contract.id)
 
 
 def find_by_catalogue(ctx: MetricContext, engine: RulesEngine) -> list[Finding]:
