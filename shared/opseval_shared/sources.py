@@ -544,7 +544,7 @@ def _survey_levels(ctx: MetricContext, c: Contract | None) -> list[Record]:
     and each other level the survey's responses carry: how many came back, and whether that is short."""
     if c is None:
         return []  # contract terms and per-contract state: nothing is unassigned
-    from .duties import numbered
+    from .duties import numbered  # here: duties → results → indicators → measures imports this module
 
     out = []
     keys = numbered(d.survey or "*" for d in c.surveys)
