@@ -505,14 +505,6 @@ def _freq_label(freq: str) -> str:
     )
 
 
-MEASURE_LABEL = {"response": "响应", "on_site": "到场", "resolve": "修复"}
-
-
-def _breach_text(f: FaultMeasure) -> str:
-    took = f"{fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日未完成"
-    return f"{f.ticket}（{f.severity}）{MEASURE_LABEL[f.measure]}用时 {took}，限时 {fmt(f.limit, 0)} 分钟"
-
-
 def _window_minutes(start: datetime, end: datetime, window: ServiceWindow, work: WorkCalendar) -> Decimal:
     """Minutes between two moments that fall inside the SLA's service window."""
     return window_minutes(start, end, window, work)

@@ -767,3 +767,47 @@ def test_cite_false_is_for_measures_only() -> None:
 @pytest.mark.parametrize(("value", "text"), [(1, "一"), (2, "两"), (3, "三"), (10, "十"), (11, "11"), (2.5, "3")])
 def test_the_c_format_writes_a_count_as_the_field_says_it(value: float, text: str) -> None:
     assert format_value(value, "c") == text
+
+
+# ---------------------------------------------------------------- scope: the project's own figures
+
+
+WHOLE = [measure("budget.adjustment_rate", 0.3, "c1"), measure("budget.adjustment_rate", 0.2, "")]
+
+
+def scoped(scope: str, *, several_contracts: bool = True) -> list[tuple[str, str]]:
+    r = rule(
+        scope=scope,
+        bind={"rate": {"measure": "budget.adjustment_rate"}},
+        when="rate.value > terms.reporting.max_adjustment_rate",
+        subject="adj:{contract.key}",
+        message="{contract.name}：预算调整率 {rate.value:.0%}。",
+    )
+    facts = [*WHOLE, term("reporting.max_adjustment_rate", 0.1), term("reporting.max_adjustment_rate", 0.1, "")]
+    found = match(
+        [r], facts, engine=ENGINE, contract_names={**NAMES, "": "项目整体"}, several_contracts=several_contracts
+    )
+    return [(m.subject, m.message) for m in found]
+
+
+def test_a_contract_rule_never_matches_the_project_as_a_whole() -> None:
+    assert scoped("contract") == [("adj:c1", "运维服务项目：预算调整率 30%。")]
+
+
+def test_a_project_rule_matches_only_the_project_as_a_whole() -> None:
+    assert scoped("project") == [("adj:all", "项目整体：预算调整率 20%。")]
+
+
+def test_a_rule_of_both_scopes_matches_each_contract_and_the_whole_project_when_it_has_several() -> None:
+    assert scoped("both") == [("adj:all", "项目整体：预算调整率 20%。"), ("adj:c1", "运维服务项目：预算调整率 30%。")]
+    # with one contract, the project as a whole is that contract: one finding, not two
+    assert scoped("both", several_contracts=False) == [("adj:c1", "运维服务项目：预算调整率 30%。")]
+
+
+def test_a_number_with_places_but_no_kind_drops_trailing_zeros() -> None:
+    assert (format_value(509.4, ".3"), format_value(-456.375, ".3"), format_value(2.0, ".4")) == (
+        "509.4",
+        "-456.375",
+        "2",
+    )
+    assert format_value(509.4, ".3f") == "509.400"
