@@ -94,6 +94,30 @@ class StaffingTerms(Frozen):
             )
         return self
 
+    # Derived terms a rule can name (`terms.staffing.committed_count` …): the promises as the field words them.
+    @property
+    def committed_count(self) -> int:
+        """How many people the bid promised."""
+        return len(self.committed)
+
+    @property
+    def committed_list(self) -> str:
+        """The bid's staff list: 黄志明（项目经理）、陈嘉怡（需求分析工程师）…"""
+        return "、".join(f"{p.name}（{p.role}）" for p in self.committed)
+
+    @property
+    def committed_roles(self) -> str:
+        """The bid's roles with their headcount: 项目经理 1 名、需求分析工程师 2 名 …"""
+        roles: dict[str, int] = {}
+        for person in self.committed:
+            roles[person.role] = roles.get(person.role, 0) + 1
+        return "、".join(f"{role} {n} 名" for role, n in roles.items())
+
+    @property
+    def required_role_list(self) -> str:
+        """The roles the tender requires: 项目经理、技术支持专家 …"""
+        return "、".join(self.required_roles)
+
     @property
     def day_start(self) -> TimeOfDay | None:
         return self.working_hours.start if self.working_hours is not None else self.shift_start

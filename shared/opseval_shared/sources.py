@@ -205,6 +205,19 @@ def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def _required_roles(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each role the tender requires (a role listed twice is one requirement), with how many on-site
+    staff hold it; the whole on-site roster is the evidence of each count."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    roster = ctx.roster(c)
+    ids = sorted(r[0] for r in roster)
+    return [
+        Record(c.id, {"role": role, "present": Decimal(sum(1 for r in roster if r[2] == role))}, ids, None)
+        for role in dict.fromkeys(c.staffing.required_roles)
+    ]
+
+
 # ---------------------------------------------------------------- deliverables and inspections
 
 
@@ -619,6 +632,13 @@ SOURCES: dict[str, Source] = {
                 "coverage": _f("number", "出勤覆盖率"),
             },
             _committed_staff,
+            dated=False,
+        ),
+        Source(
+            "required_role",
+            "招标要求岗位",
+            {"role": _f("text", "岗位", members="required_roles"), "present": _f("number", "实际驻场人数")},
+            _required_roles,
             dated=False,
         ),
         Source(

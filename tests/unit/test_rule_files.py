@@ -51,7 +51,9 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
         "fault.sla_breach",
         "score.contradicts_attendance",
         "staff.late_arrivals",
+        "staff.names_mismatch",
         "staff.onsite_period_incomplete",
+        "staff.required_role_absent",
         "survey.satisfaction_below_target",
     ]
     assert all(r.cause and r.advice and r.indicators for r in rules.rules)
@@ -84,6 +86,24 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
         [measure("staff.late_arrivals", 1)],
         [measure("staff.late_arrivals", 0)],
         "运维服务项目：服务期内驻场人员迟到 1 次（允许 0 次），未按合同约定的工作时间到岗。",
+    ),
+    "staff.names_mismatch": (
+        [
+            measure("staff.committed_on_site_names", 2, items="吴刚、周敏"),
+            measure("staff.on_site_headcount", 4),
+            term("staffing.committed_count", 3),
+        ],
+        [
+            measure("staff.committed_on_site_names", 3, items="吴刚、周敏、孙磊"),
+            measure("staff.on_site_headcount", 4),
+            term("staffing.committed_count", 3),
+        ],
+        "运维服务项目：投标文件承诺的 3 名驻场人员中仅 2 人实际驻场（吴刚、周敏），其余 1 人未到岗。",
+    ),
+    "staff.required_role_absent": (
+        [measure("staff.required_role_headcount", 0, subject="项目经理")],
+        [measure("staff.required_role_headcount", 1, subject="项目经理")],
+        "运维服务项目：招标文件要求实质响应的“项目经理”岗位，实际驻场人员中无人担任，岗位缺失。",
     ),
     "staff.onsite_period_incomplete": (
         [

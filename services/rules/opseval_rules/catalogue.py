@@ -124,34 +124,6 @@ def basis_targets(o: Observation, c: Contract | None) -> Cited:
 # ---------------------------------------------------------------- staffing (1–5)
 
 
-def observe_names(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    committed = {s.name for s in c.staffing.committed}
-    if not committed:
-        return []
-    roster = ctx.roster(c)
-    names = {r[1] for r in roster}
-    matched = committed & names
-    return [
-        _obs(
-            "staff.names_mismatch",
-            c,
-            "names",
-            {"committed": len(committed), "matched": len(matched), "unmatched": len(committed - names)},
-            [r[0] for r in roster],
-            actual=len(names),
-            matched=sorted(matched),
-        )
-    ]
-
-
-def basis_names(o: Observation, c: Contract | None) -> Cited:
-    assert c is not None
-    staff = c.staffing.committed
-    text = f"拟投入驻场人员 {len(staff)} 名：" + "、".join(f"{p.name}（{p.role}）" for p in staff)
-    return (cite("obligation", c.staffing.sources.committed, "投标文件", text),)
-
-
 def basis_role_mix(o: Observation, c: Contract | None) -> Cited:
     assert c is not None
     roles: dict[str, int] = {}
@@ -159,50 +131,6 @@ def basis_role_mix(o: Observation, c: Contract | None) -> Cited:
         roles[person.role] = roles.get(person.role, 0) + 1
     text = "拟投入驻场人员岗位：" + "、".join(f"{role} {n} 名" for role, n in roles.items())
     return (cite("obligation", c.staffing.sources.committed, "投标文件", text),)
-
-
-def basis_required_role(o: Observation, c: Contract | None) -> Cited:
-    assert c is not None
-    text = "要求实质响应的岗位：" + "、".join(c.staffing.required_roles)
-    return (cite("obligation", c.staffing.sources.required_roles, "招标文件", text),)
-
-
-def describe_names(o: Observation, c: Contract | None) -> Described:
-    f = o.fields
-    if f["matched"] == 0:
-        msg = (
-            f"{_vendor(c)}：投标文件承诺的 {f['committed']} 名驻场人员与实际驻场的 {o.info['actual']} 名人员"
-            "姓名无一相符，驻场人员与投标承诺不一致。"
-        )
-    else:
-        msg = (
-            f"{_vendor(c)}：投标文件承诺的 {f['committed']} 名驻场人员中仅 {f['matched']} 人实际驻场"
-            f"（{'、'.join(o.info['matched'])}），其余 {f['unmatched']} 人未到岗。"
-        )
-    return msg, f"相符 {f['matched']}/{f['committed']} 人", "实际驻场人员与投标承诺名单一致"
-
-
-def observe_required_roles(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    roster = ctx.roster(c)
-    out = []
-    for role in dict.fromkeys(c.staffing.required_roles):  # a role listed twice is one requirement
-        present = sum(1 for r in roster if r[2] == role)
-        out.append(
-            _obs(
-                "staff.required_role_absent", c, f"role:{role}", {"present": present}, [r[0] for r in roster], role=role
-            )
-        )
-    return out
-
-
-def describe_required_role(o: Observation, c: Contract | None) -> Described:
-    role = o.info["role"]
-    return (
-        f"{_vendor(c)}：招标文件要求实质响应的“{role}”岗位，实际驻场人员中无人担任，岗位缺失。",
-        f"{role} {o.fields['present']} 人",
-        f"配置{role}岗位",
-    )
 
 
 def observe_role_mix(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -1228,24 +1156,6 @@ def _when(
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "staff.names_mismatch",
-        1,
-        "high",
-        observe_names,
-        _when(lambda c: bool(c.staffing.committed), gt0("unmatched")),
-        describe_names,
-        basis=basis_names,
-    ),
-    Rule(
-        "staff.required_role_absent",
-        2,
-        "high",
-        observe_required_roles,
-        lambda c, t: {"$lt": {"present": 1}},
-        describe_required_role,
-        basis=basis_required_role,
-    ),
     Rule(
         "staff.role_mix_deviation",
         3,

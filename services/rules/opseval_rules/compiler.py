@@ -58,7 +58,15 @@ from opseval_shared.base import Frozen
 from opseval_shared.results import Severity
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 
-from .definitions import OPTIONAL_FIELDS, CheckedRule, RuleDefinition, RuleProblem, check_rule, render
+from .definitions import (
+    MESSAGE_FIELDS,
+    OPTIONAL_FIELDS,
+    CheckedRule,
+    RuleDefinition,
+    RuleProblem,
+    check_rule,
+    render,
+)
 from .engine import JoinRule, RulesEngine, default_engine, engine_readable
 from .expression import (
     Arith,
@@ -96,6 +104,10 @@ class MeasureFact(Frozen):
     numerator: Finite | None = None
     denominator: Finite | None = None
     evidence: int = Field(default=0, ge=0)
+    # for messages only (definitions.MESSAGE_FIELDS): never given to the engine
+    actual: str = ""
+    items: str = ""
+    label: str = ""
 
 
 class TermFact(Frozen):
@@ -127,7 +139,7 @@ def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"fact {index}: {where}: {err['msg']}") from exc
         if isinstance(fact, TermFact):
             raise ValueError(f"fact {index}: a contract term is compiled into the rules, not matched as a fact")
-        body = fact.model_dump()
+        body = fact.model_dump(exclude=set(MESSAGE_FIELDS))
         body["k"] = index
         out.append(body)
     return out
@@ -454,7 +466,7 @@ class RuleMatch:
 
     rule: str
     contract: str  # the first bound fact's contract
-    subject: str  # the first bound fact's subject ("" for a term)
+    subject: str  # the rule's `subject` rendered, else the first bound fact's subject ("" for a term)
     facts: tuple[tuple[str, dict[str, Any]], ...]  # by the rule's names, `terms.X` for a term it named
     severity: Severity
     message: str
@@ -493,6 +505,7 @@ def match(
     *,
     engine: RulesEngine | None = None,
     contract_names: Mapping[str, str] | None = None,
+    contract_vendors: Mapping[str, str] | None = None,
 ) -> list[RuleMatch]:
     """Compile the rules with the contract terms among the facts, assert the measure facts in a fresh
     session, check each match's comparisons between values, and render it. Sorted, and the same
@@ -516,7 +529,7 @@ def match(
             continue
         seen.add((rule_id, positions))
         values = compiled.terms.get(contract, {}) if contract is not None else {}
-        out.append(_rendered(compiled.checked[rule_id], bound, values, contract_names or {}))
+        out.append(_rendered(compiled.checked[rule_id], bound, values, contract_names or {}, contract_vendors or {}))
     return sorted(out, key=_match_order)
 
 
@@ -566,6 +579,7 @@ def _rendered(
     bound: tuple[tuple[str, dict[str, Any]], ...],
     terms: Mapping[str, Any],
     contract_names: Mapping[str, str],
+    contract_vendors: Mapping[str, str],
 ) -> RuleMatch:
     by_alias = dict(bound)
     first = bound[0][1]
@@ -581,24 +595,31 @@ def _rendered(
         if ref.scope == "context":
             if ref.name == "rule":
                 return rule.id if ref.field == "id" else rule.name
+            if ref.field == "vendor":
+                return contract_vendors.get(contract, "供应商")
             return contract if ref.field == "id" else contract_names.get(contract, contract or "项目")
         if ref.name in term_alias:
             key = term_alias[ref.name]
             return {"value": terms.get(key), "contract": contract, "term": key}[ref.field]
         return by_alias[ref.name].get(ref.field)
 
+    def holds(condition: Node) -> bool:
+        constant = substitute(condition, lambda ref: Literal_(value_of(ref), ref.type, ref.pos))
+        return bool(evaluate(constant, {}))
+
+    message = next(text for condition, text in c.messages if condition is None or holds(condition))
     return RuleMatch(
         rule=rule.id,
         contract=contract,
-        subject=str(first.get("subject") or ""),
+        subject=render(c.templates["subject"], value_of) if rule.subject else str(first.get("subject") or ""),
         facts=bound,
         severity=rule.severity,
-        message=render(c.templates["message"], value_of),
+        message=render(message, value_of),
         measured=render(c.templates["measured"], value_of),
         required=render(c.templates["required"], value_of),
         indicators=rule.indicators,
-        cause=rule.cause,
-        advice=rule.advice,
+        cause=render(c.templates["cause"], value_of),
+        advice=render(c.templates["advice"], value_of),
         domain_ref=rule.domain_ref,
     )
 

@@ -29,15 +29,32 @@ joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of th
 `terms: {NAME: text|flag}` says otherwise). A rule naming a term applies only to contracts that
 have it. A rule binds at least one measure (the engine matches measures; terms are constants).
 
-Messages (`message`, `measured`, `required`) are Chinese text with named values in braces:
-`{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,
-`{contract.id}`, `{rule.name}`; `{{` and `}}` are literal braces. Nothing else is looked up (no
-attribute access, no indexing, no calls). A number's format is `[,][.N](f|%|d)`: `.2f` two places,
-`.0%` a percentage, `d` a whole number, `,` thousands separators; rounding is half up, as the field
-rounds. Without a format a number shows up to 2 decimals, trailing zeros dropped. A flag shows 是/否.
+Messages (`message`, `measured`, `required`, `cause`, `advice`) are Chinese text with named values in
+braces: `{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,
+`{contract.id}`, `{contract.vendor}`, `{rule.name}`, or arithmetic over such values
+(`{terms.staffing.committed_count - matched.value:d}`); `{{` and `}}` are literal braces. Nothing else is
+looked up (no attribute access, no indexing, no calls). Besides its numbers, a bound measure offers text
+for messages (not for `when`): `actual` (its value as it reads, e.g. a `latest` text field's text), `items`
+(what a `distinct` measure counted, listed with 、) and `label` (the subject's display name). A term may
+be one the contract derives (`staffing.committed_count`, `staffing.committed_list` … on the contract
+models).
+
+`message` may have several forms, the first whose condition holds on the match written:
+
+    message:
+      - when: matched.value == 0
+        text: "{contract.name}：承诺的驻场人员无一到岗。"
+      - text: "{contract.name}：承诺的驻场人员仅 {matched.value:d} 人到岗（{matched.items}）。"
+
+`subject` is the finding's subject (with the rule and the contract it makes the finding's id, so it
+never names an event), a template such as `role:{present.subject}`; by default the first fact's subject.
+
+A number's format is `[,][.N](f|%|d)`: `.2f` two places, `.0%` a percentage, `d` a whole number, `,`
+thousands separators; rounding is half up, as the field rounds. Without a format a number shows up to
+2 decimals, trailing zeros dropped. A flag shows 是/否.
 
 `indicators` are patterns (`*` and `?` wildcards) of indicator ids or names the rule bears on; `cause`
-and `advice` are the 原因分析 and 建议 texts of the report.
+and `advice` are the 原因分析 and 建议 texts of the report (templates too: `{contract.vendor}` …).
 
 `basis` names what a finding stands on besides its evidence (依据: a finding that cites no evidence must
 have one), a list of entries of two forms, each `kind: clause` (the wording itself is the problem) or
@@ -62,6 +79,7 @@ item and period). Paths, lists and facts are checked when the rule is loaded.
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -79,13 +97,17 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, Stric
 
 from .expression import (
     TYPE_NAMES,
+    Arith,
     ExpressionError,
+    Literal_,
+    Negate,
     Node,
     Ref,
     Type,
     check_condition,
     parse,
     refs,
+    type_of,
 )
 
 ValueType = Literal["number", "text", "flag"]
@@ -106,6 +128,10 @@ MEASURE_FIELDS: dict[str, Type] = {
 # Absent on many measures (a count has no denominator): a rule naming one applies only to facts
 # that have it.
 OPTIONAL_FIELDS = frozenset({"numerator", "denominator"})
+# What a measure's value reads as, for messages only (the engine matches numbers, contract and subject):
+# `actual` the value as the measure shows it (a `latest` text field: the text itself), `items` the
+# values a `distinct` measure counted, listed with 、, `label` the subject's display name.
+MESSAGE_FIELDS: dict[str, Type] = {"actual": "text", "items": "text", "label": "text"}
 RESERVED_NAMES = frozenset({"params", "terms", "contract", "rule", "and", "or", "not", "true", "false"})
 
 
@@ -140,9 +166,9 @@ class Binding(Frozen):
     def key(self) -> str:
         return self.measure if self.measure is not None else str(self.term)
 
-    def fields(self) -> dict[str, Type]:
+    def fields(self, *, message: bool = False) -> dict[str, Type]:
         if self.kind == "measure":
-            return MEASURE_FIELDS
+            return {**MEASURE_FIELDS, **MESSAGE_FIELDS} if message else MEASURE_FIELDS
         return {"value": self.type or "number", "contract": "text", "term": "text"}
 
 
@@ -173,6 +199,13 @@ class BasisEntry(Frozen):
         return self
 
 
+class MessageCase(Frozen):
+    """One form of a rule's message: the first whose `when` holds on the match is written."""
+
+    when: str | None = Field(default=None, min_length=1, description="a condition; none: the form otherwise")
+    text: str = Field(min_length=1)
+
+
 class RuleDefinition(Frozen):
     id: RuleId
     name: str = Field(min_length=1, description="the rule's name, in Chinese")
@@ -181,7 +214,10 @@ class RuleDefinition(Frozen):
     params: dict[Name, ParamValue] = Field(default_factory=dict)
     terms: dict[DottedId, ValueType] = Field(default_factory=dict, description="types of terms.X (default number)")
     when: str = Field(min_length=1)
-    message: str = Field(min_length=1)
+    message: str | tuple[MessageCase, ...] = Field(min_length=1)
+    subject: str = Field(
+        default="", description="the finding's subject (with rule and contract, its id); default the first fact's"
+    )
     measured: str = ""
     required: str = ""
     indicators: tuple[str, ...] = ()
@@ -217,8 +253,12 @@ class BoundFact:
 
 @dataclass(frozen=True)
 class Placeholder:
-    ref: Ref
+    ref: Ref  # the name shown, or the first name of `expr`
     spec: str
+    expr: Node | None = None  # arithmetic over names ({late.value - allowed.value:d}), else None
+
+    def names(self) -> list[Ref]:
+        return refs(self.expr) if self.expr is not None else [self.ref]
 
 
 TemplatePart = str | Placeholder
@@ -229,8 +269,9 @@ class CheckedRule:
     rule: RuleDefinition
     facts: tuple[BoundFact, ...]
     condition: Node
-    templates: dict[str, tuple[TemplatePart, ...]]  # message, measured, required
+    templates: dict[str, tuple[TemplatePart, ...]]  # measured, required, subject, cause, advice
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
+    messages: tuple[tuple[Node | None, tuple[TemplatePart, ...]], ...] = ()  # (condition or None, text)
 
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
@@ -263,17 +304,24 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             terms_seen.setdefault(name, kind)
             return Ref("term", name, "value", kind, pos)
         if context and head in ("contract", "rule"):
-            if len(parts) != 2 or parts[1] not in ("id", "name"):
-                raise ExpressionError(f"write {head}.id or {head}.name", where, source)
+            named: tuple[str, ...] = ("id", "name", "vendor") if head == "contract" else ("id", "name")
+            if len(parts) != 2 or parts[1] not in named:
+                raise ExpressionError(f"write {' or '.join(f'{head}.{k}' for k in named)}", where, source)
             return Ref("context", head, parts[1], "text", pos)
         if head in rule.bind:
             binding = rule.bind[head]
-            fields = binding.fields()
+            fields = binding.fields(message=context)
             if len(parts) != 2:
                 raise ExpressionError(
                     f"name one field of {head}: {', '.join(f'{head}.{f}' for f in fields)}", where, source
                 )
             if parts[1] not in fields:
+                if parts[1] in MESSAGE_FIELDS and binding.kind == "measure":
+                    raise ExpressionError(
+                        f"{head}.{parts[1]} is text for messages: a condition compares values, contract and subject",
+                        where,
+                        source,
+                    )
                 raise ExpressionError(
                     f"{head} ({binding.kind} {binding.key}) has no field {parts[1]!r} (fields: {', '.join(fields)})",
                     where,
@@ -329,17 +377,24 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
     unused = [alias for alias in rule.bind if alias not in used]
     templates: dict[str, tuple[TemplatePart, ...]] = {}
     template_resolver = _resolver(rule, terms_seen, context=True)
-    for field in ("message", "measured", "required"):
-        text: str = getattr(rule, field)
 
-        def resolve_in(parts: tuple[str, ...], pos: int, text: str = text) -> Ref:
-            return template_resolver(parts, pos, text)
-
+    def template(text: str, loc: tuple[int | str, ...]) -> tuple[TemplatePart, ...]:
         try:
-            templates[field] = parse_template(text, resolve_in)
+            return parse_template(text, lambda parts, pos: template_resolver(parts, pos, text))
         except ExpressionError as exc:
-            raise RuleProblem((field,), str(exc)) from exc
-    mentioned = {p.ref.name for parts in templates.values() for p in parts if isinstance(p, Placeholder)}
+            raise RuleProblem(loc, str(exc)) from exc
+
+    for field in ("measured", "required", "subject", "cause", "advice"):
+        templates[field] = template(getattr(rule, field), (field,))
+    messages = _check_messages(rule, template, condition_resolver)
+    mentioned = {
+        r.name
+        for parts in [*templates.values(), *(text for _, text in messages)]
+        for p in parts
+        if isinstance(p, Placeholder)
+        for r in p.names()
+    }
+    mentioned |= {r.name for cond, _ in messages if cond is not None for r in refs(cond) if r.scope == "fact"}
     silent = [alias for alias in unused if alias not in mentioned]
     if silent:
         # A fact neither tested nor shown only multiplies the firings; it is almost always a typo.
@@ -372,7 +427,36 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
         for name, kind in terms_seen.items()
     ]
-    return CheckedRule(rule, tuple(facts), condition, templates, basis)
+    return CheckedRule(rule, tuple(facts), condition, templates, basis, messages)
+
+
+def _check_messages(
+    rule: RuleDefinition,
+    template: Callable[[str, tuple[int | str, ...]], tuple[TemplatePart, ...]],
+    resolver: Callable[..., Ref],
+) -> tuple[tuple[Node | None, tuple[TemplatePart, ...]], ...]:
+    if isinstance(rule.message, str):
+        return ((None, template(rule.message, ("message",))),)
+    out: list[tuple[Node | None, tuple[TemplatePart, ...]]] = []
+    for index, case in enumerate(rule.message):
+        at: tuple[int | str, ...] = ("message", index)
+        last = index == len(rule.message) - 1
+        if (case.when is None) != last:
+            raise RuleProblem(at, "each form of a message but the last has a 'when'; the last (written otherwise) none")
+        cond: Node | None = None
+        if case.when is not None:
+            when = case.when
+
+            def resolve_in(parts: tuple[str, ...], pos: int, when: str = when) -> Ref:
+                return resolver(parts, pos, when)
+
+            try:
+                cond = parse(when, resolve_in)
+                check_condition(cond, when)
+            except ExpressionError as exc:
+                raise RuleProblem((*at, "when"), str(exc)) from exc
+        out.append((cond, template(case.text, (*at, "text"))))
+    return tuple(out)
 
 
 def _check_basis(
@@ -400,11 +484,11 @@ def _check_basis(
         parsed = parse_template(text, lambda parts, pos: resolver(parts, pos, text))
     except ExpressionError as exc:
         raise RuleProblem((*at, "text"), str(exc)) from exc
-    for part in parsed:
-        if isinstance(part, Placeholder) and part.ref.scope == "term":
-            problem = term_path_problem(part.ref.name)
+    for ref in [r for part in parsed if isinstance(part, Placeholder) for r in part.names()]:
+        if ref.scope == "term":
+            problem = term_path_problem(ref.name)
             if problem:
-                raise RuleProblem((*at, "text"), f"terms.{part.ref.name}: {problem}")
+                raise RuleProblem((*at, "text"), f"terms.{ref.name}: {problem}")
     return parsed
 
 
@@ -497,29 +581,70 @@ def parse_template(text: str, resolve: Callable[[tuple[str, ...], int], Ref]) ->
             inner = match.group(1)
             name, _, spec = inner.partition(":")
             name = name.strip()
-            if not _NAME.match(name):
-                raise ExpressionError(
-                    f"{{{inner}}} is not a name such as {{late.value}} or {{params.min_share:.0%}}",
-                    match.start() + 1,
-                    text,
-                )
-            ref = resolve(tuple(name.split(".")), match.start() + 1)
+            expr: Node | None = None
+            if _NAME.match(name):
+                ref = resolve(tuple(name.split(".")), match.start() + 1)
+            else:
+                expr = _placeholder_expression(name, match.start() + 1, text, resolve)
+                ref = refs(expr)[0]
             if not _SPEC.match(spec):
                 raise ExpressionError(
                     f"unknown format {spec!r}: use .2f, .0%, d or , (thousands)", match.start() + 1, text
                 )
-            if spec and ref.type != "number":
+            if spec and expr is None and ref.type != "number":
                 raise ExpressionError(
                     f"{name} is a {TYPE_NAMES[ref.type]}: a format applies to numbers only", match.start() + 1, text
                 )
             if buffer:
                 parts.append("".join(buffer))
                 buffer = []
-            parts.append(Placeholder(ref, spec))
+            parts.append(Placeholder(ref, spec, expr))
         at = match.end()
     if "".join(buffer):
         parts.append("".join(buffer))
     return tuple(parts)
+
+
+def _placeholder_expression(
+    source: str, column: int, text: str, resolve: Callable[[tuple[str, ...], int], Ref]
+) -> Node:
+    """Arithmetic in a placeholder ({full.value - late.value:d}): a number computed from named values."""
+    offset = column  # the placeholder's columns in the whole text, for an error's position
+    try:
+        node = parse(source, lambda parts, pos: resolve(parts, offset + pos))
+        if not refs(node):
+            raise ExpressionError("names no value: write the number itself", 1, source)
+        if type_of(node, source) != "number":
+            raise ExpressionError("a computed value is a number (arithmetic over values)", 1, source)
+    except ExpressionError as exc:
+        raise ExpressionError(
+            f"{{{source}}} is not a name such as {{late.value}} or {{params.min_share:.0%}}, nor arithmetic "
+            f"over such names: {exc.problem}",
+            column,
+            text,
+        ) from exc
+    return node
+
+
+def compute(node: Node, value_of: Callable[[Ref], Any]) -> Any:
+    """A placeholder's arithmetic with the doubles' rules the engine uses (x/0 is ±inf, 0/0 nan)."""
+    if isinstance(node, Ref):
+        value = value_of(node)
+        return None if value is None else float(value)
+    if isinstance(node, Literal_):
+        return node.value
+    if isinstance(node, Negate):
+        operand = compute(node.operand, value_of)
+        return None if operand is None else -operand
+    assert isinstance(node, Arith), node
+    left, right = compute(node.left, value_of), compute(node.right, value_of)
+    if left is None or right is None:
+        return None
+    if node.op == "/":
+        if right == 0:
+            return math.nan if left == 0 else math.copysign(math.inf, left)
+        return left / right
+    return left + right if node.op == "+" else left - right if node.op == "-" else left * right
 
 
 def format_value(value: Any, spec: str = "") -> str:
@@ -551,7 +676,12 @@ def format_value(value: Any, spec: str = "") -> str:
 
 
 def render(parts: tuple[TemplatePart, ...], value_of: Callable[[Ref], Any]) -> str:
-    return "".join(p if isinstance(p, str) else format_value(value_of(p.ref), p.spec) for p in parts)
+    return "".join(
+        p
+        if isinstance(p, str)
+        else format_value(compute(p.expr, value_of) if p.expr is not None else value_of(p.ref), p.spec)
+        for p in parts
+    )
 
 
 def matches_indicator(rule: RuleDefinition, indicator_id: str, indicator_name: str = "") -> bool:

@@ -49,6 +49,9 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFact
                         "numerator": _number(m.numerator),
                         "denominator": _number(m.denominator),
                         "evidence": len(m.evidence),
+                        "actual": m.actual,
+                        "items": "、".join(m.items),
+                        "label": value.labels.get(subject, subject),
                     }
                 )
     return MeasureFacts(facts, behind)

@@ -15,7 +15,8 @@ from opseval_shared.results import Basis, Finding
 
 from .catalogue import RULES, RULES_BY_ID, Observation
 from .compiler import RuleMatch, match, term_names
-from .definitions import CheckedRule, RuleDefinition, check_rule, format_value, matches_indicator, source_at
+from .definitions import CheckedRule, RuleDefinition, check_rule, matches_indicator, source_at
+from .definitions import render as render_template
 from .engine import CompiledRule, RulesEngine, default_engine
 from .expression import Ref
 from .facts import MeasureFacts, measure_facts
@@ -100,7 +101,8 @@ def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine)
     leaves = definition.indicators.leaves()
     checked = {r.id: check_rule(r) for r in running}
     out = []
-    for m in match(running, facts, engine=engine, contract_names=names):
+    vendors = {c.id: c.vendor for c in definition.contracts.contracts}
+    for m in match(running, facts, engine=engine, contract_names=names, contract_vendors=vendors):
         out.append(_finding(definition, m, measures, checked[m.rule], leaves))
     return out
 
@@ -171,6 +173,10 @@ def basis(definition: ProjectDefinition, checked: CheckedRule, m: RuleMatch) -> 
     return tuple(out)
 
 
+class _NoTerm(LookupError):
+    """A basis text names a term the contract does not have."""
+
+
 def _render_basis_text(
     definition: ProjectDefinition,
     contract: Contract,
@@ -179,25 +185,26 @@ def _render_basis_text(
     parts: tuple[Any, ...],
 ) -> str | None:
     """A basis entry's text for this match; None where it names a term the contract does not have."""
-    out: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        ref: Ref = part.ref
+
+    def value_of(ref: Ref) -> Any:
         if ref.scope == "param":
-            value: Any = rule.params[ref.name]
-        elif ref.scope == "term":
+            return rule.params[ref.name]
+        if ref.scope == "term":
             value = _term(definition, contract, ref.name)
             if value is None or value == "":
-                return None
-        elif ref.scope == "context":
+                raise _NoTerm(ref.name)
+            return value
+        if ref.scope == "context":
+            if ref.field == "vendor":
+                return contract.vendor
             named = rule if ref.name == "rule" else contract
-            value = named.name if ref.field == "name" else named.id
-        else:
-            value = facts[ref.name].get(ref.field)
-        out.append(format_value(value, part.spec))
-    return "".join(out)
+            return named.name if ref.field == "name" else named.id
+        return facts[ref.name].get(ref.field)
+
+    try:
+        return render_template(parts, value_of)
+    except _NoTerm:
+        return None
 
 
 def find_by_catalogue(ctx: MetricContext, engine: RulesEngine) -> list[Finding]:
