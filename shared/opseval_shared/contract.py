@@ -10,6 +10,7 @@ from pydantic import Field, model_validator
 
 from .base import DateRange, Frozen, NonNegNum, Num
 from .evidence import Line, Slug, Text
+from .values import fmt
 
 Frequency = Literal["daily", "workday", "weekly", "monthly", "quarterly", "half_year", "yearly", "once"]
 
@@ -112,6 +113,17 @@ class StaffingTerms(Frozen):
         for person in self.committed:
             roles[person.role] = roles.get(person.role, 0) + 1
         return "、".join(f"{role} {n} 名" for role, n in roles.items())
+
+    @property
+    def qualification_minimums(self) -> str:
+        """The minimum years and education: 产品经理工作年限不少于 5 年，其他人员工作年限不少于 2 年 …"""
+        minimums = [f"{r.role}工作年限不少于 {fmt(r.min_years)} 年" for r in self.role_requirements if r.min_years]
+        if self.default_min_years:
+            who = "其他人员" if minimums else "驻场人员"
+            minimums.append(f"{who}工作年限不少于 {fmt(self.default_min_years)} 年")
+        if self.min_education:
+            minimums.append(f"学历不低于{self.min_education}")
+        return "，".join(minimums)
 
     @property
     def required_role_list(self) -> str:

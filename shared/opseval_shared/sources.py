@@ -484,7 +484,11 @@ def _staff_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
     if c is None:
         return []  # contract terms and per-contract state: nothing is unassigned
     return [
-        Record(c.id, {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing)}, k.evidence)
+        Record(
+            c.id,
+            {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing), "detail": k.detail},
+            k.evidence,
+        )
         for k in ctx.staff_checks(c)
     ]
 
@@ -725,6 +729,7 @@ SOURCES: dict[str, Source] = {
                 "name": _f("text", "名称"),
                 "met": _f("bool", "满足"),
                 "failing": _f("number", "不满足人数或项数"),
+                "detail": _f("text", "核查结果"),
             },
             _staff_checks,
             dated=False,

@@ -53,7 +53,9 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
         "staff.late_arrivals",
         "staff.names_mismatch",
         "staff.onsite_period_incomplete",
+        "staff.qualification_shortfall",
         "staff.required_role_absent",
+        "staff.role_mix_deviation",
         "survey.satisfaction_below_target",
     ]
     assert all(r.cause and r.advice and r.indicators for r in rules.rules)
@@ -99,6 +101,22 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
             term("staffing.committed_count", 3),
         ],
         "运维服务项目：投标文件承诺的 3 名驻场人员中仅 2 人实际驻场（吴刚、周敏），其余 1 人未到岗。",
+    ),
+    "staff.role_mix_deviation": (
+        [
+            measure("staff.unmet_checks", 1, subject="role_mix"),
+            measure("staff.unmet_check_results", 0, subject="role_mix", actual="运维实施工程师 承诺 4 人、实际 2 人"),
+        ],
+        [measure("staff.unmet_checks", 1, subject="experience"), measure("staff.unmet_check_results", 0, subject="x")],
+        "运维服务项目：实际驻场岗位结构与投标承诺不符：运维实施工程师 承诺 4 人、实际 2 人。",
+    ),
+    "staff.qualification_shortfall": (
+        [
+            measure("staff.unmet_checks", 1, subject="experience"),
+            measure("staff.unmet_check_results", 0, subject="experience", actual="1 人工作年限不达要求"),
+        ],
+        [measure("staff.unmet_checks", 1, subject="role_mix"), measure("staff.unmet_check_results", 0, subject="x")],
+        "运维服务项目：驻场人员资质缩水：1 人工作年限不达要求。",
     ),
     "staff.required_role_absent": (
         [measure("staff.required_role_headcount", 0, subject="项目经理")],

@@ -73,7 +73,12 @@ def holds_back(*rules: str) -> Callable[[F], F]:
 
 
 # Rules of the catalogue now written in the standard library: their tests here run the YAML rule.
-CONVERTED = {"staff.names_mismatch", "staff.required_role_absent"}
+CONVERTED = {
+    "staff.names_mismatch",
+    "staff.required_role_absent",
+    "staff.role_mix_deviation",
+    "staff.qualification_shortfall",
+}
 
 
 # ---------------------------------------------------------------- builders

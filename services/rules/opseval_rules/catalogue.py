@@ -124,88 +124,6 @@ def basis_targets(o: Observation, c: Contract | None) -> Cited:
 # ---------------------------------------------------------------- staffing (1–5)
 
 
-def basis_role_mix(o: Observation, c: Contract | None) -> Cited:
-    assert c is not None
-    roles: dict[str, int] = {}
-    for person in c.staffing.committed:
-        roles[person.role] = roles.get(person.role, 0) + 1
-    text = "拟投入驻场人员岗位：" + "、".join(f"{role} {n} 名" for role, n in roles.items())
-    return (cite("obligation", c.staffing.sources.committed, "投标文件", text),)
-
-
-def observe_role_mix(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    check = next((k for k in ctx.staff_checks(c) if k.key == "role_mix"), None)
-    if check is None:
-        return []
-    return [
-        _obs("staff.role_mix_deviation", c, "mix", {"deviating": check.failing}, check.evidence, detail=check.detail)
-    ]
-
-
-def describe_role_mix(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"{_vendor(c)}：实际驻场岗位结构与投标承诺不符：{o.info['detail']}。",
-        o.info["detail"],
-        "岗位结构与投标文件一致",
-    )
-
-
-def observe_experience(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    check = next((k for k in ctx.staff_checks(c) if k.key == "experience"), None)
-    if check is None:
-        return []
-    roster = ctx.roster(c)
-    years = [r[3] for r in roster if r[3] is not None]
-    avg = sum(years, Decimal(0)) / len(years) if years else None
-    promised = c.staffing.promised_avg_years
-    # No stated years on the roster is no evidence of shrinkage: only compare what is known.
-    ratio = avg / promised if promised and avg is not None else Decimal(1)
-    return [
-        _obs(
-            "staff.qualification_shortfall",
-            c,
-            "experience",
-            {"below": check.failing, "avg_ratio": _f(ratio)},
-            check.evidence,
-            detail=check.detail,
-            avg=avg,
-            promised=promised,
-        )
-    ]
-
-
-def cond_experience(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
-    assert c is not None
-    return {"$or": [{"$gt": {"below": 0}}, {"$lt": {"avg_ratio": _f(c.staffing.min_avg_years_ratio)}}]}
-
-
-def basis_experience(o: Observation, c: Contract | None) -> Cited:
-    assert c is not None
-    s = c.staffing
-    out = []
-    minimums = [f"{r.role}工作年限不少于 {fmt(r.min_years)} 年" for r in s.role_requirements if r.min_years]
-    if s.default_min_years:
-        minimums.append(f"{'其他人员' if minimums else '驻场人员'}工作年限不少于 {fmt(s.default_min_years)} 年")
-    if s.min_education:
-        minimums.append(f"学历不低于{s.min_education}")
-    if minimums:
-        out.append(cite("obligation", s.sources.qualifications, "合同", "，".join(minimums)))
-    if s.promised_avg_years is not None:
-        text = f"拟投入驻场人员平均工作年限 {fmt(s.promised_avg_years)} 年"
-        out.append(cite("obligation", s.sources.committed, "投标文件", text))
-    return tuple(out)
-
-
-def describe_experience(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"{_vendor(c)}：驻场人员资质缩水：{o.info['detail']}。",
-        o.info["detail"],
-        "驻场人员工作年限、资质符合合同与投标承诺",
-    )
-
-
 def observe_coverage(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     assert c is not None
     cov = ctx.coverage(c)
@@ -1156,24 +1074,6 @@ def _when(
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "staff.role_mix_deviation",
-        3,
-        "medium",
-        observe_role_mix,
-        gt0("deviating"),
-        describe_role_mix,
-        basis=basis_role_mix,
-    ),
-    Rule(
-        "staff.qualification_shortfall",
-        4,
-        "high",
-        observe_experience,
-        cond_experience,
-        describe_experience,
-        basis=basis_experience,
-    ),
     Rule(
         "staff.onsite_period_incomplete",
         5,
