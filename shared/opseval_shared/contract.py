@@ -13,6 +13,15 @@ from .evidence import Line, Slug, Text
 from .values import fmt
 
 Frequency = Literal["daily", "workday", "weekly", "monthly", "quarterly", "half_year", "yearly", "once"]
+EVERY = {
+    "daily": "每日",
+    "workday": "每个工作日",
+    "weekly": "每周",
+    "monthly": "每月",
+    "quarterly": "每季度",
+    "half_year": "每半年",
+    "yearly": "每年",
+}
 
 
 class TermSource(Frozen):
@@ -216,6 +225,16 @@ class TrainingDuty(Frozen):
     min_attendees: Annotated[int, Field(ge=0)] = 0
     description: str = ""
     source: TermSource | None = None
+
+    @property
+    def stated_duty(self) -> str:
+        """The duty in the contract's words, or its own terms: 每月开展 1 次培训."""
+        return self.description or f"{EVERY[self.frequency]}开展 {self.times_per_period} 次培训"
+
+    @property
+    def required_text(self) -> str:
+        """The duty as a finding states what is required: its wording, or 按合同开展培训."""
+        return self.description or "按合同开展培训"
 
 
 class SurveyDuty(Frozen):

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .contract import (
+    EVERY,
     AssessmentItemRule,
     Contract,
     DeliverableTerm,
@@ -21,22 +22,11 @@ from .contract import (
     PerformanceTarget,
     SurveyDuty,
     TermSource,
-    TrainingDuty,
 )
 from .results import Basis
 from .values import fmt, pct
 
 BasisKind = Literal["clause", "obligation"]
-
-EVERY = {
-    "daily": "每日",
-    "workday": "每个工作日",
-    "weekly": "每周",
-    "monthly": "每月",
-    "quarterly": "每季度",
-    "half_year": "每半年",
-    "yearly": "每年",
-}
 
 
 def cite(kind: BasisKind, source: TermSource | None, document: str, text: str) -> Basis:
@@ -99,10 +89,6 @@ def next_band(contract: Contract, rule: PaymentRule) -> Any:
     if rule.min_score != 0:
         return None
     return min((r.min_score for r in contract.payment_rules if r.min_score > 0), default=None)
-
-
-def training_duty(duty: TrainingDuty) -> str:
-    return duty.description or f"{EVERY[duty.frequency]}开展 {duty.times_per_period} 次培训"
 
 
 def survey_duty(duty: SurveyDuty) -> str:

@@ -21,7 +21,6 @@ BUILTIN_METRICS = (
     "budget.arrival_rate",
     "budget.adjustment_rate",
     "budget.cost_control_rate",
-    "training.count",
 )
 
 

@@ -577,8 +577,6 @@ class MetricContext:
             return self.availability(self.contract(ref.contract))
         if name.startswith("budget."):
             return self._budget(ref)
-        if name == "training.count":
-            return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")
 
     def _budget(self, ref: MetricRef) -> Measurement:

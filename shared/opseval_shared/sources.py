@@ -347,6 +347,17 @@ def _trainings(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _training_duty(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's training duty against the trainings held: one record (none without a duty);
+    every training held is its evidence, those that qualified and those that did not."""
+    if c is None or c.training is None:
+        return []
+    m = ctx.training(c)
+    required, qualifying = m.denominator or Decimal(0), m.numerator or Decimal(0)
+    fields = {"required": required, "qualifying": qualifying, "shortfall": required - qualifying, "detail": m.detail}
+    return [Record(c.id, fields, m.evidence)]
+
+
 def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """Survey responses pooled by survey, respondent group and level (the ledger keeps tallies)."""
     return [
@@ -745,6 +756,19 @@ SOURCES: dict[str, Source] = {
                 "courseware": _f("bool", "有课件"),
             },
             _trainings,
+        ),
+        Source(
+            "training_duty",
+            "合同培训义务（截至评价日应开展与符合要求的培训次数）",
+            {
+                "required": _f("number", "应开展次数"),
+                "qualifying": _f("number", "符合要求次数"),
+                "shortfall": _f("number", "差额"),
+                "detail": _f("text", "开展情况"),
+            },
+            _training_duty,
+            dated=False,
+            description="合同约定了培训义务（training）时才有；符合要求：范围、覆盖单位数、参训人数达到约定，且在应开展的期间内",
         ),
         Source(
             "survey",

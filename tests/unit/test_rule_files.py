@@ -57,6 +57,7 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
         "staff.required_role_absent",
         "staff.role_mix_deviation",
         "survey.satisfaction_below_target",
+        "training.below_duty",
     ]
     assert all(r.cause and r.advice and r.indicators for r in rules.rules)
 
@@ -117,6 +118,19 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
         ],
         [measure("staff.unmet_checks", 1, subject="role_mix"), measure("staff.unmet_check_results", 0, subject="x")],
         "运维服务项目：驻场人员资质缩水：1 人工作年限不达要求。",
+    ),
+    "training.below_duty": (
+        [
+            measure("training.duty_shortfall", 3),
+            measure("training.duty_result", 0, actual="应开展 4 次，符合要求 1 次"),
+            term("training.required_text", "每季度开展一次全市培训"),
+        ],
+        [
+            measure("training.duty_shortfall", 0),
+            measure("training.duty_result", 0, actual="应开展 4 次，符合要求 4 次"),
+            term("training.required_text", "每季度开展一次全市培训"),
+        ],
+        "运维服务项目：培训未达合同要求（每季度开展一次全市培训）：应开展 4 次，符合要求 1 次。",
     ),
     "staff.required_role_absent": (
         [measure("staff.required_role_headcount", 0, subject="项目经理")],

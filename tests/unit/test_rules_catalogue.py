@@ -78,6 +78,7 @@ CONVERTED = {
     "staff.required_role_absent",
     "staff.role_mix_deviation",
     "staff.qualification_shortfall",
+    "training.below_duty",
 }
 
 

@@ -39,7 +39,6 @@ from opseval_shared.duties import (
     payment_clause,
     survey_duty,
     target_row,
-    training_duty,
 )
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
@@ -176,36 +175,6 @@ def describe_coverage(o: Observation, c: Contract | None) -> Described:
 
 
 # ---------------------------------------------------------------- training, deliverables (6–8)
-
-
-def observe_training(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    if c.training is None:
-        return []
-    m = ctx.training(c)
-    required, qualifying = int(m.denominator or 0), int(m.numerator or 0)
-    return [
-        _obs(
-            "training.below_duty",
-            c,
-            "training",
-            {"shortfall": required - qualifying},
-            list(m.evidence),
-            detail=m.detail,
-            duty=c.training.description,
-        )
-    ]
-
-
-def basis_training(o: Observation, c: Contract | None) -> Cited:
-    assert c is not None and c.training is not None
-    duty = c.training
-    return (cite("obligation", duty.source, "合同", training_duty(duty)),)
-
-
-def describe_training(o: Observation, c: Contract | None) -> Described:
-    duty = o.info["duty"] or "按合同开展培训"
-    return (f"{_vendor(c)}：培训未达合同要求（{duty}）：{o.info['detail']}。", o.info["detail"], duty)
 
 
 def observe_deliverables(ctx: MetricContext, c: Contract | None) -> list[Observation]:
@@ -1082,15 +1051,6 @@ RULES: tuple[Rule, ...] = (
         cond_coverage,
         describe_coverage,
         basis=basis_coverage,
-    ),
-    Rule(
-        "training.below_duty",
-        6,
-        "medium",
-        observe_training,
-        gt0("shortfall"),
-        describe_training,
-        basis=basis_training,
     ),
     Rule(
         "deliverable.count_below_due",
