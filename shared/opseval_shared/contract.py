@@ -415,6 +415,14 @@ class Contract(Frozen):
             standard = _STANDARD_WINDOW[sla.window] = ServiceWindow(name=sla.window)
         return standard
 
+    @property
+    def on_site_duty(self) -> str:
+        """The on-site duty in the contract's terms: 安排不少于 5 名驻场人员，服务期（…）内全程驻场服务."""
+        text = f"服务期（{self.service_period.start} 至 {self.service_period.end}）内全程驻场服务"
+        if self.staffing.min_on_site:
+            text = f"安排不少于 {self.staffing.min_on_site} 名驻场人员，" + text
+        return text
+
     def deliverable(self, deliverable_id: str) -> DeliverableTerm | None:
         return next((d for d in self.deliverables if d.id == deliverable_id), None)
 

@@ -19,7 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
-from .values import fmt
+from .values import fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
@@ -202,6 +202,25 @@ def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
                 None,
             )
         )
+    return out
+
+
+def _on_site_coverage(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each on-site person's share of the service's working days with a clock-in, against the contract's
+    staffing.min_coverage; their clock-ins and roster entry are the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    roster = {r[1]: r[0] for r in ctx.roster(c)}
+    out = []
+    for name, (share, first, ids) in ctx.coverage(c).items():
+        seen = f"，首次打卡 {first}" if first else "，无打卡记录"
+        fields = {
+            "name": name,
+            "coverage": share,
+            "short": share < c.staffing.min_coverage,
+            "summary": f"{name}出勤覆盖 {pct(share, 1)}{seen}",
+        }
+        out.append(Record(c.id, fields, sorted([*ids, roster[name]]), None))
     return out
 
 
@@ -647,6 +666,18 @@ SOURCES: dict[str, Source] = {
                 "coverage": _f("number", "出勤覆盖率"),
             },
             _committed_staff,
+            dated=False,
+        ),
+        Source(
+            "on_site_coverage",
+            "驻场人员出勤覆盖（每名驻场人员服务期内工作日的打卡覆盖）",
+            {
+                "name": _f("text", "姓名"),
+                "coverage": _f("number", "出勤覆盖率"),
+                "short": _f("bool", "低于合同要求的覆盖率"),
+                "summary": _f("text", "出勤情况"),
+            },
+            _on_site_coverage,
             dated=False,
         ),
         Source(

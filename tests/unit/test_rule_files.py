@@ -139,15 +139,19 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
     ),
     "staff.onsite_period_incomplete": (
         [
-            measure("staff.attendance_coverage", 0.8, subject="张三", numerator=16, denominator=20),
+            measure("staff.below_coverage", 1, items="张三出勤覆盖 80.0%，首次打卡 2024-01-08"),
+            measure("staff.on_site_headcount", 5),
             term("staffing.min_coverage", 0.95),
+            term("service_period.start", "2024-01-01"),
         ],
         [
-            measure("staff.attendance_coverage", 0.95, subject="张三", numerator=19, denominator=20),
+            measure("staff.below_coverage", 0),
+            measure("staff.on_site_headcount", 5),
             term("staffing.min_coverage", 0.95),
+            term("service_period.start", "2024-01-01"),
         ],
-        "运维服务项目：驻场人员张三服务期内工作日出勤覆盖率 80.0%（出勤 16 / 应出勤 20 个工作日），低于合同要求的 95%，"
-        "未按合同在服务期全程驻场。",
+        "运维服务项目：5 名驻场人员中有 1 名驻场时间不完整（张三出勤覆盖 80.0%，首次打卡 2024-01-08），"
+        "未按合同在服务期（2024-01-01 起）全程驻场。",
     ),
     "survey.satisfaction_below_target": (
         [

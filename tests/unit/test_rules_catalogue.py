@@ -79,6 +79,7 @@ CONVERTED = {
     "staff.role_mix_deviation",
     "staff.qualification_shortfall",
     "training.below_duty",
+    "staff.onsite_period_incomplete",
 }
 
 

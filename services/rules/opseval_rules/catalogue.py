@@ -123,57 +123,6 @@ def basis_targets(o: Observation, c: Contract | None) -> Cited:
 # ---------------------------------------------------------------- staffing (1–5)
 
 
-def observe_coverage(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    cov = ctx.coverage(c)
-    if not cov:
-        return []
-    lowest = min(v[0] for v in cov.values())
-    short = {n: v for n, v in cov.items() if v[0] < c.staffing.min_coverage}
-    roster_ids = {r[1]: r[0] for r in ctx.roster(c)}
-    ids = [i for v in short.values() for i in v[2]] + [roster_ids[n] for n in short]
-    return [
-        _obs(
-            "staff.onsite_period_incomplete",
-            c,
-            "coverage",
-            {"min_share": _f(lowest), "short": len(short)},
-            ids,
-            short=short,
-            total=len(cov),
-        )
-    ]
-
-
-def cond_coverage(c: Contract | None, t: ReportingTerms) -> dict[str, Any] | None:
-    assert c is not None
-    return {"$lt": {"min_share": _f(c.staffing.min_coverage)}}
-
-
-def basis_coverage(o: Observation, c: Contract | None) -> Cited:
-    assert c is not None
-    s = c.staffing
-    text = f"服务期（{c.service_period.start} 至 {c.service_period.end}）内全程驻场服务"
-    if s.min_on_site:
-        text = f"安排不少于 {s.min_on_site} 名驻场人员，" + text
-    return (cite("obligation", s.sources.on_site, "合同", text),)
-
-
-def describe_coverage(o: Observation, c: Contract | None) -> Described:
-    assert c is not None
-    short = o.info["short"]
-    parts = "；".join(
-        f"{n}出勤覆盖 {pct(v[0], 1)}" + (f"，首次打卡 {v[1]}" if v[1] else "，无打卡记录")
-        for n, v in sorted(short.items())
-    )
-    return (
-        f"{_vendor(c)}：{o.info['total']} 名驻场人员中有 {len(short)} 名驻场时间不完整（{parts}），"
-        f"未按合同在服务期（{c.service_period.start} 起）全程驻场。",
-        f"{len(short)} 人出勤覆盖率低于 {pct(c.staffing.min_coverage, 0)}",
-        f"服务期内工作日出勤覆盖率不低于 {pct(c.staffing.min_coverage, 0)}",
-    )
-
-
 # ---------------------------------------------------------------- training, deliverables (6–8)
 
 
@@ -1043,15 +992,6 @@ def _when(
 
 
 RULES: tuple[Rule, ...] = (
-    Rule(
-        "staff.onsite_period_incomplete",
-        5,
-        "high",
-        observe_coverage,
-        cond_coverage,
-        describe_coverage,
-        basis=basis_coverage,
-    ),
     Rule(
         "deliverable.count_below_due",
         7,

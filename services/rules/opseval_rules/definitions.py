@@ -21,7 +21,9 @@ The facts the engine matches (made by the measure language) are
 A bound measure has the fields `value numerator denominator evidence` (numbers) and `contract subject
 measure` (text); a bound term `value` (of the binding's `type`, number unless said), `contract`, `term`.
 A binding after the first is joined to every earlier one on `same` (by default `[contract]`; `[]`
-joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of that subject.
+joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of that subject. A finding
+cites the evidence of every measure it bound, except one bound with `cite: false` (a total shown for
+context: "6 名驻场人员中 …").
 
 `when` is a condition of the expression language (expression.py) over the bound fields,
 `params.NAME` (a named parameter: its default is in `params` and a bundle may change it) and
@@ -35,7 +37,8 @@ braces: `{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:
 (`{terms.staffing.committed_count - matched.value:d}`); `{{` and `}}` are literal braces. Nothing else is
 looked up (no attribute access, no indexing, no calls). Besides its numbers, a bound measure offers text
 for messages (not for `when`): `actual` (its value as it reads, e.g. a `latest` text field's text), `items`
-(what a `distinct` measure counted, listed with 、) and `label` (the subject's display name). A term may
+(what a `distinct` measure counted, in order, listed with 、, or with ； where they are phrases with ，)
+and `label` (the subject's display name). A date term reads as its ISO text (`service_period.start`). A term may
 be one the contract derives (`staffing.committed_count`, `staffing.committed_list` … on the contract
 models).
 
@@ -145,6 +148,9 @@ class Binding(Frozen):
         default=None, description="fields equal to those of every earlier binding (default: contract)"
     )
     type: ValueType | None = Field(default=None, description="a term's value type (default number)")
+    cite: bool = Field(
+        default=True, description="false: a fact shown for context (a total) whose evidence the finding does not cite"
+    )
 
     @model_validator(mode="after")
     def _one_kind(self) -> Binding:

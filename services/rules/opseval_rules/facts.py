@@ -22,6 +22,12 @@ class MeasureFacts:
         return sorted({e for key in keys if key in self.behind for e in self.behind[key].evidence})
 
 
+def listed(items: Iterable[str]) -> str:
+    """Names listed with 、; phrases that hold a ， listed with ；, as Chinese separates clauses."""
+    items = list(items)
+    return ("；" if any("，" in i for i in items) else "、").join(items)
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -50,7 +56,7 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFact
                         "denominator": _number(m.denominator),
                         "evidence": len(m.evidence),
                         "actual": m.actual,
-                        "items": "、".join(m.items),
+                        "items": listed(m.items),
                         "label": value.labels.get(subject, subject),
                     }
                 )

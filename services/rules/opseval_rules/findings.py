@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -127,6 +128,8 @@ def _term(definition: ProjectDefinition, contract: Any, name: str) -> Any:
         value = getattr(value, part, None)
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
     return value if isinstance(value, bool | int | float | str) else None
 
 
@@ -135,7 +138,11 @@ def _finding(
 ) -> Finding:
     rule = checked.rule
     contract = m.contract or None
-    keys = [(f["measure"], f["contract"], f["subject"]) for _, f in m.facts if f.get("t") == "measure"]
+    keys = [
+        (f["measure"], f["contract"], f["subject"])
+        for alias, f in m.facts
+        if f.get("t") == "measure" and rule.bind[alias].cite
+    ]
     leaf = next((n for n in leaves if matches_indicator(rule, n.id, n.name)), None)
     return Finding(
         id=finding_id(definition.project.id, m.rule, contract, m.subject or NO_CONTRACT),

@@ -22,12 +22,6 @@ class Narrative:
 
 
 NARRATIVES: dict[str, Narrative] = {
-    "staff.onsite_period_incomplete": Narrative(
-        cause="驻场人员到岗时间晚于服务期开始时间或中途离岗，项目单位未以考勤记录核对驻场时间，"
-        "对驻场履约情况缺少过程监督。",
-        advice="建议项目单位按月核对驻场人员打卡记录，确保{required}；对驻场时间不足的人员按合同扣减费用，"
-        "并要求{vendor}说明原因、及时补足人员。",
-    ),
     "deliverable.count_below_due": Narrative(
         cause="供应商未按合同约定的周期编制和提交成果文件，项目单位缺少交付物清单和台账管理，对缺交情况未及时督促。",
         advice="建议项目单位依据合同建立交付物清单和提交台账，按周期核对交付情况，缺交的及时督促补交并按考核规则扣分，"
