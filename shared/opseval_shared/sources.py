@@ -19,6 +19,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
+from .contract import AssessmentItemRule
 from .values import fmt, pct
 
 if TYPE_CHECKING:
@@ -436,28 +437,118 @@ def _assets(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def round_period(start: date, end: date) -> str:
+    """An assessment period as the field writes it: 2022 年 9 月, or 2022-09-05 至 2022-09-11."""
+    if start.day == 1 and start.month == end.month:
+        return f"{start.year} 年 {start.month} 月"
+    return f"{start} 至 {end} "
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """One assessment item of one period: the raters' scores, and the contract's rule for the item."""
+
+    key: str
+    name: str
+    maximum: Decimal
+    spread: Decimal
+    raters: int
+    scores: str
+    rule: AssessmentItemRule | None
+    period: tuple[date, date]
+
+
+def _assessment_rounds(ctx: MetricContext, c: Contract | None) -> dict[tuple[str, date], tuple[_Round, list[Any]]]:
+    owner = c.id if c else None
+    rules = {i.item: i for i in c.assessment_items} if c else {}
+    grouped: dict[tuple[str, date], list[Any]] = {}
+    for r in ctx.ledger.assessments:
+        if r.contract == owner:
+            grouped.setdefault((r.payload.item, r.payload.period_start), []).append(r)
+    out = {}
+    for (item, start), unordered in grouped.items():
+        # in the order of what was scored, never of event ids or arrival
+        recs = sorted(unordered, key=lambda r: (r.payload.rater, r.payload.score, r.event_id))
+        scores = [r.payload.score for r in recs]
+        maximum = recs[0].payload.max_score
+        period = (recs[0].payload.period_start, recs[0].payload.period_end)
+        name = f"{round_period(*period)}考核“{item}”"
+        spread = (max(scores) - min(scores)) / maximum
+        shown = " / ".join(fmt(x) for x in scores)
+        out[(item, start)] = (
+            _Round(f"{item}@{start}", name, maximum, spread, len(recs), shown, rules.get(item), period),
+            recs,
+        )
+    return out
+
+
 def _assessments(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
-    return [
-        Record(
-            r.contract,
-            {
-                "rater": r.payload.rater,
-                "item": r.payload.item,
-                "score": r.payload.score,
-                "max_score": r.payload.max_score,
-                "deducted": r.payload.max_score - r.payload.score,
-                "in_period": ctx.ledger.evaluation_window.contains(r.payload.period_start),
-                "period_start": r.payload.period_start,
-                "period_end": r.payload.period_end,
-            },
-            (r.event_id,),
-            r.payload.period_end,
-            (r.recorded_at, r.event_id),
+    rounds = _assessment_rounds(ctx, c)
+    out = []
+    for r in ctx.ledger.assessments:
+        if r.contract != owner:
+            continue
+        p = r.payload
+        rnd = rounds[(p.item, p.period_start)][0]
+        rule, deducted = rnd.rule, rnd.maximum - p.score
+        allowed = sorted({Decimal(a) for a in rule.allowed_deductions}) if rule is not None else []
+        out.append(
+            Record(
+                r.contract,
+                {
+                    "rater": p.rater,
+                    "item": p.item,
+                    "score": p.score,
+                    "max_score": p.max_score,
+                    "deducted": p.max_score - p.score,
+                    "in_period": ctx.ledger.evaluation_window.contains(p.period_start),
+                    "period_start": p.period_start,
+                    "period_end": p.period_end,
+                    "round": rnd.key,
+                    "name": rnd.name,
+                    "spread": rnd.spread,
+                    "raters": Decimal(rnd.raters),
+                    "round_scores": rnd.scores,
+                    "full": p.score >= rnd.maximum,
+                    "off_rule": bool(allowed) and deducted not in allowed,
+                    "deduction": f"{p.rater}扣 {fmt(deducted)} 分",
+                    "allowed": "、".join(fmt(a) for a in allowed),
+                    "unsupported": rule is not None
+                    and rule.needs_evidence
+                    and p.score < rnd.maximum
+                    and not p.evidence_refs,
+                },
+                (r.event_id,),
+                p.period_end,
+                (r.recorded_at, r.event_id),
+            )
         )
-        for r in ctx.ledger.assessments
-        if r.contract == owner
-    ]
+    return out
+
+
+def _attendance_rounds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each period's assessment of an item the contract scores from attendance, against the late
+    arrivals of that period: the full marks and the late clock-ins are the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    late = ctx.late_arrivals(c)
+    out = []
+    for rnd, recs in _assessment_rounds(ctx, c).values():
+        if rnd.rule is None or not rnd.rule.attendance:
+            continue
+        start, end = rnd.period
+        in_period = [x for x in late if start <= x[1] <= end]
+        full = [r for r in recs if r.payload.score >= rnd.maximum]
+        fields = {
+            "round": rnd.key,
+            "name": rnd.name,
+            "full": Decimal(len(full)),
+            "late": Decimal(len(in_period)),
+            "late_staff": Decimal(len({x[0] for x in in_period})),
+        }
+        out.append(Record(c.id, fields, sorted([*(r.event_id for r in full), *(x[3] for x in in_period)]), end))
+    return out
 
 
 def _acceptances(ctx: MetricContext, c: Contract | None) -> list[Record]:
@@ -865,8 +956,31 @@ SOURCES: dict[str, Source] = {
                 "in_period": _f("bool", "考核期在评价期内"),
                 "period_start": _f("date", "考核期开始"),
                 "period_end": _f("date", "考核期结束"),
+                "round": _f("text", "考核项与考核期"),
+                "name": _f("text", "考核（期与项）"),
+                "spread": _f("number", "当期该项各评价者得分极差占满分比例"),
+                "raters": _f("number", "当期该项评价者人数"),
+                "round_scores": _f("text", "当期该项各评价者得分"),
+                "full": _f("bool", "得满分"),
+                "off_rule": _f("bool", "扣分不符合考核规则"),
+                "deduction": _f("text", "扣分"),
+                "allowed": _f("text", "考核规则允许的扣分"),
+                "unsupported": _f("bool", "扣分无佐证记录"),
             },
             _assessments,
+            description="考核细则（assessment_items）约定了允许的扣分、须附佐证时，off_rule、unsupported 才可能为是",
+        ),
+        Source(
+            "attendance_round",
+            "按考勤扣分的考核项（每期）与当期迟到",
+            {
+                "round": _f("text", "考核项与考核期"),
+                "name": _f("text", "考核（期与项）"),
+                "full": _f("number", "满分评价数"),
+                "late": _f("number", "当期迟到次数"),
+                "late_staff": _f("number", "当期迟到人数"),
+            },
+            _attendance_rounds,
         ),
         Source(
             "acceptance",

@@ -47,7 +47,10 @@ def ids(rules: RuleSet, facts: list[dict[str, Any]]) -> list[str]:
 def test_standard_library_loads_and_every_rule_compiles() -> None:
     rules = effective_rules(library())
     assert [r.id for r in rules.rules] == [
+        "assessment.deduction_off_rule",
+        "assessment.rater_divergence",
         "budget.execution_rate_low",
+        "evidence.unsupported_deduction",
         "fault.sla_breach",
         "score.contradicts_attendance",
         "staff.late_arrivals",
@@ -61,6 +64,9 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
     ]
     assert all(r.cause and r.advice and r.indicators for r in rules.rules)
 
+
+ROUND = "2022 年 9 月考核“人员出勤率”"
+QUALITY = "2022 年 9 月考核“质量事故”"
 
 # One firing and one holding case per library rule, with the exact message where it fires.
 LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
@@ -81,9 +87,54 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
         "运维服务项目：P1级故障有 2 项处理超出 SLA 时限。",
     ),
     "score.contradicts_attendance": (
-        [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28)],
-        [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28, "c2")],
-        "运维服务项目：打卡记录显示驻场人员共迟到 28 次，但考勤考核有 3 项给了满分，评分与佐证材料相矛盾。",
+        [
+            measure("assessment.full_attendance_marks", 3, subject="人员出勤率@2022-09-01", label=ROUND),
+            measure("assessment.late_arrivals_in_period", 28, subject="人员出勤率@2022-09-01"),
+            measure("assessment.late_staff_in_period", 4, subject="人员出勤率@2022-09-01"),
+        ],
+        [
+            measure("assessment.full_attendance_marks", 3, subject="人员出勤率@2022-09-01", label=ROUND),
+            measure("assessment.late_arrivals_in_period", 28, subject="人员出勤率@2022-10-01"),
+            measure("assessment.late_staff_in_period", 4, subject="人员出勤率@2022-10-01"),
+        ],
+        "运维服务项目：2022 年 9 月考核“人员出勤率”给了满分，但当期打卡记录显示 4 名驻场人员共迟到 28 次，"
+        "评分与佐证材料相矛盾。",
+    ),
+    "assessment.rater_divergence": (
+        [
+            measure("assessment.rater_spread", 0.5, subject="质量事故@2022-09-01", label=QUALITY),
+            measure("assessment.raters", 3, subject="质量事故@2022-09-01"),
+            measure("assessment.round_scores", 0, subject="质量事故@2022-09-01", actual="10 / 5 / 5"),
+            measure("assessment.round_max_score", 10, subject="质量事故@2022-09-01"),
+            term("reporting.max_rater_spread", 0.3),
+        ],
+        [
+            measure("assessment.rater_spread", 0.29, subject="质量事故@2022-09-01", label=QUALITY),
+            measure("assessment.raters", 3, subject="质量事故@2022-09-01"),
+            measure("assessment.round_scores", 0, subject="质量事故@2022-09-01", actual="10 / 7.1 / 8"),
+            measure("assessment.round_max_score", 10, subject="质量事故@2022-09-01"),
+            term("reporting.max_rater_spread", 0.3),
+        ],
+        "运维服务项目：2022 年 9 月考核“质量事故”（满分 10 分），3 位评价者分别给出 10 / 5 / 5 分，"
+        "差异较大且未说明打分依据。",
+    ),
+    "assessment.deduction_off_rule": (
+        [
+            measure(
+                "assessment.off_rule_deductions", 1, subject="质量事故@2022-09-01", label=QUALITY, items="甲扣 3 分"
+            ),
+            measure("assessment.allowed_deductions", 0, subject="质量事故@2022-09-01", actual="0、2、5"),
+        ],
+        [
+            measure("assessment.off_rule_deductions", 0, subject="质量事故@2022-09-01", label=QUALITY),
+            measure("assessment.allowed_deductions", 0, subject="质量事故@2022-09-01", actual="0、2、5"),
+        ],
+        "运维服务项目：2022 年 9 月考核“质量事故”未按考核规则打分（甲扣 3 分），规则只允许扣 0、2、5 分。",
+    ),
+    "evidence.unsupported_deduction": (
+        [measure("assessment.unsupported_deductions", 2, subject="质量事故@2022-09-01", label=QUALITY, items="甲、乙")],
+        [measure("assessment.unsupported_deductions", 0, subject="质量事故@2022-09-01", label=QUALITY)],
+        "运维服务项目：2022 年 9 月考核“质量事故”有扣分（甲、乙），但未提供任何佐证记录，扣分依据不足。",
     ),
     "staff.late_arrivals": (
         [measure("staff.late_arrivals", 1)],

@@ -80,6 +80,10 @@ CONVERTED = {
     "staff.qualification_shortfall",
     "training.below_duty",
     "staff.onsite_period_incomplete",
+    "score.contradicts_attendance",
+    "assessment.rater_divergence",
+    "assessment.deduction_off_rule",
+    "evidence.unsupported_deduction",
 }
 
 
@@ -821,7 +825,7 @@ def test_contradicts_attendance_fires_on_full_marks_with_late_clock_ins_on_workd
         rule="score.contradicts_attendance",
         contract="ops",
         severity="high",
-        message="运维服务项目：2023 年 6 月打卡记录显示 2 名驻场人员共迟到 2 次，但考核“人员出勤率”给了满分，"
+        message="运维服务项目：2023 年 6 月考核“人员出勤率”给了满分，但当期打卡记录显示 2 名驻场人员共迟到 2 次，"
         "评分与佐证材料相矛盾。",
         measured="迟到 2 次、得满分",
         required="按迟到次数扣分",
