@@ -109,13 +109,21 @@ class ContractItems:
     key: Callable[[Any], str]  # the item's id, as a measure's subject names it
     wording: Callable[[Contract, Any], str]
 
-    def cite(self, contract: Contract, kind: BasisKind, subject: str | None = None) -> tuple[Basis, ...]:
-        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), or every item."""
-        chosen = [
-            item
-            for item in self.items(contract)
-            if subject is None or subject == self.key(item) or subject.startswith(self.key(item) + "@")
-        ]
+    def cite(
+        self, contract: Contract, kind: BasisKind, subject: str | None = None, named: Sequence[str] | None = None
+    ) -> tuple[Basis, ...]:
+        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), the items
+        `named` by id (in that order), or every item (in the contract's order)."""
+        items = self.items(contract)
+        if named is not None:
+            by_key = {self.key(item): item for item in reversed(items)}  # the first of a repeated id
+            chosen = [by_key[key] for key in named if key in by_key]
+        else:
+            chosen = [
+                item
+                for item in items
+                if subject is None or subject == self.key(item) or subject.startswith(self.key(item) + "@")
+            ]
         return tuple(cite(kind, item.source, self.document, self.wording(contract, item)) for item in chosen)
 
 

@@ -551,6 +551,60 @@ def _attendance_rounds(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def latest_self_rows(ctx: MetricContext) -> list[Any]:
+    """One row per contract and indicator: a row sent again (a corrected self-evaluation table)
+    supersedes the earlier one by when it was recorded — never by its event id."""
+    latest: dict[tuple[str | None, str], Any] = {}
+    for row in ctx.ledger.self_rows:
+        key = (row.contract, row.payload.indicator)
+        seen = latest.get(key)
+        if seen is None or _row_order(row) > _row_order(seen):
+            latest[key] = row
+    return [latest[k] for k in sorted(latest, key=lambda k: (k[0] or "", k[1]))]
+
+
+def _row_order(row: Any) -> tuple[Any, ...]:
+    return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
+
+
+def _self_eval_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's self-evaluation table against its approved performance targets: one record per
+    approved target and per row the targets do not have (none unless both exist). Each carries the
+    table's whole comparison as the field writes it; the latest row of each indicator is the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    approved = {t.name: t for t in c.performance_targets}
+    rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
+    if not approved or not rows:
+        return []
+    missing = sorted(set(approved) - set(rows))
+    extra = sorted(set(rows) - set(approved))
+    changed = sorted(n for n in set(approved) & set(rows) if rows[n].payload.target not in (None, approved[n].target))
+    parts = []
+    if missing:
+        parts.append("绩效目标表中的" + "、".join(f"“{n}”" for n in missing) + "未在自评表中评价")
+    if extra:
+        parts.append("自评表新增了目标表中没有的" + "、".join(f"“{n}”" for n in extra))
+    if changed:
+        parts.append(
+            "指标值被调整：" + "；".join(f"“{n}”由 {approved[n].target} 改为 {rows[n].payload.target}" for n in changed)
+        )
+    comparison = "；".join(parts)
+    out = []
+    for name in sorted(set(approved) | set(rows)):
+        status = (
+            "missing" if name in missing else "extra" if name in extra else "changed" if name in changed else "same"
+        )
+        fields = {
+            "name": name,
+            "status": status,
+            "differs": status != "same",
+            "comparison": comparison,
+        }
+        out.append(Record(c.id, fields, (rows[name].event_id,) if name in rows else (), None))
+    return out
+
+
 def _acceptances(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
     return [
@@ -981,6 +1035,22 @@ SOURCES: dict[str, Source] = {
                 "late_staff": _f("number", "当期迟到人数"),
             },
             _attendance_rounds,
+        ),
+        Source(
+            "self_eval_target",
+            "绩效自评表与批复的绩效目标表（每个指标一条）",
+            {
+                "name": _f("text", "指标"),
+                "status": _f(
+                    "text",
+                    "比对结果",
+                    {"missing": "未评价", "extra": "目标表中没有", "changed": "指标值被调整", "same": "一致"},
+                ),
+                "differs": _f("bool", "不一致"),
+                "comparison": _f("text", "比对情况"),
+            },
+            _self_eval_targets,
+            dated=False,
         ),
         Source(
             "acceptance",

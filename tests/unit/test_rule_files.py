@@ -53,6 +53,7 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
         "evidence.unsupported_deduction",
         "fault.sla_breach",
         "score.contradicts_attendance",
+        "self_eval.table_mismatch",
         "staff.late_arrivals",
         "staff.names_mismatch",
         "staff.onsite_period_incomplete",
@@ -130,6 +131,19 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
             measure("assessment.allowed_deductions", 0, subject="质量事故@2022-09-01", actual="0、2、5"),
         ],
         "运维服务项目：2022 年 9 月考核“质量事故”未按考核规则打分（甲扣 3 分），规则只允许扣 0、2、5 分。",
+    ),
+    "self_eval.table_mismatch": (
+        [
+            measure("self_eval.table_differences", 2),
+            measure("self_eval.table_comparison", 0, actual="绩效目标表中的“年度报告”未在自评表中评价"),
+            measure("self_eval.targets_unmet_in_table", 1, items="年度报告"),
+        ],
+        [
+            measure("self_eval.table_differences", 0),
+            measure("self_eval.table_comparison", 0, actual=""),
+            measure("self_eval.targets_unmet_in_table", 0),
+        ],
+        "运维服务项目：绩效自评表与批复的绩效目标表不一致：绩效目标表中的“年度报告”未在自评表中评价。",
     ),
     "evidence.unsupported_deduction": (
         [measure("assessment.unsupported_deductions", 2, subject="质量事故@2022-09-01", label=QUALITY, items="甲、乙")],

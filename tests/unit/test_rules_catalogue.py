@@ -84,6 +84,7 @@ CONVERTED = {
     "assessment.rater_divergence",
     "assessment.deduction_off_rule",
     "evidence.unsupported_deduction",
+    "self_eval.table_mismatch",
 }
 
 

@@ -43,6 +43,7 @@ from opseval_shared.duties import (
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
 from opseval_shared.results import Basis, Severity
+from opseval_shared.sources import latest_self_rows
 
 
 @dataclass
@@ -323,22 +324,6 @@ def describe_not_prorated(o: Observation, c: Contract | None) -> Described:
 # ---------------------------------------------------------------- scores against evidence (9–11)
 
 
-def latest_self_rows(ctx: MetricContext) -> list[Any]:
-    """One row per contract and indicator: a row sent again (a corrected self-evaluation table)
-    supersedes the earlier one by when it was recorded — never by its event id."""
-    latest: dict[tuple[str | None, str], Any] = {}
-    for row in ctx.ledger.self_rows:
-        key = (row.contract, row.payload.indicator)
-        seen = latest.get(key)
-        if seen is None or _row_order(row) > _row_order(seen):
-            latest[key] = row
-    return [latest[k] for k in sorted(latest, key=lambda k: (k[0] or "", k[1]))]
-
-
-def _row_order(row: Any) -> tuple[Any, ...]:
-    return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
-
-
 def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observation]:
     out = []
     for row in latest_self_rows(ctx):
@@ -372,45 +357,6 @@ def describe_self_claim(o: Observation, c: Contract | None) -> Described:
         f"（{o.info['detail']}），自评结果与佐证材料不符。",
         pct(o.info["actual"]),
         f"自评填报 {pct(o.info['claimed'])}",
-    )
-
-
-def observe_table_mismatch(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    assert c is not None
-    approved = {t.name: t for t in c.performance_targets}
-    rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
-    if not approved or not rows:
-        return []
-    missing = sorted(set(approved) - set(rows))
-    extra = sorted(set(rows) - set(approved))
-    changed = sorted(n for n in set(approved) & set(rows) if rows[n].payload.target not in (None, approved[n].target))
-    return [
-        _obs(
-            "self_eval.table_mismatch",
-            c,
-            "table",
-            {"differences": len(missing) + len(extra) + len(changed)},
-            [r.event_id for r in rows.values()],
-            missing=missing,
-            extra=extra,
-            changed=[(n, approved[n].target, rows[n].payload.target) for n in changed],
-            targets=[approved[n] for n in sorted([*missing, *changed])],
-        )
-    ]
-
-
-def describe_table_mismatch(o: Observation, c: Contract | None) -> Described:
-    parts = []
-    if o.info["missing"]:
-        parts.append("绩效目标表中的" + "、".join(f"“{n}”" for n in o.info["missing"]) + "未在自评表中评价")
-    if o.info["extra"]:
-        parts.append("自评表新增了目标表中没有的" + "、".join(f"“{n}”" for n in o.info["extra"]))
-    if o.info["changed"]:
-        parts.append("指标值被调整：" + "；".join(f"“{n}”由 {a} 改为 {b}" for n, a, b in o.info["changed"]))
-    return (
-        f"{_vendor(c)}：绩效自评表与批复的绩效目标表不一致：" + "；".join(parts) + "。",
-        f"{o.fields['differences']} 处差异",
-        "自评指标与批复目标表一致",
     )
 
 
@@ -919,15 +865,6 @@ RULES: tuple[Rule, ...] = (
         lambda c, t: {"$gt": {"gap": 0.0001}},
         describe_self_claim,
         per_contract=False,
-    ),
-    Rule(
-        "self_eval.table_mismatch",
-        16,
-        "medium",
-        observe_table_mismatch,
-        gt0("differences"),
-        describe_table_mismatch,
-        basis=basis_targets,
     ),
     Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
     Rule(

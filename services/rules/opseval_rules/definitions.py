@@ -77,7 +77,8 @@ whose text names a term the contract does not have (`terms.X` is absent or empty
 entry cites an item of one of the contract's lists (opseval_shared/duties.py: deliverables,
 inspection_plans, assessment_items, targets, payment_rules, surveys) with the item's own source, or its
 standard wording; the subject of the fact named by `of` is the item's id (`ID`, or `ID@…` for a subject per
-item and period). Paths, lists and facts are checked when the rule is loaded.
+item and period) — or, with `named_by: items`, each value that fact's `items` lists (a distinct count of
+the items' ids) is one. Paths, lists and facts are checked when the rule is loaded.
 """
 
 from __future__ import annotations
@@ -187,6 +188,9 @@ class BasisEntry(Frozen):
     text: str | None = Field(default=None, min_length=1, description="the obligation's wording, a message template")
     item: str | None = Field(default=None, description="a contract list whose item is cited")
     of: Name | None = Field(default=None, description="the bound fact whose subject is the item's id")
+    named_by: Literal["subject", "items"] = Field(
+        default="subject", description="items: the items whose ids the fact's `items` (a distinct count) lists"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> BasisEntry:
@@ -198,10 +202,12 @@ class BasisEntry(Frozen):
                 raise ValueError(
                     f"a term entry gives {' and '.join(missing)}: what is cited where the contract names no source"
                 )
-            if self.of is not None:
-                raise ValueError("'of' names the fact whose subject is an item: it goes with item")
+            if self.of is not None or self.named_by != "subject":
+                raise ValueError("'of' and 'named_by' name the fact that names an item: they go with item")
         elif self.document is not None or self.text is not None:
             raise ValueError("an item is cited by its own source or its standard wording: no document or text")
+        elif self.named_by == "items" and self.of is None:
+            raise ValueError("named_by: items needs 'of', the fact whose items name the list's items")
         return self
 
 
@@ -401,10 +407,13 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         for r in p.names()
     }
     mentioned |= {r.name for cond, _ in messages if cond is not None for r in refs(cond) if r.scope == "fact"}
+    mentioned |= {e.of for e in rule.basis if e.of is not None}  # a fact that names the items a finding cites
     silent = [alias for alias in unused if alias not in mentioned]
     if silent:
-        # A fact neither tested nor shown only multiplies the firings; it is almost always a typo.
-        raise RuleProblem(("bind", silent[0]), f"{silent[0]} is bound but used neither in 'when' nor in a message")
+        # A fact neither tested, shown nor cited only multiplies the firings; it is almost always a typo.
+        raise RuleProblem(
+            ("bind", silent[0]), f"{silent[0]} is bound but used neither in 'when' nor in a message or basis"
+        )
     # Terms a basis text names are read from the contract when the finding is written: they do not
     # restrict the contracts the rule applies to, as the condition's terms do.
     basis_terms: dict[str, Type] = {}

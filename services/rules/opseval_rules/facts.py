@@ -57,6 +57,7 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str]) -> MeasureFact
                         "evidence": len(m.evidence),
                         "actual": m.actual,
                         "items": listed(m.items),
+                        "item_list": list(m.items),
                         "label": value.labels.get(subject, subject),
                     }
                 )

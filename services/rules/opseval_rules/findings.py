@@ -170,7 +170,12 @@ def basis(definition: ProjectDefinition, checked: CheckedRule, m: RuleMatch) -> 
     out: list[Basis] = []
     for entry, text in zip(checked.rule.basis, checked.basis, strict=True):
         if entry.item is not None:
-            subject = str(facts[entry.of].get("subject") or "") if entry.of is not None else None
+            fact = facts[entry.of] if entry.of is not None else None
+            if fact is not None and entry.named_by == "items":
+                named = fact.get("item_list") or ()
+                out.extend(CONTRACT_ITEMS[entry.item].cite(contract, entry.kind, named=list(named)))
+                continue
+            subject = str(fact.get("subject") or "") if fact is not None else None
             out.extend(CONTRACT_ITEMS[entry.item].cite(contract, entry.kind, subject))
             continue
         assert entry.term is not None and entry.document is not None
