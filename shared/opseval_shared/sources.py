@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
 from .contract import AssessmentItemRule
-from .values import fmt, pct
+from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
@@ -567,6 +567,34 @@ def _row_order(row: Any) -> tuple[Any, ...]:
     return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
 
 
+def _self_claims(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each latest self-evaluation row (of this contract, or of none) that claims a rate of a measure,
+    with what the evidence measures: the row and the measure's evidence are the evidence."""
+    from .indicators import MetricRef
+
+    owner = c.id if c else None
+    out = []
+    for row in latest_self_rows(ctx):
+        p = row.payload
+        if row.contract != owner or p.metric is None or p.claimed_rate is None:
+            continue
+        try:
+            m = ctx.measure(MetricRef.model_validate({"name": p.metric, "contract": row.contract}))
+        except (MetricError, ValueError):
+            continue  # a row naming no measure the project has: nothing to compare (the check reports it)
+        actual = m.rate if m.rate is not None else m.value
+        fields = {
+            "claim": f"self:{row.contract or '-'}:{p.indicator}",
+            "name": p.indicator,
+            "claimed": p.claimed_rate,
+            "actual": actual,
+            "gap": p.claimed_rate - actual,
+            "detail": m.detail,
+        }
+        out.append(Record(row.contract, fields, sorted({row.event_id, *m.evidence})))
+    return out
+
+
 def _self_eval_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """The contract's self-evaluation table against its approved performance targets: one record per
     approved target and per row the targets do not have (none unless both exist). Each carries the
@@ -1035,6 +1063,21 @@ SOURCES: dict[str, Source] = {
                 "late_staff": _f("number", "当期迟到人数"),
             },
             _attendance_rounds,
+        ),
+        Source(
+            "self_claim",
+            "自评表声称的完成率与佐证材料的度量",
+            {
+                "claim": _f("text", "自评行"),
+                "name": _f("text", "自评指标"),
+                "claimed": _f("number", "自评填报"),
+                "actual": _f("number", "佐证材料显示"),
+                "gap": _f("number", "自评高出佐证的差额"),
+                "detail": _f("text", "度量说明"),
+            },
+            _self_claims,
+            dated=False,
+            description="自评表的行填写了 metric 与 claimed_rate 时才有",
         ),
         Source(
             "self_eval_target",

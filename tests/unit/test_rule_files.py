@@ -53,6 +53,7 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
         "evidence.unsupported_deduction",
         "fault.sla_breach",
         "score.contradicts_attendance",
+        "score.contradicts_evidence",
         "self_eval.table_mismatch",
         "staff.late_arrivals",
         "staff.names_mismatch",
@@ -131,6 +132,22 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
             measure("assessment.allowed_deductions", 0, subject="质量事故@2022-09-01", actual="0、2、5"),
         ],
         "运维服务项目：2022 年 9 月考核“质量事故”未按考核规则打分（甲扣 3 分），规则只允许扣 0、2、5 分。",
+    ),
+    "score.contradicts_evidence": (
+        [
+            measure("project:self_eval.claim_gap", 0.2, "", "self:c1:受众满意度", label="受众满意度"),
+            measure("project:self_eval.claimed", 0.95, "", "self:c1:受众满意度"),
+            measure("project:self_eval.evidenced", 0.75, "", "self:c1:受众满意度"),
+            measure("project:self_eval.claim_detail", 0, "", "self:c1:受众满意度", actual="满意 3 份 ÷ 回收 4 份"),
+        ],
+        [  # within the tolerance; and a contract's own fact is no project fact
+            measure("project:self_eval.claim_gap", 0.0001, "", "self:c1:受众满意度", label="受众满意度"),
+            measure("project:self_eval.claimed", 0.7501, "", "self:c1:受众满意度"),
+            measure("project:self_eval.evidenced", 0.75, "", "self:c1:受众满意度"),
+            measure("project:self_eval.claim_detail", 0, "", "self:c1:受众满意度", actual="满意 3 份 ÷ 回收 4 份"),
+            measure("self_eval.claim_gap", 0.2, "c1", "self:c1:受众满意度", label="受众满意度"),
+        ],
+        "自评表“受众满意度”填报 95.00%，但佐证材料显示仅为 75.00%（满意 3 份 ÷ 回收 4 份），自评结果与佐证材料不符。",
     ),
     "self_eval.table_mismatch": (
         [

@@ -85,6 +85,7 @@ CONVERTED = {
     "assessment.deduction_off_rule",
     "evidence.unsupported_deduction",
     "self_eval.table_mismatch",
+    "score.contradicts_evidence",
 }
 
 

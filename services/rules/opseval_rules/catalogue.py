@@ -40,10 +40,8 @@ from opseval_shared.duties import (
     survey_duty,
     target_row,
 )
-from opseval_shared.indicators import MetricRef
-from opseval_shared.metrics import MEASURE_LABEL, MetricContext, MetricError, fmt, pct
+from opseval_shared.metrics import MEASURE_LABEL, MetricContext, fmt, pct
 from opseval_shared.results import Basis, Severity
-from opseval_shared.sources import latest_self_rows
 
 
 @dataclass
@@ -322,42 +320,6 @@ def describe_not_prorated(o: Observation, c: Contract | None) -> Described:
 
 
 # ---------------------------------------------------------------- scores against evidence (9–11)
-
-
-def observe_self_claims(ctx: MetricContext, c: Contract | None) -> list[Observation]:
-    out = []
-    for row in latest_self_rows(ctx):
-        p = row.payload
-        if p.metric is None or p.claimed_rate is None:
-            continue
-        try:
-            m = ctx.measure(MetricRef.model_validate({"name": p.metric, "contract": row.contract}))
-        except (MetricError, ValueError):
-            continue
-        actual = m.rate if m.rate is not None else m.value
-        out.append(
-            _obs(
-                "score.contradicts_evidence",
-                None,
-                f"self:{row.contract or '-'}:{p.indicator}",
-                {"gap": _f(p.claimed_rate - actual)},
-                [row.event_id, *m.evidence],
-                indicator=p.indicator,
-                claimed=p.claimed_rate,
-                actual=actual,
-                detail=m.detail,
-            )
-        )
-    return out
-
-
-def describe_self_claim(o: Observation, c: Contract | None) -> Described:
-    return (
-        f"自评表“{o.info['indicator']}”填报 {pct(o.info['claimed'])}，但佐证材料显示仅为 {pct(o.info['actual'])}"
-        f"（{o.info['detail']}），自评结果与佐证材料不符。",
-        pct(o.info["actual"]),
-        f"自评填报 {pct(o.info['claimed'])}",
-    )
 
 
 # ---------------------------------------------------------------- faults (12)
@@ -856,15 +818,6 @@ RULES: tuple[Rule, ...] = (
         gt0("shortfall"),
         describe_inspection_short,
         basis=basis_inspection,
-    ),
-    Rule(
-        "score.contradicts_evidence",
-        9,
-        "high",
-        observe_self_claims,
-        lambda c, t: {"$gt": {"gap": 0.0001}},
-        describe_self_claim,
-        per_contract=False,
     ),
     Rule("fault.sla_breach", 12, "high", observe_faults, gt0("breaches"), describe_sla),
     Rule(

@@ -61,6 +61,7 @@ from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeA
 from .definitions import (
     MESSAGE_FIELDS,
     OPTIONAL_FIELDS,
+    PROJECT_MEASURE,
     CheckedRule,
     RuleDefinition,
     RuleProblem,
@@ -258,7 +259,8 @@ def compile_patterns(
         raise RuleProblem(("when",), str(exc)) from exc
     base: list[list[dict[str, Any]]] = []
     for index, f in enumerate(measures):
-        parts: list[dict[str, Any]] = [{"t": "measure"}, {"measure": f.key}]
+        key = PROJECT_MEASURE + f.key if c.rule.scope == "project" else f.key
+        parts: list[dict[str, Any]] = [{"t": "measure"}, {"measure": key}]
         if index == 0 and contract is not None:
             parts.append({"contract": contract})
         if f.subject is not None:

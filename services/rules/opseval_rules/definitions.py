@@ -49,6 +49,10 @@ models).
         text: "{contract.name}：承诺的驻场人员无一到岗。"
       - text: "{contract.name}：承诺的驻场人员仅 {matched.value:d} 人到岗（{matched.items}）。"
 
+`scope: project` judges the project as a whole: its measures are evaluated over every contract's records
+and those that name none, their facts have contract "", and a finding names no contract (a
+self-evaluation row of any contract against the measure it claims). A rule with this scope names no terms.
+
 `subject` is the finding's subject (with the rule and the contract it makes the finding's id, so it
 never names an event), a template such as `role:{present.subject}`; by default the first fact's subject.
 
@@ -136,6 +140,9 @@ OPTIONAL_FIELDS = frozenset({"numerator", "denominator"})
 # `actual` the value as the measure shows it (a `latest` text field: the text itself), `items` the
 # values a `distinct` measure counted, listed with 、, `label` the subject's display name.
 MESSAGE_FIELDS: dict[str, Type] = {"actual": "text", "items": "text", "label": "text"}
+# A measure evaluated over the whole project (a rule of `scope: project`) is matched under this prefix, so
+# that the rules of each contract never see its facts.
+PROJECT_MEASURE = "project:"
 RESERVED_NAMES = frozenset({"params", "terms", "contract", "rule", "and", "or", "not", "true", "false"})
 
 
@@ -236,6 +243,9 @@ class RuleDefinition(Frozen):
     cause: str = Field(default="", description="原因分析")
     advice: str = Field(default="", description="建议")
     basis: tuple[BasisEntry, ...] = Field(default=(), description="the clauses or obligations a finding stands on")
+    scope: Literal["contract", "project"] = Field(
+        default="contract", description="project: measures over the whole project, findings of no contract"
+    )
     domain_ref: int | None = None
 
 
@@ -375,6 +385,8 @@ def _check_bindings(rule: RuleDefinition) -> None:
 def check_rule(rule: RuleDefinition) -> CheckedRule:
     """Resolve and type-check the condition and the messages; raises RuleProblem with its location."""
     _check_bindings(rule)
+    if rule.scope == "project" and rule.terms:
+        raise RuleProblem(("scope",), "a rule of the whole project names no contract terms")
     for name, kind in rule.terms.items():
         if kind not in TYPE_NAMES:  # pragma: no cover - the model's Literal refuses it first
             raise RuleProblem(("terms", name), f"unknown type {kind!r}")
@@ -438,6 +450,10 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         for index, (alias, b) in enumerate(rule.bind.items())
     ]
     first = aliases[0]
+    if rule.scope == "project" and terms_seen:
+        raise RuleProblem(
+            ("scope",), f"a rule of the whole project names no contract terms (terms.{next(iter(terms_seen))})"
+        )
     facts += [
         BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
         for name, kind in terms_seen.items()

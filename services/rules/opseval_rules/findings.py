@@ -96,7 +96,10 @@ def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine)
     if not running:
         return []
     definition = ctx.ledger.definition
-    measures = measure_facts(ctx, [b.measure for r in running for b in r.bind.values() if b.measure is not None])
+    bound = [(r.scope, b.measure) for r in running for b in r.bind.values() if b.measure is not None]
+    measures = measure_facts(
+        ctx, [m for scope, m in bound if scope == "contract"], [m for scope, m in bound if scope == "project"]
+    )
     facts = measures.facts + term_facts(definition, running)
     names = {c.id: c.name for c in definition.contracts.contracts}
     leaves = definition.indicators.leaves()
