@@ -110,11 +110,6 @@ def basis_inspection(o: Observation, c: Contract | None) -> Cited:
     return (cite("obligation", plan.source, "合同", inspection_duty(plan)),)
 
 
-def basis_assessment(o: Observation, c: Contract | None) -> Cited:
-    rule: AssessmentItemRule | None = o.info.get("rule")
-    return () if rule is None else (cite("obligation", rule.source, "考核指标", assessment_rule(rule)),)
-
-
 def basis_targets(o: Observation, c: Contract | None) -> Cited:
     return tuple(_target_row(row) for row in o.info["targets"])
 
@@ -746,21 +741,8 @@ def _period(p: Any) -> str:
     return f"{p.start}~{p.end}"
 
 
-def _period_of(period: tuple[Any, Any]) -> str:
-    start, end = period
-    if start.day == 1 and start.month == end.month:
-        return f"{start.year} 年 {start.month} 月"
-    return f"{start} 至 {end} "
-
-
 def gt0(name: str) -> Callable[[Contract | None, ReportingTerms], dict[str, Any]]:
     return lambda c, t: {"$gt": {name: 0}}
-
-
-def _when(
-    pred: Callable[[Contract], bool], cond: Callable[[Contract | None, ReportingTerms], dict[str, Any]]
-) -> Callable[[Contract | None, ReportingTerms], dict[str, Any] | None]:
-    return lambda c, t: cond(c, t) if c is not None and pred(c) else None
 
 
 RULES: tuple[Rule, ...] = (
