@@ -6,11 +6,11 @@ A rule binds facts, each a measure value or a contract term, by a short name of 
       name: 考核满分与迟到记录矛盾
       severity: high
       bind:
-        full: {measure: assessment.full_attendance_marks}
-        late: {measure: staff.late_arrivals}          # same contract as `full` (the default)
+        full: {measure: assessment.full_attendance_marks}   # one fact per item and period (its subject)
+        late: {measure: assessment.late_arrivals_in_period, same: [contract, subject]}
       when: full.value > 0 and late.value > params.max_late
       params: {max_late: 0}
-      message: "{contract.name}：打卡记录显示迟到 {late.value:d} 次，但考核给了满分。"
+      message: "{contract.name}：{full.label}给了满分，但当期打卡记录显示迟到 {late.value:d} 次。"
 
 The facts the engine matches (made by the measure language) are
 
@@ -38,9 +38,9 @@ braces: `{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:
 looked up (no attribute access, no indexing, no calls). Besides its numbers, a bound measure offers text
 for messages (not for `when`): `actual` (its value as it reads, e.g. a `latest` text field's text), `items`
 (what a `distinct` measure counted, in order, listed with 、, or with ； where they are phrases with ，)
-and `label` (the subject's display name). A date term reads as its ISO text (`service_period.start`). A term may
-be one the contract derives (`staffing.committed_count`, `staffing.committed_list` … on the contract
-models).
+and `label` (the subject's display name). A date term reads as its ISO text (`service_period.start`).
+A term may be one the contract derives (`staffing.committed_count`, `staffing.committed_list` … on the
+contract models).
 
 `message` may have several forms, the first whose condition holds on the match written:
 
