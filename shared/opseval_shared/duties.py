@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from .contract import (
+    EVERY,
     AssessmentItemRule,
     Contract,
     DeliverableTerm,
@@ -21,22 +22,11 @@ from .contract import (
     PerformanceTarget,
     SurveyDuty,
     TermSource,
-    TrainingDuty,
 )
 from .results import Basis
 from .values import fmt, pct
 
 BasisKind = Literal["clause", "obligation"]
-
-EVERY = {
-    "daily": "每日",
-    "workday": "每个工作日",
-    "weekly": "每周",
-    "monthly": "每月",
-    "quarterly": "每季度",
-    "half_year": "每半年",
-    "yearly": "每年",
-}
 
 
 def cite(kind: BasisKind, source: TermSource | None, document: str, text: str) -> Basis:
@@ -101,10 +91,6 @@ def next_band(contract: Contract, rule: PaymentRule) -> Any:
     return min((r.min_score for r in contract.payment_rules if r.min_score > 0), default=None)
 
 
-def training_duty(duty: TrainingDuty) -> str:
-    return duty.description or f"{EVERY[duty.frequency]}开展 {duty.times_per_period} 次培训"
-
-
 def survey_duty(duty: SurveyDuty) -> str:
     return duty.description or f"开展{'、'.join(duty.required_levels)}各级用户满意度调查"
 
@@ -133,16 +119,23 @@ class ContractItems:
     key: Callable[[Any], str]  # the item's id, as a measure's subject names it
     wording: Callable[[Contract, Any], str]
 
-    def cite(self, contract: Contract, kind: BasisKind, subject: str | None = None) -> tuple[Basis, ...]:
-        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), or every item.
-        An id an earlier item already has is numbered: ID#2, ID#3 … (two survey duties on one survey)."""
+    def cite(
+        self, contract: Contract, kind: BasisKind, subject: str | None = None, named: Sequence[str] | None = None
+    ) -> tuple[Basis, ...]:
+        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), the items
+        `named` by id (in that order), or every item (in the contract's order). An id an earlier item
+        already has is numbered: ID#2, ID#3 … (two survey duties on one survey)."""
         items = self.items(contract)
         keys = numbered(self.key(item) for item in items)
-        chosen = [
-            item
-            for item, key in zip(items, keys, strict=True)
-            if subject is None or subject == key or subject.startswith(key + "@")
-        ]
+        if named is not None:
+            by_key = dict(zip(keys, items, strict=True))
+            chosen = [by_key[key] for key in named if key in by_key]
+        else:
+            chosen = [
+                item
+                for item, key in zip(items, keys, strict=True)
+                if subject is None or subject == key or subject.startswith(key + "@")
+            ]
         return tuple(cite(kind, item.source, self.document, self.wording(contract, item)) for item in chosen)
 
 

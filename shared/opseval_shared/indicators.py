@@ -13,7 +13,7 @@ from .measures import MeasureId, parse_where
 
 # The built-in metrics computed in code (metrics.py); every other metric name is a measure defined
 # as data (measures.py), in the standard library or in the bundle.
-BUILTIN_METRICS = ("training.count",)
+BUILTIN_METRICS: tuple[str, ...] = ()
 
 
 class MetricRef(Frozen):

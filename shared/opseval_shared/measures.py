@@ -868,7 +868,8 @@ def _aggregate(
         return Measurement(value, None, None, unit, shown, detail, ids)
     field = agg.field or ""
     if agg.fn == "distinct":
-        return _plain(defn, explanation, Decimal(len({r.fields[field] for r in rows})), fmt, ids)
+        distinct = sorted({_show_value(r.fields[field]) for r in rows})
+        return replace(_plain(defn, explanation, Decimal(len(distinct)), fmt, ids), items=tuple(distinct))
     if agg.fn == "sum":
         return _plain(defn, explanation, sum((r.fields[field] for r in rows), ZERO), lambda v: fmt(v, 4), ids)
     if not rows:

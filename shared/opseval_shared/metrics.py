@@ -486,8 +486,6 @@ class MetricContext:
     def _measure(self, ref: MetricRef) -> Measurement:
         """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
         name = ref.name
-        if name == "training.count":
-            return self.training(self.contract(ref.contract))
         raise MetricError(f"unknown metric {name!r}")
 
 

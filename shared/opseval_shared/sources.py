@@ -19,7 +19,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ
-from .values import fmt, pct
+from .contract import AssessmentItemRule
+from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
@@ -204,6 +205,38 @@ def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
             )
         )
     return out
+
+
+def _on_site_coverage(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each on-site person's share of the service's working days with a clock-in, against the contract's
+    staffing.min_coverage; their clock-ins and roster entry are the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    roster = {r[1]: r[0] for r in ctx.roster(c)}
+    out = []
+    for name, (share, first, ids) in ctx.coverage(c).items():
+        seen = f"，首次打卡 {first}" if first else "，无打卡记录"
+        fields = {
+            "name": name,
+            "coverage": share,
+            "short": share < c.staffing.min_coverage,
+            "summary": f"{name}出勤覆盖 {pct(share, 1)}{seen}",
+        }
+        out.append(Record(c.id, fields, sorted([*ids, roster[name]]), None))
+    return out
+
+
+def _required_roles(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each role the tender requires (a role listed twice is one requirement), with how many on-site
+    staff hold it; the whole on-site roster is the evidence of each count."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    roster = ctx.roster(c)
+    ids = sorted(r[0] for r in roster)
+    return [
+        Record(c.id, {"role": role, "present": Decimal(sum(1 for r in roster if r[2] == role))}, ids, None)
+        for role in dict.fromkeys(c.staffing.required_roles)
+    ]
 
 
 # ---------------------------------------------------------------- deliverables and inspections
@@ -469,6 +502,17 @@ def _trainings(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _training_duty(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's training duty against the trainings held: one record (none without a duty);
+    every training held is its evidence, those that qualified and those that did not."""
+    if c is None or c.training is None:
+        return []
+    m = ctx.training(c)
+    required, qualifying = m.denominator or Decimal(0), m.numerator or Decimal(0)
+    fields = {"required": required, "qualifying": qualifying, "shortfall": required - qualifying, "detail": m.detail}
+    return [Record(c.id, fields, m.evidence)]
+
+
 def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """Survey responses pooled by survey, respondent group and level (the ledger keeps tallies)."""
     return [
@@ -619,28 +663,200 @@ def _assets(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def round_period(start: date, end: date) -> str:
+    """An assessment period as the field writes it: 2022 年 9 月, or 2022-09-05 至 2022-09-11."""
+    if start.day == 1 and start.month == end.month:
+        return f"{start.year} 年 {start.month} 月"
+    return f"{start} 至 {end} "
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """One assessment item of one period: the raters' scores, and the contract's rule for the item."""
+
+    key: str
+    name: str
+    maximum: Decimal
+    spread: Decimal
+    raters: int
+    scores: str
+    rule: AssessmentItemRule | None
+    period: tuple[date, date]
+
+
+def _assessment_rounds(ctx: MetricContext, c: Contract | None) -> dict[tuple[str, date], tuple[_Round, list[Any]]]:
+    owner = c.id if c else None
+    rules = {i.item: i for i in c.assessment_items} if c else {}
+    grouped: dict[tuple[str, date], list[Any]] = {}
+    for r in ctx.ledger.assessments:
+        if r.contract == owner:
+            grouped.setdefault((r.payload.item, r.payload.period_start), []).append(r)
+    out = {}
+    for (item, start), unordered in grouped.items():
+        # in the order of what was scored, never of event ids or arrival
+        recs = sorted(unordered, key=lambda r: (r.payload.rater, r.payload.score, r.event_id))
+        scores = [r.payload.score for r in recs]
+        maximum = recs[0].payload.max_score
+        period = (recs[0].payload.period_start, recs[0].payload.period_end)
+        name = f"{round_period(*period)}考核“{item}”"
+        spread = (max(scores) - min(scores)) / maximum
+        shown = " / ".join(fmt(x) for x in scores)
+        out[(item, start)] = (
+            _Round(f"{item}@{start}", name, maximum, spread, len(recs), shown, rules.get(item), period),
+            recs,
+        )
+    return out
+
+
 def _assessments(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
-    return [
-        Record(
-            r.contract,
-            {
-                "rater": r.payload.rater,
-                "item": r.payload.item,
-                "score": r.payload.score,
-                "max_score": r.payload.max_score,
-                "deducted": r.payload.max_score - r.payload.score,
-                "in_period": ctx.ledger.evaluation_window.contains(r.payload.period_start),
-                "period_start": r.payload.period_start,
-                "period_end": r.payload.period_end,
-            },
-            (r.event_id,),
-            r.payload.period_end,
-            (r.recorded_at, r.event_id),
+    rounds = _assessment_rounds(ctx, c)
+    out = []
+    for r in ctx.ledger.assessments:
+        if r.contract != owner:
+            continue
+        p = r.payload
+        rnd = rounds[(p.item, p.period_start)][0]
+        rule, deducted = rnd.rule, rnd.maximum - p.score
+        allowed = sorted({Decimal(a) for a in rule.allowed_deductions}) if rule is not None else []
+        out.append(
+            Record(
+                r.contract,
+                {
+                    "rater": p.rater,
+                    "item": p.item,
+                    "score": p.score,
+                    "max_score": p.max_score,
+                    "deducted": p.max_score - p.score,
+                    "in_period": ctx.ledger.evaluation_window.contains(p.period_start),
+                    "period_start": p.period_start,
+                    "period_end": p.period_end,
+                    "round": rnd.key,
+                    "name": rnd.name,
+                    "spread": rnd.spread,
+                    "raters": Decimal(rnd.raters),
+                    "round_scores": rnd.scores,
+                    "full": p.score >= rnd.maximum,
+                    "off_rule": bool(allowed) and deducted not in allowed,
+                    "deduction": f"{p.rater}扣 {fmt(deducted)} 分",
+                    "allowed": "、".join(fmt(a) for a in allowed),
+                    "unsupported": rule is not None
+                    and rule.needs_evidence
+                    and p.score < rnd.maximum
+                    and not p.evidence_refs,
+                },
+                (r.event_id,),
+                p.period_end,
+                (r.recorded_at, r.event_id),
+            )
         )
-        for r in ctx.ledger.assessments
-        if r.contract == owner
-    ]
+    return out
+
+
+def _attendance_rounds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each period's assessment of an item the contract scores from attendance, against the late
+    arrivals of that period: the full marks and the late clock-ins are the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    late = ctx.late_arrivals(c)
+    out = []
+    for rnd, recs in _assessment_rounds(ctx, c).values():
+        if rnd.rule is None or not rnd.rule.attendance:
+            continue
+        start, end = rnd.period
+        in_period = [x for x in late if start <= x[1] <= end]
+        full = [r for r in recs if r.payload.score >= rnd.maximum]
+        fields = {
+            "round": rnd.key,
+            "name": rnd.name,
+            "full": Decimal(len(full)),
+            "late": Decimal(len(in_period)),
+            "late_staff": Decimal(len({x[0] for x in in_period})),
+        }
+        out.append(Record(c.id, fields, sorted([*(r.event_id for r in full), *(x[3] for x in in_period)]), end))
+    return out
+
+
+def latest_self_rows(ctx: MetricContext) -> list[Any]:
+    """One row per contract and indicator: a row sent again (a corrected self-evaluation table)
+    supersedes the earlier one by when it was recorded — never by its event id."""
+    latest: dict[tuple[str | None, str], Any] = {}
+    for row in ctx.ledger.self_rows:
+        key = (row.contract, row.payload.indicator)
+        seen = latest.get(key)
+        if seen is None or _row_order(row) > _row_order(seen):
+            latest[key] = row
+    return [latest[k] for k in sorted(latest, key=lambda k: (k[0] or "", k[1]))]
+
+
+def _row_order(row: Any) -> tuple[Any, ...]:
+    return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
+
+
+def _self_claims(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each latest self-evaluation row (of this contract, or of none) that claims a rate of a measure,
+    with what the evidence measures: the row and the measure's evidence are the evidence."""
+    from .indicators import MetricRef
+
+    owner = c.id if c else None
+    out = []
+    for row in latest_self_rows(ctx):
+        p = row.payload
+        if row.contract != owner or p.metric is None or p.claimed_rate is None:
+            continue
+        try:
+            m = ctx.measure(MetricRef.model_validate({"name": p.metric, "contract": row.contract}))
+        except (MetricError, ValueError):
+            continue  # a row naming no measure the project has: nothing to compare (the check reports it)
+        actual = m.rate if m.rate is not None else m.value
+        fields = {
+            "claim": f"self:{row.contract or '-'}:{p.indicator}",
+            "name": p.indicator,
+            "claimed": p.claimed_rate,
+            "actual": actual,
+            "gap": p.claimed_rate - actual,
+            "detail": m.detail,
+        }
+        out.append(Record(row.contract, fields, sorted({row.event_id, *m.evidence})))
+    return out
+
+
+def _self_eval_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's self-evaluation table against its approved performance targets: one record per
+    approved target and per row the targets do not have (none unless both exist). Each carries the
+    table's whole comparison as the field writes it; the latest row of each indicator is the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    approved = {t.name: t for t in c.performance_targets}
+    rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
+    if not approved or not rows:
+        return []
+    missing = sorted(set(approved) - set(rows))
+    extra = sorted(set(rows) - set(approved))
+    changed = sorted(n for n in set(approved) & set(rows) if rows[n].payload.target not in (None, approved[n].target))
+    parts = []
+    if missing:
+        parts.append("绩效目标表中的" + "、".join(f"“{n}”" for n in missing) + "未在自评表中评价")
+    if extra:
+        parts.append("自评表新增了目标表中没有的" + "、".join(f"“{n}”" for n in extra))
+    if changed:
+        parts.append(
+            "指标值被调整：" + "；".join(f"“{n}”由 {approved[n].target} 改为 {rows[n].payload.target}" for n in changed)
+        )
+    comparison = "；".join(parts)
+    out = []
+    for name in sorted(set(approved) | set(rows)):
+        status = (
+            "missing" if name in missing else "extra" if name in extra else "changed" if name in changed else "same"
+        )
+        fields = {
+            "name": name,
+            "status": status,
+            "differs": status != "same",
+            "comparison": comparison,
+        }
+        out.append(Record(c.id, fields, (rows[name].event_id,) if name in rows else (), None))
+    return out
 
 
 def _acceptances(ctx: MetricContext, c: Contract | None) -> list[Record]:
@@ -697,7 +913,11 @@ def _staff_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
     if c is None:
         return []  # contract terms and per-contract state: nothing is unassigned
     return [
-        Record(c.id, {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing)}, k.evidence)
+        Record(
+            c.id,
+            {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing), "detail": k.detail},
+            k.evidence,
+        )
         for k in ctx.staff_checks(c)
     ]
 
@@ -958,6 +1178,25 @@ SOURCES: dict[str, Source] = {
             dated=False,
         ),
         Source(
+            "on_site_coverage",
+            "驻场人员出勤覆盖（每名驻场人员服务期内工作日的打卡覆盖）",
+            {
+                "name": _f("text", "姓名"),
+                "coverage": _f("number", "出勤覆盖率"),
+                "short": _f("bool", "低于合同要求的覆盖率"),
+                "summary": _f("text", "出勤情况"),
+            },
+            _on_site_coverage,
+            dated=False,
+        ),
+        Source(
+            "required_role",
+            "招标要求岗位",
+            {"role": _f("text", "岗位", members="required_roles"), "present": _f("number", "实际驻场人数")},
+            _required_roles,
+            dated=False,
+        ),
+        Source(
             "deliverable",
             "交付物应交期次",
             {
@@ -1129,6 +1368,7 @@ SOURCES: dict[str, Source] = {
                 "name": _f("text", "名称"),
                 "met": _f("bool", "满足"),
                 "failing": _f("number", "不满足人数或项数"),
+                "detail": _f("text", "核查结果"),
             },
             _staff_checks,
             dated=False,
@@ -1144,6 +1384,19 @@ SOURCES: dict[str, Source] = {
                 "courseware": _f("bool", "有课件"),
             },
             _trainings,
+        ),
+        Source(
+            "training_duty",
+            "合同培训义务（截至评价日应开展与符合要求的培训次数）",
+            {
+                "required": _f("number", "应开展次数"),
+                "qualifying": _f("number", "符合要求次数"),
+                "shortfall": _f("number", "差额"),
+                "detail": _f("text", "开展情况"),
+            },
+            _training_duty,
+            dated=False,
+            description="合同约定了培训义务（training）时才有；符合要求：范围、覆盖单位数、参训人数达到约定，且在应开展的期间内",
         ),
         Source(
             "survey",
@@ -1244,8 +1497,62 @@ SOURCES: dict[str, Source] = {
                 "in_period": _f("bool", "考核期在评价期内"),
                 "period_start": _f("date", "考核期开始"),
                 "period_end": _f("date", "考核期结束"),
+                "round": _f("text", "考核项与考核期"),
+                "name": _f("text", "考核（期与项）"),
+                "spread": _f("number", "当期该项各评价者得分极差占满分比例"),
+                "raters": _f("number", "当期该项评价者人数"),
+                "round_scores": _f("text", "当期该项各评价者得分"),
+                "full": _f("bool", "得满分"),
+                "off_rule": _f("bool", "扣分不符合考核规则"),
+                "deduction": _f("text", "扣分"),
+                "allowed": _f("text", "考核规则允许的扣分"),
+                "unsupported": _f("bool", "扣分无佐证记录"),
             },
             _assessments,
+            description="考核细则（assessment_items）约定了允许的扣分、须附佐证时，off_rule、unsupported 才可能为是",
+        ),
+        Source(
+            "attendance_round",
+            "按考勤扣分的考核项（每期）与当期迟到",
+            {
+                "round": _f("text", "考核项与考核期"),
+                "name": _f("text", "考核（期与项）"),
+                "full": _f("number", "满分评价数"),
+                "late": _f("number", "当期迟到次数"),
+                "late_staff": _f("number", "当期迟到人数"),
+            },
+            _attendance_rounds,
+        ),
+        Source(
+            "self_claim",
+            "自评表声称的完成率与佐证材料的度量",
+            {
+                "claim": _f("text", "自评行"),
+                "name": _f("text", "自评指标"),
+                "claimed": _f("number", "自评填报"),
+                "actual": _f("number", "佐证材料显示"),
+                "gap": _f("number", "自评高出佐证的差额"),
+                "detail": _f("text", "度量说明"),
+            },
+            _self_claims,
+            dated=False,
+            description="自评表的行填写了 metric 与 claimed_rate 时才有",
+        ),
+        Source(
+            "self_eval_target",
+            "绩效自评表与批复的绩效目标表（每个指标一条）",
+            {
+                "name": _f("text", "指标"),
+                "status": _f(
+                    "text",
+                    "比对结果",
+                    {"missing": "未评价", "extra": "目标表中没有", "changed": "指标值被调整", "same": "一致"},
+                ),
+                "differs": _f("bool", "不一致"),
+                "comparison": _f("text", "比对情况"),
+            },
+            _self_eval_targets,
+            dated=False,
         ),
         Source(
             "acceptance",

@@ -28,6 +28,7 @@ class Measurement:
     evidence: tuple[str, ...] = ()
     is_rate: bool = False  # the value is numerator ÷ denominator (shown as a percentage)
     has_data: bool = True  # False: an aggregate of nothing (a mean, minimum or latest figure of no record)
+    items: tuple[str, ...] = ()  # what a distinct count counted, in order (a rule's message lists them)
 
     @property
     def rate(self) -> Decimal | None:

@@ -35,12 +35,11 @@ CALENDAR_FILE_VARIABLE = "OPSEVAL_CALENDAR_FILE"
 
 
 def known_rule_ids(bundle: Path | None = None) -> list[str]:
-    """The ids of the rules an indicator's `rules` patterns may name: those written in Python, the
-    standard library's, and the bundle's own (its rules.yaml)."""
-    from opseval_rules.catalogue import RULES_BY_ID
+    """The ids of the rules an indicator's `rules` patterns may name: the standard library's and the
+    bundle's own (its rules.yaml)."""
     from opseval_rules.standard import standard_rule_set
 
-    ids = set(RULES_BY_ID) | {r.id for r in standard_rule_set().rules}
+    ids = {r.id for r in standard_rule_set().rules}
     if bundle is not None and os.path.isfile(bundle / RULES_FILE):
         try:
             data, _ = read_yaml(bundle / RULES_FILE)

@@ -112,6 +112,28 @@ def test_quarters_covered_count_periods_not_sessions() -> None:
     assert m.evidence == ("t-q1a", "t-q1b", "t-q2", "t-q4")
 
 
+def test_training_count_counts_the_trainings_that_meet_the_contracts_duty_and_cites_all_held() -> None:
+    duty = contract(training={"frequency": "quarterly", "scope": "city"})
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[duty])
+    city = event("t-city", "training_held", {"topic": "系统培训", "scope": "city"}, at="2024-02-01T14:00:00+08:00")
+    events = [city, training("t-q2", "2024-05-20")]  # scope 其他: held, but not what the duty asks
+    ctx = context(defn, events)
+    count = ctx.measure(MetricRef(name="training.count"))
+    assert count.value == 1
+    assert count.evidence == ("t-city", "t-q2")
+    shortfall = ctx.measure(MetricRef(name="training.duty_shortfall"))
+    assert shortfall.value == 3  # four quarters due by the end of 2024
+    result = ctx.measure(MetricRef(name="training.duty_result"))
+    assert result.actual == "应开展 4 次（每季度1 次，全市范围），实际开展 2 次、参训 0 人，符合要求 1 次"
+    # no duty, no record: nothing is due and nothing counts
+    assert (
+        context(definition([leaf("x", "1", {"type": "judgment"})]), events)
+        .measure(MetricRef(name="training.count"))
+        .evidence
+        == ()
+    )
+
+
 def test_quarters_due_follow_the_as_of_date() -> None:
     defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[STAFFED], as_of="2024-07-15")
     m = context(defn, EVENTS).measure(MetricRef(name="training.quarters_covered"))

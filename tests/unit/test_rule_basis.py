@@ -134,6 +134,30 @@ def test_an_item_entry_without_of_cites_every_item_of_the_list() -> None:
     )
 
 
+JAN = "2024-01-10T10:00:00+08:00"
+
+
+def test_an_item_entry_named_by_items_cites_the_items_a_distinct_count_lists_in_its_order() -> None:
+    targets = [
+        {"name": "月度报告", "target": "≥12"},
+        {"name": "年度报告", "target": "≥1"},
+        {"name": "季度报告", "target": "≥4"},
+    ]
+    rows = [
+        event("s1", "self_evaluation_row", {"indicator": "月度报告", "target": "≥12"}, at=JAN, contract="ops"),
+        event("s2", "self_evaluation_row", {"indicator": "季度报告", "target": "≥3"}, at=JAN, contract="ops"),
+    ]
+    r = rule(
+        bind={"unmet": {"measure": "self_eval.targets_unmet_in_table"}},
+        when="unmet.value > 0",
+        message="{unmet.items}",
+        basis=[{"kind": "obligation", "item": "targets", "of": "unmet", "named_by": "items"}],
+    )
+    [found] = findings(r, [contract(performance_targets=targets)], rows)
+    assert found.message == "季度报告、年度报告"  # 年度报告 not assessed, 季度报告 changed: by name
+    assert [b.text for b in found.basis] == ["季度报告：≥4", "年度报告：≥1"]
+
+
 def test_a_subject_per_item_and_period_names_its_item() -> None:
     items = [{"item": "考勤", "max_score": 10, "attendance": True}, {"item": "考勤管理", "max_score": 5}]
     staffed = contract(staffing=STAFFING, assessment_items=items)

@@ -98,6 +98,8 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
     rules = effective_rules(library())
     assert [r.id for r in rules.rules] == [
         "assessment.cap_too_low",
+        "assessment.deduction_off_rule",
+        "assessment.rater_divergence",
         "budget.adjustment_rate_high",
         "budget.arrival_rate_low",
         "budget.calculation_slip",
@@ -108,20 +110,31 @@ def test_standard_library_loads_and_every_rule_compiles() -> None:
         "deliverable.late",
         "documents.near_duplicate",
         "evidence.obligation_unproven",
+        "evidence.unsupported_deduction",
         "fault.mtbf_below_target",
         "fault.sla_breach",
         "inspection.below_plan",
         "inspection.late",
         "payment.weak_rule",
         "score.contradicts_attendance",
+        "score.contradicts_evidence",
+        "self_eval.table_mismatch",
         "staff.late_arrivals",
+        "staff.names_mismatch",
         "staff.onsite_period_incomplete",
+        "staff.qualification_shortfall",
+        "staff.required_role_absent",
+        "staff.role_mix_deviation",
         "survey.coverage_gap",
         "survey.satisfaction_below_target",
         "targets.not_prorated",
+        "training.below_duty",
     ]
     assert all(r.cause and r.advice and r.indicators for r in rules.rules)
 
+
+ROUND = "2022 年 9 月考核“人员出勤率”"
+QUALITY = "2022 年 9 月考核“质量事故”"
 
 # One firing and one holding case per library rule, with the exact message where it fires.
 LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]] = {
@@ -218,26 +231,151 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
         "考核力度不足。",
     ),
     "score.contradicts_attendance": (
-        [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28)],
-        [measure("assessment.full_attendance_marks", 3), measure("staff.late_arrivals", 28, "c2")],
-        "运维服务项目：打卡记录显示驻场人员共迟到 28 次，但考勤考核有 3 项给了满分，评分与佐证材料相矛盾。",
+        [
+            measure("assessment.full_attendance_marks", 3, subject="人员出勤率@2022-09-01", label=ROUND),
+            measure("assessment.late_arrivals_in_period", 28, subject="人员出勤率@2022-09-01"),
+            measure("assessment.late_staff_in_period", 4, subject="人员出勤率@2022-09-01"),
+        ],
+        [
+            measure("assessment.full_attendance_marks", 3, subject="人员出勤率@2022-09-01", label=ROUND),
+            measure("assessment.late_arrivals_in_period", 28, subject="人员出勤率@2022-10-01"),
+            measure("assessment.late_staff_in_period", 4, subject="人员出勤率@2022-10-01"),
+        ],
+        "运维服务项目：2022 年 9 月考核“人员出勤率”给了满分，但当期打卡记录显示 4 名驻场人员共迟到 28 次，"
+        "评分与佐证材料相矛盾。",
+    ),
+    "assessment.rater_divergence": (
+        [
+            measure("assessment.rater_spread", 0.5, subject="质量事故@2022-09-01", label=QUALITY),
+            measure("assessment.raters", 3, subject="质量事故@2022-09-01"),
+            measure("assessment.round_scores", 0, subject="质量事故@2022-09-01", actual="10 / 5 / 5"),
+            measure("assessment.round_max_score", 10, subject="质量事故@2022-09-01"),
+            term("reporting.max_rater_spread", 0.3),
+        ],
+        [
+            measure("assessment.rater_spread", 0.29, subject="质量事故@2022-09-01", label=QUALITY),
+            measure("assessment.raters", 3, subject="质量事故@2022-09-01"),
+            measure("assessment.round_scores", 0, subject="质量事故@2022-09-01", actual="10 / 7.1 / 8"),
+            measure("assessment.round_max_score", 10, subject="质量事故@2022-09-01"),
+            term("reporting.max_rater_spread", 0.3),
+        ],
+        "运维服务项目：2022 年 9 月考核“质量事故”（满分 10 分），3 位评价者分别给出 10 / 5 / 5 分，"
+        "差异较大且未说明打分依据。",
+    ),
+    "assessment.deduction_off_rule": (
+        [
+            measure(
+                "assessment.off_rule_deductions", 1, subject="质量事故@2022-09-01", label=QUALITY, items="甲扣 3 分"
+            ),
+            measure("assessment.allowed_deductions", 0, subject="质量事故@2022-09-01", actual="0、2、5"),
+        ],
+        [
+            measure("assessment.off_rule_deductions", 0, subject="质量事故@2022-09-01", label=QUALITY),
+            measure("assessment.allowed_deductions", 0, subject="质量事故@2022-09-01", actual="0、2、5"),
+        ],
+        "运维服务项目：2022 年 9 月考核“质量事故”未按考核规则打分（甲扣 3 分），规则只允许扣 0、2、5 分。",
+    ),
+    "score.contradicts_evidence": (
+        [
+            measure("project:self_eval.claim_gap", 0.2, "", "self:c1:受众满意度", label="受众满意度"),
+            measure("project:self_eval.claimed", 0.95, "", "self:c1:受众满意度"),
+            measure("project:self_eval.evidenced", 0.75, "", "self:c1:受众满意度"),
+            measure("project:self_eval.claim_detail", 0, "", "self:c1:受众满意度", actual="满意 3 份 ÷ 回收 4 份"),
+        ],
+        [  # within the tolerance; and a contract's own fact is no project fact
+            measure("project:self_eval.claim_gap", 0.0001, "", "self:c1:受众满意度", label="受众满意度"),
+            measure("project:self_eval.claimed", 0.7501, "", "self:c1:受众满意度"),
+            measure("project:self_eval.evidenced", 0.75, "", "self:c1:受众满意度"),
+            measure("project:self_eval.claim_detail", 0, "", "self:c1:受众满意度", actual="满意 3 份 ÷ 回收 4 份"),
+            measure("self_eval.claim_gap", 0.2, "c1", "self:c1:受众满意度", label="受众满意度"),
+        ],
+        "自评表“受众满意度”填报 95.00%，但佐证材料显示仅为 75.00%（满意 3 份 ÷ 回收 4 份），自评结果与佐证材料不符。",
+    ),
+    "self_eval.table_mismatch": (
+        [
+            measure("self_eval.table_differences", 2),
+            measure("self_eval.table_comparison", 0, actual="绩效目标表中的“年度报告”未在自评表中评价"),
+            measure("self_eval.targets_unmet_in_table", 1, items="年度报告"),
+        ],
+        [
+            measure("self_eval.table_differences", 0),
+            measure("self_eval.table_comparison", 0, actual=""),
+            measure("self_eval.targets_unmet_in_table", 0),
+        ],
+        "运维服务项目：绩效自评表与批复的绩效目标表不一致：绩效目标表中的“年度报告”未在自评表中评价。",
+    ),
+    "evidence.unsupported_deduction": (
+        [measure("assessment.unsupported_deductions", 2, subject="质量事故@2022-09-01", label=QUALITY, items="甲、乙")],
+        [measure("assessment.unsupported_deductions", 0, subject="质量事故@2022-09-01", label=QUALITY)],
+        "运维服务项目：2022 年 9 月考核“质量事故”有扣分（甲、乙），但未提供任何佐证记录，扣分依据不足。",
     ),
     "staff.late_arrivals": (
         [measure("staff.late_arrivals", 1)],
         [measure("staff.late_arrivals", 0)],
         "运维服务项目：服务期内驻场人员迟到 1 次（允许 0 次），未按合同约定的工作时间到岗。",
     ),
+    "staff.names_mismatch": (
+        [
+            measure("staff.committed_on_site_names", 2, items="吴刚、周敏"),
+            measure("staff.on_site_headcount", 4),
+            term("staffing.committed_count", 3),
+        ],
+        [
+            measure("staff.committed_on_site_names", 3, items="吴刚、周敏、孙磊"),
+            measure("staff.on_site_headcount", 4),
+            term("staffing.committed_count", 3),
+        ],
+        "运维服务项目：投标文件承诺的 3 名驻场人员中仅 2 人实际驻场（吴刚、周敏），其余 1 人未到岗。",
+    ),
+    "staff.role_mix_deviation": (
+        [
+            measure("staff.unmet_checks", 1, subject="role_mix"),
+            measure("staff.unmet_check_results", 0, subject="role_mix", actual="运维实施工程师 承诺 4 人、实际 2 人"),
+        ],
+        [measure("staff.unmet_checks", 1, subject="experience"), measure("staff.unmet_check_results", 0, subject="x")],
+        "运维服务项目：实际驻场岗位结构与投标承诺不符：运维实施工程师 承诺 4 人、实际 2 人。",
+    ),
+    "staff.qualification_shortfall": (
+        [
+            measure("staff.unmet_checks", 1, subject="experience"),
+            measure("staff.unmet_check_results", 0, subject="experience", actual="1 人工作年限不达要求"),
+        ],
+        [measure("staff.unmet_checks", 1, subject="role_mix"), measure("staff.unmet_check_results", 0, subject="x")],
+        "运维服务项目：驻场人员资质缩水：1 人工作年限不达要求。",
+    ),
+    "training.below_duty": (
+        [
+            measure("training.duty_shortfall", 3),
+            measure("training.duty_result", 0, actual="应开展 4 次，符合要求 1 次"),
+            term("training.required_text", "每季度开展一次全市培训"),
+        ],
+        [
+            measure("training.duty_shortfall", 0),
+            measure("training.duty_result", 0, actual="应开展 4 次，符合要求 4 次"),
+            term("training.required_text", "每季度开展一次全市培训"),
+        ],
+        "运维服务项目：培训未达合同要求（每季度开展一次全市培训）：应开展 4 次，符合要求 1 次。",
+    ),
+    "staff.required_role_absent": (
+        [measure("staff.required_role_headcount", 0, subject="项目经理")],
+        [measure("staff.required_role_headcount", 1, subject="项目经理")],
+        "运维服务项目：招标文件要求实质响应的“项目经理”岗位，实际驻场人员中无人担任，岗位缺失。",
+    ),
     "staff.onsite_period_incomplete": (
         [
-            measure("staff.attendance_coverage", 0.8, subject="张三", numerator=16, denominator=20),
+            measure("staff.below_coverage", 1, items="张三出勤覆盖 80.0%，首次打卡 2024-01-08"),
+            measure("staff.on_site_headcount", 5),
             term("staffing.min_coverage", 0.95),
+            term("service_period.start", "2024-01-01"),
         ],
         [
-            measure("staff.attendance_coverage", 0.95, subject="张三", numerator=19, denominator=20),
+            measure("staff.below_coverage", 0),
+            measure("staff.on_site_headcount", 5),
             term("staffing.min_coverage", 0.95),
+            term("service_period.start", "2024-01-01"),
         ],
-        "运维服务项目：驻场人员张三服务期内工作日出勤覆盖率 80.0%（出勤 16 / 应出勤 20 个工作日），低于合同要求的 95%，"
-        "未按合同在服务期全程驻场。",
+        "运维服务项目：5 名驻场人员中有 1 名驻场时间不完整（张三出勤覆盖 80.0%，首次打卡 2024-01-08），"
+        "未按合同在服务期（2024-01-01 起）全程驻场。",
     ),
     "survey.satisfaction_below_target": (
         [

@@ -49,6 +49,7 @@ def measure(mid: str, value: float, contract: str = "c1", subject: str = "", **e
         "numerator": extra.get("numerator"),
         "denominator": extra.get("denominator"),
         "evidence": extra.get("evidence", 1),
+        **({"items": extra["items"]} if "items" in extra else {}),
     }
 
 
@@ -811,3 +812,75 @@ def test_a_number_with_places_but_no_kind_drops_trailing_zeros() -> None:
         "2",
     )
     assert format_value(509.4, ".3f") == "509.400"
+
+
+# ---------------------------------------------------------------- message forms, subjects, computed values
+
+
+SOME = "{contract.vendor}：仅 {matched.value:d} 人（{matched.items}），余 {all.value - matched.value:d} 人"
+
+
+def test_a_message_has_forms_chosen_by_their_condition_and_may_compute_a_value() -> None:
+    r = rule(
+        bind={"matched": {"measure": "m.matched"}, "all": {"measure": "m.all"}},
+        when="matched.value < all.value",
+        subject="names",
+        message=[
+            {"when": "matched.value == 0", "text": "{contract.name}：无一相符"},
+            {"text": SOME},
+        ],
+    )
+    none = match([r], [measure("m.matched", 0), measure("m.all", 3)], engine=ENGINE, contract_names=NAMES)
+    some = match(
+        [r],
+        [measure("m.matched", 2, items="张三、李四"), measure("m.all", 3)],
+        engine=ENGINE,
+        contract_names=NAMES,
+        contract_vendors={"c1": "某公司"},
+    )
+    assert [(m.message, m.subject) for m in none] == [("运维服务项目：无一相符", "names")]
+    assert [m.message for m in some] == ["某公司：仅 2 人（张三、李四），余 1 人"]
+
+
+def test_a_subject_template_names_the_finding_after_the_facts_subject() -> None:
+    r = rule(
+        bind={"present": {"measure": "m.p"}},
+        when="present.value < 1",
+        subject="role:{present.subject}",
+        message="{present.subject}无人",
+    )
+    found = match([r], [measure("m.p", 0, subject="项目经理")], engine=ENGINE, contract_names=NAMES)
+    assert [m.subject for m in found] == ["role:项目经理"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "words"),
+    [
+        ({"when": "late.items == 'x'"}, ("when",), "is text for messages"),
+        ({"message": [{"text": "a"}, {"text": "b"}]}, ("message", 0), "but the last has a 'when'"),
+        ({"message": [{"when": "late.value > 1", "text": "a"}]}, ("message", 0), "but the last has a 'when'"),
+        ({"message": [{"when": "late.valu > 1", "text": "a"}, {"text": "b"}]}, ("message", 0, "when"), "no field"),
+        ({"measured": "{late.value + 'x'}"}, ("measured",), "nor arithmetic"),
+        ({"advice": "建议{contract.vendr}整改"}, ("advice",), "contract.vendor"),
+    ],
+)
+def test_bad_message_forms_and_computed_values_are_refused_with_their_field(
+    fields: dict[str, Any], loc: tuple[Any, ...], words: str
+) -> None:
+    with pytest.raises(RuleProblem) as caught:
+        check_rule(rule(**fields))
+    assert caught.value.loc == loc
+    assert words in caught.value.message
+
+
+def test_a_project_rule_matches_the_projects_facts_only_and_its_finding_names_no_contract() -> None:
+    r = rule(scope="project", message="{contract.name}：迟到 {late.value:d} 次")
+    facts = [measure("project:staff.late_arrivals", 3, ""), measure("staff.late_arrivals", 2, "c1")]
+    assert [(m.contract, m.message) for m in match([r], facts, engine=ENGINE, contract_names=NAMES)] == [
+        ("", "项目：迟到 3 次")
+    ]
+    per_contract = rule()
+    assert [m.contract for m in match([per_contract], facts, engine=ENGINE)] == ["c1"]
+    with pytest.raises(RuleProblem, match="names no contract terms") as caught:
+        check_rule(rule(scope="project", when="late.value > terms.staffing.min_coverage"))
+    assert caught.value.loc == ("scope",)

@@ -59,6 +59,7 @@ from opseval_shared.results import Severity
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 
 from .definitions import (
+    MESSAGE_FIELDS,
     OPTIONAL_FIELDS,
     TEMPLATE_FIELDS,
     CheckedList,
@@ -106,6 +107,10 @@ class MeasureFact(Frozen):
     numerator: Finite | None = None
     denominator: Finite | None = None
     evidence: int = Field(default=0, ge=0)
+    # for messages only (definitions.MESSAGE_FIELDS): never given to the engine
+    actual: str = ""
+    items: str = ""
+    item_list: tuple[str, ...] = ()  # the values `items` lists, for a basis that names items by them
 
 
 class TermFact(Frozen):
@@ -137,7 +142,7 @@ def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"fact {index}: {where}: {err['msg']}") from exc
         if isinstance(fact, TermFact):
             raise ValueError(f"fact {index}: a contract term is compiled into the rules, not matched as a fact")
-        body = fact.model_dump()
+        body = fact.model_dump(exclude={*MESSAGE_FIELDS, "item_list"})
         body["k"] = index
         out.append(body)
     return out
@@ -487,7 +492,7 @@ class RuleMatch:
 
     rule: str
     contract: str  # the first bound fact's contract
-    subject: str  # the first bound fact's subject ("" for a term)
+    subject: str  # the rule's `subject` rendered, else the first bound fact's subject ("" for a term)
     facts: tuple[tuple[str, dict[str, Any]], ...]  # by the rule's names, `terms.X` for a term it named
     severity: Severity
     message: str
@@ -659,14 +664,19 @@ def _rendered(
             return {"value": terms.get(key), "contract": contract, "term": key}[ref.field]
         return by_alias[ref.name].get(ref.field)
 
+    def holds(condition: Node) -> bool:
+        constant = substitute(condition, lambda ref: Literal_(value_of(ref), ref.type, ref.pos))
+        return bool(evaluate(constant, {}))
+
     text = {field: render(c.templates[field], value_of) for field in TEMPLATE_FIELDS}
+    message = next(parts for condition, parts in c.messages if condition is None or holds(condition))
     return RuleMatch(
         rule=rule.id,
         contract=contract,
         subject=text["subject"] if rule.subject else str(first.get("subject") or ""),
         facts=bound,
         severity=rule.severity,
-        message=text["message"],
+        message=render(message, value_of),
         measured=text["measured"],
         required=text["required"],
         indicators=rule.indicators,

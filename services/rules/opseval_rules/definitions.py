@@ -6,11 +6,11 @@ A rule binds facts, each a measure value or a contract term, by a short name of 
       name: 考核满分与迟到记录矛盾
       severity: high
       bind:
-        full: {measure: assessment.full_attendance_marks}
-        late: {measure: staff.late_arrivals}          # same contract as `full` (the default)
+        full: {measure: assessment.full_attendance_marks}   # one fact per item and period (its subject)
+        late: {measure: assessment.late_arrivals_in_period, same: [contract, subject]}
       when: full.value > 0 and late.value > params.max_late
       params: {max_late: 0}
-      message: "{contract.name}：打卡记录显示迟到 {late.value:d} 次，但考核给了满分。"
+      message: "{contract.name}：{full.label}给了满分，但当期打卡记录显示迟到 {late.value:d} 次。"
 
 The facts the engine matches (made by the measure language) are
 
@@ -21,7 +21,9 @@ The facts the engine matches (made by the measure language) are
 A bound measure has the fields `value numerator denominator evidence` (numbers) and `contract subject
 measure` (text); a bound term `value` (of the binding's `type`, number unless said), `contract`, `term`.
 A binding after the first is joined to every earlier one on `same` (by default `[contract]`; `[]`
-joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of that subject.
+joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of that subject. A finding
+cites the evidence of every measure it bound, except one bound with `cite: false` (a total shown for
+context: "6 名驻场人员中 …").
 
 `when` is a condition of the expression language (expression.py) over the bound fields,
 `params.NAME` (a named parameter: its default is in `params` and a bundle may change it) and
@@ -29,14 +31,30 @@ joins nothing, `[contract, subject]` both). `subject: P1` keeps only facts of th
 `terms: {NAME: text|flag}` says otherwise). A rule naming a term applies only to contracts that
 have it. A rule binds at least one measure (the engine matches measures; terms are constants).
 
-Messages (`message`, `measured`, `required`) are Chinese text with named values in braces:
-`{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,
-`{contract.id}`, `{contract.key}` (the contract's id, `all` for the project as a whole), `{rule.name}`;
-`{{` and `}}` are literal braces. Nothing else is looked up (no attribute access, no indexing, no
-calls). A number's format is `[,][.N](f|%|d)`: `.2f` two places, `.0%` a percentage, `d` a whole
-number, `,` thousands separators, `.3` up to three places with trailing zeros dropped; rounding is
-half up, as the field rounds. Without a format a number shows up to 2 decimals, trailing zeros
-dropped. A flag shows 是/否.
+Messages (`message`, `measured`, `required`, `cause`, `advice`) are Chinese text with named values in
+braces: `{late.value}`, `{params.min_share:.0%}`, `{terms.staffing.min_coverage:.1%}`, `{contract.name}`,
+`{contract.id}`, `{contract.key}` (the contract's id, `all` for the project as a whole),
+`{contract.vendor}` (供应商 for a finding of no contract), `{rule.name}`, or arithmetic over such values
+(`{terms.staffing.committed_count - matched.value:d}`); `{{` and `}}` are literal braces. Nothing else is
+looked up (no attribute access, no indexing, no calls). A number's format is `[,][.N](f|%|d|c)`: `.2f` two
+places, `.0%` a percentage, `d` a whole number, `,` thousands separators, `.3` up to three places with
+trailing zeros dropped, `c` a count in Chinese numerals as a quantity is said (一、两、三 … 十, digits
+above ten — 市、镇、村{n:c}级); rounding is half up, as the field rounds. Without a format a number shows
+up to 2 decimals, trailing zeros dropped. A flag shows 是/否. A date term reads as its ISO text
+(`service_period.start`). A term may be one the contract derives (`staffing.committed_count`,
+`staffing.committed_list` … on the contract models).
+
+Besides its numbers, a bound measure has `label`, its subject's display name (a deliverable's name for
+the subject `monthly_report`; the subject itself where the records carry no name), and offers text for
+messages (not for `when`): `actual` (its value as it reads, e.g. a `latest` text field's text) and `items`
+(what a `distinct` measure counted, in order, listed with 、, or with ； where they are phrases with ，).
+
+`message` may have several forms, the first whose condition holds on the match written:
+
+    message:
+      - when: matched.value == 0
+        text: "{contract.name}：承诺的驻场人员无一到岗。"
+      - text: "{contract.name}：承诺的驻场人员仅 {matched.value:d} 人到岗（{matched.items}）。"
 
 `scope` says whose figures a rule judges: `contract` (the default) each contract's measures, its
 findings naming their contract; `project` the measures of the project as a whole (every contract's
@@ -46,11 +64,7 @@ its findings naming no contract (the subject tells them apart, e.g. `adj:{contra
 reporting terms (`terms.reporting.…`) are the project's, so they apply to the project's facts too.
 
 `indicators` are patterns (`*` and `?` wildcards) of indicator ids or names the rule bears on; `cause`
-and `advice` are the 原因分析 and 建议 texts of the report, templates like the messages
-(`{contract.vendor}` is the contract's vendor, 供应商 for a finding of no contract).
-
-A bound measure also has `label`, its subject's display name (a deliverable's name for the subject
-`monthly_report`; the subject itself where the records carry no name).
+and `advice` are the 原因分析 and 建议 texts of the report.
 
 `subject` is the finding's subject, a template like the messages: with the rule and the contract it
 makes the finding's id, so it names what the finding is about and never an event id. By default it
@@ -67,11 +81,9 @@ value is `{count}`, the number of records) follows when some were left out. `whe
 without contract lists) lists only the records meeting it, and `empty` is shown when none is listed.
 Records are listed in the order their source gives them (see `opseval measures --sources`).
 
-A number's format may also be `c`: a count in Chinese numerals as a quantity is said (一、两、三 … 十),
-digits above ten — 市、镇、村{n:c}级.
-
-A binding with `cite: false` is not cited as the finding's evidence: a fact that only describes
-the contract's own terms (a finding that stands on a clause, cited in its basis).
+A binding with `cite: false` is not cited as the finding's evidence: a fact shown for context (a total)
+or one that only describes the contract's own terms (a finding that stands on a clause, cited in its
+basis).
 
 `basis` names what a finding stands on besides its evidence (依据: a finding that cites no evidence must
 have one), a list of entries of two forms, each `kind: clause` (the wording itself is the problem) or
@@ -91,8 +103,9 @@ whose text names a term the contract does not have (`terms.X` is absent or empty
 entry cites an item of one of the contract's lists (opseval_shared/duties.py: deliverables,
 inspection_plans, assessment_items, targets, payment_rules, surveys) with the item's own source, or its
 standard wording; the subject of the fact named by `of` is the item's id (`ID`, or `ID@…` for a subject per
-item and period). An entry with `document` and `text` but neither `term` nor `item` cites a document the
-rule names itself, both templates (a standard the reporting terms name: `document:
+item and period) — or, with `named_by: items`, each value that fact's `items` lists (a distinct count of
+the items' ids) is one. An entry with `document` and `text` but neither `term` nor `item` cites a
+document the rule names itself, both templates (a standard the reporting terms name: `document:
 "{terms.reporting.unit_rate_standard}"`); it is left out where they name a term the project does not
 have, and it is the only kind a finding of no contract (scope project) can cite.
 With `records: FIELD` as well, a fact that counts several items cites each item a record
@@ -102,6 +115,7 @@ the 绩效目标表 that were not reached). Paths, lists and facts are checked w
 
 from __future__ import annotations
 
+import math
 import re
 import types
 import typing
@@ -122,13 +136,17 @@ from pydantic import BaseModel, Field, StrictBool, StrictFloat, StrictInt, Stric
 
 from .expression import (
     TYPE_NAMES,
+    Arith,
     ExpressionError,
+    Literal_,
+    Negate,
     Node,
     Ref,
     Type,
     check_condition,
     parse,
     refs,
+    type_of,
 )
 
 ValueType = Literal["number", "text", "flag"]
@@ -150,6 +168,10 @@ MEASURE_FIELDS: dict[str, Type] = {
 # Absent on many measures (a count has no denominator): a rule naming one applies only to facts
 # that have it.
 OPTIONAL_FIELDS = frozenset({"numerator", "denominator"})
+# What a measure's value reads as, for messages only (the engine matches numbers, contract and subject):
+# `actual` the value as the measure shows it (a `latest` text field: the text itself), `items` the
+# values a `distinct` measure counted, listed with 、 (`label`, the subject's display name, is a fact field).
+MESSAGE_FIELDS: dict[str, Type] = {"actual": "text", "items": "text"}
 RESERVED_NAMES = frozenset({"params", "terms", "contract", "rule", "and", "or", "not", "true", "false"})
 
 
@@ -187,9 +209,9 @@ class Binding(Frozen):
     def key(self) -> str:
         return self.measure if self.measure is not None else str(self.term)
 
-    def fields(self) -> dict[str, Type]:
+    def fields(self, *, message: bool = False) -> dict[str, Type]:
         if self.kind == "measure":
-            return MEASURE_FIELDS
+            return {**MEASURE_FIELDS, **MESSAGE_FIELDS} if message else MEASURE_FIELDS
         return {"value": self.type or "number", "contract": "text", "term": "text"}
 
 
@@ -223,6 +245,9 @@ class BasisEntry(Frozen):
     records: str | None = Field(
         default=None, min_length=1, description="with of: the field of the fact's records that names an item each"
     )
+    named_by: Literal["subject", "items"] = Field(
+        default="subject", description="items: the items whose ids the fact's `items` (a distinct count) lists"
+    )
 
     @model_validator(mode="after")
     def _one_form(self) -> BasisEntry:
@@ -239,13 +264,22 @@ class BasisEntry(Frozen):
                 raise ValueError(
                     f"a term entry gives {' and '.join(missing)}: what is cited where the contract names no source"
                 )
-            if self.of is not None:
-                raise ValueError("'of' names the fact whose subject is an item: it goes with item")
+            if self.of is not None or self.named_by != "subject":
+                raise ValueError("'of' and 'named_by' name the fact that names an item: they go with item")
         elif self.item is not None and (self.document is not None or self.text is not None):
             raise ValueError("an item is cited by its own source or its standard wording: no document or text")
-        if self.records is not None and self.of is None:
-            raise ValueError("'records' names a field of the records behind the fact 'of': give of")
+        elif self.named_by == "items" and self.of is None:
+            raise ValueError("named_by: items needs 'of', the fact whose items name the list's items")
+        if self.records is not None and (self.of is None or self.named_by != "subject"):
+            raise ValueError("'records' names a field of the records behind the fact 'of': give of, not named_by")
         return self
+
+
+class MessageCase(Frozen):
+    """One form of a rule's message: the first whose `when` holds on the match is written."""
+
+    when: str | None = Field(default=None, min_length=1, description="a condition; none: the form otherwise")
+    text: str = Field(min_length=1)
 
 
 class RuleDefinition(Frozen):
@@ -261,7 +295,7 @@ class RuleDefinition(Frozen):
     )
     subject: str = Field(default="", description="the finding's subject (its id): default the first fact's")
     lists: dict[Name, RecordList] = Field(default_factory=dict)
-    message: str = Field(min_length=1)
+    message: str | tuple[MessageCase, ...] = Field(min_length=1)
     measured: str = ""
     required: str = ""
     indicators: tuple[str, ...] = ()
@@ -297,8 +331,12 @@ class BoundFact:
 
 @dataclass(frozen=True)
 class Placeholder:
-    ref: Ref
+    ref: Ref  # the name shown, or the first name of `expr`
     spec: str
+    expr: Node | None = None  # arithmetic over names ({late.value - allowed.value:d}), else None
+
+    def names(self) -> list[Ref]:
+        return refs(self.expr) if self.expr is not None else [self.ref]
 
 
 TemplatePart = str | Placeholder
@@ -312,7 +350,7 @@ class CheckedList:
     keep: Callable[[Mapping[str, Any]], bool]
 
 
-TEMPLATE_FIELDS = ("subject", "message", "measured", "required", "cause", "advice")
+TEMPLATE_FIELDS = ("subject", "measured", "required", "cause", "advice")  # and the message's forms
 
 
 @dataclass(frozen=True)
@@ -324,6 +362,7 @@ class CheckedRule:
     basis: tuple[tuple[TemplatePart, ...], ...] = ()  # each basis entry's text (empty for an item)
     lists: dict[str, CheckedList] = dataclass_field(default_factory=dict)
     basis_documents: tuple[tuple[TemplatePart, ...], ...] = ()  # a document the rule names itself (else empty)
+    messages: tuple[tuple[Node | None, tuple[TemplatePart, ...]], ...] = ()  # (condition or None, text)
 
     def fact(self, alias: str) -> BoundFact:
         return next(f for f in self.facts if f.alias == alias)
@@ -356,9 +395,9 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             terms_seen.setdefault(name, kind)
             return Ref("term", name, "value", kind, pos)
         if context and head in ("contract", "rule"):
-            named = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
+            named: tuple[str, ...] = ("id", "name", "vendor", "key") if head == "contract" else ("id", "name")
             if len(parts) != 2 or parts[1] not in named:
-                raise ExpressionError(f"write {' or '.join(f'{head}.{f}' for f in named)}", where, source)
+                raise ExpressionError(f"write {' or '.join(f'{head}.{k}' for k in named)}", where, source)
             return Ref("context", head, parts[1], "text", pos)
         if context and head == "lists":
             if len(parts) != 2 or parts[1] not in rule.lists:
@@ -367,12 +406,18 @@ def _resolver(rule: RuleDefinition, terms_seen: dict[str, Type], *, context: boo
             return Ref("list", parts[1], "value", "text", pos)
         if head in rule.bind:
             binding = rule.bind[head]
-            fields = binding.fields()
+            fields = binding.fields(message=context)
             if len(parts) != 2:
                 raise ExpressionError(
                     f"name one field of {head}: {', '.join(f'{head}.{f}' for f in fields)}", where, source
                 )
             if parts[1] not in fields:
+                if parts[1] in MESSAGE_FIELDS and binding.kind == "measure":
+                    raise ExpressionError(
+                        f"{head}.{parts[1]} is text for messages: a condition compares values, contract and subject",
+                        where,
+                        source,
+                    )
                 raise ExpressionError(
                     f"{head} ({binding.kind} {binding.key}) has no field {parts[1]!r} (fields: {', '.join(fields)})",
                     where,
@@ -429,31 +474,31 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
     templates: dict[str, tuple[TemplatePart, ...]] = {}
     template_resolver = _resolver(rule, terms_seen, context=True)
     lists = {name: _check_list(rule, name, spec) for name, spec in rule.lists.items()}
-    for field in TEMPLATE_FIELDS:
-        text: str = getattr(rule, field)
 
-        def resolve_in(parts: tuple[str, ...], pos: int, text: str = text) -> Ref:
-            return template_resolver(parts, pos, text)
-
+    def template(text: str, loc: tuple[int | str, ...]) -> tuple[TemplatePart, ...]:
         try:
-            templates[field] = parse_template(text, resolve_in)
+            return parse_template(text, lambda parts, pos: template_resolver(parts, pos, text))
         except ExpressionError as exc:
-            raise RuleProblem((field,), str(exc)) from exc
-    mentioned = {p.ref.name for parts in templates.values() for p in parts if isinstance(p, Placeholder)}
-    shown = {
-        p.ref.name
-        for parts in templates.values()
-        for p in parts
-        if isinstance(p, Placeholder) and p.ref.scope == "list"
-    }
+            raise RuleProblem(loc, str(exc)) from exc
+
+    for field in TEMPLATE_FIELDS:
+        templates[field] = template(getattr(rule, field), (field,))
+    messages = _check_messages(rule, template, condition_resolver)
+    shown_parts = [p for parts in [*templates.values(), *(text for _, text in messages)] for p in parts]
+    mentioned = {r.name for p in shown_parts if isinstance(p, Placeholder) for r in p.names()}
+    mentioned |= {r.name for cond, _ in messages if cond is not None for r in refs(cond) if r.scope == "fact"}
+    mentioned |= {e.of for e in rule.basis if e.of is not None}  # a fact that names the items a finding cites
+    shown = {p.ref.name for p in shown_parts if isinstance(p, Placeholder) and p.ref.scope == "list"}
     for name in rule.lists:
         if name not in shown:
             raise RuleProblem(("lists", name), f"lists.{name} is defined but shown in no message")
     mentioned |= {rule.lists[name].of for name in shown}
     silent = [alias for alias in unused if alias not in mentioned]
     if silent:
-        # A fact neither tested nor shown only multiplies the firings; it is almost always a typo.
-        raise RuleProblem(("bind", silent[0]), f"{silent[0]} is bound but used neither in 'when' nor in a message")
+        # A fact neither tested, shown nor cited only multiplies the firings; it is almost always a typo.
+        raise RuleProblem(
+            ("bind", silent[0]), f"{silent[0]} is bound but used neither in 'when' nor in a message or basis"
+        )
     # Terms a basis text names are read from the contract when the finding is written: they do not
     # restrict the contracts the rule applies to, as the condition's terms do.
     basis_terms: dict[str, Type] = {}
@@ -483,7 +528,36 @@ def check_rule(rule: RuleDefinition) -> CheckedRule:
         BoundFact(f"terms.{name}", "term", name, kind, None, (("contract", first),))
         for name, kind in terms_seen.items()
     ]
-    return CheckedRule(rule, tuple(facts), condition, templates, basis, lists, documents)
+    return CheckedRule(rule, tuple(facts), condition, templates, basis, lists, documents, messages)
+
+
+def _check_messages(
+    rule: RuleDefinition,
+    template: Callable[[str, tuple[int | str, ...]], tuple[TemplatePart, ...]],
+    resolver: Callable[..., Ref],
+) -> tuple[tuple[Node | None, tuple[TemplatePart, ...]], ...]:
+    if isinstance(rule.message, str):
+        return ((None, template(rule.message, ("message",))),)
+    out: list[tuple[Node | None, tuple[TemplatePart, ...]]] = []
+    for index, case in enumerate(rule.message):
+        at: tuple[int | str, ...] = ("message", index)
+        last = index == len(rule.message) - 1
+        if (case.when is None) != last:
+            raise RuleProblem(at, "each form of a message but the last has a 'when'; the last (written otherwise) none")
+        cond: Node | None = None
+        if case.when is not None:
+            when = case.when
+
+            def resolve_in(parts: tuple[str, ...], pos: int, when: str = when) -> Ref:
+                return resolver(parts, pos, when)
+
+            try:
+                cond = parse(when, resolve_in)
+                check_condition(cond, when)
+            except ExpressionError as exc:
+                raise RuleProblem((*at, "when"), str(exc)) from exc
+        out.append((cond, template(case.text, (*at, "text"))))
+    return tuple(out)
 
 
 def _check_basis(
@@ -511,11 +585,11 @@ def _check_basis(
         parsed = parse_template(text, lambda parts, pos: resolver(parts, pos, text))
     except ExpressionError as exc:
         raise RuleProblem((*at, "text"), str(exc)) from exc
-    for part in parsed:
-        if isinstance(part, Placeholder) and part.ref.scope == "term":
-            problem = term_path_problem(part.ref.name)
+    for ref in [r for part in parsed if isinstance(part, Placeholder) for r in part.names()]:
+        if ref.scope == "term":
+            problem = term_path_problem(ref.name)
             if problem:
-                raise RuleProblem((*at, "text"), f"terms.{part.ref.name}: {problem}")
+                raise RuleProblem((*at, "text"), f"terms.{ref.name}: {problem}")
     return parsed
 
 
@@ -660,31 +734,72 @@ def parse_template(
             inner = match.group(1)
             name, _, spec = inner.partition(":")
             name = name.strip()
-            if not _NAME.match(name):
-                raise ExpressionError(
-                    f"{{{inner}}} is not a name such as {{late.value}} or {{params.min_share:.0%}}",
-                    match.start() + 1,
-                    text,
-                )
-            ref = resolve(tuple(name.split(".")), match.start() + 1)
+            expr: Node | None = None
+            if _NAME.match(name):
+                ref = resolve(tuple(name.split(".")), match.start() + 1)
+            else:
+                expr = _placeholder_expression(name, match.start() + 1, text, resolve)
+                ref = refs(expr)[0]
             if not _SPEC.match(spec):
                 raise ExpressionError(
                     f"unknown format {spec!r}: use .2f, .0%, d, c (一两三) or , (thousands)",
                     match.start() + 1,
                     text,
                 )
-            if spec and typed and ref.type != "number":
+            if spec and typed and expr is None and ref.type != "number":
                 raise ExpressionError(
                     f"{name} is a {TYPE_NAMES[ref.type]}: a format applies to numbers only", match.start() + 1, text
                 )
             if buffer:
                 parts.append("".join(buffer))
                 buffer = []
-            parts.append(Placeholder(ref, spec))
+            parts.append(Placeholder(ref, spec, expr))
         at = match.end()
     if "".join(buffer):
         parts.append("".join(buffer))
     return tuple(parts)
+
+
+def _placeholder_expression(
+    source: str, column: int, text: str, resolve: Callable[[tuple[str, ...], int], Ref]
+) -> Node:
+    """Arithmetic in a placeholder ({full.value - late.value:d}): a number computed from named values."""
+    offset = column  # the placeholder's columns in the whole text, for an error's position
+    try:
+        node = parse(source, lambda parts, pos: resolve(parts, offset + pos))
+        if not refs(node):
+            raise ExpressionError("names no value: write the number itself", 1, source)
+        if type_of(node, source) != "number":
+            raise ExpressionError("a computed value is a number (arithmetic over values)", 1, source)
+    except ExpressionError as exc:
+        raise ExpressionError(
+            f"{{{source}}} is not a name such as {{late.value}} or {{params.min_share:.0%}}, nor arithmetic "
+            f"over such names: {exc.problem}",
+            column,
+            text,
+        ) from exc
+    return node
+
+
+def compute(node: Node, value_of: Callable[[Ref], Any]) -> Any:
+    """A placeholder's arithmetic with the doubles' rules the engine uses (x/0 is ±inf, 0/0 nan)."""
+    if isinstance(node, Ref):
+        value = value_of(node)
+        return None if value is None else float(value)
+    if isinstance(node, Literal_):
+        return node.value
+    if isinstance(node, Negate):
+        operand = compute(node.operand, value_of)
+        return None if operand is None else -operand
+    assert isinstance(node, Arith), node
+    left, right = compute(node.left, value_of), compute(node.right, value_of)
+    if left is None or right is None:
+        return None
+    if node.op == "/":
+        if right == 0:
+            return math.nan if left == 0 else math.copysign(math.inf, left)
+        return left / right
+    return left + right if node.op == "+" else left - right if node.op == "-" else left * right
 
 
 def format_value(value: Any, spec: str = "") -> str:
@@ -722,7 +837,12 @@ def format_value(value: Any, spec: str = "") -> str:
 
 
 def render(parts: tuple[TemplatePart, ...], value_of: Callable[[Ref], Any]) -> str:
-    return "".join(p if isinstance(p, str) else format_value(value_of(p.ref), p.spec) for p in parts)
+    return "".join(
+        p
+        if isinstance(p, str)
+        else format_value(compute(p.expr, value_of) if p.expr is not None else value_of(p.ref), p.spec)
+        for p in parts
+    )
 
 
 def matches_indicator(rule: RuleDefinition, indicator_id: str, indicator_name: str = "") -> bool:

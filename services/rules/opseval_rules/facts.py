@@ -29,6 +29,12 @@ class MeasureFacts:
         return [r.fields for r in self.rows.get(key, ())]
 
 
+def listed(items: Iterable[str]) -> str:
+    """Names listed with 、; phrases that hold a ， listed with ；, as Chinese separates clauses."""
+    items = list(items)
+    return ("；" if any("，" in i for i in items) else "、").join(items)
+
+
 def _number(value: Any) -> float | None:
     return None if value is None else float(value)
 
@@ -65,6 +71,9 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str], project_ids: I
                         "numerator": _number(m.numerator),
                         "denominator": _number(m.denominator),
                         "evidence": len(m.evidence),
+                        "actual": m.actual,
+                        "items": listed(m.items),
+                        "item_list": list(m.items),
                     }
                 )
     return MeasureFacts(facts, behind, rows)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import hashlib
-import re
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -14,53 +14,16 @@ from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import Basis, Finding
 
-from .catalogue import RULES, RULES_BY_ID, Observation
 from .compiler import RuleMatch, match, term_names
-from .definitions import CheckedRule, RuleDefinition, check_rule, format_value, matches_indicator, source_at
-from .engine import CompiledRule, RulesEngine, default_engine
+from .definitions import CheckedRule, RuleDefinition, check_rule, matches_indicator, source_at
+from .definitions import render as render_template
+from .engine import RulesEngine, default_engine
 from .expression import Ref
 from .facts import MeasureFacts, measure_facts
-from .narratives import NARRATIVES, render
 from .rulefiles import RuleSet
-from .standard import project_rule_set, standard_rule_set
+from .standard import project_rule_set
 
 NO_CONTRACT = "-"
-
-
-def compile_ruleset(definition: ProjectDefinition) -> tuple[CompiledRule, ...]:
-    """One durable_rules rule per (rule, contract), with the contract's own thresholds in it."""
-    terms = definition.contracts.reporting
-    compiled: list[CompiledRule] = []
-    for rule in RULES:
-        scopes = list(definition.contracts.contracts) if rule.per_contract else [None]
-        for contract in scopes:
-            condition = rule.condition(contract, terms)
-            if condition is None:
-                continue
-            scope = contract.id if contract else NO_CONTRACT
-            name = re.sub(r"[^A-Za-z0-9_]", "_", f"{rule.id}__{scope}")
-            compiled.append(CompiledRule(name, {"$and": [{"t": rule.id}, {"c": scope}, condition]}))
-    return tuple(compiled)
-
-
-class DuplicateSubject(ValueError):
-    """Two observations of one rule and contract name the same subject: one finding would hide the other."""
-
-
-def observe(ctx: MetricContext) -> list[Observation]:
-    definition = ctx.ledger.definition
-    out: list[Observation] = []
-    for rule in RULES:
-        scopes = list(definition.contracts.contracts) if rule.per_contract else [None]
-        for contract in scopes:
-            out.extend(rule.observe(ctx, contract))
-    seen: set[tuple[str, str | None, str]] = set()
-    for o in out:
-        subject = (o.rule, o.contract, o.key)
-        if subject in seen:
-            raise DuplicateSubject(f"rule {o.rule} observed {o.key!r} twice for contract {o.contract or NO_CONTRACT}")
-        seen.add(subject)
-    return out
 
 
 def finding_id(project: str, rule: str, contract: str | None, key: str) -> str:
@@ -70,28 +33,17 @@ def finding_id(project: str, rule: str, contract: str | None, key: str) -> str:
 
 
 def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]:
-    """Every finding the evidence supports, in a stable order with deterministic ids: the rules
-    written as data (the standard library and the project's rules.yaml) and the rules still written
-    in Python (catalogue.py), which a rule of the library with the same id will replace."""
+    """Every finding the evidence supports, in a stable order with deterministic ids: the rules of the
+    standard library and the project's rules.yaml."""
     engine = engine or default_engine()
-    rule_set = project_rule_set(ctx.ledger.definition)
-    found = find_by_catalogue(ctx, engine) + find_by_rule_set(ctx, rule_set, engine)
-    switched_off = catalogue_owned() - {r.id for r in rule_set.rules}
-    kept = [f for f in found if f.rule not in switched_off]
-    return sorted(kept, key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))
-
-
-def catalogue_owned() -> set[str]:
-    """Ids the standard library defines that catalogue.py still implements. The Python rule runs (its
-    observations are finer than what the measures the library rule binds can say yet); switching the
-    rule off in a project's rules.yaml switches the Python one off."""
-    return {r.id for r in standard_rule_set().rules} & set(RULES_BY_ID)
+    found = find_by_rule_set(ctx, project_rule_set(ctx.ledger.definition), engine)
+    return sorted(found, key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))
 
 
 def find_by_rule_set(ctx: MetricContext, rule_set: RuleSet, engine: RulesEngine) -> list[Finding]:
     """Findings of the rules written as data: their measures and the contracts' terms as facts, matched
     by durable_rules (compiler.py)."""
-    running = [r for r in rule_set.rules if r.id not in RULES_BY_ID]
+    running = list(rule_set.rules)
     if not running:
         return []
     definition = ctx.ledger.definition
@@ -146,6 +98,8 @@ def _term(definition: ProjectDefinition, contract: Any, name: str) -> Any:
         value = getattr(value, part, None)
     if isinstance(value, Decimal):
         return float(value)
+    if isinstance(value, date):
+        return value.isoformat()
     return value if isinstance(value, bool | int | float | str) else None
 
 
@@ -198,12 +152,16 @@ def basis(
             continue  # a contract's source or list item: a finding of no contract has none
         if entry.item is not None:
             items = CONTRACT_ITEMS[entry.item]
-            if entry.records is not None and entry.of is not None:
-                named = [str(r.get(entry.records)) for r in (records(facts[entry.of]) if records else ())]
+            fact = facts[entry.of] if entry.of is not None else None
+            if fact is not None and entry.records is not None:
+                named = [str(r.get(entry.records)) for r in (records(fact) if records else ())]
                 for key in dict.fromkeys(named):
                     out.extend(items.cite(contract, entry.kind, key))
                 continue
-            subject = str(facts[entry.of].get("subject") or "") if entry.of is not None else None
+            if fact is not None and entry.named_by == "items":
+                out.extend(items.cite(contract, entry.kind, named=list(fact.get("item_list") or ())))
+                continue
+            subject = str(fact.get("subject") or "") if fact is not None else None
             out.extend(items.cite(contract, entry.kind, subject))
             continue
         assert entry.term is not None and entry.document is not None
@@ -211,6 +169,10 @@ def basis(
         if rendered is not None:
             out.append(cite(entry.kind, source_at(contract, entry.term), entry.document, rendered))
     return tuple(out)
+
+
+class _NoTerm(LookupError):
+    """A basis text names a term the contract does not have."""
 
 
 def _render_basis_text(
@@ -221,26 +183,25 @@ def _render_basis_text(
     parts: tuple[Any, ...],
 ) -> str | None:
     """A basis entry's text for this match; None where it names a term the contract does not have."""
-    out: list[str] = []
-    for part in parts:
-        if isinstance(part, str):
-            out.append(part)
-            continue
-        ref: Ref = part.ref
+
+    def value_of(ref: Ref) -> Any:
         if ref.scope == "param":
-            value: Any = rule.params[ref.name]
-        elif ref.scope == "term":
+            return rule.params[ref.name]
+        if ref.scope == "term":
             value = _term(definition, contract, ref.name)
             if value is None or value == "":
-                return None
-        elif ref.scope == "context" and ref.name == "rule":
-            value = rule.name if ref.field == "name" else rule.id
-        elif ref.scope == "context":
-            value = _contract_value(contract, ref.field)
-        else:
-            value = facts[ref.name].get(ref.field)
-        out.append(format_value(value, part.spec))
-    return "".join(out)
+                raise _NoTerm(ref.name)
+            return value
+        if ref.scope == "context":
+            if ref.name == "rule":
+                return rule.name if ref.field == "name" else rule.id
+            return _contract_value(contract, ref.field)
+        return facts[ref.name].get(ref.field)
+
+    try:
+        return render_template(parts, value_of)
+    except _NoTerm:
+        return None
 
 
 def _contract_value(contract: Contract | None, field: str) -> str:
@@ -248,41 +209,3 @@ def _contract_value(contract: Contract | None, field: str) -> str:
     if contract is None:
         return {"vendor": "供应商", "key": "all", "id": ""}.get(field, "项目整体")
     return {"vendor": contract.vendor, "name": contract.name}.get(field, contract.id)
-
-
-def find_by_catalogue(ctx: MetricContext, engine: RulesEngine) -> list[Finding]:
-    """Findings of the rules still written in Python (catalogue.py)."""
-    definition = ctx.ledger.definition
-    ruleset = engine.register(compile_ruleset(definition))
-    observations = observe(ctx)
-    facts: list[dict[str, Any]] = [
-        {"t": o.rule, "c": o.contract or NO_CONTRACT, "k": index, **o.fields} for index, o in enumerate(observations)
-    ]
-    findings: dict[str, Finding] = {}
-    for firing in engine.run(ruleset, facts):
-        o = observations[int(firing.fact["k"])]
-        rule = RULES_BY_ID[o.rule]
-        contract = definition.contracts.contract(o.contract)
-        message, measured, required = rule.describe(o, contract)
-        fid = finding_id(definition.project.id, o.rule, o.contract, o.key)
-        narrative = NARRATIVES[o.rule]
-        values = {
-            "vendor": contract.vendor if contract else "供应商",
-            "contract": contract.name if contract else "项目",
-            "required": required,
-        }
-        findings[fid] = Finding(
-            id=fid,
-            rule=o.rule,
-            contract=o.contract,
-            severity=rule.severity,
-            message=message,
-            measured=measured,
-            required=required,
-            evidence=tuple(o.evidence),
-            basis=rule.basis(o, contract),
-            domain_ref=rule.domain_ref,
-            cause=render(narrative.cause, **values),
-            advice=render(narrative.advice, **values),
-        )
-    return list(findings.values())

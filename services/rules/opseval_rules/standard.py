@@ -41,12 +41,8 @@ def standard_rule_set() -> RuleSet:
 
 def unknown_measures(rule_set: RuleSet, definition: ProjectDefinition) -> list[tuple[str, str]]:
     """(rule, measure) for each measure a rule that runs binds but the project does not define."""
-    from .catalogue import RULES_BY_ID
-
     out = []
     for rule in rule_set.rules:
-        if rule.id in RULES_BY_ID:
-            continue  # written in Python still: its library form does not run
         for binding in rule.bind.values():
             if binding.measure is not None and definition.measures.get(binding.measure) is None:
                 out.append((rule.id, binding.measure))
@@ -59,13 +55,10 @@ def record_field_problems(rule_set: RuleSet, definition: ProjectDefinition) -> l
     from opseval_shared.measures import parse_where
     from opseval_shared.sources import SOURCES
 
-    from .catalogue import RULES_BY_ID
     from .definitions import Placeholder, check_rule
 
     out = []
     for rule in rule_set.rules:
-        if rule.id in RULES_BY_ID:
-            continue
         wanted: list[tuple[str, str, set[str]]] = []  # (where in the rule, fact alias, fields)
         checked = check_rule(rule)
         for name, spec in rule.lists.items():
