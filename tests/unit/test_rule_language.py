@@ -871,16 +871,3 @@ def test_bad_message_forms_and_computed_values_are_refused_with_their_field(
         check_rule(rule(**fields))
     assert caught.value.loc == loc
     assert words in caught.value.message
-
-
-def test_a_project_rule_matches_the_projects_facts_only_and_its_finding_names_no_contract() -> None:
-    r = rule(scope="project", message="{contract.name}：迟到 {late.value:d} 次")
-    facts = [measure("project:staff.late_arrivals", 3, ""), measure("staff.late_arrivals", 2, "c1")]
-    assert [(m.contract, m.message) for m in match([r], facts, engine=ENGINE, contract_names=NAMES)] == [
-        ("", "项目：迟到 3 次")
-    ]
-    per_contract = rule()
-    assert [m.contract for m in match([per_contract], facts, engine=ENGINE)] == ["c1"]
-    with pytest.raises(RuleProblem, match="names no contract terms") as caught:
-        check_rule(rule(scope="project", when="late.value > terms.staffing.min_coverage"))
-    assert caught.value.loc == ("scope",)
