@@ -153,8 +153,7 @@ LIBRARY_CASES: dict[str, tuple[list[dict[str, Any]], list[dict[str, Any]], str]]
             measure("budget.arrived", 0),
             term("reporting.min_execution_rate", 1.0),
         ],
-        "运维服务项目：调整后预算 100 万元，实际到位资金 0 万元，实际支出 80 万元，预算执行率 80.00%"
-        "（按实际到位资金计，未报送到位资金的按调整后预算计）。",
+        "运维服务项目：调整后预算 100 万元，实际支出 80 万元，预算执行率 80.00%。",
     ),
     "budget.adjustment_rate_high": (
         [

@@ -1184,8 +1184,7 @@ def test_execution_rate_low_measures_spending_against_the_adjusted_budget() -> N
         rule="budget.execution_rate_low",
         contract=None,
         severity="low",
-        message="运维服务项目：调整后预算 90 万元，实际到位资金 0 万元，实际支出 81 万元，预算执行率 90.00%"
-        "（按实际到位资金计，未报送到位资金的按调整后预算计）。",
+        message="运维服务项目：调整后预算 90 万元，实际支出 81 万元，预算执行率 90.00%。",
         measured="90.00%",
         required="100%",
         evidence=("b-1", "b-2", "b-3"),
@@ -1199,7 +1198,7 @@ def test_execution_rate_low_measures_spending_against_arrived_funds_when_arrival
     f = only(findings, "budget.execution_rate_low")
     assert f.message == (
         "运维服务项目：调整后预算 100 万元，实际到位资金 90 万元，实际支出 81 万元，预算执行率 90.00%"
-        "（按实际到位资金计，未报送到位资金的按调整后预算计）。"
+        "（按实际到位资金计）。"
     )
     assert (f.measured, f.required, f.evidence) == ("90.00%", "100%", ("b-3", "b-4"))
     assert of(findings, "budget.arrival_rate_low") == []  # 90% arrived is exactly min_arrival_rate
