@@ -11,15 +11,11 @@ from .base import Frozen, NonNegNum, Num
 from .evidence import Slug, Text
 from .measures import MeasureId, parse_where
 
-# The built-in metrics computed in code (metrics.py); every other metric name is a measure defined
-# as data (measures.py), in the standard library or in the bundle.
-BUILTIN_METRICS: tuple[str, ...] = ()
-
 
 class MetricRef(Frozen):
     """Which measurement of the evidence a leaf scores, and on what slice of it."""
 
-    name: MeasureId = Field(description="a measure of the library or the bundle, or a built-in metric")
+    name: MeasureId = Field(description="a measure of the library or the bundle")
     contract: Slug | None = None
     deliverable: Slug | None = None
     deliverables: tuple[Slug, ...] = ()

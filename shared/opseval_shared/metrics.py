@@ -258,13 +258,6 @@ class MetricContext:
             detail += f"；缺少{'、'.join(missing_levels)}级样本"
         return held_ok >= len(spans), len(spans), held_ok, detail, sorted(ids)
 
-    def survey_levels(self, survey: str | None) -> Counter[str]:
-        levels = Counter[str]()
-        for (sid, _, level), tally in self.ledger.surveys.items():
-            if survey is None or sid == survey:
-                levels[level or "未标注"] += tally.total
-        return levels
-
     # ------------------------------------------------------------ staffing
 
     def staff_checks(self, contract: Contract) -> list[StaffCheck]:
@@ -464,11 +457,10 @@ class MetricContext:
     # ------------------------------------------------------------ the metric registry
 
     def measure(self, ref: MetricRef) -> Measurement:
-        """The value a leaf, a checklist point or a rule reads: a defined measure, or a built-in metric."""
-        if self.ledger.definition.measures.get(ref.name) is not None:
-            return self.measure_value(ref).total
-        key = ("metric", ref.model_dump_json())
-        return self._memo(key, lambda: self._measure(ref))  # type: ignore[return-value]
+        """The value a leaf, a checklist point or a rule reads: a defined measure's."""
+        if self.ledger.definition.measures.get(ref.name) is None:
+            raise MetricError(f"unknown metric {ref.name!r}")
+        return self.measure_value(ref).total
 
     def measure_value(self, ref: MetricRef) -> MeasureValue:
         """A defined measure's value, with its per-subject values when it is grouped `by` a field."""
@@ -482,11 +474,6 @@ class MetricContext:
         """A source's records for one contract (None: those that name no contract), read once per evaluation."""
         key = ("records", source.name, contract.id if contract else "")
         return self._memo(key, lambda: source.read(self, contract))  # type: ignore[return-value]
-
-    def _measure(self, ref: MetricRef) -> Measurement:
-        """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
-        name = ref.name
-        raise MetricError(f"unknown metric {name!r}")
 
 
 def _period_label(p: DateRange) -> str:

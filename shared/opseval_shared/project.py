@@ -13,7 +13,7 @@ from .base import DateRange, Frozen, field_path
 from .contract import Contract, ContractProfile
 from .evidence import Slug, Text
 from .holidays import HolidayCalendar
-from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
+from .indicators import SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
 from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, measure_parts, parse_where
 from .references import known
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
@@ -266,10 +266,6 @@ def _measure_slice_problems(
 ) -> list[tuple[Location, str]]:
     defn = measures.get(ref.name)
     if defn is None:
-        if ref.name in BUILTIN_METRICS:
-            if ref.where:
-                return [(("where",), f"where applies to defined measures; {ref.name} is a built-in metric")]
-            return []
         return [(("name",), f"unknown measure {ref.name!r} (see `opseval measures`)")]
     written_as = {field: attribute for attribute, field in SLICING_FIELDS.items() if getattr(ref, attribute)}
     for field, condition in ref.conditions().items():

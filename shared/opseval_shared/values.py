@@ -1,6 +1,6 @@
 """The values measures and metrics yield: a Measurement with its evidence and how it reads in
 Chinese, and the number formats the field writes. No dependency beyond base, so the measure
-language, the record sources and the built-in metrics all build on it."""
+language and the record sources build on it."""
 
 from __future__ import annotations
 

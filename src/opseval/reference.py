@@ -8,7 +8,6 @@ import sys
 from pathlib import Path
 
 from opseval_intake.library import standard_measures
-from opseval_shared.indicators import BUILTIN_METRICS
 from opseval_shared.measures import MeasureDef, calc_text, describe, parse_calc
 from opseval_shared.sources import CONTRACT_LISTS, SOURCES
 
@@ -65,13 +64,7 @@ def measures_markdown() -> str:
         lines += ["", "按期统计（per）：" + ("可以" if source.dated else "不可以（记录无日期）"), ""]
     lines += ["## 合同清单（用于 `in:` / `not_in:`）", "", "| 名称 | 含义 |", "|---|---|"]
     lines += [f"| `{lst.name}` | {lst.label} |" for lst in CONTRACT_LISTS.values()]
-    lines += [
-        "",
-        "## 内置指标（built-in metrics, computed in code until they are rewritten as measures）",
-        "",
-        ", ".join(f"`{name}`" for name in BUILTIN_METRICS),
-        "",
-    ]
+    lines.append("")
     return "\n".join(lines)
 
 

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_intake.library import standard_measures
 from opseval_shared.evidence import Evidence
-from opseval_shared.indicators import BUILTIN_METRICS, MetricRef
+from opseval_shared.indicators import MetricRef
 from opseval_shared.measures import MeasureDef, MeasureLibrary
 from opseval_shared.results import Finding
 from pydantic import ValidationError
@@ -331,10 +331,6 @@ def test_leaves_naming_unknown_measures_or_fields_are_refused() -> None:
         )
     with pytest.raises(ValidationError, match=r"method\.metric\.plan: .*source clock_in .* has no field 'plan'"):
         definition([leaf("x", "1", {"type": "ratio", "metric": {"name": "staff.late_arrivals", "plan": "daily"}})])
-
-
-def test_the_standard_library_does_not_shadow_built_in_metrics() -> None:
-    assert not {m.id for m in standard_measures().measures} & set(BUILTIN_METRICS)
 
 
 # ---------------------------------------------------------------- pure function of the evidence
