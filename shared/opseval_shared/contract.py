@@ -10,8 +10,18 @@ from pydantic import Field, model_validator
 
 from .base import DateRange, Frozen, NonNegNum, Num
 from .evidence import Line, Slug, Text
+from .values import fmt
 
 Frequency = Literal["daily", "workday", "weekly", "monthly", "quarterly", "half_year", "yearly", "once"]
+EVERY = {
+    "daily": "每日",
+    "workday": "每个工作日",
+    "weekly": "每周",
+    "monthly": "每月",
+    "quarterly": "每季度",
+    "half_year": "每半年",
+    "yearly": "每年",
+}
 
 
 class TermSource(Frozen):
@@ -93,6 +103,41 @@ class StaffingTerms(Frozen):
                 " give the start once (working_hours)"
             )
         return self
+
+    # Derived terms a rule can name (`terms.staffing.committed_count` …): the promises as the field words them.
+    @property
+    def committed_count(self) -> int:
+        """How many people the bid promised."""
+        return len(self.committed)
+
+    @property
+    def committed_list(self) -> str:
+        """The bid's staff list: 黄志明（项目经理）、陈嘉怡（需求分析工程师）…"""
+        return "、".join(f"{p.name}（{p.role}）" for p in self.committed)
+
+    @property
+    def committed_roles(self) -> str:
+        """The bid's roles with their headcount: 项目经理 1 名、需求分析工程师 2 名 …"""
+        roles: dict[str, int] = {}
+        for person in self.committed:
+            roles[person.role] = roles.get(person.role, 0) + 1
+        return "、".join(f"{role} {n} 名" for role, n in roles.items())
+
+    @property
+    def qualification_minimums(self) -> str:
+        """The minimum years and education: 产品经理工作年限不少于 5 年，其他人员工作年限不少于 2 年 …"""
+        minimums = [f"{r.role}工作年限不少于 {fmt(r.min_years)} 年" for r in self.role_requirements if r.min_years]
+        if self.default_min_years:
+            who = "其他人员" if minimums else "驻场人员"
+            minimums.append(f"{who}工作年限不少于 {fmt(self.default_min_years)} 年")
+        if self.min_education:
+            minimums.append(f"学历不低于{self.min_education}")
+        return "，".join(minimums)
+
+    @property
+    def required_role_list(self) -> str:
+        """The roles the tender requires: 项目经理、技术支持专家 …"""
+        return "、".join(self.required_roles)
 
     @property
     def day_start(self) -> TimeOfDay | None:
@@ -180,6 +225,16 @@ class TrainingDuty(Frozen):
     min_attendees: Annotated[int, Field(ge=0)] = 0
     description: str = ""
     source: TermSource | None = None
+
+    @property
+    def stated_duty(self) -> str:
+        """The duty in the contract's words, or its own terms: 每月开展 1 次培训."""
+        return self.description or f"{EVERY[self.frequency]}开展 {self.times_per_period} 次培训"
+
+    @property
+    def required_text(self) -> str:
+        """The duty as a finding states what is required: its wording, or 按合同开展培训."""
+        return self.description or "按合同开展培训"
 
 
 class SurveyDuty(Frozen):
@@ -359,6 +414,14 @@ class Contract(Frozen):
         if standard is None:
             standard = _STANDARD_WINDOW[sla.window] = ServiceWindow(name=sla.window)
         return standard
+
+    @property
+    def on_site_duty(self) -> str:
+        """The on-site duty in the contract's terms: 安排不少于 5 名驻场人员，服务期（…）内全程驻场服务."""
+        text = f"服务期（{self.service_period.start} 至 {self.service_period.end}）内全程驻场服务"
+        if self.staffing.min_on_site:
+            text = f"安排不少于 {self.staffing.min_on_site} 名驻场人员，" + text
+        return text
 
     def deliverable(self, deliverable_id: str) -> DeliverableTerm | None:
         return next((d for d in self.deliverables if d.id == deliverable_id), None)

@@ -11,24 +11,11 @@ from .base import Frozen, NonNegNum, Num
 from .evidence import Slug, Text
 from .measures import MeasureId, parse_where
 
-# The built-in metrics computed in code (metrics.py); every other metric name is a measure defined
-# as data (measures.py), in the standard library or in the bundle.
-BUILTIN_METRICS = (
-    "inspections.on_time_rate",
-    "incidents.mtbf_hours",
-    "incidents.availability",
-    "budget.execution_rate",
-    "budget.arrival_rate",
-    "budget.adjustment_rate",
-    "budget.cost_control_rate",
-    "training.count",
-)
-
 
 class MetricRef(Frozen):
     """Which measurement of the evidence a leaf scores, and on what slice of it."""
 
-    name: MeasureId = Field(description="a measure of the library or the bundle, or a built-in metric")
+    name: MeasureId = Field(description="a measure of the library or the bundle")
     contract: Slug | None = None
     deliverable: Slug | None = None
     deliverables: tuple[Slug, ...] = ()
@@ -39,9 +26,6 @@ class MetricRef(Frozen):
     asset_classes: tuple[Slug, ...] = ()
     items: tuple[str, ...] = ()
     measures: tuple[Literal["response", "on_site", "resolve"], ...] = ("response", "on_site", "resolve")  # time limits
-    basis: Literal["adjusted", "arrived", "approved"] = Field(
-        default="adjusted", description="budget.execution_rate: spent over the adjusted budget or the funds arrived"
-    )
     fiscal_year: int | None = None
     where: dict[str, Any] = Field(
         default_factory=dict, description="a defined measure only: more conditions on its records (this leaf's slice)"
@@ -77,6 +61,7 @@ SLICING_FIELDS = {
     "asset_classes": "asset_class",
     "items": "item",
     "measures": "measure",
+    "fiscal_year": "fiscal_year",
 }
 
 

@@ -122,6 +122,8 @@ class InspectionLog:
     ids: list[str] = field(default_factory=list)
     late_done: list[str] = field(default_factory=list)
     late_registered: list[str] = field(default_factory=list)
+    # inspections done late or registered late (each once) per day, to count them per plan period
+    late_per_day: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
 
 @dataclass(slots=True)
@@ -482,7 +484,8 @@ class Ledger:
         log.per_day[ordinal] += p["items"]
         eid = f["id"]
         log.ids.append(eid)
-        if plan.done_by is not None and done.time() > plan.done_by:
+        late = plan.done_by is not None and done.time() > plan.done_by
+        if late:
             log.late_done.append(eid)
         if plan.register_by is not None:
             recorded_at: datetime = f["recorded_at"]
@@ -494,6 +497,7 @@ class Ledger:
                 late = _registered_after(recorded_at, ordinal, plan.register_by, plan.deadlines)
             if late:
                 log.late_registered.append(eid)
+                late = True
         elif plan.register_days is not None:
             recorded: datetime = f["recorded_at"]
             # Late when more than register_days whole days passed. Both in China's offset (nearly
@@ -506,6 +510,9 @@ class Ledger:
             )
             if not within_by_date and (recorded - occurred).days > plan.register_days:
                 log.late_registered.append(eid)
+                late = True
+        if late:
+            log.late_per_day[ordinal] += 1
 
     def _add_clock_in(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)

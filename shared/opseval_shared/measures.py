@@ -3,8 +3,9 @@
 A measure names a record source (sources.py), filters its records on any field (`where`),
 optionally groups them by a field (`by`, one value per subject) or buckets them by period
 (`per` + `covered`: the periods due so far in which a condition holds), and aggregates them
-(count, distinct, sum, min, max, mean, latest, share) — or divides one measure by another
-(`ratio`). Definitions are checked against the sources' declared fields when they are loaded,
+(count, distinct, sum, min, max, mean, latest, share, and over moments mean_gap and
+uncovered_share) — or divides one measure by another (`ratio`), or computes a value from other
+measures (`calc`). Definitions are checked against the sources' declared fields when they are loaded,
 compiled once into closures, and every value carries the evidence ids behind it and a Chinese
 explanation generated from its own definition.
 
@@ -14,24 +15,51 @@ explanation generated from its own definition.
       source: clock_in
       where: {late: true, staff: {in: committed_staff}}
 
+Aggregates beyond the plain ones:
+
+* `{latest: amount, each: contract}` — the latest figure of each distinct value of a field, summed:
+  a point-in-time figure (批复预算) restated over time counts once per contract, its latest version.
+* `{mean_gap: opened_at, where: {cause: internal}}` — time arithmetic over a moment field: the mean
+  time, in hours, from the start of the observed span to the first selected moment and between
+  successive ones (平均无故障时间). The observed span runs from the start of the service period (the
+  contract's, or the project's) to the end of the as-of day or of the service period, whichever is
+  first. Without a selected moment the value is the observed span itself, shown as a lower bound
+  (≥). Every record examined is evidence, as for `share`.
+* `{uncovered_share: {from: opened_at, to: resolved_at}}` — the share of the observed span, in whole
+  minutes, outside every record's `from`–`to` span (正常运行率); a span without an end runs to the end
+  of the observed span, overlapping spans count once. A rate: numerator and denominator are minutes.
+
+`calc` computes a value from other measures with + - * /, abs(), min(), max(), numbers and
+`A if CONDITION else B` (CONDITION one comparison of two values):
+
+    - id: budget.adjustment_rate
+      name: 预算调整率
+      calc: abs(budget.adjustment) / budget.approved
+
+A calculation whose last step is a division is a rate: its numerator and denominator are kept, and
+dividing by zero gives no data (never a score). Its evidence is that of the measures its value was
+computed from (an `if`'s test and the branch it took).
+
 The standard library (opseval_shared/library/measures.yaml) is written in the same form; a
 bundle's measures.yaml adds its own or replaces a standard one (`replaces: true`).
 """
 
 from __future__ import annotations
 
+import ast
 import bisect
 import heapq
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
-from .base import Frozen, merge_ids
+from .base import CHINA_TZ, Frozen, merge_ids
 from .evidence import Text
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec, Record, Source
 from .values import Measurement, MetricError, fmt, pct, rate_measurement
@@ -44,7 +72,9 @@ MeasureId = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-
 Op = Literal["==", "!=", ">", ">=", "<", "<=", "in", "not_in"]
 OPS: tuple[str, ...] = ("==", "!=", ">", ">=", "<", "<=", "in", "not_in")
 Per = Literal["workday", "weekly", "monthly", "quarterly", "half_year", "yearly"]
-AggregateFn = Literal["count", "distinct", "sum", "min", "max", "mean", "latest", "share"]
+AggregateFn = Literal[
+    "count", "distinct", "sum", "min", "max", "mean", "latest", "share", "mean_gap", "uncovered_share"
+]
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -131,6 +161,8 @@ def check_tests(source: Source, tests: Iterable[FieldTest], where: str = "where"
 
 
 def _fits(spec: FieldSpec, value: Scalar) -> bool:
+    if spec.type == "moment":
+        return False  # moments are read by mean_gap and uncovered_share, never compared with a value
     if spec.type == "bool":
         return isinstance(value, bool)
     if spec.type == "number":
@@ -146,9 +178,11 @@ def _fits(spec: FieldSpec, value: Scalar) -> bool:
 class Aggregate(Frozen):
     fn: AggregateFn
     field: str | None = None
+    until: str | None = Field(default=None, description="uncovered_share: the field ending each span")
+    each: str | None = Field(default=None, description="latest: the latest figure of each value of this field, summed")
     where: dict[str, Any] = Field(
         default_factory=dict,
-        description="share / count: the records counted among those examined (all of which are the evidence)",
+        description="share / count / mean_gap: the records counted among those examined (all are the evidence)",
     )
 
     @model_validator(mode="before")
@@ -157,24 +191,35 @@ class Aggregate(Frozen):
         # `count`, `{sum: amount}`, `{share: {on_time: true}}` — the forms people write.
         if isinstance(data, str):
             return {"fn": data}
-        if isinstance(data, Mapping) and len(data) == 1:
-            ((fn, arg),) = data.items()
-            if fn in ("share", "count") and isinstance(arg, Mapping):
+        if isinstance(data, Mapping) and "fn" not in data:
+            rest = dict(data)
+            named = [fn for fn in rest if fn not in ("where", "each")]
+            if len(named) != 1:
+                return data
+            fn = named[0]
+            arg = rest.pop(fn)
+            if fn in ("share", "count") and isinstance(arg, Mapping) and not rest:
                 return {"fn": fn, "where": arg}
-            if fn in ("distinct", "sum", "min", "max", "mean", "latest"):
-                return {"fn": fn, "field": arg}
+            if fn == "uncovered_share" and isinstance(arg, Mapping) and not rest:
+                return {"fn": fn, "field": arg.get("from"), "until": arg.get("to")}
+            if fn in ("distinct", "sum", "min", "max", "mean", "latest", "mean_gap"):
+                return {"fn": fn, "field": arg, **rest}
         return data
 
     @model_validator(mode="after")
     def _shape(self) -> Aggregate:
-        needs_field = self.fn in ("distinct", "sum", "min", "max", "mean", "latest")
+        needs_field = self.fn in ("distinct", "sum", "min", "max", "mean", "latest", "mean_gap", "uncovered_share")
         if needs_field and not self.field:
             raise ValueError(f"{self.fn} needs a field: {{{self.fn}: FIELD}}")
         if not needs_field and self.field:
             raise ValueError(f"{self.fn} takes no field")
+        if (self.fn == "uncovered_share") != (self.until is not None):
+            raise ValueError("uncovered_share needs the fields opening and closing each span: {from: F, to: G}")
+        if self.each is not None and self.fn != "latest":
+            raise ValueError("each goes with latest: {latest: FIELD, each: FIELD}")
         if self.fn == "share" and not self.where:
             raise ValueError("share needs the condition of the records it counts: {share: {FIELD: VALUE}}")
-        if self.where and self.fn not in ("share", "count"):
+        if self.where and self.fn not in ("share", "count", "mean_gap"):
             raise ValueError(f"{self.fn} takes no condition of its own: use the measure's where")
         parse_where(self.where)
         return self
@@ -199,6 +244,7 @@ class MeasureDef(Frozen):
         default=None, description="… and count the periods due so far whose value meets this, e.g. {'>=': 1}"
     )
     ratio: RatioOf | None = None
+    calc: str | None = Field(default=None, description="a value computed from other measures (see the module doc)")
     replaces: bool = Field(default=False, description="a bundle's measure that replaces a standard one")
 
     @field_validator("where")
@@ -209,11 +255,16 @@ class MeasureDef(Frozen):
 
     @model_validator(mode="after")
     def _fits_its_source(self) -> MeasureDef:
-        if (self.source is None) == (self.ratio is None):
-            raise ValueError("a measure has either a source or a ratio of two measures")
-        if self.ratio is not None:
+        if sum(x is not None for x in (self.source, self.ratio, self.calc)) != 1:
+            raise ValueError("a measure has one of: a source, a ratio of two measures, a calc")
+        if self.ratio is not None or self.calc is not None:
+            kind = "ratio" if self.ratio is not None else "calc"
             if self.where or self.per or self.aggregate.fn != "count":
-                raise ValueError("a ratio measure takes no where, per or aggregate of its own")
+                raise ValueError(f"a {kind} measure takes no where, per or aggregate of its own")
+            if self.calc is not None:
+                if self.by is not None:
+                    raise ValueError("a calc measure has no subjects: it takes no by")
+                parse_calc(self.calc)
             return self
         source = SOURCES.get(self.source or "")
         if source is None:
@@ -224,12 +275,16 @@ class MeasureDef(Frozen):
         except MeasureDefinitionError as exc:
             raise ValueError(str(exc)) from None
         agg = self.aggregate
+        for name in (agg.field, agg.until, agg.each):
+            if name is not None and name not in source.fields:
+                raise ValueError(f"aggregate: source {source.name} has no field {name!r}")
         if agg.field is not None:
-            spec = source.fields.get(agg.field)
-            if spec is None:
-                raise ValueError(f"aggregate: source {source.name} has no field {agg.field!r}")
+            spec = source.fields[agg.field]
             if agg.fn in ("sum", "min", "max", "mean") and spec.type != "number":
                 raise ValueError(f"aggregate: {agg.fn} needs a number field, {agg.field} is {spec.type}")
+            for name in (agg.field, agg.until) if agg.fn in ("mean_gap", "uncovered_share") else ():
+                if name is not None and source.fields[name].type != "moment":
+                    raise ValueError(f"aggregate: {agg.fn} reads moments, {name} is {source.fields[name].type}")
         if self.by is not None and self.by not in source.fields:
             raise ValueError(f"by: source {source.name} has no field {self.by!r}")
         if (self.per is None) != (self.covered is None):
@@ -269,6 +324,9 @@ class MeasureLibrary(Frozen):
         known = set(ids)
         by_id = {m.id: m for m in self.measures}
         for m in self.measures:
+            for part in parse_calc(m.calc).measures() if m.calc is not None else ():
+                if part not in known:
+                    raise ValueError(f"measure {m.id}: calc names unknown measure {part!r}")
             if m.ratio is not None:
                 for part in (m.ratio.of, m.ratio.to):
                     if part not in known:
@@ -314,10 +372,176 @@ class MeasureLibrary(Frozen):
 def _no_cycle(by_id: Mapping[str, MeasureDef], measure_id: str, path: tuple[str, ...]) -> None:
     if measure_id in path:
         raise ValueError(f"measures refer to each other in a cycle: {' → '.join((*path, measure_id))}")
-    m = by_id.get(measure_id)
-    if m is not None and m.ratio is not None:
-        _no_cycle(by_id, m.ratio.of, (*path, measure_id))
-        _no_cycle(by_id, m.ratio.to, (*path, measure_id))
+    for part in measure_parts(by_id.get(measure_id)):
+        _no_cycle(by_id, part, (*path, measure_id))
+
+
+def measure_parts(m: MeasureDef | None) -> tuple[str, ...]:
+    """The measures a ratio or calc measure is computed from."""
+    if m is None:
+        return ()
+    if m.ratio is not None:
+        return (m.ratio.of, m.ratio.to)
+    return parse_calc(m.calc).measures() if m.calc is not None else ()
+
+
+# ---------------------------------------------------------------- calculations over measures
+
+# A node of a calc: ("num", Decimal) | ("measure", id) | ("op", "+-*/", a, b) | ("neg", a)
+# | ("call", "abs"|"min"|"max", (a, …)) | ("if", (op, a, b), then, otherwise)
+CalcNode = tuple[Any, ...]
+_CALC_BIN = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/"}
+_CALC_CMP = {ast.Lt: "<", ast.LtE: "<=", ast.Gt: ">", ast.GtE: ">=", ast.Eq: "==", ast.NotEq: "!="}
+_CALC_HELP = "write measure ids, numbers, + - * /, abs(x), min(a, b …), max(a, b …) and A if X < Y else B"
+
+
+@dataclass(frozen=True)
+class Calc:
+    text: str
+    root: CalcNode
+
+    def measures(self) -> tuple[str, ...]:
+        found: list[str] = []
+
+        def visit(node: Any) -> None:
+            if not isinstance(node, tuple) or not node:
+                return
+            if node[0] == "measure":
+                if node[1] not in found:
+                    found.append(node[1])
+                return
+            for item in node[1:] if isinstance(node[0], str) else node:  # a node, or a call's arguments
+                visit(item)
+
+        visit(self.root)
+        return tuple(found)
+
+
+@lru_cache(maxsize=512)
+def parse_calc(text: str) -> Calc:
+    """A calc's text as a tree; ValueError naming what is not allowed."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError as exc:
+        raise ValueError(f"calc: cannot read {text!r} at column {exc.offset}: {_CALC_HELP}") from None
+    return Calc(text, _calc_node(tree.body, text))
+
+
+def _dotted(node: ast.expr) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted(node.value)
+        return None if base is None else f"{base}.{node.attr}"
+    return None
+
+
+def _calc_node(node: ast.expr, text: str) -> CalcNode:
+    dotted = _dotted(node)
+    if dotted is not None:
+        if "." not in dotted:
+            raise ValueError(f"calc: {dotted!r} is not a measure id (ids are dotted, e.g. budget.spent)")
+        return ("measure", dotted)
+    if isinstance(node, ast.Constant) and isinstance(node.value, int | float) and not isinstance(node.value, bool):
+        return ("num", Decimal(str(node.value)))
+    if isinstance(node, ast.BinOp) and type(node.op) in _CALC_BIN:
+        return ("op", _CALC_BIN[type(node.op)], _calc_node(node.left, text), _calc_node(node.right, text))
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub):
+        return ("neg", _calc_node(node.operand, text))
+    if (
+        isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in ("abs", "min", "max")
+        and not node.keywords
+        and (len(node.args) == 1 if node.func.id == "abs" else len(node.args) >= 2)
+    ):
+        return ("call", node.func.id, tuple(_calc_node(a, text) for a in node.args))
+    if isinstance(node, ast.IfExp) and isinstance(node.test, ast.Compare) and len(node.test.ops) == 1:
+        op = _CALC_CMP.get(type(node.test.ops[0]))
+        if op is not None:
+            test = (op, _calc_node(node.test.left, text), _calc_node(node.test.comparators[0], text))
+            return ("if", test, _calc_node(node.body, text), _calc_node(node.orelse, text))
+    shown = ast.get_source_segment(text.strip(), node) or text
+    raise ValueError(f"calc: {shown!r} is not allowed in a calculation: {_CALC_HELP}")
+
+
+def _calc_value(node: CalcNode, parts: Mapping[str, Decimal]) -> Decimal | None:
+    """The node's value; None where it divides by zero."""
+    kind = node[0]
+    if kind == "num":
+        return node[1]  # type: ignore[no-any-return]
+    if kind == "measure":
+        return parts[node[1]]
+    if kind == "neg":
+        inner = _calc_value(node[1], parts)
+        return None if inner is None else -inner
+    if kind == "call":
+        values = [_calc_value(a, parts) for a in node[2]]
+        if any(v is None for v in values):
+            return None
+        known = [v for v in values if v is not None]
+        return abs(known[0]) if node[1] == "abs" else min(known) if node[1] == "min" else max(known)
+    if kind == "if":
+        op, left, right = node[1]
+        a, b = _calc_value(left, parts), _calc_value(right, parts)
+        if a is None or b is None:
+            return None
+        return _calc_value(node[2] if _COMPARE[op](a, b) else node[3], parts)
+    a, b = _calc_value(node[2], parts), _calc_value(node[3], parts)
+    if a is None or b is None or (node[1] == "/" and b == 0):
+        return None
+    return a + b if node[1] == "+" else a - b if node[1] == "-" else a * b if node[1] == "*" else a / b
+
+
+def _calc_used(node: CalcNode, parts: Mapping[str, Decimal]) -> set[str]:
+    """The measures a node's value was computed from: an `if`'s test and the branch it took."""
+    kind = node[0]
+    if kind == "num":
+        return set()
+    if kind == "measure":
+        return {node[1]}
+    if kind == "neg":
+        return _calc_used(node[1], parts)
+    if kind == "call":
+        return set().union(*(_calc_used(a, parts) for a in node[2]))
+    if kind == "if":
+        op, left, right = node[1]
+        used = _calc_used(left, parts) | _calc_used(right, parts)
+        a, b = _calc_value(left, parts), _calc_value(right, parts)
+        if a is None or b is None:
+            return used
+        return used | _calc_used(node[2] if _COMPARE[op](a, b) else node[3], parts)
+    return _calc_used(node[2], parts) | _calc_used(node[3], parts)
+
+
+_CALC_SYMBOL = {"+": "+", "-": "−", "*": "×", "/": "÷"}
+_CALC_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def calc_text(calc: Calc, names: Mapping[str, str]) -> str:
+    """A calc in the evaluators' words: 预算调整的绝对值 ÷ 批复预算."""
+
+    def show(node: CalcNode, outer: int = 0, right: bool = False) -> str:
+        kind = node[0]
+        if kind == "num":
+            return fmt(node[1], 4)
+        if kind == "measure":
+            return names.get(node[1], node[1])
+        if kind == "neg":
+            return "−" + show(node[1], 3)
+        if kind == "call":
+            args = [show(a) for a in node[2]]
+            if node[1] == "abs":
+                return f"{args[0]}的绝对值"
+            return ("、".join(args)) + ("中的较小者" if node[1] == "min" else "中的较大者")
+        if kind == "if":
+            op, left, right_ = node[1]
+            return f"{show(left)} {_OP_TEXT[op]} {show(right_)} 时为 {show(node[2])}，否则为 {show(node[3])}"
+        level = _CALC_PRECEDENCE[node[1]]
+        text = f"{show(node[2], level)} {_CALC_SYMBOL[node[1]]} {show(node[3], level, right=True)}"
+        return f"({text})" if level < outer or (level == outer and right) else text
+
+    return show(calc.root)
 
 
 # ---------------------------------------------------------------- compiling
@@ -342,6 +566,16 @@ def _compile_test(t: FieldTest, lists: Callable[[str | None, str], frozenset[str
         return lambda r: r.fields[name] not in banned
     compare = _COMPARE[t.op]
     return lambda r: compare(r.fields[name], value)
+
+
+def fields_filter(where: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], bool]:
+    """A `where` over one record's fields, without contract lists (the rule language's lists use it)."""
+    tests = parse_where(where)
+    for t in tests:
+        if t.contract_list is not None:
+            raise ValueError(f"where.{t.field}: a contract list needs the record's contract; compare with values")
+    predicates = [_compile_test(t, lambda contract, name: frozenset()) for t in tests]
+    return lambda fields: all(p(Record(None, dict(fields), ())) for p in predicates)
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
@@ -426,20 +660,32 @@ def _aggregate_text(source: Source, agg: Aggregate) -> str:
     label = f"「{source.fields[agg.field].label}」" if agg.field else ""
     if agg.fn == "share":
         return f"{describe_tests(source, parse_where(agg.where))}的占比"
+    if agg.fn == "mean_gap":
+        return f"自观察期开始{_selected(source, agg)}的平均间隔（小时）"
+    if agg.fn == "uncovered_share":
+        return f"观察期内不在任一记录{label}至「{source.fields[agg.until or ''].label}」之间的时间占比"
     return {
         "distinct": f"不同{label}数",
         "sum": f"{label}合计",
         "min": f"{label}最小值",
         "max": f"{label}最大值",
         "mean": f"{label}平均值",
-        "latest": f"最新{label}",
+        "latest": f"各「{source.fields[agg.each].label}」最新{label}之和" if agg.each else f"最新{label}",
     }[agg.fn]
+
+
+def _selected(source: Source, agg: Aggregate) -> str:
+    """'各「发生时间」' of the records a mean_gap reads, with its own condition if any."""
+    label = f"各「{source.fields[agg.field or ''].label}」"
+    return f"{describe_tests(source, parse_where(agg.where))}的记录{label}" if agg.where else label
 
 
 def describe(defn: MeasureDef, extra: Sequence[FieldTest] = ()) -> str:
     """The definition in the evaluators' words, e.g. 考勤记录中「迟到」为是、「人员」属于投标承诺人员的记录数."""
     if defn.ratio is not None:
         return f"{defn.ratio.of} ÷ {defn.ratio.to}"
+    if defn.calc is not None:
+        return calc_text(parse_calc(defn.calc), {})
     source = SOURCES[defn.source or ""]
     tests = (*parse_where(defn.where), *extra)
     chosen = source.label + ("中" + describe_tests(source, tests) + "的记录" if tests else "")
@@ -472,6 +718,9 @@ class MeasureValue:
     total: Measurement
     subjects: dict[str, Measurement]
     labels: dict[str, str] = field(default_factory=dict)  # a subject's display name (a deliverable's name …)
+    # the records the measure selected (its where), in the source's order: all, and per subject
+    rows: list[Record] = field(default_factory=list)
+    subject_rows: dict[str, list[Record]] = field(default_factory=dict)
 
 
 def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
@@ -480,6 +729,8 @@ def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> Mea
         raise MetricError(f"unknown measure {ref.name!r}")
     if defn.ratio is not None:
         return _ratio(library, defn, ref, ctx)
+    if defn.calc is not None:
+        return _calc(library, defn, ref, ctx)
     return _evaluate_source(defn, ref, ctx, defn.by)
 
 
@@ -493,13 +744,14 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
     rows = records if keep is None else [r for r in records if keep(r)]
     explanation = describe(defn, extra)
     if defn.per is not None:
-        return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {})
-    total = _aggregate(defn, source, rows, lists, explanation)
+        return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {}, rows=rows)
+    span = observed_span(ctx, ref.contract) if defn.aggregate.fn in TIME_AGGREGATES else None
+    total = _aggregate(defn, source, rows, lists, explanation, span)
     if not records and total.has_data:
         # A count or a sum over a source with no record at all stands on no evidence: 0 of nothing.
         total = replace(total, has_data=False)
     if by is None:
-        return MeasureValue(total, {})
+        return MeasureValue(total, {}, rows=rows)
     groups: dict[str, list[Record]] = {}
     labels: dict[str, str] = {}
     named = "name" in source.fields and by != "name"
@@ -508,15 +760,25 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
         groups.setdefault(key, []).append(r)
         if named:
             labels.setdefault(key, str(r.fields["name"]))
-    subjects = {k: _aggregate(defn, source, g, lists, explanation) for k, g in sorted(groups.items())}
+    subjects = {k: _aggregate(defn, source, g, lists, explanation, span) for k, g in sorted(groups.items())}
     if subjects and by == defn.by:
         listed = "；".join(f"{labels.get(k, k)} {m.actual}" for k, m in list(subjects.items())[:SUBJECTS_SHOWN])
         more = "等" if len(subjects) > SUBJECTS_SHOWN else ""
         total = replace(total, detail=f"{total.detail}（{listed}{more}）")
-    return MeasureValue(total, subjects, labels)
+    return MeasureValue(total, subjects, labels, rows, groups)
 
 
 SUBJECTS_SHOWN = 10
+TIME_AGGREGATES = ("mean_gap", "uncovered_share")
+
+
+def observed_span(ctx: MetricContext, contract_id: str | None) -> tuple[datetime, datetime]:
+    """From the first moment of the service period to the end of the as-of day or the day after the
+    service ends, whichever is first (China time)."""
+    service = ctx.ledger.service_span(contract_id)
+    start = datetime.combine(service.start, datetime.min.time(), tzinfo=CHINA_TZ)
+    end = datetime.combine(service.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ)
+    return start, min(ctx.ledger.cutoff, end)
 
 
 def _records(source: Source, contract_id: str | None, ctx: MetricContext) -> list[Record]:
@@ -575,10 +837,14 @@ def _aggregate(
     rows: list[Record],
     lists: Callable[[str | None, str], frozenset[str]],
     explanation: str,
+    span: tuple[datetime, datetime] | None = None,
 ) -> Measurement:
     agg = defn.aggregate
     unit = defn.unit
     ids = _evidence(rows)
+    if agg.fn in TIME_AGGREGATES:
+        assert span is not None
+        return _over_time(defn, source, rows, lists, explanation, span)
     if agg.fn == "share":
         inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)])
         assert inner is not None
@@ -605,11 +871,22 @@ def _aggregate(
         return Measurement(value, None, None, unit, shown, detail, ids)
     field = agg.field or ""
     if agg.fn == "distinct":
-        return _plain(defn, explanation, Decimal(len({r.fields[field] for r in rows})), fmt, ids)
+        distinct = sorted({_show_value(r.fields[field]) for r in rows})
+        return replace(_plain(defn, explanation, Decimal(len(distinct)), fmt, ids), items=tuple(distinct))
     if agg.fn == "sum":
         return _plain(defn, explanation, sum((r.fields[field] for r in rows), ZERO), lambda v: fmt(v, 4), ids)
     if not rows:
         return Measurement(ZERO, None, None, unit, "无数据", f"{defn.name}：{explanation}：无数据", (), has_data=False)
+    if agg.fn == "latest" and agg.each is not None:
+        each = agg.each
+        newest: dict[Any, Record] = {}
+        for r in rows:
+            kept = newest.get(r.fields[each])
+            if kept is None or _later(r, kept):
+                newest[r.fields[each]] = r
+        chosen = list(newest.values())
+        total = sum((_number(r.fields[field]) for r in chosen), ZERO)
+        return _plain(defn, explanation, total, lambda v: fmt(v, 4), _evidence(chosen))
     if agg.fn == "latest":
         latest = max(rows, key=lambda r: (r.rank[:1], _content_key(r)))  # the latest recorded; ties by content
         v = latest.fields[field]
@@ -618,6 +895,61 @@ def _aggregate(
     values = [r.fields[field] for r in rows]
     value = min(values) if agg.fn == "min" else max(values) if agg.fn == "max" else sum(values, ZERO) / len(values)
     return _plain(defn, explanation, value, lambda v: fmt(v, 4), ids)
+
+
+def _later(a: Record, b: Record) -> bool:
+    """The latest recorded; ties by content, never by event ids."""
+    return (a.rank[:1], _content_key(a)) > (b.rank[:1], _content_key(b))
+
+
+def _number(v: Any) -> Decimal:
+    return v if isinstance(v, Decimal) else Decimal(1 if v is True else 0) if isinstance(v, bool) else ZERO
+
+
+def _over_time(
+    defn: MeasureDef,
+    source: Source,
+    rows: list[Record],
+    lists: Callable[[str | None, str], frozenset[str]],
+    explanation: str,
+    span: tuple[datetime, datetime],
+) -> Measurement:
+    """mean_gap and uncovered_share over the observed span; every record examined is evidence."""
+    agg = defn.aggregate
+    start, end = span
+    ids = _evidence(rows)
+    shown_span = f"观察期 {start.date()} 至 {end.date()}"
+    if agg.fn == "mean_gap":
+        inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)])
+        picked = rows if inner is None else [r for r in rows if inner(r)]
+        moments = sorted(m for r in picked if (m := r.fields[agg.field or ""]) is not None and m >= start)
+        observed = Decimal((end - start).total_seconds()) / 3600
+        if not moments:
+            shown = f"≥{_with_unit(fmt(observed, 0), defn.unit)}"
+            detail = f"{defn.name}：{explanation}：{shown_span} 共 {fmt(observed, 0)} 小时，其间无所计记录"
+            return Measurement(observed, None, None, defn.unit, shown, detail, ids)
+        value = Decimal((moments[-1] - start).total_seconds()) / 3600 / len(moments)
+        shown = f"约 {_with_unit(fmt(value, 0), defn.unit)}"
+        detail = (
+            f"{defn.name}：{explanation} = {shown}（{shown_span}，共 {len(rows)} 项记录，其中所计 {len(moments)} 项）"
+        )
+        return Measurement(value, None, None, defn.unit, shown, detail, ids)
+    spans = sorted((max(r.fields[agg.field or ""], start), min(r.fields[agg.until or ""] or end, end)) for r in rows)
+    down = 0.0
+    cursor = start
+    for opened, closed in spans:
+        opened = max(opened, cursor)
+        if closed > opened:
+            down += (closed - opened).total_seconds()
+            cursor = closed
+    # Whole minutes, as the field reports downtime (Python's round: half to even).
+    minutes_down = Decimal(round(down / 60))
+    minutes_total = Decimal(round(max((end - start).total_seconds(), 1.0) / 60))
+    detail = (
+        f"{defn.name}：{explanation}：{shown_span} 共 {fmt(minutes_total, 0)} 分钟，"
+        f"{len(rows)} 项记录累计 {fmt(minutes_down, 0)} 分钟"
+    )
+    return replace(rate_measurement(minutes_total - minutes_down, minutes_total, "分钟", detail, ids), unit=defn.unit)
 
 
 def _plain(
@@ -674,6 +1006,37 @@ def _periods_covered(
             "；未满足：" + "、".join(f"{p.start}~{p.end}" for p in missing[:6]) + ("等" if len(missing) > 6 else "")
         )
     return Measurement(n, n, d, f"个{unit}", f"{fmt(n)}/{fmt(d)} 个{unit}", detail, _evidence(covered_rows))
+
+
+def _calc(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: MetricContext) -> MeasureValue:
+    assert defn.calc is not None
+    calc = parse_calc(defn.calc)
+    parts = {pid: ctx.measure(ref.model_copy(update={"name": pid})) for pid in calc.measures()}
+    values = {pid: m.value for pid, m in parts.items()}
+    names = {pid: str(found.name) if (found := library.get(pid)) else pid for pid in parts}
+    root = calc.root
+    used = _calc_used(root, values)
+    ids = merge_ids(m.evidence for pid, m in parts.items() if pid in used)
+    complete = all(m.has_data for pid, m in parts.items() if pid in used)
+    formula = calc_text(calc, names)
+    inputs = "；".join(f"{names[pid]} {m.actual}" for pid, m in parts.items())
+    if root[0] == "op" and root[1] == "/":
+        n, d = _calc_value(root[2], values), _calc_value(root[3], values)
+        ok = n is not None and d is not None and d != 0
+        value = n / d if ok and n is not None and d is not None else ZERO
+        num, den = n if n is not None else ZERO, d if d is not None else ZERO
+        actual = f"{fmt(num)}/{fmt(den)} = {pct(value)}" if ok else f"{fmt(num)}/0（无应计项）"
+        detail = f"{defn.name}：{formula} = {actual}（{inputs}）"
+        m = Measurement(value, num, den, defn.unit, actual, detail, ids, is_rate=True, has_data=complete and ok)
+        return MeasureValue(m, {})
+    v = _calc_value(root, values)
+    value = v if v is not None else ZERO
+    shown = pct(value) if defn.unit == "%" else _with_unit(fmt(value, 4), defn.unit)
+    if v is None:
+        shown = "无法计算（除数为 0）"
+    detail = f"{defn.name}：{formula} = {shown}（{inputs}）"
+    has_data = complete and v is not None
+    return MeasureValue(Measurement(value, None, None, defn.unit, shown, detail, ids, has_data=has_data), {})
 
 
 def _ratio(library: MeasureLibrary, defn: MeasureDef, ref: MetricRef, ctx: MetricContext) -> MeasureValue:

@@ -11,10 +11,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from itertools import pairwise
 from typing import TYPE_CHECKING
 
-from .base import CHINA_TZ, DateRange, merge_ids
+from .base import CHINA_TZ, DateRange
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow
 from .indicators import MetricRef
@@ -316,13 +315,6 @@ class MetricContext:
         """Whether a survey duty has fallen due: a survey period has passed, or the period is over."""
         return not self.running or self.survey_duty(contract, index)[1] > 0
 
-    def survey_levels(self, survey: str | None) -> Counter[str]:
-        levels = Counter[str]()
-        for (sid, _, level), tally in self.ledger.surveys.items():
-            if survey is None or sid == survey:
-                levels[level or "未标注"] += tally.total
-        return levels
-
     # ------------------------------------------------------------ staffing
 
     def staff_checks(self, contract: Contract) -> list[StaffCheck]:
@@ -519,85 +511,13 @@ class MetricContext:
                 out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, minutes, limit, minutes > limit))
         return out
 
-    def mtbf(self, contract: Contract) -> Measurement:
-        start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
-        end = min(
-            self.ledger.cutoff,
-            datetime.combine(contract.service_period.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ),
-        )
-        internal = sorted(
-            (r.occurred_at, r.event_id)
-            for (cid, _), r in self.ledger.incidents.items()
-            if cid == contract.id and r.payload.cause == "internal" and r.occurred_at >= start
-        )
-        all_ids = sorted(r.event_id for (cid, _), r in self.ledger.incidents.items() if cid == contract.id)
-        observed = Decimal((end - start).total_seconds()) / 3600
-        if not internal:
-            return Measurement(
-                observed,
-                None,
-                None,
-                "h",
-                f"≥{fmt(observed, 0)}h（观察期内无内部原因故障）",
-                f"观察期 {start.date()} 至 {end.date()} 共 {fmt(observed, 0)} 小时，无内部原因故障",
-                tuple(all_ids),
-                has_data=bool(all_ids),  # no fault record at all is no evidence of running without faults
-            )
-        marks = [start] + [t for t, _ in internal]
-        gaps = [Decimal((b - a).total_seconds()) / 3600 for a, b in pairwise(marks)]
-        value = sum(gaps, ZERO) / len(gaps)
-        total = len(all_ids)
-        return Measurement(
-            value,
-            None,
-            None,
-            "h",
-            f"约 {fmt(value, 0)}h",
-            f"{start.date()} 至 {end.date()} 共记录故障 {total} 宗，其中内部原因 {len(internal)} 宗；"
-            f"按内部原因故障计，平均无故障时间约 {fmt(value, 0)} 小时",
-            tuple(all_ids),
-        )
-
-    def availability(self, contract: Contract) -> Measurement:
-        """1 − (time with a fault open) ÷ (time under service up to as-of); overlapping faults count once."""
-        start = datetime.combine(contract.service_period.start, datetime.min.time(), tzinfo=CHINA_TZ)
-        end = min(
-            self.ledger.cutoff,
-            datetime.combine(contract.service_period.end + timedelta(days=1), datetime.min.time(), tzinfo=CHINA_TZ),
-        )
-        spans = sorted(
-            (max(r.occurred_at, start), min(r.payload.resolved_at or end, end), r.event_id)
-            for (cid, _), r in self.ledger.incidents.items()
-            if cid == contract.id
-        )
-        down = 0.0
-        cursor = start
-        for s_, e_, _ in spans:
-            s_ = max(s_, cursor)
-            if e_ > s_:
-                down += (e_ - s_).total_seconds()
-                cursor = e_
-        total = max((end - start).total_seconds(), 1.0)
-        minutes_down = Decimal(round(down / 60))
-        minutes_total = Decimal(round(total / 60))
-        m = rate_measurement(
-            minutes_total - minutes_down,
-            minutes_total,
-            "分钟",
-            f"服务期 {start.date()} 至 {end.date()} 共 {fmt(minutes_total, 0)} 分钟，"
-            f"{len(spans)} 宗故障累计影响 {fmt(minutes_down, 0)} 分钟",
-            [x[2] for x in spans],
-        )
-        return m
-
     # ------------------------------------------------------------ the metric registry
 
     def measure(self, ref: MetricRef) -> Measurement:
-        """The value a leaf, a checklist point or a rule reads: a defined measure, or a built-in metric."""
-        if self.ledger.definition.measures.get(ref.name) is not None:
-            return self.measure_value(ref).total
-        key = ("metric", ref.model_dump_json())
-        return self._memo(key, lambda: self._measure(ref))  # type: ignore[return-value]
+        """The value a leaf, a checklist point or a rule reads: a defined measure's."""
+        if self.ledger.definition.measures.get(ref.name) is None:
+            raise MetricError(f"unknown metric {ref.name!r}")
+        return self.measure_value(ref).total
 
     def measure_value(self, ref: MetricRef) -> MeasureValue:
         """A defined measure's value, with its per-subject values when it is grouped `by` a field."""
@@ -612,81 +532,6 @@ class MetricContext:
         key = ("records", source.name, contract.id if contract else "")
         return self._memo(key, lambda: source.read(self, contract))  # type: ignore[return-value]
 
-    def _measure(self, ref: MetricRef) -> Measurement:
-        """The metrics still computed in code (indicators.BUILTIN_METRICS); every other is a measure."""
-        name = ref.name
-        if name == "inspections.on_time_rate":
-            done = late = 0
-            runs: list[Sequence[str]] = []
-            for c in self.contracts(ref.contract):
-                for plan in c.inspections:
-                    if ref.plan and plan.id != ref.plan:
-                        continue
-                    ins = self.inspection(c, plan.id)
-                    done += ins.done
-                    late += len(set(ins.late_done) | set(ins.late_registered))
-                    runs.append(ins.ids)
-            return rate_measurement(
-                done - late, done, "次", f"已完成巡检 {done} 次，其中未按时完成或登记 {late} 次", merge_ids(runs)
-            )
-        if name == "incidents.mtbf_hours":
-            return self.mtbf(self.contract(ref.contract))
-        if name == "incidents.availability":
-            return self.availability(self.contract(ref.contract))
-        if name.startswith("budget."):
-            return self._budget(ref)
-        if name == "training.count":
-            return self.training(self.contract(ref.contract))
-        raise MetricError(f"unknown metric {name!r}")
-
-    def _budget(self, ref: MetricRef) -> Measurement:
-        led, fy, c = self.ledger, ref.fiscal_year, ref.contract
-        approved, a_ids = led.budget_sum("approved", c, fy)
-        adjustment, adj_ids = led.budget_sum("adjustment", c, fy)
-        arrived, arr_ids = led.budget_sum("arrived", c, fy)
-        spent, s_ids = led.budget_sum("spent", c, fy)
-        adjusted = approved + adjustment
-        if ref.name == "budget.adjustment_rate":
-            return rate_measurement(
-                abs(adjustment),
-                approved,
-                "万元",
-                f"批复预算 {fmt(approved, 3)} 万元，调整 {fmt(adjustment, 3)} 万元",
-                a_ids + adj_ids,
-            )
-        if ref.name == "budget.arrival_rate":
-            return rate_measurement(
-                arrived,
-                approved,
-                "万元",
-                f"预算 {fmt(approved, 3)} 万元，实际到位 {fmt(arrived, 3)} 万元",
-                a_ids + arr_ids,
-            )
-        if ref.name == "budget.cost_control_rate":
-            basis = adjusted if adjustment else approved
-            value = ONE if spent <= basis else (basis / spent if spent else ONE)
-            return Measurement(
-                value,
-                None,
-                None,
-                "%",
-                pct(value),
-                f"预算 {fmt(basis, 3)} 万元，实际支出 {fmt(spent, 3)} 万元" + ("，无超支" if spent <= basis else ""),
-                tuple(sorted(a_ids + adj_ids + s_ids)),
-            )
-        basis_amount, basis_ids, label = {
-            "adjusted": (adjusted, a_ids + adj_ids, "调整后预算"),
-            "arrived": (arrived, arr_ids, "实际到位资金"),
-            "approved": (approved, a_ids, "批复预算"),
-        }[ref.basis]
-        return rate_measurement(
-            spent,
-            basis_amount,
-            "万元",
-            f"{label} {fmt(basis_amount, 3)} 万元，实际支出 {fmt(spent, 3)} 万元",
-            basis_ids + s_ids,
-        )
-
 
 def _period_label(p: DateRange) -> str:
     if p.start == p.end:
@@ -700,14 +545,6 @@ def _freq_label(freq: str) -> str:
     return {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half_year": "每半年", "yearly": "每年"}.get(
         freq, ""
     )
-
-
-MEASURE_LABEL = {"response": "响应", "on_site": "到场", "resolve": "修复"}
-
-
-def _breach_text(f: FaultMeasure) -> str:
-    took = f"{fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日未完成"
-    return f"{f.ticket}（{f.severity}）{MEASURE_LABEL[f.measure]}用时 {took}，限时 {fmt(f.limit, 0)} 分钟"
 
 
 def _window_minutes(start: datetime, end: datetime, window: ServiceWindow, work: WorkCalendar) -> Decimal:

@@ -13,8 +13,8 @@ from .base import DateRange, Frozen, field_path
 from .contract import Contract, ContractProfile
 from .evidence import Slug, Text
 from .holidays import HolidayCalendar
-from .indicators import BUILTIN_METRICS, SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
-from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, parse_where
+from .indicators import SLICING_FIELDS, ChecklistMethod, Indicator, IndicatorSystem, MetricRef
+from .measures import MeasureDef, MeasureDefinitionError, MeasureLibrary, check_tests, measure_parts, parse_where
 from .references import known
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec
 
@@ -266,10 +266,6 @@ def _measure_slice_problems(
 ) -> list[tuple[Location, str]]:
     defn = measures.get(ref.name)
     if defn is None:
-        if ref.name in BUILTIN_METRICS:
-            if ref.where:
-                return [(("where",), f"where applies to defined measures; {ref.name} is a built-in metric")]
-            return []
         return [(("name",), f"unknown measure {ref.name!r} (see `opseval measures`)")]
     written_as = {field: attribute for attribute, field in SLICING_FIELDS.items() if getattr(ref, attribute)}
     for field, condition in ref.conditions().items():
@@ -309,9 +305,8 @@ def _sources_of(defn: MeasureDef, measures: MeasureLibrary) -> list[str]:
     """The record sources a measure reads (a ratio reads those of both its parts): a leaf's where must fit each."""
     if defn.source is not None:
         return [defn.source]
-    assert defn.ratio is not None
     out: list[str] = []
-    for part in (defn.ratio.of, defn.ratio.to):
+    for part in measure_parts(defn):
         found = measures.get(part)
         if found is not None:
             out.extend(s for s in _sources_of(found, measures) if s not in out)

@@ -131,7 +131,7 @@ class EvidenceDocument(Frozen):
     submitted: date
     period_start: date | None = None
     period_end: date | None = None
-    event: str = Field(description="the evidence event it came with")
+    evidence: tuple[str, ...] = Field(description="the evidence event it came with")
 
 
 class LeafForecast(Frozen):

@@ -133,6 +133,7 @@ class InspectionStatus:
     ids: Ids
     late_done: Ids
     late_registered: Ids
+    late_per_period: list[int] = field(default_factory=list)  # inspections done or registered late, each once
 
     @property
     def planned(self) -> int:
@@ -157,13 +158,16 @@ def inspection_status(ledger: Ledger, contract: Contract, plan: InspectionPlan, 
     ]
     log = ledger.inspections.get((contract.id, plan.id))
     per_day = log.per_day if log else {}
+    late_per_day = log.late_per_day if log else {}
     done = []
+    late = []
     for span in spans:
         first, last = span.start.toordinal(), span.end.toordinal()
         if span.days <= 31:
             done.append(sum(per_day.get(o, 0) for o in range(first, last + 1)))
         else:
             done.append(sum(n for o, n in per_day.items() if first <= o <= last))
+        late.append(sum(n for o, n in late_per_day.items() if first <= o <= last) if late_per_day else 0)
     return InspectionStatus(
         contract.id,
         plan,
@@ -172,6 +176,7 @@ def inspection_status(ledger: Ledger, contract: Contract, plan: InspectionPlan, 
         unique_sorted(log.ids if log else ()),
         unique_sorted(log.late_done if log else ()),
         unique_sorted(log.late_registered if log else ()),
+        late,
     )
 
 

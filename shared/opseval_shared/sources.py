@@ -15,18 +15,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ, unique_sorted
-from .values import fmt
+from .contract import AssessmentItemRule
+from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
     from .metrics import MetricContext
 
 
-FieldType = Literal["bool", "number", "text", "date"]
+# A moment (date and time) is read only by the time aggregates (mean_gap, uncovered_share).
+FieldType = Literal["bool", "number", "text", "date", "moment"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +207,38 @@ def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def _on_site_coverage(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each on-site person's share of the service's working days with a clock-in, against the contract's
+    staffing.min_coverage; their clock-ins and roster entry are the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    roster = {r[1]: r[0] for r in ctx.roster(c)}
+    out = []
+    for name, (share, first, ids) in ctx.coverage(c).items():
+        seen = f"，首次打卡 {first}" if first else "，无打卡记录"
+        fields = {
+            "name": name,
+            "coverage": share,
+            "short": share < c.staffing.min_coverage,
+            "summary": f"{name}出勤覆盖 {pct(share, 1)}{seen}",
+        }
+        out.append(Record(c.id, fields, sorted([*ids, roster[name]]), None))
+    return out
+
+
+def _required_roles(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each role the tender requires (a role listed twice is one requirement), with how many on-site
+    staff hold it; the whole on-site roster is the evidence of each count."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    roster = ctx.roster(c)
+    ids = sorted(r[0] for r in roster)
+    return [
+        Record(c.id, {"role": role, "present": Decimal(sum(1 for r in roster if r[2] == role))}, ids, None)
+        for role in dict.fromkeys(c.staffing.required_roles)
+    ]
+
+
 # ---------------------------------------------------------------- deliverables and inspections
 
 
@@ -227,6 +261,7 @@ def _deliverable_periods(ctx: MetricContext, c: Contract | None) -> list[Record]
                     {
                         "deliverable": term.id,
                         "name": term.name,
+                        "period": period_label(item.period.start, item.period.end),
                         "period_start": item.period.start,
                         "period_end": item.period.end,
                         "due": item.due.date(),
@@ -254,7 +289,7 @@ def _inspection_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
         st = ctx.inspection(c, plan.id)
         # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
         # inspections): a period with inspections cites the plan's inspection log.
-        for span, done in zip(st.periods, st.done_per_period, strict=True):
+        for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
             out.append(
                 Record(
                     c.id,
@@ -266,12 +301,144 @@ def _inspection_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
                         "required": Decimal(plan.times_per_period),
                         "done": Decimal(done),
                         "done_counted": Decimal(min(done, plan.times_per_period)),
+                        "late": Decimal(late),
+                        "on_time_counted": Decimal(max(min(done, plan.times_per_period) - late, 0)),
                         "met": done >= plan.times_per_period,
                     },
                     st.ids if done else (),
                     span.end,
                 )
             )
+    return out
+
+
+def period_label(start: date, end: date) -> str:
+    """A period as the field writes it: a day, 2023年2月 for a month from its first day, else start~end."""
+    if start == end:
+        return str(start)
+    if start.day == 1 and start.month == end.month:
+        return f"{start.year}年{start.month}月"
+    return f"{start}~{end}"
+
+
+def _minute(moment: Any) -> str:
+    return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")  # type: ignore[no-any-return]
+
+
+def _deliverable_terms(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each deliverable the contract demands, with what fell due and what was submitted so far."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    out = []
+    for term in c.deliverables:
+        st = ctx.deliverable(c, term.id)
+        due, delivered = st.required_units, st.delivered_units
+        fields = {
+            "deliverable": term.id,
+            "name": term.name,
+            "due_units": Decimal(due),
+            "delivered_units": Decimal(delivered),
+            "short_units": Decimal(due - delivered),
+            "submitted_units": Decimal(st.submitted_units),
+            "obligation": term.obligation,
+        }
+        out.append(Record(c.id, fields, st.evidence, None))
+    return out
+
+
+def _submissions(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each submitted document matched to the due period it answers, in the order submitted."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    rows = []
+    for term in c.deliverables:
+        st = ctx.deliverable(c, term.id)
+        late = {s.event_id: minutes for s, _, minutes in st.late}
+        for item in st.due_items:
+            for s in st.matched.get(item.period.start, []):
+                rows.append((s.submitted_at, item.period.start, term, item, s, late.get(s.event_id)))
+    rows.sort(key=lambda r: (r[0], r[1], r[2].id, r[4].title))
+    out = []
+    for submitted_at, _, term, item, s, minutes_late in rows:
+        fields = {
+            "deliverable": term.id,
+            "name": term.name,
+            "title": s.title,
+            "period": period_label(item.period.start, item.period.end),
+            "period_start": item.period.start,
+            "period_end": item.period.end,
+            "due_at": _minute(item.due),
+            "submitted_at": _minute(submitted_at),
+            "quantity": Decimal(s.quantity),
+            "late": minutes_late is not None,
+            "minutes_late": Decimal(minutes_late or 0),
+        }
+        out.append(Record(c.id, fields, (s.event_id,), _local_day(submitted_at)))
+    return out
+
+
+def _late_inspections(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each inspection done after its plan's time of day or registered after its deadline (once)."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    out = []
+    for plan in c.inspections:
+        st = ctx.inspection(c, plan.id)
+        done, registered = set(st.late_done), set(st.late_registered)
+        for eid in sorted(done | registered):
+            fields = {
+                "plan": plan.id,
+                "name": plan.name,
+                "done_late": eid in done,
+                "registered_late": eid in registered,
+            }
+            out.append(Record(c.id, fields, (eid,), None))
+    return out
+
+
+def _late_inspection_kinds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Per plan, each way inspections were late (done after the plan's time, registered after its
+    deadline) that happened, with how many; an inspection late both ways counts in both."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    out = []
+    for plan in c.inspections:
+        st = ctx.inspection(c, plan.id)
+        for kind, ids in (("未在规定时间前完成", st.late_done), ("未及时登记", st.late_registered)):
+            if ids:
+                fields = {"plan": plan.id, "name": plan.name, "kind": kind, "count": Decimal(len(set(ids)))}
+                out.append(Record(c.id, fields, sorted(set(ids)), None))
+    return out
+
+
+def _performance_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each row of the 绩效目标表 that counts a deliverable, against what was delivered and the
+    share of the evaluation period the service covered. Its evidence: the deliverable's documents."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    share = ctx.service_fraction(c.id)
+    out = []
+    for row in c.performance_targets:
+        term = c.deliverable(row.deliverable) if row.deliverable else None
+        if term is None or row.value is None:
+            continue
+        st = ctx.deliverable(c, term.id)
+        prorated = (row.value * share).to_integral_value() if row.annual else row.value
+        due = ctx.target_due(c, term.id, row.value)  # inside the period: only the part due by the as-of date
+        fields = {
+            "name": row.name,
+            "target": row.target if due == row.value else f"{row.target}（截至评价基准日应达 {due}）",
+            "deliverable": term.id,
+            "value": row.value,
+            "delivered": Decimal(st.delivered_units),
+            "below": st.delivered_units < due,
+            "annual": row.annual,
+            "recurring": term.frequency != "once",
+            "prorated": prorated,
+            "unprorated": term.frequency != "once" and prorated < row.value,
+            "service_share": share,
+        }
+        out.append(Record(c.id, fields, st.evidence, None))
     return out
 
 
@@ -297,6 +464,8 @@ def _incidents(ctx: MetricContext, c: Contract | None) -> list[Record]:
             "cause": p.cause,
             "system": p.system or "",
             "open": p.resolved_at is None,
+            "opened_at": rec.occurred_at,
+            "resolved_at": p.resolved_at,
         }
         breached = False
         for key in ("response", "on_site", "resolve"):
@@ -334,6 +503,17 @@ def _trainings(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _training_duty(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's training duty against the trainings held: one record (none without a duty);
+    every training held is its evidence, those that qualified and those that did not."""
+    if c is None or c.training is None:
+        return []
+    m = ctx.training(c)
+    required, qualifying = m.denominator or Decimal(0), m.numerator or Decimal(0)
+    fields = {"required": required, "qualifying": qualifying, "shortfall": required - qualifying, "detail": m.detail}
+    return [Record(c.id, fields, m.evidence)]
+
+
 def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     """Survey responses pooled by survey, respondent group and level (the ledger keeps tallies)."""
     return [
@@ -353,12 +533,103 @@ def _survey_groups(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
+def _document_subject(cid: str, did: str, s: Any) -> str:
+    """A submitted document by what it is: contract, deliverable and period (or submission time)."""
+    when = f"{s.period_start}..{s.period_end}" if s.period_start or s.period_end else s.submitted_at.isoformat()
+    return f"{cid}/{did}@{when}"
+
+
+DOCUMENT_PAIR_FLOOR = 0.5  # below this share of common sections two outlines are not compared at all
+
+
+def _document_pairs(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Pairs of documents submitted under different contracts (outlines of 3 sections or more) that share
+    at least half their sections, named by what the documents are; a document resubmitted for the same
+    period is the same pair. They belong to no contract: only the project as a whole has them."""
+    if c is not None:
+        return []
+    docs = []
+    for (cid, did), subs in ctx.ledger.submissions.items():
+        for s in subs:
+            if len(s.sections) >= 3:
+                docs.append((_document_subject(cid, did, s), s.submitted_at, s.title, s.sections, s.event_id, cid, s))
+    docs.sort(key=lambda d: d[:5])  # in the order of what the documents are, not of their ids or arrival
+    names = {ct.id: ct.name for ct in ctx.ledger.definition.contracts.contracts}
+    pairs: dict[str, Record] = {}
+    for i, (subject_a, *_, ca, sa) in enumerate(docs):
+        for subject_b, *_, cb, sb in docs[i + 1 :]:
+            if ca == cb:
+                continue
+            a, b = set(sa.sections), set(sb.sections)
+            similarity = len(a & b) / len(a | b)
+            if similarity < DOCUMENT_PAIR_FLOOR:
+                continue
+            key = f"{subject_a}~{subject_b}"
+            seen = pairs.get(key)
+            if seen is not None:
+                seen.evidence = sorted({*seen.evidence, sa.event_id, sb.event_id})
+                continue
+            common = [x for x in sa.sections if x in (a & b)]
+            fields = {
+                "pair": key,
+                "contract_a": names[ca],
+                "title_a": sa.title,
+                "contract_b": names[cb],
+                "title_b": sb.title,
+                "similarity": Decimal(str(round(similarity, 4))),
+                "common": Decimal(len(common)),
+                "common_sections": "、".join(common[:8]),
+            }
+            pairs[key] = Record(None, fields, sorted([sa.event_id, sb.event_id]), None)
+    return list(pairs.values())
+
+
+def _survey_levels(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each survey duty of the contract that names levels, with each level it requires (in its order)
+    and each other level the survey's responses carry: how many came back, and whether that is short."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    from .duties import numbered  # here: duties → results → indicators → measures imports this module
+
+    out = []
+    keys = numbered(d.survey or "*" for d in c.surveys)
+    for index, (duty, key) in enumerate(zip(c.surveys, keys, strict=True)):
+        if not duty.required_levels or not ctx.survey_due(c, index):
+            continue  # a survey duty not yet due has no levels to be short of
+        counts: dict[str, int] = {}
+        ids: dict[str, list[str]] = {}
+        for (sid, _, level), tally in ctx.ledger.surveys.items():
+            if duty.survey in (None, sid):
+                name = level or "未标注"
+                counts[name] = counts.get(name, 0) + tally.total
+                ids.setdefault(name, []).extend(tally.ids)
+        least = max(1, duty.min_responses)
+        levels = list(dict.fromkeys(duty.required_levels)) + sorted(set(counts) - set(duty.required_levels))
+        for level in levels:
+            required = level in duty.required_levels
+            fields = {
+                "duty": key,
+                "survey": duty.survey or "",
+                "level": level,
+                "required": required,
+                "responses": Decimal(counts.get(level, 0)),
+                "short": required and counts.get(level, 0) < least,
+            }
+            out.append(Record(c.id, fields, sorted(ids.get(level, ())), None))
+    return out
+
+
 def _budget(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
     return [
         Record(
             r.contract,
-            {"item": r.payload.item, "amount": r.payload.amount, "fiscal_year": Decimal(r.payload.fiscal_year)},
+            {
+                "item": r.payload.item,
+                "amount": r.payload.amount,
+                "fiscal_year": Decimal(r.payload.fiscal_year),
+                "contract": r.contract or "",
+            },
             (r.event_id,),
             _local_day(r.occurred_at),
             (r.recorded_at, r.event_id),
@@ -393,28 +664,200 @@ def _assets(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
+def round_period(start: date, end: date) -> str:
+    """An assessment period as the field writes it: 2022 年 9 月, or 2022-09-05 至 2022-09-11."""
+    if start.day == 1 and start.month == end.month:
+        return f"{start.year} 年 {start.month} 月"
+    return f"{start} 至 {end} "
+
+
+@dataclass(frozen=True, slots=True)
+class _Round:
+    """One assessment item of one period: the raters' scores, and the contract's rule for the item."""
+
+    key: str
+    name: str
+    maximum: Decimal
+    spread: Decimal
+    raters: int
+    scores: str
+    rule: AssessmentItemRule | None
+    period: tuple[date, date]
+
+
+def _assessment_rounds(ctx: MetricContext, c: Contract | None) -> dict[tuple[str, date], tuple[_Round, list[Any]]]:
+    owner = c.id if c else None
+    rules = {i.item: i for i in c.assessment_items} if c else {}
+    grouped: dict[tuple[str, date], list[Any]] = {}
+    for r in ctx.ledger.assessments:
+        if r.contract == owner:
+            grouped.setdefault((r.payload.item, r.payload.period_start), []).append(r)
+    out = {}
+    for (item, start), unordered in grouped.items():
+        # in the order of what was scored, never of event ids or arrival
+        recs = sorted(unordered, key=lambda r: (r.payload.rater, r.payload.score, r.event_id))
+        scores = [r.payload.score for r in recs]
+        maximum = recs[0].payload.max_score
+        period = (recs[0].payload.period_start, recs[0].payload.period_end)
+        name = f"{round_period(*period)}考核“{item}”"
+        spread = (max(scores) - min(scores)) / maximum
+        shown = " / ".join(fmt(x) for x in scores)
+        out[(item, start)] = (
+            _Round(f"{item}@{start}", name, maximum, spread, len(recs), shown, rules.get(item), period),
+            recs,
+        )
+    return out
+
+
 def _assessments(ctx: MetricContext, c: Contract | None) -> list[Record]:
     owner = c.id if c else None
-    return [
-        Record(
-            r.contract,
-            {
-                "rater": r.payload.rater,
-                "item": r.payload.item,
-                "score": r.payload.score,
-                "max_score": r.payload.max_score,
-                "deducted": r.payload.max_score - r.payload.score,
-                "in_period": ctx.ledger.evaluation_window.contains(r.payload.period_start),
-                "period_start": r.payload.period_start,
-                "period_end": r.payload.period_end,
-            },
-            (r.event_id,),
-            r.payload.period_end,
-            (r.recorded_at, r.event_id),
+    rounds = _assessment_rounds(ctx, c)
+    out = []
+    for r in ctx.ledger.assessments:
+        if r.contract != owner:
+            continue
+        p = r.payload
+        rnd = rounds[(p.item, p.period_start)][0]
+        rule, deducted = rnd.rule, rnd.maximum - p.score
+        allowed = sorted({Decimal(a) for a in rule.allowed_deductions}) if rule is not None else []
+        out.append(
+            Record(
+                r.contract,
+                {
+                    "rater": p.rater,
+                    "item": p.item,
+                    "score": p.score,
+                    "max_score": p.max_score,
+                    "deducted": p.max_score - p.score,
+                    "in_period": ctx.ledger.evaluation_window.contains(p.period_start),
+                    "period_start": p.period_start,
+                    "period_end": p.period_end,
+                    "round": rnd.key,
+                    "name": rnd.name,
+                    "spread": rnd.spread,
+                    "raters": Decimal(rnd.raters),
+                    "round_scores": rnd.scores,
+                    "full": p.score >= rnd.maximum,
+                    "off_rule": bool(allowed) and deducted not in allowed,
+                    "deduction": f"{p.rater}扣 {fmt(deducted)} 分",
+                    "allowed": "、".join(fmt(a) for a in allowed),
+                    "unsupported": rule is not None
+                    and rule.needs_evidence
+                    and p.score < rnd.maximum
+                    and not p.evidence_refs,
+                },
+                (r.event_id,),
+                p.period_end,
+                (r.recorded_at, r.event_id),
+            )
         )
-        for r in ctx.ledger.assessments
-        if r.contract == owner
-    ]
+    return out
+
+
+def _attendance_rounds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each period's assessment of an item the contract scores from attendance, against the late
+    arrivals of that period: the full marks and the late clock-ins are the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    late = ctx.late_arrivals(c)
+    out = []
+    for rnd, recs in _assessment_rounds(ctx, c).values():
+        if rnd.rule is None or not rnd.rule.attendance:
+            continue
+        start, end = rnd.period
+        in_period = [x for x in late if start <= x[1] <= end]
+        full = [r for r in recs if r.payload.score >= rnd.maximum]
+        fields = {
+            "round": rnd.key,
+            "name": rnd.name,
+            "full": Decimal(len(full)),
+            "late": Decimal(len(in_period)),
+            "late_staff": Decimal(len({x[0] for x in in_period})),
+        }
+        out.append(Record(c.id, fields, sorted([*(r.event_id for r in full), *(x[3] for x in in_period)]), end))
+    return out
+
+
+def latest_self_rows(ctx: MetricContext) -> list[Any]:
+    """One row per contract and indicator: a row sent again (a corrected self-evaluation table)
+    supersedes the earlier one by when it was recorded — never by its event id."""
+    latest: dict[tuple[str | None, str], Any] = {}
+    for row in ctx.ledger.self_rows:
+        key = (row.contract, row.payload.indicator)
+        seen = latest.get(key)
+        if seen is None or _row_order(row) > _row_order(seen):
+            latest[key] = row
+    return [latest[k] for k in sorted(latest, key=lambda k: (k[0] or "", k[1]))]
+
+
+def _row_order(row: Any) -> tuple[Any, ...]:
+    return (row.recorded_at, row.occurred_at, row.payload.model_dump_json())
+
+
+def _self_claims(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Each latest self-evaluation row (of this contract, or of none) that claims a rate of a measure,
+    with what the evidence measures: the row and the measure's evidence are the evidence."""
+    from .indicators import MetricRef
+
+    owner = c.id if c else None
+    out = []
+    for row in latest_self_rows(ctx):
+        p = row.payload
+        if row.contract != owner or p.metric is None or p.claimed_rate is None:
+            continue
+        try:
+            m = ctx.measure(MetricRef.model_validate({"name": p.metric, "contract": row.contract}))
+        except (MetricError, ValueError):
+            continue  # a row naming no measure the project has: nothing to compare (the check reports it)
+        actual = m.rate if m.rate is not None else m.value
+        fields = {
+            "claim": f"self:{row.contract or '-'}:{p.indicator}",
+            "name": p.indicator,
+            "claimed": p.claimed_rate,
+            "actual": actual,
+            "gap": p.claimed_rate - actual,
+            "detail": m.detail,
+        }
+        out.append(Record(row.contract, fields, sorted({row.event_id, *m.evidence})))
+    return out
+
+
+def _self_eval_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's self-evaluation table against its approved performance targets: one record per
+    approved target and per row the targets do not have (none unless both exist). Each carries the
+    table's whole comparison as the field writes it; the latest row of each indicator is the evidence."""
+    if c is None:
+        return []  # contract terms and per-contract state: nothing is unassigned
+    approved = {t.name: t for t in c.performance_targets}
+    rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
+    if not approved or not rows:
+        return []
+    missing = sorted(set(approved) - set(rows))
+    extra = sorted(set(rows) - set(approved))
+    changed = sorted(n for n in set(approved) & set(rows) if rows[n].payload.target not in (None, approved[n].target))
+    parts = []
+    if missing:
+        parts.append("绩效目标表中的" + "、".join(f"“{n}”" for n in missing) + "未在自评表中评价")
+    if extra:
+        parts.append("自评表新增了目标表中没有的" + "、".join(f"“{n}”" for n in extra))
+    if changed:
+        parts.append(
+            "指标值被调整：" + "；".join(f"“{n}”由 {approved[n].target} 改为 {rows[n].payload.target}" for n in changed)
+        )
+    comparison = "；".join(parts)
+    out = []
+    for name in sorted(set(approved) | set(rows)):
+        status = (
+            "missing" if name in missing else "extra" if name in extra else "changed" if name in changed else "same"
+        )
+        fields = {
+            "name": name,
+            "status": status,
+            "differs": status != "same",
+            "comparison": comparison,
+        }
+        out.append(Record(c.id, fields, (rows[name].event_id,) if name in rows else (), None))
+    return out
 
 
 def _acceptances(ctx: MetricContext, c: Contract | None) -> list[Record]:
@@ -472,7 +915,11 @@ def _staff_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
     if c is None:
         return []  # contract terms and per-contract state: nothing is unassigned
     return [
-        Record(c.id, {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing)}, k.evidence)
+        Record(
+            c.id,
+            {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing), "detail": k.detail},
+            k.evidence,
+        )
         for k in ctx.staff_checks(c)
     ]
 
@@ -488,6 +935,8 @@ def _sla_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
                 "ticket": f.ticket,
                 "severity": f.severity,
                 "measure": f.measure,
+                "limit_name": _TIME_LIMIT[f.measure],
+                "took": f"用时 {fmt(f.minutes, 0)} 分钟" if f.minutes is not None else "截至评价日仍未完成",
                 "minutes": f.minutes if f.minutes is not None else Decimal(0),
                 "limit": f.limit,
                 "finished": f.minutes is not None,
@@ -515,6 +964,114 @@ def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:
         )
         for (sid, group, aspect), tally in sorted(ctx.ledger.survey_aspects.items())
     ]
+
+
+def _plain(value: Decimal) -> str:
+    """A number as part of a key: 2.9, 2.90 and 2.900 are one figure."""
+    return format(value.normalize(), "f")
+
+
+def _unit_rates(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Unit rates the budget was built with; `figure` names the rate itself (the same figure sent twice is one)."""
+    owner = c.id if c else None
+    out = []
+    for rec in ctx.ledger.unit_rates:
+        if rec.contract != owner:
+            continue
+        p = rec.payload
+        fields = {
+            "figure": f"{rec.contract or '-'}:{p.module}:{p.grade or ''}:{_plain(p.rate)}",
+            "name": p.module,
+            "grade": p.grade or "",
+            "rate": p.rate,
+        }
+        out.append(Record(rec.contract, fields, (rec.event_id,), _local_day(rec.occurred_at)))
+    return out
+
+
+def _calculations(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """Calculations written in budget documents, each redone and rounded half up at its stated precision."""
+    owner = c.id if c else None
+    out = []
+    for rec in ctx.ledger.calculations:
+        if rec.contract != owner:
+            continue
+        p = rec.payload
+        sign = "×" if p.operation == "product" else "+"
+        computed = Decimal(1) if p.operation == "product" else Decimal(0)
+        for x in p.factors:
+            computed = computed * x if p.operation == "product" else computed + x
+        rounded = computed.quantize(Decimal(1).scaleb(-p.precision), ROUND_HALF_UP)  # 四舍五入
+        key = sign.join(_plain(x) for x in p.factors)
+        fields = {
+            "figure": f"{rec.contract or '-'}:{p.description}:{key}={_plain(p.stated_result)}@{p.precision}",
+            "name": p.description,
+            "expression": sign.join(fmt(x, 4) for x in p.factors),
+            "stated": p.stated_result,
+            "computed": rounded,
+            "difference": abs(rounded - p.stated_result),
+            "stated_text": fmt(p.stated_result, p.precision),
+            "computed_text": fmt(rounded, p.precision),
+        }
+        out.append(Record(rec.contract, fields, (rec.event_id,), _local_day(rec.occurred_at)))
+    return out
+
+
+def _payment_bands(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's two telling payment bands: the lowest score paid in full, and what a score of 0 still earns."""
+    if c is None:
+        return []  # contract terms: nothing is unassigned
+    bands = sorted(c.payment_rules, key=lambda r: r.min_score)
+    out = []
+    full = next((r for r in bands if r.pay_fraction >= 1), None)
+    if full is not None:
+        score = fmt(full.min_score)
+        fields = {
+            "role": "full",
+            "band": score,
+            "name": f"考核得分 ≥{score} 分即全额支付当期费用",
+            "effect": f"供应商只需按 {score}% 的程度履约即可收到全款",
+            "shown": f"≥{score} 分全额支付",
+            "figure": full.min_score,
+        }
+        out.append(Record(c.id, fields, ()))
+    floor = next((r for r in bands if r.min_score == 0), None)
+    if floor is not None:
+        above = next((r.min_score for r in bands if r.min_score > 0), None)
+        share = pct(floor.pay_fraction, 0)
+        when = f"考核得分低于 {fmt(above)} 分" if above is not None else "无论考核得分多少"
+        fields = {
+            "role": "floor",
+            "band": fmt(floor.min_score),
+            "name": f"{when}仍支付当期 {share} 费用",
+            "effect": "服务严重不达标时仍可获得部分款项",
+            "shown": f"最低支付 {share}",
+            "figure": floor.pay_fraction,
+        }
+        out.append(Record(c.id, fields, ()))
+    return out
+
+
+def _assessment_rules(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    """The contract's assessment items (考核细则), each with what it still earns at its deduction cap."""
+    if c is None:
+        return []  # contract terms: nothing is unassigned
+    out = []
+    seen: dict[str, int] = {}
+    for item in c.assessment_items:
+        seen[item.item] = seen.get(item.item, 0) + 1
+        capped = item.max_deduction is not None
+        floor = (item.max_score - (item.max_deduction or 0)) / item.max_score if capped else Decimal(0)
+        fields = {
+            "key": item.item if seen[item.item] == 1 else f"{item.item}#{seen[item.item]}",
+            "item": item.item,
+            "max_score": item.max_score,
+            "capped": capped,
+            "max_deduction": item.max_deduction if capped else Decimal(0),
+            "floor_share": floor,
+        }
+        out.append(Record(c.id, fields, ()))
+    return out
 
 
 _TIME_LIMIT = {"response": "响应", "on_site": "到场", "resolve": "修复"}
@@ -623,11 +1180,31 @@ SOURCES: dict[str, Source] = {
             dated=False,
         ),
         Source(
+            "on_site_coverage",
+            "驻场人员出勤覆盖（每名驻场人员服务期内工作日的打卡覆盖）",
+            {
+                "name": _f("text", "姓名"),
+                "coverage": _f("number", "出勤覆盖率"),
+                "short": _f("bool", "低于合同要求的覆盖率"),
+                "summary": _f("text", "出勤情况"),
+            },
+            _on_site_coverage,
+            dated=False,
+        ),
+        Source(
+            "required_role",
+            "招标要求岗位",
+            {"role": _f("text", "岗位", members="required_roles"), "present": _f("number", "实际驻场人数")},
+            _required_roles,
+            dated=False,
+        ),
+        Source(
             "deliverable",
             "交付物应交期次",
             {
                 "deliverable": _f("text", "交付物", members="deliverables"),
                 "name": _f("text", "交付物名称"),
+                "period": _f("text", "期次"),
                 "period_start": _f("date", "期次开始"),
                 "period_end": _f("date", "期次结束"),
                 "due": _f("date", "应交日期"),
@@ -655,11 +1232,94 @@ SOURCES: dict[str, Source] = {
                 "required": _f("number", "应巡检次数"),
                 "done": _f("number", "实际巡检次数"),
                 "done_counted": _f("number", "计入完成的巡检次数（不超过应巡检次数）"),
+                "late": _f("number", "未按时完成或登记的巡检次数"),
+                "on_time_counted": _f("number", "计入完成且按时完成并登记的巡检次数"),
                 "met": _f("bool", "完成"),
             },
             _inspection_periods,
             description="巡检计划每个已结束的期次一条",
             itemize=_inspection_text,
+        ),
+        Source(
+            "deliverable_term",
+            "合同交付物（按交付物汇总）",
+            {
+                "deliverable": _f("text", "交付物", members="deliverables"),
+                "name": _f("text", "交付物名称"),
+                "due_units": _f("number", "已到期应交份数"),
+                "delivered_units": _f("number", "按期次交付份数（不超过应交份数）"),
+                "short_units": _f("number", "缺交份数"),
+                "submitted_units": _f("number", "提交份数（含未对应到期期次的）"),
+                "obligation": _f("bool", "计入合同产出"),
+            },
+            _deliverable_terms,
+            dated=False,
+            description="合同约定的每项交付物一条，证据为其全部提交记录",
+        ),
+        Source(
+            "submission",
+            "交付物提交记录",
+            {
+                "deliverable": _f("text", "交付物", members="deliverables"),
+                "name": _f("text", "交付物名称"),
+                "title": _f("text", "标题"),
+                "period": _f("text", "期次"),
+                "period_start": _f("date", "期次开始"),
+                "period_end": _f("date", "期次结束"),
+                "due_at": _f("text", "应交时间"),
+                "submitted_at": _f("text", "提交时间"),
+                "quantity": _f("number", "份数"),
+                "late": _f("bool", "逾期"),
+                "minutes_late": _f("number", "逾期分钟数"),
+            },
+            _submissions,
+            description="对应到已到期期次的每次提交一条，按提交时间排列",
+        ),
+        Source(
+            "late_inspection",
+            "未按时完成或登记的巡检",
+            {
+                "plan": _f("text", "巡检计划", members="inspection_plans"),
+                "name": _f("text", "计划名称"),
+                "done_late": _f("bool", "未在规定时间前完成"),
+                "registered_late": _f("bool", "未及时登记"),
+            },
+            _late_inspections,
+            dated=False,
+            description="每次未在计划规定时间前完成或未在时限内登记的巡检一条（两者皆有的算一条）",
+        ),
+        Source(
+            "late_inspection_kind",
+            "巡检未按时的情形（按巡检计划）",
+            {
+                "plan": _f("text", "巡检计划", members="inspection_plans"),
+                "name": _f("text", "计划名称"),
+                "kind": _f("text", "情形（未在规定时间前完成、未及时登记）"),
+                "count": _f("number", "次数"),
+            },
+            _late_inspection_kinds,
+            dated=False,
+            description="每个巡检计划出现过的每种未按时情形一条（未在规定时间前完成、未及时登记），两者皆有的巡检各计一次",
+        ),
+        Source(
+            "performance_target",
+            "绩效目标表数量指标（对应交付物的各行）",
+            {
+                "name": _f("text", "指标名称"),
+                "target": _f("text", "指标值"),
+                "deliverable": _f("text", "交付物", members="deliverables"),
+                "value": _f("number", "指标数值"),
+                "delivered": _f("number", "实际交付份数"),
+                "below": _f("bool", "未达到指标值"),
+                "annual": _f("bool", "按全年设置"),
+                "recurring": _f("bool", "周期性交付物"),
+                "prorated": _f("number", "按服务期折算后的指标值"),
+                "unprorated": _f("bool", "未按服务期折算"),
+                "service_share": _f("number", "服务期占评价期的比例"),
+            },
+            _performance_targets,
+            dated=False,
+            description="绩效目标表中对应合同交付物且有指标数值的每行一条，证据为该交付物的提交记录",
         ),
         Source(
             "incident",
@@ -670,6 +1330,8 @@ SOURCES: dict[str, Source] = {
                 "cause": _f("text", "故障原因", FAULT_CAUSES),
                 "system": _f("text", "系统"),
                 "open": _f("bool", "未修复"),
+                "opened_at": _f("moment", "发生时间"),
+                "resolved_at": _f("moment", "修复时间"),
                 "response_minutes": _f("number", "响应用时（分钟）"),
                 "on_site_minutes": _f("number", "到场用时（分钟）"),
                 "resolve_minutes": _f("number", "修复用时（分钟）"),
@@ -689,6 +1351,8 @@ SOURCES: dict[str, Source] = {
                 "ticket": _f("text", "工单号"),
                 "severity": _f("text", "故障级别", members="sla_severities"),
                 "measure": _f("text", "时限", {"response": "响应", "on_site": "到场", "resolve": "修复"}),
+                "limit_name": _f("text", "时限名称"),
+                "took": _f("text", "用时（或截至评价日仍未完成）"),
                 "minutes": _f("number", "用时（分钟）"),
                 "limit": _f("number", "时限（分钟）"),
                 "finished": _f("bool", "已完成"),
@@ -706,6 +1370,7 @@ SOURCES: dict[str, Source] = {
                 "name": _f("text", "名称"),
                 "met": _f("bool", "满足"),
                 "failing": _f("number", "不满足人数或项数"),
+                "detail": _f("text", "核查结果"),
             },
             _staff_checks,
             dated=False,
@@ -723,6 +1388,19 @@ SOURCES: dict[str, Source] = {
             _trainings,
         ),
         Source(
+            "training_duty",
+            "合同培训义务（截至评价日应开展与符合要求的培训次数）",
+            {
+                "required": _f("number", "应开展次数"),
+                "qualifying": _f("number", "符合要求次数"),
+                "shortfall": _f("number", "差额"),
+                "detail": _f("text", "开展情况"),
+            },
+            _training_duty,
+            dated=False,
+            description="合同约定了培训义务（training）时才有；符合要求：范围、覆盖单位数、参训人数达到约定，且在应开展的期间内",
+        ),
+        Source(
             "survey",
             "满意度问卷（按调查、对象、层级汇总）",
             {
@@ -735,6 +1413,40 @@ SOURCES: dict[str, Source] = {
             _survey_groups,
             dated=False,
             scoped=False,
+        ),
+        Source(
+            "survey_level",
+            "合同满意度调查要求的层级（按调查义务）",
+            {
+                "duty": _f("text", "调查义务"),
+                "survey": _f("text", "调查"),
+                "level": _f("text", "层级"),
+                "required": _f("bool", "合同要求的层级"),
+                "responses": _f("number", "回收份数"),
+                "short": _f("bool", "样本不足"),
+            },
+            _survey_levels,
+            dated=False,
+            description="合同中规定了层级的每项调查义务：要求的每个层级（按合同顺序）及问卷中出现的其他层级各一条；"
+            "义务以调查编号标识（未限定调查的为 *，同一调查的第二项义务为 编号#2）",
+        ),
+        Source(
+            "document_pair",
+            "不同合同提交的相似文档（两两比较）",
+            {
+                "pair": _f("text", "文档对"),
+                "contract_a": _f("text", "合同甲"),
+                "title_a": _f("text", "文档甲"),
+                "contract_b": _f("text", "合同乙"),
+                "title_b": _f("text", "文档乙"),
+                "similarity": _f("number", "章节重合度"),
+                "common": _f("number", "相同章节数"),
+                "common_sections": _f("text", "相同章节（前 8 个）"),
+            },
+            _document_pairs,
+            dated=False,
+            description="不同合同提交的、章节 3 个及以上的文档两两比较，相同章节占两者章节并集一半及以上的每对一条；"
+            "只属于项目整体（不属于任何合同）",
         ),
         Source(
             "survey_aspect",
@@ -757,6 +1469,7 @@ SOURCES: dict[str, Source] = {
                 "item": _f("text", "科目", BUDGET_ITEMS),
                 "amount": _f("number", "金额（万元）"),
                 "fiscal_year": _f("number", "年度"),
+                "contract": _f("text", "合同"),
             },
             _budget,
         ),
@@ -786,8 +1499,62 @@ SOURCES: dict[str, Source] = {
                 "in_period": _f("bool", "考核期在评价期内"),
                 "period_start": _f("date", "考核期开始"),
                 "period_end": _f("date", "考核期结束"),
+                "round": _f("text", "考核项与考核期"),
+                "name": _f("text", "考核（期与项）"),
+                "spread": _f("number", "当期该项各评价者得分极差占满分比例"),
+                "raters": _f("number", "当期该项评价者人数"),
+                "round_scores": _f("text", "当期该项各评价者得分"),
+                "full": _f("bool", "得满分"),
+                "off_rule": _f("bool", "扣分不符合考核规则"),
+                "deduction": _f("text", "扣分"),
+                "allowed": _f("text", "考核规则允许的扣分"),
+                "unsupported": _f("bool", "扣分无佐证记录"),
             },
             _assessments,
+            description="考核细则（assessment_items）约定了允许的扣分、须附佐证时，off_rule、unsupported 才可能为是",
+        ),
+        Source(
+            "attendance_round",
+            "按考勤扣分的考核项（每期）与当期迟到",
+            {
+                "round": _f("text", "考核项与考核期"),
+                "name": _f("text", "考核（期与项）"),
+                "full": _f("number", "满分评价数"),
+                "late": _f("number", "当期迟到次数"),
+                "late_staff": _f("number", "当期迟到人数"),
+            },
+            _attendance_rounds,
+        ),
+        Source(
+            "self_claim",
+            "自评表声称的完成率与佐证材料的度量",
+            {
+                "claim": _f("text", "自评行"),
+                "name": _f("text", "自评指标"),
+                "claimed": _f("number", "自评填报"),
+                "actual": _f("number", "佐证材料显示"),
+                "gap": _f("number", "自评高出佐证的差额"),
+                "detail": _f("text", "度量说明"),
+            },
+            _self_claims,
+            dated=False,
+            description="自评表的行填写了 metric 与 claimed_rate 时才有",
+        ),
+        Source(
+            "self_eval_target",
+            "绩效自评表与批复的绩效目标表（每个指标一条）",
+            {
+                "name": _f("text", "指标"),
+                "status": _f(
+                    "text",
+                    "比对结果",
+                    {"missing": "未评价", "extra": "目标表中没有", "changed": "指标值被调整", "same": "一致"},
+                ),
+                "differs": _f("bool", "不一致"),
+                "comparison": _f("text", "比对情况"),
+            },
+            _self_eval_targets,
+            dated=False,
         ),
         Source(
             "acceptance",
@@ -806,6 +1573,62 @@ SOURCES: dict[str, Source] = {
             "工单量统计",
             {"category": _f("text", "类别"), "count": _f("number", "数量")},
             _ticket_volumes,
+        ),
+        Source(
+            "unit_rate",
+            "预算测算人月费率",
+            {
+                "figure": _f("text", "费率（合同、模块、级别、费率）"),
+                "name": _f("text", "模块"),
+                "grade": _f("text", "级别"),
+                "rate": _f("number", "费率（万元/人月）"),
+            },
+            _unit_rates,
+        ),
+        Source(
+            "budget_calculation",
+            "预算测算文件中的计算",
+            {
+                "figure": _f("text", "计算（合同、说明、算式、写明结果、精度）"),
+                "name": _f("text", "说明"),
+                "expression": _f("text", "算式"),
+                "stated": _f("number", "文件中写明的结果"),
+                "computed": _f("number", "按写明精度四舍五入的正确结果"),
+                "difference": _f("number", "差额"),
+                "stated_text": _f("text", "写明结果（按精度）"),
+                "computed_text": _f("text", "正确结果（按精度）"),
+            },
+            _calculations,
+        ),
+        Source(
+            "payment_band",
+            "付款条款（全额支付的最低档、0 分仍可获得的保底档）",
+            {
+                "role": _f("text", "档位", {"full": "全额支付档", "floor": "保底档"}),
+                "band": _f("text", "档位起点（考核得分）"),
+                "name": _f("text", "条款"),
+                "effect": _f("text", "效果"),
+                "shown": _f("text", "简述"),
+                "figure": _f("number", "档位数值（全额支付档为起点得分，保底档为支付比例）"),
+            },
+            _payment_bands,
+            dated=False,
+            description="合同条款本身，不含证据",
+        ),
+        Source(
+            "assessment_rule",
+            "考核细则（合同约定的考核项）",
+            {
+                "key": _f("text", "考核项（重名时编号）"),
+                "item": _f("text", "考核项"),
+                "max_score": _f("number", "分值"),
+                "capped": _f("bool", "设扣分上限"),
+                "max_deduction": _f("number", "每期最多扣分"),
+                "floor_share": _f("number", "扣满上限后的得分率"),
+            },
+            _assessment_rules,
+            dated=False,
+            description="合同条款本身，不含证据",
         ),
         Source(
             "obligation",

@@ -1,6 +1,6 @@
 """The values measures and metrics yield: a Measurement with its evidence and how it reads in
 Chinese, and the number formats the field writes. No dependency beyond base, so the measure
-language, the record sources and the built-in metrics all build on it."""
+language and the record sources build on it."""
 
 from __future__ import annotations
 
@@ -28,6 +28,7 @@ class Measurement:
     evidence: tuple[str, ...] = ()
     is_rate: bool = False  # the value is numerator ÷ denominator (shown as a percentage)
     has_data: bool = True  # False: an aggregate of nothing (a mean, minimum or latest figure of no record)
+    items: tuple[str, ...] = ()  # what a distinct count counted, in order (a rule's message lists them)
 
     @property
     def rate(self) -> Decimal | None:

@@ -37,12 +37,11 @@ CALENDAR_FILE_VARIABLE = "OPSEVAL_CALENDAR_FILE"
 
 
 def known_rule_ids(bundle: Path | None = None) -> list[str]:
-    """The ids of the rules an indicator's `rules` patterns may name: those written in Python, the
-    standard library's, and the bundle's own (its rules.yaml)."""
-    from opseval_rules.catalogue import RULES_BY_ID
+    """The ids of the rules an indicator's `rules` patterns may name: the standard library's and the
+    bundle's own (its rules.yaml)."""
     from opseval_rules.standard import standard_rule_set
 
-    ids = set(RULES_BY_ID) | {r.id for r in standard_rule_set().rules}
+    ids = {r.id for r in standard_rule_set().rules}
     if bundle is not None and os.path.isfile(bundle / RULES_FILE):
         try:
             data, _ = read_yaml(bundle / RULES_FILE)
@@ -57,7 +56,7 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
     """The bundle's rules.yaml applied to the standard library, each mistake located in the file, and
     every measure a rule binds known to the project."""
     from opseval_rules.rulefiles import RuleDefinitionError, RuleSource
-    from opseval_rules.standard import project_rule_set, unknown_measures
+    from opseval_rules.standard import project_rule_set, record_field_problems, unknown_measures
 
     path = bundle / RULES_FILE
     source = RuleSource(str(path), *read_yaml(path)) if os.path.isfile(path) else None
@@ -68,6 +67,8 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
         return
     for rule_id, measure in unknown_measures(rule_set, definition):
         problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
+    for rule_id, reason in record_field_problems(rule_set, definition):
+        problems.add(BundleError(path, None, f"rules.{rule_id}", reason))
 
 
 def fold_bundle(

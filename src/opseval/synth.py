@@ -1327,7 +1327,7 @@ class Synth:
                             "exec_rate",
                             "预算执行率",
                             3,
-                            ratio({"name": "budget.execution_rate", "basis": "arrived"}),
+                            ratio({"name": "budget.spent_of_arrived_rate"}),
                             target="100%",
                             precision=2,
                             rules=["budget.execution_rate_low", "budget.adjustment_rate_high"],

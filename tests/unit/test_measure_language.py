@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_intake.library import standard_measures
 from opseval_shared.evidence import Evidence
-from opseval_shared.indicators import BUILTIN_METRICS, MetricRef
+from opseval_shared.indicators import MetricRef
 from opseval_shared.measures import MeasureDef, MeasureLibrary
 from opseval_shared.results import Finding
 from pydantic import ValidationError
@@ -110,6 +110,28 @@ def test_quarters_covered_count_periods_not_sessions() -> None:
     assert (m.value, m.numerator, m.denominator) == (3, 3, 4)
     assert "2024-07-01~2024-09-30" in m.detail  # the empty Q3 is named
     assert m.evidence == ("t-q1a", "t-q1b", "t-q2", "t-q4")
+
+
+def test_training_count_counts_the_trainings_that_meet_the_contracts_duty_and_cites_all_held() -> None:
+    duty = contract(training={"frequency": "quarterly", "scope": "city"})
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[duty])
+    city = event("t-city", "training_held", {"topic": "系统培训", "scope": "city"}, at="2024-02-01T14:00:00+08:00")
+    events = [city, training("t-q2", "2024-05-20")]  # scope 其他: held, but not what the duty asks
+    ctx = context(defn, events)
+    count = ctx.measure(MetricRef(name="training.count"))
+    assert count.value == 1
+    assert count.evidence == ("t-city", "t-q2")
+    shortfall = ctx.measure(MetricRef(name="training.duty_shortfall"))
+    assert shortfall.value == 3  # four quarters due by the end of 2024
+    result = ctx.measure(MetricRef(name="training.duty_result"))
+    assert result.actual == "应开展 4 次（每季度1 次，全市范围），实际开展 2 次、参训 0 人，符合要求 1 次"
+    # no duty, no record: nothing is due and nothing counts
+    assert (
+        context(definition([leaf("x", "1", {"type": "judgment"})]), events)
+        .measure(MetricRef(name="training.count"))
+        .evidence
+        == ()
+    )
 
 
 def test_quarters_due_follow_the_as_of_date() -> None:
@@ -249,7 +271,14 @@ def test_a_judgment_overrides_a_computed_point_and_both_are_shown() -> None:
         ({"by": "person"}, "by: source clock_in has no field 'person'"),
         ({"per": "monthly"}, "per and covered go together"),
         ({"source": "survey", "per": "monthly", "covered": {">=": 1}}, "carry no date"),
-        ({"ratio": {"of": "a.b", "to": "c.d"}}, "either a source or a ratio"),
+        ({"ratio": {"of": "a.b", "to": "c.d"}}, "one of: a source, a ratio of two measures, a calc"),
+        ({"source": None, "calc": "budget.spent ** 2"}, "'budget.spent \\*\\* 2' is not allowed in a calculation"),
+        ({"source": None, "calc": "spent / 2"}, "'spent' is not a measure id"),
+        ({"source": None, "calc": "budget.spent /"}, "cannot read"),
+        ({"source": "incident", "aggregate": {"mean_gap": "ticket"}}, "mean_gap reads moments, ticket is text"),
+        ({"source": "incident", "where": {"opened_at": "2024-01-01"}}, "is not a moment value"),
+        ({"aggregate": {"sum": "minutes_late", "each": "staff"}}, "each goes with latest"),
+        ({"source": "incident", "aggregate": {"uncovered_share": {"from": "opened_at"}}}, "uncovered_share needs"),
     ],
 )
 def test_a_measure_that_does_not_fit_its_source_is_refused(definition_fields: dict[str, Any], message: str) -> None:
@@ -304,10 +333,6 @@ def test_leaves_naming_unknown_measures_or_fields_are_refused() -> None:
         definition([leaf("x", "1", {"type": "ratio", "metric": {"name": "staff.late_arrivals", "plan": "daily"}})])
 
 
-def test_the_standard_library_does_not_shadow_built_in_metrics() -> None:
-    assert not {m.id for m in standard_measures().measures} & set(BUILTIN_METRICS)
-
-
 # ---------------------------------------------------------------- pure function of the evidence
 
 
@@ -334,3 +359,161 @@ def test_values_do_not_depend_on_event_ids_or_order(seed: int) -> None:
         before, after = measure(name), measure(name, events=shuffled)
         assert (before.value, before.numerator, before.denominator) == (after.value, after.numerator, after.denominator)
         assert sorted(mapping[i] for i in before.evidence) == list(after.evidence)
+
+
+# ---------------------------------------------------------------- funds: latest figures and calculations
+
+
+def budget(eid: str, item: str, amount: str, at: str, contract: str | None = "ops") -> Evidence:
+    payload = {"item": item, "amount": amount, "fiscal_year": 2024}
+    return event(eid, "budget_figure", payload, at=f"{at}T10:00:00+08:00", contract=contract)
+
+
+TWO = [contract("ops"), contract("dev")]
+FUNDS = [
+    budget("b-ops-1", "approved", "100", "2024-01-05"),
+    budget("b-ops-2", "approved", "120", "2024-03-05"),  # restated: the latest figure counts, once
+    budget("b-dev-1", "approved", "50", "2024-02-01", "dev"),
+    budget("b-adj", "adjustment", "-20", "2024-06-01"),
+    budget("b-arr", "arrived", "60", "2024-04-01"),
+    budget("b-spent-1", "spent", "40", "2024-05-01"),
+    budget("b-spent-2", "spent", "50", "2024-09-01"),
+]
+
+
+def funds(name: str, events: list[Evidence] = FUNDS, **ref: Any) -> Any:
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=TWO)
+    return context(defn, events).measure(MetricRef(name=name, **ref))
+
+
+def test_the_approved_budget_is_the_latest_figure_of_each_contract_summed() -> None:
+    ops = funds("budget.approved", contract="ops")
+    assert (ops.value, ops.evidence) == (120, ("b-ops-2",))
+    project = funds("budget.approved")
+    assert (project.value, project.evidence) == (170, ("b-dev-1", "b-ops-2"))
+    assert "各「合同」最新「金额（万元）」之和" in project.detail
+
+
+def test_budget_rates_are_calculated_from_the_budget_measures() -> None:
+    adjusted = funds("budget.adjusted", contract="ops")
+    assert adjusted.value == 100
+    assert "批复预算 + 预算调整" in adjusted.detail
+    execution = funds("budget.execution_rate", contract="ops")
+    assert (execution.numerator, execution.denominator, execution.value) == (90, 100, D("0.9"))
+    adjustment = funds("budget.adjustment_rate", contract="ops")
+    assert (adjustment.numerator, adjustment.denominator) == (20, 120)
+    assert adjustment.actual == "20/120 = 16.67%"
+    assert "预算调整的绝对值 ÷ 批复预算" in adjustment.detail
+    assert set(adjustment.evidence) == {"b-adj", "b-ops-2"}
+    assert funds("budget.arrival_rate", contract="ops").actual == "60/120 = 50.00%"
+    assert funds("budget.cost_control_rate", contract="ops").value == 1  # 90 spent of 100
+
+
+def test_cost_control_is_the_budget_over_the_spending_once_it_is_overspent() -> None:
+    over = [*FUNDS, budget("b-spent-3", "spent", "35", "2024-10-01")]
+    m = funds("budget.cost_control_rate", over, contract="ops")
+    assert m.value == D(100) / D(125)
+    assert m.actual == "80.00%"
+
+
+def test_a_calculation_dividing_by_zero_has_no_data() -> None:
+    m = funds("budget.arrival_rate", contract="dev")  # nothing arrived, but a budget: 0 of 50
+    assert (m.value, m.has_data) == (0, True)
+    m = funds("budget.execution_rate", [], contract="dev")  # no budget at all
+    assert (m.value, m.has_data) == (0, False)
+    assert "/0" in m.actual
+
+
+def test_a_fiscal_year_slices_every_part_of_a_calculation() -> None:
+    assert funds("budget.execution_rate", contract="ops", fiscal_year=2024).value == D("0.9")
+    none = funds("budget.execution_rate", contract="ops", fiscal_year=2023)
+    assert (none.value, none.has_data, none.evidence) == (0, False, ())
+
+
+def test_a_calculation_naming_an_unknown_measure_is_refused() -> None:
+    bad = MeasureDef.model_validate({"id": "my.rate", "name": "测试", "calc": "budget.spent / my.nothing"})
+    with pytest.raises(ValidationError, match=r"calc names unknown measure 'my\.nothing'"):
+        standard_measures().merged([bad])
+
+
+# ---------------------------------------------------------------- time arithmetic: MTBF and availability
+
+
+def fault(eid: str, ticket: str, at: str, cause: str, resolved: str | None = None) -> Evidence:
+    payload: dict[str, Any] = {"ticket": ticket, "severity": "P1", "cause": cause}
+    if resolved is not None:
+        payload["resolved_at"] = resolved
+    return event(eid, "incident", payload, at=at)
+
+
+FAULTS = [
+    fault("f-ext", "E1", "2024-02-01T00:00:00+08:00", "external", "2024-02-01T12:00:00+08:00"),
+    fault("f-int-1", "I1", "2024-01-11T00:00:00+08:00", "internal", "2024-01-11T06:00:00+08:00"),
+    fault("f-int-2", "I2", "2024-01-31T00:00:00+08:00", "internal", "2024-01-31T03:00:00+08:00"),
+    # overlaps the external fault by 6 hours: counted once
+    fault("f-int-3", "I3", "2024-02-01T06:00:00+08:00", "internal", "2024-02-01T18:00:00+08:00"),
+]
+
+
+def test_mtbf_averages_the_gaps_from_the_service_start_between_selected_failures() -> None:
+    m = measure("incidents.mtbf_hours", FAULTS)
+    # from 2024-01-01 00:00 to the third internal failure: 31 days and 6 hours, over 3 gaps
+    assert m.value == (D(31 * 24 + 6)) / 3
+    assert m.actual == "约 250 h"
+    assert m.evidence == ("f-ext", "f-int-1", "f-int-2", "f-int-3")  # every fault examined
+    assert "「故障原因」为内部原因的记录各「发生时间」的平均间隔" in m.detail
+
+
+def test_without_a_selected_failure_mtbf_is_the_observed_span_as_a_lower_bound() -> None:
+    m = measure("incidents.mtbf_hours", FAULTS[:1])
+    assert round(m.value) == 366 * 24  # 2024 is a leap year, observed to the end of the as-of day
+    assert m.actual == "≥8784 h"
+
+
+def test_availability_counts_overlapping_downtime_once() -> None:
+    m = measure("incidents.availability", FAULTS)
+    total = 366 * 24 * 60
+    down = (6 + 3 + 18) * 60  # 6 h, 3 h, and 00:00–18:00 on 1 February once
+    assert (m.numerator, m.denominator) == (total - down, total)
+    assert m.is_rate and m.evidence == ("f-ext", "f-int-1", "f-int-2", "f-int-3")
+
+
+def test_an_open_fault_is_down_until_the_end_of_the_observed_span() -> None:
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[STAFFED], as_of="2024-01-10")
+    events = [fault("f-open", "O1", "2024-01-10T12:00:00+08:00", "internal")]
+    m = context(defn, events).measure(MetricRef(name="incidents.availability"))
+    assert (m.numerator, m.denominator) == (9 * 24 * 60 + 12 * 60, 10 * 24 * 60)
+
+
+# ---------------------------------------------------------------- inspections.on_time_rate (a built-in metric before)
+
+DAILY_CHECK = {"id": "daily", "name": "日常巡检", "frequency": "daily", "done_by": "09:30", "register_by": "12:00"}
+WEEKLY_CHECK = {"id": "weekly", "name": "周检", "frequency": "weekly"}
+
+
+def inspected(eid: str, plan: str, at: str, recorded: str | None = None) -> Evidence:
+    return event(eid, "inspection_done", {"plan": plan}, at=at, recorded=recorded)
+
+
+def test_inspection_on_time_rate_counts_each_late_inspection_once_against_the_inspections_counted() -> None:
+    c = contract(service_period={"start": "2024-06-03", "end": "2024-06-05"}, inspections=[DAILY_CHECK])
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[c], as_of="2024-06-30")
+    events = [
+        inspected("i-1", "daily", "2024-06-03T09:31:00+08:00", "2024-06-03T12:01:00+08:00"),  # late twice: once
+        inspected("i-2", "daily", "2024-06-04T09:00:00+08:00", "2024-06-04T12:01:00+08:00"),  # registered late
+        inspected("i-3", "daily", "2024-06-05T09:30:00+08:00", "2024-06-05T12:00:00+08:00"),  # on time, exactly
+        inspected("i-4", "daily", "2024-06-05T09:10:00+08:00"),  # a second one that day: not counted
+    ]
+    m = context(defn, events).measure(MetricRef(name="inspections.on_time_rate"))
+    assert (m.numerator, m.denominator, m.value) == (D(1), D(3), D(1) / D(3))
+    assert m.evidence == ("i-1", "i-2", "i-3", "i-4")
+
+
+def test_inspection_on_time_rate_is_sliced_by_plan_and_has_no_data_without_inspections() -> None:
+    c = contract(inspections=[DAILY_CHECK, WEEKLY_CHECK])
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[c], as_of="2024-06-09")
+    ctx = context(defn, [inspected("w-1", "weekly", "2024-06-04T15:00:00+08:00")])
+    weekly = ctx.measure(MetricRef(name="inspections.on_time_rate", plan="weekly"))
+    assert (weekly.numerator, weekly.denominator) == (D(1), D(1))
+    daily = ctx.measure(MetricRef(name="inspections.on_time_rate", plan="daily"))
+    assert (daily.numerator, daily.denominator, daily.has_data) == (D(0), D(0), False)

@@ -49,6 +49,7 @@ def measure(mid: str, value: float, contract: str = "c1", subject: str = "", **e
         "numerator": extra.get("numerator"),
         "denominator": extra.get("denominator"),
         "evidence": extra.get("evidence", 1),
+        **({"items": extra["items"]} if "items" in extra else {}),
     }
 
 
@@ -684,3 +685,189 @@ def test_compiled_rule_set_is_one_engine_rule_per_rule_and_names_are_stable() ->
     compiled = compile_rules([ATTENDANCE, rule()])
     assert [r.name for r in compiled.rules] == ["r000_score_contradicts_attendance_0", "r001_test_rule_0"]
     assert compiled.origin["r001_test_rule_0"] == ("test.rule", ("late",), None)
+
+
+# ---------------------------------------------------------------- subject, lists, cite, vendor, the c format
+
+LATE_ROWS = [{"staff": name, "day": f"2024-06-0{d}"} for d, name in enumerate(["张三", "李四", "王五", "赵六"], 3)]
+
+
+def listed(facts: list[dict[str, Any]], rows: list[dict[str, Any]], **fields: Any) -> Any:
+    r = rule(**fields)
+    [m] = match([r], facts, engine=ENGINE, contract_names=NAMES, records=lambda fact: rows)
+    return m
+
+
+def test_the_subject_template_names_the_finding_and_defaults_to_the_first_facts_subject() -> None:
+    facts = [measure("staff.late_arrivals", 2, subject="张三")]
+    assert listed(facts, [], subject="late:{late.subject}").subject == "late:张三"
+    assert listed(facts, []).subject == "张三"
+
+
+def test_a_list_shows_the_first_records_and_then_how_many_there_were() -> None:
+    lists = {"late": {"of": "late", "each": "{staff} {day}", "join": "；", "first": 3, "more": "等 {count} 次"}}
+    m = listed([measure("staff.late_arrivals", 4)], LATE_ROWS, lists=lists, message="迟到：{lists.late}。")
+    assert m.message == "迟到：张三 2024-06-03；李四 2024-06-04；王五 2024-06-05等 4 次。"
+    everything = {"late": {"of": "late", "each": "{staff}"}}
+    m = listed([measure("staff.late_arrivals", 4)], LATE_ROWS, lists=everything, message="{lists.late}")
+    assert m.message == "张三、李四、王五、赵六"
+
+
+def test_a_list_keeps_only_the_records_meeting_its_where_and_says_empty_when_none_does() -> None:
+    lists = {"who": {"of": "late", "where": {"staff": ["李四", "赵六"]}, "each": "{staff}", "empty": "无"}}
+    m = listed([measure("staff.late_arrivals", 4)], LATE_ROWS, lists=lists, message="{lists.who}")
+    assert m.message == "李四、赵六"
+    assert listed([measure("staff.late_arrivals", 4)], [], lists=lists, message="{lists.who}").message == "无"
+
+
+@pytest.mark.parametrize(
+    ("lists", "where", "words"),
+    [
+        ({"x": {"of": "nobody", "each": "{staff}"}}, ("lists", "x", "of"), "not a bound measure"),
+        ({"x": {"of": "late", "each": "{a.b}"}}, ("lists", "x", "each"), "one field of the record"),
+        ({"x": {"of": "late", "each": "{staff}", "more": "{total}"}}, ("lists", "x", "more"), "{count}"),
+        ({"x": {"of": "late", "each": "{staff}"}}, ("lists", "x"), "shown in no message"),
+    ],
+    ids=["unknown-fact", "dotted-field", "more-names-another-value", "never-shown"],
+)
+def test_bad_lists_are_refused_with_their_field(lists: dict[str, Any], where: tuple[str, ...], words: str) -> None:
+    with pytest.raises(RuleProblem) as caught:
+        check_rule(rule(lists=lists))
+    assert caught.value.loc == where
+    assert words in caught.value.message
+
+
+def test_a_list_naming_a_contract_list_in_its_where_is_refused_at_load() -> None:
+    with pytest.raises(ValueError, match="contract list"):
+        rule(lists={"x": {"of": "late", "where": {"staff": {"in": "committed_staff"}}, "each": "{staff}"}})
+
+
+def test_cause_and_advice_are_templates_naming_the_contracts_vendor() -> None:
+    facts = [measure("staff.late_arrivals", 1)]
+    advice = "督促{contract.vendor}整改（迟到 {late.value:d} 次）。"
+    r = rule(advice=advice)
+    [m] = match([r], facts, engine=ENGINE, contract_names=NAMES, contract_vendors={"c1": "某科技公司"})
+    assert m.advice == "督促某科技公司整改（迟到 1 次）。"
+    [m] = match([r], facts, engine=ENGINE, contract_names=NAMES)
+    assert m.advice == "督促供应商整改（迟到 1 次）。"
+
+
+def test_a_measure_fact_carries_its_subjects_label() -> None:
+    fact = measure("deliverables.units_due", 3, subject="monthly_report") | {"label": "运维月报"}
+    m = listed(
+        [fact], [], bind={"due": {"measure": "deliverables.units_due"}}, when="due.value > 0", message="{due.label}"
+    )
+    assert m.message == "运维月报"
+
+
+def test_cite_false_is_for_measures_only() -> None:
+    with pytest.raises(ValueError, match="'cite' is for measures"):
+        rule(bind={"late": {"measure": "staff.late_arrivals"}, "t": {"term": "x.y", "cite": False}})
+
+
+@pytest.mark.parametrize(("value", "text"), [(1, "一"), (2, "两"), (3, "三"), (10, "十"), (11, "11"), (2.5, "3")])
+def test_the_c_format_writes_a_count_as_the_field_says_it(value: float, text: str) -> None:
+    assert format_value(value, "c") == text
+
+
+# ---------------------------------------------------------------- scope: the project's own figures
+
+
+WHOLE = [measure("budget.adjustment_rate", 0.3, "c1"), measure("budget.adjustment_rate", 0.2, "")]
+
+
+def scoped(scope: str, *, several_contracts: bool = True) -> list[tuple[str, str]]:
+    r = rule(
+        scope=scope,
+        bind={"rate": {"measure": "budget.adjustment_rate"}},
+        when="rate.value > terms.reporting.max_adjustment_rate",
+        subject="adj:{contract.key}",
+        message="{contract.name}：预算调整率 {rate.value:.0%}。",
+    )
+    facts = [*WHOLE, term("reporting.max_adjustment_rate", 0.1), term("reporting.max_adjustment_rate", 0.1, "")]
+    found = match(
+        [r], facts, engine=ENGINE, contract_names={**NAMES, "": "项目整体"}, several_contracts=several_contracts
+    )
+    return [(m.subject, m.message) for m in found]
+
+
+def test_a_contract_rule_never_matches_the_project_as_a_whole() -> None:
+    assert scoped("contract") == [("adj:c1", "运维服务项目：预算调整率 30%。")]
+
+
+def test_a_project_rule_matches_only_the_project_as_a_whole() -> None:
+    assert scoped("project") == [("adj:all", "项目整体：预算调整率 20%。")]
+
+
+def test_a_rule_of_both_scopes_matches_each_contract_and_the_whole_project_when_it_has_several() -> None:
+    assert scoped("both") == [("adj:all", "项目整体：预算调整率 20%。"), ("adj:c1", "运维服务项目：预算调整率 30%。")]
+    # with one contract, the project as a whole is that contract: one finding, not two
+    assert scoped("both", several_contracts=False) == [("adj:c1", "运维服务项目：预算调整率 30%。")]
+
+
+def test_a_number_with_places_but_no_kind_drops_trailing_zeros() -> None:
+    assert (format_value(509.4, ".3"), format_value(-456.375, ".3"), format_value(2.0, ".4")) == (
+        "509.4",
+        "-456.375",
+        "2",
+    )
+    assert format_value(509.4, ".3f") == "509.400"
+
+
+# ---------------------------------------------------------------- message forms, subjects, computed values
+
+
+SOME = "{contract.vendor}：仅 {matched.value:d} 人（{matched.items}），余 {all.value - matched.value:d} 人"
+
+
+def test_a_message_has_forms_chosen_by_their_condition_and_may_compute_a_value() -> None:
+    r = rule(
+        bind={"matched": {"measure": "m.matched"}, "all": {"measure": "m.all"}},
+        when="matched.value < all.value",
+        subject="names",
+        message=[
+            {"when": "matched.value == 0", "text": "{contract.name}：无一相符"},
+            {"text": SOME},
+        ],
+    )
+    none = match([r], [measure("m.matched", 0), measure("m.all", 3)], engine=ENGINE, contract_names=NAMES)
+    some = match(
+        [r],
+        [measure("m.matched", 2, items="张三、李四"), measure("m.all", 3)],
+        engine=ENGINE,
+        contract_names=NAMES,
+        contract_vendors={"c1": "某公司"},
+    )
+    assert [(m.message, m.subject) for m in none] == [("运维服务项目：无一相符", "names")]
+    assert [m.message for m in some] == ["某公司：仅 2 人（张三、李四），余 1 人"]
+
+
+def test_a_subject_template_names_the_finding_after_the_facts_subject() -> None:
+    r = rule(
+        bind={"present": {"measure": "m.p"}},
+        when="present.value < 1",
+        subject="role:{present.subject}",
+        message="{present.subject}无人",
+    )
+    found = match([r], [measure("m.p", 0, subject="项目经理")], engine=ENGINE, contract_names=NAMES)
+    assert [m.subject for m in found] == ["role:项目经理"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "loc", "words"),
+    [
+        ({"when": "late.items == 'x'"}, ("when",), "is text for messages"),
+        ({"message": [{"text": "a"}, {"text": "b"}]}, ("message", 0), "but the last has a 'when'"),
+        ({"message": [{"when": "late.value > 1", "text": "a"}]}, ("message", 0), "but the last has a 'when'"),
+        ({"message": [{"when": "late.valu > 1", "text": "a"}, {"text": "b"}]}, ("message", 0, "when"), "no field"),
+        ({"measured": "{late.value + 'x'}"}, ("measured",), "nor arithmetic"),
+        ({"advice": "建议{contract.vendr}整改"}, ("advice",), "contract.vendor"),
+    ],
+)
+def test_bad_message_forms_and_computed_values_are_refused_with_their_field(
+    fields: dict[str, Any], loc: tuple[Any, ...], words: str
+) -> None:
+    with pytest.raises(RuleProblem) as caught:
+        check_rule(rule(**fields))
+    assert caught.value.loc == loc
+    assert words in caught.value.message

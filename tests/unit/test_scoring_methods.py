@@ -202,7 +202,7 @@ def test_ratio_budget_arrival_rate_seed() -> None:
     assert_exact(s.score, "0.37")
     assert s.actual == "400/2180 = 18.35%"
     assert "2 × min(400/2180 = 18.35%, 1) = 0.367" in s.explanation
-    assert "预算 2180 万元，实际到位 400 万元" in s.explanation
+    assert "实际到位资金 400 万元 ÷ 批复预算 2180 万元" in s.explanation
     assert s.evidence == ("b-approved", "b-arrived")
 
 

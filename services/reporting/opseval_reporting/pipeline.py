@@ -193,7 +193,7 @@ def evidence_documents(ledger: Ledger) -> tuple[EvidenceDocument, ...]:
                         submitted=sub.submitted_at.astimezone(CHINA_TZ).date(),
                         period_start=sub.period_start,
                         period_end=sub.period_end,
-                        event=sub.event_id,
+                        evidence=(sub.event_id,),
                     )
                 )
     return tuple(out)

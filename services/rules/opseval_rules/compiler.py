@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import product
 from typing import Annotated, Any, Literal
@@ -58,7 +58,17 @@ from opseval_shared.base import Frozen
 from opseval_shared.results import Severity
 from pydantic import Field, StrictBool, StrictFloat, StrictInt, StrictStr, TypeAdapter, ValidationError
 
-from .definitions import OPTIONAL_FIELDS, CheckedRule, RuleDefinition, RuleProblem, check_rule, render
+from .definitions import (
+    MESSAGE_FIELDS,
+    OPTIONAL_FIELDS,
+    TEMPLATE_FIELDS,
+    CheckedList,
+    CheckedRule,
+    RuleDefinition,
+    RuleProblem,
+    check_rule,
+    render,
+)
 from .engine import JoinRule, RulesEngine, default_engine, engine_readable
 from .expression import (
     Arith,
@@ -92,10 +102,15 @@ class MeasureFact(Frozen):
     measure: str
     contract: str = ""
     subject: str = ""
+    label: str = ""
     value: Finite
     numerator: Finite | None = None
     denominator: Finite | None = None
     evidence: int = Field(default=0, ge=0)
+    # for messages only (definitions.MESSAGE_FIELDS): never given to the engine
+    actual: str = ""
+    items: str = ""
+    item_list: tuple[str, ...] = ()  # the values `items` lists, for a basis that names items by them
 
 
 class TermFact(Frozen):
@@ -127,7 +142,7 @@ def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"fact {index}: {where}: {err['msg']}") from exc
         if isinstance(fact, TermFact):
             raise ValueError(f"fact {index}: a contract term is compiled into the rules, not matched as a fact")
-        body = fact.model_dump()
+        body = fact.model_dump(exclude={*MESSAGE_FIELDS, "item_list"})
         body["k"] = index
         out.append(body)
     return out
@@ -152,9 +167,17 @@ def _engine_alias(index: int) -> str:
 TermValues = Mapping[str, Mapping[str, Any]]
 
 
-def compile_rules(rules: Sequence[RuleDefinition], terms: TermValues | None = None) -> CompiledRuleSet:
+def compile_rules(
+    rules: Sequence[RuleDefinition],
+    terms: TermValues | None = None,
+    *,
+    project_facts: bool = False,
+    several_contracts: bool = True,
+) -> CompiledRuleSet:
     """One engine rule per rule (per contract, for a rule naming contract terms; per alternative of an
-    `or` the engine cannot hold in one pattern). `terms` are the contract terms by contract id."""
+    `or` the engine cannot hold in one pattern). `terms` are the contract terms by contract id.
+    `project_facts`: some facts are the project's as a whole (contract ""), which only rules of scope
+    project (and both, where the project has several contracts) match."""
     terms = terms or {}
     compiled: list[JoinRule] = []
     origin: dict[str, tuple[str, tuple[str, ...], str | None]] = {}
@@ -175,13 +198,23 @@ def compile_rules(rules: Sequence[RuleDefinition], terms: TermValues | None = No
         )
         for scope_name, contract in scopes:
             values = _term_values(c, terms.get(contract, {}) if contract is not None else {}, contract)
-            for alt, (patterns, checks) in enumerate(compile_patterns(c, values, contract)):
+            whole = _scope_filter(rule.scope, several_contracts) if project_facts else None
+            for alt, (patterns, checks) in enumerate(compile_patterns(c, values, contract, whole)):
                 name = f"{scope_name}_{alt}"
                 compiled.append(JoinRule(name, patterns))
                 origin[name] = (rule.id, tuple(f.alias for f in c.facts if f.kind == "measure"), contract)
                 residual[name] = checks
     used = {cid: dict(terms[cid]) for cid in contracts}
     return CompiledRuleSet(tuple(compiled), origin, residual, checked, used)
+
+
+def _scope_filter(scope: str, several_contracts: bool) -> dict[str, Any] | None:
+    """Whether a rule's facts are the project's as a whole (contract "") or a contract's."""
+    if scope == "project":
+        return {"contract": ""}
+    if scope == "both" and several_contracts:
+        return None
+    return {"$neq": {"contract": ""}}
 
 
 def term_names(c: CheckedRule) -> list[str]:
@@ -213,7 +246,10 @@ Alternative = tuple[tuple[tuple[str, dict[str, Any]], ...], tuple[Node, ...]]
 
 
 def compile_patterns(
-    c: CheckedRule, term_values: Mapping[str, Any] | None = None, contract: str | None = None
+    c: CheckedRule,
+    term_values: Mapping[str, Any] | None = None,
+    contract: str | None = None,
+    whole: dict[str, Any] | None = None,
 ) -> list[Alternative]:
     """The durable_rules patterns of a checked rule, one per alternative (none when the condition is
     false whatever the facts), each with the comparisons between values left for Python. Without
@@ -248,6 +284,8 @@ def compile_patterns(
         parts: list[dict[str, Any]] = [{"t": "measure"}, {"measure": f.key}]
         if index == 0 and contract is not None:
             parts.append({"contract": contract})
+        if whole is not None:
+            parts.append(whole)
         if f.subject is not None:
             parts.append({"subject": f.subject})
         parts += [{field: {_engine_alias(order[earlier]): field}} for field, earlier in f.same if earlier in order]
@@ -454,7 +492,7 @@ class RuleMatch:
 
     rule: str
     contract: str  # the first bound fact's contract
-    subject: str  # the first bound fact's subject ("" for a term)
+    subject: str  # the rule's `subject` rendered, else the first bound fact's subject ("" for a term)
     facts: tuple[tuple[str, dict[str, Any]], ...]  # by the rule's names, `terms.X` for a term it named
     severity: Severity
     message: str
@@ -487,19 +525,27 @@ def split_facts(facts: Iterable[Mapping[str, Any]]) -> tuple[list[dict[str, Any]
     return measures, terms
 
 
+Records = Callable[[Mapping[str, Any]], Sequence[Mapping[str, Any]]]
+
+
 def match(
     rules: Sequence[RuleDefinition],
     facts: Iterable[Mapping[str, Any]],
     *,
     engine: RulesEngine | None = None,
     contract_names: Mapping[str, str] | None = None,
+    contract_vendors: Mapping[str, str] | None = None,
+    records: Records | None = None,
+    several_contracts: bool = True,
 ) -> list[RuleMatch]:
     """Compile the rules with the contract terms among the facts, assert the measure facts in a fresh
     session, check each match's comparisons between values, and render it. Sorted, and the same
-    whatever the order of the facts."""
+    whatever the order of the facts. `records`: the fields of the records behind a measure fact, for
+    the rules' lists (none without it)."""
     engine = engine or default_engine()
     measures, terms = split_facts(facts)
-    compiled = compile_rules(rules, terms)
+    project = any(m.get("contract") == "" for m in measures)
+    compiled = compile_rules(rules, terms, project_facts=project, several_contracts=several_contracts)
     ruleset = engine.register(compiled.rules)
     seen: set[tuple[str, tuple[int, ...]]] = set()
     out: list[RuleMatch] = []
@@ -516,7 +562,8 @@ def match(
             continue
         seen.add((rule_id, positions))
         values = compiled.terms.get(contract, {}) if contract is not None else {}
-        out.append(_rendered(compiled.checked[rule_id], bound, values, contract_names or {}))
+        context = _Context(contract_names or {}, contract_vendors or {}, records or (lambda fact: ()))
+        out.append(_rendered(compiled.checked[rule_id], bound, values, context))
     return sorted(out, key=_match_order)
 
 
@@ -561,11 +608,34 @@ def _match_order(m: RuleMatch) -> tuple[str, str, str, str]:
     return (m.rule, m.contract, m.subject, json.dumps(m.facts, sort_keys=True, ensure_ascii=False))
 
 
+@dataclass(frozen=True)
+class _Context:
+    names: Mapping[str, str]
+    vendors: Mapping[str, str]
+    records: Records
+
+
+def _listed(checked: CheckedList, records: Sequence[Mapping[str, Any]]) -> str:
+    spec = checked.spec
+    rows = [r for r in records if checked.keep(r)] if spec.where else list(records)
+    if not rows:
+        return spec.empty
+    shown = rows[: spec.first] if spec.first is not None else rows
+
+    def field_of(row: Mapping[str, Any]) -> Callable[[Ref], Any]:
+        return lambda ref: row.get(ref.name)
+
+    text = spec.join.join(render(checked.each, field_of(row)) for row in shown)
+    if len(shown) < len(rows):
+        text += render(checked.more, lambda ref: len(rows))
+    return text
+
+
 def _rendered(
     c: CheckedRule,
     bound: tuple[tuple[str, dict[str, Any]], ...],
     terms: Mapping[str, Any],
-    contract_names: Mapping[str, str],
+    context: _Context,
 ) -> RuleMatch:
     by_alias = dict(bound)
     first = bound[0][1]
@@ -578,27 +648,40 @@ def _rendered(
             return rule.params[ref.name]
         if ref.scope == "term":
             return terms.get(ref.name)
+        if ref.scope == "list":
+            checked = c.lists[ref.name]
+            return _listed(checked, context.records(by_alias[checked.spec.of]))
         if ref.scope == "context":
             if ref.name == "rule":
                 return rule.id if ref.field == "id" else rule.name
-            return contract if ref.field == "id" else contract_names.get(contract, contract or "项目")
+            if ref.field == "vendor":
+                return context.vendors.get(contract, "供应商")
+            if ref.field == "key":
+                return contract or "all"
+            return contract if ref.field == "id" else context.names.get(contract, contract or "项目")
         if ref.name in term_alias:
             key = term_alias[ref.name]
             return {"value": terms.get(key), "contract": contract, "term": key}[ref.field]
         return by_alias[ref.name].get(ref.field)
 
+    def holds(condition: Node) -> bool:
+        constant = substitute(condition, lambda ref: Literal_(value_of(ref), ref.type, ref.pos))
+        return bool(evaluate(constant, {}))
+
+    text = {field: render(c.templates[field], value_of) for field in TEMPLATE_FIELDS}
+    message = next(parts for condition, parts in c.messages if condition is None or holds(condition))
     return RuleMatch(
         rule=rule.id,
         contract=contract,
-        subject=str(first.get("subject") or ""),
+        subject=text["subject"] if rule.subject else str(first.get("subject") or ""),
         facts=bound,
         severity=rule.severity,
-        message=render(c.templates["message"], value_of),
-        measured=render(c.templates["measured"], value_of),
-        required=render(c.templates["required"], value_of),
+        message=render(message, value_of),
+        measured=text["measured"],
+        required=text["required"],
         indicators=rule.indicators,
-        cause=rule.cause,
-        advice=rule.advice,
+        cause=text["cause"],
+        advice=text["advice"],
         domain_ref=rule.domain_ref,
     )
 

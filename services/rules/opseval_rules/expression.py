@@ -53,10 +53,11 @@ class Literal_:
 
 @dataclass(frozen=True)
 class Ref:
-    """A resolved name: `scope` is "fact" (a bound fact's field), "param", "term", or "context" (what
-    a message may name besides: `contract.id`, `contract.name`, `rule.id`, `rule.name`)."""
+    """A resolved name: `scope` is "fact" (a bound fact's field), "param", "term", or what only a
+    message may name: "context" (`contract.id`, `contract.name`, `contract.vendor`, `rule.id`,
+    `rule.name`), "list" (`lists.NAME`) and "record" (a field of a listed record)."""
 
-    scope: Literal["fact", "param", "term", "context"]
+    scope: Literal["fact", "param", "term", "context", "list", "record"]
     name: str
     field: str
     type: Type

@@ -41,13 +41,44 @@ def standard_rule_set() -> RuleSet:
 
 def unknown_measures(rule_set: RuleSet, definition: ProjectDefinition) -> list[tuple[str, str]]:
     """(rule, measure) for each measure a rule that runs binds but the project does not define."""
-    from .catalogue import RULES_BY_ID
-
     out = []
     for rule in rule_set.rules:
-        if rule.id in RULES_BY_ID:
-            continue  # written in Python still: its library form does not run
         for binding in rule.bind.values():
             if binding.measure is not None and definition.measures.get(binding.measure) is None:
                 out.append((rule.id, binding.measure))
+    return out
+
+
+def record_field_problems(rule_set: RuleSet, definition: ProjectDefinition) -> list[tuple[str, str]]:
+    """(rule, reason) for each field a rule's lists or basis read of the records behind a bound
+    measure that those records do not have (or a measure without records of its own: a ratio)."""
+    from opseval_shared.measures import parse_where
+    from opseval_shared.sources import SOURCES
+
+    from .definitions import Placeholder, check_rule
+
+    out = []
+    for rule in rule_set.rules:
+        wanted: list[tuple[str, str, set[str]]] = []  # (where in the rule, fact alias, fields)
+        checked = check_rule(rule)
+        for name, spec in rule.lists.items():
+            fields = {p.ref.name for p in checked.lists[name].each if isinstance(p, Placeholder)}
+            fields |= {t.field for t in parse_where(spec.where)}
+            wanted.append((f"lists.{name}", spec.of, fields))
+        for index, entry in enumerate(rule.basis):
+            if entry.records is not None and entry.of is not None:
+                wanted.append((f"basis[{index}].records", entry.of, {entry.records}))
+        for where, alias, fields in wanted:
+            measure = definition.measures.get(rule.bind[alias].measure or "")
+            if measure is None:
+                continue  # unknown_measures says so
+            source = SOURCES.get(measure.source or "")
+            if source is None:
+                out.append((rule.id, f"{where}: {measure.id} is a ratio and has no records of its own; list a part"))
+                continue
+            for name in sorted(fields - set(source.fields)):
+                known = ", ".join(source.fields)
+                out.append(
+                    (rule.id, f"{where}: the records of {measure.id} ({source.label}) have no field {name!r} ({known})")
+                )
     return out
