@@ -151,7 +151,7 @@ def test_a_bad_event_is_refused_or_set_aside_and_its_correction_scores_as_if_sen
         assert "dead-letter" in page and "unresolved reference: payload.point" in page
 
     # An evaluator corrects it (an evaluator's key may push corrections only).
-    evaluator = bearer(issue_key(fleet.store_file, "evaluator", [PROJECT], "市财政局评价组"))
+    evaluator = bearer(issue_key(fleet.store_url, "evaluator", [PROJECT], "市财政局评价组"))
     plain = {**judged, "id": "e2e-economy-whole", "occurred_at": "2023-05-31T19:30:00+08:00"}
     plain["recorded_at"] = plain["occurred_at"]
     plain["payload"] = {"indicator": "economy", "awarded": 2.5, "reason": "人力成本按实际资质复核后较为经济"}

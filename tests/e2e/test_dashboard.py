@@ -144,7 +144,7 @@ def test_inside_the_period_the_dashboard_shows_an_interim_grade_pending_leaves_t
     fleet.wait_scored(project, len(events))
     expected, _ = evaluate_bundle(bundle)
     assert expected.as_of == date(2022, 10, 31) and expected.pending
-    evaluator = issue_key(fleet.store_file, "evaluator", [project], "dashboard evaluator")
+    evaluator = issue_key(fleet.store_url, "evaluator", [project], "dashboard evaluator")
     dom = rendered(f"{fleet.url('reporting')}/dashboard?project={project}#key={evaluator}")
     total = str(expected.total.normalize())
     assert f'<span class="total" id="total">{total}</span>' in dom
