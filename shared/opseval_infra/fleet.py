@@ -153,7 +153,12 @@ def fleet_app(
         if evaluate is not None:
             fleet.health = EvaluationHealth(settings.service_name, store, fleet.ledgers)
             fleet.dirty = DirtyProjects(
-                settings.service_name, settings.debounce_s, lambda p: evaluate(fleet, p), fleet.health, store
+                settings.service_name,
+                settings.debounce_s,
+                lambda p: evaluate(fleet, p),
+                fleet.health,
+                store,
+                fleet.ledgers,
             )
         convert_fetch_timeouts()
         await fleet.broker.connect()

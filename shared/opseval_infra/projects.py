@@ -76,6 +76,9 @@ class LedgerCache:
         self.idle_s = idle_s
         self.clock = clock
         self._folded: dict[str, Folded] = {}
+        # The definition revision each project was last evaluated under (kept past eviction): what the
+        # definitions watcher compares the stored one with.
+        self.evaluated_under: dict[str, str] = {}
         # Events this process just consumed, already validated, per project: folding them needs no
         # second parse. Dropped with each refresh of the project: by then every stored event of it
         # is folded, so what is left was folded before this process consumed it (the other service,
@@ -129,6 +132,7 @@ class LedgerCache:
             await self._fold_new(project, current)
         self._recent.pop(project, None)
         current.used = now
+        self.evaluated_under[project] = stored.revision
         return current
 
     def _new(
@@ -186,10 +190,12 @@ class DirtyProjects:
         evaluate: Callable[[str], Awaitable[None]],
         health: EvaluationHealth | None = None,
         store: Store | None = None,
+        ledgers: LedgerCache | None = None,
     ) -> None:
         self.service, self.debounce_s, self.evaluate = service, debounce_s, evaluate
         self.health = health
         self.store = store  # watched for re-registered definitions
+        self.ledgers = ledgers  # what each project was last evaluated under
         self._watcher: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
@@ -225,10 +231,15 @@ class DirtyProjects:
             except Exception:  # the store away for a moment: looked at again next time
                 log.debug("project definitions not read", exc_info=True)
                 continue
+            # Against what each project was evaluated under, not only the previous look: a definition
+            # registered and replaced again between two looks (A → B → A) while an evaluation ran under
+            # B would otherwise leave the project evaluated under B for good.
+            under = self.ledgers.evaluated_under if self.ledgers is not None else {}
+            changed = {p for p, revision in current.items() if under.get(p, revision) != revision}
             if known is not None:
-                changed = {p for p, revision in current.items() if known.get(p) != revision}
-                if changed:
-                    self.mark(changed)
+                changed |= {p for p, revision in current.items() if known.get(p) != revision}
+            if changed:
+                self.mark(changed)
             known = current
 
     async def _run(self) -> None:
