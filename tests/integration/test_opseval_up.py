@@ -64,29 +64,40 @@ def _ready(port: int) -> bool:
         return False
 
 
-def start_up(data: Path) -> Up:
-    nats_port, base = free_port(), free_port()
-    ports = [base, base + 1, base + 2, base + 3]
-    if any(port_open(p) for p in ports):
-        pytest.skip("the four consecutive HTTP ports are not free")
-    proc = subprocess.Popen(
-        [*UP, "--data", str(data), "--nats-port", str(nats_port), "--port", str(base)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    up = Up(proc, data, nats_port, ports)
-    deadline = time.monotonic() + 90
-    ready: set[int] = set()
-    while len(ready) < 4:
-        if proc.poll() is not None:
-            raise AssertionError(proc.communicate()[0])
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"opseval up did not get ready: {proc.communicate()[0]}")
-        ready |= {port for port in ports if port not in ready and _ready(port)}
-        time.sleep(0.3)
-    return up
+def start_up(data: Path, attempts: int = 3) -> Up:
+    """`opseval up` on free ports. Four consecutive ports are free when looked at, but another process
+    may take one before a service binds it: such a start is tried again on other ports, any other
+    failure is the test's."""
+    for attempt in range(attempts):
+        nats_port, base = free_port(), free_port()
+        ports = [base, base + 1, base + 2, base + 3]
+        if any(port_open(p) for p in ports):
+            continue
+        proc = subprocess.Popen(
+            [*UP, "--data", str(data), "--nats-port", str(nats_port), "--port", str(base)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        deadline = time.monotonic() + 90
+        ready: set[int] = set()
+        while len(ready) < 4:
+            if proc.poll() is not None:
+                output = proc.communicate()[0]
+                logs = "".join(p.read_text(errors="replace") for p in data.glob("*.log"))
+                if "address already in use" in logs and attempt + 1 < attempts:
+                    for log in data.glob("*.log"):
+                        log.unlink()
+                    break
+                raise AssertionError(output)
+            if time.monotonic() > deadline:
+                proc.kill()
+                raise AssertionError(f"opseval up did not get ready: {proc.communicate()[0]}")
+            ready |= {port for port in ports if port not in ready and _ready(port)}
+            time.sleep(0.3)
+        else:
+            return Up(proc, data, nats_port, ports)
+    pytest.skip(f"no four free consecutive HTTP ports in {attempts} tries")
 
 
 @pytest.fixture
