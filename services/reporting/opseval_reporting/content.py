@@ -758,18 +758,9 @@ def _document_list(result: EvaluationResult, definition: ProjectDefinition) -> l
         label = f"表3-{number}" if several else "表3"
         whose = f"（{contracts[contract]}）" if several else ""
         if listed:
-            rows = [
-                [
-                    names[(d.contract, d.deliverable)],
-                    d.title,
-                    d.reference,
-                    period_text(d.period_start, d.period_end),
-                    cn_date(d.submitted),
-                ]
-                for d in documents
-            ]
-            header = ["交付要求", "文件名称", "文档编号", "所属期间", "提交日期"]
-            blocks.append(Table(header, rows, merge_first=1, nowrap=(2, 4), caption=f"{label} 佐证文件清单{whose}"))
+            rows = [document_row(d, names) for d in documents]
+            table = Table(DOCUMENT_HEADER, rows, merge_first=1, nowrap=(2, 4), caption=f"{label} 佐证文件清单{whose}")
+            blocks.append(table)
             continue
         groups: dict[str, list[EvidenceDocument]] = {}
         for d in documents:
@@ -791,6 +782,20 @@ def _document_list(result: EvaluationResult, definition: ProjectDefinition) -> l
             "所属期间、提交日期）见指标得分表工作簿的“佐证文件”工作表。"
         )
     return blocks
+
+
+DOCUMENT_HEADER = ["交付要求", "文件名称", "文档编号", "所属期间", "提交日期"]
+
+
+def document_row(d: EvidenceDocument, names: dict[tuple[str, str], str]) -> list[str]:
+    """A delivered document as the 佐证文件清单 lists it (the report's table and the workbook's sheet)."""
+    return [
+        names[(d.contract, d.deliverable)],
+        d.title,
+        d.reference,
+        period_text(d.period_start, d.period_end),
+        cn_date(d.submitted),
+    ]
 
 
 def deliverable_names(definition: ProjectDefinition) -> dict[tuple[str, str], str]:

@@ -22,7 +22,7 @@ from opseval_shared.metrics import pct
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import BudgetLine, EvaluationResult, Finding, ScoredIndicator
 
-from .content import ADVICE, DASH, _flat, _leaves, polish, sentence
+from .content import ADVICE, DASH, _contract_names, _flat, _leaves, polish, sentence
 
 SATISFIED = "已按要求执行，达到指标要求。"
 COLUMNS = 8
@@ -130,7 +130,7 @@ def _remark(leaf: ScoredIndicator, findings: dict[str, Finding], contracts: dict
 def selfeval_form(result: EvaluationResult, definition: ProjectDefinition) -> SelfEvalForm:
     project = definition.project
     year = project.evaluation.period.start.year
-    contracts = {c.id: c.name for c in definition.contracts.contracts}
+    contracts = _contract_names(definition)
     described = {leaf.id: leaf.description.strip() for leaf in definition.indicators.leaves()}
 
     total_line = next((b for b in result.budget if b.contract is None), None)

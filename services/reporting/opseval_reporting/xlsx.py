@@ -26,8 +26,10 @@ from .content import (
     ADVICE,
     CAUSE,
     DASH,
+    DOCUMENT_HEADER,
     GRADE_BANDS,
     SEVERITY_LABEL,
+    _contract_names,
     _leaves,
     _rows,
     _top_of,
@@ -35,7 +37,7 @@ from .content import (
     assessed_text,
     cn_date,
     deliverable_names,
-    period_text,
+    document_row,
     places,
     polish,
 )
@@ -240,7 +242,7 @@ def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: 
 
 def _findings_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, definition: ProjectDefinition) -> None:
     """问题清单: the findings by 一级指标, each with its indicator, severity, 原因分析 and 建议."""
-    contracts = {c.id: c.name for c in definition.contracts.contracts}
+    contracts = _contract_names(definition)
     names = {ind.id: ind.name for top in result.indicators for ind in _walk(top)}
     tops = _top_of(result)
     header = ["序号", "一级指标", "指标", "严重程度", "问题描述", "原因分析", "建议"]
@@ -278,19 +280,9 @@ def _findings_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, defin
 def _documents_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, definition: ProjectDefinition) -> None:
     """佐证文件: every document delivered as evidence, with its reference, period and date."""
     names = deliverable_names(definition)
-    contracts = {c.id: c.name for c in definition.contracts.contracts}
-    header = ["序号", "合同", "交付要求", "文件名称", "文档编号", "所属期间", "提交日期"]
-    rows = [
-        [
-            contracts[d.contract],
-            names[(d.contract, d.deliverable)],
-            d.title,
-            d.reference,
-            period_text(d.period_start, d.period_end),
-            cn_date(d.submitted),
-        ]
-        for d in result.documents
-    ]
+    contracts = _contract_names(definition)
+    header = ["序号", "合同", *DOCUMENT_HEADER]
+    rows = [[contracts[d.contract], *document_row(d, names)] for d in result.documents]
     sheet.write_row(0, 0, header, styles.header())
     widths = [6.0] + [min(60.0, max([_units(header[c])] + [_units(r[c - 1]) for r in rows]) + 2) for c in range(1, 7)]
     for col, width in enumerate(widths):
