@@ -180,6 +180,17 @@ class LedgerCache:
         ]
 
 
+def definitions_changed(stored: dict[str, str], seen: dict[str, str] | None, evaluated: dict[str, str]) -> set[str]:
+    """Projects to evaluate again, given each one's stored definition revision, the revisions the previous
+    look saw (None before the first look) and those each was last evaluated under. Against the latter
+    too: a definition registered and replaced again between two looks (A → B → A) while an evaluation
+    ran under B would otherwise leave the project evaluated under B for good."""
+    changed = {p for p, revision in stored.items() if evaluated.get(p, revision) != revision}
+    if seen is not None:
+        changed |= {p for p, revision in stored.items() if seen.get(p) != revision}
+    return changed
+
+
 class DirtyProjects:
     """Projects to re-evaluate, worked off in the background after a short debounce."""
 
@@ -231,13 +242,8 @@ class DirtyProjects:
             except Exception:  # the store away for a moment: looked at again next time
                 log.debug("project definitions not read", exc_info=True)
                 continue
-            # Against what each project was evaluated under, not only the previous look: a definition
-            # registered and replaced again between two looks (A → B → A) while an evaluation ran under
-            # B would otherwise leave the project evaluated under B for good.
             under = self.ledgers.evaluated_under if self.ledgers is not None else {}
-            changed = {p for p, revision in current.items() if under.get(p, revision) != revision}
-            if known is not None:
-                changed |= {p for p, revision in current.items() if known.get(p) != revision}
+            changed = definitions_changed(current, known, under)
             if changed:
                 self.mark(changed)
             known = current

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from opseval_infra.projects import DirtyProjects, EvaluationHealth, LedgerCache, evaluation_kind
+from opseval_infra.projects import DirtyProjects, EvaluationHealth, LedgerCache, definitions_changed, evaluation_kind
 from opseval_infra.store.base import Store, StoredEvent, StoredProject
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
@@ -153,4 +153,51 @@ def test_a_failing_evaluation_is_recorded_for_the_results_api_and_readiness_and_
             finally:
                 await dirty.stop()
 
+    asyncio.run(scenario())
+
+
+def test_a_project_evaluated_under_another_definition_than_the_stored_one_is_due_again() -> None:
+    # A → B → A between two looks, evaluated under B: the look saw A both times
+    assert definitions_changed({"p": "A"}, {"p": "A"}, {"p": "B"}) == {"p"}
+    assert definitions_changed({"p": "A"}, {"p": "A"}, {"p": "A"}) == set()
+    assert definitions_changed({"p": "B"}, {"p": "A"}, {}) == {"p"}  # registered again, never evaluated here
+    assert definitions_changed({"p": "A", "q": "C"}, None, {"p": "A"}) == set()  # the first look: nothing to compare
+    assert definitions_changed({"p": "A", "q": "C"}, {"p": "A"}, {"p": "A"}) == {"q"}  # a new project
+
+
+def test_a_definition_replaced_and_restored_between_two_looks_gets_the_project_evaluated_again(
+    tmp_path: Path, monkeypatch: Any
+) -> None:
+    """A → B → A inside one poll: the project was evaluated under B, so the watcher must see that the
+    stored A is not what it was evaluated under, although A is also what it saw at its last look."""
+    monkeypatch.setattr("opseval_infra.projects.DEFINITION_POLL_S", 0.02)
+    definition = load_definition(DONGGUAN)
+    evaluated: list[str] = []
+
+    async def evaluate(project: str) -> None:
+        evaluated.append(project)
+        await cache.refresh(project)
+
+    async def scenario() -> None:
+        nonlocal cache
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await store.put_project(StoredProject(PROJECT, "A", definition.model_dump_json()))
+            cache = LedgerCache(store, today=lambda: date(2023, 9, 1))
+            dirty = DirtyProjects("rules", 0.01, evaluate, None, store, cache)
+            dirty.start()
+            try:
+                await asyncio.sleep(0.1)  # the watcher has looked: A
+                await store.put_project(StoredProject(PROJECT, "B", definition.model_dump_json()))
+                await cache.refresh(PROJECT)  # evaluated under B (its evidence arrived)
+                await store.put_project(StoredProject(PROJECT, "A", definition.model_dump_json()))
+                for _ in range(200):
+                    await asyncio.sleep(0.02)
+                    if evaluated:
+                        break
+                assert evaluated == [PROJECT]
+                assert cache.evaluated_under[PROJECT] == "A"
+            finally:
+                await dirty.stop()
+
+    cache: LedgerCache
     asyncio.run(scenario())
