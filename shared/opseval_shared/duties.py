@@ -8,10 +8,11 @@ each item has an id a measure's subject names, a source and its duty as the fiel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .base import numbered
 from .contract import (
     EVERY,
     AssessmentItemRule,
@@ -93,16 +94,6 @@ def next_band(contract: Contract, rule: PaymentRule) -> Any:
 
 def survey_duty(duty: SurveyDuty) -> str:
     return duty.description or f"开展{'、'.join(duty.required_levels)}各级用户满意度调查"
-
-
-def numbered(keys: Iterable[str]) -> list[str]:
-    """Keys of items in the contract's order; a key repeated is numbered (ID#2 …)."""
-    seen: dict[str, int] = {}
-    out = []
-    for key in keys:
-        seen[key] = seen.get(key, 0) + 1
-        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return out
 
 
 # ---------------------------------------------------------------- the contract lists a basis can cite

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from .base import CHINA_TZ, unique_sorted
+from .base import CHINA_TZ, numbered, unique_sorted
 from .contract import AssessmentItemRule
 from .values import MetricError, fmt, pct
 
@@ -589,8 +589,6 @@ def _survey_levels(ctx: MetricContext, c: Contract | None) -> list[Record]:
     and each other level the survey's responses carry: how many came back, and whether that is short."""
     if c is None:
         return []  # contract terms and per-contract state: nothing is unassigned
-    from .duties import numbered  # here: duties → results → indicators → measures imports this module
-
     out = []
     keys = numbered(d.survey or "*" for d in c.surveys)
     for index, (duty, key) in enumerate(zip(c.surveys, keys, strict=True)):
