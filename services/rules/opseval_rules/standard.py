@@ -7,8 +7,11 @@ from functools import cache
 from importlib import resources
 
 import yaml
+from opseval_shared.measures import parse_where
 from opseval_shared.project import ProjectDefinition
+from opseval_shared.sources import SOURCES
 
+from .definitions import Placeholder, check_rule
 from .rulefiles import RuleSet, RuleSource, effective_rules
 
 LIBRARY = "library"
@@ -52,11 +55,6 @@ def unknown_measures(rule_set: RuleSet, definition: ProjectDefinition) -> list[t
 def record_field_problems(rule_set: RuleSet, definition: ProjectDefinition) -> list[tuple[str, str]]:
     """(rule, reason) for each field a rule's lists or basis read of the records behind a bound
     measure that those records do not have (or a measure without records of its own: a ratio)."""
-    from opseval_shared.measures import parse_where
-    from opseval_shared.sources import SOURCES
-
-    from .definitions import Placeholder, check_rule
-
     out = []
     for rule in rule_set.rules:
         wanted: list[tuple[str, str, set[str]]] = []  # (where in the rule, fact alias, fields)
