@@ -110,23 +110,17 @@ class ContractItems:
     key: Callable[[Any], str]  # the item's id, as a measure's subject names it
     wording: Callable[[Contract, Any], str]
 
-    def cite(
-        self, contract: Contract, kind: BasisKind, subject: str | None = None, named: Sequence[str] | None = None
-    ) -> tuple[Basis, ...]:
-        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), the items
-        `named` by id (in that order), or every item (in the contract's order). An id an earlier item
-        already has is numbered: ID#2, ID#3 … (two survey duties on one survey)."""
+    def cite(self, contract: Contract, kind: BasisKind, subject: str | None = None) -> tuple[Basis, ...]:
+        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), or every item
+        (in the contract's order). An id an earlier item already has is numbered: ID#2, ID#3 … (two
+        survey duties on one survey)."""
         items = self.items(contract)
         keys = numbered(self.key(item) for item in items)
-        if named is not None:
-            by_key = dict(zip(keys, items, strict=True))
-            chosen = [by_key[key] for key in named if key in by_key]
-        else:
-            chosen = [
-                item
-                for item, key in zip(items, keys, strict=True)
-                if subject is None or subject == key or subject.startswith(key + "@")
-            ]
+        chosen = [
+            item
+            for item, key in zip(items, keys, strict=True)
+            if subject is None or subject == key or subject.startswith(key + "@")
+        ]
         return tuple(cite(kind, item.source, self.document, self.wording(contract, item)) for item in chosen)
 
 
