@@ -123,7 +123,8 @@ def test_a_rule_binding_a_measure_the_project_lacks_is_refused_with_exit_2(
     bundle = bundle_with_rules(tmp_path, rules)
     out = tmp_path / "out"
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    assert "binds unknown measure 'centre.unknown'" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "rules.yaml:5: rules[0].bind.x.measure: rule my.rule binds unknown measure 'centre.unknown'" in err
     assert not out.exists()
 
 
@@ -141,5 +142,30 @@ def test_a_rule_listing_a_field_its_measures_records_lack_is_refused_with_exit_2
     out = tmp_path / "out"
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
     err = capsys.readouterr().err
-    assert "lists.late: the records of deliverables.late_submissions (交付物提交记录) have no field 'sent_on'" in err
+    assert (
+        "rules.yaml:7: rules[0].lists.late: the records of deliverables.late_submissions (交付物提交记录) "
+        "have no field 'sent_on'"
+    ) in err
+    assert not out.exists()
+
+
+def test_a_rule_citing_items_by_a_field_its_measures_records_lack_is_refused_with_exit_2(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rules = (
+        "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
+        "    bind: {late: {measure: deliverables.late_submissions}}\n"
+        "    when: late.value > 0\n"
+        "    message: m\n    measured: m\n    required: m\n"
+        "    basis:\n"
+        "      - {kind: obligation, item: deliverables, of: late, records: deliverable_id}\n"
+    )
+    bundle = bundle_with_rules(tmp_path, rules)
+    out = tmp_path / "out"
+    assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
+    err = capsys.readouterr().err
+    assert (
+        "rules.yaml:11: rules[0].basis[0].records: the records of deliverables.late_submissions (交付物提交记录) "
+        "have no field 'deliverable_id'"
+    ) in err
     assert not out.exists()
