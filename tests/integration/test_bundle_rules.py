@@ -113,59 +113,38 @@ def test_a_mistake_in_rules_yaml_is_located(tmp_path: Path, rules: str, line: in
     assert words in str(err)
 
 
-def test_a_rule_binding_a_measure_the_project_lacks_is_refused_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+HEAD = "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
+LATE = "    bind: {late: {measure: deliverables.late_submissions}}\n    when: late.value > 0\n"
+TEXTS = "    message: m\n    measured: m\n    required: m\n"
+RECORDS_LACK = "the records of deliverables.late_submissions (交付物提交记录) have no field"
+
+
+@pytest.mark.parametrize(
+    ("rules", "located"),
+    [
+        (
+            HEAD + "    bind: {x: {measure: centre.unknown}}\n    when: x.value > 0\n" + TEXTS,
+            "rules.yaml:5: rules[0].bind.x.measure: rule my.rule binds unknown measure 'centre.unknown'",
+        ),
+        (
+            HEAD
+            + LATE
+            + "    lists: {late: {of: late, each: '{period}（{sent_on}）'}}\n"
+            + "    message: '{lists.late}'\n    measured: m\n    required: m\n",
+            f"rules.yaml:7: rules[0].lists.late: {RECORDS_LACK} 'sent_on'",
+        ),
+        (
+            HEAD + LATE + TEXTS + "    basis:\n      - {kind: clause, item: deliverables, of: late, records: sent}\n",
+            f"rules.yaml:11: rules[0].basis[0].records: {RECORDS_LACK} 'sent'",
+        ),
+    ],
+    ids=["unknown-measure", "list-field", "basis-records-field"],
+)
+def test_a_rule_reading_what_the_projects_measures_lack_is_refused_with_exit_2_at_its_line_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rules: str, located: str
 ) -> None:
-    rules = (
-        "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n    bind: {x: {measure: centre.unknown}}\n"
-        "    when: x.value > 0\n    message: m\n    measured: m\n    required: m\n"
-    )
     bundle = bundle_with_rules(tmp_path, rules)
     out = tmp_path / "out"
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    err = capsys.readouterr().err
-    assert "rules.yaml:5: rules[0].bind.x.measure: rule my.rule binds unknown measure 'centre.unknown'" in err
-    assert not out.exists()
-
-
-def test_a_rule_listing_a_field_its_measures_records_lack_is_refused_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rules = (
-        "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
-        "    bind: {late: {measure: deliverables.late_submissions}}\n"
-        "    when: late.value > 0\n"
-        "    lists: {late: {of: late, each: '{period}（{sent_on}）'}}\n"
-        "    message: '{lists.late}'\n    measured: m\n    required: m\n"
-    )
-    bundle = bundle_with_rules(tmp_path, rules)
-    out = tmp_path / "out"
-    assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    err = capsys.readouterr().err
-    assert (
-        "rules.yaml:7: rules[0].lists.late: the records of deliverables.late_submissions (交付物提交记录) "
-        "have no field 'sent_on'"
-    ) in err
-    assert not out.exists()
-
-
-def test_a_rule_citing_items_by_a_field_its_measures_records_lack_is_refused_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rules = (
-        "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
-        "    bind: {late: {measure: deliverables.late_submissions}}\n"
-        "    when: late.value > 0\n"
-        "    message: m\n    measured: m\n    required: m\n"
-        "    basis:\n"
-        "      - {kind: obligation, item: deliverables, of: late, records: deliverable_id}\n"
-    )
-    bundle = bundle_with_rules(tmp_path, rules)
-    out = tmp_path / "out"
-    assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    err = capsys.readouterr().err
-    assert (
-        "rules.yaml:11: rules[0].basis[0].records: the records of deliverables.late_submissions (交付物提交记录) "
-        "have no field 'deliverable_id'"
-    ) in err
+    assert located in capsys.readouterr().err
     assert not out.exists()
