@@ -114,7 +114,8 @@ def test_a_mistake_in_rules_yaml_is_located(tmp_path: Path, rules: str, line: in
 
 
 HEAD = "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
-LATE = "    bind: {late: {measure: deliverables.late_submissions}}\n    when: late.value > 0\n"
+WHEN = "    when: late.value > 0\n"
+LATE = "    bind: {late: {measure: deliverables.late_submissions}}\n" + WHEN
 TEXTS = "    message: m\n    measured: m\n    required: m\n"
 RECORDS_LACK = "the records of deliverables.late_submissions (交付物提交记录) have no field"
 
@@ -137,8 +138,18 @@ RECORDS_LACK = "the records of deliverables.late_submissions (交付物提交记
             HEAD + LATE + TEXTS + "    basis:\n      - {kind: clause, item: deliverables, of: late, records: sent}\n",
             f"rules.yaml:11: rules[0].basis[0].records: {RECORDS_LACK} 'sent'",
         ),
+        (
+            HEAD + "    bind: {due: {measure: deliverables.units_due, subject: montly_report}}\n"
+            "    when: due.value > 0\n" + TEXTS,
+            "rules.yaml:5: rules[0].bind.due.subject: 'montly_report' is not a 交付物 any contract defines "
+            "(合同交付物: monthly_report)",
+        ),
+        (
+            HEAD + "    bind: {late: {measure: staff.late_arrivals, subject: 张三}}\n" + WHEN + TEXTS,
+            "rules.yaml:5: rules[0].bind.late.subject: staff.late_arrivals is not grouped by a field (by:)",
+        ),
     ],
-    ids=["unknown-measure", "list-field", "basis-records-field"],
+    ids=["unknown-measure", "list-field", "basis-records-field", "unknown-subject", "subject-of-ungrouped"],
 )
 def test_a_rule_reading_what_the_projects_measures_lack_is_refused_with_exit_2_at_its_line_and_field(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], rules: str, located: str

@@ -11,7 +11,7 @@ import yaml
 from opseval_shared.base import field_path
 from opseval_shared.measures import parse_where
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.sources import SOURCES
+from opseval_shared.sources import CONTRACT_LISTS, SOURCES
 
 from .definitions import Placeholder, check_rule
 from .rulefiles import RuleDefinitionError, RuleSet, RuleSource, effective_rules, node_line
@@ -75,6 +75,10 @@ def measure_problems(rule_set: RuleSet, definition: ProjectDefinition) -> list[M
             if binding.measure is not None and definition.measures.get(binding.measure) is None:
                 message = f"rule {rule.id} binds unknown measure {binding.measure!r}"
                 out.append(MeasureProblem(rule.id, ("bind", alias, "measure"), message))
+            elif binding.measure is not None and binding.subject is not None:
+                unmatched = _subject_problem(definition, binding.measure, binding.subject)
+                if unmatched is not None:
+                    out.append(MeasureProblem(rule.id, ("bind", alias, "subject"), unmatched))
         wanted: list[tuple[tuple[int | str, ...], str, set[str]]] = []  # (where in the rule, fact alias, fields)
         checked = check_rule(rule)
         for name, spec in rule.lists.items():
@@ -98,3 +102,23 @@ def measure_problems(rule_set: RuleSet, definition: ProjectDefinition) -> list[M
                 message = f"the records of {measure.id} ({source.label}) have no field {name!r} ({known})"
                 out.append(MeasureProblem(rule.id, loc, message))
     return out
+
+
+def _subject_problem(definition: ProjectDefinition, measure_id: str, subject: str) -> str | None:
+    """Why a binding's `subject:` can name no fact of its measure (None: it may): the measure has no
+    subjects, or its subjects are a contract list's ids (deliverables, plans …) and no contract has it."""
+    measure = definition.measures.get(measure_id)
+    if measure is None:
+        return None
+    if measure.by is None:
+        return f"{measure_id} is not grouped by a field (by:): its facts have no subject to keep {subject!r} of"
+    source = SOURCES.get(measure.source or "")
+    spec = source.fields.get(measure.by) if source is not None else None
+    if spec is None or spec.members is None:
+        return None  # subjects the evidence names (staff, checks …): known only when evaluated
+    contract_list = CONTRACT_LISTS[spec.members]
+    known = sorted(frozenset().union(*(contract_list.members(c) for c in definition.contracts.contracts)))
+    if subject in known:
+        return None
+    listed = ", ".join(known) or "none"
+    return f"{subject!r} is not a {spec.label} any contract defines ({contract_list.label}: {listed})"
