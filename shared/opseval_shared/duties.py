@@ -172,7 +172,7 @@ CONTRACT_ITEMS: dict[str, ContractItems] = {
             "满意度调查",
             "合同",
             lambda c: c.surveys,
-            lambda s: s.survey or "*",
+            lambda s: s.key,
             lambda c, s: survey_duty(s),
         ),
     )

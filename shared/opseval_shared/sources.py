@@ -587,7 +587,7 @@ def _survey_levels(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each survey duty of the contract that names levels, with each level it requires (in its order)
     and each other level the survey's responses carry: how many came back, and whether that is short."""
     out = []
-    keys = numbered(d.survey or "*" for d in c.surveys)
+    keys = numbered(d.key for d in c.surveys)
     for index, (duty, key) in enumerate(zip(c.surveys, keys, strict=True)):
         if not duty.required_levels or not ctx.survey_due(c, index):
             continue  # a survey duty not yet due has no levels to be short of
