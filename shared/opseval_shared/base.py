@@ -79,6 +79,16 @@ def _distinct_in_order(ordered: list[str]) -> Ids:
     return Ids(compress(ordered, chain((True,), map(ne, islice(ordered, 1, None), ordered))))
 
 
+def numbered(keys: Iterable[str]) -> list[str]:
+    """Keys of items in the contract's order; a key repeated is numbered (ID#2 …)."""
+    seen: dict[str, int] = {}
+    out = []
+    for key in keys:
+        seen[key] = seen.get(key, 0) + 1
+        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
+    return out
+
+
 def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     """The union of several id lists. Runs from different sources rarely interleave (different id
     prefixes): then the sorted runs are simply laid end to end, without hashing or sorting anew."""

@@ -246,6 +246,12 @@ class SurveyDuty(Frozen):
     description: str = ""
     source: TermSource | None = None
 
+    @property
+    def key(self) -> str:
+        """The duty's id as a measure's subject and a rule's basis name it: its survey, or * for any
+        (numbered where two duties share one: base.numbered)."""
+        return self.survey or "*"
+
 
 class SlaTerm(Frozen):
     """Limits for one fault severity, in minutes (None: not bound)."""

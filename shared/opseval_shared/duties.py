@@ -8,10 +8,11 @@ each item has an id a measure's subject names, a source and its duty as the fiel
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from .base import numbered
 from .contract import (
     EVERY,
     AssessmentItemRule,
@@ -95,16 +96,6 @@ def survey_duty(duty: SurveyDuty) -> str:
     return duty.description or f"开展{'、'.join(duty.required_levels)}各级用户满意度调查"
 
 
-def numbered(keys: Iterable[str]) -> list[str]:
-    """Keys of items in the contract's order; a key repeated is numbered (ID#2 …)."""
-    seen: dict[str, int] = {}
-    out = []
-    for key in keys:
-        seen[key] = seen.get(key, 0) + 1
-        out.append(key if seen[key] == 1 else f"{key}#{seen[key]}")
-    return out
-
-
 # ---------------------------------------------------------------- the contract lists a basis can cite
 
 
@@ -119,23 +110,17 @@ class ContractItems:
     key: Callable[[Any], str]  # the item's id, as a measure's subject names it
     wording: Callable[[Contract, Any], str]
 
-    def cite(
-        self, contract: Contract, kind: BasisKind, subject: str | None = None, named: Sequence[str] | None = None
-    ) -> tuple[Basis, ...]:
-        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), the items
-        `named` by id (in that order), or every item (in the contract's order). An id an earlier item
-        already has is numbered: ID#2, ID#3 … (two survey duties on one survey)."""
+    def cite(self, contract: Contract, kind: BasisKind, subject: str | None = None) -> tuple[Basis, ...]:
+        """The item a subject names (`ID`, or `ID@…` for a subject per item and period), or every item
+        (in the contract's order). An id an earlier item already has is numbered: ID#2, ID#3 … (two
+        survey duties on one survey)."""
         items = self.items(contract)
         keys = numbered(self.key(item) for item in items)
-        if named is not None:
-            by_key = dict(zip(keys, items, strict=True))
-            chosen = [by_key[key] for key in named if key in by_key]
-        else:
-            chosen = [
-                item
-                for item, key in zip(items, keys, strict=True)
-                if subject is None or subject == key or subject.startswith(key + "@")
-            ]
+        chosen = [
+            item
+            for item, key in zip(items, keys, strict=True)
+            if subject is None or subject == key or subject.startswith(key + "@")
+        ]
         return tuple(cite(kind, item.source, self.document, self.wording(contract, item)) for item in chosen)
 
 
@@ -187,7 +172,7 @@ CONTRACT_ITEMS: dict[str, ContractItems] = {
             "满意度调查",
             "合同",
             lambda c: c.surveys,
-            lambda s: s.survey or "*",
+            lambda s: s.key,
             lambda c, s: survey_duty(s),
         ),
     )

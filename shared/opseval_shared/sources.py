@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from .base import CHINA_TZ, unique_sorted
+from .base import CHINA_TZ, numbered, unique_sorted
 from .contract import AssessmentItemRule
 from .values import MetricError, fmt, pct
 
@@ -69,6 +69,18 @@ class ContractList:
     members: Callable[[Contract], frozenset[str]]
 
 
+def _per_contract(
+    read: Callable[[MetricContext, Contract], list[Record]],
+) -> Callable[[MetricContext, Contract | None], list[Record]]:
+    """A source of contract terms and per-contract state: nothing is unassigned, so it has no records
+    of no contract."""
+
+    def records(ctx: MetricContext, c: Contract | None) -> list[Record]:
+        return read(ctx, c) if c is not None else []
+
+    return records
+
+
 def _local_day(moment: Any) -> date:
     return moment.astimezone(CHINA_TZ).date()  # type: ignore[no-any-return]
 
@@ -76,9 +88,8 @@ def _local_day(moment: Any) -> date:
 # ---------------------------------------------------------------- staffing
 
 
-def _clock_ins(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
     terms = c.staffing
     limit = None
     start = terms.day_start
@@ -113,10 +124,9 @@ def _clock_ins(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _clock_outs(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _clock_outs(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each person's last clock-out of a day, against the end of the contract's working hours."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     terms = c.staffing
     end = terms.day_end
     if end is None:
@@ -146,9 +156,8 @@ def _normalised_role(c: Contract, role: str) -> str:
     return c.staffing.role_aliases.get(role, role)
 
 
-def _roster(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _roster(ctx: MetricContext, c: Contract) -> list[Record]:
     committed = {s.name for s in c.staffing.committed}
     out = []
     for (cid, name), rec in ctx.ledger.roster.items():
@@ -175,10 +184,9 @@ def _roster(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _committed_staff(ctx: MetricContext, c: Contract) -> list[Record]:
     """The bid's promised staff (投标文件拟投入人员), each with what the evidence shows of them."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     from .schedule import service_workdays
 
     workdays = {d.toordinal() for d in service_workdays(ctx.ledger, c, ctx.work)}
@@ -207,11 +215,10 @@ def _committed_staff(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _on_site_coverage(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _on_site_coverage(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each on-site person's share of the service's working days with a clock-in, against the contract's
     staffing.min_coverage; their clock-ins and roster entry are the evidence."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     roster = {r[1]: r[0] for r in ctx.roster(c)}
     out = []
     for name, (share, first, ids) in ctx.coverage(c).items():
@@ -226,11 +233,10 @@ def _on_site_coverage(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _required_roles(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _required_roles(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each role the tender requires (a role listed twice is one requirement), with how many on-site
     staff hold it; the whole on-site roster is the evidence of each count."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     roster = ctx.roster(c)
     ids = sorted(r[0] for r in roster)
     return [
@@ -242,9 +248,8 @@ def _required_roles(ctx: MetricContext, c: Contract | None) -> list[Record]:
 # ---------------------------------------------------------------- deliverables and inspections
 
 
-def _deliverable_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
@@ -281,9 +286,8 @@ def _deliverable_periods(ctx: MetricContext, c: Contract | None) -> list[Record]
     return out
 
 
-def _inspection_periods(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for plan in c.inspections:
         st = ctx.inspection(c, plan.id)
@@ -325,10 +329,9 @@ def _minute(moment: Any) -> str:
     return moment.astimezone(CHINA_TZ).strftime("%Y-%m-%d %H:%M")  # type: ignore[no-any-return]
 
 
-def _deliverable_terms(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _deliverable_terms(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each deliverable the contract demands, with what fell due and what was submitted so far."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     out = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
@@ -346,10 +349,9 @@ def _deliverable_terms(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _submissions(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _submissions(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each submitted document matched to the due period it answers, in the order submitted."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     rows = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
@@ -377,10 +379,9 @@ def _submissions(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _late_inspections(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _late_inspections(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each inspection done after its plan's time of day or registered after its deadline (once)."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     out = []
     for plan in c.inspections:
         st = ctx.inspection(c, plan.id)
@@ -396,11 +397,10 @@ def _late_inspections(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _late_inspection_kinds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _late_inspection_kinds(ctx: MetricContext, c: Contract) -> list[Record]:
     """Per plan, each way inspections were late (done after the plan's time, registered after its
     deadline) that happened, with how many; an inspection late both ways counts in both."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     out = []
     for plan in c.inspections:
         st = ctx.inspection(c, plan.id)
@@ -411,11 +411,10 @@ def _late_inspection_kinds(ctx: MetricContext, c: Contract | None) -> list[Recor
     return out
 
 
-def _performance_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _performance_targets(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each row of the 绩效目标表 that counts a deliverable, against what was delivered and the
     share of the evaluation period the service covered. Its evidence: the deliverable's documents."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     share = ctx.service_fraction(c.id)
     out = []
     for row in c.performance_targets:
@@ -445,9 +444,8 @@ def _performance_targets(ctx: MetricContext, c: Contract | None) -> list[Record]
 # ---------------------------------------------------------------- faults
 
 
-def _incidents(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
     measures: dict[str, dict[str, Any]] = {}
     for f in ctx.fault_measures(c):
         row = measures.setdefault(f.ticket, {})
@@ -584,15 +582,12 @@ def _document_pairs(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return list(pairs.values())
 
 
-def _survey_levels(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _survey_levels(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each survey duty of the contract that names levels, with each level it requires (in its order)
     and each other level the survey's responses carry: how many came back, and whether that is short."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
-    from .duties import numbered  # here: duties → results → indicators → measures imports this module
-
     out = []
-    keys = numbered(d.survey or "*" for d in c.surveys)
+    keys = numbered(d.key for d in c.surveys)
     for index, (duty, key) in enumerate(zip(c.surveys, keys, strict=True)):
         if not duty.required_levels or not ctx.survey_due(c, index):
             continue  # a survey duty not yet due has no levels to be short of
@@ -639,9 +634,8 @@ def _budget(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
-def _assets(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _assets(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for term in c.assets:
         rec = ctx.ledger.assets.get(term.asset_class)
@@ -754,11 +748,10 @@ def _assessments(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _attendance_rounds(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _attendance_rounds(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each period's assessment of an item the contract scores from attendance, against the late
     arrivals of that period: the full marks and the late clock-ins are the evidence."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     late = ctx.late_arrivals(c)
     out = []
     for rnd, recs in _assessment_rounds(ctx, c).values():
@@ -822,12 +815,11 @@ def _self_claims(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _self_eval_targets(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _self_eval_targets(ctx: MetricContext, c: Contract) -> list[Record]:
     """The contract's self-evaluation table against its approved performance targets: one record per
     approved target and per row the targets do not have (none unless both exist). Each carries the
     table's whole comparison as the field writes it; the latest row of each indicator is the evidence."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     approved = {t.name: t for t in c.performance_targets}
     rows = {r.payload.indicator: r for r in latest_self_rows(ctx) if r.contract == c.id}
     if not approved or not rows:
@@ -896,9 +888,8 @@ def _ticket_volumes(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
-def _obligations(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _obligations(ctx: MetricContext, c: Contract) -> list[Record]:
     return [
         Record(
             c.id,
@@ -911,9 +902,8 @@ def _obligations(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
-def _staff_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
+@_per_contract
+def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
     return [
         Record(
             c.id,
@@ -924,10 +914,9 @@ def _staff_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
     ]
 
 
-def _sla_checks(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
-    if c is None:
-        return []  # contract terms and per-contract state: nothing is unassigned
     return [
         Record(
             c.id,
@@ -1017,10 +1006,9 @@ def _calculations(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _payment_bands(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _payment_bands(ctx: MetricContext, c: Contract) -> list[Record]:
     """The contract's two telling payment bands: the lowest score paid in full, and what a score of 0 still earns."""
-    if c is None:
-        return []  # contract terms: nothing is unassigned
     bands = sorted(c.payment_rules, key=lambda r: r.min_score)
     out = []
     full = next((r for r in bands if r.pay_fraction >= 1), None)
@@ -1052,10 +1040,9 @@ def _payment_bands(ctx: MetricContext, c: Contract | None) -> list[Record]:
     return out
 
 
-def _assessment_rules(ctx: MetricContext, c: Contract | None) -> list[Record]:
+@_per_contract
+def _assessment_rules(ctx: MetricContext, c: Contract) -> list[Record]:
     """The contract's assessment items (考核细则), each with what it still earns at its deduction cap."""
-    if c is None:
-        return []  # contract terms: nothing is unassigned
     out = []
     seen: dict[str, int] = {}
     for item in c.assessment_items:

@@ -56,7 +56,7 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
     """The bundle's rules.yaml applied to the standard library, each mistake located in the file, and
     every measure a rule binds known to the project."""
     from opseval_rules.rulefiles import RuleDefinitionError, RuleSource
-    from opseval_rules.standard import project_rule_set, record_field_problems, unknown_measures
+    from opseval_rules.standard import measure_problems, project_rule_set
 
     path = bundle / RULES_FILE
     source = RuleSource(str(path), *read_yaml(path)) if os.path.isfile(path) else None
@@ -65,10 +65,9 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
     except RuleDefinitionError as exc:
         problems.add(BundleError(exc.path, exc.line, exc.field, exc.message))
         return
-    for rule_id, measure in unknown_measures(rule_set, definition):
-        problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
-    for rule_id, reason in record_field_problems(rule_set, definition):
-        problems.add(BundleError(path, None, f"rules.{rule_id}", reason))
+    for problem in measure_problems(rule_set, definition):
+        located = problem.located(source)
+        problems.add(BundleError(located.path, located.line, located.field, located.message))
 
 
 def fold_bundle(

@@ -113,33 +113,49 @@ def test_a_mistake_in_rules_yaml_is_located(tmp_path: Path, rules: str, line: in
     assert words in str(err)
 
 
-def test_a_rule_binding_a_measure_the_project_lacks_is_refused_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+HEAD = "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
+WHEN = "    when: late.value > 0\n"
+LATE = "    bind: {late: {measure: deliverables.late_submissions}}\n" + WHEN
+TEXTS = "    message: m\n    measured: m\n    required: m\n"
+RECORDS_LACK = "the records of deliverables.late_submissions (交付物提交记录) have no field"
+
+
+@pytest.mark.parametrize(
+    ("rules", "located"),
+    [
+        (
+            HEAD + "    bind: {x: {measure: centre.unknown}}\n    when: x.value > 0\n" + TEXTS,
+            "rules.yaml:5: rules[0].bind.x.measure: rule my.rule binds unknown measure 'centre.unknown'",
+        ),
+        (
+            HEAD
+            + LATE
+            + "    lists: {late: {of: late, each: '{period}（{sent_on}）'}}\n"
+            + "    message: '{lists.late}'\n    measured: m\n    required: m\n",
+            f"rules.yaml:7: rules[0].lists.late: {RECORDS_LACK} 'sent_on'",
+        ),
+        (
+            HEAD + LATE + TEXTS + "    basis:\n      - {kind: clause, item: deliverables, of: late, records: sent}\n",
+            f"rules.yaml:11: rules[0].basis[0].records: {RECORDS_LACK} 'sent'",
+        ),
+        (
+            HEAD + "    bind: {due: {measure: deliverables.units_due, subject: montly_report}}\n"
+            "    when: due.value > 0\n" + TEXTS,
+            "rules.yaml:5: rules[0].bind.due.subject: 'montly_report' is not a 交付物 any contract defines "
+            "(合同交付物: monthly_report)",
+        ),
+        (
+            HEAD + "    bind: {late: {measure: staff.late_arrivals, subject: 张三}}\n" + WHEN + TEXTS,
+            "rules.yaml:5: rules[0].bind.late.subject: staff.late_arrivals is not grouped by a field (by:)",
+        ),
+    ],
+    ids=["unknown-measure", "list-field", "basis-records-field", "unknown-subject", "subject-of-ungrouped"],
+)
+def test_a_rule_reading_what_the_projects_measures_lack_is_refused_with_exit_2_at_its_line_and_field(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], rules: str, located: str
 ) -> None:
-    rules = (
-        "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n    bind: {x: {measure: centre.unknown}}\n"
-        "    when: x.value > 0\n    message: m\n    measured: m\n    required: m\n"
-    )
     bundle = bundle_with_rules(tmp_path, rules)
     out = tmp_path / "out"
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    assert "binds unknown measure 'centre.unknown'" in capsys.readouterr().err
-    assert not out.exists()
-
-
-def test_a_rule_listing_a_field_its_measures_records_lack_is_refused_with_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    rules = (
-        "rules:\n  - id: my.rule\n    name: 规则\n    severity: low\n"
-        "    bind: {late: {measure: deliverables.late_submissions}}\n"
-        "    when: late.value > 0\n"
-        "    lists: {late: {of: late, each: '{period}（{sent_on}）'}}\n"
-        "    message: '{lists.late}'\n    measured: m\n    required: m\n"
-    )
-    bundle = bundle_with_rules(tmp_path, rules)
-    out = tmp_path / "out"
-    assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    err = capsys.readouterr().err
-    assert "lists.late: the records of deliverables.late_submissions (交付物提交记录) have no field 'sent_on'" in err
+    assert located in capsys.readouterr().err
     assert not out.exists()

@@ -154,7 +154,7 @@ def test_an_item_entry_without_of_cites_every_item_of_the_list() -> None:
 JAN = "2024-01-10T10:00:00+08:00"
 
 
-def test_an_item_entry_named_by_items_cites_the_items_a_distinct_count_lists_in_its_order() -> None:
+def test_an_item_entry_with_records_cites_the_items_the_facts_selected_records_name_in_their_order() -> None:
     targets = [
         {"name": "月度报告", "target": "≥12"},
         {"name": "年度报告", "target": "≥1"},
@@ -168,7 +168,7 @@ def test_an_item_entry_named_by_items_cites_the_items_a_distinct_count_lists_in_
         bind={"unmet": {"measure": "self_eval.targets_unmet_in_table"}},
         when="unmet.value > 0",
         message="{unmet.items}",
-        basis=[{"kind": "obligation", "item": "targets", "of": "unmet", "named_by": "items"}],
+        basis=[{"kind": "obligation", "item": "targets", "of": "unmet", "records": "name"}],
     )
     [found] = findings(r, [contract(performance_targets=targets)], rows)
     assert found.message == "季度报告、年度报告"  # 年度报告 not assessed, 季度报告 changed: by name

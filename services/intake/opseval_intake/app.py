@@ -24,7 +24,7 @@ from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS, BodySchemas
 from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
 from opseval_rules.rulefiles import RuleDefinitionError
-from opseval_rules.standard import project_rule_set, record_field_problems, unknown_measures
+from opseval_rules.standard import measure_problems, project_rule_set
 from opseval_shared.base import field_path
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Retraction, error_field
 from opseval_shared.measures import MeasureLibrary
@@ -96,11 +96,8 @@ def _rule_problems(definition: ProjectDefinition) -> list[dict[str, str]]:
     except RuleDefinitionError as exc:
         return [{"field": f"rules.{exc.field}" if exc.field else "rules", "reason": exc.message}]
     return [
-        {"field": f"rules.{rule_id}", "reason": f"rule {rule_id} binds unknown measure {measure!r}"}
-        for rule_id, measure in unknown_measures(rule_set, definition)
-    ] + [
-        {"field": f"rules.{rule_id}", "reason": reason}
-        for rule_id, reason in record_field_problems(rule_set, definition)
+        {"field": f"rules.{p.rule}", "reason": f"{field_path(p.loc)}: {p.message}"}
+        for p in measure_problems(rule_set, definition)
     ]
 
 

@@ -110,7 +110,6 @@ class MeasureFact(Frozen):
     # for messages only (definitions.MESSAGE_FIELDS): never given to the engine
     actual: str = ""
     items: str = ""
-    item_list: tuple[str, ...] = ()  # the values `items` lists, for a basis that names items by them
 
 
 class TermFact(Frozen):
@@ -142,7 +141,7 @@ def engine_facts(facts: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
             raise ValueError(f"fact {index}: {where}: {err['msg']}") from exc
         if isinstance(fact, TermFact):
             raise ValueError(f"fact {index}: a contract term is compiled into the rules, not matched as a fact")
-        body = fact.model_dump(exclude={*MESSAGE_FIELDS, "item_list"})
+        body = fact.model_dump(exclude=set(MESSAGE_FIELDS))
         body["k"] = index
         out.append(body)
     return out

@@ -103,8 +103,7 @@ whose text names a term the contract does not have (`terms.X` is absent or empty
 entry cites an item of one of the contract's lists (opseval_shared/duties.py: deliverables,
 inspection_plans, assessment_items, targets, payment_rules, surveys) with the item's own source, or its
 standard wording; the subject of the fact named by `of` is the item's id (`ID`, or `ID@…` for a subject per
-item and period) — or, with `named_by: items`, each value that fact's `items` lists (a distinct count of
-the items' ids) is one. An entry with `document` and `text` but neither `term` nor `item` cites a
+item and period). An entry with `document` and `text` but neither `term` nor `item` cites a
 document the rule names itself, both templates (a standard the reporting terms name: `document:
 "{terms.reporting.unit_rate_standard}"`); it is left out where they name a term the project does not
 have, and it is the only kind a finding of no contract (scope project) can cite.
@@ -245,9 +244,6 @@ class BasisEntry(Frozen):
     records: str | None = Field(
         default=None, min_length=1, description="with of: the field of the fact's records that names an item each"
     )
-    named_by: Literal["subject", "items"] = Field(
-        default="subject", description="items: the items whose ids the fact's `items` (a distinct count) lists"
-    )
 
     @model_validator(mode="after")
     def _one_form(self) -> BasisEntry:
@@ -264,14 +260,12 @@ class BasisEntry(Frozen):
                 raise ValueError(
                     f"a term entry gives {' and '.join(missing)}: what is cited where the contract names no source"
                 )
-            if self.of is not None or self.named_by != "subject":
-                raise ValueError("'of' and 'named_by' name the fact that names an item: they go with item")
+            if self.of is not None:
+                raise ValueError("'of' names the fact that names an item: it goes with item")
         elif self.item is not None and (self.document is not None or self.text is not None):
             raise ValueError("an item is cited by its own source or its standard wording: no document or text")
-        elif self.named_by == "items" and self.of is None:
-            raise ValueError("named_by: items needs 'of', the fact whose items name the list's items")
-        if self.records is not None and (self.of is None or self.named_by != "subject"):
-            raise ValueError("'records' names a field of the records behind the fact 'of': give of, not named_by")
+        if self.records is not None and self.of is None:
+            raise ValueError("'records' names a field of the records behind the fact 'of': give of")
         return self
 
 

@@ -75,7 +75,6 @@ def measure_facts(ctx: MetricContext, measure_ids: Iterable[str], project_ids: I
                         "evidence": len(m.evidence),
                         "actual": m.actual,
                         "items": listed(m.items),
-                        "item_list": list(m.items),
                     }
                 )
     return MeasureFacts(facts, behind, rows)

@@ -170,9 +170,6 @@ def basis(
                 for key in dict.fromkeys(named):
                     out.extend(items.cite(contract, entry.kind, key))
                 continue
-            if fact is not None and entry.named_by == "items":
-                out.extend(items.cite(contract, entry.kind, named=list(fact.get("item_list") or ())))
-                continue
             subject = str(fact.get("subject") or "") if fact is not None else None
             out.extend(items.cite(contract, entry.kind, subject))
             continue
