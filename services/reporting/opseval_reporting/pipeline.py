@@ -214,20 +214,12 @@ def pending_warning(indicators: tuple[ScoredIndicator, ...], pending: Decimal) -
     """The weight not yet assessable, said next to the total so that it is never read as lost points."""
     if not pending:
         return None
-    leaves = [n for n in walk(indicators) if not n.children and n.status in ("pending", "partial")]
+    leaves = [n for top in indicators for n in top.walk() if not n.children and n.status in ("pending", "partial")]
     names = "、".join(n.name for n in leaves[:8]) + ("等" if len(leaves) > 8 else "")
     return (
         f"截至评价基准日尚有 {fmt(pending, 3)} 分的指标待评（尚未到期或评价组尚未判定：{names}），"
         f"总分只计已评部分，不代表最终得分"
     )
-
-
-def walk(nodes: tuple[ScoredIndicator, ...]) -> list[ScoredIndicator]:
-    out: list[ScoredIndicator] = []
-    for n in nodes:
-        out.append(n)
-        out.extend(walk(n.children))
-    return out
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:

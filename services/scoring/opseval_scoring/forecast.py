@@ -82,7 +82,7 @@ def forecast(
     system: IndicatorSystem, ctx: MetricContext, indicators: tuple[ScoredIndicator, ...], total: Decimal
 ) -> Forecast:
     nodes = {n.id: n for n in system.leaves()}
-    leaves = [n for top in indicators for n in _leaves(top)]
+    leaves = [n for top in indicators for n in top.walk() if not n.children]
     assessable = sum((n.assessable if n.assessable is not None else n.weight for n in leaves), ZERO)
     mean_rate = total / assessable if assessable else ZERO
     outlook = [leaf_forecast(nodes[n.id], n, ctx, mean_rate) for n in leaves]
@@ -120,9 +120,3 @@ def forecast(
         assumptions=assumptions,
         leaves=tuple(open_leaves),
     )
-
-
-def _leaves(node: ScoredIndicator) -> list[ScoredIndicator]:
-    if not node.children:
-        return [node]
-    return [leaf for child in node.children for leaf in _leaves(child)]
