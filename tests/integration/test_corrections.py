@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opseval_intake.bundle import BundleError
 from opseval_reporting.output import render_files
+from opseval_shared.evidence import Evidence
 
-from opseval.embedded import evaluate_bundle
+from opseval.embedded import bundle_series, evaluate_bundle
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service-centre-2024"
 LATE_REPAIR = "sc-SC-02"  # a P1 fault resolved in 5.5 hours against an SLA of 240 minutes
@@ -205,3 +207,27 @@ def test_a_retraction_cannot_itself_be_retracted_or_corrected(bundle: Path) -> N
     err = caught.value
     assert (Path(err.path).name, err.line, err.field) == ("zz-retractions.jsonl", 2, "payload.event")
     assert "a retraction stands" in err.message
+
+
+def test_the_timeline_leaves_a_retracted_event_out_from_the_month_the_retraction_was_made(bundle: Path) -> None:
+    retraction = {
+        "id": "retract-sc-SC-02",
+        "project": "service-centre-2024",
+        "kind": "retraction",
+        "occurred_at": "2024-08-01T09:00:00+08:00",
+        "recorded_at": "2024-08-01T09:00:00+08:00",
+        "source": "evaluator",
+        "payload": {"event": LATE_REPAIR, "reason": "重复建单，已在 SC-01 中处理"},
+    }
+    write(bundle / "evidence" / "zz-retractions.jsonl", [retraction])
+    kept: list[Evidence] = []
+    result, definition = evaluate_bundle(bundle, keep=kept)
+    points = {p.as_of: p for p in bundle_series(kept, definition, result.as_of)}
+    fresh = {day: evaluate_bundle(bundle, day)[0] for day in (date(2024, 7, 31), date(2024, 8, 31))}
+    fresh[result.as_of] = result
+    for day, evaluated_then in fresh.items():
+        assert (points[day].total, points[day].findings) == (evaluated_then.total, len(evaluated_then.findings)), day
+    # The late repair stands in July (the retraction is not made yet) and is gone from August on.
+    july = {f.rule for f in fresh[date(2024, 7, 31)].findings if LATE_REPAIR in f.evidence}
+    august = {f.rule for f in fresh[date(2024, 8, 31)].findings if LATE_REPAIR in f.evidence}
+    assert july and not august

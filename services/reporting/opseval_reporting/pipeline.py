@@ -139,6 +139,13 @@ def evaluate_series(
         upto = bisect_right(known, end_of_day(day))
         for event in ordered[taken:upto]:
             add(event)
+        if ledger.stale:
+            # A correction made by this day names an event folded before it: what is known by the day
+            # is folded again with that event left out from the start (as fold_all does).
+            ledger = Ledger(definition, day, ledger.left_out)
+            add = ledger.add
+            for event in ordered[:upto]:
+                add(event)
         taken = upto
         result = evaluate_ledger(ledger, engine, work)
         points.append(
