@@ -50,7 +50,7 @@ from .evidence import (
 from .project import ProjectDefinition
 from .references import EvidenceReferenceError, EvidenceReferences
 
-__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all"]
+__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all", "fold_resolving"]
 
 
 class Outcome(IntEnum):
@@ -671,15 +671,22 @@ def fold_all(
     left_out: frozenset[str] = frozenset()
     while True:
         ledger = Ledger(definition, as_of, left_out)
-        unresolved: dict[str, EvidenceReferenceError] = {}
-        for event in events():
-            try:
-                ledger.add(event)
-            except EvidenceReferenceError as exc:
-                unresolved[event.id] = exc
+        unresolved = fold_resolving(ledger, events())
         if not ledger.stale:
             return ledger, unresolved
         left_out = ledger.left_out  # a second fold knows every correction from the start
+
+
+def fold_resolving(ledger: Ledger, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
+    """Events folded into a ledger, each whose references do not resolve set aside and returned by id."""
+    unresolved: dict[str, EvidenceReferenceError] = {}
+    add = ledger.add
+    for event in events:
+        try:
+            add(event)
+        except EvidenceReferenceError as exc:
+            unresolved[event.id] = exc
+    return unresolved
 
 
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is

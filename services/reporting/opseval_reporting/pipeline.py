@@ -16,7 +16,7 @@ from opseval_scoring.scoring import score_tree
 from opseval_shared.base import CHINA_TZ, DateRange, end_of_day
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
-from opseval_shared.ledger import Ledger
+from opseval_shared.ledger import Ledger, fold_resolving
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import (
@@ -132,20 +132,18 @@ def evaluate_series(
     ordered = sorted(events, key=_known_at)
     known = [_known_at(e) for e in ordered]
     ledger = Ledger(definition, days[0])
-    add = ledger.add
     taken = 0
     for day in days:
         ledger.advance(day)
         upto = bisect_right(known, end_of_day(day))
-        for event in ordered[taken:upto]:
-            add(event)
+        # Events whose references no longer resolve are set aside, as fold_all sets them aside for
+        # the evaluation itself (a bundle stops on them before it gets here).
+        fold_resolving(ledger, ordered[taken:upto])
         if ledger.stale:
             # A correction made by this day names an event folded before it: what is known by the day
             # is folded again with that event left out from the start (as fold_all does).
             ledger = Ledger(definition, day, ledger.left_out)
-            add = ledger.add
-            for event in ordered[:upto]:
-                add(event)
+            fold_resolving(ledger, ordered[:upto])
         taken = upto
         result = evaluate_ledger(ledger, engine, work)
         points.append(
