@@ -229,6 +229,7 @@ class Ledger:
         # (retractions too). Stale: an event was folded, or refused for a reference that does not
         # resolve, before a correction left it out.
         self._corrections: dict[str, list[CorrectionNote]] = {}
+        self._later_corrections: list[CorrectionNote] = []  # made after the as-of date: not in force
         self._left_out: set[str] = set(left_out)
         self._not_folded: set[str] = set()
         self.corrected = 0
@@ -284,9 +285,12 @@ class Ledger:
         self._origins.append(origin)
         cls = type(event)
         if cls is Retraction or f.get("corrects") is not None:
+            note = _correction_note(event)
             after = self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at)
-            if not after:  # a correction counts from the day it is made, as any evidence does
-                self._note_correction(event)
+            if after:  # a correction counts from the day it is made, as any evidence does
+                self._later_corrections.append(note)
+            else:
+                self._note_correction(note)
             if cls is Retraction:
                 self._not_folded.add(eid)
                 if after:
@@ -323,14 +327,7 @@ class Ledger:
         fold(self, f, contract)
         return ADDED
 
-    def _note_correction(self, event: Evidence) -> None:
-        if isinstance(event, Retraction):
-            p = event.payload
-            note = CorrectionNote(p.event, event.id, True, event.recorded_at, p.reason, p.by, event.source)
-        else:
-            c = event.corrects
-            assert c is not None
-            note = CorrectionNote(c.event, event.id, False, event.recorded_at, c.reason, c.by, event.source)
+    def _note_correction(self, note: CorrectionNote) -> None:
         notes = self._corrections.setdefault(note.target, [])
         notes.append(note)
         latest = max(notes, key=CorrectionNote.order)
@@ -338,7 +335,7 @@ class Ledger:
         out = {note.target, *(n.event_id for n in notes if n is not latest and not n.retracts)}
         for eid in out - self._left_out:
             self._left_out.add(eid)
-            if eid != event.id and eid in self._seen and eid not in self._not_folded:
+            if eid != note.event_id and eid in self._seen and eid not in self._not_folded:
                 self.stale = True
 
     @property
@@ -346,9 +343,14 @@ class Ledger:
         """The ids corrections leave out so far (to fold a stale ledger's events again)."""
         return frozenset(self._left_out)
 
-    def corrections(self) -> list[CorrectionNote]:
-        """Every correction taken in, by the event it names, then in the order they were made."""
-        return sorted((n for notes in self._corrections.values() for n in notes), key=lambda n: (n.target, *n.order()))
+    def corrections(self, *, also_later: bool = False) -> list[CorrectionNote]:
+        """Every correction taken in, by the event it names, then in the order they were made; with
+        `also_later`, those made after the as-of date too (left out of the fold, but what they name is
+        checked as any reference is, whatever the date)."""
+        notes = [n for notes in self._corrections.values() for n in notes]
+        if also_later:
+            notes += self._later_corrections
+        return sorted(notes, key=lambda n: (n.target, *n.order()))
 
     def in_force(self, note: CorrectionNote) -> bool:
         """Whether a correction is the latest of those naming its event."""
@@ -660,6 +662,15 @@ class Ledger:
     @property
     def evaluation_window(self) -> DateRange:
         return self.definition.project.evaluation.period
+
+
+def _correction_note(event: Evidence) -> CorrectionNote:
+    if isinstance(event, Retraction):
+        p = event.payload
+        return CorrectionNote(p.event, event.id, True, event.recorded_at, p.reason, p.by, event.source)
+    c = event.corrects
+    assert c is not None
+    return CorrectionNote(c.event, event.id, False, event.recorded_at, c.reason, c.by, event.source)
 
 
 def fold_all(

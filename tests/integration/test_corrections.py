@@ -231,3 +231,31 @@ def test_the_timeline_leaves_a_retracted_event_out_from_the_month_the_retraction
     july = {f.rule for f in fresh[date(2024, 7, 31)].findings if LATE_REPAIR in f.evidence}
     august = {f.rule for f in fresh[date(2024, 8, 31)].findings if LATE_REPAIR in f.evidence}
     assert july and not august
+
+
+@pytest.mark.parametrize("kind", ["correction", "retraction"])
+def test_a_correction_or_retraction_naming_an_unknown_event_is_an_error_also_when_made_after_the_as_of_date(
+    bundle: Path, kind: str
+) -> None:
+    # A typo is a typo whatever the date: evaluated as of July, a correction made on 1 August that names
+    # no event of the bundle still stops the bundle at its line.
+    wrong = next(r for r in events(bundle / "evidence" / "incidents.jsonl") if r["id"] == LATE_REPAIR)
+    if kind == "correction":
+        row = {**fixed_repair(wrong), "corrects": {"event": "sc-SC-20", "reason": "录入错误"}}
+    else:
+        row = {
+            "id": "retract-sc-SC-20",
+            "project": "service-centre-2024",
+            "kind": "retraction",
+            "occurred_at": "2024-08-01T09:00:00+08:00",
+            "recorded_at": "2024-08-01T09:00:00+08:00",
+            "source": "evaluator",
+            "payload": {"event": "sc-SC-20", "reason": "重复建单"},
+        }
+    write(bundle / "evidence" / "zz-corrections.jsonl", [row])
+    with pytest.raises(BundleError) as caught:
+        evaluate_bundle(bundle, date(2024, 7, 31))
+    err = caught.value
+    field = "corrects.event" if kind == "correction" else "payload.event"
+    assert (Path(err.path).name, err.line, err.field) == ("zz-corrections.jsonl", 1, field)
+    assert "'sc-SC-20', which is not in the bundle" in err.message
