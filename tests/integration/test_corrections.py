@@ -188,7 +188,40 @@ def test_an_event_cannot_correct_itself(bundle: Path) -> None:
     write(bundle / "evidence" / "zz.jsonl", [{**wrong, "id": "x-1", "corrects": {"event": "x-1", "reason": "错"}}])
     with pytest.raises(BundleError) as caught:
         evaluate_bundle(bundle)
-    assert "cannot correct itself" in caught.value.message
+    err = caught.value
+    assert (Path(err.path).name, err.line, err.field) == ("zz.jsonl", 1, "corrects")
+    assert "cannot correct itself" in err.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"payload": {"event": "r-1", "reason": "错"}}, "payload", "cannot withdraw itself"),
+        (
+            {"payload": {"event": LATE_REPAIR, "reason": "错"}, "corrects": {"event": LATE_REPAIR, "reason": "错"}},
+            "corrects",
+            "it corrects nothing itself",
+        ),
+    ],
+)
+def test_a_retraction_of_itself_or_that_also_corrects_is_an_error_naming_its_field(
+    bundle: Path, extra: dict[str, Any], field: str, message: str
+) -> None:
+    retraction = {
+        "id": "r-1",
+        "project": "service-centre-2024",
+        "kind": "retraction",
+        "occurred_at": "2024-08-01T09:00:00+08:00",
+        "recorded_at": "2024-08-01T09:00:00+08:00",
+        "source": "evaluator",
+        **extra,
+    }
+    write(bundle / "evidence" / "zz.jsonl", [retraction])
+    with pytest.raises(BundleError) as caught:
+        evaluate_bundle(bundle)
+    err = caught.value
+    assert (Path(err.path).name, err.line, err.field) == ("zz.jsonl", 1, field)
+    assert message in err.message
 
 
 def test_a_retraction_cannot_itself_be_retracted_or_corrected(bundle: Path) -> None:
