@@ -284,7 +284,7 @@ class Ledger:
         self._arrived.append(eid)
         self._origins.append(origin)
         cls = type(event)
-        if cls is Retraction or f.get("corrects") is not None:
+        if cls is Retraction or f["corrects"] is not None:  # (every envelope has the field)
             note = _correction_note(event)
             after = self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at)
             if after:  # a correction counts from the day it is made, as any evidence does
