@@ -225,13 +225,11 @@ class Ledger:
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.duplicates = 0
         self.after_as_of = 0
-        # Corrections by the event they name; the ids they leave out; the ids taken in and left out
-        # (retractions too). Stale: an event was folded, or refused for a reference that does not
-        # resolve, before a correction left it out.
+        # Corrections by the event they name; the ids they leave out. Stale: an event was taken in
+        # (folded, or refused for a reference that does not resolve) before a correction left it out.
         self._corrections: dict[str, list[CorrectionNote]] = {}
         self._later_corrections: list[CorrectionNote] = []  # made after the as-of date: not in force
         self._left_out: set[str] = set(left_out)
-        self._not_folded: set[str] = set()
         self.corrected = 0
         self.stale = False
 
@@ -292,7 +290,6 @@ class Ledger:
             else:
                 self._note_correction(note)
             if cls is Retraction:
-                self._not_folded.add(eid)
                 if after:
                     self.after_as_of += 1
                     return AFTER_AS_OF
@@ -300,7 +297,6 @@ class Ledger:
         if eid in self._left_out:
             # Before the references: an event corrected for a typo is not an error any more.
             self.corrected += 1
-            self._not_folded.add(eid)
             return CORRECTED
         check, inside_first, inside_last, outside, fold = self._kinds[cls]
         # Every reference is checked, also of events the as-of date or the period leave out: a
@@ -335,7 +331,7 @@ class Ledger:
         out = {note.target, *(n.event_id for n in notes if n is not latest and not n.retracts)}
         for eid in out - self._left_out:
             self._left_out.add(eid)
-            if eid != note.event_id and eid in self._seen and eid not in self._not_folded:
+            if eid != note.event_id and eid in self._seen:
                 self.stale = True
 
     @property
