@@ -13,7 +13,7 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Literal, get_args
 
-from pydantic import AfterValidator, AwareDatetime, Field, TypeAdapter, field_validator, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, TypeAdapter, ValidationInfo, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from .base import Frozen, NonNegNum, Num, field_path
@@ -334,11 +334,13 @@ class _Envelope(Frozen):
             raise ValueError("year must be between 1990 and 2100")
         return value
 
-    @model_validator(mode="after")
-    def _corrects_another(self) -> _Envelope:
-        if self.corrects is not None and self.corrects.event == self.id:
+    # Field validators (the id is validated before them), so that an error names the field.
+    @field_validator("corrects")
+    @classmethod
+    def _corrects_another(cls, value: Correction | None, info: ValidationInfo) -> Correction | None:
+        if value is not None and value.event == info.data.get("id"):
             raise ValueError("an event cannot correct itself: corrects.event names its own id")
-        return self
+        return value
 
 
 class RosterEntry(_Envelope):
@@ -425,13 +427,19 @@ class Retraction(_Envelope):
     kind: Literal[EvidenceKind.RETRACTION]
     payload: RetractionPayload
 
-    @model_validator(mode="after")
-    def _retracts_only(self) -> Retraction:
-        if self.corrects is not None:
+    @field_validator("corrects")
+    @classmethod
+    def _corrects_nothing(cls, value: Correction | None) -> Correction | None:
+        if value is not None:
             raise ValueError("a retraction withdraws the event its payload names; it corrects nothing itself")
-        if self.payload.event == self.id:
+        return value
+
+    @field_validator("payload")
+    @classmethod
+    def _withdraws_another(cls, value: RetractionPayload, info: ValidationInfo) -> RetractionPayload:
+        if value.event == info.data.get("id"):
             raise ValueError("an event cannot withdraw itself")
-        return self
+        return value
 
 
 Evidence = Annotated[

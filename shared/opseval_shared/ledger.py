@@ -50,7 +50,7 @@ from .evidence import (
 from .project import ProjectDefinition
 from .references import EvidenceReferenceError, EvidenceReferences
 
-__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all"]
+__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all", "fold_resolving"]
 
 
 class Outcome(IntEnum):
@@ -225,12 +225,11 @@ class Ledger:
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.duplicates = 0
         self.after_as_of = 0
-        # Corrections by the event they name; the ids they leave out; the ids taken in and left out
-        # (retractions too). Stale: an event was folded, or refused for a reference that does not
-        # resolve, before a correction left it out.
+        # Corrections by the event they name; the ids they leave out. Stale: an event was taken in
+        # (folded, or refused for a reference that does not resolve) before a correction left it out.
         self._corrections: dict[str, list[CorrectionNote]] = {}
+        self._later_corrections: list[CorrectionNote] = []  # made after the as-of date: not in force
         self._left_out: set[str] = set(left_out)
-        self._not_folded: set[str] = set()
         self.corrected = 0
         self.stale = False
 
@@ -283,12 +282,14 @@ class Ledger:
         self._arrived.append(eid)
         self._origins.append(origin)
         cls = type(event)
-        if cls is Retraction or f.get("corrects") is not None:
+        if cls is Retraction or f["corrects"] is not None:  # (every envelope has the field)
+            note = _correction_note(event)
             after = self._after_cutoff(event.occurred_at) or self._after_cutoff(event.recorded_at)
-            if not after:  # a correction counts from the day it is made, as any evidence does
-                self._note_correction(event)
+            if after:  # a correction counts from the day it is made, as any evidence does
+                self._later_corrections.append(note)
+            else:
+                self._note_correction(note)
             if cls is Retraction:
-                self._not_folded.add(eid)
                 if after:
                     self.after_as_of += 1
                     return AFTER_AS_OF
@@ -296,7 +297,6 @@ class Ledger:
         if eid in self._left_out:
             # Before the references: an event corrected for a typo is not an error any more.
             self.corrected += 1
-            self._not_folded.add(eid)
             return CORRECTED
         check, inside_first, inside_last, outside, fold = self._kinds[cls]
         # Every reference is checked, also of events the as-of date or the period leave out: a
@@ -323,14 +323,7 @@ class Ledger:
         fold(self, f, contract)
         return ADDED
 
-    def _note_correction(self, event: Evidence) -> None:
-        if isinstance(event, Retraction):
-            p = event.payload
-            note = CorrectionNote(p.event, event.id, True, event.recorded_at, p.reason, p.by, event.source)
-        else:
-            c = event.corrects
-            assert c is not None
-            note = CorrectionNote(c.event, event.id, False, event.recorded_at, c.reason, c.by, event.source)
+    def _note_correction(self, note: CorrectionNote) -> None:
         notes = self._corrections.setdefault(note.target, [])
         notes.append(note)
         latest = max(notes, key=CorrectionNote.order)
@@ -338,7 +331,7 @@ class Ledger:
         out = {note.target, *(n.event_id for n in notes if n is not latest and not n.retracts)}
         for eid in out - self._left_out:
             self._left_out.add(eid)
-            if eid != event.id and eid in self._seen and eid not in self._not_folded:
+            if eid != note.event_id and eid in self._seen:
                 self.stale = True
 
     @property
@@ -346,9 +339,14 @@ class Ledger:
         """The ids corrections leave out so far (to fold a stale ledger's events again)."""
         return frozenset(self._left_out)
 
-    def corrections(self) -> list[CorrectionNote]:
-        """Every correction taken in, by the event it names, then in the order they were made."""
-        return sorted((n for notes in self._corrections.values() for n in notes), key=lambda n: (n.target, *n.order()))
+    def corrections(self, *, also_later: bool = False) -> list[CorrectionNote]:
+        """Every correction taken in, by the event it names, then in the order they were made; with
+        `also_later`, those made after the as-of date too (left out of the fold, but what they name is
+        checked as any reference is, whatever the date)."""
+        notes = [n for notes in self._corrections.values() for n in notes]
+        if also_later:
+            notes += self._later_corrections
+        return sorted(notes, key=lambda n: (n.target, *n.order()))
 
     def in_force(self, note: CorrectionNote) -> bool:
         """Whether a correction is the latest of those naming its event."""
@@ -662,6 +660,15 @@ class Ledger:
         return self.definition.project.evaluation.period
 
 
+def _correction_note(event: Evidence) -> CorrectionNote:
+    if isinstance(event, Retraction):
+        p = event.payload
+        return CorrectionNote(p.event, event.id, True, event.recorded_at, p.reason, p.by, event.source)
+    c = event.corrects
+    assert c is not None
+    return CorrectionNote(c.event, event.id, False, event.recorded_at, c.reason, c.by, event.source)
+
+
 def fold_all(
     definition: ProjectDefinition, as_of: date, events: Callable[[], Iterable[Evidence]]
 ) -> tuple[Ledger, dict[str, EvidenceReferenceError]]:
@@ -671,15 +678,22 @@ def fold_all(
     left_out: frozenset[str] = frozenset()
     while True:
         ledger = Ledger(definition, as_of, left_out)
-        unresolved: dict[str, EvidenceReferenceError] = {}
-        for event in events():
-            try:
-                ledger.add(event)
-            except EvidenceReferenceError as exc:
-                unresolved[event.id] = exc
+        unresolved = fold_resolving(ledger, events())
         if not ledger.stale:
             return ledger, unresolved
         left_out = ledger.left_out  # a second fold knows every correction from the start
+
+
+def fold_resolving(ledger: Ledger, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
+    """Events folded into a ledger, each whose references do not resolve set aside and returned by id."""
+    unresolved: dict[str, EvidenceReferenceError] = {}
+    add = ledger.add
+    for event in events:
+        try:
+            add(event)
+        except EvidenceReferenceError as exc:
+            unresolved[event.id] = exc
+    return unresolved
 
 
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is

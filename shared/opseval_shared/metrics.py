@@ -105,11 +105,15 @@ class MetricContext:
     def due_fraction(self, contract_id: str | None) -> Decimal:
         """Share of the evaluation period under service up to the as-of date: what part of an annual
         target is due so far (the service fraction at the period's end)."""
+        return self._service_share(contract_id, self.ledger.as_of)
+
+    def _service_share(self, contract_id: str | None, until: date) -> Decimal:
+        """Share of the evaluation period under service up to a day."""
         window = self.ledger.evaluation_window
         span = self.ledger.service_span(contract_id).intersect(window)
-        if span is None or self.ledger.as_of < span.start:
+        if span is None or until < span.start:
             return ZERO
-        covered = DateRange(start=span.start, end=min(span.end, self.ledger.as_of))
+        covered = DateRange(start=span.start, end=min(span.end, until))
         return Decimal(covered.days) / Decimal(window.days)
 
     def deliverables_still_due(self, contract_id: str | None) -> list[tuple[str, int]]:
@@ -167,9 +171,7 @@ class MetricContext:
 
     def service_fraction(self, contract_id: str | None) -> Decimal:
         """Share of the evaluation period under service (for prorating annual targets)."""
-        window = self.ledger.evaluation_window
-        covered = self.ledger.service_span(contract_id).intersect(window)
-        return Decimal(covered.days) / Decimal(window.days) if covered else ZERO
+        return self._service_share(contract_id, self.ledger.evaluation_window.end)
 
     # ------------------------------------------------------------ obligations
 

@@ -75,6 +75,13 @@ class ScoredIndicator(Frozen):
         default=None, description="the part of the weight assessable at the as-of date (the score is earned of it)"
     )
 
+    def walk(self) -> list[ScoredIndicator]:
+        """This indicator and every one below it, depth first (as Indicator.walk)."""
+        out: list[ScoredIndicator] = [self]
+        for child in self.children:
+            out.extend(child.walk())
+        return out
+
 
 class EvidenceStats(Frozen):
     events: int = 0

@@ -61,34 +61,31 @@ class DeliverableStatus:
         )
 
 
-def due_items(term: DeliverableTerm, contract: Contract, ledger: Ledger, work: WorkCalendar) -> list[DueItem]:
-    """Periods of a deliverable term that fell due by the as-of moment."""
+def _periods_in_window(
+    term: DeliverableTerm, contract: Contract, ledger: Ledger, work: WorkCalendar
+) -> list[tuple[DateRange, datetime]]:
+    """Each period of a deliverable term that overlaps the evaluation period, with its due moment."""
     if term.schedule:
         candidates = [(s.period, at(s.due, s.due_time)) for s in term.schedule]
     else:
         spans = periods(term.frequency, term.anchor, contract.service_period, ledger.evaluation_window, work)
         candidates = [(p, due_at(p, term.due, work)) for p in spans]
     window = ledger.evaluation_window
+    return [(p, due) for p, due in candidates if p.start <= window.end and p.end >= window.start]
+
+
+def due_items(term: DeliverableTerm, contract: Contract, ledger: Ledger, work: WorkCalendar) -> list[DueItem]:
+    """Periods of a deliverable term that fell due by the as-of moment."""
     return [
         DueItem(period, due, term.quantity)
-        for period, due in candidates
-        if due <= ledger.cutoff and period.start <= window.end and period.end >= window.start
+        for period, due in _periods_in_window(term, contract, ledger, work)
+        if due <= ledger.cutoff
     ]
 
 
 def items_still_due(term: DeliverableTerm, contract: Contract, ledger: Ledger, work: WorkCalendar) -> int:
     """Units of a deliverable term that fall due in the evaluation period after the as-of moment."""
-    if term.schedule:
-        candidates = [(s.period, at(s.due, s.due_time)) for s in term.schedule]
-    else:
-        spans = periods(term.frequency, term.anchor, contract.service_period, ledger.evaluation_window, work)
-        candidates = [(p, due_at(p, term.due, work)) for p in spans]
-    window = ledger.evaluation_window
-    return sum(
-        term.quantity
-        for period, due in candidates
-        if due > ledger.cutoff and period.start <= window.end and period.end >= window.start
-    )
+    return sum(term.quantity for _, due in _periods_in_window(term, contract, ledger, work) if due > ledger.cutoff)
 
 
 def deliverable_status(

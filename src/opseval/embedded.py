@@ -108,7 +108,7 @@ def fold_bundle(
 def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) -> None:
     """A correction or retraction must name an event of the bundle: a mistyped id would leave the
     event it meant in force."""
-    notes = ledger.corrections()
+    notes = ledger.corrections(also_later=True)
     retractions = {n.event_id for n in notes if n.retracts}
     for note in notes:
         what = "retracts" if note.retracts else "corrects"

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import json
 import shutil
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
 from opseval_intake.bundle import BundleError
 from opseval_reporting.output import render_files
+from opseval_shared.evidence import Evidence
 
-from opseval.embedded import evaluate_bundle
+from opseval.embedded import bundle_series, evaluate_bundle
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service-centre-2024"
 LATE_REPAIR = "sc-SC-02"  # a P1 fault resolved in 5.5 hours against an SLA of 240 minutes
@@ -186,7 +188,40 @@ def test_an_event_cannot_correct_itself(bundle: Path) -> None:
     write(bundle / "evidence" / "zz.jsonl", [{**wrong, "id": "x-1", "corrects": {"event": "x-1", "reason": "错"}}])
     with pytest.raises(BundleError) as caught:
         evaluate_bundle(bundle)
-    assert "cannot correct itself" in caught.value.message
+    err = caught.value
+    assert (Path(err.path).name, err.line, err.field) == ("zz.jsonl", 1, "corrects")
+    assert "cannot correct itself" in err.message
+
+
+@pytest.mark.parametrize(
+    ("extra", "field", "message"),
+    [
+        ({"payload": {"event": "r-1", "reason": "错"}}, "payload", "cannot withdraw itself"),
+        (
+            {"payload": {"event": LATE_REPAIR, "reason": "错"}, "corrects": {"event": LATE_REPAIR, "reason": "错"}},
+            "corrects",
+            "it corrects nothing itself",
+        ),
+    ],
+)
+def test_a_retraction_of_itself_or_that_also_corrects_is_an_error_naming_its_field(
+    bundle: Path, extra: dict[str, Any], field: str, message: str
+) -> None:
+    retraction = {
+        "id": "r-1",
+        "project": "service-centre-2024",
+        "kind": "retraction",
+        "occurred_at": "2024-08-01T09:00:00+08:00",
+        "recorded_at": "2024-08-01T09:00:00+08:00",
+        "source": "evaluator",
+        **extra,
+    }
+    write(bundle / "evidence" / "zz.jsonl", [retraction])
+    with pytest.raises(BundleError) as caught:
+        evaluate_bundle(bundle)
+    err = caught.value
+    assert (Path(err.path).name, err.line, err.field) == ("zz.jsonl", 1, field)
+    assert message in err.message
 
 
 def test_a_retraction_cannot_itself_be_retracted_or_corrected(bundle: Path) -> None:
@@ -205,3 +240,55 @@ def test_a_retraction_cannot_itself_be_retracted_or_corrected(bundle: Path) -> N
     err = caught.value
     assert (Path(err.path).name, err.line, err.field) == ("zz-retractions.jsonl", 2, "payload.event")
     assert "a retraction stands" in err.message
+
+
+def test_the_timeline_leaves_a_retracted_event_out_from_the_month_the_retraction_was_made(bundle: Path) -> None:
+    retraction = {
+        "id": "retract-sc-SC-02",
+        "project": "service-centre-2024",
+        "kind": "retraction",
+        "occurred_at": "2024-08-01T09:00:00+08:00",
+        "recorded_at": "2024-08-01T09:00:00+08:00",
+        "source": "evaluator",
+        "payload": {"event": LATE_REPAIR, "reason": "重复建单，已在 SC-01 中处理"},
+    }
+    write(bundle / "evidence" / "zz-retractions.jsonl", [retraction])
+    kept: list[Evidence] = []
+    result, definition = evaluate_bundle(bundle, keep=kept)
+    points = {p.as_of: p for p in bundle_series(kept, definition, result.as_of)}
+    fresh = {day: evaluate_bundle(bundle, day)[0] for day in (date(2024, 7, 31), date(2024, 8, 31))}
+    fresh[result.as_of] = result
+    for day, evaluated_then in fresh.items():
+        assert (points[day].total, points[day].findings) == (evaluated_then.total, len(evaluated_then.findings)), day
+    # The late repair stands in July (the retraction is not made yet) and is gone from August on.
+    july = {f.rule for f in fresh[date(2024, 7, 31)].findings if LATE_REPAIR in f.evidence}
+    august = {f.rule for f in fresh[date(2024, 8, 31)].findings if LATE_REPAIR in f.evidence}
+    assert july and not august
+
+
+@pytest.mark.parametrize("kind", ["correction", "retraction"])
+def test_a_correction_or_retraction_naming_an_unknown_event_is_an_error_also_when_made_after_the_as_of_date(
+    bundle: Path, kind: str
+) -> None:
+    # A typo is a typo whatever the date: evaluated as of July, a correction made on 1 August that names
+    # no event of the bundle still stops the bundle at its line.
+    wrong = next(r for r in events(bundle / "evidence" / "incidents.jsonl") if r["id"] == LATE_REPAIR)
+    if kind == "correction":
+        row = {**fixed_repair(wrong), "corrects": {"event": "sc-SC-20", "reason": "录入错误"}}
+    else:
+        row = {
+            "id": "retract-sc-SC-20",
+            "project": "service-centre-2024",
+            "kind": "retraction",
+            "occurred_at": "2024-08-01T09:00:00+08:00",
+            "recorded_at": "2024-08-01T09:00:00+08:00",
+            "source": "evaluator",
+            "payload": {"event": "sc-SC-20", "reason": "重复建单"},
+        }
+    write(bundle / "evidence" / "zz-corrections.jsonl", [row])
+    with pytest.raises(BundleError) as caught:
+        evaluate_bundle(bundle, date(2024, 7, 31))
+    err = caught.value
+    field = "corrects.event" if kind == "correction" else "payload.event"
+    assert (Path(err.path).name, err.line, err.field) == ("zz-corrections.jsonl", 1, field)
+    assert "'sc-SC-20', which is not in the bundle" in err.message

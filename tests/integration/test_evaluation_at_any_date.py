@@ -272,3 +272,16 @@ def test_at_any_date_nothing_is_earned_from_no_evidence_and_no_duty_is_found_bef
     f = result.forecast
     assert f is not None and f.low <= f.total <= f.high
     assert f.low >= 0 and f.high <= 100
+
+
+def test_the_timeline_sets_aside_a_stored_event_whose_reference_no_longer_resolves_as_the_evaluation_does() -> None:
+    # A fleet's store may hold an event accepted under an earlier definition: the evaluation sets it
+    # aside (fold_all), and the timeline must too, rather than fail on it.
+    definition, events = loaded("service-centre-2024")
+    first = next(e for e in events if e.kind == "inspection_done")
+    orphan = first.model_copy(
+        update={"id": "orphan-check", "payload": first.payload.model_copy(update={"plan": "plan-since-removed"})}
+    )
+    as_of = date(2024, 3, 31)
+    with_orphan = evaluate_series(definition, (*events, orphan), as_of)
+    assert with_orphan == evaluate_series(definition, events, as_of)

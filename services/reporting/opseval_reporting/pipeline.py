@@ -16,7 +16,7 @@ from opseval_scoring.scoring import score_tree
 from opseval_shared.base import CHINA_TZ, DateRange, end_of_day
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
-from opseval_shared.ledger import Ledger
+from opseval_shared.ledger import Ledger, fold_resolving
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import (
@@ -132,13 +132,18 @@ def evaluate_series(
     ordered = sorted(events, key=_known_at)
     known = [_known_at(e) for e in ordered]
     ledger = Ledger(definition, days[0])
-    add = ledger.add
     taken = 0
     for day in days:
         ledger.advance(day)
         upto = bisect_right(known, end_of_day(day))
-        for event in ordered[taken:upto]:
-            add(event)
+        # Events whose references no longer resolve are set aside, as fold_all sets them aside for
+        # the evaluation itself (a bundle stops on them before it gets here).
+        fold_resolving(ledger, ordered[taken:upto])
+        if ledger.stale:
+            # A correction made by this day names an event folded before it: what is known by the day
+            # is folded again with that event left out from the start (as fold_all does).
+            ledger = Ledger(definition, day, ledger.left_out)
+            fold_resolving(ledger, ordered[:upto])
         taken = upto
         result = evaluate_ledger(ledger, engine, work)
         points.append(
@@ -214,20 +219,12 @@ def pending_warning(indicators: tuple[ScoredIndicator, ...], pending: Decimal) -
     """The weight not yet assessable, said next to the total so that it is never read as lost points."""
     if not pending:
         return None
-    leaves = [n for n in walk(indicators) if not n.children and n.status in ("pending", "partial")]
+    leaves = [n for top in indicators for n in top.walk() if not n.children and n.status in ("pending", "partial")]
     names = "、".join(n.name for n in leaves[:8]) + ("等" if len(leaves) > 8 else "")
     return (
         f"截至评价基准日尚有 {fmt(pending, 3)} 分的指标待评（尚未到期或评价组尚未判定：{names}），"
         f"总分只计已评部分，不代表最终得分"
     )
-
-
-def walk(nodes: tuple[ScoredIndicator, ...]) -> list[ScoredIndicator]:
-    out: list[ScoredIndicator] = []
-    for n in nodes:
-        out.append(n)
-        out.extend(walk(n.children))
-    return out
 
 
 def monthly_deliverables(ctx: MetricContext) -> tuple[MonthlyDeliverables, ...]:

@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 
 from opseval_shared.indicators import Indicator, IndicatorSystem
 from opseval_shared.metrics import MetricContext, fmt, pct
-from opseval_shared.results import Forecast, LeafForecast, ScoredIndicator
+from opseval_shared.results import Forecast, LeafForecast, ScoredIndicator, assessed_weight
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
@@ -82,8 +82,8 @@ def forecast(
     system: IndicatorSystem, ctx: MetricContext, indicators: tuple[ScoredIndicator, ...], total: Decimal
 ) -> Forecast:
     nodes = {n.id: n for n in system.leaves()}
-    leaves = [n for top in indicators for n in _leaves(top)]
-    assessable = sum((n.assessable if n.assessable is not None else n.weight for n in leaves), ZERO)
+    leaves = [n for top in indicators for n in top.walk() if not n.children]
+    assessable, pending = assessed_weight(indicators)
     mean_rate = total / assessable if assessable else ZERO
     outlook = [leaf_forecast(nodes[n.id], n, ctx, mean_rate) for n in leaves]
     window = ctx.ledger.evaluation_window
@@ -94,7 +94,6 @@ def forecast(
         point = _q(sum((f.projected for f in outlook), ZERO))
         low = _q(sum((f.low for f in outlook), ZERO))
         high = _q(sum((f.high for f in outlook), ZERO))
-    pending = sum((n.weight - (n.assessable or ZERO) for n in leaves), ZERO)
     assumptions = (
         (
             f"已评部分按截至评价基准日的完成率（已评权重 {fmt(assessable, 3)} 分中得 {fmt(total, 3)} 分，"
@@ -120,9 +119,3 @@ def forecast(
         assumptions=assumptions,
         leaves=tuple(open_leaves),
     )
-
-
-def _leaves(node: ScoredIndicator) -> list[ScoredIndicator]:
-    if not node.children:
-        return [node]
-    return [leaf for child in node.children for leaf in _leaves(child)]

@@ -117,8 +117,6 @@ class Scorer:
     def __init__(self, ctx: MetricContext, findings: list[Finding]) -> None:
         self.ctx = ctx
         self.findings = findings
-        # Before the period's end what the facts say is provisional: more may fall due.
-        self.running = ctx.running
 
     def data_status(self, m: Measurement) -> Status:
         """Whether a measurement stands on evidence: `pending` when nothing is due or recorded yet
@@ -127,10 +125,10 @@ class Scorer:
         of 0 over records examined is evidence; over no record at all it is not (has_data)."""
         counted = m.is_rate or m.denominator is not None
         if not m.has_data or (counted and not m.denominator):
-            return "pending" if self.running else "no_evidence"
+            return "pending" if self.ctx.running else "no_evidence"
         if counted and not m.evidence:
             return "no_evidence"
-        return "partial" if self.running else "scored"
+        return "partial" if self.ctx.running else "scored"
 
     def measured(self, w: Decimal, m: Measurement, scored: LeafScore) -> LeafScore:
         """A leaf scored from one measurement, with that measurement's status: nothing from no evidence."""
@@ -158,7 +156,7 @@ class Scorer:
                     fraction = self.ctx.due_fraction(method.metric.contract)
                     step = Decimal(1).scaleb(min(0, int(target.as_tuple().exponent)))
                     scaled = max(step, (target * fraction).quantize(step, ROUND_HALF_UP))
-                    so_far = "截至评价基准日的" if self.running else ""
+                    so_far = "截至评价基准日的" if self.ctx.running else ""
                     note = f"（目标 {fmt(target)} 按{so_far}服务期占比 {pct(fraction, 1)} 折算为 {fmt(scaled)}）"
                     target = scaled
                 ratio = m.value / target
@@ -312,7 +310,7 @@ class Scorer:
         fraction = ONE
         reasons: list[str] = []
         evidence: list[str] = []
-        status: Status = "partial" if self.running else "scored"
+        status: Status = "partial" if self.ctx.running else "scored"
         if rule.metric is not None:
             m = self.ctx.measure(rule.metric)
             evidence.extend(m.evidence)
