@@ -871,3 +871,15 @@ def test_bad_message_forms_and_computed_values_are_refused_with_their_field(
         check_rule(rule(**fields))
     assert caught.value.loc == loc
     assert words in caught.value.message
+
+
+def test_a_rule_is_checked_once_per_definition_and_again_when_it_changes() -> None:
+    first = rule(when="late.value > params.max_late", params={"max_late": 0})
+    assert check_rule(first) is check_rule(first.model_copy())  # the same definition: the same check
+    changed = first.model_copy(update={"params": {"max_late": 3}})
+    assert check_rule(changed) is not check_rule(first)
+    assert check_rule(changed).rule.params == {"max_late": 3}
+    broken = rule(when="late.value > params.nowhere")
+    for _ in range(2):  # a rule that fails its check fails every time it is asked
+        with pytest.raises(RuleProblem, match="nowhere"):
+            check_rule(broken)

@@ -450,8 +450,27 @@ def _check_bindings(rule: RuleDefinition) -> None:
         earlier.append((alias, binding))
 
 
+# Checked rules by their definition's JSON: an evaluation checks each rule where it loads, compiles
+# and renders it, and every project of a fleet holds the same standard rules. Bounded, since bundles
+# may define rules of their own.
+_CHECKED: dict[str, CheckedRule] = {}
+_CHECKED_MAX = 4096
+
+
 def check_rule(rule: RuleDefinition) -> CheckedRule:
-    """Resolve and type-check the condition and the messages; raises RuleProblem with its location."""
+    """Resolve and type-check the condition and the messages; raises RuleProblem with its location.
+    The same definition is checked once (a rule that fails is checked again each time it is asked)."""
+    key = rule.model_dump_json()
+    checked = _CHECKED.get(key)
+    if checked is None:
+        checked = _check_rule(rule)
+        if len(_CHECKED) >= _CHECKED_MAX:
+            _CHECKED.pop(next(iter(_CHECKED)))
+        _CHECKED[key] = checked
+    return checked
+
+
+def _check_rule(rule: RuleDefinition) -> CheckedRule:
     _check_bindings(rule)
     for name, kind in rule.terms.items():
         if kind not in TYPE_NAMES:  # pragma: no cover - the model's Literal refuses it first
