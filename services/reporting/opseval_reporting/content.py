@@ -332,9 +332,7 @@ def _is_number(text: str) -> bool:
 
 
 def _leaves(node: ScoredIndicator) -> list[ScoredIndicator]:
-    if not node.children:
-        return [node]
-    return [leaf for child in node.children for leaf in _leaves(child)]
+    return [n for n in node.walk() if not n.children]
 
 
 def _top_of(result: EvaluationResult) -> dict[str, ScoredIndicator]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import xlsxwriter  # type: ignore[import-untyped]
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import STATUS_LABEL, EvaluationResult, ScoredIndicator
+from opseval_shared.results import STATUS_LABEL, EvaluationResult
 from opseval_shared.values import fmt
 
 from .content import (
@@ -243,7 +243,7 @@ def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: 
 def _findings_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, definition: ProjectDefinition) -> None:
     """问题清单: the findings by 一级指标, each with its indicator, severity, 原因分析 and 建议."""
     contracts = _contract_names(definition)
-    names = {ind.id: ind.name for top in result.indicators for ind in _walk(top)}
+    names = {ind.id: ind.name for top in result.indicators for ind in top.walk()}
     tops = _top_of(result)
     header = ["序号", "一级指标", "指标", "严重程度", "问题描述", "原因分析", "建议"]
     widths = (6, 10, 20, 9, 60, 36, 40)
@@ -298,12 +298,6 @@ def _documents_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, defi
         sheet.autofilter(0, 0, len(rows), len(header) - 1)
     _print_setup(sheet, repeat_to=0, landscape=True)
     sheet.freeze_panes(1, 0)
-
-
-def _walk(node: ScoredIndicator) -> Iterator[ScoredIndicator]:
-    yield node
-    for child in node.children:
-        yield from _walk(child)
 
 
 # -- 项目支出绩效自评表 ------------------------------------------------------------------
