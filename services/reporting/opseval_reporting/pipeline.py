@@ -6,6 +6,7 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections import defaultdict
 from collections.abc import Sequence
+from contextlib import suppress
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
@@ -16,7 +17,7 @@ from opseval_scoring.scoring import score_tree
 from opseval_shared.base import CHINA_TZ, DateRange, end_of_day
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
-from opseval_shared.ledger import Ledger
+from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import (
@@ -132,14 +133,15 @@ def evaluate_series(
     ordered = sorted(events, key=_known_at)
     known = [_known_at(e) for e in ordered]
     ledger = Ledger(definition, days[0])
-    add = ledger.add
     taken = 0
     for day in days:
         ledger.advance(day)
         upto = bisect_right(known, end_of_day(day))
-        for event in ordered[taken:upto]:
-            add(event)
+        _add_resolved(ledger, ordered[taken:upto])
         taken = upto
+        while ledger.stale:  # a correction of an event folded at an earlier month's end: as fold_all does
+            ledger = Ledger(definition, day, ledger.left_out)
+            _add_resolved(ledger, ordered[:upto])
         result = evaluate_ledger(ledger, engine, work)
         points.append(
             TimelinePoint(
@@ -152,6 +154,14 @@ def evaluate_series(
             )
         )
     return tuple(points)
+
+
+def _add_resolved(ledger: Ledger, events: Sequence[Evidence]) -> None:
+    """Fold events in; one whose references no longer resolve is left out, as fold_all sets it aside."""
+    add = ledger.add
+    for event in events:
+        with suppress(EvidenceReferenceError):
+            add(event)
 
 
 def _known_at(event: Evidence) -> datetime:
