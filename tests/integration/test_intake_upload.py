@@ -12,11 +12,10 @@ from typing import Any
 
 import nats
 import pytest
+from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
 from openpyxl import Workbook  # type: ignore[import-untyped]
-from opseval_infra.keys import create_key
-from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app
 from opseval_intake.bundle import load_definition
 from opseval_intake.settings import IntakeSettings
@@ -43,11 +42,7 @@ class Intake:
     admin: dict[str, str]
 
     def key(self, role: str, projects: list[str]) -> dict[str, str]:
-        async def issue() -> str:
-            async with opened_store(f"sqlite:///{self.store_file}") as store:
-                return (await create_key(store, f"test {role}", role, projects))[1]
-
-        return {"authorization": f"Bearer {asyncio.run(issue())}"}
+        return bearer(issue_key(f"sqlite:///{self.store_file}", role, projects, f"test {role}"))
 
     def upload(self, data: bytes, headers: dict[str, str], project: str = "guangzhou-2023", **params: Any) -> Any:
         return self.client.post(f"/v1/projects/{project}/imports", content=data, headers=headers, params=params)
