@@ -383,6 +383,17 @@ class _CellError(ValueError):
     """A cell that cannot become its field's value."""
 
 
+def set_values(pairs: Iterable[str], option: str) -> dict[str, str]:
+    """`FIELD=VALUE` pairs (the `option` that gave them, for the error) as Target.values."""
+    out = {}
+    for pair in pairs:
+        name, found, value = pair.partition("=")
+        if not found or not name.strip():
+            raise ValueError(f"{option} takes FIELD=VALUE, not {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
+
+
 @dataclass(frozen=True)
 class Target:
     """Whose evidence the import is: the project, its contract, and what to set regardless of the file."""

@@ -323,6 +323,16 @@ def test_a_set_field_the_kind_does_not_have_is_refused_before_reading(
     assert imported(bundle) == []
 
 
+def test_a_set_that_is_not_field_equals_value_is_refused_before_reading(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "clock.csv"
+    export.write_bytes(csv_bytes(CLOCK_ROWS, "utf-8"))
+    assert run("import", "attendance-clock", str(export), "--bundle", str(bundle), "--set", "=x") == 2
+    assert "opseval: bad input: --set takes FIELD=VALUE, not '=x'" in capsys.readouterr().err
+    assert imported(bundle) == []
+
+
 def test_a_project_of_several_contracts_needs_the_contract_named_once_for_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -149,3 +149,11 @@ def test_a_file_of_more_events_than_a_batch_is_refused_413(intake: Intake) -> No
         ("姓名,打卡时间,打卡地点,打卡类型\r\n" + rows).encode(), {**CSV, **upstream}, profile="attendance-clock"
     )
     assert response.status_code == 413
+
+
+def test_a_set_that_is_not_field_equals_value_is_refused_422_and_nothing_is_published(intake: Intake) -> None:
+    upstream = intake.key("upstream", ["guangzhou-2023"])
+    before = intake.stream_messages()
+    refused = intake.upload(CLOCK.encode(), {**CSV, **upstream}, profile="attendance-clock", set=["site"])
+    assert refused.status_code == 422 and refused.json()["detail"] == "set takes FIELD=VALUE, not 'site'"
+    assert intake.stream_messages() == before

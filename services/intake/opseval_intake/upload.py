@@ -16,7 +16,7 @@ from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
-from opseval_shared.imports import ImportFailed, Target, import_events
+from opseval_shared.imports import ImportFailed, Target, import_events, set_values
 
 from .batch import References, accept_batch, check_supplier, refuse, validate_batch
 from .profiles import profile_names, standard_profile
@@ -88,14 +88,8 @@ def install_upload(
         stored = await store.get_project(project)
         if stored is None:
             raise refuse(422, f"unknown project {project!r}", [{"field": "project", "reason": "not registered"}])
-        constants: dict[str, str] = {}
-        for pair in values or []:
-            name, found, value = pair.partition("=")
-            if not found:
-                raise HTTPException(422, f"set takes FIELD=VALUE, not {pair!r}")
-            constants[name.strip()] = value.strip()
         try:
-            target = Target(project, contract, None, constants)
+            target = Target(project, contract, None, set_values(values or [], "set"))
             lines, summary = await asyncio.to_thread(
                 import_events,
                 standard_profile(profile),
@@ -111,7 +105,7 @@ def install_upload(
             errors = [{**p.model_dump(), "field": p.column or "(file)"} for p in exc.problems]
             more = "at least " if exc.truncated else ""
             raise refuse(422, f"{more}{len(errors)} problems in the file; nothing was accepted", errors) from None
-        except ValueError as exc:  # a --set field the kind does not have
+        except ValueError as exc:  # a `set` not FIELD=VALUE, or a field the kind does not have
             raise HTTPException(422, str(exc)) from None
         if len(lines) > settings.max_batch:
             raise HTTPException(413, f"{len(lines)} events in one file; at most {settings.max_batch}")
