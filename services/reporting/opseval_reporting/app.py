@@ -211,11 +211,11 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         }
         return summary, corrections
 
-    async def summary(stored: StoredProject) -> dict[str, Any]:
+    async def summary(stored: StoredProject, evaluation: dict[str, Any]) -> dict[str, Any]:
+        """The project's summary (`evaluation`: its status, as `status` reads it)."""
         d = ProjectDefinition.model_validate_json(stored.definition)
         snap = await store().get_snapshot("scores", stored.id)
         score = ScoreChanged.model_validate_json(snap.body) if snap else None
-        evaluation, _ = await status(stored.id)
         return {
             "id": stored.id,
             "name": d.project.name,
@@ -234,7 +234,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         out = []
         for stored in await store().list_projects():
             if principal.covers(stored.id):
-                out.append(await summary(stored))
+                out.append(await summary(stored, (await status(stored.id))[0]))
         return _json(out)
 
     @app.get("/v1/projects/{project}", name="project.read", responses=answers(ProjectDetail))
@@ -247,7 +247,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         if stored is None:
             raise HTTPException(404, f"no project {project!r}")
         evaluation, corrections = await status(project)
-        return _json({**await summary(stored), "status": evaluation, "corrections": corrections})
+        return _json({**await summary(stored, evaluation), "status": evaluation, "corrections": corrections})
 
     @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoresAnswer))
     async def get_scores(project: str, principal: Principal = reader) -> Response:
