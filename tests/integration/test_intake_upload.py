@@ -4,6 +4,7 @@ its lifespan (a real nats-server, a real SQLite store); all or nothing, with the
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -16,6 +17,7 @@ from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
 from openpyxl import Workbook  # type: ignore[import-untyped]
+from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app
 from opseval_intake.bundle import load_definition
 from opseval_intake.settings import IntakeSettings
@@ -91,6 +93,14 @@ def test_a_gbk_clock_export_is_accepted_once_and_a_second_upload_is_all_duplicat
     assert (again.json()["accepted"], again.json()["duplicate"]) == (0, 2)
     assert [r["id"] for r in again.json()["results"]] == [r["id"] for r in first.json()["results"]]
     assert intake.stream_messages() == before + 2
+
+    async def trail() -> list[Any]:
+        async with opened_store(f"sqlite:///{intake.store_file}") as store:
+            return await store.list_audit(action="evidence.import", limit=1000)
+
+    entry = json.loads(asyncio.run(trail())[-2].detail)  # the first upload's
+    assert (entry["profile"], entry["file"], entry["rows"], entry["accepted"]) == ("attendance-clock", "打卡.csv", 2, 2)
+    assert entry["project"] == "guangzhou-2023" and entry["ids"] == [r["id"] for r in first.json()["results"]]
 
 
 def test_an_export_with_bad_rows_is_refused_422_with_each_row_and_nothing_is_published(intake: Intake) -> None:
