@@ -55,7 +55,7 @@ def known_rule_ids(bundle: Path | None = None) -> list[str]:
 def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: Problems) -> None:
     """The bundle's rules.yaml applied to the standard library, each mistake located in the file, and
     every measure a rule binds known to the project."""
-    from opseval_rules.rulefiles import RuleDefinitionError, RuleSource
+    from opseval_rules.rulefiles import RuleDefinitionError, RuleSource, node_line
     from opseval_rules.standard import project_rule_set, record_field_problems, unknown_measures
 
     path = bundle / RULES_FILE
@@ -65,10 +65,20 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
     except RuleDefinitionError as exc:
         problems.add(BundleError(exc.path, exc.line, exc.field, exc.message))
         return
+
+    def line(rule_id: str, *below: str) -> int | None:
+        """Where the bundle's rules.yaml writes the rule (None: a rule of the standard library)."""
+        rules = source.data.get("rules") if source is not None and isinstance(source.data, dict) else None
+        for index, rule in enumerate(rules if isinstance(rules, list) else []):
+            if isinstance(rule, dict) and rule.get("id") == rule_id:
+                return node_line(source.node if source else None, ("rules", index, *below))
+        return None
+
     for rule_id, measure in unknown_measures(rule_set, definition):
-        problems.add(BundleError(path, None, f"rules.{rule_id}", f"rule {rule_id} binds unknown measure {measure!r}"))
+        message = f"rule {rule_id} binds unknown measure {measure!r}"
+        problems.add(BundleError(path, line(rule_id, "bind"), f"rules.{rule_id}", message))
     for rule_id, reason in record_field_problems(rule_set, definition):
-        problems.add(BundleError(path, None, f"rules.{rule_id}", reason))
+        problems.add(BundleError(path, line(rule_id), f"rules.{rule_id}", reason))
 
 
 def checked_definition(bundle: Path, problems: Problems) -> ProjectDefinition | None:

@@ -123,7 +123,9 @@ def test_a_rule_binding_a_measure_the_project_lacks_is_refused_with_exit_2(
     bundle = bundle_with_rules(tmp_path, rules)
     out = tmp_path / "out"
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
-    assert "binds unknown measure 'centre.unknown'" in capsys.readouterr().err
+    assert f"{bundle / 'rules.yaml'}:5: rules.my.rule: rule my.rule binds unknown measure 'centre.unknown'" in (
+        capsys.readouterr().err
+    )
     assert not out.exists()
 
 
@@ -141,5 +143,6 @@ def test_a_rule_listing_a_field_its_measures_records_lack_is_refused_with_exit_2
     out = tmp_path / "out"
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
     err = capsys.readouterr().err
-    assert "lists.late: the records of deliverables.late_submissions (交付物提交记录) have no field 'sent_on'" in err
+    assert f"{bundle / 'rules.yaml'}:2: rules.my.rule: lists.late: the records of deliverables.late_submissions" in err
+    assert "(交付物提交记录) have no field 'sent_on'" in err
     assert not out.exists()
