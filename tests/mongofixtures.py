@@ -48,7 +48,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from natsfixtures import die_with_parent, free_port, port_open
+from natsfixtures import die_with_parent, free_port, port_open, stop
 from opseval_infra.store.mongo import SEQUENCE_COUNTERS
 from pymongo import AsyncMongoClient, MongoClient
 from pymongo.errors import PyMongoError
@@ -137,9 +137,4 @@ def mongo_server(directory: Path) -> Iterator[RunningMongo]:
             time.sleep(0.1)
         yield RunningMongo(url, bundled=True)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 30)

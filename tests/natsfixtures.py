@@ -38,6 +38,16 @@ def die_with_parent() -> None:
         pass
 
 
+def stop(proc: subprocess.Popen[bytes], grace_s: float) -> None:
+    """Terminate a server the test started, killing it if it does not exit within `grace_s`."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=grace_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def port_open(port: int) -> bool:
     with socket.socket() as s:
         s.settimeout(0.2)
@@ -90,12 +100,7 @@ def nats_server(directory: Path, body: str, env: dict[str, str] | None = None) -
             time.sleep(0.05)
         yield RunningNats(port, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 15)
         if proc.stderr:
             proc.stderr.close()
 

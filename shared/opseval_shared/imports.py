@@ -30,7 +30,7 @@ from operator import add, itemgetter, methodcaller
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import AwareDatetime, BaseModel, Field, ValidationError, field_validator, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, TypeAdapter, ValidationError, field_validator, model_validator
 from pydantic_core import ErrorDetails
 
 from .base import Frozen
@@ -147,12 +147,34 @@ class ImportProfile(Frozen):
 
     @model_validator(mode="after")
     def _fields_exist(self) -> ImportProfile:
+        """Each field is one of the kind's, and each value it maps to or is set to fits it: a wrong
+        one is this profile's mistake (named where it is written), not every row's that reaches it."""
         if self.occurred_at.optional:
-            raise ValueError("occurred_at: every event needs the time it happened; it cannot be optional")
+            raise ProfileFieldError(("occurred_at", "optional"), "every event needs the time it happened")
         payload = _payload_model(self.kind)
-        for path in self.fields:
-            _field_type(payload, path)  # raises naming the field
+        for path, spec in self.fields.items():
+            try:
+                _field_type(payload, path)
+            except ValueError as exc:
+                raise ProfileFieldError(("fields", path), str(exc).removeprefix("fields: ")) from None
+            fits = TypeAdapter[Any](_field_annotation(payload, path))
+            given: list[tuple[tuple[str, ...], Any]] = [(("map", k), v) for k, v in (spec.map or {}).items()]
+            given += [(("value",), spec.value)] if spec.value is not None else []
+            for where, value in given:
+                try:
+                    fits.validate_python(value)
+                except ValidationError as exc:
+                    reason = _reason(exc.errors(include_url=False)[0])
+                    raise ProfileFieldError(("fields", path, *where), f"{value!r}: {reason}") from None
         return self
+
+
+class ProfileFieldError(ValueError):
+    """A profile's mistake below the field a validator is given (`loc`: where, from that field)."""
+
+    def __init__(self, loc: tuple[str, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
 
 
 def parse_offset(text: str) -> timezone:
@@ -194,24 +216,33 @@ def _unwrap(annotation: Any) -> Any:
             return annotation
 
 
-def _field_type(model: type[BaseModel], path: str) -> tuple[Shape, Any]:
-    """How a cell is read for a payload field: its shape, and the type of a list's items."""
+def _field_annotation(model: type[BaseModel], path: str) -> Any:
+    """The type a payload field's value is validated as (with its constraints)."""
     current: Any = model
+    annotation: Any = model
     parts = path.split(".")
     for i, part in enumerate(parts):
         here = ".".join(parts[: i + 1])
         if isinstance(current, type) and issubclass(current, BaseModel):
             if part not in current.model_fields:
                 raise ValueError(f"fields: {here!r} is not a field of {current.__name__} {known(current.model_fields)}")
-            current = _unwrap(current.model_fields[part].annotation)
+            info = current.model_fields[part]
+            annotation = Annotated[info.annotation, info]
         elif get_origin(current) is tuple:
             if not part.isdigit():
                 raise ValueError(f"fields: {here!r}: a list's item is named by its position (0, 1 …)")
-            current = _unwrap(get_args(current)[0])
+            annotation = get_args(current)[0]
         elif get_origin(current) is dict:
-            current = _unwrap(get_args(current)[1])
+            annotation = get_args(current)[1]
         else:
             raise ValueError(f"fields: {here!r}: {'.'.join(parts[:i])!r} has no fields")
+        current = _unwrap(annotation)
+    return annotation
+
+
+def _field_type(model: type[BaseModel], path: str) -> tuple[Shape, Any]:
+    """How a cell is read for a payload field: its shape, and the type of a list's items."""
+    current = _unwrap(_field_annotation(model, path))
     if current is bool:
         return "boolean", None
     if current is datetime or current is AwareDatetime:
@@ -350,6 +381,17 @@ def _header(text: str) -> str:
 
 class _CellError(ValueError):
     """A cell that cannot become its field's value."""
+
+
+def set_values(pairs: Iterable[str], option: str) -> dict[str, str]:
+    """`FIELD=VALUE` pairs (the `option` that gave them, for the error) as Target.values."""
+    out = {}
+    for pair in pairs:
+        name, found, value = pair.partition("=")
+        if not found or not name.strip():
+            raise ValueError(f"{option} takes FIELD=VALUE, not {pair!r}")
+        out[name.strip()] = value.strip()
+    return out
 
 
 @dataclass(frozen=True)

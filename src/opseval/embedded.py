@@ -70,6 +70,14 @@ def check_project_rules(bundle: Path, definition: ProjectDefinition, problems: P
         problems.add(BundleError(located.path, located.line, located.field, located.message))
 
 
+def checked_definition(bundle: Path, problems: Problems) -> ProjectDefinition | None:
+    """The bundle's definition, its rules.yaml applied to it; each problem added to `problems`."""
+    definition = read_definition(bundle, problems, known_rule_ids(bundle))
+    if definition is not None:
+        check_project_rules(bundle, definition, problems)
+    return definition
+
+
 def fold_bundle(
     bundle: Path, as_of: date | None = None, progress: Progress | None = None, keep: list[Evidence] | None = None
 ) -> Ledger:
@@ -77,11 +85,9 @@ def fold_bundle(
     definitions and on each evidence line (a broken definition still has its evidence parsed).
     `keep` collects the parsed events (for a timeline, which folds them again by month)."""
     problems = Problems()
-    definition = read_definition(bundle, problems, known_rule_ids(bundle))
+    definition = checked_definition(bundle, problems)
     if not bundle.is_dir():
         problems.raise_any()
-    if definition is not None:
-        check_project_rules(bundle, definition, problems)
     ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
     before = len(problems.found)
     try:

@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 from opseval_intake.bundle import BundleError, Problems, evidence_files, iter_lines, read_definition
 from opseval_intake.profiles import load_profile, profile_names, profile_text, standard_profile
-from opseval_shared.imports import Importer, ImportFailed, ImportProfile, ImportSummary, Target, read_table
+from opseval_shared.imports import Importer, ImportFailed, ImportProfile, ImportSummary, Target, read_table, set_values
 from opseval_shared.indicator_sheet import indicator_system_from_table
 from opseval_shared.references import EvidenceReferences
 
@@ -34,16 +34,6 @@ def _fail(problems: list[object], truncated: bool = False) -> int:
         more = "at least " if truncated else ""
         print(f"opseval: {more}{len(problems)} problems; nothing written", file=sys.stderr)
     return EXIT_BAD_INPUT
-
-
-def _values(pairs: list[str]) -> dict[str, str]:
-    out = {}
-    for pair in pairs:
-        name, found, value = pair.partition("=")
-        if not found or not name.strip():
-            raise argparse.ArgumentTypeError(f"--set takes FIELD=VALUE, not {pair!r}")
-        out[name.strip()] = value.strip()
-    return out
 
 
 def _existing_ids(bundle: Path) -> set[bytes]:
@@ -78,8 +68,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     problems = Problems()
     try:
         profile: ImportProfile = load_profile(args.profile)
-        values = _values(args.set)
-    except (BundleError, argparse.ArgumentTypeError) as exc:
+        values = set_values(args.set, "--set")
+    except (BundleError, ValueError) as exc:
         return _fail([exc])
     definition = read_definition(bundle, problems)
     if problems.found or definition is None:

@@ -79,15 +79,12 @@ def _refused(status: int, answer: Any) -> CommandError:
 
 
 def cmd_register(args: argparse.Namespace) -> int:
-    from opseval_intake.bundle import BundleError, Problems, read_definition
+    from opseval_intake.bundle import BundleError, Problems
 
-    from .embedded import check_project_rules, known_rule_ids
+    from .embedded import checked_definition
 
-    bundle = Path(args.bundle)
     problems = Problems()
-    definition = read_definition(bundle, problems, known_rule_ids(bundle))
-    if definition is not None:
-        check_project_rules(bundle, definition, problems)
+    definition = checked_definition(Path(args.bundle), problems)
     try:
         problems.raise_any()
     except BundleError as exc:

@@ -4,7 +4,6 @@ restart."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -19,10 +18,9 @@ from typing import Any
 
 import httpx
 import pytest
+from apikeys import bearer, issue_key
 from mongofixtures import RunningMongo
 from natsfixtures import die_with_parent, free_port, port_open
-from opseval_infra.keys import create_key
-from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -64,20 +62,6 @@ class NatsServer:
             self.proc.send_signal(sig)
             self.proc.wait(timeout=20)
         wait_for(lambda: not port_open(self.port), 10, "nats-server to stop")
-
-
-def issue_key(store_url: str, role: str, projects: list[str], name: str = "e2e") -> str:
-    """A key issued straight into the fleet's store, as `opseval keys create` does."""
-
-    async def issue() -> str:
-        async with opened_store(store_url) as store:
-            return (await create_key(store, name, role, projects))[1]
-
-    return asyncio.run(issue())
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"authorization": f"Bearer {token}"}
 
 
 class Fleet:

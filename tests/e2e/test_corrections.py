@@ -19,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apikeys import bearer, issue_key
 from opseval_shared.results import EvaluationResult
 
 from opseval.embedded import evaluate_bundle
 
-from .conftest import Fleet, bearer, bundle_events, issue_key, wait_for
+from .conftest import Fleet, bundle_events, wait_for
 from .test_dashboard import CHROMIUM, rendered
 from .test_fleet import leaf_scores, push_all
 

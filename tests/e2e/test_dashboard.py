@@ -11,10 +11,11 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from apikeys import issue_key
 
 from opseval.embedded import evaluate_bundle
 
-from .conftest import Fleet, bundle_events, issue_key
+from .conftest import Fleet, bundle_events
 
 pytestmark = pytest.mark.slow
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"

@@ -159,3 +159,4 @@ def test_a_rule_reading_what_the_projects_measures_lack_is_refused_with_exit_2_a
     assert main(["evaluate", str(bundle), "--out", str(out), "--core-only"]) == 2
     assert located in capsys.readouterr().err
     assert not out.exists()
+    assert not out.exists()

@@ -30,7 +30,7 @@ import kubernetes_validate  # type: ignore[import-untyped]
 import pytest
 import yaml
 from fastapi import FastAPI
-from natsfixtures import free_port, port_open
+from natsfixtures import free_port, port_open, stop
 from opseval_infra.fleet import make_broker
 from opseval_intake.settings import IntakeSettings
 from opseval_reporting.settings import ReportingSettings
@@ -811,12 +811,7 @@ def local_nats(tmp_path: Path) -> Iterator[LocalNats]:
             time.sleep(0.1)
         yield LocalNats(f"nats://127.0.0.1:{port}", monitor, log, passwords)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, 15)
 
 
 def settings_from_compose(service: str, nats: LocalNats, store: Path) -> Any:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from functools import cache
 from pathlib import Path
 
+import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -23,8 +24,8 @@ from opseval_reporting.pipeline import evaluate_ledger, evaluate_series, month_e
 from opseval_reporting.render import to_markdown
 from opseval_reporting.xlsx import scores_xlsx
 from opseval_shared.base import DateRange
-from opseval_shared.evidence import Evidence
-from opseval_shared.ledger import Ledger
+from opseval_shared.evidence import Evidence, parse_evidence_json
+from opseval_shared.ledger import Ledger, fold_all
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, ScoredIndicator
@@ -165,6 +166,38 @@ def test_the_timeline_folded_once_in_time_order_equals_each_month_end_evaluated_
             fresh.pending,
             len(fresh.findings),
         ), point.as_of
+
+
+def test_the_timeline_takes_a_late_retraction_and_sets_aside_an_unresolved_event_as_the_evaluation_does() -> None:
+    """A retraction recorded after the month its event was folded in, and a stored event of a plan
+    the definition no longer has (the results API serves such a store): the last point is still the
+    evaluation of the same events (fold_all), not the retracted event's score nor an error."""
+    definition, events = loaded("dongguan-2022")
+    as_of = definition.project.evaluation.default_as_of
+    victim = next(e for e in sorted(events, key=lambda e: e.occurred_at) if e.kind.value == "budget_calculation")
+    late = max(e.recorded_at for e in events).isoformat()
+    retraction = {"event": victim.id, "reason": "录入错误"}
+    stamps = {"project": victim.project, "occurred_at": late, "recorded_at": late, "source": "evaluator"}
+    added = [
+        parse_evidence_json(orjson.dumps({"id": "retract-1", "kind": "retraction", "payload": retraction, **stamps})),
+        parse_evidence_json(
+            orjson.dumps(
+                {
+                    "id": "typo-1",
+                    "contract": "ops",
+                    "kind": "inspection_done",
+                    "payload": {"plan": "monthly_inspectoin", "items": 1},
+                    **stamps,
+                }
+            )
+        ),
+    ]
+    ledger, unresolved = fold_all(definition, as_of, lambda: (*events, *added))
+    assert list(unresolved) == ["typo-1"]
+    expected = evaluate_ledger(ledger)
+    assert expected.total != TOTALS["dongguan-2022"]  # the retraction changes the score
+    last = evaluate_series(definition, (*events, *added), as_of)[-1]
+    assert (last.total, last.grade, last.findings) == (expected.total, expected.grade, len(expected.findings))
 
 
 def test_month_ends_stop_at_the_as_of_date_and_end_with_it() -> None:

@@ -15,10 +15,10 @@ from typing import Any
 
 import nats
 import pytest
+from apikeys import bearer, issue_key
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
-from opseval_infra.keys import create_key
 from opseval_infra.store.base import StoredEvent
 from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app
@@ -60,11 +60,7 @@ class Apps:
     admin: dict[str, str]
 
     def key(self, role: str, projects: list[str]) -> dict[str, str]:
-        async def issue() -> str:
-            async with opened_store(f"sqlite:///{self.store_file}") as store:
-                return (await create_key(store, f"test {role}", role, projects))[1]
-
-        return {"authorization": f"Bearer {asyncio.run(issue())}"}
+        return bearer(issue_key(f"sqlite:///{self.store_file}", role, projects, f"test {role}"))
 
     def push(self, body: Any, headers: dict[str, str], **kwargs: Any) -> Any:
         return self.intake.post("/v1/evidence", content=json.dumps(body), headers={**JSON, **headers}, **kwargs)

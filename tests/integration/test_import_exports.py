@@ -323,6 +323,16 @@ def test_a_set_field_the_kind_does_not_have_is_refused_before_reading(
     assert imported(bundle) == []
 
 
+def test_a_set_that_is_not_field_equals_value_is_refused_before_reading(
+    bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    export = tmp_path / "clock.csv"
+    export.write_bytes(csv_bytes(CLOCK_ROWS, "utf-8"))
+    assert run("import", "attendance-clock", str(export), "--bundle", str(bundle), "--set", "=x") == 2
+    assert "opseval: bad input: --set takes FIELD=VALUE, not '=x'" in capsys.readouterr().err
+    assert imported(bundle) == []
+
+
 def test_a_project_of_several_contracts_needs_the_contract_named_once_for_the_file(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -357,3 +367,28 @@ def test_an_upper_level_whose_written_weight_differs_from_its_children_is_named_
     err = capsys.readouterr().err
     assert f"{export}:2: 权重: “决策”写明 20 分，下级指标合计 19 分" in err
     assert f"{export}:2: 权重: “项目立项”写明 10 分，下级指标合计 9 分" in err
+
+
+@pytest.mark.parametrize(
+    ("written", "mistake", "field", "says"),
+    [
+        ("  staff: {column", "  staf: {column", "fields.staf", "'staf' is not a field of ClockInPayload"),
+        ("下班签退: out}", "下班签退: sideways}", "fields.direction.map.下班签退", "'sideways': 不是允许的取值"),
+        ("  site: {column: [打卡地点", "  site: {column: ['', 打卡地点", "fields.site.column", "a column needs a name"),
+    ],
+)
+def test_a_mistake_in_a_bundles_own_profile_stops_the_import_naming_its_file_line_and_field(
+    written: str, mistake: str, field: str, says: str, bundle: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Even a mapped value no row of this file reaches: the profile is wrong, whatever the file."""
+    text = (ROOT / "shared" / "opseval_shared" / "library" / "imports" / "attendance-clock.yaml").read_text("utf-8")
+    assert text.count(written) == 1
+    profile = tmp_path / "clock-profile.yaml"
+    profile.write_text(text.replace(written, mistake), "utf-8")
+    line = text[: text.index(written)].count("\n") + 1
+    export = tmp_path / "clock.csv"
+    export.write_bytes(csv_bytes(CLOCK_ROWS[:2], "utf-8"))  # no row says 下班签退
+    assert run("import", str(profile), str(export), "--bundle", str(bundle)) == 2
+    err = capsys.readouterr().err
+    assert f"{profile}:{line}: {field}: " in err and says in err
+    assert imported(bundle) == []

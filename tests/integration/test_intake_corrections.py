@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
-from opseval_infra.keys import create_key
 from opseval_infra.projects import evaluation_kind
 from opseval_infra.store.base import Snapshot, StoredEvent
 from opseval_infra.store.factory import opened_store
@@ -43,11 +43,7 @@ class Intake:
         self.client, self.reporting, self.store_file = client, reporting, store_file
 
     def key(self, role: str) -> dict[str, str]:
-        async def issue() -> str:
-            async with opened_store(f"sqlite:///{self.store_file}") as store:
-                return (await create_key(store, f"test {role}", role, ["dongguan-2022"]))[1]
-
-        return {"authorization": f"Bearer {asyncio.run(issue())}"}
+        return bearer(issue_key(f"sqlite:///{self.store_file}", role, ["dongguan-2022"], f"test {role}"))
 
     def push(self, events: list[dict[str, Any]], key: dict[str, str]) -> Any:
         return self.client.post("/v1/evidence", content=json.dumps(events), headers={**JSON, **key})

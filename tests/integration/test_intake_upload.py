@@ -4,6 +4,7 @@ its lifespan (a real nats-server, a real SQLite store); all or nothing, with the
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
 from io import BytesIO
@@ -12,10 +13,10 @@ from typing import Any
 
 import nats
 import pytest
+from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
 from openpyxl import Workbook  # type: ignore[import-untyped]
-from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
 from opseval_intake.app import create_app as intake_app
 from opseval_intake.bundle import load_definition
@@ -43,11 +44,7 @@ class Intake:
     admin: dict[str, str]
 
     def key(self, role: str, projects: list[str]) -> dict[str, str]:
-        async def issue() -> str:
-            async with opened_store(f"sqlite:///{self.store_file}") as store:
-                return (await create_key(store, f"test {role}", role, projects))[1]
-
-        return {"authorization": f"Bearer {asyncio.run(issue())}"}
+        return bearer(issue_key(f"sqlite:///{self.store_file}", role, projects, f"test {role}"))
 
     def upload(self, data: bytes, headers: dict[str, str], project: str = "guangzhou-2023", **params: Any) -> Any:
         return self.client.post(f"/v1/projects/{project}/imports", content=data, headers=headers, params=params)
@@ -96,6 +93,14 @@ def test_a_gbk_clock_export_is_accepted_once_and_a_second_upload_is_all_duplicat
     assert (again.json()["accepted"], again.json()["duplicate"]) == (0, 2)
     assert [r["id"] for r in again.json()["results"]] == [r["id"] for r in first.json()["results"]]
     assert intake.stream_messages() == before + 2
+
+    async def trail() -> list[Any]:
+        async with opened_store(f"sqlite:///{intake.store_file}") as store:
+            return await store.list_audit(action="evidence.import", limit=1000)
+
+    entry = json.loads(asyncio.run(trail())[-2].detail)  # the first upload's
+    assert (entry["profile"], entry["file"], entry["rows"], entry["accepted"]) == ("attendance-clock", "打卡.csv", 2, 2)
+    assert entry["project"] == "guangzhou-2023" and entry["ids"] == [r["id"] for r in first.json()["results"]]
 
 
 def test_an_export_with_bad_rows_is_refused_422_with_each_row_and_nothing_is_published(intake: Intake) -> None:
@@ -154,3 +159,11 @@ def test_a_file_of_more_events_than_a_batch_is_refused_413(intake: Intake) -> No
         ("姓名,打卡时间,打卡地点,打卡类型\r\n" + rows).encode(), {**CSV, **upstream}, profile="attendance-clock"
     )
     assert response.status_code == 413
+
+
+def test_a_set_that_is_not_field_equals_value_is_refused_422_and_nothing_is_published(intake: Intake) -> None:
+    upstream = intake.key("upstream", ["guangzhou-2023"])
+    before = intake.stream_messages()
+    refused = intake.upload(CLOCK.encode(), {**CSV, **upstream}, profile="attendance-clock", set=["site"])
+    assert refused.status_code == 422 and refused.json()["detail"] == "set takes FIELD=VALUE, not 'site'"
+    assert intake.stream_messages() == before

@@ -7,7 +7,7 @@ from importlib import resources
 from pathlib import Path
 
 from opseval_shared.base import field_path
-from opseval_shared.imports import ImportProfile
+from opseval_shared.imports import ImportProfile, ProfileFieldError
 from pydantic import ValidationError
 
 from .bundle import BundleError, _load_yaml, _message, _node_line, read_yaml
@@ -45,5 +45,6 @@ def load_profile(name_or_path: str) -> ImportProfile:
         return ImportProfile.model_validate(data)
     except ValidationError as exc:
         err = exc.errors(include_url=False)[0]
-        loc = tuple(err["loc"])
+        below = err.get("ctx", {}).get("error")  # a ProfileFieldError says where below its field
+        loc = tuple(err["loc"]) + (below.loc if isinstance(below, ProfileFieldError) else ())
         raise BundleError(path, _node_line(node, loc), field_path(loc) or None, _message(err)) from None

@@ -14,10 +14,11 @@ import orjson
 from fastapi import FastAPI, HTTPException, Query, Request, Response
 from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet
-from opseval_infra.http import ERROR_RESPONSES, INTAKE_EVENTS
-from opseval_infra.keys import Principal, Role
-from opseval_shared.imports import ImportFailed, Target, import_events
+from opseval_infra.http import ERROR_RESPONSES
+from opseval_infra.keys import Principal
+from opseval_shared.imports import ImportFailed, Target, import_events, set_values
 
+from .batch import References, accept_batch, check_supplier, refuse, validate_batch
 from .profiles import profile_names, standard_profile
 from .settings import IntakeSettings
 
@@ -48,11 +49,10 @@ async def _file(request: Request, limit: int) -> bytes:
 
 
 def install_upload(
-    app: FastAPI, settings: IntakeSettings, fleet: Fleet, access: Access, references: Any, pusher: Any
+    app: FastAPI, settings: IntakeSettings, fleet: Fleet, access: Access, references: References, pusher: Any
 ) -> None:
-    """The upload route, sharing the push route's checks (`references`: the app's index of each
+    """The upload route, accepting its events as a push does (`references`: the app's index of each
     registered project's definition; `pusher`: its upstream-key dependency)."""
-    from .app import PUBLISH_WINDOW, _conflicts, _publish_window, _refuse, _validate_batch
 
     @app.post(
         "/v1/projects/{project}/imports",
@@ -79,24 +79,17 @@ def install_upload(
         """Import a CSV or XLSX export (upstream systems, for the projects their key is scoped to): the
         file is the body; `profile` names how its columns become evidence. All or nothing: any bad row
         refuses the file (422, each row's file, row, column and reason) and nothing is accepted."""
-        if not principal.covers(project):
-            raise HTTPException(403, f"this key may not push evidence for project {project!r}")
-        if principal.role is Role.EVALUATOR:  # evaluators correct evidence; they do not supply it
-            raise HTTPException(403, "an evaluator key may not import evidence (only corrections and retractions)")
+        # before reading the file or saying whether the project exists (an import makes no corrections)
+        check_supplier(principal, project, False, f"file {filename!r}")
         if profile not in profile_names():
             raise HTTPException(422, f"unknown import profile {profile!r} (standard: {', '.join(profile_names())})")
         data = await _file(request, settings.max_body_bytes)
-        stored = await access.store().get_project(project)
+        store = access.store()
+        stored = await store.get_project(project)
         if stored is None:
-            raise _refuse(422, f"unknown project {project!r}", [{"field": "project", "reason": "not registered"}])
-        constants: dict[str, str] = {}
-        for pair in values or []:
-            name, found, value = pair.partition("=")
-            if not found:
-                raise HTTPException(422, f"set takes FIELD=VALUE, not {pair!r}")
-            constants[name.strip()] = value.strip()
+            raise refuse(422, f"unknown project {project!r}", [{"field": "project", "reason": "not registered"}])
         try:
-            target = Target(project, contract, None, constants)
+            target = Target(project, contract, None, set_values(values or [], "set"))
             lines, summary = await asyncio.to_thread(
                 import_events,
                 standard_profile(profile),
@@ -111,34 +104,17 @@ def install_upload(
             # each error names its file, row and column, and (as every 422 of intake) a field: the column
             errors = [{**p.model_dump(), "field": p.column or "(file)"} for p in exc.problems]
             more = "at least " if exc.truncated else ""
-            raise _refuse(422, f"{more}{len(errors)} problems in the file; nothing was accepted", errors) from None
-        except ValueError as exc:  # a --set field the kind does not have
+            raise refuse(422, f"{more}{len(errors)} problems in the file; nothing was accepted", errors) from None
+        except ValueError as exc:  # a `set` not FIELD=VALUE, or a field the kind does not have
             raise HTTPException(422, str(exc)) from None
         if len(lines) > settings.max_batch:
             raise HTTPException(413, f"{len(lines)} events in one file; at most {settings.max_batch}")
-        events, errors = _validate_batch([orjson.loads(line) for line in lines], "events", settings.max_clock_skew_s)
+        events, errors = validate_batch([orjson.loads(line) for line in lines], "events", settings.max_clock_skew_s)
         if errors:
-            raise _refuse(422, f"{len(errors)} of {len(lines)} events are invalid; none was accepted", errors)
-        bodies = [e.model_dump_json() for e in events]
-        store = access.store()
-        conflicts = await _conflicts(store, events, bodies, "events")
-        if conflicts:
-            raise _refuse(409, "event ids already accepted with other content; none was accepted", conflicts)
-        results: list[dict[str, Any]] = [{"index": i, "id": e.id, "status": "pending"} for i, e in enumerate(events)]
-        acks: list[Any] = []
-        for start in range(0, len(events), PUBLISH_WINDOW):
-            window = slice(start, start + PUBLISH_WINDOW)
-            acks += await _publish_window(fleet, list(zip(events[window], bodies[window], strict=True)))
-        for result, ack in zip(results, acks, strict=True):
-            if isinstance(ack, BaseException):
-                result["status"], result["reason"] = "failed", f"not stored: {ack!r}; send the file again"
-            else:
-                result["status"] = "duplicate" if ack.duplicate else "accepted"
-        counts = {s: sum(1 for r in results if r["status"] == s) for s in ("accepted", "duplicate", "failed")}
-        for status, n in counts.items():
-            INTAKE_EVENTS.labels(status).inc(n)
-        request.state.audit.update(
-            counts, project=project, projects=[project], profile=profile, file=filename, rows=summary.rows
+            raise refuse(422, f"{len(errors)} of {len(lines)} events are invalid; none was accepted", errors)
+        counts, results = await accept_batch(
+            request, principal, store, fleet, references, events, "events", resend="file"
         )
+        request.state.audit.update(profile=profile, file=filename, rows=summary.rows)
         body = {**counts, "rows": summary.rows, "repeated_rows": summary.repeated_rows, "results": results}
         return Response(orjson.dumps(body), status_code=503 if counts["failed"] else 200, media_type="application/json")

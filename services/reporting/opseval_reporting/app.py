@@ -31,7 +31,7 @@ from opseval_infra.keys import (
     utc_text,
 )
 from opseval_infra.projects import evaluation_kind, today_in_china
-from opseval_infra.store.base import StoredProject
+from opseval_infra.store.base import StoredEvent, StoredProject
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import fold_all
@@ -177,6 +177,13 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     async def findings(project: str) -> FindingsChanged:
         return FindingsChanged.model_validate_json(await snapshot("findings", project, "findings"))
 
+    async def stored_events(project: str) -> list[StoredEvent]:
+        """All the project's stored events, in store sequence order (read in pages)."""
+        rows: list[StoredEvent] = []
+        while batch := await store().events_after(project, rows[-1].seq if rows else 0):
+            rows.extend(batch)
+        return rows
+
     async def events(project: str, ids: list[str]) -> list[Any]:
         rows = await store().get_events(project, ids)
         return [orjson.loads(r.body) for r in rows]
@@ -204,11 +211,11 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         }
         return summary, corrections
 
-    async def summary(stored: StoredProject) -> dict[str, Any]:
+    async def summary(stored: StoredProject, evaluation: dict[str, Any]) -> dict[str, Any]:
+        """The project's summary (`evaluation`: its status, as `status` reads it)."""
         d = ProjectDefinition.model_validate_json(stored.definition)
         snap = await store().get_snapshot("scores", stored.id)
         score = ScoreChanged.model_validate_json(snap.body) if snap else None
-        evaluation, _ = await status(stored.id)
         return {
             "id": stored.id,
             "name": d.project.name,
@@ -227,7 +234,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         out = []
         for stored in await store().list_projects():
             if principal.covers(stored.id):
-                out.append(await summary(stored))
+                out.append(await summary(stored, (await status(stored.id))[0]))
         return _json(out)
 
     @app.get("/v1/projects/{project}", name="project.read", responses=answers(ProjectDetail))
@@ -240,7 +247,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         if stored is None:
             raise HTTPException(404, f"no project {project!r}")
         evaluation, corrections = await status(project)
-        return _json({**await summary(stored), "status": evaluation, "corrections": corrections})
+        return _json({**await summary(stored, evaluation), "status": evaluation, "corrections": corrections})
 
     @app.get("/v1/projects/{project}/scores", name="scores.read", responses=answers(ScoresAnswer))
     async def get_scores(project: str, principal: Principal = reader) -> Response:
@@ -357,11 +364,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
         access.project(principal, project)
         d = await definition(project)
-        rows = []
-        seq = 0
-        while batch := await store().events_after(project, seq):
-            rows.extend(batch)
-            seq = batch[-1].seq
+        rows = await stored_events(project)
 
         def compute() -> dict[str, list[bytes]]:
             day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
@@ -391,11 +394,7 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
         today, or the end of the period), the as-of date itself last: for trend charts."""
         access.project(principal, project)
         d = await definition(project)
-        rows = []
-        seq = 0
-        while batch := await store().events_after(project, seq):
-            rows.extend(batch)
-            seq = batch[-1].seq
+        rows = await stored_events(project)
 
         def compute() -> list[dict[str, Any]]:
             day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
