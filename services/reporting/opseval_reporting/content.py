@@ -580,16 +580,13 @@ def interim_section(result: EvaluationResult) -> Section | None:
     )
     if f.assumptions:
         sec.blocks.append([sentence(a) for a in f.assumptions])
+    shown = f.leaves[:FORECAST_ROWS]
+    scores = column([leaf.score for leaf in shown])  # each number column with one count of decimals
+    projected = column([leaf.projected for leaf in shown])
+    recoverable = column([leaf.recoverable for leaf in shown])
     rows = [
-        [
-            leaf.name,
-            STATUS_LABEL[leaf.status],
-            fmt(leaf.score, 3),
-            fmt(leaf.projected, 3),
-            fmt(leaf.recoverable, 3),
-            leaf.action,
-        ]
-        for leaf in f.leaves[:FORECAST_ROWS]
+        [leaf.name, STATUS_LABEL[leaf.status], s, p, r, leaf.action]
+        for leaf, s, p, r in zip(shown, scores, projected, recoverable, strict=True)
     ]
     if rows:
         sec.blocks.append("尚可挽回分值较多的指标及所需佐证或工作如下：")
