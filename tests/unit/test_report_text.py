@@ -24,6 +24,8 @@ def test_polish_names_contracts_and_writes_dates_and_comparisons_as_evaluators_d
     )
     # an id inside a word or a path is not a contract reference
     assert polish("opsteam 与 devops：x", contracts) == "opsteam 与 devops：x"
+    assert polish("未在服务期（2022-09-07 起）全程驻场", {}) == "未在服务期（2022年9月7日起）全程驻场"
+    assert polish("应于 2024-04-08 18:00 前提交", {}) == "应于 2024年4月8日 18:00 前提交"  # a time keeps its space
     assert polish("验收 4 次，通过 4 次 得分保留 2 位小数：4。", {}) == "验收 4 次，通过 4 次。得分保留 2 位小数：4。"
 
 

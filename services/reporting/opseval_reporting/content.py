@@ -151,7 +151,7 @@ def column(values: Sequence[Decimal | None], most: int = 3, least: int = 0) -> l
     return [fixed(v, decimals) for v in values]
 
 
-_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\s+(?=[\u4e00-\u9fff]))?")  # "2022-09-07 起" → "…7日起"
 _ISO_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*[~～]\s*(\d{4}-\d{2}-\d{2})")
 _METHOD_TAG = re.compile(r"^【([^】]+)】")
 
