@@ -228,7 +228,8 @@ def test_inside_the_period_the_report_has_an_interim_chapter_and_the_score_sheet
     rows = [line.split(" | ")[2:5] for line in forecast.splitlines() if line.startswith("| ") and "待评" in line]
     assert rows and all(len({len(r[c].partition(".")[2]) for r in rows}) == 1 for c in range(3))
     assert "| 项目档案管理规范性 | 待评 | 0.0 |" in forecast
-    assert "“项目档案管理规范性”（权重3分）待评，暂不计分。" in md
+    assert "“项目档案管理规范性”（权重3分）待评，暂不计分。评价组判定" in md
+    assert "实际完成待评" not in md  # the head said 待评 already
     sheet = load_workbook(io.BytesIO(scores_xlsx(result, definition)))["指标得分"]
     assert sheet.cell(2, 7).value == "评价状态"
     statuses = {sheet.cell(r, 7).value for r in range(3, sheet.max_row)}

@@ -625,7 +625,8 @@ def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contrac
         head += f"）得{fmt(leaf.score, 3)}分。"
     actual = polish(leaf.actual or "", contracts)
     body = ""
-    if actual and not re.fullmatch(r"[\d.]+ ?分", actual):  # a judged score says nothing beyond 得分
+    # a judged score says nothing beyond 得分, nor 待评 beyond the head's 待评，暂不计分
+    if actual and actual != STATUS_LABEL["pending"] and not re.fullmatch(r"[\d.]+ ?分", actual):
         body += f"实际完成{actual}。"
     if leaf.explanation:
         body += sentence(_method_intro(polish(leaf.explanation, contracts)))
