@@ -256,7 +256,13 @@ def test_inside_the_period_the_report_has_an_interim_chapter_and_the_score_sheet
     assert "## 中期评价：评价期末得分预测" in md
     assert re.search(r"可评权重24分，已得17\.91分；尚有权重76分待评", md)
     assert "| 项目档案管理规范性 | 待评 |" in md
-    assert "“项目档案管理规范性”（权重3分）待评，暂不计分。" in md
+    # the forecast table's numbers, each column with one count of decimals (not 0 beside 0.5 and 4.478)
+    forecast = md[md.index("## 中期评价") : md.index("## ", md.index("## 中期评价") + 3)]
+    rows = [line.split(" | ")[2:5] for line in forecast.splitlines() if line.startswith("| ") and "待评" in line]
+    assert rows and all(len({len(r[c].partition(".")[2]) for r in rows}) == 1 for c in range(3))
+    assert "| 项目档案管理规范性 | 待评 | 0.0 |" in forecast
+    assert "“项目档案管理规范性”（权重3分）待评，暂不计分。评价组判定" in md
+    assert "实际完成待评" not in md  # the head said 待评 already
     sheet = load_workbook(io.BytesIO(scores_xlsx(result, definition)))["指标得分"]
     assert sheet.cell(2, 7).value == "评价状态"
     statuses = {sheet.cell(r, 7).value for r in range(3, sheet.max_row)}

@@ -12,8 +12,9 @@ import pytest
 from docx import Document
 from docx.enum.section import WD_ORIENT
 from docx.oxml.ns import qn
-from docx.shared import Cm
-from opseval_reporting.selfeval_docx import selfeval_docx
+from docx.shared import Cm, Pt
+from opseval_reporting.content import text_width
+from opseval_reporting.selfeval_docx import CELL_MARGINS_CM, WIDTHS_CM, selfeval_docx
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -152,3 +153,10 @@ def test_not_a_self_evaluation_gives_none() -> None:
     result, definition = evaluated("dongguan-2022")
     assert result.form != "self_evaluation"
     assert selfeval_docx(result, definition) is None
+
+
+def test_the_budget_execution_rate_column_holds_100_percent_on_one_line() -> None:
+    # 执行率 is the seventh column of the 项目资金 block; at 1.9 cm "100.00%" broke before its "%"
+    needed = Pt(10.5) * text_width("100.00%") + Cm(CELL_MARGINS_CM)
+    assert Cm(WIDTHS_CM[6]) >= needed
+    assert abs(sum(WIDTHS_CM) - 26.7) < 1e-9  # still the landscape A4 text width

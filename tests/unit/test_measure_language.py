@@ -239,6 +239,26 @@ def test_checklist_points_are_computed_from_facts_and_findings() -> None:
     assert "存在问题 1 项" in (node.explanation or "")
 
 
+def test_a_checklist_point_listing_only_some_of_its_findings_says_how_many_it_lists() -> None:
+    findings = [
+        Finding(
+            id=f"F-{i}",
+            rule="staff.late",
+            contract="ops",
+            severity="medium",
+            message=f"迟到{i}次。",
+            measured="1",
+            required="0",
+        )
+        for i in range(1, 5)
+    ]
+    explanation = scored(checklist_definition(), EVENTS, findings)["mgmt"].explanation or ""
+    assert "存在问题 4 项（以下列出 3 项）：迟到1次；迟到2次；迟到3次" in explanation
+    assert "迟到4次" not in explanation
+    one = scored(checklist_definition(), EVENTS, findings[:1])["mgmt"].explanation or ""
+    assert "存在问题 1 项：迟到1次" in one
+
+
 def test_a_judgment_overrides_a_computed_point_and_both_are_shown() -> None:
     override = event(
         "j-roster",

@@ -24,6 +24,8 @@ def test_polish_names_contracts_and_writes_dates_and_comparisons_as_evaluators_d
     )
     # an id inside a word or a path is not a contract reference
     assert polish("opsteam 与 devops：x", contracts) == "opsteam 与 devops：x"
+    assert polish("未在服务期（2022-09-07 起）全程驻场", {}) == "未在服务期（2022年9月7日起）全程驻场"
+    assert polish("应于 2024-04-08 18:00 前提交", {}) == "应于 2024年4月8日 18:00 前提交"  # a time keeps its space
     assert polish("验收 4 次，通过 4 次 得分保留 2 位小数：4。", {}) == "验收 4 次，通过 4 次。得分保留 2 位小数：4。"
 
 
@@ -49,3 +51,21 @@ def test_nowrap_columns_keep_their_width() -> None:
     table = Table(["三级指标", "说明"], [[n, "很长的说明文字" * 8] for n in names], nowrap=(0,))
     widths = column_widths(table, available=30.0, em=1.0, padding=0.0)
     assert widths[0] >= len(names[1])
+
+
+def test_when_headers_alone_overflow_the_longest_indicator_name_wraps_not_every_column() -> None:
+    # the score table inside the period: 7 columns, the widest indicator name too long for one line
+    # once the other text columns are down to their headers
+    table = Table(
+        ["一级指标", "二级指标", "三级指标", "权重", "得分", "得分率", "评价状态"],
+        [
+            ["决策", "可持续性影响", "政数局对供应商项目实施的满意度", "1.0", "0.00", "100.00%", "部分已评"],
+            ["决策", "项目立项", "立项依据充分性", "2.0", "0.00", "0.00%", "待评"],
+        ],
+        nowrap=(2,),
+    )
+    widths = column_widths(table, available=34.0, em=1.0, padding=0.0)  # 37.55 on one line each
+    assert abs(sum(widths) - 34.0) < 0.01
+    assert widths[0] == 4.0 and widths[1] == 4.0 and widths[6] == 4.0  # headers and 部分已评 on one line
+    assert widths[3] == 2.0 and widths[5] == 4.55  # numbers keep their line
+    assert len("立项依据充分性") <= widths[2] < len("政数局对供应商项目实施的满意度")  # only the longest name wraps

@@ -151,7 +151,7 @@ def column(values: Sequence[Decimal | None], most: int = 3, least: int = 0) -> l
     return [fixed(v, decimals) for v in values]
 
 
-_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
+_ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:\s+(?=[\u4e00-\u9fff]))?")  # "2022-09-07 起" → "…7日起"
 _ISO_RANGE = re.compile(r"(\d{4}-\d{2}-\d{2})\s*[~～]\s*(\d{4}-\d{2}-\d{2})")
 _METHOD_TAG = re.compile(r"^【([^】]+)】")
 
@@ -297,7 +297,9 @@ def column_widths(content: Table, available: float, em: float, padding: float) -
     """Column widths (in the unit of ``available``, ``em`` the table font's size and ``padding`` a
     cell's margins) fitted to the content: each column as wide as its widest cell on one line;
     when that is wider than the page, the wrapping text columns (not the numbers nor the ``nowrap``
-    indicator names) give up space in proportion to their width, never below their header."""
+    indicator names) give up space in proportion to their width, never below their header; when that
+    is still too wide, the longest indicator names wrap too, before every column (numbers and headers
+    included) would shrink alike and break a line one character short."""
     cols = len(content.header)
     natural = [
         max([text_width(content.header[c])] + [text_width(r[c]) for r in content.rows if c < len(r)]) * em + padding
@@ -310,21 +312,28 @@ def column_widths(content: Table, available: float, em: float, padding: float) -
     if total <= available:  # fill the line: the extra space shared in proportion
         return [w * available / total for w in natural]
     numeric = {c for c in range(cols) if all(_is_number(r[c]) for r in content.rows if c < len(r) and r[c])}
-    flexible = [c for c in range(cols) if c not in content.nowrap and c not in numeric and natural[c] > header[c]]
-    fixed = sum(natural[c] for c in range(cols) if c not in flexible)
+    text = [c for c in range(cols) if c not in numeric and natural[c] > header[c]]
+    widths = _capped(natural, [c for c in text if c not in content.nowrap], header, available)
+    if sum(widths) > available:
+        widths = _capped(widths, [c for c in text if c in content.nowrap], header, available)
+    scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
+    return [w * scale for w in widths]
+
+
+def _capped(widths: list[float], flexible: list[int], floor: list[float], available: float) -> list[float]:
+    """``widths`` with the ``flexible`` columns cut to a common cap (the widest give up space first,
+    short columns keep their one line), each never below its ``floor``, to fit ``available`` if they can."""
 
     def fitted(cap: float) -> list[float]:
-        return [min(natural[c], max(cap, header[c])) if c in flexible else natural[c] for c in range(cols)]
+        return [min(w, max(cap, floor[c])) if c in flexible else w for c, w in enumerate(widths)]
 
-    # the widest text columns give up space first, down to a common cap: short columns keep one line
-    low, high = 0.0, max(natural)
+    fixed = sum(w for c, w in enumerate(widths) if c not in flexible)
+    low, high = 0.0, max(widths)
     if flexible and fixed < available:
         for _ in range(40):
             cap = (low + high) / 2
             low, high = (cap, high) if sum(fitted(cap)) <= available else (low, cap)
-    widths = fitted(low)
-    scale = min(1.0, available / sum(widths))  # still too wide: everything shrinks alike
-    return [w * scale for w in widths]
+    return fitted(low)
 
 
 def _is_number(text: str) -> bool:
@@ -569,16 +578,13 @@ def interim_section(result: EvaluationResult) -> Section | None:
     )
     if f.assumptions:
         sec.blocks.append([sentence(a) for a in f.assumptions])
+    shown = f.leaves[:FORECAST_ROWS]
+    scores = column([leaf.score for leaf in shown])  # each number column with one count of decimals
+    projected = column([leaf.projected for leaf in shown])
+    recoverable = column([leaf.recoverable for leaf in shown])
     rows = [
-        [
-            leaf.name,
-            STATUS_LABEL[leaf.status],
-            fmt(leaf.score, 3),
-            fmt(leaf.projected, 3),
-            fmt(leaf.recoverable, 3),
-            leaf.action,
-        ]
-        for leaf in f.leaves[:FORECAST_ROWS]
+        [leaf.name, STATUS_LABEL[leaf.status], s, p, r, leaf.action]
+        for leaf, s, p, r in zip(shown, scores, projected, recoverable, strict=True)
     ]
     if rows:
         sec.blocks.append("尚可挽回分值较多的指标及所需佐证或工作如下：")
@@ -617,7 +623,8 @@ def _leaf_paragraph(leaf: ScoredIndicator, findings: dict[str, Finding], contrac
         head += f"）得{fmt(leaf.score, 3)}分。"
     actual = polish(leaf.actual or "", contracts)
     body = ""
-    if actual and not re.fullmatch(r"[\d.]+ ?分", actual):  # a judged score says nothing beyond 得分
+    # a judged score says nothing beyond 得分, nor 待评 beyond the head's 待评，暂不计分
+    if actual and actual != STATUS_LABEL["pending"] and not re.fullmatch(r"[\d.]+ ?分", actual):
         body += f"实际完成{actual}。"
     if leaf.explanation:
         body += sentence(_method_intro(polish(leaf.explanation, contracts)))

@@ -42,8 +42,10 @@ from .selfeval import (
 from .wordstyle import child, set_cjk
 from .xlsx import FONT, _spans
 
-# Column widths (cm) on landscape A4 (29.7 cm less 2 × 1.5 cm margins = 26.7 cm).
-WIDTHS_CM = (2.0, 3.0, 4.0, 3.2, 2.6, 1.9, 1.9, 8.1)
+# Column widths (cm) on landscape A4 (29.7 cm less 2 × 1.5 cm margins = 26.7 cm); the seventh holds the
+# budget's 执行率 "100.00%" on one line.
+WIDTHS_CM = (2.0, 3.0, 4.0, 3.2, 2.6, 1.9, 2.2, 7.8)
+CELL_MARGINS_CM = 0.38  # Word's default left and right cell margins (0.19 cm each)
 
 
 # -- East-Asian fonts -----------------------------------------------------------------------

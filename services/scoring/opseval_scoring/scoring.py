@@ -343,8 +343,10 @@ class Scorer:
             ]
             if standing:
                 fraction = ZERO
+                shown = standing[:3]  # the rest are in the report's 存在的问题 chapter
+                listed = f"（以下列出 {len(shown)} 项）" if len(shown) < len(standing) else ""
                 reasons.append(
-                    f"存在问题 {len(standing)} 项：" + "；".join(f.message.rstrip("。") for f in standing[:3])
+                    f"存在问题 {len(standing)} 项{listed}：" + "；".join(f.message.rstrip("。") for f in shown)
                 )
                 evidence.extend(e for f in standing for e in f.evidence)
             else:
