@@ -64,6 +64,16 @@ def test_a_self_evaluation_does_not_open_as_commissioned() -> None:
     assert isinstance(commissioned, str) and commissioned.startswith("受东莞市财政局委托，广州零点有数")
 
 
+def test_the_indicator_system_is_named_once_not_as_a_system_of_a_system() -> None:
+    work = _text(build_report(*evaluated("dongguan-2022")))
+    assert "本次评价采用“2022年东莞市一体化政务服务平台运维与运营服务项目绩效评价指标体系”，共设" in work
+    assert "指标体系”指标体系" not in work
+    named = _text(build_report(*evaluated("guangzhou-2023")))  # a system named without 体系
+    assert "指标”指标体系" not in named and "采用“部门重点项目绩效评价指标”，共设" in named
+    selfeval = _text(build_report(*evaluated("guangzhou-2021")))
+    assert "采用“2021年度项目支出绩效自评表”指标体系，共设" in selfeval
+
+
 def test_no_event_finding_or_contract_ids_and_no_iso_dates() -> None:
     result, definition = evaluated("dongguan-2022")
     report = build_report(result, definition)

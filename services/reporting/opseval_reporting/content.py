@@ -468,8 +468,10 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
 
     stats = result.evidence_stats
     work = Section("二、绩效评价工作开展情况", 1)
+    system = definition.indicators.name
+    named = "" if system.endswith(("指标体系", "指标")) else "指标体系"  # not “…指标体系”指标体系
     work.blocks.append(
-        f"本次评价采用“{definition.indicators.name}”指标体系，共设 {len(result.indicators)} 个一级指标、"
+        f"本次评价采用“{system}”{named}，共设 {len(result.indicators)} 个一级指标、"
         f"{len(definition.indicators.leaves())} 个末级指标。评价组收集了{len(stats.by_kind)}类共"
         f" {stats.events} 条佐证记录（详见{APPENDIX}），逐项核对合同、投标文件和招标文件的约定，"
         "按指标体系的评分方法计算各项得分，每一项得分均有对应的佐证材料。"
