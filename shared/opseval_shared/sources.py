@@ -426,7 +426,9 @@ def _performance_targets(ctx: MetricContext, c: Contract) -> list[Record]:
         due = ctx.target_due(c, term.id, row.value)  # inside the period: only the part due by the as-of date
         fields = {
             "name": row.name,
-            "target": row.target if due == row.value else f"{row.target}（截至评价基准日应达 {due}）",
+            "target": row.target,
+            "target_due": row.target if due == row.value else f"{row.target}（截至评价基准日应达 {due}）",
+            "due": due,
             "deliverable": term.id,
             "value": row.value,
             "delivered": Decimal(st.delivered_units),
@@ -1294,10 +1296,12 @@ SOURCES: dict[str, Source] = {
             {
                 "name": _f("text", "指标名称"),
                 "target": _f("text", "指标值"),
+                "target_due": _f("text", "截至评价基准日的指标值（评价期内为已到期部分）"),
                 "deliverable": _f("text", "交付物", members="deliverables"),
                 "value": _f("number", "指标数值"),
+                "due": _f("number", "截至评价基准日应达数值"),
                 "delivered": _f("number", "实际交付份数"),
-                "below": _f("bool", "未达到指标值"),
+                "below": _f("bool", "未达到截至评价基准日应达数值"),
                 "annual": _f("bool", "按全年设置"),
                 "recurring": _f("bool", "周期性交付物"),
                 "prorated": _f("number", "按服务期折算后的指标值"),

@@ -211,6 +211,14 @@ def test_month_ends_stop_at_the_as_of_date_and_end_with_it() -> None:
 # ---------------------------------------------------------------- inside the period
 
 
+def test_an_unprorated_target_is_quoted_as_the_table_writes_it_also_inside_the_period() -> None:
+    # the part due by October is what a shortfall is measured against, not how the table is worded
+    result = evaluated("dongguan-2022", date(2022, 10, 31))
+    unprorated = [f for f in result.findings if f.rule == "targets.not_prorated"]
+    assert unprorated and "“月度报告≥12”（折算后约 4）" in " ".join(f.message for f in unprorated)
+    assert not [f for f in unprorated if "截至评价基准日应达" in f.message]
+
+
 def test_dongguan_in_october_leaves_unmade_judgments_pending_and_counts_only_duties_due() -> None:
     result = evaluated("dongguan-2022", date(2022, 10, 31))
     by_id = leaves(result.indicators)

@@ -63,8 +63,8 @@ RECORDS: dict[tuple[str, str], list[dict[str, Any]]] = {
         {**week, "submitted_at": week["due_at"].replace("18:00", "18:30")} for week in LATE_WEEKS
     ],
     ("deliverables.targets_below", ""): [
-        {"name": "月度报告", "target": "≥12", "delivered": 4},
-        {"name": "季度报告", "target": "≥4", "delivered": 1},
+        {"name": "月度报告", "target": "≥12", "target_due": "≥12", "delivered": 4},
+        {"name": "季度报告", "target": "≥4", "target_due": "≥4", "delivered": 1},
     ],
     ("deliverables.targets_unprorated", ""): [{"name": "月度报告", "target": "≥12", "prorated": 6}],
     ("survey.levels_short", "ops-survey"): [
