@@ -277,6 +277,10 @@ def test_inside_the_period_the_report_has_an_interim_chapter_and_the_score_sheet
     assert {"待评", "部分已评"} <= statuses
     at_end = to_markdown(build_report(evaluated("dongguan-2022"), definition))
     assert "中期评价" not in at_end and "评价状态" not in at_end
+    # the grade inside the period is stated as interim, in the report and in the workbook's note
+    assert f"评定等级为“{result.grade}（阶段性）”" in md and f"等级为“{result.grade}（阶段性）”" in md
+    assert any(f"“{result.grade}（阶段性）”" in str(c.value) for row in sheet.iter_rows() for c in row if c.value)
+    assert "阶段性" not in at_end
 
 
 # ---------------------------------------------------------------- property tests over random as-of dates

@@ -232,6 +232,12 @@ def all_scored(result: EvaluationResult) -> bool:
     return all(t.status == "scored" for t in result.indicators)
 
 
+def grade_text(result: EvaluationResult) -> str:
+    """The grade as the documents state it: marked 阶段性 while part of the weight is still pending, as
+    the dashboard marks it (差 on 17.91 of 24 assessable points is not the project's grade yet)."""
+    return result.grade if all_scored(result) else f"{result.grade}（阶段性）"
+
+
 def assessed_text(result: EvaluationResult) -> str:
     """The total next to the weight it was earned of, when part of the weight is not assessable yet."""
     if all_scored(result) or result.assessable is None:
@@ -407,7 +413,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
     summary = Section("摘要", 1)
     summary.blocks.append(
         f"{_opening(result, definition)}经综合评价，该项目绩效评价得分为{fmt(result.total, 3)}分，"
-        f"评定等级为“{result.grade}”。{assessed_text(result)}一级指标得分情况如下："
+        f"评定等级为“{grade_text(result)}”。{assessed_text(result)}一级指标得分情况如下："
     )
     summary.blocks.append(level1_table(result))
     if result.findings:
@@ -480,7 +486,7 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
 
     conclusion = Section("三、综合评价情况及评价结论", 1)
     conclusion.blocks.append(
-        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{result.grade}”（{GRADE_BANDS}）。"
+        f"该项目绩效评价得分为{fmt(result.total, 3)}分，等级为“{grade_text(result)}”（{GRADE_BANDS}）。"
         f"{assessed_text(result)}各级指标得分如下表："
     )
     conclusion.blocks.append(score_table(result))

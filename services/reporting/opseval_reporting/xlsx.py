@@ -38,6 +38,7 @@ from .content import (
     cn_date,
     deliverable_names,
     document_row,
+    grade_text,
     places,
     polish,
 )
@@ -231,7 +232,10 @@ def _scores_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, title: 
     if staged:
         sheet.set_column(6, 6, 12)
         sheet.write_string(total_row, 6, f"可评 {fmt(result.assessable or Decimal(0), 3)}", styles.text("center"))
-    note = f"评定等级为“{result.grade}”（{GRADE_BANDS}）；评价基准日为{cn_date(result.as_of)}。{assessed_text(result)}"
+    note = (
+        f"评定等级为“{grade_text(result)}”（{GRADE_BANDS}）；评价基准日为{cn_date(result.as_of)}。"
+        f"{assessed_text(result)}"
+    )
     sheet.merge_range(total_row + 1, 0, total_row + 1, last, note, styles.get(border=0, text_wrap=True))
     widths = [max(10.0, max([_units(header[c])] + [_units(n[c]) for n in names]) + 2) for c in range(3)] + [30.0]
     sheet.set_row(total_row + 1, _height([(note, sum(widths))]))
