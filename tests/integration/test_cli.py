@@ -115,4 +115,8 @@ def test_evaluate_series_month_prints_and_writes_the_score_at_each_month_end(
     timeline = scores["timeline"]
     assert [p["as_of"] for p in timeline] == ["2021-01-31", "2021-02-28", "2021-03-15"]
     assert (timeline[-1]["total"], timeline[-1]["assessable"]) == (scores["total"], scores["assessable"])
-    assert "## 得分走势" in (out / "report.md").read_text(encoding="utf-8")
+    report = (out / "report.md").read_text(encoding="utf-8")
+    assert "## 得分走势" in report
+    # every point of a period still running is interim, and its grade says so
+    trend = report[report.index("## 得分走势") : report.index("## ", report.index("## 得分走势") + 3)]
+    assert trend.count("（阶段性）") == len(timeline)

@@ -611,7 +611,8 @@ def timeline_section(result: EvaluationResult) -> Section:
     totals = column([p.total for p in points])
     assessable = column([p.assessable for p in points])
     rows = [
-        [cn_date(p.as_of), t, a, p.grade, str(p.findings)] for p, t, a in zip(points, totals, assessable, strict=True)
+        [cn_date(p.as_of), t, a, f"{p.grade}（阶段性）" if p.pending else p.grade, str(p.findings)]
+        for p, t, a in zip(points, totals, assessable, strict=True)
     ]
     sec.blocks.append(Table(["评价基准日", "得分", "可评权重", "等级", "问题数"], rows))
     return sec
