@@ -155,3 +155,5 @@ def test_inside_the_period_the_dashboard_shows_an_interim_grade_pending_leaves_t
     assert 'data-id="archives" data-status="pending"' in dom and '<span class="status pending">待评</span>' in dom
     assert 'id="forecast-total"' in dom and "预计期末" in dom
     assert 'data-as-of="2022-01-31"' in dom and 'data-as-of="2022-10-31"' in dom  # the trend, month by month
+    assert "<span>2022年10月31日</span>" in dom and "评价期末 2022年12月31日，已过 83%" in dom  # dates as 年月日
+    assert f"<span>{expected.grade}（阶段性）</span>" in dom  # each interim point of the trend says so
