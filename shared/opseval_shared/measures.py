@@ -879,27 +879,31 @@ def _aggregate(
         return Measurement(ZERO, None, None, unit, "无数据", f"{defn.name}：{explanation}：无数据", (), has_data=False)
     if agg.fn == "latest" and agg.each is not None:
         each = agg.each
-        newest: dict[Any, Record] = {}
+        groups: dict[Any, list[Record]] = {}
         for r in rows:
-            kept = newest.get(r.fields[each])
-            if kept is None or _later(r, kept):
-                newest[r.fields[each]] = r
-        chosen = list(newest.values())
-        total = sum((_number(r.fields[field]) for r in chosen), ZERO)
-        return _plain(defn, explanation, total, lambda v: fmt(v, 4), _evidence(chosen))
+            groups.setdefault(r.fields[each], []).append(r)
+        chosen = [_latest(group) for group in groups.values()]
+        total = sum((_number(r[0].fields[field]) for r in chosen), ZERO)
+        return _plain(defn, explanation, total, lambda v: fmt(v, 4), _evidence([r for tied in chosen for r in tied]))
     if agg.fn == "latest":
-        latest = max(rows, key=lambda r: (r.rank[:1], _content_key(r)))  # the latest recorded; ties by content
-        v = latest.fields[field]
+        tied = _latest(rows)
+        v = tied[0].fields[field]
         value = v if isinstance(v, Decimal) else Decimal(1 if v is True else 0) if isinstance(v, bool) else ZERO
-        return _plain(defn, explanation, value, lambda _: _show_value(v), tuple(latest.evidence))
+        return _plain(defn, explanation, value, lambda _: _show_value(v), _evidence(tied))
     values = [r.fields[field] for r in rows]
     value = min(values) if agg.fn == "min" else max(values) if agg.fn == "max" else sum(values, ZERO) / len(values)
     return _plain(defn, explanation, value, lambda v: fmt(v, 4), ids)
 
 
-def _later(a: Record, b: Record) -> bool:
-    """The latest recorded; ties by content, never by event ids."""
-    return (a.rank[:1], _content_key(a)) > (b.rank[:1], _content_key(b))
+def _latest(rows: list[Record]) -> list[Record]:
+    """The latest recorded, ties by content, never by event ids: the records of that one figure (the same
+    figure sent twice is cited by both, whatever order they came in)."""
+    key = max(_latest_key(r) for r in rows)
+    return [r for r in rows if _latest_key(r) == key]
+
+
+def _latest_key(r: Record) -> tuple[Any, ...]:
+    return (r.rank[:1], _content_key(r))
 
 
 def _number(v: Any) -> Decimal:

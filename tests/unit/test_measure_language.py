@@ -414,6 +414,14 @@ def test_the_approved_budget_is_the_latest_figure_of_each_contract_summed() -> N
     assert "各「合同」最新「金额（万元）」之和" in project.detail
 
 
+def test_the_same_latest_figure_sent_twice_is_cited_by_both_whatever_their_order() -> None:
+    twice = [budget("b-dup-1", "approved", "80", "2024-02-01"), budget("b-dup-2", "approved", "80", "2024-02-01")]
+    for events in (twice, twice[::-1]):
+        for ref in ({"contract": "ops"}, {}):
+            approved = funds("budget.approved", events, **ref)
+            assert (approved.value, approved.evidence) == (80, ("b-dup-1", "b-dup-2"))
+
+
 def test_budget_rates_are_calculated_from_the_budget_measures() -> None:
     adjusted = funds("budget.adjusted", contract="ops")
     assert adjusted.value == 100
