@@ -17,6 +17,7 @@ import nats
 import pytest
 from apikeys import bearer, issue_key
 from fastapi import FastAPI
+from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from natsfixtures import nats_server
 from opseval_infra.store.base import StoredEvent
@@ -112,10 +113,11 @@ def apps(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Apps]:
 
 
 def v1_routes(app: FastAPI) -> list[tuple[str, str]]:
+    """Every /v1/ route, those of included routers too (`app.routes` lists a router, not its routes)."""
     out = []
-    for route in app.routes:
-        path = getattr(route, "path", "")
-        for method in sorted(getattr(route, "methods", set()) - {"HEAD"}):
+    for route in iter_route_contexts(app.routes):
+        path = route.path or ""
+        for method in sorted((route.methods or set()) - {"HEAD"}):
             if path.startswith("/v1/"):
                 out.append((method, re.sub(r"\{[^}]+\}", "dongguan-2022", path)))
     return out

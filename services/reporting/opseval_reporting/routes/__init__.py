@@ -1,0 +1,1 @@
+"""The results API's routers, each a function of the shared `ReportingContext`."""

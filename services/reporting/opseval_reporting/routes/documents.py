@@ -1,0 +1,103 @@
+"""The evaluation documents and the monthly score series as of a date."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, HTTPException, Response
+from opseval_infra.http import ERROR_RESPONSES
+from opseval_infra.keys import Principal
+from opseval_infra.projects import today_in_china
+from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import parse_evidence_json
+from opseval_shared.ledger import fold_all
+from opseval_shared.results import TimelinePoint
+
+from ..context import ReportingContext, answers, json_response
+from ..output import render_files
+from ..pipeline import evaluate_ledger, evaluate_series
+
+DOCUMENT_FILES = {
+    "html": "report.html",
+    "md": "report.md",
+    "scores": "scores.json",
+    "findings": "findings.json",
+    "docx": "report.docx",
+    "xlsx": "scores.xlsx",
+    "pdf": "report.pdf",
+    "selfeval.xlsx": "selfeval.xlsx",
+    "selfeval.docx": "selfeval.docx",
+}
+DocumentFormat = Literal["html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"]
+OFFICE_FORMATS = {"docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"}
+MEDIA_TYPES = {
+    "html": "text/html; charset=utf-8",
+    "md": "text/markdown; charset=utf-8",
+    "json": "application/json",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def router(ctx: ReportingContext) -> APIRouter:
+    routes = APIRouter()
+    access, reader = ctx.access, ctx.reader
+
+    @routes.get("/v1/projects/{project}/report", name="report.read", responses=ERROR_RESPONSES)
+    async def report(
+        project: str,
+        as_of: date | None = None,
+        format: Literal[
+            "html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"
+        ] = "html",
+        principal: Principal = reader,
+    ) -> Response:
+        """The evaluation documents as of a date (default: today, or the end of the period):
+        html, md, scores and findings (JSON), docx (the report), xlsx (the score table), pdf, and for
+        a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
+        access.project(principal, project)
+        d = await ctx.definition(project)
+        rows = await ctx.stored_events(project)
+
+        def compute() -> dict[str, list[bytes]]:
+            day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
+            # Events whose references no longer resolve are left out, as the consumers leave them out.
+            ledger, _ = fold_all(d, day, lambda: (parse_evidence_json(row.body) for row in rows))
+            result = evaluate_ledger(ledger, work=WorkCalendar(ctx.fleet.calendar))
+            return render_files(result, d, documents=format in OFFICE_FORMATS)
+
+        files = await asyncio.to_thread(compute)
+        name = DOCUMENT_FILES[format]
+        if name not in files:
+            raise HTTPException(
+                404, f"no {format} document for project {project!r} (not a self-evaluation, or PDF unavailable)"
+            )
+        headers = (
+            {}
+            if name.endswith((".html", ".json"))
+            else {"content-disposition": f'attachment; filename="{project}-{name}"'}
+        )
+        return Response(b"".join(files[name]), media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
+
+    @routes.get("/v1/projects/{project}/series", name="series.read", responses=answers(list[TimelinePoint]))
+    async def series(
+        project: str, as_of: date | None = None, every: Literal["month"] = "month", principal: Principal = reader
+    ) -> Response:
+        """The score at each month's end over the evaluation period up to the as-of date (default:
+        today, or the end of the period), the as-of date itself last: for trend charts."""
+        access.project(principal, project)
+        d = await ctx.definition(project)
+        rows = await ctx.stored_events(project)
+
+        def compute() -> list[dict[str, Any]]:
+            day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
+            events = [parse_evidence_json(row.body) for row in rows]
+            points = evaluate_series(d, events, day, work=WorkCalendar(ctx.fleet.calendar))
+            return [p.model_dump(mode="json") for p in points]
+
+        return json_response(await asyncio.to_thread(compute))
+
+    return routes
