@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.staticfiles import StaticFiles
 from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 from opseval_infra.http import ERROR_RESPONSES
@@ -40,6 +41,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import Finding, ScoredIndicator, TimelinePoint
 from pydantic import BaseModel, Field
 
+from .live import LiveScores, listen, live_router
 from .output import render_files
 from .pipeline import evaluate_ledger, evaluate_series
 from .settings import ReportingSettings
@@ -47,7 +49,7 @@ from .settings import ReportingSettings
 PAGE = 1000
 EVALUATING_SERVICES = ("rules", "scoring")
 MAX_SEQ = 2**63 - 1  # a store sequence number is a signed 64-bit integer
-DASHBOARD = Path(__file__).parent / "static" / "dashboard.html"
+STATIC = Path(__file__).parent / "static"
 DOCUMENT_FILES = {
     "html": "report.html",
     "md": "report.md",
@@ -145,10 +147,14 @@ class KeyScope(BaseModel):
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     fleet = Fleet(settings, make_broker(settings))
+    hub = LiveScores()
+    listen(fleet.broker, hub)
     app = fleet_app(fleet, "opseval results API", evaluate=None)
     app.state.fleet = fleet
     access = Access(lambda: fleet.store)
     access.install(app)
+    app.include_router(live_router(access, hub, settings))
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
     reader = Depends(access.require(Role.EVALUATOR))
     admin = Depends(access.require(Role.ADMIN))
 
@@ -410,8 +416,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
 
     @app.get("/dashboard", include_in_schema=False)
     async def dashboard() -> Response:
-        """The evaluators' dashboard (Chinese UI) over this API."""
-        return Response(DASHBOARD.read_bytes(), media_type="text/html; charset=utf-8")
+        """The evaluators' workbench (Chinese UI) over this API."""
+        return Response((STATIC / "index.html").read_bytes(), media_type="text/html; charset=utf-8")
 
     @app.get("/v1/dead-letters", name="dead_letters.read", responses=ERROR_RESPONSES)
     async def dead_letters(
