@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 
 from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
@@ -15,7 +16,9 @@ def issue_key(store_url: str, role: str, projects: list[str], name: str = "e2e")
         async with opened_store(store_url) as store:
             return (await create_key(store, name, role, projects))[1]
 
-    return asyncio.run(issue())
+    # In a thread of its own: a browser test's Playwright runs an event loop in this one.
+    with ThreadPoolExecutor(1) as thread:
+        return thread.submit(asyncio.run, issue()).result()
 
 
 def bearer(token: str) -> dict[str, str]:

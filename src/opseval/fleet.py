@@ -268,7 +268,13 @@ def _run(binary: str, data_dir: Path, nats_port: int, base_port: int) -> int:
         }
         token_file = local_admin_token(data_dir, env["OPSEVAL_STORE_URL"])
         for service in SERVICES:
-            env_s = {**env, "OPSEVAL_HTTP_PORT": str(ports[service])}
+            env_s = {
+                **env,
+                "OPSEVAL_HTTP_PORT": str(ports[service]),
+                # The workbench (served by reporting) sends judgments and corrections to intake.
+                "OPSEVAL_INTAKE_PUBLIC_URL": f"http://127.0.0.1:{ports['intake']}",
+                "OPSEVAL_CORS_ORIGINS": f'["http://127.0.0.1:{ports["reporting"]}"]',
+            }
             log = open(data_dir / f"{service}.log", "ab")  # noqa: SIM115
             proc = subprocess.Popen(
                 [sys.executable, "-m", "opseval.cli", "serve", service],

@@ -23,6 +23,8 @@ from mongofixtures import RunningMongo
 from natsfixtures import die_with_parent, free_port, port_open
 from opseval_intake.bundle import evidence_files, load_definition
 
+from .browser import workbench  # noqa: F401 - the browser fixture of the workbench tests
+
 ROOT = Path(__file__).resolve().parents[2]
 SERVICES = ("intake", "rules", "scoring", "reporting")
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -91,6 +93,9 @@ class Fleet:
             "OPSEVAL_RETRY_BACKOFF_S": "0.2",
             "OPSEVAL_MAX_DELIVER": "4",
             "OPSEVAL_LOG_LEVEL": "WARNING",
+            # The workbench (served by reporting) sends judgments and corrections to intake.
+            "OPSEVAL_INTAKE_PUBLIC_URL": self.url("intake"),
+            "OPSEVAL_CORS_ORIGINS": json.dumps([self.url("reporting")]),
         }
 
     def start(self, service: str, replica: str | None = None) -> None:

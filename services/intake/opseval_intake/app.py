@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 import orjson
 from fastapi import Depends, FastAPI, HTTPException, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from faststream.nats import JStream
 from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
@@ -151,6 +152,14 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
     app.state.publishers = (evidence_out, projects_out)
     access = Access(lambda: fleet.store)
     access.install(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
     admin = Depends(access.require(Role.ADMIN))
     # Evaluators push corrections and retractions only (checked per push).
     pusher = Depends(access.require(Role.UPSTREAM, Role.EVALUATOR))

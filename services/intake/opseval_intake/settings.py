@@ -14,3 +14,6 @@ class IntakeSettings(ServiceSettings):
     max_body_bytes: int = 32 * 1024 * 1024
     # An event stamped later than this past the intake's clock is refused as in the future.
     max_clock_skew_s: float = 24 * 3600
+    # Origins of the workbench allowed to send judgments and corrections from the browser (CORS),
+    # when it is not served from intake's own origin (`opseval up`: the reporting service's address).
+    cors_origins: tuple[str, ...] = ()

@@ -11,9 +11,11 @@ router is one `app.include_router(...)` line below."""
 from __future__ import annotations
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from opseval_infra.fleet import Fleet, fleet_app, make_broker
 
 from .context import ReportingContext
+from .live import LiveScores, listen, live_router
 from .routes import admin, documents, evidence, pages, projects
 from .settings import ReportingSettings
 
@@ -21,10 +23,14 @@ from .settings import ReportingSettings
 def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     settings = settings or ReportingSettings()
     fleet = Fleet(settings, make_broker(settings))
+    hub = LiveScores()
+    listen(fleet.broker, hub)
     app = fleet_app(fleet, "opseval results API", evaluate=None)
     app.state.fleet = fleet
     ctx = ReportingContext(fleet)
     ctx.access.install(app)
+    app.include_router(live_router(ctx.access, hub, settings))
+    app.mount("/static", StaticFiles(directory=pages.STATIC), name="static")
     app.include_router(projects.router(ctx))
     app.include_router(evidence.router(ctx))
     app.include_router(documents.router(ctx))

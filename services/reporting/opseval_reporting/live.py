@@ -20,10 +20,17 @@ from faststream.nats import NatsBroker
 from opseval_infra.auth import Access
 from opseval_infra.keys import KeyView, Principal, Role
 from opseval_shared.messaging import SCORES_SUBJECTS, ScoreChanged
+from pydantic import Field
+
+from .settings import ReportingSettings
 
 log = logging.getLogger(__name__)
 HEARTBEAT_S = 15.0  # a comment line now and then: proxies keep the stream open, the tab notices a dead one
 QUEUE_LIMIT = 256  # a tab that stops reading loses its oldest changes, never the service's memory
+
+
+class Me(KeyView):
+    intake_url: str = Field(description="intake's address for writes from the browser; empty: this origin")
 
 
 class LiveScores:
@@ -78,14 +85,17 @@ def event_text(change: ScoreChanged) -> bytes:
     return b"event: scores\ndata: " + orjson.dumps(data) + b"\n\n"
 
 
-def live_router(access: Access, hub: LiveScores) -> APIRouter:
+def live_router(access: Access, hub: LiveScores, settings: ReportingSettings) -> APIRouter:
     router = APIRouter()
     reader = Depends(access.require(Role.EVALUATOR))
+    anyone = Depends(access.require(Role.EVALUATOR, Role.UPSTREAM))  # the workbench tells an upstream key why not
 
-    @router.get("/v1/me", name="me.read", response_model=KeyView)
-    async def me(principal: Principal = reader) -> Response:
-        """The key in use: its holder's name, role and projects (never its secret)."""
-        return Response(orjson.dumps(KeyView.of(principal.key).model_dump(mode="json")), media_type="application/json")
+    @router.get("/v1/me", name="me.read", response_model=Me)
+    async def me(principal: Principal = anyone) -> Response:
+        """The key in use: its holder's name, role and projects (never its secret), and where the
+        workbench sends what it writes (judgments, corrections)."""
+        answer = Me(**KeyView.of(principal.key).model_dump(), intake_url=settings.intake_public_url)
+        return Response(orjson.dumps(answer.model_dump(mode="json")), media_type="application/json")
 
     @router.get(
         "/v1/live",

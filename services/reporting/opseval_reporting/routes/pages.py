@@ -1,4 +1,4 @@
-"""The pages the service serves outside the API: the dashboard."""
+"""The pages the service serves outside the API: the workbench."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from ..context import ReportingContext
 
-DASHBOARD = Path(__file__).parent.parent / "static" / "dashboard.html"
+STATIC = Path(__file__).parent.parent / "static"  # the workbench's files, served under /static
 
 
 def router(ctx: ReportingContext) -> APIRouter:
@@ -20,7 +20,7 @@ def router(ctx: ReportingContext) -> APIRouter:
 
     @routes.get("/dashboard", include_in_schema=False)
     async def dashboard() -> Response:
-        """The evaluators' dashboard (Chinese UI) over this API."""
-        return Response(DASHBOARD.read_bytes(), media_type="text/html; charset=utf-8")
+        """The evaluators' workbench (Chinese UI) over this API."""
+        return Response((STATIC / "index.html").read_bytes(), media_type="text/html; charset=utf-8")
 
     return routes

@@ -2,7 +2,7 @@
 // the live score changes pushed by the fleet. A view is a module in ./views/ (see views/index.js);
 // the shell renders the current one into <main> and renders it again when the state or the score changes.
 
-import { api, busy, cnDate, el, forgetKey, hasKey, notice, onAuthError, setKey, takeKeyFromFragment, authorization } from "./core.js";
+import { api, authorization, busy, cnDate, el, forgetKey, hasKey, notice, onAuthError, setIntake, setKey, takeKeyFromFragment } from "./core.js";
 import { VIEWS } from "./views/index.js";
 
 const ROLE_LABEL = { admin: "管理员", evaluator: "评价人员", upstream: "上游系统" };
@@ -189,6 +189,7 @@ async function start() {
     if (e.status !== 401) showLogin(e.message);
     return;
   }
+  setIntake(state.me.intake_url);
   $("who").hidden = false;
   $("whoami").textContent = `${state.me.name}（${ROLE_LABEL[state.me.role] || state.me.role}）`;
   if (state.me.role === "upstream") {

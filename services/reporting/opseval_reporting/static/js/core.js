@@ -85,6 +85,11 @@ async function call(method, path, body, accept) {
   return r;
 }
 
+// Judgments and corrections are evidence: the browser sends them to intake (its address comes with /v1/me).
+let intakeBase = "";
+export const setIntake = (url) => { intakeBase = (url || "").replace(/\/$/, ""); };
+export const toIntake = async (method, path, body) => (await call(method, intakeBase + path, body)).json();
+
 export const api = async (path) => (await call("GET", path)).json();
 export const send = async (method, path, body) => {
   const r = await call(method, path, body);
@@ -153,7 +158,7 @@ export function table(columns, rows, attrs = {}) {
   return el("table", { class: "data", ...attrs },
     el("thead", {}, el("tr", {}, ...columns.map(c => el("th", { scope: "col", class: c.numeric ? "num" : "" }, c.label)))),
     el("tbody", {}, ...rows.map(row => el("tr", row.__attrs || {},
-      ...columns.map(c => el("td", { class: c.numeric ? "num" : "" }, (c.value ? c.value(row) : row[c.key]) ?? "")))));
+      ...columns.map(c => el("td", { class: c.numeric ? "num" : "" }, (c.value ? c.value(row) : row[c.key]) ?? ""))))));
 }
 
 // A message where content would be: loading, empty, or an error with what to do.

@@ -76,7 +76,8 @@ function node(n, selected, navigate) {
     ...(leaf ? { tabindex: "0", "aria-selected": n.id === selected ? "true" : "false" } : {}),
   },
   el("span", { class: "name" }, n.name, statusBadge(status)),
-  el("span", {}, `${num(n.score)} / ${num(n.weight)}`), el("span", {}, pct(n.rate)),
+  // Pending: nothing due or no judgment yet — no points either way, so no 0.00% that reads as a failure.
+  el("span", {}, `${status === "pending" ? "—" : num(n.score)} / ${num(n.weight)}`), el("span", {}, status === "pending" ? "待评" : pct(n.rate)),
   el("div", { class: "bar", "aria-hidden": "true" }, el("div", { style: `width:${Math.min(100, n.rate * 100)}%` })));
   if (leaf) {
     const open = () => navigate({ leaf: n.id, finding: null }, { replace: true });
