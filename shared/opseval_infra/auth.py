@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import FastAPI, HTTPException, Request, Response
 from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
 
-from .keys import Principal, Role, authenticate, record
+from .keys import Principal, Refused, Role, authenticated, now_utc, record
 from .store.base import Store
 
 log = logging.getLogger(__name__)
@@ -39,11 +39,10 @@ class Access:
         allowed = {Role.ADMIN, *roles}
 
         async def dependency(request: Request) -> Principal:
-            principal = await authenticate(self.store(), request.headers.get("authorization"))
-            if principal is None:
-                raise HTTPException(
-                    401, "a valid API key is required (Authorization: Bearer …)", {"WWW-Authenticate": "Bearer"}
-                )
+            try:
+                principal = await authenticated(self.store(), request.headers.get("authorization"), now_utc())
+            except Refused as refused:
+                raise HTTPException(401, str(refused), {"WWW-Authenticate": "Bearer"}) from None
             request.state.principal = principal
             if principal.role not in allowed:
                 raise HTTPException(403, f"a {principal.role.value} key may not do this")

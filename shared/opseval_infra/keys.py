@@ -81,8 +81,11 @@ def check_scope(projects: Iterable[str]) -> tuple[str, ...]:
     return scope
 
 
-def issue_key(name: str, role: Role | str, projects: Iterable[str], at: str) -> tuple[ApiKey, str]:
-    """A new key and its token (the only time the token exists in clear)."""
+def issue_key(
+    name: str, role: Role | str, projects: Iterable[str], at: str, expires_at: datetime | None = None
+) -> tuple[ApiKey, str]:
+    """A new key and its token (the only time the token exists in clear); `expires_at`: answered
+    401 from then on (a key for an evaluation team that ends with the evaluation)."""
     name = name.strip()
     if not name or len(name) > 200:
         raise KeyManagementError("a key needs a name of 1 to 200 characters (who holds it)")
@@ -92,7 +95,10 @@ def issue_key(name: str, role: Role | str, projects: Iterable[str], at: str) -> 
         raise KeyManagementError(f"unknown role {role!r} (one of {', '.join(r.value for r in Role)})") from None
     key_id = "k" + secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
-    key = ApiKey(key_id, name, role.value, check_scope(projects), hash_secret(secret), at)
+    expiry = None if expires_at is None else utc_text(expires_at)
+    if expiry is not None and expiry <= at:
+        raise KeyManagementError(f"the key would expire at {expiry}, before it is issued ({at})")
+    key = ApiKey(key_id, name, role.value, check_scope(projects), hash_secret(secret), at, expires_at=expiry)
     return key, f"{TOKEN_PREFIX}_{key_id}_{secret}"
 
 
@@ -110,27 +116,42 @@ class Principal:
         return ALL_PROJECTS in self.key.projects or project in self.key.projects
 
 
-async def authenticate(store: Store, authorization: str | None) -> Principal | None:
-    """The principal of an `Authorization: Bearer <token>` header, or None (no, bad or revoked key)."""
+class Refused(ValueError):
+    """Why a key is refused (401): the message says so, for the person holding it."""
+
+
+async def authenticated(store: Store, authorization: str | None, at: str) -> Principal:
+    """The principal of an `Authorization: Bearer <token>` header at time `at`, or Refused saying
+    why: no key, not a key, unknown, revoked or expired. A key's holder learns only about that key."""
     if not authorization:
-        return None
+        raise Refused("a valid API key is required (Authorization: Bearer …)")
     scheme, _, token = authorization.partition(" ")
     match = _TOKEN.fullmatch(token.strip()) if scheme.lower() == "bearer" else None
-    if match is None:
-        return None
-    key = await store.get_key(match.group(1))
-    if key is None or key.revoked_at is not None:
-        return None
-    if not hmac.compare_digest(hash_secret(match.group(2)), key.secret_hash):
-        return None
+    key = None if match is None else await store.get_key(match.group(1))
+    if match is None or key is None or not hmac.compare_digest(hash_secret(match.group(2)), key.secret_hash):
+        raise Refused("this API key is not valid")
+    if key.revoked_at is not None:
+        raise Refused(f"this API key was revoked at {key.revoked_at}")
+    if key.expires_at is not None and key.expires_at <= at:
+        raise Refused(f"this API key expired at {key.expires_at}")
     return Principal(key)
+
+
+async def authenticate(store: Store, authorization: str | None) -> Principal | None:
+    """The principal of an `Authorization: Bearer <token>` header, or None (no, bad, revoked or expired key)."""
+    try:
+        return await authenticated(store, authorization, now_utc())
+    except Refused:
+        return None
 
 
 # ---------------------------------------------------------------- managing keys (CLI and admin API)
 
 
-async def create_key(store: Store, name: str, role: str, projects: Iterable[str]) -> tuple[ApiKey, str]:
-    key, token = issue_key(name, role, projects, now_utc())
+async def create_key(
+    store: Store, name: str, role: str, projects: Iterable[str], expires_at: datetime | None = None
+) -> tuple[ApiKey, str]:
+    key, token = issue_key(name, role, projects, now_utc(), expires_at)
     await store.put_key(key)
     return key, token
 
@@ -165,6 +186,7 @@ class KeyView(BaseModel):
     projects: list[str]
     created_at: str
     revoked_at: str | None
+    expires_at: str | None = None
 
     @classmethod
     def of(cls, key: ApiKey) -> KeyView:
@@ -175,6 +197,7 @@ class KeyView(BaseModel):
             projects=list(key.projects),
             created_at=key.created_at,
             revoked_at=key.revoked_at,
+            expires_at=key.expires_at,
         )
 
 

@@ -10,6 +10,7 @@ import getpass
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime, timedelta, timezone
 from typing import Any, TypeVar
 
 from opseval_infra.keys import (
@@ -54,9 +55,23 @@ def _scope(args: argparse.Namespace) -> list[str]:
     return [ALL_PROJECTS] if args.all_projects else list(args.project or [])
 
 
+CHINA = timezone(timedelta(hours=8))
+
+
+def _expiry(text: str | None) -> datetime | None:
+    """--expires: a date (the key works until that day begins, China time) or an ISO 8601 time."""
+    if text is None:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise KeyManagementError(f"--expires {text!r} is not a date (2027-01-01) or an ISO 8601 time") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=CHINA)
+
+
 def cmd_keys_create(args: argparse.Namespace) -> int:
     async def work(store: Store) -> dict[str, Any]:
-        key, token = await create_key(store, args.name, args.role, _scope(args))
+        key, token = await create_key(store, args.name, args.role, _scope(args), _expiry(args.expires))
         detail = {"key": key.id, "role": key.role, "projects": list(key.projects)}
         await record(store, _actor(), "admin", "key.create", None, 201, detail)
         return IssuedKey.issued(key, token).model_dump(mode="json")
@@ -70,7 +85,13 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
 def cmd_keys_list(args: argparse.Namespace) -> int:
     keys = _with_store(lambda store: store.list_keys())
     for key in keys:
-        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        state = (
+            f"revoked {key.revoked_at}"
+            if key.revoked_at
+            else f"expires {key.expires_at}"
+            if key.expires_at
+            else "active"
+        )
         print(f"{key.id}  {key.role:<9}  {','.join(key.projects):<30}  {state:<32}  {key.name}")
     return 0
 
@@ -136,6 +157,7 @@ def add_parsers(sub: Any) -> None:
     create.add_argument("--name", required=True, help="who holds it (a system, a team, a person)")
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     scope_arguments(create)
+    create.add_argument("--expires", help="when the key stops working: a date (China time) or an ISO 8601 time")
     create.set_defaults(func=guarded(cmd_keys_create))
 
     listing = keys_sub.add_parser("list", help="every key, revoked ones included")

@@ -8,8 +8,10 @@ import copy
 import json
 import re
 import sqlite3
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -229,6 +231,47 @@ def test_an_administrator_issues_scopes_and_revokes_keys_over_the_api(apps: Apps
         "/v1/admin/keys", json={"name": "x", "role": "evaluator", "projects": ["a.>"]}, headers=apps.admin
     )
     assert bad_scope.status_code == 422
+
+
+def test_a_revoked_or_expired_key_is_answered_401_saying_which_and_me_tells_a_key_what_it_is(apps: Apps) -> None:
+    soon = datetime.now(UTC) + timedelta(seconds=2)
+    created = apps.reporting.post(
+        "/v1/admin/keys",
+        json={
+            "name": "评价组（限期）",
+            "role": "evaluator",
+            "projects": ["dongguan-2022"],
+            "expires_at": soon.isoformat(),
+        },
+        headers=apps.admin,
+    )
+    assert created.status_code == 201, created.text
+    token = {"authorization": f"Bearer {created.json()['token']}"}
+    me = apps.reporting.get("/v1/me", headers=token)
+    assert me.status_code == 200
+    assert me.json()["name"] == "评价组（限期）" and me.json()["role"] == "evaluator"
+    assert me.json()["projects"] == ["dongguan-2022"] and me.json()["expires_at"].startswith(soon.date().isoformat())
+    assert "token" not in me.json() and "secret_hash" not in me.json()
+    upstream = apps.key("upstream", ["dongguan-2022"])
+    assert apps.reporting.get("/v1/me", headers=upstream).json()["role"] == "upstream"  # told what it is
+    assert apps.reporting.get("/v1/projects", headers=upstream).status_code == 403  # and still reads nothing
+    time.sleep(max(0.0, (soon - datetime.now(UTC)).total_seconds()) + 0.05)
+    expired = apps.reporting.get("/v1/projects", headers=token)
+    assert expired.status_code == 401 and "expired" in expired.json()["detail"]
+    past = apps.reporting.post(
+        "/v1/admin/keys",
+        json={"name": "x", "role": "evaluator", "projects": ["*"], "expires_at": "2020-01-01T00:00:00+08:00"},
+        headers=apps.admin,
+    )
+    assert past.status_code == 422 and "before it is issued" in past.text
+    revoked = apps.reporting.post(
+        "/v1/admin/keys", json={"name": "y", "role": "evaluator", "projects": ["*"]}, headers=apps.admin
+    ).json()
+    apps.reporting.delete(f"/v1/admin/keys/{revoked['id']}", headers=apps.admin)
+    answer = apps.reporting.get("/v1/projects", headers={"authorization": f"Bearer {revoked['token']}"})
+    assert answer.status_code == 401 and "revoked" in answer.json()["detail"]
+    unknown = apps.reporting.get("/v1/projects", headers={"authorization": "Bearer opseval_k000000000000_" + "A" * 43})
+    assert unknown.status_code == 401 and unknown.json()["detail"] == "this API key is not valid"
 
 
 # ---------------------------------------------------------------- the audit trail

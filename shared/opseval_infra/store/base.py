@@ -49,6 +49,7 @@ class ApiKey:
     secret_hash: str
     created_at: str  # ISO 8601, UTC
     revoked_at: str | None = None
+    expires_at: str | None = None  # ISO 8601, UTC; answered 401 from then on
 
 
 @dataclass(frozen=True)

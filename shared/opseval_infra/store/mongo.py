@@ -335,6 +335,7 @@ class MongoStore:
             "secret_hash": key.secret_hash,
             "created_at": key.created_at,
             "revoked_at": key.revoked_at,
+            "expires_at": key.expires_at,
         }
         await self._collection("api_keys").replace_one({"_id": key.id}, doc, upsert=True)
 
@@ -409,4 +410,5 @@ def _key(doc: Mapping[str, Any]) -> ApiKey:
         secret_hash=doc["secret_hash"],
         created_at=doc["created_at"],
         revoked_at=doc.get("revoked_at"),
+        expires_at=doc.get("expires_at"),
     )

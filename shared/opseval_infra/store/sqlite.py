@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 2  # 2: api_keys and audit
+SCHEMA_VERSION = 3  # 2: api_keys and audit; 3: api_keys.expires_at
 _IDS_PER_QUERY = 500  # well under SQLITE_MAX_VARIABLE_NUMBER
 
 _SCHEMA = (
@@ -70,7 +70,8 @@ _SCHEMA = (
         projects TEXT NOT NULL,
         secret_hash TEXT NOT NULL,
         created_at TEXT NOT NULL,
-        revoked_at TEXT
+        revoked_at TEXT,
+        expires_at TEXT
     )""",
     """CREATE TABLE IF NOT EXISTS audit (
         seq INTEGER PRIMARY KEY AUTOINCREMENT,
@@ -90,7 +91,7 @@ _SCHEMA = (
     """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
 )
-_KEY_COLUMNS = "id, name, role, projects, secret_hash, created_at, revoked_at"
+_KEY_COLUMNS = "id, name, role, projects, secret_hash, created_at, revoked_at, expires_at"
 _AUDIT_COLUMNS = "seq, at, actor, role, action, project, status, detail"
 
 
@@ -124,9 +125,9 @@ def _write(conn: sqlite3.Connection, work: Callable[[sqlite3.Connection], T]) ->
     return result
 
 
-def _key(row: tuple[str, str, str, str, str, str, str | None]) -> ApiKey:
-    key_id, name, role, projects, secret_hash, created_at, revoked_at = row
-    return ApiKey(key_id, name, role, tuple(json.loads(projects)), secret_hash, created_at, revoked_at)
+def _key(row: tuple[str, str, str, str, str, str, str | None, str | None]) -> ApiKey:
+    key_id, name, role, projects, secret_hash, created_at, revoked_at, expires_at = row
+    return ApiKey(key_id, name, role, tuple(json.loads(projects)), secret_hash, created_at, revoked_at, expires_at)
 
 
 def _audit(row: tuple[int, str, str, str, str, str | None, int, str]) -> AuditEntry:
@@ -213,6 +214,8 @@ class SqliteStore:
             raise RuntimeError(f"{self.path} has schema version {version}, newer than this opseval ({SCHEMA_VERSION})")
         for statement in _SCHEMA:
             conn.execute(statement)
+        if 2 <= version < 3:  # keys issued before expiry existed never expire
+            conn.execute("ALTER TABLE api_keys ADD COLUMN expires_at TEXT")
         if version < SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -392,7 +395,8 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> None:
             conn.execute(
-                f"INSERT OR REPLACE INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)", (*row, key.revoked_at)
+                f"INSERT OR REPLACE INTO api_keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*row, key.revoked_at, key.expires_at),
             )
 
         await self._write(work)

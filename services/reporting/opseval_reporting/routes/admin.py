@@ -21,7 +21,7 @@ from opseval_infra.keys import (
     revoke_key,
     utc_text,
 )
-from pydantic import BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, Field
 
 from ..context import MAX_SEQ, PAGE, ReportingContext, answers, json_response
 
@@ -30,6 +30,7 @@ class NewKey(BaseModel):
     name: str = Field(min_length=1, max_length=200, description="who holds it: a system, a team, a person")
     role: Role
     projects: list[str] = Field(min_length=1, max_length=1000, description='project ids, or ["*"] for every project')
+    expires_at: AwareDatetime | None = Field(default=None, description="answered 401 from then on; never if absent")
 
 
 class KeyScope(BaseModel):
@@ -57,7 +58,7 @@ def router(ctx: ReportingContext) -> APIRouter:
     async def new_key(body: NewKey, request: Request, principal: Principal = admin) -> Response:
         """Issue a key. The answer holds the token, which is shown this once and never stored."""
         try:
-            key, token = await create_key(store(), body.name, body.role, body.projects)
+            key, token = await create_key(store(), body.name, body.role, body.projects, body.expires_at)
         except KeyManagementError as exc:
             raise HTTPException(422, str(exc)) from None
         request.state.audit.update(key=key.id, role=key.role, projects=list(key.projects))

@@ -113,7 +113,7 @@ function handleLive(block) {
   if (event !== "scores" || !data) return;
   const change = JSON.parse(data);
   const summary = state.projects.find(p => p.id === change.project);
-  if (summary) Object.assign(summary, { total: change.total, grade: change.grade, as_of: change.as_of });
+  if (summary) Object.assign(summary, { total: change.total, grade: change.grade, as_of: change.as_of, evidence: change.revision });
   if (change.project === state.params.get("project") && !state.params.get("as_of")) {
     document.dispatchEvent(new CustomEvent("opseval:scores", { detail: change }));
     render({ live: true });

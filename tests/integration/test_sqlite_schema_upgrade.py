@@ -1,0 +1,39 @@
+"""An embedded store written by an earlier opseval opens in this one: its keys keep working."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from pathlib import Path
+
+from opseval_infra.keys import hash_secret
+from opseval_infra.store.sqlite import SCHEMA_VERSION, SqliteStore
+
+
+def test_a_schema_2_store_gains_key_expiry_and_its_keys_never_expire(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        """CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+           projects TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT)"""
+    )
+    conn.execute(
+        "INSERT INTO api_keys VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ("k0123456789ab", "老密钥", "evaluator", '["*"]', hash_secret("s"), "2025-01-01T00:00:00.000+00:00", None),
+    )
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+
+    async def read() -> tuple[str | None, str]:
+        store = SqliteStore(str(path))
+        await store.open()
+        try:
+            key = await store.get_key("k0123456789ab")
+            assert key is not None
+            return key.expires_at, key.name
+        finally:
+            await store.close()
+
+    assert asyncio.run(read()) == (None, "老密钥")
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
