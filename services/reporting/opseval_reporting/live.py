@@ -63,6 +63,7 @@ def listen(broker: NatsBroker, hub: LiveScores) -> None:
 
     @broker.subscriber(
         SCORES_SUBJECTS,
+        no_reply=True,  # a score change is a broadcast; nothing waits for an answer
         title="score changes for the workbench",
         description="Streams each project's new total and grade to the open workbench tabs (server-sent events).",
     )
