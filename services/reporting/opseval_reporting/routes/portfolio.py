@@ -1,0 +1,110 @@
+"""The portfolio: every project the key may read side by side, ranked, and benchmarked by indicator
+(标杆管理法), as JSON and as a workbook. Reads the stored current results; an evaluator's key sees
+only the projects it is scoped to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Query, Response
+from opseval_infra.http import ERROR_RESPONSES
+from opseval_infra.keys import Principal
+from opseval_shared.messaging import FindingsChanged, ScoreChanged
+from opseval_shared.portfolio import (
+    Benchmark,
+    BenchmarkError,
+    IndicatorChoice,
+    Portfolio,
+    ProjectOutcome,
+    benchmark,
+    indicator_choices,
+    portfolio,
+)
+from opseval_shared.project import ProjectDefinition
+
+from ..context import ReportingContext, answers, json_response
+from ..portfolio_xlsx import benchmark_xlsx, portfolio_xlsx
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+INDICATOR_HELP = "level1:<一级指标名称>, id:<末级指标编号> or name:<末级指标名称> (see `indicators` of /v1/portfolio)"
+INDICATOR = Query(description=INDICATOR_HELP)
+OPTIONAL_INDICATOR = Query(default=None, description=INDICATOR_HELP)
+
+
+class PortfolioAnswer(Portfolio):
+    indicators: tuple[IndicatorChoice, ...]
+
+
+def router(ctx: ReportingContext) -> APIRouter:
+    routes = APIRouter()
+    reader = ctx.reader
+
+    async def outcomes(principal: Principal) -> list[ProjectOutcome]:
+        """The current result of every project the key covers (unscored ones without scores)."""
+        store = ctx.store()
+        out = []
+        for stored in await store.list_projects():
+            if not principal.covers(stored.id):
+                continue
+            name = ProjectDefinition.model_validate_json(stored.definition).project.name
+            scores_snap = await store.get_snapshot("scores", stored.id)
+            findings_snap = await store.get_snapshot("findings", stored.id)
+            if scores_snap is None:
+                out.append(ProjectOutcome(project=stored.id, name=name))
+                continue
+            scores = ScoreChanged.model_validate_json(scores_snap.body)
+            findings = FindingsChanged.model_validate_json(findings_snap.body).findings if findings_snap else ()
+            out.append(
+                ProjectOutcome(
+                    project=stored.id,
+                    name=name,
+                    as_of=scores.as_of,
+                    total=scores.total,
+                    grade=scores.grade,
+                    pending=scores.pending,
+                    indicators=scores.indicators,
+                    findings=findings,
+                )
+            )
+        return out
+
+    def benchmarked(projects: list[ProjectOutcome], indicator: str) -> Benchmark:
+        try:
+            return benchmark(projects, indicator)
+        except BenchmarkError as error:
+            raise HTTPException(422, f"indicator: {error}") from None
+
+    def workbook(body: bytes, name: str) -> Response:
+        return Response(body, media_type=XLSX, headers={"content-disposition": f'attachment; filename="{name}"'})
+
+    @routes.get("/v1/portfolio", name="portfolio.read", responses=answers(PortfolioAnswer))
+    async def read_portfolio(principal: Principal = reader) -> Response:
+        """The projects this key may read, ranked by total: grade (interim while weight is pending),
+        each level-1 indicator's rate (score ÷ weight), findings by severity; and the indicators
+        that can be benchmarked across them."""
+        projects = await outcomes(principal)
+        answer: dict[str, Any] = portfolio(projects).model_dump(mode="json")
+        answer["indicators"] = [c.model_dump(mode="json") for c in indicator_choices(projects)]
+        return json_response(answer)
+
+    @routes.get("/v1/portfolio/benchmark", name="portfolio.benchmark", responses=answers(Benchmark))
+    async def read_benchmark(indicator: str = INDICATOR, principal: Principal = reader) -> Response:
+        """One indicator across the projects (标杆管理法): each project's rate, the best as the 标杆
+        and every other's gap to it; a project without the indicator, or still pending on it, says so."""
+        return json_response(benchmarked(await outcomes(principal), indicator).model_dump(mode="json"))
+
+    @routes.get("/v1/portfolio.xlsx", name="portfolio.xlsx", responses=ERROR_RESPONSES)
+    async def portfolio_workbook(indicator: str | None = OPTIONAL_INDICATOR, principal: Principal = reader) -> Response:
+        """The portfolio as a workbook (sheet 项目对比), with the 标杆对比 sheet when an indicator is given."""
+        projects = await outcomes(principal)
+        chosen = benchmarked(projects, indicator) if indicator else None
+        return workbook(portfolio_xlsx(portfolio(projects), chosen), "portfolio.xlsx")
+
+    @routes.get("/v1/portfolio/benchmark.xlsx", name="portfolio.benchmark.xlsx", responses=ERROR_RESPONSES)
+    async def benchmark_workbook(indicator: str = INDICATOR, principal: Principal = reader) -> Response:
+        """One indicator's benchmark as a workbook (sheet 标杆对比)."""
+        projects = await outcomes(principal)
+        newest = max((p.as_of for p in projects if p.as_of), default=None)
+        return workbook(benchmark_xlsx(benchmarked(projects, indicator), newest), "benchmark.xlsx")
+
+    return routes
