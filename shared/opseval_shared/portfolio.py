@@ -17,6 +17,7 @@ from typing import Literal
 from pydantic import Field
 
 from .base import Frozen, Num
+from .indicators import IndicatorSystem
 from .results import Finding, ScoredIndicator, Severity, Status
 
 RATE_PLACES = Decimal("0.0001")  # as the scoring service rounds a rate
@@ -260,3 +261,17 @@ def benchmark(outcomes: Sequence[ProjectOutcome], key: str) -> Benchmark:
         best_rate=best,
         rows=tuple(final),
     )
+
+
+class GradeRange(Frozen):
+    """One grade's band of the total: from `min` (included) up to `max` (excluded; None: the top)."""
+
+    grade: str
+    min: Num
+    max: Num | None
+
+
+def grade_ranges(system: IndicatorSystem) -> tuple[GradeRange, ...]:
+    """The indicator system's grade bands as ranges of its total, best first (charts shade them)."""
+    bands = sorted(system.grades, key=lambda b: b.min, reverse=True)
+    return tuple(GradeRange(grade=b.grade, min=b.min, max=bands[i - 1].min if i else None) for i, b in enumerate(bands))

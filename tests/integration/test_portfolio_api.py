@@ -204,3 +204,16 @@ def test_the_benchmark_workbook_holds_the_one_sheet_and_a_bad_indicator_is_refus
     assert [r[7] for r in rows].count("标杆") == 1
     refused = setup.client.get("/v1/portfolio.xlsx", params={"indicator": "level9:产出"}, headers=evaluator)
     assert refused.status_code == 422
+
+
+def test_a_projects_grade_bands_are_read_best_first_and_only_within_the_keys_scope(setup: Setup) -> None:
+    evaluator = setup.key("evaluator", MINE)
+    bands = setup.client.get("/v1/projects/guangzhou-2021/grades", headers=evaluator)
+    assert bands.status_code == 200, bands.text
+    assert [(b["grade"], b["min"], b["max"]) for b in bands.json()] == [
+        ("优", 90, None),
+        ("良", 80, 90),
+        ("中", 60, 80),
+        ("差", 0, 60),
+    ]
+    assert setup.client.get("/v1/projects/urumqi-2023/grades", headers=evaluator).status_code == 403

@@ -7,10 +7,13 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.portfolio import (
     BenchmarkError,
+    GradeRange,
     ProjectOutcome,
     benchmark,
+    grade_ranges,
     indicator_choices,
     level1_key,
     portfolio,
@@ -178,3 +181,20 @@ def test_a_bad_indicator_key_is_refused_naming_it(key: str, says: str) -> None:
     with pytest.raises(BenchmarkError, match=says) as error:
         benchmark([A, B], key)
     assert repr(key) in str(error.value)
+
+
+def test_grade_ranges_follow_the_systems_bands_best_first_whatever_their_order() -> None:
+    system = IndicatorSystem.model_validate(
+        {
+            "id": "s",
+            "name": "体系",
+            "form": "third_party",
+            "grades": [{"min": 0, "grade": "差"}, {"min": 85, "grade": "优"}, {"min": 60, "grade": "合格"}],
+            "indicators": [{"id": "a", "name": "产出", "weight": 100, "method": {"type": "judgment"}}],
+        }
+    )
+    assert grade_ranges(system) == (
+        GradeRange(grade="优", min=D(85), max=None),
+        GradeRange(grade="合格", min=D(60), max=D(85)),
+        GradeRange(grade="差", min=D(0), max=D(60)),
+    )

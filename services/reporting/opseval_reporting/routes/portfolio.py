@@ -1,6 +1,7 @@
 """The portfolio: every project the key may read side by side, ranked, and benchmarked by indicator
 (标杆管理法), as JSON and as a workbook. Reads the stored current results; an evaluator's key sees
-only the projects it is scoped to."""
+only the projects it is scoped to. Also each project's grade bands, by which totals are compared
+and charts shaded (indicator systems may grade differently)."""
 
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ from opseval_shared.messaging import FindingsChanged, ScoreChanged
 from opseval_shared.portfolio import (
     Benchmark,
     BenchmarkError,
+    GradeRange,
     IndicatorChoice,
     Portfolio,
     ProjectOutcome,
     benchmark,
+    grade_ranges,
     indicator_choices,
     portfolio,
 )
@@ -106,5 +109,12 @@ def router(ctx: ReportingContext) -> APIRouter:
         projects = await outcomes(principal)
         newest = max((p.as_of for p in projects if p.as_of), default=None)
         return workbook(benchmark_xlsx(benchmarked(projects, indicator), newest), "benchmark.xlsx")
+
+    @routes.get("/v1/projects/{project}/grades", name="grades.read", responses=answers(list[GradeRange]))
+    async def read_grades(project: str, principal: Principal = reader) -> Response:
+        """The project's grade bands as ranges of its total, best first (优 from 90 … 差 below 60 by default)."""
+        ctx.access.project(principal, project)
+        system = (await ctx.definition(project)).indicators
+        return json_response([r.model_dump(mode="json") for r in grade_ranges(system)])
 
     return routes
