@@ -217,3 +217,22 @@ def test_a_projects_grade_bands_are_read_best_first_and_only_within_the_keys_sco
         ("差", 0, 60),
     ]
     assert setup.client.get("/v1/projects/urumqi-2023/grades", headers=evaluator).status_code == 403
+
+
+def test_two_named_projects_are_compared_and_naming_one_outside_the_scope_is_refused(setup: Setup) -> None:
+    admin = setup.key("admin", ["*"])
+    two = setup.client.get("/v1/portfolio", params={"projects": "urumqi-2023,service-centre-2024"}, headers=admin)
+    assert two.status_code == 200, two.text
+    assert [e["project"] for e in two.json()["entries"]] == ["urumqi-2023", "service-centre-2024"]
+    book = setup.client.get("/v1/portfolio.xlsx", params={"projects": "urumqi-2023,service-centre-2024"}, headers=admin)
+    names = [r[1] for r in _sheet_rows(load_workbook(io.BytesIO(book.content))["项目对比"])[2:]]
+    assert names == [setup.results["urumqi-2023"].name, setup.results["service-centre-2024"].name]
+    evaluator = setup.key("evaluator", MINE)
+    outside = setup.client.get("/v1/portfolio", params={"projects": "guangzhou-2021,urumqi-2023"}, headers=evaluator)
+    assert outside.status_code == 403 and "urumqi-2023" in outside.json()["detail"]
+    unknown = setup.client.get(
+        "/v1/portfolio/benchmark", params={"projects": "nowhere", "indicator": "level1:产出"}, headers=admin
+    )
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "projects: no project 'nowhere'"
+    empty = setup.client.get("/v1/portfolio", params={"projects": " , "}, headers=admin)
+    assert empty.status_code == 422 and empty.json()["detail"].startswith("projects:")
