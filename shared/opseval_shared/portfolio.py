@@ -166,8 +166,9 @@ def portfolio(outcomes: Sequence[ProjectOutcome]) -> Portfolio:
 
 
 def indicator_choices(outcomes: Sequence[ProjectOutcome]) -> tuple[IndicatorChoice, ...]:
-    """What can be benchmarked: every level-1 name, and the leaves whose id or name occurs in two
-    projects or more (a leaf of one project alone has nothing to be compared with)."""
+    """What can be benchmarked: every level-1 name (those most projects share first), and the leaves
+    whose id or name occurs in two projects or more (a leaf of one project alone has nothing to be
+    compared with)."""
     level1: dict[str, set[str]] = {}
     by_id: dict[str, dict[str, str]] = {}
     by_name: dict[str, set[str]] = {}
@@ -177,7 +178,8 @@ def indicator_choices(outcomes: Sequence[ProjectOutcome]) -> tuple[IndicatorChoi
         for leaf in _leaves(o.indicators):
             by_id.setdefault(leaf.id, {})[o.project] = leaf.name
             by_name.setdefault(leaf.name, set()).add(o.project)
-    out = [IndicatorChoice(key=f"level1:{k}", kind="level1", label=k, projects=len(p)) for k, p in level1.items()]
+    shared_most = sorted(level1.items(), key=lambda item: -len(item[1]))  # stable: first seen among equals
+    out = [IndicatorChoice(key=f"level1:{k}", kind="level1", label=k, projects=len(p)) for k, p in shared_most]
     for name, projects in sorted(by_name.items()):
         if len(projects) > 1:
             out.append(IndicatorChoice(key=f"name:{name}", kind="name", label=name, projects=len(projects)))

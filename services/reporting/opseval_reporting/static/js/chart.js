@@ -44,7 +44,7 @@ const bandLabel = (b) => (b.max === null || b.max === undefined ? `${b.grade}（
  */
 export function timelineChart(points, bands, { caption = "得分走势（各月末）" } = {}) {
   const n = ++charts;
-  const W = 900, H = 320, left = 52, right = 118, top = 34, bottom = 58;
+  const W = 900, H = 320, left = 52, right = 124, top = 34, bottom = 58;
   const plotW = W - left - right, plotH = H - top - bottom;
   const full = Math.max(100, ...points.map(p => Number(p.assessable) + Number(p.pending)), ...bands.map(b => Number(b.min)));
   const y = (v) => top + plotH * (1 - Math.max(0, Math.min(full, Number(v))) / full);
@@ -67,7 +67,7 @@ export function timelineChart(points, bands, { caption = "得分走势（各月�
     const upper = b.max === null || b.max === undefined ? full : Number(b.max);
     const y0 = y(upper), y1 = y(b.min);
     chart.append(svg("rect", { class: "band", "data-grade": b.grade, x: left, y: y0, width: plotW, height: Math.max(0, y1 - y0), fill: colour, "fill-opacity": 0.09 }),
-      svg("text", { x: left + plotW + 8, y: (y0 + y1) / 2 + 4, fill: colour, "font-weight": "bold" }, bandLabel(b)));
+      svg("text", { x: left + plotW + 16, y: (y0 + y1) / 2 + 4, fill: colour, "font-weight": "bold" }, bandLabel(b)));
   });
 
   // the y axis: every 20 points and each band's lower bound, with light grid lines

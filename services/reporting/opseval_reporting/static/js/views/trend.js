@@ -76,9 +76,10 @@ function leafStatus(data) {
   const count = (s) => rows.filter(r => r.status === s).length;
   const box = el("section", { class: "panel", id: "leaf-status" });
   const body = el("div", { class: "table-wrap" });
+  const levelTwo = rows.some(r => r.path);  // two-level systems have no 二级指标 column
   const show = (status) => body.replaceChildren(table([
     { label: "一级指标", value: r => r.top },
-    { label: "二级指标", value: r => r.path || "—" },
+    ...(levelTwo ? [{ label: "二级指标", value: r => r.path || "—" }] : []),
     { label: "末级指标", value: r => r.name },
     { label: "权重", numeric: true, value: r => num(r.weight) },
     { label: "可评权重", numeric: true, value: r => num(r.assessable ?? r.weight) },
