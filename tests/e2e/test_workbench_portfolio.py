@@ -118,7 +118,7 @@ def test_an_evaluator_compares_two_projects_benchmarks_an_indicator_and_exports_
     assert rows.nth(2).inner_text().startswith("3") and "（阶段性）" in rows.nth(2).inner_text()
     first = rows.nth(0).inner_text()
     assert first.startswith("1") and str(guangzhou["total"]) in first and guangzhou["grade"] in first
-    header = page.inner_text("#portfolio-table thead")
+    header = re.sub(r"\s", "", page.inner_text("#portfolio-table thead"))
     assert "决策得分率" in header and "效益得分率" in header and "产出得分率" in header  # 产出指标 read as 产出
     assert "无此指标" in rows.nth(0).inner_text()  # guangzhou-2023 has no 决策
     bench.screenshot("portfolio-three")

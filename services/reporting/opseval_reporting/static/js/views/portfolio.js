@@ -60,15 +60,15 @@ function ranking(data, query, ctx) {
     { label: "总分", numeric: true, value: e => (e.total === null ? "—" : num(e.total)) },
     { label: "等级", value: e => (e.grade ? gradeBadge(e.grade, e.interim) : el("span", { class: "muted" }, "尚未评分")) },
     ...levels.map(name => ({
-      label: `${name}得分率`, value: e => {
+      label: el("span", {}, name, el("br"), "得分率"), value: e => {
         if (e.total === null) return "—";
         const top = e.level1.find(t => t.key === name);
         return top ? rateCell(top.rate, top.status === "pending") : el("span", { class: "muted absent" }, "无此指标");
       },
     })),
-    { label: "严重", numeric: true, value: e => (e.total === null ? "—" : severity(e.findings.high, "high")) },
-    { label: "一般", numeric: true, value: e => (e.total === null ? "—" : severity(e.findings.medium, "medium")) },
-    { label: "提示", numeric: true, value: e => (e.total === null ? "—" : String(e.findings.low)) },
+    { label: el("span", {}, "问题数", el("br"), "严重 / 一般 / 提示"), numeric: true, value: e => (e.total === null ? "—"
+      : el("span", { class: "counts", title: `严重 ${e.findings.high} 项，一般 ${e.findings.medium} 项，提示 ${e.findings.low} 项` },
+        severity(e.findings.high, "high"), " / ", severity(e.findings.medium, "medium"), " / ", String(e.findings.low))) },
   ];
   const exportButton = el("button", { type: "button", id: "portfolio-export" }, "导出 Excel");
   exportButton.addEventListener("click", () => download(`/v1/portfolio.xlsx${query ? "?" + query : ""}`, "portfolio.xlsx", exportButton));
