@@ -31,6 +31,10 @@ from ..portfolio_xlsx import benchmark_xlsx, portfolio_xlsx
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 INDICATOR_HELP = "level1:<一级指标名称>, id:<末级指标编号> or name:<末级指标名称> (see `indicators` of /v1/portfolio)"
 INDICATOR = Query(description=INDICATOR_HELP)
+WORKBOOK_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the workbook", "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
+    **ERROR_RESPONSES,
+}
 OPTIONAL_INDICATOR = Query(default=None, description=INDICATOR_HELP)
 PROJECTS = Query(default=None, description="project ids to compare, comma-separated (default: all the key may read)")
 
@@ -109,7 +113,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         and every other's gap to it; a project without the indicator, or still pending on it, says so."""
         return json_response(benchmarked(await outcomes(principal, projects), indicator).model_dump(mode="json"))
 
-    @routes.get("/v1/portfolio.xlsx", name="portfolio.xlsx", responses=ERROR_RESPONSES)
+    @routes.get("/v1/portfolio.xlsx", name="portfolio.xlsx", response_class=Response, responses=WORKBOOK_ANSWERS)
     async def portfolio_workbook(
         indicator: str | None = OPTIONAL_INDICATOR, projects: str | None = PROJECTS, principal: Principal = reader
     ) -> Response:
@@ -118,7 +122,12 @@ def router(ctx: ReportingContext) -> APIRouter:
         compared = benchmarked(chosen, indicator) if indicator else None
         return workbook(portfolio_xlsx(portfolio(chosen), compared), "portfolio.xlsx")
 
-    @routes.get("/v1/portfolio/benchmark.xlsx", name="portfolio.benchmark.xlsx", responses=ERROR_RESPONSES)
+    @routes.get(
+        "/v1/portfolio/benchmark.xlsx",
+        name="portfolio.benchmark.xlsx",
+        response_class=Response,
+        responses=WORKBOOK_ANSWERS,
+    )
     async def benchmark_workbook(
         indicator: str = INDICATOR, projects: str | None = PROJECTS, principal: Principal = reader
     ) -> Response:
