@@ -101,7 +101,8 @@ export function timelineChart(points, bands, { caption = "得分走势（各月�
     chart.append(svg("g", { class: "point" + (interim ? " interim" : ""), "data-as-of": p.as_of, tabindex: 0, "aria-label": tip },
       svg("title", {}, tip),
       svg("circle", { cx: x(i), cy: y(p.total), r: 5, fill: interim ? "#fff" : LINE, stroke: LINE, "stroke-width": 2 }),
-      svg("text", { x: x(i), y: y(p.total) - 10, "text-anchor": "middle", fill: "#222", "font-size": 12 }, num(Number(p.total).toFixed(1)))));
+      svg("text", { x: x(i), y: y(p.total) - 10, "text-anchor": "middle", fill: "#222", "font-size": 12,
+        stroke: "#fff", "stroke-width": 3, "paint-order": "stroke" }, num(Number(p.total).toFixed(1)))));
   });
 
   // legend, top left

@@ -17,6 +17,8 @@ export default {
     const chosen = compare.length ? compare : all.map(p => p.id);
     const query = compare.length ? `projects=${encodeURIComponent(compare.join(","))}` : "";
     root.append(picker(all, chosen, ctx));
+    // The comparison reads each project's current result; an as-of date chosen above does not apply here.
+    if (ctx.asOf) root.append(notice(`项目对比按各项目的当前评价结果，不随所选评价基准日（${cnDate(ctx.asOf)}）变化。`));
     if (!compare.length && ctx.params.get("compare")) root.append(notice("所选项目均不可访问，已显示全部项目。"));
     const data = await api(`/v1/portfolio${query ? "?" + query : ""}`);
     root.append(ranking(data, query, ctx));
