@@ -112,6 +112,7 @@ class ReportingContext:
         return {
             "id": stored.id,
             "name": d.project.name,
+            "form": d.indicators.form,
             "revision": stored.revision,
             "evidence": await self.store().count_events(stored.id),
             "total": float(score.total) if score else None,
