@@ -178,9 +178,16 @@ def monthly_view(result: EvaluationResult, fmt: str = "svg") -> bytes | None:
         return _svg(fig) if fmt == "svg" else _png(fig)
 
 
-def figures(result: EvaluationResult, fmt: str = "svg") -> list[tuple[str, str, bytes]]:
+Figures = list[tuple[str, str, bytes]]
+
+
+def figures(result: EvaluationResult, fmt: str = "svg") -> Figures:
     """The report's figures in order, as ``(kind, caption, bytes)``; kind is ``"bar"`` or ``"radar"``
-    (how wide to show it). The monthly chart is left out when there is no monthly series."""
+    (how wide to show it). The monthly chart is left out when there is no monthly series.
+
+    The Word and PDF reports both take them as PNG, drawn once for both (``output.render_files``):
+    an SVG chart costs WeasyPrint as much to draw as matplotlib to make, and the documents' budget
+    is a few seconds."""
     out = [
         ("bar", "图1 二级指标得分率", rate_by_level2(result, fmt)),
         ("radar", "图2 一级指标得分率雷达图", level1_radar(result, fmt)),
