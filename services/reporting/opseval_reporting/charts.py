@@ -94,7 +94,7 @@ def _level1_radar_figure(result: EvaluationResult) -> Figure:
     ax: Any = fig.add_subplot(projection="polar")
     ax.set_theta_offset(math.pi / 2)  # first indicator at the top, then clockwise
     ax.set_theta_direction(-1)
-    ax.set_rlabel_position(0)
+    ax.set_rlabel_position(180 / n)  # the 20%…100% labels between the first two axes, clear of their names
     closed_a = [*angles, angles[0]]
     closed_r = [*rates, rates[0]]
     ax.plot(closed_a, closed_r, color=BAR, linewidth=1.5)
