@@ -341,3 +341,8 @@ class EvaluationHealth:
     def detail(self) -> dict[str, Any]:
         """For readiness: the projects whose last evaluation failed, with the error."""
         return {"failing": dict(sorted(self.failing.items()))}
+
+
+# The snapshot kind under which the scoring service stores each project's full evaluation result
+# (EvaluationResult as JSON, the revision that of its scores), which the results API serves.
+RESULT_KIND = "result"
