@@ -40,6 +40,12 @@ def judgment_moment(as_of: date, now: datetime) -> datetime:
     return min(end_of_day(as_of), now)
 
 
+def evaluator_source(key_id: str) -> str:
+    """The `source` of a judgment made under an evaluator's API key: the key, named as in the audit
+    trail (intake refuses another; the workbench sends it)."""
+    return f"evaluator:{key_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class _Correction:
     target: str
@@ -97,6 +103,8 @@ def override_problem(event: Judgment, in_force: dict[JudgedKey, Judgment]) -> tu
             f" names it with a reason: corrects: {{event: {held.id!r}, reason}}"
             f" (改判须在 corrects 中注明被改判的评分记录 {held.id} 及理由)",
         )
+    if not event.corrects.reason.strip():
+        return ("corrects.reason", f"{what}: an override states its reason (改判须填写理由)")
     if event.corrects.event != held.id:
         return (
             "corrects.event",
@@ -123,6 +131,9 @@ class JudgmentInForce(Frozen):
     source: str
     occurred_at: datetime
     recorded_at: datetime
+    counted: bool = Field(
+        default=True, description="false: made after the evaluation's as-of day, so it does not count in it yet"
+    )
 
 
 class JudgingItem(Frozen):
@@ -152,11 +163,13 @@ def judging_list(
 ) -> JudgingList:
     """Every judged leaf (method judgment) and checklist point of `system`, in tree order with the
     items still to judge (待评) first; `scored` is the score tree (for computed points), `in_force`
-    what `judgments_in_force` gives."""
+    what `judgments_in_force` gives (a judgment made after the end of `as_of` is shown, marked as
+    not counted in that evaluation)."""
+    cutoff = end_of_day(as_of) if as_of is not None else None
     by_id = {node.id: node for top in scored for node in top.walk()}
     items: list[JudgingItem] = []
     for top in system.indicators:
-        _collect(top, (), by_id, in_force, items)
+        _collect(top, (), by_id, in_force, cutoff, items)
     order = {"to_judge": 0, "computed": 1, "judged": 2}
     items.sort(key=lambda item: order[item.status])  # stable: tree order within each status
     return JudgingList(
@@ -172,11 +185,12 @@ def _collect(
     above: tuple[str, ...],
     by_id: dict[str, ScoredIndicator],
     in_force: dict[JudgedKey, Judgment],
+    cutoff: datetime | None,
     out: list[JudgingItem],
 ) -> None:
     path = (*above, node.name)
     for child in node.children:
-        _collect(child, path, by_id, in_force, out)
+        _collect(child, path, by_id, in_force, cutoff, out)
     method = node.method
     leaf = by_id.get(node.id)
     judgment_ids = {j.id for (indicator, _), j in in_force.items() if indicator == node.id}
@@ -191,7 +205,7 @@ def _collect(
                 criterion=criterion,
                 max=node.weight,
                 status="judged" if held is not None else "to_judge",
-                judgment=_view(held),
+                judgment=_view(held, cutoff),
             )
         )
     elif isinstance(method, ChecklistMethod):
@@ -212,7 +226,7 @@ def _collect(
                     max=point.max,
                     status=status,
                     computed=computed,
-                    judgment=_view(held),
+                    judgment=_view(held, cutoff),
                 )
             )
 
@@ -220,9 +234,7 @@ def _collect(
 COMPUTED_MARK = "按事实计算得 "
 
 
-def _computed_part(
-    leaf: ScoredIndicator, text: str, texts: list[str], judgment_ids: set[str]
-) -> ComputedResult | None:
+def _computed_part(leaf: ScoredIndicator, text: str, texts: list[str], judgment_ids: set[str]) -> ComputedResult | None:
     """A computed point's part of the leaf's explanation (the scorer writes one part per point,
     `text：…`, in the points' order) with the leaf's evidence other than its judgments; None while
     the facts do not decide it yet."""
@@ -249,7 +261,7 @@ def _computed_part(
     return ComputedResult(score=score, explanation=part, evidence=evidence, findings=tuple(leaf.findings or ()))
 
 
-def _view(judgment: Judgment | None) -> JudgmentInForce | None:
+def _view(judgment: Judgment | None, cutoff: datetime | None) -> JudgmentInForce | None:
     if judgment is None:
         return None
     p = judgment.payload
@@ -261,4 +273,5 @@ def _view(judgment: Judgment | None) -> JudgmentInForce | None:
         source=judgment.source,
         occurred_at=judgment.occurred_at,
         recorded_at=judgment.recorded_at,
+        counted=cutoff is None or max(judgment.occurred_at, judgment.recorded_at) <= cutoff,
     )

@@ -154,7 +154,12 @@ def scored(explanation: str, evidence: tuple[str, ...]) -> tuple[ScoredIndicator
     goal = ScoredIndicator(id="goal", name="绩效目标合理性", weight=Decimal("8.5"), score=Decimal(0), rate=Decimal(0))
     return (
         ScoredIndicator(
-            id="decision", name="决策", weight=Decimal(10), score=Decimal(1), rate=Decimal("0.1"), children=(basis, goal)
+            id="decision",
+            name="决策",
+            weight=Decimal(10),
+            score=Decimal(1),
+            rate=Decimal("0.1"),
+            children=(basis, goal),
         ),
     )
 
@@ -184,7 +189,15 @@ def test_the_list_puts_what_is_still_to_judge_first_with_criterion_maximum_and_c
     assert "payment.weak_rule" in payment.computed.explanation
     assert "待评" not in payment.computed.explanation  # cut at the next point's part
     assert judged.judgment is not None
-    assert (judged.judgment.event, judged.judgment.awarded, judged.judgment.by) == ("j1", Decimal("0.5"), "evaluator:k1")
+    held = judged.judgment
+    assert (held.event, held.awarded, held.by, held.counted) == ("j1", Decimal("0.5"), "evaluator:k1", True)
+
+
+def test_a_judgment_made_after_the_as_of_day_is_shown_as_not_counted() -> None:
+    late = judgment("j9", "duty", 0.5, datetime(2024, 1, 2, 9, 0, tzinfo=CHINA_TZ))
+    result = judging_list(SYSTEM, (), judgments_in_force([late]), as_of=date(2023, 12, 31))
+    duty = next(i for i in result.items if i.point == "duty")
+    assert duty.status == "judged" and duty.judgment is not None and duty.judgment.counted is False
 
 
 def test_a_computed_point_the_facts_do_not_decide_yet_is_still_to_judge() -> None:
