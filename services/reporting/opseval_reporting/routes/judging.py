@@ -26,6 +26,7 @@ class JudgingAnswer(JudgingList):
     project: str
     total: float | None = Field(description="the current total, when the project is scored")
     grade: str | None
+    pending: float | None = Field(default=None, description="weight not yet assessable in the current score")
     judge_at: datetime = Field(
         description="occurred_at and recorded_at of a judgment made now: the end of the as-of day, or now if earlier"
     )
@@ -65,6 +66,7 @@ def router(ctx: ReportingContext) -> APIRouter:
             project=project,
             total=float(score.total) if score is not None else None,
             grade=score.grade if score is not None else None,
+            pending=float(score.pending) if score is not None and score.pending is not None else None,
             judge_at=judgment_moment(as_of, datetime.now(UTC)),
             judge_as=JudgeAs(source=evaluator_source(principal.key.id), evaluator=principal.key.name),
         )
