@@ -252,7 +252,7 @@ def _computed_part(leaf: ScoredIndicator, text: str, texts: list[str], judgment_
     part = explanation[start + len(text) + 1 : end]
     if COMPUTED_MARK not in part:
         return None  # pending: the facts do not decide it yet
-    number = part.split(COMPUTED_MARK, 1)[1].split(" ", 1)[0]
+    number = part.split(COMPUTED_MARK, 1)[1].split(" ", 1)[0].split("/", 1)[0]  # "0.5/1 分" or "0.5 分"
     try:
         score: Decimal | None = Decimal(number)
     except ArithmeticError:

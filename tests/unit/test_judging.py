@@ -168,7 +168,7 @@ def test_the_list_puts_what_is_still_to_judge_first_with_criterion_maximum_and_c
     policy = judgment("j1", "policy", 0.5)
     explanation = (
         "符合国家法律法规：得 0.5/0.5 分，依据充分；与部门职责范围相符：尚无评价记录，待评（满分 0.5）；"
-        "资金支付方式合理：按事实计算得 0.5 分（无 payment.weak_rule 问题），满分 0.5"
+        "资金支付方式合理：按事实计算得 0.4/0.5 分（存在 payment.weak_rule 问题）"
     )
     tree = scored(explanation, ("j1", "fact-1", "fact-2"))
     result = judging_list(SYSTEM, tree, judgments_in_force([policy]), as_of=date(2023, 12, 31))
@@ -184,7 +184,7 @@ def test_the_list_puts_what_is_still_to_judge_first_with_criterion_maximum_and_c
     assert duty.path == ("决策", "立项依据充分性") and duty.criterion == "与部门职责范围相符"
     assert duty.max == Decimal("0.5") and duty.judgment is None and duty.computed is None
     assert goal.criterion == "目标明确、细化、量化得满分" and goal.max == Decimal("8.5")
-    assert payment.computed is not None and payment.computed.score == Decimal("0.5")
+    assert payment.computed is not None and payment.computed.score == Decimal("0.4")
     assert payment.computed.evidence == ("fact-1", "fact-2")  # the judgment's own id is not evidence of the facts
     assert "payment.weak_rule" in payment.computed.explanation
     assert "待评" not in payment.computed.explanation  # cut at the next point's part

@@ -53,11 +53,26 @@ const view = {
       if (!items.length) continue;
       root.append(el("section", { class: "panel judging-group", "data-status": status, "aria-label": title },
         el("h2", {}, `${title}（${items.length}）`),
-        el("ol", { class: "judge-list" }, ...items.map(item => el("li", {}, card(item, data, ctx))))));
+        el("ol", { class: "judge-list" }, ...byLeaf(items).map(run => run.length === 1 && !run[0].point
+          ? el("li", {}, card(run[0], data, ctx))
+          : el("li", { class: "judge-leaf" },
+            el("div", { class: "judge-leaf-head" }, run[0].path.join(" › ")),
+            el("ol", { class: "judge-list" }, ...run.map(item => el("li", {}, card(item, data, ctx)))))))));
     }
   },
 };
 export default view;
+
+// Consecutive points of one leaf under one heading: the path is said once.
+function byLeaf(items) {
+  const runs = [];
+  for (const item of items) {
+    const last = runs[runs.length - 1];
+    if (last && item.point && last[0].point && last[0].indicator === item.indicator) last.push(item);
+    else runs.push([item]);
+  }
+  return runs;
+}
 
 const itemKey = (item) => item.point ? `${item.indicator}.${item.point}` : item.indicator;
 
@@ -69,13 +84,12 @@ function card(item, data, ctx) {
   const article = el("article", { class: `judge-item ${item.status}`, id: domId, "data-key": key, "aria-labelledby": domId + "-title" },
     el("div", { class: "judge-title" },
       el("div", {},
-        el("div", { class: "muted judge-path" }, item.path.join(" › ")),
+        item.point ? "" : el("div", { class: "muted judge-path" }, item.path.slice(0, -1).join(" › ")),
         el("h3", { id: domId + "-title" }, item.name)),
       el("div", { class: "judge-max" }, el("span", { class: `status ${item.status === "to_judge" ? "pending" : "partial"}` }, STATUS_TEXT[item.status]),
         ` 满分 ${num(item.max)} 分`)),
     item.point ? "" : el("p", { class: "judge-criterion" }, el("b", {}, "评分标准："), item.criterion),
-    item.computed ? el("p", { class: "judge-computed" }, el("b", {}, "按事实计算："),
-      item.computed.score != null ? `${num(item.computed.score)} 分；` : "", item.computed.explanation,
+    item.computed ? el("p", { class: "judge-computed" }, el("b", {}, "计算结果："), item.computed.explanation,
       el("span", { class: "muted" }, `（佐证 ${item.computed.evidence.length} 条` + (item.computed.findings.length ? `，问题 ${item.computed.findings.length} 项` : "") + "）"),
       item.computed.evidence.length ? el("a", { href: "#", class: "judge-evidence", onclick: (ev) => { ev.preventDefault(); ctx.navigate({ view: "overview", leaf: item.indicator, finding: null }); } }, "查看得分依据") : "") : "",
     held ? heldLine(held) : "",
@@ -139,6 +153,7 @@ function form(item, data, domId) {
     el("label", { class: "judge-reason", for: reason.id }, held ? "改判理由" : "评定理由", reason),
     el("div", { class: "judge-actions" }, submit, status),
     error);
+  f.addEventListener("input", () => { error.textContent = ""; });
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
@@ -183,7 +198,7 @@ function fail(box, message, focus) {
 function judgmentEvent(item, data, awarded, reason) {
   const stamp = new Date();
   // Happens at the end of the evaluation's as-of day (so it counts in that evaluation), or now if that is still to come.
-  const at = Date.parse(data.judge_at) <= stamp.getTime() ? data.judge_at : stamp.toISOString();
+  const at = Date.parse(data.judge_at) <= stamp.getTime() ? data.judge_at : chinaTime(stamp);
   const suffix = stamp.getTime().toString(36) + Math.random().toString(36).slice(2, 6);
   const event = {
     id: `judgment-${data.project}-${itemKey(item)}-${suffix}`.slice(0, 128),
@@ -197,6 +212,9 @@ function judgmentEvent(item, data, awarded, reason) {
   if (item.judgment) event.corrects = { event: item.judgment.event, reason, by: data.judge_as.evaluator };
   return event;
 }
+
+// A moment written in China's offset, as the evaluators read it back (2026-12-04T18:30:00.000+08:00).
+const chinaTime = (d) => new Date(d.getTime() + 8 * 3600 * 1000).toISOString().replace("Z", "+08:00");
 
 // Intake's refusals, said as an evaluator would understand them.
 function intakeError(e) {
