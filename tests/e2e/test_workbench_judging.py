@@ -14,6 +14,7 @@ from .conftest import Fleet, bundle_events, wait_for
 
 pytestmark = pytest.mark.slow
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
+CORS = {"access-control-allow-origin": "*"}
 POINT = "#judge-basis-policy"  # 决策 › 项目立项 › 立项依据充分性: 符合国家法律法规…, max 0.5
 
 
@@ -29,8 +30,8 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     page.wait_for_selector(POINT)
     page.wait_for_selector('#live[data-state="on"]')
     assert page.inner_text("#judging-total") == str(before["total"])
-    tab = page.inner_text('#tabs [data-view="judging"]')
-    assert tab.startswith("评审打分（待评 ") and tab != "评审打分（待评 0）"
+    to_judge = int(page.inner_text('#tabs [data-view="judging"]').removeprefix("评审打分（待评 ").removesuffix("）"))
+    assert to_judge > 0
     first_group = page.locator(".judging-group").first
     assert first_group.get_attribute("data-status") == "to_judge"
     bench.screenshot("to-judge")
@@ -57,6 +58,7 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     held.wait_for()
     assert "0.3 分" in held.inner_text() and "部分政策依据未列明文号" in held.inner_text()
     assert page.locator(POINT).get_attribute("class") == "judge-item judged"
+    assert page.inner_text('#tabs [data-view="judging"]') == f"评审打分（待评 {to_judge - 1}）"
     bench.screenshot("judged")
 
     # An override shows the judgment in force and needs its own reason.
@@ -68,9 +70,24 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     assert item.locator(".form-error").inner_text() == "请填写改判理由。"
     item.get_by_label("改判理由").fill("补充材料证明已列明文号")
     bench.screenshot("override")
+
+    # Intake refusing (someone judged it a moment ago): the error in Chinese, the form usable again.
+    refusal = {"detail": {"message": "refused", "errors": [{"field": "[0].corrects.event", "reason": "not in force"}]}}
+    intake = fleet.url("intake") + "/v1/evidence"
+    page.route(intake, lambda route: route.fulfill(status=409, json=refusal, headers=CORS))
+    item.get_by_role("button", name="提交改判").click()
+    error = item.locator(".form-error")
+    error.wait_for()
+    wait_for(lambda: error.inner_text().startswith("提交失败：该项已有新的现行评分"), 10, "the refusal shown")
+    assert item.get_by_role("button", name="提交改判").is_enabled()
+    page.unroute(intake)
     item.get_by_role("button", name="提交改判").click()
     overridden = fleet.wait_scored(project, len(events) + 2)
     assert float(overridden["total"]) == pytest.approx(float(judged["total"]) + 0.2)
-    wait_for(lambda: page.inner_text("#judging-total") == str(overridden["total"]), 30, "the override to reach the page")
-    wait_for(lambda: "补充材料证明已列明文号" in page.locator(f"{POINT} .judge-held").inner_text(), 30, "the override shown")
+    wait_for(
+        lambda: page.inner_text("#judging-total") == str(overridden["total"]), 30, "the override to reach the page"
+    )
+    wait_for(
+        lambda: "补充材料证明已列明文号" in page.locator(f"{POINT} .judge-held").inner_text(), 30, "the override shown"
+    )
     bench.no_script_errors()
