@@ -146,6 +146,7 @@ class JudgingItem(Frozen):
     status: ItemStatus
     computed: ComputedResult | None = None
     judgment: JudgmentInForce | None = None
+    findings: tuple[str, ...] = Field(default=(), description="the findings that bear on the leaf (ids)")
 
 
 class JudgingList(Frozen):
@@ -196,7 +197,9 @@ def _collect(
     judgment_ids = {j.id for (indicator, _), j in in_force.items() if indicator == node.id}
     if isinstance(method, JudgmentMethod):
         held = in_force.get((node.id, None))
-        criterion = node.description.strip() or (f"指标值：{node.target}" if node.target else "由评价组判定")
+        criterion = node.description.strip() or (
+            f"指标值：{node.target}" if node.target else "指标体系未列明评分标准，由评价组综合判定"
+        )
         out.append(
             JudgingItem(
                 indicator=node.id,
@@ -206,6 +209,7 @@ def _collect(
                 max=node.weight,
                 status="judged" if held is not None else "to_judge",
                 judgment=_view(held, cutoff),
+                findings=tuple(leaf.findings or ()) if leaf is not None else (),
             )
         )
     elif isinstance(method, ChecklistMethod):
@@ -227,6 +231,7 @@ def _collect(
                     status=status,
                     computed=computed,
                     judgment=_view(held, cutoff),
+                    findings=tuple(leaf.findings or ()) if leaf is not None else (),
                 )
             )
 

@@ -64,7 +64,11 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     # An override shows the judgment in force and needs its own reason.
     item = page.locator(POINT)
     item.get_by_role("button", name="改判").click()
+    page.keyboard.press("Escape")  # changed one's mind: the form closes, nothing is sent
+    assert item.locator("form").count() == 0
+    item.get_by_role("button", name="改判").click()
     assert item.get_by_label("得分（0–0.5 分）").input_value() == "0.3"
+    assert item.get_by_label("部分达标").is_checked()  # the judgment in force, as the starting point
     item.get_by_label("达标", exact=True).check()
     item.get_by_role("button", name="提交改判").click()
     assert item.locator(".form-error").inner_text() == "请填写改判理由。"

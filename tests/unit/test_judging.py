@@ -149,6 +149,7 @@ def scored(explanation: str, evidence: tuple[str, ...]) -> tuple[ScoredIndicator
         method="checklist",
         explanation=explanation,
         evidence=evidence,
+        findings=("f-payment",),
         status="partial",
     )
     goal = ScoredIndicator(id="goal", name="绩效目标合理性", weight=Decimal("8.5"), score=Decimal(0), rate=Decimal(0))
@@ -188,6 +189,7 @@ def test_the_list_puts_what_is_still_to_judge_first_with_criterion_maximum_and_c
     assert payment.computed.evidence == ("fact-1", "fact-2")  # the judgment's own id is not evidence of the facts
     assert "payment.weak_rule" in payment.computed.explanation
     assert "待评" not in payment.computed.explanation  # cut at the next point's part
+    assert duty.findings == ("f-payment",) and goal.findings == ()  # the findings bearing on each leaf
     assert judged.judgment is not None
     held = judged.judgment
     assert (held.event, held.awarded, held.by, held.counted) == ("j1", Decimal("0.5"), "evaluator:k1", True)

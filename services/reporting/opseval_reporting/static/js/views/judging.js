@@ -92,18 +92,22 @@ function card(item, data, ctx) {
     item.computed ? el("p", { class: "judge-computed" }, el("b", {}, "计算结果："), item.computed.explanation,
       el("span", { class: "muted" }, `（佐证 ${item.computed.evidence.length} 条` + (item.computed.findings.length ? `，问题 ${item.computed.findings.length} 项` : "") + "）"),
       item.computed.evidence.length ? el("a", { href: "#", class: "judge-evidence", onclick: (ev) => { ev.preventDefault(); ctx.navigate({ view: "overview", leaf: item.indicator, finding: null }); } }, "查看得分依据") : "") : "",
+    !item.computed && item.findings.length ? el("p", { class: "judge-findings" }, `相关问题 ${item.findings.length} 项 `,
+      el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); ctx.navigate({ view: "overview", leaf: item.indicator, finding: null }); } }, "查看")) : "",
     held ? heldLine(held) : "",
     body);
   if (held) {
     const open = el("button", { type: "button", class: "judge-override", "aria-expanded": "false", "aria-controls": domId + "-form" }, "改判");
     open.addEventListener("click", () => {
       open.hidden = true;
-      body.append(form(item, data, domId));
+      open.setAttribute("aria-expanded", "true");
+      const cancel = () => { body.querySelector("form")?.remove(); open.hidden = false; open.setAttribute("aria-expanded", "false"); open.focus(); };
+      body.append(form(item, data, domId, ctx, cancel));
       body.querySelector("input[type=radio]")?.focus();
     });
     body.append(open);
   } else {
-    body.append(form(item, data, domId));
+    body.append(form(item, data, domId, ctx, null));
   }
   return article;
 }
@@ -118,7 +122,7 @@ function verdictOf(points, max) {
   return points <= 0 ? "not_met" : "partly";
 }
 
-function form(item, data, domId) {
+function form(item, data, domId, ctx, cancel) {
   const max = Number(item.max);
   const held = item.judgment;
   const name = domId + "-verdict";
@@ -151,9 +155,11 @@ function form(item, data, domId) {
     verdictBox,
     el("label", { class: "judge-points", for: points.id }, `得分（0–${num(max)} 分）`, points),
     el("label", { class: "judge-reason", for: reason.id }, held ? "改判理由" : "评定理由", reason),
-    el("div", { class: "judge-actions" }, submit, status),
+    el("div", { class: "judge-actions" }, submit,
+      cancel ? el("button", { type: "button", onclick: cancel }, "取消") : "", status),
     error);
   f.addEventListener("input", () => { error.textContent = ""; });
+  if (cancel) f.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); cancel(); } });
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
     error.textContent = "";
@@ -178,7 +184,8 @@ function form(item, data, domId) {
       f.replaceWith(el("p", { class: "form-ok", role: "status" },
         `已提交：${num(value)} 分（${VERDICTS.find(([v]) => v === chosen.value)[1]}），正在重新评分…`));
       const flash = document.getElementById("judging-flash");
-      if (flash) flash.textContent = `已提交“${item.name}”的评分，总分将在重新评分后更新。`;
+      if (flash) flash.textContent = `已提交“${item.name}”的评分，总分将在重新评分后更新。`
+        + (ctx.asOf ? "当前为历史视图，请点击上方“回到最新”查看最新总分。" : "");
     } catch (e) {
       status.textContent = "";
       error.textContent = "提交失败：" + intakeError(e);
