@@ -49,16 +49,38 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     item.get_by_label("得分（0–0.5 分）").fill("0.3")
     item.get_by_label("评定理由").focus()
     page.keyboard.type("部分政策依据未列明文号")
+    # Another evaluator's judgment changes the score meanwhile: the view is rendered again with what
+    # this one has typed, and the focus, kept.
+    other = dict(
+        next(e for e in bundle_events(DONGGUAN) if e["kind"] == "judgment" and e["payload"].get("point") != "policy")
+    )
+    fleet.push([other])
+    events.append(other)
+    with_other = fleet.wait_scored(project, len(events))
+    wait_for(
+        lambda: (
+            page.locator(f"#judge-{other['payload']['indicator']}-{other['payload']['point']} .judge-held").count() == 1
+        ),
+        30,
+        "the other judgment shown",
+    )
+    item = page.locator(POINT)
+    assert item.get_by_label("部分达标").is_checked()
+    assert item.get_by_label("得分（0–0.5 分）").input_value() == "0.3"
+    assert item.get_by_label("评定理由").input_value() == "部分政策依据未列明文号"
+    assert page.evaluate("document.activeElement.id") == "judge-basis-policy-reason"
     item.get_by_role("button", name="提交评分").focus()
     page.keyboard.press("Enter")
     judged = fleet.wait_scored(project, len(events) + 1)
-    assert judged["total"] != before["total"]
+    assert judged["total"] != with_other["total"]
     wait_for(lambda: page.inner_text("#judging-total") == str(judged["total"]), 30, "the new total to reach the page")
     held = page.locator(f"{POINT} .judge-held")
     held.wait_for()
     assert "0.3 分" in held.inner_text() and "部分政策依据未列明文号" in held.inner_text()
     assert page.locator(POINT).get_attribute("class") == "judge-item judged"
-    assert page.inner_text('#tabs [data-view="judging"]') == f"评审打分（待评 {to_judge - 1}）"
+    assert (
+        page.inner_text('#tabs [data-view="judging"]') == f"评审打分（待评 {to_judge - 2}）"
+    )  # the other's and this one
     bench.screenshot("judged")
 
     # An override shows the judgment in force and needs its own reason.

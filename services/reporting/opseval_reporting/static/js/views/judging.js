@@ -9,6 +9,10 @@ import { cnDate, cnTime, el, gradeBadge, notice, num, toIntake, api } from "../c
 const VERDICTS = [["met", "达标"], ["partly", "部分达标"], ["not_met", "未达标"]];
 const STATUS_TEXT = { to_judge: "待评", computed: "按事实计算", judged: "已评" };
 let toJudge = null; // for the tab's label, once known
+// What the evaluator has typed but not sent, by form: a pushed score change renders the view again
+// (another evaluator's judgment, or one's own just sent) and must not wipe a half-written reason.
+const drafts = new Map();
+let draftsProject = null;
 
 function ensureStyles() {
   if (document.getElementById("judging-css")) return;
@@ -27,6 +31,8 @@ const view = {
   needsProject: true,
   async render(root, ctx) {
     ensureStyles();
+    if (draftsProject !== ctx.project) { drafts.clear(); draftsProject = ctx.project; }
+    const focused = document.activeElement && root !== document.activeElement ? document.activeElement.id : "";
     const { project } = ctx;
     const data = await api(`/v1/projects/${project}/judgments`);
     setTabCount(data.to_judge);
@@ -47,6 +53,8 @@ const view = {
       root.append(notice("该项目的指标体系中没有需要评价组判定的指标或评价要点。"));
       return;
     }
+    // The shell swaps this content in once render resolves: then the focus goes back where it was.
+    if (ctx.live && focused) setTimeout(() => document.getElementById(focused)?.focus(), 0);
     const groups = [["to_judge", "待评"], ["computed", "按事实计算（可改判）"], ["judged", "已评（可改判）"]];
     for (const [status, title] of groups) {
       const items = data.items.filter(i => i.status === status);
@@ -101,11 +109,12 @@ function card(item, data, ctx) {
     open.addEventListener("click", () => {
       open.hidden = true;
       open.setAttribute("aria-expanded", "true");
-      const cancel = () => { body.querySelector("form")?.remove(); open.hidden = false; open.setAttribute("aria-expanded", "false"); open.focus(); };
+      const cancel = () => { drafts.delete(domId); body.querySelector("form")?.remove(); open.hidden = false; open.setAttribute("aria-expanded", "false"); open.focus(); };
       body.append(form(item, data, domId, ctx, cancel));
       body.querySelector("input[type=radio]")?.focus();
     });
     body.append(open);
+    if (drafts.has(domId)) open.click(); // an override being written stays open
   } else {
     body.append(form(item, data, domId, ctx, null));
   }
@@ -133,7 +142,7 @@ function form(item, data, domId, ctx, cancel) {
   const status = el("span", { class: "judge-status", role: "status", "aria-live": "polite" });
   const submit = el("button", { type: "submit", class: "primary" }, held ? "提交改判" : "提交评分");
   const radios = VERDICTS.map(([value, label]) => el("label", { class: "verdict" },
-    el("input", { type: "radio", name, value, required: true }), label));
+    el("input", { type: "radio", name, value, id: `${domId}-${value}`, required: true }), label));
   const verdictBox = el("fieldset", { class: "verdicts" }, el("legend", {}, "评定结果"), ...radios);
   // A verdict sets the points it means; 部分达标 leaves them to the evaluator, within (0, max).
   verdictBox.addEventListener("change", (ev) => {
@@ -147,7 +156,12 @@ function form(item, data, domId, ctx, cancel) {
     const v = verdictOf(Number(points.value), max);
     for (const r of verdictBox.querySelectorAll("input")) r.checked = r.value === v;
   });
-  if (held) {
+  const draft = drafts.get(domId);
+  if (draft) {
+    points.value = draft.points;
+    reason.value = draft.reason;
+    for (const r of verdictBox.querySelectorAll("input")) r.checked = r.value === draft.verdict;
+  } else if (held) {
     points.value = String(Number(held.awarded));
     for (const r of verdictBox.querySelectorAll("input")) r.checked = r.value === verdictOf(Number(held.awarded), max);
   }
@@ -158,7 +172,9 @@ function form(item, data, domId, ctx, cancel) {
     el("div", { class: "judge-actions" }, submit,
       cancel ? el("button", { type: "button", onclick: cancel }, "取消") : "", status),
     error);
-  f.addEventListener("input", () => { error.textContent = ""; });
+  const keep = () => drafts.set(domId, { verdict: verdictBox.querySelector("input:checked")?.value || "", points: points.value, reason: reason.value });
+  f.addEventListener("input", () => { error.textContent = ""; keep(); });
+  f.addEventListener("change", keep);
   if (cancel) f.addEventListener("keydown", (ev) => { if (ev.key === "Escape") { ev.preventDefault(); cancel(); } });
   f.addEventListener("submit", async (ev) => {
     ev.preventDefault();
@@ -181,6 +197,7 @@ function form(item, data, domId, ctx, cancel) {
       const answer = await toIntake("POST", "/v1/evidence", event);
       if (answer.failed) throw new Error("评价服务未能保存该评分，请稍后重试");
       status.textContent = "";
+      drafts.delete(domId);
       f.replaceWith(el("p", { class: "form-ok", role: "status" },
         `已提交：${num(value)} 分（${VERDICTS.find(([v]) => v === chosen.value)[1]}），正在重新评分…`));
       const flash = document.getElementById("judging-flash");
