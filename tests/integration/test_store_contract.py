@@ -224,6 +224,27 @@ def test_get_events_returns_the_projects_known_ids_and_find_events_any_projects_
 # projects
 
 
+def test_events_of_kinds_returns_one_projects_events_of_those_kinds_in_sequence_order(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_events(
+            [
+                event("p", "z-judged", kind="judgment"),
+                event("p", "fault"),
+                event("q", "their-judgment", kind="judgment"),
+                event("p", "a-withdrawn", kind="retraction"),
+                event("p", "b-judged", kind="judgment"),
+            ]
+        )
+        found = await store.events_of_kinds("p", ["judgment", "retraction", "judgment"])
+        assert [e.id for e in found] == ["p:z-judged", "p:a-withdrawn", "p:b-judged"]
+        assert [e.seq for e in found] == sorted(e.seq for e in found)
+        assert [e.id for e in await store.events_of_kinds("p", ["judgment"])] == ["p:z-judged", "p:b-judged"]
+        assert await store.events_of_kinds("p", []) == []
+        assert await store.events_of_kinds("nobody", ["judgment"]) == []
+
+    backend.run(scenario)
+
+
 def test_projects_are_put_replaced_and_listed(backend: Backend) -> None:
     async def scenario(store: Store) -> None:
         assert await store.get_project("b") is None

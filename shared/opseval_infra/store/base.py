@@ -162,3 +162,8 @@ class Store(Protocol):
         """Entries after `after_seq` in sequence order, filtered (action: a trailing * matches a
         prefix; since: entries at or after this ISO 8601 time)."""
         ...
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        """The project's events of these kinds (e.g. its judgments and retractions), in store
+        sequence order."""
+        ...

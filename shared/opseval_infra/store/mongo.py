@@ -400,6 +400,13 @@ class MongoStore:
             for d in await cursor.to_list()
         ]
 
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return []
+        cursor = self._events.find({"project": project_id, "kind": {"$in": wanted}}).sort("seq", ASCENDING)
+        return [_event(doc) for doc in await cursor.to_list()]
+
 
 def _key(doc: Mapping[str, Any]) -> ApiKey:
     return ApiKey(

@@ -463,3 +463,18 @@ class SqliteStore:
             return [_audit(row) for row in conn.execute(query, (*params, limit))]
 
         return await self._run(work)
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return []
+        marks = ", ".join("?" * len(wanted))
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            rows = conn.execute(
+                f"SELECT seq, id, project, kind, body FROM events WHERE project = ? AND kind IN ({marks}) ORDER BY seq",
+                (project_id, *wanted),
+            ).fetchall()
+            return [_event(row) for row in rows]
+
+        return await self._run(work)
