@@ -113,9 +113,9 @@ def _contract_staffing(ctx: MetricContext, contract: Contract) -> ContractStaffi
         match: Match = "matched" if roster[person.name][1] == person.role else "role_differs"
         rows.append(
             StaffRow(name=person.name, match=match, match_label=MATCH_LABEL[match], **promised, **actual(person.name))
-        )  # type: ignore[arg-type]
+        )
     for name in sorted(set(roster) - promised_names):
-        rows.append(StaffRow(name=name, match="not_promised", match_label=MATCH_LABEL["not_promised"], **actual(name)))  # type: ignore[arg-type]
+        rows.append(StaffRow(name=name, match="not_promised", match_label=MATCH_LABEL["not_promised"], **actual(name)))
 
     promised_roles = Counter(p.role for p in terms.committed)
     actual_roles = Counter(role for _, role, _, _ in roster.values())

@@ -468,7 +468,8 @@ class SqliteStore:
 
     @staticmethod
     def _browse_clauses(project_id: str, where: EventFilter) -> tuple[str, list[object]]:
-        clauses, params = ["project = ?"], [project_id]
+        clauses: list[str] = ["project = ?"]
+        params: list[object] = [project_id]
         if where.kind is not None:
             clauses.append("kind = ?")
             params.append(where.kind)
