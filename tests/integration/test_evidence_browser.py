@@ -271,6 +271,13 @@ def test_an_event_reads_in_chinese_with_its_correction_and_state(api: Api) -> No
     assert lines["材料类别"] == "考勤打卡记录" and lines["记录编号"] == api.corrected
     assert lines["合同"] in ("运维服务项目（ops）", "运营服务项目（operation）")
     assert detail["state"] == "已更正"
+    fields = {f["key"]: f for f in detail["fields"]}  # what the 更正 form offers: payload and time
+    assert set(fields) == {"occurred_at", "payload.staff", "payload.direction", "payload.site"}
+    assert (
+        fields["occurred_at"]["label"] == "打卡时间"
+        and fields["payload.staff"]["value"] == detail["event"]["payload"]["staff"]
+    )
+    assert fields["payload.direction"]["choices"] == {"in": "上班打卡", "out": "下班打卡"}
     (trail,) = detail["corrections"]
     assert (
         trail["corrected_by"] == api.correcting

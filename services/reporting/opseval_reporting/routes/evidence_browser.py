@@ -74,6 +74,28 @@ def _states(corrections: list[dict[str, Any]], set_aside: list[dict[str, Any]]) 
     return states
 
 
+def _fields(kind: EvidenceKind, event: dict[str, Any]) -> list[dict[str, Any]]:
+    """The event's fields a correction may change (its payload and when it happened), each with its
+    label, how it is written and its value as sent: the workbench's 更正 form."""
+    out = []
+    for column in export_columns(kind):  # occurred_at once, under the kind's label
+        if column.key != "occurred_at" and not column.key.startswith("payload."):
+            continue
+        choices: dict[str, str] = dict(column.labels)
+        if column.render == "flag":
+            choices = {"true": column.flag[0], "false": column.flag[1]}
+        out.append(
+            {
+                "key": column.key,
+                "label": column.label,
+                "render": column.render,
+                "choices": choices,
+                "value": column.value(event),
+            }
+        )
+    return out
+
+
 def router(ctx: ReportingContext) -> APIRouter:
     routes = APIRouter()
     access, reader = ctx.access, ctx.reader
@@ -265,6 +287,7 @@ def router(ctx: ReportingContext) -> APIRouter:
                 "event": event,
                 "kind_label": KIND_LABEL[kind],
                 "lines": describe(event, names),
+                "fields": _fields(kind, event),
                 "corrections": trail,
                 "state": _states(corrections, evaluation["set_aside"]).get(event_id),
                 "set_aside": {"field": aside["field"], "reason": aside["reason"]} if aside else None,
