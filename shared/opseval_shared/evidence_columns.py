@@ -64,9 +64,10 @@ class Column:
             current = current.get(part)
         return current
 
-    def cell(self, event: Mapping[str, Any], names: TermNames | None = None) -> str:
-        """The column's text for one event (JSON as stored); "" for a field the event leaves out."""
-        return render_value(self, self.value(event), names)
+    def cell(self, event: Mapping[str, Any], names: TermNames | None = None, *, slugs: bool = False) -> str:
+        """The column's text for one event (JSON as stored); "" for a field the event leaves out.
+        A contract's slug reads as its name; `slugs` adds the slug itself, for the detail."""
+        return render_value(self, self.value(event), names, slugs=slugs)
 
 
 # The contract's and indicator system's names of the slugs events carry, by term:
@@ -122,7 +123,7 @@ def _number(value: Any) -> str:
         return str(value)
 
 
-def render_value(column: Column, value: Any, names: TermNames | None = None) -> str:
+def render_value(column: Column, value: Any, names: TermNames | None = None, *, slugs: bool = False) -> str:
     if value is None or value == "" or value == [] or value == {}:
         return ""
     match column.render:
@@ -138,7 +139,9 @@ def render_value(column: Column, value: Any, names: TermNames | None = None) -> 
             return column.labels.get(str(value), str(value))
         case "term":
             name = (names or {}).get(column.term, {}).get(str(value))
-            return f"{name}（{value}）" if name else str(value)
+            if not name:
+                return str(value)
+            return f"{name}（{value}）" if slugs else name
         case "list":
             return "、".join(str(v) for v in value)
         case "attendees":
@@ -358,5 +361,5 @@ def describe(event: Mapping[str, Any], names: TermNames | None = None) -> list[t
     """An event as (label, text) lines in Chinese, its fields left empty left out."""
     kind = kind_of(str(event.get("kind")))
     lines = [("材料类别", KIND_LABEL[kind])]
-    lines.extend((c.label, c.cell(event, names)) for c in export_columns(kind))
+    lines.extend((c.label, c.cell(event, names, slugs=True)) for c in export_columns(kind))
     return [(label, text) for label, text in lines if text]

@@ -87,6 +87,8 @@ def test_browse_export_and_correct_evidence_from_the_workbench(fleet: Fleet, wor
     # The whole project's judgments: supersede one with a reason.
     page.click(".scope-clear")
     page.wait_for_function("!document.querySelector('#evidence-scope')")
+    page.click("form.filters >> text=清除筛选")
+    page.wait_for_function("document.querySelector('#evidence-from')?.value === ''")
     page.select_option("#evidence-kind", "judgment")
     page.wait_for_selector(f'#evidence-table tr[data-id="{SUPERSEDED}"]')
     open_event(page, SUPERSEDED)

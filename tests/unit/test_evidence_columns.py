@@ -89,10 +89,11 @@ def test_slugs_are_named_as_the_projects_definition_names_them() -> None:
         '{"deliverable":"weekly","title":"第1周周报","document_ref":"OA-1"}',
         ',"contract":"ops"',
     )
-    assert cells(delivered, names)["交付物"] == "运维周报（weekly）"
+    assert cells(delivered, names)["交付物"] == "运维周报"
     assert cells(delivered)["交付物"] == "weekly"  # unknown to the definition: the slug as sent
     lines = dict(describe(delivered, names))
-    assert lines["材料类别"] == "交付文档" and lines["合同"] == "运维合同（ops）"
+    assert lines["材料类别"] == "交付文档" and lines["合同"] == "运维合同（ops）"  # the detail names the slug too
+    assert lines["交付物"] == "运维周报（weekly）"
     assert lines["登记时间"] == "2023年3月5日 10:00" and lines["来源系统"] == "考勤系统"
     assert "发生时间" not in lines  # the kind's own label 提交时间 says it once
     assert lines["提交时间"] == "2023年3月4日 09:15"

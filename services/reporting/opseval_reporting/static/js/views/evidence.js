@@ -41,10 +41,9 @@ export default {
       el("section", { class: "panel", id: "evidence-browser", "aria-label": "佐证材料" },
         heading(data, navigate),
         controls(data, filters, change),
-        data.total ? summary(data, page) : "",
+        el("div", { class: "evidence-toolbar" }, data.total ? summary(data, page) : "", exportButton(project, data, filters)),
         data.total ? el("div", { class: "table-wrap" }, evidenceTable(data, (id) => openEvent(ctx, id))) : notice(data.kinds.length ? "没有符合筛选条件的记录。" : "尚无佐证材料。"),
-        data.total > PAGE ? pager(data, page, navigate) : "",
-        el("div", { class: "downloads evidence-export" }, exportButton(project, data, filters))),
+        data.total > PAGE ? pager(data, page, navigate) : ""),
       setAsideSection(project));
   },
 };
@@ -119,7 +118,7 @@ function pager(data, page, navigate) {
 
 function exportButton(project, data, filters) {
   const path = `/v1/projects/${project}/evidence-table.xlsx?` + query({ ...filters, kind: data.kind });
-  return el("span", {},
+  return el("span", { class: "evidence-export" },
     el("button", { type: "button", id: "evidence-export", disabled: !data.total, onclick: (ev) => download(path, `${project}-${data.kind}.xlsx`, ev.currentTarget) },
       `导出 Excel（${data.total} 条）`));
 }
@@ -247,6 +246,7 @@ function correctionForm(ctx, detail, mode, close) {
   const effective = el("input", { id: "fix-effective", type: "date", "aria-required": "true", value: defaultEffectiveDate(ctx, e) });
   const fields = supersede ? detail.fields.map(f => ({ field: f, box: fieldInput(f) })) : [];
   const status = el("p", { class: "form-status", role: "status", "aria-live": "polite" });
+  reason.addEventListener("input", () => { if (status.classList.contains("form-error")) { status.className = "form-status"; status.textContent = ""; } });
   const submit = el("button", { type: "submit", class: "primary" }, supersede ? "提交更正" : "确认撤回");
   const form = el("form", { class: "stack correction", id: `${mode}-form`, "aria-label": supersede ? "更正" : "撤回",
     onsubmit: async (ev) => {

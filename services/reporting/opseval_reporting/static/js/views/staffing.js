@@ -54,7 +54,7 @@ function contractPanel(c, navigate) {
       el("thead", {}, head(["岗位"], ["招标要求"], ["承诺人数", { class: "num" }], ["实际驻场", { class: "num" }], ["差额", { class: "num" }])),
       el("tbody", {}, ...c.roles.map(r => el("tr", { class: r.on_site < r.promised ? "short" : "" },
         el("td", {}, r.role), el("td", {}, r.required ? "是" : "—"), el("td", { class: "num" }, String(r.promised)),
-        el("td", { class: "num" }, String(r.on_site)), el("td", { class: "num" }, r.on_site - r.promised ? String(r.on_site - r.promised) : "0")))))),
+        el("td", { class: "num" }, String(r.on_site)), el("td", { class: "num" }, r.on_site > r.promised ? `+${r.on_site - r.promised}` : String(r.on_site - r.promised))))))),
     el("h3", {}, "人员对照"),
     el("div", { class: "table-wrap" }, el("table", { class: "data people", id: `staff-${c.contract}` },
       el("thead", {},
