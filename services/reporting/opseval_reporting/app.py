@@ -16,7 +16,7 @@ from opseval_infra.fleet import Fleet, fleet_app, make_broker
 
 from .context import ReportingContext
 from .live import LiveScores, listen, live_router
-from .routes import admin, documents, evidence, judging, pages, projects
+from .routes import admin, documents, evidence, evidence_browser, judging, pages, projects
 from .settings import ReportingSettings
 
 
@@ -37,4 +37,5 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app.include_router(pages.router(ctx))
     app.include_router(admin.router(ctx))
     app.include_router(judging.router(ctx))
+    app.include_router(evidence_browser.router(ctx))
     return app

@@ -5,5 +5,7 @@
 import overview from "./overview.js";
 import trend from "./trend.js";
 import judging from "./judging.js";
+import evidence from "./evidence.js";
+import staffing from "./staffing.js";
 
-export const VIEWS = [overview, trend, judging];
+export const VIEWS = [overview, trend, judging, evidence, staffing];
