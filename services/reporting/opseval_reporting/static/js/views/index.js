@@ -7,5 +7,6 @@ import trend from "./trend.js";
 import judging from "./judging.js";
 import evidence from "./evidence.js";
 import staffing from "./staffing.js";
+import portfolio from "./portfolio.js";
 
-export const VIEWS = [overview, trend, judging, evidence, staffing];
+export const VIEWS = [overview, trend, judging, evidence, staffing, portfolio];
