@@ -30,7 +30,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, Table, build_report, column_widths
+from .content import Edition, Report, Table, build_report, column_widths
 from .wordstyle import child
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
@@ -289,9 +289,14 @@ def _fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> b
     return out.getvalue()
 
 
-def report_docx(result: EvaluationResult, definition: ProjectDefinition, template: Path | None = None) -> bytes:
+def report_docx(
+    result: EvaluationResult,
+    definition: ProjectDefinition,
+    template: Path | None = None,
+    edition: Edition | None = None,
+) -> bytes:
     """The 绩效评价报告 of ``result`` as DOCX bytes, laid out by ``template`` (default: the bundled one)."""
-    report = build_report(result, definition)
+    report = build_report(result, definition, edition)
     tpl = DocxTemplate(str(template or TEMPLATE))
     tpl.render(_context(tpl, report, result), autoescape=True)
     _contents(tpl.docx)

@@ -19,7 +19,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, build_report
+from .content import Edition, Report, build_report
 from .render import _html_section
 
 PRINT_CSS = """
@@ -111,11 +111,11 @@ def print_html(report: Report, result: EvaluationResult) -> str:
     )
 
 
-def report_pdf(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
+def report_pdf(result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None = None) -> bytes:
     """The 绩效评价报告 as A4 PDF bytes."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # late: needs Pango at import time
 
-    document = print_html(build_report(result, definition), result)
+    document = print_html(build_report(result, definition, edition), result)
     data = HTML(string=document).write_pdf()
     assert data is not None
     return bytes(data)
