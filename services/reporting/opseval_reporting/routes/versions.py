@@ -51,9 +51,10 @@ class VersionView(BaseModel):
     finalised_role: str
     note: str
     definition_revision: str = Field(description="the project definition's revision the evaluation ran under")
+    form: str = Field(description="the evaluation's form: a self_evaluation also has the 自评表 (selfeval.xlsx/docx)")
 
     @classmethod
-    def of(cls, record: VersionRecord) -> VersionView:
+    def of(cls, record: VersionRecord, form: str) -> VersionView:
         return cls(
             project=record.project,
             number=record.number,
@@ -66,6 +67,7 @@ class VersionView(BaseModel):
             finalised_role=record.finalised_role,
             note=record.note,
             definition_revision=record.definition_revision,
+            form=form,
         )
 
 
@@ -144,7 +146,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         version = await store().get_version(project, number)
         assert version is not None  # just stored, and never removed
         return Response(
-            orjson.dumps(VersionView.of(version).model_dump(mode="json")),
+            orjson.dumps(VersionView.of(version, definition.indicators.form).model_dump(mode="json")),
             status_code=201,
             media_type="application/json",
         )
@@ -153,9 +155,9 @@ def router(ctx: ReportingContext) -> APIRouter:
     async def list_versions(project: str, principal: Principal = reader) -> Response:
         """The project's finalised versions, oldest first."""
         access.project(principal, project)
-        await ctx.definition(project)
+        form = (await ctx.definition(project)).indicators.form  # the current one: a listing reads no bodies
         records = await store().list_versions(project)
-        return json_response([VersionView.of(r).model_dump(mode="json") for r in records])
+        return json_response([VersionView.of(r, form).model_dump(mode="json") for r in records])
 
     @routes.get(
         "/v1/projects/{project}/versions/compare", name="versions.compare", responses=answers(VersionComparison)
@@ -199,7 +201,8 @@ def router(ctx: ReportingContext) -> APIRouter:
         and the findings as they were)."""
         access.project(principal, project)
         version = await stored_version(project, number)
-        view: dict[str, Any] = VersionView.of(version).model_dump(mode="json")
+        form = ProjectDefinition.model_validate_json(version.definition).indicators.form
+        view: dict[str, Any] = VersionView.of(version, form).model_dump(mode="json")
         view["result"] = orjson.Fragment(version.result)
         return json_response(view)
 

@@ -4,5 +4,6 @@
 // `live` is true when the render follows a score change pushed by the fleet (keep what the user opened).
 import overview from "./overview.js";
 import trend from "./trend.js";
+import versions from "./versions.js";
 
-export const VIEWS = [overview, trend];
+export const VIEWS = [overview, trend, versions];
