@@ -62,7 +62,7 @@ def test_an_evaluator_finalises_later_evidence_leaves_the_version_alone_download
     page.wait_for_selector("#finalised")
     assert "第 1 版" in page.inner_text("#finalised")
     row = '#versions-table tr[data-number="1"]'
-    assert str(first["total"]) in page.inner_text(row) and "广州自评组（评价人员）" in page.inner_text(row)
+    assert str(first["total"]) in page.inner_text(row) and "广州自评组\n评价人员" in page.inner_text(row)
     # one version: compared with the current evaluation, which has not moved
     page.wait_for_selector("#compare-summary")
     assert "±0" in page.inner_text("#compare-delta") and "各指标得分均无变化" in page.inner_text("#compare")
@@ -98,6 +98,8 @@ def test_an_evaluator_finalises_later_evidence_leaves_the_version_alone_download
     summary = page.inner_text("#compare-summary")
     assert f"{first['total']} 分" in summary and f"{now['total']} 分" in summary
     assert page.inner_text("#compare-delta").startswith("总分 " + ("+" if delta > 0 else "−"))
+    # the judged leaves were pending in version 1: no points, shown as such rather than as a 0
+    assert "—（待评）" in page.inner_text("#compare-leaves")
     bench.screenshot("two-versions-compared")
 
     page.select_option("#compare-before", "2")

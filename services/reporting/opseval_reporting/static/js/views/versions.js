@@ -83,12 +83,12 @@ function versionList(project, versions) {
     }));
   const rows = [...versions].reverse().map(v => ({ ...v, __attrs: { "data-number": v.number } }));
   box.append(el("div", { class: "table-wrap" }, table([
-    { label: "版本", value: v => el("strong", {}, `第 ${v.number} 版`) },
-    { label: "评价基准日", value: v => cnDate(v.as_of) },
+    { label: "版本", value: v => el("strong", { class: "nowrap" }, `第 ${v.number} 版`) },
+    { label: "评价基准日", value: v => el("span", { class: "nowrap" }, cnDate(v.as_of)) },
     { label: "总分", numeric: true, value: v => num(v.total) },
     { label: "等级", value: v => gradeBadge(v.grade, false) },
     { label: "定稿时间", value: v => el("span", { class: "nowrap" }, cnTime(chinaTime(v.finalised_at))) },
-    { label: "定稿人", value: v => `${v.finalised_by}（${ROLE_LABEL[v.finalised_role] || v.finalised_role}）` },
+    { label: "定稿人", value: v => el("span", { class: "nowrap" }, v.finalised_by, el("br"), el("span", { class: "muted" }, ROLE_LABEL[v.finalised_role] || v.finalised_role)) },
     { label: "说明", value: v => v.note || "—" },
     { label: "文档", value: documents },
   ], rows, { id: "versions-table" })));
@@ -163,6 +163,8 @@ async function comparison(ctx, versions) {
 
 function score(value, status) {
   if (value === null || value === undefined) return "—（无此指标）";
+  // pending: nothing due or no judgment yet — no points either way, so no 0 that reads as a failure
+  if (status === "pending") return "—（待评）";
   return status && status !== "scored" ? `${num(value)}（${STATUS_LABEL[status]}）` : num(value);
 }
 
