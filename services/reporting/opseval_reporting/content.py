@@ -418,7 +418,7 @@ def _cover(result: EvaluationResult, definition: ProjectDefinition, edition: Edi
     rows.append((label, terms.evaluator or project.agency))
     rows.append(("报告日期", cn_report_date(terms.report_date) if terms.report_date else cn_date(result.as_of)))
     if edition is not None:
-        rows += [("版本", edition.label), ("定稿日期", cn_date(edition.finalised_on))]
+        rows += [("定稿版本", edition.label), ("定稿日期", cn_date(edition.finalised_on))]
     return rows
 
 
