@@ -400,6 +400,19 @@ def test_versions_are_numbered_per_project_from_1_and_read_back_unchanged(backen
     backend.run(scenario)
 
 
+def test_a_version_citing_a_years_evidence_is_stored_whole(backend: Backend) -> None:
+    """Over 16 MB of result (MongoDB's document limit): a year of a building cites that many event ids."""
+    ids = [f"attendance-2024-{i:07d}" for i in range(800_000)]
+    large = replace(version("p", "全年"), result='{"evidence": ["' + '", "'.join(ids) + '"]}')
+    assert len(large.result) > 16 * 1024 * 1024
+
+    async def scenario(store: Store) -> None:
+        assert await store.add_version(large) == 1
+        assert await store.get_version("p", 1) == replace(large, number=1)
+
+    backend.run(scenario)
+
+
 def test_a_store_offers_no_way_to_change_or_remove_a_version(backend: Backend) -> None:
     store = backend.make()
     verbs = [name for name in dir(store) if "version" in name and not name.startswith("_")]

@@ -17,10 +17,12 @@ on the duplicate-key error and undone by deleting exactly the documents this cal
 from __future__ import annotations
 
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pymongo
+from bson import Binary
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
@@ -432,7 +434,13 @@ class MongoStore:
     async def add_version(self, version: StoredVersion) -> int:
         versions = self._collection("versions")
         doc: Document = {name: getattr(version, name) for name in _VERSION_FIELDS}
-        doc.update(project=version.project, definition=version.definition, result=version.result)
+        # Compressed: a year's result cites hundreds of thousands of event ids, which would pass
+        # MongoDB's 16 MB document limit as text; they compress about tenfold.
+        doc.update(
+            project=version.project,
+            definition=Binary(zlib.compress(version.definition.encode())),
+            result=Binary(zlib.compress(version.result.encode())),
+        )
         for _ in range(_VERSION_ATTEMPTS):
             highest = await versions.find_one(
                 {"project": version.project}, {"number": 1}, sort=[("number", DESCENDING)]
@@ -460,7 +468,11 @@ class MongoStore:
         doc = await self._collection("versions").find_one({"project": project_id, "number": number})
         if doc is None:
             return None
-        return StoredVersion(**vars(_version_record(doc)), definition=doc["definition"], result=doc["result"])
+        return StoredVersion(
+            **vars(_version_record(doc)),
+            definition=zlib.decompress(doc["definition"]).decode(),
+            result=zlib.decompress(doc["result"]).decode(),
+        )
 
 
 def _version_record(doc: Mapping[str, Any]) -> VersionRecord:
