@@ -30,7 +30,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, Table, build_report, column_widths
+from .content import Edition, Report, Table, build_report, column_widths
 from .wordstyle import child
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
@@ -293,11 +293,12 @@ def report_docx(
     result: EvaluationResult,
     definition: ProjectDefinition,
     template: Path | None = None,
+    edition: Edition | None = None,
     figures: charts.Figures | None = None,
 ) -> bytes:
     """The 绩效评价报告 of ``result`` as DOCX bytes, laid out by ``template`` (default: the bundled one),
     with ``figures`` (PNG, as ``charts.figures`` draws them) when already drawn."""
-    report = build_report(result, definition)
+    report = build_report(result, definition, edition)
     tpl = DocxTemplate(str(template or TEMPLATE))
     drawn = charts.figures(result, "png") if figures is None else figures
     tpl.render(_context(tpl, report, drawn), autoescape=True)

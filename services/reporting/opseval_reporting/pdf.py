@@ -19,7 +19,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, build_report
+from .content import Edition, Report, build_report
 from .render import _html_section
 
 PRINT_CSS = """
@@ -112,11 +112,16 @@ def print_html(report: Report, result: EvaluationResult, figures: charts.Figures
     )
 
 
-def report_pdf(result: EvaluationResult, definition: ProjectDefinition, figures: charts.Figures | None = None) -> bytes:
+def report_pdf(
+    result: EvaluationResult,
+    definition: ProjectDefinition,
+    edition: Edition | None = None,
+    figures: charts.Figures | None = None,
+) -> bytes:
     """The 绩效评价报告 as A4 PDF bytes (with ``figures`` as ``charts.figures`` draws them as PNG, when drawn)."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # late: needs Pango at import time
 
-    document = print_html(build_report(result, definition), result, figures)
+    document = print_html(build_report(result, definition, edition), result, figures)
     data = HTML(string=document).write_pdf()
     assert data is not None
     return bytes(data)

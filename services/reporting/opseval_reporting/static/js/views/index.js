@@ -7,6 +7,7 @@ import trend from "./trend.js";
 import judging from "./judging.js";
 import evidence from "./evidence.js";
 import staffing from "./staffing.js";
+import versions from "./versions.js";
 import portfolio from "./portfolio.js";
 
-export const VIEWS = [overview, trend, judging, evidence, staffing, portfolio];
+export const VIEWS = [overview, trend, judging, evidence, staffing, versions, portfolio];
