@@ -119,7 +119,7 @@ def test_a_version_and_its_documents_stay_as_finalised_while_later_evidence_move
     assert first["total"] == current["total"] and first["grade"] == current["grade"]
 
     base = f"/v1/projects/{PROJECT}/versions/1/report"
-    documents = {fmt: api.get(base, evaluator, format=fmt).content for fmt in ("docx", "xlsx", "selfeval.xlsx")}
+    documents = {fmt: api.get(base, evaluator, format=fmt).content for fmt in ("docx", "pdf", "xlsx", "selfeval.xlsx")}
     cover = cover_text(documents["docx"])
     assert "第1版（定稿）" in cover and "定稿日期" in cover
     assert "第1版定稿" in xlsx_title(documents["xlsx"]) and "第1版定稿" in xlsx_title(documents["selfeval.xlsx"])
