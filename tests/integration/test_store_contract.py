@@ -24,6 +24,7 @@ from opseval_infra.store.base import (
     AuditEntry,
     DeadLetter,
     EventConflict,
+    EventFilter,
     Snapshot,
     Store,
     StoredEvent,
@@ -223,7 +224,75 @@ def test_get_events_returns_the_projects_known_ids_and_find_events_any_projects_
     backend.run(scenario)
 
 
+def test_browse_events_pages_a_projects_events_by_kind_date_and_text_and_counts_them(backend: Backend) -> None:
+    def body(name: str, when: str, staff: str) -> str:
+        return f'{{"id":"p:{name}","occurred_at":"{when}","payload":{{"staff":"{staff}","note":"100%_done"}}}}'
+
+    async def scenario(store: Store) -> None:
+        clocks = [
+            event("p", f"c{i}", body(f"c{i}", f"2023-01-{i:02d}T08:00:00+08:00", ("李四", "张三")[i % 2]), "clock_in")
+            for i in range(1, 11)
+        ]
+        others = [event("p", "r1", body("r1", "2023-01-03T00:00:00+08:00", "张三"), "roster_entry")]
+        theirs = [event("q", "c1", body("c1", "2023-01-01T08:00:00+08:00", "张三"), "clock_in")]
+        await store.add_events([*clocks[:5], *others, *theirs, *clocks[5:]])
+
+        every_clock = EventFilter(kind="clock_in")
+        assert await store.count_browsed_events("p", every_clock) == 10
+        first = await store.browse_events("p", every_clock, offset=0, limit=4)
+        second = await store.browse_events("p", every_clock, offset=4, limit=4)
+        last = await store.browse_events("p", every_clock, offset=8, limit=4)
+        assert [e.id for e in first + second + last] == [e.id for e in clocks]  # store order, no overlap
+        assert [e.seq for e in first + second + last] == sorted(e.seq for e in first + second + last)
+        assert await store.browse_events("p", every_clock, offset=10, limit=4) == []
+        assert await store.browse_events("p", every_clock, limit=0) == []
+
+        assert await store.count_browsed_events("p", EventFilter()) == 11  # every kind, only this project
+        assert await store.count_browsed_events("nobody", EventFilter()) == 0
+
+        # dates: the event's own calendar date, both ends inclusive
+        january_3_to_5 = EventFilter(kind="clock_in", occurred_from="2023-01-03", occurred_until="2023-01-05")
+        assert [e.id for e in await store.browse_events("p", january_3_to_5)] == ["p:c3", "p:c4", "p:c5"]
+        assert await store.count_browsed_events("p", january_3_to_5) == 3
+        paged = await store.browse_events("p", january_3_to_5, offset=1, limit=1)
+        assert [e.id for e in paged] == ["p:c4"]
+        since_9 = EventFilter(occurred_from="2023-01-09")
+        assert [e.id for e in await store.browse_events("p", since_9)] == ["p:c9", "p:c10"]
+
+        # text: a plain substring (LIKE and regex characters are characters), with the other filters
+        zhang = EventFilter(kind="clock_in", contains="张三", occurred_until="2023-01-05")
+        assert [e.id for e in await store.browse_events("p", zhang)] == ["p:c1", "p:c3", "p:c5"]
+        assert await store.count_browsed_events("p", EventFilter(contains="张三")) == 6  # 5 clock-ins, the roster
+        assert await store.count_browsed_events("p", EventFilter(contains="100%_done")) == 11
+        assert await store.count_browsed_events("p", EventFilter(contains="100_%")) == 0
+        assert await store.count_browsed_events("p", EventFilter(contains=".*")) == 0
+        assert await store.count_browsed_events("p", EventFilter(contains="王五")) == 0
+
+    backend.run(scenario)
+
+
 # projects
+
+
+def test_events_of_kinds_returns_one_projects_events_of_those_kinds_in_sequence_order(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_events(
+            [
+                event("p", "z-judged", kind="judgment"),
+                event("p", "fault"),
+                event("q", "their-judgment", kind="judgment"),
+                event("p", "a-withdrawn", kind="retraction"),
+                event("p", "b-judged", kind="judgment"),
+            ]
+        )
+        found = await store.events_of_kinds("p", ["judgment", "retraction", "judgment"])
+        assert [e.id for e in found] == ["p:z-judged", "p:a-withdrawn", "p:b-judged"]
+        assert [e.seq for e in found] == sorted(e.seq for e in found)
+        assert [e.id for e in await store.events_of_kinds("p", ["judgment"])] == ["p:z-judged", "p:b-judged"]
+        assert await store.events_of_kinds("p", []) == []
+        assert await store.events_of_kinds("nobody", ["judgment"]) == []
+
+    backend.run(scenario)
 
 
 def test_projects_are_put_replaced_and_listed(backend: Backend) -> None:

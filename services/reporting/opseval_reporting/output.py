@@ -69,11 +69,16 @@ def pdf_available() -> bool:
     return True
 
 
-def pdf_bytes(result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None = None) -> bytes:
+def pdf_bytes(
+    result: EvaluationResult,
+    definition: ProjectDefinition,
+    edition: Edition | None = None,
+    figures: list[tuple[str, str, bytes]] | None = None,
+) -> bytes:
     try:
         from .pdf import report_pdf
 
-        return report_pdf(result, definition, edition)
+        return report_pdf(result, definition, edition, figures)
     except (ImportError, OSError) as exc:  # WeasyPrint loads Pango when first used
         raise PdfUnavailable(
             "report.pdf needs WeasyPrint's libraries: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
@@ -99,14 +104,16 @@ def render_files(
         return files
     # Imported here: the office libraries (python-docx, docxtpl, XlsxWriter, matplotlib) take
     # about a second to import, which a core-only evaluation should not pay.
+    from .charts import figures
     from .docx import report_docx
     from .selfeval_docx import selfeval_docx
     from .xlsx import scores_xlsx, selfeval_xlsx
 
-    files["report.docx"] = [report_docx(result, definition, edition=edition)]
+    drawn = figures(result, "png")  # once, for the Word and the PDF report
+    files["report.docx"] = [report_docx(result, definition, edition=edition, figures=drawn)]
     files["scores.xlsx"] = [scores_xlsx(result, definition, edition)]
     try:
-        files["report.pdf"] = [pdf_bytes(result, definition, edition)]
+        files["report.pdf"] = [pdf_bytes(result, definition, edition, drawn)]
     except PdfUnavailable as exc:
         log.warning("%s", exc)
     selfeval = selfeval_xlsx(result, definition, edition)

@@ -189,6 +189,22 @@ class Store(Protocol):
         prefix; since: entries at or after this ISO 8601 time)."""
         ...
 
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        """The project's events of these kinds (e.g. its judgments and retractions), in store
+        sequence order."""
+        ...
+
+    # browsing a project's evidence (the workbench's evidence tables)
+    async def browse_events(
+        self, project_id: str, where: EventFilter, *, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        """The project's events `where` selects, in store sequence order, `limit` of them from `offset`."""
+        ...
+
+    async def count_browsed_events(self, project_id: str, where: EventFilter) -> int:
+        """How many of the project's events `where` selects."""
+        ...
+
     # finalised versions: append-only, numbered per project
     async def add_version(self, version: StoredVersion) -> int:
         """Store a new version of its project under the next number (1, 2, 3 … without gaps, also
@@ -200,3 +216,18 @@ class Store(Protocol):
         ...
 
     async def get_version(self, project_id: str, number: int) -> StoredVersion | None: ...
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which of a project's events to browse (every field optional; all given must hold).
+
+    `occurred_from` / `occurred_until` (YYYY-MM-DD, inclusive) compare the calendar date of
+    `occurred_at` as the upstream system wrote it, in its own offset, as the evaluation dates it.
+    `contains` is a text the stored event contains anywhere (its id, a name, a ticket, a title), case
+    as written."""
+
+    kind: str | None = None
+    occurred_from: str | None = None
+    occurred_until: str | None = None
+    contains: str | None = None

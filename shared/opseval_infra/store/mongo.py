@@ -16,6 +16,7 @@ on the duplicate-key error and undone by deleting exactly the documents this cal
 
 from __future__ import annotations
 
+import json
 import re
 import zlib
 from collections.abc import Iterable, Mapping
@@ -33,6 +34,7 @@ from .base import (
     AuditEntry,
     DeadLetter,
     EventConflict,
+    EventFilter,
     Snapshot,
     StoredEvent,
     StoredProject,
@@ -428,6 +430,51 @@ class MongoStore:
             )
             for d in await cursor.to_list()
         ]
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return []
+        cursor = self._events.find({"project": project_id, "kind": {"$in": wanted}}).sort("seq", ASCENDING)
+        return [_event(doc) for doc in await cursor.to_list()]
+
+    # browsing a project's evidence
+
+    @staticmethod
+    def _browse_query(project_id: str, where: EventFilter) -> Document:
+        query: Document = {"project": project_id}
+        if where.kind is not None:
+            query["kind"] = where.kind
+        if where.contains:
+            query["body"] = {"$regex": re.escape(where.contains)}
+        return query
+
+    async def _browse_dated(self, project_id: str, where: EventFilter) -> list[StoredEvent]:
+        """Every event `where` selects, dates and all: the body is stored as text, so the date of
+        occurred_at is read here, not by the server."""
+        low, high = where.occurred_from or "", where.occurred_until or "9999-99-99"
+        out: list[StoredEvent] = []
+        async for doc in self._events.find(self._browse_query(project_id, where)).sort("seq", ASCENDING):
+            day = str(json.loads(doc["body"]).get("occurred_at", ""))[:10]
+            if low <= day <= high:
+                out.append(_event(doc))
+        return out
+
+    async def browse_events(
+        self, project_id: str, where: EventFilter, *, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        if limit <= 0:  # MongoDB reads limit 0 as "no limit"
+            return []
+        offset = max(offset, 0)
+        if where.occurred_from is not None or where.occurred_until is not None:
+            return (await self._browse_dated(project_id, where))[offset : offset + limit]
+        cursor = self._events.find(self._browse_query(project_id, where)).sort("seq", ASCENDING)
+        return [_event(doc) for doc in await cursor.skip(offset).limit(limit).to_list()]
+
+    async def count_browsed_events(self, project_id: str, where: EventFilter) -> int:
+        if where.occurred_from is not None or where.occurred_until is not None:
+            return len(await self._browse_dated(project_id, where))
+        return await self._events.count_documents(self._browse_query(project_id, where))
 
     # finalised versions (this code only ever inserts into `versions`)
 

@@ -26,6 +26,7 @@ from .base import (
     AuditEntry,
     DeadLetter,
     EventConflict,
+    EventFilter,
     Snapshot,
     StoredEvent,
     StoredProject,
@@ -496,6 +497,67 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> list[AuditEntry]:
             return [_audit(row) for row in conn.execute(query, (*params, limit))]
+
+        return await self._run(work)
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return []
+        marks = ", ".join("?" * len(wanted))
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            rows = conn.execute(
+                f"SELECT seq, id, project, kind, body FROM events WHERE project = ? AND kind IN ({marks}) ORDER BY seq",
+                (project_id, *wanted),
+            ).fetchall()
+            return [_event(row) for row in rows]
+
+        return await self._run(work)
+
+    # browsing a project's evidence
+
+    @staticmethod
+    def _browse_clauses(project_id: str, where: EventFilter) -> tuple[str, list[object]]:
+        clauses: list[str] = ["project = ?"]
+        params: list[object] = [project_id]
+        if where.kind is not None:
+            clauses.append("kind = ?")
+            params.append(where.kind)
+        # The event's own calendar date: the first ten characters of occurred_at as written.
+        day = "substr(json_extract(body, '$.occurred_at'), 1, 10)"
+        if where.occurred_from is not None:
+            clauses.append(f"{day} >= ?")
+            params.append(where.occurred_from)
+        if where.occurred_until is not None:
+            clauses.append(f"{day} <= ?")
+            params.append(where.occurred_until)
+        if where.contains:
+            clauses.append("instr(body, ?) > 0")  # no LIKE: % and _ in the text are plain characters
+            params.append(where.contains)
+        return " AND ".join(clauses), params
+
+    async def browse_events(
+        self, project_id: str, where: EventFilter, *, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        clauses, params = self._browse_clauses(project_id, where)
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            rows = conn.execute(
+                f"SELECT seq, id, project, kind, body FROM events WHERE {clauses} ORDER BY seq LIMIT ? OFFSET ?",
+                (*params, limit, max(offset, 0)),
+            ).fetchall()
+            return [_event(row) for row in rows]
+
+        return await self._run(work)
+
+    async def count_browsed_events(self, project_id: str, where: EventFilter) -> int:
+        clauses, params = self._browse_clauses(project_id, where)
+
+        def work(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(f"SELECT COUNT(*) FROM events WHERE {clauses}", params).fetchone()[0])
 
         return await self._run(work)
 
