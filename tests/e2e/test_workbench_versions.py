@@ -67,16 +67,15 @@ def test_an_evaluator_finalises_later_evidence_leaves_the_version_alone_download
     page.wait_for_selector("#compare-summary")
     assert "±0" in page.inner_text("#compare-delta") and "各指标得分均无变化" in page.inner_text("#compare")
 
-    # the judgments arrive after finalising: the current score moves, version 1 does not
+    # the judgments arrive after finalising, while the evaluator types the next note: the score change
+    # pushed to the tab moves the current evaluation, not version 1, and keeps what was typed
+    page.fill("#finalise-note", "补充评价意见后定稿")
     fleet.push(late)
     now = fleet.wait_scored(project, len(early) + len(late))
     assert now["total"] != first["total"]
-    page = bench.open(f"project={project}&view=versions")
-    page.wait_for_selector(row)
+    wait_for(lambda: page.locator("#compare-leaves tr[data-id]").count() > 0, 30, "the pushed change to reach the tab")
+    assert page.input_value("#finalise-note") == "补充评价意见后定稿"
     assert str(first["total"]) in page.inner_text(row)
-    wait_for(
-        lambda: page.locator("#compare-leaves tr[data-id]").count() > 0, 30, "version 1 against the current evaluation"
-    )
 
     with page.expect_download() as download:
         page.click(f"{row} a[data-format='docx']")

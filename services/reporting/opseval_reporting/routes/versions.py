@@ -71,6 +71,10 @@ class VersionView(BaseModel):
         )
 
 
+class VersionDetail(VersionView):
+    result: dict[str, Any] = Field(description="the frozen evaluation: the score tree and the findings as they were")
+
+
 class VersionComparison(Comparison):
     before_version: int | None = Field(description="the first evaluation's version number; null: the current one")
     after_version: int | None = Field(description="the second evaluation's version number; null: the current one")
@@ -195,7 +199,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         )
         return json_response(answer.model_dump(mode="json"))
 
-    @routes.get("/v1/projects/{project}/versions/{number}", name="version.read", responses=answers(VersionView))
+    @routes.get("/v1/projects/{project}/versions/{number}", name="version.read", responses=answers(VersionDetail))
     async def read_version(project: str, number: VersionNumber, principal: Principal = reader) -> Response:
         """One version: what it says of itself, and its frozen evaluation (`result`: the score tree
         and the findings as they were)."""

@@ -26,11 +26,18 @@ const todayInChina = () => new Date(Date.now() + 8 * 3600 * 1000).toISOString().
 function finaliseForm(ctx, versions) {
   const { project, info, asOf } = ctx;
   const latest = todayInChina();
+  // A live score change renders the view again: what the evaluator was typing is kept.
+  const typed = ctx.live && document.getElementById("finalise") ? {
+    asOf: document.getElementById("finalise-as-of").value,
+    note: document.getElementById("finalise-note").value,
+    confirmed: document.getElementById("finalise-confirm").checked,
+  } : null;
   const asOfInput = el("input", { id: "finalise-as-of", type: "date", required: true, max: latest,
-    value: asOf || (info && info.as_of ? String(info.as_of).slice(0, 10) : latest) });
+    value: typed ? typed.asOf : asOf || (info && info.as_of ? String(info.as_of).slice(0, 10) : latest) });
   const note = el("textarea", { id: "finalise-note", rows: 2, maxlength: 2000, placeholder: "例如：初稿定稿；补充佐证材料后再次定稿" });
-  const confirm = el("input", { id: "finalise-confirm", type: "checkbox" });
-  const submit = el("button", { id: "finalise-submit", type: "submit", class: "primary", disabled: true }, `定稿为第 ${versions.length + 1} 版`);
+  if (typed) note.value = typed.note;
+  const confirm = el("input", { id: "finalise-confirm", type: "checkbox", checked: Boolean(typed && typed.confirmed) });
+  const submit = el("button", { id: "finalise-submit", type: "submit", class: "primary", disabled: !confirm.checked }, `定稿为第 ${versions.length + 1} 版`);
   const message = el("p", { id: "finalise-message", role: "status", "aria-live": "polite" });
   confirm.addEventListener("change", () => { submit.disabled = !confirm.checked; });
   const form = el("form", { class: "stack", id: "finalise", "aria-label": "定稿" },
