@@ -69,11 +69,13 @@ def pdf_available() -> bool:
     return True
 
 
-def pdf_bytes(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
+def pdf_bytes(
+    result: EvaluationResult, definition: ProjectDefinition, figures: list[tuple[str, str, bytes]] | None = None
+) -> bytes:
     try:
         from .pdf import report_pdf
 
-        return report_pdf(result, definition)
+        return report_pdf(result, definition, figures)
     except (ImportError, OSError) as exc:  # WeasyPrint loads Pango when first used
         raise PdfUnavailable(
             "report.pdf needs WeasyPrint's libraries: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
@@ -98,14 +100,16 @@ def render_files(
         return files
     # Imported here: the office libraries (python-docx, docxtpl, XlsxWriter, matplotlib) take
     # about a second to import, which a core-only evaluation should not pay.
+    from .charts import figures
     from .docx import report_docx
     from .selfeval_docx import selfeval_docx
     from .xlsx import scores_xlsx, selfeval_xlsx
 
-    files["report.docx"] = [report_docx(result, definition)]
+    drawn = figures(result, "png")  # once, for the Word and the PDF report
+    files["report.docx"] = [report_docx(result, definition, figures=drawn)]
     files["scores.xlsx"] = [scores_xlsx(result, definition)]
     try:
-        files["report.pdf"] = [pdf_bytes(result, definition)]
+        files["report.pdf"] = [pdf_bytes(result, definition, drawn)]
     except PdfUnavailable as exc:
         log.warning("%s", exc)
     selfeval = selfeval_xlsx(result, definition)

@@ -10,13 +10,15 @@ from fastapi import APIRouter, HTTPException, Response
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
 from opseval_infra.projects import today_in_china
+from opseval_infra.store.base import StoredEvent
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import fold_all
-from opseval_shared.results import TimelinePoint
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult, TimelinePoint
 
 from ..context import ReportingContext, answers, json_response
-from ..output import render_files
+from ..output import findings_document, render_files, scores_document, to_json
 from ..pipeline import evaluate_ledger, evaluate_series
 
 DOCUMENT_FILES = {
@@ -42,9 +44,26 @@ MEDIA_TYPES = {
 }
 
 
+def render(result: EvaluationResult, definition: ProjectDefinition, name: str) -> dict[str, list[bytes]]:
+    """The files a document needs: a JSON document alone, or the report with its siblings."""
+    if name == "scores.json":
+        return {name: to_json(scores_document(result))}
+    if name == "findings.json":
+        return {name: to_json(findings_document(result))}
+    return render_files(result, definition, documents=name.rsplit(".", 1)[1] not in ("md", "html"))
+
+
 def router(ctx: ReportingContext) -> APIRouter:
     routes = APIRouter()
     access, reader = ctx.access, ctx.reader
+
+    async def evaluated(d: ProjectDefinition, day: date, rows: list[StoredEvent]) -> EvaluationResult:
+        def compute() -> EvaluationResult:
+            # Events whose references no longer resolve are left out, as the consumers leave them out.
+            ledger, _ = fold_all(d, day, lambda: (parse_evidence_json(row.body) for row in rows))
+            return evaluate_ledger(ledger, work=WorkCalendar(ctx.fleet.calendar))
+
+        return await asyncio.to_thread(compute)
 
     @routes.get("/v1/projects/{project}/report", name="report.read", responses=ERROR_RESPONSES)
     async def report(
@@ -55,22 +74,23 @@ def router(ctx: ReportingContext) -> APIRouter:
         ] = "html",
         principal: Principal = reader,
     ) -> Response:
-        """The evaluation documents as of a date (default: today, or the end of the period):
+        """The evaluation documents as of a date (default: today, or the end of the period; at the
+        default date served from the result the fleet stored, not evaluated again):
         html, md, scores and findings (JSON), docx (the report), xlsx (the score table), pdf, and for
         a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
         access.project(principal, project)
         d = await ctx.definition(project)
-        rows = await ctx.stored_events(project)
-
-        def compute() -> dict[str, list[bytes]]:
-            day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
-            # Events whose references no longer resolve are left out, as the consumers leave them out.
-            ledger, _ = fold_all(d, day, lambda: (parse_evidence_json(row.body) for row in rows))
-            result = evaluate_ledger(ledger, work=WorkCalendar(ctx.fleet.calendar))
-            return render_files(result, d, documents=format in OFFICE_FORMATS)
-
-        files = await asyncio.to_thread(compute)
+        day = min(today_in_china(), d.project.evaluation.default_as_of)
         name = DOCUMENT_FILES[format]
+        stored = await ctx.result(project) if as_of in (None, day) else None
+        # Another date than the default, or a stored result of a day gone by (the date moved and the
+        # fleet has not evaluated the project again yet): evaluated here, from its stored events.
+        result = (
+            stored
+            if stored is not None and stored.as_of == day
+            else await evaluated(d, as_of or day, await ctx.stored_events(project))
+        )
+        files = await asyncio.to_thread(render, result, d, name)
         if name not in files:
             raise HTTPException(
                 404, f"no {format} document for project {project!r} (not a self-evaluation, or PDF unavailable)"

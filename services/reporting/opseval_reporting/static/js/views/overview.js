@@ -56,7 +56,7 @@ export default {
         : el("p", { class: "muted" }, "点击一个末级指标查看得分依据、问题与佐证材料。")));
 
     const docs = asOf ? `&as_of=${asOf}` : "";
-    const formats = ctx.info && data.form === "self" ? [...DOCUMENTS, ...SELF_EVALUATION] : DOCUMENTS;
+    const formats = ctx.info && ctx.info.form === "self_evaluation" ? [...DOCUMENTS, ...SELF_EVALUATION] : DOCUMENTS;
     const downloads = el("section", { class: "panel", id: "downloads", "aria-label": "文档下载" }, el("h2", {}, "文档下载" + (asOf ? `（评价基准日 ${cnDate(asOf)}）` : "")),
       el("div", { class: "downloads" }, ...formats.map(([f, label]) => el("span", {}, el("a", {
         href: `/v1/projects/${project}/report?format=${f}${docs}`,
