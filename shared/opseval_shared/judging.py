@@ -114,6 +114,45 @@ def override_problem(event: Judgment, in_force: dict[JudgedKey, Judgment]) -> tu
     return None
 
 
+def _target(event: Evidence) -> str | None:
+    if isinstance(event, Retraction):
+        return event.payload.event
+    return event.corrects.event if event.corrects is not None else None
+
+
+def push_override_problems(stored: Iterable[Evidence], pushed: list[Evidence]) -> list[tuple[int, str, str]]:
+    """(position in `pushed`, field, message) for each judgment of a push that re-judges a leaf or
+    point with a judgment in force without naming it in `corrects`, or names one with a blank reason.
+    `stored`: the project's judgments and retractions accepted before; `pushed`: the push's events of
+    the project. The push counts as a whole, in any order: a judgment it corrects or retracts is not
+    in force, and a judgment already stored (a replay) is not a new one."""
+    stored = list(stored)
+    stored_ids = {e.id for e in stored}
+    corrected = {t for e in [*stored, *pushed] if (t := _target(e)) is not None}
+    judgment_ids = stored_ids | {e.id for e in pushed if isinstance(e, Judgment)}
+    in_force = {k: v for k, v in judgments_in_force(stored).items() if v.id not in corrected}
+    problems: list[tuple[int, str, str]] = []
+    for position, event in enumerate(pushed):
+        if not isinstance(event, Judgment) or event.id in stored_ids:
+            continue
+        c = event.corrects
+        if c is not None and c.event in judgment_ids and not c.reason.strip():
+            what = f"indicator {event.payload.indicator!r}"
+            problems.append((position, "corrects.reason", f"{what}: an override states its reason (改判须填写理由)"))
+            continue
+        if event.id in corrected:
+            continue  # superseded or withdrawn within this push: never in force
+        key = (event.payload.indicator, event.payload.point)
+        held = in_force.get(key)
+        if held is None or held.id == event.id:
+            in_force[key] = event
+            continue
+        problem = override_problem(event, {key: held})
+        if problem is not None:
+            problems.append((position, *problem))
+    return problems
+
+
 class ComputedResult(Frozen):
     """What the facts give where the definition computes a point (its rule), or the leaf's result."""
 

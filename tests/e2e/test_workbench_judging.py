@@ -26,7 +26,10 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     before = fleet.wait_scored(project, len(events))
     evaluator = issue_key(fleet.store_url, "evaluator", [project], "东莞评价组")
     bench = workbench(fleet.url("reporting"), evaluator)
-    page = bench.open(f"project={project}&view=judging")
+    page = bench.open(f"project={project}")  # the overview: the tab already says how many are still to judge
+    tab = page.locator('#tabs [data-view="judging"]')
+    wait_for(lambda: tab.inner_text().startswith("评审打分（待评 "), 30, "the tab's count of what is still to judge")
+    tab.click()
     page.wait_for_selector(POINT)
     page.wait_for_selector('#live[data-state="on"]')
     assert page.inner_text("#judging-total") == str(before["total"])

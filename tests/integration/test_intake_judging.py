@@ -198,3 +198,21 @@ def test_the_judgments_api_lists_what_is_still_to_judge_and_the_judgment_in_forc
     assert held["counted"] is True
     other, _ = fleet.key("evaluator", ["guangzhou-2023"], "另一评价组")
     assert fleet.reporting.get(f"/v1/projects/{PROJECT}/judgments", headers=other).status_code == 403
+
+
+def test_a_point_whose_judgment_was_retracted_is_judged_afresh_without_an_override(fleet: Fleet) -> None:
+    key, key_id = fleet.key("evaluator", [PROJECT], "评价组王五")
+    payload = {"indicator": "objective_fit", "point": "policy", "awarded": 0.5, "reason": "目标符合规划"}
+    first = {**judgment("wb-fit-1", key_id, "policy", 0.5), "payload": payload}
+    fleet.store_as_the_consumers_do(first)
+    again = {**first, "id": "wb-fit-2", "payload": {**payload, "awarded": 0.4}}
+    assert fleet.push([again], key).status_code == 409  # still in force
+    withdrawn = {
+        **{k: first[k] for k in ("project", "occurred_at", "recorded_at", "source")},
+        "id": "wb-fit-retract",
+        "kind": "retraction",
+        "payload": {"event": "wb-fit-1", "reason": "误录", "by": "评价组王五"},
+    }
+    accepted = fleet.push([withdrawn, again], key)
+    assert accepted.status_code == 200, accepted.text
+    assert accepted.json()["accepted"] == 2

@@ -10,7 +10,13 @@ from typing import Any
 from opseval_shared.base import CHINA_TZ
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Judgment
 from opseval_shared.indicators import IndicatorSystem
-from opseval_shared.judging import judging_list, judgment_moment, judgments_in_force, override_problem
+from opseval_shared.judging import (
+    judging_list,
+    judgment_moment,
+    judgments_in_force,
+    override_problem,
+    push_override_problems,
+)
 from opseval_shared.results import ScoredIndicator
 
 SYSTEM = IndicatorSystem.model_validate(
@@ -214,3 +220,32 @@ def test_a_judgment_happens_at_the_end_of_the_as_of_day_unless_that_is_still_to_
     now = datetime(2026, 12, 4, 10, 0, tzinfo=CHINA_TZ)
     assert judgment_moment(date(2023, 12, 31), now) == datetime(2023, 12, 31, 23, 59, 59, 999999, tzinfo=CHINA_TZ)
     assert judgment_moment(date(2026, 12, 4), now) == now
+
+
+def test_a_push_counts_as_a_whole_in_any_order() -> None:
+    first = judgment("j1", "policy", 0.5)
+    override = judgment("j2", "policy", 0.2, **corrects("j1"))
+    assert push_override_problems([], [override, first]) == []  # j1 is superseded in the same push
+    assert push_override_problems([first], [judgment("j3", "policy", 0.1), retraction("r1", "j1", T0)]) == []
+
+
+def test_a_replay_of_stored_judgments_is_no_override() -> None:
+    first = judgment("j1", "policy", 0.5)
+    override = judgment("j2", "policy", 0.2, **corrects("j1"))
+    assert push_override_problems([first, override], [first, override]) == []
+
+
+def test_a_push_that_rejudges_without_naming_the_judgment_in_force_is_refused_at_that_judgment() -> None:
+    stored = [judgment("j1", "policy", 0.5)]
+    pushed = [judgment("d1", "duty", 0.5), judgment("j2", "policy", 0.2)]
+    [(position, field, message)] = push_override_problems(stored, pushed)
+    assert (position, field) == (1, "corrects") and "'j1'" in message
+    # two new judgments of one point: the second names the first
+    [(position, field, message)] = push_override_problems([], [judgment("a", "duty", 0.5), judgment("b", "duty", 0.1)])
+    assert (position, field) == (1, "corrects") and "'a'" in message
+
+
+def test_an_override_with_a_blank_reason_is_refused() -> None:
+    stored = [judgment("j1", "policy", 0.5)]
+    blank = judgment("j2", "policy", 0.2, corrects={"event": "j1", "reason": " ", "by": "评价组"})
+    assert [(p, f) for p, f, _ in push_override_problems(stored, [blank])] == [(0, "corrects.reason")]

@@ -15,7 +15,7 @@ from opseval_infra.http import INTAKE_EVENTS
 from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Judgment, Retraction, error_field
-from opseval_shared.judging import evaluator_source, judgments_in_force, override_problem
+from opseval_shared.judging import evaluator_source, push_override_problems
 from opseval_shared.messaging import evidence_subject, message_id
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.references import EvidenceReferenceError, EvidenceReferences
@@ -278,8 +278,9 @@ def _unsourced_judgments(principal: Principal, events: list[Evidence], container
 
 
 async def _unnamed_overrides(store: Store, events: list[Evidence], container: str) -> list[dict[str, Any]]:
-    """Judgments that re-judge a leaf or point with a judgment in force (stored, or earlier in this
-    push) without naming it in `corrects`: an override says which judgment it replaces, and why."""
+    """Judgments that re-judge a leaf or point with a judgment in force (stored, or in this push)
+    without naming it in `corrects`, or with a blank reason: an override says which judgment it
+    replaces, and why."""
     projects = sorted({e.project for e in events if isinstance(e, Judgment)})
     errors: list[dict[str, Any]] = []
     for project in projects:
@@ -289,23 +290,11 @@ async def _unnamed_overrides(store: Store, events: list[Evidence], container: st
                 stored.append(EVIDENCE_ADAPTER.validate_json(row.body))
             except ValidationError:  # stored under an older schema: it cannot be in force now either
                 continue
-        in_force = judgments_in_force(stored)
-        for index, e in enumerate(events):
-            if e.project != project:
-                continue
-            if isinstance(e, Retraction):
-                withdrawn = [key for key, held in in_force.items() if held.id == e.payload.event]
-                for key in withdrawn:
-                    del in_force[key]
-            elif isinstance(e, Judgment):
-                problem = override_problem(e, in_force)
-                if problem is None:
-                    in_force[(e.payload.indicator, e.payload.point)] = e
-                else:
-                    field, reason = problem
-                    errors.append(
-                        {"index": index, "id": e.id, "field": f"{place(container, index)}.{field}", "reason": reason}
-                    )
+        indexes = [index for index, e in enumerate(events) if e.project == project]
+        for position, field, reason in push_override_problems(stored, [events[i] for i in indexes]):
+            index = indexes[position]
+            where = f"{place(container, index)}.{field}"
+            errors.append({"index": index, "id": events[index].id, "field": where, "reason": reason})
     return sorted(errors, key=lambda error: error["index"])
 
 

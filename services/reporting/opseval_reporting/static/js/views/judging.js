@@ -25,16 +25,37 @@ function setTabCount(count) {
   if (tab) tab.textContent = view.label;
 }
 
+// One read of a project's list at a time: the tab's count (read once per project chosen, whatever
+// tab is open) and the view's first render share it. Not cached past its answer, so the view never
+// shows a stale list; no timer either (an idle tab reads nothing).
+let countedProject = null;
+let inFlight = null;
+function load(project) {
+  if (inFlight && inFlight.project === project) return inFlight.promise;
+  const promise = api(`/v1/projects/${project}/judgments`).finally(() => { if (inFlight?.promise === promise) inFlight = null; });
+  inFlight = { project, promise };
+  return promise;
+}
+
 const view = {
   id: "judging",
-  get label() { return toJudge == null ? "评审打分" : `评审打分（待评 ${toJudge}）`; },
+  get label() {
+    const project = new URLSearchParams(location.search).get("project");
+    if (project && project !== countedProject) {
+      countedProject = project;
+      toJudge = null;
+      load(project).then(d => { if (countedProject === project) setTabCount(d.to_judge); }).catch(() => { /* the view says why when opened */ });
+    }
+    return toJudge == null ? "评审打分" : `评审打分（待评 ${toJudge}）`;
+  },
   needsProject: true,
   async render(root, ctx) {
     ensureStyles();
     if (draftsProject !== ctx.project) { drafts.clear(); draftsProject = ctx.project; }
     const focused = document.activeElement && root !== document.activeElement ? document.activeElement.id : "";
     const { project } = ctx;
-    const data = await api(`/v1/projects/${project}/judgments`);
+    const data = await (ctx.live ? api(`/v1/projects/${project}/judgments`) : load(project));
+    countedProject = project;
     setTabCount(data.to_judge);
     const interim = data.pending != null && Number(data.pending) > 0;
     root.append(
