@@ -19,7 +19,7 @@ import statistics
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             nats_url=server.url,
             store_url=store_url,
         )
-        day_before = (__import__("datetime").date.fromisoformat(as_of) - timedelta(days=1)).isoformat()
+        day_before = (date.fromisoformat(as_of) - timedelta(days=1)).isoformat()
         path = f"/v1/projects/{project}/report"
         with TestClient(create_app(settings)) as client:
             cpu_of(client, path, {"format": args.format}, key)  # warm: imports, first connection

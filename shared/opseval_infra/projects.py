@@ -109,6 +109,7 @@ class LedgerCache:
         stored = await self.store.get_project(project)
         if stored is None:
             self._recent.pop(project, None)
+            self.evaluated_as_of.pop(project, None)
             return None
         current = self._folded.get(project)
         definition = current.ledger.definition if current and current.revision == stored.revision else None

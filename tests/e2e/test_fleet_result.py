@@ -28,6 +28,7 @@ def stored_result(fleet: Fleet, project: str) -> Snapshot | None:
     return asyncio.run(read())
 
 
+@pytest.mark.parametrize("fleet", ["sqlite", "mongo"], indirect=True)
 def test_the_fleet_stores_the_result_of_opseval_evaluate_and_serves_its_documents_from_it(fleet: Fleet) -> None:
     expected, _ = evaluate_bundle(DONGGUAN)
     project = fleet.register(DONGGUAN)

@@ -44,13 +44,13 @@ MEDIA_TYPES = {
 }
 
 
-def render(result: EvaluationResult, definition: ProjectDefinition, name: str) -> dict[str, list[bytes]]:
-    """The files a document needs: a JSON document alone, or the report with its siblings."""
-    if name == "scores.json":
-        return {name: to_json(scores_document(result))}
-    if name == "findings.json":
-        return {name: to_json(findings_document(result))}
-    return render_files(result, definition, documents=name.rsplit(".", 1)[1] not in ("md", "html"))
+def render(result: EvaluationResult, definition: ProjectDefinition, format: str) -> dict[str, list[bytes]]:
+    """The files a format needs: its JSON document alone, or the report with its siblings."""
+    if format == "scores":
+        return {DOCUMENT_FILES[format]: to_json(scores_document(result))}
+    if format == "findings":
+        return {DOCUMENT_FILES[format]: to_json(findings_document(result))}
+    return render_files(result, definition, documents=format in OFFICE_FORMATS)
 
 
 def router(ctx: ReportingContext) -> APIRouter:
@@ -90,7 +90,7 @@ def router(ctx: ReportingContext) -> APIRouter:
             if stored is not None and stored.as_of == day
             else await evaluated(d, as_of or day, await ctx.stored_events(project))
         )
-        files = await asyncio.to_thread(render, result, d, name)
+        files = await asyncio.to_thread(render, result, d, format)
         if name not in files:
             raise HTTPException(
                 404, f"no {format} document for project {project!r} (not a self-evaluation, or PDF unavailable)"
