@@ -316,7 +316,8 @@ def router(ctx: ReportingContext) -> APIRouter:
     async def set_aside(project: str, principal: Principal = reader) -> Response:
         """The project's events left out of its evaluation (`set_aside`: a reference no longer
         resolves) and its messages the fleet dead-lettered (`dead_letters`, newest first, of the
-        latest 1000 of the fleet), each with the reason."""
+        latest 1000 of the fleet; the letters that recorded set-aside events are left out, those
+        events being listed while they are set aside), each with the reason."""
         access.project(principal, project)
         await ctx.definition(project)
         evaluation, _ = await ctx.status(project)
@@ -326,7 +327,10 @@ def router(ctx: ReportingContext) -> APIRouter:
         letters = []
         for letter in await ctx.store().list_dead_letters(limit=DEAD_LETTERS_READ):
             body = orjson.loads(letter.body)
-            if not str(body.get("subject", "")).startswith(subject):
+            topic = str(body.get("subject", ""))
+            # This project's own subjects only (a project "a.b" is not "a"); an event set aside
+            # is listed above while it is, not again as the letter that recorded it.
+            if not topic.startswith(subject) or "." in topic[len(subject) :] or ":unresolved:" in letter.id:
                 continue
             try:
                 sent = orjson.loads(body.get("payload") or "null")
