@@ -62,7 +62,7 @@ function controls(data, filters, change) {
   if (!data.kinds.some(k => k.kind === data.kind)) kind.prepend(el("option", { value: data.kind, selected: true }, `${data.label}（0 条）`));
   const from = el("input", { type: "date", id: "evidence-from", value: filters.from || "" });
   const until = el("input", { type: "date", id: "evidence-until", value: filters.until || "" });
-  const q = el("input", { type: "search", id: "evidence-q", value: filters.q || "", placeholder: "姓名、工单号、编号…", size: 16 });
+  const q = el("input", { type: "search", id: "evidence-q", value: filters.q || "", placeholder: "姓名、工单号…", size: 12 });
   const error = el("span", { class: "form-error", role: "alert" });
   const form = el("form", { class: "filters", "aria-label": "筛选",
     onsubmit: (ev) => {
@@ -87,7 +87,9 @@ const STATE_CLASS = { "已更正": "corrected", "已撤回": "retracted", "已�
 export const stateBadge = (state) => (state ? el("span", { class: `state ${STATE_CLASS[state] || ""}` }, state) : "");
 
 function evidenceTable(data, open) {
-  const columns = [...data.columns.map((c, i) => ({ label: c.label, numeric: c.numeric, value: (row) => row.cells[i] })),
+  // A column of short texts (names, enums) never wraps; long ones (reasons, titles) take the rest.
+  const short = data.columns.map((c, i) => data.rows.every(r => (r.cells[i] || "").length <= 10));
+  const columns = [...data.columns.map((c, i) => ({ label: c.label, numeric: c.numeric, nowrap: short[i], value: (row) => row.cells[i] })),
     { label: "状态", value: (row) => stateBadge(row.state) }];
   const rows = data.rows.map(row => ({
     ...row,
@@ -101,7 +103,7 @@ function evidenceTable(data, open) {
 function tableWithRowAttrs(columns, rows) {
   return el("table", { class: "data evidence", id: "evidence-table" },
     el("thead", {}, el("tr", {}, ...columns.map(c => el("th", { scope: "col", class: c.numeric ? "num" : "" }, c.label)))),
-    el("tbody", {}, ...rows.map(row => el("tr", row.__attrs, ...columns.map(c => el("td", { class: c.numeric ? "num" : "" }, c.value(row) ?? ""))))));
+    el("tbody", {}, ...rows.map(row => el("tr", row.__attrs, ...columns.map(c => el("td", { class: (c.numeric ? "num" : "") + (c.nowrap ? " nowrap" : "") }, c.value(row) ?? ""))))));
 }
 
 function pager(data, page, navigate) {
