@@ -282,6 +282,9 @@ def test_an_event_reads_in_chinese_with_its_correction_and_state(api: Api) -> No
         and fields["payload.staff"]["value"] == detail["event"]["payload"]["staff"]
     )
     assert fields["payload.direction"]["choices"] == {"in": "上班打卡", "out": "下班打卡"}
+    judged = api.get(f"/v1/projects/{PROJECT}/evidence-detail/dg-judge-basis-policy").json()
+    indicator = next(f for f in judged["fields"] if f["key"] == "payload.indicator")
+    assert indicator["value"] == "basis" and indicator["choices"]["basis"] == "立项依据充分性（basis）"
     (trail,) = detail["corrections"]
     assert (
         trail["corrected_by"] == api.correcting

@@ -37,9 +37,12 @@ export default {
       throw e;
     }
     const change = (changes) => navigate({ ...changes, page: null }, { replace: true });
+    // The tables list every event received; a chosen as-of date does not hide later ones.
+    const asOfNote = ctx.asOf ? el("p", { class: "muted" }, `已选评价基准日 ${cnDate(ctx.asOf)}：下表仍列出已接收的全部记录（含该日之后的），指标与问题的佐证按最新评价。`) : "";
     root.append(
       el("section", { class: "panel", id: "evidence-browser", "aria-label": "佐证材料" },
         heading(data, navigate),
+        asOfNote,
         controls(data, filters, change),
         el("div", { class: "evidence-toolbar" }, data.total ? summary(data, page) : "", exportButton(project, data, filters)),
         data.total ? el("div", { class: "table-wrap" }, evidenceTable(data, (id) => openEvent(ctx, id))) : notice(data.kinds.length ? "没有符合筛选条件的记录。" : "尚无佐证材料。"),
@@ -207,9 +210,11 @@ function fieldInput(field) {
   const id = "fix-" + field.key.replace(/\W/g, "-");
   const v = field.value;
   let input;
-  if (field.render === "flag" || (field.render === "enum" && Object.keys(field.choices).length)) {
+  if (field.render === "flag" || (["enum", "term"].includes(field.render) && Object.keys(field.choices).length)) {
     const options = Object.entries(field.choices);
-    input = el("select", { id }, ...options.map(([value, label]) => el("option", { value, selected: String(v) === value }, label)));
+    if (v !== null && v !== undefined && !(String(v) in field.choices)) options.unshift([String(v), String(v)]);
+    if (field.render === "term" && (v === null || v === undefined)) options.unshift(["", "（未填）"]);
+    input = el("select", { id }, ...options.map(([value, label]) => el("option", { value, selected: String(v ?? "") === value }, label)));
   } else if (field.render === "date") {
     input = el("input", { id, type: "date", value: v || "" });
   } else if (field.render === "datetime") {
@@ -270,7 +275,7 @@ function correctionForm(ctx, detail, mode, close) {
         status.classList.add("form-ok");
         status.textContent = `已提交（${answer.accepted ? "已接收" : "重复提交"}），评价服务重新计算后生效。`;
         form.querySelectorAll("input, textarea, select, button").forEach(x => { x.disabled = true; });
-        form.append(el("button", { type: "button", class: "primary", onclick: () => { close(); ctx.navigate({}, { replace: true }); } }, "完成"));
+        form.append(el("button", { type: "button", class: "primary", id: "fix-done", onclick: () => { close(); ctx.navigate({}, { replace: true }); } }, "完成"));
       } catch (error) {
         status.classList.add("form-error");
         status.textContent = "提交失败：" + error.message;
