@@ -159,4 +159,15 @@ def test_browse_export_and_correct_evidence_from_the_workbench(fleet: Fleet, wor
     assert "承诺 15 人，实际驻场 15 人" in staffing and "未到岗" in staffing and "名单外人员" in staffing
     assert len(page.query_selector_all("#staff-ops tbody tr.match-not_on_site")) == 15
     bench.screenshot("staffing")
+    # A person's clock-ins, one click away.
+    person = page.query_selector_all("#staff-ops tbody tr.match-not_promised")[0]
+    name = person.get_attribute("data-name")
+    person.query_selector("a").click()
+    page.wait_for_function(
+        "document.querySelector('#evidence-q')?.value !== undefined && location.search.includes('view=evidence')"
+    )
+    page.wait_for_selector("#evidence-count")
+    assert page.input_value("#evidence-q") == name and page.input_value("#evidence-kind") == "clock_in"
+    people = page.eval_on_selector_all("#evidence-table tbody tr td:nth-child(2)", "ts => ts.map(t => t.textContent)")
+    assert people and set(people) == {name}
     bench.no_script_errors()
