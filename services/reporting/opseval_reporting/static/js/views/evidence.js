@@ -202,6 +202,9 @@ export function defaultEffectiveDate(ctx, event) {
   return day > today ? today : day;
 }
 
+// Who sent it, as the evidence trail names it: an evaluator's key by its id (intake requires that
+// of a judgment made under an evaluator's key), otherwise the workbench.
+const sourceOf = (me) => (me?.role === "evaluator" && me.id ? `evaluator:${me.id}` : "评价工作台");
 const stamp = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const newId = (id, what) => `${id.slice(0, 100)}.${what}-${stamp()}`;
 const offsetOf = (iso) => (/([+-]\d{2}:\d{2}|Z)$/.exec(String(iso || "")) || [])[1] || "+08:00";
@@ -263,8 +266,8 @@ function correctionForm(ctx, detail, mode, close) {
       if (!effective.value) { status.classList.add("form-error"); status.textContent = "请选择生效日期"; effective.focus(); return; }
       let body;
       try {
-        body = supersede ? supersedingEvent(e, fields, reason.value.trim(), by.value.trim(), effective.value)
-          : retraction(e, reason.value.trim(), by.value.trim(), effective.value);
+        body = supersede ? supersedingEvent(e, fields, reason.value.trim(), by.value.trim(), effective.value, sourceOf(ctx.me))
+          : retraction(e, reason.value.trim(), by.value.trim(), effective.value, sourceOf(ctx.me));
       } catch (error) {
         status.classList.add("form-error"); status.textContent = error.message; return;
       }
@@ -296,7 +299,7 @@ function correctionForm(ctx, detail, mode, close) {
 }
 
 // A correction is the event as it should have been, with a new id and `corrects` naming the old one.
-function supersedingEvent(e, fields, reason, by, effective) {
+function supersedingEvent(e, fields, reason, by, effective, source) {
   const payload = structuredClone(e.payload);
   let occurred = e.occurred_at;
   for (const { field, box } of fields) {
@@ -309,16 +312,16 @@ function supersedingEvent(e, fields, reason, by, effective) {
   const recorded = `${effective}T12:00:00+08:00`;
   return {
     id: newId(e.id, "fix"), project: e.project, contract: e.contract ?? undefined, kind: e.kind,
-    occurred_at: occurred, recorded_at: recorded < occurred ? occurred : recorded, source: "评价工作台",
+    occurred_at: occurred, recorded_at: recorded < occurred ? occurred : recorded, source,
     payload, corrects: { event: e.id, reason, ...(by ? { by } : {}) },
   };
 }
 
-function retraction(e, reason, by, effective) {
+function retraction(e, reason, by, effective, source) {
   const at = `${effective}T12:00:00+08:00`;
   return {
     id: newId(e.id, "retract"), project: e.project, contract: e.contract ?? undefined, kind: "retraction",
-    occurred_at: at, recorded_at: at, source: "评价工作台",
+    occurred_at: at, recorded_at: at, source,
     payload: { event: e.id, reason, ...(by ? { by } : {}) },
   };
 }
