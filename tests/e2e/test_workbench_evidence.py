@@ -45,6 +45,15 @@ def test_browse_export_and_correct_evidence_from_the_workbench(fleet: Fleet, wor
     # A leaf's evidence, opened from the overview: every record behind it, by kind.
     page = bench.open(f"project={project}&leaf={ONSITE_LEAF}")
     page.wait_for_selector("#detail h3")
+    # A finding's evidence opens in the browser too, and back returns to the overview.
+    page.locator("#detail .finding").filter(has_text="技术支持专家").first.click()
+    page.click("#finding-evidence-all")
+    page.wait_for_selector("#evidence-scope")
+    assert "技术支持专家" in page.inner_text("#evidence-scope")
+    assert page.input_value("#evidence-kind") == "roster_entry"
+    assert page.eval_on_selector_all("#evidence-table th", "hs => hs.map(h => h.textContent)")[:2] == ["姓名", "岗位"]
+    page.go_back()
+    page.wait_for_selector("#detail h3")
     page.click("#detail >> text=查看全部")
     page.wait_for_selector("#evidence-scope")
     assert "运维服务驻场服务完成率" in page.inner_text("#evidence-scope")
@@ -107,7 +116,7 @@ def test_browse_export_and_correct_evidence_from_the_workbench(fleet: Fleet, wor
     page.wait_for_selector("#supersede-form .form-status.form-ok")
     after_fix = fleet.wait_scored(project, len(events) + 1)
     assert Decimal(str(after_fix["total"])) == Decimal(str(scored["total"])) - Decimal("0.5")
-    page.click("#supersede-form >> text=完成")
+    page.click("#fix-done")
     wait_for(lambda: row_state(page, SUPERSEDED) == "已更正", 30, "the superseded judgment to be marked")
     fixes = [
         r
@@ -128,7 +137,7 @@ def test_browse_export_and_correct_evidence_from_the_workbench(fleet: Fleet, wor
     page.wait_for_selector("#retract-form .form-status.form-ok")
     after_retraction = fleet.wait_scored(project, len(events) + 2)
     assert Decimal(str(after_retraction["total"])) == Decimal(str(after_fix["total"])) - Decimal("0.5")
-    page.click("#retract-form >> text=完成")
+    page.click("#fix-done")
     wait_for(lambda: row_state(page, RETRACTED) == "已撤回", 30, "the retracted judgment to be marked")
     bench.screenshot("judgments-after-corrections")
     open_event(page, RETRACTED)
@@ -150,4 +159,15 @@ def test_browse_export_and_correct_evidence_from_the_workbench(fleet: Fleet, wor
     assert "承诺 15 人，实际驻场 15 人" in staffing and "未到岗" in staffing and "名单外人员" in staffing
     assert len(page.query_selector_all("#staff-ops tbody tr.match-not_on_site")) == 15
     bench.screenshot("staffing")
+    # A person's clock-ins, one click away.
+    person = page.query_selector_all("#staff-ops tbody tr.match-not_promised")[0]
+    name = person.get_attribute("data-name")
+    person.query_selector("a").click()
+    page.wait_for_function(
+        "document.querySelector('#evidence-q')?.value !== undefined && location.search.includes('view=evidence')"
+    )
+    page.wait_for_selector("#evidence-count")
+    assert page.input_value("#evidence-q") == name and page.input_value("#evidence-kind") == "clock_in"
+    people = page.eval_on_selector_all("#evidence-table tbody tr td:nth-child(2)", "ts => ts.map(t => t.textContent)")
+    assert people and set(people) == {name}
     bench.no_script_errors()

@@ -143,12 +143,16 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
             at="2022-10-01T00:00:00Z",  # type: ignore[arg-type]
         )
         elsewhere = letter.model_copy(update={"id": "x:1", "subject": evidence_subject("guangzhou-2023", "incident")})
+        # a project whose id extends this one's, and the letter that recorded the set-aside event
+        dotted = letter.model_copy(update={"id": "x:2", "subject": evidence_subject(PROJECT + ".b", "incident")})
+        recorded = letter.model_copy(update={"id": f"rules:unresolved:{PROJECT}:{aside['id']}:r1"})
         async with opened_store(store_url) as store:
             for service in ("rules", "scoring"):
                 body = json.dumps({**status, "service": service})
                 await store.put_snapshot(evaluation_kind(service), Snapshot(PROJECT, 1, body))
             await store.add_dead_letter(DeadLetter(letter.id, "rules", letter.model_dump_json()))
-            await store.add_dead_letter(DeadLetter(elsewhere.id, "rules", elsewhere.model_dump_json()))
+            for other in (elsewhere, dotted, recorded):
+                await store.add_dead_letter(DeadLetter(other.id, "rules", other.model_dump_json()))
 
     asyncio.run(evaluation_status())
     with nats_server(workdir, "") as server:
@@ -278,6 +282,9 @@ def test_an_event_reads_in_chinese_with_its_correction_and_state(api: Api) -> No
         and fields["payload.staff"]["value"] == detail["event"]["payload"]["staff"]
     )
     assert fields["payload.direction"]["choices"] == {"in": "上班打卡", "out": "下班打卡"}
+    judged = api.get(f"/v1/projects/{PROJECT}/evidence-detail/dg-judge-basis-policy").json()
+    indicator = next(f for f in judged["fields"] if f["key"] == "payload.indicator")
+    assert indicator["value"] == "basis" and indicator["choices"]["basis"] == "立项依据充分性（basis）"
     (trail,) = detail["corrections"]
     assert (
         trail["corrected_by"] == api.correcting
@@ -314,7 +321,7 @@ def test_set_aside_and_dead_lettered_events_of_the_project_only(api: Api) -> Non
     answer = api.get(f"/v1/projects/{PROJECT}/set-aside").json()
     (aside,) = answer["set_aside"]
     assert aside["event"] == api.aside and aside["kind_label"] == "考勤打卡记录" and "contract" in aside["reason"]
-    (letter,) = answer["dead_letters"]  # not the other project's
+    (letter,) = answer["dead_letters"]  # not the other projects', nor the set-aside event's again
     assert letter["event"] == "bad-incident-1" and letter["kind_label"] == "故障工单"
     assert letter["service_label"] == "规则服务" and "p9" in letter["error"]
 

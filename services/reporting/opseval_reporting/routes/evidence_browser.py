@@ -74,7 +74,7 @@ def _states(corrections: list[dict[str, Any]], set_aside: list[dict[str, Any]]) 
     return states
 
 
-def _fields(kind: EvidenceKind, event: dict[str, Any]) -> list[dict[str, Any]]:
+def _fields(kind: EvidenceKind, event: dict[str, Any], names: TermNames) -> list[dict[str, Any]]:
     """The event's fields a correction may change (its payload and when it happened), each with its
     label, how it is written and its value as sent: the workbench's 更正 form."""
     out = []
@@ -84,6 +84,8 @@ def _fields(kind: EvidenceKind, event: dict[str, Any]) -> list[dict[str, Any]]:
         choices: dict[str, str] = dict(column.labels)
         if column.render == "flag":
             choices = {"true": column.flag[0], "false": column.flag[1]}
+        elif column.render == "term":  # the definition's slugs by name (the value as sent, if unknown)
+            choices = {slug: f"{name}（{slug}）" for slug, name in names.get(column.term, {}).items()}
         out.append(
             {
                 "key": column.key,
@@ -287,7 +289,7 @@ def router(ctx: ReportingContext) -> APIRouter:
                 "event": event,
                 "kind_label": KIND_LABEL[kind],
                 "lines": describe(event, names),
-                "fields": _fields(kind, event),
+                "fields": _fields(kind, event, names),
                 "corrections": trail,
                 "state": _states(corrections, evaluation["set_aside"]).get(event_id),
                 "set_aside": {"field": aside["field"], "reason": aside["reason"]} if aside else None,
@@ -316,7 +318,8 @@ def router(ctx: ReportingContext) -> APIRouter:
     async def set_aside(project: str, principal: Principal = reader) -> Response:
         """The project's events left out of its evaluation (`set_aside`: a reference no longer
         resolves) and its messages the fleet dead-lettered (`dead_letters`, newest first, of the
-        latest 1000 of the fleet), each with the reason."""
+        latest 1000 of the fleet; the letters that recorded set-aside events are left out, those
+        events being listed while they are set aside), each with the reason."""
         access.project(principal, project)
         await ctx.definition(project)
         evaluation, _ = await ctx.status(project)
@@ -326,7 +329,10 @@ def router(ctx: ReportingContext) -> APIRouter:
         letters = []
         for letter in await ctx.store().list_dead_letters(limit=DEAD_LETTERS_READ):
             body = orjson.loads(letter.body)
-            if not str(body.get("subject", "")).startswith(subject):
+            topic = str(body.get("subject", ""))
+            # This project's own subjects only (a project "a.b" is not "a"); an event set aside
+            # is listed above while it is, not again as the letter that recorded it.
+            if not topic.startswith(subject) or "." in topic[len(subject) :] or ":unresolved:" in letter.id:
                 continue
             try:
                 sent = orjson.loads(body.get("payload") or "null")

@@ -37,9 +37,12 @@ export default {
       throw e;
     }
     const change = (changes) => navigate({ ...changes, page: null }, { replace: true });
+    // The tables list every event received; a chosen as-of date does not hide later ones.
+    const asOfNote = ctx.asOf ? el("p", { class: "muted" }, `已选评价基准日 ${cnDate(ctx.asOf)}：下表仍列出已接收的全部记录（含该日之后的），指标与问题的佐证按最新评价。`) : "";
     root.append(
       el("section", { class: "panel", id: "evidence-browser", "aria-label": "佐证材料" },
         heading(data, navigate),
+        asOfNote,
         controls(data, filters, change),
         el("div", { class: "evidence-toolbar" }, data.total ? summary(data, page) : "", exportButton(project, data, filters)),
         data.total ? el("div", { class: "table-wrap" }, evidenceTable(data, (id) => openEvent(ctx, id))) : notice(data.kinds.length ? "没有符合筛选条件的记录。" : "尚无佐证材料。"),
@@ -62,7 +65,7 @@ function controls(data, filters, change) {
   if (!data.kinds.some(k => k.kind === data.kind)) kind.prepend(el("option", { value: data.kind, selected: true }, `${data.label}（0 条）`));
   const from = el("input", { type: "date", id: "evidence-from", value: filters.from || "" });
   const until = el("input", { type: "date", id: "evidence-until", value: filters.until || "" });
-  const q = el("input", { type: "search", id: "evidence-q", value: filters.q || "", placeholder: "姓名、工单号、编号…", size: 16 });
+  const q = el("input", { type: "search", id: "evidence-q", value: filters.q || "", placeholder: "姓名、工单号…", size: 12 });
   const error = el("span", { class: "form-error", role: "alert" });
   const form = el("form", { class: "filters", "aria-label": "筛选",
     onsubmit: (ev) => {
@@ -87,7 +90,9 @@ const STATE_CLASS = { "已更正": "corrected", "已撤回": "retracted", "已�
 export const stateBadge = (state) => (state ? el("span", { class: `state ${STATE_CLASS[state] || ""}` }, state) : "");
 
 function evidenceTable(data, open) {
-  const columns = [...data.columns.map((c, i) => ({ label: c.label, numeric: c.numeric, value: (row) => row.cells[i] })),
+  // A column of short texts (names, enums) never wraps; long ones (reasons, titles) take the rest.
+  const short = data.columns.map((c, i) => data.rows.every(r => (r.cells[i] || "").length <= 10));
+  const columns = [...data.columns.map((c, i) => ({ label: c.label, numeric: c.numeric, nowrap: short[i], value: (row) => row.cells[i] })),
     { label: "状态", value: (row) => stateBadge(row.state) }];
   const rows = data.rows.map(row => ({
     ...row,
@@ -101,7 +106,7 @@ function evidenceTable(data, open) {
 function tableWithRowAttrs(columns, rows) {
   return el("table", { class: "data evidence", id: "evidence-table" },
     el("thead", {}, el("tr", {}, ...columns.map(c => el("th", { scope: "col", class: c.numeric ? "num" : "" }, c.label)))),
-    el("tbody", {}, ...rows.map(row => el("tr", row.__attrs, ...columns.map(c => el("td", { class: c.numeric ? "num" : "" }, c.value(row) ?? ""))))));
+    el("tbody", {}, ...rows.map(row => el("tr", row.__attrs, ...columns.map(c => el("td", { class: (c.numeric ? "num" : "") + (c.nowrap ? " nowrap" : "") }, c.value(row) ?? ""))))));
 }
 
 function pager(data, page, navigate) {
@@ -197,6 +202,9 @@ export function defaultEffectiveDate(ctx, event) {
   return day > today ? today : day;
 }
 
+// Who sent it, as the evidence trail names it: an evaluator's key by its id (intake requires that
+// of a judgment made under an evaluator's key), otherwise the workbench.
+const sourceOf = (me) => (me?.role === "evaluator" && me.id ? `evaluator:${me.id}` : "评价工作台");
 const stamp = () => Date.now().toString(36) + Math.random().toString(36).slice(2, 6);
 const newId = (id, what) => `${id.slice(0, 100)}.${what}-${stamp()}`;
 const offsetOf = (iso) => (/([+-]\d{2}:\d{2}|Z)$/.exec(String(iso || "")) || [])[1] || "+08:00";
@@ -205,9 +213,11 @@ function fieldInput(field) {
   const id = "fix-" + field.key.replace(/\W/g, "-");
   const v = field.value;
   let input;
-  if (field.render === "flag" || (field.render === "enum" && Object.keys(field.choices).length)) {
+  if (field.render === "flag" || (["enum", "term"].includes(field.render) && Object.keys(field.choices).length)) {
     const options = Object.entries(field.choices);
-    input = el("select", { id }, ...options.map(([value, label]) => el("option", { value, selected: String(v) === value }, label)));
+    if (v !== null && v !== undefined && !(String(v) in field.choices)) options.unshift([String(v), String(v)]);
+    if (field.render === "term" && (v === null || v === undefined)) options.unshift(["", "（未填）"]);
+    input = el("select", { id }, ...options.map(([value, label]) => el("option", { value, selected: String(v ?? "") === value }, label)));
   } else if (field.render === "date") {
     input = el("input", { id, type: "date", value: v || "" });
   } else if (field.render === "datetime") {
@@ -256,8 +266,8 @@ function correctionForm(ctx, detail, mode, close) {
       if (!effective.value) { status.classList.add("form-error"); status.textContent = "请选择生效日期"; effective.focus(); return; }
       let body;
       try {
-        body = supersede ? supersedingEvent(e, fields, reason.value.trim(), by.value.trim(), effective.value)
-          : retraction(e, reason.value.trim(), by.value.trim(), effective.value);
+        body = supersede ? supersedingEvent(e, fields, reason.value.trim(), by.value.trim(), effective.value, sourceOf(ctx.me))
+          : retraction(e, reason.value.trim(), by.value.trim(), effective.value, sourceOf(ctx.me));
       } catch (error) {
         status.classList.add("form-error"); status.textContent = error.message; return;
       }
@@ -268,7 +278,7 @@ function correctionForm(ctx, detail, mode, close) {
         status.classList.add("form-ok");
         status.textContent = `已提交（${answer.accepted ? "已接收" : "重复提交"}），评价服务重新计算后生效。`;
         form.querySelectorAll("input, textarea, select, button").forEach(x => { x.disabled = true; });
-        form.append(el("button", { type: "button", class: "primary", onclick: () => { close(); ctx.navigate({}, { replace: true }); } }, "完成"));
+        form.append(el("button", { type: "button", class: "primary", id: "fix-done", onclick: () => { close(); ctx.navigate({}, { replace: true }); } }, "完成"));
       } catch (error) {
         status.classList.add("form-error");
         status.textContent = "提交失败：" + error.message;
@@ -289,7 +299,7 @@ function correctionForm(ctx, detail, mode, close) {
 }
 
 // A correction is the event as it should have been, with a new id and `corrects` naming the old one.
-function supersedingEvent(e, fields, reason, by, effective) {
+function supersedingEvent(e, fields, reason, by, effective, source) {
   const payload = structuredClone(e.payload);
   let occurred = e.occurred_at;
   for (const { field, box } of fields) {
@@ -302,16 +312,16 @@ function supersedingEvent(e, fields, reason, by, effective) {
   const recorded = `${effective}T12:00:00+08:00`;
   return {
     id: newId(e.id, "fix"), project: e.project, contract: e.contract ?? undefined, kind: e.kind,
-    occurred_at: occurred, recorded_at: recorded < occurred ? occurred : recorded, source: "评价工作台",
+    occurred_at: occurred, recorded_at: recorded < occurred ? occurred : recorded, source,
     payload, corrects: { event: e.id, reason, ...(by ? { by } : {}) },
   };
 }
 
-function retraction(e, reason, by, effective) {
+function retraction(e, reason, by, effective, source) {
   const at = `${effective}T12:00:00+08:00`;
   return {
     id: newId(e.id, "retract"), project: e.project, contract: e.contract ?? undefined, kind: "retraction",
-    occurred_at: at, recorded_at: at, source: "评价工作台",
+    occurred_at: at, recorded_at: at, source,
     payload: { event: e.id, reason, ...(by ? { by } : {}) },
   };
 }
