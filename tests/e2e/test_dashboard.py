@@ -54,6 +54,7 @@ def test_an_evaluator_signs_in_clicks_from_the_score_tree_to_a_findings_evidence
     page.locator("#detail .finding").filter(has_text="技术支持专家").first.click()
     page.wait_for_selector("#evidence .evidence")
     assert "佐证材料" in page.inner_text("#evidence")
+    assert "驻场人员名单" in page.inner_text("#evidence") and "roster_entry" not in page.inner_text("#evidence")
     bench.screenshot("overview-leaf-finding")
     with page.expect_download() as download:
         page.click("#downloads a:has-text('报告（Word）')")

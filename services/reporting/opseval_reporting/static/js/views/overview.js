@@ -119,7 +119,7 @@ async function findingEvidence(project, findingId, box, navigate) {
     const data = await api(`/v1/projects/${project}/findings/${encodeURIComponent(findingId)}/evidence`);
     box.replaceChildren(el("h3", {}, `佐证材料（${data.evidence.length}）`),
       ...data.evidence.slice(0, 20).map(e => el("div", { class: "evidence", "data-id": e.id },
-        el("div", {}, `${cnDate(e.occurred_at)} · ${e.kind}`), el("div", { class: "muted" }, e.id))),
+        el("div", {}, `${cnDate(e.occurred_at)} · ${e.kind_label || e.kind}`), el("div", { class: "muted" }, e.id))),
       el("p", { class: "muted" }, data.evidence.length > 20 ? `另有 ${data.evidence.length - 20} 条。` : "",
         el("a", { href: "#", id: "finding-evidence-all", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", finding: findingId, leaf: null, ...FRESH_BROWSE }); } }, "在佐证材料页查看全部")));
   } catch (e) {
