@@ -253,7 +253,8 @@ def test_the_evaluation_loop_evaluates_a_project_again_when_the_date_moves(
     asyncio.run(scenario())
 
 
-async def wait_until(predicate: Any, timeout: float = 10.0) -> None:
+async def wait_until(predicate: Any, timeout: float = 60.0) -> None:
+    # generous: each evaluation folds the example's events, seconds apiece on a loaded 2-core machine
     deadline = asyncio.get_running_loop().time() + timeout
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "not reached in time"

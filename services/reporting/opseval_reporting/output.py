@@ -123,3 +123,49 @@ def render_files(
     if selfeval_word is not None:
         files["selfeval.docx"] = [selfeval_word]
     return files
+
+
+# The file each format of the results API is, and which of them are office documents (seconds each).
+DOCUMENT_FILES = {
+    "html": "report.html",
+    "md": "report.md",
+    "scores": "scores.json",
+    "findings": "findings.json",
+    "docx": "report.docx",
+    "xlsx": "scores.xlsx",
+    "pdf": "report.pdf",
+    "selfeval.xlsx": "selfeval.xlsx",
+    "selfeval.docx": "selfeval.docx",
+}
+OFFICE_FORMATS = {"docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"}
+
+
+def render_document(
+    result: EvaluationResult, definition: ProjectDefinition, format: str, edition: Edition | None = None
+) -> bytes | None:
+    """One document in one of DOCUMENT_FILES' formats, or None when there is none (the 自评表 of an
+    evaluation that is not a self-evaluation, a PDF without its libraries). Only the document asked
+    for is rendered: a read of the Word report should not pay for the PDF."""
+    if format == "scores":
+        return b"".join(to_json(scores_document(result)))
+    if format == "findings":
+        return b"".join(to_json(findings_document(result)))
+    if format not in OFFICE_FORMATS:
+        return b"".join(render_files(result, definition, documents=False, edition=edition)[DOCUMENT_FILES[format]])
+    from .docx import report_docx
+    from .selfeval_docx import selfeval_docx
+    from .xlsx import scores_xlsx, selfeval_xlsx
+
+    if format == "docx":
+        return report_docx(result, definition, edition=edition)
+    if format == "xlsx":
+        return scores_xlsx(result, definition, edition)
+    if format == "selfeval.xlsx":
+        return selfeval_xlsx(result, definition, edition)
+    if format == "selfeval.docx":
+        return selfeval_docx(result, definition, edition)
+    try:
+        return pdf_bytes(result, definition, edition)
+    except PdfUnavailable as exc:
+        log.warning("%s", exc)
+        return None

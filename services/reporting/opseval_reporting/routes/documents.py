@@ -18,22 +18,10 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
 
 from ..context import ReportingContext, answers, json_response
-from ..output import findings_document, render_files, scores_document, to_json
+from ..output import DOCUMENT_FILES, render_document
 from ..pipeline import evaluate_ledger, evaluate_series
 
-DOCUMENT_FILES = {
-    "html": "report.html",
-    "md": "report.md",
-    "scores": "scores.json",
-    "findings": "findings.json",
-    "docx": "report.docx",
-    "xlsx": "scores.xlsx",
-    "pdf": "report.pdf",
-    "selfeval.xlsx": "selfeval.xlsx",
-    "selfeval.docx": "selfeval.docx",
-}
 DocumentFormat = Literal["html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"]
-OFFICE_FORMATS = {"docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"}
 MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "md": "text/markdown; charset=utf-8",
@@ -42,15 +30,6 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
-
-
-def render(result: EvaluationResult, definition: ProjectDefinition, format: str) -> dict[str, list[bytes]]:
-    """The files a format needs: its JSON document alone, or the report with its siblings."""
-    if format == "scores":
-        return {DOCUMENT_FILES[format]: to_json(scores_document(result))}
-    if format == "findings":
-        return {DOCUMENT_FILES[format]: to_json(findings_document(result))}
-    return render_files(result, definition, documents=format in OFFICE_FORMATS)
 
 
 def router(ctx: ReportingContext) -> APIRouter:
@@ -90,8 +69,8 @@ def router(ctx: ReportingContext) -> APIRouter:
             if stored is not None and stored.as_of == day
             else await evaluated(d, as_of or day, await ctx.stored_events(project))
         )
-        files = await asyncio.to_thread(render, result, d, format)
-        if name not in files:
+        data = await asyncio.to_thread(render_document, result, d, format)
+        if data is None:
             raise HTTPException(
                 404, f"no {format} document for project {project!r} (not a self-evaluation, or PDF unavailable)"
             )
@@ -100,7 +79,7 @@ def router(ctx: ReportingContext) -> APIRouter:
             if name.endswith((".html", ".json"))
             else {"content-disposition": f'attachment; filename="{project}-{name}"'}
         )
-        return Response(b"".join(files[name]), media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
+        return Response(data, media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
 
     @routes.get("/v1/projects/{project}/series", name="series.read", responses=answers(list[TimelinePoint]))
     async def series(

@@ -5,7 +5,6 @@ versions or of a version and the evaluation as it stands now."""
 from __future__ import annotations
 
 import asyncio
-import logging
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -26,11 +25,10 @@ from pydantic import BaseModel, Field
 
 from ..content import Edition
 from ..context import ReportingContext, answers, json_response
-from ..output import PdfUnavailable, pdf_bytes, render_files
+from ..output import DOCUMENT_FILES, render_document
 from ..pipeline import evaluate_ledger
-from .documents import DOCUMENT_FILES, MEDIA_TYPES, OFFICE_FORMATS
+from .documents import MEDIA_TYPES
 
-log = logging.getLogger(__name__)
 VersionNumber = Annotated[int, Path(ge=1, le=2**62, description="the version's number: 1, 2, 3 … per project")]
 
 
@@ -230,7 +228,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         def render() -> bytes | None:
             result = EvaluationResult.model_validate_json(version.result)
             definition = ProjectDefinition.model_validate_json(version.definition)
-            return render_one(result, definition, format, edition)
+            return render_document(result, definition, format, edition)
 
         data = await asyncio.to_thread(render)
         name = DOCUMENT_FILES[format]
@@ -248,28 +246,3 @@ def router(ctx: ReportingContext) -> APIRouter:
         return Response(data, media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
 
     return routes
-
-
-def render_one(result: EvaluationResult, definition: ProjectDefinition, format: str, edition: Edition) -> bytes | None:
-    """One document of a version, or None when there is none (the 自评表 of an evaluation that is
-    not a self-evaluation, a PDF without its libraries). Only the document asked for is rendered:
-    each office document takes seconds."""
-    if format not in OFFICE_FORMATS:
-        return b"".join(render_files(result, definition, documents=False, edition=edition)[DOCUMENT_FILES[format]])
-    from ..docx import report_docx
-    from ..selfeval_docx import selfeval_docx
-    from ..xlsx import scores_xlsx, selfeval_xlsx
-
-    if format == "docx":
-        return report_docx(result, definition, edition=edition)
-    if format == "xlsx":
-        return scores_xlsx(result, definition, edition)
-    if format == "selfeval.xlsx":
-        return selfeval_xlsx(result, definition, edition)
-    if format == "selfeval.docx":
-        return selfeval_docx(result, definition, edition)
-    try:
-        return pdf_bytes(result, definition, edition)
-    except PdfUnavailable as exc:
-        log.warning("%s", exc)
-        return None
