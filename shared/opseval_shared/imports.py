@@ -798,7 +798,7 @@ class Importer:
                 ids = [i if s == w else f"{i}/{s}" for i, s, w in zip(ids, stamps, whens, strict=True)]
             ids = list(map(ID_SAFE, ids))
             if max(map(len, ids)) > MAX_ID_LENGTH:  # a long profile id with two times: the times hashed
-                ids = [_short_id(i) for i in ids]
+                ids = [_short_id(i, len(prefixes[k])) for i, k in zip(ids, keys, strict=True)]
             fresh = set(ids)
             if len(fresh) == len(ids) and seen.isdisjoint(fresh):
                 seen |= fresh
@@ -884,11 +884,16 @@ class Importer:
         return f"{self.profile.id}-{digest}-", tail.encode(), latest
 
 
-def _short_id(event_id: str) -> str:
+def _short_id(event_id: str, prefix_length: int) -> str:
+    """An id too long with its times written out: the profile and payload part kept, the times hashed.
+
+    The part hashed is everything after the prefix (`profile-digest-`) but for its first two
+    characters when they are "20", as ids were first written (by cutting at a "-20" found by search,
+    which cut elsewhere when a time's day was the 20th or its year was in the 1990s)."""
     if len(event_id) <= MAX_ID_LENGTH:
         return event_id
-    start, _, times = event_id.rpartition("-20")  # keep the profile and payload part, hash the times
-    return f"{start}-{hashlib.blake2b(times.encode(), digest_size=8).hexdigest()}"
+    start, times = event_id[: prefix_length - 1], event_id[prefix_length:]
+    return f"{start}-{hashlib.blake2b(times.removeprefix('20').encode(), digest_size=8).hexdigest()}"
 
 
 def head_text(target: Target) -> str:

@@ -26,6 +26,7 @@ import pytest
 from openpyxl import Workbook  # type: ignore[import-untyped]
 from opseval_intake.profiles import profile_names, standard_profile
 from opseval_shared import imports
+from opseval_shared.evidence import EVIDENCE_ADAPTER
 from opseval_shared.imports import Importer, ImportFailed, ImportProfile, Target, read_table
 from opseval_shared.references import EvidenceReferences
 
@@ -211,3 +212,26 @@ def test_bad_rows_are_reported_exactly_as_pinned(monkeypatch: pytest.MonkeyPatch
     # the same problems whatever the chunking
     monkeypatch.setattr(imports, "CHUNK_ROWS", 2)
     assert problems_of("attendance-clock", BAD_CLOCK, target) == reported["attendance-clock"]
+
+
+def test_a_long_profile_id_with_two_times_gives_ids_of_at_most_128_characters_whatever_the_dates() -> None:
+    """The times are hashed into the id when the id would be too long; the cut used to be found by
+    searching for "-20", which found a recorded time's day (the 20th) or nothing (the 1990s): ids of
+    132 characters, or ids starting with "-"."""
+    rows: Rows = [
+        TICKETS[1],
+        ("GD-1", "一级", "2023-07-04 09:00", "", "", "", "", "", "2023-07-20 11:00"),  # recorded on the 20th
+        ("GD-2", "一级", "1999-07-04 09:00", "", "", "", "", "", "1999-07-05 11:00"),  # the 1990s
+        ("GD-3", "一级", "2023-07-20 09:00", "", "", "", "", "", "2023-07-20 11:00"),
+        ("GD-3", "一级", "2023-07-20 09:00", "", "", "", "", "", "2023-07-20 11:00"),  # a repeat: `/2`
+    ]
+    profile = profile_for(LONG_ID)
+    lines = list(Importer(profile, Target("p")).lines(read_table(export_bytes(rows, "gbk"), "t.csv")))
+    events = [EVIDENCE_ADAPTER.validate_json(line) for line in lines]  # an id over 128 characters fails here
+    ids = [e.id for e in events]
+    assert all(i.startswith(f"{LONG_ID}-") and len(i.split("-")[-1].split("/")[0]) == 16 for i in ids), ids
+    assert len(set(ids)) == 4 and ids[3] == f"{ids[2]}/2"
+    # each id carries its own times: the same rows on other days give other ids
+    later = [(*r[:2], str(r[2]).replace("-07-", "-08-"), *r[3:8], str(r[8]).replace("-07-", "-08-")) for r in rows[1:]]
+    again = list(Importer(profile, Target("p")).lines(read_table(export_bytes([rows[0], *later], "gbk"), "t.csv")))
+    assert not {EVIDENCE_ADAPTER.validate_json(line).id for line in again} & set(ids)
