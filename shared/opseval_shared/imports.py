@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain, filterfalse, islice
-from operator import add, itemgetter, methodcaller
+from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -50,6 +50,14 @@ BOOLEAN_WORDS: dict[str, bool] = {
 BEIJING_TIME_NAMES = ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC", "北京时间")
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$")
 _INVISIBLE = str.maketrans("", "", "\ufeff\u200b\u200c\u200d\u2060")
+# A time written exactly as "%Y-%m-%d %H:%M:%S" reads it and ISO 8601 writes it (but for the "T"):
+# two-digit fields, a real day of a year 1990–2100, an hour 00–23. Such a column needs no parsing.
+_YEAR = "(?:199[0-9]|20[0-9][0-9]|2100)"
+_MONTH_DAY = "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+_LEAP_DAY = "(?:199[26]|20[02468][048]|20[13579][26])-02-29"
+_PLAIN_TIME = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY}) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+PLAIN_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_PLAIN_TIMES = re.compile(f"(?:{_PLAIN_TIME}\n)*{_PLAIN_TIME}", re.ASCII)  # a column's cells joined by "\n"
 
 
 class ImportProblem(Frozen):
@@ -748,10 +756,63 @@ class Importer:
         latest: dict[Any, str | None] = {}  # … → the latest time in the payload
         bad: dict[Any, list[tuple[str, str]]] = {}  # … → its problems (column, reason)
         seen: set[str] = set()
+        # The plain case (a clock export): the time column alone gives each row's times and id, every
+        # payload its line template with them left blank; a chunk is then a handful of C-level passes.
+        plain = (
+            occurred_index is not None
+            and recorded_index is None
+            and not times_in_payload
+            and occurred.formats[0] == PLAIN_TIME_FORMAT
+        )
+        templates: dict[Any, bytes] = {}  # payload key → its line, the times left as %s
+        id_suffix = ID_SAFE(occurred.suffix)
+        line_times = (
+            b'","project":'
+            + json.dumps(target.project).encode()
+            + b',"contract":'
+            + json.dumps(target.contract).encode()
+            + b',"occurred_at":"%.19s'
+            + occurred.suffix.encode()
+            + b'","recorded_at":"%.19s'
+            + occurred.suffix.encode()
+            + b'"'
+        )
         number = header_row
         while chunk := list(islice(rows, CHUNK_ROWS)):
             numbers: Sequence[int] = range(number + 1, number + 1 + len(chunk))
             number += len(chunk)
+            if plain and not self.problems and min(map(len, chunk)) > width:
+                keys = list(map(key_of, chunk))
+                chunk_templates = list(map(templates.get, keys))
+                if None in chunk_templates:
+                    for key in {k for k, t in zip(keys, chunk_templates, strict=True) if t is None}:
+                        if key not in prefixes and key not in bad:
+                            built = self._payload(chunk[keys.index(key)], payload_columns, constants, column_of)
+                            if isinstance(built, list):
+                                bad[key] = built
+                            else:
+                                prefixes[key], tails[key], latest[key] = built
+                        if key in prefixes and len(prefixes[key]) + 19 + len(id_suffix) <= MAX_ID_LENGTH:
+                            tail = tails[key].replace(b"%", b"%%")
+                            templates[key] = b'{"id":"' + prefixes[key].encode() + b"%s" + line_times + tail
+                    chunk_templates = list(map(templates.get, keys))
+                # each cell a plain time (a blank row, a bad or other time: not the plain case)
+                joined = "\n".join(map(itemgetter(occurred_index), chunk))
+                if (
+                    None not in chunk_templates
+                    and len(joined) == 20 * len(chunk) - 1
+                    and _PLAIN_TIMES.fullmatch(joined)
+                ):
+                    stamped = joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix
+                    ids = list(map(add, map(prefixes.__getitem__, keys), stamped.split("\n")))
+                    fresh = set(ids)
+                    if len(fresh) == len(ids) and seen.isdisjoint(fresh):  # else the repeats are numbered below
+                        seen |= fresh
+                        times = stamped.encode().split(b"\n")
+                        summary.rows += len(chunk)
+                        summary.events += len(chunk)
+                        yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
+                        continue
             if min(map(len, chunk)) <= width or not all(map(any, chunk)):
                 kept = [(n, r) for n, r in zip(numbers, chunk, strict=True) if any(c.strip() for c in r)]
                 numbers = [n for n, _ in kept]

@@ -235,3 +235,45 @@ def test_a_long_profile_id_with_two_times_gives_ids_of_at_most_128_characters_wh
     later = [(*r[:2], str(r[2]).replace("-07-", "-08-"), *r[3:8], str(r[8]).replace("-07-", "-08-")) for r in rows[1:]]
     again = list(Importer(profile, Target("p")).lines(read_table(export_bytes([rows[0], *later], "gbk"), "t.csv")))
     assert not {EVIDENCE_ADAPTER.validate_json(line).id for line in again} & set(ids)
+
+
+def test_a_clock_export_of_plain_times_gives_the_same_lines_and_problems_as_the_general_conversion(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A column of times written exactly as "%Y-%m-%d %H:%M:%S" is read without parsing each time; any
+    chunk holding another cell (a day that does not exist, 24:00, another format, a blank row, a
+    repeated row) goes through the general conversion. Both must give the same bytes and problems."""
+    import random
+
+    rng = random.Random(11)
+    days = ["2023-07-20", "2024-02-29", "2023-02-29", "2023-04-31", "2023-12-31", "1999-01-01", "1989-12-31"]
+    clocks = ["08:00:00", "23:59:59", "24:00:00", "08:60:00", "8:01:00", "17:30"]
+    rows: Rows = [CLOCK[1]]
+    for i in range(3000):
+        odd = rng.random() < 0.002  # now and then a cell the plain reading does not take
+        when = (
+            f"{rng.choice(days)} {rng.choice(clocks)}"
+            if odd
+            else f"2023-07-{1 + i % 28:02d} 08:{i % 60:02d}:{i % 7:02d}"
+        )
+        rows.append((f"E{i % 40}", f"员工{i % 40}", when, "市委编办%", rng.choice(["上班", "下班"])))
+    rows[1500] = ("", "", "", "", "")
+    rows[2000] = rows[1999]
+
+    def run(rows: Rows, plain: bool) -> tuple[bytes, list[str]]:
+        monkeypatch.setattr(imports, "PLAIN_TIME_FORMAT", "%Y-%m-%d %H:%M:%S" if plain else "(no plain reading)")
+        importer = Importer(standard_profile("attendance-clock"), Target("guangzhou-2023", "ops"))
+        try:
+            return b"".join(importer.lines(read_table(export_bytes(rows, "gbk"), "c.csv"))), []
+        except ImportFailed as failed:
+            return b"", [str(p) for p in failed.problems]
+
+    good = [r for r in rows if r[2] in ("", "打卡时间") or str(r[2]).startswith("2023-07-")]
+    for chunk_rows in (20_000, 97):
+        monkeypatch.setattr(imports, "CHUNK_ROWS", chunk_rows)
+        bad_plain = run(rows, plain=True)
+        assert bad_plain == run(rows, plain=False)
+        assert bad_plain[1] and not bad_plain[0]  # the odd cells were reported, nothing produced
+        good_plain = run(good, plain=True)
+        assert good_plain == run(good, plain=False)
+        assert good_plain[0].count(b"\n") == len(good) - 2 and b'/2"' in good_plain[0]
