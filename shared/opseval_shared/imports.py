@@ -280,13 +280,14 @@ class Table:
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 UTF8_BOM = b"\xef\xbb\xbf"
+_BLANK = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*")  # nothing but ASCII white space and a BOM, as bytes.strip() sees it
 
 
 def read_table(
     data: bytes, name: str, *, encoding: str | None = None, delimiter: str = ",", sheet: str | None = None
 ) -> Table:
     """A CSV or XLSX file (told apart by its bytes, not its name) as a table; ImportFailed if unreadable."""
-    if not data.strip() or data.strip() == UTF8_BOM:
+    if _BLANK.fullmatch(data):  # stops at the first character that is not blank (strip() copies the file)
         raise ImportFailed([ImportProblem(file=name, reason="文件为空")])
     if data.startswith(XLS_MAGIC):
         raise ImportFailed(
@@ -755,7 +756,7 @@ class Importer:
         tails: dict[Any, bytes] = {}  # … → the line from "source" on
         latest: dict[Any, str | None] = {}  # … → the latest time in the payload
         bad: dict[Any, list[tuple[str, str]]] = {}  # … → its problems (column, reason)
-        seen: set[str] = set()
+        seen: set[bytes] = set()  # every id given, encoded
         # The plain case (a clock export): the time column alone gives each row's times and id, every
         # payload its line template with them left blank; a chunk is then a handful of C-level passes.
         plain = (
@@ -777,38 +778,50 @@ class Importer:
             + occurred.suffix.encode()
             + b'"'
         )
+        occurred_cell = itemgetter(occurred_index or 0)
+        id_starts: dict[Any, bytes] = {}  # payload key → its id's start, encoded (the plain case)
+
+        def learn(key: Any, row: Sequence[str]) -> None:
+            """A new payload key: its payload validated (its problems, or its id's start and its line's
+            tail) and, in the plain case, its line template."""
+            if key not in prefixes and key not in bad:
+                built = self._payload(row, payload_columns, constants, column_of)
+                if isinstance(built, list):
+                    bad[key] = built
+                else:
+                    prefixes[key], tails[key], latest[key] = built
+            if plain and key in prefixes and key not in templates:
+                tail = tails[key].replace(b"%", b"%%")
+                id_starts[key] = prefixes[key].encode()
+                templates[key] = b'{"id":"' + id_starts[key] + b"%s" + line_times + tail
+
         number = header_row
         while chunk := list(islice(rows, CHUNK_ROWS)):
             numbers: Sequence[int] = range(number + 1, number + 1 + len(chunk))
             number += len(chunk)
-            if plain and not self.problems and min(map(len, chunk)) > width:
-                keys = list(map(key_of, chunk))
-                chunk_templates = list(map(templates.get, keys))
-                if None in chunk_templates:
+            if plain and not self.problems:
+                try:
+                    keys = list(map(key_of, chunk))
+                    joined = "\n".join(map(occurred_cell, chunk))
+                except IndexError:  # a short row: padded below
+                    joined = ""
+                chunk_templates = list(map(templates.get, keys)) if joined else [None]
+                if None in chunk_templates and joined:
                     for key in {k for k, t in zip(keys, chunk_templates, strict=True) if t is None}:
-                        if key not in prefixes and key not in bad:
-                            built = self._payload(chunk[keys.index(key)], payload_columns, constants, column_of)
-                            if isinstance(built, list):
-                                bad[key] = built
-                            else:
-                                prefixes[key], tails[key], latest[key] = built
-                        if key in prefixes and len(prefixes[key]) + 19 + len(id_suffix) <= MAX_ID_LENGTH:
-                            tail = tails[key].replace(b"%", b"%%")
-                            templates[key] = b'{"id":"' + prefixes[key].encode() + b"%s" + line_times + tail
+                        learn(key, chunk[keys.index(key)])
                     chunk_templates = list(map(templates.get, keys))
                 # each cell a plain time (a blank row, a bad or other time: not the plain case)
-                joined = "\n".join(map(itemgetter(occurred_index), chunk))
                 if (
                     None not in chunk_templates
                     and len(joined) == 20 * len(chunk) - 1
                     and _PLAIN_TIMES.fullmatch(joined)
                 ):
-                    stamped = joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix
-                    ids = list(map(add, map(prefixes.__getitem__, keys), stamped.split("\n")))
+                    stamped = (joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix).encode()
+                    times = stamped.split(b"\n")
+                    ids = list(map(add, map(id_starts.__getitem__, keys), times))
                     fresh = set(ids)
                     if len(fresh) == len(ids) and seen.isdisjoint(fresh):  # else the repeats are numbered below
                         seen |= fresh
-                        times = stamped.encode().split(b"\n")
                         summary.rows += len(chunk)
                         summary.events += len(chunk)
                         yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
@@ -821,12 +834,8 @@ class Importer:
                     continue
             summary.rows += len(chunk)
             keys = list(map(key_of, chunk))
-            for key in [k for k in set(keys) if k not in prefixes and k not in bad]:
-                built = self._payload(chunk[keys.index(key)], payload_columns, constants, column_of)
-                if isinstance(built, list):
-                    bad[key] = built
-                else:
-                    prefixes[key], tails[key], latest[key] = built
+            for key in [k for k in set(keys) if k not in (templates if plain else prefixes) and k not in bad]:
+                learn(key, chunk[keys.index(key)])
             if occurred_index is None:
                 whens, problems = occurred.column([str(profile.occurred_at.value)] * len(chunk))
             else:
@@ -860,11 +869,11 @@ class Importer:
             ids = list(map(ID_SAFE, ids))
             if max(map(len, ids)) > MAX_ID_LENGTH:  # a long profile id with two times: the times hashed
                 ids = [_short_id(i, len(prefixes[k])) for i, k in zip(ids, keys, strict=True)]
-            fresh = set(ids)
+            fresh = set(encoded := list(map(str.encode, ids)))  # `seen` holds ids as the plain case has them
             if len(fresh) == len(ids) and seen.isdisjoint(fresh):
                 seen |= fresh
             else:
-                ids = self._number_repeats(ids, seen)
+                ids = self._number_repeats(ids, encoded, seen)
             summary.events += len(ids)
             yield list(map(add, map(str.encode, map(head, ids, whens, stamps)), map(tails.__getitem__, keys)))
         if self.problems:
@@ -872,17 +881,17 @@ class Importer:
         if summary.rows == 0:
             raise ImportFailed([ImportProblem(file=self.name, row=header_row, reason="表头以下没有数据行")])
 
-    def _number_repeats(self, ids: list[str], seen: set[str]) -> list[str]:
+    def _number_repeats(self, ids: list[str], encoded: list[bytes], seen: set[bytes]) -> list[str]:
         """The ids of a chunk where a row repeats an earlier one: the n-th identical row of the file
         gets `/n`, so it stays an event of its own, with the same id on every import."""
         out = []
-        for event_id in ids:
-            if event_id in seen:
+        for event_id, key in zip(ids, encoded, strict=True):
+            if key in seen:
                 n = self._repeats[event_id] = self._repeats.get(event_id, 1) + 1
                 self.summary.repeated_rows += 1
                 out.append(f"{event_id}/{n}")
             else:
-                seen.add(event_id)
+                seen.add(key)
                 out.append(event_id)
         return out
 

@@ -277,3 +277,10 @@ def test_a_clock_export_of_plain_times_gives_the_same_lines_and_problems_as_the_
         good_plain = run(good, plain=True)
         assert good_plain == run(good, plain=False)
         assert good_plain[0].count(b"\n") == len(good) - 2 and b'/2"' in good_plain[0]
+
+
+@pytest.mark.parametrize("data", [b"", b" \r\n\t", b"\xef\xbb\xbf", b"\r\n\xef\xbb\xbf \r\n"])
+def test_a_file_of_nothing_but_blanks_and_a_bom_is_refused_as_empty(data: bytes) -> None:
+    with pytest.raises(ImportFailed) as caught:
+        read_table(data, "x.csv")
+    assert [str(p) for p in caught.value.problems] == ["x.csv: 文件为空"]
