@@ -697,7 +697,7 @@ class Importer:
         return chain.from_iterable(self.batches(table))
 
     def batches(self, table: Table) -> Iterator[list[bytes]]:
-        """The lines of `lines`, a chunk of rows at a time (for a writer's `writelines`)."""
+        """The lines of `lines`, a chunk of rows at a time (a writer writes `b"".join(batch)`)."""
         self.name = table.name
         self.summary.encoding = table.encoding
         target = self.target
