@@ -38,7 +38,7 @@ from .evidence import EVIDENCE_ADAPTER, KIND_OF_CLASS, NO_CONTROL_CHARACTERS, Ev
 from .references import NEEDS_CONTRACT, EvidenceReferenceError, EvidenceReferences, known
 
 MAX_ID_LENGTH = 120  # an event id has at most 128 characters; `/n` may follow for a repeated row
-CHUNK_ROWS = 20_000  # rows converted column by column at once
+CHUNK_ROWS = 1_000  # rows converted column by column at once: few enough for their objects to stay in cache
 ID_SAFE = methodcaller("replace", "+", "_")  # an event id has no "+": the offset's sign is written "_"
 MAX_PROBLEMS = 100  # a systematic mistake repeats on every row; the first hundred show it
 HEADER_SEARCH_ROWS = 20  # exports often put a title or a note above the header

@@ -146,7 +146,7 @@ def test_every_shipped_profile_has_a_pinned_sample() -> None:
     assert set(profile_names()) <= {name for name, _, _, _ in CASES.values()}
 
 
-@pytest.mark.parametrize("chunk_rows", [20_000, 3, 2])
+@pytest.mark.parametrize("chunk_rows", [20_000, 1_000, 3, 2])
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_a_sample_export_becomes_exactly_the_pinned_lines(
     case: str, chunk_rows: int, monkeypatch: pytest.MonkeyPatch
