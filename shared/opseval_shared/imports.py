@@ -846,6 +846,11 @@ class Importer:
                 for index, key in enumerate(keys):
                     for column, reason in bad.get(key, ()):
                         self._problem(numbers[index], column, reason)
+            recorded_cells: list[str | None] = []
+            if recorded is not None and recorded_index is not None:  # checked even when other rows are bad
+                recorded_cells, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
+                for index, reason in problems:
+                    self._problem(numbers[index], recorded_header, reason)
             if self.problems:
                 if self.full:
                     break
@@ -858,11 +863,8 @@ class Importer:
                     t if t is not None and _after(t, w) else w  # type: ignore[arg-type]
                     for t, w in zip(map(latest.__getitem__, keys), whens, strict=True)
                 ]
-            if recorded is not None and recorded_index is not None:
-                cells, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
-                for index, reason in problems:
-                    self._problem(numbers[index], recorded_header, reason)
-                stamps = [c or s for c, s in zip(cells, stamps, strict=True)]
+            if recorded_cells:
+                stamps = [c or s for c, s in zip(recorded_cells, stamps, strict=True)]
             ids = list(map(add, map(prefixes.__getitem__, keys), whens))
             if stamps is not whens:
                 ids = [i if s == w else f"{i}/{s}" for i, s, w in zip(ids, stamps, whens, strict=True)]
