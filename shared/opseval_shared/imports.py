@@ -769,9 +769,9 @@ class Importer:
         id_suffix = ID_SAFE(occurred.suffix)
         line_times = (
             b'","project":'
-            + json.dumps(target.project).encode()
+            + json.dumps(target.project).encode().replace(b"%", b"%%")
             + b',"contract":'
-            + json.dumps(target.contract).encode()
+            + json.dumps(target.contract).encode().replace(b"%", b"%%")
             + b',"occurred_at":"%.19s'
             + occurred.suffix.encode()
             + b'","recorded_at":"%.19s'
