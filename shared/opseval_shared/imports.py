@@ -759,6 +759,8 @@ class Importer:
         seen: set[bytes] = set()  # every id given, encoded
         # The plain case (a clock export): the time column alone gives each row's times and id, every
         # payload its line template with them left blank; a chunk is then a handful of C-level passes.
+        # Its ids are never too long: a profile id of at most 64 characters, "-", 16 hex digits, "-",
+        # a time of 19 and an offset of at most 6 make at most 107.
         plain = (
             occurred_index is not None
             and recorded_index is None
