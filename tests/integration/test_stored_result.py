@@ -62,7 +62,7 @@ def service_fleet(store: Store, today: date) -> Fleet:
     fleet = SimpleNamespace(
         store=store,
         ledgers=LedgerCache(store, today=lambda: today),
-        extras={"findings_out": Published(), "scores_out": Published()},
+        results_out=Published(),
     )
     return cast(Fleet, fleet)
 

@@ -32,7 +32,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
     broker = make_broker(settings)
     fleet = Fleet(settings, broker)
 
-    fleet.extras["scores_out"] = broker.publisher(
+    fleet.results_out = broker.publisher(
         "opseval.scores.{project}",
         stream=JStream(RESULTS_STREAM.name, declare=False),
         schema=ScoreChanged,
@@ -94,7 +94,8 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     if findings is not None and findings.as_of == ledger.as_of:
         await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, revision, result.model_dump_json()))
     if await fleet.store.put_snapshot("scores", Snapshot(project, revision, message.model_dump_json())):
-        await fleet.extras["scores_out"].publish(
+        assert fleet.results_out is not None
+        await fleet.results_out.publish(
             without_evidence(message),
             subject=scores_subject(project),
             headers={"Nats-Msg-Id": f"scores:{project}:{revision}:{ledger.as_of}"},
