@@ -2,7 +2,7 @@
 // the live score changes pushed by the fleet. A view is a module in ./views/ (see views/index.js);
 // the shell renders the current one into <main> and renders it again when the state or the score changes.
 
-import { api, authorization, busy, cnDate, el, forgetKey, hasKey, notice, onAuthError, setIntake, setKey, takeKeyFromFragment } from "./core.js";
+import { api, authorization, busy, cnDate, el, forgetKey, hasKey, notice, onAuthError, restoreDownloads, setIntake, setKey, takeKeyFromFragment } from "./core.js";
 import { VIEWS } from "./views/index.js";
 
 const ROLE_LABEL = { admin: "管理员", evaluator: "评价人员", upstream: "上游系统" };
@@ -168,6 +168,7 @@ async function render({ live = false } = {}) {
       params: state.params, navigate,
       reloadProjects: loadProjects,
     });
+    restoreDownloads(content);
     if (ticket === rendering) root.replaceChildren(content);
   } catch (e) {
     if (ticket === rendering && e.status !== 401) root.replaceChildren(notice(e.message, "error"));

@@ -102,12 +102,35 @@ export const send = async (method, path, body) => {
 export const fetchRaw = (path) => call("GET", path);
 
 // A download with a busy state on its control and the error next to it: documents take seconds.
-export async function download(path, fallbackName, control) {
-  const status = control && (control.nextElementSibling?.classList.contains("download-status")
+// Each download's state by path, so a view rendered again (a live score change) shows it on its
+// new link too: busy, done or failed.
+const downloads = new Map();
+
+function showDownload(control, state) {
+  const status = control.nextElementSibling?.classList.contains("download-status")
     ? control.nextElementSibling
-    : control.insertAdjacentElement("afterend", el("span", { class: "download-status", role: "status", "aria-live": "polite" })));
-  if (control) { control.setAttribute("aria-busy", "true"); control.classList.add("busy"); }
-  if (status) { status.className = "download-status"; status.textContent = "正在生成…"; }
+    : control.insertAdjacentElement("afterend", el("span", { class: "download-status", role: "status", "aria-live": "polite" }));
+  status.className = "download-status" + (state.outcome ? " " + state.outcome : "");
+  status.textContent = state.text;
+  control.classList.toggle("busy", !state.outcome);
+  if (state.outcome) control.removeAttribute("aria-busy"); else control.setAttribute("aria-busy", "true");
+}
+
+// The links under `root` to a path downloaded before get its state back (called on every render).
+export function restoreDownloads(root) {
+  for (const a of root.querySelectorAll("a[href]")) {
+    const state = downloads.get(a.getAttribute("href"));
+    if (state) showDownload(a, state);
+  }
+}
+
+export async function download(path, fallbackName, control) {
+  const update = (state) => {
+    downloads.set(path, state);
+    if (control && control.isConnected) showDownload(control, state);
+    restoreDownloads(document);
+  };
+  update({ text: "正在生成…" });
   try {
     const r = await call("GET", path);
     const name = decodeURIComponent((/filename\*?=(?:UTF-8'')?"?([^";]+)"?/.exec(r.headers.get("content-disposition") || "") || [])[1] || fallbackName);
@@ -115,11 +138,9 @@ export async function download(path, fallbackName, control) {
     const a = el("a", { href: url, download: name });
     document.body.append(a); a.click(); a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 60000);
-    if (status) { status.classList.add("done"); status.textContent = "已下载 " + name; }
+    update({ outcome: "done", text: "已下载 " + name });
   } catch (e) {
-    if (status) { status.classList.add("error"); status.textContent = "下载失败：" + e.message; }
-  } finally {
-    if (control) { control.removeAttribute("aria-busy"); control.classList.remove("busy"); }
+    update({ outcome: "error", text: "下载失败：" + e.message });
   }
 }
 
