@@ -145,18 +145,20 @@ def evaluate_series(
             ledger = Ledger(definition, day, ledger.left_out)
             fold_resolving(ledger, ordered[:upto])
         taken = upto
-        result = evaluate_ledger(ledger, engine, work)
-        points.append(
-            TimelinePoint(
-                as_of=day,
-                total=result.total,
-                grade=result.grade,
-                assessable=result.assessable or Decimal(0),
-                pending=result.pending or Decimal(0),
-                findings=len(result.findings),
-            )
-        )
+        points.append(timeline_point(day, evaluate_ledger(ledger, engine, work)))
     return tuple(points)
+
+
+def timeline_point(day: date, result: EvaluationResult) -> TimelinePoint:
+    """One point of a timeline: the evaluation as of `day`."""
+    return TimelinePoint(
+        as_of=day,
+        total=result.total,
+        grade=result.grade,
+        assessable=result.assessable or Decimal(0),
+        pending=result.pending or Decimal(0),
+        findings=len(result.findings),
+    )
 
 
 def _known_at(event: Evidence) -> datetime:
