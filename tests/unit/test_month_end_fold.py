@@ -67,8 +67,13 @@ def _state(ledger: Ledger) -> tuple[Any, ...]:
         ledger.outside_by_kind,
         ledger.outside_span,
         {
-            key: (dict(log.per_day), sorted(log.ids), sorted(log.late_done), sorted(log.late_registered))
-            + (dict(log.late_per_day),)
+            key: (
+                dict(log.per_day),
+                sorted(log.ids),
+                sorted(log.late_done),
+                sorted(log.late_registered),
+                dict(log.late_per_day),
+            )
             for key, log in ledger.inspections.items()
         },
         {key: dict(days) for key, days in ledger.first_clock_in.items()},
