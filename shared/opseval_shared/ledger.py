@@ -889,7 +889,7 @@ def fold_all(
         left_out = ledger.left_out  # a second fold knows every correction from the start
 
 
-def fold_resolving(ledger: Ledger, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
+def fold_resolving(ledger: Ledger | MonthEndFold, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
     """Events folded into a ledger, each whose references do not resolve set aside and returned by id."""
     unresolved: dict[str, EvidenceReferenceError] = {}
     add = ledger.add
