@@ -135,3 +135,22 @@ def test_days_out_of_order_are_refused() -> None:
     definition_: ProjectDefinition = DEFINITION
     with pytest.raises(ValueError, match="in order"):
         MonthEndFold(definition_, [DAYS[1], DAYS[0]])
+
+
+def test_events_dated_far_from_every_month_end_are_placed_exactly() -> None:
+    """Days beyond the table of certain parts (years before the first day, after the last) and days
+    within a day of a month's end in a far offset take the exact placement."""
+    events = [
+        _event(1, "training_held", datetime(2021, 3, 1, 10, tzinfo=UTC), timedelta(0), timedelta(0)),
+        _event(2, "training_held", datetime(2024, 1, 31, 15, 30, tzinfo=UTC), timedelta(0), timedelta(hours=-11)),
+        _event(3, "training_held", datetime(2024, 1, 31, 16, 30, tzinfo=UTC), timedelta(0), timedelta(hours=14)),
+        _event(4, "training_held", datetime(2024, 2, 10, 10, tzinfo=UTC), timedelta(days=900), timedelta(0)),
+    ]
+    fold = MonthEndFold(DEFINITION, DAYS)
+    for e in events:
+        fold.add(e)
+    for day, ledger in fold.at():
+        assert _state(ledger) == _state(_fresh(events, day)), day
+    # 15:30 UTC on 31 January is 23:30 in China (January's), 16:30 UTC is 1 February (February's).
+    january = [e.event_id for e in _fresh(events, DAYS[0]).trainings]
+    assert "training_held-2" in january and "training_held-3" not in january
