@@ -71,7 +71,7 @@ def run_import(path: Path, sink: Path | None) -> int:
     else:
         with sink.open("wb") as fh:
             for batch in batches:
-                fh.writelines(batch)
+                fh.write(b"".join(batch))
     return importer.summary.events
 
 

@@ -7,13 +7,14 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
-from typing import Annotated, Any
+from dataclasses import dataclass
+from typing import Annotated
 
 from fastapi import FastAPI
 from faststream import AckPolicy, Context
 from faststream.nats import JStream, NatsBroker
 from faststream.nats.message import NatsBatchMessage
+from faststream.nats.publisher.usecase import LogicPublisher
 from faststream.security import BaseSecurity, SASLPlaintext
 from nats.aio.client import Client
 from nats.js import JetStreamContext
@@ -70,7 +71,9 @@ class Fleet:
     store: Store | None = None
     ledgers: LedgerCache | None = None
     dirty: DirtyProjects | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    dead_letters: DeadLetterOffice | None = None  # rules and scoring: events they set aside or give up on
+    consumer: EvidenceConsumer | None = None  # rules and scoring: persists each evidence batch
+    results_out: LogicPublisher | None = None  # rules: findings; scoring: scores
     calendar: HolidayCalendar | None = None  # the installation's declared years, loaded by `opseval serve`
     health: EvaluationHealth | None = None  # the evaluating services' per-project status
 
@@ -104,8 +107,8 @@ async def start_evidence_consumer(fleet: Fleet) -> None:
         ledgers.remember(events)
         dirty.mark({e.project for e in events})
 
-    dead = fleet.extras["dead_letters"] = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
-    fleet.extras["consumer"] = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
+    dead = fleet.dead_letters = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
+    fleet.consumer = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
     dirty.mark({p.id for p in await fleet.store.list_projects()})
 
 
@@ -125,7 +128,8 @@ def subscribe_evidence(fleet: Fleet, durable: str, title: str) -> None:
         description="Every accepted evidence event; persisted (idempotently) before it is acknowledged.",
     )
     async def on_evidence(bodies: EvidenceBatch, msg: Annotated[NatsBatchMessage, Context("message")]) -> None:
-        await fleet.extras["consumer"].handle(msg.raw_message)
+        assert fleet.consumer is not None, "the evidence consumer is wired at start-up"
+        await fleet.consumer.handle(msg.raw_message)
 
 
 def fleet_app(
@@ -143,9 +147,8 @@ def fleet_app(
         fleet.store = store
 
         async def set_aside(row: StoredEvent, revision: str, exc: EvidenceReferenceError) -> None:
-            office: DeadLetterOffice | None = fleet.extras.get("dead_letters")
-            if office is not None:
-                await office.set_aside(row, revision, exc)
+            if fleet.dead_letters is not None:
+                await fleet.dead_letters.set_aside(row, revision, exc)
 
         fleet.ledgers = LedgerCache(
             store, idle_s=settings.ledger_idle_s, calendar=fleet.calendar, on_unresolved=set_aside

@@ -79,6 +79,9 @@ class LedgerCache:
         # The definition revision each project was last evaluated under (kept past eviction): what the
         # definitions watcher compares the stored one with.
         self.evaluated_under: dict[str, str] = {}
+        # The as-of date each project was last evaluated at and the default it moves up to: when the
+        # date moves, a project still evaluated as of today is evaluated again (`outdated`).
+        self.evaluated_as_of: dict[str, tuple[date, date]] = {}
         # Events this process just consumed, already validated, per project: folding them needs no
         # second parse. Dropped with each refresh of the project: by then every stored event of it
         # is folded, so what is left was folded before this process consumed it (the other service,
@@ -106,6 +109,7 @@ class LedgerCache:
         stored = await self.store.get_project(project)
         if stored is None:
             self._recent.pop(project, None)
+            self.evaluated_as_of.pop(project, None)
             return None
         current = self._folded.get(project)
         definition = current.ledger.definition if current and current.revision == stored.revision else None
@@ -133,7 +137,14 @@ class LedgerCache:
         self._recent.pop(project, None)
         current.used = now
         self.evaluated_under[project] = stored.revision
+        self.evaluated_as_of[project] = (as_of, definition.project.evaluation.default_as_of)
         return current
+
+    def outdated(self) -> set[str]:
+        """The projects last evaluated as of another day than the one they are due at now (today,
+        or the default as-of date once the period is over): a result as of yesterday is not today's."""
+        today = self.today()
+        return {p for p, (as_of, default) in self.evaluated_as_of.items() if min(today, default) != as_of}
 
     def _new(
         self, definition: ProjectDefinition, as_of: date, revision: str, left_out: frozenset[str] = frozenset()
@@ -233,7 +244,8 @@ class DirtyProjects:
 
     async def _watch_definitions(self, store: Store) -> None:
         """A project registered again with another definition is evaluated again at once, not at its
-        next evidence: events it no longer resolves are set aside, those it resolves again come back."""
+        next evidence: events it no longer resolves are set aside, those it resolves again come back.
+        So is a project evaluated as of today once the date moves (LedgerCache.outdated)."""
         known: dict[str, str] | None = None
         while True:
             await asyncio.sleep(DEFINITION_POLL_S)
@@ -244,6 +256,8 @@ class DirtyProjects:
                 continue
             under = self.ledgers.evaluated_under if self.ledgers is not None else {}
             changed = definitions_changed(current, known, under)
+            if self.ledgers is not None:
+                changed |= self.ledgers.outdated()  # the date moved: evaluated as of the new day
             if changed:
                 self.mark(changed)
             known = current
@@ -341,3 +355,8 @@ class EvaluationHealth:
     def detail(self) -> dict[str, Any]:
         """For readiness: the projects whose last evaluation failed, with the error."""
         return {"failing": dict(sorted(self.failing.items()))}
+
+
+# The snapshot kind under which the scoring service stores each project's full evaluation result
+# (EvaluationResult as JSON, the revision that of its scores), which the results API serves.
+RESULT_KIND = "result"

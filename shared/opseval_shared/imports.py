@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from itertools import chain, filterfalse, islice
-from operator import add, itemgetter, methodcaller
+from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -38,7 +38,7 @@ from .evidence import EVIDENCE_ADAPTER, KIND_OF_CLASS, NO_CONTROL_CHARACTERS, Ev
 from .references import NEEDS_CONTRACT, EvidenceReferenceError, EvidenceReferences, known
 
 MAX_ID_LENGTH = 120  # an event id has at most 128 characters; `/n` may follow for a repeated row
-CHUNK_ROWS = 20_000  # rows converted column by column at once
+CHUNK_ROWS = 1_000  # rows converted column by column at once: few enough for their objects to stay in cache
 ID_SAFE = methodcaller("replace", "+", "_")  # an event id has no "+": the offset's sign is written "_"
 MAX_PROBLEMS = 100  # a systematic mistake repeats on every row; the first hundred show it
 HEADER_SEARCH_ROWS = 20  # exports often put a title or a note above the header
@@ -50,6 +50,14 @@ BOOLEAN_WORDS: dict[str, bool] = {
 BEIJING_TIME_NAMES = ("Asia/Shanghai", "Asia/Chongqing", "Asia/Harbin", "Asia/Urumqi", "PRC", "北京时间")
 _OFFSET = re.compile(r"^(?:UTC|GMT)?([+-])(\d{2}):?(\d{2})$")
 _INVISIBLE = str.maketrans("", "", "\ufeff\u200b\u200c\u200d\u2060")
+# A time written exactly as "%Y-%m-%d %H:%M:%S" reads it and ISO 8601 writes it (but for the "T"):
+# two-digit fields, a real day of a year 1990–2100, an hour 00–23. Such a column needs no parsing.
+_YEAR = "(?:199[0-9]|20[0-9][0-9]|2100)"
+_MONTH_DAY = "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(?:29|30)|(?:0[13578]|1[02])-31)"
+_LEAP_DAY = "(?:199[26]|20[02468][048]|20[13579][26])-02-29"
+_PLAIN_TIME = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY}) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
+PLAIN_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
+_PLAIN_TIMES = re.compile(f"(?:{_PLAIN_TIME}\n)*{_PLAIN_TIME}", re.ASCII)  # a column's cells joined by "\n"
 
 
 class ImportProblem(Frozen):
@@ -272,13 +280,14 @@ class Table:
 XLSX_MAGIC = b"PK\x03\x04"
 XLS_MAGIC = b"\xd0\xcf\x11\xe0"
 UTF8_BOM = b"\xef\xbb\xbf"
+_BLANK = re.compile(rb"\s*(?:\xef\xbb\xbf)?\s*")  # nothing but ASCII white space and a BOM, as bytes.strip() sees it
 
 
 def read_table(
     data: bytes, name: str, *, encoding: str | None = None, delimiter: str = ",", sheet: str | None = None
 ) -> Table:
     """A CSV or XLSX file (told apart by its bytes, not its name) as a table; ImportFailed if unreadable."""
-    if not data.strip() or data.strip() == UTF8_BOM:
+    if _BLANK.fullmatch(data):  # stops at the first character that is not blank (strip() copies the file)
         raise ImportFailed([ImportProblem(file=name, reason="文件为空")])
     if data.startswith(XLS_MAGIC):
         raise ImportFailed(
@@ -688,7 +697,7 @@ class Importer:
         return chain.from_iterable(self.batches(table))
 
     def batches(self, table: Table) -> Iterator[list[bytes]]:
-        """The lines of `lines`, a chunk of rows at a time (for a writer's `writelines`)."""
+        """The lines of `lines`, a chunk of rows at a time (a writer writes `b"".join(batch)`)."""
         self.name = table.name
         self.summary.encoding = table.encoding
         target = self.target
@@ -747,11 +756,78 @@ class Importer:
         tails: dict[Any, bytes] = {}  # … → the line from "source" on
         latest: dict[Any, str | None] = {}  # … → the latest time in the payload
         bad: dict[Any, list[tuple[str, str]]] = {}  # … → its problems (column, reason)
-        seen: set[str] = set()
+        seen: set[bytes] = set()  # every id given, encoded
+        # The plain case (a clock export): the time column alone gives each row's times and id, every
+        # payload its line template with them left blank; a chunk is then a handful of C-level passes.
+        # Its ids are never too long: a profile id of at most 64 characters, "-", 16 hex digits, "-",
+        # a time of 19 and an offset of at most 6 make at most 107.
+        plain = (
+            occurred_index is not None
+            and recorded_index is None
+            and not times_in_payload
+            and occurred.formats[0] == PLAIN_TIME_FORMAT
+        )
+        templates: dict[Any, bytes] = {}  # payload key → its line, the times left as %s
+        id_suffix = ID_SAFE(occurred.suffix)
+        line_times = (
+            b'","project":'
+            + json.dumps(target.project).encode().replace(b"%", b"%%")
+            + b',"contract":'
+            + json.dumps(target.contract).encode().replace(b"%", b"%%")
+            + b',"occurred_at":"%.19s'
+            + occurred.suffix.encode()
+            + b'","recorded_at":"%.19s'
+            + occurred.suffix.encode()
+            + b'"'
+        )
+        occurred_cell = itemgetter(occurred_index or 0)
+        id_starts: dict[Any, bytes] = {}  # payload key → its id's start, encoded (the plain case)
+
+        def learn(key: Any, row: Sequence[str]) -> None:
+            """A new payload key: its payload validated (its problems, or its id's start and its line's
+            tail) and, in the plain case, its line template."""
+            if key not in prefixes and key not in bad:
+                built = self._payload(row, payload_columns, constants, column_of)
+                if isinstance(built, list):
+                    bad[key] = built
+                else:
+                    prefixes[key], tails[key], latest[key] = built
+            if plain and key in prefixes and key not in templates:
+                tail = tails[key].replace(b"%", b"%%")
+                id_starts[key] = prefixes[key].encode()
+                templates[key] = b'{"id":"' + id_starts[key] + b"%s" + line_times + tail
+
         number = header_row
         while chunk := list(islice(rows, CHUNK_ROWS)):
             numbers: Sequence[int] = range(number + 1, number + 1 + len(chunk))
             number += len(chunk)
+            if plain and not self.problems:
+                try:
+                    keys = list(map(key_of, chunk))
+                    joined = "\n".join(map(occurred_cell, chunk))
+                except IndexError:  # a short row: padded below
+                    joined = ""
+                chunk_templates = list(map(templates.get, keys)) if joined else [None]
+                if None in chunk_templates and joined:
+                    for key in {k for k, t in zip(keys, chunk_templates, strict=True) if t is None}:
+                        learn(key, chunk[keys.index(key)])
+                    chunk_templates = list(map(templates.get, keys))
+                # each cell a plain time (a blank row, a bad or other time: not the plain case)
+                if (
+                    None not in chunk_templates
+                    and len(joined) == 20 * len(chunk) - 1
+                    and _PLAIN_TIMES.fullmatch(joined)
+                ):
+                    stamped = (joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix).encode()
+                    times = stamped.split(b"\n")
+                    ids = list(map(add, map(id_starts.__getitem__, keys), times))
+                    fresh = set(ids)
+                    if len(fresh) == len(ids) and seen.isdisjoint(fresh):  # else the repeats are numbered below
+                        seen |= fresh
+                        summary.rows += len(chunk)
+                        summary.events += len(chunk)
+                        yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
+                        continue
             if min(map(len, chunk)) <= width or not all(map(any, chunk)):
                 kept = [(n, r) for n, r in zip(numbers, chunk, strict=True) if any(c.strip() for c in r)]
                 numbers = [n for n, _ in kept]
@@ -760,12 +836,8 @@ class Importer:
                     continue
             summary.rows += len(chunk)
             keys = list(map(key_of, chunk))
-            for key in [k for k in set(keys) if k not in prefixes and k not in bad]:
-                built = self._payload(chunk[keys.index(key)], payload_columns, constants, column_of)
-                if isinstance(built, list):
-                    bad[key] = built
-                else:
-                    prefixes[key], tails[key], latest[key] = built
+            for key in [k for k in set(keys) if k not in (templates if plain else prefixes) and k not in bad]:
+                learn(key, chunk[keys.index(key)])
             if occurred_index is None:
                 whens, problems = occurred.column([str(profile.occurred_at.value)] * len(chunk))
             else:
@@ -776,6 +848,11 @@ class Importer:
                 for index, key in enumerate(keys):
                     for column, reason in bad.get(key, ()):
                         self._problem(numbers[index], column, reason)
+            recorded_cells: list[str | None] = []
+            if recorded is not None and recorded_index is not None:  # checked even when other rows are bad
+                recorded_cells, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
+                for index, reason in problems:
+                    self._problem(numbers[index], recorded_header, reason)
             if self.problems:
                 if self.full:
                     break
@@ -788,22 +865,19 @@ class Importer:
                     t if t is not None and _after(t, w) else w  # type: ignore[arg-type]
                     for t, w in zip(map(latest.__getitem__, keys), whens, strict=True)
                 ]
-            if recorded is not None and recorded_index is not None:
-                cells, problems = recorded.column(list(map(itemgetter(recorded_index), chunk)), optional=True)
-                for index, reason in problems:
-                    self._problem(numbers[index], recorded_header, reason)
-                stamps = [c or s for c, s in zip(cells, stamps, strict=True)]
+            if recorded_cells:
+                stamps = [c or s for c, s in zip(recorded_cells, stamps, strict=True)]
             ids = list(map(add, map(prefixes.__getitem__, keys), whens))
             if stamps is not whens:
                 ids = [i if s == w else f"{i}/{s}" for i, s, w in zip(ids, stamps, whens, strict=True)]
             ids = list(map(ID_SAFE, ids))
             if max(map(len, ids)) > MAX_ID_LENGTH:  # a long profile id with two times: the times hashed
-                ids = [_short_id(i) for i in ids]
-            fresh = set(ids)
+                ids = [_short_id(i, len(prefixes[k])) for i, k in zip(ids, keys, strict=True)]
+            fresh = set(encoded := list(map(str.encode, ids)))  # `seen` holds ids as the plain case has them
             if len(fresh) == len(ids) and seen.isdisjoint(fresh):
                 seen |= fresh
             else:
-                ids = self._number_repeats(ids, seen)
+                ids = self._number_repeats(ids, encoded, seen)
             summary.events += len(ids)
             yield list(map(add, map(str.encode, map(head, ids, whens, stamps)), map(tails.__getitem__, keys)))
         if self.problems:
@@ -811,17 +885,17 @@ class Importer:
         if summary.rows == 0:
             raise ImportFailed([ImportProblem(file=self.name, row=header_row, reason="表头以下没有数据行")])
 
-    def _number_repeats(self, ids: list[str], seen: set[str]) -> list[str]:
+    def _number_repeats(self, ids: list[str], encoded: list[bytes], seen: set[bytes]) -> list[str]:
         """The ids of a chunk where a row repeats an earlier one: the n-th identical row of the file
         gets `/n`, so it stays an event of its own, with the same id on every import."""
         out = []
-        for event_id in ids:
-            if event_id in seen:
+        for event_id, key in zip(ids, encoded, strict=True):
+            if key in seen:
                 n = self._repeats[event_id] = self._repeats.get(event_id, 1) + 1
                 self.summary.repeated_rows += 1
                 out.append(f"{event_id}/{n}")
             else:
-                seen.add(event_id)
+                seen.add(key)
                 out.append(event_id)
         return out
 
@@ -884,11 +958,16 @@ class Importer:
         return f"{self.profile.id}-{digest}-", tail.encode(), latest
 
 
-def _short_id(event_id: str) -> str:
+def _short_id(event_id: str, prefix_length: int) -> str:
+    """An id too long with its times written out: the profile and payload part kept, the times hashed.
+
+    The part hashed is everything after the prefix (`profile-digest-`) but for its first two
+    characters when they are "20", as ids were first written (by cutting at a "-20" found by search,
+    which cut elsewhere when a time's day was the 20th or its year was in the 1990s)."""
     if len(event_id) <= MAX_ID_LENGTH:
         return event_id
-    start, _, times = event_id.rpartition("-20")  # keep the profile and payload part, hash the times
-    return f"{start}-{hashlib.blake2b(times.encode(), digest_size=8).hexdigest()}"
+    start, times = event_id[: prefix_length - 1], event_id[prefix_length:]
+    return f"{start}-{hashlib.blake2b(times.removeprefix('20').encode(), digest_size=8).hexdigest()}"
 
 
 def head_text(target: Target) -> str:

@@ -128,7 +128,7 @@ def _import(
                     with os.fdopen(fd, "wb") as fh:
                         for batch in importer.batches(table):  # removed below if a row is bad
                             preview = preview or batch[:PREVIEW_EVENTS]
-                            fh.writelines(batch)
+                            fh.write(b"".join(batch))  # one write a chunk: writelines writes each line
                         fh.flush()
                         os.fsync(fh.fileno())
             except ImportFailed as exc:

@@ -154,16 +154,31 @@ def test_a_bad_event_is_refused_or_set_aside_and_its_correction_scores_as_if_sen
     bench.screenshot("set-aside")
     bench.no_script_errors()
 
-    # An evaluator corrects it (an evaluator's key may push corrections only).
-    evaluator = bearer(issue_key(fleet.store_url, "evaluator", [PROJECT], "市财政局评价组"))
+    # An evaluator corrects it (under an evaluator's key a judgment names the key as its source).
+    token = issue_key(fleet.store_url, "evaluator", [PROJECT], "市财政局评价组")
+    evaluator = bearer(token)
     plain = {**judged, "id": "e2e-economy-whole", "occurred_at": "2023-05-31T19:30:00+08:00"}
     plain["recorded_at"] = plain["occurred_at"]
     plain["payload"] = {"indicator": "economy", "awarded": 2.5, "reason": "人力成本按实际资质复核后较为经济"}
-    assert fleet.http.post(intake, json=[plain], headers=evaluator).status_code == 403
+    unsourced = fleet.http.post(intake, json=[plain], headers=evaluator)
+    assert unsourced.status_code == 422 and unsourced.json()["detail"]["errors"][0]["field"] == "[0].source"
+    plain["source"] = f"evaluator:{token.split('_')[1]}"
     why = {"event": judged["id"], "reason": "经济性按整体评分，不分要点", "by": "第三方评价组"}
     correction = {**plain, "corrects": why}
-    pushed = fleet.http.post(intake, json=[correction], headers=evaluator)
-    assert pushed.status_code == 200 and pushed.json()["accepted"] == 1, pushed.text
+    # Judging the whole leaf again overrides the judgment in force on it, which must be named: alone,
+    # the correction is refused; with that judgment withdrawn in the same push, it is accepted.
+    overridden = fleet.http.post(intake, json=[correction], headers=evaluator)
+    assert overridden.status_code == 409, overridden.text
+    [error] = overridden.json()["detail"]["errors"]
+    assert error["field"] == "[0].corrects.event" and "'dg-judge-economy-leaf'" in error["reason"]
+    withdrawn = {
+        **{k: plain[k] for k in ("project", "occurred_at", "recorded_at", "source")},
+        "id": "e2e-economy-leaf-withdrawn",
+        "kind": "retraction",
+        "payload": {"event": "dg-judge-economy-leaf", "reason": "经济性由评价组整体改判", "by": "第三方评价组"},
+    }
+    pushed = fleet.http.post(intake, json=[correction, withdrawn], headers=evaluator)
+    assert pushed.status_code == 200 and pushed.json()["accepted"] == 2, pushed.text
 
     # The score is the one the corrected judgment alone gives, as if it had been sent in the first place.
     first = tmp_path / "sent-first"
@@ -173,8 +188,11 @@ def test_a_bad_event_is_refused_or_set_aside_and_its_correction_scores_as_if_sen
     assert corrected.total != expected.total
     wait_for(lambda: serves(fleet, corrected), 120, "the corrected score", 0.5)
     after = wait_for(lambda: [d for d in [detail(fleet)] if not d["status"]["set_aside"]], 60, "nothing set aside")[0]
-    assert [(c["event"], c["corrected_by"], c["action"], c["by"], c["in_force"]) for c in after["corrections"]] == [
-        (judged["id"], correction["id"], "superseded", "第三方评价组", True)
+    assert sorted(
+        (c["event"], c["corrected_by"], c["action"], c["by"], c["in_force"]) for c in after["corrections"]
+    ) == [
+        ("dg-judge-economy-leaf", withdrawn["id"], "retracted", "第三方评价组", True),
+        (judged["id"], correction["id"], "superseded", "第三方评价组", True),
     ]
     # The evidence trail keeps both events; the audit trail names the key that corrected.
     trail = fleet.http.get(fleet.url("reporting") + f"/v1/projects/{PROJECT}/evidence/{judged['id']}").json()
@@ -183,5 +201,6 @@ def test_a_bad_event_is_refused_or_set_aside_and_its_correction_scores_as_if_sen
     last = [e for e in audit if e["status"] == 200][-1]
     assert last["role"] == "evaluator"
     assert last["detail"]["corrections"] == [
-        {"event": correction["id"], "corrects": judged["id"], "action": "superseded", "by": "第三方评价组"}
+        {"event": correction["id"], "corrects": judged["id"], "action": "superseded", "by": "第三方评价组"},
+        {"event": withdrawn["id"], "corrects": "dg-judge-economy-leaf", "action": "retracted", "by": "第三方评价组"},
     ]

@@ -19,6 +19,7 @@ from .conftest import Fleet, bundle_events
 
 pytestmark = pytest.mark.slow
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
+GUANGZHOU_2021 = DONGGUAN.parent / "guangzhou-2021"
 
 
 def test_an_evaluator_signs_in_clicks_from_the_score_tree_to_a_findings_evidence_and_downloads(
@@ -53,11 +54,13 @@ def test_an_evaluator_signs_in_clicks_from_the_score_tree_to_a_findings_evidence
     page.locator("#detail .finding").filter(has_text="技术支持专家").first.click()
     page.wait_for_selector("#evidence .evidence")
     assert "佐证材料" in page.inner_text("#evidence")
+    assert "驻场人员名单" in page.inner_text("#evidence") and "roster_entry" not in page.inner_text("#evidence")
     bench.screenshot("overview-leaf-finding")
     with page.expect_download() as download:
         page.click("#downloads a:has-text('报告（Word）')")
     assert download.value.suggested_filename == f"{project}-report.docx"
     page.wait_for_selector("#downloads .download-status.done")
+    assert "自评表" not in page.inner_text("#downloads")  # a third-party evaluation has no 自评表
     page.click("#logout")
     page.wait_for_selector("#login:not([hidden])")
     assert "已退出" in page.inner_text("#login-error") and page.locator("#workspace").is_hidden()
@@ -67,6 +70,25 @@ def test_an_evaluator_signs_in_clicks_from_the_score_tree_to_a_findings_evidence
         response = fleet.http.get(report, params={"format": fmt})
         assert response.status_code == 200 and response.content.startswith(magic), fmt
         assert "attachment" in response.headers["content-disposition"]
+
+
+def test_a_self_evaluation_offers_its_self_evaluation_form_for_download(fleet: Fleet, workbench: Any) -> None:
+    project = fleet.register(GUANGZHOU_2021)
+    events = bundle_events(GUANGZHOU_2021)
+    for start in range(0, len(events), 1000):
+        fleet.push(events[start : start + 1000])
+    fleet.wait_scored(project, len(events))
+    bench = workbench(fleet.url("reporting"), issue_key(fleet.store_url, "evaluator", [project], "广州自评组"))
+    page = bench.open(f"project={project}")
+    page.wait_for_selector("#downloads a:has-text('自评表（Excel）')")
+    with page.expect_download() as download:
+        page.click("#downloads a:has-text('自评表（Excel）')")
+    assert download.value.suggested_filename == f"{project}-selfeval.xlsx"
+    with open(download.value.path(), "rb") as saved:
+        assert saved.read(2) == b"PK"
+    page.wait_for_selector("#downloads .download-status.done")
+    bench.screenshot("self-evaluation-downloads")
+    bench.no_script_errors()
 
 
 def test_an_upstream_key_is_told_why_it_sees_nothing_and_can_sign_out(fleet: Fleet, workbench: Any) -> None:

@@ -13,13 +13,15 @@ import shutil
 import subprocess
 import time
 import warnings
+from datetime import date
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from matplotlib import font_manager
 from opseval_reporting import charts
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import EvaluationResult
+from opseval_shared.results import EvaluationResult, TimelinePoint
 
 from opseval.embedded import evaluate_bundle
 
@@ -115,6 +117,37 @@ def test_monthly_view_is_none_without_a_series_and_follows_the_counts(
     first = result.monthly[0]
     changed = result.model_copy(update={"monthly": (first.model_copy(update={"late": 1}), *result.monthly[1:])})
     assert charts.monthly_view(changed) != charts.monthly_view(result)
+
+
+@needs_cjk_font
+def test_the_score_trend_is_drawn_with_a_timeline_numbered_after_the_others_and_follows_the_totals(
+    evaluated: tuple[EvaluationResult, ProjectDefinition],
+) -> None:
+    result, _ = evaluated
+    assert not result.timeline and charts.timeline(result) is None  # opseval evaluate without --series
+    points = (
+        TimelinePoint(
+            as_of=date(2022, 10, 31), total=Decimal("16.65"), grade="差", assessable=20, pending=80, findings=3
+        ),
+        TimelinePoint(
+            as_of=date(2023, 5, 31),
+            total=result.total,
+            grade=result.grade,
+            assessable=100,
+            pending=0,
+            findings=len(result.findings),
+        ),
+    )
+    with_timeline = result.model_copy(update={"timeline": points})
+    assert [caption for _, caption, _ in charts.figures(with_timeline, "png")][-2:] == [
+        "图3 各月交付物应交、已交付与逾期",
+        "图4 各月末得分走势",
+    ]
+    assert [caption for _, caption, _ in charts.figures(with_timeline.model_copy(update={"monthly": ()}))][-1] == (
+        "图3 各月末得分走势"
+    )
+    lower = with_timeline.model_copy(update={"timeline": (points[0].model_copy(update={"total": 10}), points[1])})
+    assert charts.timeline(lower) != charts.timeline(with_timeline)
 
 
 @needs_cjk_font

@@ -6,7 +6,9 @@ import asyncio
 import sqlite3
 from pathlib import Path
 
+import pytest
 from opseval_infra.keys import hash_secret
+from opseval_infra.store.base import StoredVersion
 from opseval_infra.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 
@@ -37,3 +39,48 @@ def test_a_schema_2_store_gains_key_expiry_and_its_keys_never_expire(tmp_path: P
 
     assert asyncio.run(read()) == (None, "老密钥")
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+
+
+def test_a_schema_3_store_gains_versions_that_the_database_itself_keeps_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "v3.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        """CREATE TABLE api_keys (id TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL,
+           projects TEXT NOT NULL, secret_hash TEXT NOT NULL, created_at TEXT NOT NULL, revoked_at TEXT,
+           expires_at TEXT)"""
+    )
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.close()
+    finalised = StoredVersion(
+        project="p",
+        number=0,
+        as_of="2022-12-31",
+        total="80",
+        grade="良",
+        finalised_at="2026-12-04T10:00:00.000+00:00",
+        finalised_by="评价组",
+        finalised_role="evaluator",
+        finalised_key="k0123456789ab",
+        note="",
+        definition_revision="r1",
+        definition="{}",
+        result="{}",
+    )
+
+    async def finalise() -> int:
+        store = SqliteStore(str(path))
+        await store.open()
+        try:
+            return await store.add_version(finalised)
+        finally:
+            await store.close()
+
+    assert asyncio.run(finalise()) == 1
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    with pytest.raises(sqlite3.IntegrityError, match="never changed"):
+        conn.execute("UPDATE versions SET total = '100' WHERE project = 'p'")
+    with pytest.raises(sqlite3.IntegrityError, match="never removed"):
+        conn.execute("DELETE FROM versions")
+    assert conn.execute("SELECT number, total FROM versions").fetchall() == [(1, "80")]

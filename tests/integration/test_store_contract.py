@@ -24,10 +24,13 @@ from opseval_infra.store.base import (
     AuditEntry,
     DeadLetter,
     EventConflict,
+    EventFilter,
     Snapshot,
     Store,
     StoredEvent,
     StoredProject,
+    StoredVersion,
+    VersionRecord,
 )
 from opseval_infra.store.factory import open_store
 from opseval_infra.store.mongo import MongoStore
@@ -221,7 +224,75 @@ def test_get_events_returns_the_projects_known_ids_and_find_events_any_projects_
     backend.run(scenario)
 
 
+def test_browse_events_pages_a_projects_events_by_kind_date_and_text_and_counts_them(backend: Backend) -> None:
+    def body(name: str, when: str, staff: str) -> str:
+        return f'{{"id":"p:{name}","occurred_at":"{when}","payload":{{"staff":"{staff}","note":"100%_done"}}}}'
+
+    async def scenario(store: Store) -> None:
+        clocks = [
+            event("p", f"c{i}", body(f"c{i}", f"2023-01-{i:02d}T08:00:00+08:00", ("李四", "张三")[i % 2]), "clock_in")
+            for i in range(1, 11)
+        ]
+        others = [event("p", "r1", body("r1", "2023-01-03T00:00:00+08:00", "张三"), "roster_entry")]
+        theirs = [event("q", "c1", body("c1", "2023-01-01T08:00:00+08:00", "张三"), "clock_in")]
+        await store.add_events([*clocks[:5], *others, *theirs, *clocks[5:]])
+
+        every_clock = EventFilter(kind="clock_in")
+        assert await store.count_browsed_events("p", every_clock) == 10
+        first = await store.browse_events("p", every_clock, offset=0, limit=4)
+        second = await store.browse_events("p", every_clock, offset=4, limit=4)
+        last = await store.browse_events("p", every_clock, offset=8, limit=4)
+        assert [e.id for e in first + second + last] == [e.id for e in clocks]  # store order, no overlap
+        assert [e.seq for e in first + second + last] == sorted(e.seq for e in first + second + last)
+        assert await store.browse_events("p", every_clock, offset=10, limit=4) == []
+        assert await store.browse_events("p", every_clock, limit=0) == []
+
+        assert await store.count_browsed_events("p", EventFilter()) == 11  # every kind, only this project
+        assert await store.count_browsed_events("nobody", EventFilter()) == 0
+
+        # dates: the event's own calendar date, both ends inclusive
+        january_3_to_5 = EventFilter(kind="clock_in", occurred_from="2023-01-03", occurred_until="2023-01-05")
+        assert [e.id for e in await store.browse_events("p", january_3_to_5)] == ["p:c3", "p:c4", "p:c5"]
+        assert await store.count_browsed_events("p", january_3_to_5) == 3
+        paged = await store.browse_events("p", january_3_to_5, offset=1, limit=1)
+        assert [e.id for e in paged] == ["p:c4"]
+        since_9 = EventFilter(occurred_from="2023-01-09")
+        assert [e.id for e in await store.browse_events("p", since_9)] == ["p:c9", "p:c10"]
+
+        # text: a plain substring (LIKE and regex characters are characters), with the other filters
+        zhang = EventFilter(kind="clock_in", contains="张三", occurred_until="2023-01-05")
+        assert [e.id for e in await store.browse_events("p", zhang)] == ["p:c1", "p:c3", "p:c5"]
+        assert await store.count_browsed_events("p", EventFilter(contains="张三")) == 6  # 5 clock-ins, the roster
+        assert await store.count_browsed_events("p", EventFilter(contains="100%_done")) == 11
+        assert await store.count_browsed_events("p", EventFilter(contains="100_%")) == 0
+        assert await store.count_browsed_events("p", EventFilter(contains=".*")) == 0
+        assert await store.count_browsed_events("p", EventFilter(contains="王五")) == 0
+
+    backend.run(scenario)
+
+
 # projects
+
+
+def test_events_of_kinds_returns_one_projects_events_of_those_kinds_in_sequence_order(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        await store.add_events(
+            [
+                event("p", "z-judged", kind="judgment"),
+                event("p", "fault"),
+                event("q", "their-judgment", kind="judgment"),
+                event("p", "a-withdrawn", kind="retraction"),
+                event("p", "b-judged", kind="judgment"),
+            ]
+        )
+        found = await store.events_of_kinds("p", ["judgment", "retraction", "judgment"])
+        assert [e.id for e in found] == ["p:z-judged", "p:a-withdrawn", "p:b-judged"]
+        assert [e.seq for e in found] == sorted(e.seq for e in found)
+        assert [e.id for e in await store.events_of_kinds("p", ["judgment"])] == ["p:z-judged", "p:b-judged"]
+        assert await store.events_of_kinds("p", []) == []
+        assert await store.events_of_kinds("nobody", ["judgment"]) == []
+
+    backend.run(scenario)
 
 
 def test_projects_are_put_replaced_and_listed(backend: Backend) -> None:
@@ -353,6 +424,117 @@ def test_the_audit_trail_appends_in_order_and_filters(backend: Backend) -> None:
     backend.run(scenario)
 
 
+# finalised versions
+
+
+def version(project: str, note: str, result: str = '{"total": "80"}') -> StoredVersion:
+    return StoredVersion(
+        project=project,
+        number=0,
+        as_of="2022-12-31",
+        total="80.5",
+        grade="良",
+        finalised_at="2026-12-04T10:00:00.000+00:00",
+        finalised_by="东莞评价组",
+        finalised_role="evaluator",
+        finalised_key="k0123456789ab",
+        note=note,
+        definition_revision="rev-1",
+        definition='{"project": {}}',
+        result=result,
+    )
+
+
+def header(stored: StoredVersion, number: int) -> VersionRecord:
+    return VersionRecord(**{k: v for k, v in vars(replace(stored, number=number)).items() if k in HEADER_FIELDS})
+
+
+HEADER_FIELDS = set(VersionRecord.__dataclass_fields__)
+
+
+def test_versions_are_numbered_per_project_from_1_and_read_back_unchanged(backend: Backend) -> None:
+    async def scenario(store: Store) -> None:
+        assert await store.list_versions("p") == [] and await store.get_version("p", 1) is None
+        first, second = version("p", "初稿定稿"), version("p", "补充佐证后再次定稿", result='{"total": "82"}')
+        other = version("q", "另一项目")
+        assert await store.add_version(replace(first, number=7)) == 1  # the number given is ignored
+        assert await store.add_version(other) == 1  # numbering is per project
+        assert await store.add_version(second) == 2
+        assert await store.list_versions("p") == [header(first, 1), header(second, 2)]
+        assert all(type(v) is VersionRecord for v in await store.list_versions("p"))  # no bodies in a listing
+        assert await store.get_version("p", 2) == replace(second, number=2)
+        assert await store.get_version("q", 1) == replace(other, number=1)
+        assert await store.get_version("p", 3) is None and await store.get_version("r", 1) is None
+
+    backend.run(scenario)
+
+
+def test_a_version_citing_a_years_evidence_is_stored_whole(backend: Backend) -> None:
+    """Over 16 MB of result (MongoDB's document limit): a year of a building cites that many event ids."""
+    ids = [f"attendance-2024-{i:07d}" for i in range(800_000)]
+    large = replace(version("p", "全年"), result='{"evidence": ["' + '", "'.join(ids) + '"]}')
+    assert len(large.result) > 16 * 1024 * 1024
+
+    async def scenario(store: Store) -> None:
+        assert await store.add_version(large) == 1
+        assert await store.get_version("p", 1) == replace(large, number=1)
+
+    backend.run(scenario)
+
+
+def test_a_store_offers_no_way_to_change_or_remove_a_version(backend: Backend) -> None:
+    store = backend.make()
+    verbs = [name for name in dir(store) if "version" in name and not name.startswith("_")]
+    assert sorted(verbs) == ["add_version", "get_version", "list_versions"]
+
+
+def test_concurrent_finalisers_take_numbers_without_gaps_or_duplicates(backend: Backend) -> None:
+    """Two store objects (two reporting replicas), each in its own thread, finalise at once."""
+    start = threading.Barrier(2)
+    taken: dict[int, list[int]] = {}
+    failures: list[BaseException] = []
+
+    async def setup(store: Store) -> None:
+        await store.add_version(version("p", "first"))  # the database and its indexes exist before the race
+
+    backend.run(setup)
+
+    def worker(n: int) -> None:
+        async def main() -> None:
+            store = backend.make()
+            await store.open()
+            try:
+                start.wait(timeout=60)
+                taken[n] = [await store.add_version(version("p", f"w{n}-{i}")) for i in range(15)]
+            finally:
+                await store.close()
+
+        try:
+            asyncio.run(main())
+        except BaseException as error:
+            start.abort()
+            failures.append(error)
+
+    threads = [threading.Thread(target=worker, args=(n,), daemon=True) for n in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert not any(thread.is_alive() for thread in threads), "a finaliser is stuck"
+    assert not failures, failures
+    assert sorted(taken[1] + taken[2]) == list(range(2, 32))
+
+    async def check(store: Store) -> None:
+        listed = await store.list_versions("p")
+        assert [v.number for v in listed] == list(range(1, 32))
+        # each number holds the note of the call that was answered that number
+        by_number = {v.number: v.note for v in listed}
+        for n in (1, 2):
+            assert [by_number[number] for number in taken[n]] == [f"w{n}-{i}" for i in range(15)]
+
+    backend.run(check)
+
+
 def test_ping(backend: Backend) -> None:
     async def main() -> None:
         store = backend.make()
@@ -379,6 +561,7 @@ def test_reopening_keeps_everything(backend: Backend) -> None:
         await store.put_project(project)
         await store.put_snapshot("scores", snapshot)
         await store.add_dead_letter(letter)
+        await store.add_version(version("p", "定稿"))
         before.extend(await store.events_after("p", 0))
 
     async def read(store: Store) -> None:
@@ -388,6 +571,8 @@ def test_reopening_keeps_everything(backend: Backend) -> None:
         assert await store.list_projects() == [project]
         assert await store.get_snapshot("scores", "p") == snapshot
         assert await store.list_dead_letters() == [letter]
+        assert await store.get_version("p", 1) == replace(version("p", "定稿"), number=1)
+        assert await store.add_version(version("p", "再次定稿")) == 2
         # still idempotent across the restart, and new events sort after the old ones
         assert await store.add_events(first) == [False] * 10
         assert await store.add_dead_letter(letter) is False

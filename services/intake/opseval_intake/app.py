@@ -161,7 +161,7 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
             max_age=600,
         )
     admin = Depends(access.require(Role.ADMIN))
-    # Evaluators push corrections and retractions only (checked per push).
+    # Evaluators push judgments, corrections and retractions only (checked per push).
     pusher = Depends(access.require(Role.UPSTREAM, Role.EVALUATOR))
     json_body = BodySchemas()
 
@@ -229,7 +229,10 @@ def create_app(settings: IntakeSettings | None = None, known_rules: Collection[s
         A correction is an event with `corrects: {event, reason, by?}` (it replaces the event it
         names) or a `retraction` (its payload names the event withdrawn); the event named must have
         been accepted before for the same project, or come in the same push. Evaluators' keys may
-        push corrections and retractions only."""
+        push judgments, corrections and retractions only; a judgment under an evaluator's key has the
+        source `evaluator:<key id>`. Re-judging a leaf or checklist point that has a judgment in force
+        is an override: it names that judgment in `corrects: {event, reason, by?}`, else the push is
+        refused (409, naming the field `corrects`)."""
         body = await _body(request, settings.max_body_bytes)
         items, container = _batch(body)
         if not items:

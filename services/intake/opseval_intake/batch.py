@@ -14,7 +14,8 @@ from opseval_infra.fleet import Fleet
 from opseval_infra.http import INTAKE_EVENTS
 from opseval_infra.keys import Principal, Role
 from opseval_infra.store.base import Store, StoredProject
-from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Retraction, error_field
+from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Judgment, Retraction, error_field
+from opseval_shared.judging import evaluator_source, push_override_problems
 from opseval_shared.messaging import evidence_subject, message_id
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.references import EvidenceReferenceError, EvidenceReferences
@@ -61,16 +62,17 @@ def place(container: str, index: int) -> str:
     return container if container == "(event)" else f"{container}[{index}]"
 
 
-def check_supplier(principal: Principal, project: str, correction: bool, what: str) -> None:
+def check_supplier(principal: Principal, project: str, evaluators_may: bool, what: str) -> None:
     """403 unless the key may send `what` (an event, or a file of them) for the project: a key scoped
-    to it, and an evaluator's key corrections and retractions only."""
+    to it, and an evaluator's key only what evaluators make (`evaluators_may`: a judgment, a
+    correction or a retraction)."""
     if not principal.covers(project):
         raise HTTPException(403, f"this key may not push evidence for project {project!r} ({what})")
-    if principal.role is Role.EVALUATOR and not correction:
+    if principal.role is Role.EVALUATOR and not evaluators_may:
         raise HTTPException(
             403,
-            "an evaluator key may push only corrections (corrects: {event, reason}) and retractions "
-            f"({what} is neither)",
+            "an evaluator key may push only corrections (corrects: {event, reason}), retractions and "
+            f"judgments ({what} is none of these)",
         )
 
 
@@ -89,7 +91,8 @@ async def accept_batch(
     sender sends again when an ack fails); the counts and each event's result, the audit entry
     filled in. Raises the 4xx refusal before anything is published."""
     for index, event in enumerate(events):
-        check_supplier(principal, event.project, _corrected(event) is not None, place(container, index))
+        evaluators_may = isinstance(event, Judgment) or _corrected(event) is not None
+        check_supplier(principal, event.project, evaluators_may, place(container, index))
     projects = sorted({e.project for e in events})
     registered = {p: await store.get_project(p) for p in projects}
     unknown = [p for p, stored in registered.items() if stored is None]
@@ -110,9 +113,18 @@ async def accept_batch(
             field = f"{place(container, index)}.{exc.field_path}"
             errors.append({"index": index, "id": e.id, "field": field, "reason": str(exc)})
     errors.extend(await _unknown_corrected(store, events, container))
+    errors.extend(_unsourced_judgments(principal, events, container))
     if errors:
         raise refuse(
             422, f"{len(errors)} events refer to what their project does not define; none was accepted", errors
+        )
+    overrides = await _unnamed_overrides(store, events, container)
+    if overrides:
+        raise refuse(
+            409,
+            f"{len(overrides)} judgments re-judge what has a judgment in force without naming it in corrects"
+            " (改判须注明被改判的评分记录及理由); none was accepted",
+            overrides,
         )
     bodies = [e.model_dump_json() for e in events]
     conflicts = await _conflicts(store, events, bodies, container)
@@ -145,6 +157,19 @@ async def accept_batch(
     ]
     if corrections:  # who corrected what: the key is the entry's actor, `by` what the event states
         request.state.audit["corrections"] = corrections[:AUDITED_IDS]
+    judged = [
+        {
+            "event": e.id,
+            "indicator": e.payload.indicator,
+            "point": e.payload.point,
+            "awarded": str(e.payload.awarded),
+            "overrides": e.corrects.event if e.corrects is not None else None,
+        }
+        for e, r in zip(events, results, strict=True)
+        if r["status"] == "accepted" and isinstance(e, Judgment)
+    ]
+    if judged:  # what was judged, and which judgment each override replaced
+        request.state.audit["judgments"] = judged[:AUDITED_IDS]
     return counts, results
 
 
@@ -232,6 +257,45 @@ async def _unknown_corrected(store: Store, events: list[Evidence], container: st
         field = "payload.event" if action == "retracted" else "corrects.event"
         errors.append({"index": index, "id": event.id, "field": f"{place(container, index)}.{field}", "reason": reason})
     return errors
+
+
+def _unsourced_judgments(principal: Principal, events: list[Evidence], container: str) -> list[dict[str, Any]]:
+    """Judgments pushed under an evaluator's key whose `source` is not that key: the evidence trail
+    says who judged."""
+    if principal.role is not Role.EVALUATOR:
+        return []
+    wanted = evaluator_source(principal.key.id)
+    return [
+        {
+            "index": index,
+            "id": e.id,
+            "field": f"{place(container, index)}.source",
+            "reason": f"a judgment made under an evaluator's key has source {wanted!r}, not {e.source!r}",
+        }
+        for index, e in enumerate(events)
+        if isinstance(e, Judgment) and e.source != wanted
+    ]
+
+
+async def _unnamed_overrides(store: Store, events: list[Evidence], container: str) -> list[dict[str, Any]]:
+    """Judgments that re-judge a leaf or point with a judgment in force (stored, or in this push)
+    without naming it in `corrects`, or with a blank reason: an override says which judgment it
+    replaces, and why."""
+    projects = sorted({e.project for e in events if isinstance(e, Judgment)})
+    errors: list[dict[str, Any]] = []
+    for project in projects:
+        stored = []
+        for row in await store.events_of_kinds(project, ["judgment", "retraction"]):
+            try:
+                stored.append(EVIDENCE_ADAPTER.validate_json(row.body))
+            except ValidationError:  # stored under an older schema: it cannot be in force now either
+                continue
+        indexes = [index for index, e in enumerate(events) if e.project == project]
+        for position, field, reason in push_override_problems(stored, [events[i] for i in indexes]):
+            index = indexes[position]
+            where = f"{place(container, index)}.{field}"
+            errors.append({"index": index, "id": events[index].id, "field": where, "reason": reason})
+    return sorted(errors, key=lambda error: error["index"])
 
 
 async def _publish_window(fleet: Fleet, events: list[tuple[Evidence, str]]) -> list[Any]:

@@ -16,7 +16,8 @@ from opseval_infra.fleet import Fleet, fleet_app, make_broker
 
 from .context import ReportingContext
 from .live import LiveScores, listen, live_router
-from .routes import admin, documents, evidence, pages, projects
+from .routes import admin, documents, evidence, evidence_browser, judging, pages, projects, versions
+from .routes import portfolio as portfolio_routes
 from .settings import ReportingSettings
 
 
@@ -36,4 +37,8 @@ def create_app(settings: ReportingSettings | None = None) -> FastAPI:
     app.include_router(documents.router(ctx))
     app.include_router(pages.router(ctx))
     app.include_router(admin.router(ctx))
+    app.include_router(judging.router(ctx))
+    app.include_router(evidence_browser.router(ctx))
+    app.include_router(portfolio_routes.router(ctx))
+    app.include_router(versions.router(ctx))
     return app

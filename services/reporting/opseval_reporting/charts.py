@@ -13,12 +13,13 @@ import io
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import matplotlib
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
-from opseval_shared.results import EvaluationResult, MonthlyDeliverables, ScoredIndicator
+from opseval_shared.results import EvaluationResult, MonthlyDeliverables, ScoredIndicator, TimelinePoint
 
 FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Noto Serif CJK SC", "Microsoft YaHei", "DejaVu Sans"]
 RC: dict[str, Any] = {
@@ -94,7 +95,7 @@ def _level1_radar_figure(result: EvaluationResult) -> Figure:
     ax: Any = fig.add_subplot(projection="polar")
     ax.set_theta_offset(math.pi / 2)  # first indicator at the top, then clockwise
     ax.set_theta_direction(-1)
-    ax.set_rlabel_position(0)
+    ax.set_rlabel_position(180 / n)  # the 20%…100% labels between the first two axes, clear of their names
     closed_a = [*angles, angles[0]]
     closed_r = [*rates, rates[0]]
     ax.plot(closed_a, closed_r, color=BAR, linewidth=1.5)
@@ -178,17 +179,71 @@ def monthly_view(result: EvaluationResult, fmt: str = "svg") -> bytes | None:
         return _svg(fig) if fmt == "svg" else _png(fig)
 
 
-def figures(result: EvaluationResult, fmt: str = "svg") -> list[tuple[str, str, bytes]]:
-    """The report's figures in order, as ``(kind, caption, bytes)``; kind is ``"bar"`` or ``"radar"``
-    (how wide to show it). The monthly chart is left out when there is no monthly series."""
-    out = [
-        ("bar", "图1 二级指标得分率", rate_by_level2(result, fmt)),
-        ("radar", "图2 一级指标得分率雷达图", level1_radar(result, fmt)),
+def _timeline_figure(points: tuple[TimelinePoint, ...], scale: float) -> Figure:
+    n = len(points)
+    fig = Figure(figsize=(7.0, 3.8), layout="constrained")  # the page's width: wider would shrink the text
+    ax = fig.add_subplot()
+    xs = list(range(n))
+    totals = [float(p.total) for p in points]
+    assessable = [float(p.assessable) for p in points]
+    ax.plot(xs, assessable, color=DUE, linewidth=1.5, linestyle="--", marker="s", markersize=3, label="可评权重")
+    ax.plot(xs, totals, color=BAR, linewidth=2, marker="o", markersize=4, label="得分")
+    for x, total, point in zip(xs, totals, points, strict=True):
+        ax.annotate(
+            f"{total:g}",
+            (x, total),
+            textcoords="offset points",
+            xytext=(0, -12 if point.pending else 6),
+            ha="center",
+            fontsize=7,
+            color=BAR,
+        )
+    # a month's end reads as the month (2022年9月); the as-of date, when not one, as the day
+    labels = [
+        f"{p.as_of.year}年{p.as_of.month}月" + ("" if (p.as_of + timedelta(days=1)).day == 1 else f"{p.as_of.day}日")
+        for p in points
     ]
-    monthly = monthly_view(result, fmt)
-    if monthly is not None:
-        out.append(("bar", "图3 各月交付物应交、已交付与逾期", monthly))
-    return out
+    ax.set_xticks(xs, labels, rotation=45 if n > 6 else 0, ha="right" if n > 6 else "center", fontsize=8)
+    ax.set_xlim(-0.5, n - 0.5)
+    ax.set_ylim(0, scale * 1.08)
+    ax.set_ylabel("分")
+    ax.set_title("各月末得分与可评权重")
+    ax.legend(loc="upper left", fontsize=8, frameon=False, ncols=2)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    return fig
+
+
+def timeline(result: EvaluationResult, fmt: str = "svg") -> bytes | None:
+    """The score at each month's end beside the weight assessable by then (``--series month``); ``None``
+    without a timeline. Inside the period both grow as duties fall due, so the gap is what was lost."""
+    if not result.timeline:
+        return None
+    scale = max([float(sum(i.weight for i in result.indicators)), *(float(p.assessable) for p in result.timeline)])
+    with _style():
+        fig = _timeline_figure(result.timeline, scale)
+        return _svg(fig) if fmt == "svg" else _png(fig)
+
+
+Figures = list[tuple[str, str, bytes]]
+
+
+def figures(result: EvaluationResult, fmt: str = "svg") -> Figures:
+    """The report's figures in order, as ``(kind, caption, bytes)``; kind is ``"bar"`` or ``"radar"``
+    (how wide to show it), numbered 图1, 图2 … The monthly chart is left out when there is no monthly
+    series, the score trend when there is no timeline.
+
+    The Word and PDF reports both take them as PNG, drawn once for both (``output.render_files``):
+    an SVG chart costs WeasyPrint as much to draw as matplotlib to make, and the documents' budget
+    is a few seconds."""
+    drawn: list[tuple[str, str, bytes | None]] = [
+        ("bar", "二级指标得分率", rate_by_level2(result, fmt)),
+        ("radar", "一级指标得分率雷达图", level1_radar(result, fmt)),
+        ("bar", "各月交付物应交、已交付与逾期", monthly_view(result, fmt)),
+        ("bar", "各月末得分走势", timeline(result, fmt)),
+    ]
+    shown = [(kind, caption, data) for kind, caption, data in drawn if data is not None]
+    return [(kind, f"图{n} {caption}", data) for n, (kind, caption, data) in enumerate(shown, start=1)]
 
 
 CJK_SAMPLE = "绩效评价得分率决策过程产出效益"

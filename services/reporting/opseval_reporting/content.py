@@ -12,29 +12,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from opseval_shared.labels import KIND_LABEL as KIND_LABEL  # its home is the domain now
 from opseval_shared.metrics import fmt, pct
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import STATUS_LABEL, EvaluationResult, EvidenceDocument, Finding, ScoredIndicator
 
-KIND_LABEL = {
-    "roster_entry": "驻场人员名单",
-    "clock_in": "考勤打卡记录",
-    "deliverable_submitted": "交付文档",
-    "inspection_done": "巡检记录",
-    "training_held": "培训记录",
-    "incident": "故障工单",
-    "ticket_volume": "工单量统计",
-    "survey_response": "满意度问卷",
-    "budget_figure": "预算资金数据",
-    "unit_rate": "预算单价",
-    "budget_calculation": "预算测算过程",
-    "vendor_assessment": "考核打分记录",
-    "acceptance_result": "验收结果",
-    "asset_count": "运维资产数量",
-    "judgment": "评价组判定",
-    "self_evaluation_row": "自评表填报",
-    "retraction": "撤回记录",
-}
 SEVERITY_LABEL = {"high": "严重", "medium": "一般", "low": "提示"}
 FORM_LABEL = {
     "third_party": "第三方绩效评价",
@@ -109,6 +91,23 @@ class Report:
     sections: list[Section]
     kind: str = "绩效评价报告"  # the cover's title: 绩效评价报告 / 绩效自评报告
     cover: list[tuple[str, str]] = field(default_factory=list)  # 项目名称, 委托方, 评价机构, 报告日期 …
+
+
+@dataclass(frozen=True)
+class Edition:
+    """The finalised version (定稿版本) documents are rendered from: its cover says 第N版（定稿）
+    and the 定稿日期."""
+
+    number: int
+    finalised_on: date
+
+    @property
+    def label(self) -> str:
+        return f"第{self.number}版（定稿）"
+
+    def titled(self, title: str) -> str:
+        """A table's title with the version, for documents without a cover (the spreadsheets)."""
+        return f"{title}（第{self.number}版定稿，定稿日期{cn_date(self.finalised_on)}）"
 
 
 # -- how evaluators write numbers, dates and references ---------------------------------------
@@ -389,7 +388,7 @@ def _opening(result: EvaluationResult, definition: ProjectDefinition) -> str:
     return f"{who}{basis}，对“{project.name}”开展{form}，{period}。"
 
 
-def _cover(result: EvaluationResult, definition: ProjectDefinition) -> list[tuple[str, str]]:
+def _cover(result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None) -> list[tuple[str, str]]:
     project = definition.project
     terms = project.evaluation
     rows = [("项目名称", project.name), ("项目单位", project.agency)]
@@ -400,10 +399,13 @@ def _cover(result: EvaluationResult, definition: ProjectDefinition) -> list[tupl
     label = "自评单位" if result.form == "self_evaluation" else "评价机构"
     rows.append((label, terms.evaluator or project.agency))
     rows.append(("报告日期", cn_report_date(terms.report_date) if terms.report_date else cn_date(result.as_of)))
+    if edition is not None:
+        rows += [("定稿版本", edition.label), ("定稿日期", cn_date(edition.finalised_on))]
     return rows
 
 
-def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Report:
+def build_report(result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None = None) -> Report:
+    """The report's content; `edition` when it is rendered from a finalised version."""
     project = definition.project
     contracts = _contract_names(definition)
     findings_by_id = {f.id: f for f in result.findings}
@@ -550,7 +552,10 @@ def build_report(result: EvaluationResult, definition: ProjectDefinition) -> Rep
 
     kind = "绩效自评报告" if result.form == "self_evaluation" else "绩效评价报告"
     subtitle = f"{project.agency} · 评价基准日 {cn_date(result.as_of)}"
-    return Report(f"{project.name}{kind}", subtitle, sections, kind=kind, cover=_cover(result, definition))
+    if edition is not None:
+        subtitle += f" · {edition.label}"
+    cover = _cover(result, definition, edition)
+    return Report(f"{project.name}{kind}", subtitle, sections, kind=kind, cover=cover)
 
 
 def _correction_notes(result: EvaluationResult) -> list[str]:

@@ -14,10 +14,11 @@ from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Role
-from opseval_infra.projects import evaluation_kind
+from opseval_infra.projects import RESULT_KIND, evaluation_kind
 from opseval_infra.store.base import Store, StoredEvent, StoredProject
 from opseval_shared.messaging import FindingsChanged, ScoreChanged
 from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult
 
 PAGE = 1000
 EVALUATING_SERVICES = ("rules", "scoring")
@@ -112,6 +113,7 @@ class ReportingContext:
         return {
             "id": stored.id,
             "name": d.project.name,
+            "form": d.indicators.form,
             "revision": stored.revision,
             "evidence": await self.store().count_events(stored.id),
             "total": float(score.total) if score else None,
@@ -120,3 +122,8 @@ class ReportingContext:
             "evaluation": evaluation["state"],
             "set_aside": len(evaluation["set_aside"]),
         }
+
+    async def result(self, project: str) -> EvaluationResult:
+        """The project's full evaluation result as the scoring service stored it (the same result
+        `opseval evaluate` computes), as of the date it was evaluated at."""
+        return EvaluationResult.model_validate_json(await self.snapshot(RESULT_KIND, project, "evaluation result"))

@@ -30,7 +30,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, Table, build_report, column_widths
+from .content import Edition, Report, Table, build_report, column_widths
 from .wordstyle import child
 
 TEMPLATE = Path(__file__).parent / "templates" / "report.docx"
@@ -150,14 +150,14 @@ def _fit_columns(table: DocxTable, content: Table) -> None:
             col += span
 
 
-def _figures(tpl: DocxTemplate, result: EvaluationResult) -> list[dict[str, Any]]:
+def _figures(tpl: DocxTemplate, figures: charts.Figures) -> list[dict[str, Any]]:
     return [
         {"image": InlineImage(tpl, io.BytesIO(png), width=FIGURE_WIDTH[kind]), "caption": caption}
-        for kind, caption, png in charts.figures(result, "png")
+        for kind, caption, png in figures
     ]
 
 
-def _context(tpl: DocxTemplate, report: Report, result: EvaluationResult) -> dict[str, Any]:
+def _context(tpl: DocxTemplate, report: Report, figures: charts.Figures) -> dict[str, Any]:
     anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     sections = []
     for i, section in enumerate(report.sections):
@@ -172,8 +172,8 @@ def _context(tpl: DocxTemplate, report: Report, result: EvaluationResult) -> dic
                 blocks.append({"kind": "list", "entries": [f"{n}.{item}" for n, item in enumerate(block, start=1)]})
             else:
                 blocks.append({"kind": "paragraph", "text": block})
-        figures = _figures(tpl, result) if i == anchor else []
-        sections.append({"title": section.title, "level": section.level, "blocks": blocks, "figures": figures})
+        shown = _figures(tpl, figures) if i == anchor else []
+        sections.append({"title": section.title, "level": section.level, "blocks": blocks, "figures": shown})
     return {
         "title": report.title,
         "subtitle": report.subtitle,
@@ -289,11 +289,19 @@ def _fixed_zip(data: bytes, date_time: tuple[int, int, int, int, int, int]) -> b
     return out.getvalue()
 
 
-def report_docx(result: EvaluationResult, definition: ProjectDefinition, template: Path | None = None) -> bytes:
-    """The 绩效评价报告 of ``result`` as DOCX bytes, laid out by ``template`` (default: the bundled one)."""
-    report = build_report(result, definition)
+def report_docx(
+    result: EvaluationResult,
+    definition: ProjectDefinition,
+    template: Path | None = None,
+    edition: Edition | None = None,
+    figures: charts.Figures | None = None,
+) -> bytes:
+    """The 绩效评价报告 of ``result`` as DOCX bytes, laid out by ``template`` (default: the bundled one),
+    with ``figures`` (PNG, as ``charts.figures`` draws them) when already drawn."""
+    report = build_report(result, definition, edition)
     tpl = DocxTemplate(str(template or TEMPLATE))
-    tpl.render(_context(tpl, report, result), autoescape=True)
+    drawn = charts.figures(result, "png") if figures is None else figures
+    tpl.render(_context(tpl, report, drawn), autoescape=True)
     _contents(tpl.docx)
 
     stamp = datetime(result.as_of.year, result.as_of.month, result.as_of.day)

@@ -10,7 +10,7 @@ import orjson
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
-from .content import build_report
+from .content import Edition, build_report
 from .render import to_html, to_markdown
 
 log = logging.getLogger(__name__)
@@ -69,11 +69,16 @@ def pdf_available() -> bool:
     return True
 
 
-def pdf_bytes(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
+def pdf_bytes(
+    result: EvaluationResult,
+    definition: ProjectDefinition,
+    edition: Edition | None = None,
+    figures: list[tuple[str, str, bytes]] | None = None,
+) -> bytes:
     try:
         from .pdf import report_pdf
 
-        return report_pdf(result, definition)
+        return report_pdf(result, definition, edition, figures)
     except (ImportError, OSError) as exc:  # WeasyPrint loads Pango when first used
         raise PdfUnavailable(
             "report.pdf needs WeasyPrint's libraries: apt-get install libpango-1.0-0 libpangoft2-1.0-0 "
@@ -82,12 +87,13 @@ def pdf_bytes(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
 
 
 def render_files(
-    result: EvaluationResult, definition: ProjectDefinition, documents: bool = True
+    result: EvaluationResult, definition: ProjectDefinition, documents: bool = True, edition: Edition | None = None
 ) -> dict[str, list[bytes]]:
     """Each output file as the chunks of its bytes. `documents=False` leaves out the office
     documents (DOCX, XLSX, PDF): their cost does not grow with the evidence, and a scale benchmark
-    of the evaluation itself should not be dominated by it."""
-    report = build_report(result, definition)
+    of the evaluation itself should not be dominated by it. `edition`: rendered from a finalised
+    version, whose number and 定稿日期 the documents state."""
+    report = build_report(result, definition, edition)
     files = {
         "scores.json": to_json(scores_document(result)),
         "findings.json": to_json(findings_document(result)),
@@ -98,20 +104,68 @@ def render_files(
         return files
     # Imported here: the office libraries (python-docx, docxtpl, XlsxWriter, matplotlib) take
     # about a second to import, which a core-only evaluation should not pay.
+    from .charts import figures
     from .docx import report_docx
     from .selfeval_docx import selfeval_docx
     from .xlsx import scores_xlsx, selfeval_xlsx
 
-    files["report.docx"] = [report_docx(result, definition)]
-    files["scores.xlsx"] = [scores_xlsx(result, definition)]
+    drawn = figures(result, "png")  # once, for the Word and the PDF report
+    files["report.docx"] = [report_docx(result, definition, edition=edition, figures=drawn)]
+    files["scores.xlsx"] = [scores_xlsx(result, definition, edition)]
     try:
-        files["report.pdf"] = [pdf_bytes(result, definition)]
+        files["report.pdf"] = [pdf_bytes(result, definition, edition, drawn)]
     except PdfUnavailable as exc:
         log.warning("%s", exc)
-    selfeval = selfeval_xlsx(result, definition)
+    selfeval = selfeval_xlsx(result, definition, edition)
     if selfeval is not None:
         files["selfeval.xlsx"] = [selfeval]
-    selfeval_word = selfeval_docx(result, definition)
+    selfeval_word = selfeval_docx(result, definition, edition)
     if selfeval_word is not None:
         files["selfeval.docx"] = [selfeval_word]
     return files
+
+
+# The file each format of the results API is, and which of them are office documents (seconds each).
+DOCUMENT_FILES = {
+    "html": "report.html",
+    "md": "report.md",
+    "scores": "scores.json",
+    "findings": "findings.json",
+    "docx": "report.docx",
+    "xlsx": "scores.xlsx",
+    "pdf": "report.pdf",
+    "selfeval.xlsx": "selfeval.xlsx",
+    "selfeval.docx": "selfeval.docx",
+}
+OFFICE_FORMATS = {"docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"}
+
+
+def render_document(
+    result: EvaluationResult, definition: ProjectDefinition, format: str, edition: Edition | None = None
+) -> bytes | None:
+    """One document in one of DOCUMENT_FILES' formats, or None when there is none (the 自评表 of an
+    evaluation that is not a self-evaluation, a PDF without its libraries). Only the document asked
+    for is rendered: a read of the Word report should not pay for the PDF."""
+    if format == "scores":
+        return b"".join(to_json(scores_document(result)))
+    if format == "findings":
+        return b"".join(to_json(findings_document(result)))
+    if format not in OFFICE_FORMATS:
+        return b"".join(render_files(result, definition, documents=False, edition=edition)[DOCUMENT_FILES[format]])
+    from .docx import report_docx
+    from .selfeval_docx import selfeval_docx
+    from .xlsx import scores_xlsx, selfeval_xlsx
+
+    if format == "docx":
+        return report_docx(result, definition, edition=edition)
+    if format == "xlsx":
+        return scores_xlsx(result, definition, edition)
+    if format == "selfeval.xlsx":
+        return selfeval_xlsx(result, definition, edition)
+    if format == "selfeval.docx":
+        return selfeval_docx(result, definition, edition)
+    try:
+        return pdf_bytes(result, definition, edition)
+    except PdfUnavailable as exc:
+        log.warning("%s", exc)
+        return None

@@ -1,7 +1,7 @@
 """The PDF 绩效评价报告: the same sections as the HTML report, laid out for A4 print with WeasyPrint.
 
-A print-specific HTML wrapper around ``render``'s sections plus the charts (SVG, text drawn as paths),
-in mainland Chinese glyph forms (``lang="zh-CN"``, "Noto Sans CJK SC"/"Noto Serif CJK SC"). WeasyPrint
+A print-specific HTML wrapper around ``render``'s sections plus the charts (PNG, drawn once for the
+Word report too), in mainland Chinese glyph forms (``lang="zh-CN"``, "Noto Sans CJK SC"/"Noto Serif CJK SC"). WeasyPrint
 embeds subsets of the fonts it uses. Page footer "第 N 页 共 M 页". The creation/modification dates
 are the evaluation's 基准日, so the bytes depend only on the input (and the installed fonts/WeasyPrint).
 
@@ -19,7 +19,7 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 from . import charts
-from .content import Report, build_report
+from .content import Edition, Report, build_report
 from .render import _html_section
 
 PRINT_CSS = """
@@ -68,8 +68,8 @@ CHARTS_AFTER = "三、"  # the charts follow the section 综合评价情况及�
 CONTENTS_LEVELS = 2  # the contents list the 一级 and 二级 headings
 
 
-def _figure(svg: bytes, caption: str, cls: str) -> str:
-    src = "data:image/svg+xml;base64," + base64.b64encode(svg).decode("ascii")
+def _figure(png: bytes, caption: str, cls: str) -> str:
+    src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return (
         f'<figure class="{cls}"><img src="{src}" alt="{html.escape(caption)}">'
         f"<figcaption>{html.escape(caption)}</figcaption></figure>"
@@ -80,10 +80,11 @@ def _as_datetime(day: date) -> str:
     return f"{day.isoformat()}T00:00:00+08:00"
 
 
-def print_html(report: Report, result: EvaluationResult) -> str:
+def print_html(report: Report, result: EvaluationResult, figures: charts.Figures | None = None) -> str:
     """The report as one HTML page for print: the ``render`` sections, the charts (图1–图3, the monthly
-    deliverables chart only when there is a monthly series), print CSS."""
-    figures = "\n".join(_figure(svg, caption, kind) for kind, caption, svg in charts.figures(result))
+    deliverables chart only when there is a monthly series; PNG, drawn here unless given), print CSS."""
+    drawn = charts.figures(result, "png") if figures is None else figures
+    shown = "\n".join(_figure(png, caption, kind) for kind, caption, png in drawn)
     anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     parts = []
     contents = []
@@ -92,7 +93,7 @@ def print_html(report: Report, result: EvaluationResult) -> str:
         if section.level <= CONTENTS_LEVELS:
             contents.append(f'<a class="level{section.level}" href="#s{i}">{html.escape(section.title)}</a>')
         if i == anchor:
-            parts.append(figures)
+            parts.append(shown)
     cover_lines = "".join(
         f'<tr><td class="label">{html.escape(label)}</td><td>：{html.escape(value)}</td></tr>'
         for label, value in report.cover
@@ -111,11 +112,16 @@ def print_html(report: Report, result: EvaluationResult) -> str:
     )
 
 
-def report_pdf(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
-    """The 绩效评价报告 as A4 PDF bytes."""
+def report_pdf(
+    result: EvaluationResult,
+    definition: ProjectDefinition,
+    edition: Edition | None = None,
+    figures: charts.Figures | None = None,
+) -> bytes:
+    """The 绩效评价报告 as A4 PDF bytes (with ``figures`` as ``charts.figures`` draws them as PNG, when drawn)."""
     from weasyprint import HTML  # type: ignore[import-untyped]  # late: needs Pango at import time
 
-    document = print_html(build_report(result, definition), result)
+    document = print_html(build_report(result, definition, edition), result, figures)
     data = HTML(string=document).write_pdf()
     assert data is not None
     return bytes(data)

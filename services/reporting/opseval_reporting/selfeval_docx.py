@@ -14,6 +14,7 @@ pinned to the evaluation's 基准日 and the zip is rewritten with fixed entry t
 from __future__ import annotations
 
 import io
+from dataclasses import replace
 from datetime import datetime
 
 from docx import Document
@@ -28,7 +29,7 @@ from opseval_shared.metrics import pct
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
-from .content import DASH
+from .content import DASH, Edition
 from .docx import _fixed_zip
 from .selfeval import (
     BUDGET_HEADER,
@@ -201,11 +202,15 @@ def _build(form: SelfEvalForm) -> DocxDocument:
     return document
 
 
-def selfeval_docx(result: EvaluationResult, definition: ProjectDefinition) -> bytes | None:
+def selfeval_docx(
+    result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None = None
+) -> bytes | None:
     """The 项目支出绩效自评表 as DOCX bytes, or None unless the result is a self-evaluation."""
     if result.form != "self_evaluation":
         return None
     form = selfeval_form(result, definition)
+    if edition is not None:
+        form = replace(form, title=edition.titled(form.title))
     document = _build(form)
 
     stamp = datetime(result.as_of.year, result.as_of.month, result.as_of.day)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
@@ -29,6 +30,7 @@ from .content import (
     DOCUMENT_HEADER,
     GRADE_BANDS,
     SEVERITY_LABEL,
+    Edition,
     _contract_names,
     _leaves,
     _rows,
@@ -174,10 +176,12 @@ def _total_weight(result: EvaluationResult) -> Decimal:
 # -- 绩效评价指标得分表 -------------------------------------------------------------------
 
 
-def scores_xlsx(result: EvaluationResult, definition: ProjectDefinition) -> bytes:
+def scores_xlsx(result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None = None) -> bytes:
     """The 绩效评价指标得分表 (sheet 指标得分), the 问题清单 (sheet 问题清单) and the delivered documents
     (sheet 佐证文件) as an .xlsx file."""
     title = f"{definition.project.name}绩效评价指标得分表"
+    if edition is not None:
+        title = edition.titled(title)
     buffer = io.BytesIO()
     workbook = _workbook(buffer, result, title)
     styles = _Styles(workbook)
@@ -307,12 +311,16 @@ def _documents_sheet(sheet: Any, styles: _Styles, result: EvaluationResult, defi
 # -- 项目支出绩效自评表 ------------------------------------------------------------------
 
 
-def selfeval_xlsx(result: EvaluationResult, definition: ProjectDefinition) -> bytes | None:
+def selfeval_xlsx(
+    result: EvaluationResult, definition: ProjectDefinition, edition: Edition | None = None
+) -> bytes | None:
     """The 项目支出绩效自评表 (``selfeval.selfeval_form``'s official layout), or None unless the result
     is a self-evaluation."""
     if result.form != "self_evaluation":
         return None
     form = selfeval_form(result, definition)
+    if edition is not None:
+        form = replace(form, title=edition.titled(form.title))
     buffer = io.BytesIO()
     workbook = _workbook(buffer, result, form.title)
     styles = _Styles(workbook)

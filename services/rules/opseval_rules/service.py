@@ -36,7 +36,7 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
         title="findings changed",
         description="A project's findings, recomputed from all its evidence so far.",
     )
-    fleet.extras["findings_out"] = findings_out
+    fleet.results_out = findings_out
 
     subscribe_evidence(fleet, RULES_EVIDENCE_CONSUMER, "evidence for the rules")
 
@@ -54,7 +54,8 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     message = FindingsChanged(project=project, revision=folded.folded, as_of=ledger.as_of, findings=tuple(findings))
     stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.folded, message.model_dump_json()))
     if stored:
-        await fleet.extras["findings_out"].publish(
+        assert fleet.results_out is not None
+        await fleet.results_out.publish(
             without_evidence(message),
             subject=findings_subject(project),
             headers={"Nats-Msg-Id": f"findings:{project}:{folded.folded}:{ledger.as_of}"},

@@ -1,5 +1,7 @@
 """The scoring service: consumes evidence and findings, keeps each project's score tree current,
-publishes score changes. The domain call is `score_tree`, as in `opseval evaluate`."""
+publishes score changes, and stores each project's full evaluation result (snapshot kind "result")
+for the results API to serve. The domain call is `evaluate_ledger`, the use case `opseval evaluate`
+runs, given the rules service's findings."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer, subscribe_evidence
+from opseval_infra.projects import RESULT_KIND
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
     FINDINGS_SUBJECTS,
@@ -20,9 +23,8 @@ from opseval_shared.messaging import (
     scores_subject,
     without_evidence,
 )
-from opseval_shared.results import assessed_weight
 
-from .scoring import score_tree
+from .evaluation import evaluate_ledger
 from .settings import ScoringSettings
 
 
@@ -30,7 +32,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
     broker = make_broker(settings)
     fleet = Fleet(settings, broker)
 
-    fleet.extras["scores_out"] = broker.publisher(
+    fleet.results_out = broker.publisher(
         "opseval.scores.{project}",
         stream=JStream(RESULTS_STREAM.name, declare=False),
         schema=ScoreChanged,
@@ -57,6 +59,11 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
     return fleet, broker
 
 
+def result_revision(folded: int, findings_revision: int) -> int:
+    """A result is as new as the older of its two inputs: the events folded and the findings' revision."""
+    return folded * 10**9 + findings_revision
+
+
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
     folded = await fleet.ledgers.refresh(project)
@@ -65,25 +72,30 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     snapshot = await fleet.store.get_snapshot("findings", project)
     findings = FindingsChanged.model_validate_json(snapshot.body) if snapshot else None
     ledger = folded.ledger
-    indicators, total, grade = await asyncio.to_thread(
-        lambda: score_tree(ledger.definition.indicators, folded.context(), list(findings.findings if findings else ()))
-    )
-    assessable, pending = assessed_weight(indicators)
+    stored_findings = findings.findings if findings else ()
+    # The use case `opseval evaluate` runs, with the rules service's findings instead of running the rules.
+    result = await asyncio.to_thread(lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work))
     message = ScoreChanged(
         project=project,
         revision=folded.folded,
         findings_revision=findings.revision if findings else 0,
         as_of=ledger.as_of,
-        total=total,
-        grade=grade,
-        assessable=assessable,
-        pending=pending,
-        indicators=indicators,
+        total=result.total,
+        grade=result.grade,
+        assessable=result.assessable,
+        pending=result.pending,
+        indicators=result.indicators,
     )
-    # A score is as new as the older of its two inputs; the stored revision orders both.
-    revision = folded.folded * 10**9 + message.findings_revision
+    revision = result_revision(folded.folded, message.findings_revision)
+    # The full result is kept only when its findings are of the same day: after midnight the rules'
+    # findings of yesterday would stand in today's result until the rules service evaluates again
+    # (it does, and its FindingsChanged brings scoring back here). Stored before the scores, so that
+    # a score once visible has its result readable too.
+    if findings is not None and findings.as_of == ledger.as_of:
+        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, revision, result.model_dump_json()))
     if await fleet.store.put_snapshot("scores", Snapshot(project, revision, message.model_dump_json())):
-        await fleet.extras["scores_out"].publish(
+        assert fleet.results_out is not None
+        await fleet.results_out.publish(
             without_evidence(message),
             subject=scores_subject(project),
             headers={"Nats-Msg-Id": f"scores:{project}:{revision}:{ledger.as_of}"},

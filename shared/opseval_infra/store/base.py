@@ -66,6 +66,32 @@ class AuditEntry:
     seq: int = 0  # assigned by the store: the order of the trail
 
 
+@dataclass(frozen=True)
+class VersionRecord:
+    """A finalised evaluation (定稿版本) as a listing shows it. Numbered 1, 2, 3 … per project by
+    the store, without gaps; never changed or removed once stored."""
+
+    project: str
+    number: int  # assigned by the store on insert (the value given is ignored)
+    as_of: str  # the evaluation's as-of date, ISO 8601
+    total: str  # the frozen total, as decimal text
+    grade: str
+    finalised_at: str  # ISO 8601, UTC: the finalising service's clock
+    finalised_by: str  # the name of the key that finalised
+    finalised_role: str  # that key's role
+    finalised_key: str  # that key's id (as the audit trail names it)
+    note: str
+    definition_revision: str  # the project definition's revision the evaluation ran under
+
+
+@dataclass(frozen=True)
+class StoredVersion(VersionRecord):
+    """A version with what its documents are rendered from."""
+
+    definition: str  # the ProjectDefinition as JSON, as it was when finalised
+    result: str  # the frozen EvaluationResult as JSON
+
+
 class EventConflict(Exception):
     """An event id already stored with a different body."""
 
@@ -162,3 +188,46 @@ class Store(Protocol):
         """Entries after `after_seq` in sequence order, filtered (action: a trailing * matches a
         prefix; since: entries at or after this ISO 8601 time)."""
         ...
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        """The project's events of these kinds (e.g. its judgments and retractions), in store
+        sequence order."""
+        ...
+
+    # browsing a project's evidence (the workbench's evidence tables)
+    async def browse_events(
+        self, project_id: str, where: EventFilter, *, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        """The project's events `where` selects, in store sequence order, `limit` of them from `offset`."""
+        ...
+
+    async def count_browsed_events(self, project_id: str, where: EventFilter) -> int:
+        """How many of the project's events `where` selects."""
+        ...
+
+    # finalised versions: append-only, numbered per project
+    async def add_version(self, version: StoredVersion) -> int:
+        """Store a new version of its project under the next number (1, 2, 3 … without gaps, also
+        when several writers finalise at once); returns that number (`version.number` is ignored)."""
+        ...
+
+    async def list_versions(self, project_id: str) -> list[VersionRecord]:
+        """The project's versions (without their bodies), in number order."""
+        ...
+
+    async def get_version(self, project_id: str, number: int) -> StoredVersion | None: ...
+
+
+@dataclass(frozen=True)
+class EventFilter:
+    """Which of a project's events to browse (every field optional; all given must hold).
+
+    `occurred_from` / `occurred_until` (YYYY-MM-DD, inclusive) compare the calendar date of
+    `occurred_at` as the upstream system wrote it, in its own offset, as the evaluation dates it.
+    `contains` is a text the stored event contains anywhere (its id, a name, a ticket, a title), case
+    as written."""
+
+    kind: str | None = None
+    occurred_from: str | None = None
+    occurred_until: str | None = None
+    contains: str | None = None

@@ -4,7 +4,8 @@ Collections: `projects` (_id = project id), `events` (_id = event id, seq from a
 `snapshots` (unique on kind + project), `dead_letters` (_id = letter id, created from a counter),
 `api_keys` (_id = key id), `audit` (_id = seq from a counter; this code only ever inserts into it —
 grant the services' database user no update or remove on it to make that a guarantee) and
-`counters` (the sequence counters). Nothing connects at import or construction: `open()` does, and
+`counters` (the sequence counters) and `versions` (finalised evaluations, unique on project +
+number; only ever inserted into). Nothing connects at import or construction: `open()` does, and
 creates the indexes.
 
 Atomicity without transactions (a standalone server has none): `add_events` checks the stored
@@ -15,17 +16,31 @@ on the duplicate-key error and undone by deleting exactly the documents this cal
 
 from __future__ import annotations
 
+import json
 import re
+import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pymongo
+from bson import Binary
 from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
-from .base import ApiKey, AuditEntry, DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
+from .base import (
+    ApiKey,
+    AuditEntry,
+    DeadLetter,
+    EventConflict,
+    EventFilter,
+    Snapshot,
+    StoredEvent,
+    StoredProject,
+    StoredVersion,
+    VersionRecord,
+)
 
 __all__ = ["SEQUENCE_COUNTERS", "MongoStore"]
 
@@ -34,6 +49,18 @@ Document = dict[str, Any]
 DUPLICATE_KEY = 11000
 PING_TIMEOUT_S = 5.0
 _IDS_PER_QUERY = 1_000
+_VERSION_ATTEMPTS = 100  # finalisers racing for the next number of one project: each loses at most once per winner
+_VERSION_FIELDS = (
+    "as_of",
+    "total",
+    "grade",
+    "finalised_at",
+    "finalised_by",
+    "finalised_role",
+    "finalised_key",
+    "note",
+    "definition_revision",
+)
 _EVENTS_COUNTER = "events"
 _DEAD_LETTERS_COUNTER = "dead_letters"
 _AUDIT_COUNTER = "audit"
@@ -139,6 +166,10 @@ class MongoStore:
             await db["dead_letters"].create_index([("created", DESCENDING)], name="created")
             await db["audit"].create_index([("actor", ASCENDING), ("_id", ASCENDING)], name="actor_seq")
             await db["audit"].create_index([("project", ASCENDING), ("_id", ASCENDING)], name="project_seq")
+            # one version per number and project: concurrent finalisers retry on the duplicate key
+            await db["versions"].create_index(
+                [("project", ASCENDING), ("number", ASCENDING)], unique=True, name="project_number"
+            )
             # event and dead-letter ids are the _id: unique by MongoDB's own _id index
         except BaseException:
             await client.close()
@@ -399,6 +430,100 @@ class MongoStore:
             )
             for d in await cursor.to_list()
         ]
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return []
+        cursor = self._events.find({"project": project_id, "kind": {"$in": wanted}}).sort("seq", ASCENDING)
+        return [_event(doc) for doc in await cursor.to_list()]
+
+    # browsing a project's evidence
+
+    @staticmethod
+    def _browse_query(project_id: str, where: EventFilter) -> Document:
+        query: Document = {"project": project_id}
+        if where.kind is not None:
+            query["kind"] = where.kind
+        if where.contains:
+            query["body"] = {"$regex": re.escape(where.contains)}
+        return query
+
+    async def _browse_dated(self, project_id: str, where: EventFilter) -> list[StoredEvent]:
+        """Every event `where` selects, dates and all: the body is stored as text, so the date of
+        occurred_at is read here, not by the server."""
+        low, high = where.occurred_from or "", where.occurred_until or "9999-99-99"
+        out: list[StoredEvent] = []
+        async for doc in self._events.find(self._browse_query(project_id, where)).sort("seq", ASCENDING):
+            day = str(json.loads(doc["body"]).get("occurred_at", ""))[:10]
+            if low <= day <= high:
+                out.append(_event(doc))
+        return out
+
+    async def browse_events(
+        self, project_id: str, where: EventFilter, *, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        if limit <= 0:  # MongoDB reads limit 0 as "no limit"
+            return []
+        offset = max(offset, 0)
+        if where.occurred_from is not None or where.occurred_until is not None:
+            return (await self._browse_dated(project_id, where))[offset : offset + limit]
+        cursor = self._events.find(self._browse_query(project_id, where)).sort("seq", ASCENDING)
+        return [_event(doc) for doc in await cursor.skip(offset).limit(limit).to_list()]
+
+    async def count_browsed_events(self, project_id: str, where: EventFilter) -> int:
+        if where.occurred_from is not None or where.occurred_until is not None:
+            return len(await self._browse_dated(project_id, where))
+        return await self._events.count_documents(self._browse_query(project_id, where))
+
+    # finalised versions (this code only ever inserts into `versions`)
+
+    async def add_version(self, version: StoredVersion) -> int:
+        versions = self._collection("versions")
+        doc: Document = {name: getattr(version, name) for name in _VERSION_FIELDS}
+        # Compressed: a year's result cites hundreds of thousands of event ids, which would pass
+        # MongoDB's 16 MB document limit as text; they compress about tenfold.
+        doc.update(
+            project=version.project,
+            definition=Binary(zlib.compress(version.definition.encode())),
+            result=Binary(zlib.compress(version.result.encode())),
+        )
+        for _ in range(_VERSION_ATTEMPTS):
+            highest = await versions.find_one(
+                {"project": version.project}, {"number": 1}, sort=[("number", DESCENDING)]
+            )
+            number = 1 if highest is None else int(highest["number"]) + 1
+            try:
+                # the unique (project, number) index refuses a number another finaliser took meanwhile
+                await versions.insert_one({**doc, "number": number})
+            except DuplicateKeyError:
+                continue
+            return number
+        raise RuntimeError(
+            f"no version number could be taken for project {version.project!r} in {_VERSION_ATTEMPTS} attempts"
+        )
+
+    async def list_versions(self, project_id: str) -> list[VersionRecord]:
+        cursor = (
+            self._collection("versions")
+            .find({"project": project_id}, {"definition": 0, "result": 0})
+            .sort("number", ASCENDING)
+        )
+        return [_version_record(doc) for doc in await cursor.to_list()]
+
+    async def get_version(self, project_id: str, number: int) -> StoredVersion | None:
+        doc = await self._collection("versions").find_one({"project": project_id, "number": number})
+        if doc is None:
+            return None
+        return StoredVersion(
+            **vars(_version_record(doc)),
+            definition=zlib.decompress(doc["definition"]).decode(),
+            result=zlib.decompress(doc["result"]).decode(),
+        )
+
+
+def _version_record(doc: Mapping[str, Any]) -> VersionRecord:
+    return VersionRecord(doc["project"], int(doc["number"]), *(doc[name] for name in _VERSION_FIELDS))
 
 
 def _key(doc: Mapping[str, Any]) -> ApiKey:

@@ -21,7 +21,18 @@ from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
-from .base import ApiKey, AuditEntry, DeadLetter, EventConflict, Snapshot, StoredEvent, StoredProject
+from .base import (
+    ApiKey,
+    AuditEntry,
+    DeadLetter,
+    EventConflict,
+    EventFilter,
+    Snapshot,
+    StoredEvent,
+    StoredProject,
+    StoredVersion,
+    VersionRecord,
+)
 
 __all__ = ["SqliteStore"]
 
@@ -30,7 +41,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 3  # 2: api_keys and audit; 3: api_keys.expires_at
+SCHEMA_VERSION = 4  # 2: api_keys and audit; 3: api_keys.expires_at; 4: versions
 _IDS_PER_QUERY = 500  # well under SQLITE_MAX_VARIABLE_NUMBER
 
 _SCHEMA = (
@@ -90,9 +101,34 @@ _SCHEMA = (
        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
     """CREATE TRIGGER IF NOT EXISTS audit_no_delete BEFORE DELETE ON audit
        BEGIN SELECT RAISE(ABORT, 'the audit trail is append-only'); END""",
+    # Finalised versions (定稿): numbered per project, never changed or removed.
+    """CREATE TABLE IF NOT EXISTS versions (
+        project TEXT NOT NULL,
+        number INTEGER NOT NULL,
+        as_of TEXT NOT NULL,
+        total TEXT NOT NULL,
+        grade TEXT NOT NULL,
+        finalised_at TEXT NOT NULL,
+        finalised_by TEXT NOT NULL,
+        finalised_role TEXT NOT NULL,
+        finalised_key TEXT NOT NULL,
+        note TEXT NOT NULL,
+        definition_revision TEXT NOT NULL,
+        definition TEXT NOT NULL,
+        result TEXT NOT NULL,
+        PRIMARY KEY (project, number)
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS versions_no_update BEFORE UPDATE ON versions
+       BEGIN SELECT RAISE(ABORT, 'a finalised version is never changed'); END""",
+    """CREATE TRIGGER IF NOT EXISTS versions_no_delete BEFORE DELETE ON versions
+       BEGIN SELECT RAISE(ABORT, 'a finalised version is never removed'); END""",
 )
 _KEY_COLUMNS = "id, name, role, projects, secret_hash, created_at, revoked_at, expires_at"
 _AUDIT_COLUMNS = "seq, at, actor, role, action, project, status, detail"
+_VERSION_COLUMNS = (
+    "project, number, as_of, total, grade, finalised_at, finalised_by, finalised_role, finalised_key, note, "
+    "definition_revision"
+)
 
 
 def _when_unlocked(work: Callable[[], T]) -> T:
@@ -461,5 +497,118 @@ class SqliteStore:
 
         def work(conn: sqlite3.Connection) -> list[AuditEntry]:
             return [_audit(row) for row in conn.execute(query, (*params, limit))]
+
+        return await self._run(work)
+
+    async def events_of_kinds(self, project_id: str, kinds: list[str]) -> list[StoredEvent]:
+        wanted = sorted(set(kinds))
+        if not wanted:
+            return []
+        marks = ", ".join("?" * len(wanted))
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            rows = conn.execute(
+                f"SELECT seq, id, project, kind, body FROM events WHERE project = ? AND kind IN ({marks}) ORDER BY seq",
+                (project_id, *wanted),
+            ).fetchall()
+            return [_event(row) for row in rows]
+
+        return await self._run(work)
+
+    # browsing a project's evidence
+
+    @staticmethod
+    def _browse_clauses(project_id: str, where: EventFilter) -> tuple[str, list[object]]:
+        clauses: list[str] = ["project = ?"]
+        params: list[object] = [project_id]
+        if where.kind is not None:
+            clauses.append("kind = ?")
+            params.append(where.kind)
+        # The event's own calendar date: the first ten characters of occurred_at as written.
+        day = "substr(json_extract(body, '$.occurred_at'), 1, 10)"
+        if where.occurred_from is not None:
+            clauses.append(f"{day} >= ?")
+            params.append(where.occurred_from)
+        if where.occurred_until is not None:
+            clauses.append(f"{day} <= ?")
+            params.append(where.occurred_until)
+        if where.contains:
+            clauses.append("instr(body, ?) > 0")  # no LIKE: % and _ in the text are plain characters
+            params.append(where.contains)
+        return " AND ".join(clauses), params
+
+    async def browse_events(
+        self, project_id: str, where: EventFilter, *, offset: int = 0, limit: int = 100
+    ) -> list[StoredEvent]:
+        if limit <= 0:
+            return []
+        clauses, params = self._browse_clauses(project_id, where)
+
+        def work(conn: sqlite3.Connection) -> list[StoredEvent]:
+            rows = conn.execute(
+                f"SELECT seq, id, project, kind, body FROM events WHERE {clauses} ORDER BY seq LIMIT ? OFFSET ?",
+                (*params, limit, max(offset, 0)),
+            ).fetchall()
+            return [_event(row) for row in rows]
+
+        return await self._run(work)
+
+    async def count_browsed_events(self, project_id: str, where: EventFilter) -> int:
+        clauses, params = self._browse_clauses(project_id, where)
+
+        def work(conn: sqlite3.Connection) -> int:
+            return int(conn.execute(f"SELECT COUNT(*) FROM events WHERE {clauses}", params).fetchone()[0])
+
+        return await self._run(work)
+
+    # finalised versions
+
+    async def add_version(self, version: StoredVersion) -> int:
+        def work(conn: sqlite3.Connection) -> int:
+            # Inside BEGIN IMMEDIATE no other writer runs between reading the highest number and
+            # inserting the next, so numbers have no gaps and no duplicates across processes.
+            (highest,) = conn.execute(
+                "SELECT COALESCE(MAX(number), 0) FROM versions WHERE project = ?", (version.project,)
+            ).fetchone()
+            number = int(highest) + 1
+            conn.execute(
+                f"INSERT INTO versions ({_VERSION_COLUMNS}, definition, result) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    version.project,
+                    number,
+                    version.as_of,
+                    version.total,
+                    version.grade,
+                    version.finalised_at,
+                    version.finalised_by,
+                    version.finalised_role,
+                    version.finalised_key,
+                    version.note,
+                    version.definition_revision,
+                    version.definition,
+                    version.result,
+                ),
+            )
+            return number
+
+        return await self._write(work)
+
+    async def list_versions(self, project_id: str) -> list[VersionRecord]:
+        def work(conn: sqlite3.Connection) -> list[VersionRecord]:
+            rows = conn.execute(
+                f"SELECT {_VERSION_COLUMNS} FROM versions WHERE project = ? ORDER BY number", (project_id,)
+            ).fetchall()
+            return [VersionRecord(*row) for row in rows]
+
+        return await self._run(work)
+
+    async def get_version(self, project_id: str, number: int) -> StoredVersion | None:
+        def work(conn: sqlite3.Connection) -> StoredVersion | None:
+            row = conn.execute(
+                f"SELECT {_VERSION_COLUMNS}, definition, result FROM versions WHERE project = ? AND number = ?",
+                (project_id, number),
+            ).fetchone()
+            return None if row is None else StoredVersion(*row)
 
         return await self._run(work)

@@ -10,28 +10,18 @@ from fastapi import APIRouter, HTTPException, Response
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
 from opseval_infra.projects import today_in_china
+from opseval_infra.store.base import StoredEvent
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import parse_evidence_json
 from opseval_shared.ledger import fold_all
-from opseval_shared.results import TimelinePoint
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import EvaluationResult, TimelinePoint
 
 from ..context import ReportingContext, answers, json_response
-from ..output import render_files
+from ..output import DOCUMENT_FILES, render_document
 from ..pipeline import evaluate_ledger, evaluate_series
 
-DOCUMENT_FILES = {
-    "html": "report.html",
-    "md": "report.md",
-    "scores": "scores.json",
-    "findings": "findings.json",
-    "docx": "report.docx",
-    "xlsx": "scores.xlsx",
-    "pdf": "report.pdf",
-    "selfeval.xlsx": "selfeval.xlsx",
-    "selfeval.docx": "selfeval.docx",
-}
 DocumentFormat = Literal["html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"]
-OFFICE_FORMATS = {"docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"}
 MEDIA_TYPES = {
     "html": "text/html; charset=utf-8",
     "md": "text/markdown; charset=utf-8",
@@ -46,6 +36,14 @@ def router(ctx: ReportingContext) -> APIRouter:
     routes = APIRouter()
     access, reader = ctx.access, ctx.reader
 
+    async def evaluated(d: ProjectDefinition, day: date, rows: list[StoredEvent]) -> EvaluationResult:
+        def compute() -> EvaluationResult:
+            # Events whose references no longer resolve are left out, as the consumers leave them out.
+            ledger, _ = fold_all(d, day, lambda: (parse_evidence_json(row.body) for row in rows))
+            return evaluate_ledger(ledger, work=WorkCalendar(ctx.fleet.calendar))
+
+        return await asyncio.to_thread(compute)
+
     @routes.get("/v1/projects/{project}/report", name="report.read", responses=ERROR_RESPONSES)
     async def report(
         project: str,
@@ -55,23 +53,24 @@ def router(ctx: ReportingContext) -> APIRouter:
         ] = "html",
         principal: Principal = reader,
     ) -> Response:
-        """The evaluation documents as of a date (default: today, or the end of the period):
+        """The evaluation documents as of a date (default: today, or the end of the period; at the
+        default date served from the result the fleet stored, not evaluated again):
         html, md, scores and findings (JSON), docx (the report), xlsx (the score table), pdf, and for
         a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
         access.project(principal, project)
         d = await ctx.definition(project)
-        rows = await ctx.stored_events(project)
-
-        def compute() -> dict[str, list[bytes]]:
-            day = as_of or min(today_in_china(), d.project.evaluation.default_as_of)
-            # Events whose references no longer resolve are left out, as the consumers leave them out.
-            ledger, _ = fold_all(d, day, lambda: (parse_evidence_json(row.body) for row in rows))
-            result = evaluate_ledger(ledger, work=WorkCalendar(ctx.fleet.calendar))
-            return render_files(result, d, documents=format in OFFICE_FORMATS)
-
-        files = await asyncio.to_thread(compute)
+        day = min(today_in_china(), d.project.evaluation.default_as_of)
         name = DOCUMENT_FILES[format]
-        if name not in files:
+        stored = await ctx.result(project) if as_of in (None, day) else None
+        # Another date than the default, or a stored result of a day gone by (the date moved and the
+        # fleet has not evaluated the project again yet): evaluated here, from its stored events.
+        result = (
+            stored
+            if stored is not None and stored.as_of == day
+            else await evaluated(d, as_of or day, await ctx.stored_events(project))
+        )
+        data = await asyncio.to_thread(render_document, result, d, format)
+        if data is None:
             raise HTTPException(
                 404, f"no {format} document for project {project!r} (not a self-evaluation, or PDF unavailable)"
             )
@@ -80,7 +79,7 @@ def router(ctx: ReportingContext) -> APIRouter:
             if name.endswith((".html", ".json"))
             else {"content-disposition": f'attachment; filename="{project}-{name}"'}
         )
-        return Response(b"".join(files[name]), media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
+        return Response(data, media_type=MEDIA_TYPES[name.rsplit(".", 1)[1]], headers=headers)
 
     @routes.get("/v1/projects/{project}/series", name="series.read", responses=answers(list[TimelinePoint]))
     async def series(

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
+from opseval_shared.labels import KIND_LABEL
 from opseval_shared.results import ScoredIndicator
 
 from ..context import PAGE, ReportingContext, json_response
@@ -36,7 +37,10 @@ def router(ctx: ReportingContext) -> APIRouter:
         finding = next((f for f in current.findings if f.id == finding_id), None)
         if finding is None:
             raise HTTPException(404, f"no finding {finding_id!r} in project {project!r}")
-        evidence = await ctx.events(project, list(finding.evidence))
+        evidence = [
+            {**event, "kind_label": KIND_LABEL.get(event.get("kind"), event.get("kind"))}
+            for event in await ctx.events(project, list(finding.evidence))
+        ]
         return json_response({"finding": finding.model_dump(mode="json"), "evidence": evidence})
 
     @routes.get(

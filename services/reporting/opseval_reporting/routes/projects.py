@@ -17,6 +17,9 @@ from ..context import ReportingContext, answers, json_response
 class ProjectSummary(BaseModel):
     id: str
     name: str
+    form: Literal["third_party", "department", "self_evaluation", "key_project"] = Field(
+        description="the evaluation's form; a self_evaluation also has its 自评表 (selfeval.xlsx, selfeval.docx)"
+    )
     revision: str
     evidence: int
     total: float | None

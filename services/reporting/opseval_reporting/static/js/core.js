@@ -49,13 +49,17 @@ function explain(status, detail) {
     return "当前密钥的角色不能执行此操作";
   }
   if (status === 404) return "未找到：" + text;
-  if (status === 409) return "与已有记录冲突：" + text;
+  if (status === 409) return "与已有记录冲突：" + fieldErrors(detail);
   if (status === 422) return "提交的内容有误：" + fieldErrors(detail);
   if (status === 503) return "评价服务暂不可用：" + text;
   return `服务出错（${status}）：` + text;
 }
 
+// FastAPI's validation errors ([{loc, msg}]) and intake's refusals ({message, errors: [{field, reason}]}).
 function fieldErrors(detail) {
+  if (detail && Array.isArray(detail.errors)) {
+    return detail.errors.map(e => `${e.field || ""}：${e.reason || ""}`).join("；") || detail.message || "";
+  }
   if (!Array.isArray(detail)) return typeof detail === "string" ? detail : JSON.stringify(detail);
   return detail.map(e => `${(e.loc || []).filter(x => x !== "body").join(".")}：${e.msg}`).join("；");
 }

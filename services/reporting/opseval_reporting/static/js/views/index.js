@@ -4,5 +4,10 @@
 // `live` is true when the render follows a score change pushed by the fleet (keep what the user opened).
 import overview from "./overview.js";
 import trend from "./trend.js";
+import judging from "./judging.js";
+import evidence from "./evidence.js";
+import staffing from "./staffing.js";
+import versions from "./versions.js";
+import portfolio from "./portfolio.js";
 
-export const VIEWS = [overview, trend];
+export const VIEWS = [overview, trend, judging, evidence, staffing, versions, portfolio];

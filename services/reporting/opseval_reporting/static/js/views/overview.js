@@ -4,6 +4,8 @@ import { SEVERITY_LABEL, STATUS_LABEL, api, cnDate, download, el, gradeBadge, le
 
 const DOCUMENTS = [["pdf", "报告（PDF）"], ["docx", "报告（Word）"], ["xlsx", "得分表（Excel）"], ["html", "报告（HTML）"],
   ["md", "报告（Markdown）"], ["scores", "得分（JSON）"], ["findings", "问题（JSON）"]];
+// Opening the evidence browser on a leaf or a finding starts from its largest kind, unfiltered.
+const FRESH_BROWSE = { kind: null, from: null, until: null, q: null, page: null };
 const SELF_EVALUATION = [["selfeval.xlsx", "自评表（Excel）"], ["selfeval.docx", "自评表（Word）"]];
 
 // The evaluation shown: today's as the fleet keeps it, or computed as of the chosen date.
@@ -56,7 +58,7 @@ export default {
         : el("p", { class: "muted" }, "点击一个末级指标查看得分依据、问题与佐证材料。")));
 
     const docs = asOf ? `&as_of=${asOf}` : "";
-    const formats = ctx.info && data.form === "self" ? [...DOCUMENTS, ...SELF_EVALUATION] : DOCUMENTS;
+    const formats = ctx.info && ctx.info.form === "self_evaluation" ? [...DOCUMENTS, ...SELF_EVALUATION] : DOCUMENTS;
     const downloads = el("section", { class: "panel", id: "downloads", "aria-label": "文档下载" }, el("h2", {}, "文档下载" + (asOf ? `（评价基准日 ${cnDate(asOf)}）` : "")),
       el("div", { class: "downloads" }, ...formats.map(([f, label]) => el("span", {}, el("a", {
         href: `/v1/projects/${project}/report?format=${f}${docs}`,
@@ -94,7 +96,7 @@ function leafDetail(n, allFindings, selectedFinding, project, navigate) {
   const findings = allFindings.filter(f => bearing.has(f.id));
   const status = n.status || "scored";
   const evidence = el("div", { id: "evidence" });
-  if (selectedFinding && bearing.has(selectedFinding)) findingEvidence(project, selectedFinding, evidence);
+  if (selectedFinding && bearing.has(selectedFinding)) findingEvidence(project, selectedFinding, evidence, navigate);
   return el("div", {},
     el("h3", {}, n.name),
     el("p", {}, `得分 ${num(n.score)} / ${num(n.weight)}（${pct(n.rate)}）` + (n.target ? `，指标值 ${n.target}` : "") + (n.actual ? `，实际 ${n.actual}` : "")),
@@ -102,7 +104,7 @@ function leafDetail(n, allFindings, selectedFinding, project, navigate) {
     n.criterion ? el("p", { class: "muted" }, "评分标准：" + n.criterion) : "",
     el("p", { class: "muted" }, n.explanation || ""),
     el("p", { class: "muted" }, `佐证记录 ${(n.evidence || []).length} 条 `,
-      (n.evidence || []).length ? el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", leaf: n.id, finding: null }); } }, "查看全部") : ""),
+      (n.evidence || []).length ? el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", leaf: n.id, finding: null, ...FRESH_BROWSE }); } }, "查看全部") : ""),
     el("h3", {}, `问题（${findings.length}）`),
     ...findings.map(f => el("button", {
       type: "button", class: `finding ${f.severity}` + (f.id === selectedFinding ? " selected" : ""), "data-id": f.id,
@@ -111,14 +113,15 @@ function leafDetail(n, allFindings, selectedFinding, project, navigate) {
     evidence);
 }
 
-async function findingEvidence(project, findingId, box) {
+async function findingEvidence(project, findingId, box, navigate) {
   box.replaceChildren(el("p", { class: "muted" }, "正在加载佐证材料…"));
   try {
     const data = await api(`/v1/projects/${project}/findings/${encodeURIComponent(findingId)}/evidence`);
     box.replaceChildren(el("h3", {}, `佐证材料（${data.evidence.length}）`),
       ...data.evidence.slice(0, 20).map(e => el("div", { class: "evidence", "data-id": e.id },
-        el("div", {}, `${cnDate(e.occurred_at)} · ${e.kind}`), el("div", { class: "muted" }, e.id))),
-      data.evidence.length > 20 ? el("p", { class: "muted" }, `另有 ${data.evidence.length - 20} 条，见“佐证材料”页。`) : "");
+        el("div", {}, `${cnDate(e.occurred_at)} · ${e.kind_label || e.kind}`), el("div", { class: "muted" }, e.id))),
+      el("p", { class: "muted" }, data.evidence.length > 20 ? `另有 ${data.evidence.length - 20} 条。` : "",
+        el("a", { href: "#", id: "finding-evidence-all", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", finding: findingId, leaf: null, ...FRESH_BROWSE }); } }, "在佐证材料页查看全部")));
   } catch (e) {
     box.replaceChildren(notice(e.message, "error"));
   }

@@ -1,0 +1,261 @@
+"""One use case for the CLI and the fleet (issue 14): the scoring service stores the full result
+`opseval evaluate` computes, the results API serves reads at the default as-of date from it without
+evaluating again, and a project evaluated as of today is evaluated again when the date moves."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
+
+import opseval_infra.projects as projects_module
+import opseval_scoring.evaluation as use_case
+import pytest
+from apikeys import bearer, issue_key
+from fastapi.testclient import TestClient
+from natsfixtures import nats_server
+from opseval_infra.fleet import Fleet
+from opseval_infra.projects import RESULT_KIND, DirtyProjects, LedgerCache
+from opseval_infra.store.base import Snapshot, Store, StoredEvent, StoredProject
+from opseval_infra.store.factory import opened_store
+from opseval_intake.bundle import evidence_files, load_definition
+from opseval_reporting.app import create_app
+from opseval_reporting.output import findings_document, scores_document, to_json
+from opseval_reporting.settings import ReportingSettings
+from opseval_rules import service as rules_service
+from opseval_scoring import service as scoring_service
+from opseval_shared.results import EvaluationResult
+
+from opseval.embedded import evaluate_bundle
+
+DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
+PROJECT = "dongguan-2022"
+
+
+def stored_events() -> list[StoredEvent]:
+    lines = [ln for f in evidence_files(DONGGUAN) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    rows = [json.loads(ln) for ln in lines]
+    return [StoredEvent(e["id"], e["project"], e["kind"], json.dumps(e, ensure_ascii=False)) for e in rows]
+
+
+async def fill(store: Store) -> int:
+    """The example's project and evidence stored as intake stores them; the number of events stored."""
+    await store.put_project(StoredProject(PROJECT, "r1", load_definition(DONGGUAN).model_dump_json()))
+    inserted = await store.add_events(stored_events())
+    return sum(inserted)
+
+
+class Published:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def publish(self, message: Any, **_: Any) -> None:
+        self.messages.append(message)
+
+
+def service_fleet(store: Store, today: date) -> Fleet:
+    """What rules' and scoring's `evaluate` use of a running service: its store, ledgers, publishers."""
+    fleet = SimpleNamespace(
+        store=store,
+        ledgers=LedgerCache(store, today=lambda: today),
+        results_out=Published(),
+    )
+    return cast(Fleet, fleet)
+
+
+@pytest.fixture(scope="module")
+def expected() -> EvaluationResult:
+    return evaluate_bundle(DONGGUAN)[0]
+
+
+@pytest.mark.parametrize(
+    "today",
+    [date(2026, 12, 4), date(2022, 12, 31)],
+    ids=["after the period: as of its default date", "inside the period: as of today"],
+)
+def test_the_scoring_service_stores_the_result_opseval_evaluate_computes(tmp_path: Path, today: date) -> None:
+    async def scenario() -> tuple[Snapshot | None, Snapshot | None, int]:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            events = await fill(store)
+            await rules_service.evaluate(service_fleet(store, today), PROJECT)
+            await scoring_service.evaluate(service_fleet(store, today), PROJECT)
+            return await store.get_snapshot(RESULT_KIND, PROJECT), await store.get_snapshot("scores", PROJECT), events
+
+    result, scores, events = asyncio.run(scenario())
+    assert result is not None and scores is not None
+    assert result.revision == scores.revision == events * 10**9 + events
+    stored = EvaluationResult.model_validate_json(result.body)
+    expected, definition = evaluate_bundle(DONGGUAN, min(today, date(2023, 5, 31)))
+    assert definition.project.evaluation.default_as_of == date(2023, 5, 31)
+    assert stored.budget and stored.monthly and stored.documents and stored.forecast is not None  # every section
+    if today < date(2023, 5, 31):
+        assert any("待评" in w for w in stored.warnings)  # the pending warning, as the CLI says it
+    assert stored == expected
+    assert result.body == expected.model_dump_json()
+
+
+def test_no_result_is_stored_while_the_findings_are_of_another_day(tmp_path: Path) -> None:
+    """At midnight the rules' findings of yesterday must not stand in today's result."""
+
+    async def scenario() -> tuple[Snapshot | None, Snapshot | None]:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await fill(store)
+            await rules_service.evaluate(service_fleet(store, date(2022, 9, 1)), PROJECT)
+            await scoring_service.evaluate(service_fleet(store, date(2022, 9, 2)), PROJECT)
+            return await store.get_snapshot(RESULT_KIND, PROJECT), await store.get_snapshot("scores", PROJECT)
+
+    result, scores = asyncio.run(scenario())
+    assert scores is not None  # the scores move on, as before
+    assert result is None
+
+
+# ---------------------------------------------------------------- reads
+
+
+class Reads:
+    def __init__(self, client: TestClient, headers: dict[str, str], result: EvaluationResult) -> None:
+        self.client, self.headers, self.result = client, headers, result
+
+    def get(self, **params: str) -> Any:
+        response = self.client.get(f"/v1/projects/{PROJECT}/report", params=params, headers=self.headers)
+        assert response.status_code == 200, response.text[:500]
+        return response
+
+
+@pytest.fixture(scope="module")
+def reads(tmp_path_factory: pytest.TempPathFactory, expected: EvaluationResult) -> Iterator[Reads]:
+    workdir = tmp_path_factory.mktemp("reads")
+    store_url = f"sqlite:///{workdir / 'store.db'}"
+
+    async def prepare() -> None:
+        async with opened_store(store_url) as store:
+            events = await fill(store)
+            revision = events * 10**9 + events
+            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, revision, expected.model_dump_json()))
+
+    asyncio.run(prepare())
+    with nats_server(workdir, "") as server:
+        settings = ReportingSettings(
+            environment="test",
+            secret_key="integration-test-secret",  # type: ignore[arg-type]
+            nats_url=server.url,
+            store_url=store_url,
+        )
+        with TestClient(create_app(settings)) as client:
+            yield Reads(client, bearer(issue_key(store_url, "evaluator", [PROJECT], "reads")), expected)
+
+
+@pytest.fixture
+def evaluations(monkeypatch: pytest.MonkeyPatch) -> list[date]:
+    """The as-of dates the use case is run at from now on (it still runs: counted, not faked)."""
+    calls: list[date] = []
+    real = use_case.evaluate_ledger
+
+    def counted(ledger: Any, *args: Any, **kwargs: Any) -> EvaluationResult:
+        calls.append(ledger.as_of)
+        return real(ledger, *args, **kwargs)
+
+    monkeypatch.setattr(use_case, "evaluate_ledger", counted)
+    return calls
+
+
+def test_reads_at_the_default_as_of_date_are_served_from_the_stored_result_without_evaluating(
+    reads: Reads, evaluations: list[date]
+) -> None:
+    result = reads.result
+    assert reads.get(format="scores").content == b"".join(to_json(scores_document(result)))
+    assert reads.get(format="findings").content == b"".join(to_json(findings_document(result)))
+    assert reads.get(as_of=result.as_of.isoformat(), format="scores").json()["total"] == float(result.total)
+    markdown = reads.get(format="md").text
+    assert "## 四、绩效评价指标分析" in markdown and str(result.total) in markdown
+    assert "<html" in reads.get().text
+    assert reads.get(format="xlsx").content[:2] == b"PK"
+    assert evaluations == []
+
+
+def test_a_read_as_of_another_date_is_evaluated_from_the_stored_events(reads: Reads, evaluations: list[date]) -> None:
+    earlier = reads.result.as_of - timedelta(days=200)
+    answer = reads.get(as_of=earlier.isoformat(), format="scores").json()
+    assert answer["as_of"] == earlier.isoformat() and answer["total"] != float(reads.result.total)
+    assert evaluations == [earlier]
+
+
+def test_a_stored_result_of_a_day_gone_by_is_not_served_as_today(
+    reads: Reads, evaluations: list[date], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """While the period runs the default date is today: yesterday's stored result is not today's."""
+    today = reads.result.as_of - timedelta(days=30)  # inside the period; the stored result is of a later day
+    monkeypatch.setattr("opseval_reporting.routes.documents.today_in_china", lambda: today)
+    assert reads.get(format="scores").json()["as_of"] == today.isoformat()
+    assert evaluations == [today]
+
+
+# ---------------------------------------------------------------- the day boundary
+
+
+def test_a_project_evaluated_as_of_today_is_due_again_when_the_date_moves_and_not_after_its_period(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await fill(store)
+            today = [date(2022, 9, 1)]
+            cache = LedgerCache(store, today=lambda: today[0])
+            await cache.refresh(PROJECT)
+            assert cache.outdated() == set()
+            today[0] = date(2022, 9, 2)
+            assert cache.outdated() == {PROJECT}
+            folded = await cache.refresh(PROJECT)
+            assert folded is not None and folded.ledger.as_of == date(2022, 9, 2)
+            assert cache.outdated() == set()
+            today[0] = date(2026, 12, 4)  # the period is over: due as of its default date, then no more
+            assert cache.outdated() == {PROJECT}
+            await cache.refresh(PROJECT)
+            today[0] = date(2026, 12, 5)
+            assert cache.outdated() == set()
+
+    asyncio.run(scenario())
+
+
+def test_the_evaluation_loop_evaluates_a_project_again_when_the_date_moves(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projects_module, "DEFINITION_POLL_S", 0.05)
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await fill(store)
+            today = [date(2022, 9, 1)]
+            cache = LedgerCache(store, today=lambda: today[0])
+            evaluated: list[date] = []
+
+            async def evaluate(project: str) -> None:
+                folded = await cache.refresh(project)
+                assert folded is not None
+                evaluated.append(folded.ledger.as_of)
+
+            loop = DirtyProjects("scoring", 0.01, evaluate, store=store, ledgers=cache)
+            loop.start()
+            try:
+                loop.mark({PROJECT})
+                await wait_until(lambda: evaluated == [date(2022, 9, 1)])
+                await asyncio.sleep(0.3)  # the date has not moved: nothing to evaluate
+                assert evaluated == [date(2022, 9, 1)]
+                today[0] = date(2022, 9, 2)
+                await wait_until(lambda: evaluated == [date(2022, 9, 1), date(2022, 9, 2)])
+            finally:
+                await loop.stop()
+
+    asyncio.run(scenario())
+
+
+async def wait_until(predicate: Any, timeout: float = 60.0) -> None:
+    # generous: each evaluation folds the example's events, seconds apiece on a loaded 2-core machine
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():
+        assert asyncio.get_running_loop().time() < deadline, "not reached in time"
+        await asyncio.sleep(0.02)
