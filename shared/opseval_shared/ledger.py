@@ -15,8 +15,9 @@ same events again into `Ledger(..., left_out=ledger.left_out)`, which sets them 
 from __future__ import annotations
 
 from array import array
+from bisect import bisect_left
 from collections import defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
@@ -50,7 +51,15 @@ from .evidence import (
 from .project import ProjectDefinition
 from .references import EvidenceReferenceError, EvidenceReferences
 
-__all__ = ["CorrectionNote", "EvidenceReferenceError", "Ledger", "Outcome", "fold_all", "fold_resolving"]
+__all__ = [
+    "CorrectionNote",
+    "EvidenceReferenceError",
+    "Ledger",
+    "MonthEndFold",
+    "Outcome",
+    "fold_all",
+    "fold_resolving",
+]
 
 
 class Outcome(IntEnum):
@@ -451,6 +460,87 @@ class Ledger:
         self.cutoff = end_of_day(as_of)
         self._as_of_next = as_of + timedelta(days=1)
 
+    def absorb(self, part: Ledger) -> None:
+        """Take in the state `part` folded, as if its events had been added here (the fold does not
+        depend on their order): a month-end timeline folds each month into its own ledger and absorbs
+        them one after another. `part` must share this ledger's ids (`MonthEndFold` makes them share
+        them) and is emptied; neither may hold a correction (a correction can leave out an event
+        folded before it, which is only undone by folding again)."""
+        if self._corrections or part._corrections or self._left_out or part._left_out:
+            raise ValueError("a ledger with corrections is folded again, not absorbed")
+        if part._seen is not self._seen:
+            raise ValueError("only a ledger sharing this ledger's ids is absorbed")
+        self.outside_period += part.outside_period
+        for kind, n in part.outside_by_kind.items():
+            self.outside_by_kind[kind] = self.outside_by_kind.get(kind, 0) + n
+        if part.outside_span is not None:
+            first, last = part.outside_span
+            span = self.outside_span
+            self.outside_span = (first, last) if span is None else (min(span[0], first), max(span[1], last))
+        for cls, n in part._counts.items():
+            self._counts[cls] += n
+        self.duplicates += part.duplicates
+        self.after_as_of += part.after_as_of
+        self._later_corrections += part._later_corrections
+        for key, log in part.inspections.items():
+            mine = self.inspections[key]
+            for ordinal, n in log.per_day.items():
+                mine.per_day[ordinal] += n
+            for ordinal, n in log.late_per_day.items():
+                mine.late_per_day[ordinal] += n
+            mine.ids += log.ids
+            mine.late_done += log.late_done
+            mine.late_registered += log.late_registered
+        _absorb_latest(self.roster, part.roster)
+        _absorb_latest(self.incidents, part.incidents)
+        _absorb_latest(self.assets, part.assets)
+        _absorb_latest(self.judgments, part.judgments)
+        for key, days in part.first_clock_in.items():
+            mine_in = self.first_clock_in.get(key)
+            if mine_in is None:
+                self.first_clock_in[key] = days
+                continue
+            for ordinal, first_in in days.items():  # the earliest minute wins, on a tie the smallest id
+                current = mine_in.get(ordinal)
+                if current is None or first_in[:2] < current[:2]:
+                    mine_in[ordinal] = first_in
+        for key, leaves in part.last_clock_out.items():
+            mine_out = self.last_clock_out.get(key)
+            if mine_out is None:
+                self.last_clock_out[key] = leaves
+                continue
+            for ordinal, (minute, eid) in leaves.items():  # the latest minute wins, on a tie the smallest id
+                latest = mine_out.get(ordinal)
+                if latest is None or minute > latest[0] or (minute == latest[0] and eid < latest[1]):
+                    mine_out[ordinal] = (minute, eid)
+        for key, subs in part.submissions.items():
+            self.submissions[key] += subs
+        for name in _APPENDED:
+            getattr(self, name).extend(getattr(part, name))
+        for survey_key, tally in part.surveys.items():
+            _absorb_tally(self.surveys[survey_key], tally)
+        for (survey, group, aspect), tally in part.survey_aspects.items():
+            by_aspect = self._aspect_tallies.get((survey, group))
+            if by_aspect is None:
+                by_aspect = self._aspect_tallies[(survey, group)] = {}
+            mine_tally = by_aspect.get(aspect)
+            if mine_tally is None:
+                mine_tally = by_aspect[aspect] = self.survey_aspects[(survey, group, aspect)]
+            _absorb_tally(mine_tally, tally)
+        part._empty()
+
+    def _empty(self) -> None:
+        """Drop the folded state (after `absorb` took it): what it held now belongs to another ledger."""
+        self.inspections = {}
+        self._plans = {}
+        self.roster, self.incidents, self.assets, self.judgments = {}, {}, {}, {}
+        self.first_clock_in, self.last_clock_out = defaultdict(dict), defaultdict(dict)
+        self.submissions = defaultdict(list)
+        for name in _APPENDED:
+            setattr(self, name, [])
+        self.surveys, self.survey_aspects = defaultdict(SurveyTally), defaultdict(SurveyTally)
+        self._aspect_tallies = {}
+
     @property
     def events(self) -> int:
         """Events folded in (not replays, not after the as-of date, not outside the period)."""
@@ -660,6 +750,121 @@ class Ledger:
         return self.definition.project.evaluation.period
 
 
+# The folds that only append a record: absorbed by concatenation.
+_APPENDED = (
+    "trainings",
+    "ticket_volumes",
+    "budget",
+    "unit_rates",
+    "calculations",
+    "assessments",
+    "acceptances",
+    "self_rows",
+)
+
+
+def _absorb_latest(mine: dict[Any, Recorded[Any]], theirs: dict[Any, Recorded[Any]]) -> None:
+    """The latest record of each key (`recorded_at`, then id) of two folds."""
+    for key, rec in theirs.items():
+        if _newer(mine.get(key), rec.recorded_at, rec.event_id):
+            mine[key] = rec
+
+
+def _china_ordinal(moment: datetime) -> int:
+    return (moment if _utc_offset(moment) == CHINA_OFFSET else moment.astimezone(CHINA_TZ)).toordinal()
+
+
+def _absorb_tally(mine: SurveyTally, theirs: SurveyTally) -> None:
+    mine.satisfied += theirs.satisfied
+    mine.total += theirs.total
+    mine.ids += theirs.ids
+
+
+class MonthEndFold:
+    """A project's evidence folded once for a timeline: each event into the ledger of the first of
+    `days` by whose end it is known (the later of when it happened and when it was recorded), or of
+    the last day when it is known only after that (counted there as after the as-of date). `at`
+    then gives the ledger as of each day in turn, absorbing one month after another, so each day's
+    evaluation costs one evaluation and no fold: the ledger as of the last day is the one a fold of
+    every event as of that day gives.
+
+    The ids are shared: a replay is found whichever month holds the first event. A correction can
+    leave out an event folded in an earlier month, which absorbing cannot undo: `has_corrections`
+    says to fold those events again by other means (`Ledger.advance` and refolds)."""
+
+    def __init__(self, definition: ProjectDefinition, days: list[date]) -> None:
+        if not days or days != sorted(days):
+            raise ValueError("a timeline needs its days in order")
+        self.days = days
+        self.parts: list[Ledger | None] = [Ledger(definition, day) for day in days]
+        first = self.parts[0]
+        assert first is not None
+        for part in self.parts[1:]:
+            assert part is not None
+            part._seen, part._arrived, part._origins = first._seen, first._arrived, first._origins
+        self._first = first
+        # The part of an event by the later of its two days in its own offsets, where that is certain:
+        # a moment's day in China is within a day of its day in any offset (offsets are within ±24 h),
+        # so a day two or more away from every month's end decides the part alone. The others (and
+        # days beyond the table) are placed exactly.
+        self._ordinals = [d.toordinal() for d in days]
+        self._sure: dict[int, Ledger] = {}
+        low, high = self._ordinals[0] - 400, self._ordinals[-1] + 400
+        for ordinal in range(low, high + 1):
+            near = {self._index(o) for o in (ordinal - 1, ordinal, ordinal + 1)}
+            if len(near) == 1:
+                part = self.parts[near.pop()]
+                assert part is not None
+                self._sure[ordinal] = part
+
+    def _index(self, china_ordinal: int) -> int:
+        """The part of an event known on a day (in China)."""
+        return min(bisect_left(self._ordinals, china_ordinal), len(self._ordinals) - 1)
+
+    def add(self, event: Evidence, origin: int = 0) -> Outcome:
+        """Fold one event into its month's ledger (see `Ledger.add`)."""
+        f = event.__dict__
+        occurred: datetime = f["occurred_at"]
+        recorded: datetime = f["recorded_at"]
+        part = self._sure.get(max(occurred.toordinal(), recorded.toordinal()))
+        if part is None:
+            part = self.parts[self._index(max(_china_ordinal(occurred), _china_ordinal(recorded)))]
+            assert part is not None
+        return part.add(event, origin)
+
+    def origin_of(self, event_id: str) -> int | None:
+        return self._first.origin_of(event_id)
+
+    @property
+    def has_corrections(self) -> bool:
+        """Whether any event corrects or retracts another (whatever its date)."""
+        return any(p is not None and (p._corrections or p._later_corrections) for p in self.parts)
+
+    def at(self) -> Iterator[tuple[date, Ledger]]:
+        """Each day with the ledger as of it: one ledger, moved forward, the later months absorbed into
+        it as it goes (so a ledger handed out is valid only until the next is asked for)."""
+        if self.has_corrections:
+            raise ValueError("a fold with corrections is folded again, not absorbed")
+        parts = [p for p in self.parts if p is not None]
+        if len(parts) != len(self.days):
+            raise ValueError("a fold is absorbed once")
+        # As of each day, a fold of every event counts the replays of all of them, and the events of
+        # the later months as after the as-of date: the counts are set as that fold would have them.
+        duplicates = sum(p.duplicates for p in parts)
+        after = [p.after_as_of for p in parts]
+        later = [p.events + p.after_as_of + p.outside_period for p in parts]
+        ledger = self._first
+        for n, day in enumerate(self.days):
+            part = parts[n]
+            self.parts[n] = None
+            if part is not ledger:
+                ledger.advance(day)
+                ledger.absorb(part)
+            ledger.duplicates = duplicates
+            ledger.after_as_of = sum(after[: n + 1]) + sum(later[n + 1 :])
+            yield day, ledger
+
+
 def _correction_note(event: Evidence) -> CorrectionNote:
     if isinstance(event, Retraction):
         p = event.payload
@@ -684,7 +889,7 @@ def fold_all(
         left_out = ledger.left_out  # a second fold knows every correction from the start
 
 
-def fold_resolving(ledger: Ledger, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
+def fold_resolving(ledger: Ledger | MonthEndFold, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
     """Events folded into a ledger, each whose references do not resolve set aside and returned by id."""
     unresolved: dict[str, EvidenceReferenceError] = {}
     add = ledger.add

@@ -97,25 +97,42 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
         limit = start.hour * 60 + start.minute + terms.grace_minutes
     out = []
     work = ctx.work
+    # One record per person and day (≈ 31k at 1M events): what repeats across them (a day and whether
+    # it is a working day, a clock time, a lateness) is worked out once. (Dates, strings and Decimals
+    # are immutable: records may share them.)
+    days_of: dict[int, tuple[date, bool]] = {}
+    times: dict[int, str] = {}
+    lateness: dict[int, Decimal] = {}
     for (cid, staff), days in ctx.ledger.first_clock_in.items():
         if cid != c.id:
             continue
         for ordinal, (minute, event_id, site) in days.items():
-            day = date.fromordinal(ordinal)
-            workday = work.is_workday(day)
+            known = days_of.get(ordinal)
+            if known is None:
+                day = date.fromordinal(ordinal)
+                known = days_of[ordinal] = (day, work.is_workday(day))
+            day, workday = known
             late_by = minute - limit + terms.grace_minutes if limit is not None and minute > limit else 0
+            if not workday:
+                late_by = 0
+            time = times.get(minute)
+            if time is None:
+                time = times[minute] = f"{minute // 60:02d}:{minute % 60:02d}"
+            minutes_late = lateness.get(late_by)
+            if minutes_late is None:
+                minutes_late = lateness[late_by] = Decimal(late_by)
             out.append(
                 Record(
                     c.id,
                     {
                         "staff": staff,
                         "day": day,
-                        "time": f"{minute // 60:02d}:{minute % 60:02d}",
+                        "time": time,
                         "site": site or "",
                         "on_site": terms.site is None or site == terms.site,
                         "workday": workday,
                         "late": workday and late_by > 0,
-                        "minutes_late": Decimal(late_by if workday else 0),
+                        "minutes_late": minutes_late,
                     },
                     (event_id,),
                     day,

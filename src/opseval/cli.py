@@ -12,7 +12,6 @@ from decimal import Decimal
 from pathlib import Path
 
 from opseval_intake.bundle import BundleError, BundleErrors, template_names, template_text
-from opseval_shared.evidence import Evidence
 from opseval_shared.metrics import fmt, pct
 
 EXIT_BAD_INPUT = 2
@@ -55,8 +54,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
     from .embedded import (
         CALENDAR_FILE_VARIABLE,
-        bundle_series,
         evaluate_bundle,
+        evaluate_bundle_series,
         installation_calendar,
         write_atomically,
     )
@@ -65,11 +64,11 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     try:
         calendar_file = os.environ.get(CALENDAR_FILE_VARIABLE)
         installation = installation_calendar(Path(calendar_file) if calendar_file else None)
-        events: list[Evidence] | None = [] if args.series == "month" else None
-        result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation, events)
-        if events is not None:
-            timeline = bundle_series(events, definition, result.as_of, installation)
+        if args.series == "month":
+            result, definition, timeline = evaluate_bundle_series(Path(args.bundle), args.as_of, bar, installation)
             result = result.model_copy(update={"timeline": timeline})
+        else:
+            result, definition = evaluate_bundle(Path(args.bundle), args.as_of, bar, installation)
     except BundleError as exc:
         bar.close()
         return _bad_input(exc)

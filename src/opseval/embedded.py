@@ -22,11 +22,11 @@ from opseval_intake.bundle import (
     read_line_at,
     read_yaml,
 )
-from opseval_reporting.pipeline import evaluate_ledger, evaluate_series
+from opseval_reporting.pipeline import evaluate_ledger, evaluate_series, month_ends, timeline_point
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
-from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger
+from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger, MonthEndFold
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
 
@@ -135,7 +135,7 @@ def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) ->
 def _fold_lines(
     bundle: Path,
     files: list[Path],
-    ledger: Ledger | None,
+    ledger: Ledger | MonthEndFold | None,
     problems: Problems,
     progress: Progress | None,
     keep: list[Evidence] | None = None,
@@ -205,6 +205,59 @@ def bundle_series(
 ) -> tuple[TimelinePoint, ...]:
     """The score at each month's end of the period up to `as_of`, of the events evaluate_bundle kept."""
     return evaluate_series(definition, events, as_of, work=WorkCalendar(installation))
+
+
+def evaluate_bundle_series(
+    bundle: Path,
+    as_of: date | None = None,
+    progress: Progress | None = None,
+    installation: HolidayCalendar | None = None,
+) -> tuple[EvaluationResult, ProjectDefinition, tuple[TimelinePoint, ...]]:
+    """The evaluation (as evaluate_bundle) and the score at each month's end of the period up to the
+    as-of date, the evidence read once: each event is folded into the ledger of its month
+    (`MonthEndFold`), and each month-end's evaluation absorbs one month more, so the timeline costs
+    its evaluations and no fold of its own; the last is the result itself. A bundle whose events
+    correct others is folded again per month-end instead (`evaluate_series`, its events kept)."""
+    problems = Problems()
+    definition = checked_definition(bundle, problems)
+    if definition is None or not bundle.is_dir():  # evaluate_bundle reports it (and every line's problems)
+        return _series_refolded(bundle, as_of, progress, installation)
+    day = as_of or definition.project.evaluation.default_as_of
+    days = month_ends(definition.project.evaluation.period, day)
+    fold = MonthEndFold(definition, days)
+    try:
+        _fold_lines(bundle, evidence_files(bundle), fold, problems, progress)
+    except BundleError as exc:
+        problems.add(exc)
+    if fold.has_corrections:
+        # A correction may leave out an event of an earlier month: the lines are read again, kept, and
+        # each month-end folded anew where a correction needs it (also for the problems: a corrected
+        # event's own problems no longer count).
+        del fold
+        return _series_refolded(bundle, as_of, None, installation)
+    problems.raise_any()
+    work = WorkCalendar(installation)
+    points: list[TimelinePoint] = []
+    for day, ledger in fold.at():
+        # The result is evaluated as evaluate_bundle evaluates it, with a calendar of its own; the
+        # month-ends before it share one (its caches).
+        last = day == days[-1]
+        gc.freeze()  # (see evaluate_bundle)
+        try:
+            result = evaluate_ledger(ledger, work=WorkCalendar(installation) if last else work)
+        finally:
+            gc.unfreeze()
+        points.append(timeline_point(day, result))
+    return result, definition, tuple(points)
+
+
+def _series_refolded(
+    bundle: Path, as_of: date | None, progress: Progress | None, installation: HolidayCalendar | None
+) -> tuple[EvaluationResult, ProjectDefinition, tuple[TimelinePoint, ...]]:
+    """evaluate_bundle_series the long way: every event kept, each month-end folded by evaluate_series."""
+    events: list[Evidence] = []
+    result, definition = evaluate_bundle(bundle, as_of, progress, installation, events)
+    return result, definition, bundle_series(events, definition, result.as_of, installation)
 
 
 def installation_calendar(path: Path | None) -> HolidayCalendar | None:

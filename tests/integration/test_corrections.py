@@ -15,7 +15,7 @@ from opseval_intake.bundle import BundleError
 from opseval_reporting.output import render_files
 from opseval_shared.evidence import Evidence
 
-from opseval.embedded import bundle_series, evaluate_bundle
+from opseval.embedded import bundle_series, evaluate_bundle, evaluate_bundle_series
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service-centre-2024"
 LATE_REPAIR = "sc-SC-02"  # a P1 fault resolved in 5.5 hours against an SLA of 240 minutes
@@ -260,6 +260,8 @@ def test_the_timeline_leaves_a_retracted_event_out_from_the_month_the_retraction
     fresh[result.as_of] = result
     for day, evaluated_then in fresh.items():
         assert (points[day].total, points[day].findings) == (evaluated_then.total, len(evaluated_then.findings)), day
+    # Read once (evaluate_bundle_series), a bundle with a correction is folded again per month-end: the same.
+    assert evaluate_bundle_series(bundle) == (result, definition, tuple(points.values()))
     # The late repair stands in July (the retraction is not made yet) and is gone from August on.
     july = {f.rule for f in fresh[date(2024, 7, 31)].findings if LATE_REPAIR in f.evidence}
     august = {f.rule for f in fresh[date(2024, 8, 31)].findings if LATE_REPAIR in f.evidence}

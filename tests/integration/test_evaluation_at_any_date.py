@@ -30,7 +30,7 @@ from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, ScoredIndicator
 
-from opseval.embedded import fold_bundle
+from opseval.embedded import bundle_series, evaluate_bundle, evaluate_bundle_series, fold_bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 TOTALS = {
@@ -336,3 +336,27 @@ def test_the_timeline_sets_aside_a_stored_event_whose_reference_no_longer_resolv
     as_of = date(2024, 3, 31)
     with_orphan = evaluate_series(definition, (*events, orphan), as_of)
     assert with_orphan == evaluate_series(definition, events, as_of)
+
+
+@pytest.mark.parametrize(
+    ("name", "as_of"),
+    [
+        ("dongguan-2022", date(2022, 10, 31)),
+        ("dongguan-2022", None),
+        ("urumqi-2023", date(2023, 6, 15)),
+        ("guangzhou-2021", None),
+        ("guangzhou-2023", date(2023, 2, 28)),
+        ("service-centre-2024", None),
+    ],
+)
+def test_the_timeline_read_once_equals_the_evaluation_and_each_month_end_folded_again(
+    name: str, as_of: date | None
+) -> None:
+    """evaluate_bundle_series folds each event once into its month and absorbs the months: its result
+    is evaluate_bundle's, and its points are those of the events kept and folded per month-end."""
+    result, definition, points = evaluate_bundle_series(EXAMPLES / name, as_of)
+    kept: list[Evidence] = []
+    expected, _ = evaluate_bundle(EXAMPLES / name, as_of, keep=kept)
+    assert result == expected
+    assert points == bundle_series(kept, definition, expected.as_of)
+    assert points[-1].total == result.total

@@ -18,7 +18,9 @@ def standard_measures_text() -> str:
 
 @cache
 def standard_measures() -> MeasureLibrary:
-    return MeasureLibrary.model_validate(yaml.safe_load(standard_measures_text()))
+    # libyaml's parser where it is built: the same data, ≈ 6× faster (read at every start-up)
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    return MeasureLibrary.model_validate(yaml.load(standard_measures_text(), Loader=loader))
 
 
 def with_standard_measures(own: Sequence[MeasureDef]) -> MeasureLibrary:

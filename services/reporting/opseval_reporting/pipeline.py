@@ -15,7 +15,7 @@ from opseval_scoring import evaluation
 from opseval_shared.base import DateRange, end_of_day
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
-from opseval_shared.ledger import Ledger, fold_resolving
+from opseval_shared.ledger import Ledger, MonthEndFold, fold_resolving
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
 
@@ -64,10 +64,16 @@ def evaluate_series(
     """The score at each month's end over the period (and at the as-of date, last): the evaluation of
     the same evidence as of each date, so the last point is the result itself."""
     work = work or WorkCalendar()
-    points = []
     days = month_ends(definition.project.evaluation.period, as_of)
-    # The evidence folded once, in the order of the later of its two moments: each month's end adds
-    # what became known by then to the same ledger (a fold does not depend on the order of events).
+    # Each event folded once into its month's ledger, the months absorbed one after another (no sort).
+    fold = MonthEndFold(definition, days)
+    fold_resolving(fold, events)
+    if not fold.has_corrections:
+        return tuple(timeline_point(day, evaluate_ledger(ledger, engine, work)) for day, ledger in fold.at())
+    del fold
+    points = []
+    # With corrections: the evidence folded in the order of the later of its two moments, each month's
+    # end adding what became known by then to the same ledger, folded again when a correction needs it.
     ordered = sorted(events, key=_known_at)
     known = [_known_at(e) for e in ordered]
     ledger = Ledger(definition, days[0])
@@ -84,18 +90,20 @@ def evaluate_series(
             ledger = Ledger(definition, day, ledger.left_out)
             fold_resolving(ledger, ordered[:upto])
         taken = upto
-        result = evaluate_ledger(ledger, engine, work)
-        points.append(
-            TimelinePoint(
-                as_of=day,
-                total=result.total,
-                grade=result.grade,
-                assessable=result.assessable or Decimal(0),
-                pending=result.pending or Decimal(0),
-                findings=len(result.findings),
-            )
-        )
+        points.append(timeline_point(day, evaluate_ledger(ledger, engine, work)))
     return tuple(points)
+
+
+def timeline_point(day: date, result: EvaluationResult) -> TimelinePoint:
+    """One point of a timeline: the evaluation as of `day`."""
+    return TimelinePoint(
+        as_of=day,
+        total=result.total,
+        grade=result.grade,
+        assessable=result.assessable or Decimal(0),
+        pending=result.pending or Decimal(0),
+        findings=len(result.findings),
+    )
 
 
 def _known_at(event: Evidence) -> datetime:
