@@ -14,15 +14,10 @@ from typing import Any
 import pytest
 from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
-from natsfixtures import nats_server
+from inprocess import intake_and_reporting
 from opseval_infra.projects import evaluation_kind
 from opseval_infra.store.base import Snapshot, StoredEvent
 from opseval_infra.store.factory import opened_store
-from opseval_intake.app import create_app as intake_app
-from opseval_intake.bundle import load_definition
-from opseval_intake.settings import IntakeSettings
-from opseval_reporting.app import create_app as reporting_app
-from opseval_reporting.settings import ReportingSettings
 
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
 JSON = {"content-type": "application/json"}
@@ -58,24 +53,8 @@ class Intake:
 
 @pytest.fixture(scope="module")
 def intake(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Intake]:
-    workdir = tmp_path_factory.mktemp("corrections")
-    store_file = workdir / "store.db"
-    with nats_server(workdir, "") as server:
-        common: dict[str, Any] = {
-            "environment": "test",
-            "secret_key": "integration-test-secret",
-            "nats_url": server.url,
-            "store_url": f"sqlite:///{store_file}",
-        }
-        with (
-            TestClient(intake_app(IntakeSettings(**common))) as client,
-            TestClient(reporting_app(ReportingSettings(**common))) as reporting,
-        ):
-            running = Intake(client, reporting, store_file)
-            admin = running.key("admin")
-            definition = load_definition(DONGGUAN).model_dump_json()
-            assert client.post("/v1/projects", content=definition, headers={**JSON, **admin}).status_code in (200, 201)
-            yield running
+    with intake_and_reporting(tmp_path_factory.mktemp("corrections"), DONGGUAN) as (client, reporting, store_file):
+        yield Intake(client, reporting, store_file)
 
 
 def test_a_correction_must_name_an_accepted_event_of_its_project(intake: Intake) -> None:

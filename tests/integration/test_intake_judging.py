@@ -15,14 +15,9 @@ from typing import Any
 import pytest
 from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
-from natsfixtures import nats_server
+from inprocess import intake_and_reporting
 from opseval_infra.store.base import StoredEvent
 from opseval_infra.store.factory import opened_store
-from opseval_intake.app import create_app as intake_app
-from opseval_intake.bundle import load_definition
-from opseval_intake.settings import IntakeSettings
-from opseval_reporting.app import create_app as reporting_app
-from opseval_reporting.settings import ReportingSettings
 
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
 PROJECT = "dongguan-2022"
@@ -58,24 +53,8 @@ class Fleet:
 
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
-    workdir = tmp_path_factory.mktemp("judging")
-    store_file = workdir / "store.db"
-    with nats_server(workdir, "") as server:
-        common: dict[str, Any] = {
-            "environment": "test",
-            "secret_key": "integration-test-secret",
-            "nats_url": server.url,
-            "store_url": f"sqlite:///{store_file}",
-        }
-        with (
-            TestClient(intake_app(IntakeSettings(**common))) as intake,
-            TestClient(reporting_app(ReportingSettings(**common))) as reporting,
-        ):
-            running = Fleet(intake, reporting, store_file)
-            admin, _ = running.key("admin", ["*"], "admin")
-            definition = load_definition(DONGGUAN).model_dump_json()
-            assert intake.post("/v1/projects", content=definition, headers={**JSON, **admin}).status_code in (200, 201)
-            yield running
+    with intake_and_reporting(tmp_path_factory.mktemp("judging"), DONGGUAN) as (intake, reporting, store_file):
+        yield Fleet(intake, reporting, store_file)
 
 
 def judgment(eid: str, key_id: str, point: str, awarded: float, **extra: Any) -> dict[str, Any]:
