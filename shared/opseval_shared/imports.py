@@ -841,6 +841,8 @@ class Importer:
         )
         occurred_cell = itemgetter(occurred_index or 0)
         id_starts: dict[Any, bytes] = {}  # payload key → its id's start, encoded (the plain case)
+        # … and by its template: a bytes object keeps its hash and is found by identity, a key tuple is hashed again
+        id_start_of: dict[bytes, bytes] = {}
 
         def learn(key: Any, row: Sequence[str]) -> None:
             """A new payload key: its payload validated (its problems, or its id's start and its line's
@@ -855,6 +857,7 @@ class Importer:
                 tail = tails[key].replace(b"%", b"%%")
                 id_starts[key] = prefixes[key].encode()
                 templates[key] = b'{"id":"' + id_starts[key] + b"%s" + line_times + tail
+                id_start_of[templates[key]] = id_starts[key]
 
         number = header_row
         key_indexes = [index for _, index, _, _ in payload_columns]
@@ -909,7 +912,7 @@ class Importer:
                 if None not in chunk_templates and len(joined) == 20 * count - 1 and _PLAIN_TIMES.fullmatch(joined):
                     stamped = (joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix).encode()
                     times = stamped.split(b"\n")
-                    ids = list(map(add, map(id_starts.__getitem__, keys), times))
+                    ids = list(map(add, map(id_start_of.__getitem__, chunk_templates), times))
                     fresh = set(ids)
                     earliest, latest_time = min(times), max(times)
                     if (
