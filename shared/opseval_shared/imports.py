@@ -339,59 +339,96 @@ def read_csv(data: bytes, name: str, *, encoding: str | None = None, delimiter: 
     return Table(name, CsvRows(text, delimiter), used)
 
 
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")  # a line as StringIO(newline="") gives it, its break kept
+HEAD_RECORDS = 32  # records read line by line before the parser gets the text as a stream
+
+
 class CsvRows:
     """The records of a CSV text, as `csv.reader` reads them (strict=False), which can also hand out the
     next records a chunk at a time as columns (`plain_columns`) when they are plain: no quote character,
     every line ending in the same CRLF or LF, no blank line, the same number of cells on each. Such
     records are what splitting their lines at the delimiter gives, so the chunk is split by `str.split`
-    (a few C-level passes) instead of the csv module's parser; any other chunk is left to the parser."""
+    (a few C-level passes over a slice of the text) instead of the csv module's parser; any other chunk
+    is left to the parser (`records`). The parser reads a record line by line and holds nothing back
+    between records: where the next record starts (`_pos`, an index into the text) is all the state."""
 
     def __init__(self, text: str, delimiter: str = ",") -> None:
-        self._lines = io.StringIO(text, newline="")  # splits lines at CRLF, CR and LF, keeping them
-        self._reader = csv.reader(self._lines, delimiter=delimiter, strict=False)
-        self.delimiter = delimiter
+        self._text, self._pos, self.delimiter = text, 0, delimiter
+        self._given = 0
+        self._head = csv.reader(self._head_lines(), delimiter=delimiter, strict=False)
+        # The parser's stream, made the first time it reads more than a header: a plain file never
+        # copies its text into one.
+        self._stream: io.StringIO | None = None
+        self._parser: Iterator[list[str]] = iter(())
+        self._line_length = 64  # a plain chunk's mean line length, to size the next chunk's slice
+
+    def _head_lines(self) -> Iterator[str]:
+        text = self._text
+        while self._pos < len(text):
+            match = _LINE.match(text, self._pos)
+            assert match is not None
+            line, self._pos = match.group(), match.end()
+            yield line
 
     def __iter__(self) -> CsvRows:
         return self
 
     def __next__(self) -> list[str]:
-        return next(self._reader)
+        self._given += 1
+        if self._given <= HEAD_RECORDS:
+            return next(self._head)
+        records = self.records(1)
+        if not records:
+            raise StopIteration
+        return records[0]
+
+    def records(self, count: int) -> list[list[str]]:
+        """The next `count` records (fewer at the end) as the csv module reads them."""
+        if self._stream is None:
+            # StringIO positions are indexes into its text (newline="": nothing is translated)
+            self._stream = io.StringIO(self._text, newline="")
+            self._parser = csv.reader(self._stream, delimiter=self.delimiter, strict=False)
+        self._stream.seek(self._pos)
+        try:
+            return list(islice(self._parser, count))
+        finally:
+            self._pos = self._stream.tell()
 
     def plain_columns(self, count: int) -> list[list[str]] | None:
-        """The next `count` records (fewer at the end, [] after it) as columns of cells when they are
-        plain; else None, nothing consumed. The csv module reads a record line by line and holds nothing
-        back between records, so going back to where the chunk started is all it takes."""
-        start = self._lines.tell()
-        lines = list(islice(self._lines, count))
-        if not lines:
+        """About the next `count` records (the lines of a slice of the text; [] at its end) as columns
+        of cells when they are plain; else None, nothing consumed."""
+        text, start = self._text, self._pos
+        if start >= len(text):
             return []
-        block = "".join(lines)
-        n, sep = len(lines), self.delimiter
-        # each line holds one line break at most (at its end); n of them are all CRLF, or all LF
-        if block.count("\r\n") == n:
+        limit = start + self._line_length * count
+        end = len(text) if limit >= len(text) else text.find("\n", limit) + 1 or len(text)
+        block = text[start:end]
+        n, sep = block.count("\n"), self.delimiter
+        # a line holds one line break at most, at its end; n of them, all CRLF or all LF
+        if block.count("\r\n") == n == block.count("\r"):
             newline = "\r\n"
-        elif block.endswith("\n") and "\r" not in block:
+        elif "\r" not in block:
             newline = "\n"
         else:
-            newline = ""
+            return None
         if (
-            not newline
+            not block.endswith("\n")  # the last line without a break: left to the parser
             or '"' in block  # a quoted cell, or a stray quote the parser keeps its own way
             or block.startswith(newline)  # a blank line: the parser's record is [], not [""]
             or newline + newline in block
-            or len(block) > csv.field_size_limit()  # a cell the parser refuses: left to it, to say so
         ):
-            self._lines.seek(start)
             return None
         # Each record's last cell ends in "\n", which a cell can hold nowhere else: when the cells number
         # width × n and every width-th one holds a "\n", each line has exactly `width` cells.
-        width = lines[0].count(sep) + 1
+        width = block.count(sep, 0, block.index("\n")) + 1
         cells = block.replace(newline, "\n" + sep).split(sep)
         cells.pop()  # the "" after the last line break
         last = "".join(cells[width - 1 :: width])
         if len(cells) != width * n or last.count("\n") != n:
-            self._lines.seek(start)
             return None
+        if len(block) > csv.field_size_limit() and max(map(len, cells)) > csv.field_size_limit():
+            return None  # a cell the parser refuses: left to it, to say so
+        self._pos, self._line_length = end, max(16, len(block) // n)
         columns = [cells[i::width] for i in range(width - 1)]
         columns.append(last[:-1].split("\n"))
         return columns
@@ -842,7 +879,7 @@ class Importer:
         occurred_cell = itemgetter(occurred_index or 0)
         id_starts: dict[Any, bytes] = {}  # payload key → its id's start, encoded (the plain case)
         # … and by its template: a bytes object keeps its hash and is found by identity, a key tuple is hashed again
-        id_start_of: dict[bytes, bytes] = {}
+        id_start_of: dict[bytes | None, bytes] = {}
 
         def learn(key: Any, row: Sequence[str]) -> None:
             """A new payload key: its payload validated (its problems, or its id's start and its line's
@@ -863,6 +900,7 @@ class Importer:
         key_indexes = [index for _, index, _, _ in payload_columns]
         # A CSV's plain chunks come as columns, split by str.split (see CsvRows): same cells, fewer passes.
         take_columns = rows.plain_columns if plain and isinstance(rows, CsvRows) else None
+        take_records = rows.records if isinstance(rows, CsvRows) else partial(_take, rows)
         # The plain case's ids not yet in `seen`, a set per chunk with its latest time, in the order of
         # those times: an id holds its row's time, so a chunk can only repeat ids of the chunks whose
         # latest time is not before its earliest — in an export sorted by time, the last one or two.
@@ -882,7 +920,7 @@ class Importer:
             if columns is not None and 0 < len(columns) <= width:  # short rows: padded the general way
                 chunk, columns = list(zip(*columns, strict=True)), None
             elif columns is None:
-                chunk = list(islice(rows, CHUNK_ROWS))
+                chunk = take_records(CHUNK_ROWS)
             if columns == [] or (columns is None and not chunk):
                 break
             count = len(columns[0]) if columns is not None else len(chunk)
@@ -1058,6 +1096,10 @@ class Importer:
         content = f"{head_text(self.target)}{tail}".encode()
         digest = hashlib.blake2b(content, digest_size=8).hexdigest()
         return f"{self.profile.id}-{digest}-", tail.encode(), latest
+
+
+def _take(rows: Iterator[Sequence[str]], count: int) -> list[Sequence[str]]:
+    return list(islice(rows, count))
 
 
 def _row_at(columns: list[list[str]], index: int) -> list[str]:
