@@ -193,3 +193,15 @@ def test_a_clock_export_read_by_plain_chunks_gives_the_same_lines_and_problems_a
         assert not fast[1] and fast[0].count(b"\n") == len([r for r in rows if r.strip(",")])
     if "repeat" in variant or variant == "one time over several chunks":
         assert b'/2"' in fast[0]
+
+
+def test_iterating_the_records_past_the_first_ones_gives_the_csv_modules_records() -> None:
+    """`for row in table.rows` (the indicator sheet's reading) reads the first records line by line and
+    the rest through the csv module's stream; in between, plain chunks may have been taken."""
+    text = "".join(f'{i},"x\r\n{i}",y\r\n' if i % 7 == 0 else f"{i},x,y\n" for i in range(100))
+    assert list(CsvRows(text)) == list(csv.reader(io.StringIO(text, newline=""), strict=False))
+    rows = CsvRows(text)
+    head = [next(rows) for _ in range(40)]
+    middle = rows.records(5)
+    rest = list(rows)
+    assert [*head, *middle, *rest] == list(csv.reader(io.StringIO(text, newline=""), strict=False))
