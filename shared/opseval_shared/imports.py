@@ -403,6 +403,8 @@ class CsvRows:
         limit = start + self._line_length * count
         end = len(text) if limit >= len(text) else text.find("\n", limit) + 1 or len(text)
         block = text[start:end]
+        if '"' in block:  # a quoted cell, or a stray quote the parser keeps its own way
+            return None
         n, sep = block.count("\n"), self.delimiter
         # a line holds one line break at most, at its end; n of them, all CRLF or all LF
         if block.count("\r\n") == n == block.count("\r"):
@@ -413,7 +415,6 @@ class CsvRows:
             return None
         if (
             not block.endswith("\n")  # the last line without a break: left to the parser
-            or '"' in block  # a quoted cell, or a stray quote the parser keeps its own way
             or block.startswith(newline)  # a blank line: the parser's record is [], not [""]
             or newline + newline in block
         ):
