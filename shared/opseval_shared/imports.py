@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
+from functools import partial
 from itertools import chain, filterfalse, islice
 from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
@@ -335,7 +336,103 @@ def read_csv(data: bytes, name: str, *, encoding: str | None = None, delimiter: 
     text, used = decode(data, name, encoding)
     if text.startswith("\ufeff"):
         text = text[1:]
-    return Table(name, csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False), used)
+    return Table(name, CsvRows(text, delimiter), used)
+
+
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)?")  # a line as StringIO(newline="") gives it, its break kept
+HEAD_RECORDS = 32  # records read line by line before the parser gets the text as a stream
+
+
+class CsvRows:
+    """The records of a CSV text, as `csv.reader` reads them (strict=False), which can also hand out the
+    next records a chunk at a time as columns (`plain_columns`) when they are plain: no quote character,
+    every line ending in the same CRLF or LF, no blank line, the same number of cells on each. Such
+    records are what splitting their lines at the delimiter gives, so the chunk is split by `str.split`
+    (a few C-level passes over a slice of the text) instead of the csv module's parser; any other chunk
+    is left to the parser (`records`). The parser reads a record line by line and holds nothing back
+    between records: where the next record starts (`_pos`, an index into the text) is all the state."""
+
+    def __init__(self, text: str, delimiter: str = ",") -> None:
+        self._text, self._pos, self.delimiter = text, 0, delimiter
+        self._given = 0
+        self._head = csv.reader(self._head_lines(), delimiter=delimiter, strict=False)
+        # The parser's stream, made the first time it reads more than a header: a plain file never
+        # copies its text into one.
+        self._stream: io.StringIO | None = None
+        self._parser: Iterator[list[str]] = iter(())
+        self._line_length = 64  # a plain chunk's mean line length, to size the next chunk's slice
+
+    def _head_lines(self) -> Iterator[str]:
+        text = self._text
+        while self._pos < len(text):
+            match = _LINE.match(text, self._pos)
+            assert match is not None
+            line, self._pos = match.group(), match.end()
+            yield line
+
+    def __iter__(self) -> CsvRows:
+        return self
+
+    def __next__(self) -> list[str]:
+        self._given += 1
+        if self._given <= HEAD_RECORDS:
+            return next(self._head)
+        records = self.records(1)
+        if not records:
+            raise StopIteration
+        return records[0]
+
+    def records(self, count: int) -> list[list[str]]:
+        """The next `count` records (fewer at the end) as the csv module reads them."""
+        if self._stream is None:
+            # StringIO positions are indexes into its text (newline="": nothing is translated)
+            self._stream = io.StringIO(self._text, newline="")
+            self._parser = csv.reader(self._stream, delimiter=self.delimiter, strict=False)
+        self._stream.seek(self._pos)
+        try:
+            return list(islice(self._parser, count))
+        finally:
+            self._pos = self._stream.tell()
+
+    def plain_columns(self, count: int) -> list[list[str]] | None:
+        """About the next `count` records (the lines of a slice of the text; [] at its end) as columns
+        of cells when they are plain; else None, nothing consumed."""
+        text, start = self._text, self._pos
+        if start >= len(text):
+            return []
+        limit = start + self._line_length * count
+        end = len(text) if limit >= len(text) else text.find("\n", limit) + 1 or len(text)
+        block = text[start:end]
+        if '"' in block:  # a quoted cell, or a stray quote the parser keeps its own way
+            return None
+        n, sep = block.count("\n"), self.delimiter
+        # a line holds one line break at most, at its end; n of them, all CRLF or all LF
+        if block.count("\r\n") == n == block.count("\r"):
+            newline = "\r\n"
+        elif "\r" not in block:
+            newline = "\n"
+        else:
+            return None
+        if (
+            not block.endswith("\n")  # the last line without a break: left to the parser
+            or block.startswith(newline)  # a blank line: the parser's record is [], not [""]
+            or newline + newline in block
+        ):
+            return None
+        # Each record's last cell ends in "\n", which a cell can hold nowhere else: when the cells number
+        # width × n and every width-th one holds a "\n", each line has exactly `width` cells.
+        width = block.count(sep, 0, block.index("\n")) + 1
+        cells = block.replace(newline, "\n" + sep).split(sep)
+        cells.pop()  # the "" after the last line break
+        last = "".join(cells[width - 1 :: width])
+        if len(cells) != width * n or last.count("\n") != n:
+            return None
+        if len(block) > csv.field_size_limit() and max(map(len, cells)) > csv.field_size_limit():
+            return None  # a cell the parser refuses: left to it, to say so
+        self._pos, self._line_length = end, max(16, len(block) // n)
+        columns = [cells[i::width] for i in range(width - 1)]
+        columns.append(last[:-1].split("\n"))
+        return columns
 
 
 def read_xlsx(data: bytes, name: str, sheet: str | None = None) -> Table:
@@ -782,6 +879,8 @@ class Importer:
         )
         occurred_cell = itemgetter(occurred_index or 0)
         id_starts: dict[Any, bytes] = {}  # payload key → its id's start, encoded (the plain case)
+        # … and by its template: a bytes object keeps its hash and is found by identity, a key tuple is hashed again
+        id_start_of: dict[bytes | None, bytes] = {}
 
         def learn(key: Any, row: Sequence[str]) -> None:
             """A new payload key: its payload validated (its problems, or its id's start and its line's
@@ -796,38 +895,80 @@ class Importer:
                 tail = tails[key].replace(b"%", b"%%")
                 id_starts[key] = prefixes[key].encode()
                 templates[key] = b'{"id":"' + id_starts[key] + b"%s" + line_times + tail
+                id_start_of[templates[key]] = id_starts[key]
 
         number = header_row
-        while chunk := list(islice(rows, CHUNK_ROWS)):
-            numbers: Sequence[int] = range(number + 1, number + 1 + len(chunk))
-            number += len(chunk)
+        key_indexes = [index for _, index, _, _ in payload_columns]
+        # A CSV's plain chunks come as columns, split by str.split (see CsvRows): same cells, fewer passes.
+        take_columns = rows.plain_columns if plain and isinstance(rows, CsvRows) else None
+        take_records = rows.records if isinstance(rows, CsvRows) else partial(_take, rows)
+        # The plain case's ids not yet in `seen`, a set per chunk with its latest time, in the order of
+        # those times: an id holds its row's time, so a chunk can only repeat ids of the chunks whose
+        # latest time is not before its earliest — in an export sorted by time, the last one or two.
+        # The sets of a file's ids are probed a chunk at a time rather than one of a million at random.
+        recent: list[tuple[bytes, set[bytes]]] = []
+
+        def settle() -> None:
+            """`seen` with every id given so far, as the general way and the numbering of repeats need it."""
+            for _, given in recent:
+                seen.update(given)
+            recent.clear()
+
+        chunk: Sequence[Sequence[str]] = []
+        keys: Sequence[Any]
+        while True:
+            columns = take_columns(CHUNK_ROWS) if take_columns is not None and not self.problems else None
+            if columns is not None and 0 < len(columns) <= width:  # short rows: padded the general way
+                chunk, columns = list(zip(*columns, strict=True)), None
+            elif columns is None:
+                chunk = take_records(CHUNK_ROWS)
+            if columns == [] or (columns is None and not chunk):
+                break
+            count = len(columns[0]) if columns is not None else len(chunk)
+            numbers: Sequence[int] = range(number + 1, number + 1 + count)
+            number += count
             if plain and not self.problems:
-                try:
-                    keys = list(map(key_of, chunk))
-                    joined = "\n".join(map(occurred_cell, chunk))
-                except IndexError:  # a short row: padded below
-                    joined = ""
+                if columns is not None:
+                    row_of: Callable[[int], Sequence[str]] = partial(_row_at, columns)
+                    if len(key_indexes) > 1:
+                        keys = list(zip(*map(columns.__getitem__, key_indexes), strict=True))  # as key_of makes them
+                    else:
+                        keys = columns[key_indexes[0]] if key_indexes else [()] * count
+                    joined = "\n".join(columns[occurred_index or 0])
+                else:
+                    row_of = chunk.__getitem__
+                    try:
+                        keys = list(map(key_of, chunk))
+                        joined = "\n".join(map(occurred_cell, chunk))
+                    except IndexError:  # a short row: padded below
+                        joined = ""
                 chunk_templates = list(map(templates.get, keys)) if joined else [None]
                 if None in chunk_templates and joined:
                     for key in {k for k, t in zip(keys, chunk_templates, strict=True) if t is None}:
-                        learn(key, chunk[keys.index(key)])
+                        learn(key, row_of(keys.index(key)))
                     chunk_templates = list(map(templates.get, keys))
                 # each cell a plain time (a blank row, a bad or other time: not the plain case)
-                if (
-                    None not in chunk_templates
-                    and len(joined) == 20 * len(chunk) - 1
-                    and _PLAIN_TIMES.fullmatch(joined)
-                ):
+                if None not in chunk_templates and len(joined) == 20 * count - 1 and _PLAIN_TIMES.fullmatch(joined):
                     stamped = (joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix).encode()
                     times = stamped.split(b"\n")
-                    ids = list(map(add, map(id_starts.__getitem__, keys), times))
+                    ids = list(map(add, map(id_start_of.__getitem__, chunk_templates), times))
                     fresh = set(ids)
-                    if len(fresh) == len(ids) and seen.isdisjoint(fresh):  # else the repeats are numbered below
-                        seen |= fresh
-                        summary.rows += len(chunk)
-                        summary.events += len(chunk)
+                    earliest, latest_time = min(times), max(times)
+                    if (
+                        len(fresh) == len(ids)
+                        and (not seen or seen.isdisjoint(fresh))
+                        and all(given.isdisjoint(fresh) for _, given in _overlapping(recent, earliest))
+                    ):  # else the repeats are numbered below
+                        if recent and latest_time < recent[-1][0]:  # not sorted by time: the order restarts
+                            settle()
+                        recent.append((latest_time, fresh))
+                        summary.rows += count
+                        summary.events += count
                         yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
                         continue
+                if columns is not None:
+                    chunk = list(zip(*columns, strict=True))
+            settle()
             if min(map(len, chunk)) <= width or not all(map(any, chunk)):
                 kept = [(n, r) for n, r in zip(numbers, chunk, strict=True) if any(c.strip() for c in r)]
                 numbers = [n for n, _ in kept]
@@ -956,6 +1097,22 @@ class Importer:
         content = f"{head_text(self.target)}{tail}".encode()
         digest = hashlib.blake2b(content, digest_size=8).hexdigest()
         return f"{self.profile.id}-{digest}-", tail.encode(), latest
+
+
+def _take(rows: Iterator[Sequence[str]], count: int) -> list[Sequence[str]]:
+    return list(islice(rows, count))
+
+
+def _row_at(columns: list[list[str]], index: int) -> list[str]:
+    return [column[index] for column in columns]
+
+
+def _overlapping(recent: list[tuple[bytes, set[bytes]]], earliest: bytes) -> Iterator[tuple[bytes, set[bytes]]]:
+    """The chunks of `recent` (in the order of their latest times) whose latest time is not before `earliest`."""
+    for entry in reversed(recent):
+        if entry[0] < earliest:
+            return
+        yield entry
 
 
 def _short_id(event_id: str, prefix_length: int) -> str:
