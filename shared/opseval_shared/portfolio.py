@@ -35,9 +35,16 @@ class ProjectOutcome(Frozen):
     as_of: date | None = None
     total: Num | None = None
     grade: str | None = None
+    assessable: Num | None = Field(default=None, description="weight assessable at the as-of date")
     pending: Num | None = Field(default=None, description="weight not yet assessable; the grade is interim while > 0")
     indicators: tuple[ScoredIndicator, ...] = ()
     findings: tuple[Finding, ...] = ()
+
+    @property
+    def scored(self) -> bool:
+        """Scored, with something assessable: a result before anything is due (assessable 0) is a
+        total of 0 earned of 0, which would rank the project last — it is not ranked at all."""
+        return self.total is not None and (self.assessable is None or self.assessable > 0)
 
 
 class LevelOneRate(Frozen):
@@ -128,8 +135,8 @@ def _entry(outcome: ProjectOutcome, rank: int | None) -> PortfolioEntry:
         name=outcome.name,
         rank=rank,
         as_of=outcome.as_of,
-        total=outcome.total,
-        grade=outcome.grade,
+        total=outcome.total if outcome.scored else None,
+        grade=outcome.grade if outcome.scored else None,
         interim=bool(outcome.pending and outcome.pending > 0),
         pending=outcome.pending,
         level1=tuple(
@@ -149,9 +156,10 @@ def _entry(outcome: ProjectOutcome, rank: int | None) -> PortfolioEntry:
 
 
 def portfolio(outcomes: Sequence[ProjectOutcome]) -> Portfolio:
-    """The projects ranked by total (ties share a rank, in project id order), unscored ones last."""
-    scored = sorted((o for o in outcomes if o.total is not None), key=lambda o: (-(o.total or ZERO), o.project))
-    unscored = sorted((o for o in outcomes if o.total is None), key=lambda o: o.project)
+    """The projects ranked by total (ties share a rank, in project id order), unscored ones last:
+    those with no result yet and those with nothing assessable yet."""
+    scored = sorted((o for o in outcomes if o.scored), key=lambda o: (-(o.total or ZERO), o.project))
+    unscored = sorted((o for o in outcomes if not o.scored), key=lambda o: o.project)
     entries: list[PortfolioEntry] = []
     for position, outcome in enumerate(scored, start=1):
         tied = entries and entries[-1].total == outcome.total
@@ -216,9 +224,10 @@ def benchmark(outcomes: Sequence[ProjectOutcome], key: str) -> Benchmark:
     kind, value = parse_indicator(key)
     rows: list[BenchmarkRow] = []
     for o in outcomes:
-        node = _find(o, kind, value) if o.total is not None else None
-        if o.total is None:
-            rows.append(BenchmarkRow(project=o.project, project_name=o.name, present=False, note="尚未评分"))
+        node = _find(o, kind, value) if o.scored else None
+        if not o.scored:
+            note = "尚未评分" if o.total is None else "待评：截至评价日尚无可评内容"
+            rows.append(BenchmarkRow(project=o.project, project_name=o.name, present=False, note=note))
         elif node is None:
             rows.append(
                 BenchmarkRow(project=o.project, project_name=o.name, present=False, note="该项目的指标体系无此指标")

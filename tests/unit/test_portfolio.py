@@ -199,3 +199,19 @@ def test_grade_ranges_follow_the_systems_bands_best_first_whatever_their_order()
         GradeRange(grade="合格", min=D(60), max=D(85)),
         GradeRange(grade="差", min=D(0), max=D(60)),
     )
+
+
+def test_a_result_with_nothing_assessable_yet_is_neither_ranked_nor_graded() -> None:
+    # Before anything is due the scoring service stores a total of 0 earned of 0 assessable: that is
+    # not a score of 0, and the project must not be ranked last with a grade of 差.
+    not_yet_due = outcome("f", "己项目", top("output", "产出", leaf("x", "某指标", "100", "0"))).model_copy(
+        update={"assessable": D(0), "pending": D(100), "grade": "差"}
+    )
+    result = portfolio([not_yet_due, C])
+    assert [(e.project, e.rank, e.total, e.grade) for e in result.entries] == [
+        ("c", 1, D(70), "中"),
+        ("f", None, None, None),
+    ]
+    assert result.entries[1].interim and result.entries[1].as_of == date(2023, 12, 31)
+    row = next(r for r in benchmark([not_yet_due, C], "level1:产出").rows if r.project == "f")
+    assert not row.present and row.rate is None and row.note.startswith("待评")

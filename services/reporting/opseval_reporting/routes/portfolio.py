@@ -79,6 +79,7 @@ def router(ctx: ReportingContext) -> APIRouter:
                     as_of=scores.as_of,
                     total=scores.total,
                     grade=scores.grade,
+                    assessable=scores.assessable,
                     pending=scores.pending,
                     indicators=scores.indicators,
                     findings=findings,

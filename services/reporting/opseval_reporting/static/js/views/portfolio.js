@@ -60,7 +60,8 @@ function ranking(data, query, ctx) {
     { label: "项目", value: e => el("a", { href: `?project=${e.project}`, onclick: (ev) => { ev.preventDefault(); ctx.navigate({ project: e.project, view: "overview" }); } }, e.name) },
     { label: "评价基准日", value: e => (e.as_of ? cnDate(e.as_of) : "—") },
     { label: "总分", numeric: true, value: e => (e.total === null ? "—" : num(e.total)) },
-    { label: "等级", value: e => (e.grade ? gradeBadge(e.grade, e.interim) : el("span", { class: "muted" }, "尚未评分")) },
+    { label: "等级", value: e => (e.grade ? gradeBadge(e.grade, e.interim)
+      : el("span", { class: "muted" }, e.as_of ? "待评（尚无可评内容）" : "尚未评分")) },
     ...levels.map(name => ({
       label: el("span", {}, name, el("br"), "得分率"), value: e => {
         if (e.total === null) return "—";
