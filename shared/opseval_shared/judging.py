@@ -9,6 +9,11 @@ the evidence trail. Which judgment is in force follows the ledger: corrected or 
 left out, of several corrections of one event the latest (`recorded_at`, then id) stands, and of
 the judgments left for one leaf or point the latest stands.
 
+Two evaluators may override the same judgment at once (each saw it in force; intake checks against
+what is stored, which the other's override has not reached yet). Both are accepted, the later one
+stands, and the item is shown as contested (改判冲突, `competing_overrides`) until someone
+overrides the judgment in force, having seen both: nothing is decided silently.
+
 When a judgment made in the workbench happens (`judgment_moment`): at the end of the evaluation's
 as-of day, or now if that is still to come. An evaluation as of a date counts the evidence that
 occurred and was recorded by the end of that day, so a judgment of a finished period made today
@@ -85,6 +90,33 @@ def judgments_in_force(events: Iterable[Evidence], cutoff: datetime | None = Non
         if held is None or (judgment.recorded_at, judgment.id) > (held.recorded_at, held.id):
             in_force[key] = judgment
     return in_force
+
+
+def competing_overrides(
+    events: Iterable[Evidence], in_force: dict[JudgedKey, Judgment]
+) -> dict[JudgedKey, tuple[Judgment, ...]]:
+    """For each judgment in force that is an override, the other judgments that override the same
+    judgment and are not corrected or retracted themselves: made concurrently, left out by the
+    latest-stands rule, and not yet seen by anyone who decided between them."""
+    events = list(events)
+    targeted = {t for e in events if (t := _target(e)) is not None}
+    rivals: dict[str, list[Judgment]] = {}
+    for event in events:
+        if isinstance(event, Judgment) and event.corrects is not None and event.id not in targeted:
+            rivals.setdefault(event.corrects.event, []).append(event)
+    contested: dict[JudgedKey, tuple[Judgment, ...]] = {}
+    for key, held in in_force.items():
+        if held.corrects is None:
+            continue
+        others = tuple(
+            sorted(
+                (j for j in rivals.get(held.corrects.event, ()) if j.id != held.id),
+                key=lambda j: (j.recorded_at, j.id),
+            )
+        )
+        if others:
+            contested[key] = others
+    return contested
 
 
 def override_problem(event: Judgment, in_force: dict[JudgedKey, Judgment]) -> tuple[str, str] | None:
@@ -185,6 +217,11 @@ class JudgingItem(Frozen):
     status: ItemStatus
     computed: ComputedResult | None = None
     judgment: JudgmentInForce | None = None
+    competing: tuple[JudgmentInForce, ...] = Field(
+        default=(),
+        description="改判冲突: overrides of the same judgment made at the same time as the one in force, left"
+        " out by the latest-stands rule; to be reviewed (an override of the judgment in force settles it)",
+    )
     findings: tuple[str, ...] = Field(default=(), description="the findings that bear on the leaf (ids)")
 
 
@@ -193,6 +230,7 @@ class JudgingList(Frozen):
     items: tuple[JudgingItem, ...]
     to_judge: int = Field(description="items with neither a judgment nor a computed result (待评)")
     judged: int
+    contested: int = Field(default=0, description="items whose judgment in force has competing overrides (改判冲突)")
 
 
 def judging_list(
@@ -200,24 +238,35 @@ def judging_list(
     scored: Iterable[ScoredIndicator],
     in_force: dict[JudgedKey, Judgment],
     as_of: date | None = None,
+    competing: dict[JudgedKey, tuple[Judgment, ...]] | None = None,
 ) -> JudgingList:
     """Every judged leaf (method judgment) and checklist point of `system`, in tree order with the
     items still to judge (待评) first; `scored` is the score tree (for computed points), `in_force`
     what `judgments_in_force` gives (a judgment made after the end of `as_of` is shown, marked as
-    not counted in that evaluation)."""
+    not counted in that evaluation), `competing` what `competing_overrides` gives."""
     cutoff = end_of_day(as_of) if as_of is not None else None
     by_id = {node.id: node for top in scored for node in top.walk()}
     items: list[JudgingItem] = []
     for top in system.indicators:
         _collect(top, (), by_id, in_force, cutoff, items)
+    if competing:
+        items = [_with_competing(item, competing.get((item.indicator, item.point), ()), cutoff) for item in items]
     order = {"to_judge": 0, "computed": 1, "judged": 2}
-    items.sort(key=lambda item: order[item.status])  # stable: tree order within each status
+    # stable: tree order within each status; a contested judgment first among the judged
+    items.sort(key=lambda item: (order[item.status], not item.competing))
     return JudgingList(
         as_of=as_of,
         items=tuple(items),
         to_judge=sum(1 for i in items if i.status == "to_judge"),
         judged=sum(1 for i in items if i.status == "judged"),
+        contested=sum(1 for i in items if i.competing),
     )
+
+
+def _with_competing(item: JudgingItem, rivals: tuple[Judgment, ...], cutoff: datetime | None) -> JudgingItem:
+    if not rivals:
+        return item
+    return item.model_copy(update={"competing": tuple(v for r in rivals if (v := _view(r, cutoff)) is not None)})
 
 
 def _collect(

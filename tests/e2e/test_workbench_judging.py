@@ -119,4 +119,24 @@ def test_an_evaluator_judges_a_point_in_the_browser_and_sees_the_total_move(flee
     wait_for(
         lambda: "补充材料证明已列明文号" in page.locator(f"{POINT} .judge-held").inner_text(), 30, "the override shown"
     )
+
+    # Another evaluator overrode the same judgment at the same moment (the API's `competing`, proven
+    # against the store in tests/integration/test_intake_judging.py): the page says so, with both.
+    def with_a_competing_override(route: Any) -> None:
+        response = route.fetch()
+        body = response.json()
+        point = next(i for i in body["items"] if (i["indicator"], i["point"]) == ("basis", "policy"))
+        rival = {**point["judgment"], "event": "rival", "awarded": 0.1, "reason": "政策依据不足", "by": "另一评价组"}
+        point["competing"] = [rival]
+        body["contested"] = 1
+        route.fulfill(response=response, json=body)
+
+    page.route("**/v1/projects/*/judgments", with_a_competing_override)
+    page.reload()
+    contest = page.locator(f"{POINT} .judge-contested")
+    contest.wait_for()
+    assert "改判冲突" in contest.inner_text() and "0.1 分。理由：政策依据不足" in contest.inner_text()
+    assert "另一评价组" in contest.inner_text()
+    assert page.inner_text("#judging-counts").endswith("改判冲突 1 项待复核")
+    bench.screenshot("contested")
     bench.no_script_errors()

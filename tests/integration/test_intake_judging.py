@@ -195,3 +195,37 @@ def test_a_point_whose_judgment_was_retracted_is_judged_afresh_without_an_overri
     accepted = fleet.push([withdrawn, again], key)
     assert accepted.status_code == 200, accepted.text
     assert accepted.json()["accepted"] == 2
+
+
+def test_two_overrides_made_at_once_are_both_accepted_and_the_judgments_api_shows_the_contest(fleet: Fleet) -> None:
+    # Two evaluators override the same judgment before either override is stored: intake checks
+    # against the store, so both are accepted; the later stands and the item is marked contested.
+    key, key_id = fleet.key("evaluator", [PROJECT], "评价组王五")
+    other, other_id = fleet.key("evaluator", [PROJECT], "评价组赵六")
+
+    def adjustment(eid: str, key_id: str, awarded: float, evaluator: str) -> dict[str, Any]:
+        event = judgment(eid, key_id, "basis", awarded)
+        return {**event, "payload": {**event["payload"], "indicator": "adjustment", "evaluator": evaluator}}
+
+    first = adjustment("wb-adjust-1", key_id, 1, "评价组王五")
+    fleet.store_as_the_consumers_do(first)
+    mine = {
+        **adjustment("wb-adjust-2", key_id, 0.5, "评价组王五"),
+        "occurred_at": "2023-05-31T10:00:00+08:00",
+        "recorded_at": "2023-05-31T10:00:00+08:00",
+        "corrects": {"event": "wb-adjust-1", "reason": "批复文件不全", "by": "评价组王五"},
+    }
+    theirs = {
+        **adjustment("wb-adjust-3", other_id, 0.8, "评价组赵六"),
+        "occurred_at": "2023-05-31T10:01:00+08:00",
+        "recorded_at": "2023-05-31T10:01:00+08:00",
+        "corrects": {"event": "wb-adjust-1", "reason": "补充材料后部分符合", "by": "评价组赵六"},
+    }
+    assert fleet.push([mine], key).json()["accepted"] == 1
+    assert fleet.push([theirs], other).json()["accepted"] == 1
+    fleet.store_as_the_consumers_do(mine, theirs)
+    body = fleet.reporting.get(f"/v1/projects/{PROJECT}/judgments", headers=key).json()
+    basis = next(i for i in body["items"] if (i["indicator"], i["point"]) == ("adjustment", "basis"))
+    assert basis["judgment"]["event"] == "wb-adjust-3"
+    assert [(c["event"], c["awarded"], c["by"]) for c in basis["competing"]] == [("wb-adjust-2", 0.5, "评价组王五")]
+    assert body["contested"] == 1

@@ -11,6 +11,7 @@ from opseval_shared.base import CHINA_TZ
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence, Judgment
 from opseval_shared.indicators import IndicatorSystem
 from opseval_shared.judging import (
+    competing_overrides,
     judging_list,
     judgment_moment,
     judgments_in_force,
@@ -249,3 +250,35 @@ def test_an_override_with_a_blank_reason_is_refused() -> None:
     stored = [judgment("j1", "policy", 0.5)]
     blank = judgment("j2", "policy", 0.2, corrects={"event": "j1", "reason": " ", "by": "评价组"})
     assert [(p, f) for p, f, _ in push_override_problems(stored, [blank])] == [(0, "corrects.reason")]
+
+
+def test_two_overrides_of_one_judgment_made_at_once_leave_the_later_in_force_and_the_item_contested() -> None:
+    # Two evaluators each saw j1 in force and overrode it before the other's override was stored.
+    first = judgment("j1", None, 8)
+    mine = judgment("j2", None, 6, T0 + timedelta(minutes=5), **corrects("j1"))
+    theirs = judgment("j3", None, 7, T0 + timedelta(minutes=6), **corrects("j1"))
+    events = [theirs, first, mine]  # any order
+    in_force = judgments_in_force(events)
+    assert in_force[("goal", None)].id == "j3"
+    contested = competing_overrides(events, in_force)
+    assert {k: [j.id for j in v] for k, v in contested.items()} == {("goal", None): ["j2"]}
+    listed = judging_list(SYSTEM, (), in_force, competing=contested)
+    goal = next(i for i in listed.items if i.indicator == "goal")
+    assert goal.judgment is not None and goal.judgment.event == "j3"
+    assert [(c.event, c.awarded) for c in goal.competing] == [("j2", Decimal(6))]
+    assert listed.contested == 1
+    assert listed.items[[i.status for i in listed.items].index("judged")] == goal  # first among the judged
+
+
+def test_an_override_of_the_judgment_in_force_settles_a_contest() -> None:
+    first = judgment("j1", None, 8)
+    mine = judgment("j2", None, 6, T0 + timedelta(minutes=5), **corrects("j1"))
+    theirs = judgment("j3", None, 7, T0 + timedelta(minutes=6), **corrects("j1"))
+    settled = judgment("j4", None, 6.5, T0 + timedelta(hours=1), **corrects("j3"))
+    events = [first, mine, theirs, settled]
+    in_force = judgments_in_force(events)
+    assert in_force[("goal", None)].id == "j4"
+    assert competing_overrides(events, in_force) == {}
+    # a chain of overrides, each naming the one before, is no contest either
+    chain = [first, mine, judgment("j5", None, 5, T0 + timedelta(minutes=9), **corrects("j2"))]
+    assert competing_overrides(chain, judgments_in_force(chain)) == {}

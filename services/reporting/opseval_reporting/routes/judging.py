@@ -10,7 +10,14 @@ from fastapi import APIRouter, Response
 from opseval_infra.keys import Principal
 from opseval_infra.projects import today_in_china
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
-from opseval_shared.judging import JudgingList, evaluator_source, judging_list, judgment_moment, judgments_in_force
+from opseval_shared.judging import (
+    JudgingList,
+    competing_overrides,
+    evaluator_source,
+    judging_list,
+    judgment_moment,
+    judgments_in_force,
+)
 from opseval_shared.messaging import ScoreChanged
 from pydantic import BaseModel, Field, ValidationError
 
@@ -42,8 +49,10 @@ def router(ctx: ReportingContext) -> APIRouter:
         """Every judged leaf (method `judgment`) and checklist point: its indicator path and name, the
         criterion (评分标准), the maximum, the result computed from the facts if any with its evidence
         ids, and the judgment in force (points, reason, by whom, when, its event id) or none (待评);
-        `to_judge` counts those still to judge. `judge_at` and `judge_as` are what a judgment made now
-        under this key carries (see intake's `POST /v1/evidence`)."""
+        `to_judge` counts those still to judge; `competing` lists the overrides made at the same time
+        as the one in force (改判冲突, counted in `contested`), to be settled by a new override.
+        `judge_at` and `judge_as` are what a judgment made now under this key carries (see intake's
+        `POST /v1/evidence`)."""
         access.project(principal, project)
         definition = await ctx.definition(project)
         snap = await ctx.store().get_snapshot("scores", project)
@@ -55,11 +64,13 @@ def router(ctx: ReportingContext) -> APIRouter:
                 events.append(EVIDENCE_ADAPTER.validate_json(row.body))
             except ValidationError:  # stored under an older schema: set aside by the evaluation too
                 continue
+        in_force = judgments_in_force(events)
         listed = judging_list(
             definition.indicators,
             score.indicators if score is not None else (),
-            judgments_in_force(events),
+            in_force,
             as_of=as_of,
+            competing=competing_overrides(events, in_force),
         )
         answer = JudgingAnswer(
             **dict(listed),

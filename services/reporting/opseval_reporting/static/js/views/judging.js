@@ -65,7 +65,8 @@ const view = {
           el("span", {}, "当前总分 ", el("span", { class: "total", id: "judging-total" }, num(data.total))),
           data.grade ? gradeBadge(data.grade, interim, "judging-grade") : "",
           el("span", { class: "judging-counts", id: "judging-counts" },
-            `待评 ${data.to_judge} 项 · 已评 ${data.judged} 项 · 共 ${data.items.length} 项`)),
+            `待评 ${data.to_judge} 项 · 已评 ${data.judged} 项 · 共 ${data.items.length} 项`
+            + (data.contested ? ` · 改判冲突 ${data.contested} 项待复核` : ""))),
         el("p", { class: "muted" }, `评价基准日 ${cnDate(data.as_of)}：评分记为该日评定（${cnTime(data.judge_at)}），计入该日及以后的评价。`
           + (ctx.asOf ? `所选历史日期 ${cnDate(ctx.asOf)} 不影响评审打分。` : "")),
         el("p", { class: "status-line", id: "judging-flash", role: "status", "aria-live": "polite" }, "")),
@@ -124,6 +125,7 @@ function card(item, data, ctx) {
     !item.computed && item.findings.length ? el("p", { class: "judge-findings" }, `相关问题 ${item.findings.length} 项 `,
       el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); ctx.navigate({ view: "overview", leaf: item.indicator, finding: null }); } }, "查看")) : "",
     held ? heldLine(held) : "",
+    item.competing.length ? competingNote(item.competing) : "",
     body);
   if (held) {
     const open = el("button", { type: "button", class: "judge-override", "aria-expanded": "false", "aria-controls": domId + "-form" }, "改判");
@@ -145,6 +147,15 @@ function card(item, data, ctx) {
 function heldLine(held) {
   return el("p", { class: "judge-held" }, el("b", {}, "现行评分："), `${num(held.awarded)} 分。理由：${held.reason}`,
     el("span", { class: "muted" }, `（${held.by} · ${cnTime(held.recorded_at)}${held.counted ? "" : " · 晚于评价基准日，暂不计入"}）`));
+}
+
+// Overrides of the same judgment made at the same time as the one in force: the later stands, and
+// the evaluators settle it by overriding the judgment in force once they have read both.
+function competingNote(competing) {
+  return el("div", { class: "judge-contested", role: "note" },
+    el("b", {}, `改判冲突：`), `另有 ${competing.length} 条改判与现行评分同时针对同一评分记录，按提交时间以较晚者为现行评分。请复核后改判以确认。`,
+    el("ul", {}, ...competing.map(c => el("li", {}, `${num(c.awarded)} 分。理由：${c.reason}`,
+      el("span", { class: "muted" }, `（${c.by} · ${cnTime(c.recorded_at)}）`)))));
 }
 
 function verdictOf(points, max) {
