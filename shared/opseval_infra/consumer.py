@@ -1,5 +1,5 @@
-"""Consuming evidence from JetStream: persisted before acknowledged, retried with back-off,
-dead-lettered when it cannot be handled — and the rest keeps flowing."""
+"""Consuming evidence from JetStream: persisted before acknowledged, retried with back-off for as
+long as the store is away, dead-lettered only when no retry can fix it — and the rest keeps flowing."""
 
 from __future__ import annotations
 
@@ -141,7 +141,7 @@ class EvidenceConsumer:
                 pending = [(m, e) for m, e in pending if e.id != conflict.event_id]
                 continue
             except Exception as exc:
-                await self.retry_or_dead_letter([m for m, _ in pending], exc)
+                await self.retry([m for m, _ in pending], exc)
                 return
             new = sum(inserted)
             EVENTS_CONSUMED.labels(self.service).inc(new)
@@ -151,16 +151,24 @@ class EvidenceConsumer:
                 await msg.ack()
             return
 
-    async def retry_or_dead_letter(self, msgs: list[Msg], exc: Exception) -> None:
+    async def retry(self, msgs: list[Msg], exc: Exception) -> None:
+        """Hand a batch the store could not take back for redelivery, with a back-off that doubles
+        per delivery up to its cap. However long the store stays away, the batch is retried, never
+        dead-lettered: it is valid evidence that intake accepted."""
+        deliveries = max(m.metadata.num_delivered for m in msgs)
+        delay = min(self.settings.retry_backoff_max_s, self.settings.retry_backoff_s * 2 ** (deliveries - 1))
         for msg in msgs:
-            deliveries = msg.metadata.num_delivered
-            if deliveries >= self.settings.max_deliver:
-                await self.dead_letters.send(msg, f"{type(exc).__name__}: {exc}")
-            else:
-                delay = self.settings.retry_backoff_s * 2 ** (deliveries - 1)
-                await msg.nak(delay=delay)
-                REDELIVERIES.labels(self.service).inc()
-        log.warning("batch of %d not persisted (%s): handed back for redelivery", len(msgs), exc)
+            await msg.nak(delay=delay)
+        REDELIVERIES.labels(self.service).inc(len(msgs))
+        level = logging.ERROR if deliveries >= 10 else logging.WARNING
+        log.log(
+            level,
+            "batch of %d not persisted after %d deliveries (%s): handed back for redelivery in %.1f s",
+            len(msgs),
+            deliveries,
+            exc,
+            delay,
+        )
 
 
 # A batch of evidence as a handler receives it: documented (AsyncAPI) as evidence events, but not

@@ -21,7 +21,7 @@ from nats.js import JetStreamContext
 from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import EvidenceReferenceError
-from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS
+from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS, PROJECT_SUBJECTS, ProjectRegistered
 
 from .apidocs import serve_api_docs
 from .consumer import (
@@ -71,8 +71,8 @@ class Fleet:
     store: Store | None = None
     ledgers: LedgerCache | None = None
     dirty: DirtyProjects | None = None
-    dead_letters: DeadLetterOffice | None = None  # rules and scoring: events they set aside or give up on
-    consumer: EvidenceConsumer | None = None  # rules and scoring: persists each evidence batch
+    dead_letters: DeadLetterOffice | None = None  # rules: events it sets aside or gives up on
+    consumer: EvidenceConsumer | None = None  # rules: persists each evidence batch
     results_out: LogicPublisher | None = None  # rules: findings; scoring: scores
     calendar: HolidayCalendar | None = None  # the installation's declared years, loaded by `opseval serve`
     health: EvaluationHealth | None = None  # the evaluating services' per-project status
@@ -98,8 +98,7 @@ class Fleet:
 
 
 async def start_evidence_consumer(fleet: Fleet) -> None:
-    """Wire the evidence consumer of rules or scoring, and re-evaluate every known project (after a
-    restart nothing waits for new evidence to be current again)."""
+    """Wire the rules service's evidence consumer, and re-evaluate every known project."""
     assert fleet.store is not None and fleet.dirty is not None and fleet.ledgers is not None
     ledgers, dirty = fleet.ledgers, fleet.dirty
 
@@ -109,12 +108,37 @@ async def start_evidence_consumer(fleet: Fleet) -> None:
 
     dead = fleet.dead_letters = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
     fleet.consumer = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)
-    dirty.mark({p.id for p in await fleet.store.list_projects()})
+    await evaluate_known_projects(fleet)
+
+
+async def evaluate_known_projects(fleet: Fleet) -> None:
+    """Re-evaluate every registered project: after a restart nothing waits for new input to be
+    current again."""
+    assert fleet.store is not None and fleet.dirty is not None
+    fleet.dirty.mark({p.id for p in await fleet.store.list_projects()})
+
+
+def subscribe_definitions(fleet: Fleet) -> None:
+    """Hear each project registration (core NATS: every replica hears it) and evaluate the project
+    again at once. The definitions watcher's poll of the store stays the fallback for a message
+    missed while disconnected."""
+
+    @fleet.broker.subscriber(
+        PROJECT_SUBJECTS,
+        no_reply=True,  # a registration is a broadcast; nothing waits for an answer
+        title="project registered",
+        description="A project's definition registered or replaced: the project is evaluated again under it.",
+    )
+    async def on_registered(registered: ProjectRegistered) -> None:
+        if fleet.dirty is not None:
+            fleet.dirty.mark({registered.project})
 
 
 def subscribe_evidence(fleet: Fleet, durable: str, title: str) -> None:
-    """Subscribe rules or scoring to every accepted evidence event: batches pulled by the service's
-    durable consumer, handed to the EvidenceConsumer that `start_evidence_consumer` wires up."""
+    """Subscribe the rules service to every accepted evidence event: batches pulled by its durable
+    consumer, handed to the EvidenceConsumer that `start_evidence_consumer` wires up. Evidence is
+    persisted once, by the rules; scoring reads it from the store when the rules' findings say
+    how far they got."""
 
     @fleet.broker.subscriber(
         EVIDENCE_SUBJECTS,

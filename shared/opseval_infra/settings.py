@@ -52,8 +52,12 @@ class ServiceSettings(CalendarSettings):
     http_port: int = 8080
     secret_key: SecretStr = SecretStr("change-me")
     stream_replicas: int = 1
-    max_deliver: int = 5
+    # A batch the store cannot take is handed back after retry_backoff_s, doubling per delivery up to
+    # retry_backoff_max_s, for as long as the store stays away: a store outage (a MongoDB fail-over,
+    # a locked SQLite file) is waited out, never turned into dead letters. Only a message no retry can
+    # fix (not valid evidence, an id taken by other content) is dead-lettered.
     retry_backoff_s: float = 0.5
+    retry_backoff_max_s: float = 30.0
     debounce_s: float = 0.2
     # rules and scoring drop a project's folded evidence from memory after this long without evidence
     ledger_idle_s: float = 60.0

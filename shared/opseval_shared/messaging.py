@@ -72,8 +72,10 @@ DEAD_LETTER_STREAM = StreamSpec("OPSEVAL_DLQ", (DEAD_LETTER_SUBJECTS,), "message
 STREAMS = (EVIDENCE_STREAM, PROJECTS_STREAM, RESULTS_STREAM, DEAD_LETTER_STREAM)
 
 # Durable consumers: one per (service, stream); replicas of a service share it (work queue).
+# Evidence is persisted once, by the rules service; scoring reads it from the store when the rules'
+# findings say how far they got. (Installations from before 2026-12 hold an idle durable consumer
+# `scoring-evidence` on OPSEVAL_EVIDENCE: deploy/README.md says how to remove it.)
 RULES_EVIDENCE_CONSUMER = "rules-evidence"
-SCORING_EVIDENCE_CONSUMER = "scoring-evidence"
 SCORING_FINDINGS_CONSUMER = "scoring-findings"
 
 

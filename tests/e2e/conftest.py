@@ -91,7 +91,7 @@ class Fleet:
             "OPSEVAL_HTTP_PORT": str(self.ports[service]),
             "OPSEVAL_DEBOUNCE_S": "0.1",
             "OPSEVAL_RETRY_BACKOFF_S": "0.2",
-            "OPSEVAL_MAX_DELIVER": "4",
+            "OPSEVAL_RETRY_BACKOFF_MAX_S": "2",
             "OPSEVAL_LOG_LEVEL": "WARNING",
             # The workbench (served by reporting) sends judgments and corrections to intake.
             "OPSEVAL_INTAKE_PUBLIC_URL": self.url("intake"),

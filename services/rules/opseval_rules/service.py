@@ -1,4 +1,5 @@
-"""The rules service: consumes evidence, keeps each project's findings current, publishes them.
+"""The rules service: consumes evidence and persists it (the one service that does), keeps each
+project's findings current, publishes them — and so tells scoring how far the evidence is stored.
 
 settings → broker → subscriber and publisher → app. The domain call is `find`, the same function
 `opseval evaluate` runs.
@@ -10,7 +11,14 @@ import asyncio
 
 from fastapi import FastAPI
 from faststream.nats import JStream, NatsBroker
-from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer, subscribe_evidence
+from opseval_infra.fleet import (
+    Fleet,
+    fleet_app,
+    make_broker,
+    start_evidence_consumer,
+    subscribe_definitions,
+    subscribe_evidence,
+)
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
     RESULTS_STREAM,
@@ -39,6 +47,7 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
     fleet.results_out = findings_out
 
     subscribe_evidence(fleet, RULES_EVIDENCE_CONSUMER, "evidence for the rules")
+    subscribe_definitions(fleet)
 
     return fleet, broker
 

@@ -1,7 +1,12 @@
-"""The scoring service: consumes evidence and findings, keeps each project's score tree current,
-publishes score changes, and stores each project's full evaluation result (snapshot kind "result")
-for the results API to serve. The domain call is `evaluate_ledger`, the use case `opseval evaluate`
-runs, given the rules service's findings."""
+"""The scoring service: consumes the rules service's findings, keeps each project's score tree
+current, publishes score changes, and stores each project's full evaluation result (snapshot kind
+"result") for the results API to serve. The domain call is `evaluate_ledger`, the use case
+`opseval evaluate` runs, given the rules service's findings.
+
+It does not consume evidence: the rules service persists each event once, and its FindingsChanged
+says that it has (the findings cover the events it folded). Scoring then folds from the store what
+is new and evaluates once per change of findings, not once per evidence batch and again per
+findings."""
 
 from __future__ import annotations
 
@@ -10,13 +15,12 @@ import asyncio
 from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
-from opseval_infra.fleet import Fleet, fleet_app, make_broker, start_evidence_consumer, subscribe_evidence
+from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
 from opseval_infra.projects import RESULT_KIND
 from opseval_infra.store.base import Snapshot
 from opseval_shared.messaging import (
     FINDINGS_SUBJECTS,
     RESULTS_STREAM,
-    SCORING_EVIDENCE_CONSUMER,
     SCORING_FINDINGS_CONSUMER,
     FindingsChanged,
     ScoreChanged,
@@ -40,7 +44,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         description="A project's score tree, total and grade, recomputed after new evidence or findings.",
     )
 
-    subscribe_evidence(fleet, SCORING_EVIDENCE_CONSUMER, "evidence for scoring")
+    subscribe_definitions(fleet)
 
     @broker.subscriber(
         FINDINGS_SUBJECTS,
@@ -49,7 +53,8 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         pull_sub=PullSub(batch_size=50, timeout=0.2),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="findings for scoring",
-        description="The rules service's findings changed: the project's score is recomputed.",
+        description="The rules service has persisted and evaluated new evidence (or the date or the"
+        " definition moved): the project's score is recomputed from the stored evidence and these findings.",
     )
     async def on_findings(changed: FindingsChanged) -> None:
         # The message is the signal; the findings with their evidence are in the rules' snapshot.
@@ -105,6 +110,6 @@ async def evaluate(fleet: Fleet, project: str) -> None:
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:
     settings = settings or ScoringSettings()
     fleet, _ = build(settings)
-    app = fleet_app(fleet, "opseval scoring", evaluate, start_evidence_consumer)
+    app = fleet_app(fleet, "opseval scoring", evaluate, evaluate_known_projects)
     app.state.fleet = fleet
     return app
