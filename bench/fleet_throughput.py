@@ -72,7 +72,7 @@ QUIET_S = 1.0  # … and for no more results to be published
 STORED_GRACE_S = 15.0  # how long a stored score may go unpublished before the wait gives up
 LATENCY_PROJECT = "bench-latency"
 EVIDENCE_STREAM = "OPSEVAL_EVIDENCE"
-CONSUMERS = {"rules": "rules-evidence", "scoring": "scoring-evidence"}
+CONSUMERS = {"rules": "rules-evidence"}  # the one evidence consumer: scoring reads the store
 MACHINE = "machine"  # key of the machine-wide busy CPU seconds next to the per-process ones
 # ScoreChanged / FindingsChanged are serialised field by field: project, then revision (and findings_revision).
 REVISIONS = re.compile(rb'"revision":(\d+)(?:,"findings_revision":(\d+))?')
@@ -610,7 +610,6 @@ class Bulk:
     score_s: float | None  # → first ScoreChanged with revision == events (None: never arrived)
     consistent_s: float | None  # → first ScoreChanged with revision and findings_revision == events
     rules_acked_s: float | None  # → rules' durable consumer acked every event (0.5 s resolution)
-    scoring_acked_s: float | None
     findings_stored_s: float | None  # → findings snapshot at revision == events stored (0.5 s resolution)
     score_stored_s: float | None  # → score snapshot at revision == events stored (0.5 s resolution)
     score_messages: int
@@ -742,7 +741,6 @@ async def bulk(
         score_s=since(score_t),
         consistent_s=since(consistent_t),
         rules_acked_s=monitor.first("acked", "rules", n),
-        scoring_acked_s=monitor.first("acked", "scoring", n),
         findings_stored_s=monitor.first("snapshots", "findings", n),
         score_stored_s=monitor.first("snapshots", "scores", n),
         score_messages=len(scores.arrivals),
@@ -900,7 +898,6 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         rows = [
             ("intake answered every batch", run.accept_s),
             ("rules acked every event", run.rules_acked_s),
-            ("scoring acked every event", run.scoring_acked_s),
             ("findings stored at revision N", run.findings_stored_s),
             ("score stored at revision N", run.score_stored_s),
             ("ScoreChanged revision N arrived", run.score_s),

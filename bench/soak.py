@@ -15,7 +15,7 @@ loopback port, a temporary JetStream directory, a SQLite store in the work direc
            scores and findings every second.
   samples  every --sample-every (10 s): VmRSS of intake, rules, scoring, reporting and nats-server
            (/proc/PID/status), their CPU seconds, num_pending and num_ack_pending of the durable
-           consumers rules-evidence, scoring-evidence and scoring-findings, events accepted so far.
+           consumers rules-evidence and scoring-findings, events accepted so far.
   drain    pushing stops; the run waits until every consumer has acknowledged everything and each
            project's stored score and findings cover all its events.
   checks   events accepted by intake = events in the store = messages in the evidence stream, per
@@ -84,7 +84,6 @@ PROCESSES = (*SERVICES, "nats-server")
 # (stream, durable consumer) sampled; the first two carry evidence, the third the rules' FindingsChanged.
 CONSUMERS = (
     ("OPSEVAL_EVIDENCE", "rules-evidence"),
-    ("OPSEVAL_EVIDENCE", "scoring-evidence"),
     ("OPSEVAL_RESULTS", "scoring-findings"),
 )
 MAX_BATCH = 2_000  # events in one POST at most (a late tick sends what is due, up to this)

@@ -327,9 +327,16 @@ class Sink:
         self.count = 0
 
     def add(
-        self, eid: str, kind: str, occurred: str, payload: dict[str, Any], source: str, recorded: str | None = None
+        self,
+        eid: str,
+        kind: str,
+        occurred: str,
+        payload: dict[str, Any],
+        source: str,
+        recorded: str | None = None,
+        corrects: dict[str, str] | None = None,
     ) -> None:
-        event = {
+        event: dict[str, Any] = {
             "id": eid,
             "project": PROJECT,
             "kind": kind,
@@ -338,6 +345,8 @@ class Sink:
             "source": source,
             "payload": payload,
         }
+        if corrects is not None:
+            event["corrects"] = corrects
         self.fh.write(json.dumps(event, ensure_ascii=False, sort_keys=True))
         self.fh.write("\n")
         self.count += 1
@@ -1024,7 +1033,9 @@ class Synth:
             ),
             ("energy", None, 3.9, "在减少基建、能源消耗方面仍有提升空间，酌情扣 0.1 分"),
         ]
+        judged: dict[tuple[str, str | None], str] = {}
         for i, (indicator, point, awarded, reason) in enumerate(rows):
+            judged[(indicator, point)] = f"ym-judge-{i + 1:02d}"
             payload: dict[str, Any] = {
                 "indicator": indicator,
                 "awarded": awarded,
@@ -1040,7 +1051,7 @@ class Synth:
                 payload,
                 "evaluation-team",
             )
-        # A revision on review: the later record supersedes the first.
+        # A revision on review (改判): it names the judgment it supersedes, and why.
         sink.add(
             "ym-judge-goal_clear-measurable-r2",
             "judgment",
@@ -1053,6 +1064,11 @@ class Synth:
                 "evaluator": "评价工作组",
             },
             "evaluation-team",
+            corrects={
+                "event": judged[("goal_clear", "measurable")],
+                "reason": "复核发现部分效益指标未量化",
+                "by": "评价工作组",
+            },
         )
 
     def self_evaluation(self) -> None:
