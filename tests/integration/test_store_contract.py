@@ -10,7 +10,9 @@ process (or a restart).
 from __future__ import annotations
 
 import asyncio
+import base64
 import multiprocessing
+import os
 import threading
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -26,6 +28,7 @@ from opseval_infra.store.base import (
     EventConflict,
     EventFilter,
     Snapshot,
+    SnapshotTooLarge,
     Store,
     StoredEvent,
     StoredProject,
@@ -345,6 +348,48 @@ def test_snapshots_never_regress_to_a_lower_revision(backend: Backend) -> None:
         assert await store.get_snapshot("findings", "q") is None
 
     backend.run(scenario)
+
+
+def test_a_snapshot_citing_a_years_evidence_is_stored_whole_and_replaced(backend: Backend) -> None:
+    """Over 16 MB of result (MongoDB's document limit): a year of a large building cites a million
+    event ids; the result, the scores and the findings snapshots all carry them."""
+    ids = [f"ym-clock-2023-{i:07d}" for i in range(1_000_000)]
+    large = Snapshot(project="p", revision=1_000_000, body='{"evidence": ["' + '", "'.join(ids) + '"]}')
+    assert len(large.body) > 16 * 1024 * 1024
+
+    async def scenario(store: Store) -> None:
+        assert await store.put_snapshot("result", large) is True
+        assert await store.get_snapshot("result", "p") == large
+        later = Snapshot(project="p", revision=1_000_001, body='{"evidence": []}')
+        assert await store.put_snapshot("result", later) is True
+        assert await store.get_snapshot("result", "p") == later
+
+    backend.run(scenario)
+
+
+def test_mongo_reads_a_snapshot_stored_uncompressed_and_refuses_one_no_document_holds(mongo: RunningMongo) -> None:
+    backend = Backend(Spec("mongo", mongo.url, f"opseval_test_{uuid.uuid4().hex[:16]}"), mongo)
+
+    async def scenario(store: Store) -> None:
+        assert isinstance(store, MongoStore)
+        # as stored before 2026-12-04: the body as text
+        await store._collection("snapshots").insert_one({"kind": "scores", "project": "p", "revision": 4, "body": "{}"})
+        assert await store.get_snapshot("scores", "p") == Snapshot(project="p", revision=4, body="{}")
+        replaced = Snapshot(project="p", revision=5, body='{"total": 80}')
+        assert await store.put_snapshot("scores", replaced) is True
+        stored = await store._collection("snapshots").find_one({"kind": "scores", "project": "p"})
+        assert stored is not None and "body" not in stored and "body_z" in stored
+        assert await store.get_snapshot("scores", "p") == replaced
+        # random text hardly compresses (base64: 6 bits a character): 24 MB of it cannot be held
+        noise = base64.b64encode(os.urandom(18 * 1024 * 1024)).decode()
+        with pytest.raises(SnapshotTooLarge, match="the result snapshot of project 'p'"):
+            await store.put_snapshot("result", Snapshot(project="p", revision=1, body=noise))
+        assert await store.get_snapshot("result", "p") is None
+
+    try:
+        backend.run(scenario)
+    finally:
+        mongo.drop(backend.spec.database)
 
 
 # dead letters

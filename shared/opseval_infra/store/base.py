@@ -92,6 +92,10 @@ class StoredVersion(VersionRecord):
     result: str  # the frozen EvaluationResult as JSON
 
 
+class SnapshotTooLarge(Exception):
+    """A snapshot the backend cannot hold (MongoDB: a document of at most 16 MB, after compression)."""
+
+
 class EventConflict(Exception):
     """An event id already stored with a different body."""
 
