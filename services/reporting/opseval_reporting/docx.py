@@ -248,11 +248,10 @@ def _contents(document: Any) -> None:
     (the template sets w:updateFields)."""
     paragraphs = document.paragraphs
     marker = next(p for p in paragraphs if p.text == TOC_MARKER)
-    headings = [
-        (int(p.style.name[-1]), p)
-        for p in paragraphs
-        if p.style is not None and p.style.name in {f"Heading {n}" for n in range(1, TOC_LEVELS + 1)}
-    ]
+    # by style id, read off the XML: ``paragraph.style`` resolves each paragraph without a style of its
+    # own to the default style by scanning every style (1 ms a paragraph, 0.3 s for the report)
+    levels = {document.styles[f"Heading {n}"].style_id: n for n in range(1, TOC_LEVELS + 1)}
+    headings = [(levels[p._p.style], p) for p in paragraphs if p._p.style in levels]
     entries = []
     for n, (level, heading) in enumerate(headings, start=1):
         name = f"_Toc{n:08d}"
