@@ -299,7 +299,7 @@ def report_docx(
     with ``figures`` (PNG, as ``charts.figures`` draws them) when already drawn."""
     report = build_report(result, definition, edition)
     tpl = DocxTemplate(str(template or TEMPLATE))
-    drawn = charts.figures(result, "png") if figures is None else figures
+    drawn = charts.figures(result) if figures is None else figures
     tpl.render(_context(tpl, report, drawn), autoescape=True)
     _contents(tpl.docx)
 

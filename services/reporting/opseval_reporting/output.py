@@ -102,14 +102,14 @@ def render_files(
     }
     if not documents:
         return files
-    # Imported here: the office libraries (python-docx, docxtpl, XlsxWriter, matplotlib) take
+    # Imported here: the office libraries (python-docx, docxtpl, XlsxWriter) take
     # about a second to import, which a core-only evaluation should not pay.
     from .charts import figures
     from .docx import report_docx
     from .selfeval_docx import selfeval_docx
     from .xlsx import scores_xlsx, selfeval_xlsx
 
-    drawn = figures(result, "png")  # once, for the Word and the PDF report
+    drawn = figures(result)  # once, for the Word and the PDF report
     files["report.docx"] = [report_docx(result, definition, edition=edition, figures=drawn)]
     files["scores.xlsx"] = [scores_xlsx(result, definition, edition)]
     try:

@@ -83,7 +83,7 @@ def _as_datetime(day: date) -> str:
 def print_html(report: Report, result: EvaluationResult, figures: charts.Figures | None = None) -> str:
     """The report as one HTML page for print: the ``render`` sections, the charts (图1–图3, the monthly
     deliverables chart only when there is a monthly series; PNG, drawn here unless given), print CSS."""
-    drawn = charts.figures(result, "png") if figures is None else figures
+    drawn = charts.figures(result) if figures is None else figures
     shown = "\n".join(_figure(png, caption, kind) for kind, caption, png in drawn)
     anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     parts = []
