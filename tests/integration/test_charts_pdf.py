@@ -11,6 +11,7 @@ import ctypes.util
 import re
 import shutil
 import subprocess
+import sys
 import time
 from datetime import date
 from decimal import Decimal
@@ -223,3 +224,24 @@ def test_pdf_embeds_cjk_sc_fonts(pdf: bytes, tmp_path: Path) -> None:
     # Every glyph came from an SC face: a character the CJK fonts lack would pull in a fallback
     # font (or draw a missing-glyph box where there is none).
     assert len(cjk) == len(rows), out
+
+
+@needs_weasyprint
+def test_weasyprint_loads_its_libraries_without_find_library_searches() -> None:
+    """Each ``find_library`` search runs ldconfig, gcc and ld (0.2 s of the first PDF): WeasyPrint is
+    loaded by soname instead, and ``find_library`` is itself again afterwards."""
+    probe = """
+import ctypes.util, sys
+calls = []
+original = ctypes.util.find_library
+def counted(name):
+    calls.append(name)
+    return original(name)
+ctypes.util.find_library = counted
+from opseval_reporting.pdf import load_weasyprint
+weasyprint = load_weasyprint()
+assert weasyprint.HTML(string="<p>绩效</p>").write_pdf().startswith(b"%PDF-")
+assert ctypes.util.find_library is counted, "find_library not restored"
+assert calls == [], calls
+"""
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)

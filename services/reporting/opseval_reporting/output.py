@@ -63,7 +63,9 @@ class PdfUnavailable(RuntimeError):
 
 def pdf_available() -> bool:
     try:
-        import weasyprint  # type: ignore[import-untyped]  # noqa: F401 - loads Pango
+        from .pdf import load_weasyprint
+
+        load_weasyprint()  # loads Pango
     except (ImportError, OSError):
         return False
     return True
