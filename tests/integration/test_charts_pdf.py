@@ -18,7 +18,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from opseval_reporting import charts
+from opseval_reporting import charts, fonts
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
 
@@ -31,7 +31,7 @@ GUANGZHOU = ROOT / "examples" / "guangzhou-2023"
 
 def _has_sc_font() -> bool:
     """Whether the charts find the SC face of Noto Sans CJK (through fontconfig)."""
-    found = charts.font_file()
+    found = fonts.font_file()
     return found is not None and "NotoSansCJK" in Path(found[0]).name
 
 
@@ -142,7 +142,7 @@ def test_charts_draw_with_the_sc_face_and_its_chinese_glyphs(
     from PIL import ImageFont
 
     result, _ = evaluated
-    found = charts.font_file()
+    found = fonts.font_file()
     assert found is not None
     path, index = found
     assert ImageFont.truetype(path, 10, index=index).getname()[0] == "Noto Sans CJK SC"

@@ -2,12 +2,12 @@
 functions of the evaluation result.
 
 Drawn with Pillow (which WeasyPrint loads anyway) in mainland Chinese glyph forms: the "Noto Sans CJK SC"
-face as fontconfig resolves it (the SC face of the collection, not the JP one). Each chart is drawn at
-three times its size and scaled down, which smooths its edges and text as a plotting library's
-anti-aliasing would; sizes are given in points at 150 dpi, as the Word and PDF reports show them
-(15 cm and 10 cm wide). Drawing them with matplotlib took a second per report (0.5 s to import it,
-0.15 s a chart); these take a few hundredths. The bytes are reproducible: no date in the PNG, one
-fixed "Software" text.
+face as fontconfig resolves it (:func:`fonts.font_file`: the SC face of the collection, not the JP
+one). Each chart is drawn at three times its size and scaled down, which smooths its edges and text
+as a plotting library's anti-aliasing would; sizes are given in points at 150 dpi, as the Word and PDF
+reports show them (15 cm and 10 cm wide). Drawn with matplotlib they took a second per report (0.5 s
+to import it, 0.15 s a chart); these take a few hundredths each. The bytes are reproducible: no date
+in the PNG, one fixed "Software" text.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from __future__ import annotations
 import io
 import itertools
 import math
-import shutil
-import subprocess
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import cache
@@ -24,7 +22,8 @@ from typing import Any
 
 from opseval_shared.results import EvaluationResult, MonthlyDeliverables, ScoredIndicator, TimelinePoint
 
-FONTS = ["Noto Sans CJK SC", "Source Han Sans SC", "Noto Serif CJK SC", "Microsoft YaHei"]
+from .fonts import font_file
+
 Chart = Callable[[EvaluationResult], bytes | None]
 BAR = "#4c72b0"
 LOW = "#c44e52"  # 得分率 below 80%
@@ -36,21 +35,6 @@ GUIDE = "#888888"
 DPI = 150
 SUPERSAMPLE = 3
 TITLE, LABEL, SMALL, TINY = 12.0, 10.0, 8.0, 7.0  # font sizes in points
-
-
-@cache
-def font_file() -> tuple[str, int] | None:
-    """The file and collection index of the first of ``FONTS`` that fontconfig has, or None."""
-    if shutil.which("fc-match") is None:
-        return None
-    for family in FONTS:
-        out = subprocess.run(
-            ["fc-match", "-f", "%{file}\t%{index}\t%{family}", family], capture_output=True, text=True, check=False
-        ).stdout
-        parts = out.split("\t")
-        if len(parts) == 3 and family.lower() in (name.strip().lower() for name in parts[2].split(",")):
-            return parts[0], int(parts[1] or 0)
-    return None
 
 
 @cache
@@ -427,11 +411,13 @@ def cjk_font_check() -> str:
     """
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
 
-    font_file.cache_clear()
+    from . import fonts
+
+    fonts.font_file.cache_clear()
     _font.cache_clear()
     found = font_file()
     if found is None:
-        raise RuntimeError(f"no CJK font for the charts ({', '.join(FONTS)}): fontconfig (fc-match) finds none")
+        raise RuntimeError(f"no CJK font for the charts ({', '.join(fonts.FONTS)}): fontconfig (fc-match) finds none")
     path, index = found
     cmap = TTFont(path, fontNumber=index, lazy=True).getBestCmap()
     missing = [ch for ch in CJK_SAMPLE if ord(ch) not in cmap]
