@@ -245,3 +245,14 @@ assert ctypes.util.find_library is counted, "find_library not restored"
 assert calls == [], calls
 """
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+
+
+@needs_cjk_font
+@pytest.mark.parametrize("count", [1, 2, 3, 6])
+def test_the_radar_draws_any_number_of_level1_indicators(
+    evaluated: tuple[EvaluationResult, ProjectDefinition], count: int
+) -> None:
+    result, _ = evaluated
+    tops = [result.indicators[i % len(result.indicators)] for i in range(count)]
+    fewer = result.model_copy(update={"indicators": tuple(tops)})
+    assert charts.level1_radar(fewer).startswith(b"\x89PNG")

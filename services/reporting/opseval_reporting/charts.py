@@ -270,13 +270,15 @@ def level1_radar(result: EvaluationResult) -> bytes:
         angle = 2 * math.pi * i / max(n, 1)
         return cx + radius * r * math.sin(angle), cy - radius * r * math.cos(angle)
 
-    c.polygon([at(i, r) for i, r in enumerate(rates)], _tint(BAR, 0.25))
+    if n >= 3:  # one or two indicators enclose no area: their line alone
+        c.polygon([at(i, r) for i, r in enumerate(rates)], _tint(BAR, 0.25))
     for ring in (0.2, 0.4, 0.6, 0.8):
         c.circle(cx, cy, radius * ring, None, outline=GRID, width=0.8)
     for i in range(n):
         c.line([(cx, cy), at(i, 1.0)], GRID, 0.8)
     c.circle(cx, cy, radius, None, outline=INK, width=0.8)
-    c.line([at(i, r) for i, r in enumerate([*rates, rates[0]] if rates else [])], BAR, 1.5)
+    if rates:
+        c.line([at(i, r) for i, r in enumerate([*rates, rates[0]])], BAR, 1.5)
     for ring in (0.2, 0.4, 0.6, 0.8, 1.0):  # between the first two axes, clear of their names
         x, y = at(0.5, ring)
         c.text(x + 3, y, f"{round(ring * 100)}%", TINY, anchor="lm")
