@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import logging
 import math
 from collections.abc import Callable, Sequence
 from datetime import timedelta
@@ -22,7 +23,10 @@ from typing import Any
 
 from opseval_shared.results import EvaluationResult, MonthlyDeliverables, ScoredIndicator, TimelinePoint
 
+from . import fonts
 from .fonts import font_file
+
+log = logging.getLogger(__name__)
 
 Chart = Callable[[EvaluationResult], bytes | None]
 BAR = "#4c72b0"
@@ -43,9 +47,19 @@ def _font(px: int) -> Any:
 
     found = font_file()
     if found is None:
+        _missing_font_warning()
         return ImageFont.load_default(px)
     path, index = found
     return ImageFont.truetype(path, px, index=index, layout_engine=ImageFont.Layout.BASIC)
+
+
+@cache
+def _missing_font_warning() -> None:
+    log.warning(
+        "no CJK font for the charts (%s): their Chinese labels come out as boxes "
+        "(Debian: apt-get install fontconfig fonts-noto-cjk)",
+        ", ".join(fonts.FONTS),
+    )
 
 
 def _rgb(color: str) -> tuple[int, int, int]:
@@ -412,8 +426,6 @@ def cjk_font_check() -> str:
     Run at image build time (``python -m opseval_reporting.charts``) so a missing CJK font fails the build.
     """
     from fontTools.ttLib import TTFont  # type: ignore[import-untyped]
-
-    from . import fonts
 
     fonts.font_file.cache_clear()
     _font.cache_clear()
