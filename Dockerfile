@@ -59,16 +59,14 @@ COPY --from=build /opt/opseval /opt/opseval
 ENV PATH=/opt/opseval/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
-    OPSEVAL_HTTP_HOST=0.0.0.0 \
-    MPLCONFIGDIR=/opt/opseval/matplotlib
+    OPSEVAL_HTTP_HOST=0.0.0.0
 # Build-time checks, so an image without them cannot be built: the font caches are built here (the
 # runtime root file system is read-only), a chart draws Chinese glyphs with a CJK font (not boxes),
 # and WeasyPrint finds Pango.
 RUN fc-cache -f \
  && fc-match 宋体 | grep -q "CJK" \
  && /opt/opseval/bin/python -m opseval_reporting.charts \
- && /opt/opseval/bin/python -c "import weasyprint; print('WeasyPrint', weasyprint.__version__, 'with Pango')" \
- && chmod -R a+rX /opt/opseval/matplotlib
+ && /opt/opseval/bin/python -c "import weasyprint; print('WeasyPrint', weasyprint.__version__, 'with Pango')"
 # The working directory is the user's home: a sqlite:///relative.db store URL lands here.
 WORKDIR /var/lib/opseval
 USER 10001:10001

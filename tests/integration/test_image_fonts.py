@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 import pytest
-from opseval_reporting import charts
+from opseval_reporting import fonts
 from opseval_reporting.charts import cjk_font_check
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -43,7 +43,9 @@ def test_the_chart_font_check_finds_a_cjk_font_with_the_glyphs() -> None:
 def test_the_chart_font_check_fails_without_a_cjk_font(monkeypatch: pytest.MonkeyPatch) -> None:
     """With only a Latin font to draw with, the check refuses (the build would stop) instead of
     letting every Chinese label become a box."""
-    monkeypatch.setattr(charts, "FONTS", ["DejaVu Sans", "DejaVu Sans"])
-    monkeypatch.setitem(charts.RC, "font.sans-serif", ["DejaVu Sans"])
-    with pytest.raises(RuntimeError, match=r"lacks the glyphs|no CJK font"):
-        cjk_font_check()
+    monkeypatch.setattr(fonts, "FONTS", ["DejaVu Sans"])
+    try:
+        with pytest.raises(RuntimeError, match=r"lacks the glyphs|no CJK font"):
+            cjk_font_check()
+    finally:
+        fonts.font_file.cache_clear()

@@ -13,7 +13,11 @@ from __future__ import annotations
 
 import base64
 import html
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
+from types import ModuleType
 
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
@@ -68,6 +72,41 @@ CHARTS_AFTER = "三、"  # the charts follow the section 综合评价情况及�
 CONTENTS_LEVELS = 2  # the contents list the 一级 and 二级 headings
 
 
+@contextmanager
+def _sonames_only() -> Iterator[None]:
+    """``ctypes.util.find_library`` answering None while WeasyPrint loads its libraries.
+
+    WeasyPrint tries several names for each of its seven libraries (``libgobject-2.0-0``,
+    ``gobject-2.0-0``, ``gobject-2.0``, ``libgobject-2.0.so.0`` …); through cffi, each name that is not
+    a file name costs a ``find_library`` search, which on Linux runs ``ldconfig -p``, then gcc and ld:
+    0.2 s of each first PDF (and as much CPU in the child processes). Without it the names fail at
+    once and the soname among them (``libgobject-2.0.so.0``) is opened by the dynamic loader, from
+    the same places ldconfig lists."""
+    import ctypes.util
+
+    original = ctypes.util.find_library
+    ctypes.util.find_library = lambda name: None
+    try:
+        yield
+    finally:
+        ctypes.util.find_library = original
+
+
+def load_weasyprint() -> ModuleType:
+    """The ``weasyprint`` module, imported without ``find_library`` searches on Linux (see
+    ``_sonames_only``; should a library be found only by them, the ordinary import follows). Raises
+    ImportError or OSError when its libraries (Pango) are missing."""
+    if "weasyprint" not in sys.modules and sys.platform.startswith("linux"):
+        try:
+            with _sonames_only():
+                import weasyprint  # type: ignore[import-untyped]
+        except OSError:
+            pass
+    import weasyprint  # noqa: F401 - the ordinary import, a no-op once imported
+
+    return sys.modules["weasyprint"]
+
+
 def _figure(png: bytes, caption: str, cls: str) -> str:
     src = "data:image/png;base64," + base64.b64encode(png).decode("ascii")
     return (
@@ -83,7 +122,7 @@ def _as_datetime(day: date) -> str:
 def print_html(report: Report, result: EvaluationResult, figures: charts.Figures | None = None) -> str:
     """The report as one HTML page for print: the ``render`` sections, the charts (图1–图3, the monthly
     deliverables chart only when there is a monthly series; PNG, drawn here unless given), print CSS."""
-    drawn = charts.figures(result, "png") if figures is None else figures
+    drawn = charts.figures(result) if figures is None else figures
     shown = "\n".join(_figure(png, caption, kind) for kind, caption, png in drawn)
     anchor = next((i for i, s in enumerate(report.sections) if s.title.startswith(CHARTS_AFTER)), 0)
     parts = []
@@ -119,9 +158,8 @@ def report_pdf(
     figures: charts.Figures | None = None,
 ) -> bytes:
     """The 绩效评价报告 as A4 PDF bytes (with ``figures`` as ``charts.figures`` draws them as PNG, when drawn)."""
-    from weasyprint import HTML  # type: ignore[import-untyped]  # late: needs Pango at import time
-
+    weasyprint = load_weasyprint()  # late: needs Pango at import time
     document = print_html(build_report(result, definition, edition), result, figures)
-    data = HTML(string=document).write_pdf()
+    data = weasyprint.HTML(string=document).write_pdf()
     assert data is not None
     return bytes(data)
