@@ -375,18 +375,87 @@ def _timeline(points: tuple[TimelinePoint, ...], scale: float) -> bytes:
     for x, a in enumerate(assessable):
         c.marker(ax.x(x), ax.y(a), 3, DUE, square=True)
     c.line([(ax.x(x), ax.y(t)) for x, t in enumerate(totals)], BAR, 2)
-    for x, (total, point) in enumerate(zip(totals, points, strict=True)):
+    lines = [
+        [(ax.x(x), ax.y(a)) for x, a in enumerate(assessable)],
+        [(ax.x(x), ax.y(t)) for x, t in enumerate(totals)],
+    ]
+    placed: list[Box] = []
+    for x, total in enumerate(totals):
         c.marker(ax.x(x), ax.y(total), 4, BAR)
-        if point.pending:
-            c.text(ax.x(x), ax.y(total) + 6, _number(total), TINY, anchor="mt", color=BAR)
-        else:
-            c.text(ax.x(x), ax.y(total) - 6, _number(total), TINY, anchor="mb", color=BAR)
+        if 0 < x < n - 1 and total == totals[x - 1]:
+            continue  # a score unchanged since the month before is read off its label there
+        text = _number(total)
+        px, py, anchor, box = _free_spot(c, ax, ax.x(x), ax.y(total), text, TINY, lines, placed)
+        placed.append(box)
+        c.text(px, py, text, TINY, anchor=anchor, color=BAR)
     ax.spines()
     ax.yticks([(t, _number(t)) for t in ticks])
     ax.xticks(list(enumerate(labels)), size=SMALL, angle=45 if rotate else 0)
     c.text(6, (ax.top + ax.bottom) / 2, "分", LABEL, anchor="mt", angle=90)
     _legend(c, ax.left + 8, ax.top + 8, [("square", DUE, "可评权重"), ("line", BAR, "得分")])
     return c.png()
+
+
+Box = tuple[float, float, float, float]  # left, top, right, bottom, in points
+# Where a point's label may go, in order of preference: (dx, dy, anchor) from the point.
+LABEL_SPOTS = (
+    (0.0, 6.0, "mt"),
+    (0.0, -6.0, "mb"),
+    (-6.0, -4.0, "rb"),
+    (6.0, 4.0, "lt"),
+    (-7.0, 0.0, "rm"),
+    (7.0, 0.0, "lm"),
+    (-6.0, 4.0, "rt"),
+    (6.0, -4.0, "lb"),
+    (0.0, 14.0, "mt"),
+    (0.0, -14.0, "mb"),
+    (-12.0, -10.0, "rb"),
+    (-12.0, 10.0, "rt"),
+)
+
+
+def _label_box(x: float, y: float, width: float, height: float, anchor: str) -> Box:
+    left = {"l": x, "m": x - width / 2, "r": x - width}[anchor[0]]
+    top = {"t": y, "m": y - height / 2, "b": y - height}[anchor[1]]
+    return (left, top, left + width, top + height)
+
+
+def _crosses(box: Box, line: list[tuple[float, float]]) -> bool:
+    """Whether the polyline passes through the box (each segment sampled finely enough for labels)."""
+    left, top, right, bottom = box
+    for (x0, y0), (x1, y1) in itertools.pairwise(line):
+        steps = max(2, int(max(abs(x1 - x0), abs(y1 - y0)) / 1.5))
+        for i in range(steps + 1):
+            x, y = x0 + (x1 - x0) * i / steps, y0 + (y1 - y0) * i / steps
+            if left <= x <= right and top <= y <= bottom:
+                return True
+    return False
+
+
+def _free_spot(
+    c: Canvas,
+    ax: Axes,
+    x: float,
+    y: float,
+    text: str,
+    size: float,
+    lines: list[list[tuple[float, float]]],
+    placed: list[Box],
+) -> tuple[float, float, str, Box]:
+    """The first spot of LABEL_SPOTS where the label stays inside the plot, off the lines and off the
+    labels already placed; the first inside the plot when none is free."""
+    width, height = c.text_width(text, size) + 2, size * 1.25
+    fallback: tuple[float, float, str, Box] | None = None
+    for dx, dy, anchor in LABEL_SPOTS:
+        box = _label_box(x + dx, y + dy, width, height, anchor)
+        if box[0] < ax.left or box[2] > ax.right or box[1] < ax.top or box[3] > ax.bottom:
+            continue
+        spot = (x + dx, y + dy, anchor, box)
+        fallback = fallback or spot
+        overlaps = any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed)
+        if not overlaps and not any(_crosses(box, line) for line in lines):
+            return spot
+    return fallback or (x, y + 6, "mt", _label_box(x, y + 6, width, height, "mt"))
 
 
 def timeline(result: EvaluationResult) -> bytes | None:
