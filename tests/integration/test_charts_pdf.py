@@ -256,3 +256,18 @@ def test_the_radar_draws_any_number_of_level1_indicators(
     tops = [result.indicators[i % len(result.indicators)] for i in range(count)]
     fewer = result.model_copy(update={"indicators": tuple(tops)})
     assert charts.level1_radar(fewer).startswith(b"\x89PNG")
+
+
+def test_a_point_label_avoids_the_lines_and_the_labels_already_placed() -> None:
+    canvas = charts.Canvas(7.0, 3.8)
+    ax = charts.Axes(canvas, (40.0, 26.0, canvas.width - 6, canvas.height - 30), (-0.5, 4.5), (0.0, 100.0))
+    flat = [(ax.x(x), ax.y(50.0)) for x in range(5)]  # through the point: beside it is taken
+    above = [(ax.x(x), ax.y(56.0)) for x in range(5)]  # just above it: the label cannot go there
+    point = (ax.x(2), ax.y(50.0))
+    *_, box = charts._free_spot(canvas, ax, *point, "50.5", charts.TINY, [flat, above], [])
+    assert not charts._crosses(box, flat) and not charts._crosses(box, above)
+    assert box[1] > point[1]  # below the point, clear of both lines
+    _, _, _, second = charts._free_spot(canvas, ax, *point, "50.5", charts.TINY, [flat, above], [box])
+    assert second != box and not (
+        second[0] < box[2] and box[0] < second[2] and second[1] < box[3] and box[1] < second[3]
+    )
