@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 import shutil
 import tempfile
@@ -11,9 +12,11 @@ from datetime import date
 from pathlib import Path
 
 from opseval_intake.bundle import (
+    MAX_LINE_BYTES,
     RULES_FILE,
     BundleError,
     Problems,
+    RawLine,
     evidence_files,
     iter_lines,
     load_calendar_file,
@@ -88,17 +91,22 @@ def fold_bundle(
     definition = checked_definition(bundle, problems)
     if not bundle.is_dir():
         problems.raise_any()
-    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
+    ledger = None
     before = len(problems.found)
     try:
         files = evidence_files(bundle)
+        if definition is not None:
+            day = as_of or definition.project.evaluation.default_as_of
+            noted = _noted_in_advance(files, Ledger(definition, day))
+            ledger = Ledger(definition, day, noted)
         _fold_lines(bundle, files, ledger, problems, progress, keep)
-        if ledger is not None and ledger.stale:
-            # A correction came after the event it names: the lines are folded again with that event
-            # left out from the start (and its problems, if it had any, no longer count).
+        if ledger is not None and (ledger.stale or not noted <= ledger.noted_out):
+            # A correction came after the event it names, and the look ahead did not see it (or saw
+            # one the fold did not take in): the lines are folded again with the events the fold's
+            # corrections name left out from the start (and their problems, if any, no longer count).
             del problems.found[before:]
             problems.truncated = False
-            ledger = Ledger(ledger.definition, ledger.as_of, ledger.left_out)
+            ledger = Ledger(ledger.definition, ledger.as_of, ledger.noted_out)
             if keep is not None:
                 keep.clear()
             _fold_lines(bundle, files, ledger, problems, None, keep)
@@ -109,6 +117,45 @@ def fold_bundle(
     problems.raise_any()
     assert ledger is not None
     return ledger
+
+
+# What a line that corrects or retracts an event holds, as written by any upstream system: the
+# `corrects` field, or the kind `retraction`. (JSON may spell a name with escapes, `"\u0063orrects"`:
+# such a line is missed here and found by the fold, which then folds the lines again.)
+_CORRECTION_MARKS = (b"corrects", b"retraction")
+
+
+def _noted_in_advance(files: list[Path], scratch: Ledger) -> frozenset[str]:
+    """The ids the bundle's corrections and retractions leave out, found before the fold so that a
+    correction coming after the event it names does not make every line be read twice: the lines
+    holding a mark of one (a byte search) are parsed and folded into `scratch`, an empty ledger of the
+    same definition and as-of date, and its `noted_out` is the answer. Lines that fail are skipped
+    (the fold reports them). The fold checks the answer (`fold_bundle`)."""
+    for path in files:
+        size = path.stat().st_size
+        if not size:
+            continue
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            starts: set[int] = set()
+            for mark in _CORRECTION_MARKS:
+                at = data.find(mark)
+                while at >= 0:
+                    start = data.rfind(b"\n", 0, at) + 1
+                    starts.add(start)
+                    end = data.find(b"\n", at)
+                    at = data.find(mark, end) if end >= 0 else -1
+            for start in sorted(starts):
+                end = data.find(b"\n", start)
+                line = data[start : end + 1 if end >= 0 else len(data)]
+                if start == 0 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]
+                if len(line) > MAX_LINE_BYTES:
+                    continue
+                try:
+                    scratch.add(parse_line(RawLine(path, 0, start, line)))
+                except (BundleError, EvidenceReferenceError):
+                    continue
+    return scratch.noted_out
 
 
 def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) -> None:
