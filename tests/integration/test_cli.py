@@ -67,7 +67,7 @@ def test_evaluate_parses_its_command_line_without_the_fleet_commands_modules(
         cli.main(["--help"])
     listing = capsys.readouterr().out
     assert all(name in listing for name in ("evaluate", "keys", "audit", "import", "nats-user", "project"))
-    assert cli.OWN_COMMANDS < set(listing.replace(",", " ").replace("{", " ").replace("}", " ").split())
+    assert set(listing.replace(",", " ").replace("{", " ").replace("}", " ").split()) > cli.OWN_COMMANDS
     with pytest.raises(SystemExit):
         cli.main(["evaluat"])
     assert "keys" in capsys.readouterr().err
