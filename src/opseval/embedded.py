@@ -93,6 +93,7 @@ def fold_bundle(
     if not bundle.is_dir():
         problems.raise_any()
     ledger = None
+    noted: frozenset[str] = frozenset()  # the ids corrections leave out, as found ahead of the fold
     before = len(problems.found)
     try:
         files = evidence_files(bundle)
