@@ -103,6 +103,11 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     parts = sorted(distinct.values(), key=lambda p: p[0])
     if not parts:
         return Ids()
+    if len(parts) > 1:
+        # The same ids in two lists (the measures of a rate over one source cite its whole log each):
+        # counted once. Two lists that differ mostly differ in length or first id, which ends the
+        # comparison at once; equal ones hold the same strings, compared by identity.
+        parts = [p for p, before in zip(parts, [(), *parts[:-1]], strict=True) if p != before]
     if len(parts) == 1:
         return parts[0]
     if all(a[-1] < b[0] for a, b in pairwise(parts)):

@@ -239,6 +239,8 @@ class Ledger:
         self._corrections: dict[str, list[CorrectionNote]] = {}
         self._later_corrections: list[CorrectionNote] = []  # made after the as-of date: not in force
         self._left_out: set[str] = set(left_out)
+        # The ids the corrections taken in leave out, whatever `left_out` said from the start.
+        self._noted_out: set[str] = set()
         self.corrected = 0
         self.stale = False
 
@@ -338,6 +340,7 @@ class Ledger:
         latest = max(notes, key=CorrectionNote.order)
         # The event named, and any earlier replacement of it the latest correction displaces.
         out = {note.target, *(n.event_id for n in notes if n is not latest and not n.retracts)}
+        self._noted_out |= out
         for eid in out - self._left_out:
             self._left_out.add(eid)
             if eid != note.event_id and eid in self._seen:
@@ -347,6 +350,12 @@ class Ledger:
     def left_out(self) -> frozenset[str]:
         """The ids corrections leave out so far (to fold a stale ledger's events again)."""
         return frozenset(self._left_out)
+
+    @property
+    def noted_out(self) -> frozenset[str]:
+        """The ids the corrections taken in leave out (a fold told to leave out exactly these from the
+        start, that is not stale, is the fold of the same events told nothing)."""
+        return frozenset(self._noted_out)
 
     def corrections(self, *, also_later: bool = False) -> list[CorrectionNote]:
         """Every correction taken in, by the event it names, then in the order they were made; with

@@ -205,7 +205,14 @@ def cmd_asyncapi(args: argparse.Namespace) -> int:
     return 0
 
 
-def parser() -> argparse.ArgumentParser:
+# The commands defined in this module. The others' modules (keys and audit, the NATS users, imports …)
+# import the fleet's settings, asyncio and the store: a command of this module is parsed without
+# them, which spares `opseval evaluate` their import.
+OWN_COMMANDS = frozenset({"evaluate", "check", "synth", "template", "up", "serve", "asyncapi"})
+
+
+def parser(*, others: bool = True) -> argparse.ArgumentParser:
+    """The command line; without `others`, only the commands defined in this module."""
     p = argparse.ArgumentParser(prog="opseval", description="Performance evaluation of IT O&M outsourcing (绩效评价)")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -260,6 +267,8 @@ def parser() -> argparse.ArgumentParser:
 
     aa = sub.add_parser("asyncapi", help="regenerate each service's AsyncAPI document (services/*/asyncapi.json)")
     aa.set_defaults(func=cmd_asyncapi)
+    if not others:
+        return p
 
     from .admin import add_parsers as add_admin_parsers
 
@@ -284,7 +293,8 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else argv
+    args = parser(others=not argv or argv[0] not in OWN_COMMANDS).parse_args(argv)
     return int(args.func(args))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import mmap
 import os
 import shutil
 import tempfile
@@ -11,11 +12,13 @@ from datetime import date
 from pathlib import Path
 
 from opseval_intake.bundle import (
+    MAX_LINE_BYTES,
     RULES_FILE,
     BundleError,
     Problems,
+    RawLine,
     evidence_files,
-    iter_lines,
+    file_lines,
     load_calendar_file,
     parse_line,
     read_definition,
@@ -24,11 +27,12 @@ from opseval_intake.bundle import (
 )
 from opseval_reporting.pipeline import evaluate_ledger, evaluate_series, month_ends, timeline_point
 from opseval_shared.calendar import WorkCalendar
-from opseval_shared.evidence import Evidence
+from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger, MonthEndFold
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
+from pydantic import ValidationError
 
 Progress = Callable[[int, int], None]
 # ServiceSettings.calendar_file's variable, read by `opseval evaluate` without pydantic-settings
@@ -88,17 +92,23 @@ def fold_bundle(
     definition = checked_definition(bundle, problems)
     if not bundle.is_dir():
         problems.raise_any()
-    ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of) if definition else None
+    ledger = None
+    noted: frozenset[str] = frozenset()  # the ids corrections leave out, as found ahead of the fold
     before = len(problems.found)
     try:
         files = evidence_files(bundle)
+        if definition is not None:
+            day = as_of or definition.project.evaluation.default_as_of
+            noted = _noted_in_advance(files, Ledger(definition, day))
+            ledger = Ledger(definition, day, noted)
         _fold_lines(bundle, files, ledger, problems, progress, keep)
-        if ledger is not None and ledger.stale:
-            # A correction came after the event it names: the lines are folded again with that event
-            # left out from the start (and its problems, if it had any, no longer count).
+        if ledger is not None and (ledger.stale or not noted <= ledger.noted_out):
+            # A correction came after the event it names, and the look ahead did not see it (or saw
+            # one the fold did not take in): the lines are folded again with the events the fold's
+            # corrections name left out from the start (and their problems, if any, no longer count).
             del problems.found[before:]
             problems.truncated = False
-            ledger = Ledger(ledger.definition, ledger.as_of, ledger.left_out)
+            ledger = Ledger(ledger.definition, ledger.as_of, ledger.noted_out)
             if keep is not None:
                 keep.clear()
             _fold_lines(bundle, files, ledger, problems, None, keep)
@@ -109,6 +119,47 @@ def fold_bundle(
     problems.raise_any()
     assert ledger is not None
     return ledger
+
+
+# What a line that corrects or retracts an event holds, as any upstream system writes it: the key
+# `event` (of `corrects`, or of a retraction's payload; no other object of an event has that key, and
+# a quote inside a string value is escaped). One mark: each costs a search of every byte of the bundle.
+# (JSON may spell a key with escapes, `"\u0065vent"`: such a line is missed here and found by the
+# fold, which then folds the lines again.)
+_CORRECTION_MARKS = (b'"event"',)
+
+
+def _noted_in_advance(files: list[Path], scratch: Ledger) -> frozenset[str]:
+    """The ids the bundle's corrections and retractions leave out, found before the fold so that a
+    correction coming after the event it names does not make every line be read twice: the lines
+    holding a mark of one (a byte search) are parsed and folded into `scratch`, an empty ledger of the
+    same definition and as-of date, and its `noted_out` is the answer. Lines that fail are skipped
+    (the fold reports them). The fold checks the answer (`fold_bundle`)."""
+    for path in files:
+        size = path.stat().st_size
+        if not size:
+            continue
+        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            starts: set[int] = set()
+            for mark in _CORRECTION_MARKS:
+                at = data.find(mark)
+                while at >= 0:
+                    start = data.rfind(b"\n", 0, at) + 1
+                    starts.add(start)
+                    end = data.find(b"\n", at)
+                    at = data.find(mark, end) if end >= 0 else -1
+            for start in sorted(starts):
+                end = data.find(b"\n", start)
+                line = data[start : end + 1 if end >= 0 else len(data)]
+                if start == 0 and line.startswith(b"\xef\xbb\xbf"):
+                    line = line[3:]
+                if len(line) > MAX_LINE_BYTES:
+                    continue
+                try:
+                    scratch.add(parse_line(RawLine(path, 0, start, line)))
+                except (BundleError, EvidenceReferenceError):
+                    continue
+    return scratch.noted_out
 
 
 def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) -> None:
@@ -140,43 +191,51 @@ def _fold_lines(
     progress: Progress | None,
     keep: list[Evidence] | None = None,
 ) -> None:
-    index = {path: i for i, path in enumerate(files)}
     sizes = [p.stat().st_size for p in files]
-    starts = [sum(sizes[:i]) for i in range(len(files))]  # where each file begins in the whole bundle
     total = sum(sizes)
-    path, file_no, start = None, 0, 0
     add = ledger.add if ledger is not None else None  # the loop runs once per event: bound once
-    for raw in iter_lines(bundle):
-        try:
-            event = parse_line(raw)
-        except BundleError as exc:
-            if not problems.add(exc):
-                return
-            continue
-        if ledger is None or add is None:
-            continue
-        if keep is not None:
-            keep.append(event)
-        if raw.path is not path:
-            path = raw.path
-            file_no, start = index[path] << 40, starts[index[path]]
-        try:
-            # The origin (file, byte offset) lets a replayed id be checked against its first event.
-            outcome = add(event, file_no | raw.offset)
-        except EvidenceReferenceError as exc:
-            if not problems.add(BundleError(raw.path, raw.line, exc.field_path, str(exc))):
-                return
-            continue
-        if outcome is REPLAYED:
-            origin = ledger.origin_of(event.id)
-            assert origin is not None
-            first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
-            if parse_line(first) != event:
-                message = f"event id {event.id!r} was already used for different content at {first.path}:{first.line}"
-                if not problems.add(BundleError(raw.path, raw.line, "id", message)):
+    validate = EVIDENCE_ADAPTER.validate_json  # parse_line's own call; parse_line words its errors
+    start = 0  # where the file begins in the whole bundle
+    for n, path in enumerate(files):
+        file_no = n << 40
+        # file_lines reads as iter_lines does (the baseline of bench/evaluate_scale.py), without a
+        # RawLine per line: one is made only for a line that needs it.
+        for number, offset, data in file_lines(path):
+            try:
+                event = validate(data)
+            except ValidationError:
+                try:
+                    parse_line(RawLine(path, number, offset, data))  # raises the located BundleError
+                except BundleError as exc:
+                    if not problems.add(exc):
+                        return
+                    continue
+                raise  # (parse_line validates as validate does)
+            if add is None:
+                continue
+            if keep is not None:
+                keep.append(event)
+            try:
+                # The origin (file, byte offset) lets a replayed id be checked against its first event.
+                outcome = add(event, file_no | offset)
+            except EvidenceReferenceError as exc:
+                if not problems.add(BundleError(path, number, exc.field_path, str(exc))):
                     return
-        if progress is not None and not raw.line & 0x3FF:  # every 1,024th line of a file
-            progress(start + raw.offset, total)
+                continue
+            if outcome is REPLAYED:
+                assert ledger is not None
+                origin = ledger.origin_of(event.id)
+                assert origin is not None
+                first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
+                if parse_line(first) != event:
+                    message = (
+                        f"event id {event.id!r} was already used for different content at {first.path}:{first.line}"
+                    )
+                    if not problems.add(BundleError(path, number, "id", message)):
+                        return
+            if progress is not None and not number & 0x3FF:  # every 1,024th line of a file
+                progress(start + offset, total)
+        start += sizes[n]
     if progress is not None:
         progress(total, total)
 

@@ -15,7 +15,15 @@ from pathlib import Path
 
 import pytest
 from opseval_intake import bundle as bundle_module
-from opseval_intake.bundle import BundleError, evidence_files, iter_lines, load_definition, read_line_at
+from opseval_intake.bundle import (
+    BundleError,
+    RawLine,
+    evidence_files,
+    file_lines,
+    iter_lines,
+    load_definition,
+    read_line_at,
+)
 
 from opseval.cli import main
 from opseval.embedded import evaluate_bundle
@@ -266,6 +274,23 @@ def test_a_line_at_the_limit_is_read_and_one_byte_more_is_refused(
     path.write_bytes(at_limit + b"x" * 100 + b"\n" + at_limit)
     with pytest.raises(BundleError, match="line longer than 100 bytes") as caught:
         list(iter_lines(folder))
+    assert (caught.value.path, caught.value.line) == (str(path), 2)
+
+
+def test_file_lines_reads_each_file_as_iter_lines_does(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(bundle_module, "MAX_LINE_BYTES", 100)
+    folder = tmp_path / "b"
+    folder.mkdir()
+    path = folder / "lines.jsonl"
+    at_limit = b"x" * 99 + b"\n"
+    path.write_bytes(b"\xef\xbb\xbf" + at_limit + b"\n \t\r\n" + at_limit + b"\x0b\x0c\n" + b"y" * 100)
+    lines = list(iter_lines(folder))
+    assert len(lines) == 3
+    assert [RawLine(path, *t) for t in file_lines(path)] == lines
+
+    path.write_bytes(at_limit + b"x" * 100 + b"\n" + at_limit)
+    with pytest.raises(BundleError, match="line longer than 100 bytes") as caught:
+        list(file_lines(path))
     assert (caught.value.path, caught.value.line) == (str(path), 2)
 
 

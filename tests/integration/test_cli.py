@@ -52,6 +52,27 @@ def test_evaluate_prints_the_result_and_writes_every_document(tmp_path: Path) ->
     assert '<html lang="zh-CN">' in (out / "report.html").read_text(encoding="utf-8")
 
 
+def test_evaluate_parses_its_command_line_without_the_fleet_commands_modules(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The fleet's modules (settings, store, asyncio) are not imported to parse `opseval evaluate`.
+    code = (
+        "import sys; from opseval.cli import parser; parser(others=False).parse_args(['evaluate', 'b']);"
+        "print(sorted(m for m in ('asyncio', 'opseval.admin', 'opseval_infra.settings') if m in sys.modules))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"
+    # Every command is still listed, and one mistyped names them all.
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    listing = capsys.readouterr().out
+    assert all(name in listing for name in ("evaluate", "keys", "audit", "import", "nats-user", "project"))
+    assert set(listing.replace(",", " ").replace("{", " ").replace("}", " ").split()) > cli.OWN_COMMANDS
+    with pytest.raises(SystemExit):
+        cli.main(["evaluat"])
+    assert "keys" in capsys.readouterr().err
+
+
 def test_every_built_in_template_is_a_valid_indicator_system() -> None:
     assert template_names() == ["department-2020", "self-evaluation"]
     for name in template_names():

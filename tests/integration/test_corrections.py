@@ -15,6 +15,7 @@ from opseval_intake.bundle import BundleError
 from opseval_reporting.output import render_files
 from opseval_shared.evidence import Evidence
 
+from opseval import embedded
 from opseval.embedded import bundle_series, evaluate_bundle, evaluate_bundle_series
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "service-centre-2024"
@@ -98,6 +99,45 @@ def test_a_correction_scores_exactly_as_the_corrected_event_sent_in_the_first_pl
                 "received": True,
             }
         ]
+
+
+def test_corrections_found_ahead_fold_the_lines_once_and_one_missed_ahead_folds_them_again_alike(
+    bundle: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    wrong = next(r for r in events(bundle / "evidence" / "incidents.jsonl") if r["id"] == LATE_REPAIR)
+    correction = {**fixed_repair(wrong), "corrects": {"event": LATE_REPAIR, "reason": "解决时间录入错误"}}
+    retraction = {
+        "id": "retract-sc-SC-01",
+        "project": "service-centre-2024",
+        "kind": "retraction",
+        "occurred_at": "2024-08-01T09:00:00+08:00",
+        "recorded_at": "2024-08-01T09:00:00+08:00",
+        "source": "evaluator",
+        "payload": {"event": "sc-SC-01", "reason": "重复建单"},
+    }
+    folds: list[int] = []
+    fold_lines = embedded._fold_lines
+
+    def counted(*args: Any, **kwargs: Any) -> None:
+        folds.append(1)
+        fold_lines(*args, **kwargs)
+
+    monkeypatch.setattr(embedded, "_fold_lines", counted)
+    late = bundle / "evidence" / "zz-corrections.jsonl"  # read after the events they name
+    write(late, [correction, retraction])
+    found_ahead = scores_json(bundle)
+    assert len(folds) == 1
+    assert found_ahead["evidence_stats"]["corrected"] == 2
+
+    # The same lines with the key `event` spelled with a JSON escape: the search ahead misses
+    # them, the fold finds them and folds the lines again, to the same result.
+    text = late.read_text(encoding="utf-8")
+    escaped = text.replace('"event"', '"\\u0065vent"')
+    assert escaped.count("\\u0065vent") == 2 and b'"event"' not in escaped.encode()
+    late.write_text(escaped, encoding="utf-8")
+    folds.clear()
+    assert scores_json(bundle) == found_ahead
+    assert len(folds) == 2
 
 
 def test_a_retraction_scores_as_if_the_event_had_never_been_sent(bundle: Path, tmp_path: Path) -> None:

@@ -48,3 +48,19 @@ def test_a_list_cited_by_many_records_is_merged_once_not_laid_end_to_end_again()
     other = Ids(("a-1", "zz-9"))
     assert merge_ids([log] * 1_000) is log
     assert merge_ids([log, other, log, other]) == ("a-1", *log, "zz-9")
+
+
+def test_two_lists_of_the_same_ids_are_merged_as_one() -> None:
+    # The measures of a rate over one source each cite its whole log, as lists of their own.
+    log = unique_sorted(f"ins-{n:06d}" for n in range(10_000))
+    same = Ids(list(log))
+    assert same is not log
+    assert merge_ids([log, same]) is log
+    assert merge_ids([same, log, Ids(("a-1",))]) == ("a-1", *log)
+
+
+@given(st.lists(ids, max_size=4))
+def test_merge_with_every_list_repeated_as_a_copy_equals_the_sorted_union(runs: list[list[str]]) -> None:
+    expected = tuple(sorted(set().union(*runs))) if runs else ()
+    copies = [unique_sorted(r) for r in runs] + [Ids(unique_sorted(r)) for r in reversed(runs)]
+    assert merge_ids(copies) == expected

@@ -509,6 +509,24 @@ def iter_lines(bundle: Path) -> Iterator[RawLine]:
                     yield RawLine(path, number, start, data)
 
 
+def file_lines(path: Path) -> Iterator[tuple[int, int, bytes]]:
+    """The lines of one evidence file as `iter_lines` reads them (the same limit, byte-order mark and
+    blank lines), each as (line number, byte offset, data): a plain tuple costs less than a RawLine
+    on a path taken once per event (the fold's; RawLine(path, *t) is the line `iter_lines` gives)."""
+    with path.open("rb") as fh:
+        readline = fh.readline
+        offset, number, limit = 0, 0, MAX_LINE_BYTES + 4
+        while data := readline(limit):
+            number += 1
+            start, offset = offset, offset + len(data)
+            if number == 1 and data.startswith(b"\xef\xbb\xbf"):
+                data = data[3:]
+            if len(data) > MAX_LINE_BYTES:
+                raise BundleError(path, number, None, f"line longer than {MAX_LINE_BYTES} bytes")
+            if data.strip():
+                yield number, start, data
+
+
 def read_line_at(path: Path, offset: int) -> RawLine:
     """The line that starts at a byte offset (to fetch an earlier event back)."""
     with path.open("rb") as fh:
