@@ -29,6 +29,7 @@ WORKDIR /src
 # or a pyproject.toml changes, not when the code does.
 COPY pyproject.toml uv.lock ./
 COPY shared/pyproject.toml shared/
+COPY shared/infra/pyproject.toml shared/infra/
 COPY services/intake/pyproject.toml services/intake/
 COPY services/rules/pyproject.toml services/rules/
 COPY services/scoring/pyproject.toml services/scoring/
