@@ -9,9 +9,9 @@ In one run, on a nats-server it starts itself (free loopback port, temporary Jet
   end to end intake, rules, scoring and reporting as processes (`python -m opseval.cli serve ...`,
              OPSEVAL_DEBOUNCE_S=0.05); the synthetic project registered, N events pushed through
              `POST /v1/evidence` in batches of 2,000 by a few concurrent requests, until scoring has
-             published a ScoreChanged whose revision is N: N / elapsed, and the ratio to the baseline
+             published a ScoreChanged whose events_folded is N: N / elapsed, and the ratio to the baseline
   latency    a fresh project fed at about half that rate in small batches every 100 ms: per batch the
-             time from intake's answer to the first ScoreChanged whose revision covers the batch (p50/p99)
+             time from intake's answer to the first ScoreChanged whose events_folded covers the batch (p50/p99)
 
 Targets (the fleet issue): end to end ≥ 0.25 × baseline, p99 ≤ 500 ms. A benchmark, not a test: it
 asserts nothing about time; it exits non-zero only when something it runs fails (a process does not
@@ -74,8 +74,9 @@ LATENCY_PROJECT = "bench-latency"
 EVIDENCE_STREAM = "OPSEVAL_EVIDENCE"
 CONSUMERS = {"rules": "rules-evidence"}  # the one evidence consumer: scoring reads the store
 MACHINE = "machine"  # key of the machine-wide busy CPU seconds next to the per-process ones
-# ScoreChanged / FindingsChanged are serialised field by field: project, then revision (and findings_revision).
-REVISIONS = re.compile(rb'"revision":(\d+)(?:,"findings_revision":(\d+))?')
+# ScoreChanged / FindingsChanged are serialised field by field: project, then events_folded (and
+# findings_events_folded).
+EVENTS_FOLDED = re.compile(rb'"events_folded":(\d+)(?:,"findings_events_folded":(\d+))?')
 
 
 class Failure(Exception):
@@ -433,8 +434,8 @@ def _entry(frame: str) -> bool:
 @dataclass
 class Arrival:
     t: float
-    revision: int
-    findings_revision: int
+    events_folded: int
+    findings_events_folded: int
     size: int
 
 
@@ -447,29 +448,30 @@ class Watch:
 
     async def on_msg(self, msg: Msg) -> None:
         t = time.perf_counter()
-        match = REVISIONS.search(msg.data[:400])
+        match = EVENTS_FOLDED.search(msg.data[:400])
         if match:
-            revision, findings_revision = int(match.group(1)), int(match.group(2) or 0)
+            events_folded, findings_events_folded = int(match.group(1)), int(match.group(2) or 0)
         else:
             data = orjson.loads(msg.data)
-            revision, findings_revision = data["revision"], data.get("findings_revision", 0)
-        self.arrivals.append(Arrival(t, revision, findings_revision, len(msg.data)))
+            events_folded, findings_events_folded = data["events_folded"], data.get("findings_events_folded", 0)
+        self.arrivals.append(Arrival(t, events_folded, findings_events_folded, len(msg.data)))
         self.changed.set()
 
-    def first(self, revision: int, findings: bool = False) -> float | None:
-        """Arrival time of the first message whose revision (and findings revision) reaches `revision`."""
+    def first(self, events_folded: int, findings: bool = False) -> float | None:
+        """Arrival time of the first message whose events_folded (and findings_events_folded) reaches
+        `events_folded`."""
         for a in self.arrivals:
-            if a.revision >= revision and (not findings or a.findings_revision >= revision):
+            if a.events_folded >= events_folded and (not findings or a.findings_events_folded >= events_folded):
                 return a.t
         return None
 
     async def wait(
-        self, revision: int, timeout: float, cluster: Cluster, findings: bool = False, stored: Any = None
+        self, events_folded: int, timeout: float, cluster: Cluster, findings: bool = False, stored: Any = None
     ) -> float | None:
-        """Waits for `first(revision)`; gives up after `timeout`, when a process died, or STORED_GRACE s
+        """Waits for `first(events_folded)`; gives up after `timeout`, when a process died, or STORED_GRACE s
         after `stored()` (when the score was stored, relative to the clock) if no message followed."""
         deadline = time.perf_counter() + timeout
-        while (t := self.first(revision, findings)) is None:
+        while (t := self.first(events_folded, findings)) is None:
             left = deadline - time.perf_counter()
             stored_at = stored() if stored is not None else None
             if stored_at is not None:
@@ -486,11 +488,11 @@ class Watch:
 class Sample:
     t: float
     acked: dict[str, int]  # durable consumer -> ack floor (stream sequence)
-    snapshots: dict[str, int]  # "findings"/"scores" -> stored revision (scores: events, not ×1e9)
+    snapshots: dict[str, int]  # "findings"/"scores" -> events folded (from the stored seq; scores: events, not ×1e9)
 
 
 class Monitor:
-    """Samples the durable consumers' ack floors and the stored snapshot revisions every 0.5 s."""
+    """Samples the durable consumers' ack floors and the stored snapshots' seq every 0.5 s."""
 
     def __init__(self, cluster: Cluster, js: Any, project: str, t0: float) -> None:
         self.cluster, self.js, self.project, self.t0 = cluster, js, project, t0
@@ -520,6 +522,7 @@ class Monitor:
     def _snapshots(self) -> dict[str, int]:
         try:
             with contextlib.closing(sqlite3.connect(self.cluster.store_path, timeout=5)) as conn:
+                # the column "revision" holds Snapshot.seq (its stored name)
                 rows = conn.execute(
                     "SELECT kind, revision FROM snapshots WHERE project = ?", (self.project,)
                 ).fetchall()
@@ -607,11 +610,11 @@ class Bulk:
     concurrency: int
     accept_s: float  # first request sent → last answer received
     wall_s: float  # until both consumers caught up and results stopped (the CPU figures cover this)
-    score_s: float | None  # → first ScoreChanged with revision == events (None: never arrived)
-    consistent_s: float | None  # → first ScoreChanged with revision and findings_revision == events
+    score_s: float | None  # → first ScoreChanged with events_folded == events (None: never arrived)
+    consistent_s: float | None  # → first ScoreChanged with events_folded and findings_events_folded == events
     rules_acked_s: float | None  # → rules' durable consumer acked every event (0.5 s resolution)
-    findings_stored_s: float | None  # → findings snapshot at revision == events stored (0.5 s resolution)
-    score_stored_s: float | None  # → score snapshot at revision == events stored (0.5 s resolution)
+    findings_stored_s: float | None  # → findings snapshot at events_folded == events stored (0.5 s resolution)
+    score_stored_s: float | None  # → score snapshot at events_folded == events stored (0.5 s resolution)
     score_messages: int
     largest_score_bytes: int
     findings_messages: int
@@ -796,7 +799,7 @@ async def latency(
     profiler: Profiler,
     already: int = 0,
 ) -> Latency:
-    """`already`: the project's events before this phase (revisions count every event of the project)."""
+    """`already`: the project's events before this phase (events_folded counts every event of the project)."""
     size = max(1, round(rate * interval))
     lines = lines[: size * batches]
     batches = math.ceil(len(lines) / size)
@@ -851,7 +854,7 @@ async def latency(
         wall_s=wall,
         latencies_ms=latencies,
         consistent_ms=consistent,
-        arrivals=[Arrival(a.t - start, a.revision, a.findings_revision, a.size) for a in scores.arrivals],
+        arrivals=[Arrival(a.t - start, a.events_folded, a.findings_events_folded, a.size) for a in scores.arrivals],
         answer_ms=answers,
         cpu_s={k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
     )
@@ -898,10 +901,10 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         rows = [
             ("intake answered every batch", run.accept_s),
             ("rules acked every event", run.rules_acked_s),
-            ("findings stored at revision N", run.findings_stored_s),
-            ("score stored at revision N", run.score_stored_s),
-            ("ScoreChanged revision N arrived", run.score_s),
-            ("… with findings_revision N too", run.consistent_s),
+            ("findings stored at events_folded N", run.findings_stored_s),
+            ("score stored at events_folded N", run.score_stored_s),
+            ("ScoreChanged events_folded N arrived", run.score_s),
+            ("… with findings_events_folded N too", run.consistent_s),
         ]
         for name, t in rows:
             rate = f"{run.events / t:>9,.0f} events/s" if t else ""
@@ -922,7 +925,7 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         else:
             stored = run.events / run.score_stored_s if run.score_stored_s else None
             out.append(
-                f"  end to end: NOT MEASURED — no ScoreChanged with revision {run.events:,} was published"
+                f"  end to end: NOT MEASURED — no ScoreChanged with events_folded {run.events:,} was published"
                 + (
                     f" (scoring stored that score: {stored:,.0f} events/s = {stored / base.combined_rate:.2f}"
                     " × baseline, had it been published)"
@@ -940,7 +943,7 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         out.append(f"  {'from intake answer to':<44} {'p50 ms':>8} {'p90 ms':>8} {'p99 ms':>8} {'max ms':>8} {'n':>5}")
         for name, values in (
             ("first ScoreChanged covering the batch", lat.latencies_ms),
-            ("… whose findings_revision covers it too", lat.consistent_ms),
+            ("… whose findings_events_folded covers it too", lat.consistent_ms),
         ):
             out.append(
                 f"  {name:<44} {fmt(pct(values, 50), '8.0f')} {fmt(pct(values, 90), '8.0f')} "
@@ -1036,11 +1039,14 @@ async def run(args: argparse.Namespace, cluster: Cluster, results: Results) -> N
                     else f"none within {args.timeout:.0f} s"
                 )
                 problems.append(
-                    f"no ScoreChanged with revision {args.events} arrived ({waited})"
+                    f"no ScoreChanged with events_folded {args.events} arrived ({waited})"
                     + (f"; scoring log: {why}" if why else "")
                 )
             if run_.rate:
-                print(f"  ScoreChanged revision {args.events:,} after {run_.score_s:.1f} s: {run_.rate:,.0f} events/s")
+                print(
+                    f"  ScoreChanged events_folded {args.events:,} after {run_.score_s:.1f} s:",
+                    f"{run_.rate:,.0f} events/s",
+                )
 
             print("3. latency at half the rate …", flush=True)
             rate = args.latency_rate or (run_.rate or run_.intake_rate) / 2

@@ -330,7 +330,7 @@ class Sampler:
 
 
 def store_counts(path: Path) -> tuple[dict[str, int], dict[tuple[str, str], int], int]:
-    """Events per project, snapshot revisions per (kind, project), dead letters — from the SQLite file."""
+    """Events per project, snapshot seq per (kind, project) (column `revision`), dead letters — from the SQLite file."""
     with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)) as conn:
         events = dict(conn.execute("SELECT project, COUNT(*) FROM events GROUP BY project").fetchall())
         snaps = {(k, p): r for k, p, r in conn.execute("SELECT kind, project, revision FROM snapshots").fetchall()}

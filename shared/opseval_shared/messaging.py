@@ -3,6 +3,20 @@
 Defined once here; every service and the generated AsyncAPI documents take them from this module.
 Events are named in the past tense. Subjects carry the project so a consumer (or an upstream
 system's credentials) can be limited to some projects' subjects.
+
+Glossary — how far a result got, one name per concept (messages, store, results API, dashboard):
+
+- revision: a project definition's revision, the content hash intake gives the definition it registers
+  (`ProjectRegistered.revision`, the store's `StoredProject.revision`, a finalised version's
+  `definition_revision`). "Revision" means this and nothing else.
+- events_folded: how many of a project's stored evidence events a result was computed from
+  (`FindingsChanged.events_folded`, `ScoreChanged.events_folded`); `findings_events_folded` is the
+  events_folded of the findings a score used. Messages stored before the rename spelled these
+  `revision` and `findings_revision`; both are still read.
+- seq: a stored snapshot's ordering number (`opseval_infra.store.Snapshot.seq`, stored in the column
+  or field still named `revision`): a snapshot never replaces one of a higher seq. For findings it is
+  events_folded, for scores and full results `result_seq` (opseval_scoring.service), for an
+  evaluation status the microsecond it was taken.
 """
 
 from __future__ import annotations
@@ -11,7 +25,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from pydantic import AwareDatetime, Field
+from pydantic import AliasChoices, AwareDatetime, Field
 
 from .base import Frozen, Num
 from .evidence import Slug
@@ -90,7 +104,11 @@ class FindingsChanged(Frozen):
     fit a message); the store and the results API keep them."""
 
     project: Slug
-    revision: int = Field(ge=0, description="number of evidence events the findings were computed from")
+    events_folded: int = Field(
+        ge=0,
+        validation_alias=AliasChoices("events_folded", "revision"),
+        description="number of evidence events the findings were computed from",
+    )
     as_of: date
     findings: tuple[Finding, ...]
 
@@ -100,8 +118,16 @@ class ScoreChanged(Frozen):
     results API keep them."""
 
     project: Slug
-    revision: int = Field(ge=0, description="number of evidence events the score was computed from")
-    findings_revision: int = Field(ge=0)
+    events_folded: int = Field(
+        ge=0,
+        validation_alias=AliasChoices("events_folded", "revision"),
+        description="number of evidence events the score was computed from",
+    )
+    findings_events_folded: int = Field(
+        ge=0,
+        validation_alias=AliasChoices("findings_events_folded", "findings_revision"),
+        description="number of evidence events the findings this score used were computed from",
+    )
     as_of: date
     total: Num
     grade: str
@@ -109,7 +135,7 @@ class ScoreChanged(Frozen):
     pending: Num | None = Field(default=None, description="weight not yet assessable")
     indicators: tuple[ScoredIndicator, ...]
     evidence_accepted_at: AwareDatetime | None = Field(
-        default=None, description="when the newest evidence in this revision was accepted (for latency)"
+        default=None, description="when the newest of the events folded was accepted (for latency)"
     )
 
 

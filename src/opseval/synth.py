@@ -1051,7 +1051,7 @@ class Synth:
                 payload,
                 "evaluation-team",
             )
-        # A revision on review (改判): it names the judgment it supersedes, and why.
+        # A re-judgment on review (改判): it names the judgment it supersedes, and why.
         sink.add(
             "ym-judge-goal_clear-measurable-r2",
             "judgment",

@@ -189,7 +189,7 @@ class Fleet:
     def wait_scored(self, project: str, events: int, timeout: float = 120) -> dict[str, Any]:
         def done() -> dict[str, Any] | None:
             s = self.scores(project)
-            ok = s is not None and s["revision"] == events and s["findings_revision"] == events
+            ok = s is not None and s["events_folded"] == events and s["findings_events_folded"] == events
             return s if ok else None
 
         result: dict[str, Any] = wait_for(done, timeout, f"{project} scored over {events} events", 0.3)

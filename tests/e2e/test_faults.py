@@ -95,7 +95,7 @@ def stored_ids(fleet: Fleet, project: str) -> list[str]:
 def assert_exactly_once_as_embedded(fleet: Fleet, project: str, accepted: set[str], expected: EvaluationResult) -> None:
     """Each accepted event stored once and folded once, every durable consumer done, nothing
     dead-lettered, and the scores and findings those of `opseval evaluate` on the same evidence."""
-    assert_same_as_embedded(fleet, project, len(accepted), expected)  # waits for revision == len(accepted)
+    assert_same_as_embedded(fleet, project, len(accepted), expected)  # waits for events_folded == len(accepted)
     # Deliveries to a killed consumer come back after ack_wait; let every one be handled, then look again.
     for durable in EVIDENCE_CONSUMERS:
         wait_for(lambda d=durable: backlog(consumer(fleet, d)) == 0, 90, f"{durable} to acknowledge everything")
@@ -103,7 +103,10 @@ def assert_exactly_once_as_embedded(fleet: Fleet, project: str, accepted: set[st
     assert len(ids) == len(set(ids)) == len(accepted)
     assert set(ids) == accepted
     scores = fleet.scores(project)
-    assert scores is not None and (scores["revision"], scores["findings_revision"]) == (len(accepted), len(accepted))
+    assert scores is not None and (scores["events_folded"], scores["findings_events_folded"]) == (
+        len(accepted),
+        len(accepted),
+    )
     listed = fleet.http.get(fleet.url("reporting") + "/v1/projects").json()
     assert [(p["id"], p["evidence"]) for p in listed] == [(project, len(accepted))]
     assert fleet.http.get(fleet.url("reporting") + "/v1/dead-letters").json() == []
@@ -318,12 +321,14 @@ def test_a_consumer_far_behind_catches_up(fleet: Fleet, expected: EvaluationResu
     assert accepted == {e["id"] for e in events}
     # The rules are not held back by scoring: they have stored and evaluated everything.
     wait_for(lambda: backlog(consumer(fleet, RULES_EVIDENCE_CONSUMER)) == 0, 60, "rules to keep up")
-    findings = wait_for(lambda: (f := fleet.findings(project))["revision"] == len(events) and f, 60, "rules' findings")
-    assert findings["revision"] == len(events)
+    findings = wait_for(
+        lambda: (f := fleet.findings(project))["events_folded"] == len(events) and f, 60, "rules' findings"
+    )
+    assert findings["events_folded"] == len(events)
     waiting = consumer(fleet, *findings_consumer)
     assert backlog(waiting) >= 1  # the rules' FindingsChanged messages wait for scoring, none acknowledged
     stale = fleet.scores(project)
-    assert stale is not None and stale["revision"] == len(head)  # reads go on, from the last score
+    assert stale is not None and stale["events_folded"] == len(head)  # reads go on, from the last score
 
     fleet.start("scoring")
     fleet.wait_ready("scoring")

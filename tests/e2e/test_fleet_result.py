@@ -39,7 +39,7 @@ def test_the_fleet_stores_the_result_of_opseval_evaluate_and_serves_its_document
 
     def complete() -> Snapshot | None:
         snapshot = stored_result(fleet, project)
-        return snapshot if snapshot is not None and snapshot.revision == final else None
+        return snapshot if snapshot is not None and snapshot.seq == final else None
 
     snapshot: Snapshot = wait_for(complete, 60, "the result over every event", 0.3)
     result = EvaluationResult.model_validate_json(snapshot.body)

@@ -863,7 +863,10 @@ async def run_fleet(apps: dict[str, FastAPI], definition: bytes, events: bytes, 
         deadline = time.monotonic() + 120
         while True:
             scores = await client["reporting"].get(f"/v1/projects/{project}/scores")
-            if scores.status_code == 200 and (scores.json()["revision"], scores.json()["findings_revision"]) == (
+            if scores.status_code == 200 and (
+                scores.json()["events_folded"],
+                scores.json()["findings_events_folded"],
+            ) == (
                 count,
                 count,
             ):

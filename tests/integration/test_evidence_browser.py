@@ -83,14 +83,14 @@ async def store_project(
         n = len(events)
         scores = ScoreChanged(
             project=project,
-            revision=n,
-            findings_revision=n,
+            events_folded=n,
+            findings_events_folded=n,
             as_of=result.as_of,
             total=result.total,
             grade=result.grade,
             indicators=result.indicators,
         )
-        findings = FindingsChanged(project=project, revision=n, as_of=result.as_of, findings=result.findings)
+        findings = FindingsChanged(project=project, events_folded=n, as_of=result.as_of, findings=result.findings)
         await store.put_snapshot("scores", Snapshot(project, n, scores.model_dump_json()))
         await store.put_snapshot("findings", Snapshot(project, n, findings.model_dump_json()))
     return events

@@ -50,8 +50,8 @@ async def _seed(store_url: str, bundles: dict[str, tuple[EvaluationResult | None
                 continue
             scores = ScoreChanged(
                 project=project,
-                revision=1,
-                findings_revision=1,
+                events_folded=1,
+                findings_events_folded=1,
                 as_of=result.as_of,
                 total=result.total,
                 grade=result.grade,
@@ -59,7 +59,7 @@ async def _seed(store_url: str, bundles: dict[str, tuple[EvaluationResult | None
                 pending=result.pending,
                 indicators=result.indicators,
             )
-            findings = FindingsChanged(project=project, revision=1, as_of=result.as_of, findings=result.findings)
+            findings = FindingsChanged(project=project, events_folded=1, as_of=result.as_of, findings=result.findings)
             await store.put_snapshot("scores", Snapshot(project, 1, scores.model_dump_json()))
             await store.put_snapshot("findings", Snapshot(project, 1, findings.model_dump_json()))
 

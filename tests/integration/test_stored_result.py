@@ -87,7 +87,7 @@ def test_the_scoring_service_stores_the_result_opseval_evaluate_computes(tmp_pat
 
     result, scores, events = asyncio.run(scenario())
     assert result is not None and scores is not None
-    assert result.revision == scores.revision == events * 10**9 + events
+    assert result.seq == scores.seq == events * 10**9 + events
     stored = EvaluationResult.model_validate_json(result.body)
     expected, definition = evaluate_bundle(DONGGUAN, min(today, date(2023, 5, 31)))
     assert definition.project.evaluation.default_as_of == date(2023, 5, 31)
@@ -134,8 +134,8 @@ def reads(tmp_path_factory: pytest.TempPathFactory, expected: EvaluationResult) 
     async def prepare() -> None:
         async with opened_store(store_url) as store:
             events = await fill(store)
-            revision = events * 10**9 + events
-            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, revision, expected.model_dump_json()))
+            seq = events * 10**9 + events
+            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, seq, expected.model_dump_json()))
 
     asyncio.run(prepare())
     with nats_server(workdir, "") as server:

@@ -75,8 +75,8 @@ def event_text(change: ScoreChanged) -> bytes:
     """One server-sent event: what a tab needs to know that its project moved (not the tree)."""
     data = {
         "project": change.project,
-        "revision": change.revision,
-        "findings_revision": change.findings_revision,
+        "events_folded": change.events_folded,
+        "findings_events_folded": change.findings_events_folded,
         "as_of": change.as_of.isoformat(),
         "total": float(change.total),
         "grade": change.grade,
@@ -106,7 +106,7 @@ def live_router(access: Access, hub: LiveScores, settings: ReportingSettings) ->
     )
     async def live(request: Request, principal: Principal = reader) -> StreamingResponse:
         """Server-sent events, one `scores` event each time the score of a project this key may read
-        changes (its new revision, total and grade). Audited once, when the stream opens."""
+        changes (its new events_folded, total and grade). Audited once, when the stream opens."""
         queue = hub.open()
 
         async def stream() -> AsyncIterator[bytes]:

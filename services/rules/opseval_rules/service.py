@@ -60,14 +60,18 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     ledger = folded.ledger
     findings = await asyncio.to_thread(lambda: find(folded.context()))
     findings = attach_findings(ledger.definition.indicators, findings)
-    message = FindingsChanged(project=project, revision=folded.folded, as_of=ledger.as_of, findings=tuple(findings))
-    stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.folded, message.model_dump_json()))
+    message = FindingsChanged(
+        project=project, events_folded=folded.events_folded, as_of=ledger.as_of, findings=tuple(findings)
+    )
+    stored = await fleet.store.put_snapshot(
+        "findings", Snapshot(project, folded.events_folded, message.model_dump_json())
+    )
     if stored:
         assert fleet.results_out is not None
         await fleet.results_out.publish(
             without_evidence(message),
             subject=findings_subject(project),
-            headers={"Nats-Msg-Id": f"findings:{project}:{folded.folded}:{ledger.as_of}"},
+            headers={"Nats-Msg-Id": f"findings:{project}:{folded.events_folded}:{ledger.as_of}"},
         )
 
 

@@ -64,9 +64,10 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
     return fleet, broker
 
 
-def result_revision(folded: int, findings_revision: int) -> int:
-    """A result is as new as the older of its two inputs: the events folded and the findings' revision."""
-    return folded * 10**9 + findings_revision
+def result_seq(events_folded: int, findings_events_folded: int) -> int:
+    """The seq of a stored score and full result: ordered first by the events folded, then by the
+    events the findings it used were computed from (glossary: opseval_shared.messaging)."""
+    return events_folded * 10**9 + findings_events_folded
 
 
 async def evaluate(fleet: Fleet, project: str) -> None:
@@ -82,8 +83,8 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     result = await asyncio.to_thread(lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work))
     message = ScoreChanged(
         project=project,
-        revision=folded.folded,
-        findings_revision=findings.revision if findings else 0,
+        events_folded=folded.events_folded,
+        findings_events_folded=findings.events_folded if findings else 0,
         as_of=ledger.as_of,
         total=result.total,
         grade=result.grade,
@@ -91,19 +92,19 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         pending=result.pending,
         indicators=result.indicators,
     )
-    revision = result_revision(folded.folded, message.findings_revision)
+    seq = result_seq(folded.events_folded, message.findings_events_folded)
     # The full result is kept only when its findings are of the same day: after midnight the rules'
     # findings of yesterday would stand in today's result until the rules service evaluates again
     # (it does, and its FindingsChanged brings scoring back here). Stored before the scores, so that
     # a score once visible has its result readable too.
     if findings is not None and findings.as_of == ledger.as_of:
-        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, revision, result.model_dump_json()))
-    if await fleet.store.put_snapshot("scores", Snapshot(project, revision, message.model_dump_json())):
+        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, result.model_dump_json()))
+    if await fleet.store.put_snapshot("scores", Snapshot(project, seq, message.model_dump_json())):
         assert fleet.results_out is not None
         await fleet.results_out.publish(
             without_evidence(message),
             subject=scores_subject(project),
-            headers={"Nats-Msg-Id": f"scores:{project}:{revision}:{ledger.as_of}"},
+            headers={"Nats-Msg-Id": f"scores:{project}:{seq}:{ledger.as_of}"},
         )
 
 

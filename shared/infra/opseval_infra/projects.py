@@ -45,7 +45,7 @@ class Folded:
     ledger: Ledger
     revision: str  # the definition's revision
     last_seq: int = 0
-    folded: int = 0  # events read from the store (the evaluation's revision)
+    events_folded: int = 0  # events read from the store (what the evaluation's results were computed from)
     used: float = 0.0  # when it was last refreshed (LedgerCache's clock), for eviction when idle
     work: WorkCalendar = field(default_factory=WorkCalendar)  # kept: its caches outlive an evaluation
     # events set aside because a reference does not resolve: id -> (field, reason)
@@ -121,9 +121,9 @@ class LedgerCache:
             current = self._folded[project] = self._new(definition, as_of, stored.revision)
         await self._fold_new(project, current)
         count = await self.store.count_events(project)
-        if count > current.folded:
+        if count > current.events_folded:
             await self._fold_new(project, current)  # events committed since the first pass
-            if count > current.folded:
+            if count > current.events_folded:
                 # Still short of a count taken before this pass: an event was committed below a
                 # sequence number already folded (a backend whose sequence order is not commit
                 # order). Fold the project afresh.
@@ -163,7 +163,7 @@ class LedgerCache:
                     if self.on_unresolved is not None:
                         await self.on_unresolved(row, current.revision, exc)
             current.last_seq = batch[-1].seq
-            current.folded += len(batch)
+            current.events_folded += len(batch)
 
     def unresolved(self, project: str) -> dict[str, tuple[str, str]]:
         folded = self._folded.get(project)
@@ -348,7 +348,7 @@ class EvaluationHealth:
             return
         now = datetime.now(UTC)
         body = orjson.dumps({**status, "at": now.isoformat(timespec="milliseconds")}).decode()
-        # The latest status wins: its revision is the time it was taken, in microseconds.
+        # The latest status wins: its seq is the time it was taken, in microseconds.
         await self.store.put_snapshot(kind, Snapshot(project, int(now.timestamp() * 1_000_000), body))
         self._written[project] = content
 
@@ -358,5 +358,5 @@ class EvaluationHealth:
 
 
 # The snapshot kind under which the scoring service stores each project's full evaluation result
-# (EvaluationResult as JSON, the revision that of its scores), which the results API serves.
+# (EvaluationResult as JSON, the seq that of its scores), which the results API serves.
 RESULT_KIND = "result"

@@ -47,7 +47,7 @@ class ProjectDetail(ProjectSummary):
 
 class FindingsPage(BaseModel):
     project: str
-    revision: int
+    events_folded: int = Field(ge=0, description="number of evidence events the findings were computed from")
     as_of: date
     findings: list[Finding]
     evaluation: EvaluationStatus
@@ -120,7 +120,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         return json_response(
             {
                 "project": project,
-                "revision": current.revision,
+                "events_folded": current.events_folded,
                 "as_of": current.as_of.isoformat(),
                 "findings": [f.model_dump(mode="json") for f in selected],
                 "evaluation": evaluation,

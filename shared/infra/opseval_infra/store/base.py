@@ -24,10 +24,13 @@ class StoredProject:
 
 @dataclass(frozen=True)
 class Snapshot:
-    """A project's findings or score tree as of a number of folded events (the revision)."""
+    """A project's latest findings, score tree, full result or evaluation status, ordered by `seq`
+    (glossary: opseval_shared.messaging). Both backends keep `seq` in a column / field named
+    `revision`, its name before "revision" came to mean only a definition's revision: renaming it
+    would make the snapshots already stored unreadable, and nothing outside the store sees it."""
 
     project: str
-    revision: int
+    seq: int
     body: str  # FindingsChanged / ScoreChanged as JSON
 
 
@@ -150,7 +153,7 @@ class Store(Protocol):
 
     # snapshots: kind is "findings" or "scores"
     async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
-        """Keep the snapshot unless one of a higher revision is already stored (a replica that lags
+        """Keep the snapshot unless one of a higher seq is already stored (a replica that lags
         never overwrites newer results). True when stored."""
         ...
 

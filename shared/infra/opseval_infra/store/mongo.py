@@ -323,22 +323,21 @@ class MongoStore:
         packed = zlib.compress(snapshot.body.encode(), 1)
         if len(packed) > SNAPSHOT_LIMIT:
             raise SnapshotTooLarge(
-                f"the {kind} snapshot of project {snapshot.project!r} (revision {snapshot.revision}) is"
+                f"the {kind} snapshot of project {snapshot.project!r} (seq {snapshot.seq}) is"
                 f" {len(snapshot.body.encode()):,} bytes, {len(packed):,} compressed: more than a MongoDB"
                 f" document holds ({SNAPSHOT_LIMIT:,} bytes)"
             )
+        # The field "revision" holds the snapshot's seq (its stored name: store/base.py, Snapshot).
         # `body` (uncompressed, as stored before 2026-12-04) is dropped when a snapshot is replaced.
-        update = {"$set": {"revision": snapshot.revision, "body_z": Binary(packed)}, "$unset": {"body": ""}}
+        update = {"$set": {"revision": snapshot.seq, "body_z": Binary(packed)}, "$unset": {"body": ""}}
         try:
-            # Matches only a stored snapshot of no higher revision. A higher one makes the upsert
+            # Matches only a stored snapshot of no higher seq. A higher one makes the upsert
             # insert a second (kind, project) document, which the unique index refuses.
-            result = await self._snapshots.update_one(
-                {**key, "revision": {"$lte": snapshot.revision}}, update, upsert=True
-            )
+            result = await self._snapshots.update_one({**key, "revision": {"$lte": snapshot.seq}}, update, upsert=True)
         except DuplicateKeyError:
-            # Either a higher revision is stored, or a concurrent first insert won the race: try again
+            # Either a higher seq is stored, or a concurrent first insert won the race: try again
             # as a plain conditional update.
-            result = await self._snapshots.update_one({**key, "revision": {"$lte": snapshot.revision}}, update)
+            result = await self._snapshots.update_one({**key, "revision": {"$lte": snapshot.seq}}, update)
         return result.upserted_id is not None or result.matched_count == 1
 
     async def get_snapshot(self, kind: str, project_id: str) -> Snapshot | None:
@@ -346,7 +345,7 @@ class MongoStore:
         if doc is None:
             return None
         body = zlib.decompress(doc["body_z"]).decode() if "body_z" in doc else doc["body"]
-        return Snapshot(project=doc["project"], revision=int(doc["revision"]), body=body)
+        return Snapshot(project=doc["project"], seq=int(doc["revision"]), body=body)
 
     # dead letters
 

@@ -60,6 +60,7 @@ _SCHEMA = (
         body TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS events_by_project_seq ON events (project, seq)",
+    # snapshots.revision holds Snapshot.seq (the column keeps its first name: store/base.py, Snapshot)
     """CREATE TABLE IF NOT EXISTS snapshots (
         kind TEXT NOT NULL,
         project TEXT NOT NULL,
@@ -378,7 +379,7 @@ class SqliteStore:
                 """INSERT INTO snapshots (kind, project, revision, body) VALUES (?, ?, ?, ?)
                    ON CONFLICT (kind, project) DO UPDATE SET revision = excluded.revision, body = excluded.body
                    WHERE excluded.revision >= snapshots.revision""",
-                (kind, snapshot.project, snapshot.revision, snapshot.body),
+                (kind, snapshot.project, snapshot.seq, snapshot.body),
             )
             return cursor.rowcount == 1
 
@@ -389,7 +390,7 @@ class SqliteStore:
             row = conn.execute(
                 "SELECT project, revision, body FROM snapshots WHERE kind = ? AND project = ?", (kind, project_id)
             ).fetchone()
-            return None if row is None else Snapshot(project=row[0], revision=row[1], body=row[2])
+            return None if row is None else Snapshot(project=row[0], seq=row[1], body=row[2])
 
         return await self._run(work)
 

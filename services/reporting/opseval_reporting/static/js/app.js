@@ -14,7 +14,6 @@ const state = {
   // view, project, as_of and the view's own parameters live in the address, so a link or a reload
   // opens the same page and the browser's back button works.
   params: new URLSearchParams(location.search),
-  revision: null,
   live: null,
 };
 
@@ -62,7 +61,7 @@ onAuthError((error) => { stopLive(); forgetKey(); showLogin(error.message); });
 
 // ---------------------------------------------------------------- live updates
 // Score changes arrive as server-sent events over fetch (EventSource cannot send the key); the
-// current view is rendered again when the project's revision moves. One read per change, no polling.
+// current view is rendered again when the project's score moves. One read per change, no polling.
 function stopLive() { state.live?.abort(); state.live = null; }
 
 async function startLive() {
@@ -113,7 +112,7 @@ function handleLive(block) {
   if (event !== "scores" || !data) return;
   const change = JSON.parse(data);
   const summary = state.projects.find(p => p.id === change.project);
-  if (summary) Object.assign(summary, { total: change.total, grade: change.grade, as_of: change.as_of, evidence: change.revision });
+  if (summary) Object.assign(summary, { total: change.total, grade: change.grade, as_of: change.as_of, evidence: change.events_folded });
   if (change.project === state.params.get("project") && !state.params.get("as_of")) {
     document.dispatchEvent(new CustomEvent("opseval:scores", { detail: change }));
     render({ live: true });
