@@ -44,11 +44,11 @@ def test_an_idle_project_is_dropped_from_memory_and_folded_again_to_the_same_sta
             now = [0.0]
             cache = LedgerCache(store, today=lambda: date(2023, 9, 1), idle_s=60, clock=lambda: now[0])
             first = await cache.refresh("a")
-            assert first is not None and first.folded == 500
+            assert first is not None and first.events_folded == 500
             now[0] = 30
             await cache.refresh("b")
             assert cache.held() == ["a", "b"]
-            counts = (first.folded, first.last_seq, first.ledger.events, first.ledger.duplicates)
+            counts = (first.events_folded, first.last_seq, first.ledger.events, first.ledger.duplicates)
             dropped = weakref.ref(first.ledger)
             del first
             now[0] = 95  # a idle for 95 s, b for 65 s: both past the limit when a comes back
@@ -56,7 +56,7 @@ def test_an_idle_project_is_dropped_from_memory_and_folded_again_to_the_same_sta
             assert cache.held() == ["a"]
             assert dropped() is None  # the evicted ledger is freed at once: it holds no cycle
             assert again is not None
-            assert (again.folded, again.last_seq, again.ledger.events, again.ledger.duplicates) == counts
+            assert (again.events_folded, again.last_seq, again.ledger.events, again.ledger.duplicates) == counts
 
     asyncio.run(scenario())
 
@@ -74,11 +74,11 @@ def test_events_remembered_after_their_project_was_folded_from_the_store_are_not
             await store.add_events([StoredEvent(e.id, e.project, e.kind.value, e.model_dump_json()) for e in events])
             cache = LedgerCache(store, today=lambda: date(2023, 9, 1))
             folded = await cache.refresh(definition.project.id)  # the other service stored them first
-            assert folded is not None and folded.folded == 300
+            assert folded is not None and folded.events_folded == 300
             cache.remember(events)  # then this service's consumer delivers them: already stored
             assert cache.remembered() == 300
             again = await cache.refresh(definition.project.id)
-            assert again is not None and again.folded == 300
+            assert again is not None and again.events_folded == 300
             assert cache.remembered() == 0
 
     asyncio.run(scenario())

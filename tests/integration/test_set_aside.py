@@ -63,7 +63,7 @@ def test_an_unresolved_event_is_set_aside_and_a_retraction_of_it_folds_the_proje
             await store.add_events([stored(e) for e in clean[:100]] + [stored(bad)] + [stored(e) for e in clean[100:]])
             cache = LedgerCache(store, today=lambda: date(2023, 9, 1), on_unresolved=report)
             folded = await cache.refresh(PROJECT)
-            assert folded is not None and folded.folded == len(clean) + 1
+            assert folded is not None and folded.events_folded == len(clean) + 1
             assert folded.ledger.events == len(clean)  # every other event folded
             assert set_aside == [("typo-1", "r1", "payload.plan")]
             assert list(cache.unresolved(PROJECT)) == ["typo-1"]
