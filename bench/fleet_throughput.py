@@ -908,7 +908,7 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         ]
         for name, t in rows:
             rate = f"{run.events / t:>9,.0f} events/s" if t else ""
-            out.append(f"  {name:<34} {fmt(t, '8.1f', ' s')} {rate}")
+            out.append(f"  {name:<37} {fmt(t, '8.1f', ' s')} {rate}")
         out.append(
             f"  ScoreChanged messages: {run.score_messages} (largest {run.largest_score_bytes / 2**20:.2f} MiB); "
             f"FindingsChanged: {run.findings_messages} (largest {run.largest_findings_bytes / 2**20:.2f} MiB)"
