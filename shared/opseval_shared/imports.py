@@ -441,23 +441,27 @@ class CsvRows:
         if '"' in block:  # a quoted cell, or a stray quote the parser keeps its own way
             return None
         n, sep = block.count("\n"), self.delimiter
-        # a line holds one line break at most, at its end; n of them, all CRLF or all LF
-        if block.count("\r\n") == n == block.count("\r"):
+        if not block.endswith("\n"):  # the last line without a break: left to the parser
+            return None
+        # a line holds one line break at most, at its end; n of them, all CRLF (as many CRs as LFs, and
+        # none left once the CRLFs are replaced) or all LF
+        carriage_returns = block.count("\r")
+        if carriage_returns == n:
             newline = "\r\n"
-        elif "\r" not in block:
+        elif not carriage_returns:
             newline = "\n"
         else:
             return None
-        if (
-            not block.endswith("\n")  # the last line without a break: left to the parser
-            or block.startswith(newline)  # a blank line: the parser's record is [], not [""]
-            or newline + newline in block
-        ):
-            return None
         # Each record's last cell ends in "\n", which a cell can hold nowhere else: when the cells number
-        # width × n and every width-th one holds a "\n", each line has exactly `width` cells.
+        # width × n and every width-th one holds a "\n", each line has exactly `width` cells — so no line
+        # is blank (the parser's record for one is [], not [""]) unless lines have one cell each.
         width = block.count(sep, 0, block.index("\n")) + 1
-        cells = block.replace(newline, "\n" + sep).split(sep)
+        if width == 1 and (block.startswith(newline) or newline + newline in block):
+            return None
+        lines = block.replace(newline, "\n" + sep)
+        if carriage_returns and "\r" in lines:  # a CR not followed by LF
+            return None
+        cells = lines.split(sep)
         cells.pop()  # the "" after the last line break
         last = "".join(cells[width - 1 :: width])
         if len(cells) != width * n or last.count("\n") != n:
