@@ -147,7 +147,7 @@ def _import(
             return _fail(failed, truncated)
         existing = _existing_ids(bundle) if evidence_files(bundle) else set()
         for tmp, final, summary, preview, _ in written:
-            new = _count_new(tmp, existing, preview) if not args.dry_run else None
+            new = _count_new(tmp, existing, summary.events) if not args.dry_run else None
             again = final.exists()
             if not args.dry_run:
                 if again:
@@ -164,9 +164,11 @@ def _import(
     return 0
 
 
-def _count_new(path: Path, existing: set[bytes], preview: list[bytes]) -> int:
+def _count_new(path: Path, existing: set[bytes], events: int) -> int:
+    """How many of the file's `events` lines have an id the bundle does not hold yet: all of them when
+    it holds none (the file is not read again: its lines were counted as they were written)."""
     if not existing:
-        return sum(1 for _ in path.open("rb"))
+        return events
     new = 0
     with path.open("rb") as fh:
         for line in fh:
