@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from itertools import chain, filterfalse, islice
+from itertools import chain, filterfalse, islice, repeat
 from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -967,12 +967,10 @@ class Importer:
             numbers: Sequence[int] = range(number + 1, number + 1 + count)
             number += count
             if plain and not self.problems:
+                key_columns: list[list[str]] | None = None
                 if columns is not None:
                     row_of: Callable[[int], Sequence[str]] = partial(_row_at, columns)
-                    if len(key_indexes) > 1:
-                        keys = list(zip(*map(columns.__getitem__, key_indexes), strict=True))  # as key_of makes them
-                    else:
-                        keys = columns[key_indexes[0]] if key_indexes else [()] * count
+                    key_columns = list(map(columns.__getitem__, key_indexes))
                     joined = "\n".join(columns[occurred_index or 0])
                 else:
                     row_of = chunk.__getitem__
@@ -981,8 +979,15 @@ class Importer:
                         joined = "\n".join(map(occurred_cell, chunk))
                     except IndexError:  # a short row: padded below
                         joined = ""
-                chunk_templates = list(map(templates.get, keys)) if joined else [None]
+                if not joined:
+                    chunk_templates: list[bytes | None] = [None]
+                elif key_columns is not None:  # no list of keys: zip hands its tuple over again once looked up
+                    chunk_templates = list(map(templates.get, _keys(key_columns, count)))
+                else:
+                    chunk_templates = list(map(templates.get, keys))
                 if None in chunk_templates and joined:
+                    if key_columns is not None:
+                        keys = list(_keys(key_columns, count))
                     for key in {k for k, t in zip(keys, chunk_templates, strict=True) if t is None}:
                         learn(key, row_of(keys.index(key)))
                     chunk_templates = list(map(templates.get, keys))
@@ -1146,6 +1151,13 @@ class Importer:
 
 def _take(rows: Iterator[Sequence[str]], count: int) -> list[Sequence[str]]:
     return list(islice(rows, count))
+
+
+def _keys(key_columns: list[list[str]], count: int) -> Iterator[Any]:
+    """The payload key of each of `count` rows from its key columns, as `key_of` makes it from the row."""
+    if len(key_columns) > 1:
+        return zip(*key_columns, strict=True)
+    return iter(key_columns[0]) if key_columns else repeat((), count)
 
 
 def _row_at(columns: list[list[str]], index: int) -> list[str]:
