@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from itertools import chain, filterfalse, islice, repeat, starmap
+from itertools import chain, filterfalse, islice, repeat
 from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -945,14 +945,12 @@ class Importer:
         # those times: an id holds its row's time, so a chunk can only repeat ids of the chunks whose
         # latest time is not before its earliest — in an export sorted by time, the last one or two.
         # The sets of a file's ids are probed a chunk at a time rather than one of a million at random.
-        # An id is held as its two parts (its start, its time: the time's length is the file's, so the
-        # parts tell one id from another exactly as the id does), made into the id once `seen` needs it.
-        recent: list[tuple[bytes, set[tuple[bytes, bytes]]]] = []
+        recent: list[tuple[bytes, set[bytes]]] = []
 
         def settle() -> None:
             """`seen` with every id given so far, as the general way and the numbering of repeats need it."""
             for _, given in recent:
-                seen.update(starmap(add, given))
+                seen.update(given)
             recent.clear()
 
         chunk: Sequence[Sequence[str]] = []
@@ -1004,15 +1002,16 @@ class Importer:
                     times = stamped.split(b"\n")
                     earliest, latest_time = min(times), max(times)
                     if plain_days(ascii_times, earliest, latest_time):
-                        parts = set(zip(map(id_start_of.__getitem__, chunk_templates), times, strict=True))
+                        ids = list(map(add, map(id_start_of.__getitem__, chunk_templates), times))
+                        fresh = set(ids)
                         if (
-                            len(parts) == count
-                            and (not seen or seen.isdisjoint(starmap(add, parts)))
-                            and all(given.isdisjoint(parts) for _, given in _overlapping(recent, earliest))
+                            len(fresh) == len(ids)
+                            and (not seen or seen.isdisjoint(fresh))
+                            and all(given.isdisjoint(fresh) for _, given in _overlapping(recent, earliest))
                         ):  # else the repeats are numbered below
                             if recent and latest_time < recent[-1][0]:  # not sorted by time: the order restarts
                                 settle()
-                            recent.append((latest_time, parts))
+                            recent.append((latest_time, fresh))
                             summary.rows += count
                             summary.events += count
                             yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
@@ -1065,7 +1064,7 @@ class Importer:
             ids = list(map(ID_SAFE, ids))
             if max(map(len, ids)) > MAX_ID_LENGTH:  # a long profile id with two times: the times hashed
                 ids = [_short_id(i, len(prefixes[k])) for i, k in zip(ids, keys, strict=True)]
-            fresh = set(encoded := list(map(str.encode, ids)))  # `seen` holds ids encoded, as the plain case makes them
+            fresh = set(encoded := list(map(str.encode, ids)))  # `seen` holds ids as the plain case has them
             if len(fresh) == len(ids) and seen.isdisjoint(fresh):
                 seen |= fresh
             else:
@@ -1165,9 +1164,7 @@ def _row_at(columns: list[list[str]], index: int) -> list[str]:
     return [column[index] for column in columns]
 
 
-def _overlapping(
-    recent: list[tuple[bytes, set[tuple[bytes, bytes]]]], earliest: bytes
-) -> Iterator[tuple[bytes, set[tuple[bytes, bytes]]]]:
+def _overlapping(recent: list[tuple[bytes, set[bytes]]], earliest: bytes) -> Iterator[tuple[bytes, set[bytes]]]:
     """The chunks of `recent` (in the order of their latest times) whose latest time is not before `earliest`."""
     for entry in reversed(recent):
         if entry[0] < earliest:
