@@ -353,14 +353,15 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
         tried = ["utf-8-sig"]
     else:
         tried = ["utf-8", "gb18030"]
-    failure: UnicodeError | None = None
+    # Only where the last one failed is kept: the error itself would hold this frame (and the file's
+    # bytes) in a cycle, which nothing frees while the import runs with the cycle collector off.
+    start: int | None = None
     for candidate in tried:
         try:
             return data.decode(candidate), candidate
         except UnicodeError as exc:  # a decode error, or what a codec such as idna raises
-            failure = exc
-    assert failure is not None
-    start = getattr(failure, "start", 0)
+            start = getattr(exc, "start", 0)
+    assert start is not None
     row = data.count(b"\n", 0, start) + 1
     what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
     hint = "" if encoding is not None else "；请在导入模板或命令中声明编码（encoding）"
