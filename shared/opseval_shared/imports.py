@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from itertools import chain, filterfalse, islice, repeat
+from itertools import chain, filterfalse, islice, repeat, starmap
 from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -942,17 +942,26 @@ class Importer:
         # A CSV's plain chunks come as columns, split by str.split (see CsvRows): same cells, fewer passes.
         take_columns = rows.plain_columns if plain and isinstance(rows, CsvRows) else None
         take_records = rows.records if isinstance(rows, CsvRows) else partial(_take, rows)
-        # The plain case's ids not yet in `seen`, a set per chunk with its latest time, in the order of
-        # those times: an id holds its row's time, so a chunk can only repeat ids of the chunks whose
-        # latest time is not before its earliest — in an export sorted by time, the last one or two.
-        # The sets of a file's ids are probed a chunk at a time rather than one of a million at random.
-        recent: list[tuple[bytes, set[bytes]]] = []
+        # The plain case's ids not yet in `seen`. An id holds its row's time, so a chunk can only repeat
+        # ids of the chunks whose latest time is not before its earliest — in an export sorted by time,
+        # the last one or two. Those (`window`, in the order of their latest times) keep their ids as a
+        # set of (start, time) pairs (the time's length is the file's: the pairs tell ids apart as the
+        # ids do), probed a chunk at a time rather than one of a million at random. Every chunk since
+        # `seen` was last brought up to date is kept compactly (`archive`: its templates and its stamped
+        # times, one bytes object) and made into ids only when `seen` needs them; a chunk whose earliest
+        # time is not after the latest of a chunk that left the window brings `seen` up to date first.
+        window: list[tuple[bytes, set[tuple[bytes, bytes]]]] = []
+        archive: list[tuple[list[bytes | None], bytes]] = []
+        left_window = b""  # the latest time of the chunks that left the window
 
         def settle() -> None:
             """`seen` with every id given so far, as the general way and the numbering of repeats need it."""
-            for _, given in recent:
-                seen.update(given)
-            recent.clear()
+            nonlocal left_window
+            for given_templates, given_times in archive:
+                seen.update(map(add, map(id_start_of.__getitem__, given_templates), given_times.split(b"\n")))
+            archive.clear()
+            window.clear()
+            left_window = b""
 
         chunk: Sequence[Sequence[str]] = []
         keys: Sequence[Any]
@@ -1003,16 +1012,20 @@ class Importer:
                     times = stamped.split(b"\n")
                     earliest, latest_time = min(times), max(times)
                     if plain_days(ascii_times, earliest, latest_time):
-                        ids = list(map(add, map(id_start_of.__getitem__, chunk_templates), times))
-                        fresh = set(ids)
+                        if earliest <= left_window:  # it may repeat an id of a chunk that left the window
+                            settle()
+                        parts = set(zip(map(id_start_of.__getitem__, chunk_templates), times, strict=True))
                         if (
-                            len(fresh) == len(ids)
-                            and (not seen or seen.isdisjoint(fresh))
-                            and all(given.isdisjoint(fresh) for _, given in _overlapping(recent, earliest))
+                            len(parts) == count
+                            and (not seen or seen.isdisjoint(starmap(add, parts)))
+                            and all(given.isdisjoint(parts) for _, given in _overlapping(window, earliest))
                         ):  # else the repeats are numbered below
-                            if recent and latest_time < recent[-1][0]:  # not sorted by time: the order restarts
+                            if window and latest_time < window[-1][0]:  # not sorted by time: the order restarts
                                 settle()
-                            recent.append((latest_time, fresh))
+                            while window and window[0][0] < earliest:
+                                left_window = max(left_window, window.pop(0)[0])
+                            window.append((latest_time, parts))
+                            archive.append((chunk_templates, stamped))
                             summary.rows += count
                             summary.events += count
                             yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
@@ -1165,9 +1178,11 @@ def _row_at(columns: list[list[str]], index: int) -> list[str]:
     return [column[index] for column in columns]
 
 
-def _overlapping(recent: list[tuple[bytes, set[bytes]]], earliest: bytes) -> Iterator[tuple[bytes, set[bytes]]]:
-    """The chunks of `recent` (in the order of their latest times) whose latest time is not before `earliest`."""
-    for entry in reversed(recent):
+def _overlapping(
+    window: list[tuple[bytes, set[tuple[bytes, bytes]]]], earliest: bytes
+) -> Iterator[tuple[bytes, set[tuple[bytes, bytes]]]]:
+    """The chunks of `window` (in the order of their latest times) whose latest time is not before `earliest`."""
+    for entry in reversed(window):
         if entry[0] < earliest:
             return
         yield entry
