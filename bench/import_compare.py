@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import gc
 import importlib.util
+import os
 import statistics
 import sys
 import time
@@ -68,22 +69,26 @@ def main() -> None:
         "this: import+write": lambda: run(this_version, export, sink),
     }
     runs: dict[str, list[tuple[float, float]]] = {name: [] for name in work}
+    loads = [os.getloadavg()[0]]
     gc.disable()
     for _ in range(args.repeat):
         for name, job in work.items():
             wall, cpu = time.perf_counter(), time.process_time()
             job()
             runs[name].append((time.perf_counter() - wall, time.process_time() - cpu))
+        loads.append(os.getloadavg()[0])
     gc.enable()
     sink.unlink(missing_ok=True)
     print(f"{args.rows:,} clock rows; medians of {args.repeat} rounds")
     base_wall = statistics.median(w for w, _ in runs["csv"])
     base_cpu = statistics.median(c for _, c in runs["csv"])
-    print(f"{'':<22}{'wall s':>8}{'CPU s':>8}{'ratio (wall)':>14}{'ratio (CPU)':>13}")
+    print(f"{'':<22}{'wall s':>8}{'CPU s':>8}{'ratio (wall)':>14}{'ratio (CPU)':>13}  CPU ratio of each round")
     for name, measured in runs.items():
         wall = statistics.median(w for w, _ in measured)
         cpu = statistics.median(c for _, c in measured)
-        print(f"{name:<22}{wall:>8.2f}{cpu:>8.2f}{wall / base_wall:>14.2f}{cpu / base_cpu:>13.2f}")
+        rounds = " ".join(f"{c / b:.2f}" for (_, c), (_, b) in zip(measured, runs["csv"], strict=True))
+        print(f"{name:<22}{wall:>8.2f}{cpu:>8.2f}{wall / base_wall:>14.2f}{cpu / base_cpu:>13.2f}  {rounds}")
+    print("load average (1 min) before and after each round:", " ".join(f"{load:.1f}" for load in loads))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
 from functools import partial
-from itertools import chain, filterfalse, islice
+from itertools import chain, filterfalse, islice, repeat, starmap
 from operator import add, itemgetter, methodcaller, mod
 from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
@@ -58,7 +58,42 @@ _MONTH_DAY = "(?:(?:0[1-9]|1[0-2])-(?:0[1-9]|1[0-9]|2[0-8])|(?:0[13-9]|1[0-2])-(
 _LEAP_DAY = "(?:199[26]|20[02468][048]|20[13579][26])-02-29"
 _PLAIN_TIME = f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY}) (?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]"
 PLAIN_TIME_FORMAT = "%Y-%m-%d %H:%M:%S"
-_PLAIN_TIMES = re.compile(f"(?:{_PLAIN_TIME}\n)*{_PLAIN_TIME}", re.ASCII)  # a column's cells joined by "\n"
+_PLAIN_TIMES = re.compile(f"(?:{_PLAIN_TIME}\n)*{_PLAIN_TIME}".encode())  # a column's cells joined by "\n"
+_PLAIN_DAY = re.compile(f"(?:{_YEAR}-{_MONTH_DAY}|{_LEAP_DAY})".encode())
+_PLAIN_HOURS = re.compile(rb"(?:[01][0-9]|2[0-3])*")
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_PLAIN_SHAPE = b"\n".join([b"0000-00-00 00:00:00"] * CHUNK_ROWS * 2)  # a column of plain times, digits as 0
+
+
+def plain_clock_times(joined: bytes) -> bool:
+    """Whether a column's cells joined by "\n" are each written "YYYY-MM-DD hh:mm:ss" in ASCII digits,
+    with a real time of day; the days are left to `plain_days`. Together they say what `_PLAIN_TIMES`
+    says, without the regex (which reads each character through a large alternation) in the common
+    case: the shape by one `translate` (every digit made 0), the minutes and seconds by the tens digit
+    of each cell (a strided slice, one C-level pass), the hours likewise."""
+    size = len(joined)
+    if size % 20 != 19 or size > len(_PLAIN_SHAPE):
+        return _PLAIN_TIMES.fullmatch(joined) is not None
+    if joined.translate(_DIGITS_TO_ZERO) != _PLAIN_SHAPE[:size]:
+        return False
+    if joined[14::20].strip(b"012345") or joined[17::20].strip(b"012345"):
+        return False  # a minute or a second of 60 or more
+    hour_tens = joined[11::20]
+    if hour_tens.strip(b"01"):
+        hours = bytearray(2 * len(hour_tens))
+        hours[0::2], hours[1::2] = hour_tens, joined[12::20]
+        return _PLAIN_HOURS.fullmatch(hours) is not None
+    return True
+
+
+def plain_days(joined: bytes, earliest: bytes, latest: bytes) -> bool:
+    """Whether each cell of a column `plain_clock_times` accepted is of a real day of 1990–2100, given
+    its earliest and latest cell (digits in the same places: byte order is time order). When those
+    two are of one month, every cell is of that month and between their days: it is enough that they
+    are real days. Else each cell is checked."""
+    if earliest[:7] != latest[:7]:
+        return _PLAIN_TIMES.fullmatch(joined) is not None
+    return _PLAIN_DAY.fullmatch(earliest[:10]) is not None and _PLAIN_DAY.fullmatch(latest[:10]) is not None
 
 
 class ImportProblem(Frozen):
@@ -318,14 +353,15 @@ def decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
         tried = ["utf-8-sig"]
     else:
         tried = ["utf-8", "gb18030"]
-    failure: UnicodeError | None = None
+    # Only where the last one failed is kept: the error itself would hold this frame (and the file's
+    # bytes) in a cycle, which nothing frees while the import runs with the cycle collector off.
+    start: int | None = None
     for candidate in tried:
         try:
             return data.decode(candidate), candidate
         except UnicodeError as exc:  # a decode error, or what a codec such as idna raises
-            failure = exc
-    assert failure is not None
-    start = getattr(failure, "start", 0)
+            start = getattr(exc, "start", 0)
+    assert start is not None
     row = data.count(b"\n", 0, start) + 1
     what = f"不是声明的编码 {encoding}" if encoding is not None else "既不是 UTF-8 也不是 GBK/GB18030"
     hint = "" if encoding is not None else "；请在导入模板或命令中声明编码（encoding）"
@@ -406,23 +442,27 @@ class CsvRows:
         if '"' in block:  # a quoted cell, or a stray quote the parser keeps its own way
             return None
         n, sep = block.count("\n"), self.delimiter
-        # a line holds one line break at most, at its end; n of them, all CRLF or all LF
-        if block.count("\r\n") == n == block.count("\r"):
+        if not block.endswith("\n"):  # the last line without a break: left to the parser
+            return None
+        # a line holds one line break at most, at its end; n of them, all CRLF (as many CRs as LFs, and
+        # none left once the CRLFs are replaced) or all LF
+        carriage_returns = block.count("\r")
+        if carriage_returns == n:
             newline = "\r\n"
-        elif "\r" not in block:
+        elif not carriage_returns:
             newline = "\n"
         else:
             return None
-        if (
-            not block.endswith("\n")  # the last line without a break: left to the parser
-            or block.startswith(newline)  # a blank line: the parser's record is [], not [""]
-            or newline + newline in block
-        ):
-            return None
         # Each record's last cell ends in "\n", which a cell can hold nowhere else: when the cells number
-        # width × n and every width-th one holds a "\n", each line has exactly `width` cells.
+        # width × n and every width-th one holds a "\n", each line has exactly `width` cells — so no line
+        # is blank (the parser's record for one is [], not [""]) unless lines have one cell each.
         width = block.count(sep, 0, block.index("\n")) + 1
-        cells = block.replace(newline, "\n" + sep).split(sep)
+        if width == 1 and (block.startswith(newline) or newline + newline in block):
+            return None
+        lines = block.replace(newline, "\n" + sep)
+        if carriage_returns and "\r" in lines:  # a CR not followed by LF
+            return None
+        cells = lines.split(sep)
         cells.pop()  # the "" after the last line break
         last = "".join(cells[width - 1 :: width])
         if len(cells) != width * n or last.count("\n") != n:
@@ -865,7 +905,7 @@ class Importer:
             and occurred.formats[0] == PLAIN_TIME_FORMAT
         )
         templates: dict[Any, bytes] = {}  # payload key → its line, the times left as %s
-        id_suffix = ID_SAFE(occurred.suffix)
+        id_suffix_bytes = ID_SAFE(occurred.suffix).encode()
         line_times = (
             b'","project":'
             + json.dumps(target.project).encode().replace(b"%", b"%%")
@@ -902,17 +942,26 @@ class Importer:
         # A CSV's plain chunks come as columns, split by str.split (see CsvRows): same cells, fewer passes.
         take_columns = rows.plain_columns if plain and isinstance(rows, CsvRows) else None
         take_records = rows.records if isinstance(rows, CsvRows) else partial(_take, rows)
-        # The plain case's ids not yet in `seen`, a set per chunk with its latest time, in the order of
-        # those times: an id holds its row's time, so a chunk can only repeat ids of the chunks whose
-        # latest time is not before its earliest — in an export sorted by time, the last one or two.
-        # The sets of a file's ids are probed a chunk at a time rather than one of a million at random.
-        recent: list[tuple[bytes, set[bytes]]] = []
+        # The plain case's ids not yet in `seen`. An id holds its row's time, so a chunk can only repeat
+        # ids of the chunks whose latest time is not before its earliest — in an export sorted by time,
+        # the last one or two. Those (`window`, in the order of their latest times) keep their ids as a
+        # set of (start, time) pairs (the time's length is the file's: the pairs tell ids apart as the
+        # ids do), probed a chunk at a time rather than one of a million at random. Every chunk since
+        # `seen` was last brought up to date is kept compactly (`archive`: its templates and its stamped
+        # times, one bytes object) and made into ids only when `seen` needs them; a chunk whose earliest
+        # time is not after the latest of a chunk that left the window brings `seen` up to date first.
+        window: list[tuple[bytes, set[tuple[bytes, bytes]]]] = []
+        archive: list[tuple[list[bytes | None], bytes]] = []
+        left_window = b""  # the latest time of the chunks that left the window
 
         def settle() -> None:
             """`seen` with every id given so far, as the general way and the numbering of repeats need it."""
-            for _, given in recent:
-                seen.update(given)
-            recent.clear()
+            nonlocal left_window
+            for given_templates, given_times in archive:
+                seen.update(map(add, map(id_start_of.__getitem__, given_templates), given_times.split(b"\n")))
+            archive.clear()
+            window.clear()
+            left_window = b""
 
         chunk: Sequence[Sequence[str]] = []
         keys: Sequence[Any]
@@ -928,12 +977,10 @@ class Importer:
             numbers: Sequence[int] = range(number + 1, number + 1 + count)
             number += count
             if plain and not self.problems:
+                key_columns: list[list[str]] | None = None
                 if columns is not None:
                     row_of: Callable[[int], Sequence[str]] = partial(_row_at, columns)
-                    if len(key_indexes) > 1:
-                        keys = list(zip(*map(columns.__getitem__, key_indexes), strict=True))  # as key_of makes them
-                    else:
-                        keys = columns[key_indexes[0]] if key_indexes else [()] * count
+                    key_columns = list(map(columns.__getitem__, key_indexes))
                     joined = "\n".join(columns[occurred_index or 0])
                 else:
                     row_of = chunk.__getitem__
@@ -942,30 +989,47 @@ class Importer:
                         joined = "\n".join(map(occurred_cell, chunk))
                     except IndexError:  # a short row: padded below
                         joined = ""
-                chunk_templates = list(map(templates.get, keys)) if joined else [None]
+                if not joined:
+                    chunk_templates: list[bytes | None] = [None]
+                elif key_columns is not None:  # no list of keys: zip hands its tuple over again once looked up
+                    chunk_templates = list(map(templates.get, _keys(key_columns, count)))
+                else:
+                    chunk_templates = list(map(templates.get, keys))
                 if None in chunk_templates and joined:
+                    if key_columns is not None:
+                        keys = list(_keys(key_columns, count))
                     for key in {k for k, t in zip(keys, chunk_templates, strict=True) if t is None}:
                         learn(key, row_of(keys.index(key)))
                     chunk_templates = list(map(templates.get, keys))
                 # each cell a plain time (a blank row, a bad or other time: not the plain case)
-                if None not in chunk_templates and len(joined) == 20 * count - 1 and _PLAIN_TIMES.fullmatch(joined):
-                    stamped = (joined.replace(" ", "T").replace("\n", id_suffix + "\n") + id_suffix).encode()
+                if (
+                    None not in chunk_templates
+                    and len(joined) == 20 * count - 1
+                    and joined.isascii()
+                    and plain_clock_times(ascii_times := joined.encode())
+                ):
+                    stamped = ascii_times.replace(b" ", b"T").replace(b"\n", id_suffix_bytes + b"\n") + id_suffix_bytes
                     times = stamped.split(b"\n")
-                    ids = list(map(add, map(id_start_of.__getitem__, chunk_templates), times))
-                    fresh = set(ids)
                     earliest, latest_time = min(times), max(times)
-                    if (
-                        len(fresh) == len(ids)
-                        and (not seen or seen.isdisjoint(fresh))
-                        and all(given.isdisjoint(fresh) for _, given in _overlapping(recent, earliest))
-                    ):  # else the repeats are numbered below
-                        if recent and latest_time < recent[-1][0]:  # not sorted by time: the order restarts
+                    if plain_days(ascii_times, earliest, latest_time):
+                        if earliest <= left_window:  # it may repeat an id of a chunk that left the window
                             settle()
-                        recent.append((latest_time, fresh))
-                        summary.rows += count
-                        summary.events += count
-                        yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
-                        continue
+                        parts = set(zip(map(id_start_of.__getitem__, chunk_templates), times, strict=True))
+                        if (
+                            len(parts) == count
+                            and (not seen or seen.isdisjoint(starmap(add, parts)))
+                            and all(given.isdisjoint(parts) for _, given in _overlapping(window, earliest))
+                        ):  # else the repeats are numbered below
+                            if window and latest_time < window[-1][0]:  # not sorted by time: the order restarts
+                                settle()
+                            while window and window[0][0] < earliest:
+                                left_window = max(left_window, window.pop(0)[0])
+                            window.append((latest_time, parts))
+                            archive.append((chunk_templates, stamped))
+                            summary.rows += count
+                            summary.events += count
+                            yield list(map(mod, chunk_templates, zip(times, times, times, strict=True)))
+                            continue
                 if columns is not None:
                     chunk = list(zip(*columns, strict=True))
             settle()
@@ -1103,13 +1167,22 @@ def _take(rows: Iterator[Sequence[str]], count: int) -> list[Sequence[str]]:
     return list(islice(rows, count))
 
 
+def _keys(key_columns: list[list[str]], count: int) -> Iterator[Any]:
+    """The payload key of each of `count` rows from its key columns, as `key_of` makes it from the row."""
+    if len(key_columns) > 1:
+        return zip(*key_columns, strict=True)
+    return iter(key_columns[0]) if key_columns else repeat((), count)
+
+
 def _row_at(columns: list[list[str]], index: int) -> list[str]:
     return [column[index] for column in columns]
 
 
-def _overlapping(recent: list[tuple[bytes, set[bytes]]], earliest: bytes) -> Iterator[tuple[bytes, set[bytes]]]:
-    """The chunks of `recent` (in the order of their latest times) whose latest time is not before `earliest`."""
-    for entry in reversed(recent):
+def _overlapping(
+    window: list[tuple[bytes, set[tuple[bytes, bytes]]]], earliest: bytes
+) -> Iterator[tuple[bytes, set[tuple[bytes, bytes]]]]:
+    """The chunks of `window` (in the order of their latest times) whose latest time is not before `earliest`."""
+    for entry in reversed(window):
         if entry[0] < earliest:
             return
         yield entry

@@ -94,7 +94,7 @@ def _import(
         return _fail([f"--set: {exc}"])
     out_dir = bundle / IMPORTS_FOLDER
     created = [d for d in (out_dir.parent, out_dir) if not d.exists()]  # removed again if nothing is written
-    written: list[tuple[Path, Path, ImportSummary, list[bytes], bytes]] = []
+    written: list[tuple[Path, Path, ImportSummary, list[bytes]]] = []  # not the files' bytes: read one at a time
     failed: list[object] = []
     truncated = False
     try:
@@ -137,7 +137,7 @@ def _import(
                 failed.extend(exc.problems)
                 truncated = truncated or exc.truncated
                 continue
-            written.append((tmp or Path(), out_dir / name, importer.summary, preview, data))
+            written.append((tmp or Path(), out_dir / name, importer.summary, preview))
         if failed:
             for tmp, *_ in written:
                 tmp.unlink(missing_ok=True)
@@ -146,8 +146,8 @@ def _import(
                     folder.rmdir()
             return _fail(failed, truncated)
         existing = _existing_ids(bundle) if evidence_files(bundle) else set()
-        for tmp, final, summary, preview, _ in written:
-            new = _count_new(tmp, existing, preview) if not args.dry_run else None
+        for tmp, final, summary, preview in written:
+            new = _count_new(tmp, existing, summary.events) if not args.dry_run else None
             again = final.exists()
             if not args.dry_run:
                 if again:
@@ -156,7 +156,7 @@ def _import(
                     tmp.rename(final)
             _report(args, final, summary, preview, new, existing, again)
     finally:
-        for tmp, _, _, _, _ in written:
+        for tmp, _, _, _ in written:
             if tmp.name.endswith(".tmp"):
                 tmp.unlink(missing_ok=True)
     if args.dry_run:
@@ -164,9 +164,11 @@ def _import(
     return 0
 
 
-def _count_new(path: Path, existing: set[bytes], preview: list[bytes]) -> int:
+def _count_new(path: Path, existing: set[bytes], events: int) -> int:
+    """How many of the file's `events` lines have an id the bundle does not hold yet: all of them when
+    it holds none (the file is not read again: its lines were counted as they were written)."""
     if not existing:
-        return sum(1 for _ in path.open("rb"))
+        return events
     new = 0
     with path.open("rb") as fh:
         for line in fh:

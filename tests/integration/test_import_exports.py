@@ -82,6 +82,7 @@ def test_importing_the_same_file_twice_yields_the_same_ids_and_nothing_new(
     export = tmp_path / "clock.csv"
     export.write_bytes(csv_bytes(CLOCK_ROWS, "utf-8-sig"))
     assert run("import", "attendance-clock", str(export), "--bundle", str(bundle)) == 0
+    assert "新增 3 条\n" in capsys.readouterr().out
     first = imported(bundle)
     # the same rows in another export (other name, other encoding) are the same events
     again = tmp_path / "clock-again.csv"
