@@ -223,6 +223,7 @@ class DirtyProjects:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._failures: dict[str, int] = {}
+        self._evaluating: str | None = None  # the project `_run` is evaluating now
         self._not_before: dict[str, float] = {}
 
     def mark(self, projects: set[str]) -> None:
@@ -258,6 +259,9 @@ class DirtyProjects:
             changed = definitions_changed(current, known, under)
             if self.ledgers is not None:
                 changed |= self.ledgers.outdated()  # the date moved: evaluated as of the new day
+            # The project being evaluated records its date and definition when done; marking it now
+            # would evaluate it again for nothing. What still differs then is seen at the next look.
+            changed.discard(self._evaluating)
             if changed:
                 self.mark(changed)
             known = current
@@ -272,6 +276,7 @@ class DirtyProjects:
             self._dirty -= due
             DIRTY_PROJECTS.labels(self.service).set(len(self._dirty))
             for project in sorted(due):
+                self._evaluating = project
                 try:
                     with EVALUATIONS.labels(self.service).time():
                         await self.evaluate(project)
@@ -290,6 +295,8 @@ class DirtyProjects:
                     self._dirty.add(project)
                     if self.health is not None:
                         await self._report(project, exc, n)
+                finally:
+                    self._evaluating = None
             if self._dirty:
                 # Projects still waiting on a pause: look again when the first one is due.
                 soonest = min(self._not_before.get(p, 0.0) for p in self._dirty)
