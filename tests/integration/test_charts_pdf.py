@@ -247,6 +247,26 @@ assert calls == [], calls
     subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
 
 
+@needs_weasyprint
+def test_first_pdfs_of_several_threads_at_once_leave_find_library_itself() -> None:
+    """The reporting service renders in worker threads: first PDFs requested together must not leave
+    the stand-in `find_library` in place (each thread restoring what another swapped in)."""
+    probe = """
+import ctypes.util, threading
+original = ctypes.util.find_library
+from opseval_reporting.pdf import load_weasyprint
+start = threading.Barrier(4)
+def first_pdf():
+    start.wait()
+    load_weasyprint()
+threads = [threading.Thread(target=first_pdf) for _ in range(4)]
+for t in threads: t.start()
+for t in threads: t.join()
+assert ctypes.util.find_library is original, "find_library left swapped"
+"""
+    subprocess.run([sys.executable, "-c", probe], check=True, timeout=120)
+
+
 @needs_cjk_font
 @pytest.mark.parametrize("count", [1, 2, 3, 6])
 def test_the_radar_draws_any_number_of_level1_indicators(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import html
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -92,16 +93,23 @@ def _sonames_only() -> Iterator[None]:
         ctypes.util.find_library = original
 
 
+# One first import at a time: two threads each swapping `find_library` would restore each other's
+# stand-in, leaving it in place for the whole process.
+_FIRST_IMPORT = threading.Lock()
+
+
 def load_weasyprint() -> ModuleType:
     """The ``weasyprint`` module, imported without ``find_library`` searches on Linux (see
     ``_sonames_only``; should a library be found only by them, the ordinary import follows). Raises
     ImportError or OSError when its libraries (Pango) are missing."""
     if "weasyprint" not in sys.modules and sys.platform.startswith("linux"):
-        try:
-            with _sonames_only():
-                import weasyprint  # type: ignore[import-untyped]
-        except OSError:
-            pass
+        with _FIRST_IMPORT:
+            if "weasyprint" not in sys.modules:
+                try:
+                    with _sonames_only():
+                        import weasyprint  # type: ignore[import-untyped]
+                except OSError:
+                    pass
     import weasyprint  # noqa: F401 - the ordinary import, a no-op once imported
 
     return sys.modules["weasyprint"]
