@@ -420,6 +420,10 @@ def _label_box(x: float, y: float, width: float, height: float, anchor: str) -> 
     return (left, top, left + width, top + height)
 
 
+def _overlap(a: Box, b: Box) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
 def _crosses(box: Box, line: list[tuple[float, float]]) -> bool:
     """Whether the polyline passes through the box (each segment sampled finely enough for labels)."""
     left, top, right, bottom = box
@@ -452,8 +456,7 @@ def _free_spot(
             continue
         spot = (x + dx, y + dy, anchor, box)
         fallback = fallback or spot
-        overlaps = any(b[0] < box[2] and box[0] < b[2] and b[1] < box[3] and box[1] < b[3] for b in placed)
-        if not overlaps and not any(_crosses(box, line) for line in lines):
+        if not any(_overlap(box, b) for b in placed) and not any(_crosses(box, line) for line in lines):
             return spot
     return fallback or (x, y + 6, "mt", _label_box(x, y + 6, width, height, "mt"))
 
