@@ -96,10 +96,18 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     # end to end a thousand times, it would be sorted a thousand times over. (Identity is safe: every
     # list in `distinct` stays alive until the end.)
     distinct: dict[int, Ids] = {}
+    # Most records cite one event: their ids are gathered and sorted once, not one by one.
+    single: list[str] = []
     for run in runs:
+        if type(run) is not Ids and type(run) in (tuple, list) and len(run) < 2:  # type: ignore[arg-type]
+            single += run
+            continue
         ids = unique_sorted(run)
         if ids:
             distinct.setdefault(id(ids), ids)
+    if single:
+        ids = unique_sorted(single)
+        distinct[id(ids)] = ids
     parts = sorted(distinct.values(), key=lambda p: p[0])
     if not parts:
         return Ids()

@@ -64,3 +64,13 @@ def test_merge_with_every_list_repeated_as_a_copy_equals_the_sorted_union(runs: 
     expected = tuple(sorted(set().union(*runs))) if runs else ()
     copies = [unique_sorted(r) for r in runs] + [Ids(unique_sorted(r)) for r in reversed(runs)]
     assert merge_ids(copies) == expected
+
+
+@given(st.lists(st.text(alphabet="abcxyz0123-", min_size=1, max_size=6), max_size=60), st.lists(ids, max_size=4))
+def test_records_citing_one_event_each_merge_with_the_lists_into_the_sorted_union(
+    singles: list[str], runs: list[list[str]]
+) -> None:
+    # Most records cite one event (a tuple or a list of one id): they are gathered and sorted together.
+    cited = [(s,) if n % 2 else [s] for n, s in enumerate(singles)] + [Ids(unique_sorted(r)) for r in runs]
+    random.Random(2).shuffle(cited)
+    assert merge_ids(cited) == tuple(sorted(set(singles).union(*runs)))
