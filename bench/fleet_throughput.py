@@ -13,7 +13,8 @@ In one run, on a nats-server it starts itself (free loopback port, temporary Jet
   latency    a fresh project fed at about half that rate in small batches every 100 ms: per batch the
              time from intake's answer to the first ScoreChanged whose events_folded covers the batch (p50/p99)
 
-Targets (the fleet issue): end to end ≥ 0.25 × baseline, p99 ≤ 500 ms. A benchmark, not a test: it
+Targets (issue 14): end to end ≥ 0.5 × baseline; p99 ≤ 500 ms over ≥ 100 batches on a project already
+holding 1,000,000 events (`--events 1M --latency-project bulk`). A benchmark, not a test: it
 asserts nothing about time; it exits non-zero only when something it runs fails (a process does not
 start, a push is refused, or a ScoreChanged it waits for never arrives). Every process it starts is
 stopped on exit, Ctrl-C included. Run:
@@ -63,8 +64,9 @@ from opseval_intake.bundle import evidence_files, load_definition
 ROOT = Path(__file__).resolve().parent.parent
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
 SERVICES = ("intake", "rules", "scoring", "reporting")
-TARGET_RATIO = 0.25
+TARGET_RATIO = 0.5
 TARGET_P99_MS = 500.0
+TARGET_HELD = 1_000_000  # events the project holds when the p99 target applies
 PUBLISH_WINDOW = 1_000
 FETCH_BATCH = 500
 SETTLE_TIMEOUT_S = 60.0  # after the bulk phase: how long to wait for both consumers to catch up
@@ -962,10 +964,17 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         )
         out += ["  " + line for line in cpu_line(lat.cpu_s, lat.wall_s, lat.pushed)]
         p99 = lat.p(99)
-        ok = lat.measured == lat.batches and p99 <= TARGET_P99_MS
+        ok = lat.measured == lat.batches and lat.measured >= 100 and p99 <= TARGET_P99_MS
+        held = lat.project_events - lat.pushed  # what the project held before the latency phase
+        verdict = (
+            ("met" if ok else "MISSED")
+            if held >= TARGET_HELD
+            else f"not the target's condition: the project held {held:,} events, the target is on {TARGET_HELD:,}"
+        )
         out.append(
             f"  p99 {fmt(p99, '.0f')} ms over {lat.measured} of {lat.batches} batches "
-            f"(target ≤ {TARGET_P99_MS:.0f} ms over ≥ 100 batches: {'met' if ok and lat.measured >= 100 else 'MISSED'})"
+            f"(target ≤ {TARGET_P99_MS:.0f} ms over ≥ 100 batches on a project holding ≥ {TARGET_HELD:,} events: "
+            f"{verdict})"
         )
     payload = f"{max_payload / 2**20:g} MiB (-c nats.conf)" if max_payload else "server default (1 MiB)"
     out += ["", f"nats-server max_payload: {payload}"]
