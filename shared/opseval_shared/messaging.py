@@ -15,7 +15,7 @@ Glossary — how far a result got, one name per concept (messages, store, result
   `revision` and `findings_revision`; both are still read.
 - seq: a stored snapshot's ordering number (`opseval_infra.store.Snapshot.seq`, stored in the column
   or field still named `revision`): a snapshot never replaces one of a higher seq. For findings it is
-  events_folded, for scores and full results `result_seq` (opseval_scoring.service), for an
+  events_folded, for scores and full results `result_seq`, for an
   evaluation status the microsecond it was taken.
 """
 
@@ -137,6 +137,20 @@ class ScoreChanged(Frozen):
     evidence_accepted_at: AwareDatetime | None = Field(
         default=None, description="when the newest of the events folded was accepted (for latency)"
     )
+
+
+_FINDINGS_SPAN = 10**9  # result_seq: events_folded above, findings_events_folded below
+
+
+def result_seq(events_folded: int, findings_events_folded: int) -> int:
+    """The seq of a stored score and full result: ordered first by the events folded, then by the
+    events the findings it used were computed from."""
+    return events_folded * _FINDINGS_SPAN + findings_events_folded
+
+
+def result_seq_parts(seq: int) -> tuple[int, int]:
+    """`result_seq`'s (events_folded, findings_events_folded)."""
+    return divmod(seq, _FINDINGS_SPAN)
 
 
 def without_evidence(message: FindingsChanged | ScoreChanged) -> FindingsChanged | ScoreChanged:

@@ -28,6 +28,7 @@ from opseval_reporting.output import findings_document, scores_document, to_json
 from opseval_reporting.settings import ReportingSettings
 from opseval_rules import service as rules_service
 from opseval_scoring import service as scoring_service
+from opseval_shared.messaging import ScoreChanged, result_seq, without_evidence
 from opseval_shared.results import EvaluationResult
 
 from opseval.embedded import evaluate_bundle
@@ -264,3 +265,105 @@ async def wait_until(predicate: Any, timeout: float = 60.0) -> None:
     while not predicate():
         assert asyncio.get_running_loop().time() < deadline, "not reached in time"
         await asyncio.sleep(0.02)
+
+
+# ---------------------------------------------------------------- the scores beside the result
+
+
+def leaf_evidence(indicators: Any) -> dict[str, tuple[str, ...] | None]:
+    return {n.id: n.evidence for top in indicators for n in top.walk() if not n.children}
+
+
+def serve(store_url: str, workdir: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    with nats_server(workdir, "") as server:
+        settings = ReportingSettings(
+            environment="test",
+            secret_key="integration-test-secret",  # type: ignore[arg-type]
+            nats_url=server.url,
+            store_url=store_url,
+        )
+        with TestClient(create_app(settings)) as client:
+            yield client, bearer(issue_key(store_url, "evaluator", [PROJECT], "reads"))
+
+
+@pytest.mark.parametrize(
+    ("rules_day", "scoring_day"),
+    [(date(2026, 12, 4), date(2026, 12, 4)), (date(2022, 9, 1), date(2022, 9, 2))],
+    ids=["with the result beside them", "without a result (findings of another day)"],
+)
+def test_the_scores_hold_the_leaves_evidence_once_and_the_api_answers_it_either_way(
+    tmp_path: Path, rules_day: date, scoring_day: date
+) -> None:
+    """Stored beside the full result, the scores leave the leaves' evidence ids to it (a million ids
+    at a million events, dumped and stored twice per change before); the results API answers every
+    leaf's evidence all the same, and the project list reads the scores without them."""
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+
+    async def scenario() -> tuple[Snapshot | None, Snapshot | None]:
+        async with opened_store(store_url) as store:
+            await fill(store)
+            await rules_service.evaluate(service_fleet(store, rules_day), PROJECT)
+            await scoring_service.evaluate(service_fleet(store, scoring_day), PROJECT)
+            return await store.get_snapshot(RESULT_KIND, PROJECT), await store.get_snapshot("scores", PROJECT)
+
+    result_snap, scores_snap = asyncio.run(scenario())
+    assert scores_snap is not None
+    stored_scores = ScoreChanged.model_validate_json(scores_snap.body)
+    expected, _ = evaluate_bundle(DONGGUAN, min(scoring_day, date(2023, 5, 31)))
+    cited = {k: v for k, v in leaf_evidence(expected.indicators).items() if v}
+    assert cited  # the example's leaves cite evidence
+    if result_snap is not None:
+        assert all(not v for v in leaf_evidence(stored_scores.indicators).values())
+        assert len(scores_snap.body) < len(result_snap.body) / 2
+        wanted = leaf_evidence(EvaluationResult.model_validate_json(result_snap.body).indicators)
+    else:
+        wanted = leaf_evidence(stored_scores.indicators)  # no result: the scores keep their own
+    assert {k: v for k, v in wanted.items() if v}.keys() == cited.keys()
+
+    for client, headers in serve(store_url, tmp_path):
+        answer = client.get(f"/v1/projects/{PROJECT}/scores", headers=headers).json()
+        answered = ScoreChanged.model_validate({k: v for k, v in answer.items() if k != "evaluation"})
+        assert leaf_evidence(answered.indicators) == wanted
+        assert answered.total == stored_scores.total and answered.events_folded == stored_scores.events_folded
+        leaf = next(iter(cited))
+        page = client.get(f"/v1/projects/{PROJECT}/indicators/{leaf}/evidence", headers=headers).json()
+        assert page["total"] == len(wanted[leaf] or ())
+        listed = client.get("/v1/projects", headers=headers).json()
+        assert [p["total"] for p in listed if p["id"] == PROJECT] == [float(stored_scores.total)]
+
+
+def test_a_result_newer_than_the_scores_read_is_answered_itself(tmp_path: Path, expected: EvaluationResult) -> None:
+    """Scoring stores the result before the scores: a read between the two finds the result newer than
+    the scores it read, and answers the result (self-consistent) rather than the older scores."""
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+
+    async def prepare() -> None:
+        async with opened_store(store_url) as store:
+            events = await fill(store)
+            older = without_evidence_of(expected.model_copy(update={"total": expected.total - 1}), events - 1)
+            await store.put_snapshot("scores", Snapshot(PROJECT, result_seq(events - 1, events - 1), older))
+            await store.put_snapshot(
+                RESULT_KIND, Snapshot(PROJECT, result_seq(events, events), expected.model_dump_json())
+            )
+
+    asyncio.run(prepare())
+    for client, headers in serve(store_url, tmp_path):
+        answer = client.get(f"/v1/projects/{PROJECT}/scores", headers=headers).json()
+        answered = ScoreChanged.model_validate({k: v for k, v in answer.items() if k != "evaluation"})
+        assert answered.total == expected.total
+        assert leaf_evidence(answered.indicators) == leaf_evidence(expected.indicators)
+        assert answered.events_folded == answered.findings_events_folded == len(stored_events())
+
+
+def without_evidence_of(result: EvaluationResult, events_folded: int) -> str:
+    """The scores of a result as scoring stores them beside it."""
+    message = ScoreChanged(
+        project=PROJECT,
+        events_folded=events_folded,
+        findings_events_folded=events_folded,
+        as_of=result.as_of,
+        total=result.total,
+        grade=result.grade,
+        indicators=result.indicators,
+    )
+    return without_evidence(message).model_dump_json()

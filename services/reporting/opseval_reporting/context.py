@@ -16,7 +16,7 @@ from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Role
 from opseval_infra.projects import RESULT_KIND, evaluation_kind
 from opseval_infra.store.base import Store, StoredEvent, StoredProject
-from opseval_shared.messaging import FindingsChanged, ScoreChanged
+from opseval_shared.messaging import FindingsChanged, ScoreChanged, result_seq_parts
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -65,8 +65,43 @@ class ReportingContext:
             raise HTTPException(404, f"project {project!r} has no {missing} yet")
         return snap.body
 
-    async def scores(self, project: str) -> ScoreChanged:
-        return ScoreChanged.model_validate_json(await self.snapshot("scores", project, "score"))
+    async def scores_with_evidence(self, project: str) -> ScoreChanged:
+        """The project's current scores with every leaf's evidence ids (404 or 503 while there are none)."""
+        await self.snapshot("scores", project, "score")  # the answer when there are none
+        scores = await self.stored_scores_with_evidence(project)
+        assert scores is not None
+        return scores
+
+    async def stored_scores_with_evidence(self, project: str) -> ScoreChanged | None:
+        """The project's current scores with every leaf's evidence ids, or None before the first.
+
+        Scoring stores the scores without the leaves' evidence ids when it stores the full result of
+        the same evaluation beside them (the result holds them), and with them otherwise. So: a result of
+        the same seq gives the ids; a result newer than the scores read (stored in between: scoring
+        stores the result first) is answered itself; an older one means these scores were stored
+        without a result and hold their own ids."""
+        snap = await self.store().get_snapshot("scores", project)
+        if snap is None:
+            return None
+        scores = ScoreChanged.model_validate_json(snap.body)
+        stored = await self.store().get_snapshot(RESULT_KIND, project)
+        if stored is None or stored.seq < snap.seq:
+            return scores
+        result = EvaluationResult.model_validate_json(stored.body)
+        if stored.seq == snap.seq:
+            return scores.model_copy(update={"indicators": result.indicators})
+        events_folded, findings_events_folded = result_seq_parts(stored.seq)
+        return ScoreChanged(
+            project=project,
+            events_folded=events_folded,
+            findings_events_folded=findings_events_folded,
+            as_of=result.as_of,
+            total=result.total,
+            grade=result.grade,
+            assessable=result.assessable,
+            pending=result.pending,
+            indicators=result.indicators,
+        )
 
     async def findings(self, project: str) -> FindingsChanged:
         return FindingsChanged.model_validate_json(await self.snapshot("findings", project, "findings"))

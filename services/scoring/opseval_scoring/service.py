@@ -24,6 +24,7 @@ from opseval_shared.messaging import (
     SCORING_FINDINGS_CONSUMER,
     FindingsChanged,
     ScoreChanged,
+    result_seq,
     scores_subject,
     without_evidence,
 )
@@ -64,12 +65,6 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
     return fleet, broker
 
 
-def result_seq(events_folded: int, findings_events_folded: int) -> int:
-    """The seq of a stored score and full result: ordered first by the events folded, then by the
-    events the findings it used were computed from (glossary: opseval_shared.messaging)."""
-    return events_folded * 10**9 + findings_events_folded
-
-
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
     folded = await fleet.ledgers.refresh(project)
@@ -93,16 +88,23 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         indicators=result.indicators,
     )
     seq = result_seq(folded.events_folded, message.findings_events_folded)
+    published = without_evidence(message)
     # The full result is kept only when its findings are of the same day: after midnight the rules'
     # findings of yesterday would stand in today's result until the rules service evaluates again
     # (it does, and its FindingsChanged brings scoring back here). Stored before the scores, so that
-    # a score once visible has its result readable too.
-    if findings is not None and findings.as_of == ledger.as_of:
+    # a score once visible has its result readable too — and then the scores are stored as published,
+    # without the leaves' evidence ids: the result holds them (the results API joins the two, see
+    # `scores_with_evidence`), and the project list, the portfolio and the judging list read the
+    # scores of every project without a million ids each. Without a result alongside, the scores
+    # keep their evidence.
+    with_result = findings is not None and findings.as_of == ledger.as_of
+    if with_result:
         await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, result.model_dump_json()))
-    if await fleet.store.put_snapshot("scores", Snapshot(project, seq, message.model_dump_json())):
+    stored = published if with_result else message
+    if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.model_dump_json())):
         assert fleet.results_out is not None
         await fleet.results_out.publish(
-            without_evidence(message),
+            published,
             subject=scores_subject(project),
             headers={"Nats-Msg-Id": f"scores:{project}:{seq}:{ledger.as_of}"},
         )

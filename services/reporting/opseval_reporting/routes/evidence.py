@@ -57,7 +57,7 @@ def router(ctx: ReportingContext) -> APIRouter:
     ) -> Response:
         """The evidence events behind one leaf's score, a page at a time."""
         access.project(principal, project)
-        leaf = _leaf((await ctx.scores(project)).indicators, indicator)
+        leaf = _leaf((await ctx.scores_with_evidence(project)).indicators, indicator)
         if leaf is None:
             raise HTTPException(404, f"no indicator {indicator!r} in project {project!r}")
         ids = list(leaf.evidence or ())

@@ -107,7 +107,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         if leaf and finding:
             raise HTTPException(422, "give leaf or finding, not both")
         if leaf:
-            node = _leaf((await ctx.scores(project)).indicators, leaf)
+            node = _leaf((await ctx.scores_with_evidence(project)).indicators, leaf)
             if node is None:
                 raise HTTPException(404, f"no indicator {leaf!r} in project {project!r}")
             return list(node.evidence or ()), {"leaf": node.id, "name": node.name}

@@ -18,7 +18,6 @@ from opseval_shared.judging import (
     judgment_moment,
     judgments_in_force,
 )
-from opseval_shared.messaging import ScoreChanged
 from pydantic import BaseModel, Field, ValidationError
 
 from ..context import ReportingContext, answers, json_response
@@ -55,8 +54,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         `POST /v1/evidence`)."""
         access.project(principal, project)
         definition = await ctx.definition(project)
-        snap = await ctx.store().get_snapshot("scores", project)
-        score = ScoreChanged.model_validate_json(snap.body) if snap is not None else None
+        score = await ctx.stored_scores_with_evidence(project)  # a computed part cites its evidence
         as_of = score.as_of if score is not None else min(today_in_china(), definition.project.evaluation.default_as_of)
         events: list[Evidence] = []
         for row in await ctx.store().events_of_kinds(project, ["judgment", "retraction"]):

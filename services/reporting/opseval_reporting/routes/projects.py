@@ -93,7 +93,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         the last ones computed) and which events were set aside."""
         access.project(principal, project)
         evaluation, _ = await ctx.status(project)
-        answer = (await ctx.scores(project)).model_dump(mode="json", exclude_none=True)
+        answer = (await ctx.scores_with_evidence(project)).model_dump(mode="json", exclude_none=True)
         return json_response({**answer, "evaluation": evaluation})
 
     @routes.get("/v1/projects/{project}/findings", name="findings.read", responses=answers(FindingsPage))
