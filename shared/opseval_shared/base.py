@@ -62,12 +62,36 @@ class Ids(tuple[str, ...]):
     __slots__ = ()
 
 
+class IdLog(list[str]):
+    """Event ids in the order they arrived, only ever appended to (a ledger's log of one inspection
+    plan or survey): its sorted, distinct form is kept and extended by the ids appended since, so
+    each evaluation of a growing project sorts the few new ids, not the whole log again (in the
+    fleet, where ids arrive in no useful order, that was a sort of up to a million strings per
+    evaluation and service)."""
+
+    __slots__ = ("_sorted", "_upto")
+
+    def __init__(self, ids: Iterable[str] = ()) -> None:
+        super().__init__(ids)
+        self._sorted = Ids()
+        self._upto = 0  # how many of the log's ids `_sorted` covers
+
+    def sorted_ids(self) -> Ids:
+        if self._upto != len(self):
+            # The sorted ids and the new ones, sorted: the sort merges the long run with the short one.
+            self._sorted = _distinct_in_order(sorted(chain(self._sorted, self[self._upto :])))
+            self._upto = len(self)
+        return self._sorted
+
+
 def unique_sorted(ids: Iterable[str]) -> Ids:
     """Distinct ids in order. Cheap on the usual input (concatenated sorted runs, which the sort
     merges run by run), where `sorted(set(...))` would throw the order away and pay a full sort of
     every large list again."""
     if type(ids) is Ids:
         return ids
+    if type(ids) is IdLog:
+        return ids.sorted_ids()
     return _distinct_in_order(sorted(ids))
 
 

@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic_core import TzInfo
 
-from .base import CHINA_OFFSET, CHINA_TZ, DateRange, end_of_day
+from .base import CHINA_OFFSET, CHINA_TZ, DateRange, IdLog, end_of_day
 from .calendar import at
 from .evidence import (
     KIND_OF_CLASS,
@@ -128,9 +128,9 @@ class Submission:
 @dataclass(slots=True)
 class InspectionLog:
     per_day: dict[int, int] = field(default_factory=lambda: defaultdict(int))
-    ids: list[str] = field(default_factory=list)
-    late_done: list[str] = field(default_factory=list)
-    late_registered: list[str] = field(default_factory=list)
+    ids: IdLog = field(default_factory=IdLog)
+    late_done: IdLog = field(default_factory=IdLog)
+    late_registered: IdLog = field(default_factory=IdLog)
     # inspections done late or registered late (each once) per day, to count them per plan period
     late_per_day: dict[int, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -156,7 +156,7 @@ class _PlanSink:
 class SurveyTally:
     satisfied: int = 0
     total: int = 0
-    ids: list[str] = field(default_factory=list)
+    ids: IdLog = field(default_factory=IdLog)
 
 
 # Tzinfo classes of a fixed offset, the same at every moment: the offset is asked of the tzinfo

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from .base import CHINA_TZ, DateRange
+from .base import CHINA_TZ, DateRange, Ids, merge_ids
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow
 from .indicators import MetricRef
@@ -289,7 +289,7 @@ class MetricContext:
             tuple(sorted(t.event_id for t in held)),
         )
 
-    def survey_duty(self, contract: Contract, index: int) -> tuple[bool, int, int, str, list[str]]:
+    def survey_duty(self, contract: Contract, index: int) -> tuple[bool, int, int, str, Ids]:
         duty = contract.surveys[index]
         spans = [
             p
@@ -301,17 +301,17 @@ class MetricContext:
         tallies = {k: v for k, v in self.ledger.surveys.items() if duty.survey is None or k[0] == duty.survey}
         surveys_held = {k[0] for k in tallies}
         levels = Counter[str]()
-        ids: list[str] = []
+        logs = []
         for (_, _, level), tally in tallies.items():
             levels[level or "未标注"] += tally.total
-            ids.extend(tally.ids)
+            logs.append(tally.ids)
         missing_levels = [lvl for lvl in duty.required_levels if levels.get(lvl, 0) < max(1, duty.min_responses)]
         held_ok = min(len(surveys_held), len(spans)) if not missing_levels else 0
         level_text = "、".join(f"{lvl} {n} 份" for lvl, n in sorted(levels.items())) or "无"
         detail = f"应开展 {len(spans)} 次，已开展 {len(surveys_held)} 次，回收问卷：{level_text}"
         if missing_levels:
             detail += f"；缺少{'、'.join(missing_levels)}级样本"
-        return held_ok >= len(spans), len(spans), held_ok, detail, sorted(ids)
+        return held_ok >= len(spans), len(spans), held_ok, detail, merge_ids(logs)
 
     def survey_due(self, contract: Contract, index: int) -> bool:
         """Whether a survey duty has fallen due: a survey period has passed, or the period is over."""

@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
-from .base import CHINA_TZ, numbered, unique_sorted
+from .base import CHINA_TZ, IdLog, merge_ids, numbered, unique_sorted
 from .contract import AssessmentItemRule
 from .values import MetricError, fmt, pct
 
@@ -611,12 +611,12 @@ def _survey_levels(ctx: MetricContext, c: Contract) -> list[Record]:
         if not duty.required_levels or not ctx.survey_due(c, index):
             continue  # a survey duty not yet due has no levels to be short of
         counts: dict[str, int] = {}
-        ids: dict[str, list[str]] = {}
+        logs: dict[str, list[IdLog]] = {}
         for (sid, _, level), tally in ctx.ledger.surveys.items():
             if duty.survey in (None, sid):
                 name = level or "未标注"
                 counts[name] = counts.get(name, 0) + tally.total
-                ids.setdefault(name, []).extend(tally.ids)
+                logs.setdefault(name, []).append(tally.ids)
         least = max(1, duty.min_responses)
         levels = list(dict.fromkeys(duty.required_levels)) + sorted(set(counts) - set(duty.required_levels))
         for level in levels:
@@ -629,7 +629,7 @@ def _survey_levels(ctx: MetricContext, c: Contract) -> list[Record]:
                 "responses": Decimal(counts.get(level, 0)),
                 "short": required and counts.get(level, 0) < least,
             }
-            out.append(Record(c.id, fields, sorted(ids.get(level, ())), None))
+            out.append(Record(c.id, fields, merge_ids(logs.get(level, ())), None))
     return out
 
 

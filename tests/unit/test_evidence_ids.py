@@ -6,7 +6,7 @@ import random
 
 from hypothesis import given
 from hypothesis import strategies as st
-from opseval_shared.base import Ids, merge_ids, unique_sorted
+from opseval_shared.base import IdLog, Ids, merge_ids, unique_sorted
 
 ids = st.lists(st.text(alphabet="abcxyz0123-", min_size=1, max_size=6), max_size=40)
 
@@ -74,3 +74,22 @@ def test_records_citing_one_event_each_merge_with_the_lists_into_the_sorted_unio
     cited = [(s,) if n % 2 else [s] for n, s in enumerate(singles)] + [Ids(unique_sorted(r)) for r in runs]
     random.Random(2).shuffle(cited)
     assert merge_ids(cited) == tuple(sorted(set(singles).union(*runs)))
+
+
+@given(st.lists(ids, max_size=8))
+def test_a_log_growing_between_reads_gives_the_sorted_distinct_ids_of_all_it_holds(appends: list[list[str]]) -> None:
+    # A ledger's log is read by each evaluation while the project grows: each read sorts only what
+    # arrived since the last, and is the same as sorting everything afresh.
+    log = IdLog()
+    for batch in appends:
+        log.extend(batch)
+        assert log.sorted_ids() == tuple(sorted(set(log))) and type(log.sorted_ids()) is Ids
+        assert unique_sorted(log) is log.sorted_ids()
+        assert merge_ids([log, ["zz-after"]]) == tuple(sorted({*log, "zz-after"}))
+
+
+def test_a_log_absorbed_into_another_is_sorted_with_it() -> None:
+    mine, theirs = IdLog(["b", "d"]), IdLog(["c", "a"])
+    assert mine.sorted_ids() == ("b", "d")
+    mine += theirs  # (Ledger.absorb)
+    assert type(mine) is IdLog and mine.sorted_ids() == ("a", "b", "c", "d")
