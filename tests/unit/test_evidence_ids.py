@@ -93,3 +93,13 @@ def test_a_log_absorbed_into_another_is_sorted_with_it() -> None:
     assert mine.sorted_ids() == ("b", "d")
     mine += theirs  # (Ledger.absorb)
     assert type(mine) is IdLog and mine.sorted_ids() == ("a", "b", "c", "d")
+
+
+def test_a_large_union_asked_for_again_is_the_one_made_before_and_equal_to_a_fresh_one() -> None:
+    a = Ids(f"a-{n:06d}" for n in range(8_000))
+    b = Ids(f"b-{n:06d}" for n in range(8_000))
+    first = merge_ids([a, b, a])
+    assert merge_ids([b, a]) is first  # kept: the same lists give the same union
+    assert first == tuple(sorted({*a, *b}))
+    c = Ids(f"a-{n:06d}x" for n in range(0, 8_000, 2))  # interleaved with a: merged by the sort
+    assert merge_ids([a, c]) == tuple(sorted({*a, *c})) and merge_ids([c, a]) is merge_ids([a, c])
