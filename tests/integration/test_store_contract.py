@@ -367,6 +367,40 @@ def test_a_snapshot_citing_a_years_evidence_is_stored_whole_and_replaced(backend
     backend.run(scenario)
 
 
+def test_sqlite_keeps_a_large_snapshot_compressed_and_reads_one_stored_as_text(tmp_path: Path) -> None:
+    """A result citing a year's evidence is a tenth of its JSON in the file (and of what each change
+    writes); a small one, and every one stored before 2026-12-04, is the text itself."""
+    ids = [f"ym-clock-2023-{i:07d}" for i in range(200_000)]
+    large = Snapshot(project="p", seq=2, body='{"evidence": ["' + '", "'.join(ids) + '"]}')
+    small = Snapshot(project="p", seq=3, body='{"total": 80}')
+
+    async def scenario() -> None:
+        store = SqliteStore(str(tmp_path / "opseval.db"))
+        await store.open()
+        try:
+            # as stored before: the body as text
+            await store._write(
+                lambda conn: conn.execute(
+                    "INSERT INTO snapshots (kind, project, revision, body) VALUES ('result', 'p', 1, '{}')"
+                )
+            )
+            assert await store.get_snapshot("result", "p") == Snapshot(project="p", seq=1, body="{}")
+            assert await store.put_snapshot("result", large) is True
+            assert await store.get_snapshot("result", "p") == large
+            assert await store.put_snapshot("scores", small) is True
+            assert await store.get_snapshot("scores", "p") == small
+            kept = await store._run(
+                lambda conn: conn.execute("SELECT kind, typeof(body), length(body) FROM snapshots").fetchall()
+            )
+            sizes = {kind: (kind_of, length) for kind, kind_of, length in kept}
+            assert sizes["result"][0] == "blob" and sizes["result"][1] < len(large.body) / 8
+            assert sizes["scores"] == ("text", len(small.body))
+        finally:
+            await store.close()
+
+    asyncio.run(scenario())
+
+
 def test_mongo_reads_a_snapshot_stored_uncompressed_and_refuses_one_no_document_holds(mongo: RunningMongo) -> None:
     backend = Backend(Spec("mongo", mongo.url, f"opseval_test_{uuid.uuid4().hex[:16]}"), mongo)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -93,6 +95,17 @@ class StoredVersion(VersionRecord):
 
     definition: str  # the ProjectDefinition as JSON, as it was when finalised
     result: str  # the frozen EvaluationResult as JSON
+
+
+async def compressed(body: str) -> bytes:
+    """A snapshot body compressed as both backends store it (zlib level 1: a result cites its evidence
+    ids, about 70 bytes of JSON per event, and compresses about twelvefold), in a worker thread: at a
+    million events that is 0.2-0.3 s, which zlib spends without the GIL, while the event loop goes on
+    consuming."""
+    data = body.encode()
+    if len(data) < 1 << 20:
+        return zlib.compress(data, 1)
+    return await asyncio.to_thread(zlib.compress, data, 1)
 
 
 class SnapshotTooLarge(Exception):

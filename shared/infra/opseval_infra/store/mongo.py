@@ -41,6 +41,7 @@ from .base import (
     StoredProject,
     StoredVersion,
     VersionRecord,
+    compressed,
 )
 
 __all__ = ["SEQUENCE_COUNTERS", "MongoStore"]
@@ -318,9 +319,9 @@ class MongoStore:
     async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
         """The body compressed: a result cites its evidence ids, about 70 bytes of JSON per event — 67 MB
         at a million events, past MongoDB's 16 MB document limit — and compresses about twelvefold
-        (zlib level 1: 0.16 s for those 67 MB). A body still too large is refused with the sizes."""
+        (`compressed`). A body still too large is refused with the sizes."""
         key = {"kind": kind, "project": snapshot.project}
-        packed = zlib.compress(snapshot.body.encode(), 1)
+        packed = await compressed(snapshot.body)
         if len(packed) > SNAPSHOT_LIMIT:
             raise SnapshotTooLarge(
                 f"the {kind} snapshot of project {snapshot.project!r} (seq {snapshot.seq}) is"
