@@ -8,13 +8,15 @@ import json
 import weakref
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opseval_infra.projects import LedgerCache
-from opseval_infra.store.base import StoredEvent, StoredProject
+from opseval_infra.store.base import Store, StoredEvent, StoredProject
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
-from opseval_shared.evidence import parse_evidence_json
+from opseval_reporting.pipeline import evaluate_ledger
+from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.holidays import HolidayCalendar
 
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
@@ -141,3 +143,108 @@ def test_opseval_serve_loads_the_installation_calendar_or_refuses_a_bad_one(tmp_
     path.write_text(json.dumps({"years": [{**DECLARED_2022, "workdays": ["2022-10-01"]}]}), encoding="utf-8")
     with pytest.raises(BundleError, match=r"holidays.yaml:1: years\[0\].workdays\[0\]: 2022-10-01 is declared both"):
         create_app("rules", RulesSettings(calendar_file=path))
+
+
+class CountingStore:
+    """A store that counts the event rows read from it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.rows_read = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
+        rows = await self.store.events_after(project_id, seq, limit)
+        self.rows_read += len(rows)
+        return rows
+
+    async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        rows = await self.store.get_events(project_id, ids)
+        self.rows_read += len(rows)
+        return rows
+
+
+async def _store_example(store: Store, bundle: Path = DONGGUAN) -> tuple[str, list[Evidence]]:
+    definition = load_definition(bundle)
+    pid = definition.project.id
+    await store.put_project(StoredProject(pid, "r1", definition.model_dump_json()))
+    lines = [ln for f in evidence_files(bundle) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    events = {e.id: e for e in (parse_evidence_json(ln) for ln in lines)}
+    await store.add_events([StoredEvent(e.id, pid, e.kind.value, e.model_dump_json()) for e in events.values()])
+    return pid, list(events.values())
+
+
+def test_a_move_of_the_date_reads_only_the_events_the_old_date_held_back(tmp_path: Path) -> None:
+    """At midnight a project evaluated as of today moves to the new day: the events after yesterday
+    are read again, the rest stays folded, and the result is the one a fresh fold gives."""
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            store = CountingStore(raw)
+            today = [date(2022, 11, 30)]
+            cache = LedgerCache(store, today=lambda: today[0])  # type: ignore[arg-type]
+            folded = await cache.refresh(pid)
+            assert folded is not None
+            total, held = store.rows_read, folded.ledger.after_as_of
+            assert 0 < held < total
+            ledger = folded.ledger
+            for day in (date(2022, 12, 31), date(2023, 2, 28), date(2023, 5, 31)):
+                today[0] = day
+                store.rows_read = 0
+                moved = await cache.refresh(pid)
+                assert moved is not None and moved.ledger is ledger and moved.ledger.as_of == day
+                assert store.rows_read == held  # the events held back, not the project's
+                held = moved.ledger.after_as_of
+                fresh = await LedgerCache(raw, today=lambda d=day: d).refresh(pid)  # type: ignore[misc]
+                assert fresh is not None
+                assert (moved.events_folded, moved.last_seq) == (fresh.events_folded, fresh.last_seq)
+                assert (
+                    evaluate_ledger(moved.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+                )
+            # Back in time (a definition's default date moved earlier, a clock set back): folded afresh.
+            today[0] = date(2022, 10, 31)
+            store.rows_read = 0
+            back = await cache.refresh(pid)
+            assert back is not None and back.ledger is not ledger and store.rows_read == total
+
+    asyncio.run(scenario())
+
+
+def test_a_correction_coming_into_force_with_the_date_folds_the_project_again_without_what_it_names(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, events = await _store_example(store)
+            # an inspection done and recorded well before the first as-of date: folded then
+            victim = min(e.id for e in events if e.kind.value == "inspection_done" and e.recorded_at.year == 2022)
+            retraction = parse_evidence_json(
+                json.dumps(
+                    {
+                        "id": "retract-late",
+                        "project": pid,
+                        "kind": "retraction",
+                        "occurred_at": "2022-12-15T09:00:00+08:00",
+                        "recorded_at": "2022-12-15T09:00:00+08:00",
+                        "source": "test",
+                        "payload": {"event": victim, "reason": "误报"},
+                    }
+                )
+            )
+            await store.add_events([StoredEvent(retraction.id, pid, "retraction", retraction.model_dump_json())])
+            today = [date(2022, 11, 30)]
+            cache = LedgerCache(store, today=lambda: today[0])
+            before = await cache.refresh(pid)
+            assert before is not None and victim not in before.ledger.left_out
+            today[0] = date(2022, 12, 31)
+            moved = await cache.refresh(pid)
+            assert moved is not None and victim in moved.ledger.left_out and not moved.ledger.stale
+            assert moved.ledger is not before.ledger  # the retraction named a folded event: folded again
+            fresh = await LedgerCache(store, today=lambda: date(2022, 12, 31)).refresh(pid)
+            assert fresh is not None
+            assert evaluate_ledger(moved.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+
+    asyncio.run(scenario())

@@ -117,8 +117,10 @@ class LedgerCache:
             definition = ProjectDefinition.model_validate_json(stored.definition)
         # Continuous evaluation: as of today while the period runs, as of its default after.
         as_of = min(self.today(), definition.project.evaluation.default_as_of)
-        if current is None or current.revision != stored.revision or current.ledger.as_of != as_of:
+        if current is None or current.revision != stored.revision or current.ledger.as_of > as_of:
             current = self._folded[project] = self._new(definition, as_of, stored.revision)
+        elif current.ledger.as_of < as_of:  # the day moved on (midnight): no refold
+            await self._move(project, current, as_of)
         await self._fold_new(project, current)
         count = await self.store.count_events(project)
         if count > current.events_folded:
@@ -159,11 +161,27 @@ class LedgerCache:
                 try:
                     current.ledger.add(event if event is not None else parse_evidence_json(row.body))
                 except EvidenceReferenceError as exc:
-                    current.unresolved[row.id] = (exc.field_path, str(exc))
-                    if self.on_unresolved is not None:
-                        await self.on_unresolved(row, current.revision, exc)
+                    await self._set_aside(current, row, exc)
             current.last_seq = batch[-1].seq
             current.events_folded += len(batch)
+
+    async def _move(self, project: str, current: Folded, as_of: date) -> None:
+        """The held ledger moved to a later as-of date: only the events the old date held back are
+        read again, in store order, as a fold of every event would meet them."""
+        held = current.ledger.move_to(as_of)
+        if not held:
+            return
+        rows = sorted(await self.store.get_events(project, held), key=lambda row: row.seq)
+        for row in rows:
+            try:
+                current.ledger.add(parse_evidence_json(row.body))
+            except EvidenceReferenceError as exc:
+                await self._set_aside(current, row, exc)
+
+    async def _set_aside(self, current: Folded, row: StoredEvent, exc: EvidenceReferenceError) -> None:
+        current.unresolved[row.id] = (exc.field_path, str(exc))
+        if self.on_unresolved is not None:
+            await self.on_unresolved(row, current.revision, exc)
 
     def unresolved(self, project: str) -> dict[str, tuple[str, str]]:
         folded = self._folded.get(project)
