@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pytest
-from opseval_infra.projects import LedgerCache
-from opseval_infra.store.base import Store, StoredEvent, StoredProject
+from opseval_infra import projects
+from opseval_infra.projects import LedgerCache, fold_kind
+from opseval_infra.store.base import Snapshot, Store, StoredEvent, StoredProject
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
 from opseval_reporting.pipeline import evaluate_ledger
@@ -246,5 +248,141 @@ def test_a_correction_coming_into_force_with_the_date_folds_the_project_again_wi
             fresh = await LedgerCache(store, today=lambda: date(2022, 12, 31)).refresh(pid)
             assert fresh is not None
             assert evaluate_ledger(moved.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+
+    asyncio.run(scenario())
+
+
+KIND = fold_kind("rules")
+
+
+def _more(pid: str, n: int, day: int = 20) -> list[StoredEvent]:
+    """Trainings held in November 2022 (the ops contract of dongguan-2022)."""
+    rows = []
+    for k in range(n):
+        raw = {
+            "id": f"more-{pid}-{k}",
+            "project": pid,
+            "contract": "ops",
+            "kind": "training_held",
+            "occurred_at": f"2022-11-{day:02d}T10:00:00+08:00",
+            "recorded_at": f"2022-11-{day:02d}T10:00:00+08:00",
+            "source": "test",
+            "payload": {"topic": f"培训 {k}"},
+        }
+        rows.append(StoredEvent(raw["id"], pid, "training_held", json.dumps(raw, ensure_ascii=False)))
+    return rows
+
+
+async def _fresh_json(store: Store, pid: str, day: date) -> str:
+    fresh = await LedgerCache(store, today=lambda: day).refresh(pid)
+    assert fresh is not None
+    return evaluate_ledger(fresh.ledger).model_dump_json()
+
+
+def test_an_evicted_project_is_taken_up_from_its_kept_fold_state(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            store = CountingStore(raw)
+            now = [0.0]
+            day = date(2022, 11, 30)
+            cache = LedgerCache(store, today=lambda: day, clock=lambda: now[0], snapshot_kind=KIND)  # type: ignore[arg-type]
+            first = await cache.refresh(pid)
+            assert first is not None and await raw.get_snapshot(KIND, pid) is None  # small: kept when evicted
+            total = first.events_folded
+            await raw.add_events(_more(pid, 5))
+            now[0] = 100.0
+            await cache.refresh("no-such-project")  # evicts the idle project, keeping its state
+            kept = await raw.get_snapshot(KIND, pid)
+            assert cache.held() == [] and kept is not None and kept.seq == total
+            store.rows_read = 0
+            again = await cache.refresh(pid)
+            assert again is not None and again.ledger is not first.ledger
+            assert store.rows_read == 5  # only the events stored after it was kept
+            assert (again.events_folded, again.last_seq) == (total + 5, first.last_seq + 5)
+            assert evaluate_ledger(again.ledger).model_dump_json() == await _fresh_json(raw, pid, day)
+
+    asyncio.run(scenario())
+
+
+def test_a_new_process_takes_up_the_state_kept_on_shutdown_even_a_day_later(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            cache = LedgerCache(raw, today=lambda: date(2022, 11, 30), snapshot_kind=KIND)
+            before = await cache.refresh(pid)
+            assert before is not None
+            await cache.save_all()
+            store = CountingStore(raw)
+            restarted = LedgerCache(store, today=lambda: date(2022, 12, 1), snapshot_kind=KIND)  # type: ignore[arg-type]
+            after = await restarted.refresh(pid)
+            assert after is not None and after.ledger.as_of == date(2022, 12, 1)
+            assert store.rows_read == before.ledger.after_as_of  # the held-back events, read again
+            assert evaluate_ledger(after.ledger).model_dump_json() == await _fresh_json(raw, pid, date(2022, 12, 1))
+
+    asyncio.run(scenario())
+
+
+def test_a_kept_state_that_does_not_fit_is_ignored_and_the_project_folded_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            day = date(2022, 11, 30)
+            cache = LedgerCache(raw, today=lambda: day, snapshot_kind=KIND)
+            folded = await cache.refresh(pid)
+            assert folded is not None
+            await cache.save_all()
+            good = await raw.get_snapshot(KIND, pid)
+            assert good is not None
+            expected = await _fresh_json(raw, pid, day)
+            envelope = json.loads(good.body)
+            later = {**envelope, "ledger": {**envelope["ledger"], "as_of": "2022-12-31"}}
+            bodies = {
+                "corrupt": good.body[: len(good.body) // 2],
+                "pickle": "\x80\x04\x95pickle",
+                "another revision": json.dumps({**envelope, "revision": "r0"}),
+                "another project": json.dumps({**envelope, "ledger": {**envelope["ledger"], "project": "other"}}),
+                "a later date": json.dumps(later),
+                "another format": json.dumps({**envelope, "format": 99}),
+                "broken": json.dumps({**envelope, "ledger": {**envelope["ledger"], "seen_count": 3}}),
+            }
+            for seq, (why, body) in enumerate(bodies.items(), start=good.seq + 1):
+                assert await raw.put_snapshot(KIND, Snapshot(pid, seq, body)), why
+                store = CountingStore(raw)
+                fresh = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)  # type: ignore[arg-type]
+                caplog.clear()
+                again = await fresh.refresh(pid)
+                assert again is not None and store.rows_read == folded.events_folded, why
+                assert evaluate_ledger(again.ledger).model_dump_json() == expected, why
+                assert "not used" in caplog.text, why
+
+    with caplog.at_level(logging.WARNING, logger="opseval_infra.projects"):
+        asyncio.run(scenario())
+
+
+def test_of_two_replicas_the_state_of_more_events_folded_is_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projects, "SAVE_FROM_EVENTS", 1_000)
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, _ = await _store_example(store)
+            day = date(2022, 11, 30)
+            behind = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
+            ahead = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
+            first = await behind.refresh(pid)  # past SAVE_FROM_EVENTS: kept as it runs
+            assert first is not None
+            kept = await store.get_snapshot(KIND, pid)
+            assert kept is not None and kept.seq == first.events_folded
+            await store.add_events(_more(pid, 7))
+            newer = await ahead.refresh(pid)
+            assert newer is not None and newer.events_folded == first.events_folded + 7
+            await ahead.save_all()
+            await behind.save(pid, first)  # holds fewer events: does not replace the other's
+            kept = await store.get_snapshot(KIND, pid)
+            assert kept is not None and kept.seq == newer.events_folded
 
     asyncio.run(scenario())
