@@ -7,6 +7,10 @@ No stored event can stop a project's evaluation: one whose references no longer 
 project's definition changed after intake accepted it) is set aside — reported to `on_unresolved`,
 which dead-letters it — and the project is evaluated without it. An evaluation that fails all the
 same is reported (`EvaluationHealth`): on the project's API answers and in readiness detail.
+
+A project is folded from scratch once: when the as-of date moves forward (midnight) the held ledger
+moves with it (`Ledger.move_to`), and a project dropped from memory or held by a process that
+stopped is taken up from its kept fold state (`fold_kind`, opseval_shared.fold_state).
 """
 
 from __future__ import annotations
@@ -59,8 +63,9 @@ class Folded:
 
 class LedgerCache:
     """Folded projects kept in memory between evaluations. A project not evaluated for `idle_s` is
-    dropped (and folded from the store again if evidence comes back): memory follows the projects
-    taking evidence now, not every project the process has ever seen."""
+    dropped (its fold state kept in the store under `snapshot_kind`, taken up again if evidence
+    comes back): memory follows the projects taking evidence now, not every project the process
+    has ever seen."""
 
     def __init__(
         self,
