@@ -346,6 +346,7 @@ def test_a_kept_state_that_does_not_fit_is_ignored_and_the_project_folded_afresh
                 "another project": json.dumps({**envelope, "ledger": {**envelope["ledger"], "project": "other"}}),
                 "a later date": json.dumps(later),
                 "another format": json.dumps({**envelope, "format": 99}),
+                "another version of the fold": json.dumps({**envelope, "code": "0" * 16}),
                 "broken": json.dumps({**envelope, "ledger": {**envelope["ledger"], "seen_count": 3}}),
             }
             for seq, (why, body) in enumerate(bodies.items(), start=good.seq + 1):

@@ -17,11 +17,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -278,6 +282,9 @@ class LedgerCache:
 
 SAVE_FROM_EVENTS = 10_000  # a smaller project folds in hundredths of a second: kept only when evicted or on shutdown
 FOLD_STATE_FORMAT = 1  # of the envelope around fold_state's state
+FOLD_MODULES = tuple(
+    f"opseval_shared.{name}" for name in ("base", "calendar", "evidence", "ledger", "references", "fold_state")
+)
 
 
 def fold_kind(service: str) -> str:
@@ -285,10 +292,22 @@ def fold_kind(service: str) -> str:
     return f"fold.{service}"
 
 
+@cache
+def fold_code() -> str:
+    """A fingerprint of the code a fold depends on (how events are parsed, checked and folded, and
+    how the state is written): a state kept by another version, before a deploy, is not trusted."""
+    digest = hashlib.sha256()
+    for name in FOLD_MODULES:
+        source = Path(importlib.import_module(name).__file__ or "")
+        digest.update(source.read_bytes() if source.is_file() else name.encode())
+    return digest.hexdigest()[:16]
+
+
 def _fold_body(folded: Folded) -> str:
     state = fold_state.state_of(folded.ledger)
     envelope = {
         "format": FOLD_STATE_FORMAT,
+        "code": fold_code(),
         "revision": folded.revision,
         "last_seq": folded.last_seq,
         "events_folded": folded.events_folded,
@@ -307,6 +326,8 @@ def _read_fold_body(
         raise FoldStateError(f"not JSON: {exc}") from exc
     if not isinstance(envelope, dict) or envelope.get("format") != FOLD_STATE_FORMAT:
         raise FoldStateError("not a fold state of this format")
+    if envelope.get("code") != fold_code():
+        raise FoldStateError("kept by another version of the fold")
     if envelope["revision"] != revision:
         raise FoldStateError(f"folded under definition revision {envelope['revision']}, not {revision}")
     kept_as_of = envelope["ledger"].get("as_of") if isinstance(envelope["ledger"], dict) else None
