@@ -255,12 +255,12 @@ def test_a_correction_coming_into_force_with_the_date_folds_the_project_again_wi
 KIND = fold_kind("rules")
 
 
-def _more(pid: str, n: int, day: int = 20) -> list[StoredEvent]:
+def _more(pid: str, n: int, day: int = 20) -> list[StoredEvent]:  # (ids unique per day)
     """Trainings held in November 2022 (the ops contract of dongguan-2022)."""
     rows = []
     for k in range(n):
         raw = {
-            "id": f"more-{pid}-{k}",
+            "id": f"more-{pid}-{day}-{k}",
             "project": pid,
             "contract": "ops",
             "kind": "training_held",
@@ -363,7 +363,27 @@ def test_a_kept_state_that_does_not_fit_is_ignored_and_the_project_folded_afresh
         asyncio.run(scenario())
 
 
-def test_of_two_replicas_the_state_of_more_events_folded_is_kept(
+def test_of_two_replicas_the_state_of_more_events_folded_is_kept(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, _ = await _store_example(store)
+            day = date(2022, 11, 30)
+            behind = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
+            ahead = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
+            first = await behind.refresh(pid)
+            assert first is not None and await store.get_snapshot(KIND, pid) is None  # small: not kept yet
+            await store.add_events(_more(pid, 7))
+            newer = await ahead.refresh(pid)
+            assert newer is not None and newer.events_folded == first.events_folded + 7
+            await ahead.save_all()
+            await behind.save_all()  # holds fewer events: does not replace the other's
+            kept = await store.get_snapshot(KIND, pid)
+            assert kept is not None and kept.seq == newer.events_folded
+
+    asyncio.run(scenario())
+
+
+def test_a_large_project_is_kept_as_it_runs_each_time_its_events_double(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(projects, "SAVE_FROM_EVENTS", 1_000)
@@ -371,19 +391,19 @@ def test_of_two_replicas_the_state_of_more_events_folded_is_kept(
     async def scenario() -> None:
         async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
             pid, _ = await _store_example(store)
-            day = date(2022, 11, 30)
-            behind = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
-            ahead = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
-            first = await behind.refresh(pid)  # past SAVE_FROM_EVENTS: kept as it runs
+            cache = LedgerCache(store, today=lambda: date(2022, 11, 30), snapshot_kind=KIND)
+            first = await cache.refresh(pid)
             assert first is not None
+            n = first.events_folded
             kept = await store.get_snapshot(KIND, pid)
-            assert kept is not None and kept.seq == first.events_folded
-            await store.add_events(_more(pid, 7))
-            newer = await ahead.refresh(pid)
-            assert newer is not None and newer.events_folded == first.events_folded + 7
-            await ahead.save_all()
-            await behind.save(pid, first)  # holds fewer events: does not replace the other's
+            assert kept is not None and kept.seq == n  # past SAVE_FROM_EVENTS: kept at once
+            await store.add_events(_more(pid, 100))
+            await cache.refresh(pid)
             kept = await store.get_snapshot(KIND, pid)
-            assert kept is not None and kept.seq == newer.events_folded
+            assert kept is not None and kept.seq == n  # far from doubled: not kept again
+            await store.add_events(_more(pid, n, day=21))
+            again = await cache.refresh(pid)
+            kept = await store.get_snapshot(KIND, pid)
+            assert again is not None and kept is not None and kept.seq == again.events_folded
 
     asyncio.run(scenario())

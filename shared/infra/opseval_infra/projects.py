@@ -84,7 +84,8 @@ class LedgerCache:
         self.store = store
         # Where each project's fold state is kept (`fold_kind`), or None to keep none.
         self.snapshot_kind = snapshot_kind
-        self._saved: dict[str, int] = {}  # project -> the events folded when its state was last kept
+        # project -> what its state kept last holds: (events folded, as-of date, definition revision)
+        self._saved: dict[str, tuple[int, date, str]] = {}
         self.on_unresolved = on_unresolved  # (the event, the definition's revision, why)
         self.calendar = calendar  # the installation's declared years (OPSEVAL_CALENDAR_FILE)
         self.today = today
@@ -166,7 +167,7 @@ class LedgerCache:
         current.used = now
         self.evaluated_under[project] = stored.revision
         self.evaluated_as_of[project] = (as_of, definition.project.evaluation.default_as_of)
-        if current.events_folded >= max(SAVE_FROM_EVENTS, 2 * self._saved.get(project, 0)):
+        if current.events_folded >= max(SAVE_FROM_EVENTS, 2 * self._saved.get(project, (0,))[0]):
             # Kept again each time the events double: a crash, which keeps nothing on the way out,
             # refolds at most half of them, for a cost of a few dumps over the project's life.
             await self.save(project, current)
@@ -176,8 +177,9 @@ class LedgerCache:
         """Keep a project's fold state in the store (snapshot kind `fold_kind`), to be taken up again
         by `refresh` when the project is not in memory. Of two replicas' states the one of more events
         folded is kept. A cache: a state not kept is logged, never an error."""
-        if self.snapshot_kind is None or folded.ledger.stale:
-            return
+        kept = (folded.events_folded, folded.ledger.as_of, folded.revision)
+        if self.snapshot_kind is None or folded.ledger.stale or self._saved.get(project) == kept:
+            return  # (kept already: a project taken up and evicted again unchanged)
         try:
             body = await asyncio.to_thread(_fold_body, folded)
             await self.store.put_snapshot(self.snapshot_kind, Snapshot(project, folded.events_folded, body))
@@ -185,13 +187,12 @@ class LedgerCache:
             log.info("the fold state of %s is not kept: %s", project, exc)
         except Exception:
             log.warning("the fold state of %s is not kept", project, exc_info=True)
-        self._saved[project] = folded.events_folded
+        self._saved[project] = kept
 
     async def save_all(self) -> None:
         """Keep the state of every project held (on shutdown: a new process takes them up from there)."""
         for project, folded in list(self._folded.items()):
-            if self._saved.get(project) != folded.events_folded:
-                await self.save(project, folded)
+            await self.save(project, folded)
 
     async def _restore(self, project: str, definition: ProjectDefinition, revision: str, as_of: date) -> Folded | None:
         """The project's kept fold state, when it was folded under this definition revision as of
@@ -210,7 +211,7 @@ class LedgerCache:
         except (FoldStateError, ValueError, TypeError, KeyError) as exc:
             log.warning("the kept fold state of %s is not used: %s", project, exc)
             return None
-        self._saved[project] = folded.events_folded
+        self._saved[project] = (folded.events_folded, folded.ledger.as_of, revision)
         return folded
 
     def outdated(self) -> set[str]:
