@@ -208,8 +208,8 @@ class LedgerCache:
             return None
         try:
             folded = await asyncio.to_thread(_read_fold_body, kept.body, definition, revision, as_of, self.calendar)
-        except (FoldStateError, ValueError, TypeError, KeyError) as exc:
-            log.warning("the kept fold state of %s is not used: %s", project, exc)
+        except Exception as exc:  # whatever is wrong with it, a cache is only not used
+            log.warning("the kept fold state of %s is not used: %s: %s", project, type(exc).__name__, exc)
             return None
         self._saved[project] = (folded.events_folded, folded.ledger.as_of, revision)
         return folded
