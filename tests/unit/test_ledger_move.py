@@ -1,6 +1,7 @@
 """A ledger moved to a later as-of date (`Ledger.move_to`, the held-back events added again) is the
 ledger a fold of every event as of that date gives: with events on both sides of both cutoffs,
-corrections and retractions made after the old one, replays of held-back events."""
+corrections and retractions made after the old one, replays of held-back events. So is one kept as
+plain data (opseval_shared.fold_state) and read back, then folded on or moved."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from domainbuilders import PROJECT, contract, definition, event, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_reporting.pipeline import evaluate_ledger
+from opseval_shared import fold_state
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
 
@@ -281,3 +283,29 @@ def test_a_ledger_moved_forward_is_the_fresh_fold_as_of_its_new_date(
     for day in (second, third):
         ledger = _move(ledger, events, day)
         assert _state(ledger) == _state(_fold(events, day))
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases, days, days, st.integers(0, 60))
+def test_a_ledger_kept_as_plain_data_and_read_back_part_way_folds_on_and_moves_as_the_fresh_fold(
+    drawn: list[tuple[str, datetime, timedelta, int, bool]], a: date, b: date, cut: int
+) -> None:
+    events = _events(drawn)
+    first, second = sorted((a, b))
+    cut = min(cut, len(events))
+    ledger = _fold(events, first)
+    kept = fold_state.loads(DEFINITION, fold_state.dumps(ledger))
+    assert _state(kept) == _state(ledger)
+    # Part way: the rest of the events folded into the ledger read back.
+    part = Ledger(DEFINITION, first, _fold(events, first).left_out)
+    for e in events[:cut]:
+        with contextlib.suppress(EvidenceReferenceError):
+            part.add(e)
+    if not part.stale:
+        part = fold_state.loads(DEFINITION, fold_state.dumps(part))
+        for e in events[cut:]:
+            with contextlib.suppress(EvidenceReferenceError):
+                part.add(e)
+        if not part.stale:
+            assert _state(part) == _state(ledger)
+    assert _state(_move(kept, events, second)) == _state(_fold(events, second))
