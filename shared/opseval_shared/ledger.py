@@ -231,6 +231,7 @@ class Ledger:
         self._arrived: list[str] = []
         self._origins = array("q")
         self._origin_of: dict[str, int] = {}
+        self._indexed = 0  # how many of `_arrived` `_origin_of` indexes (an id arrives again after `move_to`)
         self._counts: dict[type, int] = dict.fromkeys(KIND_OF_CLASS, 0)
         self.duplicates = 0
         self.after_as_of = 0
@@ -238,6 +239,10 @@ class Ledger:
         # (folded, or refused for a reference that does not resolve) before a correction left it out.
         self._corrections: dict[str, list[CorrectionNote]] = {}
         self._later_corrections: list[CorrectionNote] = []  # made after the as-of date: not in force
+        # The ids the as-of date held back (AFTER_AS_OF), and how many corrections made after it were
+        # left out (CORRECTED): what `move_to` gives back and undoes, so the date moves without a refold.
+        self._held_back: list[str] = []
+        self._later_corrected = 0
         self._left_out: set[str] = set(left_out)
         # The ids the corrections taken in leave out, whatever `left_out` said from the start.
         self._noted_out: set[str] = set()
@@ -303,11 +308,15 @@ class Ledger:
             if cls is Retraction:
                 if after:
                     self.after_as_of += 1
+                    self._held_back.append(eid)
                     return AFTER_AS_OF
                 return CORRECTION
         if eid in self._left_out:
             # Before the references: an event corrected for a typo is not an error any more.
             self.corrected += 1
+            later = self._later_corrections
+            if later and later[-1].event_id == eid:  # a correction made after the as-of date, just noted
+                self._later_corrected += 1
             return CORRECTED
         check, inside_first, inside_last, outside, fold = self._kinds[cls]
         # Every reference is checked, also of events the as-of date or the period leave out: a
@@ -324,6 +333,7 @@ class Ledger:
             self._after_cutoff(occurred) or self._after_cutoff(f["recorded_at"])
         ):
             self.after_as_of += 1
+            self._held_back.append(eid)
             return AFTER_AS_OF
         if not inside_first <= day <= inside_last:  # else certainly inside the period (see _inside_days)
             about = outside(self, event)
@@ -455,9 +465,10 @@ class Ledger:
         self.outside_span = (day, day) if span is None else (min(span[0], day), max(span[1], day))
 
     def origin_of(self, event_id: str) -> int | None:
-        index = self._origin_of
-        for i in range(len(index), len(self._arrived)):  # extended by what arrived since the last ask
-            index[self._arrived[i]] = self._origins[i]
+        index, arrived = self._origin_of, self._arrived
+        for i in range(self._indexed, len(arrived)):  # extended by what arrived since the last ask
+            index[arrived[i]] = self._origins[i]
+        self._indexed = len(arrived)
         return index.get(event_id)
 
     def advance(self, as_of: date) -> None:
@@ -468,6 +479,22 @@ class Ledger:
         self.as_of = as_of
         self.cutoff = end_of_day(as_of)
         self._as_of_next = as_of + timedelta(days=1)
+
+    def move_to(self, as_of: date) -> list[str]:
+        """Move the as-of date forward without folding again: the ids of the events the old date held
+        back (after it, and corrections made after it) are given back and forgotten, and the caller
+        adds those events again, so each gets the outcome a fold of every event as of the new date
+        gives it. One that brings a correction into force against an event already folded makes the
+        ledger `stale`, as a correction arriving late does."""
+        if as_of < self.as_of:
+            raise ValueError(f"a ledger moves forward only: {as_of} is before {self.as_of}")
+        held = list(dict.fromkeys([*self._held_back, *(n.event_id for n in self._later_corrections)]))
+        self.advance(as_of)
+        self._seen.difference_update(held)
+        self.after_as_of -= len(self._held_back)
+        self.corrected -= self._later_corrected
+        self._held_back, self._later_corrected, self._later_corrections = [], 0, []
+        return held
 
     def absorb(self, part: Ledger) -> None:
         """Take in the state `part` folded, as if its events had been added here (the fold does not
@@ -491,6 +518,8 @@ class Ledger:
         self.duplicates += part.duplicates
         self.after_as_of += part.after_as_of
         self._later_corrections += part._later_corrections
+        self._held_back += part._held_back
+        self._later_corrected += part._later_corrected
         for key, log in part.inspections.items():
             mine = self.inspections[key]
             for ordinal, n in log.per_day.items():

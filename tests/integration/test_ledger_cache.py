@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import weakref
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
-from opseval_infra.projects import LedgerCache
-from opseval_infra.store.base import StoredEvent, StoredProject
+from opseval_infra import projects
+from opseval_infra.projects import LedgerCache, fold_kind
+from opseval_infra.store.base import Snapshot, Store, StoredEvent, StoredProject
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
-from opseval_shared.evidence import parse_evidence_json
+from opseval_reporting.pipeline import evaluate_ledger
+from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.holidays import HolidayCalendar
 
 DONGGUAN = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
@@ -141,3 +145,265 @@ def test_opseval_serve_loads_the_installation_calendar_or_refuses_a_bad_one(tmp_
     path.write_text(json.dumps({"years": [{**DECLARED_2022, "workdays": ["2022-10-01"]}]}), encoding="utf-8")
     with pytest.raises(BundleError, match=r"holidays.yaml:1: years\[0\].workdays\[0\]: 2022-10-01 is declared both"):
         create_app("rules", RulesSettings(calendar_file=path))
+
+
+class CountingStore:
+    """A store that counts the event rows read from it."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.rows_read = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
+        rows = await self.store.events_after(project_id, seq, limit)
+        self.rows_read += len(rows)
+        return rows
+
+    async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:
+        rows = await self.store.get_events(project_id, ids)
+        self.rows_read += len(rows)
+        return rows
+
+
+async def _store_example(store: Store, bundle: Path = DONGGUAN) -> tuple[str, list[Evidence]]:
+    definition = load_definition(bundle)
+    pid = definition.project.id
+    await store.put_project(StoredProject(pid, "r1", definition.model_dump_json()))
+    lines = [ln for f in evidence_files(bundle) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    events = {e.id: e for e in (parse_evidence_json(ln) for ln in lines)}
+    await store.add_events([StoredEvent(e.id, pid, e.kind.value, e.model_dump_json()) for e in events.values()])
+    return pid, list(events.values())
+
+
+def test_a_move_of_the_date_reads_only_the_events_the_old_date_held_back(tmp_path: Path) -> None:
+    """At midnight a project evaluated as of today moves to the new day: the events after yesterday
+    are read again, the rest stays folded, and the result is the one a fresh fold gives."""
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            store = CountingStore(raw)
+            today = [date(2022, 11, 30)]
+            cache = LedgerCache(store, today=lambda: today[0])  # type: ignore[arg-type]
+            folded = await cache.refresh(pid)
+            assert folded is not None
+            total, held = store.rows_read, folded.ledger.after_as_of
+            assert 0 < held < total
+            ledger = folded.ledger
+            for day in (date(2022, 12, 31), date(2023, 2, 28), date(2023, 5, 31)):
+                today[0] = day
+                store.rows_read = 0
+                moved = await cache.refresh(pid)
+                assert moved is not None and moved.ledger is ledger and moved.ledger.as_of == day
+                assert store.rows_read == held  # the events held back, not the project's
+                held = moved.ledger.after_as_of
+                fresh = await LedgerCache(raw, today=lambda d=day: d).refresh(pid)  # type: ignore[misc]
+                assert fresh is not None
+                assert (moved.events_folded, moved.last_seq) == (fresh.events_folded, fresh.last_seq)
+                assert (
+                    evaluate_ledger(moved.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+                )
+            # Back in time (a definition's default date moved earlier, a clock set back): folded afresh.
+            today[0] = date(2022, 10, 31)
+            store.rows_read = 0
+            back = await cache.refresh(pid)
+            assert back is not None and back.ledger is not ledger and store.rows_read == total
+
+    asyncio.run(scenario())
+
+
+def test_a_correction_coming_into_force_with_the_date_folds_the_project_again_without_what_it_names(
+    tmp_path: Path,
+) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, events = await _store_example(store)
+            # an inspection done and recorded well before the first as-of date: folded then
+            victim = min(e.id for e in events if e.kind.value == "inspection_done" and e.recorded_at.year == 2022)
+            retraction = parse_evidence_json(
+                json.dumps(
+                    {
+                        "id": "retract-late",
+                        "project": pid,
+                        "kind": "retraction",
+                        "occurred_at": "2022-12-15T09:00:00+08:00",
+                        "recorded_at": "2022-12-15T09:00:00+08:00",
+                        "source": "test",
+                        "payload": {"event": victim, "reason": "误报"},
+                    }
+                )
+            )
+            await store.add_events([StoredEvent(retraction.id, pid, "retraction", retraction.model_dump_json())])
+            today = [date(2022, 11, 30)]
+            cache = LedgerCache(store, today=lambda: today[0])
+            before = await cache.refresh(pid)
+            assert before is not None and victim not in before.ledger.left_out
+            today[0] = date(2022, 12, 31)
+            moved = await cache.refresh(pid)
+            assert moved is not None and victim in moved.ledger.left_out and not moved.ledger.stale
+            assert moved.ledger is not before.ledger  # the retraction named a folded event: folded again
+            fresh = await LedgerCache(store, today=lambda: date(2022, 12, 31)).refresh(pid)
+            assert fresh is not None
+            assert evaluate_ledger(moved.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+
+    asyncio.run(scenario())
+
+
+KIND = fold_kind("rules")
+
+
+def _more(pid: str, n: int, day: int = 20) -> list[StoredEvent]:  # (ids unique per day)
+    """Trainings held in November 2022 (the ops contract of dongguan-2022)."""
+    rows = []
+    for k in range(n):
+        raw = {
+            "id": f"more-{pid}-{day}-{k}",
+            "project": pid,
+            "contract": "ops",
+            "kind": "training_held",
+            "occurred_at": f"2022-11-{day:02d}T10:00:00+08:00",
+            "recorded_at": f"2022-11-{day:02d}T10:00:00+08:00",
+            "source": "test",
+            "payload": {"topic": f"培训 {k}"},
+        }
+        rows.append(StoredEvent(raw["id"], pid, "training_held", json.dumps(raw, ensure_ascii=False)))
+    return rows
+
+
+async def _fresh_json(store: Store, pid: str, day: date) -> str:
+    fresh = await LedgerCache(store, today=lambda: day).refresh(pid)
+    assert fresh is not None
+    return evaluate_ledger(fresh.ledger).model_dump_json()
+
+
+def test_an_evicted_project_is_taken_up_from_its_kept_fold_state(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            store = CountingStore(raw)
+            now = [0.0]
+            day = date(2022, 11, 30)
+            cache = LedgerCache(store, today=lambda: day, clock=lambda: now[0], snapshot_kind=KIND)  # type: ignore[arg-type]
+            first = await cache.refresh(pid)
+            assert first is not None and await raw.get_snapshot(KIND, pid) is None  # small: kept when evicted
+            total = first.events_folded
+            await raw.add_events(_more(pid, 5))
+            now[0] = 100.0
+            await cache.refresh("no-such-project")  # evicts the idle project, keeping its state
+            kept = await raw.get_snapshot(KIND, pid)
+            assert cache.held() == [] and kept is not None and kept.seq == total
+            store.rows_read = 0
+            again = await cache.refresh(pid)
+            assert again is not None and again.ledger is not first.ledger
+            assert store.rows_read == 5  # only the events stored after it was kept
+            assert (again.events_folded, again.last_seq) == (total + 5, first.last_seq + 5)
+            assert evaluate_ledger(again.ledger).model_dump_json() == await _fresh_json(raw, pid, day)
+
+    asyncio.run(scenario())
+
+
+def test_a_new_process_takes_up_the_state_kept_on_shutdown_even_a_day_later(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            cache = LedgerCache(raw, today=lambda: date(2022, 11, 30), snapshot_kind=KIND)
+            before = await cache.refresh(pid)
+            assert before is not None
+            await cache.save_all()
+            store = CountingStore(raw)
+            restarted = LedgerCache(store, today=lambda: date(2022, 12, 1), snapshot_kind=KIND)  # type: ignore[arg-type]
+            after = await restarted.refresh(pid)
+            assert after is not None and after.ledger.as_of == date(2022, 12, 1)
+            assert store.rows_read == before.ledger.after_as_of  # the held-back events, read again
+            assert evaluate_ledger(after.ledger).model_dump_json() == await _fresh_json(raw, pid, date(2022, 12, 1))
+
+    asyncio.run(scenario())
+
+
+def test_a_kept_state_that_does_not_fit_is_ignored_and_the_project_folded_afresh(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            day = date(2022, 11, 30)
+            cache = LedgerCache(raw, today=lambda: day, snapshot_kind=KIND)
+            folded = await cache.refresh(pid)
+            assert folded is not None
+            await cache.save_all()
+            good = await raw.get_snapshot(KIND, pid)
+            assert good is not None
+            expected = await _fresh_json(raw, pid, day)
+            envelope = json.loads(good.body)
+            later = {**envelope, "ledger": {**envelope["ledger"], "as_of": "2022-12-31"}}
+            bodies = {
+                "corrupt": good.body[: len(good.body) // 2],
+                "pickle": "\x80\x04\x95pickle",
+                "another revision": json.dumps({**envelope, "revision": "r0"}),
+                "another project": json.dumps({**envelope, "ledger": {**envelope["ledger"], "project": "other"}}),
+                "a later date": json.dumps(later),
+                "another format": json.dumps({**envelope, "format": 99}),
+                "another version of the fold": json.dumps({**envelope, "code": "0" * 16}),
+                "broken": json.dumps({**envelope, "ledger": {**envelope["ledger"], "seen_count": 3}}),
+            }
+            for seq, (why, body) in enumerate(bodies.items(), start=good.seq + 1):
+                assert await raw.put_snapshot(KIND, Snapshot(pid, seq, body)), why
+                store = CountingStore(raw)
+                fresh = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)  # type: ignore[arg-type]
+                caplog.clear()
+                again = await fresh.refresh(pid)
+                assert again is not None and store.rows_read == folded.events_folded, why
+                assert evaluate_ledger(again.ledger).model_dump_json() == expected, why
+                assert "not used" in caplog.text, why
+
+    with caplog.at_level(logging.WARNING, logger="opseval_infra.projects"):
+        asyncio.run(scenario())
+
+
+def test_of_two_replicas_the_state_of_more_events_folded_is_kept(tmp_path: Path) -> None:
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, _ = await _store_example(store)
+            day = date(2022, 11, 30)
+            behind = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
+            ahead = LedgerCache(store, today=lambda: day, snapshot_kind=KIND)
+            first = await behind.refresh(pid)
+            assert first is not None and await store.get_snapshot(KIND, pid) is None  # small: not kept yet
+            await store.add_events(_more(pid, 7))
+            newer = await ahead.refresh(pid)
+            assert newer is not None and newer.events_folded == first.events_folded + 7
+            await ahead.save_all()
+            await behind.save_all()  # holds fewer events: does not replace the other's
+            kept = await store.get_snapshot(KIND, pid)
+            assert kept is not None and kept.seq == newer.events_folded
+
+    asyncio.run(scenario())
+
+
+def test_a_large_project_is_kept_as_it_runs_each_time_its_events_double(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(projects, "SAVE_FROM_EVENTS", 1_000)
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, _ = await _store_example(store)
+            cache = LedgerCache(store, today=lambda: date(2022, 11, 30), snapshot_kind=KIND)
+            first = await cache.refresh(pid)
+            assert first is not None
+            n = first.events_folded
+            kept = await store.get_snapshot(KIND, pid)
+            assert kept is not None and kept.seq == n  # past SAVE_FROM_EVENTS: kept at once
+            await store.add_events(_more(pid, 100))
+            await cache.refresh(pid)
+            kept = await store.get_snapshot(KIND, pid)
+            assert kept is not None and kept.seq == n  # far from doubled: not kept again
+            await store.add_events(_more(pid, n, day=21))
+            again = await cache.refresh(pid)
+            kept = await store.get_snapshot(KIND, pid)
+            assert again is not None and kept is not None and kept.seq == again.events_folded
+
+    asyncio.run(scenario())

@@ -401,6 +401,56 @@ def test_sqlite_keeps_a_large_snapshot_compressed_and_reads_one_stored_as_text(t
     asyncio.run(scenario())
 
 
+def test_a_projects_fold_state_kept_by_one_process_is_taken_up_by_the_next(backend: Backend) -> None:
+    """LedgerCache keeps fold states as snapshots (kind fold.<service>): what one store object kept on
+    shutdown another (a restarted process) restores, folding only the events stored since."""
+    from datetime import date
+
+    from opseval_infra.projects import LedgerCache, fold_kind
+    from opseval_intake.bundle import evidence_files, load_definition
+    from opseval_reporting.pipeline import evaluate_ledger
+    from opseval_shared.evidence import parse_evidence_json
+
+    bundle = Path(__file__).resolve().parents[2] / "examples" / "dongguan-2022"
+    definition = load_definition(bundle)
+    pid = definition.project.id
+    lines = [ln for f in evidence_files(bundle) for ln in f.read_text(encoding="utf-8").splitlines() if ln.strip()]
+    parsed = {e.id: e for e in (parse_evidence_json(ln) for ln in lines)}
+    rows = [StoredEvent(e.id, pid, e.kind.value, e.model_dump_json()) for e in parsed.values()]
+    day, kind = date(2023, 5, 31), fold_kind("rules")
+
+    async def first(store: Store) -> None:
+        await store.put_project(StoredProject(pid, "r1", definition.model_dump_json()))
+        await store.add_events(rows[:-10])
+        cache = LedgerCache(store, today=lambda: day, snapshot_kind=kind)
+        assert await cache.refresh(pid) is not None
+        await cache.save_all()
+        await store.add_events(rows[-10:])
+
+    async def second(store: Store) -> None:
+        kept = await store.get_snapshot(kind, pid)
+        assert kept is not None and kept.seq == len(rows) - 10
+        read: list[int] = []
+        events_after = store.events_after
+
+        async def counted(project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
+            page = await events_after(project_id, seq, limit)
+            read.append(len(page))
+            return page
+
+        store.events_after = counted  # type: ignore[method-assign]
+        cache = LedgerCache(store, today=lambda: day, snapshot_kind=kind)
+        taken_up = await cache.refresh(pid)
+        assert sum(read) == 10  # only the events stored after the state was kept
+        store.events_after = events_after  # type: ignore[method-assign]
+        fresh = await LedgerCache(store, today=lambda: day).refresh(pid)
+        assert taken_up is not None and fresh is not None and taken_up.events_folded == len(rows)
+        assert evaluate_ledger(taken_up.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+
+    backend.run(first)
+    backend.run(second)
+
+
 def test_mongo_reads_a_snapshot_stored_uncompressed_and_refuses_one_no_document_holds(mongo: RunningMongo) -> None:
     backend = Backend(Spec("mongo", mongo.url, f"opseval_test_{uuid.uuid4().hex[:16]}"), mongo)
 

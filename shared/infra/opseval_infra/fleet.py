@@ -34,7 +34,7 @@ from .consumer import (
 )
 from .http import health_router
 from .nats import check_encrypted, check_server, convert_fetch_timeouts, ensure_streams, tls_context
-from .projects import DirtyProjects, EvaluationHealth, LedgerCache
+from .projects import DirtyProjects, EvaluationHealth, LedgerCache, fold_kind
 from .settings import ServiceSettings
 from .store.base import Store, StoredEvent
 from .store.factory import open_store
@@ -175,7 +175,11 @@ def fleet_app(
                 await fleet.dead_letters.set_aside(row, revision, exc)
 
         fleet.ledgers = LedgerCache(
-            store, idle_s=settings.ledger_idle_s, calendar=fleet.calendar, on_unresolved=set_aside
+            store,
+            idle_s=settings.ledger_idle_s,
+            calendar=fleet.calendar,
+            on_unresolved=set_aside,
+            snapshot_kind=fold_kind(settings.service_name),
         )
         if evaluate is not None:
             fleet.health = EvaluationHealth(settings.service_name, store, fleet.ledgers)
@@ -202,6 +206,10 @@ def fleet_app(
         finally:
             if fleet.dirty is not None:
                 await fleet.dirty.stop()
+            try:  # the next process takes the projects held up from here instead of folding them again
+                await fleet.ledgers.save_all()
+            except Exception:
+                log.warning("fold states not kept on shutdown", exc_info=True)
             try:
                 await fleet.broker.stop()
             except Exception:  # NATS already gone: nothing left to drain

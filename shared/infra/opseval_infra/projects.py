@@ -7,30 +7,40 @@ No stored event can stop a project's evaluation: one whose references no longer 
 project's definition changed after intake accepted it) is set aside — reported to `on_unresolved`,
 which dead-letters it — and the project is evaluated without it. An evaluation that fails all the
 same is reported (`EvaluationHealth`): on the project's API answers and in readiness detail.
+
+A project is folded from scratch once: when the as-of date moves forward (midnight) the held ledger
+moves with it (`Ledger.move_to`), and a project dropped from memory or held by a process that
+stopped is taken up from its kept fold state (`fold_kind`, opseval_shared.fold_state).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import importlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import orjson
+from opseval_shared import fold_state
 from opseval_shared.base import CHINA_TZ
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence, parse_evidence_json
+from opseval_shared.fold_state import FoldStateError
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 
 from .http import DIRTY_PROJECTS, EVALUATIONS, FAILING_PROJECTS
-from .store.base import Snapshot, Store, StoredEvent
+from .store.base import Snapshot, SnapshotTooLarge, Store, StoredEvent
 
 log = logging.getLogger(__name__)
 DEFINITION_POLL_S = 2.0  # how often rules and scoring look for re-registered definitions
@@ -57,8 +67,9 @@ class Folded:
 
 class LedgerCache:
     """Folded projects kept in memory between evaluations. A project not evaluated for `idle_s` is
-    dropped (and folded from the store again if evidence comes back): memory follows the projects
-    taking evidence now, not every project the process has ever seen."""
+    dropped (its fold state kept in the store under `snapshot_kind`, taken up again if evidence
+    comes back): memory follows the projects taking evidence now, not every project the process
+    has ever seen."""
 
     def __init__(
         self,
@@ -68,8 +79,13 @@ class LedgerCache:
         clock: Callable[[], float] = time.monotonic,
         calendar: HolidayCalendar | None = None,
         on_unresolved: Callable[[StoredEvent, str, EvidenceReferenceError], Awaitable[None]] | None = None,
+        snapshot_kind: str | None = None,
     ) -> None:
         self.store = store
+        # Where each project's fold state is kept (`fold_kind`), or None to keep none.
+        self.snapshot_kind = snapshot_kind
+        # project -> what its state kept last holds: (events folded, as-of date, definition revision)
+        self._saved: dict[str, tuple[int, date, str]] = {}
         self.on_unresolved = on_unresolved  # (the event, the definition's revision, why)
         self.calendar = calendar  # the installation's declared years (OPSEVAL_CALENDAR_FILE)
         self.today = today
@@ -99,13 +115,14 @@ class LedgerCache:
         """The projects folded in memory now."""
         return sorted(self._folded)
 
-    def _evict_idle(self, now: float) -> None:
+    async def _evict_idle(self, now: float) -> None:
         for project in [p for p, folded in self._folded.items() if now - folded.used > self.idle_s]:
-            del self._folded[project]
+            folded = self._folded.pop(project)
+            await self.save(project, folded)  # taken up again from there, here or in another replica
 
     async def refresh(self, project: str) -> Folded | None:
         now = self.clock()
-        self._evict_idle(now)
+        await self._evict_idle(now)
         stored = await self.store.get_project(project)
         if stored is None:
             self._recent.pop(project, None)
@@ -117,10 +134,22 @@ class LedgerCache:
             definition = ProjectDefinition.model_validate_json(stored.definition)
         # Continuous evaluation: as of today while the period runs, as of its default after.
         as_of = min(self.today(), definition.project.evaluation.default_as_of)
-        if current is None or current.revision != stored.revision or current.ledger.as_of != as_of:
-            current = self._folded[project] = self._new(definition, as_of, stored.revision)
+        restored = False
+        if current is None:
+            current = await self._restore(project, definition, stored.revision, as_of)
+            restored = current is not None
+        if current is None or current.revision != stored.revision or current.ledger.as_of > as_of:
+            current = self._new(definition, as_of, stored.revision)
+        elif current.ledger.as_of < as_of:  # the day moved on (midnight): no refold
+            await self._move(project, current, as_of)
+        self._folded[project] = current
         await self._fold_new(project, current)
         count = await self.store.count_events(project)
+        if restored and count < current.events_folded:
+            # Kept from a store that has lost events since (restored from a backup): not this one's fold.
+            log.warning("the kept fold state of %s is ahead of the store: folded afresh", project)
+            current = self._folded[project] = self._new(definition, as_of, stored.revision)
+            await self._fold_new(project, current)
         if count > current.events_folded:
             await self._fold_new(project, current)  # events committed since the first pass
             if count > current.events_folded:
@@ -138,7 +167,52 @@ class LedgerCache:
         current.used = now
         self.evaluated_under[project] = stored.revision
         self.evaluated_as_of[project] = (as_of, definition.project.evaluation.default_as_of)
+        if current.events_folded >= max(SAVE_FROM_EVENTS, 2 * self._saved.get(project, (0,))[0]):
+            # Kept again each time the events double: a crash, which keeps nothing on the way out,
+            # refolds at most half of them, for a cost of a few dumps over the project's life.
+            await self.save(project, current)
         return current
+
+    async def save(self, project: str, folded: Folded) -> None:
+        """Keep a project's fold state in the store (snapshot kind `fold_kind`), to be taken up again
+        by `refresh` when the project is not in memory. Of two replicas' states the one of more events
+        folded is kept. A cache: a state not kept is logged, never an error."""
+        kept = (folded.events_folded, folded.ledger.as_of, folded.revision)
+        if self.snapshot_kind is None or folded.ledger.stale or self._saved.get(project) == kept:
+            return  # (kept already: a project taken up and evicted again unchanged)
+        try:
+            body = await asyncio.to_thread(_fold_body, folded)
+            await self.store.put_snapshot(self.snapshot_kind, Snapshot(project, folded.events_folded, body))
+        except SnapshotTooLarge as exc:
+            log.info("the fold state of %s is not kept: %s", project, exc)
+        except Exception:
+            log.warning("the fold state of %s is not kept", project, exc_info=True)
+        self._saved[project] = kept
+
+    async def save_all(self) -> None:
+        """Keep the state of every project held (on shutdown: a new process takes them up from there)."""
+        for project, folded in list(self._folded.items()):
+            await self.save(project, folded)
+
+    async def _restore(self, project: str, definition: ProjectDefinition, revision: str, as_of: date) -> Folded | None:
+        """The project's kept fold state, when it was folded under this definition revision as of
+        this date or an earlier one (then moved forward); None when there is none or it does not fit."""
+        if self.snapshot_kind is None:
+            return None
+        try:
+            kept = await self.store.get_snapshot(self.snapshot_kind, project)
+        except Exception:
+            log.warning("the fold state of %s was not read", project, exc_info=True)
+            return None
+        if kept is None:
+            return None
+        try:
+            folded = await asyncio.to_thread(_read_fold_body, kept.body, definition, revision, as_of, self.calendar)
+        except Exception as exc:  # whatever is wrong with it, a cache is only not used
+            log.warning("the kept fold state of %s is not used: %s: %s", project, type(exc).__name__, exc)
+            return None
+        self._saved[project] = (folded.events_folded, folded.ledger.as_of, revision)
+        return folded
 
     def outdated(self) -> set[str]:
         """The projects last evaluated as of another day than the one they are due at now (today,
@@ -159,11 +233,27 @@ class LedgerCache:
                 try:
                     current.ledger.add(event if event is not None else parse_evidence_json(row.body))
                 except EvidenceReferenceError as exc:
-                    current.unresolved[row.id] = (exc.field_path, str(exc))
-                    if self.on_unresolved is not None:
-                        await self.on_unresolved(row, current.revision, exc)
+                    await self._set_aside(current, row, exc)
             current.last_seq = batch[-1].seq
             current.events_folded += len(batch)
+
+    async def _move(self, project: str, current: Folded, as_of: date) -> None:
+        """The held ledger moved to a later as-of date: only the events the old date held back are
+        read again, in store order, as a fold of every event would meet them."""
+        held = current.ledger.move_to(as_of)
+        if not held:
+            return
+        rows = sorted(await self.store.get_events(project, held), key=lambda row: row.seq)
+        for row in rows:
+            try:
+                current.ledger.add(parse_evidence_json(row.body))
+            except EvidenceReferenceError as exc:
+                await self._set_aside(current, row, exc)
+
+    async def _set_aside(self, current: Folded, row: StoredEvent, exc: EvidenceReferenceError) -> None:
+        current.unresolved[row.id] = (exc.field_path, str(exc))
+        if self.on_unresolved is not None:
+            await self.on_unresolved(row, current.revision, exc)
 
     def unresolved(self, project: str) -> dict[str, tuple[str, str]]:
         folded = self._folded.get(project)
@@ -189,6 +279,71 @@ class LedgerCache:
             }
             for n in ledger.corrections()
         ]
+
+
+SAVE_FROM_EVENTS = 10_000  # a smaller project folds in hundredths of a second: kept only when evicted or on shutdown
+FOLD_STATE_FORMAT = 1  # of the envelope around fold_state's state
+FOLD_MODULES = tuple(
+    f"opseval_shared.{name}" for name in ("base", "calendar", "evidence", "ledger", "references", "fold_state")
+)
+
+
+def fold_kind(service: str) -> str:
+    """The snapshot kind under which a service keeps its projects' fold states."""
+    return f"fold.{service}"
+
+
+@cache
+def fold_code() -> str:
+    """A fingerprint of the code a fold depends on (how events are parsed, checked and folded, and
+    how the state is written): a state kept by another version, before a deploy, is not trusted."""
+    digest = hashlib.sha256()
+    for name in FOLD_MODULES:
+        source = Path(importlib.import_module(name).__file__ or "")
+        digest.update(source.read_bytes() if source.is_file() else name.encode())
+    return digest.hexdigest()[:16]
+
+
+def _fold_body(folded: Folded) -> str:
+    state = fold_state.state_of(folded.ledger)
+    envelope = {
+        "format": FOLD_STATE_FORMAT,
+        "code": fold_code(),
+        "revision": folded.revision,
+        "last_seq": folded.last_seq,
+        "events_folded": folded.events_folded,
+        "unresolved": folded.unresolved,
+        "ledger": state,
+    }
+    return orjson.dumps(envelope).decode()
+
+
+def _read_fold_body(
+    body: str, definition: ProjectDefinition, revision: str, as_of: date, calendar: HolidayCalendar | None
+) -> Folded:
+    try:
+        envelope = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise FoldStateError(f"not JSON: {exc}") from exc
+    if not isinstance(envelope, dict) or envelope.get("format") != FOLD_STATE_FORMAT:
+        raise FoldStateError("not a fold state of this format")
+    if envelope.get("code") != fold_code():
+        raise FoldStateError("kept by another version of the fold")
+    if envelope["revision"] != revision:
+        raise FoldStateError(f"folded under definition revision {envelope['revision']}, not {revision}")
+    kept_as_of = envelope["ledger"].get("as_of") if isinstance(envelope["ledger"], dict) else None
+    if not isinstance(kept_as_of, str) or date.fromisoformat(kept_as_of) > as_of:
+        raise FoldStateError(f"folded as of {kept_as_of}, after {as_of}")
+    ledger = fold_state.restore(definition, envelope["ledger"])
+    unresolved = {str(eid): (str(field_), str(reason)) for eid, (field_, reason) in envelope["unresolved"].items()}
+    return Folded(
+        ledger,
+        revision,
+        last_seq=int(envelope["last_seq"]),
+        events_folded=int(envelope["events_folded"]),
+        work=WorkCalendar(calendar),
+        unresolved=unresolved,
+    )
 
 
 def definitions_changed(stored: dict[str, str], seen: dict[str, str] | None, evaluated: dict[str, str]) -> set[str]:

@@ -60,6 +60,7 @@ class ServiceSettings(CalendarSettings):
     retry_backoff_max_s: float = 30.0
     debounce_s: float = 0.2
     # rules and scoring drop a project's folded evidence from memory after this long without evidence
+    # (keeping its fold state in the store, snapshot kind fold.<service>, to take it up from there)
     ledger_idle_s: float = 60.0
     log_level: str = "INFO"
 
