@@ -1,0 +1,121 @@
+"""What one change costs the fleet's evaluations on a project that already holds many events (issue 14:
+"in time proportional to the change"), measured in-process, without NATS, HTTP or the store.
+
+For each size it folds the synthetic bundle's events in the order upstream systems send them (by
+`recorded_at`, as `fleet_throughput.py` sends them) up to `--batches` × `--batch` events short of
+the end, then adds one batch at a time and runs, per batch, what the services run per change:
+
+  rules     `find` (the measures the rules bind, durable_rules) — the rules service's evaluation
+  scoring   `evaluate_ledger` with those findings — the scoring service's, and the full result
+  dump      the stored forms of that change: the result and the findings as JSON (the scores are
+            stored without the leaves' evidence ids beside the result)
+
+and, as the baseline timed in the same run, folding the same batch into the ledger (what the change
+itself brings) and evaluating the project from scratch (what an evaluation not kept between
+changes pays: fold every event, then `find` and `evaluate_ledger`). It prints medians in ms of CPU
+time (`time.process_time`) and the ratios per change ÷ fold of the batch and per change ÷ from
+scratch. A benchmark, not a test: it asserts nothing about time and exits 0.
+
+  uv run --frozen python bench/per_change.py --sizes 100k,1M
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from evaluate_scale import ensure_bundle, label, parse_size
+from opseval_intake.bundle import Problems, evidence_files, file_lines
+from opseval_rules.findings import find
+from opseval_scoring.evaluation import evaluate_ledger
+from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
+from opseval_shared.ledger import Ledger
+from opseval_shared.metrics import MetricContext
+from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import attach_findings
+
+from opseval.embedded import checked_definition
+
+ms = 1000.0
+
+
+def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float]:
+    """CPU s of the rules' and the scoring's evaluation of one change, and of dumping what is stored."""
+    start = time.process_time()
+    findings = attach_findings(ledger.definition.indicators, find(MetricContext(ledger, work)))
+    rules = time.process_time()
+    result = evaluate_ledger(ledger, lambda ctx: findings, work)
+    scoring = time.process_time()
+    result.model_dump_json()
+    for finding in findings:
+        finding.model_dump_json()
+    dumped = time.process_time()
+    return rules - start, scoring - rules, dumped - scoring
+
+
+def from_scratch(definition: ProjectDefinition, events: list[Evidence]) -> float:
+    start = time.process_time()
+    ledger = Ledger(definition, definition.project.evaluation.default_as_of)
+    for event in events:
+        ledger.add(event)
+    one_change(ledger, WorkCalendar())
+    return time.process_time() - start
+
+
+def measure(events_wanted: int, batch: int, batches: int) -> None:
+    bundle = ensure_bundle(events_wanted, 7)
+    definition = checked_definition(bundle, Problems())
+    assert definition is not None
+    lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
+    events = [EVIDENCE_ADAPTER.validate_json(data) for data in lines]
+    events.sort(key=lambda e: (e.recorded_at, e.id))  # the order upstream systems send them in
+    held = len(events) - batch * batches
+    ledger = Ledger(definition, definition.project.evaluation.default_as_of)
+    for event in events[:held]:
+        ledger.add(event)
+    work = WorkCalendar()  # kept between changes, as a service keeps it
+    gc.freeze()  # (as the services' evaluations run: the folded ledger is not the collector's work)
+    one_change(ledger, work)  # warm: the first evaluation fills the calendar's caches
+    folds, rules, scoring, dumps = [], [], [], []
+    for n in range(batches):
+        start = time.process_time()
+        for event in events[held + n * batch : held + (n + 1) * batch]:
+            ledger.add(event)
+        folds.append(time.process_time() - start)
+        r, s, d = one_change(ledger, work)
+        rules.append(r)
+        scoring.append(s)
+        dumps.append(d)
+    gc.unfreeze()
+    scratch = from_scratch(definition, events[:held])
+    fold, per_change = statistics.median(folds), statistics.median(rules) + statistics.median(scoring)
+    print(
+        f"{label(events_wanted):>6}  holding {held:>9,}  batch {batch:>4}  fold of the batch {fold * ms:7.1f}"
+        f"  rules {statistics.median(rules) * ms:6.0f}  scoring {statistics.median(scoring) * ms:6.0f}"
+        f"  dump {statistics.median(dumps) * ms:5.0f}  from scratch {scratch * ms:7.0f}"
+        f"  per change ÷ fold of the batch {per_change / fold:7.0f}"
+        f"  per change ÷ from scratch {per_change / scratch:5.2f}",
+        flush=True,
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="100k,1M", help="events of the synthetic bundles (default 100k,1M)")
+    parser.add_argument("--batch", type=int, default=200, help="events per change (default 200)")
+    parser.add_argument("--batches", type=int, default=9, help="changes measured per size (default 9)")
+    args = parser.parse_args()
+    print("per change, ms of CPU time (medians): rules = find, scoring = evaluate_ledger, dump = result + findings")
+    for size in args.sizes.split(","):
+        measure(parse_size(size), args.batch, args.batches)
+
+
+if __name__ == "__main__":
+    main()
