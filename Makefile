@@ -33,7 +33,9 @@ format: setup
 bench: setup
 	$(RUN) python bench/evaluate_scale.py
 	$(RUN) python bench/documents.py
-	$(RUN) python bench/fleet_throughput.py
+	$(RUN) python bench/per_change.py
+	@# issue 14's condition: the latency on a project already holding a million events (≈ 15 min)
+	$(RUN) python bench/fleet_throughput.py --events 1M --latency-project bulk --timeout 900
 
 up: setup
 	$(RUN) opseval up
