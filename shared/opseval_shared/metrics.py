@@ -489,14 +489,16 @@ class MetricContext:
 
     def _fault_measures(self, contract: Contract) -> list[FaultMeasure]:
         out: list[FaultMeasure] = []
+        # Each severity's term and window, looked up once per evaluation rather than once per fault.
+        terms = {s.severity: (s, contract.sla_window(s)) for s in reversed(contract.slas)}  # the first wins
         for (cid, ticket), rec in sorted(self.ledger.incidents.items()):
             if cid != contract.id:
                 continue
-            sla = contract.sla(rec.payload.severity)
-            if sla is None:
+            term = terms.get(rec.payload.severity)
+            if term is None:
                 continue
+            sla, window = term
             opened = rec.occurred_at
-            window = contract.sla_window(sla)
             for measure, at_, limit in (
                 ("response", rec.payload.responded_at, sla.response_minutes),
                 ("on_site", rec.payload.on_site_at, sla.on_site_minutes),
