@@ -18,7 +18,7 @@ from pydantic import Field
 
 from .base import Frozen, Num
 from .indicators import IndicatorSystem
-from .results import Finding, ScoredIndicator, Severity, Status
+from .results import ScoredIndicator, Severity, Status
 
 RATE_PLACES = Decimal("0.0001")  # as the scoring service rounds a rate
 ZERO = Decimal(0)
@@ -38,7 +38,8 @@ class ProjectOutcome(Frozen):
     assessable: Num | None = Field(default=None, description="weight assessable at the as-of date")
     pending: Num | None = Field(default=None, description="weight not yet assessable; the grade is interim while > 0")
     indicators: tuple[ScoredIndicator, ...] = ()
-    findings: tuple[Finding, ...] = ()
+    # One per finding: the portfolio counts them by severity (it reads no finding's evidence).
+    finding_severities: tuple[Severity, ...] = ()
 
     @property
     def scored(self) -> bool:
@@ -128,8 +129,8 @@ def _leaves(nodes: Iterable[ScoredIndicator]) -> list[ScoredIndicator]:
 
 def _entry(outcome: ProjectOutcome, rank: int | None) -> PortfolioEntry:
     counts = {s: 0 for s in SEVERITIES}
-    for f in outcome.findings:
-        counts[f.severity] += 1
+    for severity in outcome.finding_severities:
+        counts[severity] += 1
     return PortfolioEntry(
         project=outcome.project,
         name=outcome.name,

@@ -48,7 +48,7 @@ def outcome(project: str, name: str, *tops: ScoredIndicator, findings: tuple[Fin
         grade="优" if total >= 90 else "良" if total >= 80 else "中" if total >= 60 else "差",
         pending=D(0),
         indicators=tops,
-        findings=findings,
+        finding_severities=tuple(f.severity for f in findings),
     )
 
 

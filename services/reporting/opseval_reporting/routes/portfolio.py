@@ -10,7 +10,8 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Response
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
-from opseval_shared.messaging import FindingsChanged, ScoreChanged
+from opseval_shared.base import Frozen
+from opseval_shared.messaging import ScoreChanged
 from opseval_shared.portfolio import (
     Benchmark,
     BenchmarkError,
@@ -24,6 +25,7 @@ from opseval_shared.portfolio import (
     portfolio,
 )
 from opseval_shared.project import ProjectDefinition
+from opseval_shared.results import Severity
 
 from ..context import ReportingContext, answers, json_response
 from ..portfolio_xlsx import benchmark_xlsx, portfolio_xlsx
@@ -35,6 +37,18 @@ WORKBOOK_ANSWERS: dict[int | str, dict[str, Any]] = {
     200: {"description": "the workbook", "content": {XLSX: {"schema": {"type": "string", "format": "binary"}}}},
     **ERROR_RESPONSES,
 }
+
+
+class _FindingSeverity(Frozen, extra="ignore"):
+    severity: Severity
+
+
+class _FindingSeverities(Frozen, extra="ignore"):
+    """Of a stored FindingsChanged, only what the portfolio counts."""
+
+    findings: tuple[_FindingSeverity, ...]
+
+
 OPTIONAL_INDICATOR = Query(default=None, description=INDICATOR_HELP)
 PROJECTS = Query(default=None, description="project ids to compare, comma-separated (default: all the key may read)")
 
@@ -71,7 +85,8 @@ def router(ctx: ReportingContext) -> APIRouter:
                 out.append(ProjectOutcome(project=stored.id, name=name))
                 continue
             scores = ScoreChanged.model_validate_json(scores_snap.body)
-            findings = FindingsChanged.model_validate_json(findings_snap.body).findings if findings_snap else ()
+            # Only each finding's severity: a large project's findings cite a million evidence ids.
+            severities = _FindingSeverities.model_validate_json(findings_snap.body).findings if findings_snap else ()
             out.append(
                 ProjectOutcome(
                     project=stored.id,
@@ -82,7 +97,7 @@ def router(ctx: ReportingContext) -> APIRouter:
                     assessable=scores.assessable,
                     pending=scores.pending,
                     indicators=scores.indicators,
-                    findings=findings,
+                    finding_severities=tuple(f.severity for f in severities),
                 )
             )
         return out
