@@ -30,7 +30,7 @@ from pydantic import AliasChoices, AwareDatetime, Field
 from .base import Frozen, Num
 from .evidence import Slug
 from .project import ProjectDefinition
-from .results import Finding, ScoredIndicator
+from .results import EvaluationResult, Finding, ScoredIndicator
 
 PREFIX = "opseval"
 
@@ -137,6 +137,21 @@ class ScoreChanged(Frozen):
     evidence_accepted_at: AwareDatetime | None = Field(
         default=None, description="when the newest of the events folded was accepted (for latency)"
     )
+
+    @classmethod
+    def of_result(cls, result: EvaluationResult, events_folded: int, findings_events_folded: int) -> ScoreChanged:
+        """The scores of a full result computed from `events_folded` events and findings of `findings_events_folded`."""
+        return cls(
+            project=result.project,
+            events_folded=events_folded,
+            findings_events_folded=findings_events_folded,
+            as_of=result.as_of,
+            total=result.total,
+            grade=result.grade,
+            assessable=result.assessable,
+            pending=result.pending,
+            indicators=result.indicators,
+        )
 
 
 _FINDINGS_SPAN = 10**9  # result_seq: events_folded above, findings_events_folded below

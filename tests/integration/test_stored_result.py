@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -127,18 +128,9 @@ class Reads:
         return response
 
 
-@pytest.fixture(scope="module")
-def reads(tmp_path_factory: pytest.TempPathFactory, expected: EvaluationResult) -> Iterator[Reads]:
-    workdir = tmp_path_factory.mktemp("reads")
-    store_url = f"sqlite:///{workdir / 'store.db'}"
-
-    async def prepare() -> None:
-        async with opened_store(store_url) as store:
-            events = await fill(store)
-            seq = events * 10**9 + events
-            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, seq, expected.model_dump_json()))
-
-    asyncio.run(prepare())
+@contextmanager
+def serve(store_url: str, workdir: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
+    """The results API on a store, and an evaluator's key for the project."""
     with nats_server(workdir, "") as server:
         settings = ReportingSettings(
             environment="test",
@@ -147,7 +139,23 @@ def reads(tmp_path_factory: pytest.TempPathFactory, expected: EvaluationResult) 
             store_url=store_url,
         )
         with TestClient(create_app(settings)) as client:
-            yield Reads(client, bearer(issue_key(store_url, "evaluator", [PROJECT], "reads")), expected)
+            yield client, bearer(issue_key(store_url, "evaluator", [PROJECT], "reads"))
+
+
+@pytest.fixture(scope="module")
+def reads(tmp_path_factory: pytest.TempPathFactory, expected: EvaluationResult) -> Iterator[Reads]:
+    workdir = tmp_path_factory.mktemp("reads")
+    store_url = f"sqlite:///{workdir / 'store.db'}"
+
+    async def prepare() -> None:
+        async with opened_store(store_url) as store:
+            events = await fill(store)
+            seq = result_seq(events, events)
+            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, seq, expected.model_dump_json()))
+
+    asyncio.run(prepare())
+    with serve(store_url, workdir) as (client, headers):
+        yield Reads(client, headers, expected)
 
 
 @pytest.fixture
@@ -274,18 +282,6 @@ def leaf_evidence(indicators: Any) -> dict[str, tuple[str, ...] | None]:
     return {n.id: n.evidence for top in indicators for n in top.walk() if not n.children}
 
 
-def serve(store_url: str, workdir: Path) -> Iterator[tuple[TestClient, dict[str, str]]]:
-    with nats_server(workdir, "") as server:
-        settings = ReportingSettings(
-            environment="test",
-            secret_key="integration-test-secret",  # type: ignore[arg-type]
-            nats_url=server.url,
-            store_url=store_url,
-        )
-        with TestClient(create_app(settings)) as client:
-            yield client, bearer(issue_key(store_url, "evaluator", [PROJECT], "reads"))
-
-
 @pytest.mark.parametrize(
     ("rules_day", "scoring_day"),
     [(date(2026, 12, 4), date(2026, 12, 4)), (date(2022, 9, 1), date(2022, 9, 2))],
@@ -320,7 +316,7 @@ def test_the_scores_hold_the_leaves_evidence_once_and_the_api_answers_it_either_
         wanted = leaf_evidence(stored_scores.indicators)  # no result: the scores keep their own
     assert {k: v for k, v in wanted.items() if v}.keys() == cited.keys()
 
-    for client, headers in serve(store_url, tmp_path):
+    with serve(store_url, tmp_path) as (client, headers):
         answer = client.get(f"/v1/projects/{PROJECT}/scores", headers=headers).json()
         answered = ScoreChanged.model_validate({k: v for k, v in answer.items() if k != "evaluation"})
         assert leaf_evidence(answered.indicators) == wanted
@@ -347,7 +343,7 @@ def test_a_result_newer_than_the_scores_read_is_answered_itself(tmp_path: Path, 
             )
 
     asyncio.run(prepare())
-    for client, headers in serve(store_url, tmp_path):
+    with serve(store_url, tmp_path) as (client, headers):
         answer = client.get(f"/v1/projects/{PROJECT}/scores", headers=headers).json()
         answered = ScoreChanged.model_validate({k: v for k, v in answer.items() if k != "evaluation"})
         assert answered.total == expected.total
@@ -357,13 +353,4 @@ def test_a_result_newer_than_the_scores_read_is_answered_itself(tmp_path: Path, 
 
 def without_evidence_of(result: EvaluationResult, events_folded: int) -> str:
     """The scores of a result as scoring stores them beside it."""
-    message = ScoreChanged(
-        project=PROJECT,
-        events_folded=events_folded,
-        findings_events_folded=events_folded,
-        as_of=result.as_of,
-        total=result.total,
-        grade=result.grade,
-        indicators=result.indicators,
-    )
-    return without_evidence(message).model_dump_json()
+    return without_evidence(ScoreChanged.of_result(result, events_folded, events_folded)).model_dump_json()

@@ -67,9 +67,10 @@ class ReportingContext:
 
     async def scores_with_evidence(self, project: str) -> ScoreChanged:
         """The project's current scores with every leaf's evidence ids (404 or 503 while there are none)."""
-        await self.snapshot("scores", project, "score")  # the answer when there are none
         scores = await self.stored_scores_with_evidence(project)
-        assert scores is not None
+        while scores is None:
+            await self.snapshot("scores", project, "score")  # the answer when there are none
+            scores = await self.stored_scores_with_evidence(project)  # (stored meanwhile)
         return scores
 
     async def stored_scores_with_evidence(self, project: str) -> ScoreChanged | None:
@@ -90,18 +91,7 @@ class ReportingContext:
         result = EvaluationResult.model_validate_json(stored.body)
         if stored.seq == snap.seq:
             return scores.model_copy(update={"indicators": result.indicators})
-        events_folded, findings_events_folded = result_seq_parts(stored.seq)
-        return ScoreChanged(
-            project=project,
-            events_folded=events_folded,
-            findings_events_folded=findings_events_folded,
-            as_of=result.as_of,
-            total=result.total,
-            grade=result.grade,
-            assessable=result.assessable,
-            pending=result.pending,
-            indicators=result.indicators,
-        )
+        return ScoreChanged.of_result(result, *result_seq_parts(stored.seq))
 
     async def findings(self, project: str) -> FindingsChanged:
         return FindingsChanged.model_validate_json(await self.snapshot("findings", project, "findings"))

@@ -76,17 +76,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     stored_findings = findings.findings if findings else ()
     # The use case `opseval evaluate` runs, with the rules service's findings instead of running the rules.
     result = await asyncio.to_thread(lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work))
-    message = ScoreChanged(
-        project=project,
-        events_folded=folded.events_folded,
-        findings_events_folded=findings.events_folded if findings else 0,
-        as_of=ledger.as_of,
-        total=result.total,
-        grade=result.grade,
-        assessable=result.assessable,
-        pending=result.pending,
-        indicators=result.indicators,
-    )
+    message = ScoreChanged.of_result(result, folded.events_folded, findings.events_folded if findings else 0)
     seq = result_seq(folded.events_folded, message.findings_events_folded)
     published = without_evidence(message)
     # The full result is kept only when its findings are of the same day: after midnight the rules'
