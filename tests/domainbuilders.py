@@ -65,6 +65,7 @@ def event(
     at: str = "2024-06-03T10:00:00+08:00",
     recorded: str | None = None,
     contract: str | None = None,
+    corrects: str | None = None,
 ) -> Evidence:
     raw: dict[str, Any] = {
         "id": eid,
@@ -77,7 +78,35 @@ def event(
     }
     if contract is not None:
         raw["contract"] = contract
+    if corrects is not None:
+        raw["corrects"] = {"event": corrects, "reason": "录入有误"}
     return parse_evidence_json(json.dumps(raw, ensure_ascii=False))
+
+
+def folded_state(ledger: Ledger) -> tuple[Any, ...]:
+    """What a ledger folded, in an order that does not depend on the order of the events."""
+    return (
+        ledger.events,
+        ledger.by_kind,
+        ledger.duplicates,
+        ledger.after_as_of,
+        ledger.outside_period,
+        ledger.outside_by_kind,
+        ledger.outside_span,
+        {
+            key: (
+                dict(log.per_day),
+                sorted(log.ids),
+                sorted(log.late_done),
+                sorted(log.late_registered),
+                dict(log.late_per_day),
+            )
+            for key, log in ledger.inspections.items()
+        },
+        {key: dict(days) for key, days in ledger.first_clock_in.items()},
+        {key: rec.event_id for key, rec in ledger.roster.items()},
+        sorted(rec.event_id for rec in ledger.trainings),
+    )
 
 
 def context(defn: ProjectDefinition, events: list[Evidence], as_of: date | None = None) -> MetricContext:

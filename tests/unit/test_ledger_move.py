@@ -6,17 +6,16 @@ plain data (opseval_shared.fold_state) and read back, then folded on or moved.""
 from __future__ import annotations
 
 import contextlib
-import json
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from domainbuilders import PROJECT, contract, definition, event, leaf
+from domainbuilders import contract, definition, event, folded_state, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_reporting.pipeline import evaluate_ledger
 from opseval_shared import fold_state
-from opseval_shared.evidence import Evidence, parse_evidence_json
+from opseval_shared.evidence import Evidence
 from opseval_shared.ledger import EvidenceReferenceError, Ledger, Outcome
 
 PLANS: list[dict[str, Any]] = [
@@ -43,17 +42,7 @@ def _payload(n: int, kind: str) -> dict[str, Any]:
 def _correction(
     eid: str, target: str, kind: str, payload: dict[str, Any], at: str, recorded: str | None = None
 ) -> Evidence:
-    raw = {
-        "id": eid,
-        "project": PROJECT,
-        "kind": kind,
-        "occurred_at": at,
-        "recorded_at": recorded or at,
-        "source": "test",
-        "payload": payload,
-        "corrects": {"event": target, "reason": "录入有误"},
-    }
-    return parse_evidence_json(json.dumps(raw, ensure_ascii=False))
+    return event(eid, kind, payload, at=at, recorded=recorded, corrects=target)
 
 
 def _retraction(eid: str, target: str, at: str) -> Evidence:
@@ -95,34 +84,8 @@ def _state(ledger: Ledger) -> tuple[Any, ...]:
             for n in ledger.corrections(also_later=also_later)
         ]
 
-    return (
-        ledger.as_of,
-        ledger.events,
-        ledger.by_kind,
-        ledger.duplicates,
-        ledger.after_as_of,
-        ledger.corrected,
-        ledger.outside_period,
-        ledger.outside_by_kind,
-        ledger.outside_span,
-        ledger.noted_out,
-        notes(False),
-        sorted(notes(True), key=repr),
-        sorted(ledger._seen),
-        {
-            key: (
-                dict(log.per_day),
-                sorted(log.ids),
-                sorted(log.late_done),
-                sorted(log.late_registered),
-                dict(log.late_per_day),
-            )
-            for key, log in ledger.inspections.items()
-        },
-        {key: dict(days) for key, days in ledger.first_clock_in.items()},
-        {key: rec.event_id for key, rec in ledger.roster.items()},
-        sorted(rec.event_id for rec in ledger.trainings),
-    )
+    taken_in = (ledger.as_of, ledger.corrected, ledger.noted_out, notes(False), sorted(notes(True), key=repr))
+    return (*folded_state(ledger), *taken_in, sorted(ledger._seen))
 
 
 def _same(moved: Ledger, fresh: Ledger) -> None:

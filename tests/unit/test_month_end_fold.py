@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from domainbuilders import contract, definition, event, leaf
+from domainbuilders import contract, definition, event, folded_state, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_shared.evidence import Evidence
@@ -56,32 +56,6 @@ cases = st.lists(
 )
 
 
-def _state(ledger: Ledger) -> tuple[Any, ...]:
-    """What a ledger folded, in an order that does not depend on the order of the events."""
-    return (
-        ledger.events,
-        ledger.by_kind,
-        ledger.duplicates,
-        ledger.after_as_of,
-        ledger.outside_period,
-        ledger.outside_by_kind,
-        ledger.outside_span,
-        {
-            key: (
-                dict(log.per_day),
-                sorted(log.ids),
-                sorted(log.late_done),
-                sorted(log.late_registered),
-                dict(log.late_per_day),
-            )
-            for key, log in ledger.inspections.items()
-        },
-        {key: dict(days) for key, days in ledger.first_clock_in.items()},
-        {key: rec.event_id for key, rec in ledger.roster.items()},
-        sorted(rec.event_id for rec in ledger.trainings),
-    )
-
-
 def _fresh(events: list[Evidence], day: date) -> Ledger:
     ledger = Ledger(DEFINITION, day)
     for e in events:
@@ -104,7 +78,7 @@ def test_each_month_absorbed_gives_the_ledger_of_every_event_as_of_its_end(
     for day, ledger in fold.at():
         seen.append(day)
         assert ledger.as_of == day
-        assert _state(ledger) == _state(_fresh(events, day)), day
+        assert folded_state(ledger) == folded_state(_fresh(events, day)), day
     assert seen == DAYS
 
 
@@ -150,7 +124,7 @@ def test_events_dated_far_from_every_month_end_are_placed_exactly() -> None:
     for e in events:
         fold.add(e)
     for day, ledger in fold.at():
-        assert _state(ledger) == _state(_fresh(events, day)), day
+        assert folded_state(ledger) == folded_state(_fresh(events, day)), day
     # 15:30 UTC on 31 January is 23:30 in China (January's), 16:30 UTC is 1 February (February's).
     january = [e.event_id for e in _fresh(events, DAYS[0]).trainings]
     assert "training_held-2" in january and "training_held-3" not in january
