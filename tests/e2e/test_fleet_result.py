@@ -45,7 +45,7 @@ def test_the_fleet_stores_the_result_of_opseval_evaluate_and_serves_its_document
     result = EvaluationResult.model_validate_json(snapshot.body)
     assert result.budget and result.monthly and result.documents and result.forecast is not None
     assert result == expected
-    assert snapshot.body == expected.model_dump_json()
+    assert snapshot.body == expected.json_bytes()
 
     # The documents are those `opseval evaluate` writes, byte for byte.
     report = fleet.url("reporting") + f"/v1/projects/{project}/report"

@@ -91,8 +91,8 @@ async def store_project(
             indicators=result.indicators,
         )
         findings = FindingsChanged(project=project, events_folded=n, as_of=result.as_of, findings=result.findings)
-        await store.put_snapshot("scores", Snapshot(project, n, scores.model_dump_json()))
-        await store.put_snapshot("findings", Snapshot(project, n, findings.model_dump_json()))
+        await store.put_snapshot("scores", Snapshot(project, n, scores.json_bytes()))
+        await store.put_snapshot("findings", Snapshot(project, n, findings.json_bytes()))
     return events
 
 
@@ -148,7 +148,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
         recorded = letter.model_copy(update={"id": f"rules:unresolved:{PROJECT}:{aside['id']}:r1"})
         async with opened_store(store_url) as store:
             for service in ("rules", "scoring"):
-                body = json.dumps({**status, "service": service})
+                body = json.dumps({**status, "service": service}).encode()
                 await store.put_snapshot(evaluation_kind(service), Snapshot(PROJECT, 1, body))
             await store.add_dead_letter(DeadLetter(letter.id, "rules", letter.model_dump_json()))
             for other in (elsewhere, dotted, recorded):

@@ -107,7 +107,9 @@ def test_a_failing_evaluation_is_shown_on_the_project_not_a_silent_missing_score
 
     async def record() -> None:
         async with opened_store(f"sqlite:///{intake.store_file}") as store:
-            await store.put_snapshot(evaluation_kind("rules"), Snapshot("dongguan-2022", 1, json.dumps(failing)))
+            await store.put_snapshot(
+                evaluation_kind("rules"), Snapshot("dongguan-2022", 1, json.dumps(failing).encode())
+            )
 
     asyncio.run(record())
     scores = intake.reporting.get("/v1/projects/dongguan-2022/scores", headers=evaluator)

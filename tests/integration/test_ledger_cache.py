@@ -341,13 +341,15 @@ def test_a_kept_state_that_does_not_fit_is_ignored_and_the_project_folded_afresh
             later = {**envelope, "ledger": {**envelope["ledger"], "as_of": "2022-12-31"}}
             bodies = {
                 "corrupt": good.body[: len(good.body) // 2],
-                "pickle": "\x80\x04\x95pickle",
-                "another revision": json.dumps({**envelope, "revision": "r0"}),
-                "another project": json.dumps({**envelope, "ledger": {**envelope["ledger"], "project": "other"}}),
-                "a later date": json.dumps(later),
-                "another format": json.dumps({**envelope, "format": 99}),
-                "another version of the fold": json.dumps({**envelope, "code": "0" * 16}),
-                "broken": json.dumps({**envelope, "ledger": {**envelope["ledger"], "seen_count": 3}}),
+                "pickle": "\x80\x04\x95pickle".encode(),
+                "another revision": json.dumps({**envelope, "revision": "r0"}).encode(),
+                "another project": json.dumps(
+                    {**envelope, "ledger": {**envelope["ledger"], "project": "other"}}
+                ).encode(),
+                "a later date": json.dumps(later).encode(),
+                "another format": json.dumps({**envelope, "format": 99}).encode(),
+                "another version of the fold": json.dumps({**envelope, "code": "0" * 16}).encode(),
+                "broken": json.dumps({**envelope, "ledger": {**envelope["ledger"], "seen_count": 3}}).encode(),
             }
             for seq, (why, body) in enumerate(bodies.items(), start=good.seq + 1):
                 assert await raw.put_snapshot(KIND, Snapshot(pid, seq, body)), why

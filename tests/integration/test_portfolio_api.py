@@ -60,8 +60,8 @@ async def _seed(store_url: str, bundles: dict[str, tuple[EvaluationResult | None
                 indicators=result.indicators,
             )
             findings = FindingsChanged(project=project, events_folded=1, as_of=result.as_of, findings=result.findings)
-            await store.put_snapshot("scores", Snapshot(project, 1, scores.model_dump_json()))
-            await store.put_snapshot("findings", Snapshot(project, 1, findings.model_dump_json()))
+            await store.put_snapshot("scores", Snapshot(project, 1, scores.json_bytes()))
+            await store.put_snapshot("findings", Snapshot(project, 1, findings.json_bytes()))
 
 
 @pytest.fixture(scope="module")

@@ -326,22 +326,22 @@ def test_projects_are_put_replaced_and_listed(backend: Backend) -> None:
 def test_snapshots_never_regress_to_a_lower_seq(backend: Backend) -> None:
     async def scenario(store: Store) -> None:
         assert await store.get_snapshot("findings", "p") is None
-        r5 = Snapshot(project="p", seq=5, body='{"r":5}')
+        r5 = Snapshot(project="p", seq=5, body=b'{"r":5}')
         assert await store.put_snapshot("findings", r5) is True
-        assert await store.put_snapshot("findings", Snapshot(project="p", seq=3, body='{"r":3}')) is False
+        assert await store.put_snapshot("findings", Snapshot(project="p", seq=3, body=b'{"r":3}')) is False
         assert await store.get_snapshot("findings", "p") == r5
 
-        r5_again = Snapshot(project="p", seq=5, body='{"r":5,"again":true}')
+        r5_again = Snapshot(project="p", seq=5, body=b'{"r":5,"again":true}')
         assert await store.put_snapshot("findings", r5_again) is True  # the same seq: replaced
         assert await store.get_snapshot("findings", "p") == r5_again
         assert await store.put_snapshot("findings", r5_again) is True
 
-        r9 = Snapshot(project="p", seq=9, body='{"r":9}')
+        r9 = Snapshot(project="p", seq=9, body=b'{"r":9}')
         assert await store.put_snapshot("findings", r9) is True
         assert await store.get_snapshot("findings", "p") == r9
 
         # kinds and projects are separate
-        scores = Snapshot(project="p", seq=1, body='{"score":1}')
+        scores = Snapshot(project="p", seq=1, body=b'{"score":1}')
         assert await store.put_snapshot("scores", scores) is True
         assert await store.get_snapshot("scores", "p") == scores
         assert await store.get_snapshot("findings", "p") == r9
@@ -354,13 +354,13 @@ def test_a_snapshot_citing_a_years_evidence_is_stored_whole_and_replaced(backend
     """Over 16 MB of result (MongoDB's document limit): a year of a large building cites a million
     event ids; the result, the scores and the findings snapshots all carry them."""
     ids = [f"ym-clock-2023-{i:07d}" for i in range(1_000_000)]
-    large = Snapshot(project="p", seq=1_000_000, body='{"evidence": ["' + '", "'.join(ids) + '"]}')
+    large = Snapshot(project="p", seq=1_000_000, body=('{"evidence": ["' + '", "'.join(ids) + '"]}').encode())
     assert len(large.body) > 16 * 1024 * 1024
 
     async def scenario(store: Store) -> None:
         assert await store.put_snapshot("result", large) is True
         assert await store.get_snapshot("result", "p") == large
-        later = Snapshot(project="p", seq=1_000_001, body='{"evidence": []}')
+        later = Snapshot(project="p", seq=1_000_001, body=b'{"evidence": []}')
         assert await store.put_snapshot("result", later) is True
         assert await store.get_snapshot("result", "p") == later
 
@@ -371,8 +371,8 @@ def test_sqlite_keeps_a_large_snapshot_compressed_and_reads_one_stored_as_text(t
     """A result citing a year's evidence is a tenth of its JSON in the file (and of what each change
     writes); a small one, and every one stored before 2026-12-04, is the text itself."""
     ids = [f"ym-clock-2023-{i:07d}" for i in range(200_000)]
-    large = Snapshot(project="p", seq=2, body='{"evidence": ["' + '", "'.join(ids) + '"]}')
-    small = Snapshot(project="p", seq=3, body='{"total": 80}')
+    large = Snapshot(project="p", seq=2, body=('{"evidence": ["' + '", "'.join(ids) + '"]}').encode())
+    small = Snapshot(project="p", seq=3, body=b'{"total": 80}')
 
     async def scenario() -> None:
         store = SqliteStore(str(tmp_path / "opseval.db"))
@@ -384,7 +384,7 @@ def test_sqlite_keeps_a_large_snapshot_compressed_and_reads_one_stored_as_text(t
                     "INSERT INTO snapshots (kind, project, revision, body) VALUES ('result', 'p', 1, '{}')"
                 )
             )
-            assert await store.get_snapshot("result", "p") == Snapshot(project="p", seq=1, body="{}")
+            assert await store.get_snapshot("result", "p") == Snapshot(project="p", seq=1, body=b"{}")
             assert await store.put_snapshot("result", large) is True
             assert await store.get_snapshot("result", "p") == large
             assert await store.put_snapshot("scores", small) is True
@@ -458,14 +458,14 @@ def test_mongo_reads_a_snapshot_stored_uncompressed_and_refuses_one_no_document_
         assert isinstance(store, MongoStore)
         # as stored before 2026-12-04: the body as text
         await store._collection("snapshots").insert_one({"kind": "scores", "project": "p", "revision": 4, "body": "{}"})
-        assert await store.get_snapshot("scores", "p") == Snapshot(project="p", seq=4, body="{}")
-        replaced = Snapshot(project="p", seq=5, body='{"total": 80}')
+        assert await store.get_snapshot("scores", "p") == Snapshot(project="p", seq=4, body=b"{}")
+        replaced = Snapshot(project="p", seq=5, body=b'{"total": 80}')
         assert await store.put_snapshot("scores", replaced) is True
         stored = await store._collection("snapshots").find_one({"kind": "scores", "project": "p"})
         assert stored is not None and "body" not in stored and "body_z" in stored
         assert await store.get_snapshot("scores", "p") == replaced
         # random text hardly compresses (base64: 6 bits a character): 24 MB of it cannot be held
-        noise = base64.b64encode(os.urandom(18 * 1024 * 1024)).decode()
+        noise = base64.b64encode(os.urandom(18 * 1024 * 1024))
         with pytest.raises(SnapshotTooLarge, match="the result snapshot of project 'p'"):
             await store.put_snapshot("result", Snapshot(project="p", seq=1, body=noise))
         assert await store.get_snapshot("result", "p") is None
@@ -680,7 +680,7 @@ def test_ping(backend: Backend) -> None:
 
 def test_reopening_keeps_everything(backend: Backend) -> None:
     project = StoredProject(id="p", revision="r1", definition="{}")
-    snapshot = Snapshot(project="p", seq=4, body="{}")
+    snapshot = Snapshot(project="p", seq=4, body=b"{}")
     letter = DeadLetter(id="dl", service="rules", body="{}")
     first = [event("p", str(i)) for i in range(10)]
     before: list[StoredEvent] = []
@@ -771,7 +771,7 @@ def test_two_store_objects_writing_at_once_lose_nothing(backend: Backend) -> Non
                 for i in range(0, 200, 4):
                     results += await store.add_events(mine[i : i + 4])
                     results += await store.add_events(shared[i // 2 : i // 2 + 2])
-                    await store.put_snapshot("findings", Snapshot(project="p", seq=i, body=f'{{"w":{n}}}'))
+                    await store.put_snapshot("findings", Snapshot(project="p", seq=i, body=f'{{"w":{n}}}'.encode()))
                 inserted[n] = results
             finally:
                 await store.close()

@@ -97,7 +97,7 @@ def test_the_scoring_service_stores_the_result_opseval_evaluate_computes(tmp_pat
     if today < date(2023, 5, 31):
         assert any("待评" in w for w in stored.warnings)  # the pending warning, as the CLI says it
     assert stored == expected
-    assert result.body == expected.model_dump_json()
+    assert result.body == expected.json_bytes()
 
 
 def test_no_result_is_stored_while_the_findings_are_of_another_day(tmp_path: Path) -> None:
@@ -151,7 +151,7 @@ def reads(tmp_path_factory: pytest.TempPathFactory, expected: EvaluationResult) 
         async with opened_store(store_url) as store:
             events = await fill(store)
             seq = result_seq(events, events)
-            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, seq, expected.model_dump_json()))
+            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, seq, expected.json_bytes()))
 
     asyncio.run(prepare())
     with serve(store_url, workdir) as (client, headers):
@@ -338,9 +338,7 @@ def test_a_result_newer_than_the_scores_read_is_answered_itself(tmp_path: Path, 
             events = await fill(store)
             older = without_evidence_of(expected.model_copy(update={"total": expected.total - 1}), events - 1)
             await store.put_snapshot("scores", Snapshot(PROJECT, result_seq(events - 1, events - 1), older))
-            await store.put_snapshot(
-                RESULT_KIND, Snapshot(PROJECT, result_seq(events, events), expected.model_dump_json())
-            )
+            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, result_seq(events, events), expected.json_bytes()))
 
     asyncio.run(prepare())
     with serve(store_url, tmp_path) as (client, headers):
@@ -351,6 +349,6 @@ def test_a_result_newer_than_the_scores_read_is_answered_itself(tmp_path: Path, 
         assert answered.events_folded == answered.findings_events_folded == len(stored_events())
 
 
-def without_evidence_of(result: EvaluationResult, events_folded: int) -> str:
+def without_evidence_of(result: EvaluationResult, events_folded: int) -> bytes:
     """The scores of a result as scoring stores them beside it."""
-    return without_evidence(ScoreChanged.of_result(result, events_folded, events_folded)).model_dump_json()
+    return without_evidence(ScoreChanged.of_result(result, events_folded, events_folded)).json_bytes()

@@ -54,7 +54,7 @@ class ReportingContext:
             raise HTTPException(404, f"no project {project!r}")
         return ProjectDefinition.model_validate_json(stored.definition)
 
-    async def snapshot(self, kind: str, project: str, missing: str) -> str:
+    async def snapshot(self, kind: str, project: str, missing: str) -> bytes:
         await self.definition(project)
         snap = await self.store().get_snapshot(kind, project)
         if snap is None:

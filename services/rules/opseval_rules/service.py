@@ -63,9 +63,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     message = FindingsChanged(
         project=project, events_folded=folded.events_folded, as_of=ledger.as_of, findings=tuple(findings)
     )
-    stored = await fleet.store.put_snapshot(
-        "findings", Snapshot(project, folded.events_folded, message.model_dump_json())
-    )
+    stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.events_folded, message.json_bytes()))
     if stored:
         assert fleet.results_out is not None
         await fleet.results_out.publish(

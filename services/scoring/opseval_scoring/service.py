@@ -89,9 +89,9 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     # keep their evidence.
     with_result = findings is not None and findings.as_of == ledger.as_of
     if with_result:
-        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, result.model_dump_json()))
+        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, result.json_bytes()))
     stored = published if with_result else message
-    if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.model_dump_json())):
+    if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes())):
         assert fleet.results_out is not None
         await fleet.results_out.publish(
             published,

@@ -304,7 +304,7 @@ def fold_code() -> str:
     return digest.hexdigest()[:16]
 
 
-def _fold_body(folded: Folded) -> str:
+def _fold_body(folded: Folded) -> bytes:
     state = fold_state.state_of(folded.ledger)
     envelope = {
         "format": FOLD_STATE_FORMAT,
@@ -315,11 +315,11 @@ def _fold_body(folded: Folded) -> str:
         "unresolved": folded.unresolved,
         "ledger": state,
     }
-    return orjson.dumps(envelope).decode()
+    return orjson.dumps(envelope)
 
 
 def _read_fold_body(
-    body: str, definition: ProjectDefinition, revision: str, as_of: date, calendar: HolidayCalendar | None
+    body: bytes, definition: ProjectDefinition, revision: str, as_of: date, calendar: HolidayCalendar | None
 ) -> Folded:
     try:
         envelope = orjson.loads(body)
@@ -509,7 +509,7 @@ class EvaluationHealth:
         if self._written.get(project) == content:
             return
         now = datetime.now(UTC)
-        body = orjson.dumps({**status, "at": now.isoformat(timespec="milliseconds")}).decode()
+        body = orjson.dumps({**status, "at": now.isoformat(timespec="milliseconds")})
         # The latest status wins: its seq is the time it was taken, in microseconds.
         await self.store.put_snapshot(kind, Snapshot(project, int(now.timestamp() * 1_000_000), body))
         self._written[project] = content

@@ -325,7 +325,7 @@ class MongoStore:
         if len(packed) > SNAPSHOT_LIMIT:
             raise SnapshotTooLarge(
                 f"the {kind} snapshot of project {snapshot.project!r} (seq {snapshot.seq}) is"
-                f" {len(snapshot.body.encode()):,} bytes, {len(packed):,} compressed: more than a MongoDB"
+                f" {len(snapshot.body):,} bytes, {len(packed):,} compressed: more than a MongoDB"
                 f" document holds ({SNAPSHOT_LIMIT:,} bytes)"
             )
         # The field "revision" holds the snapshot's seq (its stored name: store/base.py, Snapshot).
@@ -345,7 +345,7 @@ class MongoStore:
         doc = await self._snapshots.find_one({"kind": kind, "project": project_id})
         if doc is None:
             return None
-        body = zlib.decompress(doc["body_z"]).decode() if "body_z" in doc else doc["body"]
+        body = zlib.decompress(doc["body_z"]) if "body_z" in doc else doc["body"].encode()
         return Snapshot(project=doc["project"], seq=int(doc["revision"]), body=body)
 
     # dead letters

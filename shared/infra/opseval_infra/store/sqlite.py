@@ -45,7 +45,7 @@ T = TypeVar("T")
 BUSY_TIMEOUT_MS = 30_000
 SCHEMA_VERSION = 4  # 2: api_keys and audit; 3: api_keys.expires_at; 4: versions
 _IDS_PER_QUERY = 500  # well under SQLITE_MAX_VARIABLE_NUMBER
-SNAPSHOT_COMPRESSED_FROM = 64 * 1024  # characters: a smaller snapshot body is kept as its text
+SNAPSHOT_COMPRESSED_FROM = 64 * 1024  # bytes: a smaller snapshot body is kept as its text
 
 _SCHEMA = (
     """CREATE TABLE IF NOT EXISTS projects (
@@ -380,9 +380,12 @@ class SqliteStore:
         # A large body (a result cites every evidence id: 78 MB at a million events) is kept compressed,
         # as a BLOB in the same column: a tenth of the file and of what each change writes and syncs.
         # Bodies stored as TEXT (small ones, and every one before 2026-12-04) are read as they are.
-        body: str | bytes = snapshot.body
-        if len(snapshot.body) >= SNAPSHOT_COMPRESSED_FROM:
-            body = await compressed(snapshot.body)
+        # A small body is kept as text, readable in the file.
+        body = (
+            await compressed(snapshot.body)
+            if len(snapshot.body) >= SNAPSHOT_COMPRESSED_FROM
+            else snapshot.body.decode()
+        )
 
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
@@ -403,8 +406,7 @@ class SqliteStore:
             if row is None:
                 return None
             body = row[2]
-            if isinstance(body, bytes):
-                body = zlib.decompress(body).decode()
+            body = zlib.decompress(body) if isinstance(body, bytes) else body.encode()
             return Snapshot(project=row[0], seq=row[1], body=body)
 
         return await self._run(work)
