@@ -15,11 +15,13 @@ import multiprocessing
 import os
 import threading
 import uuid
+import zlib
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
+from bson import Binary
 from mongofixtures import RunningMongo
 from opseval_infra.store.base import (
     ApiKey,
@@ -38,6 +40,8 @@ from opseval_infra.store.base import (
 from opseval_infra.store.factory import open_store
 from opseval_infra.store.mongo import MongoStore
 from opseval_infra.store.sqlite import SqliteStore
+
+ZSTD_FRAME = b"\x28\xb5\x2f\xfd"  # how a Zstandard frame begins (RFC 8878)
 
 Scenario = Callable[[Store], Awaitable[None]]
 
@@ -368,8 +372,9 @@ def test_a_snapshot_citing_a_years_evidence_is_stored_whole_and_replaced(backend
 
 
 def test_sqlite_keeps_a_large_snapshot_compressed_and_reads_one_stored_as_text(tmp_path: Path) -> None:
-    """A result citing a year's evidence is a tenth of its JSON in the file (and of what each change
-    writes); a small one, and every one stored before 2026-12-04, is the text itself."""
+    """A result citing a year's evidence is a fraction of its JSON in the file (and of what each change
+    writes); a small one, and every one stored before 2026-12-04, is the text itself; one compressed
+    with zlib, as large ones were until Zstandard, is still read."""
     ids = [f"ym-clock-2023-{i:07d}" for i in range(200_000)]
     large = Snapshot(project="p", seq=2, body=('{"evidence": ["' + '", "'.join(ids) + '"]}').encode())
     small = Snapshot(project="p", seq=3, body=b'{"total": 80}')
@@ -395,6 +400,16 @@ def test_sqlite_keeps_a_large_snapshot_compressed_and_reads_one_stored_as_text(t
             sizes = {kind: (kind_of, length) for kind, kind_of, length in kept}
             assert sizes["result"][0] == "blob" and sizes["result"][1] < len(large.body) / 8
             assert sizes["scores"] == ("text", len(small.body))
+            stored = await store._run(
+                lambda conn: conn.execute("SELECT body FROM snapshots WHERE kind = 'result'").fetchone()
+            )
+            assert stored[0].startswith(ZSTD_FRAME)
+            await store._write(
+                lambda conn: conn.execute(
+                    "UPDATE snapshots SET body = ? WHERE kind = 'result'", (zlib.compress(large.body, 1),)
+                )
+            )
+            assert await store.get_snapshot("result", "p") == large
         finally:
             await store.close()
 
@@ -462,8 +477,13 @@ def test_mongo_reads_a_snapshot_stored_uncompressed_and_refuses_one_no_document_
         replaced = Snapshot(project="p", seq=5, body=b'{"total": 80}')
         assert await store.put_snapshot("scores", replaced) is True
         stored = await store._collection("snapshots").find_one({"kind": "scores", "project": "p"})
-        assert stored is not None and "body" not in stored and "body_z" in stored
+        assert stored is not None and "body" not in stored and stored["body_z"].startswith(ZSTD_FRAME)
         assert await store.get_snapshot("scores", "p") == replaced
+        # as compressed until Zstandard: zlib
+        await store._collection("snapshots").update_one(
+            {"kind": "scores", "project": "p"}, {"$set": {"body_z": Binary(zlib.compress(b'{"total": 79}', 1))}}
+        )
+        assert await store.get_snapshot("scores", "p") == Snapshot(project="p", seq=5, body=b'{"total": 79}')
         # random text hardly compresses (base64: 6 bits a character): 24 MB of it cannot be held
         noise = base64.b64encode(os.urandom(18 * 1024 * 1024))
         with pytest.raises(SnapshotTooLarge, match="the result snapshot of project 'p'"):
@@ -609,6 +629,23 @@ def test_a_version_citing_a_years_evidence_is_stored_whole(backend: Backend) -> 
         assert await store.get_version("p", 1) == replace(large, number=1)
 
     backend.run(scenario)
+
+
+def test_mongo_reads_a_version_compressed_as_until_zstandard(mongo: RunningMongo) -> None:
+    backend = Backend(Spec("mongo", mongo.url, f"opseval_test_{uuid.uuid4().hex[:16]}"), mongo)
+    kept = version("p", "初稿定稿")
+
+    async def scenario(store: Store) -> None:
+        assert isinstance(store, MongoStore)
+        assert await store.add_version(kept) == 1
+        as_before = {name: Binary(zlib.compress(getattr(kept, name).encode())) for name in ("definition", "result")}
+        await store._collection("versions").update_one({"project": "p", "number": 1}, {"$set": as_before})
+        assert await store.get_version("p", 1) == replace(kept, number=1)
+
+    try:
+        backend.run(scenario)
+    finally:
+        mongo.drop(backend.spec.database)
 
 
 def test_a_store_offers_no_way_to_change_or_remove_a_version(backend: Backend) -> None:

@@ -7,6 +7,8 @@ import zlib
 from dataclasses import dataclass
 from typing import Protocol
 
+import zstandard
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -99,14 +101,32 @@ class StoredVersion(VersionRecord):
     result: str  # the frozen EvaluationResult as JSON
 
 
+# A Zstandard frame begins with these bytes; a zlib stream (how bodies were compressed until 2026-12-04)
+# never does: its first byte is 0x78.
+_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+
+
 async def compressed(data: bytes) -> bytes:
-    """A snapshot body compressed as both backends store it (zlib level 1: a result cites its evidence
-    ids, about 70 bytes of JSON per event, and compresses about twelvefold), in a worker thread: at a
-    million events that is 0.2-0.3 s, which zlib spends without the GIL, while the event loop goes on
-    consuming."""
+    """A snapshot body compressed as both backends store it: Zstandard level 1. A result cites its
+    evidence ids, and its leaves cite the same long lists again: zstd's window finds those repeats,
+    zlib's 32 KiB one does not. The 82 MB result of a million events: 1.3 MB in 98 ms (zlib level 1:
+    7.1 MB in 268 ms), read back in 76 ms (zlib: 159). A large body is compressed in a worker thread,
+    without the GIL, while the event loop goes on consuming."""
     if len(data) < 1 << 20:
-        return zlib.compress(data, 1)
-    return await asyncio.to_thread(zlib.compress, data, 1)
+        return compress(data)
+    return await asyncio.to_thread(compress, data)
+
+
+def compress(data: bytes) -> bytes:
+    # A compressor is not thread-safe: one per call (making it costs microseconds).
+    return zstandard.ZstdCompressor(level=1).compress(data)
+
+
+def decompressed(stored: bytes) -> bytes:
+    """What `compressed` made, or the zlib stream a body was kept as before."""
+    if stored.startswith(_ZSTD_MAGIC):
+        return zstandard.ZstdDecompressor().decompress(stored)
+    return zlib.decompress(stored)
 
 
 class SnapshotTooLarge(Exception):

@@ -1,7 +1,7 @@
 """The MongoDB backend, on PyMongo's native async API (`AsyncMongoClient`, PyMongo 4.10+).
 
 Collections: `projects` (_id = project id), `events` (_id = event id, seq from a counter),
-`snapshots` (unique on kind + project; the body zlib-compressed, see `put_snapshot`),
+`snapshots` (unique on kind + project; the body compressed, see `put_snapshot`),
 `dead_letters` (_id = letter id, created from a counter), `api_keys` (_id = key id), `audit` (_id =
 seq from a counter; this code only ever inserts into it — grant the services' database user no
 update or remove on it to make that a guarantee), `counters` (the sequence counters) and
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import re
-import zlib
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -42,6 +41,7 @@ from .base import (
     StoredVersion,
     VersionRecord,
     compressed,
+    decompressed,
 )
 
 __all__ = ["SEQUENCE_COUNTERS", "MongoStore"]
@@ -345,7 +345,7 @@ class MongoStore:
         doc = await self._snapshots.find_one({"kind": kind, "project": project_id})
         if doc is None:
             return None
-        body = zlib.decompress(doc["body_z"]) if "body_z" in doc else doc["body"].encode()
+        body = decompressed(doc["body_z"]) if "body_z" in doc else doc["body"].encode()
         return Snapshot(project=doc["project"], seq=int(doc["revision"]), body=body)
 
     # dead letters
@@ -495,12 +495,12 @@ class MongoStore:
     async def add_version(self, version: StoredVersion) -> int:
         versions = self._collection("versions")
         doc: Document = {name: getattr(version, name) for name in _VERSION_FIELDS}
-        # Compressed: a year's result cites hundreds of thousands of event ids, which would pass
-        # MongoDB's 16 MB document limit as text; they compress about tenfold.
+        # Compressed as snapshots are: a year's result cites hundreds of thousands of event ids, which
+        # would pass MongoDB's 16 MB document limit as text.
         doc.update(
             project=version.project,
-            definition=Binary(zlib.compress(version.definition.encode())),
-            result=Binary(zlib.compress(version.result.encode())),
+            definition=Binary(await compressed(version.definition.encode())),
+            result=Binary(await compressed(version.result.encode())),
         )
         for _ in range(_VERSION_ATTEMPTS):
             highest = await versions.find_one(
@@ -531,8 +531,8 @@ class MongoStore:
             return None
         return StoredVersion(
             **vars(_version_record(doc)),
-            definition=zlib.decompress(doc["definition"]).decode(),
-            result=zlib.decompress(doc["result"]).decode(),
+            definition=decompressed(doc["definition"]).decode(),
+            result=decompressed(doc["result"]).decode(),
         )
 
 

@@ -15,7 +15,6 @@ import os
 import sqlite3
 import threading
 import time
-import zlib
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -34,6 +33,7 @@ from .base import (
     StoredVersion,
     VersionRecord,
     compressed,
+    decompressed,
 )
 
 __all__ = ["SqliteStore"]
@@ -406,7 +406,7 @@ class SqliteStore:
             if row is None:
                 return None
             body = row[2]
-            body = zlib.decompress(body) if isinstance(body, bytes) else body.encode()
+            body = decompressed(body) if isinstance(body, bytes) else body.encode()
             return Snapshot(project=row[0], seq=row[1], body=body)
 
         return await self._run(work)
