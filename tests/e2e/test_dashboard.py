@@ -47,13 +47,22 @@ def test_an_evaluator_signs_in_clicks_from_the_score_tree_to_a_findings_evidence
     assert page.inner_text("#whoami") == "东莞评价组（评价人员）"
     assert page.inner_text("#total") == "81.415"
     assert page.inner_text("#grade") == "良" and "good" in (page.get_attribute("#grade", "class") or "")
+    # The tree and the findings are read with evidence counts, not ids; a finding's evidence a page at a time.
+    reporting = fleet.url("reporting") + f"/v1/projects/{project}"
+    counts = fleet.http.get(f"{reporting}/scores", params={"evidence": "count"}).json()["evidence_counts"]
+    with page.expect_request(lambda r: "/scores?evidence=count" in r.url):
+        page.reload()
+    page.wait_for_selector("#total")
     page.click('.row.leaf[data-id="ops_onsite"]')
     page.wait_for_selector("#detail .finding")
     assert "运维服务驻场服务完成率" in page.inner_text("#detail")
+    assert f"佐证记录 {counts['ops_onsite']} 条" in page.inner_text("#detail") and counts["ops_onsite"] > 1
     assert "2.14 / 3" in page.inner_text('.row.leaf[data-id="ops_onsite"]')
     page.locator("#detail .finding").filter(has_text="技术支持专家").first.click()
     page.wait_for_selector("#evidence .evidence")
-    assert "佐证材料" in page.inner_text("#evidence")
+    finding = page.get_attribute("#detail .finding.selected", "data-id")
+    cited = fleet.http.get(f"{reporting}/findings/{finding}/evidence", params={"limit": 1}).json()["total"]
+    assert f"佐证材料（{cited}）" in page.inner_text("#evidence")
     assert "驻场人员名单" in page.inner_text("#evidence") and "roster_entry" not in page.inner_text("#evidence")
     bench.screenshot("overview-leaf-finding")
     with page.expect_download() as download:
@@ -65,7 +74,7 @@ def test_an_evaluator_signs_in_clicks_from_the_score_tree_to_a_findings_evidence
     page.wait_for_selector("#login:not([hidden])")
     assert "已退出" in page.inner_text("#login-error") and page.locator("#workspace").is_hidden()
     bench.no_script_errors()
-    report = fleet.url("reporting") + f"/v1/projects/{project}/report"
+    report = f"{reporting}/report"
     for fmt, magic in (("docx", b"PK"), ("xlsx", b"PK"), ("pdf", b"%PDF")):
         response = fleet.http.get(report, params={"format": fmt})
         assert response.status_code == 200 and response.content.startswith(magic), fmt

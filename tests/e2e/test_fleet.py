@@ -78,8 +78,10 @@ def test_pushed_evidence_scores_as_opseval_evaluate_and_a_duplicate_push_changes
     # The evidence behind a finding and behind a leaf, one event, and the report as of a date.
     reporting = fleet.url("reporting") + f"/v1/projects/{project}"
     finding = expected.findings[0]
-    behind = fleet.http.get(f"{reporting}/findings/{finding.id}/evidence").json()
-    assert sorted(e["id"] for e in behind["evidence"]) == sorted(finding.evidence)
+    behind = fleet.http.get(f"{reporting}/findings/{finding.id}/evidence", params={"limit": 1000}).json()
+    assert sorted(e["id"] for e in behind["evidence"]) == sorted(finding.evidence) and behind["total"] == len(
+        finding.evidence
+    )
     leaf = fleet.http.get(f"{reporting}/indicators/ops_onsite/evidence", params={"limit": 5}).json()
     assert (leaf["score"], len(leaf["evidence"])) == (2.14, 5) and leaf["total"] > 5
     one = fleet.http.get(f"{reporting}/evidence/{events[0]['id']}").json()

@@ -352,3 +352,51 @@ def test_a_result_newer_than_the_scores_read_is_answered_itself(tmp_path: Path, 
 def without_evidence_of(result: EvaluationResult, events_folded: int) -> bytes:
     """The scores of a result as scoring stores them beside it."""
     return without_evidence(ScoreChanged.of_result(result, events_folded, events_folded)).json_bytes()
+
+
+def test_a_client_showing_the_tree_reads_evidence_counts_and_pages_a_findings_evidence(tmp_path: Path) -> None:
+    """The workbench shows how many events a leaf or a finding cites, and twenty of a finding's: it asks
+    for counts (a million-event project's ids are 82 MB of JSON) and pages the evidence, whose pages
+    together are every event the finding cites."""
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+
+    async def scenario() -> None:
+        async with opened_store(store_url) as store:
+            await fill(store)
+            await rules_service.evaluate(service_fleet(store, date(2026, 12, 4)), PROJECT)
+            await scoring_service.evaluate(service_fleet(store, date(2026, 12, 4)), PROJECT)
+
+    asyncio.run(scenario())
+    with serve(store_url, tmp_path) as (client, headers):
+        base = f"/v1/projects/{PROJECT}"
+        with_ids = client.get(f"{base}/scores", headers=headers).json()
+        counted = client.get(f"{base}/scores", params={"evidence": "count"}, headers=headers).json()
+        ids = ScoreChanged.model_validate({k: v for k, v in with_ids.items() if k != "evaluation"})
+        wanted = {k: len(v) for k, v in leaf_evidence(ids.indicators).items() if v is not None}
+        assert max(wanted.values()) > 1 and counted["evidence_counts"] == wanted
+        rest = ScoreChanged.model_validate(
+            {k: v for k, v in counted.items() if k not in ("evaluation", "evidence_counts")}
+        )
+        assert all(not v for v in leaf_evidence(rest.indicators).values())
+        assert rest == without_evidence(ids) and "evidence_counts" not in with_ids
+
+        findings = client.get(f"{base}/findings", headers=headers).json()["findings"]
+        high = client.get(f"{base}/findings", params={"evidence": "count", "severity": "high"}, headers=headers).json()
+        assert high["evidence_counts"] == {f["id"]: len(f["evidence"]) for f in findings if f["severity"] == "high"}
+        assert high["evidence_counts"] and all(f["evidence"] == [] for f in high["findings"])
+
+        largest = max(findings, key=lambda f: len(f["evidence"]))
+        assert len(largest["evidence"]) > 3
+        pages, offset = [], 0
+        while True:
+            page = client.get(
+                f"{base}/findings/{largest['id']}/evidence", params={"offset": offset, "limit": 3}, headers=headers
+            ).json()
+            assert page["total"] == len(largest["evidence"]) and page["offset"] == offset
+            assert "evidence" not in page["finding"] and page["finding"]["id"] == largest["id"]
+            if not page["evidence"]:
+                break
+            assert len(page["evidence"]) <= 3
+            pages += [e["id"] for e in page["evidence"]]
+            offset += 3
+        assert sorted(pages) == sorted(largest["evidence"])

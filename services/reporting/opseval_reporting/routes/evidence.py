@@ -30,8 +30,16 @@ def router(ctx: ReportingContext) -> APIRouter:
     @routes.get(
         "/v1/projects/{project}/findings/{finding_id}/evidence", name="finding.evidence.read", responses=ERROR_RESPONSES
     )
-    async def finding_evidence(project: str, finding_id: str, principal: Principal = reader) -> Response:
-        """The evidence events behind one finding."""
+    async def finding_evidence(
+        project: str,
+        finding_id: str,
+        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+        principal: Principal = reader,
+    ) -> Response:
+        """The evidence events behind one finding, a page at a time: `total` says how many it cites (a
+        finding on a year's inspections cites hundreds of thousands), and `finding` is the finding
+        without their ids."""
         access.project(principal, project)
         current = await ctx.findings(project)
         finding = next((f for f in current.findings if f.id == finding_id), None)
@@ -39,9 +47,16 @@ def router(ctx: ReportingContext) -> APIRouter:
             raise HTTPException(404, f"no finding {finding_id!r} in project {project!r}")
         evidence = [
             {**event, "kind_label": KIND_LABEL.get(event.get("kind"), event.get("kind"))}
-            for event in await ctx.events(project, list(finding.evidence))
+            for event in await ctx.events(project, list(finding.evidence[offset : offset + limit]))
         ]
-        return json_response({"finding": finding.model_dump(mode="json"), "evidence": evidence})
+        return json_response(
+            {
+                "finding": finding.model_dump(mode="json", exclude={"evidence"}),
+                "total": len(finding.evidence),
+                "offset": offset,
+                "evidence": evidence,
+            }
+        )
 
     @routes.get(
         "/v1/projects/{project}/indicators/{indicator}/evidence",

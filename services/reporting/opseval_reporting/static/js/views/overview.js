@@ -11,8 +11,9 @@ const SELF_EVALUATION = [["selfeval.xlsx", "自评表（Excel）"], ["selfeval.d
 // The evaluation shown: today's as the fleet keeps it, or computed as of the chosen date.
 export async function evaluation(project, asOf) {
   if (!asOf) {
+    // Counts, not ids: a million-event project cites 2.5 million of them, tens of MB on every change.
     const [scores, findings] = await Promise.all([
-      api(`/v1/projects/${project}/scores`), api(`/v1/projects/${project}/findings`)]);
+      api(`/v1/projects/${project}/scores?evidence=count`), api(`/v1/projects/${project}/findings?evidence=count`)]);
     return { ...scores, findings: findings.findings };
   }
   const q = `as_of=${asOf}`;
@@ -54,7 +55,7 @@ export default {
 
     const side = el("section", { class: "panel side", id: "detail-panel", "aria-label": "指标说明与问题" }, el("h2", {}, "指标说明与问题"),
       el("div", { id: "detail" }, selected && leaves[selected]
-        ? leafDetail(leaves[selected], data.findings, params.get("finding"), project, navigate)
+        ? leafDetail(leaves[selected], data.findings, params.get("finding"), project, navigate, data.evidence_counts)
         : el("p", { class: "muted" }, "点击一个末级指标查看得分依据、问题与佐证材料。")));
 
     const docs = asOf ? `&as_of=${asOf}` : "";
@@ -91,10 +92,16 @@ function node(n, selected, navigate) {
   return box;
 }
 
-function leafDetail(n, allFindings, selectedFinding, project, navigate) {
+// How many evidence events a leaf cites: counted by the API (today's scores), or its ids (a date's).
+function evidenceCount(n, counts) {
+  return counts && n.id in counts ? counts[n.id] : (n.evidence || []).length;
+}
+
+function leafDetail(n, allFindings, selectedFinding, project, navigate, counts) {
   const bearing = new Set(n.findings || []);  // every finding that bears on this leaf
   const findings = allFindings.filter(f => bearing.has(f.id));
   const status = n.status || "scored";
+  const cited = evidenceCount(n, counts);
   const evidence = el("div", { id: "evidence" });
   if (selectedFinding && bearing.has(selectedFinding)) findingEvidence(project, selectedFinding, evidence, navigate);
   return el("div", {},
@@ -103,8 +110,8 @@ function leafDetail(n, allFindings, selectedFinding, project, navigate) {
     status === "scored" ? "" : el("p", { class: "status-line" }, `评价状态：${STATUS_LABEL[status]}` + (status === "pending" ? "（未到期或尚未判定，不计分）" : n.assessable != null ? `，已评权重 ${num(n.assessable)}` : "")),
     n.criterion ? el("p", { class: "muted" }, "评分标准：" + n.criterion) : "",
     el("p", { class: "muted" }, n.explanation || ""),
-    el("p", { class: "muted" }, `佐证记录 ${(n.evidence || []).length} 条 `,
-      (n.evidence || []).length ? el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", leaf: n.id, finding: null, ...FRESH_BROWSE }); } }, "查看全部") : ""),
+    el("p", { class: "muted" }, `佐证记录 ${cited} 条 `,
+      cited ? el("a", { href: "#", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", leaf: n.id, finding: null, ...FRESH_BROWSE }); } }, "查看全部") : ""),
     el("h3", {}, `问题（${findings.length}）`),
     ...findings.map(f => el("button", {
       type: "button", class: `finding ${f.severity}` + (f.id === selectedFinding ? " selected" : ""), "data-id": f.id,
@@ -113,14 +120,16 @@ function leafDetail(n, allFindings, selectedFinding, project, navigate) {
     evidence);
 }
 
+const SHOWN = 20;  // the evidence of a finding shown beside it; the evidence browser pages the rest
+
 async function findingEvidence(project, findingId, box, navigate) {
   box.replaceChildren(el("p", { class: "muted" }, "正在加载佐证材料…"));
   try {
-    const data = await api(`/v1/projects/${project}/findings/${encodeURIComponent(findingId)}/evidence`);
-    box.replaceChildren(el("h3", {}, `佐证材料（${data.evidence.length}）`),
-      ...data.evidence.slice(0, 20).map(e => el("div", { class: "evidence", "data-id": e.id },
+    const data = await api(`/v1/projects/${project}/findings/${encodeURIComponent(findingId)}/evidence?limit=${SHOWN}`);
+    box.replaceChildren(el("h3", {}, `佐证材料（${data.total}）`),
+      ...data.evidence.map(e => el("div", { class: "evidence", "data-id": e.id },
         el("div", {}, `${cnDate(e.occurred_at)} · ${e.kind_label || e.kind}`), el("div", { class: "muted" }, e.id))),
-      el("p", { class: "muted" }, data.evidence.length > 20 ? `另有 ${data.evidence.length - 20} 条。` : "",
+      el("p", { class: "muted" }, data.total > data.evidence.length ? `另有 ${data.total - data.evidence.length} 条。` : "",
         el("a", { href: "#", id: "finding-evidence-all", onclick: (ev) => { ev.preventDefault(); navigate({ view: "evidence", finding: findingId, leaf: null, ...FRESH_BROWSE }); } }, "在佐证材料页查看全部")));
   } catch (e) {
     box.replaceChildren(notice(e.message, "error"));
