@@ -6,10 +6,10 @@ one `app.include_router(...)` line in `app.create_app`."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import Depends, HTTPException, Response
+from fastapi import Depends, HTTPException, Query, Response
 from opseval_infra.auth import Access
 from opseval_infra.fleet import Fleet
 from opseval_infra.http import ERROR_RESPONSES
@@ -21,6 +21,8 @@ from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
 PAGE = 1000
+Offset = Annotated[int, Query(ge=0, description="how many to skip")]
+Limit = Annotated[int, Query(ge=1, le=PAGE, description="how many at most")]
 EVALUATING_SERVICES = ("rules", "scoring")
 MAX_SEQ = 2**63 - 1  # a store sequence number is a signed 64-bit integer
 

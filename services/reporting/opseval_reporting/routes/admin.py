@@ -23,7 +23,7 @@ from opseval_infra.keys import (
 )
 from pydantic import AwareDatetime, BaseModel, Field
 
-from ..context import MAX_SEQ, PAGE, ReportingContext, answers, json_response
+from ..context import MAX_SEQ, Limit, ReportingContext, answers, json_response
 
 
 class NewKey(BaseModel):
@@ -42,9 +42,7 @@ def router(ctx: ReportingContext) -> APIRouter:
     admin, store = ctx.admin, ctx.store
 
     @routes.get("/v1/dead-letters", name="dead_letters.read", responses=ERROR_RESPONSES)
-    async def dead_letters(
-        service: str | None = None, limit: Annotated[int, Query(ge=1, le=PAGE)] = 100, principal: Principal = admin
-    ) -> Response:
+    async def dead_letters(service: str | None = None, limit: Limit = 100, principal: Principal = admin) -> Response:
         """Messages no consumer could handle, with the error (administrators)."""
         letters = await store().list_dead_letters(service, limit)
         return json_response([orjson.loads(letter.body) for letter in letters])
@@ -97,7 +95,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         action: str | None = None,
         since: datetime | None = None,
         after: Annotated[int, Query(ge=0, le=MAX_SEQ)] = 0,
-        limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+        limit: Limit = 100,
         principal: Principal = admin,
     ) -> Response:
         """The audit trail, oldest first: who pushed, read and changed what (action: a trailing *

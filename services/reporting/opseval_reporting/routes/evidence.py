@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Response
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
 from opseval_shared.labels import KIND_LABEL
 from opseval_shared.results import ScoredIndicator
 
-from ..context import PAGE, ReportingContext, json_response
+from ..context import Limit, Offset, ReportingContext, json_response
 
 
 def _leaf(nodes: tuple[ScoredIndicator, ...], leaf_id: str) -> ScoredIndicator | None:
@@ -33,8 +33,8 @@ def router(ctx: ReportingContext) -> APIRouter:
     async def finding_evidence(
         project: str,
         finding_id: str,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+        offset: Offset = 0,
+        limit: Limit = 100,
         principal: Principal = reader,
     ) -> Response:
         """The evidence events behind one finding, a page at a time: `total` says how many it cites (a
@@ -66,8 +66,8 @@ def router(ctx: ReportingContext) -> APIRouter:
     async def indicator_evidence(
         project: str,
         indicator: str,
-        offset: Annotated[int, Query(ge=0)] = 0,
-        limit: Annotated[int, Query(ge=1, le=PAGE)] = 100,
+        offset: Offset = 0,
+        limit: Limit = 100,
         principal: Principal = reader,
     ) -> Response:
         """The evidence events behind one leaf's score, a page at a time."""

@@ -33,7 +33,7 @@ from opseval_shared.messaging import evidence_subject
 from opseval_shared.metrics import MetricContext
 from opseval_shared.staffing_comparison import staffing_comparison
 
-from ..context import PAGE, ReportingContext, json_response
+from ..context import PAGE, Offset, ReportingContext, json_response
 from ..evidence_table import evidence_workbook
 from .evidence import _leaf
 
@@ -161,7 +161,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         q: Text = None,
         leaf: str | None = None,
         finding: str | None = None,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         limit: Annotated[int, Query(ge=1, le=ROWS_PER_PAGE)] = 50,
         principal: Principal = reader,
     ) -> Response:
