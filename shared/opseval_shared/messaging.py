@@ -174,6 +174,11 @@ def without_evidence(message: FindingsChanged | ScoreChanged) -> FindingsChanged
         return message.model_copy(
             update={"findings": tuple(f.model_copy(update={"evidence": ()}) for f in message.findings)}
         )
+    return message.model_copy(update={"indicators": indicators_without_evidence(message.indicators)})
+
+
+def indicators_without_evidence(indicators: tuple[ScoredIndicator, ...]) -> tuple[ScoredIndicator, ...]:
+    """The score tree with every leaf's evidence ids left out (an empty list where there were some)."""
 
     def strip(node: ScoredIndicator) -> ScoredIndicator:
         update = {"children": tuple(strip(c) for c in node.children)}
@@ -181,7 +186,12 @@ def without_evidence(message: FindingsChanged | ScoreChanged) -> FindingsChanged
             update["evidence"] = ()
         return node.model_copy(update=update)
 
-    return message.model_copy(update={"indicators": tuple(strip(i) for i in message.indicators)})
+    return tuple(strip(i) for i in indicators)
+
+
+def evidence_counts(indicators: tuple[ScoredIndicator, ...]) -> dict[str, int]:
+    """How many evidence events each leaf that cites evidence cites, by its id."""
+    return {n.id: len(n.evidence) for top in indicators for n in top.walk() if n.evidence is not None}
 
 
 class DeadLettered(Frozen):

@@ -379,6 +379,10 @@ def test_a_client_showing_the_tree_reads_evidence_counts_and_pages_a_findings_ev
         )
         assert all(not v for v in leaf_evidence(rest.indicators).values())
         assert rest == without_evidence(ids) and "evidence_counts" not in with_ids
+        document = client.get(f"{base}/report", params={"format": "scores"}, headers=headers).json()
+        shown = client.get(f"{base}/report", params={"format": "scores", "evidence": "count"}, headers=headers).json()
+        assert shown.pop("evidence_counts") == wanted and shown["indicators"] == counted["indicators"]
+        assert shown == {**document, "indicators": shown["indicators"]} and shown["monthly"]
 
         findings = client.get(f"{base}/findings", headers=headers).json()["findings"]
         high = client.get(f"{base}/findings", params={"evidence": "count", "severity": "high"}, headers=headers).json()

@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import orjson
+from opseval_shared.messaging import evidence_counts, indicators_without_evidence
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
 
@@ -53,8 +54,13 @@ def to_json(data: Any) -> list[bytes]:
     return chunks
 
 
-def scores_document(result: EvaluationResult) -> dict[str, Any]:
-    return result.model_dump(mode="json", exclude={"findings"}, exclude_none=True)
+def scores_document(result: EvaluationResult, counts_only: bool = False) -> dict[str, Any]:
+    """scores.json; `counts_only`: without the leaves' evidence ids, with how many each cites in
+    `evidence_counts` (what a view of the tree needs: the ids are 67 MB at a million events)."""
+    if not counts_only:
+        return result.model_dump(mode="json", exclude={"findings"}, exclude_none=True)
+    stripped = result.model_copy(update={"indicators": indicators_without_evidence(result.indicators)})
+    return {**scores_document(stripped), "evidence_counts": evidence_counts(result.indicators)}
 
 
 def findings_document(result: EvaluationResult) -> list[dict[str, Any]]:

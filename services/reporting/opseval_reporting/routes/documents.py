@@ -17,8 +17,8 @@ from opseval_shared.ledger import fold_all
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
 
-from ..context import ReportingContext, answers, json_response
-from ..output import DOCUMENT_FILES, render_document
+from ..context import EvidenceForm, ReportingContext, answers, json_response
+from ..output import DOCUMENT_FILES, render_document, scores_document
 from ..pipeline import evaluate_ledger, evaluate_series
 
 DocumentFormat = Literal["html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"]
@@ -51,12 +51,14 @@ def router(ctx: ReportingContext) -> APIRouter:
         format: Literal[
             "html", "md", "scores", "findings", "docx", "xlsx", "pdf", "selfeval.xlsx", "selfeval.docx"
         ] = "html",
+        evidence: EvidenceForm = "ids",
         principal: Principal = reader,
     ) -> Response:
         """The evaluation documents as of a date (default: today, or the end of the period; at the
         default date served from the result the fleet stored, not evaluated again):
         html, md, scores and findings (JSON), docx (the report), xlsx (the score table), pdf, and for
-        a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx."""
+        a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx. `evidence=count` gives the
+        scores without the leaves' evidence ids, with how many each cites in `evidence_counts`."""
         access.project(principal, project)
         d = await ctx.definition(project)
         day = min(today_in_china(), d.project.evaluation.default_as_of)
@@ -69,6 +71,8 @@ def router(ctx: ReportingContext) -> APIRouter:
             if stored is not None and stored.as_of == day
             else await evaluated(d, as_of or day, await ctx.stored_events(project))
         )
+        if format == "scores" and evidence == "count":
+            return json_response(scores_document(result, counts_only=True))
         data = await asyncio.to_thread(render_document, result, d, format)
         if data is None:
             raise HTTPException(

@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Response
+from fastapi import APIRouter, HTTPException, Response
 from opseval_infra.keys import Principal
-from opseval_shared.messaging import ScoreChanged, without_evidence
+from opseval_shared.messaging import ScoreChanged, evidence_counts, without_evidence
 from opseval_shared.results import Finding
 from pydantic import BaseModel, Field
 
-from ..context import ReportingContext, answers, json_response
+from ..context import EvidenceForm, ReportingContext, answers, json_response
 
 
 class ProjectSummary(BaseModel):
@@ -66,14 +66,6 @@ class ScoresAnswer(ScoreChanged):
     )
 
 
-# What a client shows a tree or a list with needs the counts, not the ids: a million-event project's
-# leaves cite 2 million ids (67 MB of JSON) and its findings 440,000 (15 MB), read again on every change.
-EvidenceForm = Annotated[
-    Literal["ids", "count"],
-    Query(description="ids: every evidence id cited; count: only how many, in `evidence_counts`"),
-]
-
-
 def router(ctx: ReportingContext) -> APIRouter:
     routes = APIRouter()
     access, reader = ctx.access, ctx.reader
@@ -111,9 +103,10 @@ def router(ctx: ReportingContext) -> APIRouter:
         scores = await ctx.scores_with_evidence(project)
         if evidence == "ids":
             return json_response({**scores.model_dump(mode="json", exclude_none=True), "evaluation": evaluation})
-        cited = {n.id: len(n.evidence) for top in scores.indicators for n in top.walk() if n.evidence is not None}
         answer = without_evidence(scores).model_dump(mode="json", exclude_none=True)
-        return json_response({**answer, "evidence_counts": cited, "evaluation": evaluation})
+        return json_response(
+            {**answer, "evidence_counts": evidence_counts(scores.indicators), "evaluation": evaluation}
+        )
 
     @routes.get("/v1/projects/{project}/findings", name="findings.read", responses=answers(FindingsPage))
     async def get_findings(

@@ -18,7 +18,7 @@ export async function evaluation(project, asOf) {
   }
   const q = `as_of=${asOf}`;
   const [scores, findings] = await Promise.all([
-    api(`/v1/projects/${project}/report?format=scores&${q}`), api(`/v1/projects/${project}/report?format=findings&${q}`)]);
+    api(`/v1/projects/${project}/report?format=scores&evidence=count&${q}`), api(`/v1/projects/${project}/report?format=findings&${q}`)]);
   return { ...scores, findings };
 }
 
@@ -92,16 +92,11 @@ function node(n, selected, navigate) {
   return box;
 }
 
-// How many evidence events a leaf cites: counted by the API (today's scores), or its ids (a date's).
-function evidenceCount(n, counts) {
-  return counts && n.id in counts ? counts[n.id] : (n.evidence || []).length;
-}
-
 function leafDetail(n, allFindings, selectedFinding, project, navigate, counts) {
   const bearing = new Set(n.findings || []);  // every finding that bears on this leaf
   const findings = allFindings.filter(f => bearing.has(f.id));
   const status = n.status || "scored";
-  const cited = evidenceCount(n, counts);
+  const cited = counts[n.id] || 0;  // counted by the API: the tree is read without the ids
   const evidence = el("div", { id: "evidence" });
   if (selectedFinding && bearing.has(selectedFinding)) findingEvidence(project, selectedFinding, evidence, navigate);
   return el("div", {},

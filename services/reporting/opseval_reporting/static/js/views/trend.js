@@ -14,7 +14,7 @@ export default {
     let data, points, bands;
     try {
       [data, points, bands] = await Promise.all([
-        api(`/v1/projects/${project}/report?format=scores${q}`),
+        api(`/v1/projects/${project}/report?format=scores&evidence=count${q}`),
         api(`/v1/projects/${project}/series${asOf ? "?as_of=" + asOf : ""}`),
         api(`/v1/projects/${project}/grades`)]);
     } catch (e) {
