@@ -137,6 +137,10 @@ class ScoreChanged(Frozen):
     evidence_accepted_at: AwareDatetime | None = Field(
         default=None, description="when the newest of the events folded was accepted (for latency)"
     )
+    evidence_counts: dict[str, int] | None = Field(
+        default=None,
+        description="without the leaves' evidence ids: how many evidence events each leaf cites, by its id",
+    )
 
     @classmethod
     def of_result(cls, result: EvaluationResult, events_folded: int, findings_events_folded: int) -> ScoreChanged:
@@ -169,12 +173,18 @@ def result_seq_parts(seq: int) -> tuple[int, int]:
 
 
 def without_evidence(message: FindingsChanged | ScoreChanged) -> FindingsChanged | ScoreChanged:
-    """The message as published: the same results, the evidence ids left to the results API."""
+    """The message as published: the same results, the evidence ids left to the results API (a
+    score says how many each leaf cites)."""
     if isinstance(message, FindingsChanged):
         return message.model_copy(
             update={"findings": tuple(f.model_copy(update={"evidence": ()}) for f in message.findings)}
         )
-    return message.model_copy(update={"indicators": indicators_without_evidence(message.indicators)})
+    return message.model_copy(
+        update={
+            "indicators": indicators_without_evidence(message.indicators),
+            "evidence_counts": evidence_counts(message.indicators),
+        }
+    )
 
 
 def indicators_without_evidence(indicators: tuple[ScoredIndicator, ...]) -> tuple[ScoredIndicator, ...]:

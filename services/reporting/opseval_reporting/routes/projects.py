@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Response
 from opseval_infra.keys import Principal
-from opseval_shared.messaging import ScoreChanged, evidence_counts, without_evidence
+from opseval_shared.messaging import ScoreChanged
 from opseval_shared.results import Finding
 from pydantic import BaseModel, Field
 
@@ -45,22 +45,18 @@ class ProjectDetail(ProjectSummary):
     corrections: list[dict[str, Any]] = Field(description="events corrected or retracted, by which event, why, who")
 
 
-COUNTS_DESCRIPTION = (
-    "with evidence=count: how many evidence events each {0} cites, by its id (its `evidence` is then empty)"
-)
-
-
 class FindingsPage(BaseModel):
     project: str
     events_folded: int = Field(ge=0, description="number of evidence events the findings were computed from")
     as_of: date
     findings: list[Finding]
-    evidence_counts: dict[str, int] | None = Field(None, description=COUNTS_DESCRIPTION.format("finding"))
+    evidence_counts: dict[str, int] | None = Field(
+        None, description="with evidence=count: how many evidence events each finding cites, by its id"
+    )
     evaluation: EvaluationStatus
 
 
 class ScoresAnswer(ScoreChanged):
-    evidence_counts: dict[str, int] | None = Field(None, description=COUNTS_DESCRIPTION.format("leaf"))
     evaluation: EvaluationStatus = Field(
         description="whether the evaluation currently fails (these scores are the last computed)"
     )
@@ -100,13 +96,11 @@ def router(ctx: ReportingContext) -> APIRouter:
         scores are then the last ones computed) and which events were set aside."""
         access.project(principal, project)
         evaluation, _ = await ctx.status(project)
-        scores = await ctx.scores_with_evidence(project)
-        if evidence == "ids":
-            return json_response({**scores.model_dump(mode="json", exclude_none=True), "evaluation": evaluation})
-        answer = without_evidence(scores).model_dump(mode="json", exclude_none=True)
-        return json_response(
-            {**answer, "evidence_counts": evidence_counts(scores.indicators), "evaluation": evaluation}
-        )
+        if evidence == "count":
+            answer = (await ctx.scores_with_counts(project)).model_dump(mode="json", exclude_none=True)
+        else:
+            answer = (await ctx.scores_with_evidence(project)).model_dump(mode="json", exclude_none=True)
+        return json_response({**answer, "evaluation": evaluation})
 
     @routes.get("/v1/projects/{project}/findings", name="findings.read", responses=answers(FindingsPage))
     async def get_findings(
