@@ -998,13 +998,21 @@ def fold_all(
 def fold_resolving(ledger: Ledger | MonthEndFold, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
     """Events folded into a ledger, each whose references do not resolve set aside and returned by id."""
     unresolved: dict[str, EvidenceReferenceError] = {}
-    add = ledger.add
-    for event in events:
+    event: Evidence | None = None  # the event being folded
+
+    def with_origins() -> Iterator[tuple[Evidence, int]]:
+        nonlocal event
+        for event in events:
+            yield event, 0
+
+    rest = with_origins()
+    while True:  # on past a replay (not compared here) or an event set aside
         try:
-            add(event)
+            if ledger.add_many(rest) is None:
+                return unresolved
         except EvidenceReferenceError as exc:
+            assert event is not None
             unresolved[event.id] = exc
-    return unresolved
 
 
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is

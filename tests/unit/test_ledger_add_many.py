@@ -1,7 +1,7 @@
-"""`Ledger.add_many` (a bundle's fold) folds exactly what `add` folds event by event: the same state,
-the same ids and origins, the same replays handed back, the same reference errors for the same events
-— also for corrections, retractions, events after the as-of date or outside the period, in other UTC
-offsets, under an unknown contract or none where several need one."""
+"""`Ledger.add_many` (a bundle's fold, and `fold_resolving`'s) folds exactly what `add` folds event by
+event: the same state, the same ids and origins, the same replays handed back, the same reference
+errors for the same events — also for corrections, retractions, events after the as-of date or
+outside the period, in other UTC offsets, under an unknown contract or none where several need one."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from domainbuilders import contract, definition, event, folded_state, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_shared.evidence import Evidence
-from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger, MonthEndFold, Outcome
+from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger, MonthEndFold, Outcome, fold_resolving
 from opseval_shared.project import ProjectDefinition
 
 PLANS: list[dict[str, Any]] = [
@@ -155,8 +155,16 @@ def test_add_many_folds_what_add_folds_one_by_one(
 ) -> None:
     left_out = frozenset({"i1", "s-2"}) if told_left_out else frozenset()
     one, many = Ledger(defn, as_of, left_out), Ledger(defn, as_of, left_out)
-    assert _many(many, events) == _one_by_one(one, events)
+    replayed, refused = _one_by_one(one, events)
+    assert _many(many, events) == (replayed, refused)
     assert _everything(many) == _everything(one)
+    # fold_resolving (a project's stored events) sets the same events aside
+    resolving = Ledger(defn, as_of, left_out)
+    unresolved = fold_resolving(resolving, events)
+    assert {eid: (exc.field_path, str(exc)) for eid, exc in unresolved.items()} == {
+        eid: (field, message) for eid, field, message in refused
+    }
+    assert folded_state(resolving) == folded_state(one) and resolving._seen == one._seen
 
 
 def test_every_event_of_the_pool_is_folded_alike_in_turn_and_each_case_occurs() -> None:
