@@ -359,9 +359,10 @@ class Ledger:
         resolve raises EvidenceReferenceError, taken in as `add` takes it; the caller may go on
         folding the rest of the iterator.
 
-        A bundle's fold: the events `add` folds in its common case (under a known contract, dated
-        before the as-of day and inside the period, not a correction) are folded here with its steps
-        bound once, and every other event goes through `add` itself."""
+        For a whole fold (a bundle's, a project's stored events): the events `add` folds in its common
+        case (under a known contract, dated before the as-of day and inside the period, not a
+        correction) are folded here with its steps bound once, and every other event goes through
+        `add` itself."""
         add = self.add
         seen = self._seen
         take = seen.add
