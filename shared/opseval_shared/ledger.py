@@ -39,6 +39,7 @@ from .evidence import (
     Evidence,
     EvidenceKind,
     IncidentPayload,
+    InspectionDone,
     JudgmentPayload,
     Retraction,
     RosterEntryPayload,
@@ -189,6 +190,7 @@ def _newer(a: Recorded[Any] | None, recorded_at: datetime, event_id: str) -> boo
 
 
 Fold = Callable[["Ledger", dict[str, Any], str | None], None]  # an event's fields, its contract
+Check = Callable[[Any, str | None], None]  # an event's references particular to its kind, its contract
 Outside = Callable[["Ledger", Any], date | None]  # the day an event is about, when outside the period
 
 
@@ -217,9 +219,15 @@ class Ledger:
         self._facts_years = range(self._facts_first.year, self._facts_last.year + 1)
         # Per kind of event, everything its fold needs, found with one lookup: the reference check,
         # the days certainly inside the period, the check of the time it is about, the fold.
-        self._kinds: dict[type, tuple[Callable[[Any, str | None], None] | None, date, date, Outside, Fold]] = {
+        self._kinds: dict[type, tuple[Check | None, date, date, Outside, Fold]] = {
             cls: (self._references.kind_check(cls), *self._inside_days(_OUTSIDE[cls]), _OUTSIDE[cls], _FOLD[cls])
             for cls in _FOLD
+        }
+        # The same for `add_many`'s events, which are certainly folded: a kind whose fold resolves its
+        # references itself (and raises as the check would) is not checked twice.
+        self._quick: dict[type, tuple[Check | None, date, date, Fold]] = {
+            cls: (None if cls in _FOLD_CHECKS else check, first, last, fold)
+            for cls, (check, first, last, _, fold) in self._kinds.items()
         }
         self.outside_period = 0
         self.outside_by_kind: dict[str, int] = {}
@@ -340,9 +348,63 @@ class Ledger:
             if about is not None:
                 self._count_outside(event, about)
                 return OUTSIDE_PERIOD
+        fold(self, f, contract)  # (raises, if at all, before it changes anything)
         self._counts[cls] += 1
-        fold(self, f, contract)
         return ADDED
+
+    def add_many(self, events: Iterable[tuple[Evidence, int]]) -> Evidence | None:
+        """Fold events in, each with its origin, as `add` folds them one by one, until one whose id
+        was folded before: that event is returned (REPLAYED, for the caller to compare) and the rest
+        are left in the iterator. None when every event was folded. An event whose references do not
+        resolve raises EvidenceReferenceError, taken in as `add` takes it; the caller may go on
+        folding the rest of the iterator.
+
+        For a whole fold (a bundle's, a project's stored events): the events `add` folds in its common
+        case (under a known contract, dated before the as-of day and inside the period, not a
+        correction) are folded here with its steps bound once, and every other event goes through
+        `add` itself."""
+        add = self.add
+        seen = self._seen
+        take = seen.add
+        arrive = self._arrived.append
+        note_origin = self._origins.append
+        left_out = self._left_out
+        project = self.project_id
+        contracts = self._contracts
+        default = self._default_contract
+        as_of = self.as_of
+        quick = self._quick
+        counts = self._counts
+        for event, origin in events:
+            f = event.__dict__
+            eid = f["id"]
+            day = f["occurred_at"].date()  # in the event's own offset (see `add`)
+            contract = f["contract"] or default
+            cls = type(event)
+            kind = quick.get(cls)  # (none for a retraction)
+            if (
+                kind is None
+                or eid in seen
+                or f["project"] != project
+                or f["corrects"] is not None
+                or eid in left_out
+                or contract not in contracts
+                or day >= as_of
+                or f["recorded_at"].date() >= as_of
+                or not kind[1] <= day <= kind[2]
+            ):
+                if add(event, origin) is REPLAYED:
+                    return event
+                continue
+            take(eid)
+            arrive(eid)
+            note_origin(origin)
+            check, _, _, fold = kind
+            if check is not None:
+                check(event, contract)
+            fold(self, f, contract)
+            counts[cls] += 1
+        return None
 
     def _note_correction(self, note: CorrectionNote) -> None:
         notes = self._corrections.setdefault(note.target, [])
@@ -598,9 +660,8 @@ class Ledger:
     def _add_inspection_done(self, f: dict[str, Any], contract: str | None) -> None:
         p = f["payload"].__dict__
         plan = self._plans.get((contract, p["plan"]))  # type: ignore[arg-type]
-        if plan is None:
-            contract = self._need_contract(contract)
-            raise EvidenceReferenceError("payload.plan", f"contract {contract!r} has no inspection plan {p['plan']!r}")
+        if plan is None:  # (the reference check's error: `add_many` leaves the check to the fold)
+            raise self._references.unknown_plan(self._need_contract(contract), p["plan"])
         occurred: datetime = f["occurred_at"]
         tz = occurred.tzinfo  # (_utc_offset, inline: this runs for most events of a large bundle)
         in_china = (tz.utcoffset(None) if type(tz) in _FIXED_OFFSET_TZ else occurred.utcoffset()) == CHINA_OFFSET  # type: ignore[union-attr]
@@ -870,6 +931,14 @@ class MonthEndFold:
             assert part is not None
         return part.add(event, origin)
 
+    def add_many(self, events: Iterable[tuple[Evidence, int]]) -> Evidence | None:
+        """Fold events into their months' ledgers (see `Ledger.add_many`)."""
+        add = self.add
+        for event, origin in events:
+            if add(event, origin) is REPLAYED:
+                return event
+        return None
+
     def origin_of(self, event_id: str) -> int | None:
         return self._first.origin_of(event_id)
 
@@ -930,13 +999,21 @@ def fold_all(
 def fold_resolving(ledger: Ledger | MonthEndFold, events: Iterable[Evidence]) -> dict[str, EvidenceReferenceError]:
     """Events folded into a ledger, each whose references do not resolve set aside and returned by id."""
     unresolved: dict[str, EvidenceReferenceError] = {}
-    add = ledger.add
-    for event in events:
+    event: Evidence | None = None  # the event being folded
+
+    def with_origins() -> Iterator[tuple[Evidence, int]]:
+        nonlocal event
+        for event in events:
+            yield event, 0
+
+    rest = with_origins()
+    while True:  # on past a replay (not compared here) or an event set aside
         try:
-            add(event)
+            if ledger.add_many(rest) is None:
+                return unresolved
         except EvidenceReferenceError as exc:
+            assert event is not None
             unresolved[event.id] = exc
-    return unresolved
 
 
 # How each kind of event is folded: unbound methods, so a ledger holds no reference to itself and is
@@ -945,6 +1022,10 @@ def fold_resolving(ledger: Ledger | MonthEndFold, events: Iterable[Evidence]) ->
 _FOLD: dict[type, Fold] = {
     cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items() if cls is not Retraction
 }
+
+
+# The kinds whose fold resolves the references their check checks, and raises the same error.
+_FOLD_CHECKS = frozenset({InspectionDone})
 
 
 # What time each kind is about, for the evaluation period (see Ledger._moment_outside …).

@@ -122,10 +122,14 @@ class EvidenceReferences:
         assert contract is not None  # NEEDS_CONTRACT
         plan = event.payload.plan
         if plan not in self.plans[contract]:
-            raise EvidenceReferenceError(
-                "payload.plan",
-                f"contract {contract!r} has no inspection plan {plan!r} {known(self.plans[contract], plan)}",
-            )
+            raise self.unknown_plan(contract, plan)
+
+    def unknown_plan(self, contract: str, plan: str) -> EvidenceReferenceError:
+        """The error of an inspection for a plan its contract does not have (the ledger's fold finds
+        the plan itself)."""
+        return EvidenceReferenceError(
+            "payload.plan", f"contract {contract!r} has no inspection plan {plan!r} {known(self.plans[contract], plan)}"
+        )
 
     def _deliverable(self, event: DeliverableSubmitted, contract: str | None) -> None:
         assert contract is not None  # NEEDS_CONTRACT

@@ -7,7 +7,7 @@ import mmap
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import date
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from opseval_reporting.pipeline import evaluate_ledger, evaluate_series, month_e
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
 from opseval_shared.holidays import HolidayCalendar
-from opseval_shared.ledger import REPLAYED, EvidenceReferenceError, Ledger, MonthEndFold
+from opseval_shared.ledger import EvidenceReferenceError, Ledger, MonthEndFold
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, TimelinePoint
 from pydantic import ValidationError
@@ -193,50 +193,63 @@ def _fold_lines(
 ) -> None:
     sizes = [p.stat().st_size for p in files]
     total = sum(sizes)
-    add = ledger.add if ledger is not None else None  # the loop runs once per event: bound once
-    validate = EVIDENCE_ADAPTER.validate_json  # parse_line's own call; parse_line words its errors
-    start = 0  # where the file begins in the whole bundle
-    for n, path in enumerate(files):
-        file_no = n << 40
-        # file_lines reads as iter_lines does (the baseline of bench/evaluate_scale.py), without a
-        # RawLine per line: one is made only for a line that needs it.
-        for number, offset, data in file_lines(path):
-            try:
-                event = validate(data)
-            except ValidationError:
+    if ledger is None:
+        keep = None  # (only folded events are kept)
+    # parse_line's own validation, without the TypeAdapter's Python wrapper (a call per line);
+    # parse_line words its errors
+    validate = EVIDENCE_ADAPTER.validator.validate_json
+    # The line being read (where a problem the fold finds is reported), and whether the problems
+    # found are all that will be reported.
+    path, number, full = Path(), 0, False
+
+    def events() -> Iterator[tuple[Evidence, int]]:
+        """Each line's event with its origin (file, byte offset): a replayed id is checked against its
+        first event through it. A line that is not an event is reported and skipped."""
+        nonlocal path, number, full
+        start = 0  # where the file begins in the whole bundle
+        for n, path in enumerate(files):
+            file_no = n << 40
+            # file_lines reads as iter_lines does (the baseline of bench/evaluate_scale.py), without a
+            # RawLine per line: one is made only for a line that needs it.
+            for number, offset, data in file_lines(path):
                 try:
-                    parse_line(RawLine(path, number, offset, data))  # raises the located BundleError
-                except BundleError as exc:
-                    if not problems.add(exc):
-                        return
-                    continue
-                raise  # (parse_line validates as validate does)
-            if add is None:
-                continue
-            if keep is not None:
-                keep.append(event)
-            try:
-                # The origin (file, byte offset) lets a replayed id be checked against its first event.
-                outcome = add(event, file_no | offset)
-            except EvidenceReferenceError as exc:
-                if not problems.add(BundleError(path, number, exc.field_path, str(exc))):
-                    return
-                continue
-            if outcome is REPLAYED:
-                assert ledger is not None
-                origin = ledger.origin_of(event.id)
-                assert origin is not None
-                first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
-                if parse_line(first) != event:
-                    message = (
-                        f"event id {event.id!r} was already used for different content at {first.path}:{first.line}"
-                    )
-                    if not problems.add(BundleError(path, number, "id", message)):
-                        return
-            if progress is not None and not number & 0x3FF:  # every 1,024th line of a file
-                progress(start + offset, total)
-        start += sizes[n]
-    if progress is not None:
+                    event = validate(data)
+                except ValidationError:
+                    try:
+                        parse_line(RawLine(path, number, offset, data))  # raises the located BundleError
+                    except BundleError as exc:
+                        if not problems.add(exc):
+                            full = True
+                            return
+                        continue
+                    raise  # (parse_line validates as validate does)
+                if keep is not None:
+                    keep.append(event)
+                yield event, file_no | offset
+                if progress is not None and not number & 0x3FF:  # every 1,024th line of a file
+                    progress(start + offset, total)
+            start += sizes[n]
+
+    lines = events()
+    if ledger is None:  # (no definition: the lines are only checked)
+        for _ in lines:
+            pass
+    # The fold stops at an event it refuses or that was folded before, and goes on with the rest.
+    while ledger is not None and not full:
+        try:
+            replayed = ledger.add_many(lines)
+        except EvidenceReferenceError as exc:
+            full = not problems.add(BundleError(path, number, exc.field_path, str(exc)))
+            continue
+        if replayed is None:
+            break
+        origin = ledger.origin_of(replayed.id)
+        assert origin is not None
+        first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
+        if parse_line(first) != replayed:
+            message = f"event id {replayed.id!r} was already used for different content at {first.path}:{first.line}"
+            full = not problems.add(BundleError(path, number, "id", message))
+    if progress is not None and not full:
         progress(total, total)
 
 
