@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ, IdLog, merge_ids, numbered, unique_sorted
 from .contract import AssessmentItemRule
+from .derived import kept
 from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
-    from .metrics import MetricContext
+    from .metrics import FaultMeasure, MetricContext
 
 
 # A moment (date and time) is read only by the time aggregates (mean_gap, uncovered_share).
@@ -97,16 +98,27 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
         limit = start.hour * 60 + start.minute + terms.grace_minutes
     out = []
     work = ctx.work
-    # One record per person and day (≈ 31k at 1M events): what repeats across them (a day and whether
-    # it is a working day, a clock time, a lateness) is worked out once. (Dates, strings and Decimals
-    # are immutable: records may share them.)
+    # One record per person and day (≈ 31k at 1M events), which changes only with the day's first
+    # clock-in (the fold puts a new tuple in its place): kept by person and day, under the contract's
+    # terms and the calendar. Looked up here, not through `kept`: this loop runs once per record.
+    kept_days = ctx.derived(("clock_in", c.id), c)
+    # What repeats across records (a day and whether it is a working day, a clock time, a lateness)
+    # is worked out once. (Dates, strings and Decimals are immutable: records may share them.)
     days_of: dict[int, tuple[date, bool]] = {}
     times: dict[int, str] = {}
     lateness: dict[int, Decimal] = {}
     for (cid, staff), days in ctx.ledger.first_clock_in.items():
         if cid != c.id:
             continue
-        for ordinal, (minute, event_id, site) in days.items():
+        mine = kept_days.get(staff)
+        if mine is None:
+            mine = kept_days[staff] = {}
+        for ordinal, first in days.items():
+            hit = mine.get(ordinal)
+            if hit is not None and hit[0] is first:
+                out.append(hit[1])
+                continue
+            minute, event_id, site = first
             known = days_of.get(ordinal)
             if known is None:
                 day = date.fromordinal(ordinal)
@@ -121,23 +133,23 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
             minutes_late = lateness.get(late_by)
             if minutes_late is None:
                 minutes_late = lateness[late_by] = Decimal(late_by)
-            out.append(
-                Record(
-                    c.id,
-                    {
-                        "staff": staff,
-                        "day": day,
-                        "time": time,
-                        "site": site or "",
-                        "on_site": terms.site is None or site == terms.site,
-                        "workday": workday,
-                        "late": workday and late_by > 0,
-                        "minutes_late": minutes_late,
-                    },
-                    (event_id,),
-                    day,
-                )
+            record = Record(
+                c.id,
+                {
+                    "staff": staff,
+                    "day": day,
+                    "time": time,
+                    "site": site or "",
+                    "on_site": terms.site is None or site == terms.site,
+                    "workday": workday,
+                    "late": workday and late_by > 0,
+                    "minutes_late": minutes_late,
+                },
+                (event_id,),
+                day,
             )
+            mine[ordinal] = (first, record)
+            out.append(record)
     return out
 
 
@@ -465,35 +477,38 @@ def _performance_targets(ctx: MetricContext, c: Contract) -> list[Record]:
 
 @_per_contract
 def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
-    measures: dict[str, dict[str, Any]] = {}
-    for f in ctx.fault_measures(c):
-        row = measures.setdefault(f.ticket, {})
-        row[f.measure] = f
+    faults = ctx.faults(c)
+    table = ctx.derived(("incident", c.id))  # a record changes only with the fault or its measures
     out = []
     for (cid, ticket), rec in ctx.ledger.incidents.items():
         if cid != c.id:
             continue
-        p = rec.payload
-        fm = measures.get(ticket, {})
-        fields: dict[str, Any] = {
-            "ticket": ticket,
-            "severity": p.severity,
-            "cause": p.cause,
-            "system": p.system or "",
-            "open": p.resolved_at is None,
-            "opened_at": rec.occurred_at,
-            "resolved_at": p.resolved_at,
-        }
-        breached = False
-        for key in ("response", "on_site", "resolve"):
-            m = fm.get(key)
-            fields[f"{key}_minutes"] = m.minutes if m is not None and m.minutes is not None else Decimal(0)
-            fields[f"{key}_breached"] = bool(m and m.breached)
-            breached = breached or bool(m and m.breached)
-        fields["breached"] = breached
-        fields["sla_bound"] = bool(fm)
-        out.append(Record(c.id, fields, (rec.event_id,), _local_day(rec.occurred_at), (rec.recorded_at, rec.event_id)))
+        measures = faults.get(ticket, ())
+        out.append(kept(table, ticket, (rec, measures), _incident, c.id, ticket, rec, measures))
     return out
+
+
+def _incident(contract: str, ticket: str, rec: Any, measures: tuple[FaultMeasure, ...]) -> Record:
+    p = rec.payload
+    fm = {f.measure: f for f in measures}
+    fields: dict[str, Any] = {
+        "ticket": ticket,
+        "severity": p.severity,
+        "cause": p.cause,
+        "system": p.system or "",
+        "open": p.resolved_at is None,
+        "opened_at": rec.occurred_at,
+        "resolved_at": p.resolved_at,
+    }
+    breached = False
+    for key in ("response", "on_site", "resolve"):
+        m = fm.get(key)
+        fields[f"{key}_minutes"] = m.minutes if m is not None and m.minutes is not None else Decimal(0)
+        fields[f"{key}_breached"] = bool(m and m.breached)
+        breached = breached or bool(m and m.breached)
+    fields["breached"] = breached
+    fields["sla_bound"] = bool(fm)
+    return Record(contract, fields, (rec.event_id,), _local_day(rec.occurred_at), (rec.recorded_at, rec.event_id))
 
 
 # ---------------------------------------------------------------- training, surveys, other kinds
@@ -936,9 +951,17 @@ def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
 @_per_contract
 def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
-    return [
+    table = ctx.derived(("sla_check", c.id))  # a fault's records change only with its measures
+    out: list[Record] = []
+    for ticket, measures in ctx.faults(c).items():
+        out += kept(table, ticket, (measures,), _sla_check_records, c.id, measures)
+    return out
+
+
+def _sla_check_records(contract: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
+    return tuple(
         Record(
-            c.id,
+            contract,
             {
                 "ticket": f.ticket,
                 "severity": f.severity,
@@ -952,8 +975,8 @@ def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
             },
             (f.event_id,),
         )
-        for f in ctx.fault_measures(c)
-    ]
+        for f in measures
+    )
 
 
 def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:
