@@ -77,6 +77,17 @@ class FaultMeasure:
     breached: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """One person's first clock-ins of the days of a contract, summed up."""
+
+    present: int  # days among the service's working days up to the as-of date
+    first: date | None  # the first day with a clock-in
+    ids: list[str]  # sorted
+    sites: Counter[str | None]  # clock-ins by site
+    site_ids: list[str]  # in the order of the days
+
+
 @dataclass
 class MetricContext:
     """Memoised measurements over one ledger."""
@@ -342,16 +353,28 @@ class MetricContext:
 
     def coverage(self, contract: Contract) -> dict[str, tuple[Decimal, date | None, list[str]]]:
         """Per on-site staff: share of service workdays with a clock-in, first day, clock-in ids."""
-        workdays = service_workdays(self.ledger, contract, self.work)
-        ordinals = {d.toordinal() for d in workdays}
+        workdays = self._workdays(contract)
         out: dict[str, tuple[Decimal, date | None, list[str]]] = {}
         for _, name, *_ in self.roster(contract):
-            days = self.ledger.first_clock_in.get((contract.id, name), {})
-            present = [o for o in days if o in ordinals]
-            share = Decimal(len(present)) / Decimal(len(ordinals)) if ordinals else ONE
-            first = date.fromordinal(min(days)) if days else None
-            out[name] = (share, first, sorted(v[1] for v in days.values()))
+            seen = self.attendance(contract, name)
+            share = Decimal(seen.present) / Decimal(len(workdays)) if workdays else ONE
+            out[name] = (share, seen.first, seen.ids)
         return out
+
+    def attendance(self, contract: Contract, staff: str) -> Attendance:
+        """A person's first clock-ins of the contract's days, summed up; kept with the ledger while they
+        and the service's working days so far are the same. (The fold puts a new tuple in place of a
+        day's first clock-in and never moves one to another day: the same tuples are the same days.)"""
+        days = self.ledger.first_clock_in.get((contract.id, staff), {})
+        workdays = self._workdays(contract)
+        table = self.derived(("attendance", contract.id))
+        return kept(table, staff, (workdays, *days.values()), _attendance, days, workdays)
+
+    def _workdays(self, contract: Contract) -> frozenset[int]:
+        """The ordinals of the contract's working days in service up to the as-of date (kept, one object
+        while the date, the terms and the calendar are the same)."""
+        inputs = (self.work.answers, contract, self.ledger.as_of)
+        return self.ledger.derived.value(("workdays", contract.id), inputs, _workday_ordinals, self, contract)
 
     def late_arrivals(self, contract: Contract) -> list[tuple[str, date, int, str]]:
         """(staff, day, minutes late, event id) for first clock-ins after the day's start on workdays."""
@@ -379,11 +402,11 @@ class MetricContext:
 
         sites = Counter[str | None]()
         site_ids: list[str] = []
-        for (cid, _), days in self.ledger.first_clock_in.items():
+        for cid, staff in self.ledger.first_clock_in:
             if cid == contract.id:
-                for _, event_id, site in days.values():
-                    sites[site] += 1
-                    site_ids.append(event_id)
+                seen = self.attendance(contract, staff)
+                sites.update(seen.sites)
+                site_ids += seen.site_ids
         if terms.site is not None:
             total = sum(sites.values())
             off = total - sites.get(terms.site, 0)
@@ -553,6 +576,20 @@ def _period_label(p: DateRange) -> str:
 def _freq_label(freq: str) -> str:
     return {"weekly": "每周", "monthly": "每月", "quarterly": "每季度", "half_year": "每半年", "yearly": "每年"}.get(
         freq, ""
+    )
+
+
+def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
+    return frozenset(d.toordinal() for d in service_workdays(ctx.ledger, contract, ctx.work))
+
+
+def _attendance(days: dict[int, tuple[int, str, str | None]], workdays: frozenset[int]) -> Attendance:
+    return Attendance(
+        sum(1 for o in days if o in workdays),
+        date.fromordinal(min(days)) if days else None,
+        sorted(v[1] for v in days.values()),
+        Counter(v[2] for v in days.values()),
+        [v[1] for v in days.values()],
     )
 
 

@@ -13,7 +13,7 @@ load and every measure explains itself in the evaluators' words.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
@@ -47,6 +47,9 @@ class Record:
     evidence: Sequence[str]
     day: date | None = None
     rank: tuple[Any, ...] = ()  # orders records for `latest`: (recorded_at, event id)
+    # Its content as measures order it (measures._content_key), worked out once: a record kept between
+    # evaluations (derived.py) is ordered again by every evaluation's lists.
+    content: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
