@@ -62,8 +62,10 @@ def kept(table: dict[Any, Any], key: Hashable, inputs: Inputs, derive: Callable[
     `derive(*args)`, kept in place of the one before (entries hold their inputs, so an object compared
     by identity is never another that took its place in memory)."""
     hit = table.get(key)
-    if hit is not None and same(hit[0], inputs):
-        return hit[1]  # type: ignore[no-any-return]
+    if hit is not None:
+        kept_inputs = hit[0]  # (`same`, inline: this runs once per record and evaluation)
+        if len(kept_inputs) == len(inputs) and all(map(is_, kept_inputs, inputs)):
+            return hit[1]  # type: ignore[no-any-return]
     value = derive(*args)
     table[key] = (inputs, value)
     return value

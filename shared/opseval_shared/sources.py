@@ -285,37 +285,42 @@ def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
-        late_ids = {s.event_id for s, _, _ in st.late}
-        late_minutes = {s.event_id: m for s, _, m in st.late}
+        late = {s.event_id: m for s, _, m in st.late}
+        # A period's record changes only with the period due and the documents answering it (whose
+        # lateness is theirs against its due moment): kept.
+        table = ctx.derived(("deliverable_period", c.id, term.id), term)
         for item in st.due_items:
             subs = st.matched.get(item.period.start, [])
-            units = sum(s.quantity for s in subs)
-            on_time_units = sum(s.quantity for s in subs if s.event_id not in late_ids)
-            late_by = max((late_minutes.get(s.event_id, 0) for s in subs), default=0)
-            out.append(
-                Record(
-                    c.id,
-                    {
-                        "deliverable": term.id,
-                        "name": term.name,
-                        "period": period_label(item.period.start, item.period.end),
-                        "period_start": item.period.start,
-                        "period_end": item.period.end,
-                        "due": item.due.date(),
-                        "required": Decimal(item.required),
-                        "delivered": Decimal(min(units, item.required)),
-                        "submitted": units >= item.required,
-                        "on_time": on_time_units >= item.required,
-                        "on_time_units": Decimal(min(on_time_units, item.required)),
-                        "late": units >= item.required and on_time_units < item.required,
-                        "minutes_late": Decimal(late_by),
-                        "obligation": term.obligation,
-                    },
-                    sorted(s.event_id for s in subs),
-                    item.due.date(),
-                )
-            )
+            record = kept(table, item.period.start, (item, *subs), _deliverable_period, c.id, term, item, subs, late)
+            out.append(record)
     return out
+
+
+def _deliverable_period(contract: str, term: Any, item: Any, subs: list[Any], late_minutes: dict[str, int]) -> Record:
+    units = sum(s.quantity for s in subs)
+    on_time_units = sum(s.quantity for s in subs if s.event_id not in late_minutes)
+    late_by = max((late_minutes.get(s.event_id, 0) for s in subs), default=0)
+    return Record(
+        contract,
+        {
+            "deliverable": term.id,
+            "name": term.name,
+            "period": period_label(item.period.start, item.period.end),
+            "period_start": item.period.start,
+            "period_end": item.period.end,
+            "due": item.due.date(),
+            "required": Decimal(item.required),
+            "delivered": Decimal(min(units, item.required)),
+            "submitted": units >= item.required,
+            "on_time": on_time_units >= item.required,
+            "on_time_units": Decimal(min(on_time_units, item.required)),
+            "late": units >= item.required and on_time_units < item.required,
+            "minutes_late": Decimal(late_by),
+            "obligation": term.obligation,
+        },
+        sorted(s.event_id for s in subs),
+        item.due.date(),
+    )
 
 
 @_per_contract
@@ -323,29 +328,30 @@ def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for plan in c.inspections:
         st = ctx.inspection(c, plan.id)
+        # A period's fields change only with its counts: kept (the counts are compared as objects,
+        # which small ints are, so a large count is only worked out again).
+        table = ctx.derived(("inspection_period", c.id, plan.id), plan)
         # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
         # inspections): a period with inspections cites the plan's inspection log.
         for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
-            out.append(
-                Record(
-                    c.id,
-                    {
-                        "plan": plan.id,
-                        "name": plan.name,
-                        "period_start": span.start,
-                        "period_end": span.end,
-                        "required": Decimal(plan.times_per_period),
-                        "done": Decimal(done),
-                        "done_counted": Decimal(min(done, plan.times_per_period)),
-                        "late": Decimal(late),
-                        "on_time_counted": Decimal(max(min(done, plan.times_per_period) - late, 0)),
-                        "met": done >= plan.times_per_period,
-                    },
-                    st.ids if done else (),
-                    span.end,
-                )
-            )
+            fields = kept(table, span.start, (span, done, late), _inspection_period, plan, span, done, late)
+            out.append(Record(c.id, fields, st.ids if done else (), span.end))
     return out
+
+
+def _inspection_period(plan: Any, span: Any, done: int, late: int) -> dict[str, Any]:
+    return {
+        "plan": plan.id,
+        "name": plan.name,
+        "period_start": span.start,
+        "period_end": span.end,
+        "required": Decimal(plan.times_per_period),
+        "done": Decimal(done),
+        "done_counted": Decimal(min(done, plan.times_per_period)),
+        "late": Decimal(late),
+        "on_time_counted": Decimal(max(min(done, plan.times_per_period) - late, 0)),
+        "met": done >= plan.times_per_period,
+    }
 
 
 def period_label(start: date, end: date) -> str:
