@@ -61,6 +61,9 @@ class WorkCalendar:
         self._reset()
 
     def _reset(self) -> None:
+        # A new object each time the answers may change: facts derived with this calendar and kept
+        # between evaluations (Ledger.derived) are reused only under the same one.
+        self.answers = object()
         self._cache: dict[date, bool] = {}
         self._years: dict[int, _YearData] = {}
         # periods() depend on the contract and the calendar only, not on evidence: a calendar kept

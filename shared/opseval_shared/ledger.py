@@ -29,6 +29,7 @@ from pydantic_core import TzInfo
 
 from .base import CHINA_OFFSET, CHINA_TZ, DateRange, IdLog, end_of_day
 from .calendar import at
+from .derived import Derived
 from .evidence import (
     KIND_OF_CLASS,
     AcceptanceResultPayload,
@@ -256,6 +257,7 @@ class Ledger:
         self._noted_out: set[str] = set()
         self.corrected = 0
         self.stale = False
+        self.derived = Derived()  # what evaluations derive from single records, kept between them
 
         self.roster: dict[tuple[str, str], Recorded[RosterEntryPayload]] = {}
         # (contract, staff) -> day ordinal -> (earliest clock-in minute of day, event id, site)

@@ -824,7 +824,10 @@ def _itemized(source: Source, rows: Sequence[Record]) -> str:
 
 
 def _content_key(r: Record) -> tuple[date, tuple[str, ...]]:
-    return (r.day or date.min, tuple(str(v) for v in r.fields.values()))
+    key = r.content
+    if key is None:
+        key = r.content = (r.day or date.min, tuple(str(v) for v in r.fields.values()))
+    return key
 
 
 def _with_unit(text: str, unit: str) -> str:

@@ -11,16 +11,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from .base import CHINA_TZ, DateRange, Ids, merge_ids
 from .calendar import WorkCalendar, periods, window_minutes
-from .contract import Contract, ServiceWindow
+from .contract import Contract, ServiceWindow, SlaTerm
+from .derived import kept
+from .evidence import IncidentPayload
 from .indicators import MetricRef
 
 if TYPE_CHECKING:
     from .measures import MeasureValue
-from .ledger import Ledger
+from .ledger import Ledger, Recorded
 from .schedule import (
     DeliverableStatus,
     InspectionStatus,
@@ -75,6 +77,17 @@ class FaultMeasure:
     breached: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Attendance:
+    """One person's first clock-ins of the days of a contract, summed up."""
+
+    present: int  # days among the service's working days up to the as-of date
+    first: date | None  # the first day with a clock-in
+    ids: list[str]  # sorted
+    sites: Counter[str | None]  # clock-ins by site
+    site_ids: list[str]  # in the order of the days
+
+
 @dataclass
 class MetricContext:
     """Memoised measurements over one ledger."""
@@ -90,6 +103,11 @@ class MetricContext:
         if key not in self._cache:
             self._cache[key] = compute()
         return self._cache[key]
+
+    def derived(self, name: tuple[str, ...], *inputs: object) -> dict[Any, Any]:
+        """A table of facts derived from single records of the ledger, kept with it between evaluations
+        (derived.py): emptied when the calendar's answers or any of `inputs` differ from its own."""
+        return self.ledger.derived.table(name, (self.work.answers, *inputs))
 
     # ------------------------------------------------------------ the as-of date within the period
 
@@ -335,16 +353,28 @@ class MetricContext:
 
     def coverage(self, contract: Contract) -> dict[str, tuple[Decimal, date | None, list[str]]]:
         """Per on-site staff: share of service workdays with a clock-in, first day, clock-in ids."""
-        workdays = service_workdays(self.ledger, contract, self.work)
-        ordinals = {d.toordinal() for d in workdays}
+        workdays = self._workdays(contract)
         out: dict[str, tuple[Decimal, date | None, list[str]]] = {}
         for _, name, *_ in self.roster(contract):
-            days = self.ledger.first_clock_in.get((contract.id, name), {})
-            present = [o for o in days if o in ordinals]
-            share = Decimal(len(present)) / Decimal(len(ordinals)) if ordinals else ONE
-            first = date.fromordinal(min(days)) if days else None
-            out[name] = (share, first, sorted(v[1] for v in days.values()))
+            seen = self.attendance(contract, name)
+            share = Decimal(seen.present) / Decimal(len(workdays)) if workdays else ONE
+            out[name] = (share, seen.first, seen.ids)
         return out
+
+    def attendance(self, contract: Contract, staff: str) -> Attendance:
+        """A person's first clock-ins of the contract's days, summed up; kept with the ledger while they
+        and the service's working days so far are the same. (The fold puts a new tuple in place of a
+        day's first clock-in and never moves one to another day: the same tuples are the same days.)"""
+        days = self.ledger.first_clock_in.get((contract.id, staff), {})
+        workdays = self._workdays(contract)
+        table = self.derived(("attendance", contract.id))
+        return kept(table, staff, (workdays, *days.values()), _attendance, days, workdays)
+
+    def _workdays(self, contract: Contract) -> frozenset[int]:
+        """The ordinals of the contract's working days in service up to the as-of date (kept, one object
+        while the date, the terms and the calendar are the same)."""
+        inputs = (self.work.answers, contract, self.ledger.as_of)
+        return self.ledger.derived.value(("workdays", contract.id), inputs, _workday_ordinals, self, contract)
 
     def late_arrivals(self, contract: Contract) -> list[tuple[str, date, int, str]]:
         """(staff, day, minutes late, event id) for first clock-ins after the day's start on workdays."""
@@ -372,11 +402,11 @@ class MetricContext:
 
         sites = Counter[str | None]()
         site_ids: list[str] = []
-        for (cid, _), days in self.ledger.first_clock_in.items():
+        for cid, staff in self.ledger.first_clock_in:
             if cid == contract.id:
-                for _, event_id, site in days.values():
-                    sites[site] += 1
-                    site_ids.append(event_id)
+                seen = self.attendance(contract, staff)
+                sites.update(seen.sites)
+                site_ids += seen.site_ids
         if terms.site is not None:
             total = sum(sites.values())
             off = total - sites.get(terms.site, 0)
@@ -485,34 +515,32 @@ class MetricContext:
     # ------------------------------------------------------------ incidents
 
     def fault_measures(self, contract: Contract) -> list[FaultMeasure]:
-        return self._memo(("faults", contract.id), lambda: self._fault_measures(contract))  # type: ignore[return-value]
+        return self._memo(  # type: ignore[return-value]
+            ("fault_measures", contract.id), lambda: [f for fm in self.faults(contract).values() for f in fm]
+        )
 
-    def _fault_measures(self, contract: Contract) -> list[FaultMeasure]:
-        out: list[FaultMeasure] = []
+    def faults(self, contract: Contract) -> dict[str, tuple[FaultMeasure, ...]]:
+        """The time limits of each fault of the contract whose severity has an SLA, by ticket in order."""
+        return self._memo(("faults", contract.id), lambda: self._faults(contract))  # type: ignore[return-value]
+
+    def _faults(self, contract: Contract) -> dict[str, tuple[FaultMeasure, ...]]:
+        out: dict[str, tuple[FaultMeasure, ...]] = {}
         # Each severity's term and window, looked up once per evaluation rather than once per fault.
         terms = {s.severity: (s, contract.sla_window(s)) for s in reversed(contract.slas)}  # the first wins
+        # A fault's measures change only with its record, but an open one is measured up to the end of
+        # the as-of day: kept for that day only.
+        table = self.derived(("faults", contract.id), contract)
+        cutoff = self.ledger.cutoff
         for (cid, ticket), rec in sorted(self.ledger.incidents.items()):
             if cid != contract.id:
                 continue
             term = terms.get(rec.payload.severity)
             if term is None:
                 continue
-            sla, window = term
-            opened = rec.occurred_at
-            for measure, at_, limit in (
-                ("response", rec.payload.responded_at, sla.response_minutes),
-                ("on_site", rec.payload.on_site_at, sla.on_site_minutes),
-                ("resolve", rec.payload.resolved_at, sla.resolve_minutes),
-            ):
-                if limit is None:
-                    continue
-                if at_ is None:
-                    # Still open at as-of: breached only once the limit has passed.
-                    elapsed = _window_minutes(opened, self.ledger.cutoff, window, self.work)
-                    out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, None, limit, elapsed > limit))
-                    continue
-                minutes = _window_minutes(opened, at_, window, self.work)
-                out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, minutes, limit, minutes > limit))
+            p = rec.payload
+            still_open = p.responded_at is None or p.on_site_at is None or p.resolved_at is None
+            inputs = (rec, cutoff) if still_open else (rec,)
+            out[ticket] = kept(table, ticket, inputs, _fault_measures, ticket, rec, *term, self.work, cutoff)
         return out
 
     # ------------------------------------------------------------ the metric registry
@@ -551,6 +579,43 @@ def _freq_label(freq: str) -> str:
     )
 
 
-def _window_minutes(start: datetime, end: datetime, window: ServiceWindow, work: WorkCalendar) -> Decimal:
-    """Minutes between two moments that fall inside the SLA's service window."""
-    return window_minutes(start, end, window, work)
+def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
+    return frozenset(d.toordinal() for d in service_workdays(ctx.ledger, contract, ctx.work))
+
+
+def _attendance(days: dict[int, tuple[int, str, str | None]], workdays: frozenset[int]) -> Attendance:
+    return Attendance(
+        sum(1 for o in days if o in workdays),
+        date.fromordinal(min(days)) if days else None,
+        sorted(v[1] for v in days.values()),
+        Counter(v[2] for v in days.values()),
+        [v[1] for v in days.values()],
+    )
+
+
+def _fault_measures(
+    ticket: str,
+    rec: Recorded[IncidentPayload],
+    sla: SlaTerm,
+    window: ServiceWindow,
+    work: WorkCalendar,
+    cutoff: datetime,
+) -> tuple[FaultMeasure, ...]:
+    """A fault's response, on-site and resolve times in its SLA window, against their limits."""
+    out = []
+    opened = rec.occurred_at
+    for measure, at_, limit in (
+        ("response", rec.payload.responded_at, sla.response_minutes),
+        ("on_site", rec.payload.on_site_at, sla.on_site_minutes),
+        ("resolve", rec.payload.resolved_at, sla.resolve_minutes),
+    ):
+        if limit is None:
+            continue
+        if at_ is None:
+            # Still open at as-of: breached only once the limit has passed.
+            elapsed = window_minutes(opened, cutoff, window, work)
+            out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, None, limit, elapsed > limit))
+            continue
+        minutes = window_minutes(opened, at_, window, work)
+        out.append(FaultMeasure(ticket, rec.event_id, sla.severity, measure, minutes, limit, minutes > limit))
+    return tuple(out)

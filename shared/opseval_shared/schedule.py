@@ -3,12 +3,14 @@ measured against the ledger."""
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from .base import DateRange, Ids, end_of_day, unique_sorted
 from .calendar import WorkCalendar, at, due_at, periods
 from .contract import Contract, DeliverableTerm, InspectionPlan
+from .derived import kept
 from .ledger import Ledger, Submission
 
 
@@ -91,11 +93,16 @@ def items_still_due(term: DeliverableTerm, contract: Contract, ledger: Ledger, w
 def deliverable_status(
     ledger: Ledger, contract: Contract, term: DeliverableTerm, work: WorkCalendar
 ) -> DeliverableStatus:
-    items = due_items(term, contract, ledger, work)
+    # The periods due and the one each document answers change only with the as-of moment, the terms
+    # and the calendar (and the document, which the fold never replaces): kept with the ledger.
+    key = (contract.id, term.id)
+    inputs = (work.answers, contract, term, ledger.cutoff)
+    items = ledger.derived.value(("due_items", *key), inputs, due_items, term, contract, ledger, work)
+    matches = ledger.derived.table(("matched", *key), (items,))
     status = DeliverableStatus(contract.id, term, items)
     by_start = {d.period.start: d for d in items}
-    for sub in sorted(ledger.submissions.get((contract.id, term.id), []), key=lambda s: (s.submitted_at, s.event_id)):
-        item = _match(sub, items)
+    for sub in sorted(ledger.submissions.get(key, []), key=lambda s: (s.submitted_at, s.event_id)):
+        item = kept(matches, sub.event_id, (sub,), _match, sub, items)
         if item is None:
             status.unmatched.append(sub)
             continue
@@ -154,27 +161,29 @@ def inspection_status(ledger: Ledger, contract: Contract, plan: InspectionPlan, 
         if end_of_day(p.end) <= ledger.cutoff
     ]
     log = ledger.inspections.get((contract.id, plan.id))
-    per_day = log.per_day if log else {}
-    late_per_day = log.late_per_day if log else {}
-    done = []
-    late = []
-    for span in spans:
-        first, last = span.start.toordinal(), span.end.toordinal()
-        if span.days <= 31:
-            done.append(sum(per_day.get(o, 0) for o in range(first, last + 1)))
-        else:
-            done.append(sum(n for o, n in per_day.items() if first <= o <= last))
-        late.append(sum(n for o, n in late_per_day.items() if first <= o <= last) if late_per_day else 0)
     return InspectionStatus(
         contract.id,
         plan,
         spans,
-        done,
+        _per_span(log.per_day if log else {}, spans),
         unique_sorted(log.ids if log else ()),
         unique_sorted(log.late_done if log else ()),
         unique_sorted(log.late_registered if log else ()),
-        late,
+        _per_span(log.late_per_day if log else {}, spans),
     )
+
+
+def _per_span(per_day: dict[int, int], spans: list[DateRange]) -> list[int]:
+    """Counts per day (by ordinal) summed per span; the spans in order, none overlapping (`periods`):
+    each day is placed once, not every day tried against every span."""
+    starts = [s.start.toordinal() for s in spans]
+    ends = [s.end.toordinal() for s in spans]
+    out = [0] * len(spans)
+    for ordinal, n in per_day.items():
+        i = bisect_right(starts, ordinal) - 1
+        if i >= 0 and ordinal <= ends[i]:
+            out[i] += n
+    return out
 
 
 def service_workdays(ledger: Ledger, contract: Contract, work: WorkCalendar) -> list[date]:

@@ -13,18 +13,19 @@ load and every measure explains itself in the evaluators' words.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ, IdLog, merge_ids, numbered, unique_sorted
 from .contract import AssessmentItemRule
+from .derived import kept
 from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
-    from .metrics import MetricContext
+    from .metrics import FaultMeasure, MetricContext
 
 
 # A moment (date and time) is read only by the time aggregates (mean_gap, uncovered_share).
@@ -46,6 +47,9 @@ class Record:
     evidence: Sequence[str]
     day: date | None = None
     rank: tuple[Any, ...] = ()  # orders records for `latest`: (recorded_at, event id)
+    # Its content as measures order it (measures._content_key), worked out once: a record kept between
+    # evaluations (derived.py) is ordered again by every evaluation's lists.
+    content: tuple[Any, ...] | None = field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,16 +101,27 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
         limit = start.hour * 60 + start.minute + terms.grace_minutes
     out = []
     work = ctx.work
-    # One record per person and day (≈ 31k at 1M events): what repeats across them (a day and whether
-    # it is a working day, a clock time, a lateness) is worked out once. (Dates, strings and Decimals
-    # are immutable: records may share them.)
+    # One record per person and day (≈ 31k at 1M events), which changes only with the day's first
+    # clock-in (the fold puts a new tuple in its place): kept by person and day, under the contract's
+    # terms and the calendar. Looked up here, not through `kept`: this loop runs once per record.
+    kept_days = ctx.derived(("clock_in", c.id), c)
+    # What repeats across records (a day and whether it is a working day, a clock time, a lateness)
+    # is worked out once. (Dates, strings and Decimals are immutable: records may share them.)
     days_of: dict[int, tuple[date, bool]] = {}
     times: dict[int, str] = {}
     lateness: dict[int, Decimal] = {}
     for (cid, staff), days in ctx.ledger.first_clock_in.items():
         if cid != c.id:
             continue
-        for ordinal, (minute, event_id, site) in days.items():
+        mine = kept_days.get(staff)
+        if mine is None:
+            mine = kept_days[staff] = {}
+        for ordinal, first in days.items():
+            hit = mine.get(ordinal)
+            if hit is not None and hit[0] is first:
+                out.append(hit[1])
+                continue
+            minute, event_id, site = first
             known = days_of.get(ordinal)
             if known is None:
                 day = date.fromordinal(ordinal)
@@ -121,23 +136,23 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
             minutes_late = lateness.get(late_by)
             if minutes_late is None:
                 minutes_late = lateness[late_by] = Decimal(late_by)
-            out.append(
-                Record(
-                    c.id,
-                    {
-                        "staff": staff,
-                        "day": day,
-                        "time": time,
-                        "site": site or "",
-                        "on_site": terms.site is None or site == terms.site,
-                        "workday": workday,
-                        "late": workday and late_by > 0,
-                        "minutes_late": minutes_late,
-                    },
-                    (event_id,),
-                    day,
-                )
+            record = Record(
+                c.id,
+                {
+                    "staff": staff,
+                    "day": day,
+                    "time": time,
+                    "site": site or "",
+                    "on_site": terms.site is None or site == terms.site,
+                    "workday": workday,
+                    "late": workday and late_by > 0,
+                    "minutes_late": minutes_late,
+                },
+                (event_id,),
+                day,
             )
+            mine[ordinal] = (first, record)
+            out.append(record)
     return out
 
 
@@ -270,37 +285,42 @@ def _deliverable_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
-        late_ids = {s.event_id for s, _, _ in st.late}
-        late_minutes = {s.event_id: m for s, _, m in st.late}
+        late = {s.event_id: m for s, _, m in st.late}
+        # A period's record changes only with the period due and the documents answering it (whose
+        # lateness is theirs against its due moment): kept.
+        table = ctx.derived(("deliverable_period", c.id, term.id), term)
         for item in st.due_items:
             subs = st.matched.get(item.period.start, [])
-            units = sum(s.quantity for s in subs)
-            on_time_units = sum(s.quantity for s in subs if s.event_id not in late_ids)
-            late_by = max((late_minutes.get(s.event_id, 0) for s in subs), default=0)
-            out.append(
-                Record(
-                    c.id,
-                    {
-                        "deliverable": term.id,
-                        "name": term.name,
-                        "period": period_label(item.period.start, item.period.end),
-                        "period_start": item.period.start,
-                        "period_end": item.period.end,
-                        "due": item.due.date(),
-                        "required": Decimal(item.required),
-                        "delivered": Decimal(min(units, item.required)),
-                        "submitted": units >= item.required,
-                        "on_time": on_time_units >= item.required,
-                        "on_time_units": Decimal(min(on_time_units, item.required)),
-                        "late": units >= item.required and on_time_units < item.required,
-                        "minutes_late": Decimal(late_by),
-                        "obligation": term.obligation,
-                    },
-                    sorted(s.event_id for s in subs),
-                    item.due.date(),
-                )
-            )
+            record = kept(table, item.period.start, (item, *subs), _deliverable_period, c.id, term, item, subs, late)
+            out.append(record)
     return out
+
+
+def _deliverable_period(contract: str, term: Any, item: Any, subs: list[Any], late_minutes: dict[str, int]) -> Record:
+    units = sum(s.quantity for s in subs)
+    on_time_units = sum(s.quantity for s in subs if s.event_id not in late_minutes)
+    late_by = max((late_minutes.get(s.event_id, 0) for s in subs), default=0)
+    return Record(
+        contract,
+        {
+            "deliverable": term.id,
+            "name": term.name,
+            "period": period_label(item.period.start, item.period.end),
+            "period_start": item.period.start,
+            "period_end": item.period.end,
+            "due": item.due.date(),
+            "required": Decimal(item.required),
+            "delivered": Decimal(min(units, item.required)),
+            "submitted": units >= item.required,
+            "on_time": on_time_units >= item.required,
+            "on_time_units": Decimal(min(on_time_units, item.required)),
+            "late": units >= item.required and on_time_units < item.required,
+            "minutes_late": Decimal(late_by),
+            "obligation": term.obligation,
+        },
+        sorted(s.event_id for s in subs),
+        item.due.date(),
+    )
 
 
 @_per_contract
@@ -308,29 +328,30 @@ def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
     out = []
     for plan in c.inspections:
         st = ctx.inspection(c, plan.id)
+        # A period's fields change only with its counts: kept (the counts are compared as objects,
+        # which small ints are, so a large count is only worked out again).
+        table = ctx.derived(("inspection_period", c.id, plan.id), plan)
         # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
         # inspections): a period with inspections cites the plan's inspection log.
         for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
-            out.append(
-                Record(
-                    c.id,
-                    {
-                        "plan": plan.id,
-                        "name": plan.name,
-                        "period_start": span.start,
-                        "period_end": span.end,
-                        "required": Decimal(plan.times_per_period),
-                        "done": Decimal(done),
-                        "done_counted": Decimal(min(done, plan.times_per_period)),
-                        "late": Decimal(late),
-                        "on_time_counted": Decimal(max(min(done, plan.times_per_period) - late, 0)),
-                        "met": done >= plan.times_per_period,
-                    },
-                    st.ids if done else (),
-                    span.end,
-                )
-            )
+            fields = kept(table, span.start, (span, done, late), _inspection_period, plan, span, done, late)
+            out.append(Record(c.id, fields, st.ids if done else (), span.end))
     return out
+
+
+def _inspection_period(plan: Any, span: Any, done: int, late: int) -> dict[str, Any]:
+    return {
+        "plan": plan.id,
+        "name": plan.name,
+        "period_start": span.start,
+        "period_end": span.end,
+        "required": Decimal(plan.times_per_period),
+        "done": Decimal(done),
+        "done_counted": Decimal(min(done, plan.times_per_period)),
+        "late": Decimal(late),
+        "on_time_counted": Decimal(max(min(done, plan.times_per_period) - late, 0)),
+        "met": done >= plan.times_per_period,
+    }
 
 
 def period_label(start: date, end: date) -> str:
@@ -465,35 +486,38 @@ def _performance_targets(ctx: MetricContext, c: Contract) -> list[Record]:
 
 @_per_contract
 def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
-    measures: dict[str, dict[str, Any]] = {}
-    for f in ctx.fault_measures(c):
-        row = measures.setdefault(f.ticket, {})
-        row[f.measure] = f
+    faults = ctx.faults(c)
+    table = ctx.derived(("incident", c.id))  # a record changes only with the fault or its measures
     out = []
     for (cid, ticket), rec in ctx.ledger.incidents.items():
         if cid != c.id:
             continue
-        p = rec.payload
-        fm = measures.get(ticket, {})
-        fields: dict[str, Any] = {
-            "ticket": ticket,
-            "severity": p.severity,
-            "cause": p.cause,
-            "system": p.system or "",
-            "open": p.resolved_at is None,
-            "opened_at": rec.occurred_at,
-            "resolved_at": p.resolved_at,
-        }
-        breached = False
-        for key in ("response", "on_site", "resolve"):
-            m = fm.get(key)
-            fields[f"{key}_minutes"] = m.minutes if m is not None and m.minutes is not None else Decimal(0)
-            fields[f"{key}_breached"] = bool(m and m.breached)
-            breached = breached or bool(m and m.breached)
-        fields["breached"] = breached
-        fields["sla_bound"] = bool(fm)
-        out.append(Record(c.id, fields, (rec.event_id,), _local_day(rec.occurred_at), (rec.recorded_at, rec.event_id)))
+        measures = faults.get(ticket, ())
+        out.append(kept(table, ticket, (rec, measures), _incident, c.id, ticket, rec, measures))
     return out
+
+
+def _incident(contract: str, ticket: str, rec: Any, measures: tuple[FaultMeasure, ...]) -> Record:
+    p = rec.payload
+    fm = {f.measure: f for f in measures}
+    fields: dict[str, Any] = {
+        "ticket": ticket,
+        "severity": p.severity,
+        "cause": p.cause,
+        "system": p.system or "",
+        "open": p.resolved_at is None,
+        "opened_at": rec.occurred_at,
+        "resolved_at": p.resolved_at,
+    }
+    breached = False
+    for key in ("response", "on_site", "resolve"):
+        m = fm.get(key)
+        fields[f"{key}_minutes"] = m.minutes if m is not None and m.minutes is not None else Decimal(0)
+        fields[f"{key}_breached"] = bool(m and m.breached)
+        breached = breached or bool(m and m.breached)
+    fields["breached"] = breached
+    fields["sla_bound"] = bool(fm)
+    return Record(contract, fields, (rec.event_id,), _local_day(rec.occurred_at), (rec.recorded_at, rec.event_id))
 
 
 # ---------------------------------------------------------------- training, surveys, other kinds
@@ -936,9 +960,17 @@ def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
 @_per_contract
 def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
-    return [
+    table = ctx.derived(("sla_check", c.id))  # a fault's records change only with its measures
+    out: list[Record] = []
+    for ticket, measures in ctx.faults(c).items():
+        out += kept(table, ticket, (measures,), _sla_check_records, c.id, measures)
+    return out
+
+
+def _sla_check_records(contract: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
+    return tuple(
         Record(
-            c.id,
+            contract,
             {
                 "ticket": f.ticket,
                 "severity": f.severity,
@@ -952,8 +984,8 @@ def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
             },
             (f.event_id,),
         )
-        for f in ctx.fault_measures(c)
-    ]
+        for f in measures
+    )
 
 
 def _survey_aspects(ctx: MetricContext, c: Contract | None) -> list[Record]:

@@ -30,7 +30,7 @@ DERIVED = {
     "_deliverable_ids", "_references", "facts_window", "_facts_first", "_facts_last", "_facts_years",
     "_kinds", "_quick", "_end_of_day_contracts", "_aspect_tallies", "_origin_of", "_indexed", "stale",
     "_arrived", "_origins", "_seen", "_left_out", "_noted_out", "_counts", "_corrections",
-    "_later_corrections", "_held_back", "_later_corrected",
+    "_later_corrections", "_held_back", "_later_corrected", "derived",
 }  # fmt: skip
 WRITTEN = {
     "as_of", "duplicates", "after_as_of", "corrected", "outside_period", "outside_by_kind", "outside_span",

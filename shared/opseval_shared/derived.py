@@ -1,0 +1,71 @@
+"""Facts derived from single folded records, kept with the ledger between evaluations.
+
+The services keep a project's ledger folded between changes and evaluate it again after each batch.
+Much of what an evaluation derives belongs to one record of the ledger at a time — a fault's minutes
+inside its SLA window, a person's first clock-in of a day against the working hours, the due period a
+submitted document answers — and stays the same until that record changes. A table here keeps such
+facts with the inputs they were derived from, and a fact is reused only when those are the same
+objects (never merely equal ones):
+
+* the record: the fold replaces a record (a newer event for a ticket, an earlier clock-in of a day)
+  with a new object; a correction or a retraction of a folded event makes the
+  ledger stale, and it is folded again into a new ledger, with empty tables;
+* the table's inputs, given when it is asked for: the calendar's answers (`WorkCalendar.answers`),
+  the contract's terms, and for facts measured up to it the as-of moment (`Ledger.move_to` moves it).
+
+Tables are keyed as the ledger keys its records, so a replaced record's entry is overwritten and
+memory stays in proportion to the ledger. Nothing here is written to the fold state (fold_state.py):
+a restored ledger starts with empty tables.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from operator import is_
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+Inputs = tuple[object, ...]
+
+
+class Derived:
+    """The tables of one ledger (`Ledger.derived`)."""
+
+    __slots__ = ("_tables", "_values")
+
+    def __init__(self) -> None:
+        self._tables: dict[Hashable, tuple[Inputs, dict[Any, Any]]] = {}
+        self._values: dict[Hashable, Any] = {}
+
+    def table(self, name: Hashable, inputs: Inputs) -> dict[Any, Any]:
+        """The table `name`, emptied first when it was filled under other inputs."""
+        kept = self._tables.get(name)
+        if kept is None or not same(kept[0], inputs):
+            kept = self._tables[name] = (inputs, {})
+        return kept[1]
+
+    def value(self, name: Hashable, inputs: Inputs, derive: Callable[..., T], *args: Any) -> T:
+        """One fact (the periods a deliverable fell due in by the as-of moment …), kept until its
+        inputs change: one object while they stay the same, so what is derived from it can be kept too."""
+        return kept(self._values, name, inputs, derive, *args)
+
+
+def same(a: Inputs, b: Inputs) -> bool:
+    """The same objects. Never equal ones: equal values may be written differently (2 and 2.0, one
+    moment in two offsets), and what is derived from them with them."""
+    return len(a) == len(b) and all(map(is_, a, b))
+
+
+def kept(table: dict[Any, Any], key: Hashable, inputs: Inputs, derive: Callable[..., T], *args: Any) -> T:
+    """The fact of `key` derived from `inputs`: the one kept when it was derived from the same, else
+    `derive(*args)`, kept in place of the one before (entries hold their inputs, so an object compared
+    by identity is never another that took its place in memory)."""
+    hit = table.get(key)
+    if hit is not None:
+        kept_inputs = hit[0]  # (`same`, inline: this runs once per record and evaluation)
+        if len(kept_inputs) == len(inputs) and all(map(is_, kept_inputs, inputs)):
+            return hit[1]  # type: ignore[no-any-return]
+    value = derive(*args)
+    table[key] = (inputs, value)
+    return value

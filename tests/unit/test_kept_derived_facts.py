@@ -1,0 +1,304 @@
+"""Facts derived from single ledger records and kept with the ledger between evaluations
+(opseval_shared.derived): the evaluation of a ledger kept and folded on batch after batch, as the
+services keep it, is the evaluation of a ledger folded afresh from every event — every measure with
+its records, the findings and the result, byte for byte — whatever the batch brings: a new fault, a
+newer event for a ticket, a correction or a retraction, an earlier clock-in of a day, a later as-of
+date, another calendar."""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import date
+from itertools import pairwise
+from typing import Any
+
+from domainbuilders import contract, definition, event, leaf
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opseval_rules.findings import find
+from opseval_scoring.evaluation import evaluate_ledger
+from opseval_shared.calendar import WorkCalendar
+from opseval_shared.evidence import Evidence
+from opseval_shared.holidays import HolidayCalendar
+from opseval_shared.indicators import MetricRef
+from opseval_shared.ledger import EvidenceReferenceError, Ledger
+from opseval_shared.metrics import MetricContext
+from opseval_shared.values import MetricError
+
+OPS = contract(
+    # 5x8: the SLA clock runs 09:00–17:00 on working days, so the calendar is one of its inputs
+    slas=[{"severity": "P1", "response_minutes": 30, "on_site_minutes": 120, "resolve_minutes": 240, "window": "5x8"}],
+    staffing={
+        "committed": [{"name": "张三", "role": "工程师"}, {"name": "李四", "role": "工程师"}],
+        "working_hours": {"start": "08:30", "end": "17:30"},
+        "grace_minutes": 5,
+        "min_on_site": 2,
+    },
+    deliverables=[{"id": "monthly", "name": "运维月报", "frequency": "monthly", "due": {"working_days": 5}}],
+    inspections=[{"id": "daily", "name": "日常巡检", "frequency": "daily", "done_by": "10:00"}],
+)
+BANDS = [{"min": "0.9", "fraction": "1"}, {"min": "0.5", "fraction": "0.5"}]
+DEFINITION = definition(
+    [
+        leaf("faults", "30", {"type": "rate", "metric": {"name": "incidents.in_time_rate"}, "bands": BANDS}),
+        leaf("j", "70", {"type": "judgment"}),
+    ],
+    [OPS],
+    as_of="2024-06-28",  # a Friday
+)
+FIRST_DAY = date(2024, 6, 28)
+LATER_DAY = date(2024, 7, 8)  # the June report (due on the 5th working day of July) has fallen due
+# 2024 declared with 2024-06-03 (a Monday) a local holiday: no lateness, no SLA clock that day.
+LOCAL_HOLIDAY = HolidayCalendar.model_validate(
+    {
+        "years": [
+            {
+                "year": 2024,
+                "holidays": [
+                    {"name": "元旦", "start": "2024-01-01"},
+                    {"name": "春节", "start": "2024-02-10", "end": "2024-02-17"},
+                    {"name": "清明节", "start": "2024-04-04", "end": "2024-04-06"},
+                    {"name": "劳动节", "start": "2024-05-01", "end": "2024-05-05"},
+                    {"name": "端午节", "start": "2024-06-10"},
+                    {"name": "地方假日", "start": "2024-06-03"},
+                    {"name": "中秋节", "start": "2024-09-15", "end": "2024-09-17"},
+                    {"name": "国庆节", "start": "2024-10-01", "end": "2024-10-07"},
+                ],
+            }
+        ]
+    }
+)
+
+
+def _at(day: str, clock: str) -> str:
+    return f"2024-{day}T{clock}:00+08:00"
+
+
+def _incident(
+    eid: str, ticket: str, opened: str, recorded: str | None = None, corrects: str | None = None, **times: str
+) -> Evidence:
+    payload: dict[str, Any] = {"ticket": ticket, "severity": "P1", **{k: _at(*v.split()) for k, v in times.items()}}
+    recorded_at = recorded and _at(*recorded.split())
+    return event(eid, "incident", payload, at=_at(*opened.split()), recorded=recorded_at, corrects=corrects)
+
+
+def _clock(eid: str, staff: str, when: str) -> Evidence:
+    return event(eid, "clock_in", {"staff": staff}, at=_at(*when.split()))
+
+
+def _report(eid: str, month: int, submitted: str) -> Evidence:
+    last = {4: 30, 5: 31, 6: 30}[month]
+    payload = {
+        "deliverable": "monthly",
+        "title": f"{month}月运维月报",
+        "period_start": f"2024-{month:02d}-01",
+        "period_end": f"2024-{month:02d}-{last}",
+        "document_ref": f"docs/{month}.pdf",
+    }
+    return event(eid, "deliverable_submitted", payload, at=_at(*submitted.split()))
+
+
+ROSTER = [
+    event("r1", "roster_entry", {"name": "张三", "role": "工程师"}, at=_at("01-02", "09:00")),
+    event("r2", "roster_entry", {"name": "李四", "role": "工程师"}, at=_at("01-02", "09:00")),
+]
+# Within every limit.
+T1 = _incident(
+    "i1", "T1", "06-03 10:00", responded_at="06-03 10:20", on_site_at="06-03 11:00", resolved_at="06-03 12:00"
+)
+# The same ticket, recorded later: resolved at 16:30, 390 minutes in the window, over the 240.
+T1_NEWER = _incident(
+    "i1b",
+    "T1",
+    "06-03 10:00",
+    recorded="06-04 09:00",
+    responded_at="06-03 10:20",
+    on_site_at="06-03 11:00",
+    resolved_at="06-03 16:30",
+)
+# Open at the first as-of date: 60 minutes by its end (response breached only), 3,000 by the later one.
+T2_OPEN = _incident("i2", "T2", "06-28 16:00")
+T3 = _incident("i3", "T3", "06-11 09:00", responded_at="06-11 09:10", resolved_at="06-11 09:30")
+# Opened after the first as-of date: held back until the date moves.
+T4_LATER = _incident("i4", "T4", "07-02 09:00", responded_at="07-02 09:05")
+LATE = _clock("c1", "张三", "06-03 08:50")  # 15 minutes late
+ON_TIME = _clock("c2", "李四", "06-03 08:20")
+EARLIER = _clock("c3", "张三", "06-03 08:10")  # the day's first arrival is now on time
+MAY = _report("s1", 5, "06-05 10:00")
+JUNE = _report("s2", 6, "06-28 10:00")  # before June's report falls due: it answers no due period yet
+INSPECTION = event("n1", "inspection_done", {"plan": "daily"}, at=_at("06-03", "09:00"))
+
+
+def _corrected_t3() -> Evidence:
+    return _incident(
+        "i3c", "T3", "06-11 09:00", "06-12 09:00", corrects="i3", responded_at="06-11 09:10", resolved_at="06-11 15:00"
+    )
+
+
+def _retraction(eid: str, target: str) -> Evidence:
+    return event(eid, "retraction", {"event": target, "reason": "误报"}, at=_at("06-20", "09:00"))
+
+
+def _fold(events: list[Evidence], day: date, left_out: frozenset[str] = frozenset()) -> Ledger:
+    """Every event folded afresh as of `day` (folded again, leaving out what corrections name, when stale)."""
+    while True:
+        ledger = Ledger(DEFINITION, day, left_out)
+        for e in events:
+            with contextlib.suppress(EvidenceReferenceError):
+                ledger.add(e)
+        if not ledger.stale:
+            return ledger
+        left_out = ledger.left_out
+
+
+class Kept:
+    """A project as a service keeps it (opseval_infra.projects.LedgerCache): one ledger and one
+    calendar between changes, moved to a later date without a refold, folded again only when stale."""
+
+    def __init__(self, work: WorkCalendar | None = None) -> None:
+        self.events: list[Evidence] = []
+        self.day = FIRST_DAY
+        self.ledger = Ledger(DEFINITION, FIRST_DAY)
+        self.work = work or WorkCalendar()
+
+    def add(self, batch: list[Evidence]) -> None:
+        self.events += batch
+        for e in batch:
+            with contextlib.suppress(EvidenceReferenceError):
+                self.ledger.add(e)
+        self._refold_if_stale()
+
+    def move(self, day: date) -> None:
+        self.day = day
+        held = set(self.ledger.move_to(day))
+        first: dict[str, Evidence] = {}
+        for e in self.events:
+            first.setdefault(e.id, e)
+        for e in first.values():
+            if e.id in held:
+                with contextlib.suppress(EvidenceReferenceError):
+                    self.ledger.add(e)
+        self._refold_if_stale()
+
+    def _refold_if_stale(self) -> None:
+        if self.ledger.stale:
+            self.ledger = _fold(self.events, self.day, self.ledger.left_out)
+
+    def fresh(self, work: WorkCalendar | None = None) -> tuple[str, ...]:
+        """The evaluation of every event taken so far, folded afresh, with a calendar of its own."""
+        return evaluated(_fold(self.events, self.day), work or WorkCalendar())
+
+    def evaluated(self) -> tuple[str, ...]:
+        return evaluated(self.ledger, self.work)
+
+
+def evaluated(ledger: Ledger, work: WorkCalendar) -> tuple[str, ...]:
+    """Every standard measure of the contract with the records it selected, the findings and the
+    result, as the rules and the scoring service evaluate them (each with its own context). (The
+    records in the order of the fold's keys, which is the order events arrived in: a ledger moved to a
+    later date takes the events it held back last.)"""
+    ctx = MetricContext(ledger, work)
+    measures = []
+    for m in ledger.definition.measures.measures:
+        try:
+            value = ctx.measure_value(MetricRef(name=m.id, contract=OPS.id))
+        except MetricError as exc:
+            measures.append(f"{m.id}: {exc}")
+            continue
+        rows = {"": value.rows, **value.subject_rows}
+        listed = {key: sorted(map(repr, records)) for key, records in rows.items()}
+        measures.append(repr((value.total, value.subjects, value.labels, listed)))
+    findings = find(MetricContext(ledger, work))
+    result = evaluate_ledger(ledger, lambda _: findings, work)
+    return (*measures, *(f.model_dump_json() for f in findings), result.model_dump_json())
+
+
+def _faults(kept: Kept) -> dict[str, tuple[Any, ...]]:
+    return MetricContext(kept.ledger, kept.work).faults(OPS)
+
+
+def test_each_batch_evaluates_as_every_event_folded_afresh() -> None:
+    kept = Kept()
+    steps: list[tuple[str, list[Evidence]]] = [
+        ("a first batch, with an open fault and one after the as-of date", [*ROSTER, T1, T2_OPEN, T4_LATER, LATE]),
+        ("more of the same day and a report", [ON_TIME, MAY, INSPECTION]),
+        ("a newer event for a ticket, a new fault", [T1_NEWER, T3]),
+        ("an earlier clock-in of a day", [EARLIER]),
+        ("a correction of a fault, a retraction of a clock-in", [_corrected_t3(), _retraction("x1", "c2")]),
+        ("a report for a period not yet due", [JUNE]),
+    ]
+    for why, batch in steps:
+        kept.add(batch)
+        assert kept.evaluated() == kept.fresh(), why
+    kept.move(LATER_DAY)
+    assert kept.evaluated() == kept.fresh(), "the as-of date moved"
+
+
+def test_an_unchanged_record_is_not_derived_again_and_a_replaced_one_is() -> None:
+    kept = Kept()
+    kept.add([*ROSTER, T1, T2_OPEN, T3])
+    before = _faults(kept)
+    kept.add([T1_NEWER, LATE])
+    after = _faults(kept)
+    assert after["T3"] is before["T3"]  # kept: the evaluations above compare what reusing it gives
+    assert after["T1"] is not before["T1"] and [m.breached for m in after["T1"]] == [False, False, True]
+    kept.move(LATER_DAY)
+    moved = _faults(kept)
+    assert moved["T1"] is after["T1"]  # responded, on site and resolved: the date is no input
+    assert moved["T3"] is not before["T3"]  # never on site: measured up to the as-of date
+    assert [m.breached for m in before["T2"]] == [True, False, False]
+    assert [m.breached for m in moved["T2"]] == [True, True, True]  # measured up to the later date
+
+
+def test_another_calendar_derives_afresh() -> None:
+    kept = Kept()
+    kept.add([*ROSTER, T1, T1_NEWER, LATE, ON_TIME, MAY])
+    assert kept.evaluated() == kept.fresh()
+    kept.work = WorkCalendar(LOCAL_HOLIDAY)  # 2024-06-03 off: nobody late, no SLA clock that day
+    declared = kept.evaluated()
+    assert declared == kept.fresh(WorkCalendar(LOCAL_HOLIDAY))
+    assert declared != kept.fresh()
+
+
+POOL = [
+    *ROSTER,
+    T1,
+    T1_NEWER,
+    T2_OPEN,
+    T3,
+    _corrected_t3(),
+    T4_LATER,
+    LATE,
+    ON_TIME,
+    EARLIER,
+    _retraction("x1", "c2"),
+    _retraction("x2", "i4"),
+    MAY,
+    JUNE,
+    INSPECTION,
+    _clock("c4", "李四", "06-28 09:10"),
+    _incident("i5", "T5", "06-27 16:30", responded_at="06-28 09:40"),
+    _incident(
+        "i5b", "T5", "06-27 16:30", recorded="06-28 10:00", responded_at="06-28 09:40", resolved_at="07-01 10:00"
+    ),
+]
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    order=st.permutations(range(len(POOL))),
+    cuts=st.lists(st.integers(1, len(POOL) - 1), max_size=4),
+    move_after=st.integers(0, 5),
+)
+def test_any_split_of_the_events_into_batches_evaluates_as_every_event_folded_afresh(
+    order: list[int], cuts: list[int], move_after: int
+) -> None:
+    events = [POOL[i] for i in order]
+    bounds = [0, *sorted(set(cuts)), len(events)]
+    batches = [events[a:b] for a, b in pairwise(bounds)]
+    kept = Kept()
+    for n, batch in enumerate(batches):
+        kept.add(batch)
+        if n == move_after:
+            kept.move(LATER_DAY)
+        assert kept.evaluated() == kept.fresh()
