@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import date
 from decimal import Decimal
@@ -12,7 +13,7 @@ from opseval_scoring.scoring import score_tree
 from opseval_shared.contract import Contract, ContractProfile
 from opseval_shared.evidence import Evidence, parse_evidence_json
 from opseval_shared.indicators import Indicator, IndicatorSystem
-from opseval_shared.ledger import Ledger
+from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.measures import MeasureDef
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
@@ -81,6 +82,21 @@ def event(
     if corrects is not None:
         raw["corrects"] = {"event": corrects, "reason": "录入有误"}
     return parse_evidence_json(json.dumps(raw, ensure_ascii=False))
+
+
+def folded_afresh(
+    defn: ProjectDefinition, events: list[Evidence], day: date, left_out: frozenset[str] = frozenset()
+) -> Ledger:
+    """Every event folded as of `day`, those whose references do not resolve left out, and folded again
+    leaving out what corrections name when that made the ledger stale (as the services refold)."""
+    while True:
+        ledger = Ledger(defn, day, left_out)
+        for e in events:
+            with contextlib.suppress(EvidenceReferenceError):
+                ledger.add(e)
+        if not ledger.stale:
+            return ledger
+        left_out = ledger.left_out
 
 
 def folded_state(ledger: Ledger) -> tuple[Any, ...]:

@@ -10,29 +10,18 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from domainbuilders import folded_afresh
 from opseval_intake.bundle import load_definition
 from opseval_reporting.pipeline import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
 from opseval_shared.ledger import EvidenceReferenceError, Ledger
-from opseval_shared.project import ProjectDefinition
 
 from opseval.embedded import fold_bundle
 from opseval.synth import write_bundle
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 BUNDLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "project.yaml").is_file())
-
-
-def _fold(definition: ProjectDefinition, events: list[Evidence], day: date, left_out: frozenset[str]) -> Ledger:
-    while True:
-        ledger = Ledger(definition, day, left_out)
-        for e in events:
-            with contextlib.suppress(EvidenceReferenceError):
-                ledger.add(e)
-        if not ledger.stale:
-            return ledger
-        left_out = ledger.left_out
 
 
 def _check(bundle: Path, batches: int) -> None:
@@ -61,9 +50,11 @@ def _check(bundle: Path, batches: int) -> None:
             with contextlib.suppress(EvidenceReferenceError):
                 ledger.add(e)
         if ledger.stale:
-            ledger = _fold(definition, taken, day, ledger.left_out)
+            ledger = folded_afresh(definition, taken, day, ledger.left_out)
         kept = evaluate_ledger(ledger, work=work).model_dump_json()
-        fresh = evaluate_ledger(_fold(definition, taken, day, frozenset()), work=WorkCalendar()).model_dump_json()
+        fresh = evaluate_ledger(
+            folded_afresh(definition, taken, day, frozenset()), work=WorkCalendar()
+        ).model_dump_json()
         assert kept == fresh, f"batch {n + 1} of {batches}, as of {day}"
 
 

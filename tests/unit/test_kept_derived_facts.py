@@ -12,7 +12,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
-from domainbuilders import contract, definition, event, leaf
+from domainbuilders import contract, definition, event, folded_afresh, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_rules.findings import find
@@ -139,18 +139,6 @@ def _retraction(eid: str, target: str) -> Evidence:
     return event(eid, "retraction", {"event": target, "reason": "误报"}, at=_at("06-20", "09:00"))
 
 
-def _fold(events: list[Evidence], day: date, left_out: frozenset[str] = frozenset()) -> Ledger:
-    """Every event folded afresh as of `day` (folded again, leaving out what corrections name, when stale)."""
-    while True:
-        ledger = Ledger(DEFINITION, day, left_out)
-        for e in events:
-            with contextlib.suppress(EvidenceReferenceError):
-                ledger.add(e)
-        if not ledger.stale:
-            return ledger
-        left_out = ledger.left_out
-
-
 class Kept:
     """A project as a service keeps it (opseval_infra.projects.LedgerCache): one ledger and one
     calendar between changes, moved to a later date without a refold, folded again only when stale."""
@@ -182,11 +170,11 @@ class Kept:
 
     def _refold_if_stale(self) -> None:
         if self.ledger.stale:
-            self.ledger = _fold(self.events, self.day, self.ledger.left_out)
+            self.ledger = folded_afresh(DEFINITION, self.events, self.day, self.ledger.left_out)
 
     def fresh(self, work: WorkCalendar | None = None) -> tuple[str, ...]:
         """The evaluation of every event taken so far, folded afresh, with a calendar of its own."""
-        return evaluated(_fold(self.events, self.day), work or WorkCalendar())
+        return evaluated(folded_afresh(DEFINITION, self.events, self.day), work or WorkCalendar())
 
     def evaluated(self) -> tuple[str, ...]:
         return evaluated(self.ledger, self.work)

@@ -10,7 +10,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
-from domainbuilders import contract, definition, event, folded_state, leaf
+from domainbuilders import contract, definition, event, folded_afresh, folded_state, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_reporting.pipeline import evaluate_ledger
@@ -49,18 +49,6 @@ def _retraction(eid: str, target: str, at: str) -> Evidence:
     return event(eid, "retraction", {"event": target, "reason": "误报"}, at=at)
 
 
-def _fold(events: list[Evidence], day: date, left_out: frozenset[str] = frozenset()) -> Ledger:
-    """Every event folded as of `day` (folded again, leaving out what corrections name, when stale)."""
-    while True:
-        ledger = Ledger(DEFINITION, day, left_out)
-        for e in events:
-            with contextlib.suppress(EvidenceReferenceError):
-                ledger.add(e)
-        if not ledger.stale:
-            return ledger
-        left_out = ledger.left_out
-
-
 def _move(ledger: Ledger, events: list[Evidence], day: date) -> Ledger:
     """As LedgerCache moves a held ledger: the held-back events (the first of each id, in store order)
     added again, and a fold with `left_out` when that made the ledger stale."""
@@ -72,7 +60,7 @@ def _move(ledger: Ledger, events: list[Evidence], day: date) -> Ledger:
         if e.id in held:
             with contextlib.suppress(EvidenceReferenceError):
                 ledger.add(e)
-    return _fold(events, day, ledger.left_out) if ledger.stale else ledger
+    return folded_afresh(DEFINITION, events, day, ledger.left_out) if ledger.stale else ledger
 
 
 def _state(ledger: Ledger) -> tuple[Any, ...]:
@@ -123,7 +111,7 @@ def _timeline() -> list[Evidence]:
 
 def test_moving_the_date_takes_the_held_back_events_in_again_as_a_fresh_fold_does() -> None:
     events = _timeline()
-    ledger = _fold(events, OLD)
+    ledger = folded_afresh(DEFINITION, events, OLD)
     assert ledger.after_as_of == 8 and ledger.duplicates == 1
     held = ledger.move_to(NEW)
     assert set(held) == {"t-2", "t-3", "i-1", "c-1", "t-4", "t-4b", "r-3", "r-9"}
@@ -134,15 +122,15 @@ def test_moving_the_date_takes_the_held_back_events_in_again_as_a_fresh_fold_doe
     assert outcomes["r-9"] is Outcome.AFTER_AS_OF and outcomes["t-3"] is Outcome.AFTER_AS_OF
     # t-4b came into force naming t-4, already added again: stale, as a late correction makes it
     assert ledger.stale
-    _same(_fold(events, NEW, ledger.left_out), _fold(events, NEW))
+    _same(folded_afresh(DEFINITION, events, NEW, ledger.left_out), folded_afresh(DEFINITION, events, NEW))
 
 
 def test_a_move_whose_held_back_events_name_nothing_folded_is_the_fresh_fold_without_a_refold() -> None:
     events = [e for e in _timeline() if e.id not in {"t-4b", "r-3"}]
-    ledger = _fold(events, OLD)
+    ledger = folded_afresh(DEFINITION, events, OLD)
     moved = ledger
     assert _move(ledger, events, NEW) is moved  # not stale: no refold
-    _same(moved, _fold(events, NEW))
+    _same(moved, folded_afresh(DEFINITION, events, NEW))
 
 
 def test_a_correction_and_a_retraction_made_after_the_old_cutoff_naming_folded_events_make_it_stale() -> None:
@@ -153,15 +141,15 @@ def test_a_correction_and_a_retraction_made_after_the_old_cutoff_naming_folded_e
         # corrects the correction t-1b, after the new cutoff: t-1b stays in force
         _correction("t-1c", "t-1b", "training_held", {"topic": "培训 1（再更正）"}, at="2024-06-21T10:00:00+08:00"),
     ]
-    ledger = _fold(events, OLD)
+    ledger = folded_afresh(DEFINITION, events, OLD)
     held = ledger.move_to(NEW)
     assert {"t-1b", "r-2", "t-1c"} <= set(held)
     for e in events:
         if e.id in {"t-1b", "r-2"}:
             ledger.add(e)
     assert ledger.stale and {"t-1", "i-2"} <= ledger.left_out
-    fresh = _fold(events, NEW)
-    _same(_move(_fold(events, OLD), events, NEW), fresh)
+    fresh = folded_afresh(DEFINITION, events, NEW)
+    _same(_move(folded_afresh(DEFINITION, events, OLD), events, NEW), fresh)
     assert "t-1" in fresh.noted_out and "t-1b" not in fresh.noted_out
 
 
@@ -173,15 +161,15 @@ def test_a_correction_left_out_by_a_later_one_is_counted_once_after_the_move() -
     ]
     # Folded with t-1b left out from the start (as after a stale fold): at the old date t-1b is
     # corrected, though made after it.
-    ledger = _fold(events, OLD, frozenset({"t-1b"}))
+    ledger = folded_afresh(DEFINITION, events, OLD, frozenset({"t-1b"}))
     assert ledger.corrected == 1
     for day in (date(2024, 6, 11), date(2024, 6, 12), NEW):
         ledger = _move(ledger, events, day)
-        _same(ledger, _fold(events, day, frozenset({"t-1b"})))
+        _same(ledger, folded_afresh(DEFINITION, events, day, frozenset({"t-1b"})))
 
 
 def test_a_ledger_moves_forward_only() -> None:
-    ledger = _fold(_timeline(), NEW)
+    ledger = folded_afresh(DEFINITION, _timeline(), NEW)
     with pytest.raises(ValueError, match="forward only"):
         ledger.move_to(OLD)
     assert ledger.move_to(NEW) and ledger.as_of == NEW  # the same day: given back all the same
@@ -242,10 +230,10 @@ def test_a_ledger_moved_forward_is_the_fresh_fold_as_of_its_new_date(
 ) -> None:
     events = _events(drawn)
     first, second, third = sorted((a, b, c))
-    ledger = _fold(events, first)
+    ledger = folded_afresh(DEFINITION, events, first)
     for day in (second, third):
         ledger = _move(ledger, events, day)
-        assert _state(ledger) == _state(_fold(events, day))
+        assert _state(ledger) == _state(folded_afresh(DEFINITION, events, day))
 
 
 @settings(max_examples=200, deadline=None)
@@ -256,11 +244,11 @@ def test_a_ledger_kept_as_plain_data_and_read_back_part_way_folds_on_and_moves_a
     events = _events(drawn)
     first, second = sorted((a, b))
     cut = min(cut, len(events))
-    ledger = _fold(events, first)
+    ledger = folded_afresh(DEFINITION, events, first)
     kept = fold_state.loads(DEFINITION, fold_state.dumps(ledger))
     assert _state(kept) == _state(ledger)
     # Part way: the rest of the events folded into the ledger read back.
-    part = Ledger(DEFINITION, first, _fold(events, first).left_out)
+    part = Ledger(DEFINITION, first, folded_afresh(DEFINITION, events, first).left_out)
     for e in events[:cut]:
         with contextlib.suppress(EvidenceReferenceError):
             part.add(e)
@@ -271,4 +259,4 @@ def test_a_ledger_kept_as_plain_data_and_read_back_part_way_folds_on_and_moves_a
                 part.add(e)
         if not part.stale:
             assert _state(part) == _state(ledger)
-    assert _state(_move(kept, events, second)) == _state(_fold(events, second))
+    assert _state(_move(kept, events, second)) == _state(folded_afresh(DEFINITION, events, second))
