@@ -381,6 +381,8 @@ def test_a_client_showing_the_tree_reads_evidence_counts_and_pages_a_findings_ev
         shown = client.get(f"{base}/report", params={"format": "scores", "evidence": "count"}, headers=headers).json()
         assert shown.pop("evidence_counts") == wanted and shown["indicators"] == counted["indicators"]
         assert shown == {**document, "indicators": shown["indicators"]} and shown["monthly"]
+        wrong = client.get(f"{base}/report", params={"format": "findings", "evidence": "count"}, headers=headers)
+        assert wrong.status_code == 422 and "format=scores" in wrong.json()["detail"]
 
         findings = client.get(f"{base}/findings", headers=headers).json()["findings"]
         high = client.get(f"{base}/findings", params={"evidence": "count", "severity": "high"}, headers=headers).json()

@@ -60,6 +60,8 @@ def router(ctx: ReportingContext) -> APIRouter:
         a self-evaluation the 自评表 as selfeval.xlsx / selfeval.docx. `evidence=count` gives the
         scores without the leaves' evidence ids, with how many each cites in `evidence_counts`."""
         access.project(principal, project)
+        if evidence == "count" and format != "scores":
+            raise HTTPException(422, f"evidence=count is for format=scores, not {format}")
         d = await ctx.definition(project)
         day = min(today_in_china(), d.project.evaluation.default_as_of)
         name = DOCUMENT_FILES[format]
@@ -71,7 +73,7 @@ def router(ctx: ReportingContext) -> APIRouter:
             if stored is not None and stored.as_of == day
             else await evaluated(d, as_of or day, await ctx.stored_events(project))
         )
-        if format == "scores" and evidence == "count":
+        if evidence == "count":
             return json_response(scores_document(result, counts_only=True))
         data = await asyncio.to_thread(render_document, result, d, format)
         if data is None:
