@@ -7,8 +7,8 @@ the end, then adds one batch at a time and runs, per batch, what the services ru
 
   rules     `find` (the measures the rules bind, durable_rules) — the rules service's evaluation
   scoring   `evaluate_ledger` with those findings — the scoring service's, and the full result
-  dump      the stored forms of that change: the result and the findings as JSON (the scores are
-            stored without the leaves' evidence ids beside the result)
+  dump      the stored forms of that change: the result and the findings with their evidence ids
+            apart (`evidence_apart`; the scores are stored without the leaves' ids beside the result)
 
 and, as the baseline timed in the same run, folding the same batch into the ledger (what the change
 itself brings) and evaluating the project from scratch (what an evaluation not kept between
@@ -36,7 +36,9 @@ from opseval_rules.findings import find
 from opseval_scoring.evaluation import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
+from opseval_shared.evidence_apart import apart
 from opseval_shared.ledger import Ledger
+from opseval_shared.messaging import FindingsChanged
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import attach_findings
@@ -53,9 +55,8 @@ def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float]
     rules = time.process_time()
     result = evaluate_ledger(ledger, lambda ctx: findings, work)
     scoring = time.process_time()
-    result.json_bytes()
-    for finding in findings:
-        finding.json_bytes()
+    apart(result)
+    apart(FindingsChanged(project=result.project, events_folded=0, as_of=result.as_of, findings=tuple(findings)))
     dumped = time.process_time()
     return rules - start, scoring - rules, dumped - scoring
 

@@ -10,6 +10,7 @@ from opseval_infra.projects import RESULT_KIND
 from opseval_infra.store.base import Snapshot
 from opseval_infra.store.factory import opened_store
 from opseval_reporting.output import findings_document, scores_document, to_json
+from opseval_shared.evidence_apart import apart, joined
 from opseval_shared.results import EvaluationResult
 
 from opseval.embedded import evaluate_bundle
@@ -42,10 +43,10 @@ def test_the_fleet_stores_the_result_of_opseval_evaluate_and_serves_its_document
         return snapshot if snapshot is not None and snapshot.seq == final else None
 
     snapshot: Snapshot = wait_for(complete, 60, "the result over every event", 0.3)
-    result = EvaluationResult.model_validate_json(snapshot.body)
+    result = joined(snapshot.body, EvaluationResult)
     assert result.budget and result.monthly and result.documents and result.forecast is not None
     assert result == expected
-    assert snapshot.body == expected.json_bytes()
+    assert snapshot.body == apart(expected) and result.json_bytes() == expected.json_bytes()
 
     # The documents are those `opseval evaluate` writes, byte for byte.
     report = fleet.url("reporting") + f"/v1/projects/{project}/report"

@@ -16,6 +16,7 @@ from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Role
 from opseval_infra.projects import RESULT_KIND, evaluation_kind
 from opseval_infra.store.base import Store, StoredEvent, StoredProject
+from opseval_shared.evidence_apart import Apart, joined
 from opseval_shared.messaging import FindingsChanged, ScoreChanged, result_seq_parts, without_evidence
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult
@@ -108,13 +109,19 @@ class ReportingContext:
         stored = await self.store().get_snapshot(RESULT_KIND, project)
         if stored is None or stored.seq < snap.seq:
             return scores
-        result = EvaluationResult.model_validate_json(stored.body)
+        result = joined(stored.body, EvaluationResult)
         if stored.seq == snap.seq:
             return scores.model_copy(update={"indicators": result.indicators})
         return ScoreChanged.of_result(result, *result_seq_parts(stored.seq))
 
     async def findings(self, project: str) -> FindingsChanged:
-        return FindingsChanged.model_validate_json(await self.snapshot("findings", project, "findings"))
+        return joined(await self.snapshot("findings", project, "findings"), FindingsChanged)
+
+    async def findings_apart(self, project: str) -> tuple[FindingsChanged, Apart]:
+        """The findings with their long evidence lists as references, and the body to resolve them
+        from: what a reader that wants one finding's ids, or only counts, reads (see `evidence_apart`)."""
+        kept = Apart(await self.snapshot("findings", project, "findings"))
+        return kept.model(FindingsChanged), kept
 
     async def stored_events(self, project: str) -> list[StoredEvent]:
         """All the project's stored events, in store sequence order (read in pages)."""
@@ -171,4 +178,4 @@ class ReportingContext:
     async def result(self, project: str) -> EvaluationResult:
         """The project's full evaluation result as the scoring service stored it (the same result
         `opseval evaluate` computes), as of the date it was evaluated at."""
-        return EvaluationResult.model_validate_json(await self.snapshot(RESULT_KIND, project, "evaluation result"))
+        return joined(await self.snapshot(RESULT_KIND, project, "evaluation result"), EvaluationResult)

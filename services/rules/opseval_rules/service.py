@@ -20,6 +20,7 @@ from opseval_infra.fleet import (
     subscribe_evidence,
 )
 from opseval_infra.store.base import Snapshot
+from opseval_shared.evidence_apart import apart
 from opseval_shared.messaging import (
     RESULTS_STREAM,
     RULES_EVIDENCE_CONSUMER,
@@ -63,7 +64,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     message = FindingsChanged(
         project=project, events_folded=folded.events_folded, as_of=ledger.as_of, findings=tuple(findings)
     )
-    stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.events_folded, message.json_bytes()))
+    stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.events_folded, apart(message)))
     if stored:
         assert fleet.results_out is not None
         await fleet.results_out.publish(

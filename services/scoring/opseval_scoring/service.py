@@ -18,6 +18,7 @@ from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
 from opseval_infra.projects import RESULT_KIND
 from opseval_infra.store.base import Snapshot
+from opseval_shared.evidence_apart import apart, joined
 from opseval_shared.messaging import (
     FINDINGS_SUBJECTS,
     RESULTS_STREAM,
@@ -71,7 +72,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     if folded is None:
         return
     snapshot = await fleet.store.get_snapshot("findings", project)
-    findings = FindingsChanged.model_validate_json(snapshot.body) if snapshot else None
+    findings = joined(snapshot.body, FindingsChanged) if snapshot else None
     ledger = folded.ledger
     stored_findings = findings.findings if findings else ()
     # The use case `opseval evaluate` runs, with the rules service's findings instead of running the rules.
@@ -89,7 +90,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     # keep their evidence.
     with_result = findings is not None and findings.as_of == ledger.as_of
     if with_result:
-        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, result.json_bytes()))
+        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, apart(result)))
     stored = published if with_result else message
     if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes())):
         assert fleet.results_out is not None

@@ -41,18 +41,19 @@ def router(ctx: ReportingContext) -> APIRouter:
         finding on a year's inspections cites hundreds of thousands), and `finding` is the finding
         without their ids."""
         access.project(principal, project)
-        current = await ctx.findings(project)
+        current, kept = await ctx.findings_apart(project)
         finding = next((f for f in current.findings if f.id == finding_id), None)
         if finding is None:
             raise HTTPException(404, f"no finding {finding_id!r} in project {project!r}")
+        ids = kept.resolved(finding.evidence)  # this finding's ids alone
         evidence = [
             {**event, "kind_label": KIND_LABEL.get(event.get("kind"), event.get("kind"))}
-            for event in await ctx.events(project, list(finding.evidence[offset : offset + limit]))
+            for event in await ctx.events(project, list(ids[offset : offset + limit]))
         ]
         return json_response(
             {
                 "finding": finding.model_dump(mode="json", exclude={"evidence"}),
-                "total": len(finding.evidence),
+                "total": len(ids),
                 "offset": offset,
                 "evidence": evidence,
             }

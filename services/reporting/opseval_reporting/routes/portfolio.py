@@ -11,6 +11,7 @@ from fastapi import APIRouter, HTTPException, Query, Response
 from opseval_infra.http import ERROR_RESPONSES
 from opseval_infra.keys import Principal
 from opseval_shared.base import Frozen
+from opseval_shared.evidence_apart import Apart
 from opseval_shared.messaging import ScoreChanged
 from opseval_shared.portfolio import (
     Benchmark,
@@ -86,7 +87,11 @@ def router(ctx: ReportingContext) -> APIRouter:
                 continue
             scores = ScoreChanged.model_validate_json(scores_snap.body)
             # Only each finding's severity: a large project's findings cite a million evidence ids.
-            severities = _FindingSeverities.model_validate_json(findings_snap.body).findings if findings_snap else ()
+            severities = (
+                _FindingSeverities.model_validate_json(Apart(findings_snap.body).skeleton).findings
+                if findings_snap
+                else ()
+            )
             out.append(
                 ProjectOutcome(
                     project=stored.id,

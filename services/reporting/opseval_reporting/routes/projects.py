@@ -115,7 +115,7 @@ def router(ctx: ReportingContext) -> APIRouter:
         """The findings so far, filtered by indicator, rule (prefix with a trailing *), severity,
         contract; each with the evidence ids it cites, or their counts."""
         access.project(principal, project)
-        current = await ctx.findings(project)
+        current, kept = await ctx.findings_apart(project)
         selected = [
             f
             for f in current.findings
@@ -131,10 +131,12 @@ def router(ctx: ReportingContext) -> APIRouter:
             "as_of": current.as_of.isoformat(),
         }
         if evidence == "ids":
-            page["findings"] = [f.model_dump(mode="json") for f in selected]
+            page["findings"] = [
+                f.model_dump(mode="json") | {"evidence": list(kept.resolved(f.evidence))} for f in selected
+            ]
         else:
             page["findings"] = [f.model_dump(mode="json", exclude={"evidence"}) | {"evidence": []} for f in selected]
-            page["evidence_counts"] = {f.id: len(f.evidence) for f in selected}
+            page["evidence_counts"] = {f.id: kept.count(f.evidence) for f in selected}
         return json_response({**page, "evaluation": evaluation})
 
     return routes

@@ -1,0 +1,162 @@
+"""A result or the findings as the store keeps them: the evidence ids apart from the model.
+
+At a million events a result cites 2.6 million evidence ids (three leaves the same 578,549), and as
+JSON they are nine tenths of its 82 MB: pydantic encoding them was most of what scoring wrote per
+change, and decoding them most of what a read paid, also a read that wanted one leaf or only counts.
+Kept apart, the body is
+
+    MAGIC, "<skeleton length> <index length>\\n", skeleton, index, lists
+
+where the skeleton is the model's JSON with each long id list replaced by a reference, ("@k",) (an
+event id cannot begin with '@'), the index the byte span and count of list k as JSON, and the lists
+their ids one per line (an event id holds no line break). A list cited twice is written once.
+`joined` gives back the model equal to the one kept, to the bytes of its JSON; `Apart` reads the
+skeleton and, of the lists, only those asked for. A body without MAGIC is the model's JSON, as every
+body was before: it is read as such."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import orjson
+
+from .base import Ids
+from .messaging import FindingsChanged
+from .results import EvaluationResult, Finding, ScoredIndicator
+
+MAGIC = b"\x00opseval evidence apart 1\n"  # a JSON body never begins with NUL
+INLINE_BELOW = 64  # ids: a shorter list stays in the skeleton (a delivered document cites one event)
+_REFERENCE = "@"
+
+Kept = TypeVar("Kept", EvaluationResult, FindingsChanged)
+Evidence = tuple[str, ...]
+
+
+def apart(model: EvaluationResult | FindingsChanged) -> bytes:
+    """The body to keep: the model with its long evidence lists apart (see the module)."""
+    lists = _Lists()
+    update: dict[str, object] = {"findings": tuple(_finding(f, lists.reference) for f in model.findings)}
+    if isinstance(model, EvaluationResult):
+        update["indicators"] = _tree(model.indicators, lists.reference)
+    skeleton = model.model_copy(update=update).json_bytes()
+    index = orjson.dumps(lists.spans)
+    return b"".join([MAGIC, b"%d %d\n" % (len(skeleton), len(index)), skeleton, index, *lists.chunks])
+
+
+def joined(body: bytes, cls: type[Kept]) -> Kept:
+    """The model kept in `body` (made by `apart`, or plain JSON), its evidence lists in place."""
+    return Apart(body).joined(cls)
+
+
+class Apart:
+    """A kept body, read lazily: the skeleton at once, a list when it is asked for. A body without
+    MAGIC (plain JSON, as bodies were kept before) is its own skeleton and refers to no list."""
+
+    def __init__(self, body: bytes) -> None:
+        self._read: dict[int, Ids] = {}
+        if not body.startswith(MAGIC):
+            self.skeleton, self._spans, self._lists = body, [], memoryview(b"")
+            return
+        head_end = body.index(b"\n", len(MAGIC))
+        skeleton_length, index_length = map(int, body[len(MAGIC) : head_end].split())
+        start = head_end + 1
+        self.skeleton = body[start : start + skeleton_length]
+        self._spans = orjson.loads(body[start + skeleton_length : start + skeleton_length + index_length])
+        self._lists = memoryview(body)[start + skeleton_length + index_length :]
+
+    def model(self, cls: type[Kept]) -> Kept:
+        """The model with its long evidence lists as references (see `resolved` and `count`)."""
+        return cls.model_validate_json(self.skeleton)
+
+    def joined(self, cls: type[Kept]) -> Kept:
+        model = self.model(cls)
+        if not self._spans:
+            return model
+        update: dict[str, object] = {"findings": tuple(_finding(f, self.resolved) for f in model.findings)}
+        if isinstance(model, EvaluationResult):
+            update["indicators"] = _tree(model.indicators, self.resolved)
+        return model.model_copy(update=update)
+
+    def resolved(self, evidence: Evidence) -> Evidence:
+        """A skeleton's evidence with its reference, if it is one, replaced by the list."""
+        k = reference(evidence)
+        return evidence if k is None else self.ids(k)
+
+    def count(self, evidence: Evidence) -> int:
+        """How many ids a skeleton's evidence stands for, without reading them."""
+        k = reference(evidence)
+        return len(evidence) if k is None else self._spans[k][2]
+
+    def ids(self, k: int) -> Ids:
+        kept = self._read.get(k)
+        if kept is None:
+            start, end, count = self._spans[k]
+            kept = Ids(str(self._lists[start:end], "utf-8").split("\n"))
+            if len(kept) != count:
+                raise ValueError(f"evidence list {k} holds {len(kept)} ids, its index says {count}")
+            self._read[k] = kept
+        return kept
+
+
+def reference(evidence: Evidence | None) -> int | None:
+    """The list a skeleton's evidence refers to, or None for ids kept in place."""
+    if evidence is not None and len(evidence) == 1 and evidence[0].startswith(_REFERENCE):
+        return int(evidence[0][1:])
+    return None
+
+
+class _Lists:
+    """The long lists of a model being kept apart, each distinct one once."""
+
+    def __init__(self) -> None:
+        self.spans: list[tuple[int, int, int]] = []
+        self.chunks: list[bytes] = []
+        self._size = 0
+        self._by_identity: dict[int, tuple[Evidence, str]] = {}
+        self._by_shape: dict[tuple[int, str, str], list[tuple[Evidence, str]]] = {}
+
+    def reference(self, evidence: Evidence) -> Evidence:
+        if len(evidence) < INLINE_BELOW:
+            return evidence
+        known = self._by_identity.get(id(evidence))
+        if known is not None:
+            return (known[1],)
+        # Equal lists are often distinct tuples (two measures over one log): compared only when they
+        # have the same length and ends, and equal ones hold the same strings, compared by identity.
+        same_shape = self._by_shape.setdefault((len(evidence), evidence[0], evidence[-1]), [])
+        for other, ref in same_shape:
+            if other == evidence:
+                self._by_identity[id(evidence)] = (evidence, ref)  # (kept alive: no other takes its id)
+                return (ref,)
+        chunk = "\n".join(evidence).encode("utf-8")  # (an event id holds no line break: `ids` checks)
+        ref = f"{_REFERENCE}{len(self.spans)}"
+        self.spans.append((self._size, self._size + len(chunk), len(evidence)))
+        self.chunks.append(chunk)
+        self._size += len(chunk)
+        self._by_identity[id(evidence)] = (evidence, ref)
+        same_shape.append((evidence, ref))
+        return (ref,)
+
+
+def _finding(finding: Finding, mapped: Callable[[Evidence], Evidence]) -> Finding:
+    evidence = mapped(finding.evidence)
+    return finding if evidence is finding.evidence else finding.model_copy(update={"evidence": evidence})
+
+
+def _tree(nodes: tuple[ScoredIndicator, ...], mapped: Callable[[Evidence], Evidence]) -> tuple[ScoredIndicator, ...]:
+    """The indicators with each one's evidence mapped; a node nothing changed in is kept as it is."""
+    out = []
+    for node in nodes:
+        update: dict[str, object] = {}
+        children = _tree(node.children, mapped) if node.children else node.children
+        if children is not node.children:
+            update["children"] = children
+        if node.evidence is not None:
+            evidence = mapped(node.evidence)
+            if evidence is not node.evidence:
+                update["evidence"] = evidence
+        out.append(node.model_copy(update=update) if update else node)
+    if all(new is old for new, old in zip(out, nodes, strict=True)):
+        return nodes
+    return tuple(out)

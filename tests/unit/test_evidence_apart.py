@@ -1,0 +1,137 @@
+"""A result and the findings kept with their evidence ids apart (opseval_shared.evidence_apart) read
+back to the same model and the same JSON bytes; a list cited twice is kept once; a reader of one
+list or of counts reads only that; plain JSON bodies, as kept before, are still read."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from opseval_shared.base import Ids
+from opseval_shared.evidence_apart import INLINE_BELOW, MAGIC, Apart, apart, joined, reference
+from opseval_shared.messaging import FindingsChanged
+from opseval_shared.results import EvaluationResult, Finding, ScoredIndicator
+
+from opseval.embedded import evaluate_bundle
+from opseval.synth import write_bundle
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BUNDLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "project.yaml").is_file())
+
+
+def ids(prefix: str, n: int) -> Ids:
+    return Ids(f"{prefix}-{i:06d}" for i in range(n))
+
+
+def leaf(lid: str, evidence: tuple[str, ...] | None) -> ScoredIndicator:
+    one = Decimal(1)
+    return ScoredIndicator(id=lid, name=lid, weight=one, score=one, rate=one, evidence=evidence)
+
+
+def finding(fid: str, evidence: tuple[str, ...]) -> Finding:
+    return Finding(id=fid, rule="r", severity="low", message="m", measured="1", required="0", evidence=evidence)
+
+
+def result(leaves: list[ScoredIndicator], findings: list[Finding]) -> EvaluationResult:
+    one = Decimal(1)
+    top = ScoredIndicator(id="top", name="top", weight=one, score=one, rate=one, children=tuple(leaves))
+    return EvaluationResult(
+        project="p", name="p", form="f", as_of=date(2024, 3, 31), total=one, grade="优",
+        indicators=(top,), findings=tuple(findings),
+    )  # fmt: skip
+
+
+def assert_same(kept: bytes, model: EvaluationResult | FindingsChanged) -> None:
+    back = joined(kept, type(model))
+    assert back == model
+    assert back.json_bytes() == model.json_bytes()
+
+
+@pytest.mark.parametrize("name", BUNDLES)
+def test_an_examples_result_and_findings_read_back_to_the_same_bytes(name: str) -> None:
+    evaluated, _ = evaluate_bundle(EXAMPLES / name)
+    assert_same(apart(evaluated), evaluated)
+    findings = FindingsChanged(project="p", events_folded=1, as_of=evaluated.as_of, findings=evaluated.findings)
+    assert_same(apart(findings), findings)
+
+
+def test_a_synthetic_years_result_keeps_its_long_lists_apart_and_reads_back(tmp_path: Path) -> None:
+    write_bundle(tmp_path / "bundle", 4_000, seed=7)
+    evaluated, _ = evaluate_bundle(tmp_path / "bundle")
+    kept = apart(evaluated)
+    assert kept.startswith(MAGIC)
+    skeleton = Apart(kept).model(EvaluationResult)
+    long_lists = [
+        n.evidence for top in evaluated.indicators for n in top.walk() if len(n.evidence or ()) >= INLINE_BELOW
+    ]
+    assert long_lists, "the 4k bundle's leaves cite long lists"
+    referred = [n for top in skeleton.indicators for n in top.walk() if reference(n.evidence) is not None]
+    assert len(referred) == len(long_lists)
+    assert len(Apart(kept).skeleton) * 5 < len(evaluated.json_bytes())
+    assert_same(kept, evaluated)
+
+
+def test_a_list_cited_by_several_leaves_and_findings_is_kept_once() -> None:
+    shared = ids("insp", 500)
+    equal_copy = Ids(tuple(shared))  # an equal list that is another tuple
+    kept = apart(result([leaf("a", shared), leaf("b", equal_copy)], [finding("f", shared)]))
+    assert kept.count(b"insp-000123") == 1  # the second and third citation cost a reference each
+    skeleton = Apart(kept).model(EvaluationResult)
+    refs = {reference(n.evidence) for n in skeleton.indicators[0].children} | {reference(skeleton.findings[0].evidence)}
+    assert refs == {0}
+
+
+def test_short_lists_and_no_evidence_stay_in_the_skeleton() -> None:
+    short = ids("j", INLINE_BELOW - 1)
+    model = result([leaf("a", short), leaf("b", None), leaf("c", ())], [finding("f", ())])
+    kept = apart(model)
+    skeleton = Apart(kept).model(EvaluationResult)
+    assert skeleton == model  # nothing referred to
+    assert_same(kept, model)
+
+
+def test_counts_and_one_list_are_read_without_the_other_lists() -> None:
+    wanted, other = ids("a", 300), ids("b", 400)
+    kept = apart(result([leaf("a", wanted), leaf("b", other)], []))
+    reader = Apart(kept)
+    a, b = reader.model(EvaluationResult).indicators[0].children
+    # The second list's bytes are spoilt: reading the first, and counting the second, does not notice.
+    spoilt = Apart(kept.replace(b"b-000200", b"b-00\n200"))  # (as long: the spans still fit)
+    assert spoilt.resolved(a.evidence) == wanted
+    assert spoilt.count(b.evidence) == 400
+    assert reader.count(a.evidence) == 300 and reader.resolved(b.evidence) == other
+    with pytest.raises(ValueError, match="holds 401 ids, its index says 400"):
+        spoilt.resolved(b.evidence)
+
+
+def test_a_body_kept_as_plain_json_before_is_read_as_it_is() -> None:
+    model = result([leaf("a", ids("a", 300))], [finding("f", ids("f", 100))])
+    plain = model.json_bytes()
+    assert_same(plain, model)
+    reader = Apart(plain)
+    assert reader.skeleton == plain
+    assert reader.count(model.findings[0].evidence) == 100
+
+
+event_ids = st.lists(st.from_regex(r"[A-Za-z0-9][A-Za-z0-9._:/-]{0,12}", fullmatch=True), max_size=150, unique=True)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.one_of(st.none(), event_ids), max_size=6), st.lists(event_ids, max_size=4), st.data())
+def test_any_mix_of_lists_reads_back_to_the_same_bytes(
+    leaf_lists: list[list[str] | None], finding_lists: list[list[str]], data: st.DataObject
+) -> None:
+    chosen = [None if ev is None else Ids(sorted(ev)) for ev in leaf_lists]
+    if chosen and data.draw(st.booleans()):  # a list cited again, by the same tuple
+        chosen.append(next((c for c in chosen if c is not None), None))
+    model = result(
+        [leaf(f"l{i}", ev) for i, ev in enumerate(chosen)],
+        [finding(f"f{i}", Ids(sorted(ev))) for i, ev in enumerate(finding_lists)],
+    )
+    assert_same(apart(model), model)
+    findings = FindingsChanged(project="p", events_folded=3, as_of=model.as_of, findings=model.findings)
+    assert_same(apart(findings), findings)
