@@ -75,8 +75,12 @@ class Apart:
             return model
         update: dict[str, object] = {"findings": tuple(_finding(f, self.resolved) for f in model.findings)}
         if isinstance(model, EvaluationResult):
-            update["indicators"] = _tree(model.indicators, self.resolved)
+            update["indicators"] = self.tree(model.indicators)
         return model.model_copy(update=update)
+
+    def tree(self, indicators: tuple[ScoredIndicator, ...]) -> tuple[ScoredIndicator, ...]:
+        """A skeleton's indicators with every list in place."""
+        return _tree(indicators, self.resolved)
 
     def resolved(self, evidence: Evidence) -> Evidence:
         """A skeleton's evidence with its reference, if it is one, replaced by the list."""

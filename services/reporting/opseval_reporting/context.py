@@ -95,7 +95,16 @@ class ReportingContext:
         return counted
 
     async def stored_scores_with_evidence(self, project: str) -> ScoreChanged | None:
-        """The project's current scores with every leaf's evidence ids, or None before the first.
+        """The project's current scores with every leaf's evidence ids, or None before the first."""
+        kept = await self.stored_scores_apart(project)
+        if kept is None:
+            return None
+        scores, lists = kept
+        return scores.model_copy(update={"indicators": lists.tree(scores.indicators)})
+
+    async def stored_scores_apart(self, project: str) -> tuple[ScoreChanged, Apart] | None:
+        """The project's current scores with the leaves' long evidence lists as references, and the
+        body to resolve them from (see `evidence_apart`), or None before the first.
 
         Scoring stores the scores without the leaves' evidence ids when it stores the full result of
         the same evaluation beside them (the result holds them), and with them otherwise. So: a result of
@@ -108,11 +117,12 @@ class ReportingContext:
         scores = ScoreChanged.model_validate_json(snap.body)
         stored = await self.store().get_snapshot(RESULT_KIND, project)
         if stored is None or stored.seq < snap.seq:
-            return scores
-        result = joined(stored.body, EvaluationResult)
+            return scores, Apart(snap.body)
+        lists = Apart(stored.body)
+        result = lists.model(EvaluationResult)
         if stored.seq == snap.seq:
-            return scores.model_copy(update={"indicators": result.indicators})
-        return ScoreChanged.of_result(result, *result_seq_parts(stored.seq))
+            return scores.model_copy(update={"indicators": result.indicators}), lists
+        return ScoreChanged.of_result(result, *result_seq_parts(stored.seq)), lists
 
     async def findings(self, project: str) -> FindingsChanged:
         return joined(await self.snapshot("findings", project, "findings"), FindingsChanged)

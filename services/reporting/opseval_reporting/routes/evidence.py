@@ -73,10 +73,16 @@ def router(ctx: ReportingContext) -> APIRouter:
     ) -> Response:
         """The evidence events behind one leaf's score, a page at a time."""
         access.project(principal, project)
-        leaf = _leaf((await ctx.scores_with_evidence(project)).indicators, indicator)
+        kept = await ctx.stored_scores_apart(project)
+        if kept is None:
+            await ctx.snapshot("scores", project, "score")  # (the answer when there are none)
+            kept = await ctx.stored_scores_apart(project)
+            assert kept is not None
+        scores, lists = kept
+        leaf = _leaf(scores.indicators, indicator)
         if leaf is None:
             raise HTTPException(404, f"no indicator {indicator!r} in project {project!r}")
-        ids = list(leaf.evidence or ())
+        ids = lists.resolved(leaf.evidence or ())  # this leaf's ids alone
         return json_response(
             {
                 "indicator": leaf.id,
@@ -85,7 +91,7 @@ def router(ctx: ReportingContext) -> APIRouter:
                 "explanation": leaf.explanation,
                 "total": len(ids),
                 "offset": offset,
-                "evidence": await ctx.events(project, ids[offset : offset + limit]),
+                "evidence": await ctx.events(project, list(ids[offset : offset + limit])),
             }
         )
 
