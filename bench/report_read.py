@@ -33,6 +33,7 @@ from opseval_infra.store.factory import opened_store  # noqa: E402
 from opseval_reporting.app import create_app  # noqa: E402
 from opseval_reporting.settings import ReportingSettings  # noqa: E402
 from opseval_shared.evidence import Evidence  # noqa: E402
+from opseval_shared.evidence_apart import apart  # noqa: E402
 
 from opseval.embedded import evaluate_bundle  # noqa: E402
 
@@ -48,7 +49,7 @@ async def fill(store_url: str, bundle: Path) -> tuple[str, str]:
                 [StoredEvent(e.id, e.project, e.kind, e.model_dump_json()) for e in events[start : start + 5000]]
             )
         n = len(events)
-        await store.put_snapshot("result", Snapshot(definition.project.id, n * 10**9 + n, result.model_dump_json()))
+        await store.put_snapshot("result", Snapshot(definition.project.id, n * 10**9 + n, apart(result)))
     return definition.project.id, result.as_of.isoformat()
 
 
