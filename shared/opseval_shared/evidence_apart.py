@@ -16,7 +16,7 @@ body was before: it is read as such."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 import orjson
@@ -35,13 +35,24 @@ Evidence = tuple[str, ...]
 
 def apart(model: EvaluationResult | FindingsChanged) -> bytes:
     """The body to keep: the model with its long evidence lists apart (see the module)."""
+    skeleton, lists = referenced(model)
+    chunks = [("\n".join(ids)).encode("utf-8") for ids in lists]  # (no event id holds a line break: `ids` checks)
+    spans, at = [], 0
+    for ids, chunk in zip(lists, chunks, strict=True):
+        spans.append((at, at + len(chunk), len(ids)))
+        at += len(chunk)
+    skeleton_json, index = skeleton.json_bytes(), orjson.dumps(spans)
+    return b"".join([MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks])
+
+
+def referenced(model: Kept) -> tuple[Kept, list[Evidence]]:
+    """The model with each long evidence list replaced by a reference to it, ("@k",), and the lists:
+    each distinct one once, k its place."""
     lists = _Lists()
     update: dict[str, object] = {"findings": tuple(_finding(f, lists.reference) for f in model.findings)}
     if isinstance(model, EvaluationResult):
         update["indicators"] = _tree(model.indicators, lists.reference)
-    skeleton = model.model_copy(update=update).json_bytes()
-    index = orjson.dumps(lists.spans)
-    return b"".join([MAGIC, b"%d %d\n" % (len(skeleton), len(index)), skeleton, index, *lists.chunks])
+    return model.model_copy(update=update), lists.distinct
 
 
 def joined(body: bytes, cls: type[Kept]) -> Kept:
@@ -103,7 +114,7 @@ class Apart:
         return kept
 
 
-def reference(evidence: Evidence | None) -> int | None:
+def reference(evidence: Sequence[str] | None) -> int | None:
     """The list a skeleton's evidence refers to, or None for ids kept in place."""
     if evidence is not None and len(evidence) == 1 and evidence[0].startswith(_REFERENCE):
         return int(evidence[0][1:])
@@ -111,12 +122,10 @@ def reference(evidence: Evidence | None) -> int | None:
 
 
 class _Lists:
-    """The long lists of a model being kept apart, each distinct one once."""
+    """The long lists of a model, each distinct one once."""
 
     def __init__(self) -> None:
-        self.spans: list[tuple[int, int, int]] = []
-        self.chunks: list[bytes] = []
-        self._size = 0
+        self.distinct: list[Evidence] = []
         self._by_identity: dict[int, tuple[Evidence, str]] = {}
         self._by_shape: dict[tuple[int, str, str], list[tuple[Evidence, str]]] = {}
 
@@ -133,11 +142,8 @@ class _Lists:
             if other == evidence:
                 self._by_identity[id(evidence)] = (evidence, ref)  # (kept alive: no other takes its id)
                 return (ref,)
-        chunk = "\n".join(evidence).encode("utf-8")  # (an event id holds no line break: `ids` checks)
-        ref = f"{_REFERENCE}{len(self.spans)}"
-        self.spans.append((self._size, self._size + len(chunk), len(evidence)))
-        self.chunks.append(chunk)
-        self._size += len(chunk)
+        ref = f"{_REFERENCE}{len(self.distinct)}"
+        self.distinct.append(evidence)
         self._by_identity[id(evidence)] = (evidence, ref)
         same_shape.append((evidence, ref))
         return (ref,)

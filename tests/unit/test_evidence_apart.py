@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from opseval_reporting.output import findings_document, render_files, scores_document, to_json
 from opseval_shared.base import Ids
-from opseval_shared.evidence_apart import INLINE_BELOW, MAGIC, Apart, apart, joined, reference
+from opseval_shared.evidence_apart import INLINE_BELOW, MAGIC, Apart, apart, joined, reference, referenced
 from opseval_shared.messaging import FindingsChanged
+from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, Finding, ScoredIndicator
 
 from opseval.embedded import evaluate_bundle
@@ -135,3 +137,22 @@ def test_any_mix_of_lists_reads_back_to_the_same_bytes(
     assert_same(apart(model), model)
     findings = FindingsChanged(project="p", events_folded=3, as_of=model.as_of, findings=model.findings)
     assert_same(apart(findings), findings)
+
+
+@pytest.mark.parametrize("name", ["dongguan-2022", "service-centre-2024"])
+def test_the_json_files_written_from_references_are_those_written_from_the_lists(name: str, tmp_path: Path) -> None:
+    evaluated, definition = evaluate_bundle(EXAMPLES / name)
+    check_files_as_before(evaluated, definition)
+
+
+def test_a_synthetic_years_json_files_written_from_references_are_as_before(tmp_path: Path) -> None:
+    write_bundle(tmp_path / "bundle", 4_000, seed=7)
+    evaluated, definition = evaluate_bundle(tmp_path / "bundle")
+    assert referenced(evaluated)[1], "the 4k bundle's result has long lists"
+    check_files_as_before(evaluated, definition)
+
+
+def check_files_as_before(evaluated: EvaluationResult, definition: ProjectDefinition) -> None:
+    files = render_files(evaluated, definition, documents=False)
+    assert b"".join(files["scores.json"]) == b"".join(to_json(scores_document(evaluated)))
+    assert b"".join(files["findings.json"]) == b"".join(to_json(findings_document(evaluated)))
