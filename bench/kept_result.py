@@ -68,8 +68,9 @@ def measure(events: int, repeat: int) -> None:
             b, a = cpu_ms(before, repeat), cpu_ms(after, repeat)
             print(f"{label(events):>6}  {name:8}  {what:5}  JSON {b:7.1f} ms  apart {a:7.1f} ms  ratio {a / b:5.2f}")
         print(
-            f"{label(events):>6}  {name:8}  size   JSON {len(plain) / 1e6:6.1f} MB ({len(plain_z) / 1e6:5.2f} compressed)"
-            f"  apart {len(kept) / 1e6:6.1f} MB ({len(kept_z) / 1e6:5.2f} compressed)",
+            f"{label(events):>6}  {name:8}  size   JSON {len(plain) / 1e6:6.1f} MB"
+            f" ({len(plain_z) / 1e6:5.2f} compressed)  apart {len(kept) / 1e6:6.1f} MB"
+            f" ({len(kept_z) / 1e6:5.2f} compressed)",
             flush=True,
         )
     gc.unfreeze()

@@ -33,14 +33,16 @@ Kept = TypeVar("Kept", EvaluationResult, FindingsChanged)
 Evidence = tuple[str, ...]
 
 
-def apart(model: EvaluationResult | FindingsChanged) -> bytes:
+def apart(model: Kept) -> bytes:
     """The body to keep: the model with its long evidence lists apart (see the module)."""
     skeleton, lists = referenced(model)
-    chunks = [("\n".join(ids)).encode("utf-8") for ids in lists]  # (no event id holds a line break: `ids` checks)
-    spans, at = [], 0
-    for ids, chunk in zip(lists, chunks, strict=True):
-        spans.append((at, at + len(chunk), len(ids)))
-        at += len(chunk)
+    chunks: list[bytes] = []
+    spans: list[tuple[int, int, int]] = []
+    at = 0
+    for ids in lists:
+        chunks.append("\n".join(ids).encode("utf-8"))  # (no event id holds a line break: `Apart.ids` checks)
+        spans.append((at, at + len(chunks[-1]), len(ids)))
+        at += len(chunks[-1])
     skeleton_json, index = skeleton.json_bytes(), orjson.dumps(spans)
     return b"".join([MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks])
 
