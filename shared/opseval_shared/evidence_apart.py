@@ -91,9 +91,11 @@ class Apart:
             update["indicators"] = self.tree(model.indicators)
         return model.model_copy(update=update)
 
-    def tree(self, indicators: tuple[ScoredIndicator, ...]) -> tuple[ScoredIndicator, ...]:
-        """A skeleton's indicators with every list in place."""
-        return _tree(indicators, self.resolved)
+    def tree(
+        self, indicators: tuple[ScoredIndicator, ...], where: Callable[[ScoredIndicator], bool] | None = None
+    ) -> tuple[ScoredIndicator, ...]:
+        """A skeleton's indicators with every list in place, or the lists of those `where` selects."""
+        return _tree(indicators, self.resolved, where)
 
     def resolved(self, evidence: Evidence) -> Evidence:
         """A skeleton's evidence with its reference, if it is one, replaced by the list."""
@@ -156,15 +158,20 @@ def _finding(finding: Finding, mapped: Callable[[Evidence], Evidence]) -> Findin
     return finding if evidence is finding.evidence else finding.model_copy(update={"evidence": evidence})
 
 
-def _tree(nodes: tuple[ScoredIndicator, ...], mapped: Callable[[Evidence], Evidence]) -> tuple[ScoredIndicator, ...]:
-    """The indicators with each one's evidence mapped; a node nothing changed in is kept as it is."""
+def _tree(
+    nodes: tuple[ScoredIndicator, ...],
+    mapped: Callable[[Evidence], Evidence],
+    where: Callable[[ScoredIndicator], bool] | None = None,
+) -> tuple[ScoredIndicator, ...]:
+    """The indicators with each one's evidence mapped (of those `where` selects, if given); a node
+    nothing changed in is kept as it is."""
     out = []
     for node in nodes:
         update: dict[str, object] = {}
-        children = _tree(node.children, mapped) if node.children else node.children
+        children = _tree(node.children, mapped, where) if node.children else node.children
         if children is not node.children:
             update["children"] = children
-        if node.evidence is not None:
+        if node.evidence is not None and (where is None or where(node)):
             evidence = mapped(node.evidence)
             if evidence is not node.evidence:
                 update["evidence"] = evidence

@@ -156,3 +156,12 @@ def check_files_as_before(evaluated: EvaluationResult, definition: ProjectDefini
     files = render_files(evaluated, definition, documents=False)
     assert b"".join(files["scores.json"]) == b"".join(to_json(scores_document(evaluated)))
     assert b"".join(files["findings.json"]) == b"".join(to_json(findings_document(evaluated)))
+
+
+def test_a_tree_can_have_only_the_leaves_asked_for_resolved() -> None:
+    wanted, other = ids("a", 300), ids("b", 400)
+    model = result([leaf("a", wanted), leaf("b", other)], [])
+    reader = Apart(apart(model))
+    a, b = reader.tree(reader.model(EvaluationResult).indicators, lambda node: node.id == "a")[0].children
+    assert a.evidence == wanted
+    assert reference(b.evidence) is not None and reader.count(b.evidence) == 400

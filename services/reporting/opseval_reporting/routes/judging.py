@@ -54,7 +54,13 @@ def router(ctx: ReportingContext) -> APIRouter:
         `POST /v1/evidence`)."""
         access.project(principal, project)
         definition = await ctx.definition(project)
-        score = await ctx.stored_scores_with_evidence(project)  # a computed part cites its evidence
+        kept = await ctx.stored_scores_apart(project)
+        score = None
+        if kept is not None:  # a checklist's computed part cites its leaf's evidence: only those are read
+            score, lists = kept
+            score = score.model_copy(
+                update={"indicators": lists.tree(score.indicators, lambda node: node.method == "checklist")}
+            )
         as_of = score.as_of if score is not None else min(today_in_china(), definition.project.evaluation.default_as_of)
         events: list[Evidence] = []
         for row in await ctx.store().events_of_kinds(project, ["judgment", "retraction"]):
