@@ -30,7 +30,7 @@ INLINE_BELOW = 64  # ids: a shorter list stays in the skeleton (a delivered docu
 _REFERENCE = "@"
 
 Kept = TypeVar("Kept", EvaluationResult, FindingsChanged)
-Evidence = tuple[str, ...]
+IdList = tuple[str, ...]
 
 
 def apart(model: Kept) -> bytes:
@@ -47,7 +47,7 @@ def apart(model: Kept) -> bytes:
     return b"".join([MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks])
 
 
-def referenced(model: Kept) -> tuple[Kept, list[Evidence]]:
+def referenced(model: Kept) -> tuple[Kept, list[IdList]]:
     """The model with each long evidence list replaced by a reference to it, ("@k",), and the lists:
     each distinct one once, k its place."""
     lists = _Lists()
@@ -97,12 +97,12 @@ class Apart:
         """A skeleton's indicators with every list in place, or the lists of those `where` selects."""
         return _tree(indicators, self.resolved, where)
 
-    def resolved(self, evidence: Evidence) -> Evidence:
+    def resolved(self, evidence: IdList) -> IdList:
         """A skeleton's evidence with its reference, if it is one, replaced by the list."""
         k = reference(evidence)
         return evidence if k is None else self.ids(k)
 
-    def count(self, evidence: Evidence) -> int:
+    def count(self, evidence: IdList) -> int:
         """How many ids a skeleton's evidence stands for, without reading them."""
         k = reference(evidence)
         return len(evidence) if k is None else self._spans[k][2]
@@ -129,11 +129,11 @@ class _Lists:
     """The long lists of a model, each distinct one once."""
 
     def __init__(self) -> None:
-        self.distinct: list[Evidence] = []
-        self._by_identity: dict[int, tuple[Evidence, str]] = {}
-        self._by_shape: dict[tuple[int, str, str], list[tuple[Evidence, str]]] = {}
+        self.distinct: list[IdList] = []
+        self._by_identity: dict[int, tuple[IdList, str]] = {}
+        self._by_shape: dict[tuple[int, str, str], list[tuple[IdList, str]]] = {}
 
-    def reference(self, evidence: Evidence) -> Evidence:
+    def reference(self, evidence: IdList) -> IdList:
         if len(evidence) < INLINE_BELOW:
             return evidence
         known = self._by_identity.get(id(evidence))
@@ -153,14 +153,14 @@ class _Lists:
         return (ref,)
 
 
-def _finding(finding: Finding, mapped: Callable[[Evidence], Evidence]) -> Finding:
+def _finding(finding: Finding, mapped: Callable[[IdList], IdList]) -> Finding:
     evidence = mapped(finding.evidence)
     return finding if evidence is finding.evidence else finding.model_copy(update={"evidence": evidence})
 
 
 def _tree(
     nodes: tuple[ScoredIndicator, ...],
-    mapped: Callable[[Evidence], Evidence],
+    mapped: Callable[[IdList], IdList],
     where: Callable[[ScoredIndicator], bool] | None = None,
 ) -> tuple[ScoredIndicator, ...]:
     """The indicators with each one's evidence mapped (of those `where` selects, if given); a node
