@@ -152,11 +152,14 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     # Most records cite one event: their ids are gathered and sorted once, not one by one.
     single: list[str] = []
     for run in runs:
-        if type(run) is not Ids and type(run) in (tuple, list) and len(run) < 2:  # type: ignore[arg-type]
+        # (By type first, in the order they are most common: this runs once per record of a measure.)
+        kind = type(run)
+        if kind is Ids:
+            if run:
+                distinct.setdefault(id(run), run)  # type: ignore[arg-type]
+        elif (kind is tuple or kind is list) and len(run) < 2:  # type: ignore[arg-type]
             single += run
-            continue
-        ids = unique_sorted(run)
-        if ids:
+        elif ids := unique_sorted(run):
             distinct.setdefault(id(ids), ids)
     if single:
         ids = unique_sorted(single)

@@ -137,7 +137,7 @@ def _finding(
         message=m.message,
         measured=m.measured,
         required=m.required,
-        evidence=tuple(measures.evidence(keys)),
+        evidence=measures.evidence(keys),
         basis=basis(definition, checked, m, measures.records),
         domain_ref=m.domain_ref,
         cause=m.cause,
