@@ -222,7 +222,8 @@ def fewer_collections() -> Iterator[None]:
     with _calm_lock:
         if _calm_depth == 0:
             _calm_saved = gc.get_threshold()[0]
-            gc.set_threshold(max(_calm_saved, _YOUNG_THRESHOLD), *gc.get_threshold()[1:])
+            if _calm_saved:  # (a threshold of 0 turns the collector off: left so)
+                gc.set_threshold(max(_calm_saved, _YOUNG_THRESHOLD), *gc.get_threshold()[1:])
         _calm_depth += 1
     try:
         yield

@@ -147,3 +147,14 @@ def test_fewer_collections_raises_the_young_threshold_until_the_last_section_end
     release.set()
     other.join(5)
     assert gc.get_threshold() == before
+
+
+def test_fewer_collections_leaves_a_collector_turned_off_by_a_zero_threshold_off() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(0, *before[1:])
+    try:
+        with fewer_collections():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)
