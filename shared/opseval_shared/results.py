@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from .base import Frozen, Num
+from .base import EvidenceIds, Frozen, Num
 from .holidays import CalendarYear
 from .indicators import Indicator, IndicatorSystem
 
@@ -50,7 +50,7 @@ class Finding(Frozen):
     message: str
     measured: str
     required: str
-    evidence: tuple[str, ...] = ()
+    evidence: EvidenceIds = ()
     basis: tuple[Basis, ...] = Field(default=(), description="the clauses or obligations the finding stands on")
     domain_ref: int | None = Field(default=None, description="row of the field's finding table (DOMAIN.md)")
     cause: str = Field(default="", description="原因分析: why such a finding usually arises (the rule's text)")
@@ -68,7 +68,7 @@ class ScoredIndicator(Frozen):
     target: str | None = None
     actual: str | None = None
     explanation: str | None = None
-    evidence: tuple[str, ...] | None = None
+    evidence: EvidenceIds | None = None
     findings: tuple[str, ...] | None = None
     status: Status = "scored"
     assessable: Num | None = Field(

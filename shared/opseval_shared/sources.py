@@ -854,7 +854,8 @@ def _self_claims(ctx: MetricContext, c: Contract | None) -> list[Record]:
             "gap": p.claimed_rate - actual,
             "detail": m.detail,
         }
-        out.append(Record(row.contract, fields, sorted({row.event_id, *m.evidence})))
+        # The measure's ids are sorted already: merged with the row's, not hashed and sorted anew.
+        out.append(Record(row.contract, fields, merge_ids(((row.event_id,), m.evidence))))
     return out
 
 
@@ -951,7 +952,7 @@ def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
         Record(
             c.id,
             {"check": k.key, "name": k.name, "met": k.met, "failing": Decimal(k.failing), "detail": k.detail},
-            k.evidence,
+            unique_sorted(k.evidence),  # sorted once here, not by each measure that merges them
         )
         for k in ctx.staff_checks(c)
     ]

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import random
+import threading
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from opseval_shared.base import IdLog, Ids, merge_ids, unique_sorted
+from opseval_shared.base import IdLog, Ids, fewer_collections, merge_ids, unique_sorted
+from opseval_shared.results import Finding, ScoredIndicator
+from pydantic import ValidationError
 
 ids = st.lists(st.text(alphabet="abcxyz0123-", min_size=1, max_size=6), max_size=40)
 
@@ -103,3 +108,53 @@ def test_a_large_union_asked_for_again_is_the_one_made_before_and_equal_to_a_fre
     assert first == tuple(sorted({*a, *b}))
     c = Ids(f"a-{n:06d}x" for n in range(0, 8_000, 2))  # interleaved with a: merged by the sort
     assert merge_ids([a, c]) == tuple(sorted({*a, *c})) and merge_ids([c, a]) is merge_ids([a, c])
+
+
+def test_a_models_evidence_keeps_ids_as_they_are_and_validates_anything_else() -> None:
+    ready = Ids(("e1", "e2"))
+    kept = ScoredIndicator(id="I", name="n", weight=1, score=1, rate=1, evidence=ready)
+    listed = ScoredIndicator(id="I", name="n", weight=1, score=1, rate=1, evidence=["e1", "e2"])
+    assert kept.evidence is ready
+    assert type(listed.evidence) is tuple
+    # The same model, the same JSON, whichever it was made from.
+    assert kept == listed and kept.json_bytes() == listed.json_bytes()
+    assert Finding.model_validate_json(_finding(ready).json_bytes()) == _finding(ready)
+    with pytest.raises(ValidationError):
+        ScoredIndicator(id="I", name="n", weight=1, score=1, rate=1, evidence=[1])
+    with pytest.raises(ValidationError):
+        _finding(("e1", 2))  # type: ignore[arg-type]
+
+
+def _finding(evidence: tuple[str, ...]) -> Finding:
+    return Finding(id="F-1", rule="r", severity="high", message="m", measured="", required="", evidence=evidence)
+
+
+def test_fewer_collections_raises_the_young_threshold_until_the_last_section_ends() -> None:
+    before = gc.get_threshold()
+    entered, release = threading.Event(), threading.Event()
+
+    def evaluation() -> None:
+        with fewer_collections():
+            entered.set()
+            release.wait(5)
+
+    other = threading.Thread(target=evaluation)
+    other.start()
+    entered.wait(5)
+    with fewer_collections():
+        assert gc.get_threshold()[0] >= 20_000
+    assert gc.get_threshold()[0] >= 20_000  # the other thread's evaluation still runs
+    release.set()
+    other.join(5)
+    assert gc.get_threshold() == before
+
+
+def test_fewer_collections_leaves_a_collector_turned_off_by_a_zero_threshold_off() -> None:
+    before = gc.get_threshold()
+    gc.set_threshold(0, *before[1:])
+    try:
+        with fewer_collections():
+            assert gc.get_threshold()[0] == 0
+        assert gc.get_threshold()[0] == 0
+    finally:
+        gc.set_threshold(*before)

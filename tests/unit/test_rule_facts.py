@@ -24,7 +24,7 @@ def test_one_fact_per_contract_and_one_per_subject_for_grouped_measures() -> Non
     total = by_key[("staff.late_arrivals_committed", "")]
     assert (total["t"], total["contract"], total["value"], total["evidence"]) == ("measure", "ops", 1.0, 1)
     assert total["numerator"] is None and total["denominator"] is None
-    assert got.evidence([("staff.late_arrivals_by_staff", "ops", "李四")]) == ["c2"]
+    assert got.evidence([("staff.late_arrivals_by_staff", "ops", "李四")]) == ("c2",)
 
 
 def test_a_distinct_counts_items_are_listed_with_the_separator_chinese_uses() -> None:

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opseval_shared.base import merge_ids
+from opseval_shared.base import Ids, merge_ids
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import Measurement, MetricContext
 from opseval_shared.sources import Record
@@ -21,10 +21,10 @@ class MeasureFacts:
     behind: dict[FactKey, Measurement]
     rows: dict[FactKey, list[Record]]
 
-    def evidence(self, keys: Iterable[FactKey]) -> list[str]:
+    def evidence(self, keys: Iterable[FactKey]) -> Ids:
         # The measurements' ids are sorted runs already (Ids): merged, not hashed into a set and sorted
-        # again (up to a million ids per finding at 1M events). The same sorted distinct ids.
-        return list(merge_ids(self.behind[key].evidence for key in keys if key in self.behind))
+        # again (up to a million ids per finding at 1M events), and given to the finding as they are.
+        return merge_ids(self.behind[key].evidence for key in keys if key in self.behind)
 
     def records(self, fact: Mapping[str, Any]) -> list[dict[str, Any]]:
         """The fields of the records behind a fact (those its measure selected), in the source's order."""

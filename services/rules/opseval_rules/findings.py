@@ -8,6 +8,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from opseval_shared.base import fewer_collections
 from opseval_shared.contract import Contract
 from opseval_shared.duties import CONTRACT_ITEMS, cite
 from opseval_shared.metrics import MetricContext
@@ -36,7 +37,8 @@ def find(ctx: MetricContext, engine: RulesEngine | None = None) -> list[Finding]
     """Every finding the evidence supports, in a stable order with deterministic ids: the rules of the
     standard library and the project's rules.yaml."""
     engine = engine or default_engine()
-    found = find_by_rule_set(ctx, project_rule_set(ctx.ledger.definition), engine)
+    with fewer_collections():
+        found = find_by_rule_set(ctx, project_rule_set(ctx.ledger.definition), engine)
     kept = [f for f in found if due_by_as_of(ctx, f)]
     return sorted(kept, key=lambda f: (f.domain_ref or 99, f.rule, f.contract or "", f.id))
 
@@ -135,7 +137,7 @@ def _finding(
         message=m.message,
         measured=m.measured,
         required=m.required,
-        evidence=tuple(measures.evidence(keys)),
+        evidence=measures.evidence(keys),
         basis=basis(definition, checked, m, measures.records),
         domain_ref=m.domain_ref,
         cause=m.cause,

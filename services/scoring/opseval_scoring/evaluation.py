@@ -10,7 +10,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 
-from opseval_shared.base import CHINA_TZ, DateRange
+from opseval_shared.base import CHINA_TZ, DateRange, fewer_collections
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.labels import KIND_LABEL
 from opseval_shared.ledger import Ledger
@@ -38,6 +38,11 @@ FindingSource = Callable[[MetricContext], Sequence[Finding]]
 
 def evaluate_ledger(ledger: Ledger, findings: FindingSource, work: WorkCalendar | None = None) -> EvaluationResult:
     """`work` brings the installation's declared calendar (and caches kept between evaluations)."""
+    with fewer_collections():
+        return _evaluate_ledger(ledger, findings, work)
+
+
+def _evaluate_ledger(ledger: Ledger, findings: FindingSource, work: WorkCalendar | None) -> EvaluationResult:
     definition = ledger.definition
     ctx = MetricContext(ledger, work or WorkCalendar())
     found = attach_findings(definition.indicators, list(findings(ctx)))
