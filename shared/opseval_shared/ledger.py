@@ -688,6 +688,9 @@ class Ledger:
         if as_of < self.as_of:
             raise ValueError(f"a ledger moves forward only: {as_of} is before {self.as_of}")
         held = list(dict.fromkeys([*self._held_back, *(n.event_id for n in self._later_corrections)]))
+        if self._pending:
+            # `unfold` takes an event out as the date it was folded under met it: not after a move.
+            self._stale = True
         self.advance(as_of)
         self._seen.difference_update(held)
         self.after_as_of -= len(self._held_back)

@@ -285,3 +285,29 @@ def test_an_event_not_handed_back_leaves_the_ledger_stale() -> None:
     assert ledger.stale and ledger.unfolds and ledger.to_unfold() == ["c1"]
     ledger.unfold([])
     assert ledger.stale and not ledger.unfolds
+
+
+def test_a_retracted_last_clock_out_gives_the_day_to_the_one_before() -> None:
+    kept = Kept()
+    out = [
+        event(f"o{n}", "clock_in", {"staff": "张三", "direction": "out"}, at=_at("06-03", clock))
+        for n, clock in enumerate(["17:00", "17:40", "17:40"])
+    ]
+    kept.add(out)
+    ledger = kept.ledger
+    day = date(2024, 6, 3).toordinal()
+    assert ledger.last_clock_out[("ops", "张三")][day] == (17 * 60 + 40, "o1")  # on a tie the smallest id
+    kept.add([event("x1", "retraction", {"event": "o1", "reason": "误打卡"}, at=_at("06-04", "09:00"))])
+    assert ledger.last_clock_out[("ops", "张三")][day] == (17 * 60 + 40, "o2")
+    kept.add([event("x2", "retraction", {"event": "o2", "reason": "误打卡"}, at=_at("06-04", "09:00"))])
+    assert ledger.last_clock_out[("ops", "张三")][day] == (17 * 60, "o0")
+    assert kept.ledger is ledger and kept.refolds == 0
+    assert kept.evaluated() == kept.fresh()
+
+
+def test_a_ledger_moved_before_it_was_unfolded_is_folded_again() -> None:
+    ledger = Ledger(DEFINITION, FIRST_DAY)
+    ledger.add(_clock("c1", "张三", "06-03 08:10"))
+    ledger.add(event("x1", "retraction", {"event": "c1", "reason": "误打卡"}, at=_at("06-04", "09:00")))
+    ledger.move_to(LATER_DAY)
+    assert ledger.stale and not ledger.unfolds
