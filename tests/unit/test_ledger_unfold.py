@@ -16,6 +16,7 @@ from typing import Any
 from domainbuilders import contract, definition, event, folded_afresh, leaf
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from opseval_reporting.pipeline import evaluate_ledger, evaluate_series, month_ends, timeline_point
 from opseval_shared import fold_state
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
@@ -116,7 +117,7 @@ def _event(draw: st.DrawFn, eid: str, kinds: list[str], corrects: str | None = N
 
 
 @st.composite
-def _events(draw: st.DrawFn) -> list[Evidence]:
+def _events(draw: st.DrawFn, replays: bool = True) -> list[Evidence]:
     """Events, corrections and retractions of them (and of each other, and of ids never sent), a replay,
     in any order."""
     kinds = draw(st.lists(st.sampled_from(KINDS), min_size=1, max_size=3, unique=True))  # a few, often met
@@ -131,7 +132,7 @@ def _events(draw: st.DrawFn) -> list[Evidence]:
             same = named is not None and named.kind != "retraction" and draw(st.booleans())
             kind = [named.kind.value] if same and named is not None else KINDS
             events.append(draw(_event(f"c{n}", kind, corrects=target)))
-    if draw(st.booleans()):
+    if replays and draw(st.booleans()):
         replayed = draw(st.sampled_from(events))
         events.append(draw(_event(replayed.id, kinds)))  # the same id again, another content: not folded
     return draw(st.permutations(events))
@@ -311,3 +312,15 @@ def test_a_ledger_moved_before_it_was_unfolded_is_folded_again() -> None:
     ledger.add(event("x1", "retraction", {"event": "c1", "reason": "误打卡"}, at=_at("06-04", "09:00")))
     ledger.move_to(LATER_DAY)
     assert ledger.stale and not ledger.unfolds
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(events=_events(replays=False))
+def test_a_timeline_with_late_corrections_is_each_days_fresh_fold(events: list[Evidence]) -> None:
+    """The month-end timeline folds what is known by each day onto the same ledger: a correction made
+    in a later month than its event is taken out there, and each point is that day's fresh fold. (No
+    replays: the timeline takes events in the order they became known, so of two events of one id it
+    keeps the one known first, where a fresh fold keeps the one sent first.)"""
+    points = evaluate_series(DEFINITION, events, LATER_DAY)
+    days = month_ends(DEFINITION.project.evaluation.period, LATER_DAY)
+    assert points == tuple(timeline_point(d, evaluate_ledger(folded_afresh(DEFINITION, events, d))) for d in days)
