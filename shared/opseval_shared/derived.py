@@ -8,8 +8,9 @@ facts with the inputs they were derived from, and a fact is reused only when tho
 objects (never merely equal ones):
 
 * the record: the fold replaces a record (a newer event for a ticket, an earlier clock-in of a day)
-  with a new object; a correction or a retraction of a folded event makes the
-  ledger stale, and it is folded again into a new ledger, with empty tables;
+  with a new object; a correction or a retraction of a folded event takes it out again
+  (`Ledger.unfold`), putting a new object in place of a record it changes, or makes the ledger
+  stale, and it is folded again into a new ledger, with empty tables;
 * the table's inputs, given when it is asked for: the calendar's answers (`WorkCalendar.answers`),
   the contract's terms, and for facts measured up to it the as-of moment (`Ledger.move_to` moves it).
 

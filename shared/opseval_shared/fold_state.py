@@ -41,7 +41,7 @@ from .project import ProjectDefinition
 
 __all__ = ["FORMAT", "FoldStateError", "dumps", "loads", "restore", "state_of"]
 
-FORMAT = 1  # raised when the layout changes: a state of another format is not read
+FORMAT = 2  # raised when the layout changes: a state of another format is not read
 
 # The folds that keep one record per key (the latest) and those that keep every record, with the
 # payload model each record holds.
@@ -142,6 +142,7 @@ def state_of(ledger: Ledger) -> dict[str, Any]:
         "later_corrections": [_note(n) for n in ledger._later_corrections],
         "held_back": ledger._held_back,
         "later_corrected": ledger._later_corrected,
+        "rivals": [[*slot, ids] for slot, ids in ledger._rivals.items()],
         "inspections": [
             [
                 contract,
@@ -239,6 +240,8 @@ def _restore(definition: ProjectDefinition, s: dict[str, Any]) -> Ledger:
     ledger._later_corrections = [_read_note(row) for row in s["later_corrections"]]
     ledger._held_back = list(s["held_back"])
     ledger._later_corrected = int(s["later_corrected"])
+    for *slot, ids in s["rivals"]:
+        ledger._contend(tuple(slot), *ids)
     for contract, plan, per_day, ids, late_done, late_registered, late_per_day in s["inspections"]:
         log = ledger.inspections[(contract, plan)]  # (a plan the definition no longer has: KeyError)
         log.per_day.update((int(o), int(n)) for o, n in per_day)

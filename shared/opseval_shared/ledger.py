@@ -8,8 +8,11 @@ wherever one record supersedes another), so the same events in any order give th
 Corrections (更正) and retractions (撤回) leave the event they name out of the fold: the ledger is
 the one the other events alone would give. Of several corrections of one event the latest
 (`recorded_at`, then id) is in force, and the earlier replacements are left out too. A correction
-that arrives after the event it names was folded makes the ledger `stale`: the caller folds the
-same events again into `Ledger(..., left_out=ledger.left_out)`, which sets them aside as they come.
+that arrives after the event it names was taken in makes the ledger `stale` until the caller hands
+back what `to_unfold` names to `unfold`, which takes that event out of the fold again (and brings back
+what it had displaced); the few cases `unfold` cannot undo exactly leave the ledger stale, and the
+caller folds the same events again into `Ledger(..., left_out=ledger.left_out)`, which sets them
+aside as they come.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic_core import TzInfo
 
-from .base import CHINA_OFFSET, CHINA_TZ, DateRange, IdLog, end_of_day
+from .base import CHINA_OFFSET, CHINA_TZ, DateRange, IdLog, Ids, end_of_day
 from .calendar import at
 from .derived import Derived
 from .evidence import (
@@ -256,7 +259,14 @@ class Ledger:
         # The ids the corrections taken in leave out, whatever `left_out` said from the start.
         self._noted_out: set[str] = set()
         self.corrected = 0
-        self.stale = False
+        self._stale = False  # only a refold brings it back (see `stale`)
+        # Ids a late correction left out after they were taken in, waiting for `unfold`.
+        self._pending: list[str] = []
+        # The fold keeps one record per ticket, person and day, and so on (a slot): the ids of every
+        # event folded into a slot that more than one was folded into, so a winner taken out is
+        # replaced by the best of the others (`unfold`). Few: most slots only ever take one event.
+        self._rivals: dict[tuple[Any, ...], list[str]] = {}
+        self._slot_of: dict[str, tuple[Any, ...]] = {}
         self.derived = Derived()  # what evaluations derive from single records, kept between them
 
         self.roster: dict[tuple[str, str], Recorded[RosterEntryPayload]] = {}
@@ -418,7 +428,132 @@ class Ledger:
         for eid in out - self._left_out:
             self._left_out.add(eid)
             if eid != note.event_id and eid in self._seen:
-                self.stale = True
+                self._pending.append(eid)
+
+    @property
+    def stale(self) -> bool:
+        """Whether an event taken in is left out by a correction that came after it: `unfold` takes it
+        out, or the caller folds the events again (`left_out`)."""
+        return self._stale or bool(self._pending)
+
+    @stale.setter
+    def stale(self, value: bool) -> None:
+        self._stale = value
+
+    @property
+    def unfolds(self) -> bool:
+        """Whether `unfold` can bring a stale ledger up to date (else it is folded again)."""
+        return bool(self._pending) and not self._stale
+
+    def to_unfold(self) -> list[str]:
+        """The ids of the events `unfold` needs: each a late correction left out after it was taken in,
+        and those folded into the same record as one of them (the one kept in its place may be any)."""
+        wanted = dict.fromkeys(self._pending)
+        for eid in self._pending:
+            slot = self._slot_of.get(eid)
+            if slot is not None:
+                wanted.update(dict.fromkeys(self._rivals[slot]))
+        return list(wanted)
+
+    def unfold(self, events: Iterable[Evidence]) -> list[str]:
+        """Take out of the fold each event a late correction left out after it was taken in, as if it
+        had been left out from the start: `events` are those `to_unfold` names (the first of each id
+        taken in; others are ignored). Afterwards the ledger is the one a fold of every event gives,
+        or, where that cannot be undone exactly (an event outside the period at an end of the days
+        outside it, an event missing from `events`), still `stale`, to be folded again. Returns the
+        ids taken out (no longer set aside for a reference that does not resolve, if they were)."""
+        pending, self._pending = self._pending, []
+        by_id: dict[str, Evidence] = {}
+        for given in events:
+            by_id.setdefault(given.id, given)
+        for eid in pending:
+            event = by_id.get(eid)
+            try:
+                if event is None or not self._unfold_one(event, by_id):
+                    self._stale = True
+            except _Missing:
+                self._stale = True
+            if self._stale:
+                break
+        return pending
+
+    def _unfold_one(self, event: Evidence, by_id: dict[str, Evidence]) -> bool:
+        """One event out of the fold, its outcome changed to CORRECTED as `add` would have given it.
+        False when that cannot be done exactly."""
+        f = event.__dict__
+        cls = type(event)
+        if cls is Retraction:
+            return True  # noted whether left out or not, and it folds nothing
+        eid = f["id"]
+        after = self._after_cutoff(f["occurred_at"]) or self._after_cutoff(f["recorded_at"])
+        try:
+            # As `add` met it: each step raises, if at all, before anything changes.
+            contract = f["contract"] or self._default_contract
+            if contract not in self._contracts:
+                contract = self._references.contract_of(event)
+            check, _, _, outside, _ = self._kinds[cls]
+            if check is not None:
+                check(event, contract)
+            if after:
+                self.after_as_of -= 1
+                self._held_back.remove(eid)
+            else:
+                about = outside(self, event)
+                if about is not None:
+                    if not self._uncount_outside(event, about):
+                        return False
+                else:
+                    _UNFOLD[cls](self, f, contract, by_id)
+                    self._counts[cls] -= 1
+        except EvidenceReferenceError:
+            pass  # set aside when it came; left out, it is never checked
+        self.corrected += 1
+        if f["corrects"] is not None and after:  # a correction made after the as-of date (see `add`)
+            self._later_corrected += 1
+        return True
+
+    def _uncount_outside(self, event: Evidence, day: date) -> bool:
+        span = self.outside_span
+        assert span is not None
+        if self.outside_period == 1:
+            span = None
+        elif not span[0] < day < span[1]:
+            return False  # the span's end may be this event's day alone: only a refold knows
+        self.outside_period -= 1
+        self.outside_span = span
+        kind = KIND_OF_CLASS[type(event)].value
+        self.outside_by_kind[kind] -= 1
+        if not self.outside_by_kind[kind]:
+            del self.outside_by_kind[kind]
+        return True
+
+    def _contend(self, slot: tuple[Any, ...], *ids: str) -> None:
+        """Events folded into one slot (see `_rivals`): the one it holds and a newcomer."""
+        group = self._rivals.get(slot)
+        if group is None:
+            group = self._rivals[slot] = []
+        for eid in ids:
+            if self._slot_of.get(eid) != slot:
+                group.append(eid)
+                self._slot_of[eid] = slot
+
+    def _leave(self, slot: tuple[Any, ...], eid: str) -> list[str]:
+        """The event out of its slot: the ids of the others still folded in it, not left out."""
+        group = self._rivals.get(slot)
+        if group is None or self._slot_of.get(eid) != slot:
+            return []
+        group.remove(eid)
+        del self._slot_of[eid]
+        rest = [r for r in group if r not in self._left_out]
+        if len(group) == 1:  # one is no rivalry: a newcomer makes it a group again
+            del self._rivals[slot]
+            del self._slot_of[group[0]]
+        return rest
+
+    def _contract_of(self, event: Evidence) -> str | None:
+        """The contract `add` folds an event under."""
+        contract = event.__dict__["contract"] or self._default_contract
+        return contract if contract in self._contracts else self._references.contract_of(event)
 
     @property
     def left_out(self) -> frozenset[str]:
@@ -553,6 +688,9 @@ class Ledger:
         if as_of < self.as_of:
             raise ValueError(f"a ledger moves forward only: {as_of} is before {self.as_of}")
         held = list(dict.fromkeys([*self._held_back, *(n.event_id for n in self._later_corrections)]))
+        if self._pending:
+            # `unfold` takes an event out as the date it was folded under met it: not after a move.
+            self._stale = True
         self.advance(as_of)
         self._seen.difference_update(held)
         self.after_as_of -= len(self._held_back)
@@ -593,10 +731,13 @@ class Ledger:
             mine.ids += log.ids
             mine.late_done += log.late_done
             mine.late_registered += log.late_registered
-        _absorb_latest(self.roster, part.roster)
-        _absorb_latest(self.incidents, part.incidents)
-        _absorb_latest(self.assets, part.assets)
-        _absorb_latest(self.judgments, part.judgments)
+        # The part's contended slots, and those each folded an event into (see `_rivals`).
+        for slot, ids in part._rivals.items():
+            self._contend(slot, *ids)
+        _absorb_latest(self.roster, part.roster, self._contend, "roster")
+        _absorb_latest(self.incidents, part.incidents, self._contend, "incident")
+        _absorb_latest(self.assets, part.assets, self._contend, "asset")
+        _absorb_latest(self.judgments, part.judgments, self._contend, "judgment")
         for key, days in part.first_clock_in.items():
             mine_in = self.first_clock_in.get(key)
             if mine_in is None:
@@ -604,6 +745,8 @@ class Ledger:
                 continue
             for ordinal, first_in in days.items():  # the earliest minute wins, on a tie the smallest id
                 current = mine_in.get(ordinal)
+                if current is not None:
+                    self._contend(("in", *key, ordinal), current[1], first_in[1])
                 if current is None or first_in[:2] < current[:2]:
                     mine_in[ordinal] = first_in
         for key, leaves in part.last_clock_out.items():
@@ -613,6 +756,8 @@ class Ledger:
                 continue
             for ordinal, (minute, eid) in leaves.items():  # the latest minute wins, on a tie the smallest id
                 latest = mine_out.get(ordinal)
+                if latest is not None:
+                    self._contend(("out", *key, ordinal), latest[1], eid)
                 if latest is None or minute > latest[0] or (minute == latest[0] and eid < latest[1]):
                     mine_out[ordinal] = (minute, eid)
         for key, subs in part.submissions.items():
@@ -642,6 +787,7 @@ class Ledger:
             setattr(self, name, [])
         self.surveys, self.survey_aspects = defaultdict(SurveyTally), defaultdict(SurveyTally)
         self._aspect_tallies = {}
+        self._rivals, self._slot_of = {}, {}
 
     @property
     def events(self) -> int:
@@ -718,7 +864,11 @@ class Ledger:
         minute = local.hour * 60 + local.minute
         current = days.get(ordinal)
         eid = f["id"]
-        if current is None or (minute, eid) < current[:2]:
+        if current is None:
+            days[ordinal] = (minute, eid, p["site"])
+            return
+        self._contend(("in", contract, p["staff"], ordinal), current[1], eid)
+        if (minute, eid) < current[:2]:
             days[ordinal] = (minute, eid, p["site"])
 
     def _add_clock_out(self, f: dict[str, Any], contract: str) -> None:
@@ -728,6 +878,8 @@ class Ledger:
         leaves = self.last_clock_out[(contract, f["payload"].staff)]
         latest = leaves.get(ordinal)
         eid = f["id"]
+        if latest is not None:
+            self._contend(("out", contract, f["payload"].staff, ordinal), latest[1], eid)
         # the latest minute wins, on a tie the smallest id: the fold is order-independent
         if latest is None or minute > latest[0] or (minute == latest[0] and eid < latest[1]):
             leaves[ordinal] = (minute, eid)
@@ -751,7 +903,10 @@ class Ledger:
     def _add_roster_entry(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)
         key = (contract, f["payload"].name)
-        if _newer(self.roster.get(key), f["recorded_at"], f["id"]):
+        current = self.roster.get(key)
+        if current is not None:
+            self._contend(("roster", *key), current.event_id, f["id"])
+        if _newer(current, f["recorded_at"], f["id"]):
             self.roster[key] = self._recorded(f, contract)
 
     def _add_training_held(self, f: dict[str, Any], contract: str | None) -> None:
@@ -760,7 +915,10 @@ class Ledger:
     def _add_incident(self, f: dict[str, Any], contract: str | None) -> None:
         contract = self._need_contract(contract)
         key = (contract, f["payload"].ticket)
-        if _newer(self.incidents.get(key), f["recorded_at"], f["id"]):
+        current = self.incidents.get(key)
+        if current is not None:
+            self._contend(("incident", *key), current.event_id, f["id"])
+        if _newer(current, f["recorded_at"], f["id"]):
             self.incidents[key] = self._recorded(f, contract)
 
     def _add_ticket_volume(self, f: dict[str, Any], contract: str | None) -> None:
@@ -806,17 +964,153 @@ class Ledger:
 
     def _add_asset_count(self, f: dict[str, Any], contract: str | None) -> None:
         key: str = f["payload"].asset_class
-        if _newer(self.assets.get(key), f["recorded_at"], f["id"]):
+        current = self.assets.get(key)
+        if current is not None:
+            self._contend(("asset", key), current.event_id, f["id"])
+        if _newer(current, f["recorded_at"], f["id"]):
             self.assets[key] = self._recorded(f, contract)
 
     def _add_judgment(self, f: dict[str, Any], contract: str | None) -> None:
         p = f["payload"]
         key = (p.indicator, p.point)
-        if _newer(self.judgments.get(key), f["recorded_at"], f["id"]):
+        current = self.judgments.get(key)
+        if current is not None:
+            self._contend(("judgment", *key), current.event_id, f["id"])
+        if _newer(current, f["recorded_at"], f["id"]):
             self.judgments[key] = self._recorded(f, contract)
 
     def _add_self_evaluation_row(self, f: dict[str, Any], contract: str | None) -> None:
         self.self_rows.append(self._recorded(f, contract))
+
+    # ------------------------------------------------------------ taking an event out again
+
+    # Each takes out what the fold of the same kind put in, given the same fields and contract (with
+    # the events of its slot, `by_id`), raising what the fold raises before it changes anything.
+
+    def _unfold_inspection_done(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        p = f["payload"].__dict__
+        plan = self._plans.get((contract, p["plan"]))  # type: ignore[arg-type]
+        if plan is None:
+            raise self._references.unknown_plan(self._need_contract(contract), p["plan"])
+        # The event folded alone into an empty log says what it added to the plan's.
+        log, plan.log = plan.log, InspectionLog()
+        try:
+            self._add_inspection_done(f, contract)
+        finally:
+            alone, plan.log = plan.log, log
+        _subtract(log.per_day, alone.per_day)
+        _subtract(log.late_per_day, alone.late_per_day)
+        eid = f["id"]
+        _drop_id(log.ids, eid)
+        if alone.late_done:
+            _drop_id(log.late_done, eid)
+        if alone.late_registered:
+            _drop_id(log.late_registered, eid)
+
+    def _unfold_clock_in(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        contract = self._need_contract(contract)
+        p = f["payload"].__dict__
+        if p["direction"] != "in":
+            if contract in self._end_of_day_contracts:
+                self._unfold_clock_out(f, contract, by_id)
+            return
+        ordinal, _ = _china_minute(f["occurred_at"])
+        key = (contract, p["staff"])
+        rest = self._leave(("in", *key, ordinal), f["id"])
+        days = self.first_clock_in.get(key)
+        if days is None or ordinal not in days or days[ordinal][1] != f["id"]:
+            return  # not the day's first: it changed nothing
+        if rest:
+            # The earliest of the others, as the fold picks it (its tuple is a new object, as the
+            # fold's would be, so what was derived from the one taken out is not reused).
+            firsts = []
+            for rid in rest:
+                r = _need(by_id, rid)
+                _, minute = _china_minute(r.occurred_at)
+                firsts.append((minute, rid, r.payload.site))  # type: ignore[union-attr]
+            days[ordinal] = min(firsts, key=lambda first: first[:2])
+        else:
+            del days[ordinal]
+            if not days:
+                del self.first_clock_in[key]
+
+    def _unfold_clock_out(self, f: dict[str, Any], contract: str, by_id: dict[str, Evidence]) -> None:
+        ordinal, _ = _china_minute(f["occurred_at"])
+        key = (contract, f["payload"].staff)
+        rest = self._leave(("out", *key, ordinal), f["id"])
+        leaves = self.last_clock_out.get(key)
+        if leaves is None or ordinal not in leaves or leaves[ordinal][1] != f["id"]:
+            return
+        if rest:
+            lasts = [(_china_minute(_need(by_id, rid).occurred_at)[1], rid) for rid in rest]
+            leaves[ordinal] = min(lasts, key=lambda last: (-last[0], last[1]))  # (as the fold picks it)
+        else:
+            del leaves[ordinal]
+            if not leaves:
+                del self.last_clock_out[key]
+
+    def _unfold_latest(
+        self, records: dict[Any, Recorded[Any]], key: Any, slot: tuple[Any, ...], eid: str, by_id: dict[str, Evidence]
+    ) -> None:
+        """Out of a fold that keeps the latest record of each key: the latest of the others in its place."""
+        rest = self._leave(slot, eid)
+        current = records.get(key)
+        if current is None or current.event_id != eid:
+            return
+        if not rest:
+            del records[key]
+            return
+        latest = max((_need(by_id, rid) for rid in rest), key=lambda e: (e.recorded_at, e.id))
+        records[key] = self._recorded(latest.__dict__, self._contract_of(latest))
+
+    def _unfold_roster_entry(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        key = (self._need_contract(contract), f["payload"].name)
+        self._unfold_latest(self.roster, key, ("roster", *key), f["id"], by_id)
+
+    def _unfold_incident(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        key = (self._need_contract(contract), f["payload"].ticket)
+        self._unfold_latest(self.incidents, key, ("incident", *key), f["id"], by_id)
+
+    def _unfold_asset_count(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        key = f["payload"].asset_class
+        self._unfold_latest(self.assets, key, ("asset", key), f["id"], by_id)
+
+    def _unfold_judgment(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        p = f["payload"]
+        key = (p.indicator, p.point)
+        self._unfold_latest(self.judgments, key, ("judgment", *key), f["id"], by_id)
+
+    def _unfold_deliverable_submitted(
+        self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]
+    ) -> None:
+        contract = self._need_contract(contract)
+        p: DeliverableSubmittedPayload = f["payload"]
+        if (contract, p.deliverable) not in self._deliverable_ids:
+            raise EvidenceReferenceError(
+                "payload.deliverable", f"contract {contract!r} has no deliverable {p.deliverable!r}"
+            )
+        key = (contract, p.deliverable)
+        subs = self.submissions[key]
+        subs[:] = [s for s in subs if s.event_id != f["id"]]  # (a new list would be another object)
+        if not subs:
+            del self.submissions[key]
+
+    def _unfold_survey_response(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        p = f["payload"].__dict__
+        eid = f["id"]
+        survey, group = p["survey"], p["group"]
+        key = (survey, group, p["level"])
+        _untally(self.surveys, key, eid, p["satisfied"])
+        by_aspect = self._aspect_tallies.get((survey, group), {})
+        for aspect, ok in p["aspects"].items():
+            if _untally(self.survey_aspects, (survey, group, aspect), eid, ok):
+                del by_aspect[aspect]
+        if not by_aspect:
+            self._aspect_tallies.pop((survey, group), None)
+
+    def _unfold_vendor_assessment(self, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        self._need_contract(contract)
+        _drop_record(self.assessments, f["id"])
 
     # ------------------------------------------------------------ reading
 
@@ -864,10 +1158,71 @@ _APPENDED = (
 )
 
 
-def _absorb_latest(mine: dict[Any, Recorded[Any]], theirs: dict[Any, Recorded[Any]]) -> None:
+class _Missing(Exception):
+    """An event `unfold` needs was not given: the ledger stays stale."""
+
+
+def _need(by_id: dict[str, Evidence], eid: str) -> Evidence:
+    event = by_id.get(eid)
+    if event is None:
+        raise _Missing(eid)
+    return event
+
+
+def _china_minute(moment: datetime) -> tuple[int, int]:
+    """The day (ordinal) and minute of the day of a moment in China, as the clock-in folds take them."""
+    local = moment if _utc_offset(moment) == CHINA_OFFSET else moment.astimezone(CHINA_TZ)
+    return local.toordinal(), local.hour * 60 + local.minute
+
+
+def _subtract(counts: dict[int, int], taken: dict[int, int]) -> None:
+    for ordinal, n in taken.items():
+        left = counts[ordinal] - n
+        if left:
+            counts[ordinal] = left
+        else:
+            del counts[ordinal]  # (a fold of the others has no entry for the day)
+
+
+def _drop_id(log: IdLog, eid: str) -> None:
+    """An id out of a log, and out of the sorted form it keeps (see IdLog), which stays sorted."""
+    index = log.index(eid)
+    del log[index]
+    if index < log._upto:
+        ids = log._sorted
+        at = bisect_left(ids, eid)
+        log._sorted = Ids(ids[:at] + ids[at + 1 :])
+        log._upto -= 1
+
+
+def _drop_record(records: list[Recorded[Any]], eid: str) -> None:
+    records[:] = [r for r in records if r.event_id != eid]
+
+
+def _untally(tallies: dict[Any, SurveyTally], key: Any, eid: str, satisfied: bool) -> bool:
+    """A response out of a tally; True when none is left (the entry is gone, as in a fold of the others)."""
+    tally = tallies[key]
+    tally.total -= 1
+    tally.satisfied -= satisfied
+    _drop_id(tally.ids, eid)
+    if tally.total:
+        return False
+    del tallies[key]
+    return True
+
+
+def _absorb_latest(
+    mine: dict[Any, Recorded[Any]],
+    theirs: dict[Any, Recorded[Any]],
+    contend: Callable[..., None],
+    slot: str,
+) -> None:
     """The latest record of each key (`recorded_at`, then id) of two folds."""
     for key, rec in theirs.items():
-        if _newer(mine.get(key), rec.recorded_at, rec.event_id):
+        current = mine.get(key)
+        if current is not None:
+            contend((slot, *key) if isinstance(key, tuple) else (slot, key), current.event_id, rec.event_id)
+        if _newer(current, rec.recorded_at, rec.event_id):
             mine[key] = rec
 
 
@@ -1023,6 +1378,35 @@ def fold_resolving(ledger: Ledger | MonthEndFold, events: Iterable[Evidence]) ->
 # that only the cyclic collector's rare full passes reclaimed).
 _FOLD: dict[type, Fold] = {
     cls: getattr(Ledger, f"_add_{kind.value}") for cls, kind in KIND_OF_CLASS.items() if cls is not Retraction
+}
+
+
+Unfold = Callable[["Ledger", dict[str, Any], str | None, dict[str, Evidence]], None]
+
+
+def _unfold_appended(name: str) -> Unfold:
+    def unfold(ledger: Ledger, f: dict[str, Any], contract: str | None, by_id: dict[str, Evidence]) -> None:
+        _drop_record(getattr(ledger, name), f["id"])
+
+    return unfold
+
+
+# How each kind of event is taken out of the fold again (`Ledger.unfold`).
+_UNFOLD: dict[type, Unfold] = {
+    cls: getattr(Ledger, f"_unfold_{kind.value}", None)
+    or _unfold_appended(
+        {
+            EvidenceKind.TRAINING_HELD: "trainings",
+            EvidenceKind.TICKET_VOLUME: "ticket_volumes",
+            EvidenceKind.BUDGET_FIGURE: "budget",
+            EvidenceKind.UNIT_RATE: "unit_rates",
+            EvidenceKind.BUDGET_CALCULATION: "calculations",
+            EvidenceKind.ACCEPTANCE_RESULT: "acceptances",
+            EvidenceKind.SELF_EVALUATION_ROW: "self_rows",
+        }[kind]
+    )
+    for cls, kind in KIND_OF_CLASS.items()
+    if cls is not Retraction
 }
 
 

@@ -28,15 +28,15 @@ BUNDLES = sorted(p.name for p in EXAMPLES.iterdir() if (p / "project.yaml").is_f
 DERIVED = {
     "definition", "project_id", "cutoff", "_as_of_next", "_contracts", "_default_contract", "_plans",
     "_deliverable_ids", "_references", "facts_window", "_facts_first", "_facts_last", "_facts_years",
-    "_kinds", "_quick", "_end_of_day_contracts", "_aspect_tallies", "_origin_of", "_indexed", "stale",
+    "_kinds", "_quick", "_end_of_day_contracts", "_aspect_tallies", "_origin_of", "_indexed", "_stale",
     "_arrived", "_origins", "_seen", "_left_out", "_noted_out", "_counts", "_corrections",
-    "_later_corrections", "_held_back", "_later_corrected", "derived",
+    "_later_corrections", "_held_back", "_later_corrected", "derived", "_pending", "_slot_of",
 }  # fmt: skip
 WRITTEN = {
     "as_of", "duplicates", "after_as_of", "corrected", "outside_period", "outside_by_kind", "outside_span",
     "inspections", "first_clock_in", "last_clock_out", "submissions", "surveys", "survey_aspects",
     "roster", "incidents", "assets", "judgments", "trainings", "ticket_volumes", "budget", "unit_rates",
-    "calculations", "assessments", "acceptances", "self_rows",
+    "calculations", "assessments", "acceptances", "self_rows", "_rivals",
 }  # fmt: skip
 
 

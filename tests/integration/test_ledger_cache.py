@@ -11,6 +11,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from opseval_infra import projects
 from opseval_infra.projects import LedgerCache, fold_kind
@@ -215,12 +216,13 @@ def test_a_move_of_the_date_reads_only_the_events_the_old_date_held_back(tmp_pat
     asyncio.run(scenario())
 
 
-def test_a_correction_coming_into_force_with_the_date_folds_the_project_again_without_what_it_names(
+def test_a_correction_coming_into_force_with_the_date_takes_what_it_names_out_without_a_refold(
     tmp_path: Path,
 ) -> None:
     async def scenario() -> None:
-        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
-            pid, events = await _store_example(store)
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            store = CountingStore(raw)
+            pid, events = await _store_example(raw)
             # an inspection done and recorded well before the first as-of date: folded then
             victim = min(e.id for e in events if e.kind.value == "inspection_done" and e.recorded_at.year == 2022)
             retraction = parse_evidence_json(
@@ -238,16 +240,66 @@ def test_a_correction_coming_into_force_with_the_date_folds_the_project_again_wi
             )
             await store.add_events([StoredEvent(retraction.id, pid, "retraction", retraction.model_dump_json())])
             today = [date(2022, 11, 30)]
-            cache = LedgerCache(store, today=lambda: today[0])
+            cache = LedgerCache(store, today=lambda: today[0])  # type: ignore[arg-type]
             before = await cache.refresh(pid)
             assert before is not None and victim not in before.ledger.left_out
+            ledger, held = before.ledger, before.ledger.after_as_of
             today[0] = date(2022, 12, 31)
+            store.rows_read = 0
             moved = await cache.refresh(pid)
             assert moved is not None and victim in moved.ledger.left_out and not moved.ledger.stale
-            assert moved.ledger is not before.ledger  # the retraction named a folded event: folded again
-            fresh = await LedgerCache(store, today=lambda: date(2022, 12, 31)).refresh(pid)
+            # the retraction named a folded event: taken out of the same ledger, only it read again
+            assert moved.ledger is ledger and store.rows_read == held + 1
+            fresh = await LedgerCache(raw, today=lambda: date(2022, 12, 31)).refresh(pid)
             assert fresh is not None
             assert evaluate_ledger(moved.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
+
+    asyncio.run(scenario())
+
+
+def _row(pid: str, raw: dict[str, Any]) -> StoredEvent:
+    raw = {"project": pid, "source": "test", **raw}
+    return StoredEvent(raw["id"], pid, raw["kind"], json.dumps(raw, ensure_ascii=False))
+
+
+def test_late_corrections_are_taken_in_without_folding_the_project_again(tmp_path: Path) -> None:
+    """A batch bringing a correction of a fault event and a retraction of a clock-in folded batches
+    ago: the held ledger is kept, the events they name (and the others of the same ticket and day)
+    are read again, not the project's, and it evaluates as a fresh fold does."""
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, events = await _store_example(raw)
+            store = CountingStore(raw)
+            day = date(2022, 12, 31)
+            cache = LedgerCache(store, today=lambda: day)  # type: ignore[arg-type]
+            folded = await cache.refresh(pid)
+            assert folded is not None
+            ledger, total = folded.ledger, store.rows_read
+            fault = next(e for e in events if e.kind.value == "incident" and e.recorded_at.date() < day)
+            clock_in = next(e for e in events if e.kind.value == "clock_in" and e.recorded_at.date() < day)
+            fixed = {
+                **orjson.loads(fault.model_dump_json()),
+                "id": "fault-fixed",
+                "recorded_at": "2022-12-20T09:00:00+08:00",
+            }
+            fixed["corrects"] = {"event": fault.id, "reason": "时间录错"}
+            retraction = {
+                "id": "clock-retracted",
+                "kind": "retraction",
+                "occurred_at": "2022-12-20T09:00:00+08:00",
+                "recorded_at": "2022-12-20T09:00:00+08:00",
+                "payload": {"event": clock_in.id, "reason": "误打卡"},
+            }
+            await raw.add_events([_row(pid, fixed), _row(pid, retraction)])
+            store.rows_read = 0
+            again = await cache.refresh(pid)
+            assert again is not None and again.ledger is ledger and not ledger.stale
+            assert {fault.id, clock_in.id} <= ledger.left_out and ledger.corrected == 2
+            assert 4 <= store.rows_read < total // 10  # the batch, the two named and their rivals
+            fresh = await LedgerCache(raw, today=lambda: day).refresh(pid)
+            assert fresh is not None and fresh.ledger is not ledger
+            assert evaluate_ledger(again.ledger).model_dump_json() == evaluate_ledger(fresh.ledger).model_dump_json()
 
     asyncio.run(scenario())
 

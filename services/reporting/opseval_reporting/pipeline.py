@@ -78,15 +78,21 @@ def evaluate_series(
     known = [_known_at(e) for e in ordered]
     ledger = Ledger(definition, days[0])
     taken = 0
+    first: dict[str, Evidence] = {}  # the first event of each id taken in (what the ledger folded)
     for day in days:
         ledger.advance(day)
         upto = bisect_right(known, end_of_day(day))
         # Events whose references no longer resolve are set aside, as fold_all sets them aside for
         # the evaluation itself (a bundle stops on them before it gets here).
         fold_resolving(ledger, ordered[taken:upto])
+        for event in ordered[taken:upto]:
+            first.setdefault(event.id, event)
+        if ledger.unfolds:
+            # A correction made by this day names an event folded before it: taken out again.
+            ledger.unfold([first[eid] for eid in ledger.to_unfold() if eid in first])
         if ledger.stale:
-            # A correction made by this day names an event folded before it: what is known by the day
-            # is folded again with that event left out from the start (as fold_all does).
+            # What `unfold` cannot take out exactly: what is known by the day is folded again with
+            # that event left out from the start (as fold_all does).
             ledger = Ledger(definition, day, ledger.left_out)
             fold_resolving(ledger, ordered[:upto])
         taken = upto

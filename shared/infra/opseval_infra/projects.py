@@ -158,8 +158,11 @@ class LedgerCache:
                 # order). Fold the project afresh.
                 current = self._folded[project] = self._new(definition, as_of, stored.revision)
                 await self._fold_new(project, current)
+        if current.ledger.unfolds:
+            # A correction named an event already folded: taken out again, with what it displaced.
+            await self._unfold(project, current)
         if current.ledger.stale:
-            # A correction named an event already folded: fold again with it left out from the start.
+            # What the ledger cannot take out exactly: fold again with it left out from the start.
             left_out = current.ledger.left_out
             current = self._folded[project] = self._new(definition, as_of, stored.revision, left_out)
             await self._fold_new(project, current)
@@ -249,6 +252,15 @@ class LedgerCache:
                 current.ledger.add(parse_evidence_json(row.body))
             except EvidenceReferenceError as exc:
                 await self._set_aside(current, row, exc)
+
+    async def _unfold(self, project: str, current: Folded) -> None:
+        """The events a late correction left out, and those of the records they were folded into, read
+        again and handed to `Ledger.unfold` (in store order: the first of each id is the one folded)."""
+        ledger = current.ledger
+        rows = sorted(await self.store.get_events(project, ledger.to_unfold()), key=lambda row: row.seq)
+        events = [parse_evidence_json(row.body) for row in rows]
+        for eid in ledger.unfold(events):
+            current.unresolved.pop(eid, None)  # left out, it is no longer set aside
 
     async def _set_aside(self, current: Folded, row: StoredEvent, exc: EvidenceReferenceError) -> None:
         current.unresolved[row.id] = (exc.field_path, str(exc))
