@@ -26,6 +26,7 @@ from datetime import date, datetime, timedelta, timezone
 from datetime import time as TimeOfDay
 from decimal import Decimal
 from enum import IntEnum
+from itertools import compress
 from typing import Any, Generic, TypeVar
 
 from pydantic_core import TzInfo
@@ -662,6 +663,16 @@ class Ledger:
         self.outside_by_kind[kind] = self.outside_by_kind.get(kind, 0) + 1
         span = self.outside_span
         self.outside_span = (day, day) if span is None else (min(span[0], day), max(span[1], day))
+
+    def origins_of(self, event_ids: Iterable[str]) -> dict[str, int]:
+        """The origin of each of a few ids taken in (as `origin_of` gives it), found in one pass over
+        the ids taken in instead of indexing every one of them (a million, for a few corrections)."""
+        wanted = set(event_ids)
+        arrived, origins = self._arrived, self._origins
+        found: dict[str, int] = {}
+        for i in compress(range(len(arrived)), map(wanted.__contains__, arrived)):
+            found[arrived[i]] = origins[i]  # (an id taken in again after `move_to`: its latest origin)
+        return found
 
     def origin_of(self, event_id: str) -> int | None:
         index, arrived = self._origin_of, self._arrived

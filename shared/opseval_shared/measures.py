@@ -760,7 +760,8 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
         groups.setdefault(key, []).append(r)
         if named:
             labels.setdefault(key, str(r.fields["name"]))
-    subjects = {k: _aggregate(defn, source, g, lists, explanation, span) for k, g in sorted(groups.items())}
+    groups = dict(sorted(groups.items()))  # (in the order of their keys, not of the records' folding)
+    subjects = {k: _aggregate(defn, source, g, lists, explanation, span) for k, g in groups.items()}
     if subjects and by == defn.by:
         listed = "；".join(f"{labels.get(k, k)} {m.actual}" for k, m in list(subjects.items())[:SUBJECTS_SHOWN])
         more = "等" if len(subjects) > SUBJECTS_SHOWN else ""

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import mmap
 import os
 import shutil
 import tempfile
@@ -93,19 +92,20 @@ def fold_bundle(
     if not bundle.is_dir():
         problems.raise_any()
     ledger = None
-    noted: frozenset[str] = frozenset()  # the ids corrections leave out, as found ahead of the fold
     before = len(problems.found)
     try:
         files = evidence_files(bundle)
         if definition is not None:
-            day = as_of or definition.project.evaluation.default_as_of
-            noted = _noted_in_advance(files, Ledger(definition, day))
-            ledger = Ledger(definition, day, noted)
+            ledger = Ledger(definition, as_of or definition.project.evaluation.default_as_of)
         _fold_lines(bundle, files, ledger, problems, progress, keep)
-        if ledger is not None and (ledger.stale or not noted <= ledger.noted_out):
-            # A correction came after the event it names, and the look ahead did not see it (or saw
-            # one the fold did not take in): the lines are folded again with the events the fold's
-            # corrections name left out from the start (and their problems, if any, no longer count).
+        if ledger is not None and ledger.unfolds and len(problems.found) == before and not problems.truncated:
+            # A correction came after the event it names: that event is taken out of the fold again,
+            # read back from its line (with those it displaced; `Ledger.unfold`).
+            _unfold(files, ledger)
+        if ledger is not None and ledger.stale:
+            # What unfold cannot undo exactly, or a correction of an event the fold reported a problem
+            # of (a reference mistyped, then corrected): the lines are folded again with the events
+            # the corrections name left out from the start (and their problems no longer count).
             del problems.found[before:]
             problems.truncated = False
             ledger = Ledger(ledger.definition, ledger.as_of, ledger.noted_out)
@@ -121,45 +121,24 @@ def fold_bundle(
     return ledger
 
 
-# What a line that corrects or retracts an event holds, as any upstream system writes it: the key
-# `event` (of `corrects`, or of a retraction's payload; no other object of an event has that key, and
-# a quote inside a string value is escaped). One mark: each costs a search of every byte of the bundle.
-# (JSON may spell a key with escapes, `"\u0065vent"`: such a line is missed here and found by the
-# fold, which then folds the lines again.)
-_CORRECTION_MARKS = (b'"event"',)
+_OFFSET = (1 << 40) - 1  # an origin: the file's number above, the byte offset of its line below
 
 
-def _noted_in_advance(files: list[Path], scratch: Ledger) -> frozenset[str]:
-    """The ids the bundle's corrections and retractions leave out, found before the fold so that a
-    correction coming after the event it names does not make every line be read twice: the lines
-    holding a mark of one (a byte search) are parsed and folded into `scratch`, an empty ledger of the
-    same definition and as-of date, and its `noted_out` is the answer. Lines that fail are skipped
-    (the fold reports them). The fold checks the answer (`fold_bundle`)."""
-    for path in files:
-        size = path.stat().st_size
-        if not size:
+def _unfold(files: list[Path], ledger: Ledger) -> None:
+    """Hand the ledger back the events it needs to take out of the fold (`Ledger.to_unfold`), each
+    read again from where it was found (a seek to its line: they were all parsed before)."""
+    wanted = ledger.origins_of(ledger.to_unfold())
+    events = []
+    for n, path in enumerate(files):
+        offsets = sorted(origin & _OFFSET for origin in wanted.values() if origin >> 40 == n)
+        if not offsets:
             continue
-        with path.open("rb") as fh, mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as data:
-            starts: set[int] = set()
-            for mark in _CORRECTION_MARKS:
-                at = data.find(mark)
-                while at >= 0:
-                    start = data.rfind(b"\n", 0, at) + 1
-                    starts.add(start)
-                    end = data.find(b"\n", at)
-                    at = data.find(mark, end) if end >= 0 else -1
-            for start in sorted(starts):
-                end = data.find(b"\n", start)
-                line = data[start : end + 1 if end >= 0 else len(data)]
-                if start == 0 and line.startswith(b"\xef\xbb\xbf"):
-                    line = line[3:]
-                if len(line) > MAX_LINE_BYTES:
-                    continue
-                try:
-                    scratch.add(parse_line(RawLine(path, 0, start, line)))
-                except (BundleError, EvidenceReferenceError):
-                    continue
-    return scratch.noted_out
+        with path.open("rb") as fh:
+            for offset in offsets:
+                fh.seek(offset)
+                line = fh.readline(MAX_LINE_BYTES + 4)
+                events.append(EVIDENCE_ADAPTER.validate_json(line.removeprefix(b"\xef\xbb\xbf")))
+    ledger.unfold(events)
 
 
 def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) -> None:
@@ -177,7 +156,7 @@ def _unknown_corrected(files: list[Path], ledger: Ledger, problems: Problems) ->
             continue
         origin = ledger.origin_of(note.event_id)
         assert origin is not None
-        line = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
+        line = read_line_at(files[origin >> 40], origin & _OFFSET)
         field = "payload.event" if note.retracts else "corrects.event"
         if not problems.add(BundleError(line.path, line.line, field, message)):
             return
@@ -245,7 +224,7 @@ def _fold_lines(
             break
         origin = ledger.origin_of(replayed.id)
         assert origin is not None
-        first = read_line_at(files[origin >> 40], origin & (1 << 40) - 1)
+        first = read_line_at(files[origin >> 40], origin & _OFFSET)
         if parse_line(first) != replayed:
             message = f"event id {replayed.id!r} was already used for different content at {first.path}:{first.line}"
             full = not problems.add(BundleError(path, number, "id", message))

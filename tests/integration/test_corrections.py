@@ -101,7 +101,7 @@ def test_a_correction_scores_exactly_as_the_corrected_event_sent_in_the_first_pl
         ]
 
 
-def test_corrections_found_ahead_fold_the_lines_once_and_one_missed_ahead_folds_them_again_alike(
+def test_corrections_after_the_events_they_name_take_them_out_without_folding_the_lines_again(
     bundle: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wrong = next(r for r in events(bundle / "evidence" / "incidents.jsonl") if r["id"] == LATE_REPAIR)
@@ -125,19 +125,27 @@ def test_corrections_found_ahead_fold_the_lines_once_and_one_missed_ahead_folds_
     monkeypatch.setattr(embedded, "_fold_lines", counted)
     late = bundle / "evidence" / "zz-corrections.jsonl"  # read after the events they name
     write(late, [correction, retraction])
-    found_ahead = scores_json(bundle)
+    taken_out = scores_json(bundle)
     assert len(folds) == 1
-    assert found_ahead["evidence_stats"]["corrected"] == 2
+    assert taken_out["evidence_stats"]["corrected"] == 2
 
-    # The same lines with the key `event` spelled with a JSON escape: the search ahead misses
-    # them, the fold finds them and folds the lines again, to the same result.
-    text = late.read_text(encoding="utf-8")
-    escaped = text.replace('"event"', '"\\u0065vent"')
-    assert escaped.count("\\u0065vent") == 2 and b'"event"' not in escaped.encode()
-    late.write_text(escaped, encoding="utf-8")
+    # The same corrections read before the events they name: left out as they come, the same result.
+    late.rename(bundle / "evidence" / "00-corrections.jsonl")
     folds.clear()
-    assert scores_json(bundle) == found_ahead
+    assert scores_json(bundle) == taken_out
+    assert len(folds) == 1
+
+    # A correction of an event the fold reported a problem of (its reference mistyped) is folded
+    # again with the event left out from the start: the problem no longer counts.
+    mistyped = {**wrong, "id": "sc-typo", "payload": {**wrong["payload"], "ticket": "SC-99", "severity": "P9"}}
+    typo_fix = {**mistyped, "id": "sc-typo-fixed", "payload": {**mistyped["payload"], "severity": "P1"}}
+    typo_fix["corrects"] = {"event": "sc-typo", "reason": "级别录入错误"}
+    write(bundle / "evidence" / "01-typo.jsonl", [mistyped])
+    write(bundle / "evidence" / "zz-typo-fix.jsonl", [typo_fix])
+    folds.clear()
+    fixed = scores_json(bundle)
     assert len(folds) == 2
+    assert fixed["evidence_stats"]["corrected"] == 3
 
 
 def test_a_retraction_scores_as_if_the_event_had_never_been_sent(bundle: Path, tmp_path: Path) -> None:
