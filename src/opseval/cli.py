@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import NoReturn
 
 from opseval_intake.bundle import BundleError, BundleErrors, template_names, template_text
 from opseval_shared.metrics import fmt, pct
@@ -298,5 +300,20 @@ def main(argv: list[str] | None = None) -> int:
     return int(args.func(args))
 
 
+def run() -> NoReturn:
+    """The `opseval` command. Once `evaluate` is done (its files synced and swapped in, its summary
+    printed), the process ends without the interpreter's teardown: freeing a large evaluation's
+    objects one by one, and a last collection over them, cost 0.4–0.5 s of CPU at a million events,
+    for memory the system takes back whole. Every other command ends as usual (a server's threads
+    are joined, its handlers run)."""
+    code = main()
+    if sys.argv[1:2] == ["evaluate"]:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(code)
+    raise SystemExit(code)
+
+
 if __name__ == "__main__":
-    raise SystemExit(main())
+    run()

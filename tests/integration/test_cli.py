@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -141,3 +142,35 @@ def test_evaluate_series_month_prints_and_writes_the_score_at_each_month_end(
     # every point of a period still running is interim, and its grade says so
     trend = report[report.index("## 得分走势") : report.index("## ", report.index("## 得分走势") + 3)]
     assert trend.count("（阶段性）") == len(timeline)
+
+
+def test_evaluate_ends_without_teardown_yet_with_its_exit_code_and_every_line_written(tmp_path: Path) -> None:
+    # `run` ends `evaluate` with os._exit: what was printed to a pipe must be flushed first
+    # (with output buffered, as it is unless PYTHONUNBUFFERED says otherwise).
+    buffered = {**os.environ, "PYTHONUNBUFFERED": ""}
+    bad = subprocess.run(
+        [sys.executable, "-m", "opseval.cli", "evaluate", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+        env=buffered,
+    )
+    assert bad.returncode == 2 and "bundle directory not found" in bad.stderr
+    good = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "opseval.cli",
+            "evaluate",
+            str(ROOT / "examples" / "dongguan-2022"),
+            "--show",
+            "50",
+            "--out",
+            str(tmp_path / "out"),
+            "--core-only",
+        ],
+        capture_output=True,
+        text=True,
+        env=buffered,
+    )
+    assert good.returncode == 0, good.stderr
+    assert good.stdout.rstrip().endswith("(findings.json report.html report.md scores.json)")
