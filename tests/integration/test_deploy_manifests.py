@@ -390,7 +390,8 @@ def test_every_opseval_variable_is_a_setting_the_service_reads(docs: tuple[dict[
 def test_each_deployment_runs_its_own_service(docs: tuple[dict[str, Any], ...]) -> None:
     assert dockerfile_entrypoint() == ["opseval"]
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
-    assert re.search(r'^opseval = "opseval\.cli:main"$', pyproject, re.M), "the image's opseval is opseval.cli:main"
+    # (`run` is `main`, ending `evaluate` without the interpreter's teardown: `serve` ends as usual)
+    assert re.search(r'^opseval = "opseval\.cli:run"$', pyproject, re.M), "the image's opseval is opseval.cli:run"
     for service, (deployment, container) in service_deployments(docs).items():
         assert "command" not in container, f"{service}: command would replace the image's ENTRYPOINT (opseval)"
         args = cli.parser().parse_args(container["args"])
