@@ -76,11 +76,16 @@ class ReportingContext:
 
     async def scores_with_evidence(self, project: str) -> ScoreChanged:
         """The project's current scores with every leaf's evidence ids (404 or 503 while there are none)."""
-        scores = await self.stored_scores_with_evidence(project)
-        while scores is None:
+        scores, lists = await self.scores_apart(project)
+        return scores.model_copy(update={"indicators": lists.tree(scores.indicators)})
+
+    async def scores_apart(self, project: str) -> tuple[ScoreChanged, Apart]:
+        """`stored_scores_apart`, or 404 or 503 while there are none: for a reader of one leaf's ids."""
+        kept = await self.stored_scores_apart(project)
+        while kept is None:
             await self.snapshot("scores", project, "score")  # the answer when there are none
-            scores = await self.stored_scores_with_evidence(project)  # (stored meanwhile)
-        return scores
+            kept = await self.stored_scores_apart(project)  # (stored meanwhile)
+        return kept
 
     async def scores_with_counts(self, project: str) -> ScoreChanged:
         """The project's current scores without the leaves' evidence ids, with how many each cites:
@@ -123,9 +128,6 @@ class ReportingContext:
         if stored.seq == snap.seq:
             return scores.model_copy(update={"indicators": result.indicators}), lists
         return ScoreChanged.of_result(result, *result_seq_parts(stored.seq)), lists
-
-    async def findings(self, project: str) -> FindingsChanged:
-        return joined(await self.snapshot("findings", project, "findings"), FindingsChanged)
 
     async def findings_apart(self, project: str) -> tuple[FindingsChanged, Apart]:
         """The findings with their long evidence lists as references, and the body to resolve them

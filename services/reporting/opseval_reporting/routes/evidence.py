@@ -73,12 +73,7 @@ def router(ctx: ReportingContext) -> APIRouter:
     ) -> Response:
         """The evidence events behind one leaf's score, a page at a time."""
         access.project(principal, project)
-        kept = await ctx.stored_scores_apart(project)
-        if kept is None:
-            await ctx.snapshot("scores", project, "score")  # (the answer when there are none)
-            kept = await ctx.stored_scores_apart(project)
-            assert kept is not None
-        scores, lists = kept
+        scores, lists = await ctx.scores_apart(project)
         leaf = _leaf(scores.indicators, indicator)
         if leaf is None:
             raise HTTPException(404, f"no indicator {indicator!r} in project {project!r}")

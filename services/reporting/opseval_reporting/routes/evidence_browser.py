@@ -107,15 +107,17 @@ def router(ctx: ReportingContext) -> APIRouter:
         if leaf and finding:
             raise HTTPException(422, "give leaf or finding, not both")
         if leaf:
-            node = _leaf((await ctx.scores_with_evidence(project)).indicators, leaf)
+            scores, lists = await ctx.scores_apart(project)
+            node = _leaf(scores.indicators, leaf)
             if node is None:
                 raise HTTPException(404, f"no indicator {leaf!r} in project {project!r}")
-            return list(node.evidence or ()), {"leaf": node.id, "name": node.name}
+            return list(lists.resolved(node.evidence or ())), {"leaf": node.id, "name": node.name}
         if finding:
-            found = next((f for f in (await ctx.findings(project)).findings if f.id == finding), None)
+            current, kept = await ctx.findings_apart(project)
+            found = next((f for f in current.findings if f.id == finding), None)
             if found is None:
                 raise HTTPException(404, f"no finding {finding!r} in project {project!r}")
-            return list(found.evidence), {"finding": found.id, "name": found.message}
+            return list(kept.resolved(found.evidence)), {"finding": found.id, "name": found.message}
         return None, {}
 
     async def scoped_rows(project: str, ids: list[str]) -> list[tuple[StoredEvent, dict[str, Any]]]:
