@@ -158,3 +158,28 @@ def test_fewer_collections_leaves_a_collector_turned_off_by_a_zero_threshold_off
         assert gc.get_threshold()[0] == 0
     finally:
         gc.set_threshold(*before)
+
+
+def test_long_id_lists_and_logs_are_left_out_of_the_collectors_passes() -> None:
+    long, short = Ids(f"E{n:05d}" for n in range(100)), Ids(["E1", "E2"])
+    log = IdLog(["E2", "E1"])
+    log.append("E3")
+    assert not gc.is_tracked(long) and not gc.is_tracked(log)
+    assert gc.is_tracked(short)  # (cheaper to examine than to untrack)
+    assert type(long) is Ids and long == tuple(f"E{n:05d}" for n in range(100))
+    assert log.sorted_ids() == ("E1", "E2", "E3")
+
+
+def test_a_cycle_holding_an_untracked_id_list_is_still_collected() -> None:
+    import weakref
+
+    class Holder:
+        pass
+
+    holder = Holder()
+    holder.ids = Ids(f"E{n:05d}" for n in range(100))  # type: ignore[attr-defined]
+    holder.me = holder  # type: ignore[attr-defined]
+    gone = weakref.ref(holder)
+    del holder
+    gc.collect()
+    assert gone() is None
