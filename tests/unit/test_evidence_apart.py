@@ -165,3 +165,36 @@ def test_a_tree_can_have_only_the_leaves_asked_for_resolved() -> None:
     a, b = reader.tree(reader.model(EvaluationResult).indicators, lambda node: node.id == "a")[0].children
     assert a.evidence == wanted
     assert reference(b.evidence) is not None and reader.count(b.evidence) == 400
+
+
+def test_a_list_encoded_for_one_dump_is_reused_by_the_next_and_the_bodies_are_the_same(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import opseval_shared.evidence_apart as module
+
+    monkeypatch.setattr(module, "_ENCODED", module.OrderedDict())
+    monkeypatch.setattr(module, "_encoded_bytes", 0)
+    big = ids("E", 5000)
+    first = apart(result([leaf("a", big)], []))
+    assert [kept is big for kept, _ in module._ENCODED.values()] == [True]
+    # The next dump cites the same list beside a new one, in a finding too.
+    model = result([leaf("a", big), leaf("b", ids("F", 5000))], [finding("f", big)])
+    again = apart(model)
+    assert_same(again, model)
+    module._ENCODED.clear()
+    assert apart(model) == again and apart(result([leaf("a", big)], [])) == first
+
+
+def test_the_encoded_lists_kept_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    import opseval_shared.evidence_apart as module
+
+    monkeypatch.setattr(module, "_ENCODED", module.OrderedDict())
+    monkeypatch.setattr(module, "_encoded_bytes", 0)
+    monkeypatch.setattr(module, "_ENCODED_AT_MOST", 100_000)  # room for two lists of 5,000 ids (44 KB each)
+    lists = [ids(f"L{n}", 5000) for n in range(5)]
+    for listed in lists:
+        model = result([leaf("a", listed)], [])
+        assert_same(apart(model), model)
+        assert module._encoded_bytes <= 100_000
+    assert [kept for kept, _ in module._ENCODED.values()] == lists[-2:]  # the least recently used went first
+    assert module._encoded_bytes == sum(len(data) for _, data in module._ENCODED.values())
