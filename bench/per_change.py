@@ -9,6 +9,7 @@ the end, then adds one batch at a time and runs, per batch, what the services ru
   scoring   `evaluate_ledger` with those findings — the scoring service's, and the full result
   dump      the stored forms of that change: the result and the findings with their evidence ids
             apart (`evidence_apart`; the scores are stored without the leaves' ids beside the result)
+  read      the scoring service's read of the findings the rules service stored
 
 and, as the baseline timed in the same run, folding the same batch into the ledger (what the change
 itself brings) and evaluating the project from scratch (what an evaluation not kept between
@@ -36,7 +37,7 @@ from opseval_rules.findings import find
 from opseval_scoring.evaluation import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
-from opseval_shared.evidence_apart import apart
+from opseval_shared.evidence_apart import apart, joined
 from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged
 from opseval_shared.metrics import MetricContext
@@ -48,17 +49,21 @@ from opseval.embedded import checked_definition
 ms = 1000.0
 
 
-def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float]:
-    """CPU s of the rules' and the scoring's evaluation of one change, and of dumping what is stored."""
+def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float, float]:
+    """CPU s of the rules' and the scoring's evaluation of one change, of dumping what is stored, and
+    of scoring's read of the rules' findings."""
     start = time.process_time()
     findings = attach_findings(ledger.definition.indicators, find(MetricContext(ledger, work)))
     rules = time.process_time()
+    kept = apart(FindingsChanged(project="p", events_folded=0, as_of=ledger.as_of, findings=tuple(findings)))
+    dumped = time.process_time()
+    # The scoring service reads the findings back from the rules' snapshot (another process).
+    findings = list(joined(kept, FindingsChanged).findings)
+    read = time.process_time()
     result = evaluate_ledger(ledger, lambda ctx: findings, work)
     scoring = time.process_time()
     apart(result)
-    apart(FindingsChanged(project=result.project, events_folded=0, as_of=result.as_of, findings=tuple(findings)))
-    dumped = time.process_time()
-    return rules - start, scoring - rules, dumped - scoring
+    return rules - start, scoring - read, dumped - rules + time.process_time() - scoring, read - dumped
 
 
 def from_scratch(definition: ProjectDefinition, events: list[Evidence]) -> float:
@@ -84,23 +89,25 @@ def measure(events_wanted: int, batch: int, batches: int) -> None:
     work = WorkCalendar()  # kept between changes, as a service keeps it
     gc.freeze()  # (as the services' evaluations run: the folded ledger is not the collector's work)
     one_change(ledger, work)  # warm: the first evaluation fills the calendar's caches
-    folds, rules, scoring, dumps = [], [], [], []
+    folds, rules, scoring, dumps, reads = [], [], [], [], []
     for n in range(batches):
         start = time.process_time()
         for event in events[held + n * batch : held + (n + 1) * batch]:
             ledger.add(event)
         folds.append(time.process_time() - start)
-        r, s, d = one_change(ledger, work)
+        r, s, d, k = one_change(ledger, work)
         rules.append(r)
         scoring.append(s)
         dumps.append(d)
+        reads.append(k)
     gc.unfreeze()
     scratch = from_scratch(definition, events[:held])
     fold, per_change = statistics.median(folds), statistics.median(rules) + statistics.median(scoring)
     print(
         f"{label(events_wanted):>6}  holding {held:>9,}  batch {batch:>4}  fold of the batch {fold * ms:7.1f}"
         f"  rules {statistics.median(rules) * ms:6.0f}  scoring {statistics.median(scoring) * ms:6.0f}"
-        f"  dump {statistics.median(dumps) * ms:5.0f}  from scratch {scratch * ms:7.0f}"
+        f"  dump {statistics.median(dumps) * ms:5.0f}  read {statistics.median(reads) * ms:4.0f}"
+        f"  from scratch {scratch * ms:7.0f}"
         f"  per change ÷ fold of the batch {per_change / fold:7.0f}"
         f"  per change ÷ from scratch {per_change / scratch:5.2f}",
         flush=True,
@@ -113,7 +120,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=200, help="events per change (default 200)")
     parser.add_argument("--batches", type=int, default=9, help="changes measured per size (default 9)")
     args = parser.parse_args()
-    print("per change, ms of CPU time (medians): rules = find, scoring = evaluate_ledger, dump = result + findings")
+    print(
+        "per change, ms of CPU time (medians): rules = find, scoring = evaluate_ledger, dump = result + findings,"
+        " read = findings read back"
+    )
     for size in args.sizes.split(","):
         measure(parse_size(size), args.batch, args.batches)
 

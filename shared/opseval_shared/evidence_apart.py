@@ -42,46 +42,82 @@ def apart(model: Kept) -> bytes:
     spans: list[tuple[int, int, int]] = []
     at = 0
     for ids in lists:
-        chunks.append(_encoded(ids))
+        chunks.append(_KEPT_LISTS.encoded(ids))
         spans.append((at, at + len(chunks[-1]), len(ids)))
         at += len(chunks[-1])
     skeleton_json, index = skeleton.json_bytes(), orjson.dumps(spans)
     return b"".join([MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks])
 
 
-def _encoded(ids: IdList) -> bytes:
-    """A list's ids, one per line, as `apart` writes them: made once for the same list in the dumps
-    that cite it (see `_ENCODED`)."""
-    key = id(ids)
-    with _encoded_lock:
-        kept = _ENCODED.get(key)
-        if kept is not None:
-            _ENCODED.move_to_end(key)
-            return kept[1]
-    # (No event id holds a line break: `Apart.ids` checks. `tuple`: str.join copies a tuple's
-    # subclass, such as Ids, into a list first, which is slower than this copy.)
-    data = "\n".join(tuple(ids)).encode("utf-8")
-    if len(ids) >= _ENCODED_FROM:
-        global _encoded_bytes
-        with _encoded_lock:
-            if key not in _ENCODED:
-                _ENCODED[key] = (ids, data)  # (the list kept alive with it: no other takes its identity)
-                _encoded_bytes += len(data)
-                while _encoded_bytes > _ENCODED_AT_MOST:
-                    _encoded_bytes -= len(_ENCODED.popitem(last=False)[1][1])
-    return data
+class _KeptLists:
+    """The long lists the last dumps wrote and reads read, with their encoded ids, by the identity of
+    the list (a tuple: immutable; kept alive here, so no other list takes its identity).
+
+    A growing project's evaluations hand the same list objects again for what did not change (a
+    log's sorted ids, a union kept by `merge_ids`), and the findings and the result cite many of the
+    same: at a million events 40-70 % of a result's 2 million ids and all of the findings' half a
+    million, each of which costs a cache miss to encode again. A read of a body gives back the list
+    kept for the same bytes (compared whole), so the scoring service, which reads the rules'
+    findings and writes them again in its result, neither decodes nor encodes them anew. Bounded in
+    bytes, the least recently used dropped."""
+
+    def __init__(self, at_most: int) -> None:
+        self.at_most = at_most
+        self.size = 0
+        self._by_identity: OrderedDict[int, tuple[IdList, bytes]] = OrderedDict()
+        self._by_length: dict[int, set[int]] = {}  # encoded length → identities
+        self._lock = Lock()
+
+    def lists(self) -> list[IdList]:
+        """The lists kept, least recently used first."""
+        return [ids for ids, _ in self._by_identity.values()]
+
+    def encoded(self, ids: IdList) -> bytes:
+        key = id(ids)
+        with self._lock:
+            kept = self._by_identity.get(key)
+            if kept is not None:
+                self._by_identity.move_to_end(key)
+                return kept[1]
+        # (No event id holds a line break: `Apart.ids` checks. `tuple`: str.join copies a tuple's
+        # subclass, such as Ids, into a list first, which is slower than this copy.)
+        data = "\n".join(tuple(ids)).encode("utf-8")
+        self._keep(ids, data)
+        return data
+
+    def decoded(self, data: memoryview, count: int) -> Ids:
+        with self._lock:
+            for key in self._by_length.get(len(data), ()):
+                ids, kept = self._by_identity[key]
+                # (`startswith` of the same length: a memcmp, where bytes == memoryview goes byte by byte)
+                if len(ids) == count and kept.startswith(data):
+                    self._by_identity.move_to_end(key)
+                    return Ids(ids) if type(ids) is not Ids else ids
+        ids = Ids(str(data, "utf-8").split("\n"))
+        if len(ids) == count:  # (else the caller refuses the body)
+            self._keep(ids, bytes(data))
+        return ids
+
+    def _keep(self, ids: IdList, data: bytes) -> None:
+        if len(ids) < _KEPT_FROM:  # a shorter list costs little to encode or decode again
+            return
+        key = id(ids)
+        with self._lock:
+            if key in self._by_identity:
+                return
+            self._by_identity[key] = (ids, data)
+            self._by_length.setdefault(len(data), set()).add(key)
+            self.size += len(data)
+            while self.size > self.at_most:
+                dropped, (_, old) = self._by_identity.popitem(last=False)
+                self._by_length[len(old)].discard(dropped)
+                if not self._by_length[len(old)]:
+                    del self._by_length[len(old)]
+                self.size -= len(old)
 
 
-# The long lists the last dumps wrote, encoded, by the identity of the list (a tuple: immutable). A
-# growing project's evaluations hand the same list objects again for what did not change (a log's
-# sorted ids, a union kept by `merge_ids`), and the findings and the result cite many of the same:
-# at a million events 40-70 % of a result's 2 million ids and all of the findings' 0.5 million, each
-# of which costs a cache miss to encode again. Bounded in bytes, the least recently used dropped.
-_ENCODED: OrderedDict[int, tuple[IdList, bytes]] = OrderedDict()
-_ENCODED_FROM = 4096  # ids: a shorter list costs little to encode again
-_ENCODED_AT_MOST = 96 * 2**20  # bytes (a million-event project's lists: about 30 MB)
-_encoded_bytes = 0
-_encoded_lock = Lock()
+_KEPT_FROM = 4096  # ids
+_KEPT_LISTS = _KeptLists(at_most=96 * 2**20)  # bytes (a million-event project's lists: about 30 MB)
 
 
 def referenced(model: Kept) -> tuple[Kept, list[IdList]]:
@@ -148,7 +184,7 @@ class Apart:
         kept = self._read.get(k)
         if kept is None:
             start, end, count = self._spans[k]
-            kept = Ids(str(self._lists[start:end], "utf-8").split("\n"))
+            kept = _KEPT_LISTS.decoded(self._lists[start:end], count)
             if len(kept) != count:
                 raise ValueError(f"evidence list {k} holds {len(kept)} ids, its index says {count}")
             self._read[k] = kept

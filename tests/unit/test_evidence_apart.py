@@ -12,8 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_reporting.output import findings_document, render_files, scores_document, to_json
+from opseval_shared import evidence_apart
 from opseval_shared.base import Ids
-from opseval_shared.evidence_apart import INLINE_BELOW, MAGIC, Apart, apart, joined, reference, referenced
+from opseval_shared.evidence_apart import INLINE_BELOW, MAGIC, Apart, _KeptLists, apart, joined, reference, referenced
 from opseval_shared.messaging import FindingsChanged
 from opseval_shared.project import ProjectDefinition
 from opseval_shared.results import EvaluationResult, Finding, ScoredIndicator
@@ -170,31 +171,50 @@ def test_a_tree_can_have_only_the_leaves_asked_for_resolved() -> None:
 def test_a_list_encoded_for_one_dump_is_reused_by_the_next_and_the_bodies_are_the_same(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    import opseval_shared.evidence_apart as module
-
-    monkeypatch.setattr(module, "_ENCODED", module.OrderedDict())
-    monkeypatch.setattr(module, "_encoded_bytes", 0)
+    kept = _KeptLists(at_most=2**20)
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept)
     big = ids("E", 5000)
     first = apart(result([leaf("a", big)], []))
-    assert [kept is big for kept, _ in module._ENCODED.values()] == [True]
+    assert kept.lists() == [big] and kept.lists()[0] is big
     # The next dump cites the same list beside a new one, in a finding too.
     model = result([leaf("a", big), leaf("b", ids("F", 5000))], [finding("f", big)])
     again = apart(model)
     assert_same(again, model)
-    module._ENCODED.clear()
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", _KeptLists(at_most=2**20))
     assert apart(model) == again and apart(result([leaf("a", big)], [])) == first
 
 
-def test_the_encoded_lists_kept_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
-    import opseval_shared.evidence_apart as module
+def test_a_list_read_back_is_the_one_kept_for_the_same_bytes_and_is_then_written_without_encoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    kept = _KeptLists(at_most=2**20)
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept)
+    body = apart(
+        FindingsChanged(project="p", events_folded=1, as_of=date(2024, 3, 31), findings=(finding("f", ids("E", 5000)),))
+    )
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept := _KeptLists(at_most=2**20))  # as another process
+    read = joined(body, FindingsChanged).findings[0].evidence
+    assert kept.lists() == [read] and read == ids("E", 5000)
+    assert joined(body, FindingsChanged).findings[0].evidence is read  # the same bytes: the list kept
+    # Other bytes of the same length are another list.
+    other = apart(
+        FindingsChanged(project="p", events_folded=1, as_of=date(2024, 3, 31), findings=(finding("f", ids("G", 5000)),))
+    )
+    assert joined(other, FindingsChanged).findings[0].evidence == ids("G", 5000)
+    assert len(kept.lists()) == 2
+    # A spoilt body is still refused, whatever is kept.
+    spoilt = body.replace(b"E-000001\n", b"E-000001,", 1)
+    with pytest.raises(ValueError, match="holds 4999 ids"):
+        joined(spoilt, FindingsChanged)
 
-    monkeypatch.setattr(module, "_ENCODED", module.OrderedDict())
-    monkeypatch.setattr(module, "_encoded_bytes", 0)
-    monkeypatch.setattr(module, "_ENCODED_AT_MOST", 100_000)  # room for two lists of 5,000 ids (44 KB each)
+
+def test_the_lists_kept_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = _KeptLists(at_most=100_000)  # room for two lists of 5,000 ids (44 KB each)
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept)
     lists = [ids(f"L{n}", 5000) for n in range(5)]
     for listed in lists:
         model = result([leaf("a", listed)], [])
         assert_same(apart(model), model)
-        assert module._encoded_bytes <= 100_000
-    assert [kept for kept, _ in module._ENCODED.values()] == lists[-2:]  # the least recently used went first
-    assert module._encoded_bytes == sum(len(data) for _, data in module._ENCODED.values())
+        assert kept.size <= 100_000
+    assert kept.lists() == lists[-2:]  # the least recently used went first
+    assert kept.size == sum(len(kept.encoded(listed)) for listed in lists[-2:])
