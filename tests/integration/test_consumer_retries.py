@@ -87,10 +87,10 @@ async def run(
     store = FlakyStore(failures)
     persisted: list[str] = []
 
-    def mark(events: list[Evidence]) -> None:
+    def mark(events: list[Evidence], more_coming: bool) -> None:
         persisted.extend(e.id for e in events)
 
-    consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)  # type: ignore[arg-type]
+    consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)
     await js.publish(evidence_subject("p1", "clock_in"), json.dumps(EVENT).encode(), headers={"Nats-Msg-Id": "e-1"})
     sub = await js.pull_subscribe(
         EVIDENCE_SUBJECTS,
@@ -151,10 +151,10 @@ async def run_with_mismatches(url: str) -> tuple[FlakyStore, list[dict[str, Any]
     store = FlakyStore(0)
     persisted: list[str] = []
 
-    def mark(events: list[Evidence]) -> None:
+    def mark(events: list[Evidence], more_coming: bool) -> None:
         persisted.extend(e.id for e in events)
 
-    consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)  # type: ignore[arg-type]
+    consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)
     sub = await js.pull_subscribe(
         EVIDENCE_SUBJECTS,
         durable="test",
@@ -207,3 +207,37 @@ def test_an_event_whose_body_disagrees_with_its_subject_is_dead_lettered_and_the
     assert [json.loads(dl.body)["id"] for dl in store.letters] == [letter["id"] for letter in letters]
     # nothing left pending or waiting for an ack: the refused messages are terminated, not redelivered
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
+
+
+async def run_in_two_fetches(url: str) -> list[tuple[list[str], bool]]:
+    nc = await nats.connect(url)
+    js = nc.jetstream()
+    await ensure_streams(js, 1)
+    heard: list[tuple[list[str], bool]] = []
+
+    def mark(events: list[Evidence], more_coming: bool) -> None:
+        heard.append(([e.id for e in events], more_coming))
+
+    store = FlakyStore(0)
+    consumer = EvidenceConsumer(ServiceSettings(nats_url=url), store, DeadLetterOffice("rules", js, store), mark)
+    for n in range(1, 4):
+        await js.publish(
+            evidence_subject("p1", "clock_in"),
+            json.dumps({**EVENT, "id": f"e-{n}"}).encode(),
+            headers={"Nats-Msg-Id": f"e-{n}"},
+        )
+    sub = await js.pull_subscribe(
+        EVIDENCE_SUBJECTS,
+        durable="test",
+        stream=EVIDENCE_STREAM.name,
+        config=ConsumerConfig(ack_policy=AckPolicy.EXPLICIT, ack_wait=30),
+    )
+    await consumer.handle(await sub.fetch(2, timeout=5))
+    await consumer.handle(await sub.fetch(10, timeout=5))
+    await nc.close()
+    return heard
+
+
+def test_the_consumer_says_whether_more_evidence_is_pending_behind_a_batch(server: str) -> None:
+    # The rules service waits its debounce for the rest of a push only when the stream holds more.
+    assert asyncio.run(run_in_two_fetches(server)) == [(["e-1", "e-2"], True), (["e-3"], False)]

@@ -102,9 +102,9 @@ async def start_evidence_consumer(fleet: Fleet) -> None:
     assert fleet.store is not None and fleet.dirty is not None and fleet.ledgers is not None
     ledgers, dirty = fleet.ledgers, fleet.dirty
 
-    def persisted(events: list[Evidence]) -> None:
+    def persisted(events: list[Evidence], more_coming: bool) -> None:
         ledgers.remember(events)
-        dirty.mark({e.project for e in events})
+        dirty.mark({e.project for e in events}, more_coming=more_coming)
 
     dead = fleet.dead_letters = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
     fleet.consumer = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)

@@ -370,7 +370,11 @@ def definitions_changed(stored: dict[str, str], seen: dict[str, str] | None, eva
 
 
 class DirtyProjects:
-    """Projects to re-evaluate, worked off in the background after a short debounce."""
+    """Projects to re-evaluate, worked off in the background. A mark that more input is on its way
+    (a full batch fetched, with more pending) is given up to `debounce_s` for the rest to arrive, so
+    that one evaluation covers a push; a mark with nothing more behind it (the consumer caught up, a
+    findings message, a definition) is evaluated at once: a small change waited the whole debounce
+    on each service before, twice on its way to the score."""
 
     def __init__(
         self,
@@ -388,14 +392,20 @@ class DirtyProjects:
         self._watcher: asyncio.Task[None] | None = None
         self._dirty: set[str] = set()
         self._wake = asyncio.Event()
+        self._settled = asyncio.Event()  # no mark since the last evaluation said more is coming
         self._task: asyncio.Task[None] | None = None
         self._failures: dict[str, int] = {}
         self._evaluating: str | None = None  # the project `_run` is evaluating now
         self._not_before: dict[str, float] = {}
 
-    def mark(self, projects: set[str]) -> None:
+    def mark(self, projects: set[str], *, more_coming: bool = False) -> None:
+        """`more_coming`: the input that made them dirty continues (a consumer's full batch)."""
         self._dirty |= projects
         DIRTY_PROJECTS.labels(self.service).set(len(self._dirty))
+        if more_coming:
+            self._settled.clear()
+        else:
+            self._settled.set()
         self._wake.set()
 
     def start(self) -> None:
@@ -436,8 +446,10 @@ class DirtyProjects:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
-            await asyncio.sleep(self.debounce_s)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._settled.wait(), self.debounce_s)
             self._wake.clear()
+            self._settled.clear()
             now = asyncio.get_running_loop().time()
             due = {p for p in self._dirty if self._not_before.get(p, 0.0) <= now}
             self._dirty -= due

@@ -58,6 +58,8 @@ class ServiceSettings(CalendarSettings):
     # fix (not valid evidence, an id taken by other content) is dead-lettered.
     retry_backoff_s: float = 0.5
     retry_backoff_max_s: float = 30.0
+    # How long an evaluation waits for the rest of a push while the evidence consumer still has more
+    # pending; with nothing more pending, a project is evaluated at once.
     debounce_s: float = 0.2
     # rules and scoring drop a project's folded evidence from memory after this long without evidence
     # (keeping its fold state in the store, snapshot kind fold.<service>, to take it up from there)
