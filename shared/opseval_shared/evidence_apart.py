@@ -37,6 +37,12 @@ IdList = tuple[str, ...]
 
 def apart(model: Kept) -> bytes:
     """The body to keep: the model with its long evidence lists apart (see the module)."""
+    return b"".join(apart_parts(model))
+
+
+def apart_parts(model: Kept) -> tuple[bytes, ...]:
+    """`apart`'s body as the parts it is the concatenation of, not joined: the lists' parts are
+    those kept from the last dumps (`_KeptLists`), and a store compresses the parts as they are."""
     skeleton, lists = referenced(model)
     chunks: list[bytes] = []
     spans: list[tuple[int, int, int]] = []
@@ -46,7 +52,7 @@ def apart(model: Kept) -> bytes:
         spans.append((at, at + len(chunks[-1]), len(ids)))
         at += len(chunks[-1])
     skeleton_json, index = skeleton.json_bytes(), orjson.dumps(spans)
-    return b"".join([MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks])
+    return (MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks)
 
 
 class _KeptLists:

@@ -30,6 +30,7 @@ from opseval_infra.store.base import (
     EventConflict,
     EventFilter,
     Snapshot,
+    SnapshotInParts,
     SnapshotTooLarge,
     Store,
     StoredEvent,
@@ -367,6 +368,23 @@ def test_a_snapshot_citing_a_years_evidence_is_stored_whole_and_replaced(backend
         later = Snapshot(project="p", seq=1_000_001, body=b'{"evidence": []}')
         assert await store.put_snapshot("result", later) is True
         assert await store.get_snapshot("result", "p") == later
+
+    backend.run(scenario)
+
+
+def test_a_snapshot_written_in_parts_reads_back_as_their_bytes_joined(backend: Backend) -> None:
+    """The services write a result as the parts `apart_parts` makes (large: compressed part by part;
+    small: kept as it is stored for any body)."""
+    ids = "\n".join(f"ym-clock-2023-{i:07d}" for i in range(200_000)).encode()
+    large = SnapshotInParts(project="p", seq=7, body_parts=(b'{"evidence": "', ids, b'", "again": "', ids, b'"}'))
+    small = SnapshotInParts(project="q", seq=1, body_parts=(b'{"r":', b"1", b"}"))
+
+    async def scenario(store: Store) -> None:
+        assert await store.put_snapshot("result", large) is True
+        assert await store.put_snapshot("result", small) is True
+        assert await store.get_snapshot("result", "p") == Snapshot("p", 7, b"".join(large.body_parts))
+        assert await store.get_snapshot("result", "q") == Snapshot("q", 1, b'{"r":1}')
+        assert await store.put_snapshot("result", SnapshotInParts("p", 6, (b"{}",))) is False  # lower seq
 
     backend.run(scenario)
 

@@ -19,8 +19,8 @@ from opseval_infra.fleet import (
     subscribe_definitions,
     subscribe_evidence,
 )
-from opseval_infra.store.base import Snapshot
-from opseval_shared.evidence_apart import apart
+from opseval_infra.store.base import SnapshotInParts
+from opseval_shared.evidence_apart import apart_parts
 from opseval_shared.messaging import (
     RESULTS_STREAM,
     RULES_EVIDENCE_CONSUMER,
@@ -64,7 +64,9 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     message = FindingsChanged(
         project=project, events_folded=folded.events_folded, as_of=ledger.as_of, findings=tuple(findings)
     )
-    stored = await fleet.store.put_snapshot("findings", Snapshot(project, folded.events_folded, apart(message)))
+    stored = await fleet.store.put_snapshot(
+        "findings", SnapshotInParts(project, folded.events_folded, apart_parts(message))
+    )
     if stored:
         assert fleet.results_out is not None
         await fleet.results_out.publish(

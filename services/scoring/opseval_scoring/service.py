@@ -17,8 +17,8 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
 from opseval_infra.projects import RESULT_KIND
-from opseval_infra.store.base import Snapshot
-from opseval_shared.evidence_apart import apart, joined
+from opseval_infra.store.base import Snapshot, SnapshotInParts
+from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.messaging import (
     FINDINGS_SUBJECTS,
     RESULTS_STREAM,
@@ -90,7 +90,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     # keep their evidence.
     with_result = findings is not None and findings.as_of == ledger.as_of
     if with_result:
-        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, apart(result)))
+        await fleet.store.put_snapshot(RESULT_KIND, SnapshotInParts(project, seq, apart_parts(result)))
     stored = published if with_result else message
     if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes())):
         assert fleet.results_out is not None

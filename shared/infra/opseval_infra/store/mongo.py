@@ -35,11 +35,13 @@ from .base import (
     EventConflict,
     EventFilter,
     Snapshot,
+    SnapshotInParts,
     SnapshotTooLarge,
     StoredEvent,
     StoredProject,
     StoredVersion,
     VersionRecord,
+    body_size,
     compressed,
     decompressed,
 )
@@ -316,16 +318,16 @@ class MongoStore:
 
     # snapshots
 
-    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
+    async def put_snapshot(self, kind: str, snapshot: Snapshot | SnapshotInParts) -> bool:
         """The body compressed: a result cites its evidence ids, about 70 bytes of JSON per event — 67 MB
         at a million events, past MongoDB's 16 MB document limit — and compresses about twelvefold
         (`compressed`). A body still too large is refused with the sizes."""
         key = {"kind": kind, "project": snapshot.project}
-        packed = await compressed(snapshot.body)
+        packed = await compressed(snapshot.parts())
         if len(packed) > SNAPSHOT_LIMIT:
             raise SnapshotTooLarge(
                 f"the {kind} snapshot of project {snapshot.project!r} (seq {snapshot.seq}) is"
-                f" {len(snapshot.body):,} bytes, {len(packed):,} compressed: more than a MongoDB"
+                f" {body_size(snapshot):,} bytes, {len(packed):,} compressed: more than a MongoDB"
                 f" document holds ({SNAPSHOT_LIMIT:,} bytes)"
             )
         # The field "revision" holds the snapshot's seq (its stored name: store/base.py, Snapshot).

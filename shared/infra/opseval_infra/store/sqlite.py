@@ -28,10 +28,12 @@ from .base import (
     EventConflict,
     EventFilter,
     Snapshot,
+    SnapshotInParts,
     StoredEvent,
     StoredProject,
     StoredVersion,
     VersionRecord,
+    body_size,
     compressed,
     decompressed,
 )
@@ -376,16 +378,13 @@ class SqliteStore:
 
     # snapshots
 
-    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
+    async def put_snapshot(self, kind: str, snapshot: Snapshot | SnapshotInParts) -> bool:
         # A large body (a result cites every evidence id: 78 MB at a million events) is kept compressed,
         # as a BLOB in the same column: a tenth of the file and of what each change writes and syncs.
         # Bodies stored as TEXT (small ones, and every one before 2026-12-04) are read as they are.
         # A small body is kept as text, readable in the file.
-        body = (
-            await compressed(snapshot.body)
-            if len(snapshot.body) >= SNAPSHOT_COMPRESSED_FROM
-            else snapshot.body.decode()
-        )
+        parts = snapshot.parts()
+        body = await compressed(parts) if body_size(snapshot) >= SNAPSHOT_COMPRESSED_FROM else b"".join(parts).decode()
 
         def work(conn: sqlite3.Connection) -> bool:
             cursor = conn.execute(
