@@ -31,7 +31,7 @@ from opseval_rules import service as rules_service
 from opseval_scoring import service as scoring_service
 from opseval_shared.evidence_apart import apart, joined
 from opseval_shared.messaging import ScoreChanged, result_seq, without_evidence
-from opseval_shared.results import EvaluationResult
+from opseval_shared.results import EvaluationResult, ScoredIndicator
 
 from opseval.embedded import evaluate_bundle
 
@@ -416,3 +416,40 @@ def test_a_client_showing_the_tree_reads_evidence_counts_and_pages_a_findings_ev
     with serve(store_url, tmp_path) as (client, headers):
         again = client.get(f"/v1/projects/{PROJECT}/scores", params={"evidence": "count"}, headers=headers)
         assert again.status_code == 200 and again.json() == counted
+
+
+def test_the_judging_list_shows_checklist_leaves_long_evidence_kept_apart_from_the_result(
+    tmp_path: Path, expected: EvaluationResult
+) -> None:
+    """A checklist point's computed part cites its leaf's evidence, which the result keeps apart once
+    it is long (`evidence_apart`): the judging list reads those lists back."""
+    store_url = f"sqlite:///{tmp_path / 'store.db'}"
+    long = tuple(f"zz-long-{n:04d}" for n in range(200))  # (sorted after the example's own ids)
+
+    def lengthened(node: ScoredIndicator) -> ScoredIndicator:
+        children = tuple(lengthened(c) for c in node.children)
+        evidence = (
+            (*node.evidence, *long) if node.evidence and node.method in ("checklist", "judgment") else node.evidence
+        )
+        return node.model_copy(update={"children": children, "evidence": evidence})
+
+    result = expected.model_copy(update={"indicators": tuple(lengthened(top) for top in expected.indicators)})
+
+    async def prepare() -> None:
+        async with opened_store(store_url) as store:
+            events = await fill(store)
+            seq = result_seq(events, events)
+            await store.put_snapshot(RESULT_KIND, Snapshot(PROJECT, seq, apart(result)))
+            await store.put_snapshot("scores", Snapshot(PROJECT, seq, without_evidence_of(result, events)))
+
+    asyncio.run(prepare())
+    with serve(store_url, tmp_path) as (client, headers):
+        answer = client.get(f"/v1/projects/{PROJECT}/judgments", headers=headers).json()
+    checklists = {n.id for top in expected.indicators for n in top.walk() if n.method == "checklist"}
+    computed = {
+        item["indicator"]: item["computed"]["evidence"]
+        for item in answer["items"]
+        if item["indicator"] in checklists and item.get("computed") and item["computed"]["evidence"]
+    }
+    assert "rules_execution" in computed  # (54 ids of its own: kept apart with the 200 more)
+    assert all(ids[-len(long) :] == list(long) for ids in computed.values()), "resolved, not references"
