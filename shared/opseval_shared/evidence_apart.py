@@ -64,19 +64,20 @@ class _KeptLists:
     same: at a million events 40-70 % of a result's 2 million ids and all of the findings' half a
     million, each of which costs a cache miss to encode again. A read of a body gives back the list
     kept for the same bytes (compared whole), so the scoring service, which reads the rules'
-    findings and writes them again in its result, neither decodes nor encodes them anew. Bounded in
-    bytes, the least recently used dropped."""
+    findings and writes them again in its result, neither decodes nor encodes them anew, and a page
+    through one leaf's evidence decodes it once. Bounded by the memory it holds, the least recently
+    used dropped: the encoded bytes and the tuple, and for a list it decoded, its strings too."""
 
     def __init__(self, at_most: int) -> None:
         self.at_most = at_most
-        self.size = 0
-        self._by_identity: OrderedDict[int, tuple[IdList, bytes]] = OrderedDict()
+        self.size = 0  # bytes held (see `_held`)
+        self._by_identity: OrderedDict[int, tuple[IdList, bytes, int]] = OrderedDict()
         self._by_length: dict[int, set[int]] = {}  # encoded length → identities
         self._lock = Lock()
 
     def lists(self) -> list[IdList]:
         """The lists kept, least recently used first."""
-        return [ids for ids, _ in self._by_identity.values()]
+        return [ids for ids, _, _ in self._by_identity.values()]
 
     def encoded(self, ids: IdList) -> bytes:
         key = id(ids)
@@ -88,42 +89,46 @@ class _KeptLists:
         # (No event id holds a line break: `Apart.ids` checks. `tuple`: str.join copies a tuple's
         # subclass, such as Ids, into a list first, which is slower than this copy.)
         data = "\n".join(tuple(ids)).encode("utf-8")
-        self._keep(ids, data)
+        self._keep(ids, data, decoded=False)
         return data
 
     def decoded(self, data: memoryview, count: int) -> Ids:
         with self._lock:
             for key in self._by_length.get(len(data), ()):
-                ids, kept = self._by_identity[key]
+                ids, kept, _ = self._by_identity[key]
                 # (`startswith` of the same length: a memcmp, where bytes == memoryview goes byte by byte)
                 if len(ids) == count and kept.startswith(data):
                     self._by_identity.move_to_end(key)
                     return Ids(ids) if type(ids) is not Ids else ids
         ids = Ids(str(data, "utf-8").split("\n"))
         if len(ids) == count:  # (else the caller refuses the body)
-            self._keep(ids, bytes(data))
+            self._keep(ids, bytes(data), decoded=True)
         return ids
 
-    def _keep(self, ids: IdList, data: bytes) -> None:
+    def _keep(self, ids: IdList, data: bytes, decoded: bool) -> None:
         if len(ids) < _KEPT_FROM:  # a shorter list costs little to encode or decode again
             return
         key = id(ids)
+        # The bytes and the tuple's references; a decoded list's strings are its own (≈ 49 bytes of
+        # object and the characters each), where an encoded one's are the ledger's anyway.
+        held = len(data) + 8 * len(ids) + ((49 - 1) * len(ids) + len(data) if decoded else 0)
         with self._lock:
             if key in self._by_identity:
                 return
-            self._by_identity[key] = (ids, data)
+            self._by_identity[key] = (ids, data, held)
             self._by_length.setdefault(len(data), set()).add(key)
-            self.size += len(data)
+            self.size += held
             while self.size > self.at_most:
-                dropped, (_, old) = self._by_identity.popitem(last=False)
+                dropped, (_, old, old_held) = self._by_identity.popitem(last=False)
                 self._by_length[len(old)].discard(dropped)
                 if not self._by_length[len(old)]:
                     del self._by_length[len(old)]
-                self.size -= len(old)
+                self.size -= old_held
 
 
 _KEPT_FROM = 4096  # ids
-_KEPT_LISTS = _KeptLists(at_most=96 * 2**20)  # bytes (a million-event project's lists: about 30 MB)
+# (A million-event project's result and findings: about 80 MB, as encoded by rules or scoring.)
+_KEPT_LISTS = _KeptLists(at_most=128 * 2**20)
 
 
 def referenced(model: Kept) -> tuple[Kept, list[IdList]]:
