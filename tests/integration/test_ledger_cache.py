@@ -158,8 +158,10 @@ class CountingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-        rows = await self.store.events_after(project_id, seq, limit)
+    async def events_after(
+        self, project_id: str, seq: int, limit: int = 10_000, upto: int | None = None
+    ) -> list[StoredEvent]:
+        rows = await self.store.events_after(project_id, seq, limit, upto)
         self.rows_read += len(rows)
         return rows
 
