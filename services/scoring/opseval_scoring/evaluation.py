@@ -2,7 +2,9 @@
 scored tree, warnings, budget lines, the monthly view, documents, forecast. `opseval evaluate` (through
 `opseval_reporting.pipeline`) and the scoring service call this same function; the only thing they
 supply differently is where the findings come from: the CLI runs the rules in-process, the fleet's
-scoring service takes the rules service's stored findings. Pure: the as-of date is the ledger's."""
+scoring service takes the rules service's stored findings — and with them the measurements the rules
+service made over the same evidence, which the score tree then does not make again (the same result:
+the same measurements). Pure: the as-of date is the ledger's."""
 
 from __future__ import annotations
 
