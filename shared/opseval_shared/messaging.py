@@ -147,7 +147,9 @@ class FindingsChanged(Frozen):
 
 class ScoreChanged(Frozen):
     """A project's score tree. On the wire without the leaves' evidence ids; the store and the
-    results API keep them."""
+    results API keep them. Scoring folds the events the findings were computed from, so
+    events_folded equals findings_events_folded (and the rules' measurements were taken) unless its
+    fold was already past them or the findings do not say how far they got (an older rules version)."""
 
     project: Slug
     events_folded: int = Field(

@@ -90,9 +90,10 @@ async def evaluate(fleet: Fleet, project: str) -> None:
 
 
 def measured(ctx: MetricContext) -> tuple[list[Finding], dict[str, Measurement], tuple[int, ...]]:
-    """The findings, the measurements the score tree will ask for (made in the same context, where
-    the rules already made most of them: a few ms more here, where scoring spent most of its
-    evaluation making them again) and the calendar years consulted for both."""
+    """The findings, the measurements the score tree will ask for (made in the same context, which
+    already holds what the rules measured: at a million events about 50 ms more here, where scoring
+    spent 85 of its 90 ms per change making them in a context of its own) and the calendar years
+    consulted for both."""
     indicators = ctx.ledger.definition.indicators
     findings = attach_findings(indicators, find(ctx))
     try:
