@@ -5,10 +5,13 @@ For each size it folds the synthetic bundle's events in the order upstream syste
 `recorded_at`, as `fleet_throughput.py` sends them) up to `--batches` × `--batch` events short of
 the end, then adds one batch at a time and runs, per batch, what the services run per change:
 
-  rules     `find` (the measures the rules bind, durable_rules) — the rules service's evaluation
-  scoring   `evaluate_ledger` with those findings — the scoring service's, and the full result
-  dump      the stored forms of that change: the result and the findings with their evidence ids
-            apart (`evidence_apart`; the scores are stored without the leaves' ids beside the result)
+  rules     `find` (the measures the rules bind, durable_rules) and the measurements the score tree
+            asks for, made in the same context — the rules service's evaluation (`measured`)
+  scoring   `evaluate_ledger` with those findings and measurements — the scoring service's, and the
+            full result
+  dump      the stored forms of that change: the result and the findings (with the measurements)
+            with their evidence ids apart (`evidence_apart`; the scores are stored without the
+            leaves' ids beside the result)
   read      the scoring service's read of the findings the rules service stored
 
 and, as the baseline timed in the same run, folding the same batch into the ledger (what the change
@@ -33,7 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate_scale import ensure_bundle, label, parse_size
 from opseval_intake.bundle import Problems, evidence_files, file_lines
-from opseval_rules.findings import find
+from opseval_rules.service import measured
 from opseval_scoring.evaluation import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
@@ -42,7 +45,6 @@ from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
-from opseval_shared.results import attach_findings
 
 from opseval.embedded import checked_definition
 
@@ -53,14 +55,26 @@ def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float,
     """CPU s of the rules' and the scoring's evaluation of one change, of dumping what is stored, and
     of scoring's read of the rules' findings."""
     start = time.process_time()
-    findings = attach_findings(ledger.definition.indicators, find(MetricContext(ledger, work)))
+    findings, measurements, years = measured(MetricContext(ledger, work))
     rules = time.process_time()
-    kept = apart(FindingsChanged(project="p", events_folded=0, as_of=ledger.as_of, findings=tuple(findings)))
+    message = FindingsChanged(
+        project="p",
+        events_folded=ledger.events,
+        as_of=ledger.as_of,
+        findings=tuple(findings),
+        last_seq=ledger.events,
+        definition_revision="r",
+        measurements=measurements,
+        calendar_years=years,
+    )
+    kept = apart(message)
     dumped = time.process_time()
-    # The scoring service reads the findings back from the rules' snapshot (another process).
-    findings = list(joined(kept, FindingsChanged).findings)
+    # The scoring service reads the findings back from the rules' snapshot (another process) and,
+    # having folded the same events, takes the measurements (`shipped_measurements`).
+    shipped = joined(kept, FindingsChanged)
+    made = shipped.measurements_for("r", ledger.as_of, ledger.events, ledger.events)
     read = time.process_time()
-    result = evaluate_ledger(ledger, lambda ctx: findings, work)
+    result = evaluate_ledger(ledger, lambda ctx: shipped.findings, work, made, shipped.calendar_years)
     scoring = time.process_time()
     apart(result)
     return rules - start, scoring - read, dumped - rules + time.process_time() - scoring, read - dumped
@@ -121,8 +135,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=9, help="changes measured per size (default 9)")
     args = parser.parse_args()
     print(
-        "per change, ms of CPU time (medians): rules = find, scoring = evaluate_ledger, dump = result + findings,"
-        " read = findings read back"
+        "per change, ms of CPU time (medians): rules = find + measurements, scoring = evaluate_ledger with"
+        " them, dump = result + findings, read = findings read back"
     )
     for size in args.sizes.split(","):
         measure(parse_size(size), args.batch, args.batches)

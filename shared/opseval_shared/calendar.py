@@ -86,10 +86,19 @@ class WorkCalendar:
             if data.source == "fallback"
         ]
 
-    def sources(self, years: Iterable[int] = ()) -> list[CalendarYear]:
-        """Where the holiday data of each year came from: the years given and every year consulted."""
+    def consulted(self) -> tuple[int, ...]:
+        """The years consulted so far, in order."""
+        return tuple(sorted(self._years))
+
+    def consult(self, years: Iterable[int]) -> None:
+        """Consult these years as if a day of each had been asked about (for measurements made with
+        another calendar: a result says where the holiday data of every year they used came from)."""
         for year in years:
             self._year(year)
+
+    def sources(self, years: Iterable[int] = ()) -> list[CalendarYear]:
+        """Where the holiday data of each year came from: the years given and every year consulted."""
+        self.consult(years)
         return [CalendarYear(year=y, source=d.source, detail=d.detail) for y, d in sorted(self._years.items())]
 
     def _year(self, year: int) -> _YearData:

@@ -7,9 +7,10 @@ Kept apart, the body is
 
     MAGIC, "<skeleton length> <index length>\\n", skeleton, index, lists
 
-where the skeleton is the model's JSON with each long id list replaced by a reference, ("@k",) (an
-event id cannot begin with '@'), the index the byte span and count of list k as JSON, and the lists
-their ids one per line (an event id holds no line break). A list cited twice is written once.
+where the skeleton is the model's JSON with each long id list (of findings, leaves and the
+measurements shipped with the findings) replaced by a reference, ("@k",) (an event id cannot begin
+with '@'), the index the byte span and count of list k as JSON, and the lists their ids one per line
+(an event id holds no line break). A list cited twice is written once.
 `joined` gives back the model equal to the one kept, to the bytes of its JSON; `Apart` reads the
 skeleton and, of the lists, only those asked for. A body without MAGIC is the model's JSON, as every
 body was before: it is read as such."""
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from threading import Lock
 from typing import TypeVar
 
@@ -26,6 +28,7 @@ import orjson
 from .base import Ids
 from .messaging import FindingsChanged
 from .results import EvaluationResult, Finding, ScoredIndicator
+from .values import Measurement
 
 MAGIC = b"\x00opseval evidence apart 1\n"  # a JSON body never begins with NUL
 INLINE_BELOW = 64  # ids: a shorter list stays in the skeleton (a delivered document cites one event)
@@ -138,6 +141,8 @@ def referenced(model: Kept) -> tuple[Kept, list[IdList]]:
     update: dict[str, object] = {"findings": tuple(_finding(f, lists.reference) for f in model.findings)}
     if isinstance(model, EvaluationResult):
         update["indicators"] = _tree(model.indicators, lists.reference)
+    elif model.measurements:
+        update["measurements"] = {ref: _measurement_referenced(m, lists) for ref, m in model.measurements.items()}
     return model.model_copy(update=update), lists.distinct
 
 
@@ -173,7 +178,14 @@ class Apart:
         update: dict[str, object] = {"findings": tuple(_finding(f, self.resolved) for f in model.findings)}
         if isinstance(model, EvaluationResult):
             update["indicators"] = self.tree(model.indicators)
+        elif model.measurements:
+            update["measurements"] = {ref: self.measurement(m) for ref, m in model.measurements.items()}
         return model.model_copy(update=update)
+
+    def measurement(self, measurement: Measurement) -> Measurement:
+        """A skeleton's measurement with its evidence list in place."""
+        evidence = self.resolved(measurement.evidence)
+        return measurement if evidence is measurement.evidence else replace(measurement, evidence=evidence)
 
     def tree(
         self, indicators: tuple[ScoredIndicator, ...], where: Callable[[ScoredIndicator], bool] | None = None
@@ -235,6 +247,16 @@ class _Lists:
         self._by_identity[id(evidence)] = (evidence, ref)
         same_shape.append((evidence, ref))
         return (ref,)
+
+
+def _measurement_referenced(measurement: Measurement, lists: _Lists) -> Measurement:
+    """A measurement with its evidence, if long, replaced by a reference: only `Ids` (known sorted and
+    distinct), as a list is read back as one; another list stays in place and reads back as the tuple
+    it was, so that whatever orders a measurement's evidence still does."""
+    if type(measurement.evidence) is not Ids:
+        return measurement
+    evidence = lists.reference(measurement.evidence)
+    return measurement if evidence is measurement.evidence else replace(measurement, evidence=evidence)
 
 
 def _finding(finding: Finding, mapped: Callable[[IdList], IdList]) -> Finding:

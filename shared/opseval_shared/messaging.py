@@ -13,6 +13,9 @@ Glossary — how far a result got, one name per concept (messages, store, result
   (`FindingsChanged.events_folded`, `ScoreChanged.events_folded`); `findings_events_folded` is the
   events_folded of the findings a score used. Messages stored before the rename spelled these
   `revision` and `findings_revision`; both are still read.
+- last_seq: the store sequence number of the last evidence event a result folded
+  (`FindingsChanged.last_seq`): with events_folded, which events the rules' measurements were made
+  over; the scoring service folds the events up to it, no more (`LedgerCache.refresh(upto_seq=…)`).
 - seq: a stored snapshot's ordering number (`opseval_infra.store.Snapshot.seq`, stored in the column
   or field still named `revision`): a snapshot never replaces one of a higher seq. For findings it is
   events_folded, for scores and full results `result_seq`, for an
@@ -22,7 +25,7 @@ Glossary — how far a result got, one name per concept (messages, store, result
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from pydantic import AliasChoices, AwareDatetime, Field
@@ -31,6 +34,7 @@ from .base import Frozen, Num
 from .evidence import Slug
 from .project import ProjectDefinition
 from .results import EvaluationResult, Finding, ScoredIndicator
+from .values import Measurement
 
 PREFIX = "opseval"
 
@@ -100,8 +104,14 @@ class ProjectRegistered(Frozen):
 
 
 class FindingsChanged(Frozen):
-    """A project's findings. On the wire without their evidence ids (a year of evidence would not
-    fit a message); the store and the results API keep them."""
+    """A project's findings, and the measurements the score tree asks for, made in the same pass over
+    the same folded evidence. On the wire without their evidence ids (a year of evidence would not
+    fit a message); the store and the results API keep them.
+
+    The measurements hold for one state only: the definition revision, the as-of date and the events
+    folded (`last_seq`, `events_folded`). The scoring service uses them when it has folded exactly
+    that state (`measurements_for`), and measures for itself otherwise — the same result either way.
+    Findings kept by a rules service from before the measurements carry none of these fields."""
 
     project: Slug
     events_folded: int = Field(
@@ -111,11 +121,35 @@ class FindingsChanged(Frozen):
     )
     as_of: date
     findings: tuple[Finding, ...]
+    last_seq: int | None = Field(
+        default=None,
+        ge=0,
+        description="store sequence number of the last evidence event the findings were computed from",
+    )
+    definition_revision: str | None = Field(
+        default=None, description="revision of the project definition the findings were computed under"
+    )
+    measurements: dict[str, Measurement] = Field(
+        default_factory=dict,
+        description="the measurements the score tree asks for, by the canonical JSON of their metric reference",
+    )
+    calendar_years: tuple[int, ...] = Field(
+        default=(),
+        description="the years the working-day calendar was consulted about for the findings and measurements",
+    )
+
+    def measurements_for(self, revision: str, as_of: date, last_seq: int, events_folded: int) -> dict[str, Measurement]:
+        """The measurements, when they were made over this state: the same definition revision and
+        as-of date, and the same events (up to the same store sequence number, as many); else none."""
+        made_over = (self.definition_revision, self.as_of, self.last_seq, self.events_folded)
+        return self.measurements if made_over == (revision, as_of, last_seq, events_folded) else {}
 
 
 class ScoreChanged(Frozen):
     """A project's score tree. On the wire without the leaves' evidence ids; the store and the
-    results API keep them."""
+    results API keep them. Scoring folds the events the findings were computed from, so
+    events_folded equals findings_events_folded (and the rules' measurements were taken) unless its
+    fold was already past them or the findings do not say how far they got (an older rules version)."""
 
     project: Slug
     events_folded: int = Field(
@@ -177,7 +211,10 @@ def without_evidence(message: FindingsChanged | ScoreChanged) -> FindingsChanged
     score says how many each leaf cites)."""
     if isinstance(message, FindingsChanged):
         return message.model_copy(
-            update={"findings": tuple(f.model_copy(update={"evidence": ()}) for f in message.findings)}
+            update={
+                "findings": tuple(f.model_copy(update={"evidence": ()}) for f in message.findings),
+                "measurements": {ref: replace(m, evidence=()) for ref, m in message.measurements.items()},
+            }
         )
     return message.model_copy(
         update={

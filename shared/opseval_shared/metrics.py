@@ -7,7 +7,7 @@ obtained, so a score or a finding can always be traced to its evidence.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -90,11 +90,17 @@ class Attendance:
 
 @dataclass
 class MetricContext:
-    """Memoised measurements over one ledger."""
+    """Memoised measurements over one ledger.
+
+    `measurements`: measurements already made over this very ledger (the rules service ships those
+    the scorer asks for, by each ref's canonical JSON, `MetricRef.model_dump_json`): `measure`
+    answers them without evaluating the measure again. Whoever presets them vouches that they were
+    made for the same state (definition revision, as-of date, events folded)."""
 
     ledger: Ledger
     work: WorkCalendar = field(default_factory=WorkCalendar)
     _cache: dict[tuple[str, ...], object] = field(default_factory=dict)
+    measurements: Mapping[str, Measurement] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.work.use_bundle(self.ledger.definition.calendar)  # the project's declared years come first
@@ -549,6 +555,10 @@ class MetricContext:
         """The value a leaf, a checklist point or a rule reads: a defined measure's."""
         if self.ledger.definition.measures.get(ref.name) is None:
             raise MetricError(f"unknown metric {ref.name!r}")
+        if self.measurements:
+            made = self.measurements.get(ref.model_dump_json())
+            if made is not None:
+                return made
         return self.measure_value(ref).total
 
     def measure_value(self, ref: MetricRef) -> MeasureValue:

@@ -158,8 +158,10 @@ class CountingStore:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.store, name)
 
-    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-        rows = await self.store.events_after(project_id, seq, limit)
+    async def events_after(
+        self, project_id: str, seq: int, limit: int = 10_000, upto: int | None = None
+    ) -> list[StoredEvent]:
+        rows = await self.store.events_after(project_id, seq, limit, upto)
         self.rows_read += len(rows)
         return rows
 
@@ -325,8 +327,8 @@ def _more(pid: str, n: int, day: int = 20) -> list[StoredEvent]:  # (ids unique 
     return rows
 
 
-async def _fresh_json(store: Store, pid: str, day: date) -> str:
-    fresh = await LedgerCache(store, today=lambda: day).refresh(pid)
+async def _fresh_json(store: Store, pid: str, day: date, upto_seq: int | None = None) -> str:
+    fresh = await LedgerCache(store, today=lambda: day).refresh(pid, upto_seq)
     assert fresh is not None
     return evaluate_ledger(fresh.ledger).model_dump_json()
 
@@ -459,5 +461,74 @@ def test_a_large_project_is_kept_as_it_runs_each_time_its_events_double(
             again = await cache.refresh(pid)
             kept = await store.get_snapshot(KIND, pid)
             assert again is not None and kept is not None and kept.seq == again.events_folded
+
+    asyncio.run(scenario())
+
+
+# ---------------------------------------------------------------- folded up to a bound (the scoring service)
+
+
+def test_a_bounded_refresh_folds_the_events_up_to_the_bound_and_never_folds_back(tmp_path: Path) -> None:
+    """Scoring folds the events the rules' findings were computed from, no more; a fold already past
+    the bound (kept from before) is not folded back, and says so by its own last_seq and count."""
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            pid, _ = await _store_example(store)
+            seqs = [e.seq for e in await store.events_after(pid, 0, limit=100_000)]
+            day = date(2026, 12, 4)
+            cache = LedgerCache(store, today=lambda: day)
+            bounded = await cache.refresh(pid, upto_seq=seqs[999], events_upto=1000)
+            assert bounded is not None and (bounded.last_seq, bounded.events_folded) == (seqs[999], 1000)
+            assert evaluate_ledger(bounded.ledger).model_dump_json() == await _fresh_json(store, pid, day, seqs[999])
+            further = await cache.refresh(pid, upto_seq=seqs[1999], events_upto=2000)
+            assert further is not None and (further.last_seq, further.events_folded) == (seqs[1999], 2000)
+            everything = await cache.refresh(pid)
+            assert everything is not None and everything.events_folded == len(seqs)
+            behind = await cache.refresh(pid, upto_seq=seqs[1999], events_upto=2000)
+            assert behind is not None and (behind.last_seq, behind.events_folded) == (seqs[-1], len(seqs))
+
+    asyncio.run(scenario())
+
+
+class LateStore:
+    """A store where one event is committed late, below sequence numbers already read (as MongoDB's
+    concurrent writers can): hidden from `events_after` until `commit`."""
+
+    def __init__(self, store: Store, late: str) -> None:
+        self.store, self.late, self.committed = store, late, False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.store, name)
+
+    def commit(self) -> None:
+        self.committed = True
+
+    async def events_after(
+        self, project_id: str, seq: int, limit: int = 10_000, upto: int | None = None
+    ) -> list[StoredEvent]:
+        rows = await self.store.events_after(project_id, seq, limit, upto)
+        return [r for r in rows if self.committed or r.id != self.late]
+
+
+def test_a_bounded_fold_short_of_the_count_at_the_bound_folds_afresh(tmp_path: Path) -> None:
+    """Bounded, the store's count goes past the bound: the count to hold is the one the rules folded
+    up to it. An event committed below a sequence number this fold had read past, which the rules'
+    fold met, makes it fewer: the project is folded afresh up to the bound, and has it."""
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as raw:
+            pid, _ = await _store_example(raw)
+            rows = await raw.events_after(pid, 0, limit=100_000)
+            seqs = [e.seq for e in rows]
+            store = LateStore(raw, late=rows[500].id)
+            day = date(2026, 12, 4)
+            cache = LedgerCache(store, today=lambda: day)  # type: ignore[arg-type]
+            first = await cache.refresh(pid, upto_seq=seqs[999], events_upto=999)  # neither saw it yet
+            assert first is not None and first.events_folded == 999
+            store.commit()
+            again = await cache.refresh(pid, upto_seq=seqs[1999], events_upto=2000)
+            assert again is not None and (again.last_seq, again.events_folded) == (seqs[1999], 2000)
+            assert evaluate_ledger(again.ledger).model_dump_json() == await _fresh_json(raw, pid, day, seqs[1999])
 
     asyncio.run(scenario())

@@ -197,6 +197,23 @@ def test_events_come_back_in_sequence_order_page_by_page(backend: Backend) -> No
     backend.run(scenario)
 
 
+def test_events_after_stops_at_the_sequence_number_asked_up_to(backend: Backend) -> None:
+    """How the scoring service folds exactly the events the rules' findings were computed from."""
+
+    async def scenario(store: Store) -> None:
+        await store.add_events([event("p", f"{i}") for i in range(6)])
+        everything = await store.events_after("p", 0)
+        seqs = [e.seq for e in everything]
+        assert await store.events_after("p", 0, upto=seqs[3]) == everything[:4]
+        assert await store.events_after("p", seqs[1], upto=seqs[3]) == everything[2:4]
+        assert await store.events_after("p", seqs[1], limit=1, upto=seqs[3]) == everything[2:3]
+        assert await store.events_after("p", seqs[3], upto=seqs[3]) == []
+        assert await store.events_after("p", seqs[4], upto=seqs[3]) == []
+        assert await store.events_after("p", 0, upto=seqs[-1] + 100) == everything
+
+    backend.run(scenario)
+
+
 def test_count_events_counts_one_project(backend: Backend) -> None:
     async def scenario(store: Store) -> None:
         assert await store.count_events("p") == 0

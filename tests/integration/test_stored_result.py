@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
+import shutil
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import date, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -15,6 +17,7 @@ from typing import Any, cast
 
 import opseval_infra.projects as projects_module
 import opseval_scoring.evaluation as use_case
+import opseval_shared.measures as measures_module
 import pytest
 from apikeys import bearer, issue_key
 from fastapi.testclient import TestClient
@@ -29,9 +32,10 @@ from opseval_reporting.output import findings_document, scores_document, to_json
 from opseval_reporting.settings import ReportingSettings
 from opseval_rules import service as rules_service
 from opseval_scoring import service as scoring_service
-from opseval_shared.evidence_apart import apart, joined
-from opseval_shared.messaging import ScoreChanged, result_seq, without_evidence
+from opseval_shared.evidence_apart import INLINE_BELOW, apart, joined
+from opseval_shared.messaging import FindingsChanged, ScoreChanged, result_seq, without_evidence
 from opseval_shared.results import EvaluationResult, ScoredIndicator
+from opseval_shared.values import Measurement
 
 from opseval.embedded import evaluate_bundle
 
@@ -453,3 +457,149 @@ def test_the_judging_list_shows_checklist_leaves_long_evidence_kept_apart_from_t
     }
     assert "rules_execution" in computed  # (54 ids of its own: kept apart with the 200 more)
     assert all(ids[-len(long) :] == list(long) for ids in computed.values()), "resolved, not references"
+
+
+# ---------------------------------------------------------------- the rules' measurements
+
+
+@pytest.fixture
+def measured(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The measures evaluated from now on, by name (they still are: counted, not faked)."""
+    calls: list[str] = []
+    real = measures_module.evaluate
+
+    def counted(library: Any, ref: Any, ctx: Any) -> Any:
+        calls.append(ref.name)
+        return real(library, ref, ctx)
+
+    monkeypatch.setattr(measures_module, "evaluate", counted)
+    return calls
+
+
+AFTER_THE_PERIOD = date(2026, 12, 4)  # evaluated as of the period's default as-of date, 2023-05-31
+
+
+def test_the_scoring_service_takes_the_rules_measurements_and_measures_nothing_itself(
+    tmp_path: Path, expected: EvaluationResult, measured: list[str]
+) -> None:
+    async def scenario() -> tuple[Snapshot | None, Snapshot | None, Snapshot | None, list[Any], int]:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            events = await fill(store)
+            rules = service_fleet(store, AFTER_THE_PERIOD)
+            await rules_service.evaluate(rules, PROJECT)
+            assert measured, "the rules measure"
+            measured.clear()
+            await scoring_service.evaluate(service_fleet(store, AFTER_THE_PERIOD), PROJECT)
+            published = cast(Published, rules.results_out).messages
+            kinds = (store.get_snapshot(k, PROJECT) for k in ("findings", RESULT_KIND, "scores"))
+            findings, result, scores = [await k for k in kinds]
+            return findings, result, scores, published, events
+
+    findings_snap, result, scores, published, events = asyncio.run(scenario())
+    assert measured == []  # every measure the score tree asks for came with the findings
+    assert findings_snap is not None and result is not None and scores is not None
+    findings = joined(findings_snap.body, FindingsChanged)
+    assert findings.measurements and findings.definition_revision == "r1"
+    assert findings.events_folded == events and findings.last_seq == events  # (a fresh store numbers from 1)
+    assert any(len(m.evidence) >= INLINE_BELOW for m in findings.measurements.values())
+    assert all(m.evidence == () for m in published[0].measurements.values())  # published without evidence
+    assert result.body == apart(expected)
+    stored_scores = ScoreChanged.model_validate_json(scores.body)
+    assert stored_scores.events_folded == stored_scores.findings_events_folded == events
+
+
+def rewrite_findings(store: Store, update: Callable[[FindingsChanged], FindingsChanged]) -> Awaitable[bool]:
+    async def rewrite() -> bool:
+        snapshot = await store.get_snapshot("findings", PROJECT)
+        assert snapshot is not None
+        return await store.put_snapshot(
+            "findings", Snapshot(PROJECT, snapshot.seq, apart(update(joined(snapshot.body, FindingsChanged))))
+        )
+
+    return rewrite()
+
+
+def poisoned(findings: FindingsChanged) -> dict[str, Measurement]:
+    """The measurements with every value off by one: a result that used them would show it."""
+    return {ref: replace(m, value=m.value + 1, actual="poisoned") for ref, m in findings.measurements.items()}
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        lambda f: f.model_copy(update={"measurements": poisoned(f), "definition_revision": "r0"}),
+        lambda f: f.model_copy(update={"measurements": poisoned(f), "last_seq": (f.last_seq or 0) + 1}),
+        lambda f: f.model_copy(update={"measurements": poisoned(f), "events_folded": f.events_folded - 1}),
+        lambda f: f.model_copy(update={"measurements": poisoned(f), "as_of": f.as_of - timedelta(days=1)}),
+        lambda f: f.model_copy(update={"measurements": {}, "last_seq": None, "definition_revision": None}),
+    ],
+    ids=["another definition", "another last seq", "another count", "another day", "an older rules version"],
+)
+def test_measurements_made_over_another_state_are_not_used_and_scoring_measures_itself(
+    tmp_path: Path,
+    expected: EvaluationResult,
+    measured: list[str],
+    update: Callable[[FindingsChanged], FindingsChanged],
+) -> None:
+    async def scenario() -> Snapshot | None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await fill(store)
+            await rules_service.evaluate(service_fleet(store, AFTER_THE_PERIOD), PROJECT)
+            await rewrite_findings(store, update)
+            measured.clear()
+            await scoring_service.evaluate(service_fleet(store, AFTER_THE_PERIOD), PROJECT)
+            return await store.get_snapshot(RESULT_KIND, PROJECT)
+
+    result = asyncio.run(scenario())
+    assert measured  # measured itself
+    if result is not None:  # (findings of another day: no result stored, as before)
+        assert result.body == apart(expected)
+
+
+def partial_bundle(workdir: Path, keep: int) -> Path:
+    """The example with only its first `keep` evidence events, in the order they are stored."""
+    bundle = workdir / "partial"
+    shutil.copytree(DONGGUAN, bundle)
+    left = keep
+    for path in evidence_files(bundle):
+        lines = [ln for ln in path.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        path.write_text("".join(ln + "\n" for ln in lines[: max(left, 0)]), encoding="utf-8")
+        left -= len(lines)
+    return bundle
+
+
+def test_scoring_folds_the_events_the_rules_folded_not_those_stored_since_and_catches_up_at_the_next_findings(
+    tmp_path: Path, expected: EvaluationResult, measured: list[str]
+) -> None:
+    rows = stored_events()
+    keep = len(rows) - 300
+
+    async def scenario() -> list[tuple[Snapshot | None, Snapshot | None, list[str]]]:
+        seen = []
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await store.put_project(StoredProject(PROJECT, "r1", load_definition(DONGGUAN).model_dump_json()))
+            await store.add_events(rows[:keep])
+            await rules_service.evaluate(service_fleet(store, AFTER_THE_PERIOD), PROJECT)
+            await store.add_events(rows[keep:])  # stored after the rules' evaluation, before scoring's
+            scoring = service_fleet(store, AFTER_THE_PERIOD)
+            for rules_again in (False, True):
+                if rules_again:
+                    await rules_service.evaluate(service_fleet(store, AFTER_THE_PERIOD), PROJECT)
+                measured.clear()
+                await scoring_service.evaluate(scoring, PROJECT)
+                snapshots = (store.get_snapshot(k, PROJECT) for k in (RESULT_KIND, "scores"))
+                seen.append((*[await s for s in snapshots], list(measured)))
+        return seen
+
+    (first, first_scores, first_measured), (then, then_scores, then_measured) = asyncio.run(scenario())
+    assert first is not None and first_scores is not None and then is not None and then_scores is not None
+    before, _ = evaluate_bundle(partial_bundle(tmp_path, keep), date(2023, 5, 31))
+    assert joined(first.body, EvaluationResult).evidence_stats.events < expected.evidence_stats.events
+    assert first.body == apart(before)  # `opseval evaluate` over the events the rules had folded
+    scores = ScoreChanged.model_validate_json(first_scores.body)
+    assert scores.events_folded == scores.findings_events_folded == keep
+    assert first_measured == []
+    assert then.body == apart(expected)  # caught up with the rules' next findings
+    scores = ScoreChanged.model_validate_json(then_scores.body)
+    assert scores.events_folded == scores.findings_events_folded == len(rows)
+    assert then_measured == []

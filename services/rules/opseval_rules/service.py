@@ -1,5 +1,7 @@
 """The rules service: consumes evidence and persists it (the one service that does), keeps each
 project's findings current, publishes them — and so tells scoring how far the evidence is stored.
+With the findings go the measurements the score tree asks for, made in the same pass (scoring takes
+them when it has folded the same events, instead of making them again).
 
 settings → broker → subscriber and publisher → app. The domain call is `find`, the same function
 `opseval evaluate` runs.
@@ -8,6 +10,7 @@ settings → broker → subscriber and publisher → app. The domain call is `fi
 from __future__ import annotations
 
 import asyncio
+import logging
 
 from fastapi import FastAPI
 from faststream.nats import JStream, NatsBroker
@@ -20,6 +23,7 @@ from opseval_infra.fleet import (
     subscribe_evidence,
 )
 from opseval_infra.store.base import SnapshotInParts
+from opseval_scoring.scoring import measurements_asked
 from opseval_shared.evidence_apart import apart_parts
 from opseval_shared.messaging import (
     RESULTS_STREAM,
@@ -28,10 +32,13 @@ from opseval_shared.messaging import (
     findings_subject,
     without_evidence,
 )
-from opseval_shared.results import attach_findings
+from opseval_shared.metrics import Measurement, MetricContext
+from opseval_shared.results import Finding, attach_findings
 
 from .findings import find
 from .settings import RulesSettings
+
+log = logging.getLogger(__name__)
 
 
 def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
@@ -59,21 +66,43 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     if folded is None:  # evidence before its project was registered: evaluated once it is
         return
     ledger = folded.ledger
-    findings = await asyncio.to_thread(lambda: find(folded.context()))
-    findings = attach_findings(ledger.definition.indicators, findings)
+    findings, measurements, years = await asyncio.to_thread(measured, folded.context())
     message = FindingsChanged(
-        project=project, events_folded=folded.events_folded, as_of=ledger.as_of, findings=tuple(findings)
+        project=project,
+        events_folded=folded.events_folded,
+        as_of=ledger.as_of,
+        findings=tuple(findings),
+        last_seq=folded.last_seq,
+        definition_revision=folded.revision,
+        measurements=measurements,
+        calendar_years=years,
     )
     stored = await fleet.store.put_snapshot(
         "findings", SnapshotInParts(project, folded.events_folded, apart_parts(message))
     )
     if stored:
         assert fleet.results_out is not None
+        # (The revision too: findings under a re-registered definition are another message, not a replay.)
+        msg_id = f"findings:{project}:{folded.events_folded}:{ledger.as_of}:{folded.revision}"
         await fleet.results_out.publish(
-            without_evidence(message),
-            subject=findings_subject(project),
-            headers={"Nats-Msg-Id": f"findings:{project}:{folded.events_folded}:{ledger.as_of}"},
+            without_evidence(message), subject=findings_subject(project), headers={"Nats-Msg-Id": msg_id}
         )
+
+
+def measured(ctx: MetricContext) -> tuple[list[Finding], dict[str, Measurement], tuple[int, ...]]:
+    """The findings, the measurements the score tree will ask for (made in the same context, which
+    already holds what the rules measured: at a million events about 50 ms more here, where scoring
+    spent 85 of its 90 ms per change making them in a context of its own) and the calendar years
+    consulted for both."""
+    indicators = ctx.ledger.definition.indicators
+    findings = attach_findings(indicators, find(ctx))
+    try:
+        measurements = measurements_asked(indicators, ctx, findings)
+    except Exception:
+        # Not the rules' failure: scoring, left to measure for itself, meets it and reports it.
+        log.warning("the measurements of %s are not shipped", ctx.ledger.definition.project.id, exc_info=True)
+        measurements = {}
+    return findings, measurements, ctx.work.consulted()
 
 
 def create_app(settings: RulesSettings | None = None) -> FastAPI:

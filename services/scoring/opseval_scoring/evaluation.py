@@ -2,12 +2,14 @@
 scored tree, warnings, budget lines, the monthly view, documents, forecast. `opseval evaluate` (through
 `opseval_reporting.pipeline`) and the scoring service call this same function; the only thing they
 supply differently is where the findings come from: the CLI runs the rules in-process, the fleet's
-scoring service takes the rules service's stored findings. Pure: the as-of date is the ledger's."""
+scoring service takes the rules service's stored findings — and with them the measurements the rules
+service made over the same evidence, which the score tree then does not make again (the same result:
+the same measurements). Pure: the as-of date is the ledger's."""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from decimal import Decimal
 
 from opseval_shared.base import CHINA_TZ, DateRange, fewer_collections
@@ -27,7 +29,7 @@ from opseval_shared.results import (
     assessed_weight,
     attach_findings,
 )
-from opseval_shared.values import fmt
+from opseval_shared.values import Measurement, fmt
 
 from .forecast import forecast
 from .scoring import score_tree
@@ -36,15 +38,32 @@ from .scoring import score_tree
 FindingSource = Callable[[MetricContext], Sequence[Finding]]
 
 
-def evaluate_ledger(ledger: Ledger, findings: FindingSource, work: WorkCalendar | None = None) -> EvaluationResult:
-    """`work` brings the installation's declared calendar (and caches kept between evaluations)."""
+def evaluate_ledger(
+    ledger: Ledger,
+    findings: FindingSource,
+    work: WorkCalendar | None = None,
+    measurements: Mapping[str, Measurement] | None = None,
+    calendar_years: Iterable[int] = (),
+) -> EvaluationResult:
+    """`work` brings the installation's declared calendar (and caches kept between evaluations);
+    `measurements`, those already made over this very ledger (the rules service's, by each metric
+    ref's canonical JSON): the score tree takes them instead of evaluating those measures again.
+    `calendar_years`: the years the calendar was consulted about where they were made, which the
+    result's calendar and warnings name as if they had been made here."""
     with fewer_collections():
-        return _evaluate_ledger(ledger, findings, work)
+        return _evaluate_ledger(ledger, findings, work, measurements or {}, calendar_years)
 
 
-def _evaluate_ledger(ledger: Ledger, findings: FindingSource, work: WorkCalendar | None) -> EvaluationResult:
+def _evaluate_ledger(
+    ledger: Ledger,
+    findings: FindingSource,
+    work: WorkCalendar | None,
+    measurements: Mapping[str, Measurement],
+    calendar_years: Iterable[int],
+) -> EvaluationResult:
     definition = ledger.definition
-    ctx = MetricContext(ledger, work or WorkCalendar())
+    ctx = MetricContext(ledger, work or WorkCalendar(), measurements=measurements)
+    ctx.work.consult(calendar_years)
     found = attach_findings(definition.indicators, list(findings(ctx)))
     indicators, total, grade = score_tree(definition.indicators, ctx, found)
     assessable, pending = assessed_weight(indicators)

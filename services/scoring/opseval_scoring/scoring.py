@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from fnmatch import fnmatchcase
+from typing import Any, cast
 
 from opseval_shared.base import unique_sorted
 from opseval_shared.indicators import (
@@ -22,6 +23,7 @@ from opseval_shared.indicators import (
     Indicator,
     IndicatorSystem,
     JudgmentMethod,
+    MetricRef,
     RateMethod,
     RatioMethod,
     SlaMethod,
@@ -421,3 +423,31 @@ def score_tree(
     top = tuple(scorer.node(i) for i in system.indicators)
     total = sum((t.score for t in top), ZERO)
     return top, total, system.grade(total)
+
+
+def measurements_asked(system: IndicatorSystem, ctx: MetricContext, findings: list[Finding]) -> dict[str, Measurement]:
+    """The measurements `score_tree` asks of `ctx`, by each ref's canonical JSON: what a context
+    preset with them (`MetricContext.measurements`) answers without evaluating a measure. The rules
+    service makes them in the context its rules ran in and ships them with the findings; which refs
+    the tree asks for (contract shares, checklist points …) is the scorer's to say, so the scorer is
+    run here, and the tree it scores is thrown away: the score is the scoring service's."""
+    asking = _Asking(ctx)
+    score_tree(system, cast(MetricContext, asking), findings)
+    return asking.asked
+
+
+class _Asking:
+    """A metric context that notes each measurement the scorer asks of it. The measures a measure
+    asks for in turn (a ratio's parts) are asked of the context itself, not of this: not noted."""
+
+    def __init__(self, ctx: MetricContext) -> None:
+        self._ctx = ctx
+        self.asked: dict[str, Measurement] = {}
+
+    def measure(self, ref: MetricRef) -> Measurement:
+        made = self._ctx.measure(ref)
+        self.asked[ref.model_dump_json()] = made
+        return made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._ctx, name)

@@ -5,8 +5,11 @@ current, publishes score changes, and stores each project's full evaluation resu
 
 It does not consume evidence: the rules service persists each event once, and its FindingsChanged
 says that it has (the findings cover the events it folded). Scoring then folds from the store what
-is new and evaluates once per change of findings, not once per evidence batch and again per
-findings."""
+is new up to where the rules folded (events stored since wait for the rules' next findings) and
+evaluates once per change of findings, not once per evidence batch and again per findings. Folded
+alike, it takes the measurements the rules made with the findings instead of making them again
+(most of its evaluation before); folded otherwise (another definition or day, an older rules
+version), it makes them itself: the same result either way."""
 
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
-from opseval_infra.projects import RESULT_KIND
+from opseval_infra.projects import RESULT_KIND, Folded
 from opseval_infra.store.base import Snapshot, SnapshotInParts
 from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.messaging import (
@@ -29,6 +32,7 @@ from opseval_shared.messaging import (
     scores_subject,
     without_evidence,
 )
+from opseval_shared.values import Measurement
 
 from .evaluation import evaluate_ledger
 from .settings import ScoringSettings
@@ -68,15 +72,24 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
 
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
-    folded = await fleet.ledgers.refresh(project)
-    if folded is None:
-        return
     snapshot = await fleet.store.get_snapshot("findings", project)
     findings = joined(snapshot.body, FindingsChanged) if snapshot else None
+    # The events the rules folded, no more (events stored since are theirs to fold first): then the
+    # measurements they made are this fold's. Findings without last_seq (an older rules version), or
+    # none yet: every event stored.
+    upto = findings.last_seq if findings else None
+    folded = await fleet.ledgers.refresh(project, upto, findings.events_folded if findings else None)
+    if folded is None:
+        return
     ledger = folded.ledger
     stored_findings = findings.findings if findings else ()
-    # The use case `opseval evaluate` runs, with the rules service's findings instead of running the rules.
-    result = await asyncio.to_thread(lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work))
+    measurements = shipped_measurements(findings, folded) if findings else {}
+    years = findings.calendar_years if findings else ()
+    # The use case `opseval evaluate` runs, with the rules service's findings instead of running the
+    # rules, and their measurements instead of making them again when they are of this very fold.
+    result = await asyncio.to_thread(
+        lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work, measurements, years)
+    )
     message = ScoreChanged.of_result(result, folded.events_folded, findings.events_folded if findings else 0)
     seq = result_seq(folded.events_folded, message.findings_events_folded)
     published = without_evidence(message)
@@ -99,6 +112,14 @@ async def evaluate(fleet: Fleet, project: str) -> None:
             subject=scores_subject(project),
             headers={"Nats-Msg-Id": f"scores:{project}:{seq}:{ledger.as_of}"},
         )
+
+
+def shipped_measurements(findings: FindingsChanged, folded: Folded) -> dict[str, Measurement]:
+    """The rules' measurements when they were made over exactly this fold (the same definition
+    revision, as-of date and events, nothing of it stale); else none: scoring measures for itself."""
+    if folded.ledger.stale or folded.ledger.unfolds:
+        return {}
+    return findings.measurements_for(folded.revision, folded.ledger.as_of, folded.last_seq, folded.events_folded)
 
 
 def create_app(settings: ScoringSettings | None = None) -> FastAPI:

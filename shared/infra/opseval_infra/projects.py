@@ -120,7 +120,12 @@ class LedgerCache:
             folded = self._folded.pop(project)
             await self.save(project, folded)  # taken up again from there, here or in another replica
 
-    async def refresh(self, project: str) -> Folded | None:
+    async def refresh(self, project: str, upto_seq: int | None = None, events_upto: int | None = None) -> Folded | None:
+        """The project folded from the store, or None when it is not registered. `upto_seq`: only the
+        events of store sequence up to it — those another service's results were computed from,
+        `events_upto` of them by its count (the rules' findings and measurements: scoring folds the
+        same events, no more). A fold held already past it is not folded back: it is then not the
+        state those results were made over, which `Folded` says (last_seq, events_folded)."""
         now = self.clock()
         await self._evict_idle(now)
         stored = await self.store.get_project(project)
@@ -143,21 +148,29 @@ class LedgerCache:
         elif current.ledger.as_of < as_of:  # the day moved on (midnight): no refold
             await self._move(project, current, as_of)
         self._folded[project] = current
-        await self._fold_new(project, current)
-        count = await self.store.count_events(project)
-        if restored and count < current.events_folded:
+        await self._fold_new(project, current, upto_seq)
+        count = await self.store.count_events(project) if upto_seq is None or restored else None
+        if restored and count is not None and count < current.events_folded:
             # Kept from a store that has lost events since (restored from a backup): not this one's fold.
             log.warning("the kept fold state of %s is ahead of the store: folded afresh", project)
             current = self._folded[project] = self._new(definition, as_of, stored.revision)
-            await self._fold_new(project, current)
-        if count > current.events_folded:
-            await self._fold_new(project, current)  # events committed since the first pass
+            await self._fold_new(project, current, upto_seq)
+        if upto_seq is None:
+            assert count is not None
             if count > current.events_folded:
-                # Still short of a count taken before this pass: an event was committed below a
-                # sequence number already folded (a backend whose sequence order is not commit
-                # order). Fold the project afresh.
-                current = self._folded[project] = self._new(definition, as_of, stored.revision)
-                await self._fold_new(project, current)
+                await self._fold_new(project, current)  # events committed since the first pass
+                if count > current.events_folded:
+                    # Still short of a count taken before this pass: an event was committed below a
+                    # sequence number already folded (a backend whose sequence order is not commit
+                    # order). Fold the project afresh.
+                    current = self._folded[project] = self._new(definition, as_of, stored.revision)
+                    await self._fold_new(project, current)
+        elif events_upto is not None and current.events_folded < events_upto:
+            # Bounded, the count to hold is the other service's at the bound (the store's count goes
+            # past it). Fewer here: an event was committed below a sequence number this fold had
+            # already read past (as above), which the other service's fold met. Fold afresh up to the bound.
+            current = self._folded[project] = self._new(definition, as_of, stored.revision)
+            await self._fold_new(project, current, upto_seq)
         if current.ledger.unfolds:
             # A correction named an event already folded: taken out again, with what it displaced.
             await self._unfold(project, current)
@@ -165,7 +178,8 @@ class LedgerCache:
             # What the ledger cannot take out exactly: fold again with it left out from the start.
             left_out = current.ledger.left_out
             current = self._folded[project] = self._new(definition, as_of, stored.revision, left_out)
-            await self._fold_new(project, current)
+            await self._fold_new(project, current, upto_seq)
+        # (Bounded, events this process consumed past the bound go too: parsed again when folded.)
         self._recent.pop(project, None)
         current.used = now
         self.evaluated_under[project] = stored.revision
@@ -228,8 +242,8 @@ class LedgerCache:
     ) -> Folded:
         return Folded(Ledger(definition, as_of, left_out), revision, work=WorkCalendar(self.calendar))
 
-    async def _fold_new(self, project: str, current: Folded) -> None:
-        while batch := await self.store.events_after(project, current.last_seq):
+    async def _fold_new(self, project: str, current: Folded, upto_seq: int | None = None) -> None:
+        while batch := await self._events_after(project, current.last_seq, upto_seq):
             recent = self._recent.get(project, {})
             for row in batch:
                 event = recent.pop(row.id, None)
@@ -239,6 +253,12 @@ class LedgerCache:
                     await self._set_aside(current, row, exc)
             current.last_seq = batch[-1].seq
             current.events_folded += len(batch)
+
+    async def _events_after(self, project: str, seq: int, upto_seq: int | None) -> list[StoredEvent]:
+        # (Unbounded, asked as before `upto` existed: a store wrapped to count or delay reads may not take it.)
+        if upto_seq is None:
+            return await self.store.events_after(project, seq)
+        return await self.store.events_after(project, seq, upto=upto_seq)
 
     async def _move(self, project: str, current: Folded, as_of: date) -> None:
         """The held ledger moved to a later as-of date: only the events the old date held back are

@@ -197,8 +197,11 @@ class Store(Protocol):
 
     async def count_events(self, project_id: str) -> int: ...
 
-    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-        """The project's events with store sequence > seq, in sequence order (for incremental folding).
+    async def events_after(
+        self, project_id: str, seq: int, limit: int = 10_000, upto: int | None = None
+    ) -> list[StoredEvent]:
+        """The project's events with store sequence > seq (and ≤ upto, if given), in sequence order
+        (for incremental folding).
 
         Sequence numbers start at 1 and increase with each insert. A backend whose concurrent
         writers can commit out of sequence order (MongoDB without a transaction) may show an event

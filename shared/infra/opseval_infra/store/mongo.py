@@ -297,10 +297,13 @@ class MongoStore:
     async def count_events(self, project_id: str) -> int:
         return await self._events.count_documents({"project": project_id})
 
-    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-        if limit <= 0:  # MongoDB reads limit 0 as "no limit"
+    async def events_after(
+        self, project_id: str, seq: int, limit: int = 10_000, upto: int | None = None
+    ) -> list[StoredEvent]:
+        if limit <= 0 or (upto is not None and upto <= seq):  # MongoDB reads limit 0 as "no limit"
             return []
-        cursor = self._events.find({"project": project_id, "seq": {"$gt": seq}}).sort("seq", ASCENDING).limit(limit)
+        within: Document = {"$gt": seq} if upto is None else {"$gt": seq, "$lte": upto}
+        cursor = self._events.find({"project": project_id, "seq": within}).sort("seq", ASCENDING).limit(limit)
         return [_event(doc) for doc in await cursor.to_list()]
 
     async def get_events(self, project_id: str, ids: list[str]) -> list[StoredEvent]:

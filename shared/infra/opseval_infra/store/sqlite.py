@@ -341,15 +341,17 @@ class SqliteStore:
 
         return await self._run(work)
 
-    async def events_after(self, project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-        if limit <= 0:  # SQLite reads a negative LIMIT as "no limit"
+    async def events_after(
+        self, project_id: str, seq: int, limit: int = 10_000, upto: int | None = None
+    ) -> list[StoredEvent]:
+        if limit <= 0 or (upto is not None and upto <= seq):  # SQLite reads a negative LIMIT as "no limit"
             return []
 
         def work(conn: sqlite3.Connection) -> list[StoredEvent]:
             rows = conn.execute(
                 """SELECT seq, id, project, kind, body FROM events
-                   WHERE project = ? AND seq > ? ORDER BY seq LIMIT ?""",
-                (project_id, seq, limit),
+                   WHERE project = ? AND seq > ? AND seq <= ? ORDER BY seq LIMIT ?""",
+                (project_id, seq, upto if upto is not None else 2**63 - 1, limit),
             ).fetchall()
             return [_event(row) for row in rows]
 
