@@ -133,15 +133,17 @@ class IdLog(list[str]):
         self._upto = 0  # how many of the log's ids `_order` covers
 
     def sorted_ids(self) -> Ids:
-        kept = self._sorted
-        if kept is not None and self._upto == len(self):
+        upto, kept = self._upto, self._sorted
+        if kept is not None and upto == len(self):
             return kept
         with _order_lock:  # (two evaluations reading one log must not both insert its new ids)
             if self._upto != len(self):
+                # The sorted form cleared first and the count moved last: a read without the lock
+                # (above, the count first) sees the new form or none, never the old one as new.
+                self._sorted = None
                 self._order = _inserted(self._order, self[self._upto :])
                 _untrack(self._order)  # (a new list when the ids were many: see `_inserted`)
                 self._upto = len(self)
-                self._sorted = None
             if self._sorted is None:
                 self._sorted = Ids(self._order)
             return self._sorted
@@ -152,9 +154,9 @@ class IdLog(list[str]):
         del self[index]
         if index < self._upto:
             with _order_lock:
+                self._sorted = None  # (made again when asked for: a retraction may drop many)
                 order = self._order
                 del order[bisect_left(order, eid)]
-                self._sorted = None  # (made again when asked for: a retraction may drop many)
                 self._upto -= 1
 
 

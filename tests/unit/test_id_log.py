@@ -4,6 +4,8 @@ gives is always what sorting the whole log afresh gives."""
 
 from __future__ import annotations
 
+import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -112,3 +114,36 @@ def test_a_few_new_ids_among_many_are_inserted_and_many_are_merged_as_tuned() ->
     assert log.sorted_ids() == fresh(log)
     log += [f"ins-{n:06d}" for n in range(5, 40_000, 4)]  # 10,000: sorted again
     assert log.sorted_ids() == fresh(log)
+
+
+def test_evaluations_reading_one_log_in_threads_each_get_all_its_ids_once() -> None:
+    # (The results API evaluates in threads: readers of one log must not both place its new ids.)
+    log = IdLog(f"ins-{n:05d}" for n in range(0, 20_000, 2))
+    rounds, readers = 20, 4
+    barrier = threading.Barrier(readers + 1)
+    wrong: list[str] = []
+
+    def read() -> None:
+        for _ in range(rounds):
+            barrier.wait()  # the log has grown
+            expected = tuple(sorted(set(log)))
+            if log.sorted_ids() != expected:
+                wrong.append(f"{len(log.sorted_ids())} ids, {len(expected)} expected")
+            barrier.wait()
+
+    threads = [threading.Thread(target=read) for _ in range(readers)]
+    saved = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        for t in threads:
+            t.start()
+        for r in range(rounds):
+            log += [f"ins-{n:05d}" for n in range(2 * r + 1, 20_000, 997)]
+            barrier.wait()
+            barrier.wait()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(saved)
+    assert not wrong
+    assert log.sorted_ids() == tuple(sorted(set(log)))
