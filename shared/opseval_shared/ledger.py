@@ -31,7 +31,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic_core import TzInfo
 
-from .base import CHINA_OFFSET, CHINA_TZ, DateRange, IdLog, Ids, end_of_day
+from .base import CHINA_OFFSET, CHINA_TZ, DateRange, IdLog, end_of_day
 from .calendar import at
 from .derived import Derived
 from .evidence import (
@@ -1197,13 +1197,7 @@ def _subtract(counts: dict[int, int], taken: dict[int, int]) -> None:
 
 def _drop_id(log: IdLog, eid: str) -> None:
     """An id out of a log, and out of the sorted form it keeps (see IdLog), which stays sorted."""
-    index = log.index(eid)
-    del log[index]
-    if index < log._upto:
-        ids = log._sorted
-        at = bisect_left(ids, eid)
-        log._sorted = Ids(ids[:at] + ids[at + 1 :])
-        log._upto -= 1
+    log.drop(eid)
 
 
 def _drop_record(records: list[Recorded[Any]], eid: str) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .base import CHINA_TZ, DateRange, Ids, merge_ids
+from .base import CHINA_TZ, DateRange, Ids, merge_ids, unique_sorted
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow, SlaTerm
 from .derived import kept
@@ -62,7 +62,7 @@ class StaffCheck:
     name: str
     met: bool
     detail: str
-    evidence: list[str]
+    evidence: Sequence[str]
     failing: int = 0
 
 
@@ -407,12 +407,13 @@ class MetricContext:
         checks: list[StaffCheck] = []
 
         sites = Counter[str | None]()
-        site_ids: list[str] = []
-        for cid, staff in self.ledger.first_clock_in:
-            if cid == contract.id:
-                seen = self.attendance(contract, staff)
-                sites.update(seen.sites)
-                site_ids += seen.site_ids
+        attended = tuple(
+            self.attendance(contract, staff) for cid, staff in self.ledger.first_clock_in if cid == contract.id
+        )
+        for seen in attended:
+            sites.update(seen.sites)
+        # Every first clock-in, sorted once while the people's attendance is the same (kept objects).
+        site_ids = self.ledger.derived.value(("site_ids", contract.id), attended, _site_ids, attended)
         if terms.site is not None:
             total = sum(sites.values())
             off = total - sites.get(terms.site, 0)
@@ -591,6 +592,10 @@ def _freq_label(freq: str) -> str:
 
 def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
     return frozenset(d.toordinal() for d in service_workdays(ctx.ledger, contract, ctx.work))
+
+
+def _site_ids(attended: tuple[Attendance, ...]) -> Ids:
+    return unique_sorted([i for seen in attended for i in seen.site_ids])
 
 
 def _attendance(days: dict[int, tuple[int, str, str | None]], workdays: frozenset[int]) -> Attendance:

@@ -290,3 +290,108 @@ def test_any_split_of_the_events_into_batches_evaluates_as_every_event_folded_af
         if n == move_after:
             kept.move(LATER_DAY)
         assert kept.evaluated() == kept.fresh()
+
+
+def _clock_in_records(kept: Kept) -> list[Any]:
+    from opseval_shared.sources import SOURCES
+
+    return MetricContext(kept.ledger, kept.work).records(SOURCES["clock_in"], OPS)
+
+
+def test_a_persons_clock_in_records_are_kept_whole_until_one_of_their_days_changes() -> None:
+    kept = Kept()
+    kept.add([*ROSTER, LATE, ON_TIME, _clock("c4", "李四", "06-28 09:10")])
+    before = _clock_in_records(kept)
+    kept.add([EARLIER])  # 张三's 06-03 now begins at 08:10
+    after = _clock_in_records(kept)
+    assert kept.evaluated() == kept.fresh()
+
+    def of(staff: str, records: list[Any]) -> list[Any]:
+        return [r for r in records if r.fields["staff"] == staff]
+
+    # 李四's days are the same tuples: the same records; 张三's day has a new first clock-in.
+    assert len(of("李四", after)) == 2
+    assert all(a is b for a, b in zip(of("李四", after), of("李四", before), strict=True))
+    (first,) = of("张三", after)
+    assert first is not of("张三", before)[0]
+    assert not first.fields["late"] and first.evidence == ("c3",)
+    kept.work = WorkCalendar(LOCAL_HOLIDAY)  # another calendar: every record derived again
+    assert all(a is not b for a, b in zip(_clock_in_records(kept), after, strict=True))
+    assert kept.evaluated() == kept.fresh(WorkCalendar(LOCAL_HOLIDAY))
+
+
+# Clock-ins of two people over a week of June (with a Saturday and the day declared a holiday in
+# LOCAL_HOLIDAY), at minutes around the start of the working day: earlier ones replace a day's first.
+CLOCKS = [
+    _clock(f"k{n:02d}", staff, f"06-{day:02d} {hour:02d}:{minute:02d}")
+    for n, (staff, day, hour, minute) in enumerate(
+        (staff, day, hour, minute)
+        for staff in ("张三", "李四")
+        for day in (3, 4, 8)
+        for hour, minute in ((8, 50), (8, 20), (9, 5))
+    )
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    picked=st.lists(st.sampled_from(range(len(CLOCKS))), min_size=1, max_size=14, unique=True),
+    cuts=st.lists(st.integers(1, 13), max_size=4),
+    retract=st.lists(st.integers(0, 13), max_size=2, unique=True),
+    holiday_after=st.integers(0, 5),
+)
+def test_clock_ins_in_any_batches_with_retractions_and_another_calendar_evaluate_as_folded_afresh(
+    picked: list[int], cuts: list[int], retract: list[int], holiday_after: int
+) -> None:
+    events = [*ROSTER, *(CLOCKS[i] for i in picked)]
+    events += [_retraction(f"x{n}", CLOCKS[picked[r]].id) for n, r in enumerate(retract) if r < len(picked)]
+    bounds = [0, *sorted({c for c in cuts if c < len(events)}), len(events)]
+    kept = Kept()
+    for n, (a, b) in enumerate(pairwise(bounds)):
+        kept.add(events[a:b])
+        if n == holiday_after:
+            kept.work = WorkCalendar(LOCAL_HOLIDAY)
+        work = WorkCalendar(LOCAL_HOLIDAY) if n >= holiday_after else WorkCalendar()
+        assert kept.evaluated() == kept.fresh(work)
+        fresh = Kept(work)
+        fresh.add(kept.events)
+        assert [repr(r) for r in _clock_in_records(kept)] == [repr(r) for r in _clock_in_records(fresh)]
+
+
+SITED = contract(staffing={**OPS.staffing.model_dump(mode="json", exclude_none=True), "site": "机房"})
+SITED_DEFINITION = definition([leaf("j", "100", {"type": "judgment"})], [SITED], as_of="2024-06-28")
+
+
+def _site_check(ledger: Ledger) -> Any:
+    (check,) = [k for k in MetricContext(ledger, WorkCalendar()).staff_checks(SITED) if k.key == "site"]
+    return check
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    picked=st.lists(st.sampled_from(range(len(CLOCKS))), min_size=1, max_size=14, unique=True),
+    cuts=st.lists(st.integers(1, 13), max_size=4),
+    elsewhere=st.sets(st.integers(0, 13)),
+)
+def test_the_site_checks_evidence_kept_across_batches_is_every_first_clock_in_sorted(
+    picked: list[int], cuts: list[int], elsewhere: set[int]
+) -> None:
+    # Clock-ins at the site and elsewhere: the check cites every day's first clock-in, sorted.
+    events = [
+        event(
+            e.id,
+            "clock_in",
+            {**e.payload.model_dump(mode="json"), "site": "外地" if n in elsewhere else "机房"},
+            at=e.occurred_at.isoformat(),
+        )
+        for n, e in enumerate(CLOCKS[i] for i in picked)
+    ]
+    bounds = [0, *sorted({c for c in cuts if c < len(events)}), len(events)]
+    ledger = Ledger(SITED_DEFINITION, FIRST_DAY)
+    for a, b in pairwise(bounds):
+        for e in events[a:b]:
+            ledger.add(e)
+        kept, fresh = _site_check(ledger), _site_check(folded_afresh(SITED_DEFINITION, events[:b], FIRST_DAY))
+        assert kept == fresh
+        firsts = sorted(eid for days in ledger.first_clock_in.values() for _, eid, _ in days.values())
+        assert tuple(kept.evidence) == tuple(firsts)
