@@ -483,8 +483,8 @@ def test_a_projects_fold_state_kept_by_one_process_is_taken_up_by_the_next(backe
         read: list[int] = []
         events_after = store.events_after
 
-        async def counted(project_id: str, seq: int, limit: int = 10_000) -> list[StoredEvent]:
-            page = await events_after(project_id, seq, limit)
+        async def counted(project_id: str, seq: int, limit: int = 10_000, upto: int | None = None) -> list[StoredEvent]:
+            page = await events_after(project_id, seq, limit, upto)
             read.append(len(page))
             return page
 

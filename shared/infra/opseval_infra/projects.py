@@ -243,7 +243,7 @@ class LedgerCache:
         return Folded(Ledger(definition, as_of, left_out), revision, work=WorkCalendar(self.calendar))
 
     async def _fold_new(self, project: str, current: Folded, upto_seq: int | None = None) -> None:
-        while batch := await self._events_after(project, current.last_seq, upto_seq):
+        while batch := await self.store.events_after(project, current.last_seq, upto=upto_seq):
             recent = self._recent.get(project, {})
             for row in batch:
                 event = recent.pop(row.id, None)
@@ -253,12 +253,6 @@ class LedgerCache:
                     await self._set_aside(current, row, exc)
             current.last_seq = batch[-1].seq
             current.events_folded += len(batch)
-
-    async def _events_after(self, project: str, seq: int, upto_seq: int | None) -> list[StoredEvent]:
-        # (Unbounded, asked as before `upto` existed: a store wrapped to count or delay reads may not take it.)
-        if upto_seq is None:
-            return await self.store.events_after(project, seq)
-        return await self.store.events_after(project, seq, upto=upto_seq)
 
     async def _move(self, project: str, current: Folded, as_of: date) -> None:
         """The held ledger moved to a later as-of date: only the events the old date held back are
