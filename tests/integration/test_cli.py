@@ -174,3 +174,21 @@ def test_evaluate_ends_without_teardown_yet_with_its_exit_code_and_every_line_wr
     )
     assert good.returncode == 0, good.stderr
     assert good.stdout.rstrip().endswith("(findings.json report.html report.md scores.json)")
+
+
+def test_only_evaluate_skips_the_interpreters_teardown(tmp_path: Path) -> None:
+    # An exit handler stands for the teardown: it runs after `check`, not after `evaluate`.
+    with_handler = "import atexit, sys; atexit.register(print, 'teardown'); from opseval.cli import run; run()"
+    bundle = str(ROOT / "examples" / "dongguan-2022")
+    runs = {
+        command: subprocess.run(
+            [sys.executable, "-c", with_handler, command, bundle, *extra],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": ""},
+        )
+        for command, extra in [("check", []), ("evaluate", ["--out", str(tmp_path / "out"), "--core-only"])]
+    }
+    assert [r.returncode for r in runs.values()] == [0, 0], [r.stderr for r in runs.values()]
+    assert runs["check"].stdout.rstrip().endswith("teardown")
+    assert "teardown" not in runs["evaluate"].stdout and runs["evaluate"].stdout.strip()
