@@ -73,7 +73,7 @@ class _KeptLists:
 
     def __init__(self, at_most: int) -> None:
         self.at_most = at_most
-        self.size = 0  # bytes held (see `_held`)
+        self.size = 0  # bytes held (see `_keep`)
         self._by_identity: OrderedDict[int, tuple[IdList, bytes, int]] = OrderedDict()
         self._by_length: dict[int, set[int]] = {}  # encoded length → identities
         self._lock = Lock()
