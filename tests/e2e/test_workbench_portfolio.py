@@ -123,8 +123,17 @@ def test_an_evaluator_compares_two_projects_benchmarks_an_indicator_and_exports_
     assert "无此指标" in rows.nth(0).inner_text()  # guangzhou-2023 has no 决策
     bench.screenshot("portfolio-three")
 
-    # compare two: leave the unscored project out
+    # compare two: leave the unscored project out. Evidence for it arrives before the evaluator applies:
+    # the pushed score change renders the view again and keeps the box they cleared.
+    page.wait_for_selector('#live[data-state="on"]')
     page.uncheck(f'#compare-picker input[value="{unscored}"]')
+    page.evaluate("document.getElementById('compare-picker').dataset.before = 'live'")
+    arriving = bundle_events(EXAMPLES / "guangzhou-2021")[:20]
+    fleet.push(arriving)
+    fleet.wait_scored(unscored, len(arriving))
+    page.wait_for_selector("#compare-picker:not([data-before])")
+    assert not page.is_checked(f'#compare-picker input[value="{unscored}"]')
+    assert "（2 / 3）" in page.inner_text("#compare-picker legend")
     page.click("#compare-apply")
     page.wait_for_function("document.querySelectorAll('#portfolio-table tbody tr').length === 2")
     assert f"compare={guangzhou['project']}" in page.url.replace("%2C", ",")

@@ -16,7 +16,7 @@ export default {
     const compare = (ctx.params.get("compare") || "").split(",").filter(id => all.some(p => p.id === id));
     const chosen = compare.length ? compare : all.map(p => p.id);
     const query = compare.length ? `projects=${encodeURIComponent(compare.join(","))}` : "";
-    root.append(picker(all, chosen, ctx));
+    root.append(picker(all, ctx.live ? picksOnScreen(all) || chosen : chosen, ctx));
     // The comparison reads each project's current result; an as-of date chosen above does not apply here.
     if (ctx.asOf) root.append(notice(`项目对比按各项目的当前评价结果，不随所选评价基准日（${cnDate(ctx.asOf)}）变化。`));
     if (!compare.length && ctx.params.get("compare")) root.append(notice("所选项目均不可访问，已显示全部项目。"));
@@ -30,6 +30,15 @@ export default {
     root.append(benchmarking(bench, choices, indicator, query, ctx));
   },
 };
+
+function picksOnScreen(all) {
+  // A live score change renders the view again: the boxes the evaluator ticked or cleared and has not
+  // applied yet are kept, or clicking 对比所选项目 next would compare what they had just cleared.
+  const shown = document.querySelectorAll("#compare-picker input[name=compare]");
+  if (!shown.length) return null;
+  const ticked = [...shown].filter(i => i.checked).map(i => i.value);
+  return all.map(p => p.id).filter(id => ticked.includes(id));
+}
 
 function picker(all, chosen, ctx) {
   // Which projects to compare: all by default; the choice lives in the address (compare=a,b).
