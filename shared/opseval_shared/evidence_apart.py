@@ -17,6 +17,7 @@ body was before: it is read as such."""
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -51,11 +52,122 @@ def apart_parts(model: Kept) -> tuple[bytes, ...]:
     spans: list[tuple[int, int, int]] = []
     at = 0
     for ids in lists:
-        chunks.append(_KEPT_LISTS.encoded(ids))
-        spans.append((at, at + len(chunks[-1]), len(ids)))
-        at += len(chunks[-1])
+        parts = _KEPT_LISTS.encoded_parts(ids)
+        chunks += parts
+        length = sum(map(len, parts))
+        spans.append((at, at + length, len(ids)))
+        at += length
     skeleton_json, index = skeleton.json_bytes(), orjson.dumps(spans)
     return (MAGIC, b"%d %d\n" % (len(skeleton_json), len(index)), skeleton_json, index, *chunks)
+
+
+def _items_compared() -> Callable[[IdList, int, IdList, int, int], bool] | None:
+    """`same(a, i, b, j, n)`: whether a[i:i+n] and b[j:j+n] hold the very same objects, by comparing
+    the tuples' arrays of references (a memcmp), which reads no string: slicing or comparing the
+    tuples would touch every string's reference count, a cache miss each at a million ids, which is
+    what encoding them costs. CPython only (a tuple's references follow its header); None elsewhere,
+    or if a check of the layout fails."""
+    try:
+        import ctypes
+
+        memcmp = ctypes.CDLL(None).memcmp
+    except (ImportError, OSError, AttributeError):
+        return None
+    memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
+    memcmp.restype = ctypes.c_int
+    at, width = tuple.__basicsize__, tuple.__itemsize__
+    if width != ctypes.sizeof(ctypes.c_void_p):
+        return None
+    probe = ("a", "b")
+    for made in (probe, Ids(probe)):
+        if [ctypes.c_void_p.from_address(id(made) + at + width * i).value for i in (0, 1)] != list(map(id, probe)):
+            return None
+
+    def same(a: IdList, i: int, b: IdList, j: int, n: int) -> bool:
+        # (Both are kept alive by the caller, and a tuple's references never change.)
+        return bool(memcmp(id(a) + at + width * i, id(b) + at + width * j, width * n) == 0)
+
+    return same
+
+
+_SAME_ITEMS = _items_compared()
+_CHUNK = 1024  # ids per chunk of a long list's encoding
+_SEPARATOR = b"\n"
+
+
+class _Encoded:
+    """A list kept with its encoding, in chunks: `chunks[k]` encodes ids[starts[k]:starts[k + 1]]
+    (the last to the end); the list's encoding is the chunks joined by line breaks."""
+
+    __slots__ = ("chunks", "held", "ids", "length", "starts")
+
+    def __init__(self, ids: IdList, starts: list[int], chunks: list[bytes], decoded: bool) -> None:
+        self.ids, self.starts, self.chunks = ids, starts, chunks
+        self.length = sum(map(len, chunks)) + len(chunks) - 1
+        # The bytes and the tuple's references; a decoded list's strings are its own (≈ 49 bytes of
+        # object and the characters each), where an encoded one's are the ledger's anyway.
+        self.held = self.length + 8 * len(ids) + ((49 - 1) * len(ids) + self.length if decoded else 0)
+
+    def parts(self) -> list[bytes]:
+        out = [_SEPARATOR] * (2 * len(self.chunks) - 1)
+        out[::2] = self.chunks
+        return out
+
+    def holds(self, data: memoryview) -> bool:
+        """Whether `data` is this list's encoding (its length already known to be the same)."""
+        at = 0
+        for chunk in self.chunks:
+            # (`startswith` of the same length: a memcmp, where bytes == memoryview goes byte by byte)
+            end = at + len(chunk)
+            if not chunk.startswith(data[at:end]) or (end < len(data) and data[end] != _SEPARATOR[0]):
+                return False
+            at += len(chunk) + 1
+        return True
+
+
+def _encoded_afresh(ids: IdList, lo: int, hi: int, starts: list[int], chunks: list[bytes]) -> None:
+    """ids[lo:hi] encoded in chunks of about `_CHUNK` ids, appended to `starts` and `chunks`."""
+    pieces = -(-(hi - lo) // _CHUNK)
+    for k in range(pieces):
+        a, b = lo + (hi - lo) * k // pieces, lo + (hi - lo) * (k + 1) // pieces
+        starts.append(a)
+        # (No event id holds a line break: `Apart.ids` checks. A slice of Ids is a plain tuple, which
+        # str.join takes as it is, where it copies a tuple's subclass into a list first.)
+        chunks.append("\n".join(ids[a:b]).encode("utf-8"))
+
+
+def _reusable(ids: IdList, before: _Encoded) -> tuple[list[tuple[int, int, bytes | None]], int]:
+    """`ids` in ranges, each with the chunk of `before` that encodes it, if one does, taking each
+    chunk of `before` whose ids `ids` holds unchanged, in the same place relative to that chunk's
+    first id; and how many ids the chunks taken cover. Nothing is encoded here.
+
+    A growing project's list of one source is its last list with a batch of ids placed in it: where
+    upstream ids carry a sequence or a date, in a few places, so most chunks are the same objects
+    in the same order, found by comparing references, without reading an id (`_SAME_ITEMS`). Where
+    ids are random, nearly every chunk changed and nothing is gained; nothing is lost but the few
+    comparisons either."""
+    assert _SAME_ITEMS is not None
+    old, old_starts = before.ids, before.starts
+    n = len(ids)
+    # Where each old chunk's first id is, or would be, in the new list (they are sorted: bisect).
+    # (The ranges cover the new list in order whatever it holds: the places never go back.)
+    places: list[int] = []
+    lo = 0
+    for start in old_starts:
+        lo = bisect_left(ids, old[start], lo)
+        places.append(lo)
+    places.append(n)
+    ends = [*old_starts[1:], len(old)]
+    ranges: list[tuple[int, int, bytes | None]] = [(0, places[0], None)] if places[0] > 0 else []
+    taken = 0
+    for k, (start, end) in enumerate(zip(old_starts, ends, strict=True)):
+        lo, hi = places[k], places[k + 1]
+        if hi - lo == end - start and _SAME_ITEMS(ids, lo, old, start, hi - lo):
+            ranges.append((lo, hi, before.chunks[k]))
+            taken += hi - lo
+        elif hi > lo:
+            ranges.append((lo, hi, None))
+    return ranges, taken
 
 
 class _KeptLists:
@@ -65,71 +177,101 @@ class _KeptLists:
     A growing project's evaluations hand the same list objects again for what did not change (a
     log's sorted ids, a union kept by `merge_ids`), and the findings and the result cite many of the
     same: at a million events 40-70 % of a result's 2 million ids and all of the findings' half a
-    million, each of which costs a cache miss to encode again. A read of a body gives back the list
-    kept for the same bytes (compared whole), so the scoring service, which reads the rules'
-    findings and writes them again in its result, neither decodes nor encodes them anew, and a page
-    through one leaf's evidence decodes it once. Bounded by the memory it holds, the least recently
-    used dropped: the encoded bytes and the tuple, and for a list it decoded, its strings too."""
+    million, each of which costs a cache miss to encode again. A list that grew is encoded in
+    chunks, and the chunks of a kept list it holds unchanged are taken as they are
+    (`_encoded_reusing`). A read of a body gives back the list kept for the same bytes (compared
+    whole), so the scoring service, which reads the rules' findings and writes them again in its
+    result, neither decodes nor encodes them anew, and a page through one leaf's evidence decodes it
+    once. Bounded by the memory it holds, the least recently used dropped: the encoded bytes and the
+    tuple, and for a list it decoded, its strings too."""
 
     def __init__(self, at_most: int) -> None:
         self.at_most = at_most
-        self.size = 0  # bytes held (see `_keep`)
-        self._by_identity: OrderedDict[int, tuple[IdList, bytes, int]] = OrderedDict()
+        self.size = 0  # bytes held (`_Encoded.held`)
+        self._by_identity: OrderedDict[int, _Encoded] = OrderedDict()
         self._by_length: dict[int, set[int]] = {}  # encoded length → identities
         self._lock = Lock()
 
     def lists(self) -> list[IdList]:
         """The lists kept, least recently used first."""
-        return [ids for ids, _, _ in self._by_identity.values()]
+        return [kept.ids for kept in self._by_identity.values()]
 
     def encoded(self, ids: IdList) -> bytes:
+        return b"".join(self.encoded_parts(ids))
+
+    def encoded_parts(self, ids: IdList) -> list[bytes]:
+        """The encoding of `ids`, one per line, as parts to be joined."""
         key = id(ids)
         with self._lock:
             kept = self._by_identity.get(key)
             if kept is not None:
                 self._by_identity.move_to_end(key)
-                return kept[1]
-        # (No event id holds a line break: `Apart.ids` checks. `tuple`: str.join copies a tuple's
-        # subclass, such as Ids, into a list first, which is slower than this copy.)
-        data = "\n".join(tuple(ids)).encode("utf-8")
-        self._keep(ids, data, decoded=False)
-        return data
+                return kept.parts()
+        if len(ids) < _KEPT_FROM:  # a shorter list costs little to encode again
+            return ["\n".join(tuple(ids)).encode("utf-8")]
+        made = self._made(ids)
+        self._keep(made)
+        return made.parts()
+
+    def _made(self, ids: IdList) -> _Encoded:
+        n = len(ids)
+        ranges: list[tuple[int, int, bytes | None]] = [(0, n, None)]
+        if _SAME_ITEMS is not None and type(ids) in (tuple, Ids):
+            with self._lock:
+                candidates = [
+                    kept
+                    for kept in self._by_identity.values()
+                    if len(kept.starts) > 1 and type(kept.ids) in (tuple, Ids) and n // 2 <= len(kept.ids) <= 2 * n
+                ]
+            # The list it grew from is most likely the nearest in length (a batch added a few ids).
+            candidates.sort(key=lambda kept: abs(n - len(kept.ids)))
+            most = n // 2  # (taking less is not worth the chunks)
+            for before in candidates[:_CANDIDATES]:
+                reusable, taken = _reusable(ids, before)
+                if taken > most:
+                    ranges, most = reusable, taken
+                    if 10 * taken >= 9 * n:  # (a better one would spare little more)
+                        break
+        starts: list[int] = []
+        chunks: list[bytes] = []
+        for lo, hi, chunk in ranges:
+            if chunk is None:
+                _encoded_afresh(ids, lo, hi, starts, chunks)
+            else:
+                starts.append(lo)
+                chunks.append(chunk)
+        return _Encoded(ids, starts, chunks, decoded=False)
 
     def decoded(self, data: memoryview, count: int) -> Ids:
         with self._lock:
             for key in self._by_length.get(len(data), ()):
-                ids, kept, _ = self._by_identity[key]
-                # (`startswith` of the same length: a memcmp, where bytes == memoryview goes byte by byte)
-                if len(ids) == count and kept.startswith(data):
+                kept = self._by_identity[key]
+                if len(kept.ids) == count and kept.holds(data):
                     self._by_identity.move_to_end(key)
-                    return Ids(ids) if type(ids) is not Ids else ids
+                    return Ids(kept.ids) if type(kept.ids) is not Ids else kept.ids
         ids = Ids(str(data, "utf-8").split("\n"))
-        if len(ids) == count:  # (else the caller refuses the body)
-            self._keep(ids, bytes(data), decoded=True)
+        if len(ids) == count and count >= _KEPT_FROM:  # (else the caller refuses the body)
+            self._keep(_Encoded(ids, [0], [bytes(data)], decoded=True))
         return ids
 
-    def _keep(self, ids: IdList, data: bytes, decoded: bool) -> None:
-        if len(ids) < _KEPT_FROM:  # a shorter list costs little to encode or decode again
-            return
-        key = id(ids)
-        # The bytes and the tuple's references; a decoded list's strings are its own (≈ 49 bytes of
-        # object and the characters each), where an encoded one's are the ledger's anyway.
-        held = len(data) + 8 * len(ids) + ((49 - 1) * len(ids) + len(data) if decoded else 0)
+    def _keep(self, made: _Encoded) -> None:
+        key = id(made.ids)
         with self._lock:
             if key in self._by_identity:
                 return
-            self._by_identity[key] = (ids, data, held)
-            self._by_length.setdefault(len(data), set()).add(key)
-            self.size += held
+            self._by_identity[key] = made
+            self._by_length.setdefault(made.length, set()).add(key)
+            self.size += made.held
             while self.size > self.at_most:
-                dropped, (_, old, old_held) = self._by_identity.popitem(last=False)
-                self._by_length[len(old)].discard(dropped)
-                if not self._by_length[len(old)]:
-                    del self._by_length[len(old)]
-                self.size -= old_held
+                dropped, old = self._by_identity.popitem(last=False)
+                self._by_length[old.length].discard(dropped)
+                if not self._by_length[old.length]:
+                    del self._by_length[old.length]
+                self.size -= old.held
 
 
 _KEPT_FROM = 4096  # ids
+_CANDIDATES = 8  # kept lists tried as the one a new list grew from
 # (A million-event project's result and findings: about 80 MB, as encoded by rules or scoring.)
 _KEPT_LISTS = _KeptLists(at_most=128 * 2**20)
 

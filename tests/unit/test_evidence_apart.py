@@ -220,3 +220,84 @@ def test_the_lists_kept_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch)
         assert kept.size <= 200_000
     assert kept.lists() == lists[-2:]  # the least recently used went first
     assert kept.size == sum(len(kept.encoded(listed)) + 8 * 5000 for listed in lists[-2:])
+
+
+def test_the_references_of_two_tuples_are_compared_without_reading_their_strings() -> None:
+    same = evidence_apart._SAME_ITEMS
+    assert same is not None, "CPython: a tuple's references follow its header"
+    a = ids("E", 100)
+    b = Ids(("x", *a[10:20], "y"))
+    assert same(a, 10, b, 1, 10) and same(b, 1, a, 10, 10)
+    assert not same(a, 10, b, 0, 10) and not same(a, 11, b, 1, 10)
+    equal_not_same = tuple("".join(c for c in s) for s in a[10:20])  # equal strings, other objects
+    assert equal_not_same == a[10:20] and not same(a, 10, equal_not_same, 0, 10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    size=st.integers(4400, 9000),  # (kept from 4,096 ids: at most 240 are dropped)
+    edits=st.lists(st.tuples(st.floats(0, 1), st.integers(-40, 300)), max_size=6),
+    scattered=st.integers(0, 50),
+    data=st.data(),
+)
+def test_a_list_that_grew_in_a_few_places_is_encoded_from_the_chunks_it_holds_unchanged(
+    size: int, edits: list[tuple[float, int]], scattered: int, data: st.DataObject
+) -> None:
+    """A growing list's body is its ids one per line, whatever grew or went where; where ids were
+    added or dropped in a few places, the chunks of the last dump's list between them are taken as
+    they were."""
+    kept = _KeptLists(at_most=2**30)
+    before = Ids(f"E-{i * 1000:09d}" for i in range(size))
+    assert kept.encoded(before) == "\n".join(before).encode()
+    after = list(before)
+    touched = 0
+    for where, change in sorted(edits):
+        at = int(where * size) * 1000
+        if change >= 0:  # ids added after one id (sequence numbers in between)
+            after += [f"E-{at + k + 1:09d}" for k in range(min(change, 999))]
+        else:  # ids dropped (a retraction)
+            gone = {f"E-{at + 1000 * k:09d}" for k in range(-change)}
+            after = [x for x in after if x not in gone]
+        touched += 1
+    for _ in range(scattered):  # and a few anywhere
+        after.append(f"E-{data.draw(st.integers(0, size * 1000)):09d}.")
+    grown = Ids(sorted(set(after)))
+    body = kept.encoded(grown)
+    assert body == "\n".join(grown).encode()
+    made = kept._by_identity[id(grown)]
+    old_chunks = {id(chunk) for chunk in kept._by_identity[id(before)].chunks}
+    taken = sum(1 for chunk in made.chunks if id(chunk) in old_chunks)
+    if 2 * (touched + scattered) * evidence_apart._CHUNK < size:
+        # each place spoils at most two of the old chunks around it
+        assert taken >= len(kept._by_identity[id(before)].chunks) - 2 * (touched + scattered)
+    # Read back, the body is a list kept for its bytes (the first, if nothing changed), not decoded.
+    read = kept.decoded(memoryview(body), len(grown))
+    assert read == grown and any(read is listed for listed in kept.lists())
+
+
+def apart_afresh(model: EvaluationResult, monkeypatch: pytest.MonkeyPatch) -> bytes:
+    """The body as a process that kept no list writes it."""
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", _KeptLists(at_most=2**30))
+    return apart(model)
+
+
+def test_a_body_of_chunks_taken_from_an_earlier_list_reads_back_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    kept = _KeptLists(at_most=2**30)
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept)
+    first = ids("E", 20_000)
+    apart(result([leaf("a", first)], []))
+    grown = Ids(sorted((*first, "E-010000a", "E-019999z")))
+    model = result([leaf("a", grown)], [finding("f", grown)])
+    body = apart(model)
+    assert len(kept._by_identity[id(grown)].chunks) > 2  # in chunks, most taken from `first`
+    assert_same(body, model)
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", _KeptLists(at_most=2**30))  # another process
+    assert apart(model) == body
+    assert_same(body, model)
+    # One id replaced by another in its place: every chunk keeps its length, one its contents not.
+    replaced = Ids(x if x != "E-015000" else "E-015000r" for x in grown)
+    assert apart(result([leaf("a", replaced)], [])) == apart_afresh(result([leaf("a", replaced)], []), monkeypatch)
+    monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept)
+    # A body of the same length that differs inside one chunk is not the list kept.
+    spoilt = body.replace(b"E-015000\n", b"E-015001\n", 1)
+    assert joined(spoilt, EvaluationResult).findings[0].evidence != grown
