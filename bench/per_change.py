@@ -12,7 +12,8 @@ the end, then adds one batch at a time and runs, per batch, what the services ru
   dump      the stored forms of that change: the result and the findings (with the measurements)
             with their evidence ids apart (`evidence_apart`; the scores are stored without the
             leaves' ids beside the result)
-  read      the scoring service's read of the findings the rules service stored
+  read      the scoring service's read of the findings the rules service stored (each service
+            with the evidence lists it keeps between changes, as two processes keep them)
 
 and, as the baseline timed in the same run, folding the same batch into the ledger (what the change
 itself brings) and evaluating the project from scratch (what an evaluation not kept between
@@ -38,6 +39,7 @@ from evaluate_scale import ensure_bundle, label, parse_size
 from opseval_intake.bundle import Problems, evidence_files, file_lines
 from opseval_rules.service import measured
 from opseval_scoring.evaluation import evaluate_ledger
+from opseval_shared import evidence_apart
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
 from opseval_shared.evidence_apart import apart, joined
@@ -67,10 +69,13 @@ def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float,
         measurements=measurements,
         calendar_years=years,
     )
+    evidence_apart._KEPT_LISTS = RULES_KEPT
     kept = apart(message)
     dumped = time.process_time()
-    # The scoring service reads the findings back from the rules' snapshot (another process) and,
-    # having folded the same events, takes the measurements (`shipped_measurements`).
+    # The scoring service reads the findings back from the rules' snapshot (another process, with
+    # the lists it read and wrote kept, not the rules') and, having folded the same events, takes
+    # the measurements (`shipped_measurements`).
+    evidence_apart._KEPT_LISTS = SCORING_KEPT
     shipped = joined(kept, FindingsChanged)
     made = shipped.measurements_for("r", ledger.as_of, ledger.events, ledger.events)
     read = time.process_time()
@@ -78,6 +83,11 @@ def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float,
     scoring = time.process_time()
     apart(result)
     return rules - start, scoring - read, dumped - rules + time.process_time() - scoring, read - dumped
+
+
+# The lists each service keeps between its dumps and reads (`evidence_apart._KEPT_LISTS`), as two
+# processes keep them.
+RULES_KEPT, SCORING_KEPT = (evidence_apart._KeptLists(at_most=evidence_apart._KEPT_LISTS.at_most) for _ in "rs")
 
 
 def from_scratch(definition: ProjectDefinition, events: list[Evidence]) -> float:

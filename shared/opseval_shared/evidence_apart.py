@@ -21,6 +21,7 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from itertools import chain
 from threading import Lock
 from typing import TypeVar
 
@@ -99,14 +100,21 @@ class _Encoded:
     """A list kept with its encoding, in chunks: `chunks[k]` encodes ids[starts[k]:starts[k + 1]]
     (the last to the end); the list's encoding is the chunks joined by line breaks."""
 
-    __slots__ = ("chunks", "held", "ids", "length", "starts")
+    __slots__ = ("chunks", "decoded", "ids", "length", "starts")
 
     def __init__(self, ids: IdList, starts: list[int], chunks: list[bytes], decoded: bool) -> None:
         self.ids, self.starts, self.chunks = ids, starts, chunks
         self.length = sum(map(len, chunks)) + len(chunks) - 1
-        # The bytes and the tuple's references; a decoded list's strings are its own (≈ 49 bytes of
-        # object and the characters each), where an encoded one's are the ledger's anyway.
-        self.held = self.length + 8 * len(ids) + ((49 - 1) * len(ids) + self.length if decoded else 0)
+        self.decoded = decoded  # its fresh chunks' strings were made by decoding them
+
+    def weight(self, k: int) -> int:
+        """The memory chunk k holds: its bytes, and if it was decoded, its strings (≈ 49 bytes of
+        object and the characters each), where an encoded list's strings are the ledger's anyway.
+        A chunk taken by a later list is held by both, and counted once (`_KeptLists._keep`)."""
+        if not self.decoded:
+            return len(self.chunks[k])
+        end = self.starts[k + 1] if k + 1 < len(self.starts) else len(self.ids)
+        return 2 * len(self.chunks[k]) + (49 - 1) * (end - self.starts[k])
 
     def parts(self) -> list[bytes]:
         out = [_SEPARATOR] * (2 * len(self.chunks) - 1)
@@ -125,12 +133,15 @@ class _Encoded:
         return True
 
 
-def _encoded_afresh(ids: IdList, lo: int, hi: int, starts: list[int], chunks: list[bytes]) -> None:
-    """ids[lo:hi] encoded in chunks of about `_CHUNK` ids, appended to `starts` and `chunks`."""
+def _encoded_afresh(
+    ids: Sequence[str], lo: int, hi: int, starts: list[int], chunks: list[bytes], offset: int = 0
+) -> None:
+    """ids[lo:hi] encoded in chunks of about `_CHUNK` ids, appended to `chunks`, and their starts,
+    plus `offset`, to `starts`."""
     pieces = -(-(hi - lo) // _CHUNK)
     for k in range(pieces):
         a, b = lo + (hi - lo) * k // pieces, lo + (hi - lo) * (k + 1) // pieces
-        starts.append(a)
+        starts.append(offset + a)
         # (No event id holds a line break: `Apart.ids` checks. A slice of Ids is a plain tuple, which
         # str.join takes as it is, where it copies a tuple's subclass into a list first.)
         chunks.append("\n".join(ids[a:b]).encode("utf-8"))
@@ -170,6 +181,55 @@ def _reusable(ids: IdList, before: _Encoded) -> tuple[list[tuple[int, int, bytes
     return ranges, taken
 
 
+def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encoded | None, int]], int]:
+    """`raw` (ids one per line) in byte ranges, each either chunk k of `before` (its very bytes, a
+    memcmp) or lines to decode; and how many ids the chunks taken hold. The reading side of
+    `_reusable`: a list the other service grew from the one read last differs from it in a few
+    places, and the ids of the chunks in between are taken as they were read, not decoded again."""
+    ranges: list[tuple[int, int, _Encoded | None, int]] = []
+    taken = 0
+    fresh = 0  # where the lines not yet taken begin
+    at = 0  # where the next chunk is looked for
+    ends = [*before.starts[1:], len(before.ids)]
+    for k, chunk in enumerate(before.chunks):
+        # The chunk where it would be if nothing changed since the last one taken, else where its
+        # first line is (a line is an id, distinct), looked for not much further on.
+        if not _line_at(raw, at, chunk):
+            first = chunk[: chunk.find(_SEPARATOR)] if _SEPARATOR in chunk else chunk
+            found = raw.find(_SEPARATOR + first + _SEPARATOR, max(at - 1, 0), at + 4 * len(chunk) + 2**20)
+            if found < 0 and raw.endswith(_SEPARATOR + first) and len(raw) - len(first) >= at:
+                found = len(raw) - len(first) - 1
+            if found < 0 or not _line_at(raw, found + 1, chunk):
+                continue
+            at = found + 1
+        if at > fresh:
+            ranges.append((fresh, at - 1, None, 0))
+        ranges.append((at, at + len(chunk), before, k))
+        taken += ends[k] - before.starts[k]
+        at = fresh = at + len(chunk) + 1
+    if fresh <= len(raw):  # (lines after the last chunk taken, or all)
+        ranges.append((fresh, len(raw), None, 0))
+    return ranges, taken
+
+
+def _line_at(raw: bytes, at: int, chunk: bytes) -> bool:
+    """Whether `chunk`'s lines are whole lines of `raw` from `at` on."""
+    end = at + len(chunk)
+    return (
+        (at == 0 or raw[at - 1] == _SEPARATOR[0])
+        and raw.startswith(chunk, at)
+        and (end == len(raw) or raw[end] == _SEPARATOR[0])
+    )
+
+
+def _nearest(kept: list[_Encoded], count: int) -> list[_Encoded]:
+    """The kept lists a list of `count` ids most likely grew from, nearest in length first: a batch
+    adds a few ids."""
+    near = [k for k in kept if count // 2 <= len(k.ids) <= 2 * count]
+    near.sort(key=lambda k: abs(count - len(k.ids)))
+    return near[:_CANDIDATES]
+
+
 class _KeptLists:
     """The long lists the last dumps wrote and reads read, with their encoded ids, by the identity of
     the list (a tuple: immutable; kept alive here, so no other list takes its identity).
@@ -183,11 +243,14 @@ class _KeptLists:
     whole), so the scoring service, which reads the rules' findings and writes them again in its
     result, neither decodes nor encodes them anew, and a page through one leaf's evidence decodes it
     once. Bounded by the memory it holds, the least recently used dropped: the encoded bytes and the
-    tuple, and for a list it decoded, its strings too."""
+    tuple, and for a list it decoded, its strings too; a chunk two lists hold counts once."""
 
     def __init__(self, at_most: int) -> None:
         self.at_most = at_most
-        self.size = 0  # bytes held (`_Encoded.held`)
+        self.size = 0  # bytes held: the tuples' references, and each chunk's weight once (`_keep`)
+        # A chunk's identity → how many kept lists hold it, and its weight (`_Encoded.weight`). (The
+        # chunks are alive while a kept list holds them: no other takes their identity meanwhile.)
+        self._chunk_users: dict[int, list[int]] = {}
         self._by_identity: OrderedDict[int, _Encoded] = OrderedDict()
         self._by_length: dict[int, set[int]] = {}  # encoded length → identities
         self._lock = Lock()
@@ -218,15 +281,10 @@ class _KeptLists:
         ranges: list[tuple[int, int, bytes | None]] = [(0, n, None)]
         if _SAME_ITEMS is not None and type(ids) in (tuple, Ids):
             with self._lock:
-                candidates = [
-                    kept
-                    for kept in self._by_identity.values()
-                    if len(kept.starts) > 1 and type(kept.ids) in (tuple, Ids) and n // 2 <= len(kept.ids) <= 2 * n
-                ]
-            # The list it grew from is most likely the nearest in length (a batch added a few ids).
-            candidates.sort(key=lambda kept: abs(n - len(kept.ids)))
+                kept_lists = self._by_identity.values()
+                candidates = [kept for kept in kept_lists if len(kept.starts) > 1 and type(kept.ids) in (tuple, Ids)]
             most = n // 2  # (taking less is not worth the chunks)
-            for before in candidates[:_CANDIDATES]:
+            for before in _nearest(candidates, n):
                 reusable, taken = _reusable(ids, before)
                 if taken > most:
                     ranges, most = reusable, taken
@@ -249,9 +307,45 @@ class _KeptLists:
                 if len(kept.ids) == count and kept.holds(data):
                     self._by_identity.move_to_end(key)
                     return Ids(kept.ids) if type(kept.ids) is not Ids else kept.ids
-        ids = Ids(str(data, "utf-8").split("\n"))
-        if len(ids) == count and count >= _KEPT_FROM:  # (else the caller refuses the body)
-            self._keep(_Encoded(ids, [0], [bytes(data)], decoded=True))
+        if count < _KEPT_FROM:
+            return Ids(str(data, "utf-8").split("\n"))
+        raw = bytes(data)
+        with self._lock:
+            candidates = [kept for kept in self._by_identity.values() if len(kept.starts) > 1]
+        ranges: list[tuple[int, int, _Encoded | None, int]] = [(0, len(raw), None, 0)]
+        most = count // 2  # (taking less is not worth the chunks)
+        for before in _nearest(candidates, count):
+            reusable, taken = _readable(raw, before)
+            if taken > most:
+                ranges, most = reusable, taken
+                if 10 * taken >= 9 * count:
+                    break
+        # The ids: decoded lines, and runs of ids taken (one slice per run of chunks taken one after
+        # another: a slice touches each string it holds, a cache miss each at a million ids).
+        pieces: list[list[str] | tuple[IdList, int, int]] = []
+        starts: list[int] = []
+        chunks: list[bytes] = []
+        at = 0
+        for lo, hi, taken_from, k in ranges:
+            if taken_from is None:
+                lines = str(raw[lo:hi], "utf-8").split("\n")
+                pieces.append(lines)
+                _encoded_afresh(lines, 0, len(lines), starts, chunks, at)  # (to be found again, in chunks)
+                at += len(lines)
+                continue
+            start = taken_from.starts[k]
+            end = taken_from.starts[k + 1] if k + 1 < len(taken_from.starts) else len(taken_from.ids)
+            run = pieces[-1] if pieces else None
+            if isinstance(run, tuple) and run[0] is taken_from.ids and run[2] == start:
+                pieces[-1] = (taken_from.ids, run[1], end)
+            else:
+                pieces.append((taken_from.ids, start, end))
+            starts.append(at)
+            chunks.append(taken_from.chunks[k])
+            at += end - start
+        ids = Ids(chain.from_iterable(p if isinstance(p, list) else p[0][p[1] : p[2]] for p in pieces))
+        if len(ids) == count:  # (else the caller refuses the body)
+            self._keep(_Encoded(ids, starts, chunks, decoded=True))
         return ids
 
     def _keep(self, made: _Encoded) -> None:
@@ -261,13 +355,26 @@ class _KeptLists:
                 return
             self._by_identity[key] = made
             self._by_length.setdefault(made.length, set()).add(key)
-            self.size += made.held
+            self.size += 8 * len(made.ids)  # the tuple's references
+            for k, chunk in enumerate(made.chunks):
+                users = self._chunk_users.get(id(chunk))
+                if users is None:
+                    self._chunk_users[id(chunk)] = [1, made.weight(k)]
+                    self.size += made.weight(k)
+                else:
+                    users[0] += 1
             while self.size > self.at_most:
                 dropped, old = self._by_identity.popitem(last=False)
                 self._by_length[old.length].discard(dropped)
                 if not self._by_length[old.length]:
                     del self._by_length[old.length]
-                self.size -= old.held
+                self.size -= 8 * len(old.ids)
+                for chunk in old.chunks:
+                    users = self._chunk_users[id(chunk)]
+                    users[0] -= 1
+                    if not users[0]:
+                        del self._chunk_users[id(chunk)]
+                        self.size -= users[1]
 
 
 _KEPT_FROM = 4096  # ids

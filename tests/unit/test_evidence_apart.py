@@ -195,7 +195,7 @@ def test_a_list_read_back_is_the_one_kept_for_the_same_bytes_and_is_then_written
     monkeypatch.setattr(evidence_apart, "_KEPT_LISTS", kept := _KeptLists(at_most=2**20))  # as another process
     read = joined(body, FindingsChanged).findings[0].evidence
     assert kept.lists() == [read] and read == ids("E", 5000)
-    encoded = len(kept.encoded(read))
+    encoded = sum(map(len, kept._by_identity[id(read)].chunks))  # (its ids, one per line, in chunks)
     assert kept.size == 2 * encoded + 56 * 5000  # its strings counted too: 49 bytes of object each, and the characters
     assert joined(body, FindingsChanged).findings[0].evidence is read  # the same bytes: the list kept
     # Other bytes of the same length are another list.
@@ -219,7 +219,7 @@ def test_the_lists_kept_stay_within_their_bound(monkeypatch: pytest.MonkeyPatch)
         assert_same(apart(model), model)
         assert kept.size <= 200_000
     assert kept.lists() == lists[-2:]  # the least recently used went first
-    assert kept.size == sum(len(kept.encoded(listed)) + 8 * 5000 for listed in lists[-2:])
+    assert kept.size == sum(sum(map(len, kept._by_identity[id(listed)].chunks)) + 8 * 5000 for listed in lists[-2:])
 
 
 def test_the_references_of_two_tuples_are_compared_without_reading_their_strings() -> None:
@@ -273,6 +273,52 @@ def test_a_list_that_grew_in_a_few_places_is_encoded_from_the_chunks_it_holds_un
     # Read back, the body is a list kept for its bytes (the first, if nothing changed), not decoded.
     read = kept.decoded(memoryview(body), len(grown))
     assert read == grown and any(read is listed for listed in kept.lists())
+    # In another process, which read the first body: the ids of the chunks unchanged are those read.
+    reader = _KeptLists(at_most=2**30)
+    first = reader.decoded(memoryview("\n".join(before).encode()), len(before))
+    assert first == before
+    again = reader.decoded(memoryview(body), len(grown))
+    assert again == grown
+    if 2 * (touched + scattered) * evidence_apart._CHUNK < size:
+        read_as_before = len({id(x) for x in first} & {id(x) for x in again})
+        assert read_as_before >= len(before) - (2 * (touched + scattered) + 1) * 2 * evidence_apart._CHUNK
+
+
+BEFORE = ids("E", 5000)
+CHUNK_LAST = len(BEFORE) // -(-len(BEFORE) // evidence_apart._CHUNK) - 1  # of the first chunk read
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        ("A", *BEFORE),  # a first id before all
+        (*BEFORE, "Z"),  # a last after all
+        BEFORE[1:],  # the first dropped
+        BEFORE[:-1],  # the last dropped
+        (*BEFORE[:2500], "E-002499x", *BEFORE[2500:]),  # one in the middle
+        (*BEFORE[:2500], "E-002500x", *BEFORE[2501:]),  # one replaced: the same length
+        (*BEFORE[:4000], ""),  # an empty last line, as a spoilt body may hold: read as it is
+        tuple(x + "x" if i == CHUNK_LAST else x for i, x in enumerate(BEFORE)),  # a chunk's last id longer
+        BEFORE[::-1],  # out of order
+    ],
+    ids=[
+        "first-added",
+        "last-added",
+        "first-dropped",
+        "last-dropped",
+        "added",
+        "replaced",
+        "empty-line",
+        "longer",
+        "reversed",
+    ],
+)
+def test_a_list_read_after_another_is_what_its_bytes_say(changed: tuple[str, ...]) -> None:
+    reader = _KeptLists(at_most=2**30)
+    reader.decoded(memoryview("\n".join(BEFORE).encode()), len(BEFORE))
+    body = "\n".join(changed).encode()
+    assert reader.decoded(memoryview(body), len(changed)) == changed
+    assert reader.decoded(memoryview(body), len(changed)) == changed  # (the second time: the list kept)
 
 
 def apart_afresh(model: EvaluationResult, monkeypatch: pytest.MonkeyPatch) -> bytes:
@@ -301,3 +347,26 @@ def test_a_body_of_chunks_taken_from_an_earlier_list_reads_back_the_same(monkeyp
     # A body of the same length that differs inside one chunk is not the list kept.
     spoilt = body.replace(b"E-015000\n", b"E-015001\n", 1)
     assert joined(spoilt, EvaluationResult).findings[0].evidence != grown
+
+
+def held_afresh(kept: _KeptLists) -> int:
+    """What `kept` holds, counted from what it keeps: each list's references, each chunk once."""
+    chunks = {id(c): entry.weight(k) for entry in kept._by_identity.values() for k, c in enumerate(entry.chunks)}
+    return sum(8 * len(entry.ids) for entry in kept._by_identity.values()) + sum(chunks.values())
+
+
+@pytest.mark.parametrize("side", ["written", "read"])
+def test_a_list_growing_change_by_change_holds_its_chunks_once_and_within_the_bound(side: str) -> None:
+    kept = _KeptLists(at_most=3_000_000)  # a version: 160 KB of references; the chunks: 180 KB, read 1.3 MB
+    growing = list(ids("E", 20_000))
+    for change in range(24):
+        growing += [f"E-{19_999 + change * 10:06d}{k}" for k in range(10)]  # a batch, all in one place
+        listed = Ids(sorted(growing))
+        if side == "written":
+            assert kept.encoded(listed) == "\n".join(listed).encode()
+        else:
+            assert kept.decoded(memoryview("\n".join(listed).encode()), len(listed)) == listed
+        assert kept.size == held_afresh(kept) <= 3_000_000
+    # Each version shares all but a chunk or two with the last: many are kept, not one or two, and the
+    # oldest were let go.
+    assert 8 <= len(kept.lists()) < 24
