@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from opseval_infra.keys import hash_secret
-from opseval_infra.store.base import StoredVersion
+from opseval_infra.store.base import StoredEvent, StoredVersion
 from opseval_infra.store.sqlite import SCHEMA_VERSION, SqliteStore
 
 
@@ -78,9 +78,37 @@ def test_a_schema_3_store_gains_versions_that_the_database_itself_keeps_unchange
 
     assert asyncio.run(finalise()) == 1
     conn = sqlite3.connect(path)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 4
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
     with pytest.raises(sqlite3.IntegrityError, match="never changed"):
         conn.execute("UPDATE versions SET total = '100' WHERE project = 'p'")
     with pytest.raises(sqlite3.IntegrityError, match="never removed"):
         conn.execute("DELETE FROM versions")
     assert conn.execute("SELECT number, total FROM versions").fetchall() == [(1, "80")]
+
+
+def test_a_schema_4_store_counts_the_events_it_held_and_those_stored_after(tmp_path: Path) -> None:
+    path = tmp_path / "v4.db"
+    conn = sqlite3.connect(path)
+    conn.execute(
+        """CREATE TABLE events (seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
+           project TEXT NOT NULL, kind TEXT NOT NULL, body TEXT NOT NULL)"""
+    )
+    for n, project in enumerate(["p", "p", "q", "p"]):
+        conn.execute("INSERT INTO events (id, project, kind, body) VALUES (?, ?, 'k', '{}')", (f"e{n}", project))
+    conn.execute("PRAGMA user_version = 4")
+    conn.commit()
+    conn.close()
+
+    async def counts() -> list[int]:
+        store = SqliteStore(str(path))
+        await store.open()
+        try:
+            held = [await store.count_events(p) for p in ("p", "q", "r")]
+            await store.add_events([StoredEvent(id="e9", project="q", kind="k", body="{}")])
+            await store.add_events([StoredEvent(id="e9", project="q", kind="k", body="{}")])  # a replay
+            return [*held, await store.count_events("q")]
+        finally:
+            await store.close()
+
+    assert asyncio.run(counts()) == [3, 1, 0, 2]
+    assert asyncio.run(counts()) == [3, 2, 0, 2]  # opened again: counted once

@@ -45,7 +45,7 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 BUSY_TIMEOUT_MS = 30_000
-SCHEMA_VERSION = 4  # 2: api_keys and audit; 3: api_keys.expires_at; 4: versions
+SCHEMA_VERSION = 5  # 2: api_keys and audit; 3: api_keys.expires_at; 4: versions; 5: event_counts
 _IDS_PER_QUERY = 500  # well under SQLITE_MAX_VARIABLE_NUMBER
 SNAPSHOT_COMPRESSED_FROM = 64 * 1024  # bytes: a smaller snapshot body is kept as its text
 
@@ -65,6 +65,17 @@ _SCHEMA = (
         body TEXT NOT NULL
     )""",
     "CREATE INDEX IF NOT EXISTS events_by_project_seq ON events (project, seq)",
+    # A project's events counted as they are stored, in the same transaction (events are never
+    # removed): `count_events` is asked on every evaluation, where COUNT(*) walked the project's index
+    # entries, a million at a million events (≈ 5 % of the rules service's CPU under load).
+    """CREATE TABLE IF NOT EXISTS event_counts (
+        project TEXT PRIMARY KEY,
+        events INTEGER NOT NULL
+    )""",
+    """CREATE TRIGGER IF NOT EXISTS events_counted AFTER INSERT ON events BEGIN
+        INSERT INTO event_counts (project, events) VALUES (NEW.project, 1)
+        ON CONFLICT (project) DO UPDATE SET events = events + 1;
+    END""",
     # snapshots.revision holds Snapshot.seq (the column keeps its first name: store/base.py, Snapshot)
     """CREATE TABLE IF NOT EXISTS snapshots (
         kind TEXT NOT NULL,
@@ -258,6 +269,11 @@ class SqliteStore:
             conn.execute(statement)
         if 2 <= version < 3:  # keys issued before expiry existed never expire
             conn.execute("ALTER TABLE api_keys ADD COLUMN expires_at TEXT")
+        if version < 5:  # the events stored before they were counted (none in a new store)
+            conn.execute(
+                """INSERT INTO event_counts (project, events) SELECT project, COUNT(*) FROM events GROUP BY project
+                   ON CONFLICT (project) DO UPDATE SET events = excluded.events"""
+            )
         if version < SCHEMA_VERSION:
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
@@ -337,7 +353,8 @@ class SqliteStore:
 
     async def count_events(self, project_id: str) -> int:
         def work(conn: sqlite3.Connection) -> int:
-            return int(conn.execute("SELECT COUNT(*) FROM events WHERE project = ?", (project_id,)).fetchone()[0])
+            row = conn.execute("SELECT events FROM event_counts WHERE project = ?", (project_id,)).fetchone()
+            return 0 if row is None else int(row[0])
 
         return await self._run(work)
 
