@@ -213,13 +213,9 @@ def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encod
 
 
 def _line_at(raw: bytes, at: int, chunk: bytes) -> bool:
-    """Whether `chunk`'s lines are whole lines of `raw` from `at` on."""
+    """Whether `chunk`'s lines are whole lines of `raw` from `at`, a line's start, on."""
     end = at + len(chunk)
-    return (
-        (at == 0 or raw[at - 1] == _SEPARATOR[0])
-        and raw.startswith(chunk, at)
-        and (end == len(raw) or raw[end] == _SEPARATOR[0])
-    )
+    return end <= len(raw) and raw.startswith(chunk, at) and (end == len(raw) or raw[end] == _SEPARATOR[0])
 
 
 def _nearest(kept: list[_Encoded], count: int) -> list[_Encoded]:

@@ -284,7 +284,7 @@ def test_a_list_that_grew_in_a_few_places_is_encoded_from_the_chunks_it_holds_un
         assert read_as_before >= len(before) - (2 * (touched + scattered) + 1) * 2 * evidence_apart._CHUNK
 
 
-BEFORE = ids("E", 5000)
+BEFORE = ids("E", 10_000)
 CHUNK_LAST = len(BEFORE) // -(-len(BEFORE) // evidence_apart._CHUNK) - 1  # of the first chunk read
 
 
@@ -297,8 +297,9 @@ CHUNK_LAST = len(BEFORE) // -(-len(BEFORE) // evidence_apart._CHUNK) - 1  # of t
         BEFORE[:-1],  # the last dropped
         (*BEFORE[:2500], "E-002499x", *BEFORE[2500:]),  # one in the middle
         (*BEFORE[:2500], "E-002500x", *BEFORE[2501:]),  # one replaced: the same length
-        (*BEFORE[:4000], ""),  # an empty last line, as a spoilt body may hold: read as it is
+        (*BEFORE[:8000], ""),  # an empty last line, as a spoilt body may hold: read as it is
         tuple(x + "x" if i == CHUNK_LAST else x for i, x in enumerate(BEFORE)),  # a chunk's last id longer
+        BEFORE[: 5 * (CHUNK_LAST + 1)],  # cut after a chunk's last id (from 4,096 ids a list is kept)
         BEFORE[::-1],  # out of order
     ],
     ids=[
@@ -310,6 +311,7 @@ CHUNK_LAST = len(BEFORE) // -(-len(BEFORE) // evidence_apart._CHUNK) - 1  # of t
         "replaced",
         "empty-line",
         "longer",
+        "cut",
         "reversed",
     ],
 )
@@ -370,3 +372,29 @@ def test_a_list_growing_change_by_change_holds_its_chunks_once_and_within_the_bo
     # Each version shares all but a chunk or two with the last: many are kept, not one or two, and the
     # oldest were let go.
     assert 8 <= len(kept.lists()) < 24
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    first=st.lists(st.integers(0, 400), min_size=16, max_size=120, unique=True),
+    cut=st.integers(0, 120),
+    dropped=st.sets(st.integers(0, 119), max_size=8),
+    added=st.lists(st.integers(0, 4000), max_size=30),
+)
+def test_with_small_chunks_any_list_after_any_other_encodes_and_reads_as_itself(
+    first: list[int], cut: int, dropped: set[int], added: list[int]
+) -> None:
+    """Chunks of 4 ids and lists kept from 16: whatever the second list keeps of the first (cut
+    short, some dropped) and adds to it (ids that may begin with one of its ids: E1, E12), its body
+    is its ids and reads back to them, also in a reader that read the first."""
+    before = Ids(sorted(f"E{n}" for n in first))
+    kept_ids = [x for i, x in enumerate(before[:cut]) if i not in dropped]
+    after = Ids(sorted({*kept_ids, *(f"E{n}" for n in added)} or {"E0"}))  # (a list apart has ids)
+    writer, reader = _KeptLists(at_most=2**30), _KeptLists(at_most=2**30)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(evidence_apart, "_CHUNK", 4)
+        patched.setattr(evidence_apart, "_KEPT_FROM", 16)
+        for listed in (before, after):
+            body = writer.encoded(listed)
+            assert body == "\n".join(listed).encode()
+            assert reader.decoded(memoryview(body), len(listed)) == listed
