@@ -190,18 +190,20 @@ def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encod
     taken = 0
     fresh = 0  # where the lines not yet taken begin
     at = 0  # where the next chunk is looked for
+    missed = 0
     ends = [*before.starts[1:], len(before.ids)]
     for k, chunk in enumerate(before.chunks):
         # The chunk where it would be if nothing changed since the last one taken, else where its
-        # first line is (a line is an id, distinct), looked for not much further on.
+        # first line is, or would be, in order (the ids are sorted and distinct, as are the lines).
         if not _line_at(raw, at, chunk):
             first = chunk[: chunk.find(_SEPARATOR)] if _SEPARATOR in chunk else chunk
-            found = raw.find(_SEPARATOR + first + _SEPARATOR, max(at - 1, 0), at + 4 * len(chunk) + 2**20)
-            if found < 0 and raw.endswith(_SEPARATOR + first) and len(raw) - len(first) >= at:
-                found = len(raw) - len(first) - 1
-            if found < 0 or not _line_at(raw, found + 1, chunk):
+            place = _line_place(raw, first, at)
+            if not _line_at(raw, place, chunk):
+                missed += 1
+                if missed > _MISSES_ALLOWED + 2 * len(ranges):  # (not the list this one grew from)
+                    break
                 continue
-            at = found + 1
+            at = place
         if at > fresh:
             ranges.append((fresh, at - 1, None, 0))
         ranges.append((at, at + len(chunk), before, k))
@@ -210,6 +212,25 @@ def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encod
     if fresh <= len(raw):  # (lines after the last chunk taken, or all)
         ranges.append((fresh, len(raw), None, 0))
     return ranges, taken
+
+
+_MISSES_ALLOWED = 16  # chunks not found before a list read is taken not to have grown from a kept one
+
+
+def _line_place(raw: bytes, line: bytes, lo: int) -> int:
+    """Where `line` is, or would be, among the sorted lines of `raw` from byte `lo`, a line's start,
+    on: a bisection over the bytes, each probe reading one line. (UTF-8 orders as the ids do.)"""
+    hi = len(raw)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        start = raw.rfind(_SEPARATOR, lo, mid) + 1 or lo
+        end = raw.find(_SEPARATOR, start)
+        end = len(raw) if end < 0 else end
+        if raw[start:end] < line:
+            lo = end + 1
+        else:
+            hi = start
+    return min(lo, len(raw))
 
 
 def _line_at(raw: bytes, at: int, chunk: bytes) -> bool:
