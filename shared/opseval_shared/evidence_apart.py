@@ -239,12 +239,22 @@ def _line_at(raw: bytes, at: int, chunk: bytes) -> bool:
     return end <= len(raw) and raw.startswith(chunk, at) and (end == len(raw) or raw[end] == _SEPARATOR[0])
 
 
-def _nearest(kept: list[_Encoded], count: int) -> list[_Encoded]:
-    """The kept lists a list of `count` ids most likely grew from, nearest in length first: a batch
-    adds a few ids."""
+Plan = TypeVar("Plan")
+
+
+def _most_taken(kept: list[_Encoded], count: int, plan: Callable[[_Encoded], tuple[Plan, int]]) -> Plan | None:
+    """Of the kept lists a list of `count` ids most likely grew from (the nearest in length: a batch
+    adds a few ids), the plan that takes the most ids from one, if it takes more than half."""
     near = [k for k in kept if count // 2 <= len(k.ids) <= 2 * count]
     near.sort(key=lambda k: abs(count - len(k.ids)))
-    return near[:_CANDIDATES]
+    best, most = None, count // 2  # (taking less is not worth the chunks)
+    for before in near[:_CANDIDATES]:
+        made, taken = plan(before)
+        if taken > most:
+            best, most = made, taken
+            if 10 * taken >= 9 * count:  # (a better one would spare little more)
+                break
+    return best
 
 
 class _KeptLists:
@@ -254,12 +264,16 @@ class _KeptLists:
     A growing project's evaluations hand the same list objects again for what did not change (a
     log's sorted ids, a union kept by `merge_ids`), and the findings and the result cite many of the
     same: at a million events 40-70 % of a result's 2 million ids and all of the findings' half a
-    million, each of which costs a cache miss to encode again. A list that grew is encoded in
-    chunks, and the chunks of a kept list it holds unchanged are taken as they are
-    (`_encoded_reusing`). A read of a body gives back the list kept for the same bytes (compared
-    whole), so the scoring service, which reads the rules' findings and writes them again in its
-    result, neither decodes nor encodes them anew, and a page through one leaf's evidence decodes it
-    once. Bounded by the memory it holds, the least recently used dropped: the encoded bytes and the
+    million, each of which costs a cache miss to encode again. A read of a body gives back the list
+    kept for the same bytes (compared whole), so the scoring service, which reads the rules'
+    findings and writes them again in its result, neither decodes nor encodes them anew, and a page
+    through one leaf's evidence decodes it once.
+
+    A list that grew since (a log's sorted ids with a batch placed in them) is encoded in chunks,
+    and the chunks of a kept list it holds unchanged are taken as they are (`_reusable`); read, the
+    ids of the chunks it holds unchanged are taken from the kept list (`_readable`).
+
+    Bounded by the memory it holds, the least recently used dropped: the encoded bytes and the
     tuple, and for a list it decoded, its strings too; a chunk two lists hold counts once."""
 
     def __init__(self, at_most: int) -> None:
@@ -300,13 +314,7 @@ class _KeptLists:
             with self._lock:
                 kept_lists = self._by_identity.values()
                 candidates = [kept for kept in kept_lists if len(kept.starts) > 1 and type(kept.ids) in (tuple, Ids)]
-            most = n // 2  # (taking less is not worth the chunks)
-            for before in _nearest(candidates, n):
-                reusable, taken = _reusable(ids, before)
-                if taken > most:
-                    ranges, most = reusable, taken
-                    if 10 * taken >= 9 * n:  # (a better one would spare little more)
-                        break
+            ranges = _most_taken(candidates, n, lambda before: _reusable(ids, before)) or ranges
         starts: list[int] = []
         chunks: list[bytes] = []
         for lo, hi, chunk in ranges:
@@ -329,14 +337,8 @@ class _KeptLists:
         raw = bytes(data)
         with self._lock:
             candidates = [kept for kept in self._by_identity.values() if len(kept.starts) > 1]
-        ranges: list[tuple[int, int, _Encoded | None, int]] = [(0, len(raw), None, 0)]
-        most = count // 2  # (taking less is not worth the chunks)
-        for before in _nearest(candidates, count):
-            reusable, taken = _readable(raw, before)
-            if taken > most:
-                ranges, most = reusable, taken
-                if 10 * taken >= 9 * count:
-                    break
+        ranges = _most_taken(candidates, count, lambda before: _readable(raw, before))
+        ranges = ranges or [(0, len(raw), None, 0)]
         # The ids: decoded lines, and runs of ids taken (one slice per run of chunks taken one after
         # another: a slice touches each string it holds, a cache miss each at a million ids).
         pieces: list[list[str] | tuple[IdList, int, int]] = []
