@@ -9,6 +9,8 @@ from typing import Protocol
 
 import zstandard
 
+from .frames import ZSTD_MAGIC, compress_parts, decompress_frames
+
 
 @dataclass(frozen=True)
 class StoredEvent:
@@ -123,9 +125,8 @@ class StoredVersion(VersionRecord):
     result: str  # the frozen EvaluationResult as JSON
 
 
-# A Zstandard frame begins with these bytes; a zlib stream (how bodies were compressed until 2026-12-04)
+# A Zstandard frame begins with ZSTD_MAGIC; a zlib stream (how bodies were compressed until 2026-12-04)
 # never does: its first byte is 0x78.
-_ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 
 
 async def compressed(data: bytes | tuple[bytes, ...]) -> bytes:
@@ -141,20 +142,17 @@ async def compressed(data: bytes | tuple[bytes, ...]) -> bytes:
 
 
 def compress(data: bytes | tuple[bytes, ...]) -> bytes:
-    """One Zstandard frame, of bytes or of parts laid end to end (not joined first)."""
-    # A compressor is not thread-safe: one per call (making it costs microseconds).
-    compressor = zstandard.ZstdCompressor(level=1)
+    """One Zstandard frame of bytes; of parts, a frame per long part, laid end to end (`frames`)."""
     if isinstance(data, bytes):
-        return compressor.compress(data)
-    # The size pledged, so the frame states it as `compress` does (a frame without it is not read back).
-    stream = compressor.compressobj(size=sum(map(len, data)))
-    return b"".join([*map(stream.compress, data), stream.flush()])
+        # (A compressor is not thread-safe: one per call; making it costs microseconds.)
+        return zstandard.ZstdCompressor(level=1).compress(data)
+    return compress_parts(data)
 
 
 def decompressed(stored: bytes) -> bytes:
-    """What `compressed` made, or the zlib stream a body was kept as before."""
-    if stored.startswith(_ZSTD_MAGIC):
-        return zstandard.ZstdDecompressor().decompress(stored)
+    """What `compressed` made (one frame or several), or the zlib stream a body was kept as before."""
+    if stored.startswith(ZSTD_MAGIC):
+        return decompress_frames(stored)
     return zlib.decompress(stored)
 
 
