@@ -40,3 +40,38 @@ def test_a_push_still_arriving_waits_for_its_last_batch_and_is_evaluated_once() 
 def test_a_push_whose_rest_never_comes_is_evaluated_after_the_debounce() -> None:
     assert asyncio.run(evaluations_after([({"p1"}, True)], LONG, 0.5)) == []
     assert asyncio.run(evaluations_after([({"p1"}, True)], 0.2, 1.5)) == ["p1"]
+
+
+def test_while_a_push_streams_in_the_next_evaluation_waits_as_long_as_the_last_round_took() -> None:
+    """Evaluations take at most about half the time while more keeps coming; a mark with nothing
+    more behind it is still evaluated at once."""
+
+    async def run() -> tuple[float, float]:
+        loop = asyncio.get_running_loop()
+        ended: list[float] = []
+        started: list[float] = []
+
+        async def evaluate(project: str) -> None:
+            started.append(loop.time())
+            await asyncio.sleep(0.4)  # a round of evaluations that takes 0.4 s
+            ended.append(loop.time())
+
+        dirty = DirtyProjects("rules", 0.01, evaluate)
+        dirty.start()
+        try:
+            dirty.mark({"p1"})
+            while not ended:
+                await asyncio.sleep(0.01)
+            dirty.mark({"p1"}, more_coming=True)  # a push still streaming in
+            while len(ended) < 2:
+                await asyncio.sleep(0.01)
+            dirty.mark({"p1"})  # then all of it arrived
+            while len(ended) < 3:
+                await asyncio.sleep(0.01)
+        finally:
+            await dirty.stop()
+        return started[1] - ended[0], started[2] - ended[1]
+
+    streaming, settled = asyncio.run(run())
+    assert streaming >= 0.39  # not the debounce's 0.01 s
+    assert settled < streaming  # (at once: no wait for the rest)

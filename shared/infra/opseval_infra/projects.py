@@ -383,12 +383,21 @@ def definitions_changed(stored: dict[str, str], seen: dict[str, str] | None, eva
     return changed
 
 
+STREAMING_WAIT_MAX_S = 5.0  # the longest a mark with more coming waits for it (see DirtyProjects)
+
+
 class DirtyProjects:
     """Projects to re-evaluate, worked off in the background. A mark that more input is on its way
     (a full batch fetched, with more pending) is given up to `debounce_s` for the rest to arrive, so
     that one evaluation covers a push; a mark with nothing more behind it (the consumer caught up, a
     findings message, a definition) is evaluated at once: a small change waited the whole debounce
-    on each service before, twice on its way to the score."""
+    on each service before, twice on its way to the score.
+
+    While more keeps coming, the wait is at least as long as the last round of evaluations took
+    (at most `STREAMING_WAIT_MAX_S`): evaluating takes at most about half the service's time while
+    a push streams in, the rest consuming it. (At a million events a round takes about 0.4 s;
+    evaluated every 0.2 s, the rules service spent two thirds of its time evaluating, and the
+    faster the evaluation, the more rounds, each paying its fixed cost again.)"""
 
     def __init__(
         self,
@@ -411,6 +420,7 @@ class DirtyProjects:
         self._failures: dict[str, int] = {}
         self._evaluating: str | None = None  # the project `_run` is evaluating now
         self._not_before: dict[str, float] = {}
+        self._last_round_s = 0.0  # how long the last round of evaluations took
 
     def mark(self, projects: set[str], *, more_coming: bool = False) -> None:
         """`more_coming`: the input that made them dirty continues (a consumer's full batch)."""
@@ -460,8 +470,9 @@ class DirtyProjects:
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            wait = max(self.debounce_s, min(self._last_round_s, STREAMING_WAIT_MAX_S))
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._settled.wait(), self.debounce_s)
+                await asyncio.wait_for(self._settled.wait(), wait)
             self._wake.clear()
             self._settled.clear()
             now = asyncio.get_running_loop().time()
@@ -490,6 +501,7 @@ class DirtyProjects:
                         await self._report(project, exc, n)
                 finally:
                     self._evaluating = None
+            self._last_round_s = asyncio.get_running_loop().time() - now
             if self._dirty:
                 # Projects still waiting on a pause: look again when the first one is due.
                 soonest = min(self._not_before.get(p, 0.0) for p in self._dirty)

@@ -130,11 +130,12 @@ class StoredVersion(VersionRecord):
 
 
 async def compressed(data: bytes | tuple[bytes, ...]) -> bytes:
-    """A snapshot body compressed as both backends store it: Zstandard level 1. A result cites its
-    evidence ids, and its leaves cite the same long lists again: zstd's window finds those repeats,
-    zlib's 32 KiB one does not. The 82 MB result of a million events: 1.3 MB in 98 ms (zlib level 1:
-    7.1 MB in 268 ms), read back in 76 ms (zlib: 159). A large body is compressed in a worker thread,
-    without the GIL, while the event loop goes on consuming."""
+    """A snapshot body compressed as both backends store it: Zstandard level 1 (zlib: 2.7 times the
+    time, 5 times the size). A body of parts is a frame per long part (`frames`): a million-event
+    result's lists, 18 MB of a 578k-id log, are 473 KB as frames of their 1,024-id chunks (254 KB as
+    one frame), compressed in 24 ms the first time and in 1 ms when the chunks are those written
+    before. A large body is compressed in a worker thread, without the GIL, while the event loop
+    goes on consuming."""
     size = len(data) if isinstance(data, bytes) else sum(map(len, data))
     if size < 1 << 20:
         return compress(data)
