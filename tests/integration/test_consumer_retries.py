@@ -209,14 +209,14 @@ def test_an_event_whose_body_disagrees_with_its_subject_is_dead_lettered_and_the
     assert (info.num_pending, info.num_ack_pending, info.num_redelivered) == (0, 0, 0)
 
 
-async def run_in_two_fetches(url: str) -> list[tuple[list[str], bool]]:
+async def run_in_two_fetches(url: str) -> list[tuple[list[str], int]]:
     nc = await nats.connect(url)
     js = nc.jetstream()
     await ensure_streams(js, 1)
-    heard: list[tuple[list[str], bool]] = []
+    heard: list[tuple[list[str], int]] = []
 
-    def mark(events: list[Evidence], more_coming: bool) -> None:
-        heard.append(([e.id for e in events], more_coming))
+    def mark(events: list[Evidence], behind: int) -> None:
+        heard.append(([e.id for e in events], behind))
 
     store = FlakyStore(0)
     consumer = EvidenceConsumer(ServiceSettings(nats_url=url), store, DeadLetterOffice("rules", js, store), mark)
@@ -238,6 +238,6 @@ async def run_in_two_fetches(url: str) -> list[tuple[list[str], bool]]:
     return heard
 
 
-def test_the_consumer_says_whether_more_evidence_is_pending_behind_a_batch(server: str) -> None:
-    # The rules service waits its debounce for the rest of a push only when the stream holds more.
-    assert asyncio.run(run_in_two_fetches(server)) == [(["e-1", "e-2"], True), (["e-3"], False)]
+def test_the_consumer_says_how_much_evidence_is_pending_behind_a_batch(server: str) -> None:
+    # The rules service waits for the rest of a push only when the stream holds more.
+    assert asyncio.run(run_in_two_fetches(server)) == [(["e-1", "e-2"], 1), (["e-3"], 0)]

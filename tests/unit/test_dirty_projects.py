@@ -43,10 +43,10 @@ def test_a_push_whose_rest_never_comes_is_evaluated_after_the_debounce() -> None
 
 
 def test_while_a_push_streams_in_the_next_evaluation_waits_as_long_as_the_last_round_took() -> None:
-    """Evaluations take at most about half the time while more keeps coming; a mark with nothing
-    more behind it is still evaluated at once."""
+    """Evaluations take at most about half the time while a push streams in; a trickle waits the
+    debounce, and a mark with nothing more behind it is still evaluated at once."""
 
-    async def run() -> tuple[float, float]:
+    async def run() -> tuple[float, float, float]:
         loop = asyncio.get_running_loop()
         ended: list[float] = []
         started: list[float] = []
@@ -62,16 +62,19 @@ def test_while_a_push_streams_in_the_next_evaluation_waits_as_long_as_the_last_r
             dirty.mark({"p1"})
             while not ended:
                 await asyncio.sleep(0.01)
-            dirty.mark({"p1"}, more_coming=True)  # a push still streaming in
+            dirty.mark({"p1"}, more_coming=True, streaming=True)  # a push streaming in
             while len(ended) < 2:
                 await asyncio.sleep(0.01)
-            dirty.mark({"p1"})  # then all of it arrived
+            dirty.mark({"p1"}, more_coming=True)  # a trickle: a little more behind a batch
             while len(ended) < 3:
+                await asyncio.sleep(0.01)
+            dirty.mark({"p1"})  # then all of it arrived
+            while len(ended) < 4:
                 await asyncio.sleep(0.01)
         finally:
             await dirty.stop()
-        return started[1] - ended[0], started[2] - ended[1]
+        return started[1] - ended[0], started[2] - ended[1], started[3] - ended[2]
 
-    streaming, settled = asyncio.run(run())
+    streaming, trickle, settled = asyncio.run(run())
     assert streaming >= 0.39  # not the debounce's 0.01 s
-    assert settled < streaming  # (at once: no wait for the rest)
+    assert trickle < streaming and settled < streaming  # (the debounce; at once)

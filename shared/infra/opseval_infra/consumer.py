@@ -111,15 +111,15 @@ class EvidenceConsumer:
         settings: ServiceSettings,
         store: Store,
         dead_letters: DeadLetterOffice,
-        on_persisted: Callable[[list[Evidence], bool], None],
+        on_persisted: Callable[[list[Evidence], int], None],
     ) -> None:
         self.settings, self.store, self.dead_letters = settings, store, dead_letters
         self.on_persisted = on_persisted
         self.service = settings.service_name
 
     async def handle(self, msgs: list[Msg]) -> None:
-        """`on_persisted` hears the events and whether more were pending behind the batch."""
-        more_coming = bool(msgs) and msgs[-1].metadata.num_pending > 0
+        """`on_persisted` hears the events and how many more were pending behind the batch."""
+        behind = msgs[-1].metadata.num_pending if msgs else 0
         pending: list[tuple[Msg, Evidence]] = []
         for msg in msgs:
             try:
@@ -148,7 +148,7 @@ class EvidenceConsumer:
             new = sum(inserted)
             EVENTS_CONSUMED.labels(self.service).inc(new)
             EVENTS_REPLAYED.labels(self.service).inc(len(inserted) - new)
-            self.on_persisted([e for _, e in pending], more_coming)
+            self.on_persisted([e for _, e in pending], behind)
             for msg, _ in pending:
                 await msg.ack()
             return
