@@ -87,7 +87,7 @@ async def run(
     store = FlakyStore(failures)
     persisted: list[str] = []
 
-    def mark(events: list[Evidence], more_coming: bool) -> None:
+    def mark(events: list[Evidence], behind: int) -> None:
         persisted.extend(e.id for e in events)
 
     consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)
@@ -151,7 +151,7 @@ async def run_with_mismatches(url: str) -> tuple[FlakyStore, list[dict[str, Any]
     store = FlakyStore(0)
     persisted: list[str] = []
 
-    def mark(events: list[Evidence], more_coming: bool) -> None:
+    def mark(events: list[Evidence], behind: int) -> None:
         persisted.extend(e.id for e in events)
 
     consumer = EvidenceConsumer(settings, store, DeadLetterOffice("rules", js, store), mark)

@@ -34,7 +34,7 @@ from .consumer import (
 )
 from .http import health_router
 from .nats import check_encrypted, check_server, convert_fetch_timeouts, ensure_streams, tls_context
-from .projects import STREAMING_FROM, DirtyProjects, EvaluationHealth, LedgerCache, fold_kind
+from .projects import DirtyProjects, EvaluationHealth, LedgerCache, fold_kind
 from .settings import ServiceSettings
 from .store.base import Store, StoredEvent
 from .store.factory import open_store
@@ -104,7 +104,7 @@ async def start_evidence_consumer(fleet: Fleet) -> None:
 
     def persisted(events: list[Evidence], behind: int) -> None:
         ledgers.remember(events)
-        dirty.mark({e.project for e in events}, more_coming=behind > 0, streaming=behind >= STREAMING_FROM)
+        dirty.mark({e.project for e in events}, behind=behind)
 
     dead = fleet.dead_letters = DeadLetterOffice(fleet.settings.service_name, fleet.js, fleet.store)
     fleet.consumer = EvidenceConsumer(fleet.settings, fleet.store, dead, persisted)

@@ -425,13 +425,13 @@ class DirtyProjects:
         self._last_round_s = 0.0  # how long the last round of evaluations took
         self._streaming = False  # the last mark said a push streams in
 
-    def mark(self, projects: set[str], *, more_coming: bool = False, streaming: bool = False) -> None:
-        """`more_coming`: the input that made them dirty continues (a consumer's full batch);
-        `streaming`: much more (a push of thousands streaming in)."""
+    def mark(self, projects: set[str], *, behind: int = 0) -> None:
+        """`behind`: how much more of the input that made them dirty is pending (a consumer's batch
+        with more in the stream behind it); thousands: a push streams in."""
         self._dirty |= projects
         DIRTY_PROJECTS.labels(self.service).set(len(self._dirty))
-        self._streaming = streaming
-        if more_coming or streaming:
+        self._streaming = behind >= STREAMING_FROM
+        if behind:
             self._settled.clear()
         else:
             self._settled.set()
