@@ -290,9 +290,6 @@ class _KeptLists:
         """The lists kept, least recently used first."""
         return [kept.ids for kept in self._by_identity.values()]
 
-    def encoded(self, ids: IdList) -> bytes:
-        return b"".join(self.encoded_parts(ids))
-
     def encoded_parts(self, ids: IdList) -> list[bytes]:
         """The encoding of `ids`, one per line, as parts to be joined."""
         key = id(ids)

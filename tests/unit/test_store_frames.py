@@ -73,8 +73,8 @@ def test_frame_boundaries_are_read_from_the_headers_of_any_frame_zstandard_write
 def test_a_long_part_written_again_is_its_kept_frame_and_a_frame_read_again_its_kept_content(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(frames, "_WRITTEN", frames._WrittenFrames(at_most=2**30))
-    monkeypatch.setattr(frames, "_READ", frames._ReadFrames(at_most=2**30))
+    monkeypatch.setattr(frames, "_WRITTEN", frames._Kept(at_most=2**30))
+    monkeypatch.setattr(frames, "_READ", frames._Kept(at_most=2**30))
     chunk = b"\n".join(b"E-%06d" % i for i in range(5000))
     first = compress_parts([b"head", chunk, b"\n", chunk[:100]])
     calls: list[int] = []
@@ -93,7 +93,7 @@ def test_a_long_part_written_again_is_its_kept_frame_and_a_frame_read_again_its_
     assert len(chunk) not in calls  # the long part's frame was kept
     assert decompressed(again) == b"head!" + chunk + b"\n" + chunk[:100]
     equal = bytes(bytearray(chunk))  # the same bytes, another object: compressed again, to the same frame
-    assert compress_parts([equal]) == frames._WRITTEN.frame(chunk, real_compressor(level=1))
+    assert compress_parts([equal]) == frames._frame(chunk, real_compressor(level=1))
     assert len(chunk) in calls
 
     assert decompress_frames(first) == b"head" + chunk + b"\n" + chunk[:100]
@@ -114,14 +114,14 @@ def test_a_long_part_written_again_is_its_kept_frame_and_a_frame_read_again_its_
 
 
 def test_the_frames_kept_stay_within_their_bounds(monkeypatch: pytest.MonkeyPatch) -> None:
-    written, read = frames._WrittenFrames(at_most=200_000), frames._ReadFrames(at_most=200_000)
+    written, read = frames._Kept(at_most=200_000), frames._Kept(at_most=200_000)
     monkeypatch.setattr(frames, "_WRITTEN", written)
     monkeypatch.setattr(frames, "_READ", read)
     for _ in range(20):
         body = compress_parts([os.urandom(30_000), b"\n", os.urandom(30_000)])
         assert len(decompress_frames(body)) == 60_001
         assert written.size <= 200_000 and read.size <= 200_000
-    assert 0 < len(written._by_identity) < 20 and 0 < len(read._by_frame) < 40
+    assert 0 < len(written) < 20 and 0 < len(read) < 40
 
 
 def test_a_body_kept_as_one_frame_or_as_zlib_before_reads_as_before() -> None:

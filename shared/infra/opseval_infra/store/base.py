@@ -125,10 +125,6 @@ class StoredVersion(VersionRecord):
     result: str  # the frozen EvaluationResult as JSON
 
 
-# A Zstandard frame begins with ZSTD_MAGIC; a zlib stream (how bodies were compressed until 2026-12-04)
-# never does: its first byte is 0x78.
-
-
 async def compressed(data: bytes | tuple[bytes, ...]) -> bytes:
     """A snapshot body compressed as both backends store it: Zstandard level 1 (zlib: 2.7 times the
     time, 5 times the size). A body of parts is a frame per long part (`frames`): a million-event
@@ -152,6 +148,8 @@ def compress(data: bytes | tuple[bytes, ...]) -> bytes:
 
 def decompressed(stored: bytes) -> bytes:
     """What `compressed` made (one frame or several), or the zlib stream a body was kept as before."""
+    # (A zlib stream, as bodies were compressed until 2026-12-04, never begins as a Zstandard frame
+    # does: its first byte is 0x78.)
     if stored.startswith(ZSTD_MAGIC):
         return decompress_frames(stored)
     return zlib.decompress(stored)

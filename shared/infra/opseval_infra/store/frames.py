@@ -35,7 +35,7 @@ def compress_parts(parts: Sequence[bytes]) -> bytes:
         if short:
             out.append(compressor.compress(b"".join(short)))
             short.clear()
-        out.append(_WRITTEN.frame(part, compressor))
+        out.append(_frame(part, compressor))
     if short or not out:
         out.append(compressor.compress(b"".join(short)))
     return b"".join(out)
@@ -51,7 +51,7 @@ def decompress_frames(stored: bytes) -> bytes:
     out = []
     start = 0
     for end in ends:
-        out.append(_READ.content(view[start:end], decompressor))
+        out.append(_content(view[start:end], decompressor))
         start = end
     return b"".join(out)
 
@@ -90,67 +90,63 @@ def frame_ends(stored: bytes) -> list[int]:
     return ends
 
 
-class _WrittenFrames:
-    """The frames of the long parts written last, by the identity of the part (kept alive here, so
-    no other part takes its identity); the least recently used dropped beyond `at_most` bytes of
-    parts and frames."""
+class _Kept:
+    """Values kept by a key, the least recently used dropped beyond `at_most` bytes (each entry's
+    size given when it is kept); thread-safe (the results API reads in threads)."""
 
     def __init__(self, at_most: int) -> None:
         self.at_most = at_most
         self.size = 0
-        self._by_identity: OrderedDict[int, tuple[bytes, bytes]] = OrderedDict()
+        self._entries: OrderedDict[object, tuple[object, bytes, int]] = OrderedDict()
         self._lock = Lock()
 
-    def frame(self, part: bytes, compressor: zstandard.ZstdCompressor) -> bytes:
-        key = id(part)
+    def get(self, key: object) -> bytes | None:
         with self._lock:
-            kept = self._by_identity.get(key)
-            if kept is not None:
-                self._by_identity.move_to_end(key)
-                return kept[1]
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[1]
+
+    def keep(self, key: object, held: object, value: bytes, size: int) -> None:
+        """`held`: kept alive with the value (what the key is the identity of)."""
+        with self._lock:
+            if key in self._entries:
+                return
+            self._entries[key] = (held, value, size)
+            self.size += size
+            while self.size > self.at_most:
+                _, (_, _, dropped) = self._entries.popitem(last=False)
+                self.size -= dropped
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def _frame(part: bytes, compressor: zstandard.ZstdCompressor) -> bytes:
+    """A long part's frame, the one kept for that very part object if it was written before (kept
+    alive with its frame, so no other part takes its identity)."""
+    frame = _WRITTEN.get(id(part))
+    if frame is None:
         frame = compressor.compress(part)
-        with self._lock:
-            if key not in self._by_identity:
-                self._by_identity[key] = (part, frame)
-                self.size += len(part) + len(frame)
-                while self.size > self.at_most:
-                    _, (old, old_frame) = self._by_identity.popitem(last=False)
-                    self.size -= len(old) + len(old_frame)
-        return frame
+        _WRITTEN.keep(id(part), part, frame, len(part) + len(frame))
+    return frame
 
 
-class _ReadFrames:
-    """The contents of the long frames read last, by the frame's bytes; the least recently used
-    dropped beyond `at_most` bytes of frames and contents."""
-
-    def __init__(self, at_most: int) -> None:
-        self.at_most = at_most
-        self.size = 0
-        self._by_frame: OrderedDict[bytes, bytes] = OrderedDict()
-        self._lock = Lock()
-
-    def content(self, frame: memoryview, decompressor: zstandard.ZstdDecompressor) -> bytes:
-        if len(frame) < _READ_KEPT_FROM:
-            return decompressor.decompress(frame)
-        key = bytes(frame)
-        with self._lock:
-            kept = self._by_frame.get(key)
-            if kept is not None:
-                self._by_frame.move_to_end(key)
-                return kept
+def _content(frame: memoryview, decompressor: zstandard.ZstdDecompressor) -> bytes:
+    """A frame's content, the one kept for the same frame bytes if it was read before."""
+    if len(frame) < _READ_KEPT_FROM:
+        return decompressor.decompress(frame)
+    key = bytes(frame)
+    content = _READ.get(key)
+    if content is None:
         content = decompressor.decompress(key)
-        with self._lock:
-            if key not in self._by_frame:
-                self._by_frame[key] = content
-                self.size += len(key) + len(content)
-                while self.size > self.at_most:
-                    old, old_content = self._by_frame.popitem(last=False)
-                    self.size -= len(old) + len(old_content)
-        return content
+        _READ.keep(key, None, content, len(key) + len(content))
+    return content
 
 
 _READ_KEPT_FROM = 256  # bytes of frame: a shorter one costs little to decompress again
 # (A million-event project's findings and result: some 80 MB of parts, a twentieth of it as frames;
 # the parts written are those the evidence lists keep anyway.)
-_WRITTEN = _WrittenFrames(at_most=128 * 2**20)
-_READ = _ReadFrames(at_most=128 * 2**20)
+_WRITTEN = _Kept(at_most=128 * 2**20)  # a part's identity → its frame
+_READ = _Kept(at_most=128 * 2**20)  # a frame's bytes → its content
