@@ -107,14 +107,18 @@ class _Encoded:
         self.length = sum(map(len, chunks)) + len(chunks) - 1
         self.decoded = decoded  # its fresh chunks' strings were made by decoding them
 
+    def span(self, k: int) -> tuple[int, int]:
+        """Where chunk k's ids are in the list: ids[start:end]."""
+        return self.starts[k], self.starts[k + 1] if k + 1 < len(self.starts) else len(self.ids)
+
     def weight(self, k: int) -> int:
         """The memory chunk k holds: its bytes, and if it was decoded, its strings (≈ 49 bytes of
         object and the characters each), where an encoded list's strings are the ledger's anyway.
         A chunk taken by a later list is held by both, and counted once (`_KeptLists._keep`)."""
         if not self.decoded:
             return len(self.chunks[k])
-        end = self.starts[k + 1] if k + 1 < len(self.starts) else len(self.ids)
-        return 2 * len(self.chunks[k]) + (49 - 1) * (end - self.starts[k])
+        start, end = self.span(k)
+        return 2 * len(self.chunks[k]) + (49 - 1) * (end - start)
 
     def parts(self) -> list[bytes]:
         out = [_SEPARATOR] * (2 * len(self.chunks) - 1)
@@ -168,10 +172,10 @@ def _reusable(ids: IdList, before: _Encoded) -> tuple[list[tuple[int, int, bytes
         lo = bisect_left(ids, old[start], lo)
         places.append(lo)
     places.append(n)
-    ends = [*old_starts[1:], len(old)]
     ranges: list[tuple[int, int, bytes | None]] = [(0, places[0], None)] if places[0] > 0 else []
     taken = 0
-    for k, (start, end) in enumerate(zip(old_starts, ends, strict=True)):
+    for k in range(len(old_starts)):
+        start, end = before.span(k)
         lo, hi = places[k], places[k + 1]
         if hi - lo == end - start and _SAME_ITEMS(ids, lo, old, start, hi - lo):
             ranges.append((lo, hi, before.chunks[k]))
@@ -191,7 +195,6 @@ def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encod
     fresh = 0  # where the lines not yet taken begin
     at = 0  # where the next chunk is looked for
     missed = 0
-    ends = [*before.starts[1:], len(before.ids)]
     for k, chunk in enumerate(before.chunks):
         # The chunk where it would be if nothing changed since the last one taken, else where its
         # first line is, or would be, in order (the ids are sorted and distinct, as are the lines).
@@ -207,7 +210,8 @@ def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encod
         if at > fresh:
             ranges.append((fresh, at - 1, None, 0))
         ranges.append((at, at + len(chunk), before, k))
-        taken += ends[k] - before.starts[k]
+        start, end = before.span(k)
+        taken += end - start
         at = fresh = at + len(chunk) + 1
     if fresh <= len(raw):  # (lines after the last chunk taken, or all)
         ranges.append((fresh, len(raw), None, 0))
@@ -349,8 +353,7 @@ class _KeptLists:
                 _encoded_afresh(lines, 0, len(lines), starts, chunks, at)  # (to be found again, in chunks)
                 at += len(lines)
                 continue
-            start = taken_from.starts[k]
-            end = taken_from.starts[k + 1] if k + 1 < len(taken_from.starts) else len(taken_from.ids)
+            start, end = taken_from.span(k)
             run = pieces[-1] if pieces else None
             if isinstance(run, tuple) and run[0] is taken_from.ids and run[2] == start:
                 pieces[-1] = (taken_from.ids, run[1], end)
