@@ -10,10 +10,14 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 SERVICES = ("intake", "rules", "scoring", "reporting")
 
@@ -68,11 +72,26 @@ def settings_for(service: str) -> Any:
     return ReportingSettings()
 
 
+def settings_problems(exc: ValidationError) -> str:
+    """What a service's settings refused, by the environment variable that set it."""
+    problems = []
+    for error in exc.errors():
+        where = "OPSEVAL_" + "_".join(str(part) for part in error["loc"]).upper() if error["loc"] else "settings"
+        given = f" (given {error['input']!r})" if error["loc"] else ""
+        problems.append(f"{where}: {error['msg']}{given}")
+    return "; ".join(problems)
+
+
 def serve(service: str) -> int:
     import uvicorn
     from opseval_intake.bundle import BundleError
+    from pydantic import ValidationError
 
-    settings = settings_for(service)
+    try:
+        settings = settings_for(service)
+    except ValidationError as exc:
+        print(f"opseval serve {service}: {settings_problems(exc)}", file=sys.stderr)
+        return 2
     try:
         app = create_app(service, settings)
     except BundleError as exc:
@@ -101,19 +120,33 @@ def _port_open(host: str, port: int) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
-def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> bool:
+def wait_ready(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> str | None:
+    """None once `url` answers 200 within `timeout`; otherwise why not: the process's exit code,
+    or the last answer (or connection error) the readiness endpoint gave."""
     deadline = time.monotonic() + timeout
+    last = "no answer"
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
-            return False
+            return f"it exited with code {process.returncode}"
         try:
             with urllib.request.urlopen(url, timeout=1) as response:
                 if response.status == 200:
-                    return True
-        except OSError:
-            pass
+                    return None
+        except urllib.error.HTTPError as exc:  # 503: a dependency it checks does not answer
+            last = f"{url} answered {exc.code}: {exc.read(500).decode(errors='replace')}"
+        except OSError as exc:
+            last = f"{url}: {exc}"
         time.sleep(0.2)
-    return False
+    return f"not ready after {timeout:.0f} s ({last})"
+
+
+def log_tail(path: Path, lines: int = 20) -> str:
+    """The last `lines` of a log, indented, for a message that points at it."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "".join(f"    {line}\n" for line in text.splitlines()[-lines:])
 
 
 def local_admin_token(data_dir: Path, store_url: str) -> Path:
@@ -285,9 +318,13 @@ def _run(binary: str, data_dir: Path, nats_port: int, base_port: int) -> int:
             )
             children.append((service, proc))
         for service, proc in children[1:]:
-            if not wait_ready(f"http://127.0.0.1:{ports[service]}/readyz", 60, proc):
+            why = wait_ready(f"http://127.0.0.1:{ports[service]}/readyz", 60, proc)
+            if why is not None:
+                log_file = data_dir / f"{service}.log"
                 print(
-                    f"opseval up: {service} did not become ready (see {data_dir / (service + '.log')})", file=sys.stderr
+                    f"opseval up: {service} did not become ready: {why}. The end of {log_file}:\n{log_tail(log_file)}",
+                    file=sys.stderr,
+                    end="",
                 )
                 return 1
         print(f"opseval fleet is up (data in {data_dir}; process group {nats.pid}):")

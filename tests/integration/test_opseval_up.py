@@ -182,3 +182,25 @@ def test_up_says_how_to_get_nats_server_when_it_is_missing(
     monkeypatch.setattr(fleet, "find_nats_server", lambda: None)
     assert fleet.up(tmp_path, free_port(), free_port()) == 1
     assert "apt-get install nats-server" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_a_service_that_cannot_start_is_named_with_its_exit_code_and_the_end_of_its_log(tmp_path: Path) -> None:
+    if fleet.find_nats_server() is None:
+        pytest.skip("nats-server is not installed (apt-get install nats-server; .ci/run installs it)")
+    data, nats_port = tmp_path / "data", free_port()
+    broken = {**os.environ, "OPSEVAL_DEBOUNCE_S": "soon"}  # every service refuses this setting
+    done = subprocess.run(
+        [*UP, "--data", str(data), "--nats-port", str(nats_port), "--port", str(free_port())],
+        env=broken,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 1
+    assert done.stderr.splitlines() == [
+        f"opseval up: intake did not become ready: it exited with code 2. The end of {data / 'intake.log'}:",
+        "    opseval serve intake: OPSEVAL_DEBOUNCE_S: Input should be a valid number, unable to parse string as a "
+        "number (given 'soon')",
+    ]
+    assert not port_open(nats_port)  # the server it started is stopped with the rest

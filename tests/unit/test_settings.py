@@ -61,3 +61,23 @@ def test_the_installation_calendar_file_is_the_variable_opseval_evaluate_reads(
     assert ServiceSettings().calendar_file == tmp_path / "holidays.yaml"
     monkeypatch.delenv(CALENDAR_FILE_VARIABLE)
     assert ServiceSettings().calendar_file is None
+
+
+def test_serve_refuses_bad_settings_in_one_line_naming_each_variable(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from opseval import fleet
+
+    monkeypatch.setenv("OPSEVAL_ENVIRONMENT", "production")
+    monkeypatch.setenv("OPSEVAL_HTTP_PORT", "eighty")
+    assert fleet.serve("rules") == 2
+    err = capsys.readouterr().err
+    assert err.startswith("opseval serve rules: OPSEVAL_HTTP_PORT: Input should be a valid integer")
+    assert "(given 'eighty')" in err and len(err.splitlines()) == 1
+
+    monkeypatch.setenv("OPSEVAL_HTTP_PORT", "8080")
+    assert fleet.serve("rules") == 2
+    assert capsys.readouterr().err == (
+        "opseval serve rules: settings: Value error, OPSEVAL_SECRET_KEY is a placeholder: "
+        "set a real secret outside development\n"
+    )
