@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import gc
 import random
+import sys
 import threading
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from opseval_shared import base
 from opseval_shared.base import IdLog, Ids, fewer_collections, merge_ids, unique_sorted
 from opseval_shared.results import Finding, ScoredIndicator
 from pydantic import ValidationError
@@ -183,3 +185,44 @@ def test_a_cycle_holding_an_untracked_id_list_is_still_collected() -> None:
     del holder
     gc.collect()
     assert gone() is None
+
+
+@pytest.mark.parametrize(
+    "made_from",
+    [list, iter, tuple, Ids, lambda items: (item for item in items)],
+    ids=["list", "iterator", "tuple", "Ids", "generator"],
+)
+@pytest.mark.parametrize("length", [0, 1, base._MOVED_FROM - 1, base._MOVED_FROM, 5_000])
+def test_ids_made_from_any_iterable_hold_its_items_and_take_one_reference_each(made_from, length: int) -> None:  # type: ignore[no-untyped-def]
+    items = [f"E{i:06d}-{length}" for i in range(length)]  # (strings made here: counts only this test moves)
+    expected = tuple(items)
+    counts = [sys.getrefcount(item) for item in items]
+    made = [Ids(made_from(items)) for _ in range(3)]
+    assert [sys.getrefcount(item) for item in items] == [count + 3 for count in counts]
+    for m in made:
+        assert type(m) is Ids and m == expected and hash(m) == hash(expected)
+    del made, m
+    gc.collect()
+    assert [sys.getrefcount(item) for item in items] == counts
+
+
+def test_long_ids_are_made_by_moving_the_references_of_the_tuple_made_first() -> None:
+    if base._move is None:
+        pytest.skip("not CPython, or its tuple layout failed the check at import: Ids are copied as tuples are")
+    moves = []
+    taken = base._move
+
+    def counted(cls, plain):  # type: ignore[no-untyped-def]
+        moves.append(len(plain))
+        return taken(cls, plain)
+
+    base._move = counted
+    try:
+        Ids([f"E{i}" for i in range(base._MOVED_FROM)])
+        Ids(["E1", "E2"])  # short: copied
+        shared = tuple(f"E{i}" for i in range(base._MOVED_FROM))
+        assert Ids(shared) == shared  # a tuple someone else holds is copied, never emptied
+        assert shared[0] == "E0" and len(shared) == base._MOVED_FROM
+    finally:
+        base._move = taken
+    assert moves == [base._MOVED_FROM]
