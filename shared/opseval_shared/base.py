@@ -4,16 +4,16 @@ from __future__ import annotations
 
 import gc
 import sys
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
-from itertools import chain, compress, islice, pairwise
-from operator import eq, ne
+from itertools import accumulate, chain, compress, islice, pairwise
+from operator import eq, is_, ne
 from threading import Lock
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeAlias, overload
 
 from pydantic import (
     BaseModel,
@@ -172,41 +172,169 @@ _MOVED_FROM = 256  # ids: a shorter list costs less than the calls
 _move = _moving()
 
 
+class IdRuns(Sequence[str]):
+    """Sorted, distinct event ids held as runs (`Ids`), each run wholly before the next: a long log's
+    sorted form and a large union of such lists. A log grown by a batch shares with its form before
+    every run the batch did not touch, and a union is made of its lists' runs, so making either is
+    a step per run, not per id: as one tuple, at a million events 2.5 million ids a change were
+    copied, a cache miss each, about a third of the rules' evaluation. The store encodes a run it
+    encoded before as it did (`evidence_apart`). Compares, hashes and serializes as the tuple of its
+    ids (`flat`), which it makes only when asked."""
+
+    __slots__ = ("_ends", "_firsts", "_flat", "runs")
+
+    def __init__(self, runs: Iterable[Ids]) -> None:
+        self.runs: tuple[Ids, ...] = tuple(run for run in runs if run)
+        self._ends = list(accumulate(map(len, self.runs)))
+        self._firsts: list[str] | None = None
+        self._flat: Ids | None = None
+
+    def flat(self) -> Ids:
+        """The ids as one tuple (made once: a pass over every id)."""
+        if self._flat is None:
+            self._flat = Ids(chain.from_iterable(self.runs))
+        return self._flat
+
+    def __len__(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def __iter__(self) -> Iterator[str]:
+        return chain.from_iterable(self.runs)
+
+    def __reversed__(self) -> Iterator[str]:
+        return chain.from_iterable(map(reversed, reversed(self.runs)))
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        n = len(self)
+        if isinstance(index, slice):
+            start, stop, step = index.indices(n)
+            if step != 1:
+                return self.flat()[index]
+            if start >= stop:
+                return ()
+            pieces = []
+            k = bisect_right(self._ends, start)
+            while k < len(self.runs) and start < stop:
+                run_start = self._ends[k] - len(self.runs[k])
+                pieces.append(self.runs[k][start - run_start : stop - run_start])
+                start = self._ends[k]
+                k += 1
+            # (A slice of a tuple is a plain tuple, as a slice of Ids is.)
+            return pieces[0] if len(pieces) == 1 else tuple(chain.from_iterable(pieces))
+        if index < 0:
+            index += n
+        if not 0 <= index < n:
+            raise IndexError("IdRuns index out of range")
+        k = bisect_right(self._ends, index)
+        return self.runs[k][index - (self._ends[k] - len(self.runs[k]))]
+
+    def __contains__(self, eid: object) -> bool:
+        if not isinstance(eid, str) or not self.runs:
+            return False
+        if self._firsts is None:
+            self._firsts = [run[0] for run in self.runs]
+        k = bisect_right(self._firsts, eid) - 1
+        if k < 0:
+            return False
+        run = self.runs[k]
+        at = bisect_left(run, eid)
+        return at < len(run) and run[at] == eid
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, IdRuns):
+            if len(other) != len(self) or (self.runs and (self[0] != other[0] or self[-1] != other[-1])):
+                return False
+            if len(other.runs) == len(self.runs) and all(map(is_, other.runs, self.runs)):
+                return True
+            return all(map(eq, self, other))  # (no tuple of either made: a million references each)
+        if isinstance(other, tuple | list):
+            return len(other) == len(self) and all(map(eq, self, other))
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.flat())
+
+    def __reduce__(self) -> tuple[type[IdRuns], tuple[tuple[Ids, ...]]]:
+        return (IdRuns, (self.runs,))
+
+    def __repr__(self) -> str:
+        return f"IdRuns({self.flat()!r})"
+
+
+# Sorted, distinct ids in either form.
+SortedIds = Ids | IdRuns
+
+
 class IdLog(list[str]):
     """Event ids in the order they arrived, only ever appended to (a ledger's log of one inspection
-    plan or survey): its sorted, distinct form is kept and the ids appended since are put in their
-    places, so each evaluation of a growing project places the few new ids, not the whole log again
-    (in the fleet, where ids arrive in no useful order, that was a sort of up to a million strings
-    per evaluation and service)."""
+    plan or survey): its sorted, distinct form is kept in runs, and the ids appended since are put
+    in their places, so each evaluation of a growing project places the few new ids and makes again
+    only the runs they fell in, not the whole log (in the fleet, where ids arrive in no useful order,
+    that was a sort of up to a million strings per evaluation and service)."""
 
-    __slots__ = ("_order", "_sorted", "_upto")
+    __slots__ = ("_made", "_runs", "_sorted", "_upto")
 
     def __init__(self, ids: Iterable[str] = ()) -> None:
         super().__init__(ids)
         _untrack(self)  # (strings only, see `_untracked`)
-        # The sorted, distinct ids as a list, changed in place: inserting an id moves the pointers
-        # after it and touches no other id, where building a new list increfs every one of them
-        # (at a million ids scattered in memory, a cache miss each). Strings only: untracked too.
-        self._order: list[str] = []
-        _untrack(self._order)
-        self._sorted: Ids | None = Ids()  # `_order` as Ids; None until asked for after a change
-        self._upto = 0  # how many of the log's ids `_order` covers
+        # The sorted, distinct ids in runs of `_RUN` to 2 × `_RUN`, lists changed in place, and the
+        # `Ids` of each (None since its run changed). Strings only: untracked too.
+        self._runs: list[list[str]] = []
+        self._made: list[Ids | None] = []
+        self._sorted: IdRuns | None = IdRuns(())  # None until asked for after a change
+        self._upto = 0  # how many of the log's ids the runs cover
 
-    def sorted_ids(self) -> Ids:
+    def sorted_ids(self) -> IdRuns:
         upto, kept = self._upto, self._sorted
         if kept is not None and upto == len(self):
             return kept
-        with _order_lock:  # (two evaluations reading one log must not both insert its new ids)
+        with _order_lock:  # (two evaluations reading one log must not both place its new ids)
             if self._upto != len(self):
                 # The sorted form cleared first and the count moved last: a read without the lock
                 # (above, the count first) sees the new form or none, never the old one as new.
                 self._sorted = None
-                self._order = _inserted(self._order, self[self._upto :])
-                _untrack(self._order)  # (a new list when the ids were many: see `_inserted`)
+                self._place(self[self._upto :])
                 self._upto = len(self)
             if self._sorted is None:
-                self._sorted = Ids(self._order)
+                made = self._made
+                for k, run in enumerate(self._runs):
+                    if made[k] is None:
+                        made[k] = Ids(run)
+                self._sorted = IdRuns(made)  # type: ignore[arg-type]  # (none is None any more)
             return self._sorted
+
+    def _place(self, new: list[str]) -> None:
+        new.sort()
+        runs = self._runs
+        held = sum(map(len, runs))
+        if not runs or len(new) * _PLACED_ONE_IN > held:
+            # Many new ids (a log's first read): one sort merges the two, cut into runs anew.
+            ordered = _without_repeats(sorted(chain(chain.from_iterable(runs), new)))
+            self._runs = [_untracked_list(ordered[at : at + _RUN]) for at in range(0, len(ordered), _RUN)]
+            self._made = [None] * len(self._runs)
+            return
+        firsts = [run[0] for run in runs]
+        last = None
+        for eid in new:
+            if eid == last:
+                continue
+            last = eid
+            k = max(bisect_right(firsts, eid) - 1, 0)
+            run = runs[k]
+            at = bisect_left(run, eid)
+            if at < len(run) and run[at] == eid:
+                continue
+            run.insert(at, eid)
+            firsts[k] = run[0]
+            self._made[k] = None
+            if len(run) > 2 * _RUN:  # cut in two: a run stays cheap to make again
+                runs[k : k + 1] = [_untracked_list(run[:_RUN]), _untracked_list(run[_RUN:])]
+                firsts[k : k + 1] = [runs[k][0], runs[k + 1][0]]
+                self._made[k : k + 1] = [None, None]
 
     def drop(self, eid: str) -> None:
         """The first `eid` out of the log, and out of its sorted form, which stays sorted."""
@@ -215,71 +343,60 @@ class IdLog(list[str]):
         if index < self._upto:
             with _order_lock:
                 self._sorted = None  # (made again when asked for: a retraction may drop many)
-                order = self._order
-                del order[bisect_left(order, eid)]
+                k = max(bisect_right([run[0] for run in self._runs], eid) - 1, 0)
+                run = self._runs[k]
+                del run[bisect_left(run, eid)]
+                if run:
+                    self._made[k] = None
+                else:
+                    del self._runs[k], self._made[k]
                 self._upto -= 1
+
+
+def _untracked_list(ids: list[str]) -> list[str]:
+    _untrack(ids)
+    return ids
 
 
 _order_lock = Lock()
 
-# Inserting k ids moves the pointers after each place (memmove, a fraction of a nanosecond each);
-# building the list anew by slices touches every id two or three times (10-15 ns each at 400k ids).
-# Inserting wins while it moves fewer than this many times the list's length.
-_MOVES_PER_REBUILD = 32
+# Ids per run of a log's sorted form (a run holds up to twice as many before it is cut in two).
+_RUN = 1024
 # New ids are placed one by one (bisect) while at most one in this many of the sorted ones.
 _PLACED_ONE_IN = 16
-
-
-def _inserted(order: list[str], new: list[str]) -> list[str]:
-    """`order` (sorted, distinct) with the `new` ids in their places, once each: `order` itself,
-    changed, when they are few."""
-    new.sort()
-    n = len(order)
-    if len(new) * _PLACED_ONE_IN > n:
-        # Many new ids (a log's first read): one sort merges the two runs.
-        return _without_repeats(sorted(chain(order, new)))
-    # Each new id's place among the sorted ones (k·log n comparisons), those already there left out.
-    places: list[tuple[int, str]] = []
-    lo = 0
-    last = None
-    for eid in new:
-        if eid == last:
-            continue
-        last = eid
-        lo = bisect_left(order, eid, lo)
-        if lo == n or order[lo] != eid:
-            places.append((lo, eid))
-    if sum(n - at for at, _ in places) <= _MOVES_PER_REBUILD * n:
-        for shift, (at, eid) in enumerate(places):
-            order.insert(at + shift, eid)
-        return order
-    out: list[str] = []
-    start = 0
-    for at, eid in places:
-        out += order[start:at]
-        out.append(eid)
-        start = at
-    out += order[start:]
-    return out
 
 
 def _ids_as_they_are(value: object, handler: ValidatorFunctionWrapHandler) -> object:
     # Ids are made only of strings the evaluation checked (`merge_ids`, `unique_sorted`): taken as
     # they are, where validating them made a new tuple string by string (a million ids per leaf or
     # finding of a large project) and lost the mark that spares them a sort.
-    return value if type(value) is Ids else handler(value)
+    return value if type(value) is Ids or type(value) is IdRuns else handler(value)
 
 
-# A model's field of evidence ids: any sequence of strings, validated, or `Ids` kept as they are (the
-# same JSON and equality: an `Ids` is a tuple).
-EvidenceIds = Annotated[tuple[str, ...], WrapValidator(_ids_as_they_are)]
+def _ids_as_a_tuple(value: Sequence[str]) -> tuple[str, ...]:
+    if type(value) is IdRuns:
+        return value.flat()
+    # (A dataclass made in code, not validated, may hold a list: written as the tuple it stands for.)
+    return value if isinstance(value, tuple) else tuple(value)
 
 
-def unique_sorted(ids: Iterable[str]) -> Ids:
+# A model's field of evidence ids: any sequence of strings, validated, or `Ids` and `IdRuns` kept as
+# they are (the same JSON and equality: an `Ids` is a tuple, an `IdRuns` is written as one).
+if TYPE_CHECKING:  # (what a field holds: its schema below is a tuple's)
+    EvidenceIds: TypeAlias = tuple[str, ...] | IdRuns
+else:
+    EvidenceIds = Annotated[
+        tuple[str, ...],
+        WrapValidator(_ids_as_they_are),
+        PlainSerializer(_ids_as_a_tuple, return_type=tuple[str, ...]),
+    ]
+
+
+def unique_sorted(ids: Iterable[str]) -> SortedIds:
     """Distinct ids in order. Cheap on the usual input (concatenated sorted runs, which the sort
     merges run by run), where `sorted(set(...))` would throw the order away and pay a full sort of
     every large list again."""
-    if type(ids) is Ids:
+    if type(ids) is Ids or type(ids) is IdRuns:
         return ids
     if type(ids) is IdLog:
         return ids.sorted_ids()
@@ -310,19 +427,19 @@ def numbered(keys: Iterable[str]) -> list[str]:
     return out
 
 
-def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
+def merge_ids(runs: Iterable[Iterable[str]]) -> SortedIds:
     """The union of several id lists. Runs from different sources rarely interleave (different id
     prefixes): then the sorted runs are simply laid end to end, without hashing or sorting anew."""
     # A list many records cite (each inspection period cites its plan's whole log) counts once: laid
     # end to end a thousand times, it would be sorted a thousand times over. (Identity is safe: every
     # list in `distinct` stays alive until the end.)
-    distinct: dict[int, Ids] = {}
+    distinct: dict[int, SortedIds] = {}
     # Most records cite one event: their ids are gathered and sorted once, not one by one.
     single: list[str] = []
     for run in runs:
         # (By type first, in the order they are most common: this runs once per record of a measure.)
         kind = type(run)
-        if kind is Ids:
+        if kind is Ids or kind is IdRuns:
             if run:
                 distinct.setdefault(id(run), run)  # type: ignore[arg-type]
         elif (kind is tuple or kind is list) and len(run) < 2:  # type: ignore[arg-type]
@@ -345,15 +462,16 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     if sum(map(len, parts)) < _KEPT_FROM:
         return _merged(parts)
     # A large union is asked for again and again within an evaluation (every measure over a plan's
-    # periods cites the logs of all its plans): made once, it is kept for the same lists. Building it
-    # touches every id (a tuple holds a reference to each): 20-30 ms at 600k ids.
+    # periods cites the logs of all its plans): made once, it is kept for the same lists. Laid end to
+    # end it is its lists' runs (`IdRuns`); interleaved, it is sorted, a pass over every id; either
+    # way the one object cited again is the store's to encode once.
     key = tuple(map(id, parts))
     with _kept_lock:
         kept = _KEPT.get(key)
         if kept is not None:
             _KEPT.move_to_end(key)
             return kept[1]
-    merged = _merged(parts)
+    merged = _merged(parts, as_runs=True)
     with _kept_lock:
         # The lists are kept with their union, so no other list can take their identity meanwhile.
         _KEPT[key] = (tuple(parts), merged)
@@ -362,8 +480,10 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> Ids:
     return merged
 
 
-def _merged(parts: list[Ids]) -> Ids:
+def _merged(parts: list[SortedIds], as_runs: bool = False) -> SortedIds:
     if all(a[-1] < b[0] for a, b in pairwise(parts)):
+        if as_runs:  # (a large union: its lists' runs, each taken as it is)
+            return IdRuns(chain.from_iterable(p.runs if isinstance(p, IdRuns) else (p,) for p in parts))
         return Ids(chain.from_iterable(parts))
     # Interleaved (a rate's numerator among its denominator's ids): the sort merges the sorted runs.
     return _distinct_in_order(sorted(chain.from_iterable(parts)))
@@ -371,7 +491,7 @@ def _merged(parts: list[Ids]) -> Ids:
 
 # The last large unions made, by the identity of the sorted lists they were made of (the lists are
 # immutable). Bounded: at a million events one union is a few MB of references.
-_KEPT: OrderedDict[tuple[int, ...], tuple[tuple[Ids, ...], Ids]] = OrderedDict()
+_KEPT: OrderedDict[tuple[int, ...], tuple[tuple[SortedIds, ...], SortedIds]] = OrderedDict()
 _KEPT_AT_MOST = 8
 _KEPT_FROM = 10_000  # ids: a smaller union costs less than keeping it
 _kept_lock = Lock()  # the results API evaluates in threads

@@ -21,13 +21,13 @@ from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
-from itertools import chain
+from itertools import accumulate, chain
 from threading import Lock
 from typing import TypeVar
 
 import orjson
 
-from .base import Ids
+from .base import IdRuns, Ids, SortedIds
 from .messaging import FindingsChanged
 from .results import EvaluationResult, Finding, ScoredIndicator
 from .values import Measurement
@@ -37,7 +37,7 @@ INLINE_BELOW = 64  # ids: a shorter list stays in the skeleton (a delivered docu
 _REFERENCE = "@"
 
 Kept = TypeVar("Kept", EvaluationResult, FindingsChanged)
-IdList = tuple[str, ...]
+IdList = tuple[str, ...] | IdRuns
 
 
 def apart(model: Kept) -> bytes:
@@ -273,9 +273,12 @@ class _KeptLists:
     findings and writes them again in its result, neither decodes nor encodes them anew, and a page
     through one leaf's evidence decodes it once.
 
-    A list that grew since (a log's sorted ids with a batch placed in them) is encoded in chunks,
-    and the chunks of a kept list it holds unchanged are taken as they are (`_reusable`); read, the
-    ids of the chunks it holds unchanged are taken from the kept list (`_readable`).
+    A list in runs (`IdRuns`: a log's sorted ids, a union of such lists) is encoded a chunk per run,
+    and a run a kept list holds is taken with its chunk, by identity: a log grown by a batch shares
+    all runs but the ones the batch fell in. Another list that grew since is encoded in chunks, and
+    the chunks of a kept list it holds unchanged are taken as they are (`_reusable`). Read, the
+    chunks of a kept list the body holds unchanged are found by their bytes (`_readable`) and their
+    runs taken as they are: the list read is in runs too, so the next write takes them again.
 
     Bounded by the memory it holds, the least recently used dropped: the encoded bytes and the
     tuple, and for a list it decoded, its strings too; a chunk two lists hold counts once."""
@@ -286,6 +289,9 @@ class _KeptLists:
         # A chunk's identity → how many kept lists hold it, and its weight (`_Encoded.weight`). (The
         # chunks are alive while a kept list holds them: no other takes their identity meanwhile.)
         self._chunk_users: dict[int, list[int]] = {}
+        # A run's identity (of a kept list in runs, `IdRuns`) → its chunk and how many kept lists
+        # hold it; its references count once against the bound, as its chunk does.
+        self._runs_held: dict[int, _HeldRun] = {}
         self._by_identity: OrderedDict[int, _Encoded] = OrderedDict()
         self._by_length: dict[int, set[int]] = {}  # encoded length → identities
         self._lock = Lock()
@@ -309,6 +315,8 @@ class _KeptLists:
         return made.parts()
 
     def _made(self, ids: IdList) -> _Encoded:
+        if type(ids) is IdRuns:
+            return self._made_of_runs(ids)
         n = len(ids)
         ranges: list[tuple[int, int, bytes | None]] = [(0, n, None)]
         if _SAME_ITEMS is not None and type(ids) in (tuple, Ids):
@@ -326,13 +334,29 @@ class _KeptLists:
                 chunks.append(chunk)
         return _Encoded(ids, starts, chunks, decoded=False)
 
-    def decoded(self, data: memoryview, count: int) -> Ids:
+    def _made_of_runs(self, ids: IdRuns) -> _Encoded:
+        """A list in runs, encoded a chunk per run: a run encoded before (a kept list holds it) is
+        taken as it is, without a look at its ids."""
+        starts: list[int] = []
+        chunks: list[bytes] = []
+        at = 0
+        for run in ids.runs:
+            with self._lock:
+                held = self._runs_held.get(id(run))
+            # (A run of Ids: str.join would copy the tuple's subclass into a list first.)
+            chunks.append(held.chunk if held is not None else "\n".join(run[:]).encode("utf-8"))
+            starts.append(at)
+            at += len(run)
+        return _Encoded(ids, starts, chunks, decoded=False)
+
+    def decoded(self, data: memoryview, count: int) -> SortedIds:
         with self._lock:
             for key in self._by_length.get(len(data), ()):
                 kept = self._by_identity[key]
                 if len(kept.ids) == count and kept.holds(data):
                     self._by_identity.move_to_end(key)
-                    return Ids(kept.ids) if type(kept.ids) is not Ids else kept.ids
+                    ids = kept.ids
+                    return ids if type(ids) is Ids or type(ids) is IdRuns else Ids(ids)
         if count < _KEPT_FROM:
             return Ids(str(data, "utf-8").split("\n"))
         raw = bytes(data)
@@ -340,31 +364,37 @@ class _KeptLists:
             candidates = [kept for kept in self._by_identity.values() if len(kept.starts) > 1]
         ranges = _most_taken(candidates, count, lambda before: _readable(raw, before))
         ranges = ranges or [(0, len(raw), None, 0)]
-        # The ids: decoded lines, and runs of ids taken (one slice per run of chunks taken one after
-        # another: a slice touches each string it holds, a cache miss each at a million ids).
-        pieces: list[list[str] | tuple[IdList, int, int]] = []
-        starts: list[int] = []
+        # The ids in runs, a run per chunk: the runs of the chunks taken, as they are, and the decoded
+        # lines cut into runs of their own (encoded again: to be found again, in chunks).
+        runs: list[Ids] = []
         chunks: list[bytes] = []
-        at = 0
+
+        def add(run: Ids, chunk: bytes) -> None:
+            # Two short neighbours made one: a list read change by change, each adding a few ids in
+            # one place, would otherwise gain a run a change.
+            if runs and len(runs[-1]) + len(run) <= _CHUNK:
+                runs[-1], chunks[-1] = Ids(chain(runs[-1], run)), chunks[-1] + _SEPARATOR + chunk
+            else:
+                runs.append(run)
+                chunks.append(chunk)
+
         for lo, hi, taken_from, k in ranges:
             if taken_from is None:
                 lines = str(raw[lo:hi], "utf-8").split("\n")
-                pieces.append(lines)
-                _encoded_afresh(lines, 0, len(lines), starts, chunks, at)  # (to be found again, in chunks)
-                at += len(lines)
-                continue
-            start, end = taken_from.span(k)
-            run = pieces[-1] if pieces else None
-            if isinstance(run, tuple) and run[0] is taken_from.ids and run[2] == start:
-                pieces[-1] = (taken_from.ids, run[1], end)
+                pieces = -(-len(lines) // _CHUNK)
+                for piece in range(pieces):
+                    run = lines[len(lines) * piece // pieces : len(lines) * (piece + 1) // pieces]
+                    add(Ids(run), "\n".join(run).encode("utf-8"))
+            elif type(taken_from.ids) is IdRuns:
+                add(taken_from.ids.runs[k], taken_from.chunks[k])
             else:
-                pieces.append((taken_from.ids, start, end))
-            starts.append(at)
-            chunks.append(taken_from.chunks[k])
-            at += end - start
-        ids = Ids(chain.from_iterable(p if isinstance(p, list) else p[0][p[1] : p[2]] for p in pieces))
+                start, end = taken_from.span(k)
+                add(Ids(taken_from.ids[start:end]), taken_from.chunks[k])
+        ids = IdRuns(runs)
         if len(ids) == count:  # (else the caller refuses the body)
-            self._keep(_Encoded(ids, starts, chunks, decoded=True))
+            self._keep(
+                _Encoded(ids, list(accumulate((len(run) for run in runs[:-1]), initial=0)), chunks, decoded=True)
+            )
         return ids
 
     def _keep(self, made: _Encoded) -> None:
@@ -374,7 +404,9 @@ class _KeptLists:
                 return
             self._by_identity[key] = made
             self._by_length.setdefault(made.length, set()).add(key)
-            self.size += 8 * len(made.ids)  # the tuple's references
+            runs = made.ids.runs if type(made.ids) is IdRuns else None
+            if runs is None:
+                self.size += 8 * len(made.ids)  # the tuple's references
             for k, chunk in enumerate(made.chunks):
                 users = self._chunk_users.get(id(chunk))
                 if users is None:
@@ -382,18 +414,40 @@ class _KeptLists:
                     self.size += made.weight(k)
                 else:
                     users[0] += 1
+            for run, chunk in zip(runs, made.chunks, strict=True) if runs is not None else ():
+                held = self._runs_held.get(id(run))
+                if held is None:
+                    self._runs_held[id(run)] = _HeldRun(chunk)
+                    self.size += 8 * len(run)
+                else:
+                    held.users += 1
             while self.size > self.at_most:
                 dropped, old = self._by_identity.popitem(last=False)
                 self._by_length[old.length].discard(dropped)
                 if not self._by_length[old.length]:
                     del self._by_length[old.length]
-                self.size -= 8 * len(old.ids)
+                runs = old.ids.runs if type(old.ids) is IdRuns else None
+                if runs is None:
+                    self.size -= 8 * len(old.ids)
                 for chunk in old.chunks:
                     users = self._chunk_users[id(chunk)]
                     users[0] -= 1
                     if not users[0]:
                         del self._chunk_users[id(chunk)]
                         self.size -= users[1]
+                for run in runs or ():
+                    held = self._runs_held[id(run)]
+                    held.users -= 1
+                    if not held.users:
+                        del self._runs_held[id(run)]
+                        self.size -= 8 * len(run)
+
+
+class _HeldRun:
+    __slots__ = ("chunk", "users")
+
+    def __init__(self, chunk: bytes) -> None:
+        self.chunk, self.users = chunk, 1
 
 
 _KEPT_FROM = 4096  # ids
@@ -424,7 +478,7 @@ class Apart:
     MAGIC (plain JSON, as bodies were kept before) is its own skeleton and refers to no list."""
 
     def __init__(self, body: bytes) -> None:
-        self._read: dict[int, Ids] = {}
+        self._read: dict[int, SortedIds] = {}
         if not body.startswith(MAGIC):
             self.skeleton, self._spans, self._lists = body, [], memoryview(b"")
             return
@@ -471,7 +525,7 @@ class Apart:
         k = reference(evidence)
         return len(evidence) if k is None else self._spans[k][2]
 
-    def ids(self, k: int) -> Ids:
+    def ids(self, k: int) -> SortedIds:
         kept = self._read.get(k)
         if kept is None:
             start, end, count = self._spans[k]
@@ -521,7 +575,7 @@ def _measurement_referenced(measurement: Measurement, lists: _Lists) -> Measurem
     """A measurement with its evidence, if long, replaced by a reference: only `Ids` (known sorted and
     distinct), as a list is read back as one; another list stays in place and reads back as the tuple
     it was, so that whatever orders a measurement's evidence still does."""
-    if type(measurement.evidence) is not Ids:
+    if type(measurement.evidence) is not Ids and type(measurement.evidence) is not IdRuns:
         return measurement
     evidence = lists.reference(measurement.evidence)
     return measurement if evidence is measurement.evidence else replace(measurement, evidence=evidence)

@@ -59,7 +59,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
-from .base import CHINA_TZ, Frozen, merge_ids
+from .base import CHINA_TZ, Frozen, IdRuns, SortedIds, merge_ids
 from .evidence import Text
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec, Record, Source
 from .values import Measurement, MetricError, fmt, pct, rate_measurement
@@ -810,7 +810,7 @@ def _list_lookup(ctx: MetricContext) -> Callable[[str | None, str], frozenset[st
     return members
 
 
-def _evidence(rows: Iterable[Record]) -> tuple[str, ...]:
+def _evidence(rows: Iterable[Record]) -> SortedIds:
     return merge_ids(r.evidence for r in rows)
 
 
@@ -965,7 +965,7 @@ def _plain(
 ) -> Measurement:
     """A value that is no rate: shown with the measure's unit, its explanation ending in it."""
     shown = _with_unit(show(value), defn.unit)
-    evidence = ids if isinstance(ids, tuple) else tuple(ids)  # an Ids stays one: never sorted again
+    evidence = ids if isinstance(ids, tuple | IdRuns) else tuple(ids)  # (Ids, IdRuns: never sorted again)
     return Measurement(value, None, None, defn.unit, shown, f"{defn.name}：{explanation} = {shown}", evidence)
 
 

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .base import CHINA_TZ, DateRange, Ids, merge_ids, unique_sorted
+from .base import CHINA_TZ, DateRange, SortedIds, merge_ids, unique_sorted
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow, SlaTerm
 from .derived import kept
@@ -313,7 +313,7 @@ class MetricContext:
             tuple(sorted(t.event_id for t in held)),
         )
 
-    def survey_duty(self, contract: Contract, index: int) -> tuple[bool, int, int, str, Ids]:
+    def survey_duty(self, contract: Contract, index: int) -> tuple[bool, int, int, str, SortedIds]:
         duty = contract.surveys[index]
         spans = [
             p
@@ -594,7 +594,7 @@ def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
     return frozenset(d.toordinal() for d in service_workdays(ctx.ledger, contract, ctx.work))
 
 
-def _site_ids(attended: tuple[Attendance, ...]) -> Ids:
+def _site_ids(attended: tuple[Attendance, ...]) -> SortedIds:
     return unique_sorted([i for seen in attended for i in seen.site_ids])
 
 

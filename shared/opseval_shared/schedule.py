@@ -7,7 +7,7 @@ from bisect import bisect_right
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from .base import DateRange, Ids, end_of_day, unique_sorted
+from .base import DateRange, SortedIds, end_of_day, unique_sorted
 from .calendar import WorkCalendar, at, due_at, periods
 from .contract import Contract, DeliverableTerm, InspectionPlan
 from .derived import kept
@@ -50,7 +50,7 @@ class DeliverableStatus:
         return sum(s.quantity for subs in self.matched.values() for s in subs) + sum(s.quantity for s in self.unmatched)
 
     @property
-    def evidence(self) -> Ids:
+    def evidence(self) -> SortedIds:
         ids = [s.event_id for subs in self.matched.values() for s in subs]
         return unique_sorted(ids + [s.event_id for s in self.unmatched])
 
@@ -134,9 +134,9 @@ class InspectionStatus:
     plan: InspectionPlan
     periods: list[DateRange]
     done_per_period: list[int]
-    ids: Ids
-    late_done: Ids
-    late_registered: Ids
+    ids: SortedIds
+    late_done: SortedIds
+    late_registered: SortedIds
     late_per_period: list[int] = field(default_factory=list)  # inspections done or registered late, each once
 
     @property

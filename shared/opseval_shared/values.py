@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
-from .base import unique_sorted
+from .base import EvidenceIds, unique_sorted
 
 ZERO = Decimal(0)
 
@@ -25,7 +25,7 @@ class Measurement:
     unit: str = ""
     actual: str = ""
     detail: str = ""
-    evidence: tuple[str, ...] = ()
+    evidence: EvidenceIds = ()
     is_rate: bool = False  # the value is numerator ÷ denominator (shown as a percentage)
     has_data: bool = True  # False: an aggregate of nothing (a mean, minimum or latest figure of no record)
     items: tuple[str, ...] = ()  # what a distinct count counted, in order (a rule's message lists them)

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import gc
+import pickle
 import random
 import sys
 import threading
+from itertools import pairwise
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opseval_shared import base
-from opseval_shared.base import IdLog, Ids, fewer_collections, merge_ids, unique_sorted
+from opseval_shared.base import IdLog, IdRuns, Ids, fewer_collections, merge_ids, unique_sorted
 from opseval_shared.results import Finding, ScoredIndicator
 from pydantic import ValidationError
 
@@ -90,7 +92,7 @@ def test_a_log_growing_between_reads_gives_the_sorted_distinct_ids_of_all_it_hol
     log = IdLog()
     for batch in appends:
         log.extend(batch)
-        assert log.sorted_ids() == tuple(sorted(set(log))) and type(log.sorted_ids()) is Ids
+        assert log.sorted_ids() == tuple(sorted(set(log))) and type(log.sorted_ids()) is IdRuns
         assert unique_sorted(log) is log.sorted_ids()
         assert merge_ids([log, ["zz-after"]]) == tuple(sorted({*log, "zz-after"}))
 
@@ -226,3 +228,51 @@ def test_long_ids_are_made_by_moving_the_references_of_the_tuple_made_first() ->
     finally:
         base._move = taken
     assert moves == [base._MOVED_FROM]
+
+
+sorted_ids = st.lists(st.text(alphabet="abcxyz0123-", min_size=1, max_size=6), unique=True, max_size=40).map(sorted)
+
+
+@given(listed=sorted_ids, cuts=st.lists(st.integers(0, 40), max_size=6), data=st.data())
+def test_ids_in_runs_read_compare_and_hash_as_the_tuple_of_their_ids(
+    listed: list[str], cuts: list[int], data: st.DataObject
+) -> None:
+    places = sorted({0, len(listed), *(c for c in cuts if c <= len(listed))})
+    runs = IdRuns(Ids(listed[a:b]) for a, b in pairwise(places))  # (empty runs are left out)
+    plain = tuple(listed)
+    assert all(runs.runs) and len(runs) == len(plain) and tuple(runs) == plain
+    assert list(reversed(runs)) == list(reversed(plain))
+    assert runs == plain and plain == runs and runs == list(plain) and hash(runs) == hash(plain)
+    assert runs == IdRuns([Ids(plain)]) and runs != (*plain, "zzzzzzz") and runs != IdRuns([Ids(("~",))])
+    for index in range(-len(plain), len(plain)):
+        assert runs[index] == plain[index]
+    for outside in (len(plain), -len(plain) - 1):
+        with pytest.raises(IndexError):
+            runs[outside]
+    start = data.draw(st.integers(-45, 45) | st.none())
+    stop = data.draw(st.integers(-45, 45) | st.none())
+    step = data.draw(st.sampled_from([None, 1, 2, -1]))
+    assert runs[start:stop:step] == plain[start:stop:step] and type(runs[start:stop:step]) is tuple
+    for eid in {*plain, "", "~", "a", "b-", "zz"}:
+        assert (eid in runs) == (eid in plain)
+    assert pickle.loads(pickle.dumps(runs)) == runs and unique_sorted(runs) is runs
+
+
+def test_a_models_evidence_keeps_ids_in_runs_as_they_are_and_writes_them_as_the_tuple() -> None:
+    runs = IdRuns([Ids(("e1", "e2")), Ids(("e3",))])
+    kept = ScoredIndicator(id="I", name="n", weight=1, score=1, rate=1, evidence=runs)
+    listed = ScoredIndicator(id="I", name="n", weight=1, score=1, rate=1, evidence=["e1", "e2", "e3"])
+    assert kept.evidence is runs
+    assert kept == listed and kept.json_bytes() == listed.json_bytes()
+    assert kept.model_dump() == listed.model_dump() and kept.model_dump()["evidence"] == ("e1", "e2", "e3")
+    assert _finding(runs).json_bytes() == _finding(("e1", "e2", "e3")).json_bytes()
+
+
+def test_a_large_union_of_lists_that_do_not_interleave_is_their_runs_and_one_that_does_is_sorted() -> None:
+    a, b = IdLog(f"a-{n:06d}" for n in range(8_000)), IdLog(f"b-{n:06d}" for n in range(8_000))
+    union = merge_ids([b, a])
+    assert type(union) is IdRuns and union == tuple(sorted({*a, *b}))
+    assert union.runs == (*a.sorted_ids().runs, *b.sorted_ids().runs)  # the very runs: nothing copied
+    c = Ids(f"a-{n:06d}x" for n in range(0, 8_000, 2))  # interleaved with a
+    mixed = merge_ids([a, c])
+    assert type(mixed) is Ids and mixed == tuple(sorted({*a, *c}))

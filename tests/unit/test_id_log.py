@@ -1,6 +1,6 @@
-"""A ledger's log of ids keeps its sorted form between reads: the few new ids are put in their places
-(inserted, or the list built anew by slices when inserting would move too much), and what a read
-gives is always what sorting the whole log afresh gives."""
+"""A ledger's log of ids keeps its sorted form, in runs, between reads: the few new ids are put in
+their places (in the run each falls in, a run grown too long cut in two), and what a read gives is
+always what sorting the whole log afresh gives."""
 
 from __future__ import annotations
 
@@ -14,31 +14,33 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from opseval_shared import base
-from opseval_shared.base import IdLog, Ids, unique_sorted
+from opseval_shared.base import IdLog, IdRuns, unique_sorted
 
 # Few letters and short ids: new ids often fall among, or on, the ones already there.
 an_id = st.text(alphabet="abcxyz0123-", min_size=1, max_size=5)
 
-# How the new ids are placed: each way the thresholds can choose, forced on every read.
+# How the new ids are placed, and how long a run is: each way the thresholds can choose, forced on
+# every read; runs of one or two ids are cut on nearly every insertion.
 WAYS = {
-    "inserted": (10**9, 0),  # one by one, in place
-    "built by slices": (-1, 0),  # inserting would move too much: a new list by slices
-    "sorted again": (0, 10**9),  # many new ids: one sort of all
-    "as tuned": (base._MOVES_PER_REBUILD, base._PLACED_ONE_IN),
+    "placed one by one, runs of 1": (0, 1),
+    "placed one by one, runs of 2": (0, 2),
+    "placed one by one, runs of 3": (0, 3),
+    "sorted again": (10**9, 3),  # as if the new ids were many: one sort of all, cut into runs anew
+    "as tuned": (base._PLACED_ONE_IN, base._RUN),
 }
 
 
 @contextmanager
 def placed(way: str) -> Iterator[None]:
-    saved = base._MOVES_PER_REBUILD, base._PLACED_ONE_IN
-    base._MOVES_PER_REBUILD, base._PLACED_ONE_IN = WAYS[way]
+    saved = base._PLACED_ONE_IN, base._RUN
+    base._PLACED_ONE_IN, base._RUN = WAYS[way]
     try:
         yield
     finally:
-        base._MOVES_PER_REBUILD, base._PLACED_ONE_IN = saved
+        base._PLACED_ONE_IN, base._RUN = saved
 
 
-def fresh(log: list[str]) -> Ids:
+def fresh(log: list[str]) -> IdRuns:
     """The sorted form of a log read once, as a ledger folded from scratch reads it."""
     return IdLog(list(log)).sorted_ids()
 
@@ -71,11 +73,13 @@ def test_a_log_kept_across_changes_reads_as_the_log_sorted_afresh(
                     log.drop(eid)
                     assert eid not in log
             kept = log.sorted_ids()
-            assert type(kept) is Ids
+            assert type(kept) is IdRuns
             assert kept == tuple(sorted(set(log))) == fresh(log)
+            assert tuple(kept) == tuple(sorted(set(log)))  # (the runs read one after the other)
+            assert all(0 < len(run) <= 2 * base._RUN for run in kept.runs)
             assert log.sorted_ids() is kept and unique_sorted(log) is kept  # unchanged: the same object
             # Strings only, whichever way it was made: left out of the collector's passes.
-            assert not gc.is_tracked(log) and not gc.is_tracked(log._order)
+            assert not gc.is_tracked(log) and not any(map(gc.is_tracked, log._runs))
 
 
 @pytest.mark.parametrize("way", list(WAYS))
@@ -107,16 +111,23 @@ def test_an_id_appended_after_the_last_read_is_dropped_from_the_log_only() -> No
     assert log.sorted_ids() == ("a", "b", "d")
 
 
-def test_a_few_new_ids_among_many_are_inserted_and_many_are_merged_as_tuned() -> None:
-    # The thresholds as they are: both ways of placing, on a log large enough to use them.
-    log = IdLog(f"ins-{n:06d}" for n in range(0, 40_000, 2))
-    log.sorted_ids()
-    log += [f"ins-{n:06d}" for n in range(1, 40_000, 400)]  # 100 scattered: built by slices
+def test_a_few_new_ids_make_again_only_the_runs_they_fall_in_and_many_are_sorted_again() -> None:
+    log = IdLog(f"ins-{n:06d}" for n in range(0, 40_000, 2))  # 20,000 ids: runs of 1,024
+    before = log.sorted_ids()
+    assert len(before.runs) == 20
+    log += ["ins-000001", "ins-039999"]  # in the first run and the last
+    after = log.sorted_ids()
+    assert after == fresh(log)
+    kept = [b is a for b, a in zip(before.runs, after.runs, strict=True)]
+    assert kept == [False] + [True] * 18 + [False]
+    log += [f"ins-{n:06d}" for n in range(3, 2 * base._RUN, 2)]  # the first run filled: 2,048 ids
+    assert log.sorted_ids() == fresh(log) and len(log.sorted_ids().runs[0]) == 2 * base._RUN
+    log += ["ins-000000a"]  # one more: the run cut in two
     assert log.sorted_ids() == fresh(log)
-    log += [f"ins-{n:06d}" for n in range(3, 40_000, 8_000)]  # 5: inserted
-    assert log.sorted_ids() == fresh(log)
+    assert list(map(len, log.sorted_ids().runs[:2])) == [base._RUN, base._RUN + 1]
     log += [f"ins-{n:06d}" for n in range(5, 40_000, 4)]  # 10,000: sorted again
     assert log.sorted_ids() == fresh(log)
+    assert not any(b is a for b in before.runs for a in log.sorted_ids().runs)
 
 
 def test_evaluations_reading_one_log_in_threads_each_get_all_its_ids_once() -> None:

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 _MARK = "@@evidence@@"  # '@' cannot occur in an event id
 
 
-def to_json(data: Any, referred: Sequence[tuple[str, ...]] = ()) -> list[bytes]:
+def to_json(data: Any, referred: Sequence[Sequence[str]] = ()) -> list[bytes]:
     """Indented JSON whose `evidence` id lists sit on one line each.
 
     A year of a building cites hundreds of thousands of ids: one per line would make the files

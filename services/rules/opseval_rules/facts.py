@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from opseval_shared.base import Ids, merge_ids
+from opseval_shared.base import SortedIds, merge_ids
 from opseval_shared.indicators import MetricRef
 from opseval_shared.metrics import Measurement, MetricContext
 from opseval_shared.sources import Record
@@ -21,8 +21,8 @@ class MeasureFacts:
     behind: dict[FactKey, Measurement]
     rows: dict[FactKey, list[Record]]
 
-    def evidence(self, keys: Iterable[FactKey]) -> Ids:
-        # The measurements' ids are sorted runs already (Ids): merged, not hashed into a set and sorted
+    def evidence(self, keys: Iterable[FactKey]) -> SortedIds:
+        # The measurements' ids are sorted runs already (SortedIds): merged, not hashed into a set and sorted
         # again (up to a million ids per finding at 1M events), and given to the finding as they are.
         return merge_ids(self.behind[key].evidence for key in keys if key in self.behind)
 
