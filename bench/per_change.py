@@ -1,5 +1,5 @@
 """What one change costs the fleet's evaluations on a project that already holds many events (issue 14:
-"in time proportional to the change"), measured in-process, without NATS, HTTP or the store.
+"in time proportional to the change"), measured in-process, without NATS, HTTP or a database.
 
 For each size it folds the synthetic bundle's events in the order upstream systems send them (by
 `recorded_at`, as `fleet_throughput.py` sends them) up to `--batches` × `--batch` events short of
@@ -9,11 +9,12 @@ the end, then adds one batch at a time and runs, per batch, what the services ru
             asks for, made in the same context — the rules service's evaluation (`measured`)
   scoring   `evaluate_ledger` with those findings and measurements — the scoring service's, and the
             full result
-  dump      the stored forms of that change: the result and the findings (with the measurements)
-            with their evidence ids apart (`evidence_apart`; the scores are stored without the
-            leaves' ids beside the result)
-  read      the scoring service's read of the findings the rules service stored (each service
-            with the evidence lists it keeps between changes, as two processes keep them)
+  dump      the stored forms of that change as the store writes them: the result and the findings
+            (with the measurements) with their evidence ids apart (`evidence_apart`), compressed
+            part by part (the scores are stored without the leaves' ids beside the result)
+  read      the scoring service's read of the findings the rules service stored, decompressed
+            (each service with the evidence lists it keeps between changes, as two processes keep
+            them)
 
 and, as the baseline timed in the same run, folding the same batch into the ledger (what the change
 itself brings) and evaluating the project from scratch (what an evaluation not kept between
@@ -36,13 +37,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate_scale import ensure_bundle, label, parse_size
+from opseval_infra.store.base import compress, decompressed
 from opseval_intake.bundle import Problems, evidence_files, file_lines
 from opseval_rules.service import measured
 from opseval_scoring.evaluation import evaluate_ledger
 from opseval_shared import evidence_apart
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
-from opseval_shared.evidence_apart import apart, joined
+from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged
 from opseval_shared.metrics import MetricContext
@@ -70,18 +72,18 @@ def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float,
         calendar_years=years,
     )
     evidence_apart._KEPT_LISTS = RULES_KEPT
-    kept = apart(message)
+    stored = compress(apart_parts(message))
     dumped = time.process_time()
     # The scoring service reads the findings back from the rules' snapshot (another process, with
     # the lists it read and wrote kept, not the rules') and, having folded the same events, takes
     # the measurements (`shipped_measurements`).
     evidence_apart._KEPT_LISTS = SCORING_KEPT
-    shipped = joined(kept, FindingsChanged)
+    shipped = joined(decompressed(stored), FindingsChanged)
     made = shipped.measurements_for("r", ledger.as_of, ledger.events, ledger.events)
     read = time.process_time()
     result = evaluate_ledger(ledger, lambda ctx: shipped.findings, work, made, shipped.calendar_years)
     scoring = time.process_time()
-    apart(result)
+    compress(apart_parts(result))
     return rules - start, scoring - read, dumped - rules + time.process_time() - scoring, read - dumped
 
 
