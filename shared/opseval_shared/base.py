@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from itertools import accumulate, chain, compress, islice, pairwise
-from operator import eq, is_, ne
+from operator import eq, is_, itemgetter, ne
 from threading import Lock
 from typing import TYPE_CHECKING, Annotated, TypeAlias, overload
 
@@ -481,12 +481,56 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> SortedIds:
 
 
 def _merged(parts: list[SortedIds], as_runs: bool = False) -> SortedIds:
+    if as_runs:
+        return _union_in_runs(parts)
     if all(a[-1] < b[0] for a, b in pairwise(parts)):
-        if as_runs:  # (a large union: its lists' runs, each taken as it is)
-            return IdRuns(chain.from_iterable(p.runs if isinstance(p, IdRuns) else (p,) for p in parts))
         return Ids(chain.from_iterable(parts))
     # Interleaved (a rate's numerator among its denominator's ids): the sort merges the sorted runs.
     return _distinct_in_order(sorted(chain.from_iterable(parts)))
+
+
+def _union_in_runs(parts: list[SortedIds]) -> IdRuns:
+    """A large union in runs: each run of the parts taken as it is, but where another run's first
+    id falls inside it. There it is cut, and only pieces that still overlap (ids of two runs
+    between the same two firsts) are sorted together. Lists of one prefix each are laid end to end
+    untouched; a log that gained ids of another prefix (a second upstream system) costs the cuts
+    around those ids, where sorting the union again cost every id of it, each time it grew."""
+    runs = [run for part in parts for run in (part.runs if isinstance(part, IdRuns) else (part,))]
+    firsts = sorted({run[0] for run in runs})
+    pieces: list[Ids] = []
+    for run in runs:
+        inside = firsts[bisect_right(firsts, run[0]) : bisect_right(firsts, run[-1])]
+        if not inside:
+            pieces.append(run)
+            continue
+        start = 0
+        for first in inside:
+            at = bisect_left(run, first, start)
+            if at > start:
+                pieces.append(Ids(run[start:at]))
+                start = at
+        pieces.append(Ids(run[start:]))
+    pieces.sort(key=itemgetter(0))
+    out: list[Ids] = []
+    overlapping = [pieces[0]]
+    last = pieces[0][-1]
+    for piece in islice(pieces, 1, None):
+        if piece[0] > last:
+            out += _sorted_together(overlapping)
+            overlapping = [piece]
+        else:
+            overlapping.append(piece)
+        last = max(last, piece[-1])
+    out += _sorted_together(overlapping)
+    return IdRuns(out)
+
+
+def _sorted_together(pieces: list[Ids]) -> list[Ids]:
+    """Pieces whose ranges overlap as runs of their sorted, distinct ids (one piece as it is)."""
+    if len(pieces) == 1:
+        return pieces
+    ordered = _without_repeats(sorted(chain.from_iterable(pieces)))
+    return [Ids(ordered[at : at + _RUN]) for at in range(0, len(ordered), _RUN)]
 
 
 # The last large unions made, by the identity of the sorted lists they were made of (the lists are

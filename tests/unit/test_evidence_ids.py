@@ -268,11 +268,32 @@ def test_a_models_evidence_keeps_ids_in_runs_as_they_are_and_writes_them_as_the_
     assert _finding(runs).json_bytes() == _finding(("e1", "e2", "e3")).json_bytes()
 
 
-def test_a_large_union_of_lists_that_do_not_interleave_is_their_runs_and_one_that_does_is_sorted() -> None:
+def test_a_large_union_is_its_lists_runs_cut_and_sorted_only_where_they_overlap() -> None:
     a, b = IdLog(f"a-{n:06d}" for n in range(8_000)), IdLog(f"b-{n:06d}" for n in range(8_000))
     union = merge_ids([b, a])
     assert type(union) is IdRuns and union == tuple(sorted({*a, *b}))
     assert union.runs == (*a.sorted_ids().runs, *b.sorted_ids().runs)  # the very runs: nothing copied
-    c = Ids(f"a-{n:06d}x" for n in range(0, 8_000, 2))  # interleaved with a
+    # The log of `a` gains ids of another upstream system's prefix, which sort among b's: its last
+    # run is cut around them, and every other run is taken as it is.
+    a += ["b-000100x", "c-000001"]
+    union = merge_ids([a, b])
+    assert union == tuple(sorted({*a, *b}))
+    taken = {id(run) for run in (*a.sorted_ids().runs, *b.sorted_ids().runs)}
+    assert sum(id(run) not in taken for run in union.runs) <= 4
+    # Interleaved throughout (every other id of a's, with a suffix): sorted together, all of it.
+    c = Ids(f"a-{n:06d}x" for n in range(0, 8_000, 2))
     mixed = merge_ids([a, c])
-    assert type(mixed) is Ids and mixed == tuple(sorted({*a, *c}))
+    assert mixed == tuple(sorted({*a, *c})) and all(0 < len(run) <= 2 * base._RUN for run in mixed.runs)
+
+
+@given(st.lists(st.tuples(sorted_ids, st.integers(1, 4)), min_size=1, max_size=5))
+def test_a_union_in_runs_is_the_sorted_union_in_ordered_runs_whatever_the_parts_runs(
+    parts: list[tuple[list[str], int]],
+) -> None:
+    lists = [IdRuns(Ids(listed[at : at + size]) for at in range(0, len(listed), size)) for listed, size in parts]
+    lists = [listed for listed in lists if listed]
+    if not lists:
+        return
+    union = base._union_in_runs(lists)  # type: ignore[arg-type]
+    assert union == tuple(sorted(set().union(*lists)))
+    assert all(union.runs) and all(a[-1] < b[0] for a, b in pairwise(union.runs))
