@@ -179,21 +179,19 @@ class IdRuns(Sequence[str]):
     a step per run, not per id: as one tuple, at a million events 2.5 million ids a change were
     copied, a cache miss each, about a third of the rules' evaluation. The store encodes a run it
     encoded before as it did (`evidence_apart`). Compares, hashes and serializes as the tuple of its
-    ids (`flat`), which it makes only when asked."""
+    ids (`flat`), which it makes only when asked, and does not keep (it would double what a kept
+    list holds)."""
 
-    __slots__ = ("_ends", "_firsts", "_flat", "runs")
+    __slots__ = ("_ends", "_firsts", "runs")
 
     def __init__(self, runs: Iterable[Ids]) -> None:
         self.runs: tuple[Ids, ...] = tuple(run for run in runs if run)
         self._ends = list(accumulate(map(len, self.runs)))
         self._firsts: list[str] | None = None
-        self._flat: Ids | None = None
 
     def flat(self) -> Ids:
-        """The ids as one tuple (made once: a pass over every id)."""
-        if self._flat is None:
-            self._flat = Ids(chain.from_iterable(self.runs))
-        return self._flat
+        """The ids as one tuple (a pass over every id)."""
+        return Ids(chain.from_iterable(self.runs))
 
     def __len__(self) -> int:
         return self._ends[-1] if self._ends else 0
@@ -462,9 +460,9 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> SortedIds:
     if sum(map(len, parts)) < _KEPT_FROM:
         return _merged(parts)
     # A large union is asked for again and again within an evaluation (every measure over a plan's
-    # periods cites the logs of all its plans): made once, it is kept for the same lists. Laid end to
-    # end it is its lists' runs (`IdRuns`); interleaved, it is sorted, a pass over every id; either
-    # way the one object cited again is the store's to encode once.
+    # periods cites the logs of all its plans): made once, it is kept for the same lists. It is in
+    # runs, its lists' own but where they overlap (`_union_in_runs`), and the one object cited again
+    # is the store's to encode once.
     key = tuple(map(id, parts))
     with _kept_lock:
         kept = _KEPT.get(key)

@@ -381,9 +381,9 @@ class _KeptLists:
         for lo, hi, taken_from, k in ranges:
             if taken_from is None:
                 lines = str(raw[lo:hi], "utf-8").split("\n")
-                pieces = -(-len(lines) // _CHUNK)
-                for piece in range(pieces):
-                    run = lines[len(lines) * piece // pieces : len(lines) * (piece + 1) // pieces]
+                cut_in = -(-len(lines) // _CHUNK)
+                for piece in range(cut_in):
+                    run = lines[len(lines) * piece // cut_in : len(lines) * (piece + 1) // cut_in]
                     add(Ids(run), "\n".join(run).encode("utf-8"))
             elif type(taken_from.ids) is IdRuns:
                 add(taken_from.ids.runs[k], taken_from.chunks[k])
