@@ -279,7 +279,7 @@ class IdLog(list[str]):
     def __init__(self, ids: Iterable[str] = ()) -> None:
         super().__init__(ids)
         _untrack(self)  # (strings only, see `_untracked`)
-        # The sorted, distinct ids in runs of `_RUN` to 2 × `_RUN`, lists changed in place, and the
+        # The sorted, distinct ids in runs of `RUN_IDS` to 2 × `RUN_IDS`, lists changed in place, and the
         # `Ids` of each (None since its run changed). Strings only: untracked too.
         self._runs: list[list[str]] = []
         self._made: list[Ids | None] = []
@@ -312,7 +312,7 @@ class IdLog(list[str]):
         if not runs or len(new) * _PLACED_ONE_IN > held:
             # Many new ids (a log's first read): one sort merges the two, cut into runs anew.
             ordered = _without_repeats(sorted(chain(chain.from_iterable(runs), new)))
-            self._runs = [_untracked_list(ordered[at : at + _RUN]) for at in range(0, len(ordered), _RUN)]
+            self._runs = [_untracked_list(ordered[at : at + RUN_IDS]) for at in range(0, len(ordered), RUN_IDS)]
             self._made = [None] * len(self._runs)
             return
         firsts = [run[0] for run in runs]
@@ -329,8 +329,8 @@ class IdLog(list[str]):
             run.insert(at, eid)
             firsts[k] = run[0]
             self._made[k] = None
-            if len(run) > 2 * _RUN:  # cut in two: a run stays cheap to make again
-                runs[k : k + 1] = [_untracked_list(run[:_RUN]), _untracked_list(run[_RUN:])]
+            if len(run) > 2 * RUN_IDS:  # cut in two: a run stays cheap to make again
+                runs[k : k + 1] = [_untracked_list(run[:RUN_IDS]), _untracked_list(run[RUN_IDS:])]
                 firsts[k : k + 1] = [runs[k][0], runs[k + 1][0]]
                 self._made[k : k + 1] = [None, None]
 
@@ -359,7 +359,7 @@ def _untracked_list(ids: list[str]) -> list[str]:
 _order_lock = Lock()
 
 # Ids per run of a log's sorted form (a run holds up to twice as many before it is cut in two).
-_RUN = 1024
+RUN_IDS = 1024
 # New ids are placed one by one (bisect) while at most one in this many of the sorted ones.
 _PLACED_ONE_IN = 16
 
@@ -528,7 +528,7 @@ def _sorted_together(pieces: list[Ids]) -> list[Ids]:
     if len(pieces) == 1:
         return pieces
     ordered = _without_repeats(sorted(chain.from_iterable(pieces)))
-    return [Ids(ordered[at : at + _RUN]) for at in range(0, len(ordered), _RUN)]
+    return [Ids(ordered[at : at + RUN_IDS]) for at in range(0, len(ordered), RUN_IDS)]
 
 
 # The last large unions made, by the identity of the sorted lists they were made of (the lists are

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from itertools import accumulate, chain
 from threading import Lock
@@ -27,7 +27,7 @@ from typing import TypeVar
 
 import orjson
 
-from .base import IdRuns, Ids, SortedIds
+from .base import RUN_IDS, IdRuns, Ids, SortedIds
 from .messaging import FindingsChanged
 from .results import EvaluationResult, Finding, ScoredIndicator
 from .values import Measurement
@@ -92,7 +92,7 @@ def _items_compared() -> Callable[[IdList, int, IdList, int, int], bool] | None:
 
 
 _SAME_ITEMS = _items_compared()
-_CHUNK = 1024  # ids per chunk of a long list's encoding
+_CHUNK = RUN_IDS  # ids per chunk of a long list's encoding: a list in runs (IdRuns) has a chunk per run
 _SEPARATOR = b"\n"
 
 
@@ -142,13 +142,18 @@ def _encoded_afresh(
 ) -> None:
     """ids[lo:hi] encoded in chunks of about `_CHUNK` ids, appended to `chunks`, and their starts,
     plus `offset`, to `starts`."""
-    pieces = -(-(hi - lo) // _CHUNK)
-    for k in range(pieces):
-        a, b = lo + (hi - lo) * k // pieces, lo + (hi - lo) * (k + 1) // pieces
+    for a, b in _even_cuts(lo, hi):
         starts.append(offset + a)
         # (No event id holds a line break: `Apart.ids` checks. A slice of Ids is a plain tuple, which
         # str.join takes as it is, where it copies a tuple's subclass into a list first.)
         chunks.append("\n".join(ids[a:b]).encode("utf-8"))
+
+
+def _even_cuts(lo: int, hi: int) -> Iterator[tuple[int, int]]:
+    """[lo, hi) cut into the fewest pieces of at most `_CHUNK`, as even as can be."""
+    pieces = -(-(hi - lo) // _CHUNK)
+    for k in range(pieces):
+        yield lo + (hi - lo) * k // pieces, lo + (hi - lo) * (k + 1) // pieces
 
 
 def _reusable(ids: IdList, before: _Encoded) -> tuple[list[tuple[int, int, bytes | None]], int]:
@@ -337,17 +342,14 @@ class _KeptLists:
     def _made_of_runs(self, ids: IdRuns) -> _Encoded:
         """A list in runs, encoded a chunk per run: a run encoded before (a kept list holds it) is
         taken as it is, without a look at its ids."""
-        starts: list[int] = []
-        chunks: list[bytes] = []
-        at = 0
-        for run in ids.runs:
-            with self._lock:
-                held = self._runs_held.get(id(run))
-            # (A run of Ids: str.join would copy the tuple's subclass into a list first.)
-            chunks.append(held.chunk if held is not None else "\n".join(run[:]).encode("utf-8"))
-            starts.append(at)
-            at += len(run)
-        return _Encoded(ids, starts, chunks, decoded=False)
+        with self._lock:
+            held = [self._runs_held.get(id(run)) for run in ids.runs]
+        # (A run of Ids: str.join would copy the tuple's subclass into a list first.)
+        chunks = [
+            h.chunk if h is not None else "\n".join(run[:]).encode("utf-8")
+            for run, h in zip(ids.runs, held, strict=True)
+        ]
+        return _Encoded(ids, _starts(ids.runs), chunks, decoded=False)
 
     def decoded(self, data: memoryview, count: int) -> SortedIds:
         with self._lock:
@@ -381,10 +383,8 @@ class _KeptLists:
         for lo, hi, taken_from, k in ranges:
             if taken_from is None:
                 lines = str(raw[lo:hi], "utf-8").split("\n")
-                cut_in = -(-len(lines) // _CHUNK)
-                for piece in range(cut_in):
-                    run = lines[len(lines) * piece // cut_in : len(lines) * (piece + 1) // cut_in]
-                    add(Ids(run), "\n".join(run).encode("utf-8"))
+                for a, b in _even_cuts(0, len(lines)):
+                    add(Ids(lines[a:b]), "\n".join(lines[a:b]).encode("utf-8"))
             elif type(taken_from.ids) is IdRuns:
                 add(taken_from.ids.runs[k], taken_from.chunks[k])
             else:
@@ -392,9 +392,7 @@ class _KeptLists:
                 add(Ids(taken_from.ids[start:end]), taken_from.chunks[k])
         ids = IdRuns(runs)
         if len(ids) == count:  # (else the caller refuses the body)
-            self._keep(
-                _Encoded(ids, list(accumulate((len(run) for run in runs[:-1]), initial=0)), chunks, decoded=True)
-            )
+            self._keep(_Encoded(ids, _starts(runs), chunks, decoded=True))
         return ids
 
     def _keep(self, made: _Encoded) -> None:
@@ -441,6 +439,11 @@ class _KeptLists:
                     if not held.users:
                         del self._runs_held[id(run)]
                         self.size -= 8 * len(run)
+
+
+def _starts(runs: Sequence[Ids]) -> list[int]:
+    """Where each run begins in the list they make."""
+    return list(accumulate((len(run) for run in runs[:-1]), initial=0))
 
 
 class _HeldRun:

@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_reporting.output import findings_document, render_files, scores_document, to_json
 from opseval_shared import evidence_apart
-from opseval_shared.base import IdRuns, Ids
+from opseval_shared.base import IdLog, IdRuns, Ids
 from opseval_shared.evidence_apart import INLINE_BELOW, MAGIC, Apart, _KeptLists, apart, joined, reference, referenced
 from opseval_shared.messaging import FindingsChanged
 from opseval_shared.project import ProjectDefinition
@@ -416,3 +416,22 @@ def test_with_small_chunks_any_list_after_any_other_encodes_and_reads_as_itself(
             body = encoded(writer, listed)
             assert body == "\n".join(listed).encode()
             assert reader.decoded(memoryview(body), len(listed)) == listed
+
+
+def test_a_log_in_runs_grown_by_a_batch_is_written_and_read_again_only_in_the_runs_the_batch_fell_in() -> None:
+    writer, reader = _KeptLists(at_most=2**30), _KeptLists(at_most=2**30)  # two services
+    log = IdLog(f"E-{n:06d}" for n in range(0, 40_000, 2))
+    before = log.sorted_ids()
+    written = writer._made(before)
+    writer._keep(written)
+    read = reader.decoded(memoryview("\n".join(before).encode()), len(before))
+    log += ["E-000001"]  # into the first run
+    after = log.sorted_ids()
+    rewritten = writer._made(after)
+    assert b"\n".join(rewritten.chunks) == "\n".join(after).encode()
+    # Every run but the first is the one written before, and so is its chunk: taken, not encoded.
+    assert [a is b for a, b in zip(rewritten.chunks, written.chunks, strict=True)] == [False] + [True] * 19
+    read_again = reader.decoded(memoryview(b"\n".join(rewritten.chunks)), len(after))
+    assert type(read_again) is IdRuns and read_again == after
+    # Read, the runs whose chunks are unchanged are those read before, as they were.
+    assert sum(a is b for a in read_again.runs for b in read.runs) == len(read.runs) - 1

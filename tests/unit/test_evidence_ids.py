@@ -283,7 +283,7 @@ def test_a_large_union_is_its_lists_runs_cut_and_sorted_only_where_they_overlap(
     # Interleaved throughout (every other id of a's, with a suffix): sorted together, all of it.
     c = Ids(f"a-{n:06d}x" for n in range(0, 8_000, 2))
     mixed = merge_ids([a, c])
-    assert mixed == tuple(sorted({*a, *c})) and all(0 < len(run) <= 2 * base._RUN for run in mixed.runs)
+    assert mixed == tuple(sorted({*a, *c})) and all(0 < len(run) <= 2 * base.RUN_IDS for run in mixed.runs)
 
 
 @given(st.lists(st.tuples(sorted_ids, st.integers(1, 4)), min_size=1, max_size=5))

@@ -26,18 +26,18 @@ WAYS = {
     "placed one by one, runs of 2": (0, 2),
     "placed one by one, runs of 3": (0, 3),
     "sorted again": (10**9, 3),  # as if the new ids were many: one sort of all, cut into runs anew
-    "as tuned": (base._PLACED_ONE_IN, base._RUN),
+    "as tuned": (base._PLACED_ONE_IN, base.RUN_IDS),
 }
 
 
 @contextmanager
 def placed(way: str) -> Iterator[None]:
-    saved = base._PLACED_ONE_IN, base._RUN
-    base._PLACED_ONE_IN, base._RUN = WAYS[way]
+    saved = base._PLACED_ONE_IN, base.RUN_IDS
+    base._PLACED_ONE_IN, base.RUN_IDS = WAYS[way]
     try:
         yield
     finally:
-        base._PLACED_ONE_IN, base._RUN = saved
+        base._PLACED_ONE_IN, base.RUN_IDS = saved
 
 
 def fresh(log: list[str]) -> IdRuns:
@@ -76,7 +76,7 @@ def test_a_log_kept_across_changes_reads_as_the_log_sorted_afresh(
             assert type(kept) is IdRuns
             assert kept == tuple(sorted(set(log))) == fresh(log)
             assert tuple(kept) == tuple(sorted(set(log)))  # (the runs read one after the other)
-            assert all(0 < len(run) <= 2 * base._RUN for run in kept.runs)
+            assert all(0 < len(run) <= 2 * base.RUN_IDS for run in kept.runs)
             assert log.sorted_ids() is kept and unique_sorted(log) is kept  # unchanged: the same object
             # Strings only, whichever way it was made: left out of the collector's passes.
             assert not gc.is_tracked(log) and not any(map(gc.is_tracked, log._runs))
@@ -120,11 +120,11 @@ def test_a_few_new_ids_make_again_only_the_runs_they_fall_in_and_many_are_sorted
     assert after == fresh(log)
     kept = [b is a for b, a in zip(before.runs, after.runs, strict=True)]
     assert kept == [False] + [True] * 18 + [False]
-    log += [f"ins-{n:06d}" for n in range(3, 2 * base._RUN, 2)]  # the first run filled: 2,048 ids
-    assert log.sorted_ids() == fresh(log) and len(log.sorted_ids().runs[0]) == 2 * base._RUN
+    log += [f"ins-{n:06d}" for n in range(3, 2 * base.RUN_IDS, 2)]  # the first run filled: 2,048 ids
+    assert log.sorted_ids() == fresh(log) and len(log.sorted_ids().runs[0]) == 2 * base.RUN_IDS
     log += ["ins-000000a"]  # one more: the run cut in two
     assert log.sorted_ids() == fresh(log)
-    assert list(map(len, log.sorted_ids().runs[:2])) == [base._RUN, base._RUN + 1]
+    assert list(map(len, log.sorted_ids().runs[:2])) == [base.RUN_IDS, base.RUN_IDS + 1]
     log += [f"ins-{n:06d}" for n in range(5, 40_000, 4)]  # 10,000: sorted again
     assert log.sorted_ids() == fresh(log)
     assert not any(b is a for b in before.runs for a in log.sorted_ids().runs)
