@@ -37,7 +37,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from evaluate_scale import ensure_bundle, label, parse_size
-from opseval_infra.store.base import compress, decompressed
+from opseval_infra.store.base import compress, decompressed_parts
 from opseval_intake.bundle import Problems, evidence_files, file_lines
 from opseval_rules.service import measured
 from opseval_scoring.evaluation import evaluate_ledger
@@ -78,7 +78,7 @@ def one_change(ledger: Ledger, work: WorkCalendar) -> tuple[float, float, float,
     # the lists it read and wrote kept, not the rules') and, having folded the same events, takes
     # the measurements (`shipped_measurements`).
     evidence_apart._KEPT_LISTS = SCORING_KEPT
-    shipped = joined(decompressed(stored), FindingsChanged)
+    shipped = joined(decompressed_parts(stored), FindingsChanged)
     made = shipped.measurements_for("r", ledger.as_of, ledger.events, ledger.events)
     read = time.process_time()
     result = evaluate_ledger(ledger, lambda ctx: shipped.findings, work, made, shipped.calendar_years)

@@ -17,7 +17,7 @@ body was before: it is read as such."""
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
@@ -33,6 +33,7 @@ from .results import EvaluationResult, Finding, ScoredIndicator
 from .values import Measurement
 
 MAGIC = b"\x00opseval evidence apart 1\n"  # a JSON body never begins with NUL
+_HEAD_WITHIN = len(MAGIC) + 48  # bytes: MAGIC and the line of the two lengths
 INLINE_BELOW = 64  # ids: a shorter list stays in the skeleton (a delivered document cites one event)
 _REFERENCE = "@"
 
@@ -125,7 +126,7 @@ class _Encoded:
         out[::2] = self.chunks
         return out
 
-    def holds(self, data: memoryview) -> bool:
+    def holds(self, data: bytes | memoryview) -> bool:
         """Whether `data` is this list's encoding (its length already known to be the same)."""
         at = 0
         for chunk in self.chunks:
@@ -190,64 +191,6 @@ def _reusable(ids: IdList, before: _Encoded) -> tuple[list[tuple[int, int, bytes
     return ranges, taken
 
 
-def _readable(raw: bytes, before: _Encoded) -> tuple[list[tuple[int, int, _Encoded | None, int]], int]:
-    """`raw` (ids one per line) in byte ranges, each either chunk k of `before` (its very bytes, a
-    memcmp) or lines to decode; and how many ids the chunks taken hold. The reading side of
-    `_reusable`: a list the other service grew from the one read last differs from it in a few
-    places, and the ids of the chunks in between are taken as they were read, not decoded again."""
-    ranges: list[tuple[int, int, _Encoded | None, int]] = []
-    taken = 0
-    fresh = 0  # where the lines not yet taken begin
-    at = 0  # where the next chunk is looked for
-    missed = 0
-    for k, chunk in enumerate(before.chunks):
-        # The chunk where it would be if nothing changed since the last one taken, else where its
-        # first line is, or would be, in order (the ids are sorted and distinct, as are the lines).
-        if not _line_at(raw, at, chunk):
-            first = chunk[: chunk.find(_SEPARATOR)] if _SEPARATOR in chunk else chunk
-            place = _line_place(raw, first, at)
-            if not _line_at(raw, place, chunk):
-                missed += 1
-                if missed > _MISSES_ALLOWED + 2 * len(ranges):  # (not the list this one grew from)
-                    break
-                continue
-            at = place
-        if at > fresh:
-            ranges.append((fresh, at - 1, None, 0))
-        ranges.append((at, at + len(chunk), before, k))
-        start, end = before.span(k)
-        taken += end - start
-        at = fresh = at + len(chunk) + 1
-    if fresh <= len(raw):  # (lines after the last chunk taken, or all)
-        ranges.append((fresh, len(raw), None, 0))
-    return ranges, taken
-
-
-_MISSES_ALLOWED = 16  # chunks not found before a list read is taken not to have grown from a kept one
-
-
-def _line_place(raw: bytes, line: bytes, lo: int) -> int:
-    """Where `line` is, or would be, among the sorted lines of `raw` from byte `lo`, a line's start,
-    on: a bisection over the bytes, each probe reading one line. (UTF-8 orders as the ids do.)"""
-    hi = len(raw)
-    while lo < hi:
-        mid = (lo + hi) // 2
-        start = raw.rfind(_SEPARATOR, lo, mid) + 1 or lo
-        end = raw.find(_SEPARATOR, start)
-        end = len(raw) if end < 0 else end
-        if raw[start:end] < line:
-            lo = end + 1
-        else:
-            hi = start
-    return min(lo, len(raw))
-
-
-def _line_at(raw: bytes, at: int, chunk: bytes) -> bool:
-    """Whether `chunk`'s lines are whole lines of `raw` from `at`, a line's start, on."""
-    end = at + len(chunk)
-    return end <= len(raw) and raw.startswith(chunk, at) and (end == len(raw) or raw[end] == _SEPARATOR[0])
-
-
 Plan = TypeVar("Plan")
 
 
@@ -264,6 +207,82 @@ def _most_taken(kept: list[_Encoded], count: int, plan: Callable[[_Encoded], tup
             if 10 * taken >= 9 * count:  # (a better one would spare little more)
                 break
     return best
+
+
+Piece = tuple[bytes, int, int]  # part[lo:hi] of the parts a body is the concatenation of
+
+
+class _NotInLines(Exception):
+    """Parts of a list's bytes whose ends are not at line breaks: read as one piece of bytes."""
+
+
+def _runs_read(pieces: Sequence[Piece], known: Sequence[Ids | None]) -> Iterator[tuple[Ids, bytes, bool]]:
+    """A list's bytes, the pieces of the parts a body is, as runs in order: (run, chunk, whether it
+    is a run kept for its part). A whole part that is a chunk the writer wrote (the content of a
+    frame) is one run, that part its chunk: the run `known` for the part, or its lines. The pieces
+    between are lines too, cut into runs. Raises `_NotInLines` where a whole part taken as lines
+    does not begin or end at a line break of the pieces around it."""
+    text: list[memoryview] = []
+    after_run = False  # whether the text follows a run of a whole part (and begins at its line break)
+    for (part, lo, hi), kept_run in zip(pieces, known, strict=True):
+        run = kept_run if lo == 0 and hi == len(part) else None
+        if run is None and lo == 0 and hi == len(part):
+            run = _chunk_read(part)
+        if run is None:
+            text.append(memoryview(part)[lo:hi])
+            continue
+        yield from _text_runs(text, after_run, before_run=True)
+        text = []
+        yield run, part, run is kept_run
+        after_run = True
+    yield from _text_runs(text, after_run, before_run=False)
+
+
+def _chunk_read(part: bytes) -> Ids | None:
+    """The ids of a part read, if it may be a chunk a writer wrote: long, neither beginning nor
+    ending with a line break (a separator between chunks), and no longer than a run."""
+    if len(part) < _WHOLE_PART_FROM or part[0] == _SEPARATOR[0] or part[-1] == _SEPARATOR[0]:
+        return None
+    lines = str(part, "utf-8").split("\n")
+    return Ids(lines) if len(lines) <= 2 * RUN_IDS else None
+
+
+def _text_runs(
+    text: Sequence[memoryview | bytes], after_run: bool, before_run: bool
+) -> Iterator[tuple[Ids, bytes, bool]]:
+    """The lines of `text` (the pieces joined) in even runs, with their encodings; the line break
+    that ends a run before them, and the one that begins a run after them, dropped."""
+    if not text:
+        if after_run and before_run:  # two whole parts with no line break between them
+            raise _NotInLines
+        return
+    data = text[0] if len(text) == 1 else b"".join(text)
+    lines = str(data, "utf-8").split("\n")
+    if after_run:
+        if lines[0]:
+            raise _NotInLines
+        del lines[0]
+    if before_run:
+        if not lines or lines[-1]:
+            raise _NotInLines
+        del lines[-1]
+    for a, b in _even_cuts(0, len(lines)):
+        run = Ids(lines[a:b])
+        yield run, "\n".join(lines[a:b]).encode("utf-8"), False
+
+
+def _joined(pieces: Sequence[Piece]) -> bytes | memoryview:
+    if len(pieces) == 1:
+        part, lo, hi = pieces[0]
+        return part if lo == 0 and hi == len(part) else memoryview(part)[lo:hi]
+    return b"".join(memoryview(part)[lo:hi] for part, lo, hi in pieces)
+
+
+def _same_runs(ids: IdList, runs: Sequence[Ids]) -> bool:
+    """Whether a kept list is, run by run, the very runs given."""
+    return (
+        type(ids) is IdRuns and len(ids.runs) == len(runs) and all(a is b for a, b in zip(ids.runs, runs, strict=True))
+    )
 
 
 class _KeptLists:
@@ -297,6 +316,9 @@ class _KeptLists:
         # A run's identity (of a kept list in runs, `IdRuns`) → its chunk and how many kept lists
         # hold it; its references count once against the bound, as its chunk does.
         self._runs_held: dict[int, _HeldRun] = {}
+        # A chunk's identity → the run it encodes (of a kept list in runs): a part read that is that
+        # very object is that run (`decoded`).
+        self._run_of_chunk: dict[int, Ids] = {}
         self._by_identity: OrderedDict[int, _Encoded] = OrderedDict()
         self._by_length: dict[int, set[int]] = {}  # encoded length → identities
         self._lock = Lock()
@@ -351,45 +373,52 @@ class _KeptLists:
         ]
         return _Encoded(ids, _starts(ids.runs), chunks, decoded=False)
 
-    def decoded(self, data: memoryview, count: int) -> SortedIds:
+    def decoded(self, pieces: Sequence[Piece], count: int) -> SortedIds:
+        """The `count` ids of a list read, from the pieces of the body its bytes are (`_Body`), in
+        runs: a whole long part is a run with that part as its chunk, the run kept for that very
+        part object if one is (a frame read before: `Snapshot`), else decoded; the lines between
+        are decoded and cut into runs. The list kept with the same runs, or, read from one piece of
+        bytes, with the same bytes, is given back as it is."""
+        if count < _KEPT_FROM:  # (a short list is not kept: read afresh)
+            return Ids(str(_joined(pieces), "utf-8").split("\n"))
         with self._lock:
-            for key in self._by_length.get(len(data), ()):
-                kept = self._by_identity[key]
-                if len(kept.ids) == count and kept.holds(data):
-                    self._by_identity.move_to_end(key)
-                    ids = kept.ids
-                    return ids if type(ids) is Ids or type(ids) is IdRuns else Ids(ids)
-        if count < _KEPT_FROM:
-            return Ids(str(data, "utf-8").split("\n"))
-        raw = bytes(data)
-        with self._lock:
-            candidates = [kept for kept in self._by_identity.values() if len(kept.starts) > 1]
-        ranges = _most_taken(candidates, count, lambda before: _readable(raw, before))
-        ranges = ranges or [(0, len(raw), None, 0)]
-        # The ids in runs, a run per chunk: the runs of the chunks taken, as they are, and the decoded
-        # lines cut into runs of their own (encoded again: to be found again, in chunks).
+            known = [self._run_of_chunk.get(id(part)) for part, _, _ in pieces]
         runs: list[Ids] = []
         chunks: list[bytes] = []
-
-        def add(run: Ids, chunk: bytes) -> None:
-            # Two short neighbours made one: a list read change by change, each adding a few ids in
-            # one place, would otherwise gain a run a change.
-            if runs and len(runs[-1]) + len(run) <= _CHUNK:
-                runs[-1], chunks[-1] = Ids(chain(runs[-1], run)), chunks[-1] + _SEPARATOR + chunk
-            else:
+        taken = False  # whether a run was taken as it was kept
+        try:
+            for run, chunk, was_kept in _runs_read(pieces, known):
+                taken = taken or was_kept
+                # Two short neighbours made one: a list read change by change, each adding a few ids
+                # in one place, would otherwise gain a run a change.
+                if runs and len(runs[-1]) + len(run) <= _CHUNK and len(chunks[-1]) + len(chunk) < _WHOLE_PART_FROM:
+                    runs[-1], chunks[-1] = Ids(chain(runs[-1], run)), chunks[-1] + _SEPARATOR + chunk
+                else:
+                    runs.append(run)
+                    chunks.append(chunk)
+        except _NotInLines:
+            # (Parts that are not whole lines between line breaks: not a body `apart_parts` wrote.)
+            runs, chunks, taken = [], [], False
+            for run, chunk, _ in _text_runs([_joined(pieces)], after_run=False, before_run=False):
                 runs.append(run)
                 chunks.append(chunk)
-
-        for lo, hi, taken_from, k in ranges:
-            if taken_from is None:
-                lines = str(raw[lo:hi], "utf-8").split("\n")
-                for a, b in _even_cuts(0, len(lines)):
-                    add(Ids(lines[a:b]), "\n".join(lines[a:b]).encode("utf-8"))
-            elif type(taken_from.ids) is IdRuns:
-                add(taken_from.ids.runs[k], taken_from.chunks[k])
+        length = sum(hi - lo for _, lo, hi in pieces)
+        with self._lock:
+            candidates = [key for key in self._by_length.get(length, ()) if len(self._by_identity[key].ids) == count]
+        data = None
+        for key in candidates:
+            kept = self._by_identity[key]
+            if taken:
+                same = _same_runs(kept.ids, runs)
             else:
-                start, end = taken_from.span(k)
-                add(Ids(taken_from.ids[start:end]), taken_from.chunks[k])
+                data = data if data is not None else _joined(pieces)
+                same = kept.holds(data)
+            if same:
+                with self._lock:
+                    if key in self._by_identity:
+                        self._by_identity.move_to_end(key)
+                ids = kept.ids
+                return ids if type(ids) is Ids or type(ids) is IdRuns else Ids(ids)
         ids = IdRuns(runs)
         if len(ids) == count:  # (else the caller refuses the body)
             self._keep(_Encoded(ids, _starts(runs), chunks, decoded=True))
@@ -413,6 +442,7 @@ class _KeptLists:
                 else:
                     users[0] += 1
             for run, chunk in zip(runs, made.chunks, strict=True) if runs is not None else ():
+                self._run_of_chunk.setdefault(id(chunk), run)
                 held = self._runs_held.get(id(run))
                 if held is None:
                     self._runs_held[id(run)] = _HeldRun(chunk)
@@ -432,6 +462,7 @@ class _KeptLists:
                     users[0] -= 1
                     if not users[0]:
                         del self._chunk_users[id(chunk)]
+                        self._run_of_chunk.pop(id(chunk), None)
                         self.size -= users[1]
                 for run in runs or ():
                     held = self._runs_held[id(run)]
@@ -454,6 +485,7 @@ class _HeldRun:
 
 
 _KEPT_FROM = 4096  # ids
+_WHOLE_PART_FROM = 4096  # bytes: a part read that is lines, from this long, is a run of its own
 _CANDIDATES = 8  # kept lists tried as the one a new list grew from
 # (A million-event project's result and findings: about 80 MB, as encoded by rules or scoring.)
 _KEPT_LISTS = _KeptLists(at_most=128 * 2**20)
@@ -471,26 +503,58 @@ def referenced(model: Kept) -> tuple[Kept, list[IdList]]:
     return model.model_copy(update=update), lists.distinct
 
 
-def joined(body: bytes, cls: type[Kept]) -> Kept:
-    """The model kept in `body` (made by `apart`, or plain JSON), its evidence lists in place."""
+def joined(body: bytes | Sequence[bytes], cls: type[Kept]) -> Kept:
+    """The model kept in `body` (made by `apart`, or plain JSON; bytes, or the parts they are the
+    concatenation of), its evidence lists in place."""
     return Apart(body).joined(cls)
+
+
+class _Body:
+    """A body as the parts it is the concatenation of (a snapshot read: its frames' contents),
+    never joined whole: its head and skeleton are copied out, its lists read as pieces of parts."""
+
+    __slots__ = ("parts", "size", "starts")
+
+    def __init__(self, parts: Sequence[bytes]) -> None:
+        self.parts = parts
+        self.starts = list(accumulate(map(len, parts), initial=0))
+        self.size = self.starts.pop()
+
+    def pieces(self, start: int, end: int) -> list[Piece]:
+        """body[start:end] as (part, lo, hi): part[lo:hi] of each part it spans, in order."""
+        out: list[Piece] = []
+        k = bisect_right(self.starts, start) - 1
+        while start < end:
+            part, at = self.parts[k], self.starts[k]
+            hi = min(len(part), end - at)
+            if hi > start - at:
+                out.append((part, start - at, hi))
+            start, k = at + hi, k + 1
+        return out
+
+    def bytes(self, start: int, end: int) -> bytes:
+        data = _joined(self.pieces(start, end)) if end > start else b""
+        return data if type(data) is bytes else bytes(data)
 
 
 class Apart:
     """A kept body, read lazily: the skeleton at once, a list when it is asked for. A body without
     MAGIC (plain JSON, as bodies were kept before) is its own skeleton and refers to no list."""
 
-    def __init__(self, body: bytes) -> None:
+    def __init__(self, body: bytes | Sequence[bytes]) -> None:
         self._read: dict[int, SortedIds] = {}
-        if not body.startswith(MAGIC):
-            self.skeleton, self._spans, self._lists = body, [], memoryview(b"")
+        self._body = _Body((body,) if isinstance(body, bytes) else body)
+        size = self._body.size
+        head = self._body.bytes(0, min(size, _HEAD_WITHIN))
+        if not head.startswith(MAGIC):
+            self.skeleton, self._spans, self._lists_at = self._body.bytes(0, size), [], size
             return
-        head_end = body.index(b"\n", len(MAGIC))
-        skeleton_length, index_length = map(int, body[len(MAGIC) : head_end].split())
+        head_end = head.index(b"\n", len(MAGIC))
+        skeleton_length, index_length = map(int, head[len(MAGIC) : head_end].split())
         start = head_end + 1
-        self.skeleton = body[start : start + skeleton_length]
-        self._spans = orjson.loads(body[start + skeleton_length : start + skeleton_length + index_length])
-        self._lists = memoryview(body)[start + skeleton_length + index_length :]
+        self.skeleton = self._body.bytes(start, start + skeleton_length)
+        self._spans = orjson.loads(self._body.bytes(start + skeleton_length, start + skeleton_length + index_length))
+        self._lists_at = start + skeleton_length + index_length
 
     def model(self, cls: type[Kept]) -> Kept:
         """The model with its long evidence lists as references (see `resolved` and `count`)."""
@@ -532,7 +596,7 @@ class Apart:
         kept = self._read.get(k)
         if kept is None:
             start, end, count = self._spans[k]
-            kept = _KEPT_LISTS.decoded(self._lists[start:end], count)
+            kept = _KEPT_LISTS.decoded(self._body.pieces(self._lists_at + start, self._lists_at + end), count)
             if len(kept) != count:
                 raise ValueError(f"evidence list {k} holds {len(kept)} ids, its index says {count}")
             self._read[k] = kept

@@ -63,7 +63,8 @@ class ReportingContext:
             raise HTTPException(404, f"no project {project!r}")
         return ProjectDefinition.model_validate_json(stored.definition)
 
-    async def snapshot(self, kind: str, project: str, missing: str) -> bytes:
+    async def snapshot(self, kind: str, project: str, missing: str) -> tuple[bytes, ...]:
+        """A snapshot's body, as the parts it is read in (`Snapshot`)."""
         await self.definition(project)
         snap = await self.store().get_snapshot(kind, project)
         if snap is None:
@@ -72,7 +73,7 @@ class ReportingContext:
             if failing:  # not "not yet": it fails, and says why
                 raise HTTPException(503, f"the evaluation of project {project!r} fails ({'; '.join(failing)})")
             raise HTTPException(404, f"project {project!r} has no {missing} yet")
-        return snap.body
+        return snap.parts()
 
     async def scores_with_evidence(self, project: str) -> ScoreChanged:
         """The project's current scores with every leaf's evidence ids (404 or 503 while there are none)."""
@@ -122,8 +123,8 @@ class ReportingContext:
         scores = ScoreChanged.model_validate_json(snap.body)
         stored = await self.store().get_snapshot(RESULT_KIND, project)
         if stored is None or stored.seq < snap.seq:
-            return scores, Apart(snap.body)
-        lists = Apart(stored.body)
+            return scores, Apart(snap.parts())
+        lists = Apart(stored.parts())
         result = lists.model(EvaluationResult)
         if stored.seq == snap.seq:
             return scores.model_copy(update={"indicators": result.indicators}), lists

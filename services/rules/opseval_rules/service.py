@@ -22,7 +22,7 @@ from opseval_infra.fleet import (
     subscribe_definitions,
     subscribe_evidence,
 )
-from opseval_infra.store.base import SnapshotInParts
+from opseval_infra.store.base import Snapshot
 from opseval_scoring.scoring import measurements_asked
 from opseval_shared.evidence_apart import apart_parts
 from opseval_shared.messaging import (
@@ -78,7 +78,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         calendar_years=years,
     )
     stored = await fleet.store.put_snapshot(
-        "findings", SnapshotInParts(project, folded.events_folded, apart_parts(message))
+        "findings", Snapshot(project, folded.events_folded, parts=apart_parts(message))
     )
     if stored:
         assert fleet.results_out is not None

@@ -20,7 +20,7 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
 from opseval_infra.projects import RESULT_KIND, Folded
-from opseval_infra.store.base import Snapshot, SnapshotInParts
+from opseval_infra.store.base import Snapshot
 from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.messaging import (
     FINDINGS_SUBJECTS,
@@ -73,7 +73,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
     snapshot = await fleet.store.get_snapshot("findings", project)
-    findings = joined(snapshot.body, FindingsChanged) if snapshot else None
+    findings = joined(snapshot.parts(), FindingsChanged) if snapshot else None
     # The events the rules folded, no more (events stored since are theirs to fold first): then the
     # measurements they made are this fold's. Findings without last_seq (an older rules version), or
     # none yet: every event stored.
@@ -103,7 +103,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     # keep their evidence.
     with_result = findings is not None and findings.as_of == ledger.as_of
     if with_result:
-        await fleet.store.put_snapshot(RESULT_KIND, SnapshotInParts(project, seq, apart_parts(result)))
+        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, parts=apart_parts(result)))
     stored = published if with_result else message
     if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes())):
         assert fleet.results_out is not None

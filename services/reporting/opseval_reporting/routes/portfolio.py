@@ -88,7 +88,7 @@ def router(ctx: ReportingContext) -> APIRouter:
             scores = ScoreChanged.model_validate_json(scores_snap.body)
             # Only each finding's severity: a large project's findings cite a million evidence ids.
             severities = (
-                _FindingSeverities.model_validate_json(Apart(findings_snap.body).skeleton).findings
+                _FindingSeverities.model_validate_json(Apart(findings_snap.parts()).skeleton).findings
                 if findings_snap
                 else ()
             )

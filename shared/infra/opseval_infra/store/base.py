@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 import zstandard
 
-from .frames import ZSTD_MAGIC, compress_parts, decompress_frames
+from .frames import ZSTD_MAGIC, compress_parts, frame_contents
 
 
 @dataclass(frozen=True)
@@ -28,39 +29,51 @@ class StoredProject:
     definition: str  # ProjectDefinition as JSON
 
 
-@dataclass(frozen=True)
 class Snapshot:
     """A project's latest findings, score tree, full result or evaluation status, ordered by `seq`
     (glossary: opseval_shared.messaging). Both backends keep `seq` in a column / field named
     `revision`, its name before "revision" came to mean only a definition's revision: renaming it
-    would make the snapshots already stored unreadable, and nothing outside the store sees it."""
+    would make the snapshots already stored unreadable, and nothing outside the store sees it.
 
-    project: str
-    seq: int
-    # FindingsChanged / ScoreChanged … as the UTF-8 bytes of its JSON, as serializers make them and
-    # parsers take them: a million-event result is 78 MB, and a round trip through str copies it twice.
-    body: bytes
+    Its body (FindingsChanged / ScoreChanged … as the UTF-8 bytes of its JSON, as serializers make
+    them and parsers take them) is the concatenation of its parts. A writer may hand the parts as
+    `evidence_apart.apart_parts` makes them, where joining a million-event result's 58 MB first cost
+    30 ms of page faults and copying per change; a read gives back the stored frames' contents as
+    the parts (`frames`), most of them the very objects the last read gave, which `evidence_apart`
+    takes as they are. `body` joins them, once, for a reader that wants the bytes. Immutable."""
+
+    __slots__ = ("_body", "_parts", "project", "seq")
+
+    def __init__(self, project: str, seq: int, body: bytes | None = None, *, parts: Sequence[bytes] = ()) -> None:
+        if (body is None) == (not parts):
+            raise TypeError("a snapshot is made of a body or of parts, one of the two")
+        self.project, self.seq = project, seq
+        self._parts = (body,) if body is not None else tuple(parts)
+        self._body = body if body is not None else (self._parts[0] if len(self._parts) == 1 else None)
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = b"".join(self._parts)  # (two threads joining it at once make equal bytes)
+        return self._body
 
     def parts(self) -> tuple[bytes, ...]:
-        return (self.body,)
+        return self._parts
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Snapshot):
+            return NotImplemented
+        return (self.project, self.seq, self.body) == (other.project, other.seq, other.body)
+
+    __hash__ = None  # type: ignore[assignment]  # (equal by a body that may be large: not a key)
+
+    def __repr__(self) -> str:
+        return (
+            f"Snapshot(project={self.project!r}, seq={self.seq}, {body_size(self):,} bytes in {len(self._parts)} parts)"
+        )
 
 
-@dataclass(frozen=True)
-class SnapshotInParts:
-    """A snapshot to write whose body is the concatenation of `body_parts`
-    (`evidence_apart.apart_parts`): the store compresses the parts one after another, where joining
-    a million-event result's 58 MB first cost 30 ms of page faults and copying per change. Read back,
-    it is a `Snapshot` of the joined bytes."""
-
-    project: str
-    seq: int
-    body_parts: tuple[bytes, ...]
-
-    def parts(self) -> tuple[bytes, ...]:
-        return self.body_parts
-
-
-def body_size(snapshot: Snapshot | SnapshotInParts) -> int:
+def body_size(snapshot: Snapshot) -> int:
     return sum(map(len, snapshot.parts()))
 
 
@@ -148,11 +161,17 @@ def compress(data: bytes | tuple[bytes, ...]) -> bytes:
 
 def decompressed(stored: bytes) -> bytes:
     """What `compressed` made (one frame or several), or the zlib stream a body was kept as before."""
+    return b"".join(decompressed_parts(stored))
+
+
+def decompressed_parts(stored: bytes) -> tuple[bytes, ...]:
+    """`decompressed` as the parts it is the concatenation of: a frame's content each
+    (`frames.frame_contents`)."""
     # (A zlib stream, as bodies were compressed until 2026-12-04, never begins as a Zstandard frame
     # does: its first byte is 0x78.)
     if stored.startswith(ZSTD_MAGIC):
-        return decompress_frames(stored)
-    return zlib.decompress(stored)
+        return frame_contents(stored)
+    return (zlib.decompress(stored),)
 
 
 class SnapshotTooLarge(Exception):
@@ -215,7 +234,7 @@ class Store(Protocol):
         ...
 
     # snapshots: kind is "findings" or "scores"
-    async def put_snapshot(self, kind: str, snapshot: Snapshot | SnapshotInParts) -> bool:
+    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
         """Keep the snapshot unless one of a higher seq is already stored (a replica that lags
         never overwrites newer results). True when stored."""
         ...

@@ -35,7 +35,6 @@ from .base import (
     EventConflict,
     EventFilter,
     Snapshot,
-    SnapshotInParts,
     SnapshotTooLarge,
     StoredEvent,
     StoredProject,
@@ -44,6 +43,7 @@ from .base import (
     body_size,
     compressed,
     decompressed,
+    decompressed_parts,
 )
 
 __all__ = ["SEQUENCE_COUNTERS", "MongoStore"]
@@ -321,7 +321,7 @@ class MongoStore:
 
     # snapshots
 
-    async def put_snapshot(self, kind: str, snapshot: Snapshot | SnapshotInParts) -> bool:
+    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
         """The body compressed: a result cites its evidence ids, about 70 bytes of JSON per event — 67 MB
         at a million events, past MongoDB's 16 MB document limit — and compresses about twelvefold
         (`compressed`). A body still too large is refused with the sizes."""
@@ -350,8 +350,9 @@ class MongoStore:
         doc = await self._snapshots.find_one({"kind": kind, "project": project_id})
         if doc is None:
             return None
-        body = decompressed(doc["body_z"]) if "body_z" in doc else doc["body"].encode()
-        return Snapshot(project=doc["project"], seq=int(doc["revision"]), body=body)
+        if "body_z" in doc:
+            return Snapshot(doc["project"], int(doc["revision"]), parts=decompressed_parts(doc["body_z"]))
+        return Snapshot(doc["project"], int(doc["revision"]), doc["body"].encode())
 
     # dead letters
 

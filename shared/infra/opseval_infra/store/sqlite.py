@@ -28,14 +28,13 @@ from .base import (
     EventConflict,
     EventFilter,
     Snapshot,
-    SnapshotInParts,
     StoredEvent,
     StoredProject,
     StoredVersion,
     VersionRecord,
     body_size,
     compressed,
-    decompressed,
+    decompressed_parts,
 )
 
 __all__ = ["SqliteStore"]
@@ -397,7 +396,7 @@ class SqliteStore:
 
     # snapshots
 
-    async def put_snapshot(self, kind: str, snapshot: Snapshot | SnapshotInParts) -> bool:
+    async def put_snapshot(self, kind: str, snapshot: Snapshot) -> bool:
         # A large body (a result cites every evidence id: 78 MB at a million events) is kept compressed,
         # as a BLOB in the same column: a tenth of the file and of what each change writes and syncs.
         # Bodies stored as TEXT (small ones, and every one before 2026-12-04) are read as they are.
@@ -424,8 +423,9 @@ class SqliteStore:
             if row is None:
                 return None
             body = row[2]
-            body = decompressed(body) if isinstance(body, bytes) else body.encode()
-            return Snapshot(project=row[0], seq=row[1], body=body)
+            if isinstance(body, bytes):
+                return Snapshot(row[0], row[1], parts=decompressed_parts(body))
+            return Snapshot(row[0], row[1], body.encode())
 
         return await self._run(work)
 
