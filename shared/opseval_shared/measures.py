@@ -49,6 +49,7 @@ from __future__ import annotations
 import ast
 import bisect
 import heapq
+import operator
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -564,6 +565,11 @@ def _compile_test(t: FieldTest, lists: Callable[[str | None, str], frozenset[str
     if t.op == "not_in":
         banned = frozenset(value if isinstance(value, tuple) else (value,))
         return lambda r: r.fields[name] not in banned
+    # One frame per record and test: the comparison in the lambda itself, not a call of another.
+    if t.op == "==":
+        return lambda r: r.fields[name] == value
+    if t.op == "!=":
+        return lambda r: r.fields[name] != value
     compare = _COMPARE[t.op]
     return lambda r: compare(r.fields[name], value)
 
@@ -579,12 +585,12 @@ def fields_filter(where: Mapping[str, Any]) -> Callable[[Mapping[str, Any]], boo
 
 
 _COMPARE: dict[str, Callable[[Any, Any], bool]] = {
-    "==": lambda a, b: a == b,
-    "!=": lambda a, b: a != b,
-    ">": lambda a, b: a > b,
-    ">=": lambda a, b: a >= b,
-    "<": lambda a, b: a < b,
-    "<=": lambda a, b: a <= b,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "<": operator.lt,
+    "<=": operator.le,
 }
 
 
@@ -593,6 +599,9 @@ def _all(predicates: Sequence[Predicate]) -> Predicate | None:
         return None
     if len(predicates) == 1:
         return predicates[0]
+    if len(predicates) == 2:  # (the common case, without a generator per record)
+        first, second = predicates
+        return lambda r: first(r) and second(r)
     return lambda r: all(p(r) for p in predicates)
 
 

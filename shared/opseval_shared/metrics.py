@@ -31,7 +31,7 @@ from .schedule import (
     items_still_due,
     service_workdays,
 )
-from .sources import SOURCES, Record, Source
+from .sources import SOURCES, Record, Source, clock_ins_by_person
 from .values import Measurement as Measurement
 from .values import MetricError as MetricError
 from .values import fmt as fmt
@@ -383,8 +383,22 @@ class MetricContext:
         return self.ledger.derived.value(("workdays", contract.id), inputs, _workday_ordinals, self, contract)
 
     def late_arrivals(self, contract: Contract) -> list[tuple[str, date, int, str]]:
-        """(staff, day, minutes late, event id) for first clock-ins after the day's start on workdays."""
-        return self._late_or_early(contract, "clock_in", "late", "minutes_late")
+        """(staff, day, minutes late, event id) for first clock-ins after the day's start on workdays,
+        in that order: each person's, kept while their records are the same list (most people have no
+        new day between two changes), laid end to end in the order of their names."""
+        people = self.clock_ins_by_person(contract)
+        table = self.derived(("late_arrivals", contract.id))
+        out: list[tuple[str, date, int, str]] = []
+        for staff in sorted(people):
+            records = people[staff]
+            out += kept(table, staff, (records,), _late_of, records)
+        return out
+
+    def clock_ins_by_person(self, contract: Contract) -> dict[str, list[Record]]:
+        """Each person's clock-in records of a contract (sources.clock_ins_by_person), made once per evaluation."""
+        return self._memo(  # type: ignore[return-value]
+            ("clock_ins_by_person", contract.id), lambda: clock_ins_by_person(self, contract)
+        )
 
     def early_leaves(self, contract: Contract) -> list[tuple[str, date, int, str]]:
         """(staff, day, minutes early, event id) for last clock-outs before the day's end on workdays."""
@@ -592,6 +606,15 @@ def _freq_label(freq: str) -> str:
 
 def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
     return frozenset(d.toordinal() for d in service_workdays(ctx.ledger, contract, ctx.work))
+
+
+def _late_of(records: list[Record]) -> list[tuple[str, date, int, str]]:
+    """(staff, day, minutes late, event id) of a person's late first clock-ins, in that order."""
+    return sorted(
+        (r.fields["staff"], r.fields["day"], int(r.fields["minutes_late"]), r.evidence[0])
+        for r in records
+        if r.fields["late"]
+    )
 
 
 def _site_ids(attended: tuple[Attendance, ...]) -> SortedIds:

@@ -94,12 +94,22 @@ def _local_day(moment: Any) -> date:
 
 @_per_contract
 def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
+    out: list[Record] = []
+    for records in ctx.clock_ins_by_person(c).values():
+        out += records
+    return out
+
+
+def clock_ins_by_person(ctx: MetricContext, c: Contract) -> dict[str, list[Record]]:
+    """Each person's clock-in records of a contract (their first clock-in of each day), in the
+    ledger's order: a person's list is the one the last evaluation gave while they have no new day,
+    so what is derived from it can be kept by its identity (`MetricContext.late_arrivals`)."""
     terms = c.staffing
     limit = None
     start = terms.day_start
     if start is not None:
         limit = start.hour * 60 + start.minute + terms.grace_minutes
-    out = []
+    out: dict[str, list[Record]] = {}
     work = ctx.work
     # One record per person and day (≈ 31k at 1M events), which changes only with the day's first
     # clock-in (the fold puts a new tuple in its place): kept by person and day, under the contract's
@@ -120,7 +130,7 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
         firsts = tuple(days.values())
         whole = kept_people.get(staff)
         if whole is not None and same(whole[0], firsts):
-            out += whole[1]
+            out[staff] = whole[1]
             continue
         mine = kept_days.get(staff)
         if mine is None:
@@ -166,7 +176,7 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
         # (The fold puts a new tuple in place of a day's first clock-in and never moves one to another
         # day: the same tuples in the same order are the same days.)
         kept_people[staff] = (firsts, records)
-        out += records
+        out[staff] = records
     return out
 
 

@@ -298,6 +298,34 @@ def _clock_in_records(kept: Kept) -> list[Any]:
     return MetricContext(kept.ledger, kept.work).records(SOURCES["clock_in"], OPS)
 
 
+def _late_arrivals(kept: Kept) -> list[Any]:
+    return MetricContext(kept.ledger, kept.work).late_arrivals(OPS)
+
+
+def test_a_persons_late_arrivals_are_kept_while_their_records_are_the_same() -> None:
+    kept = Kept()
+    # (李四's clock-ins folded first: the ledger holds them before 张三's, the list orders by name)
+    kept.add([*ROSTER, _clock("c4", "李四", "06-28 09:10"), _clock("c5", "李四", "06-27 09:20"), LATE])
+    before = _late_arrivals(kept)
+    assert [(staff, str(day), minutes, eid) for staff, day, minutes, eid in before] == [
+        ("张三", "2024-06-03", 20, "c1"),  # (the working day begins at 08:30)
+        ("李四", "2024-06-27", 50, "c5"),
+        ("李四", "2024-06-28", 40, "c4"),
+    ]
+    assert before == sorted(
+        (r.fields["staff"], r.fields["day"], int(r.fields["minutes_late"]), r.evidence[0])
+        for r in _clock_in_records(kept)
+        if r.fields["late"]
+    )
+    kept.add([EARLIER])  # 张三's 06-03 now begins at 08:10: on time
+    after = _late_arrivals(kept)
+    assert after == before[1:]
+    # 李四's records are the same list: their late arrivals are the very tuples worked out before.
+    assert all(a is b for a, b in zip(after, before[1:], strict=True))
+    kept.work = WorkCalendar(LOCAL_HOLIDAY)  # 06-03 a holiday: no lateness that day, whoever came when
+    assert _late_arrivals(kept) == after and all(a is not b for a, b in zip(_late_arrivals(kept), after, strict=True))
+
+
 def test_a_persons_clock_in_records_are_kept_whole_until_one_of_their_days_changes() -> None:
     kept = Kept()
     kept.add([*ROSTER, LATE, ON_TIME, _clock("c4", "李四", "06-28 09:10")])
@@ -356,6 +384,7 @@ def test_clock_ins_in_any_batches_with_retractions_and_another_calendar_evaluate
         fresh = Kept(work)
         fresh.add(kept.events)
         assert [repr(r) for r in _clock_in_records(kept)] == [repr(r) for r in _clock_in_records(fresh)]
+        assert _late_arrivals(kept) == _late_arrivals(fresh)
 
 
 SITED = contract(staffing={**OPS.staffing.model_dump(mode="json", exclude_none=True), "site": "机房"})
