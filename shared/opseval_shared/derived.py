@@ -21,11 +21,12 @@ a restored ledger starts with empty tables.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from operator import is_
 from typing import Any, TypeVar
 
 T = TypeVar("T")
+V = TypeVar("V")
 
 Inputs = tuple[object, ...]
 
@@ -70,3 +71,40 @@ def kept(table: dict[Any, Any], key: Hashable, inputs: Inputs, derive: Callable[
     value = derive(*args)
     table[key] = (inputs, value)
     return value
+
+
+def kept_by_entry(
+    table: dict[Any, Any], name: Hashable, entries: Mapping[Any, V], derive: Callable[[Any, V], T], *, by_key: bool
+) -> dict[Any, T]:
+    """`derive(key, value)` of every entry of one of the ledger's dicts (ticket → record …), as a dict
+    in the entries' order, or the keys' (`by_key`), kept whole in `table` between evaluations: derived
+    again only for entries whose value is another object since (the fold puts a new record in place of
+    one it replaces) and for new keys. Keys gone or moved since (a retraction) derive everything again.
+    Costs a step in C per entry, where deriving each entry again cost a call, however cheap, per
+    entry and evaluation: 9,000 faults a change at a million events. (`table`: a derived table, emptied
+    when the inputs `derive` reads besides the entry differ.)"""
+    keys, values = tuple(entries), tuple(entries.values())
+    last = table.get(name)
+    if last is None or keys[: len(last[0])] != last[0]:
+        pairs = sorted(entries.items(), key=_key) if by_key else entries.items()
+        out = {k: derive(k, v) for k, v in pairs}
+    else:
+        old_keys, old_values, out = last
+        out = dict(out)  # (the last evaluation's answer stays what it was)
+        for k, was, now in zip(old_keys, old_values, values, strict=False):  # (the old keys: a prefix)
+            if was is not now:
+                out[k] = derive(k, now)
+        new = keys[len(old_keys) :]
+        if new:
+            if by_key and out and min(new) < next(reversed(out)):  # (not all after the others: ordered afresh)
+                out.update((k, derive(k, entries[k])) for k in new)
+                out = dict(sorted(out.items(), key=_key))
+            else:
+                for k in sorted(new) if by_key else new:
+                    out[k] = derive(k, entries[k])
+    table[name] = (keys, values, out)
+    return out
+
+
+def _key(item: tuple[Any, Any]) -> Any:
+    return item[0]

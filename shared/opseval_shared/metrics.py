@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .base import CHINA_TZ, DateRange, SortedIds, merge_ids, unique_sorted
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow, SlaTerm
-from .derived import kept
+from .derived import kept, kept_by_entry
 from .evidence import IncidentPayload
 from .indicators import MetricRef
 
@@ -552,16 +552,25 @@ class MetricContext:
         # the as-of day: kept for that day only.
         table = self.derived(("faults", contract.id), contract)
         cutoff = self.ledger.cutoff
-        for (cid, ticket), rec in sorted(self.ledger.incidents.items()):
+
+        def measured(key: tuple[str, str], rec: Recorded[IncidentPayload]) -> tuple[FaultMeasure, ...] | None:
+            cid, ticket = key
             if cid != contract.id:
-                continue
+                return None
             term = terms.get(rec.payload.severity)
             if term is None:
-                continue
+                return None
             p = rec.payload
             still_open = p.responded_at is None or p.on_site_at is None or p.resolved_at is None
             inputs = (rec, cutoff) if still_open else (rec,)
-            out[ticket] = kept(table, ticket, inputs, _fault_measures, ticket, rec, *term, self.work, cutoff)
+            return kept(table, ticket, inputs, _fault_measures, ticket, rec, *term, self.work, cutoff)
+
+        # The faults of the last evaluation, measured again only where their records changed (or the
+        # as-of moment moved: each fault's own entry above keeps those closed before it).
+        whole = self.derived(("faults_whole", contract.id), contract, cutoff)
+        for (_, ticket), measures in kept_by_entry(whole, 0, self.ledger.incidents, measured, by_key=True).items():
+            if measures is not None:
+                out[ticket] = measures
         return out
 
     # ------------------------------------------------------------ the metric registry

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from .base import CHINA_TZ, IdLog, merge_ids, numbered, unique_sorted
 from .contract import AssessmentItemRule
-from .derived import kept, same
+from .derived import kept, kept_by_entry, same
 from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
@@ -512,13 +512,18 @@ def _performance_targets(ctx: MetricContext, c: Contract) -> list[Record]:
 def _incidents(ctx: MetricContext, c: Contract) -> list[Record]:
     faults = ctx.faults(c)
     table = ctx.derived(("incident", c.id))  # a record changes only with the fault or its measures
-    out = []
-    for (cid, ticket), rec in ctx.ledger.incidents.items():
+
+    def record(key: tuple[str, str], rec: Any) -> Record | None:
+        cid, ticket = key
         if cid != c.id:
-            continue
+            return None
         measures = faults.get(ticket, ())
-        out.append(kept(table, ticket, (rec, measures), _incident, c.id, ticket, rec, measures))
-    return out
+        return kept(table, ticket, (rec, measures), _incident, c.id, ticket, rec, measures)
+
+    # The last evaluation's records, made again only for faults whose records changed, unless the
+    # as-of moment moved (the measures of faults still open with it).
+    whole = ctx.derived(("incidents_whole", c.id), c, ctx.ledger.cutoff)
+    return [r for r in kept_by_entry(whole, 0, ctx.ledger.incidents, record, by_key=False).values() if r is not None]
 
 
 def _incident(contract: str, ticket: str, rec: Any, measures: tuple[FaultMeasure, ...]) -> Record:
@@ -986,9 +991,14 @@ def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
 def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
     table = ctx.derived(("sla_check", c.id))  # a fault's records change only with its measures
+
+    def records(ticket: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
+        return kept(table, ticket, (measures,), _sla_check_records, c.id, measures)
+
     out: list[Record] = []
-    for ticket, measures in ctx.faults(c).items():
-        out += kept(table, ticket, (measures,), _sla_check_records, c.id, measures)
+    whole = ctx.derived(("sla_checks_whole", c.id))  # (what the last evaluation made of each fault)
+    for made in kept_by_entry(whole, 0, ctx.faults(c), records, by_key=False).values():
+        out += made
     return out
 
 
