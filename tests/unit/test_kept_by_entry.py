@@ -22,6 +22,14 @@ def derived(key: str, value: Value) -> tuple[str, int]:
     return key, value.n * 2
 
 
+def _counted(calls: list[str]) -> Any:
+    def derive(key: str, value: Value) -> tuple[str, int]:
+        calls.append(key)
+        return derived(key, value)
+
+    return derive
+
+
 # A change: ("put", key, n) folds a new value in (a new key goes last), ("drop", key) takes one out.
 changes = st.lists(
     st.one_of(
@@ -49,12 +57,7 @@ def test_entries_kept_whole_are_those_derived_afresh_and_only_the_changed_are_de
             elif change[1] in entries:
                 del entries[change[1]]
         calls: list[str] = []
-
-        def counted(key: str, value: Value) -> tuple[str, int]:
-            calls.append(key)
-            return derived(key, value)
-
-        out = kept_by_entry(table, "x", entries, counted, by_key=by_key)
+        out = kept_by_entry(table, "x", entries, _counted(calls), by_key=by_key)
         fresh = {k: derived(k, v) for k, v in (sorted(entries.items()) if by_key else entries.items())}
         assert list(out.items()) == list(fresh.items())
         # Nothing but a change derives an entry again, unless a key went or moved (all afresh then).
