@@ -101,13 +101,18 @@ def from_scratch(definition: ProjectDefinition, events: list[Evidence]) -> float
     return time.process_time() - start
 
 
-def measure(events_wanted: int, batch: int, batches: int) -> None:
+def measure(events_wanted: int, batch: int, batches: int, replay: bool) -> None:
     bundle = ensure_bundle(events_wanted, 7)
     definition = checked_definition(bundle, Problems())
     assert definition is not None
     lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
     events = [EVIDENCE_ADAPTER.validate_json(data) for data in lines]
     events.sort(key=lambda e: (e.recorded_at, e.id))  # the order upstream systems send them in
+    if replay:
+        # As fleet_throughput.py's latency phase on the bulk project: every event held, then the
+        # year's first events again under other ids (`more-…`), a batch at a time.
+        again = [e.model_copy(update={"id": "more-" + e.id}) for e in events[: batch * batches]]
+        events += again
     held = len(events) - batch * batches
     ledger = Ledger(definition, definition.project.evaluation.default_as_of)
     for event in events[:held]:
@@ -145,13 +150,19 @@ def main() -> None:
     parser.add_argument("--sizes", default="100k,1M", help="events of the synthetic bundles (default 100k,1M)")
     parser.add_argument("--batch", type=int, default=200, help="events per change (default 200)")
     parser.add_argument("--batches", type=int, default=9, help="changes measured per size (default 9)")
+    parser.add_argument(
+        "--replay",
+        action="store_true",
+        help="batches of the year's first events again under other ids, after every event (as"
+        " fleet_throughput.py's latency phase on the bulk project), not the year's last events",
+    )
     args = parser.parse_args()
     print(
         "per change, ms of CPU time (medians): rules = find + measurements, scoring = evaluate_ledger with"
         " them, dump = result + findings, read = findings read back"
     )
     for size in args.sizes.split(","):
-        measure(parse_size(size), args.batch, args.batches)
+        measure(parse_size(size), args.batch, args.batches, args.replay)
 
 
 if __name__ == "__main__":

@@ -370,11 +370,16 @@ class MetricContext:
     def attendance(self, contract: Contract, staff: str) -> Attendance:
         """A person's first clock-ins of the contract's days, summed up; kept with the ledger while they
         and the service's working days so far are the same. (The fold puts a new tuple in place of a
-        day's first clock-in and never moves one to another day: the same tuples are the same days.)"""
+        day's first clock-in and never moves one to another day: the same tuples are the same days,
+        and their records the same list, `clock_ins_by_person`.)"""
         days = self.ledger.first_clock_in.get((contract.id, staff), {})
         workdays = self._workdays(contract)
         table = self.derived(("attendance", contract.id))
-        return kept(table, staff, (workdays, *days.values()), _attendance, days, workdays)
+        # (Their clock-in records are one list while those tuples are the same: compared by it, not
+        # by the 260 or so tuples of a year.)
+        records = self.clock_ins_by_person(contract).get(staff)
+        inputs = (workdays,) if records is None else (workdays, records)
+        return kept(table, staff, inputs, _attendance, days, workdays)
 
     def _workdays(self, contract: Contract) -> frozenset[int]:
         """The ordinals of the contract's working days in service up to the as-of date (kept, one object
