@@ -272,6 +272,7 @@ def _text_runs(
 
 
 def _joined(pieces: Sequence[Piece]) -> bytes | memoryview:
+    """The bytes of the pieces laid end to end (one piece: not copied)."""
     if len(pieces) == 1:
         part, lo, hi = pieces[0]
         return part if lo == 0 and hi == len(part) else memoryview(part)[lo:hi]
@@ -293,16 +294,18 @@ class _KeptLists:
     log's sorted ids, a union kept by `merge_ids`), and the findings and the result cite many of the
     same: at a million events 40-70 % of a result's 2 million ids and all of the findings' half a
     million, each of which costs a cache miss to encode again. A read of a body gives back the list
-    kept for the same bytes (compared whole), so the scoring service, which reads the rules'
-    findings and writes them again in its result, neither decodes nor encodes them anew, and a page
-    through one leaf's evidence decodes it once.
+    kept for the same runs (or, of a body read as one piece, the same bytes), so the scoring service,
+    which reads the rules' findings and writes them again in its result, neither decodes nor encodes
+    them anew, and a page through one leaf's evidence decodes it once.
 
     A list in runs (`IdRuns`: a log's sorted ids, a union of such lists) is encoded a chunk per run,
     and a run a kept list holds is taken with its chunk, by identity: a log grown by a batch shares
     all runs but the ones the batch fell in. Another list that grew since is encoded in chunks, and
-    the chunks of a kept list it holds unchanged are taken as they are (`_reusable`). Read, the
-    chunks of a kept list the body holds unchanged are found by their bytes (`_readable`) and their
-    runs taken as they are: the list read is in runs too, so the next write takes them again.
+    the chunks of a kept list it holds unchanged are taken as they are (`_reusable`). Read from a
+    store, a body comes as its frames' contents, a long chunk each, the very object the last read
+    gave for the same frame (`Snapshot`): a chunk a kept list holds is its run, taken by the part's
+    identity without a look at its bytes (`decoded`); the list read is in runs too, and its chunks
+    those parts, so the next read takes them again and the next write writes them as they are.
 
     Bounded by the memory it holds, the least recently used dropped: the encoded bytes and the
     tuple, and for a list it decoded, its strings too; a chunk two lists hold counts once."""
