@@ -302,6 +302,14 @@ class Cluster:
                     proc.wait(timeout=10)
 
 
+PY_SPY_MISSING = "--profile needs py-spy: uv run --frozen --with py-spy python bench/fleet_throughput.py ..."
+
+
+def py_spy() -> str | None:
+    """py-spy on the PATH, or beside this Python (a venv's interpreter run without activating it)."""
+    return shutil.which("py-spy") or shutil.which("py-spy", path=str(Path(sys.executable).parent))
+
+
 class Profiler:
     """py-spy sampling the services during one phase (collapsed stacks), when --profile is given."""
 
@@ -312,9 +320,9 @@ class Profiler:
     def start(self, phase: str) -> None:
         if self.out is None:
             return
-        binary = shutil.which("py-spy")
+        binary = py_spy()
         if binary is None:
-            raise Failure("--profile needs py-spy: uv run --frozen --with py-spy python bench/fleet_throughput.py ...")
+            raise Failure(PY_SPY_MISSING)
         self.out.mkdir(parents=True, exist_ok=True)
         for service in self.services:
             path = self.out / f"{phase}-{service}.txt"
@@ -1121,6 +1129,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--keep", action="store_true", help="keep the work directory (logs, store, JetStream)")
     p.add_argument("--json", default=None, metavar="FILE", help="also write the measurements as JSON")
     args = p.parse_args(argv)
+    if args.profile and py_spy() is None:  # (said now, not after the baseline's two minutes)
+        print(f"PROBLEM: {PY_SPY_MISSING}", file=sys.stderr)
+        return 2
 
     print(
         f"opseval fleet throughput — Python {platform.python_version()}, {os.cpu_count()} CPUs, {platform.platform()}"
