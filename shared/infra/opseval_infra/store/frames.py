@@ -7,8 +7,10 @@ same bytes objects as in the last body. Compressing the whole body again cost 10
 and the scoring service's CPU under load, and the scoring service's decompressing of the rules'
 body another 20 % of its. As frames, a part compressed before is its frame again (kept by the
 identity of the part: bytes are immutable), and a frame read before is its content again (kept by
-the frame's bytes). Concatenated frames are one Zstandard stream (RFC 8878, section 3.1); a body of
-one frame, as bodies were written before, reads as before."""
+the frame's bytes). A read hands the contents on as the parts of the body, not joined
+(`frame_contents`): the same object for the same frame, which a reader can know by its identity.
+Concatenated frames are one Zstandard stream (RFC 8878, section 3.1); a body of one frame, as
+bodies were written before, reads as before."""
 
 from __future__ import annotations
 
