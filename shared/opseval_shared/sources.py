@@ -276,17 +276,25 @@ def _on_site_coverage(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each on-site person's share of the service's working days with a clock-in, against the contract's
     staffing.min_coverage; their clock-ins and roster entry are the evidence."""
     roster = {r[1]: r[0] for r in ctx.roster(c)}
-    out = []
-    for name, (share, first, ids) in ctx.coverage(c).items():
-        seen = f"，首次打卡 {first}" if first else "，无打卡记录"
-        fields = {
-            "name": name,
-            "coverage": share,
-            "short": share < c.staffing.min_coverage,
-            "summary": f"{name}出勤覆盖 {pct(share, 1)}{seen}",
-        }
-        out.append(Record(c.id, fields, sorted([*ids, roster[name]]), None))
-    return out
+    # A person's record is kept while their clock-ins are the same list (`MetricContext.attendance`
+    # keeps it, with their share and first day, while their days and the working days are the same)
+    # and their roster entry the same event: each evaluation sorted every person's year of ids.
+    table = ctx.derived(("on_site_coverage", c.id), c)
+    return [
+        kept(table, name, (ids, roster[name]), _coverage_record, c, name, share, first, ids, roster[name])
+        for name, (share, first, ids) in ctx.coverage(c).items()
+    ]
+
+
+def _coverage_record(c: Contract, name: str, share: Decimal, first: date | None, ids: list[str], entry: str) -> Record:
+    seen = f"，首次打卡 {first}" if first else "，无打卡记录"
+    fields = {
+        "name": name,
+        "coverage": share,
+        "short": share < c.staffing.min_coverage,
+        "summary": f"{name}出勤覆盖 {pct(share, 1)}{seen}",
+    }
+    return Record(c.id, fields, sorted([*ids, entry]), None)
 
 
 @_per_contract
