@@ -469,7 +469,7 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> SortedIds:
         if kept is not None:
             _KEPT.move_to_end(key)
             return kept[1]
-    merged = _merged(parts, as_runs=True)
+    merged = _union_in_runs(parts)
     with _kept_lock:
         # The lists are kept with their union, so no other list can take their identity meanwhile.
         _KEPT[key] = (tuple(parts), merged)
@@ -478,9 +478,7 @@ def merge_ids(runs: Iterable[Iterable[str]]) -> SortedIds:
     return merged
 
 
-def _merged(parts: list[SortedIds], as_runs: bool = False) -> SortedIds:
-    if as_runs:
-        return _union_in_runs(parts)
+def _merged(parts: list[SortedIds]) -> SortedIds:
     if all(a[-1] < b[0] for a, b in pairwise(parts)):
         return Ids(chain.from_iterable(parts))
     # Interleaved (a rate's numerator among its denominator's ids): the sort merges the sorted runs.

@@ -407,17 +407,7 @@ class MetricContext:
 
     def early_leaves(self, contract: Contract) -> list[tuple[str, date, int, str]]:
         """(staff, day, minutes early, event id) for last clock-outs before the day's end on workdays."""
-        return self._late_or_early(contract, "clock_out", "left_early", "minutes_early")
-
-    def _late_or_early(
-        self, contract: Contract, source: str, flag: str, minutes: str
-    ) -> list[tuple[str, date, int, str]]:
-        # The record sources hold the one reckoning of lateness against the contract's working day.
-        return sorted(
-            (r.fields["staff"], r.fields["day"], int(r.fields[minutes]), r.evidence[0])
-            for r in self.records(SOURCES[source], contract)
-            if r.fields[flag]
-        )
+        return _flagged(self.records(SOURCES["clock_out"], contract), "left_early", "minutes_early")
 
     def _clock_in_ids(self, contract: Contract, cov: dict[str, tuple[Decimal, date | None, list[str]]]) -> SortedIds:
         """The on-site staff's clock-in ids, sorted once while each person's are the same list
@@ -630,10 +620,14 @@ def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
 
 def _late_of(records: list[Record]) -> list[tuple[str, date, int, str]]:
     """(staff, day, minutes late, event id) of a person's late first clock-ins, in that order."""
+    return _flagged(records, "late", "minutes_late")
+
+
+def _flagged(records: list[Record], flag: str, minutes: str) -> list[tuple[str, date, int, str]]:
+    """(staff, day, minutes, event id) of the clock records `flag` marks, in that order. (The record
+    sources hold the one reckoning of lateness against the contract's working day.)"""
     return sorted(
-        (r.fields["staff"], r.fields["day"], int(r.fields["minutes_late"]), r.evidence[0])
-        for r in records
-        if r.fields["late"]
+        (r.fields["staff"], r.fields["day"], int(r.fields[minutes]), r.evidence[0]) for r in records if r.fields[flag]
     )
 
 
