@@ -12,6 +12,7 @@ from datetime import date
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from domainbuilders import contract, definition, event, folded_afresh, leaf
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -238,6 +239,36 @@ def test_an_unchanged_record_is_not_derived_again_and_a_replaced_one_is() -> Non
     assert [m.breached for m in moved["T2"]] == [True, True, True]  # measured up to the later date
 
 
+def test_a_change_derives_the_faults_incidents_and_sla_checks_of_the_tickets_it_touched_only(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever keeps each ticket's facts, an evaluation looks at no ticket the change left alone.
+    from opseval_shared import metrics, sources
+
+    derived: list[str] = []
+    for module in (metrics, sources):
+        monkeypatch.setattr(module, "kept", _noting(module.kept, derived))
+    kept = Kept()
+    kept.add([*ROSTER, T1, T2_OPEN, T3])
+    kept.evaluated()
+    derived.clear()
+    kept.add([T1_NEWER])
+    evaluated = kept.evaluated()
+    assert set(derived) == {"T1"}  # its fault measures, its incident record, its SLA checks
+    assert evaluated == kept.fresh()
+
+
+def _noting(kept: Any, derived: list[str]) -> Any:
+    """`kept` noting the tickets it is asked about (the keys of the faults' tables)."""
+
+    def noting(table: Any, key: Any, *rest: Any) -> Any:
+        if isinstance(key, str) and key.startswith("T"):
+            derived.append(key)
+        return kept(table, key, *rest)
+
+    return noting
+
+
 def test_another_calendar_derives_afresh() -> None:
     kept = Kept()
     kept.add([*ROSTER, T1, T1_NEWER, LATE, ON_TIME, MAY])
@@ -298,6 +329,13 @@ def _clock_in_records(kept: Kept) -> list[Any]:
     return MetricContext(kept.ledger, kept.work).records(SOURCES["clock_in"], OPS)
 
 
+def _coverage_records(kept: Kept) -> dict[str, Any]:
+    from opseval_shared.sources import SOURCES
+
+    records = MetricContext(kept.ledger, kept.work).records(SOURCES["on_site_coverage"], OPS)
+    return {r.fields["name"]: r for r in records}
+
+
 def _late_arrivals(kept: Kept) -> list[Any]:
     return MetricContext(kept.ledger, kept.work).late_arrivals(OPS)
 
@@ -317,11 +355,17 @@ def test_a_persons_late_arrivals_are_kept_while_their_records_are_the_same() -> 
         for r in _clock_in_records(kept)
         if r.fields["late"]
     )
+    coverage_before = _coverage_records(kept)
     kept.add([EARLIER])  # 张三's 06-03 now begins at 08:10: on time
     after = _late_arrivals(kept)
     assert after == before[1:]
-    # 李四's records are the same list: their late arrivals are the very tuples worked out before.
+    # 李四's records are the same list: their late arrivals are the very tuples worked out before,
+    # and their on-site coverage the very record; 张三's is made again.
     assert all(a is b for a, b in zip(after, before[1:], strict=True))
+    coverage_after = _coverage_records(kept)
+    assert coverage_after["李四"] is coverage_before["李四"]
+    assert coverage_after["张三"] is not coverage_before["张三"]
+    assert list(coverage_after["张三"].evidence) == ["c3", "r1"]
     kept.work = WorkCalendar(LOCAL_HOLIDAY)  # 06-03 a holiday: no lateness that day, whoever came when
     assert _late_arrivals(kept) == after and all(a is not b for a, b in zip(_late_arrivals(kept), after, strict=True))
 
