@@ -56,11 +56,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
+from itertools import chain
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
-from .base import CHINA_TZ, Frozen, IdRuns, SortedIds, merge_ids
+from .base import CHINA_TZ, Frozen, IdRuns, IdUnion, SortedIds, merge_ids, singles_and_lists
+from .derived import same
 from .evidence import Text
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec, Record, Source
 from .values import Measurement, MetricError, fmt, pct, rate_measurement
@@ -744,38 +746,168 @@ def evaluate(library: MeasureLibrary, ref: MetricRef, ctx: MetricContext) -> Mea
 
 
 def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: str | None) -> MeasureValue:
+    """A measure over its source's records, made block by block (`_Part`). What a block gave is kept
+    between evaluations while the block is the same object (derived.in_blocks), and so is the whole
+    value while every block is, and each subject's while its blocks are: a change costs the blocks it
+    brought, where filtering every record and merging every record's evidence again cost the project
+    (31,000 clock-ins per measure at a million events, every change)."""
     source = SOURCES[defn.source or ""]
     extra = parse_where(ref.conditions())
     check_tests(source, extra, "metric.where")
-    records = _records(source, ref.contract, ctx)
+    blocks = _record_blocks(source, ref.contract, ctx)
     lists = _list_lookup(ctx)
     keep = _all([_compile_test(t, lists) for t in (*parse_where(defn.where), *extra)])
-    rows = records if keep is None else [r for r in records if keep(r)]
+    agg = defn.aggregate
+    counts = agg.fn in ("count", "share")
+    inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)]) if counts else None
+    first = agg.fn == "count" and source.itemize is not None
+    named = by is not None and "name" in source.fields and by != "name"
+
+    def part_of(block: Sequence[Record]) -> _Part:
+        return _part(block, keep, inner, first, by, named)
+
+    # (The definition and the project's: the contract lists a where reads; the calendar, by `derived`.)
+    table = ctx.derived(("measure", ref.model_dump_json(), by or ""), defn, ctx.ledger.definition)
+    kept: _KeptMeasure | None = table.get(0)
+    if kept is None:
+        kept = table[0] = _KeptMeasure()
+    parts = kept.parts_of(blocks, part_of)
+    moment = (ctx.ledger.cutoff, ctx.ledger.as_of)  # (what the time aggregates and `per` read besides)
+    if kept.value is not None and same(kept.value[0], parts) and same(kept.value[1], moment):
+        return kept.value[2]
+    if not same(kept.moment, moment):
+        kept.moment, kept.subjects = moment, {}
+    value = _measure_value(defn, ref, ctx, by, source, lists, extra, parts, kept)
+    kept.value = (parts, moment, value)
+    return value
+
+
+def _measure_value(
+    defn: MeasureDef,
+    ref: MetricRef,
+    ctx: MetricContext,
+    by: str | None,
+    source: Source,
+    lists: Callable[[str | None, str], frozenset[str]],
+    extra: Sequence[FieldTest],
+    parts: tuple[_Part, ...],
+    kept: _KeptMeasure,
+) -> MeasureValue:
+    rows = parts[0].rows if len(parts) == 1 else list(chain.from_iterable(p.rows for p in parts))
     explanation = describe(defn, extra)
     if defn.per is not None:
         return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {}, rows=rows)
     span = observed_span(ctx, ref.contract) if defn.aggregate.fn in TIME_AGGREGATES else None
-    total = _aggregate(defn, source, rows, lists, explanation, span)
-    if not records and total.has_data:
+    cited = {id(ids): ids for p in parts for ids in p.lists}
+    ids = kept.union.of(p.ids for p in parts)
+    if cited:
+        ids = merge_ids([ids, *cited.values()])
+    total = _aggregate(defn, source, rows, lists, explanation, span, ids, _counted(parts), _first(parts))
+    if not any(p.examined for p in parts) and total.has_data:
         # A count or a sum over a source with no record at all stands on no evidence: 0 of nothing.
         total = replace(total, has_data=False)
     if by is None:
         return MeasureValue(total, {}, rows=rows)
-    groups: dict[str, list[Record]] = {}
+    pieces: dict[str, list[tuple[list[Record], SortedIds]]] = {}
     labels: dict[str, str] = {}
-    named = "name" in source.fields and by != "name"
-    for r in rows:
-        key = _show_value(r.fields[by])
-        groups.setdefault(key, []).append(r)
-        if named:
-            labels.setdefault(key, str(r.fields["name"]))
-    groups = dict(sorted(groups.items()))  # (in the order of their keys, not of the records' folding)
-    subjects = {k: _aggregate(defn, source, g, lists, explanation, span) for k, g in groups.items()}
+    for p in parts:
+        for key, group in p.groups.items():
+            pieces.setdefault(key, []).append(group)
+        for key, label in p.labels.items():
+            labels.setdefault(key, label)
+    groups: dict[str, list[Record]] = {}
+    subjects: dict[str, Measurement] = {}
+    made: dict[str, tuple[tuple[list[Record], ...], Measurement]] = {}
+    for key in sorted(pieces):  # (in the order of their keys, not of the records' folding)
+        mine = pieces[key]
+        its_rows = tuple(g for g, _ in mine)
+        groups[key] = its_rows[0] if len(its_rows) == 1 else list(chain.from_iterable(its_rows))
+        last = kept.subjects.get(key)
+        if last is not None and same(last[0], its_rows):
+            subjects[key] = last[1]
+        else:
+            its_ids = merge_ids(i for _, i in mine)
+            subjects[key] = _aggregate(defn, source, groups[key], lists, explanation, span, its_ids)
+        made[key] = (its_rows, subjects[key])
+    kept.subjects = made
     if subjects and by == defn.by:
         listed = "；".join(f"{labels.get(k, k)} {m.actual}" for k, m in list(subjects.items())[:SUBJECTS_SHOWN])
         more = "等" if len(subjects) > SUBJECTS_SHOWN else ""
         total = replace(total, detail=f"{total.detail}（{listed}{more}）")
     return MeasureValue(total, subjects, labels, rows, groups)
+
+
+@dataclass(frozen=True, slots=True)
+class _Part:
+    """What a measure made of one block of its source's records."""
+
+    examined: int  # the block's records
+    rows: list[Record]  # those the measure's where selects, in the block's order
+    ids: SortedIds  # their evidence, but for
+    lists: tuple[SortedIds, ...]  # the sorted lists they cite, each once (`base.singles_and_lists`)
+    counted: list[Record] | None  # count and share: those the aggregate's where counts
+    first: list[Record] | None  # a count that lists what it counted: its first by content (`_itemized`)
+    groups: dict[str, tuple[list[Record], SortedIds]]  # by: each subject's rows and their evidence
+    labels: dict[str, str]  # by: a subject's display name
+
+
+def _part(
+    block: Sequence[Record], keep: Predicate | None, inner: Predicate | None, first: bool, by: str | None, named: bool
+) -> _Part:
+    rows = list(block) if keep is None else [r for r in block if keep(r)]
+    counted = None if inner is None else [r for r in rows if inner(r)]
+    shown = heapq.nsmallest(SUBJECTS_SHOWN, rows if counted is None else counted, key=_content_key) if first else None
+    groups: dict[str, tuple[list[Record], SortedIds]] = {}
+    labels: dict[str, str] = {}
+    if by is not None:
+        grouped: dict[str, list[Record]] = {}
+        for r in rows:
+            key = _show_value(r.fields[by])
+            grouped.setdefault(key, []).append(r)
+            if named:
+                labels.setdefault(key, str(r.fields["name"]))
+        groups = {key: (g, _evidence(g)) for key, g in grouped.items()}
+    return _Part(len(block), rows, *singles_and_lists(r.evidence for r in rows), counted, shown, groups, labels)
+
+
+def _counted(parts: Sequence[_Part]) -> list[Record] | None:
+    if not parts or parts[0].counted is None:
+        return None
+    return list(chain.from_iterable(p.counted or () for p in parts))
+
+
+def _first(parts: Sequence[_Part]) -> list[Record] | None:
+    """The first by content of all the blocks' firsts: those of the whole (`heapq.nsmallest` keeps
+    ties in their order, and the blocks are in the records' order)."""
+    if not parts or parts[0].first is None:
+        return None
+    return heapq.nsmallest(SUBJECTS_SHOWN, chain.from_iterable(p.first or () for p in parts), key=_content_key)
+
+
+class _KeptMeasure:
+    """A measure's blocks and what it made of them at the last evaluation (`_evaluate_source`)."""
+
+    __slots__ = ("moment", "parts", "subjects", "union", "value")
+
+    def __init__(self) -> None:
+        self.parts: dict[int, tuple[Sequence[Record], _Part]] = {}  # (holding each block: its identity stays its own)
+        self.union = IdUnion()
+        self.moment: tuple[object, ...] = ()
+        self.subjects: dict[str, tuple[tuple[list[Record], ...], Measurement]] = {}
+        self.value: tuple[tuple[_Part, ...], tuple[object, ...], MeasureValue] | None = None
+
+    def parts_of(
+        self, blocks: Sequence[Sequence[Record]], make: Callable[[Sequence[Record]], _Part]
+    ) -> tuple[_Part, ...]:
+        last, now = self.parts, {}
+        out = []
+        for block in blocks:
+            hit = last.get(id(block))
+            part = hit[1] if hit is not None and hit[0] is block else make(block)
+            now[id(block)] = (block, part)
+            out.append(part)
+        self.parts = now
+        return tuple(out)
 
 
 SUBJECTS_SHOWN = 10
@@ -791,15 +923,15 @@ def observed_span(ctx: MetricContext, contract_id: str | None) -> tuple[datetime
     return start, min(ctx.ledger.cutoff, end)
 
 
-def _records(source: Source, contract_id: str | None, ctx: MetricContext) -> list[Record]:
-    """A contract's records, or the project's: every contract's and those that name none."""
+def _record_blocks(source: Source, contract_id: str | None, ctx: MetricContext) -> list[Sequence[Record]]:
+    """A contract's records, or the project's (every contract's and those that name none), in blocks."""
     if not source.scoped:
-        return ctx.records(source, None)
-    out: list[Record] = []
+        return ctx.record_blocks(source, None)
+    out: list[Sequence[Record]] = []
     for c in ctx.contracts(contract_id):
-        out.extend(ctx.records(source, c))
+        out += ctx.record_blocks(source, c)
     if contract_id is None:
-        out.extend(ctx.records(source, None))
+        out += ctx.record_blocks(source, None)
     return out
 
 
@@ -823,12 +955,14 @@ def _evidence(rows: Iterable[Record]) -> SortedIds:
     return merge_ids(r.evidence for r in rows)
 
 
-def _itemized(source: Source, rows: Sequence[Record]) -> str:
-    """'：' and the first records of a count, in the field's words (T2（L1）响应用时 10 分钟 …)."""
+def _itemized(source: Source, rows: Sequence[Record], first: list[Record] | None = None) -> str:
+    """'：' and the first records of a count, in the field's words (T2（L1）响应用时 10 分钟 …);
+    `first`: those first records where already found."""
     if source.itemize is None or not rows:
         return ""
-    # The first by day and content, never by the order the events arrived in or their ids.
-    first = heapq.nsmallest(SUBJECTS_SHOWN, rows, key=_content_key)
+    if first is None:
+        # The first by day and content, never by the order the events arrived in or their ids.
+        first = heapq.nsmallest(SUBJECTS_SHOWN, rows, key=_content_key)
     listed = "；".join(source.itemize(r) for r in first)
     return "：" + listed + ("等" if len(rows) > SUBJECTS_SHOWN else "")
 
@@ -851,25 +985,28 @@ def _aggregate(
     lists: Callable[[str | None, str], frozenset[str]],
     explanation: str,
     span: tuple[datetime, datetime] | None = None,
+    ids: SortedIds | None = None,
+    counted: list[Record] | None = None,
+    first: list[Record] | None = None,
 ) -> Measurement:
+    """The aggregate of `rows`; `ids` (their evidence), `counted` (a count's or share's rows that its
+    where counts) and `first` (the first of those by content) where already made (`_Part`)."""
     agg = defn.aggregate
     unit = defn.unit
-    ids = _evidence(rows)
+    if ids is None:
+        ids = _evidence(rows)
     if agg.fn in TIME_AGGREGATES:
         assert span is not None
-        return _over_time(defn, source, rows, lists, explanation, span)
-    if agg.fn == "share":
+        return _over_time(defn, source, rows, lists, explanation, span, ids)
+    if counted is None and agg.fn in ("count", "share"):
         inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)])
-        assert inner is not None
-        hits = [r for r in rows if inner(r)]
-        return rate_measurement(len(hits), len(rows), unit, f"{defn.name}：{explanation}", ids)
+        counted = rows if inner is None else [r for r in rows if inner(r)]
+    if agg.fn == "share":
+        assert counted is not None
+        return rate_measurement(len(counted), len(rows), unit, f"{defn.name}：{explanation}", ids)
     if agg.fn == "count":
         # Every record examined is evidence: those counted, and those that kept the count down.
-        counted = (
-            [r for r in rows if inner(r)]
-            if (inner := _all([_compile_test(t, lists) for t in parse_where(agg.where)]))
-            else rows
-        )
+        assert counted is not None
         value = Decimal(len(counted))
         shown = _with_unit(fmt(value), unit)
         flags = parse_where(agg.where)
@@ -878,9 +1015,9 @@ def _aggregate(
         detail = f"{defn.name}：{explanation} = {shown}"
         if agg.where:
             detail += f"（共 {len(rows)} 项，其中 {len(counted)} 项"
-            detail += (_itemized(source, counted) or "") + "）"
+            detail += (_itemized(source, counted, first) or "") + "）"
         elif source.itemize is not None and counted:
-            detail += f"（{_itemized(source, counted).removeprefix('：')}）"
+            detail += f"（{_itemized(source, counted, first).removeprefix('：')}）"
         return Measurement(value, None, None, unit, shown, detail, ids)
     field = agg.field or ""
     if agg.fn == "distinct":
@@ -930,11 +1067,11 @@ def _over_time(
     lists: Callable[[str | None, str], frozenset[str]],
     explanation: str,
     span: tuple[datetime, datetime],
+    ids: SortedIds,
 ) -> Measurement:
-    """mean_gap and uncovered_share over the observed span; every record examined is evidence."""
+    """mean_gap and uncovered_share over the observed span; every record examined is evidence (`ids`)."""
     agg = defn.aggregate
     start, end = span
-    ids = _evidence(rows)
     shown_span = f"观察期 {start.date()} 至 {end.date()}"
     if agg.fn == "mean_gap":
         inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)])

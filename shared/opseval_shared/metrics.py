@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from .base import CHINA_TZ, DateRange, SortedIds, merge_ids, unique_sorted
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow, SlaTerm
-from .derived import kept, kept_by_entry
+from .derived import in_blocks, kept, kept_by_entry
 from .evidence import IncidentPayload
 from .indicators import MetricRef
 
@@ -40,6 +40,9 @@ from .values import rate_measurement as rate_measurement
 
 ZERO = Decimal(0)
 ONE = Decimal(1)
+# Records per block of a source read as a list (`MetricContext.record_blocks`): a measure keeps what
+# it made of a block; smaller blocks are more to keep, larger ones more to make again per change.
+RECORDS_PER_BLOCK = 256
 EDUCATION_ORDER = {"中专": 1, "高中": 1, "大专": 2, "专科": 2, "本科": 3, "硕士": 4, "研究生": 4, "博士": 5}
 
 
@@ -598,6 +601,18 @@ class MetricContext:
         """A source's records for one contract (None: those that name no contract), read once per evaluation."""
         key = ("records", source.name, contract.id if contract else "")
         return self._memo(key, lambda: source.read(self, contract))  # type: ignore[return-value]
+
+    def record_blocks(self, source: Source, contract: Contract | None) -> list[Sequence[Record]]:
+        """The same records in blocks, each the same object while its records are (`Source.blocks`,
+        `derived.in_blocks`), read once per evaluation."""
+        key = ("blocks", source.name, contract.id if contract else "")
+
+        def blocks() -> list[Sequence[Record]]:
+            if source.blocks is not None:
+                return source.blocks(self, contract)
+            return in_blocks(self.derived(key), 0, self.records(source, contract), RECORDS_PER_BLOCK)
+
+        return self._memo(key, blocks)  # type: ignore[return-value]
 
 
 def _period_label(p: DateRange) -> str:

@@ -16,17 +16,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from .base import CHINA_TZ, IdLog, merge_ids, numbered, unique_sorted
 from .contract import AssessmentItemRule
-from .derived import kept, kept_by_entry, same
+from .derived import in_blocks, kept, kept_by_entry, same
 from .values import MetricError, fmt, pct
 
 if TYPE_CHECKING:
     from .contract import Contract
     from .metrics import FaultMeasure, MetricContext
 
+T = TypeVar("T")
 
 # A moment (date and time) is read only by the time aggregates (mean_gap, uncovered_share).
 FieldType = Literal["bool", "number", "text", "date", "moment"]
@@ -64,6 +65,9 @@ class Source:
     # project and count whatever contract a measure is limited to.
     scoped: bool = True
     itemize: Callable[[Record], str] | None = None  # one record in an explanation's list of what was counted
+    # The records in blocks that stay the same objects while their records do (`derived.in_blocks`), for
+    # measures to keep what they made of a block. None: blocks of the records as `read` lays them out.
+    blocks: Callable[[MetricContext, Contract | None], list[Sequence[Record]]] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,12 +78,12 @@ class ContractList:
 
 
 def _per_contract(
-    read: Callable[[MetricContext, Contract], list[Record]],
-) -> Callable[[MetricContext, Contract | None], list[Record]]:
+    read: Callable[[MetricContext, Contract], list[T]],
+) -> Callable[[MetricContext, Contract | None], list[T]]:
     """A source of contract terms and per-contract state: nothing is unassigned, so it has no records
     of no contract."""
 
-    def records(ctx: MetricContext, c: Contract | None) -> list[Record]:
+    def records(ctx: MetricContext, c: Contract | None) -> list[T]:
         return read(ctx, c) if c is not None else []
 
     return records
@@ -98,6 +102,12 @@ def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
     for records in ctx.clock_ins_by_person(c).values():
         out += records
     return out
+
+
+@_per_contract
+def _clock_in_blocks(ctx: MetricContext, c: Contract) -> list[Sequence[Record]]:
+    """A block per person: their records list, the same object while they have no new day."""
+    return list(ctx.clock_ins_by_person(c).values())
 
 
 def clock_ins_by_person(ctx: MetricContext, c: Contract) -> dict[str, list[Record]]:
@@ -998,16 +1008,32 @@ def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
 @_per_contract
 def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
     """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
+    out: list[Record] = []
+    for made in _sla_checks_by_fault(ctx, c):
+        out += made
+    return out
+
+
+@_per_contract
+def _sla_check_blocks(ctx: MetricContext, c: Contract) -> list[Sequence[Record]]:
+    """Blocks of the checks of `SLA_FAULTS_PER_BLOCK` faults: a fault's checks are one to three, and
+    blocks of so many records would move whenever a fault gained a check."""
+    table = ctx.derived(("sla_check_blocks", c.id))
+    return in_blocks(table, 0, _sla_checks_by_fault(ctx, c), SLA_FAULTS_PER_BLOCK, parts=True)
+
+
+SLA_FAULTS_PER_BLOCK = 128
+
+
+def _sla_checks_by_fault(ctx: MetricContext, c: Contract) -> list[tuple[Record, ...]]:
+    """Each fault's checks, in the ledger's order of the faults."""
     table = ctx.derived(("sla_check", c.id))  # a fault's records change only with its measures
 
     def records(ticket: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
         return kept(table, ticket, (measures,), _sla_check_records, c.id, measures)
 
-    out: list[Record] = []
     whole = ctx.derived(("sla_checks_whole", c.id))  # (what the last evaluation made of each fault)
-    for made in kept_by_entry(whole, 0, ctx.faults(c), records, by_key=False).values():
-        out += made
-    return out
+    return list(kept_by_entry(whole, 0, ctx.faults(c), records, by_key=False).values())
 
 
 def _sla_check_records(contract: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
@@ -1216,6 +1242,7 @@ SOURCES: dict[str, Source] = {
             },
             _clock_ins,
             itemize=_clock_in_text,
+            blocks=_clock_in_blocks,
         ),
         Source(
             "clock_out",
@@ -1444,6 +1471,7 @@ SOURCES: dict[str, Source] = {
             _sla_checks,
             dated=False,
             itemize=_sla_check_text,
+            blocks=_sla_check_blocks,
         ),
         Source(
             "staff_check",

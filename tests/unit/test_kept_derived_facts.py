@@ -8,6 +8,7 @@ date, another calendar."""
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from datetime import date
 from itertools import pairwise
 from typing import Any
@@ -303,23 +304,78 @@ POOL = [
 ]
 
 
+@contextlib.contextmanager
+def in_small_blocks() -> Iterator[None]:
+    """Measures made over blocks of one record (one fault's SLA checks), their evidence united block
+    by block (`IdUnion`) however few the blocks and however many ids move: the examples are small, a
+    fleet's projects are not."""
+    from opseval_shared import base, metrics, sources
+
+    names = (metrics, "RECORDS_PER_BLOCK"), (sources, "SLA_FAULTS_PER_BLOCK"), (base, "_UNITED_FROM_LISTS")
+    names += ((base, "_UNION_PLACED_ONE_IN"),)  # (and their ids placed one by one, however many)
+    saved = [getattr(module, name) for module, name in names]
+    for (module, name), small in zip(names, (1, 1, 0, 0), strict=True):
+        setattr(module, name, small)
+    try:
+        yield
+    finally:
+        for (module, name), value in zip(names, saved, strict=True):
+            setattr(module, name, value)
+
+
 @settings(max_examples=25, deadline=None)
 @given(
     order=st.permutations(range(len(POOL))),
     cuts=st.lists(st.integers(1, len(POOL) - 1), max_size=4),
     move_after=st.integers(0, 5),
+    small_blocks=st.booleans(),
 )
 def test_any_split_of_the_events_into_batches_evaluates_as_every_event_folded_afresh(
-    order: list[int], cuts: list[int], move_after: int
+    order: list[int], cuts: list[int], move_after: int, small_blocks: bool
 ) -> None:
     events = [POOL[i] for i in order]
     bounds = [0, *sorted(set(cuts)), len(events)]
     batches = [events[a:b] for a, b in pairwise(bounds)]
     kept = Kept()
-    for n, batch in enumerate(batches):
-        kept.add(batch)
-        if n == move_after:
-            kept.move(LATER_DAY)
+    with in_small_blocks() if small_blocks else contextlib.nullcontext():
+        for n, batch in enumerate(batches):
+            kept.add(batch)
+            if n == move_after:
+                kept.move(LATER_DAY)
+            assert kept.evaluated() == kept.fresh()
+
+
+def test_a_change_makes_a_measure_again_over_the_blocks_it_touched_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opseval_shared import measures
+
+    made: list[tuple[str, ...]] = []  # the records (their evidence) of each block a measure looked at
+
+    def noting(block: Any, *rest: Any) -> Any:
+        made.append(tuple(eid for r in block for eid in r.evidence))
+        return part(block, *rest)
+
+    part = measures._part
+    monkeypatch.setattr(measures, "_part", noting)
+
+    def measured(kept: Kept, measure: str) -> Any:
+        made.clear()
+        return MetricContext(kept.ledger, kept.work).measure_value(MetricRef(name=measure, contract=OPS.id))
+
+    kept = Kept()
+    with in_small_blocks():
+        kept.add([*ROSTER, T1, T2_OPEN, T3, LATE, ON_TIME, _clock("c4", "李四", "06-28 09:10")])
+        first = measured(kept, "incidents.count")
+        assert sorted(made) == [("i1",), ("i2",), ("i3",)]
+        assert measured(kept, "incidents.count") is first and made == []  # nothing changed: the value kept
+        kept.add([T1_NEWER])
+        again = measured(kept, "incidents.count")
+        assert made == [("i1b",)]  # T1's record only
+        assert again.total.evidence == ("i1b", "i2", "i3") and again.total.value == 3
+        measured(kept, "staff.late_arrivals")  # (clock-ins: a block per person)
+        kept.add([EARLIER])  # 张三's 06-03 now begins at 08:10
+        late = measured(kept, "staff.late_arrivals")
+        assert made == [("c3",)]  # 张三's records only
+        assert late.total.value == 1 and late.total.evidence == ("c4",)  # 李四 on 06-28
         assert kept.evaluated() == kept.fresh()
 
 

@@ -76,3 +76,49 @@ def test_interleaved_logs_are_merged_by_the_sort_and_kept() -> None:
         assert merge_ids([even.sorted_ids(), odd.sorted_ids()]) is union
         even.append("x-0200")
         assert merge_ids([odd.sorted_ids(), even.sorted_ids()]) == tuple(f"x-{n:04d}" for n in range(201))
+
+
+@contextmanager
+def united_from(lists: int) -> Iterator[None]:
+    """IdUnions that take in `lists` or more lists (the examples are small) rather than merge them."""
+    saved = base._UNITED_FROM_LISTS
+    base._UNITED_FROM_LISTS = lists - 1
+    try:
+        yield
+    finally:
+        base._UNITED_FROM_LISTS = saved
+
+
+# A measure's blocks as evaluations see them: each evaluation keeps some of the last one's lists (the
+# same objects) and brings new ones; lists share ids (two records citing one event) or hold none.
+a_list = st.lists(st.integers(0, 400), max_size=30).map(lambda ns: Ids(sorted({f"e{n:04d}" for n in ns})))
+evaluation = st.tuples(st.lists(st.integers(0, 40), max_size=40), st.lists(a_list, max_size=6))
+
+
+@given(first=st.lists(a_list, max_size=40), evaluations=st.lists(evaluation, max_size=8), few=st.integers(0, 20))
+def test_a_union_brought_up_to_date_list_by_list_is_the_union_made_afresh(
+    first: list[Ids], evaluations: list[tuple[list[int], list[Ids]]], few: int
+) -> None:
+    union = base.IdUnion()
+    with united_from(few):
+        lists = first
+        assert tuple(union.of(lists)) == fresh([list(ids) for ids in lists])
+        for kept_ones, new in evaluations:
+            lists = [lists[k] for k in kept_ones if k < len(lists)] + new
+            made = union.of(lists)
+            assert tuple(made) == fresh([list(ids) for ids in lists])
+            assert type(made) in (Ids, IdRuns) and len(made) == len(set(made))
+
+
+def test_a_union_of_the_same_lists_is_the_same_object_and_unchanged_runs_stay_the_same() -> None:
+    lists = [Ids(f"e{n:05d}" for n in range(k, 20_000, 40)) for k in range(40)]  # interleaved, 500 ids each
+    union = base.IdUnion()
+    before = union.of(lists)
+    assert union.of(list(lists)) is before
+    replaced = Ids(sorted({*lists[7][:-1], "e19999x"}))  # its last id gone, one after every other id
+    after = union.of([*lists[:7], replaced, *lists[8:]])
+    assert tuple(after) == fresh([list(ids) for ids in (*lists[:7], replaced, *lists[8:])])
+    assert isinstance(before, IdRuns) and isinstance(after, IdRuns)
+    # Only the last runs changed: the others are the very `Ids` of the union before (the store
+    # encodes them as it did).
+    assert sum(a is b for a, b in zip(before.runs, after.runs, strict=False)) >= len(before.runs) - 2
