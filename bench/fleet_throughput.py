@@ -794,6 +794,8 @@ class Latency:
     arrivals: list[Arrival]  # every ScoreChanged of the project in this phase
     answer_ms: list[float]
     cpu_s: dict[str, float]
+    # per service: (evaluations, their seconds in all) in this phase, from its opseval_evaluation_seconds
+    rounds: dict[str, tuple[int, float]] = field(default_factory=dict)
 
     def p(self, q: float, values: list[float] | None = None) -> float:
         return pct(self.latencies_ms if values is None else values, q)
@@ -822,6 +824,7 @@ async def latency(
     sent: list[tuple[float, float, int]] = []  # (sent, answered, cumulative events)
     cumulative, late = already, 0
     cpu0 = cluster.cpu()
+    rounds0 = await evaluation_rounds(cluster, http)
     profiler.start("latency")
     start = next_at = time.perf_counter()
     try:
@@ -844,6 +847,7 @@ async def latency(
     finally:
         profiles = profiler.stop()
     cpu1 = cluster.cpu()
+    rounds1 = await evaluation_rounds(cluster, http)
     PROFILES["latency"] = profiles
     latencies, consistent, answers = [], [], []
     for t_sent, answered, cum in sent:
@@ -869,7 +873,25 @@ async def latency(
         arrivals=[Arrival(a.t - start, a.events_folded, a.findings_events_folded, a.size) for a in scores.arrivals],
         answer_ms=answers,
         cpu_s={k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
+        rounds={k: (n - rounds0[k][0], t - rounds0[k][1]) for k, (n, t) in rounds1.items() if k in rounds0},
     )
+
+
+EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{service="(\w+)"\} (\S+)$', re.M)
+
+
+async def evaluation_rounds(cluster: Cluster, http: httpx.AsyncClient) -> dict[str, tuple[int, float]]:
+    """(evaluations, their seconds in all) of the rules and the scoring service so far, from their
+    metrics: how long a round takes, against the CPU it costs (a round waits for the GIL and the
+    cores too)."""
+    out: dict[str, tuple[int, float]] = {}
+    for service in ("rules", "scoring"):
+        with contextlib.suppress(httpx.HTTPError):
+            text = (await http.get(cluster.url(service) + "/metrics", timeout=5)).text
+            found = {(kind, name): float(value) for kind, name, value in EVALUATION_SECONDS.findall(text)}
+            if ("count", service) in found:
+                out[service] = (int(found[("count", service)]), found[("sum", service)])
+    return out
 
 
 async def register(http: httpx.AsyncClient, cluster: Cluster, definition: bytes) -> None:
@@ -973,6 +995,14 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
             f"  ScoreChanged messages: {len(lat.arrivals)}, one every {every} ms on average (largest {largest:.2f} MiB)"
         )
         out += ["  " + line for line in cpu_line(lat.cpu_s, lat.wall_s, lat.pushed)]
+        rounds = [
+            f"{service} {n}, {total / n * 1000:.0f} ms each"
+            f" (the service's CPU {lat.cpu_s[service] / n * 1000:.0f} ms a round)"
+            for service, (n, total) in lat.rounds.items()
+            if n and service in lat.cpu_s
+        ]
+        if rounds:
+            out.append(f"  evaluations: {'; '.join(rounds)}")
         p99 = lat.p(99)
         ok = lat.measured == lat.batches and lat.measured >= 100 and p99 <= TARGET_P99_MS
         held = lat.project_events - lat.pushed  # what the project held before the latency phase

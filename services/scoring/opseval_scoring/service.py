@@ -18,6 +18,7 @@ import asyncio
 from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
+from opseval_infra.consumer import FETCH_WAIT_S
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
 from opseval_infra.projects import RESULT_KIND, Folded
 from opseval_infra.store.base import Snapshot
@@ -56,7 +57,7 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         FINDINGS_SUBJECTS,
         stream=JStream(RESULTS_STREAM.name, declare=False),
         durable=SCORING_FINDINGS_CONSUMER,
-        pull_sub=PullSub(batch_size=50, timeout=0.2),
+        pull_sub=PullSub(batch_size=50, timeout=FETCH_WAIT_S),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="findings for scoring",
         description="The rules service has persisted and evaluated new evidence (or the date or the"
