@@ -541,14 +541,14 @@ class IdUnion:
     __slots__ = ("_held", "_lists", "_lock", "_made", "_runs", "_union")
 
     def __init__(self) -> None:
-        self._lists: dict[int, SortedIds] = {}  # (holding each list: no other takes its identity)
+        self._lists: dict[int, Sequence[str]] = {}  # (holding each list: no other takes its identity)
         self._runs: list[list[str]] = []  # every list's ids, sorted, with repeats
         self._made: list[Ids | None] = []  # each run's distinct ids, None since the run changed
         self._held = 0
         self._union: SortedIds = Ids()
         self._lock = Lock()
 
-    def of(self, lists: Iterable[SortedIds]) -> SortedIds:
+    def of(self, lists: Iterable[Sequence[str]]) -> SortedIds:
         """The sorted, distinct ids of `lists` (each sorted and distinct), as `merge_ids` gives them.
         A few lists are merged as they are (`merge_ids` keeps a large union of the same lists for
         every measure asking)."""
@@ -558,19 +558,21 @@ class IdUnion:
             return merge_ids(now.values())
         return self._of(now)
 
-    def _of(self, now: dict[int, SortedIds]) -> SortedIds:
+    def _of(self, now: dict[int, Sequence[str]]) -> SortedIds:
         with self._lock:
             was = self._lists
             gone: list[Sequence[str]] = [ids for key, ids in was.items() if key not in now]
             came: list[Sequence[str]] = [ids for key, ids in now.items() if key not in was]
             if not gone and not came:
                 return self._union
-            if gone and came:
+            moved = sum(map(len, gone)) + sum(map(len, came))
+            if gone and came and 2 * moved <= self._held:
                 # A block made again holds mostly the ids it held (a person's year of clock-ins and
-                # one day more): only the difference is moved.
+                # one day more): only the difference is moved. (Counting what most lists hold
+                # costs more than sorting them all again.)
                 before, after = Counter(chain.from_iterable(gone)), Counter(chain.from_iterable(came))
                 gone, came = [sorted((before - after).elements())], [sorted((after - before).elements())]
-            moved = sum(map(len, gone)) + sum(map(len, came))
+                moved = len(gone[0]) + len(came[0])
             if moved * _UNION_PLACED_ONE_IN > self._held or not self._take_out(gone):
                 self._sort_anew(now.values())  # (many moved: one sort of all costs less)
             else:

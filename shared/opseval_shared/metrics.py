@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from .base import CHINA_TZ, DateRange, SortedIds, merge_ids, unique_sorted
+from .base import CHINA_TZ, DateRange, IdUnion, SortedIds, merge_ids
 from .calendar import WorkCalendar, periods, window_minutes
 from .contract import Contract, ServiceWindow, SlaTerm
 from .derived import in_blocks, kept, kept_by_entry
@@ -88,7 +88,6 @@ class Attendance:
     first: date | None  # the first day with a clock-in
     ids: list[str]  # sorted
     sites: Counter[str | None]  # clock-ins by site
-    site_ids: list[str]  # in the order of the days
 
 
 @dataclass
@@ -413,10 +412,18 @@ class MetricContext:
         return _flagged(self.records(SOURCES["clock_out"], contract), "left_early", "minutes_early")
 
     def _clock_in_ids(self, contract: Contract, cov: dict[str, tuple[Decimal, date | None, list[str]]]) -> SortedIds:
-        """The on-site staff's clock-in ids, sorted once while each person's are the same list
-        (`attendance` keeps it): a year of them is about 31k ids to sort."""
-        lists = tuple(c[2] for c in cov.values())
-        return self.ledger.derived.value(("clock_in_ids", contract.id), lists, _ids_of, lists)
+        """The on-site staff's clock-in ids, sorted."""
+        return self._people_ids("clock_in_ids", contract, [c[2] for c in cov.values()])
+
+    def _people_ids(self, name: str, contract: Contract, lists: list[list[str]]) -> SortedIds:
+        """The union of people's sorted clock-in ids (a list each, the same while their days are,
+        `attendance`), kept between evaluations and brought up to date by the people whose lists
+        changed (`IdUnion`): a year of them is about 31k ids to sort, and a change brings a few."""
+        table = self.derived((name, contract.id))
+        union = table.get(0)
+        if union is None:
+            union = table[0] = IdUnion()
+        return union.of(lists)
 
     def _staff_checks(self, contract: Contract) -> list[StaffCheck]:
         terms = contract.staffing
@@ -430,8 +437,7 @@ class MetricContext:
         )
         for seen in attended:
             sites.update(seen.sites)
-        # Every first clock-in, sorted once while the people's attendance is the same (kept objects).
-        site_ids = self.ledger.derived.value(("site_ids", contract.id), attended, _site_ids, attended)
+        site_ids = self._people_ids("site_ids", contract, [seen.ids for seen in attended])  # every first clock-in
         if terms.site is not None:
             total = sum(sites.values())
             off = total - sites.get(terms.site, 0)
@@ -646,21 +652,12 @@ def _flagged(records: list[Record], flag: str, minutes: str) -> list[tuple[str, 
     )
 
 
-def _ids_of(lists: tuple[list[str], ...]) -> SortedIds:
-    return unique_sorted([i for ids in lists for i in ids])
-
-
-def _site_ids(attended: tuple[Attendance, ...]) -> SortedIds:
-    return unique_sorted([i for seen in attended for i in seen.site_ids])
-
-
 def _attendance(days: dict[int, tuple[int, str, str | None]], workdays: frozenset[int]) -> Attendance:
     return Attendance(
         sum(1 for o in days if o in workdays),
         date.fromordinal(min(days)) if days else None,
         sorted(v[1] for v in days.values()),
         Counter(v[2] for v in days.values()),
-        [v[1] for v in days.values()],
     )
 
 

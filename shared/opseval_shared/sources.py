@@ -435,28 +435,32 @@ def _submissions(ctx: MetricContext, c: Contract) -> list[Record]:
     rows = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
-        late = {s.event_id: minutes for s, _, minutes in st.late}
         for item in st.due_items:
             for s in st.matched.get(item.period.start, []):
-                rows.append((s.submitted_at, item.period.start, term, item, s, late.get(s.event_id)))
+                rows.append((s.submitted_at, item.period.start, term, item, s))
     rows.sort(key=lambda r: (r[0], r[1], r[2].id, r[4].title))
-    out = []
-    for submitted_at, _, term, item, s, minutes_late in rows:
-        fields = {
-            "deliverable": term.id,
-            "name": term.name,
-            "title": s.title,
-            "period": period_label(item.period.start, item.period.end),
-            "period_start": item.period.start,
-            "period_end": item.period.end,
-            "due_at": _minute(item.due),
-            "submitted_at": _minute(submitted_at),
-            "quantity": Decimal(s.quantity),
-            "late": minutes_late is not None,
-            "minutes_late": Decimal(minutes_late or 0),
-        }
-        out.append(Record(c.id, fields, (s.event_id,), _local_day(submitted_at)))
-    return out
+    # A document's record changes only with the period it answers (whose due moment moves only with
+    # the as-of moment, the terms and the calendar): kept, one object while they are the same.
+    table = ctx.derived(("submission", c.id), c)
+    return [kept(table, s.event_id, (s, item, term), _submission, c.id, term, item, s) for _, _, term, item, s in rows]
+
+
+def _submission(contract: str, term: Any, item: Any, s: Any) -> Record:
+    minutes_late = int((s.submitted_at - item.due).total_seconds() // 60) if s.submitted_at > item.due else None
+    fields = {
+        "deliverable": term.id,
+        "name": term.name,
+        "title": s.title,
+        "period": period_label(item.period.start, item.period.end),
+        "period_start": item.period.start,
+        "period_end": item.period.end,
+        "due_at": _minute(item.due),
+        "submitted_at": _minute(s.submitted_at),
+        "quantity": Decimal(s.quantity),
+        "late": minutes_late is not None,
+        "minutes_late": Decimal(minutes_late or 0),
+    }
+    return Record(contract, fields, (s.event_id,), _local_day(s.submitted_at))
 
 
 @_per_contract
