@@ -554,7 +554,8 @@ class IdUnion:
         every measure asking)."""
         now = {id(ids): ids for ids in lists if ids}
         if len(now) <= _UNITED_FROM_LISTS:
-            self._lists, self._runs, self._made, self._held = {}, [], [], 0
+            with self._lock:
+                self._lists, self._runs, self._made, self._held = {}, [], [], 0
             return merge_ids(now.values())
         return self._of(now)
 
@@ -649,20 +650,27 @@ _UNITED_FROM_LISTS = 16  # lists: fewer are merged as they are
 _UNION_PLACED_ONE_IN = 16  # ids moved one by one while at most one in this many of those held
 
 
-def singles_and_lists(runs: Iterable[Sequence[str]]) -> tuple[SortedIds, tuple[SortedIds, ...]]:
+def singles_and_lists(runs: Iterable[Sequence[str]]) -> tuple[SortedIds, tuple[Sequence[str], ...]]:
     """The union of the plain id tuples of `runs` (most records cite one event), and apart from it
-    the sorted lists they cite (`Ids`, `IdRuns`: an inspection plan's log, which each of its periods
-    cites), each once. United with others by `merge_ids`, a list is known by its identity: the union
-    of the same lists is made once for every measure citing them."""
-    lists: dict[int, SortedIds] = {}
+    the lists they cite, each once: sorted ones (`Ids`, `IdRuns`), known by their identity to
+    `merge_ids`, which makes the union of the same lists once for every measure citing them; and logs
+    (`IdLog`: an inspection plan's, which each of its periods cites), the same object while they grow,
+    whose sorted ids are taken when a union is made (`logs_now`)."""
+    lists: dict[int, Sequence[str]] = {}
     singles: list[Sequence[str]] = []
     for run in runs:
-        if type(run) is Ids or type(run) is IdRuns:
+        if type(run) is Ids or type(run) is IdRuns or type(run) is IdLog:
             if run:
                 lists.setdefault(id(run), run)
         else:
             singles.append(run)
     return merge_ids(singles), tuple(lists.values())
+
+
+def logs_now(lists: Iterable[Sequence[str]]) -> tuple[IdRuns, ...]:
+    """The sorted ids of the logs among `lists` as they are now: what was made of a log's citations
+    stays true while these are the same objects (a log grown since gives another)."""
+    return tuple(ids.sorted_ids() for ids in lists if type(ids) is IdLog)
 
 
 # The last large unions made, by the identity of the sorted lists they were made of (the lists are

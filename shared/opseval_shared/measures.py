@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field, PrivateAttr, StringConstraints, field_validator, model_validator
 
-from .base import CHINA_TZ, Frozen, IdRuns, IdUnion, SortedIds, merge_ids, singles_and_lists
+from .base import CHINA_TZ, Frozen, IdRuns, IdUnion, SortedIds, logs_now, merge_ids, singles_and_lists
 from .derived import same
 from .evidence import Text
 from .sources import CONTRACT_LISTS, SOURCES, FieldSpec, Record, Source
@@ -772,7 +772,8 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
     if kept is None:
         kept = table[0] = _KeptMeasure()
     parts = kept.parts_of(blocks, part_of)
-    moment = (ctx.ledger.cutoff, ctx.ledger.as_of)  # (what the time aggregates and `per` read besides)
+    # What the time aggregates and `per` read besides, and the logs the records cite as they are now.
+    moment = (ctx.ledger.cutoff, ctx.ledger.as_of, *logs_now(ids for p in parts for ids in p.lists))
     if kept.value is not None and same(kept.value[0], parts) and same(kept.value[1], moment):
         return kept.value[2]
     if not same(kept.moment, moment):
@@ -808,7 +809,7 @@ def _measure_value(
         total = replace(total, has_data=False)
     if by is None:
         return MeasureValue(total, {}, rows=rows)
-    pieces: dict[str, list[tuple[list[Record], SortedIds]]] = {}
+    pieces: dict[str, list[tuple[list[Record], SortedIds, tuple[Sequence[str], ...]]]] = {}
     labels: dict[str, str] = {}
     for p in parts:
         for key, group in p.groups.items():
@@ -820,13 +821,13 @@ def _measure_value(
     made: dict[str, tuple[tuple[list[Record], ...], Measurement]] = {}
     for key in sorted(pieces):  # (in the order of their keys, not of the records' folding)
         mine = pieces[key]
-        its_rows = tuple(g for g, _ in mine)
+        its_rows = tuple(g for g, _, _ in mine)
         groups[key] = its_rows[0] if len(its_rows) == 1 else list(chain.from_iterable(its_rows))
         last = kept.subjects.get(key)
         if last is not None and same(last[0], its_rows):
             subjects[key] = last[1]
         else:
-            its_ids = merge_ids(i for _, i in mine)
+            its_ids = merge_ids([*(i for _, i, _ in mine), *(ids for _, _, cited in mine for ids in cited)])
             subjects[key] = _aggregate(defn, source, groups[key], lists, explanation, span, its_ids)
         made[key] = (its_rows, subjects[key])
     kept.subjects = made
@@ -844,10 +845,10 @@ class _Part:
     examined: int  # the block's records
     rows: list[Record]  # those the measure's where selects, in the block's order
     ids: SortedIds  # their evidence, but for
-    lists: tuple[SortedIds, ...]  # the sorted lists they cite, each once (`base.singles_and_lists`)
+    lists: tuple[Sequence[str], ...]  # the lists and logs they cite, each once (`base.singles_and_lists`)
     counted: list[Record] | None  # count and share: those the aggregate's where counts
     first: list[Record] | None  # a count that lists what it counted: its first by content (`_itemized`)
-    groups: dict[str, tuple[list[Record], SortedIds]]  # by: each subject's rows and their evidence
+    groups: dict[str, tuple[list[Record], SortedIds, tuple[Sequence[str], ...]]]  # by: each subject's, as above
     labels: dict[str, str]  # by: a subject's display name
 
 
@@ -857,7 +858,7 @@ def _part(
     rows = list(block) if keep is None else [r for r in block if keep(r)]
     counted = None if inner is None else [r for r in rows if inner(r)]
     shown = heapq.nsmallest(SUBJECTS_SHOWN, rows if counted is None else counted, key=_content_key) if first else None
-    groups: dict[str, tuple[list[Record], SortedIds]] = {}
+    groups: dict[str, tuple[list[Record], SortedIds, tuple[Sequence[str], ...]]] = {}
     labels: dict[str, str] = {}
     if by is not None:
         grouped: dict[str, list[Record]] = {}
@@ -866,7 +867,7 @@ def _part(
             grouped.setdefault(key, []).append(r)
             if named:
                 labels.setdefault(key, str(r.fields["name"]))
-        groups = {key: (g, _evidence(g)) for key, g in grouped.items()}
+        groups = {key: (g, *singles_and_lists(r.evidence for r in g)) for key, g in grouped.items()}
     return _Part(len(block), rows, *singles_and_lists(r.evidence for r in rows), counted, shown, groups, labels)
 
 

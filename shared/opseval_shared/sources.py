@@ -373,11 +373,16 @@ def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
         # A period's fields change only with its counts: kept (the counts are compared as objects,
         # which small ints are, so a large count is only worked out again).
         table = ctx.derived(("inspection_period", c.id, plan.id), plan)
+        records = ctx.derived(("inspection_record", c.id, plan.id), plan)
         # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
-        # inspections): a period with inspections cites the plan's inspection log.
+        # inspections): a period with inspections cites the plan's inspection log. It cites the log
+        # itself, the same object while it grows, so that its record stays the same while its counts
+        # do (measures keep what they made of it, and take the log's ids when they unite evidence).
+        log = ctx.ledger.inspections.get((c.id, plan.id))
         for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
             fields = kept(table, span.start, (span, done, late), _inspection_period, plan, span, done, late)
-            out.append(Record(c.id, fields, st.ids if done else (), span.end))
+            cited = log.ids if done and log is not None else ()
+            out.append(kept(records, span.start, (fields, cited), Record, c.id, fields, cited, span.end))
     return out
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import date
 from itertools import pairwise
 from typing import Any
@@ -19,12 +20,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from opseval_rules.findings import find
 from opseval_scoring.evaluation import evaluate_ledger
+from opseval_shared.base import unique_sorted
 from opseval_shared.calendar import WorkCalendar
 from opseval_shared.evidence import Evidence
 from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.indicators import MetricRef
 from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.metrics import MetricContext
+from opseval_shared.sources import Record
 from opseval_shared.values import MetricError
 
 OPS = contract(
@@ -186,7 +189,8 @@ def evaluated(ledger: Ledger, work: WorkCalendar) -> tuple[str, ...]:
     """Every standard measure of the contract with the records it selected, the findings and the
     result, as the rules and the scoring service evaluate them (each with its own context). (The
     records in the order of the fold's keys, which is the order events arrived in: a ledger moved to a
-    later date takes the events it held back last.)"""
+    later date takes the events it held back last. So are the ids of a log a record cites, an
+    inspection plan's: a record's evidence is shown as the ids it cites, sorted.)"""
     ctx = MetricContext(ledger, work)
     measures = []
     for m in ledger.definition.measures.measures:
@@ -196,11 +200,15 @@ def evaluated(ledger: Ledger, work: WorkCalendar) -> tuple[str, ...]:
             measures.append(f"{m.id}: {exc}")
             continue
         rows = {"": value.rows, **value.subject_rows}
-        listed = {key: sorted(map(repr, records)) for key, records in rows.items()}
+        listed = {key: sorted(map(_shown, records)) for key, records in rows.items()}
         measures.append(repr((value.total, value.subjects, value.labels, listed)))
     findings = find(MetricContext(ledger, work))
     result = evaluate_ledger(ledger, lambda _: findings, work)
     return (*measures, *(f.model_dump_json() for f in findings), result.model_dump_json())
+
+
+def _shown(record: Record) -> str:
+    return repr(replace(record, evidence=unique_sorted(record.evidence)))
 
 
 def _faults(kept: Kept) -> dict[str, tuple[Any, ...]]:
@@ -379,6 +387,46 @@ def test_a_change_makes_a_measure_again_over_the_blocks_it_touched_only(monkeypa
         assert kept.evaluated() == kept.fresh()
 
 
+def test_an_inspection_makes_its_periods_measures_again_and_the_others_cite_the_grown_log(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from opseval_shared import measures
+    from opseval_shared.sources import SOURCES
+
+    made: list[tuple[str, ...]] = []
+
+    def noting(block: Any, *rest: Any) -> Any:
+        made.append(tuple(str(r.fields.get("period_start")) for r in block if r.evidence))
+        return part(block, *rest)
+
+    part = measures._part
+    monkeypatch.setattr(measures, "_part", noting)
+
+    def measured(kept: Kept) -> Any:
+        made.clear()
+        return MetricContext(kept.ledger, kept.work).measure_value(
+            MetricRef(name="inspections.done_counted", contract=OPS.id)
+        )
+
+    def records(kept: Kept) -> dict[str, Any]:
+        ctx = MetricContext(kept.ledger, kept.work)
+        return {str(r.fields["period_start"]): r for r in ctx.records(SOURCES["inspection"], OPS)}
+
+    kept = Kept()
+    with in_small_blocks():
+        kept.add([*ROSTER, INSPECTION])  # 06-03
+        assert measured(kept).total.evidence == ("n1",)
+        before = records(kept)
+        kept.add([event("n2", "inspection_done", {"plan": "daily"}, at=_at("06-04", "09:00"))])
+        after = measured(kept)
+        # Only 06-04's period is another record (the log it cites is the same, grown, object): the
+        # measure made again over its block alone, and its evidence the log as it is now.
+        assert made == [("2024-06-04",)]
+        assert records(kept)["2024-06-03"] is before["2024-06-03"]
+        assert after.total.value == 2 and after.total.evidence == ("n1", "n2")
+        assert kept.evaluated() == kept.fresh()
+
+
 def _clock_in_records(kept: Kept) -> list[Any]:
     from opseval_shared.sources import SOURCES
 
@@ -501,9 +549,10 @@ def _site_check(ledger: Ledger) -> Any:
     picked=st.lists(st.sampled_from(range(len(CLOCKS))), min_size=1, max_size=14, unique=True),
     cuts=st.lists(st.integers(1, 13), max_size=4),
     elsewhere=st.sets(st.integers(0, 13)),
+    small_blocks=st.booleans(),
 )
 def test_the_site_checks_evidence_kept_across_batches_is_every_first_clock_in_sorted(
-    picked: list[int], cuts: list[int], elsewhere: set[int]
+    picked: list[int], cuts: list[int], elsewhere: set[int], small_blocks: bool
 ) -> None:
     # Clock-ins at the site and elsewhere: the check cites every day's first clock-in, sorted.
     events = [
@@ -517,10 +566,11 @@ def test_the_site_checks_evidence_kept_across_batches_is_every_first_clock_in_so
     ]
     bounds = [0, *sorted({c for c in cuts if c < len(events)}), len(events)]
     ledger = Ledger(SITED_DEFINITION, FIRST_DAY)
-    for a, b in pairwise(bounds):
-        for e in events[a:b]:
-            ledger.add(e)
-        kept, fresh = _site_check(ledger), _site_check(folded_afresh(SITED_DEFINITION, events[:b], FIRST_DAY))
-        assert kept == fresh
-        firsts = sorted(eid for days in ledger.first_clock_in.values() for _, eid, _ in days.values())
-        assert tuple(kept.evidence) == tuple(firsts)
+    with in_small_blocks() if small_blocks else contextlib.nullcontext():  # (each person's ids an IdUnion's list)
+        for a, b in pairwise(bounds):
+            for e in events[a:b]:
+                ledger.add(e)
+            kept, fresh = _site_check(ledger), _site_check(folded_afresh(SITED_DEFINITION, events[:b], FIRST_DAY))
+            assert kept == fresh
+            firsts = sorted(eid for days in ledger.first_clock_in.values() for _, eid, _ in days.values())
+            assert tuple(kept.evidence) == tuple(firsts)
