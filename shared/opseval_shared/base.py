@@ -312,7 +312,7 @@ class IdLog(list[str]):
         if not runs or len(new) * _PLACED_ONE_IN > held:
             # Many new ids (a log's first read): one sort merges the two, cut into runs anew.
             ordered = _without_repeats(sorted(chain(chain.from_iterable(runs), new)))
-            self._runs = [_untracked_list(ordered[at : at + RUN_IDS]) for at in range(0, len(ordered), RUN_IDS)]
+            self._runs = _in_runs(ordered)
             self._made = [None] * len(self._runs)
             return
         firsts = [run[0] for run in runs]
@@ -329,10 +329,7 @@ class IdLog(list[str]):
             run.insert(at, eid)
             firsts[k] = run[0]
             self._made[k] = None
-            if len(run) > 2 * RUN_IDS:  # cut in two: a run stays cheap to make again
-                runs[k : k + 1] = [_untracked_list(run[:RUN_IDS]), _untracked_list(run[RUN_IDS:])]
-                firsts[k : k + 1] = [runs[k][0], runs[k + 1][0]]
-                self._made[k : k + 1] = [None, None]
+            _cut_if_long(runs, firsts, self._made, k)
 
     def drop(self, eid: str) -> None:
         """The first `eid` out of the log, and out of its sorted form, which stays sorted."""
@@ -349,6 +346,21 @@ class IdLog(list[str]):
                 else:
                     del self._runs[k], self._made[k]
                 self._upto -= 1
+
+
+def _in_runs(ordered: list[str]) -> list[list[str]]:
+    """Sorted ids cut into runs of `RUN_IDS`."""
+    return [_untracked_list(ordered[at : at + RUN_IDS]) for at in range(0, len(ordered), RUN_IDS)]
+
+
+def _cut_if_long(runs: list[list[str]], firsts: list[str], made: list[Ids | None], k: int) -> None:
+    """Run k of sorted runs (an `IdLog`'s, an `IdUnion`'s) cut in two once it holds more than twice
+    `RUN_IDS`: a run stays cheap to make again."""
+    run = runs[k]
+    if len(run) > 2 * RUN_IDS:
+        runs[k : k + 1] = [_untracked_list(run[:RUN_IDS]), _untracked_list(run[RUN_IDS:])]
+        firsts[k : k + 1] = [runs[k][0], runs[k + 1][0]]
+        made[k : k + 1] = [None, None]
 
 
 def _untracked_list(ids: list[str]) -> list[str]:
@@ -584,7 +596,7 @@ class IdUnion:
 
     def _sort_anew(self, lists: Iterable[Sequence[str]]) -> None:
         ordered = sorted(chain.from_iterable(lists))
-        self._runs = [_untracked_list(ordered[at : at + RUN_IDS]) for at in range(0, len(ordered), RUN_IDS)]
+        self._runs = _in_runs(ordered)
         self._made = [None] * len(self._runs)
         self._held = len(ordered)
 
@@ -622,10 +634,7 @@ class IdUnion:
             self._held += 1
             firsts[k] = run[0]
             made[k] = None
-            if len(run) > 2 * RUN_IDS:  # cut in two: a run stays cheap to make again
-                runs[k : k + 1] = [_untracked_list(run[:RUN_IDS]), _untracked_list(run[RUN_IDS:])]
-                firsts[k : k + 1] = [runs[k][0], runs[k + 1][0]]
-                made[k : k + 1] = [None, None]
+            _cut_if_long(runs, firsts, made, k)
 
     def _distinct(self) -> SortedIds:
         made = self._made

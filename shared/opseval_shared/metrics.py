@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 from .base import CHINA_TZ, DateRange, IdUnion, SortedIds, merge_ids
@@ -398,7 +399,7 @@ class MetricContext:
         out: list[tuple[str, date, int, str]] = []
         for staff in sorted(people):
             records = people[staff]
-            out += kept(table, staff, (records,), _late_of, records)
+            out += kept(table, staff, (records,), _flagged, records, "late", "minutes_late")
         return out
 
     def clock_ins_by_person(self, contract: Contract) -> dict[str, list[Record]]:
@@ -606,7 +607,13 @@ class MetricContext:
     def records(self, source: Source, contract: Contract | None) -> list[Record]:
         """A source's records for one contract (None: those that name no contract), read once per evaluation."""
         key = ("records", source.name, contract.id if contract else "")
-        return self._memo(key, lambda: source.read(self, contract))  # type: ignore[return-value]
+
+        def records() -> list[Record]:
+            if source.read is None:
+                return list(chain.from_iterable(self.record_blocks(source, contract)))
+            return source.read(self, contract)
+
+        return self._memo(key, records)  # type: ignore[return-value]
 
     def record_blocks(self, source: Source, contract: Contract | None) -> list[Sequence[Record]]:
         """The same records in blocks, each the same object while its records are (`Source.blocks`,
@@ -637,11 +644,6 @@ def _freq_label(freq: str) -> str:
 
 def _workday_ordinals(ctx: MetricContext, contract: Contract) -> frozenset[int]:
     return frozenset(d.toordinal() for d in service_workdays(ctx.ledger, contract, ctx.work))
-
-
-def _late_of(records: list[Record]) -> list[tuple[str, date, int, str]]:
-    """(staff, day, minutes late, event id) of a person's late first clock-ins, in that order."""
-    return _flagged(records, "late", "minutes_late")
 
 
 def _flagged(records: list[Record], flag: str, minutes: str) -> list[tuple[str, date, int, str]]:

@@ -58,7 +58,7 @@ class Source:
     name: str
     label: str
     fields: dict[str, FieldSpec]
-    read: Callable[[MetricContext, Contract | None], list[Record]]
+    read: Callable[[MetricContext, Contract | None], list[Record]] | None = None  # None: its `blocks`
     dated: bool = True  # records carry a day, so `per:` can bucket them
     description: str = ""
     # False: the ledger keeps these records without a contract (survey tallies): they belong to the
@@ -66,8 +66,13 @@ class Source:
     scoped: bool = True
     itemize: Callable[[Record], str] | None = None  # one record in an explanation's list of what was counted
     # The records in blocks that stay the same objects while their records do (`derived.in_blocks`), for
-    # measures to keep what they made of a block. None: blocks of the records as `read` lays them out.
+    # measures to keep what they made of a block; the records are the blocks laid end to end. None:
+    # blocks of the records as `read` lays them out.
     blocks: Callable[[MetricContext, Contract | None], list[Sequence[Record]]] | None = None
+
+    def __post_init__(self) -> None:
+        if (self.read is None) == (self.blocks is None):
+            raise ValueError(f"source {self.name}: give its records (read) or its blocks, one of them")
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,14 +99,6 @@ def _local_day(moment: Any) -> date:
 
 
 # ---------------------------------------------------------------- staffing
-
-
-@_per_contract
-def _clock_ins(ctx: MetricContext, c: Contract) -> list[Record]:
-    out: list[Record] = []
-    for records in ctx.clock_ins_by_person(c).values():
-        out += records
-    return out
 
 
 @_per_contract
@@ -440,18 +437,22 @@ def _submissions(ctx: MetricContext, c: Contract) -> list[Record]:
     rows = []
     for term in c.deliverables:
         st = ctx.deliverable(c, term.id)
+        late = {s.event_id: minutes for s, _, minutes in st.late}
         for item in st.due_items:
             for s in st.matched.get(item.period.start, []):
-                rows.append((s.submitted_at, item.period.start, term, item, s))
+                rows.append((s.submitted_at, item.period.start, term, item, s, late.get(s.event_id)))
     rows.sort(key=lambda r: (r[0], r[1], r[2].id, r[4].title))
     # A document's record changes only with the period it answers (whose due moment moves only with
-    # the as-of moment, the terms and the calendar): kept, one object while they are the same.
+    # the as-of moment, the terms and the calendar; its lateness is the two's): kept, one object while
+    # they are the same.
     table = ctx.derived(("submission", c.id), c)
-    return [kept(table, s.event_id, (s, item, term), _submission, c.id, term, item, s) for _, _, term, item, s in rows]
+    return [
+        kept(table, s.event_id, (s, item, term), _submission, c.id, term, item, s, minutes_late)
+        for _, _, term, item, s, minutes_late in rows
+    ]
 
 
-def _submission(contract: str, term: Any, item: Any, s: Any) -> Record:
-    minutes_late = int((s.submitted_at - item.due).total_seconds() // 60) if s.submitted_at > item.due else None
+def _submission(contract: str, term: Any, item: Any, s: Any, minutes_late: int | None) -> Record:
     fields = {
         "deliverable": term.id,
         "name": term.name,
@@ -1015,34 +1016,21 @@ def _staff_checks(ctx: MetricContext, c: Contract) -> list[Record]:
 
 
 @_per_contract
-def _sla_checks(ctx: MetricContext, c: Contract) -> list[Record]:
-    """Each time limit of each fault (response, on site, resolve) against its severity's SLA."""
-    out: list[Record] = []
-    for made in _sla_checks_by_fault(ctx, c):
-        out += made
-    return out
-
-
-@_per_contract
 def _sla_check_blocks(ctx: MetricContext, c: Contract) -> list[Sequence[Record]]:
-    """Blocks of the checks of `SLA_FAULTS_PER_BLOCK` faults: a fault's checks are one to three, and
+    """Each time limit of each fault (response, on site, resolve) against its severity's SLA, in
+    blocks of the checks of `SLA_FAULTS_PER_BLOCK` faults: a fault's checks are one to three, and
     blocks of so many records would move whenever a fault gained a check."""
-    table = ctx.derived(("sla_check_blocks", c.id))
-    return in_blocks(table, 0, _sla_checks_by_fault(ctx, c), SLA_FAULTS_PER_BLOCK, parts=True)
-
-
-SLA_FAULTS_PER_BLOCK = 128
-
-
-def _sla_checks_by_fault(ctx: MetricContext, c: Contract) -> list[tuple[Record, ...]]:
-    """Each fault's checks, in the ledger's order of the faults."""
     table = ctx.derived(("sla_check", c.id))  # a fault's records change only with its measures
 
     def records(ticket: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
         return kept(table, ticket, (measures,), _sla_check_records, c.id, measures)
 
     whole = ctx.derived(("sla_checks_whole", c.id))  # (what the last evaluation made of each fault)
-    return list(kept_by_entry(whole, 0, ctx.faults(c), records, by_key=False).values())
+    by_fault = list(kept_by_entry(whole, 0, ctx.faults(c), records, by_key=False).values())
+    return in_blocks(ctx.derived(("sla_check_blocks", c.id)), 0, by_fault, SLA_FAULTS_PER_BLOCK, parts=True)
+
+
+SLA_FAULTS_PER_BLOCK = 128
 
 
 def _sla_check_records(contract: str, measures: tuple[FaultMeasure, ...]) -> tuple[Record, ...]:
@@ -1249,9 +1237,8 @@ SOURCES: dict[str, Source] = {
                 "late": _f("bool", "迟到"),
                 "minutes_late": _f("number", "迟到分钟数"),
             },
-            _clock_ins,
-            itemize=_clock_in_text,
             blocks=_clock_in_blocks,
+            itemize=_clock_in_text,
         ),
         Source(
             "clock_out",
@@ -1477,10 +1464,9 @@ SOURCES: dict[str, Source] = {
                 "finished": _f("bool", "已完成"),
                 "breached": _f("bool", "超时"),
             },
-            _sla_checks,
+            blocks=_sla_check_blocks,
             dated=False,
             itemize=_sla_check_text,
-            blocks=_sla_check_blocks,
         ),
         Source(
             "staff_check",

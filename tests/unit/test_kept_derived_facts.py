@@ -380,10 +380,16 @@ def test_a_change_makes_a_measure_again_over_the_blocks_it_touched_only(monkeypa
         assert made == [("i1b",)]  # T1's record only
         assert again.total.evidence == ("i1b", "i2", "i3") and again.total.value == 3
         measured(kept, "staff.late_arrivals")  # (clock-ins: a block per person)
+        by_staff = measured(kept, "staff.late_arrivals_by_staff")
         kept.add([EARLIER])  # 张三's 06-03 now begins at 08:10
         late = measured(kept, "staff.late_arrivals")
         assert made == [("c3",)]  # 张三's records only
         assert late.total.value == 1 and late.total.evidence == ("c4",)  # 李四 on 06-28
+        # Per person: 李四's value is the one made before, 张三's made again (no longer late).
+        again_by_staff = measured(kept, "staff.late_arrivals_by_staff")
+        assert again_by_staff.subjects["李四"] is by_staff.subjects["李四"]
+        assert "张三" not in again_by_staff.subjects or again_by_staff.subjects["张三"].value == 0
+        assert by_staff.subjects["张三"].value == 1
         assert kept.evaluated() == kept.fresh()
 
 
@@ -574,3 +580,21 @@ def test_the_site_checks_evidence_kept_across_batches_is_every_first_clock_in_so
             assert kept == fresh
             firsts = sorted(eid for days in ledger.first_clock_in.values() for _, eid, _ in days.values())
             assert tuple(kept.evidence) == tuple(firsts)
+
+
+def test_a_documents_record_is_kept_while_it_and_the_period_it_answers_are_the_same() -> None:
+    from opseval_shared.sources import SOURCES
+
+    def submissions(kept: Kept) -> dict[str, Any]:
+        records = MetricContext(kept.ledger, kept.work).records(SOURCES["submission"], OPS)
+        return {r.evidence[0]: r for r in records}
+
+    kept = Kept()
+    kept.add([*ROSTER, MAY])
+    before = submissions(kept)
+    kept.add([LATE, T1])  # nothing of the reports
+    assert submissions(kept)["s1"] is before["s1"]
+    kept.move(LATER_DAY)  # the as-of moment moved: the due periods are worked out again
+    moved = submissions(kept)
+    assert moved["s1"] is not before["s1"] and repr(moved["s1"]) == repr(before["s1"])
+    assert kept.evaluated() == kept.fresh()
