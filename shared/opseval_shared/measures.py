@@ -762,9 +762,10 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
     inner = _all([_compile_test(t, lists) for t in parse_where(agg.where)]) if counts else None
     first = agg.fn == "count" and source.itemize is not None
     named = by is not None and "name" in source.fields and by != "name"
+    summing = agg.field if agg.fn == "sum" else None
 
     def part_of(block: Sequence[Record]) -> _Part:
-        return _part(block, keep, inner, first, by, named)
+        return _part(block, keep, inner, first, by, named, summing)
 
     # (The definition and the project's: the contract lists a where reads; the calendar, by `derived`.)
     table = ctx.derived(("measure", ref.model_dump_json(), by or ""), defn, ctx.ledger.definition)
@@ -803,13 +804,14 @@ def _measure_value(
     ids = kept.union.of(p.ids for p in parts)
     if cited:
         ids = merge_ids([ids, *cited.values()])
-    total = _aggregate(defn, source, rows, lists, explanation, span, ids, _counted(parts), _first(parts))
+    summed = _summed(p.summed for p in parts)
+    total = _aggregate(defn, source, rows, lists, explanation, span, ids, _counted(parts), _first(parts), summed)
     if not any(p.examined for p in parts) and total.has_data:
         # A count or a sum over a source with no record at all stands on no evidence: 0 of nothing.
         total = replace(total, has_data=False)
     if by is None:
         return MeasureValue(total, {}, rows=rows)
-    pieces: dict[str, list[tuple[list[Record], SortedIds, tuple[Sequence[str], ...]]]] = {}
+    pieces: dict[str, list[_Group]] = {}
     labels: dict[str, str] = {}
     for p in parts:
         for key, group in p.groups.items():
@@ -821,14 +823,15 @@ def _measure_value(
     made: dict[str, tuple[tuple[list[Record], ...], Measurement]] = {}
     for key in sorted(pieces):  # (in the order of their keys, not of the records' folding)
         mine = pieces[key]
-        its_rows = tuple(g for g, _, _ in mine)
+        its_rows = tuple(g.rows for g in mine)
         groups[key] = its_rows[0] if len(its_rows) == 1 else list(chain.from_iterable(its_rows))
         last = kept.subjects.get(key)
         if last is not None and same(last[0], its_rows):
             subjects[key] = last[1]
         else:
-            its_ids = merge_ids([*(i for _, i, _ in mine), *(ids for _, _, cited in mine for ids in cited)])
-            subjects[key] = _aggregate(defn, source, groups[key], lists, explanation, span, its_ids)
+            its_ids = merge_ids([*(g.ids for g in mine), *(ids for g in mine for ids in g.lists)])
+            its_sum = _summed(g.summed for g in mine)
+            subjects[key] = _aggregate(defn, source, groups[key], lists, explanation, span, its_ids, summed=its_sum)
         made[key] = (its_rows, subjects[key])
     kept.subjects = made
     if subjects and by == defn.by:
@@ -836,6 +839,16 @@ def _measure_value(
         more = "等" if len(subjects) > SUBJECTS_SHOWN else ""
         total = replace(total, detail=f"{total.detail}（{listed}{more}）")
     return MeasureValue(total, subjects, labels, rows, groups)
+
+
+@dataclass(frozen=True, slots=True)
+class _Group:
+    """A subject's rows in one block (a measure with `by`), with their evidence and sum as `_Part`'s."""
+
+    rows: list[Record]
+    ids: SortedIds
+    lists: tuple[Sequence[str], ...]
+    summed: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -848,17 +861,24 @@ class _Part:
     lists: tuple[Sequence[str], ...]  # the lists and logs they cite, each once (`base.singles_and_lists`)
     counted: list[Record] | None  # count and share: those the aggregate's where counts
     first: list[Record] | None  # a count that lists what it counted: its first by content (`_itemized`)
-    groups: dict[str, tuple[list[Record], SortedIds, tuple[Sequence[str], ...]]]  # by: each subject's, as above
+    summed: Decimal | None  # a sum: the rows' (exact: Decimal addition is, in any grouping, below 28 digits)
+    groups: dict[str, _Group]  # by: each subject's
     labels: dict[str, str]  # by: a subject's display name
 
 
 def _part(
-    block: Sequence[Record], keep: Predicate | None, inner: Predicate | None, first: bool, by: str | None, named: bool
+    block: Sequence[Record],
+    keep: Predicate | None,
+    inner: Predicate | None,
+    first: bool,
+    by: str | None,
+    named: bool,
+    summing: str | None,
 ) -> _Part:
     rows = list(block) if keep is None else [r for r in block if keep(r)]
     counted = None if inner is None else [r for r in rows if inner(r)]
     shown = heapq.nsmallest(SUBJECTS_SHOWN, rows if counted is None else counted, key=_content_key) if first else None
-    groups: dict[str, tuple[list[Record], SortedIds, tuple[Sequence[str], ...]]] = {}
+    groups: dict[str, _Group] = {}
     labels: dict[str, str] = {}
     if by is not None:
         grouped: dict[str, list[Record]] = {}
@@ -867,8 +887,25 @@ def _part(
             grouped.setdefault(key, []).append(r)
             if named:
                 labels.setdefault(key, str(r.fields["name"]))
-        groups = {key: (g, *singles_and_lists(r.evidence for r in g)) for key, g in grouped.items()}
-    return _Part(len(block), rows, *singles_and_lists(r.evidence for r in rows), counted, shown, groups, labels)
+        groups = {
+            key: _Group(g, *singles_and_lists(r.evidence for r in g), _sum_of(g, summing)) for key, g in grouped.items()
+        }
+    evidence = singles_and_lists(r.evidence for r in rows)
+    return _Part(len(block), rows, *evidence, counted, shown, _sum_of(rows, summing), groups, labels)
+
+
+def _sum_of(rows: list[Record], field: str | None) -> Decimal | None:
+    return None if field is None else sum((r.fields[field] for r in rows), ZERO)
+
+
+def _summed(sums: Iterable[Decimal | None]) -> Decimal | None:
+    """The blocks' sums added up, or None when they are not a sum's."""
+    total = ZERO
+    for s in sums:
+        if s is None:
+            return None
+        total += s
+    return total
 
 
 def _counted(parts: Sequence[_Part]) -> list[Record] | None:
@@ -989,9 +1026,11 @@ def _aggregate(
     ids: SortedIds | None = None,
     counted: list[Record] | None = None,
     first: list[Record] | None = None,
+    summed: Decimal | None = None,
 ) -> Measurement:
     """The aggregate of `rows`; `ids` (their evidence), `counted` (a count's or share's rows that its
-    where counts) and `first` (the first of those by content) where already made (`_Part`)."""
+    where counts), `first` (the first of those by content) and `summed` (a sum's) where already made
+    (`_Part`)."""
     agg = defn.aggregate
     unit = defn.unit
     if ids is None:
@@ -1025,7 +1064,8 @@ def _aggregate(
         distinct = sorted({_show_value(r.fields[field]) for r in rows})
         return replace(_plain(defn, explanation, Decimal(len(distinct)), fmt, ids), items=tuple(distinct))
     if agg.fn == "sum":
-        return _plain(defn, explanation, sum((r.fields[field] for r in rows), ZERO), lambda v: fmt(v, 4), ids)
+        value = summed if summed is not None else sum((r.fields[field] for r in rows), ZERO)
+        return _plain(defn, explanation, value, lambda v: fmt(v, 4), ids)
     if not rows:
         return Measurement(ZERO, None, None, unit, "无数据", f"{defn.name}：{explanation}：无数据", (), has_data=False)
     if agg.fn == "latest" and agg.each is not None:

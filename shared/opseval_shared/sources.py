@@ -363,23 +363,36 @@ def _deliverable_period(contract: str, term: Any, item: Any, subs: list[Any], la
 
 
 @_per_contract
-def _inspection_periods(ctx: MetricContext, c: Contract) -> list[Record]:
-    out = []
+def _inspection_period_blocks(ctx: MetricContext, c: Contract) -> list[Sequence[Record]]:
+    """Each plan's ended periods, in blocks of `INSPECTION_PERIODS_PER_BLOCK` of its own: new
+    inspections change a period of every plan at once (the current one), and blocks across plans
+    would all be made again by every change."""
+    out: list[Sequence[Record]] = []
     for plan in c.inspections:
-        st = ctx.inspection(c, plan.id)
-        # A period's fields change only with its counts: kept (the counts are compared as objects,
-        # which small ints are, so a large count is only worked out again).
-        table = ctx.derived(("inspection_period", c.id, plan.id), plan)
-        records = ctx.derived(("inspection_record", c.id, plan.id), plan)
-        # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
-        # inspections): a period with inspections cites the plan's inspection log. It cites the log
-        # itself, the same object while it grows, so that its record stays the same while its counts
-        # do (measures keep what they made of it, and take the log's ids when they unite evidence).
-        log = ctx.ledger.inspections.get((c.id, plan.id))
-        for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
-            fields = kept(table, span.start, (span, done, late), _inspection_period, plan, span, done, late)
-            cited = log.ids if done and log is not None else ()
-            out.append(kept(records, span.start, (fields, cited), Record, c.id, fields, cited, span.end))
+        table = ctx.derived(("inspection_blocks", c.id, plan.id))
+        out += in_blocks(table, 0, _plan_periods(ctx, c, plan), INSPECTION_PERIODS_PER_BLOCK)
+    return out
+
+
+INSPECTION_PERIODS_PER_BLOCK = 32
+
+
+def _plan_periods(ctx: MetricContext, c: Contract, plan: Any) -> list[Record]:
+    out: list[Record] = []
+    st = ctx.inspection(c, plan.id)
+    # A period's fields change only with its counts: kept (the counts are compared as objects,
+    # which small ints are, so a large count is only worked out again).
+    table = ctx.derived(("inspection_period", c.id, plan.id), plan)
+    records = ctx.derived(("inspection_record", c.id, plan.id), plan)
+    # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
+    # inspections): a period with inspections cites the plan's inspection log. It cites the log
+    # itself, the same object while it grows, so that its record stays the same while its counts
+    # do (measures keep what they made of it, and take the log's ids when they unite evidence).
+    log = ctx.ledger.inspections.get((c.id, plan.id))
+    for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
+        fields = kept(table, span.start, (span, done, late), _inspection_period, plan, span, done, late)
+        cited = log.ids if done and log is not None else ()
+        out.append(kept(records, span.start, (fields, cited), Record, c.id, fields, cited, span.end))
     return out
 
 
@@ -1340,7 +1353,7 @@ SOURCES: dict[str, Source] = {
                 "on_time_counted": _f("number", "计入完成且按时完成并登记的巡检次数"),
                 "met": _f("bool", "完成"),
             },
-            _inspection_periods,
+            blocks=_inspection_period_blocks,
             description="巡检计划每个已结束的期次一条",
             itemize=_inspection_text,
         ),

@@ -314,15 +314,15 @@ POOL = [
 
 @contextlib.contextmanager
 def in_small_blocks() -> Iterator[None]:
-    """Measures made over blocks of one record (one fault's SLA checks), their evidence united block
-    by block (`IdUnion`) however few the blocks and however many ids move: the examples are small, a
-    fleet's projects are not."""
+    """Measures made over blocks of one record (one fault's SLA checks, one inspection period), their
+    evidence united block by block (`IdUnion`) however few the blocks and however many ids move: the
+    examples are small, a fleet's projects are not."""
     from opseval_shared import base, metrics, sources
 
-    names = (metrics, "RECORDS_PER_BLOCK"), (sources, "SLA_FAULTS_PER_BLOCK"), (base, "_UNITED_FROM_LISTS")
-    names += ((base, "_UNION_PLACED_ONE_IN"),)  # (and their ids placed one by one, however many)
+    names = (metrics, "RECORDS_PER_BLOCK"), (sources, "SLA_FAULTS_PER_BLOCK"), (sources, "INSPECTION_PERIODS_PER_BLOCK")
+    names += ((base, "_UNITED_FROM_LISTS"), (base, "_UNION_PLACED_ONE_IN"))  # (ids placed one by one, however many)
     saved = [getattr(module, name) for module, name in names]
-    for (module, name), small in zip(names, (1, 1, 0, 0), strict=True):
+    for (module, name), small in zip(names, (1, 1, 1, 0, 0), strict=True):
         setattr(module, name, small)
     try:
         yield
@@ -431,6 +431,41 @@ def test_an_inspection_makes_its_periods_measures_again_and_the_others_cite_the_
         assert records(kept)["2024-06-03"] is before["2024-06-03"]
         assert after.total.value == 2 and after.total.evidence == ("n1", "n2")
         assert kept.evaluated() == kept.fresh()
+
+
+def test_an_inspection_makes_again_the_blocks_of_its_own_plans_periods_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each plan's periods are blocks of their own: new inspections change a period of every plan
+    they are of, and blocks across plans were all made again by every change (at a million events,
+    ten of twelve blocks of every inspection measure)."""
+    from opseval_shared import measures
+
+    made: list[set[str]] = []  # the plans of each block a measure looked at
+
+    def noting(block: Any, *rest: Any) -> Any:
+        made.append({str(r.fields["plan"]) for r in block})
+        return part(block, *rest)
+
+    part = measures._part
+    monkeypatch.setattr(measures, "_part", noting)
+    plans = [
+        {"id": "daily", "name": "日常巡检", "frequency": "daily"},
+        {"id": "weekly", "name": "每周巡检", "frequency": "weekly"},
+    ]
+    project = definition([leaf("j", "100", {"type": "judgment"})], [contract(inspections=plans)], as_of="2024-06-28")
+    ledger, work = Ledger(project, FIRST_DAY), WorkCalendar()
+
+    def done_counted() -> Any:
+        made.clear()
+        ref = MetricRef(name="inspections.done_counted", contract="ops")
+        return MetricContext(ledger, work).measure_value(ref).total
+
+    ledger.add(event("w1", "inspection_done", {"plan": "weekly"}, at=_at("06-03", "09:00")))
+    assert done_counted().value == 1
+    assert {"daily", "weekly"} <= set().union(*made)
+    ledger.add(event("w2", "inspection_done", {"plan": "weekly"}, at=_at("06-11", "09:00")))
+    again = done_counted()
+    assert made == [{"weekly"}]  # the weekly plan's block alone (its periods, fewer than 32, are one)
+    assert again.value == 2 and again.evidence == ("w1", "w2")
 
 
 def _clock_in_records(kept: Kept) -> list[Any]:

@@ -57,7 +57,9 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
         FINDINGS_SUBJECTS,
         stream=JStream(RESULTS_STREAM.name, declare=False),
         durable=SCORING_FINDINGS_CONSUMER,
-        pull_sub=PullSub(batch_size=50, timeout=FETCH_WAIT_S),
+        # One at a time: a pull for more waits, once a message came, for the rest until it expires
+        # (consumer.FETCH_WAIT_S), and each project's findings come one message a round.
+        pull_sub=PullSub(batch_size=1, timeout=FETCH_WAIT_S),
         ack_policy=AckPolicy.NACK_ON_ERROR,
         title="findings for scoring",
         description="The rules service has persisted and evaluated new evidence (or the date or the"
