@@ -796,6 +796,9 @@ class Latency:
     cpu_s: dict[str, float]
     # per service: (evaluations, their seconds in all) in this phase, from its opseval_evaluation_seconds
     rounds: dict[str, tuple[int, float]] = field(default_factory=dict)
+    # per service: seconds in all of each step of its evaluations (opseval_evaluation_phase_seconds), and
+    # "cpu", what its evaluate step's thread spent (opseval_evaluation_cpu_seconds)
+    steps: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def p(self, q: float, values: list[float] | None = None) -> float:
         return pct(self.latencies_ms if values is None else values, q)
@@ -824,7 +827,7 @@ async def latency(
     sent: list[tuple[float, float, int]] = []  # (sent, answered, cumulative events)
     cumulative, late = already, 0
     cpu0 = cluster.cpu()
-    rounds0 = await evaluation_rounds(cluster, http)
+    rounds0, steps0 = await evaluation_rounds(cluster, http)
     profiler.start("latency")
     start = next_at = time.perf_counter()
     try:
@@ -847,7 +850,7 @@ async def latency(
     finally:
         profiles = profiler.stop()
     cpu1 = cluster.cpu()
-    rounds1 = await evaluation_rounds(cluster, http)
+    rounds1, steps1 = await evaluation_rounds(cluster, http)
     PROFILES["latency"] = profiles
     latencies, consistent, answers = [], [], []
     for t_sent, answered, cum in sent:
@@ -874,24 +877,37 @@ async def latency(
         answer_ms=answers,
         cpu_s={k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
         rounds={k: (n - rounds0[k][0], t - rounds0[k][1]) for k, (n, t) in rounds1.items() if k in rounds0},
+        steps={
+            service: {step: t - steps0.get(service, {}).get(step, 0.0) for step, t in by_step.items()}
+            for service, by_step in steps1.items()
+        },
     )
 
 
 EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{service="(\w+)"\} (\S+)$', re.M)
+STEP_SECONDS = re.compile(r'^opseval_evaluation_phase_seconds_sum\{phase="(\w+)",service="\w+"\} (\S+)$', re.M)
+THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
+STEPS = ("read", "fold", "evaluate", "store", "publish")
 
 
-async def evaluation_rounds(cluster: Cluster, http: httpx.AsyncClient) -> dict[str, tuple[int, float]]:
-    """(evaluations, their seconds in all) of the rules and the scoring service so far, from their
-    metrics: how long a round takes, against the CPU it costs (a round waits for the GIL and the
-    cores too)."""
-    out: dict[str, tuple[int, float]] = {}
+async def evaluation_rounds(
+    cluster: Cluster, http: httpx.AsyncClient
+) -> tuple[dict[str, tuple[int, float]], dict[str, dict[str, float]]]:
+    """Of the rules and the scoring service so far, from their metrics: (evaluations, their seconds in
+    all), how long a round takes against the CPU it costs (a round waits for the GIL and the cores
+    too); and the seconds of each step of their evaluations, with the CPU of the evaluate step's
+    thread ("cpu")."""
+    rounds: dict[str, tuple[int, float]] = {}
+    steps: dict[str, dict[str, float]] = {}
     for service in ("rules", "scoring"):
         with contextlib.suppress(httpx.HTTPError):
             text = (await http.get(cluster.url(service) + "/metrics", timeout=5)).text
             found = {(kind, name): float(value) for kind, name, value in EVALUATION_SECONDS.findall(text)}
             if ("count", service) in found:
-                out[service] = (int(found[("count", service)]), found[("sum", service)])
-    return out
+                rounds[service] = (int(found[("count", service)]), found[("sum", service)])
+            steps[service] = {step: float(value) for step, value in STEP_SECONDS.findall(text)}
+            steps[service].update(("cpu", float(value)) for value in THREAD_CPU_SECONDS.findall(text))
+    return rounds, steps
 
 
 async def register(http: httpx.AsyncClient, cluster: Cluster, definition: bytes) -> None:
@@ -1003,6 +1019,17 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         ]
         if rounds:
             out.append(f"  evaluations: {'; '.join(rounds)}")
+        per_step = []
+        for service, (n, _) in lat.rounds.items():
+            taken = lat.steps.get(service, {})
+            if not n or not taken:
+                continue
+            shown = ", ".join(f"{step} {taken[step] / n * 1000:.0f}" for step in STEPS if step in taken)
+            if "cpu" in taken:
+                shown += f" (its thread's CPU {taken['cpu'] / n * 1000:.0f})"
+            per_step.append(f"{service} {shown}")
+        if per_step:
+            out.append(f"  ms a round by step: {'; '.join(per_step)}")
         p99 = lat.p(99)
         ok = lat.measured == lat.batches and lat.measured >= 100 and p99 <= TARGET_P99_MS
         held = lat.project_events - lat.pushed  # what the project held before the latency phase

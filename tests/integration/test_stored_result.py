@@ -64,9 +64,11 @@ class Published:
         self.messages.append(message)
 
 
-def service_fleet(store: Store, today: date) -> Fleet:
-    """What rules' and scoring's `evaluate` use of a running service: its store, ledgers, publishers."""
+def service_fleet(store: Store, today: date, service: str = "test") -> Fleet:
+    """What rules' and scoring's `evaluate` use of a running service: its store, ledgers, publishers,
+    and its name (its metrics' label)."""
     fleet = SimpleNamespace(
+        settings=SimpleNamespace(service_name=service),
         store=store,
         ledgers=LedgerCache(store, today=lambda: today),
         results_out=Published(),
@@ -104,6 +106,34 @@ def test_the_scoring_service_stores_the_result_opseval_evaluate_computes(tmp_pat
     assert stored == expected
     assert result.body == apart(expected)  # the bytes kept: the same result kept the same way
     assert stored.json_bytes() == expected.json_bytes()
+
+
+def test_each_step_of_an_evaluation_is_timed_and_the_evaluate_steps_cpu_too(tmp_path: Path) -> None:
+    """Where a round's time goes (`opseval_evaluation_phase_seconds`, by step), and how much of the
+    evaluate step was its thread's CPU rather than waiting for the GIL (`opseval_evaluation_cpu_seconds`)."""
+    from prometheus_client import REGISTRY
+
+    def count(metric: str, **labels: str) -> float:
+        return REGISTRY.get_sample_value(f"{metric}_count", labels) or 0.0
+
+    async def scenario() -> None:
+        async with opened_store(f"sqlite:///{tmp_path / 'store.db'}") as store:
+            await fill(store)
+            await rules_service.evaluate(service_fleet(store, date(2026, 12, 4), "rules-steps"), PROJECT)
+            await scoring_service.evaluate(service_fleet(store, date(2026, 12, 4), "scoring-steps"), PROJECT)
+
+    asyncio.run(scenario())
+    steps = "opseval_evaluation_phase_seconds"
+    for step in ("fold", "evaluate", "store", "publish"):
+        assert count(steps, service="rules-steps", phase=step) == 1, step
+    for step in ("read", "fold", "evaluate", "store", "publish"):
+        assert count(steps, service="scoring-steps", phase=step) == 1, step
+    assert count(steps, service="rules-steps", phase="read") == 0  # (the rules read no other service's results)
+    for service in ("rules-steps", "scoring-steps"):
+        assert count("opseval_evaluation_cpu_seconds", service=service) == 1
+        cpu = REGISTRY.get_sample_value("opseval_evaluation_cpu_seconds_sum", {"service": service}) or 0.0
+        evaluating = REGISTRY.get_sample_value(f"{steps}_sum", {"service": service, "phase": "evaluate"}) or 0.0
+        assert 0 < cpu <= evaluating + 0.01  # (its thread's CPU within the step's time, give or take a tick)
 
 
 def test_no_result_is_stored_while_the_findings_are_of_another_day(tmp_path: Path) -> None:

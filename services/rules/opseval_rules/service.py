@@ -9,7 +9,6 @@ settings → broker → subscriber and publisher → app. The domain call is `fi
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from fastapi import FastAPI
@@ -22,6 +21,7 @@ from opseval_infra.fleet import (
     subscribe_definitions,
     subscribe_evidence,
 )
+from opseval_infra.projects import in_evaluation_thread, phase
 from opseval_infra.store.base import Snapshot
 from opseval_scoring.scoring import measurements_asked
 from opseval_shared.evidence_apart import apart_parts
@@ -62,11 +62,13 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
 
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
-    folded = await fleet.ledgers.refresh(project)
+    service = fleet.settings.service_name
+    with phase(service, "fold"):
+        folded = await fleet.ledgers.refresh(project)
     if folded is None:  # evidence before its project was registered: evaluated once it is
         return
     ledger = folded.ledger
-    findings, measurements, years = await asyncio.to_thread(measured, folded.context())
+    findings, measurements, years = await in_evaluation_thread(service, lambda: measured(folded.context()))
     message = FindingsChanged(
         project=project,
         events_folded=folded.events_folded,
@@ -77,16 +79,18 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         measurements=measurements,
         calendar_years=years,
     )
-    stored = await fleet.store.put_snapshot(
-        "findings", Snapshot(project, folded.events_folded, parts=apart_parts(message))
-    )
+    with phase(service, "store"):
+        stored = await fleet.store.put_snapshot(
+            "findings", Snapshot(project, folded.events_folded, parts=apart_parts(message))
+        )
     if stored:
         assert fleet.results_out is not None
         # (The revision too: findings under a re-registered definition are another message, not a replay.)
         msg_id = f"findings:{project}:{folded.events_folded}:{ledger.as_of}:{folded.revision}"
-        await fleet.results_out.publish(
-            without_evidence(message), subject=findings_subject(project), headers={"Nats-Msg-Id": msg_id}
-        )
+        with phase(service, "publish"):
+            await fleet.results_out.publish(
+                without_evidence(message), subject=findings_subject(project), headers={"Nats-Msg-Id": msg_id}
+            )
 
 
 def measured(ctx: MetricContext) -> tuple[list[Finding], dict[str, Measurement], tuple[int, ...]]:

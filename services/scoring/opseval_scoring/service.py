@@ -13,14 +13,12 @@ version), it makes them itself: the same result either way."""
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import FastAPI
 from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.consumer import FETCH_WAIT_S
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
-from opseval_infra.projects import RESULT_KIND, Folded
+from opseval_infra.projects import RESULT_KIND, Folded, in_evaluation_thread, phase
 from opseval_infra.store.base import Snapshot
 from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.messaging import (
@@ -75,13 +73,16 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
 
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
-    snapshot = await fleet.store.get_snapshot("findings", project)
-    findings = joined(snapshot.parts(), FindingsChanged) if snapshot else None
+    service = fleet.settings.service_name
+    with phase(service, "read"):
+        snapshot = await fleet.store.get_snapshot("findings", project)
+        findings = joined(snapshot.parts(), FindingsChanged) if snapshot else None
     # The events the rules folded, no more (events stored since are theirs to fold first): then the
     # measurements they made are this fold's. Findings without last_seq (an older rules version), or
     # none yet: every event stored.
     upto = findings.last_seq if findings else None
-    folded = await fleet.ledgers.refresh(project, upto, findings.events_folded if findings else None)
+    with phase(service, "fold"):
+        folded = await fleet.ledgers.refresh(project, upto, findings.events_folded if findings else None)
     if folded is None:
         return
     ledger = folded.ledger
@@ -90,8 +91,8 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     years = findings.calendar_years if findings else ()
     # The use case `opseval evaluate` runs, with the rules service's findings instead of running the
     # rules, and their measurements instead of making them again when they are of this very fold.
-    result = await asyncio.to_thread(
-        lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work, measurements, years)
+    result = await in_evaluation_thread(
+        service, lambda: evaluate_ledger(ledger, lambda ctx: stored_findings, folded.work, measurements, years)
     )
     message = ScoreChanged.of_result(result, folded.events_folded, findings.events_folded if findings else 0)
     seq = result_seq(folded.events_folded, message.findings_events_folded)
@@ -105,16 +106,19 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     # scores of every project without a million ids each. Without a result alongside, the scores
     # keep their evidence.
     with_result = findings is not None and findings.as_of == ledger.as_of
-    if with_result:
-        await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, parts=apart_parts(result)))
-    stored = published if with_result else message
-    if await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes())):
+    with phase(service, "store"):
+        if with_result:
+            await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, parts=apart_parts(result)))
+        stored = published if with_result else message
+        changed = await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes()))
+    if changed:
         assert fleet.results_out is not None
-        await fleet.results_out.publish(
-            published,
-            subject=scores_subject(project),
-            headers={"Nats-Msg-Id": f"scores:{project}:{seq}:{ledger.as_of}"},
-        )
+        with phase(service, "publish"):
+            await fleet.results_out.publish(
+                published,
+                subject=scores_subject(project),
+                headers={"Nats-Msg-Id": f"scores:{project}:{seq}:{ledger.as_of}"},
+            )
 
 
 def shipped_measurements(findings: FindingsChanged, folded: Folded) -> dict[str, Measurement]:

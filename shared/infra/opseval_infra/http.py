@@ -19,6 +19,17 @@ EVENTS_REPLAYED = Counter("opseval_events_replayed_total", "evidence events seen
 DEAD_LETTERS = Counter("opseval_dead_letters_total", "messages moved to the dead-letter subject", ["service"])
 REDELIVERIES = Counter("opseval_redeliveries_total", "messages handed back for redelivery", ["service"])
 EVALUATIONS = Histogram("opseval_evaluation_seconds", "time to re-evaluate one project", ["service"])
+EVALUATION_PHASES = Histogram(
+    "opseval_evaluation_phase_seconds",
+    "time one evaluation spent in each of its steps: read (another service's results), fold (new events),"
+    " evaluate (measures, rules, scores: in a thread of its own), store (its results), publish",
+    ["service", "phase"],
+)
+EVALUATION_CPU = Histogram(
+    "opseval_evaluation_cpu_seconds",
+    "CPU the evaluate step's own thread spent: the step's time less what it waited for the GIL and the cores",
+    ["service"],
+)
 INTAKE_EVENTS = Counter("opseval_intake_events_total", "events answered by intake", ["status"])
 DIRTY_PROJECTS = Gauge("opseval_dirty_projects", "projects waiting to be re-evaluated", ["service"])
 FAILING_PROJECTS = Gauge("opseval_failing_projects", "projects whose last evaluation failed", ["service"])

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 from opseval_shared import fold_state
@@ -39,10 +39,11 @@ from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 
-from .http import DIRTY_PROJECTS, EVALUATIONS, FAILING_PROJECTS
+from .http import DIRTY_PROJECTS, EVALUATION_CPU, EVALUATION_PHASES, EVALUATIONS, FAILING_PROJECTS
 from .store.base import Snapshot, SnapshotTooLarge, Store, StoredEvent
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 DEFINITION_POLL_S = 2.0  # how often rules and scoring look for re-registered definitions
 
 
@@ -521,6 +522,27 @@ class DirtyProjects:
             await self.health.report(project, error, failures)
         except Exception:  # the store away: reported again after the next evaluation
             log.warning("evaluation status of %s not recorded", project, exc_info=True)
+
+
+def phase(service: str, name: str) -> Any:
+    """Times one step of an evaluation (`opseval_evaluation_phase_seconds`): where a round's time goes."""
+    return EVALUATION_PHASES.labels(service, name).time()
+
+
+async def in_evaluation_thread(service: str, work: Callable[[], T]) -> T:
+    """`work` (the domain's evaluation) in a thread, timed as the step "evaluate" and by the CPU its
+    thread spent (`opseval_evaluation_cpu_seconds`): the difference is what it waited for the GIL,
+    held by the event loop consuming meanwhile, and for the cores."""
+
+    def timed() -> T:
+        start = time.thread_time()
+        try:
+            return work()
+        finally:
+            EVALUATION_CPU.labels(service).observe(time.thread_time() - start)
+
+    with phase(service, "evaluate"):
+        return await asyncio.to_thread(timed)
 
 
 def evaluation_kind(service: str) -> str:
