@@ -838,10 +838,10 @@ class Ledger:
             rtz = recorded_at.tzinfo  # _registered_after's common case, inline: registered in China's offset
             if (rtz.utcoffset(None) if type(rtz) in _FIXED_OFFSET_TZ else recorded_at.utcoffset()) == CHINA_OFFSET:  # type: ignore[union-attr]
                 day = recorded_at.toordinal()
-                late = day > ordinal or (day == ordinal and recorded_at.time() > plan.register_by)
+                registered_late = day > ordinal or (day == ordinal and recorded_at.time() > plan.register_by)
             else:
-                late = _registered_after(recorded_at, ordinal, plan.register_by, plan.deadlines)
-            if late:
+                registered_late = _registered_after(recorded_at, ordinal, plan.register_by, plan.deadlines)
+            if registered_late:  # (late either way, counted once: done late and registered in time is late)
                 log.late_registered.append(eid)
                 late = True
         elif plan.register_days is not None:

@@ -537,6 +537,21 @@ def test_inspection_on_time_rate_counts_each_late_inspection_once_against_the_in
     assert m.evidence == ("i-1", "i-2", "i-3", "i-4")
 
 
+def test_an_inspection_done_late_and_registered_in_time_is_not_on_time() -> None:
+    """Late one way is late: the plan's registration deadline met does not make up for its time of
+    day missed (it did, in the period's count, while the list of late inspections named it)."""
+    c = contract(service_period={"start": "2024-06-03", "end": "2024-06-04"}, inspections=[DAILY_CHECK])
+    defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[c], as_of="2024-06-30")
+    events = [
+        inspected("i-1", "daily", "2024-06-03T09:45:00+08:00", "2024-06-03T10:00:00+08:00"),  # done late only
+        inspected("i-2", "daily", "2024-06-04T09:00:00+08:00", "2024-06-04T10:00:00+08:00"),  # on time
+    ]
+    ctx = context(defn, events)
+    m = ctx.measure(MetricRef(name="inspections.on_time_rate"))
+    assert (m.numerator, m.denominator) == (D(1), D(2))
+    assert ctx.measure(MetricRef(name="inspections.late")).value == 1
+
+
 def test_inspection_on_time_rate_is_sliced_by_plan_and_has_no_data_without_inspections() -> None:
     c = contract(inspections=[DAILY_CHECK, WEEKLY_CHECK])
     defn = definition([leaf("x", "1", {"type": "judgment"})], contracts=[c], as_of="2024-06-09")
