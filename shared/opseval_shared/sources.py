@@ -377,23 +377,50 @@ def _inspection_period_blocks(ctx: MetricContext, c: Contract) -> list[Sequence[
 INSPECTION_PERIODS_PER_BLOCK = 32
 
 
+@dataclass(slots=True)
+class _PlanPeriods:
+    """A plan's period records as the last evaluation made them, with what they were made of."""
+
+    spans: list[Any]
+    done: list[int]
+    late: list[int]
+    log: IdLog | None
+    records: list[Record]
+
+
 def _plan_periods(ctx: MetricContext, c: Contract, plan: Any) -> list[Record]:
-    out: list[Record] = []
+    """A record per ended period of the plan. The ledger keeps per-day counts, not per-day ids (a year
+    of a building is a million inspections): a period with inspections cites the plan's inspection
+    log. It cites the log itself, the same object while it grows, so that its record stays the same
+    while its counts do (measures keep what they made of it, and take the log's ids when they unite
+    evidence). Only the periods whose counts changed are made again: a change brings a day or two of
+    inspections, and all the plan's periods were looked at one by one each time (a few ms a change
+    at a million events, every plan's log growing)."""
     st = ctx.inspection(c, plan.id)
-    # A period's fields change only with its counts: kept (the counts are compared as objects,
-    # which small ints are, so a large count is only worked out again).
-    table = ctx.derived(("inspection_period", c.id, plan.id), plan)
-    records = ctx.derived(("inspection_record", c.id, plan.id), plan)
-    # The ledger keeps per-day counts, not per-day ids (a year of a building is a million
-    # inspections): a period with inspections cites the plan's inspection log. It cites the log
-    # itself, the same object while it grows, so that its record stays the same while its counts
-    # do (measures keep what they made of it, and take the log's ids when they unite evidence).
     log = ctx.ledger.inspections.get((c.id, plan.id))
-    for span, done, late in zip(st.periods, st.done_per_period, st.late_per_period, strict=True):
-        fields = kept(table, span.start, (span, done, late), _inspection_period, plan, span, done, late)
-        cited = log.ids if done and log is not None else ()
-        out.append(kept(records, span.start, (fields, cited), Record, c.id, fields, cited, span.end))
-    return out
+    ids = log.ids if log is not None else None
+    table = ctx.derived(("inspection_periods", c.id, plan.id), plan)
+    last: _PlanPeriods | None = table.get(0)
+
+    def record(span: Any, done: int, late: int) -> Record:
+        cited = ids if done and ids is not None else ()
+        return Record(c.id, _inspection_period(plan, span, done, late), cited, span.end)
+
+    periods = zip(st.periods, st.done_per_period, st.late_per_period, strict=True)
+    n = len(last.spans) if last is not None else 0  # (a later date only adds periods after these)
+    if last is None or last.log is not ids or len(st.periods) < n or not same(tuple(last.spans), tuple(st.periods[:n])):
+        records = [record(*period) for period in periods]
+    elif len(st.periods) == n and last.done == st.done_per_period and last.late == st.late_per_period:
+        return last.records
+    else:
+        records = list(last.records)
+        for i, (span, done, late) in enumerate(periods):
+            if i >= n:
+                records.append(record(span, done, late))
+            elif done != last.done[i] or late != last.late[i]:
+                records[i] = record(span, done, late)
+    table[0] = _PlanPeriods(st.periods, st.done_per_period, st.late_per_period, ids, records)
+    return records
 
 
 def _inspection_period(plan: Any, span: Any, done: int, late: int) -> dict[str, Any]:

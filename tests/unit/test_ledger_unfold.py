@@ -279,6 +279,27 @@ def test_an_event_outside_the_period_at_the_end_of_the_days_outside_it_is_folded
     assert kept.evaluated() == kept.fresh()
 
 
+def test_a_late_correction_that_makes_an_inspection_late_makes_its_periods_record_again() -> None:
+    """Taken out and folded again, the period's count of inspections stays 1 and its count of late
+    ones goes from 0 to 1: a record kept while its period's count is the same would still say on time."""
+    from opseval_shared.metrics import MetricContext
+    from opseval_shared.sources import SOURCES
+
+    def june_3rd(kept: Kept) -> tuple[Any, ...]:
+        ops = kept.ledger.definition.contracts.contracts[0]
+        records = MetricContext(kept.ledger, kept.work).records(SOURCES["inspection"], ops)
+        fields = next(r.fields for r in records if r.fields["period_start"] == date(2024, 6, 3))
+        return fields["done"], fields["late"], fields["on_time_counted"]
+
+    kept = Kept()
+    kept.add([event("n1", "inspection_done", {"plan": "daily"}, at=_at("06-03", "09:00"))])  # before 10:00
+    assert june_3rd(kept) == (1, 0, 1)
+    kept.add([event("n1c", "inspection_done", {"plan": "daily"}, at=_at("06-03", "11:00"), corrects="n1")])
+    assert kept.refolds == 0 and kept.unfolded == ["n1"]
+    assert june_3rd(kept) == (1, 1, 0)
+    assert kept.evaluated() == kept.fresh()
+
+
 def test_an_event_not_handed_back_leaves_the_ledger_stale() -> None:
     ledger = Ledger(DEFINITION, FIRST_DAY)
     ledger.add(_clock("c1", "张三", "06-03 08:10"))
