@@ -861,7 +861,7 @@ class _Part:
     lists: tuple[Sequence[str], ...]  # the lists and logs they cite, each once (`base.singles_and_lists`)
     counted: list[Record] | None  # count and share: those the aggregate's where counts
     first: list[Record] | None  # a count that lists what it counted: its first by content (`_itemized`)
-    summed: Decimal | None  # a sum: the rows' (exact: Decimal addition is, in any grouping, below 28 digits)
+    summed: Decimal | None  # a sum: the rows' (added up block by block, the same Decimal below 28 digits)
     groups: dict[str, _Group]  # by: each subject's
     labels: dict[str, str]  # by: a subject's display name
 

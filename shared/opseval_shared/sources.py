@@ -18,7 +18,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from .base import CHINA_TZ, IdLog, merge_ids, numbered, unique_sorted
+from .base import CHINA_TZ, DateRange, IdLog, merge_ids, numbered, unique_sorted
 from .contract import AssessmentItemRule
 from .derived import in_blocks, kept, kept_by_entry, same
 from .values import MetricError, fmt, pct
@@ -381,7 +381,7 @@ INSPECTION_PERIODS_PER_BLOCK = 32
 class _PlanPeriods:
     """A plan's period records as the last evaluation made them, with what they were made of."""
 
-    spans: list[Any]
+    spans: list[DateRange]
     done: list[int]
     late: list[int]
     log: IdLog | None
@@ -402,7 +402,7 @@ def _plan_periods(ctx: MetricContext, c: Contract, plan: Any) -> list[Record]:
     table = ctx.derived(("inspection_periods", c.id, plan.id), plan)
     last: _PlanPeriods | None = table.get(0)
 
-    def record(span: Any, done: int, late: int) -> Record:
+    def record(span: DateRange, done: int, late: int) -> Record:
         cited = ids if done and ids is not None else ()
         return Record(c.id, _inspection_period(plan, span, done, late), cited, span.end)
 
