@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import math
 import statistics
 import sys
 import time
@@ -51,6 +52,7 @@ from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 
 from opseval.embedded import checked_definition
+from opseval.synth import FULL_TIER
 
 ms = 1000.0
 
@@ -101,18 +103,25 @@ def from_scratch(definition: ProjectDefinition, events: list[Evidence]) -> float
     return time.process_time() - start
 
 
+def bundle_events(bundle: Path) -> list[Evidence]:
+    """A bundle's events in the order upstream systems send them (by recorded_at), as fleet_throughput.py sends them."""
+    lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
+    return sorted((EVIDENCE_ADAPTER.validate_json(data) for data in lines), key=lambda e: (e.recorded_at, e.id))
+
+
 def measure(events_wanted: int, batch: int, batches: int, replay: bool) -> None:
     bundle = ensure_bundle(events_wanted, 7)
     definition = checked_definition(bundle, Problems())
     assert definition is not None
-    lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
-    events = [EVIDENCE_ADAPTER.validate_json(data) for data in lines]
-    events.sort(key=lambda e: (e.recorded_at, e.id))  # the order upstream systems send them in
+    events = bundle_events(bundle)
     if replay:
-        # As fleet_throughput.py's latency phase on the bulk project: every event held, then the
-        # year's first events again under other ids (`more-…`), a batch at a time.
-        again = [e.model_copy(update={"id": "more-" + e.id}) for e in events[: batch * batches]]
-        events += again
+        # As fleet_throughput.py's latency phase on the bulk project: every event held, then the first
+        # events of a bundle of at least FULL_TIER (the project's plans and people) under other ids
+        # (`more-…`), a batch at a time.
+        need = batch * batches
+        source = ensure_bundle(max(FULL_TIER, math.ceil(need / 10_000) * 10_000), 7)
+        renamed = {"project": definition.project.id}
+        events += [e.model_copy(update={**renamed, "id": "more-" + e.id}) for e in bundle_events(source)[:need]]
     held = len(events) - batch * batches
     ledger = Ledger(definition, definition.project.evaluation.default_as_of)
     for event in events[:held]:
@@ -153,8 +162,8 @@ def main() -> None:
     parser.add_argument(
         "--replay",
         action="store_true",
-        help="batches of the year's first events again under other ids, after every event (as"
-        " fleet_throughput.py's latency phase on the bulk project), not the year's last events",
+        help="after every event, batches of the first events of the 20k bundle under other ids (what"
+        " fleet_throughput.py's latency phase sends the bulk project), not the year's last events",
     )
     args = parser.parse_args()
     print(
