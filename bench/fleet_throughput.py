@@ -887,6 +887,7 @@ async def latency(
 EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{service="(\w+)"\} (\S+)$', re.M)
 STEP_SECONDS = re.compile(r'^opseval_evaluation_phase_seconds_sum\{phase="(\w+)",service="\w+"\} (\S+)$', re.M)
 THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
+FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
 STEPS = ("read", "fold", "evaluate", "store", "publish")
 
 
@@ -896,7 +897,8 @@ async def evaluation_rounds(
     """Of the rules and the scoring service so far, from their metrics: (evaluations, their seconds in
     all), how long a round takes against the CPU it costs (a round waits for the GIL and the cores
     too); and the seconds of each step of their evaluations, with the CPU of the evaluate step's
-    thread ("cpu")."""
+    thread ("cpu") and the collections of the collector's oldest generation so far ("gc2": each one
+    goes through every object of the process, a pause of a second or more at a million events)."""
     rounds: dict[str, tuple[int, float]] = {}
     steps: dict[str, dict[str, float]] = {}
     for service in ("rules", "scoring"):
@@ -907,6 +909,7 @@ async def evaluation_rounds(
                 rounds[service] = (int(found[("count", service)]), found[("sum", service)])
             steps[service] = {step: float(value) for step, value in STEP_SECONDS.findall(text)}
             steps[service].update(("cpu", float(value)) for value in THREAD_CPU_SECONDS.findall(text))
+            steps[service].update(("gc2", float(value)) for value in FULL_COLLECTIONS.findall(text))
     return rounds, steps
 
 
@@ -1030,6 +1033,9 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
             per_step.append(f"{service} {shown}")
         if per_step:
             out.append(f"  ms a round by step: {'; '.join(per_step)}")
+        full = [f"{service} {taken['gc2']:.0f}" for service, taken in lat.steps.items() if "gc2" in taken]
+        if full:
+            out.append(f"  full collections (the collector's oldest generation) in this phase: {', '.join(full)}")
         p99 = lat.p(99)
         ok = lat.measured == lat.batches and lat.measured >= 100 and p99 <= TARGET_P99_MS
         held = lat.project_events - lat.pushed  # what the project held before the latency phase
