@@ -888,6 +888,11 @@ EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{servi
 STEP_SECONDS = re.compile(r'^opseval_evaluation_phase_seconds_sum\{phase="(\w+)",service="\w+"\} (\S+)$', re.M)
 THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
 FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
+# How many of each step's timings were over half a second: the histogram's count less its 0.5 s bucket.
+STEP_COUNT = re.compile(r'^opseval_evaluation_phase_seconds_count\{phase="(\w+)",service="\w+"\} (\S+)$', re.M)
+STEP_WITHIN_HALF_S = re.compile(
+    r'^opseval_evaluation_phase_seconds_bucket\{le="0\.5",phase="(\w+)",service="\w+"\} (\S+)$', re.M
+)
 STEPS = ("read", "fold", "evaluate", "store", "publish")
 
 
@@ -910,6 +915,9 @@ async def evaluation_rounds(
             steps[service] = {step: float(value) for step, value in STEP_SECONDS.findall(text)}
             steps[service].update(("cpu", float(value)) for value in THREAD_CPU_SECONDS.findall(text))
             steps[service].update(("gc2", float(value)) for value in FULL_COLLECTIONS.findall(text))
+            within = dict(STEP_WITHIN_HALF_S.findall(text))
+            for step, count in STEP_COUNT.findall(text):
+                steps[service][f"slow {step}"] = float(count) - float(within.get(step, count))
     return rounds, steps
 
 
@@ -1036,6 +1044,13 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
         full = [f"{service} {taken['gc2']:.0f}" for service, taken in lat.steps.items() if "gc2" in taken]
         if full:
             out.append(f"  full collections (the collector's oldest generation) in this phase: {', '.join(full)}")
+        slow = [
+            f"{service} {name.removeprefix('slow ')} {n:.0f}"
+            for service, taken in lat.steps.items()
+            for name, n in taken.items()
+            if name.startswith("slow ") and n > 0
+        ]
+        out.append(f"  steps over 0.5 s in this phase: {', '.join(slow) if slow else 'none'}")
         p99 = lat.p(99)
         ok = lat.measured == lat.batches and lat.measured >= 100 and p99 <= TARGET_P99_MS
         held = lat.project_events - lat.pushed  # what the project held before the latency phase
