@@ -468,6 +468,21 @@ def test_an_inspection_makes_again_the_blocks_of_its_own_plans_periods_only(monk
     assert again.value == 2 and again.evidence == ("w1", "w2")
 
 
+def test_a_subjects_sum_over_several_blocks_is_every_blocks_sum_added_up() -> None:
+    """One inspection done late and registered late: its plan's two records of `late_inspection_kind`
+    (one per way), in blocks of one record each, are one subject of `inspections.late_by_kind`: its
+    sum is both blocks' sums, not the first's."""
+    plan = {"id": "daily", "name": "日常巡检", "frequency": "daily", "done_by": "10:00", "register_by": "12:00"}
+    project = definition([leaf("j", "100", {"type": "judgment"})], [contract(inspections=[plan])], as_of="2024-06-28")
+    ledger = Ledger(project, FIRST_DAY)
+    late = event("n1", "inspection_done", {"plan": "daily"}, at=_at("06-03", "11:00"), recorded=_at("06-03", "13:00"))
+    ledger.add(late)
+    with in_small_blocks():
+        ref = MetricRef(name="inspections.late_by_kind", contract="ops")
+        value = MetricContext(ledger, WorkCalendar()).measure_value(ref)
+    assert value.total.value == 2 and value.subjects["daily"].value == 2
+
+
 def _clock_in_records(kept: Kept) -> list[Any]:
     from opseval_shared.sources import SOURCES
 
