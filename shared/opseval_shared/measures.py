@@ -774,7 +774,7 @@ def _evaluate_source(defn: MeasureDef, ref: MetricRef, ctx: MetricContext, by: s
         kept = table[0] = _KeptMeasure()
     parts = kept.parts_of(blocks, part_of)
     # What the time aggregates and `per` read besides, and the logs the records cite as they are now.
-    moment = (ctx.ledger.cutoff, ctx.ledger.as_of, *logs_now(ids for p in parts for ids in p.lists))
+    moment = (ctx.ledger.cutoff, ctx.ledger.as_of, *logs_now(ids for p in parts for ids in p.selected.lists))
     if kept.value is not None and same(kept.value[0], parts) and same(kept.value[1], moment):
         return kept.value[2]
     if not same(kept.moment, moment):
@@ -795,16 +795,17 @@ def _measure_value(
     parts: tuple[_Part, ...],
     kept: _KeptMeasure,
 ) -> MeasureValue:
-    rows = parts[0].rows if len(parts) == 1 else list(chain.from_iterable(p.rows for p in parts))
+    selected = [p.selected for p in parts]
+    rows = _rows_of(selected)
     explanation = describe(defn, extra)
     if defn.per is not None:
         return MeasureValue(_periods_covered(defn, source, rows, ref.contract, ctx, explanation), {}, rows=rows)
     span = observed_span(ctx, ref.contract) if defn.aggregate.fn in TIME_AGGREGATES else None
-    cited = {id(ids): ids for p in parts for ids in p.lists}
-    ids = kept.union.of(p.ids for p in parts)
+    cited = {id(ids): ids for g in selected for ids in g.lists}
+    ids = kept.union.of(g.ids for g in selected)
     if cited:
         ids = merge_ids([ids, *cited.values()])
-    summed = _summed(p.summed for p in parts)
+    summed = _summed(selected)
     total = _aggregate(defn, source, rows, lists, explanation, span, ids, _counted(parts), _first(parts), summed)
     if not any(p.examined for p in parts) and total.has_data:
         # A count or a sum over a source with no record at all stands on no evidence: 0 of nothing.
@@ -824,13 +825,13 @@ def _measure_value(
     for key in sorted(pieces):  # (in the order of their keys, not of the records' folding)
         mine = pieces[key]
         its_rows = tuple(g.rows for g in mine)
-        groups[key] = its_rows[0] if len(its_rows) == 1 else list(chain.from_iterable(its_rows))
+        groups[key] = _rows_of(mine)
         last = kept.subjects.get(key)
         if last is not None and same(last[0], its_rows):
             subjects[key] = last[1]
         else:
             its_ids = merge_ids([*(g.ids for g in mine), *(ids for g in mine for ids in g.lists)])
-            its_sum = _summed(g.summed for g in mine)
+            its_sum = _summed(mine)
             subjects[key] = _aggregate(defn, source, groups[key], lists, explanation, span, its_ids, summed=its_sum)
         made[key] = (its_rows, subjects[key])
     kept.subjects = made
@@ -843,12 +844,18 @@ def _measure_value(
 
 @dataclass(frozen=True, slots=True)
 class _Group:
-    """A subject's rows in one block (a measure with `by`), with their evidence and sum as `_Part`'s."""
+    """Rows a measure selected from one block — all it selected (`_Part`), or one subject's (a measure
+    with `by`) — with what is made of them once: their evidence and, for a sum, their sum."""
 
-    rows: list[Record]
-    ids: SortedIds
-    lists: tuple[Sequence[str], ...]
-    summed: Decimal | None
+    rows: list[Record]  # in the block's order
+    ids: SortedIds  # their evidence, but for
+    lists: tuple[Sequence[str], ...]  # the lists and logs they cite, each once (`base.singles_and_lists`)
+    summed: Decimal | None  # a sum: the rows' (added up block by block, the same Decimal below 28 digits)
+
+    @classmethod
+    def of(cls, rows: list[Record], summing: str | None) -> _Group:
+        summed = None if summing is None else sum((r.fields[summing] for r in rows), ZERO)
+        return cls(rows, *singles_and_lists(r.evidence for r in rows), summed)
 
 
 @dataclass(frozen=True, slots=True)
@@ -856,12 +863,9 @@ class _Part:
     """What a measure made of one block of its source's records."""
 
     examined: int  # the block's records
-    rows: list[Record]  # those the measure's where selects, in the block's order
-    ids: SortedIds  # their evidence, but for
-    lists: tuple[Sequence[str], ...]  # the lists and logs they cite, each once (`base.singles_and_lists`)
+    selected: _Group  # those the measure's where selects
     counted: list[Record] | None  # count and share: those the aggregate's where counts
     first: list[Record] | None  # a count that lists what it counted: its first by content (`_itemized`)
-    summed: Decimal | None  # a sum: the rows' (added up block by block, the same Decimal below 28 digits)
     groups: dict[str, _Group]  # by: each subject's
     labels: dict[str, str]  # by: a subject's display name
 
@@ -887,24 +891,22 @@ def _part(
             grouped.setdefault(key, []).append(r)
             if named:
                 labels.setdefault(key, str(r.fields["name"]))
-        groups = {
-            key: _Group(g, *singles_and_lists(r.evidence for r in g), _sum_of(g, summing)) for key, g in grouped.items()
-        }
-    evidence = singles_and_lists(r.evidence for r in rows)
-    return _Part(len(block), rows, *evidence, counted, shown, _sum_of(rows, summing), groups, labels)
+        groups = {key: _Group.of(g, summing) for key, g in grouped.items()}
+    return _Part(len(block), _Group.of(rows, summing), counted, shown, groups, labels)
 
 
-def _sum_of(rows: list[Record], field: str | None) -> Decimal | None:
-    return None if field is None else sum((r.fields[field] for r in rows), ZERO)
+def _rows_of(groups: Sequence[_Group]) -> list[Record]:
+    """The groups' rows laid end to end (one group's: its own list)."""
+    return groups[0].rows if len(groups) == 1 else list(chain.from_iterable(g.rows for g in groups))
 
 
-def _summed(sums: Iterable[Decimal | None]) -> Decimal | None:
-    """The blocks' sums added up, or None when they are not a sum's."""
+def _summed(groups: Iterable[_Group]) -> Decimal | None:
+    """The groups' sums added up, or None when they are not a sum's."""
     total = ZERO
-    for s in sums:
-        if s is None:
+    for g in groups:
+        if g.summed is None:
             return None
-        total += s
+        total += g.summed
     return total
 
 
