@@ -796,7 +796,7 @@ class Latency:
     cpu_s: dict[str, float]
     # per service: (evaluations, their seconds in all) in this phase, from its opseval_evaluation_seconds
     rounds: dict[str, tuple[int, float]] = field(default_factory=dict)
-    # per service: seconds in all of each step of its evaluations (opseval_evaluation_phase_seconds), and
+    # per service: seconds in all of each step of its evaluations (opseval_evaluation_step_seconds), and
     # "cpu", what its evaluate step's thread spent (opseval_evaluation_cpu_seconds)
     steps: dict[str, dict[str, float]] = field(default_factory=dict)
 
@@ -885,13 +885,13 @@ async def latency(
 
 
 EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{service="(\w+)"\} (\S+)$', re.M)
-STEP_SECONDS = re.compile(r'^opseval_evaluation_phase_seconds_sum\{phase="(\w+)",service="\w+"\} (\S+)$', re.M)
+STEP_SECONDS = re.compile(r'^opseval_evaluation_step_seconds_sum\{service="\w+",step="(\w+)"\} (\S+)$', re.M)
 THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
 FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
 # How many of each step's timings were over half a second: the histogram's count less its 0.5 s bucket.
-STEP_COUNT = re.compile(r'^opseval_evaluation_phase_seconds_count\{phase="(\w+)",service="\w+"\} (\S+)$', re.M)
+STEP_COUNT = re.compile(r'^opseval_evaluation_step_seconds_count\{service="\w+",step="(\w+)"\} (\S+)$', re.M)
 STEP_WITHIN_HALF_S = re.compile(
-    r'^opseval_evaluation_phase_seconds_bucket\{le="0\.5",phase="(\w+)",service="\w+"\} (\S+)$', re.M
+    r'^opseval_evaluation_step_seconds_bucket\{le="0\.5",service="\w+",step="(\w+)"\} (\S+)$', re.M
 )
 STEPS = ("read", "fold", "evaluate", "store", "publish")
 

@@ -109,7 +109,7 @@ def test_the_scoring_service_stores_the_result_opseval_evaluate_computes(tmp_pat
 
 
 def test_each_step_of_an_evaluation_is_timed_and_the_evaluate_steps_cpu_too(tmp_path: Path) -> None:
-    """Where a round's time goes (`opseval_evaluation_phase_seconds`, by step), and how much of the
+    """Where a round's time goes (`opseval_evaluation_step_seconds`), and how much of the
     evaluate step was its thread's CPU rather than waiting for the GIL (`opseval_evaluation_cpu_seconds`)."""
     from prometheus_client import REGISTRY
 
@@ -123,16 +123,16 @@ def test_each_step_of_an_evaluation_is_timed_and_the_evaluate_steps_cpu_too(tmp_
             await scoring_service.evaluate(service_fleet(store, date(2026, 12, 4), "scoring-steps"), PROJECT)
 
     asyncio.run(scenario())
-    steps = "opseval_evaluation_phase_seconds"
+    steps = "opseval_evaluation_step_seconds"
     for step in ("fold", "evaluate", "store", "publish"):
-        assert count(steps, service="rules-steps", phase=step) == 1, step
+        assert count(steps, service="rules-steps", step=step) == 1, step
     for step in ("read", "fold", "evaluate", "store", "publish"):
-        assert count(steps, service="scoring-steps", phase=step) == 1, step
-    assert count(steps, service="rules-steps", phase="read") == 0  # (the rules read no other service's results)
+        assert count(steps, service="scoring-steps", step=step) == 1, step
+    assert count(steps, service="rules-steps", step="read") == 0  # (the rules read no other service's results)
     for service in ("rules-steps", "scoring-steps"):
         assert count("opseval_evaluation_cpu_seconds", service=service) == 1
         cpu = REGISTRY.get_sample_value("opseval_evaluation_cpu_seconds_sum", {"service": service}) or 0.0
-        evaluating = REGISTRY.get_sample_value(f"{steps}_sum", {"service": service, "phase": "evaluate"}) or 0.0
+        evaluating = REGISTRY.get_sample_value(f"{steps}_sum", {"service": service, "step": "evaluate"}) or 0.0
         assert 0 < cpu <= evaluating + 0.01  # (its thread's CPU within the step's time, give or take a tick)
 
 

@@ -21,7 +21,7 @@ from opseval_infra.fleet import (
     subscribe_definitions,
     subscribe_evidence,
 )
-from opseval_infra.projects import in_evaluation_thread, phase
+from opseval_infra.projects import in_evaluation_thread, timed_step
 from opseval_infra.store.base import Snapshot
 from opseval_scoring.scoring import measurements_asked
 from opseval_shared.evidence_apart import apart_parts
@@ -63,7 +63,7 @@ def build(settings: RulesSettings) -> tuple[Fleet, NatsBroker]:
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
     service = fleet.settings.service_name
-    with phase(service, "fold"):
+    with timed_step(service, "fold"):
         folded = await fleet.ledgers.refresh(project)
     if folded is None:  # evidence before its project was registered: evaluated once it is
         return
@@ -79,7 +79,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         measurements=measurements,
         calendar_years=years,
     )
-    with phase(service, "store"):
+    with timed_step(service, "store"):
         stored = await fleet.store.put_snapshot(
             "findings", Snapshot(project, folded.events_folded, parts=apart_parts(message))
         )
@@ -87,7 +87,7 @@ async def evaluate(fleet: Fleet, project: str) -> None:
         assert fleet.results_out is not None
         # (The revision too: findings under a re-registered definition are another message, not a replay.)
         msg_id = f"findings:{project}:{folded.events_folded}:{ledger.as_of}:{folded.revision}"
-        with phase(service, "publish"):
+        with timed_step(service, "publish"):
             await fleet.results_out.publish(
                 without_evidence(message), subject=findings_subject(project), headers={"Nats-Msg-Id": msg_id}
             )

@@ -18,7 +18,7 @@ from faststream import AckPolicy
 from faststream.nats import JStream, NatsBroker, PullSub
 from opseval_infra.consumer import FETCH_WAIT_S
 from opseval_infra.fleet import Fleet, evaluate_known_projects, fleet_app, make_broker, subscribe_definitions
-from opseval_infra.projects import RESULT_KIND, Folded, in_evaluation_thread, phase
+from opseval_infra.projects import RESULT_KIND, Folded, in_evaluation_thread, timed_step
 from opseval_infra.store.base import Snapshot
 from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.messaging import (
@@ -74,14 +74,14 @@ def build(settings: ScoringSettings) -> tuple[Fleet, NatsBroker]:
 async def evaluate(fleet: Fleet, project: str) -> None:
     assert fleet.ledgers is not None and fleet.store is not None
     service = fleet.settings.service_name
-    with phase(service, "read"):
+    with timed_step(service, "read"):
         snapshot = await fleet.store.get_snapshot("findings", project)
         findings = joined(snapshot.parts(), FindingsChanged) if snapshot else None
     # The events the rules folded, no more (events stored since are theirs to fold first): then the
     # measurements they made are this fold's. Findings without last_seq (an older rules version), or
     # none yet: every event stored.
     upto = findings.last_seq if findings else None
-    with phase(service, "fold"):
+    with timed_step(service, "fold"):
         folded = await fleet.ledgers.refresh(project, upto, findings.events_folded if findings else None)
     if folded is None:
         return
@@ -106,14 +106,14 @@ async def evaluate(fleet: Fleet, project: str) -> None:
     # scores of every project without a million ids each. Without a result alongside, the scores
     # keep their evidence.
     with_result = findings is not None and findings.as_of == ledger.as_of
-    with phase(service, "store"):
+    with timed_step(service, "store"):
         if with_result:
             await fleet.store.put_snapshot(RESULT_KIND, Snapshot(project, seq, parts=apart_parts(result)))
         stored = published if with_result else message
         changed = await fleet.store.put_snapshot("scores", Snapshot(project, seq, stored.json_bytes()))
     if changed:
         assert fleet.results_out is not None
-        with phase(service, "publish"):
+        with timed_step(service, "publish"):
             await fleet.results_out.publish(
                 published,
                 subject=scores_subject(project),

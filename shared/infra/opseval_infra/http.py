@@ -19,11 +19,11 @@ EVENTS_REPLAYED = Counter("opseval_events_replayed_total", "evidence events seen
 DEAD_LETTERS = Counter("opseval_dead_letters_total", "messages moved to the dead-letter subject", ["service"])
 REDELIVERIES = Counter("opseval_redeliveries_total", "messages handed back for redelivery", ["service"])
 EVALUATIONS = Histogram("opseval_evaluation_seconds", "time to re-evaluate one project", ["service"])
-EVALUATION_PHASES = Histogram(
-    "opseval_evaluation_phase_seconds",
+EVALUATION_STEPS = Histogram(
+    "opseval_evaluation_step_seconds",
     "time one evaluation spent in each of its steps: read (another service's results), fold (new events),"
     " evaluate (measures, rules, scores: in a thread of its own), store (its results), publish",
-    ["service", "phase"],
+    ["service", "step"],
 )
 EVALUATION_CPU = Histogram(
     "opseval_evaluation_cpu_seconds",

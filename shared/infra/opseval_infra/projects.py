@@ -38,8 +38,9 @@ from opseval_shared.holidays import HolidayCalendar
 from opseval_shared.ledger import EvidenceReferenceError, Ledger
 from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
+from prometheus_client.context_managers import Timer
 
-from .http import DIRTY_PROJECTS, EVALUATION_CPU, EVALUATION_PHASES, EVALUATIONS, FAILING_PROJECTS
+from .http import DIRTY_PROJECTS, EVALUATION_CPU, EVALUATION_STEPS, EVALUATIONS, FAILING_PROJECTS
 from .store.base import Snapshot, SnapshotTooLarge, Store, StoredEvent
 
 log = logging.getLogger(__name__)
@@ -524,9 +525,9 @@ class DirtyProjects:
             log.warning("evaluation status of %s not recorded", project, exc_info=True)
 
 
-def phase(service: str, name: str) -> Any:
-    """Times one step of an evaluation (`opseval_evaluation_phase_seconds`): where a round's time goes."""
-    return EVALUATION_PHASES.labels(service, name).time()
+def timed_step(service: str, name: str) -> Timer:
+    """Times one step of an evaluation (`opseval_evaluation_step_seconds`): where a round's time goes."""
+    return EVALUATION_STEPS.labels(service, name).time()
 
 
 async def in_evaluation_thread(service: str, work: Callable[[], T]) -> T:
@@ -541,7 +542,7 @@ async def in_evaluation_thread(service: str, work: Callable[[], T]) -> T:
         finally:
             EVALUATION_CPU.labels(service).observe(time.thread_time() - start)
 
-    with phase(service, "evaluate"):
+    with timed_step(service, "evaluate"):
         return await asyncio.to_thread(timed)
 
 
