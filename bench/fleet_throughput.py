@@ -794,11 +794,8 @@ class Latency:
     arrivals: list[Arrival]  # every ScoreChanged of the project in this phase
     answer_ms: list[float]
     cpu_s: dict[str, float]
-    # per service: (evaluations, their seconds in all) in this phase, from its opseval_evaluation_seconds
-    rounds: dict[str, tuple[int, float]] = field(default_factory=dict)
-    # per service: seconds in all of each step of its evaluations (opseval_evaluation_step_seconds), and
-    # "cpu", what its evaluate step's thread spent (opseval_evaluation_cpu_seconds)
-    steps: dict[str, dict[str, float]] = field(default_factory=dict)
+    # per service (rules, scoring): its evaluations in this phase, from its metrics
+    evaluations: dict[str, Evaluations] = field(default_factory=dict)
 
     def p(self, q: float, values: list[float] | None = None) -> float:
         return pct(self.latencies_ms if values is None else values, q)
@@ -827,7 +824,7 @@ async def latency(
     sent: list[tuple[float, float, int]] = []  # (sent, answered, cumulative events)
     cumulative, late = already, 0
     cpu0 = cluster.cpu()
-    rounds0, steps0 = await evaluation_rounds(cluster, http)
+    evaluations0 = await evaluations_so_far(cluster, http)
     profiler.start("latency")
     start = next_at = time.perf_counter()
     try:
@@ -850,7 +847,7 @@ async def latency(
     finally:
         profiles = profiler.stop()
     cpu1 = cluster.cpu()
-    rounds1, steps1 = await evaluation_rounds(cluster, http)
+    evaluations1 = await evaluations_so_far(cluster, http)
     PROFILES["latency"] = profiles
     latencies, consistent, answers = [], [], []
     for t_sent, answered, cum in sent:
@@ -876,49 +873,68 @@ async def latency(
         arrivals=[Arrival(a.t - start, a.events_folded, a.findings_events_folded, a.size) for a in scores.arrivals],
         answer_ms=answers,
         cpu_s={k: cpu1[k] - cpu0.get(k, 0.0) for k in cpu1},
-        rounds={k: (n - rounds0[k][0], t - rounds0[k][1]) for k, (n, t) in rounds1.items() if k in rounds0},
-        steps={
-            service: {step: t - steps0.get(service, {}).get(step, 0.0) for step, t in by_step.items()}
-            for service, by_step in steps1.items()
-        },
+        evaluations={k: e.since(evaluations0[k]) for k, e in evaluations1.items() if k in evaluations0},
     )
 
 
-EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{service="(\w+)"\} (\S+)$', re.M)
+EVALUATION_SECONDS = re.compile(r'^opseval_evaluation_seconds_(count|sum)\{service="\w+"\} (\S+)$', re.M)
 STEP_SECONDS = re.compile(r'^opseval_evaluation_step_seconds_sum\{service="\w+",step="(\w+)"\} (\S+)$', re.M)
-THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
-FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
-# How many of each step's timings were over half a second: the histogram's count less its 0.5 s bucket.
 STEP_COUNT = re.compile(r'^opseval_evaluation_step_seconds_count\{service="\w+",step="(\w+)"\} (\S+)$', re.M)
 STEP_WITHIN_HALF_S = re.compile(
     r'^opseval_evaluation_step_seconds_bucket\{le="0\.5",service="\w+",step="(\w+)"\} (\S+)$', re.M
 )
+THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
+FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
 STEPS = ("read", "fold", "evaluate", "store", "publish")
 
 
-async def evaluation_rounds(
-    cluster: Cluster, http: httpx.AsyncClient
-) -> tuple[dict[str, tuple[int, float]], dict[str, dict[str, float]]]:
-    """Of the rules and the scoring service so far, from their metrics: (evaluations, their seconds in
-    all), how long a round takes against the CPU it costs (a round waits for the GIL and the cores
-    too); and the seconds of each step of their evaluations, with the CPU of the evaluate step's
-    thread ("cpu") and the collections of the collector's oldest generation so far ("gc2": each one
-    goes through every object of the process, a pause of a second or more at a million events)."""
-    rounds: dict[str, tuple[int, float]] = {}
-    steps: dict[str, dict[str, float]] = {}
+@dataclass
+class Evaluations:
+    """A service's evaluations so far, from its metrics (or, `since`, in a phase)."""
+
+    rounds: int = 0  # opseval_evaluation_seconds: how many
+    seconds: float = 0.0  # … and their time in all: a round's, against the CPU it costs
+    step_seconds: dict[str, float] = field(default_factory=dict)  # opseval_evaluation_step_seconds, by step
+    steps_over_half_s: dict[str, int] = field(default_factory=dict)  # the step's timings over 0.5 s
+    thread_cpu_s: float = 0.0  # opseval_evaluation_cpu_seconds: the evaluate step's thread
+    # of the collector's oldest generation: each goes through every object of the process (170 ms at
+    # a million events in a process of its own)
+    full_collections: int = 0
+
+    def since(self, earlier: Evaluations) -> Evaluations:
+        return Evaluations(
+            self.rounds - earlier.rounds,
+            self.seconds - earlier.seconds,
+            {k: v - earlier.step_seconds.get(k, 0.0) for k, v in self.step_seconds.items()},
+            {k: v - earlier.steps_over_half_s.get(k, 0) for k, v in self.steps_over_half_s.items()},
+            self.thread_cpu_s - earlier.thread_cpu_s,
+            self.full_collections - earlier.full_collections,
+        )
+
+    @classmethod
+    def of(cls, metrics: str) -> Evaluations:
+        """From a service's /metrics text."""
+        rounds = dict(EVALUATION_SECONDS.findall(metrics))
+        within = dict(STEP_WITHIN_HALF_S.findall(metrics))
+        return cls(
+            rounds=int(float(rounds.get("count", 0))),
+            seconds=float(rounds.get("sum", 0)),
+            step_seconds={step: float(value) for step, value in STEP_SECONDS.findall(metrics)},
+            steps_over_half_s={
+                step: int(float(count) - float(within.get(step, count))) for step, count in STEP_COUNT.findall(metrics)
+            },
+            thread_cpu_s=sum(float(value) for value in THREAD_CPU_SECONDS.findall(metrics)),
+            full_collections=int(sum(float(value) for value in FULL_COLLECTIONS.findall(metrics))),
+        )
+
+
+async def evaluations_so_far(cluster: Cluster, http: httpx.AsyncClient) -> dict[str, Evaluations]:
+    """The rules' and the scoring service's evaluations so far (a service that does not answer: left out)."""
+    out: dict[str, Evaluations] = {}
     for service in ("rules", "scoring"):
         with contextlib.suppress(httpx.HTTPError):
-            text = (await http.get(cluster.url(service) + "/metrics", timeout=5)).text
-            found = {(kind, name): float(value) for kind, name, value in EVALUATION_SECONDS.findall(text)}
-            if ("count", service) in found:
-                rounds[service] = (int(found[("count", service)]), found[("sum", service)])
-            steps[service] = {step: float(value) for step, value in STEP_SECONDS.findall(text)}
-            steps[service].update(("cpu", float(value)) for value in THREAD_CPU_SECONDS.findall(text))
-            steps[service].update(("gc2", float(value)) for value in FULL_COLLECTIONS.findall(text))
-            within = dict(STEP_WITHIN_HALF_S.findall(text))
-            for step, count in STEP_COUNT.findall(text):
-                steps[service][f"slow {step}"] = float(count) - float(within.get(step, count))
-    return rounds, steps
+            out[service] = Evaluations.of((await http.get(cluster.url(service) + "/metrics", timeout=5)).text)
+    return out
 
 
 async def register(http: httpx.AsyncClient, cluster: Cluster, definition: bytes) -> None:
@@ -1022,35 +1038,32 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
             f"  ScoreChanged messages: {len(lat.arrivals)}, one every {every} ms on average (largest {largest:.2f} MiB)"
         )
         out += ["  " + line for line in cpu_line(lat.cpu_s, lat.wall_s, lat.pushed)]
-        rounds = [
-            f"{service} {n}, {total / n * 1000:.0f} ms each"
-            f" (the service's CPU {lat.cpu_s[service] / n * 1000:.0f} ms a round)"
-            for service, (n, total) in lat.rounds.items()
-            if n and service in lat.cpu_s
-        ]
-        if rounds:
+        evaluated = {service: e for service, e in lat.evaluations.items() if e.rounds}
+        if evaluated:
+            rounds, steps = [], []
+            for service, e in evaluated.items():
+                n = e.rounds
+                its_cpu = (
+                    f" (the service's CPU {lat.cpu_s[service] / n * 1000:.0f} ms a round)"
+                    if service in lat.cpu_s
+                    else ""
+                )
+                rounds.append(f"{service} {n}, {e.seconds / n * 1000:.0f} ms each{its_cpu}")
+                taken = ", ".join(
+                    f"{step} {e.step_seconds[step] / n * 1000:.0f}" for step in STEPS if step in e.step_seconds
+                )
+                steps.append(f"{service} {taken} (its thread's CPU {e.thread_cpu_s / n * 1000:.0f})")
             out.append(f"  evaluations: {'; '.join(rounds)}")
-        per_step = []
-        for service, (n, _) in lat.rounds.items():
-            taken = lat.steps.get(service, {})
-            if not n or not taken:
-                continue
-            shown = ", ".join(f"{step} {taken[step] / n * 1000:.0f}" for step in STEPS if step in taken)
-            if "cpu" in taken:
-                shown += f" (its thread's CPU {taken['cpu'] / n * 1000:.0f})"
-            per_step.append(f"{service} {shown}")
-        if per_step:
-            out.append(f"  ms a round by step: {'; '.join(per_step)}")
-        full = [f"{service} {taken['gc2']:.0f}" for service, taken in lat.steps.items() if "gc2" in taken]
-        if full:
-            out.append(f"  full collections (the collector's oldest generation) in this phase: {', '.join(full)}")
-        slow = [
-            f"{service} {name.removeprefix('slow ')} {n:.0f}"
-            for service, taken in lat.steps.items()
-            for name, n in taken.items()
-            if name.startswith("slow ") and n > 0
-        ]
-        out.append(f"  steps over 0.5 s in this phase: {', '.join(slow) if slow else 'none'}")
+            out.append(f"  ms a round by step: {'; '.join(steps)}")
+            full = ", ".join(f"{service} {e.full_collections}" for service, e in evaluated.items())
+            out.append(f"  full collections (the collector's oldest generation) in this phase: {full}")
+            slow = [
+                f"{service} {step} {n}"
+                for service, e in evaluated.items()
+                for step, n in e.steps_over_half_s.items()
+                if n
+            ]
+            out.append(f"  steps over 0.5 s in this phase: {', '.join(slow) if slow else 'none'}")
         p99 = lat.p(99)
         ok = lat.measured == lat.batches and lat.measured >= 100 and p99 <= TARGET_P99_MS
         held = lat.project_events - lat.pushed  # what the project held before the latency phase
