@@ -35,6 +35,10 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from opseval_shared.evidence import Evidence
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -151,6 +155,28 @@ def ensure_bundle(events: int, seed: int) -> Path:
     tmp.rename(bundle)
     print(f"  generated {bundle.relative_to(ROOT)} in {time.perf_counter() - start:.1f} s", flush=True)
     return bundle
+
+
+def bundle_events(bundle: Path) -> list[Evidence]:
+    """A bundle's events in the order upstream systems send them (by recorded_at, then id), the order
+    fleet_throughput.py pushes them in. (Imported here, not above: this script times the others
+    in fresh interpreters and imports none of opseval itself.)"""
+    from opseval_intake.bundle import evidence_files, file_lines
+    from opseval_shared.evidence import EVIDENCE_ADAPTER
+
+    lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
+    return sorted((EVIDENCE_ADAPTER.validate_json(data) for data in lines), key=lambda e: (e.recorded_at, e.id))
+
+
+def replay_bundle_size(need: int, into: int | None) -> int:
+    """The size of the bundle whose first `need` events are sent again under other ids: rounded up to
+    10k (few sizes, cached); into a project of `into` events at FULL_TIER or more (None: a fresh
+    project), at least FULL_TIER, whose definition has the same inspection plans and people (a
+    smaller bundle has fewer plans: its events would name plans the project lacks)."""
+    from opseval.synth import FULL_TIER
+
+    size = max(1_000, math.ceil(need / 10_000) * 10_000)
+    return max(size, FULL_TIER) if into is not None and into >= FULL_TIER else size
 
 
 def warm(bundle: Path) -> int:

@@ -54,14 +54,12 @@ import nats
 import orjson
 
 # Shares the bundle cache (bench/out/synth-<size>-seed<seed>/, rebuilt when synth.py changes).
-from evaluate_scale import ensure_bundle, parse_size
+from evaluate_scale import ensure_bundle, parse_size, replay_bundle_size
 from nats.aio.msg import Msg
 from nats.js.api import StorageType, StreamConfig
 from opseval_infra.keys import create_key
 from opseval_infra.store.factory import opened_store
 from opseval_intake.bundle import evidence_files, load_definition
-
-from opseval.synth import FULL_TIER
 
 ROOT = Path(__file__).resolve().parent.parent
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
@@ -1161,14 +1159,10 @@ async def run(args: argparse.Namespace, cluster: Cluster, results: Results) -> N
             print("3. latency at half the rate …", flush=True)
             rate = args.latency_rate or (run_.rate or run_.intake_rate) / 2
             need = max(1, round(rate * args.interval)) * args.latency_batches
-            # A bundle of at least `need` events (sizes rounded up to 10k, so few are cached), its events
-            # renamed: for a fresh project, or as further events of the bulk project — then from a bundle
-            # of the bulk one's tier, whose definition has the same inspection plans and clock-ins (a
-            # bundle under FULL_TIER has fewer plans: its events would name plans the project lacks).
-            size = max(1_000, math.ceil(need / 10_000) * 10_000)
-            if args.latency_project == "bulk" and args.events >= FULL_TIER:
-                size = max(size, FULL_TIER)
-            source = ensure_bundle(size, args.seed)
+            # A bundle of at least `need` events, its events renamed: for a fresh project, or as further
+            # events of the bulk project (then from a bundle of its tier, `replay_bundle_size`).
+            into = args.events if args.latency_project == "bulk" else None
+            source = ensure_bundle(replay_bundle_size(need, into), args.seed)
             already = 0
             if args.latency_project == "bulk":
                 lat_project, already = project, args.events

@@ -30,8 +30,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evaluate_scale import ensure_bundle, label, parse_size
-from opseval_intake.bundle import Problems, evidence_files, file_lines
+from evaluate_scale import bundle_events, ensure_bundle, label, parse_size
+from opseval_intake.bundle import Problems
 from opseval_rules.findings import find
 from opseval_scoring.evaluation import evaluate_ledger
 from opseval_shared.calendar import WorkCalendar
@@ -66,9 +66,7 @@ def measure(events_wanted: int) -> None:
     definition = checked_definition(bundle, Problems())
     assert definition is not None
     as_of = definition.project.evaluation.default_as_of
-    lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
-    events = [EVIDENCE_ADAPTER.validate_json(data) for data in lines]
-    events.sort(key=lambda e: (e.recorded_at, e.id))  # the order upstream systems send them in
+    events = bundle_events(bundle)
     first: dict[str, Evidence] = {}
     for event in events:
         first.setdefault(event.id, event)
@@ -101,13 +99,13 @@ def measure(events_wanted: int) -> None:
         taken = ledger.unfold([first[eid] for eid in ledger.to_unfold()])
         unfold = time.process_time() - start
         assert taken == [target.id] and not ledger.stale, (kind, taken, ledger.stale)
-        rules, scoring, _ = one_change(ledger, work)
+        rules, scoring, *_ = one_change(ledger, work)
         start = time.process_time()
         again = Ledger(definition, as_of, ledger.left_out)
         again.add_many((e, 0) for e in [*events, *late])
         refold = time.process_time() - start
         assert not again.stale
-        r2, s2, _ = one_change(again, WorkCalendar())
+        r2, s2, *_ = one_change(again, WorkCalendar())
         same = evaluate_ledger(ledger, find, work).json_bytes() == evaluate_ledger(again, find).json_bytes()
         print(
             f"  {'retraction' if retract else 'correction'} of {kind:<22} unfold {unfold * ms:8.2f}"

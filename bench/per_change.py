@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import math
 import statistics
 import sys
 import time
@@ -37,14 +36,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evaluate_scale import ensure_bundle, label, parse_size
+from evaluate_scale import bundle_events, ensure_bundle, label, parse_size, replay_bundle_size
 from opseval_infra.store.base import compress, decompressed_parts
-from opseval_intake.bundle import Problems, evidence_files, file_lines
+from opseval_intake.bundle import Problems
 from opseval_rules.service import measured
 from opseval_scoring.evaluation import evaluate_ledger
 from opseval_shared import evidence_apart
 from opseval_shared.calendar import WorkCalendar
-from opseval_shared.evidence import EVIDENCE_ADAPTER, Evidence
+from opseval_shared.evidence import Evidence
 from opseval_shared.evidence_apart import apart_parts, joined
 from opseval_shared.ledger import Ledger
 from opseval_shared.messaging import FindingsChanged
@@ -52,7 +51,6 @@ from opseval_shared.metrics import MetricContext
 from opseval_shared.project import ProjectDefinition
 
 from opseval.embedded import checked_definition
-from opseval.synth import FULL_TIER
 
 ms = 1000.0
 
@@ -103,12 +101,6 @@ def from_scratch(definition: ProjectDefinition, events: list[Evidence]) -> float
     return time.process_time() - start
 
 
-def bundle_events(bundle: Path) -> list[Evidence]:
-    """A bundle's events in the order upstream systems send them (by recorded_at), as fleet_throughput.py sends them."""
-    lines = (data for path in evidence_files(bundle) for _, _, data in file_lines(path))
-    return sorted((EVIDENCE_ADAPTER.validate_json(data) for data in lines), key=lambda e: (e.recorded_at, e.id))
-
-
 def measure(events_wanted: int, batch: int, batches: int, replay: bool) -> None:
     bundle = ensure_bundle(events_wanted, 7)
     definition = checked_definition(bundle, Problems())
@@ -116,10 +108,9 @@ def measure(events_wanted: int, batch: int, batches: int, replay: bool) -> None:
     events = bundle_events(bundle)
     if replay:
         # As fleet_throughput.py's latency phase on the bulk project: every event held, then the first
-        # events of a bundle of at least FULL_TIER (the project's plans and people) under other ids
-        # (`more-…`), a batch at a time.
+        # events of a bundle of its tier under other ids (`more-…`), a batch at a time.
         need = batch * batches
-        source = ensure_bundle(max(FULL_TIER, math.ceil(need / 10_000) * 10_000), 7)
+        source = ensure_bundle(replay_bundle_size(need, into=events_wanted), 7)
         renamed = {"project": definition.project.id}
         events += [e.model_copy(update={**renamed, "id": "more-" + e.id}) for e in bundle_events(source)[:need]]
     held = len(events) - batch * batches
