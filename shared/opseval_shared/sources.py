@@ -26,6 +26,7 @@ from .values import MetricError, fmt, pct
 if TYPE_CHECKING:
     from .contract import Contract
     from .metrics import FaultMeasure, MetricContext
+    from .schedule import InspectionStatus
 
 T = TypeVar("T")
 
@@ -381,9 +382,7 @@ INSPECTION_PERIODS_PER_BLOCK = 32
 class _PlanPeriods:
     """A plan's period records as the last evaluation made them, with what they were made of."""
 
-    spans: list[DateRange]
-    done: list[int]
-    late: list[int]
+    status: InspectionStatus  # its periods and their counts
     log: IdLog | None
     records: list[Record]
 
@@ -407,19 +406,21 @@ def _plan_periods(ctx: MetricContext, c: Contract, plan: Any) -> list[Record]:
         return Record(c.id, _inspection_period(plan, span, done, late), cited, span.end)
 
     periods = zip(st.periods, st.done_per_period, st.late_per_period, strict=True)
-    n = len(last.spans) if last is not None else 0  # (a later date only adds periods after these)
-    if last is None or last.log is not ids or len(st.periods) < n or not same(tuple(last.spans), tuple(st.periods[:n])):
+    counts = (st.done_per_period, st.late_per_period)
+    was = last.status if last is not None else None
+    n = len(was.periods) if was is not None else 0  # (a later date only adds periods after these)
+    if last is None or was is None or last.log is not ids or not same(tuple(was.periods), tuple(st.periods[:n])):
         records = [record(*period) for period in periods]
-    elif len(st.periods) == n and last.done == st.done_per_period and last.late == st.late_per_period:
+    elif len(st.periods) == n and (was.done_per_period, was.late_per_period) == counts:
         return last.records
     else:
         records = list(last.records)
         for i, (span, done, late) in enumerate(periods):
             if i >= n:
                 records.append(record(span, done, late))
-            elif done != last.done[i] or late != last.late[i]:
+            elif done != was.done_per_period[i] or late != was.late_per_period[i]:
                 records[i] = record(span, done, late)
-    table[0] = _PlanPeriods(st.periods, st.done_per_period, st.late_per_period, ids, records)
+    table[0] = _PlanPeriods(st, ids, records)
     return records
 
 
