@@ -883,6 +883,9 @@ STEP_WITHIN_HALF_S = re.compile(
 )
 THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
 FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
+FULL_COLLECTION_SECONDS = re.compile(r'^opseval_gc_pause_seconds_sum\{generation="2"\} (\S+)$', re.M)
+FROZEN_OBJECTS = re.compile(r"^opseval_gc_frozen_objects (\S+)$", re.M)
+RESIDENT_BYTES = re.compile(r"^process_resident_memory_bytes (\S+)$", re.M)
 STEPS = ("read", "fold", "evaluate", "store", "publish")
 
 
@@ -898,6 +901,10 @@ class Evaluations:
     # of the collector's oldest generation: each goes through every object of the process (170 ms at
     # a million events in a process of its own)
     full_collections: int = 0
+    full_collection_s: float = 0.0  # opseval_gc_pause_seconds: their pauses in all
+    # at the time (not grown since): the objects kept out of collections, and the memory the process holds
+    frozen_objects: int = 0
+    resident_mib: float = 0.0
 
     def since(self, earlier: Evaluations) -> Evaluations:
         return Evaluations(
@@ -907,6 +914,9 @@ class Evaluations:
             {k: v - earlier.steps_over_half_s.get(k, 0) for k, v in self.steps_over_half_s.items()},
             self.thread_cpu_s - earlier.thread_cpu_s,
             self.full_collections - earlier.full_collections,
+            self.full_collection_s - earlier.full_collection_s,
+            self.frozen_objects,
+            self.resident_mib,
         )
 
     @classmethod
@@ -923,6 +933,9 @@ class Evaluations:
             },
             thread_cpu_s=sum(float(value) for value in THREAD_CPU_SECONDS.findall(metrics)),
             full_collections=int(sum(float(value) for value in FULL_COLLECTIONS.findall(metrics))),
+            full_collection_s=sum(float(value) for value in FULL_COLLECTION_SECONDS.findall(metrics)),
+            frozen_objects=int(sum(float(value) for value in FROZEN_OBJECTS.findall(metrics))),
+            resident_mib=sum(float(value) for value in RESIDENT_BYTES.findall(metrics)) / 2**20,
         )
 
 
@@ -1053,8 +1066,16 @@ def report(base: Baseline, run: Bulk | None, lat: Latency | None, max_payload: i
                 steps.append(f"{service} {taken} (its thread's CPU {e.thread_cpu_s / n * 1000:.0f})")
             out.append(f"  evaluations: {'; '.join(rounds)}")
             out.append(f"  ms a round by step: {'; '.join(steps)}")
-            full = ", ".join(f"{service} {e.full_collections}" for service, e in evaluated.items())
-            out.append(f"  full collections (the collector's oldest generation) in this phase: {full}")
+            full = ", ".join(
+                f"{service} {e.full_collections} ({e.full_collection_s * 1000:.0f} ms)"
+                for service, e in evaluated.items()
+            )
+            out.append(f"  full collections (the collector's oldest generation) in this phase, their pauses: {full}")
+            held = ", ".join(
+                f"{service} {e.resident_mib:,.0f} MiB ({e.frozen_objects:,} objects frozen)"
+                for service, e in evaluated.items()
+            )
+            out.append(f"  memory at the end of the phase: {held}")
             slow = [
                 f"{service} {step} {n}"
                 for service, e in evaluated.items()

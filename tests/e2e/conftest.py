@@ -12,7 +12,7 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +30,18 @@ SERVICES = ("intake", "rules", "scoring", "reporting")
 NATS_BINARY = shutil.which("nats-server") or "/usr/sbin/nats-server"
 
 
-def wait_for(predicate: Any, timeout: float, what: str, interval: float = 0.1) -> Any:
+def wait_for(
+    predicate: Any, timeout: float, what: str, interval: float = 0.1, explain: Callable[[], str] | None = None
+) -> Any:
+    """`explain`: what to add to the timeout's message (the state waited on, the services' logs)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = predicate()
         if value:
             return value
         time.sleep(interval)
-    raise TimeoutError(f"timed out after {timeout}s waiting for {what}")
+    detail = f"\n{explain()}" if explain is not None else ""
+    raise TimeoutError(f"timed out after {timeout}s waiting for {what}{detail}")
 
 
 class NatsServer:
@@ -187,13 +191,32 @@ class Fleet:
         return data
 
     def wait_scored(self, project: str, events: int, timeout: float = 120) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+
         def done() -> dict[str, Any] | None:
             s = self.scores(project)
+            if s is not None:
+                seen.update(s)
             ok = s is not None and s["events_folded"] == events and s["findings_events_folded"] == events
             return s if ok else None
 
-        result: dict[str, Any] = wait_for(done, timeout, f"{project} scored over {events} events", 0.3)
+        def explain() -> str:
+            counts = {key: seen.get(key) for key in ("events_folded", "findings_events_folded", "evaluation")}
+            return f"last scores read: {json.dumps(counts, ensure_ascii=False)}\n{self.log_tails()}"
+
+        result: dict[str, Any] = wait_for(done, timeout, f"{project} scored over {events} events", 0.3, explain)
         return result
+
+    def log_tails(self, chars: int = 3000) -> str:
+        """The end of each service's log: why a wait on the fleet timed out, in the test's report
+        (CI keeps nothing else of a run)."""
+        tails = []
+        for name in self.procs:
+            path = self.workdir / f"{name}.log"
+            text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
+            state = "running" if self.procs[name].poll() is None else f"exited {self.procs[name].returncode}"
+            tails.append(f"--- {name} ({state}), log tail:\n{text[-chars:]}")
+        return "\n".join(tails)
 
 
 def bundle_events(bundle: Path) -> list[dict[str, Any]]:

@@ -80,3 +80,24 @@ def test_while_a_push_streams_in_the_next_evaluation_waits_as_long_as_the_last_r
     # The trickle waits the debounce (0.01 s), the last mark nothing: each well under half the wait
     # of the push (were the trickle's the push's, both would be ≥ 0.39 s).
     assert trickle < streaming / 2 and settled < streaming / 2
+
+
+def test_after_each_round_of_evaluations_and_not_within_one_the_round_hook_runs() -> None:
+    async def run() -> list[str]:
+        seen: list[str] = []
+
+        async def evaluate(project: str) -> None:
+            seen.append(project)
+
+        dirty = DirtyProjects("rules", 0.01, evaluate, after_round=lambda: seen.append("round done"))
+        dirty.start()
+        try:
+            dirty.mark({"p1", "p2"})
+            await asyncio.sleep(0.3)
+            dirty.mark({"p1"})
+            await asyncio.sleep(0.3)
+        finally:
+            await dirty.stop()
+        return seen
+
+    assert asyncio.run(run()) == ["p1", "p2", "round done", "p1", "round done"]

@@ -24,6 +24,7 @@ from opseval_shared.ledger import EvidenceReferenceError
 from opseval_shared.messaging import EVIDENCE_STREAM, EVIDENCE_SUBJECTS, PROJECT_SUBJECTS, ProjectRegistered
 
 from .apidocs import serve_api_docs
+from .collector import FrozenBetweenRounds, time_collector_pauses
 from .consumer import (
     EVIDENCE_BATCH,
     EVIDENCE_CONSUMER,
@@ -166,6 +167,7 @@ def fleet_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        time_collector_pauses()
         store = open_store(settings.store_url)
         await store.open()
         fleet.store = store
@@ -190,6 +192,7 @@ def fleet_app(
                 fleet.health,
                 store,
                 fleet.ledgers,
+                FrozenBetweenRounds(settings.gc_thaw_s).after_round,
             )
         convert_fetch_timeouts()
         await fleet.broker.connect()

@@ -411,8 +411,11 @@ class DirtyProjects:
         health: EvaluationHealth | None = None,
         store: Store | None = None,
         ledgers: LedgerCache | None = None,
+        after_round: Callable[[], None] | None = None,
     ) -> None:
+        """`after_round`: called when a round of evaluations is done (`FrozenBetweenRounds`)."""
         self.service, self.debounce_s, self.evaluate = service, debounce_s, evaluate
+        self.after_round = after_round
         self.health = health
         self.store = store  # watched for re-registered definitions
         self.ledgers = ledgers  # what each project was last evaluated under
@@ -510,6 +513,8 @@ class DirtyProjects:
                         await self._report(project, exc, n)
                 finally:
                     self._evaluating = None
+            if self.after_round is not None:
+                self.after_round()
             self._last_round_s = asyncio.get_running_loop().time() - now
             if self._dirty:
                 # Projects still waiting on a pause: look again when the first one is due.

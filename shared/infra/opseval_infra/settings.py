@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import ClassVar, Literal
 from urllib.parse import unquote, urlsplit
 
-from pydantic import FilePath, SecretStr, model_validator
+from pydantic import Field, FilePath, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 PLACEHOLDER_SECRETS = {"", "change-me", "changeme", "secret", "password", "dev"}
@@ -64,6 +64,10 @@ class ServiceSettings(CalendarSettings):
     # rules and scoring drop a project's folded evidence from memory after this long without evidence
     # (keeping its fold state in the store, snapshot kind fold.<service>, to take it up from there)
     ledger_idle_s: float = 60.0
+    # rules and scoring keep what they hold out of the garbage collector's full collections between
+    # evaluations, and hand it back for one full collection this often (collector.FrozenBetweenRounds;
+    # 0: never kept out)
+    gc_thaw_s: float = Field(default=600.0, ge=0)
     log_level: str = "INFO"
 
     @property
