@@ -4,6 +4,7 @@ restart."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -17,11 +18,18 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import nats
 import pytest
 from apikeys import bearer, issue_key
 from mongofixtures import RunningMongo
 from natsfixtures import die_with_parent, free_port, port_open
 from opseval_intake.bundle import evidence_files, load_definition
+from opseval_shared.messaging import (
+    EVIDENCE_STREAM,
+    RESULTS_STREAM,
+    RULES_EVIDENCE_CONSUMER,
+    SCORING_FINDINGS_CONSUMER,
+)
 
 from .browser import workbench  # noqa: F401 - the browser fixture of the workbench tests
 
@@ -62,6 +70,36 @@ class NatsServer:
             preexec_fn=die_with_parent,
         )
         wait_for(lambda: port_open(self.port), 15, "nats-server to listen")
+
+    def consumers(self) -> list[str]:
+        """The services' durable consumers as JetStream has them: what is pending, unacknowledged,
+        redelivered (a timed-out wait's report)."""
+
+        async def read() -> list[str]:
+            nc = await nats.connect(self.url, connect_timeout=5, max_reconnect_attempts=0)
+            try:
+                js, out = nc.jetstream(), []
+                for stream, durable in (
+                    (EVIDENCE_STREAM.name, RULES_EVIDENCE_CONSUMER),
+                    (RESULTS_STREAM.name, SCORING_FINDINGS_CONSUMER),
+                ):
+                    try:
+                        info = await js.consumer_info(stream, durable)
+                        out.append(
+                            f"consumer {durable}: delivered {info.delivered.stream_seq if info.delivered else None},"
+                            f" pending {info.num_pending}, unacknowledged {info.num_ack_pending},"
+                            f" redelivered {info.num_redelivered}, waiting pulls {info.num_waiting}"
+                        )
+                    except Exception as exc:  # (a report: whatever JetStream says goes in it)
+                        out.append(f"consumer {durable}: {exc!r}")
+                return out
+            finally:
+                await nc.close()
+
+        try:
+            return asyncio.run(read())
+        except Exception as exc:
+            return [f"JetStream not asked: {exc!r}"]
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.proc and self.proc.poll() is None:
@@ -202,20 +240,33 @@ class Fleet:
 
         def explain() -> str:
             counts = {key: seen.get(key) for key in ("events_folded", "findings_events_folded", "evaluation")}
-            return f"last scores read: {json.dumps(counts, ensure_ascii=False)}\n{self.log_tails()}"
+            return f"last scores read: {json.dumps(counts, ensure_ascii=False)}\n{self.states(project)}"
 
         result: dict[str, Any] = wait_for(done, timeout, f"{project} scored over {events} events", 0.3, explain)
         return result
 
-    def log_tails(self, chars: int = 3000) -> str:
-        """The end of each service's log: why a wait on the fleet timed out, in the test's report
-        (CI keeps nothing else of a run)."""
-        tails = []
+    def states(self, project: str, chars: int = 3000) -> str:
+        """Why a wait on the fleet timed out, for the test's report (CI keeps nothing else of a run):
+        how far the rules' findings got, each service's readiness (with the projects whose evaluation
+        fails), its evaluations waiting, and the end of its log."""
+        try:
+            findings = self.http.get(self.url("reporting") + f"/v1/projects/{project}/findings", params={"limit": 1})
+            folded = findings.json().get("events_folded") if findings.status_code == 200 else findings.text[:300]
+        except httpx.HTTPError as exc:
+            folded = repr(exc)
+        tails = [f"the rules' findings, events_folded: {folded}", *self.nats.consumers()]
         for name in self.procs:
+            try:
+                ready = self.http.get(self.url(name) + "/readyz", timeout=5).text
+                metrics = self.http.get(self.url(name) + "/metrics", timeout=5).text
+                waiting = [line for line in metrics.splitlines() if line.startswith("opseval_dirty_projects")]
+            except httpx.HTTPError as exc:
+                ready, waiting = repr(exc), []
+            tails.append(f"--- {name}: readyz {ready[:500]} {' '.join(waiting)}")
             path = self.workdir / f"{name}.log"
             text = path.read_text(encoding="utf-8", errors="replace") if path.exists() else ""
             state = "running" if self.procs[name].poll() is None else f"exited {self.procs[name].returncode}"
-            tails.append(f"--- {name} ({state}), log tail:\n{text[-chars:]}")
+            tails.append(f"    {name} ({state}), log tail:\n{text[-chars:]}")
         return "\n".join(tails)
 
 
