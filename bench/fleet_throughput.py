@@ -163,11 +163,14 @@ def load_events(bundle: Path) -> list[Line]:
 
 
 def renamed(lines: list[Line], project: str, prefix: str) -> list[Line]:
-    """The same events for another project, under other ids (event ids are unique across the store)."""
+    """The same events for another project, under other ids (event ids are unique across the store),
+    a correction naming the renamed event it corrects (the bundle's re-judgments do)."""
     out = []
     for line in lines:
         event = orjson.loads(line.data)
         event["project"], event["id"] = project, prefix + event["id"]
+        if event.get("corrects"):
+            event["corrects"]["event"] = prefix + event["corrects"]["event"]
         out.append(Line(event["id"], line.kind, orjson.dumps(event)))
     return out
 

@@ -181,13 +181,14 @@ class Tally:
 
 
 async def push(http: httpx.AsyncClient, url: str, chunk: list[Line], tally: Tally) -> None:
-    """POST one batch until intake takes it (503 and transport errors are retried: replays are safe)."""
+    """POST one batch until intake takes it (503, transport errors and a correction of an event not
+    stored yet are retried: replays are safe)."""
     payload = body(chunk)
     for attempt in range(40):
         status, text = None, ""
         try:
             response = await http.post(url, content=payload, headers={"content-type": "application/json"})
-            status, text = response.status_code, response.text[:300]
+            status, text = response.status_code, response.text
         except httpx.HTTPError as exc:
             text = repr(exc)
         if status == 200:
@@ -198,12 +199,15 @@ async def push(http: httpx.AsyncClient, url: str, chunk: list[Line], tally: Tall
             tally.duplicate += counts["duplicate"]
             tally.requests += 1
             return
-        if status is not None and status != 503:
-            raise Failure(f"push refused: {status} {text}")
+        # A correction whose event intake took a moment ago, not stored yet by the rules: intake
+        # answers so and asks for it again shortly (the bundle's re-judgments follow their judgment).
+        not_yet = status == 422 and "not stored yet" in text
+        if status is not None and status != 503 and not not_yet:
+            raise Failure(f"push refused: {status} {text[:300]}")
         tally.retries += 1
         tally.retried_events += len(chunk) if attempt == 0 else 0
         await asyncio.sleep(min(2.0, 0.25 * 2**attempt))
-    raise Failure(f"push kept failing: {status} {text}")
+    raise Failure(f"push kept failing: {status} {text[:300]}")
 
 
 async def load(
