@@ -28,7 +28,7 @@ CHROMIUM_ARGS = [
     "--disable-background-networking",
     "--disable-component-update",
     "--disable-sync",
-    "--lang=zh-CN",
+    "--lang=zh-CN",  # (Windows and ChromeOS; on Linux, CHROMIUM_ENV below)
 ]
 # Date inputs as a Chinese evaluator's browser shows them (2022/10/31): Chromium on Linux takes its
 # own language from the environment, not from --lang, and needs chromium-l10n's zh-CN.pak for it.
