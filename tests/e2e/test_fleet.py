@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 from decimal import Decimal
 from pathlib import Path
@@ -99,6 +100,14 @@ def test_pushed_evidence_scores_as_opseval_evaluate_and_a_duplicate_push_changes
     listed = fleet.http.get(fleet.url("reporting") + "/v1/projects").json()
     assert [(p["id"], p["evidence"], p["total"]) for p in listed] == [(project, len(events), 81.415)]
     assert_same_as_embedded(fleet, project, len(events), expected)
+
+    # What rules and scoring hold is kept out of the collector's full collections after their rounds
+    # (`FrozenBetweenRounds`), and every service times the collector's pauses.
+    for service in ("intake", "rules", "scoring", "reporting"):
+        metrics = fleet.http.get(fleet.url(service) + "/metrics").text
+        assert 'opseval_gc_pause_seconds_count{generation="0"}' in metrics, service
+        frozen = float(re.search(r"^opseval_gc_frozen_objects (\S+)$", metrics, re.M).group(1))  # type: ignore[union-attr]
+        assert (frozen > 0) == (service in ("rules", "scoring")), (service, frozen)
 
 
 def test_consumers_killed_mid_stream_lose_nothing_and_count_nothing_twice(
