@@ -164,7 +164,8 @@ def load_events(bundle: Path) -> list[Line]:
 
 def renamed(lines: list[Line], project: str, prefix: str) -> list[Line]:
     """The same events for another project, under other ids (event ids are unique across the store),
-    a correction naming the renamed event it corrects (the bundle's re-judgments do)."""
+    a correction naming the renamed event it corrects (the bundle's re-judgments do): what
+    `evaluate_scale.renamed_events` does to parsed events, on the JSON lines sent as they are."""
     out = []
     for line in lines:
         event = orjson.loads(line.data)
@@ -885,8 +886,8 @@ STEP_WITHIN_HALF_S = re.compile(
     r'^opseval_evaluation_step_seconds_bucket\{le="0\.5",service="\w+",step="(\w+)"\} (\S+)$', re.M
 )
 THREAD_CPU_SECONDS = re.compile(r'^opseval_evaluation_cpu_seconds_sum\{service="\w+"\} (\S+)$', re.M)
-FULL_COLLECTIONS = re.compile(r'^python_gc_collections_total\{generation="2"\} (\S+)$', re.M)
-FULL_COLLECTION_SECONDS = re.compile(r'^opseval_gc_pause_seconds_sum\{generation="2"\} (\S+)$', re.M)
+# (the services' own count of full collections, beside their pauses: one source for both)
+FULL_COLLECTIONS = re.compile(r'^opseval_gc_pause_seconds_(count|sum)\{generation="2"\} (\S+)$', re.M)
 FROZEN_OBJECTS = re.compile(r"^opseval_gc_frozen_objects (\S+)$", re.M)
 RESIDENT_BYTES = re.compile(r"^process_resident_memory_bytes (\S+)$", re.M)
 STEPS = ("read", "fold", "evaluate", "store", "publish")
@@ -927,6 +928,7 @@ class Evaluations:
         """From a service's /metrics text."""
         rounds = dict(EVALUATION_SECONDS.findall(metrics))
         within = dict(STEP_WITHIN_HALF_S.findall(metrics))
+        full = dict(FULL_COLLECTIONS.findall(metrics))
         return cls(
             rounds=int(float(rounds.get("count", 0))),
             seconds=float(rounds.get("sum", 0)),
@@ -935,8 +937,8 @@ class Evaluations:
                 step: int(float(count) - float(within.get(step, count))) for step, count in STEP_COUNT.findall(metrics)
             },
             thread_cpu_s=sum(float(value) for value in THREAD_CPU_SECONDS.findall(metrics)),
-            full_collections=int(sum(float(value) for value in FULL_COLLECTIONS.findall(metrics))),
-            full_collection_s=sum(float(value) for value in FULL_COLLECTION_SECONDS.findall(metrics)),
+            full_collections=int(float(full.get("count", 0))),
+            full_collection_s=float(full.get("sum", 0)),
             frozen_objects=int(sum(float(value) for value in FROZEN_OBJECTS.findall(metrics))),
             resident_mib=sum(float(value) for value in RESIDENT_BYTES.findall(metrics)) / 2**20,
         )
