@@ -168,6 +168,18 @@ def bundle_events(bundle: Path) -> list[Evidence]:
     return sorted((EVIDENCE_ADAPTER.validate_json(data) for data in lines), key=lambda e: (e.recorded_at, e.id))
 
 
+def renamed_events(events: list[Evidence], project: str, prefix: str) -> list[Evidence]:
+    """The events for `project` under ids with `prefix`, a correction naming its renamed event (the
+    bundles' re-judgments do). (`fleet_throughput.renamed` does the same to the JSON lines it sends.)"""
+    out = []
+    for e in events:
+        update: dict[str, object] = {"project": project, "id": prefix + e.id}
+        if e.corrects is not None:
+            update["corrects"] = e.corrects.model_copy(update={"event": prefix + e.corrects.event})
+        out.append(e.model_copy(update=update))
+    return out
+
+
 def replay_bundle_size(need: int, into: int | None) -> int:
     """The size of the bundle whose first `need` events are sent again under other ids: rounded up to
     10k (few sizes, cached); into a project of `into` events at FULL_TIER or more (None: a fresh

@@ -36,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from evaluate_scale import bundle_events, ensure_bundle, label, parse_size, replay_bundle_size
+from evaluate_scale import bundle_events, ensure_bundle, label, parse_size, renamed_events, replay_bundle_size
 from opseval_infra.store.base import compress, decompressed_parts
 from opseval_intake.bundle import Problems
 from opseval_rules.service import measured
@@ -111,8 +111,7 @@ def measure(events_wanted: int, batch: int, batches: int, replay: bool) -> None:
         # events of a bundle of its tier under other ids (`more-…`), a batch at a time.
         need = batch * batches
         source = ensure_bundle(replay_bundle_size(need, into=events_wanted), 7)
-        renamed = {"project": definition.project.id}
-        events += [e.model_copy(update={**renamed, "id": "more-" + e.id}) for e in bundle_events(source)[:need]]
+        events += renamed_events(bundle_events(source)[:need], definition.project.id, "more-")
     held = len(events) - batch * batches
     ledger = Ledger(definition, definition.project.evaluation.default_as_of)
     for event in events[:held]:
