@@ -256,6 +256,14 @@ class MeasureDef(Frozen):
         parse_where(value)
         return value
 
+    @field_validator("source")
+    @classmethod
+    def _source_known(cls, value: str | None) -> str | None:
+        # Here, not in `_fits_its_source`: an error of this field names it and its line.
+        if value is not None and value not in SOURCES:
+            raise ValueError(f"unknown source {value!r} (sources: {', '.join(SOURCES)})")
+        return value
+
     @model_validator(mode="after")
     def _fits_its_source(self) -> MeasureDef:
         if sum(x is not None for x in (self.source, self.ratio, self.calc)) != 1:
@@ -269,9 +277,7 @@ class MeasureDef(Frozen):
                     raise ValueError("a calc measure has no subjects: it takes no by")
                 parse_calc(self.calc)
             return self
-        source = SOURCES.get(self.source or "")
-        if source is None:
-            raise ValueError(f"unknown source {self.source!r} (sources: {', '.join(SOURCES)})")
+        source = SOURCES[self.source or ""]  # (known: `_source_known`)
         try:
             check_tests(source, parse_where(self.where))
             check_tests(source, parse_where(self.aggregate.where), "aggregate.share")

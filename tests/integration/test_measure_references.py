@@ -67,6 +67,14 @@ CASES = [
     ),
     (
         "measures.yaml",
+        "source: clock_in",
+        "source: clock_inn",
+        "source: clock_inn",
+        "measures[1].source",
+        "unknown source 'clock_inn'",
+    ),
+    (
+        "measures.yaml",
         "id: centre.p1_late_repairs",
         "id: staff.late_arrivals",
         "id: staff.late_arrivals",
